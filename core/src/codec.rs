@@ -1,0 +1,145 @@
+//! Payload compression: applied per record, kept only when it saves bytes,
+//! and bounded on the way back by the store's maximum event size.
+//!
+//! A compressed stored payload is `u32_le(raw_len) || compressed bytes`.
+
+use crate::options::Compression;
+use crate::record::Codec;
+
+/// Compresses one payload at a time, reusing its contexts.
+pub struct Encoder {
+    compression: Compression,
+    zstd: Option<zstd::bulk::Compressor<'static>>,
+    scratch: Vec<u8>,
+}
+
+impl std::fmt::Debug for Encoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Encoder")
+            .field("compression", &self.compression)
+            .finish()
+    }
+}
+
+/// Fast level: an audit log is written far more often than it is read.
+const ZSTD_LEVEL: i32 = 1;
+/// Payloads this small never shrink enough to pay for the length prefix.
+const MIN_COMPRESSIBLE: usize = 64;
+
+impl Encoder {
+    pub fn new(compression: Compression) -> Self {
+        Encoder {
+            compression,
+            zstd: None,
+            scratch: Vec::new(),
+        }
+    }
+
+    /// Appends the stored form of `raw` to `out` and returns its codec.
+    pub fn write(&mut self, out: &mut Vec<u8>, raw: &[u8]) -> Codec {
+        if raw.len() >= MIN_COMPRESSIBLE {
+            if let Some(codec) = self.compress(raw) {
+                if self.scratch.len() + 4 < raw.len() {
+                    out.extend_from_slice(&(raw.len() as u32).to_le_bytes());
+                    out.extend_from_slice(&self.scratch);
+                    return codec;
+                }
+            }
+        }
+        out.extend_from_slice(raw);
+        Codec::Raw
+    }
+
+    fn compress(&mut self, raw: &[u8]) -> Option<Codec> {
+        self.scratch.clear();
+        match self.compression {
+            Compression::None => None,
+            Compression::Lz4 => {
+                self.scratch
+                    .resize(lz4_flex::block::get_maximum_output_size(raw.len()), 0);
+                let n = lz4_flex::block::compress_into(raw, &mut self.scratch).ok()?;
+                self.scratch.truncate(n);
+                Some(Codec::Lz4)
+            }
+            Compression::Zstd => {
+                if self.zstd.is_none() {
+                    self.zstd = zstd::bulk::Compressor::new(ZSTD_LEVEL).ok();
+                }
+                let compressor = self.zstd.as_mut()?;
+                self.scratch = compressor.compress(raw).ok()?;
+                Some(Codec::Zstd)
+            }
+        }
+    }
+}
+
+/// Restores a raw payload. Errors describe the damage; the caller adds
+/// where it was found.
+pub fn decode(codec: Codec, stored: &[u8], max_event_size: u64) -> Result<Vec<u8>, String> {
+    if codec == Codec::Raw {
+        return Ok(stored.to_vec());
+    }
+    let (len_bytes, body) = stored
+        .split_first_chunk::<4>()
+        .ok_or("compressed payload shorter than its length prefix")?;
+    let raw_len = u32::from_le_bytes(*len_bytes) as usize;
+    if raw_len as u64 > max_event_size {
+        return Err(format!(
+            "compressed payload claims {raw_len} bytes, over the maximum event size of {max_event_size}"
+        ));
+    }
+    let raw = match codec {
+        Codec::Raw => body.to_vec(),
+        Codec::Lz4 => lz4_flex::block::decompress(body, raw_len).map_err(|e| e.to_string())?,
+        Codec::Zstd => zstd::bulk::decompress(body, raw_len).map_err(|e| e.to_string())?,
+    };
+    if raw.len() != raw_len {
+        return Err(format!(
+            "payload decompressed to {} bytes, its prefix says {raw_len}",
+            raw.len()
+        ));
+    }
+    Ok(raw)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_each_codec() {
+        let text = b"the quick brown fox jumps over the lazy dog ".repeat(20);
+        for compression in [Compression::None, Compression::Lz4, Compression::Zstd] {
+            let mut enc = Encoder::new(compression);
+            let mut out = Vec::new();
+            let codec = enc.write(&mut out, &text);
+            if compression == Compression::None {
+                assert_eq!(codec, Codec::Raw);
+                assert_eq!(out, text);
+            } else {
+                assert_ne!(codec, Codec::Raw);
+                assert!(out.len() < text.len());
+                assert_eq!(decode(codec, &out, 1 << 20).unwrap(), text);
+            }
+        }
+    }
+
+    #[test]
+    fn incompressible_stays_raw() {
+        let noise: Vec<u8> = (0..200u32)
+            .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+            .collect();
+        let mut out = Vec::new();
+        let codec = Encoder::new(Compression::Lz4).write(&mut out, &noise);
+        assert_eq!(codec, Codec::Raw);
+    }
+
+    #[test]
+    fn decompression_is_bounded() {
+        let text = vec![b'a'; 10_000];
+        let mut out = Vec::new();
+        let codec = Encoder::new(Compression::Zstd).write(&mut out, &text);
+        assert!(decode(codec, &out, 9_999).is_err());
+        assert!(decode(codec, &out[..3], 1 << 20).is_err());
+    }
+}

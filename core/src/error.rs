@@ -1,0 +1,104 @@
+//! The one error type of the crate.
+
+use std::io;
+use std::path::PathBuf;
+
+/// Everything that can go wrong in a store operation.
+///
+/// Variants are stable: the C ABI maps each to a status code that is never
+/// reused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The operating system reported an I/O failure.
+    #[error("I/O error: {context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: io::Error,
+    },
+
+    /// Bytes on disk are not what was written: a checksum, a marker or the
+    /// structure of a record or file is wrong.
+    #[error("corruption in stream {stream} at offset {offset} ({file}): {reason}")]
+    Corruption {
+        stream: u64,
+        offset: u64,
+        file: PathBuf,
+        reason: String,
+    },
+
+    /// Records are individually intact but do not form the hash chain, or the
+    /// stream does not contain the history a caller-supplied head summarizes.
+    #[error("chain mismatch in stream {stream} at offset {offset}: {reason}")]
+    ChainMismatch {
+        stream: u64,
+        offset: u64,
+        reason: String,
+    },
+
+    /// `expected_offset` did not match the stream's next offset; nothing was
+    /// written.
+    #[error("offset mismatch: expected next offset {expected}, stream is at {actual}")]
+    OffsetMismatch { expected: u64, actual: u64 },
+
+    /// A read asked for an offset past the end of the stream.
+    #[error("offset {offset} is out of range: stream {stream} ends at {next_offset}")]
+    OffsetOutOfRange {
+        stream: u64,
+        offset: u64,
+        next_offset: u64,
+    },
+
+    /// An argument was rejected before anything was done.
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+
+    /// An event exceeds the store's maximum event size.
+    #[error("event of {size} bytes exceeds the maximum event size of {max} bytes")]
+    EventTooLarge { size: u64, max: u64 },
+
+    /// Another process (or another handle) holds the store's write lock.
+    #[error("store {0} is locked by another writer")]
+    Locked(PathBuf),
+
+    /// The store was opened read-only.
+    #[error("store is read-only")]
+    ReadOnly,
+
+    /// The store has been closed.
+    #[error("store is closed")]
+    Closed,
+
+    /// An earlier fsync or write failed, so the state of the stream's file on
+    /// disk is unknown; the stream refuses appends until the store is reopened.
+    #[error("stream {stream} is poisoned by an earlier I/O failure ({cause}); reopen the store")]
+    Poisoned { stream: u64, cause: String },
+}
+
+/// Shorthand used across the crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub(crate) fn io(context: impl Into<String>, source: io::Error) -> Self {
+        Error::Io {
+            context: context.into(),
+            source,
+        }
+    }
+
+    pub(crate) fn invalid(msg: impl Into<String>) -> Self {
+        Error::InvalidArgument(msg.into())
+    }
+}
+
+/// Attaches what was being done to an `io::Error`.
+pub(crate) trait IoContext<T> {
+    fn context(self, what: impl FnOnce() -> String) -> Result<T>;
+}
+
+impl<T> IoContext<T> for io::Result<T> {
+    fn context(self, what: impl FnOnce() -> String) -> Result<T> {
+        self.map_err(|e| Error::io(what(), e))
+    }
+}

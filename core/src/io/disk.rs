@@ -1,0 +1,136 @@
+//! Real files.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use super::{temp_path, ByteFile, StorageDir};
+
+/// A store directory on a real file system.
+#[derive(Debug)]
+pub struct DiskDir {
+    root: PathBuf,
+}
+
+impl DiskDir {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        DiskDir { root: root.into() }
+    }
+
+    fn path(&self, rel: &Path) -> PathBuf {
+        self.root.join(rel)
+    }
+}
+
+/// fsyncs a directory so that entries created or renamed in it are durable.
+pub fn sync_dir(path: &Path) -> io::Result<()> {
+    File::open(path)?.sync_all()
+}
+
+impl StorageDir for DiskDir {
+    fn create_dir(&self, rel: &Path) -> io::Result<()> {
+        let path = self.path(rel);
+        if path.is_dir() {
+            return Ok(());
+        }
+        if let Some(parent) = rel.parent().filter(|p| !p.as_os_str().is_empty()) {
+            self.create_dir(parent)?;
+        }
+        match fs::create_dir(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Ok(()),
+            Err(e) => return Err(e),
+        }
+        sync_dir(path.parent().unwrap_or(&self.root))
+    }
+
+    fn list(&self, rel: &Path) -> io::Result<Vec<String>> {
+        let mut names = Vec::new();
+        for entry in fs::read_dir(self.path(rel))? {
+            let entry = entry?;
+            if let Ok(name) = entry.file_name().into_string() {
+                names.push(name);
+            }
+        }
+        names.sort();
+        Ok(names)
+    }
+
+    fn open(&self, rel: &Path, writable: bool) -> io::Result<Arc<dyn ByteFile>> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(writable)
+            .open(self.path(rel))?;
+        Ok(Arc::new(DiskFile { file }))
+    }
+
+    fn write_atomic(&self, rel: &Path, contents: &[u8]) -> io::Result<()> {
+        let final_path = self.path(rel);
+        let temp = self.path(&temp_path(rel));
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&temp)?;
+        file.write_all(contents)?;
+        file.sync_all()?;
+        drop(file);
+        fs::rename(&temp, &final_path)?;
+        sync_dir(final_path.parent().unwrap_or(&self.root))
+    }
+
+    fn read(&self, rel: &Path) -> io::Result<Vec<u8>> {
+        fs::read(self.path(rel))
+    }
+
+    fn remove(&self, rel: &Path) -> io::Result<()> {
+        match fs::remove_file(self.path(rel)) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            other => other,
+        }
+    }
+
+    fn display(&self, rel: &Path) -> PathBuf {
+        self.path(rel)
+    }
+}
+
+#[derive(Debug)]
+struct DiskFile {
+    file: File,
+}
+
+impl ByteFile for DiskFile {
+    fn len(&self) -> io::Result<u64> {
+        Ok(self.file.metadata()?.len())
+    }
+
+    fn read_exact_at(&self, buf: &mut [u8], pos: u64) -> io::Result<()> {
+        self.file.read_exact_at(buf, pos)
+    }
+
+    fn write_all_at(&self, data: &[u8], pos: u64) -> io::Result<()> {
+        self.file.write_all_at(data, pos)
+    }
+
+    fn sync_data(&self) -> io::Result<()> {
+        self.file.sync_data()
+    }
+
+    fn truncate(&self, len: u64) -> io::Result<()> {
+        self.file.set_len(len)
+    }
+
+    fn map(&self) -> io::Result<Bytes> {
+        // SAFETY: only sealed segments are mapped, and the store never writes
+        // or truncates a sealed segment. A process outside the store that
+        // truncates one while it is mapped can make a read fault; that is the
+        // documented limit of reading sealed segments through mmap.
+        let map = unsafe { memmap2::Mmap::map(&self.file)? };
+        Ok(Bytes::from_owner(map))
+    }
+}

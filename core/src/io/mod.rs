@@ -1,0 +1,68 @@
+//! The narrow byte-level I/O surface the engine is written against.
+//!
+//! Two implementations: [`disk`] (real files, `pread`/`pwrite`, `fdatasync`,
+//! `mmap` for sealed segments) and [`memory`] (the same contract over
+//! in-memory buffers). The engine never touches `std::fs` outside this
+//! module and the store's lock file, so both modes run the same code.
+//!
+//! Contract every implementation keeps:
+//! - `write_atomic` makes a file appear with its whole contents or not at
+//!   all, durably (temp file, fsync, rename, fsync of the directory).
+//! - `create_dir` is durable when it returns (the parent is fsynced).
+//! - `sync_data` returns every error; after it succeeds, every byte written
+//!   to that file before the call is durable.
+//! - `map` is only called on files that are no longer written.
+
+use std::fmt::Debug;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+pub mod disk;
+pub mod memory;
+
+/// One open file.
+pub trait ByteFile: Send + Sync + Debug {
+    /// The current length in bytes.
+    fn len(&self) -> io::Result<u64>;
+    /// Fills `buf` from `pos`; a short file is `UnexpectedEof`.
+    fn read_exact_at(&self, buf: &mut [u8], pos: u64) -> io::Result<()>;
+    /// Writes all of `data` at `pos`.
+    fn write_all_at(&self, data: &[u8], pos: u64) -> io::Result<()>;
+    /// Makes every completed write durable.
+    fn sync_data(&self) -> io::Result<()>;
+    /// Cuts the file to `len` bytes.
+    fn truncate(&self, len: u64) -> io::Result<()>;
+    /// An immutable view of the whole file (a memory map on disk).
+    fn map(&self) -> io::Result<Bytes>;
+}
+
+/// A directory tree holding one store. Paths are relative to its root.
+pub trait StorageDir: Send + Sync + Debug {
+    /// Creates `rel` (and missing parents) durably; existing is fine.
+    fn create_dir(&self, rel: &Path) -> io::Result<()>;
+    /// The names of the entries of `rel`; a missing directory is `NotFound`.
+    fn list(&self, rel: &Path) -> io::Result<Vec<String>>;
+    /// Opens an existing file, for reading and, if `writable`, writing.
+    fn open(&self, rel: &Path, writable: bool) -> io::Result<Arc<dyn ByteFile>>;
+    /// Creates or replaces `rel` with `contents`, atomically and durably.
+    fn write_atomic(&self, rel: &Path, contents: &[u8]) -> io::Result<()>;
+    /// Reads a whole (small) file.
+    fn read(&self, rel: &Path) -> io::Result<Vec<u8>>;
+    /// Removes a file; a missing file is fine.
+    fn remove(&self, rel: &Path) -> io::Result<()>;
+    /// The path to show a person for `rel`.
+    fn display(&self, rel: &Path) -> PathBuf;
+}
+
+/// Suffix of a file being written by `write_atomic`; leftovers after a crash
+/// are garbage a writer removes.
+pub const TEMP_SUFFIX: &str = ".tmp";
+
+pub(crate) fn temp_path(rel: &Path) -> PathBuf {
+    let mut name = rel.as_os_str().to_owned();
+    name.push(TEMP_SUFFIX);
+    PathBuf::from(name)
+}

@@ -1,0 +1,68 @@
+//! Where things live inside a store directory.
+//!
+//! ```text
+//! STRATALOG                          store marker (format version)
+//! LOCK                               writer lock (advisory, flock)
+//! streams/<stream:020>/<base:020>.seg   segment starting at offset `base`
+//! streams/<stream:020>/<base:020>.idx   index of a sealed segment
+//! ```
+//! Zero-padded decimal names sort in numeric order.
+
+use std::path::{Path, PathBuf};
+
+pub const STORE_MARKER: &str = "STRATALOG";
+pub const LOCK_FILE: &str = "LOCK";
+pub const STREAMS_DIR: &str = "streams";
+pub const SEGMENT_EXT: &str = "seg";
+pub const INDEX_EXT: &str = "idx";
+
+pub fn streams_dir() -> PathBuf {
+    PathBuf::from(STREAMS_DIR)
+}
+
+pub fn stream_dir(stream: u64) -> PathBuf {
+    Path::new(STREAMS_DIR).join(format!("{stream:020}"))
+}
+
+pub fn segment_path(stream: u64, base_offset: u64) -> PathBuf {
+    stream_dir(stream).join(format!("{base_offset:020}.{SEGMENT_EXT}"))
+}
+
+pub fn index_path(stream: u64, base_offset: u64) -> PathBuf {
+    stream_dir(stream).join(format!("{base_offset:020}.{INDEX_EXT}"))
+}
+
+/// The stream id a directory name under `streams/` stands for.
+pub fn parse_stream_dir(name: &str) -> Option<u64> {
+    parse_number(name)
+}
+
+/// The base offset of a segment file name, if `name` is one.
+pub fn parse_segment_name(name: &str) -> Option<u64> {
+    parse_number(name.strip_suffix(SEGMENT_EXT)?.strip_suffix('.')?)
+}
+
+fn parse_number(digits: &str) -> Option<u64> {
+    if digits.len() != 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        let path = segment_path(7, 1234);
+        let name = path.file_name().unwrap().to_str().unwrap();
+        assert_eq!(parse_segment_name(name), Some(1234));
+        assert_eq!(parse_segment_name("00000000000000001234.idx"), None);
+        assert_eq!(parse_segment_name("1234.seg"), None);
+        assert_eq!(
+            parse_stream_dir(&format!("{:020}", u64::MAX)),
+            Some(u64::MAX)
+        );
+    }
+}

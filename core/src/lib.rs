@@ -1,0 +1,60 @@
+//! # stratalog-core
+//!
+//! An embeddable, append-only, tamper-evident event log. A [`Store`] is a
+//! directory of streams; each stream is a sequence of events whose n-th
+//! event has offset n. Every record carries CRC32 checksums and the SHA-256
+//! chain hash before it:
+//!
+//! ```text
+//! h(-1) = 32 zero bytes
+//! h(n)  = SHA-256(h(n-1) || u64_le(n) || payload(n))
+//! ```
+//!
+//! so any edit, deletion, reordering or insertion is found by
+//! [`Store::verify`], and truncation or rollback by [`Store::verify_against`]
+//! a [`ChainHead`] kept elsewhere. The on-disk format is specified in
+//! `docs/FORMAT.md`.
+//!
+//! ```
+//! use stratalog_core::{Options, Store};
+//!
+//! let store = Store::open_in_memory(Options::default())?;
+//! let head = store.append_batch(7, &[b"alpha".as_slice(), b"beta"], None, false)?;
+//! assert_eq!(head.next_offset, 2);
+//! assert_eq!(store.read_from(7, 0, 1 << 20)?, vec![&b"alpha"[..], &b"beta"[..]]);
+//! store.verify_against(7, &head)?;
+//! # Ok::<(), stratalog_core::Error>(())
+//! ```
+//!
+//! Layers call downwards only: [`Store`] -> stream -> segment -> record ->
+//! [`io`].
+
+mod codec;
+mod error;
+mod hash;
+pub mod io;
+mod layout;
+mod marker;
+mod options;
+mod record;
+mod segment;
+mod store;
+mod stream;
+
+pub use bytes::Bytes;
+pub use error::{Error, Result};
+pub use hash::{chain_step, from_hex, ChainHead, Hash, GENESIS_HASH};
+pub use options::{Compression, Options, MAX_EVENT_SIZE_LIMIT};
+pub use store::Store;
+pub use stream::{EventIter, TornTail, VerifyReport};
+
+/// Format constants a verifier outside this crate needs (see docs/FORMAT.md).
+pub mod format {
+    pub use crate::record::{HEADER_LEN as RECORD_HEADER_LEN, OVERHEAD as RECORD_OVERHEAD};
+    pub use crate::segment::header::{FORMAT_VERSION, LEN as SEGMENT_HEADER_LEN};
+}
+
+const _: () = {
+    const fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Store>();
+};

@@ -1,0 +1,69 @@
+//! Store configuration.
+
+use crate::error::{Error, Result};
+
+/// Per-record payload compression. A payload is stored compressed only when
+/// that makes it smaller; the chain hash always covers the raw payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Compression {
+    #[default]
+    None,
+    Lz4,
+    Zstd,
+}
+
+/// How a store is configured. Every field has a sensible default.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    /// A segment is rotated before a batch would grow it past this many
+    /// bytes. A batch larger than this gets a segment of its own.
+    pub segment_size: u64,
+    /// A checkpoint record is written before every event whose offset is a
+    /// non-zero multiple of this. Reads verify the chain from the nearest
+    /// checkpoint, so this bounds the extra work of a random read.
+    pub checkpoint_interval: u64,
+    /// Compression applied to new records.
+    pub compression: Compression,
+    /// Durability used by calls that do not say (`Store::append`, bindings
+    /// called without an explicit fsync).
+    pub fsync: bool,
+    /// Largest event accepted by `append_batch`, and largest payload a read
+    /// will decompress.
+    pub max_event_size: u64,
+}
+
+/// The largest `max_event_size` the record format can carry.
+pub const MAX_EVENT_SIZE_LIMIT: u64 = (u32::MAX - 8) as u64;
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            segment_size: 64 << 20,
+            checkpoint_interval: 1024,
+            compression: Compression::None,
+            fsync: false,
+            max_event_size: 16 << 20,
+        }
+    }
+}
+
+impl Options {
+    pub(crate) fn validate(&self) -> Result<()> {
+        if self.segment_size < 4096 {
+            return Err(Error::invalid(format!(
+                "segment_size must be at least 4096 bytes, got {}",
+                self.segment_size
+            )));
+        }
+        if self.checkpoint_interval == 0 {
+            return Err(Error::invalid("checkpoint_interval must be at least 1"));
+        }
+        if self.max_event_size == 0 || self.max_event_size > MAX_EVENT_SIZE_LIMIT {
+            return Err(Error::invalid(format!(
+                "max_event_size must be between 1 and {MAX_EVENT_SIZE_LIMIT}, got {}",
+                self.max_event_size
+            )));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,329 @@
+//! A segment: one file holding a contiguous run of one stream's records.
+//!
+//! Invariants kept here:
+//! - A segment file appears whole (header written atomically) and only its
+//!   last segment of a stream is ever written; every other one is sealed,
+//!   immutable, fully fsynced, and read through a memory map.
+//! - The active segment is read with positioned reads of the needed range,
+//!   bounded by the length the stream has published.
+//! - `synced_len` only grows, and only after an fsync that succeeded.
+
+pub mod header;
+pub mod index;
+pub mod reader;
+pub mod scan;
+pub mod walk;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use bytes::Bytes;
+use parking_lot::{Mutex, RwLock};
+
+use crate::error::{Error, IoContext, Result};
+use crate::hash::Hash;
+use crate::io::{ByteFile, StorageDir};
+use crate::layout;
+use crate::record::Kind;
+use header::SegmentHeader;
+use index::{IndexEntry, SegmentIndex};
+use reader::{Next, RecordReader};
+
+pub struct Segment {
+    pub stream: u64,
+    pub base_offset: u64,
+    dir: Arc<dyn StorageDir>,
+    writable: bool,
+    file: OnceLock<Arc<dyn ByteFile>>,
+    header: OnceLock<SegmentHeader>,
+    map: OnceLock<Bytes>,
+    /// Checkpoint positions; `None` until loaded (sealed segments load lazily).
+    checkpoints: RwLock<Option<Vec<IndexEntry>>>,
+    /// Bytes handed to the file so far (only the writer moves it).
+    written_len: AtomicU64,
+    synced_len: AtomicU64,
+    sync_lock: Mutex<()>,
+}
+
+impl std::fmt::Debug for Segment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Segment")
+            .field("stream", &self.stream)
+            .field("base_offset", &self.base_offset)
+            .finish()
+    }
+}
+
+impl Segment {
+    /// A segment that exists on disk; nothing is read yet.
+    pub fn existing(
+        dir: Arc<dyn StorageDir>,
+        stream: u64,
+        base_offset: u64,
+        writable: bool,
+    ) -> Self {
+        Segment {
+            stream,
+            base_offset,
+            dir,
+            writable,
+            file: OnceLock::new(),
+            header: OnceLock::new(),
+            map: OnceLock::new(),
+            checkpoints: RwLock::new(None),
+            written_len: AtomicU64::new(0),
+            synced_len: AtomicU64::new(0),
+            sync_lock: Mutex::new(()),
+        }
+    }
+
+    /// Creates a new, empty segment file, atomically and durably.
+    pub fn create(dir: Arc<dyn StorageDir>, header: SegmentHeader) -> Result<Self> {
+        let rel = layout::segment_path(header.stream, header.base_offset);
+        dir.create_dir(&layout::stream_dir(header.stream))
+            .context(|| {
+                format!(
+                    "creating {}",
+                    dir.display(&layout::stream_dir(header.stream)).display()
+                )
+            })?;
+        dir.write_atomic(&rel, &header.encode())
+            .context(|| format!("creating segment {}", dir.display(&rel).display()))?;
+        let segment = Segment::existing(dir, header.stream, header.base_offset, true);
+        segment.header.get_or_init(|| header);
+        *segment.checkpoints.write() = Some(Vec::new());
+        let len = header::LEN as u64;
+        segment.written_len.store(len, Ordering::Release);
+        segment.synced_len.store(len, Ordering::Release);
+        Ok(segment)
+    }
+
+    pub fn rel_path(&self) -> PathBuf {
+        layout::segment_path(self.stream, self.base_offset)
+    }
+
+    pub fn display_path(&self) -> PathBuf {
+        self.dir.display(&self.rel_path())
+    }
+
+    pub fn corruption(&self, offset: u64, reason: impl Into<String>) -> Error {
+        Error::Corruption {
+            stream: self.stream,
+            offset,
+            file: self.display_path(),
+            reason: reason.into(),
+        }
+    }
+
+    fn io_error(&self, what: &str, e: std::io::Error) -> Error {
+        Error::io(format!("{what} {}", self.display_path().display()), e)
+    }
+
+    pub fn file(&self) -> Result<&Arc<dyn ByteFile>> {
+        if let Some(file) = self.file.get() {
+            return Ok(file);
+        }
+        let file = self
+            .dir
+            .open(&self.rel_path(), self.writable)
+            .map_err(|e| self.io_error("opening", e))?;
+        Ok(self.file.get_or_init(|| file))
+    }
+
+    pub fn file_len(&self) -> Result<u64> {
+        self.file()?
+            .len()
+            .map_err(|e| self.io_error("reading the length of", e))
+    }
+
+    /// The segment's header, read and checked on first use.
+    pub fn header(&self) -> Result<SegmentHeader> {
+        if let Some(header) = self.header.get() {
+            return Ok(*header);
+        }
+        let mut buf = [0u8; header::LEN];
+        let file = self.file()?;
+        let len = self.file_len()?;
+        if len < header::LEN as u64 {
+            return Err(self.corruption(self.base_offset, "segment shorter than its header"));
+        }
+        file.read_exact_at(&mut buf, 0)
+            .map_err(|e| self.io_error("reading", e))?;
+        let header = SegmentHeader::decode(&buf, self.stream, self.base_offset)
+            .map_err(|reason| self.corruption(self.base_offset, reason))?;
+        Ok(*self.header.get_or_init(|| header))
+    }
+
+    /// The whole file as an immutable view. Only for sealed segments.
+    pub fn mapped(&self) -> Result<Bytes> {
+        if let Some(map) = self.map.get() {
+            return Ok(map.clone());
+        }
+        let map = self
+            .file()?
+            .map()
+            .map_err(|e| self.io_error("mapping", e))?;
+        Ok(self.map.get_or_init(|| map).clone())
+    }
+
+    /// Reads `len` bytes at `pos` with one positioned read.
+    pub fn read_at(&self, pos: u64, len: usize) -> Result<Bytes> {
+        let mut buf = vec![0u8; len];
+        self.file()?
+            .read_exact_at(&mut buf, pos)
+            .map_err(|e| self.io_error("reading", e))?;
+        Ok(Bytes::from(buf))
+    }
+
+    pub fn write_at(&self, data: &[u8], pos: u64) -> Result<()> {
+        self.file()?
+            .write_all_at(data, pos)
+            .map_err(|e| self.io_error("writing", e))
+    }
+
+    pub fn truncate(&self, len: u64) -> Result<()> {
+        self.file()?
+            .truncate(len)
+            .map_err(|e| self.io_error("truncating", e))
+    }
+
+    pub fn set_written_len(&self, len: u64) {
+        self.written_len.store(len, Ordering::Release);
+    }
+
+    /// Makes the first `end` bytes durable, sharing one fsync among every
+    /// caller waiting at the same time (group commit). `poisoned` is
+    /// consulted under the sync lock: once an fsync has failed, no later call
+    /// may report success for data it did not cover.
+    pub fn sync_to(
+        &self,
+        end: u64,
+        poisoned: impl Fn() -> Option<Error>,
+    ) -> Result<(), SyncFailure> {
+        if self.synced_len.load(Ordering::Acquire) >= end {
+            return Ok(());
+        }
+        let _turn = self.sync_lock.lock();
+        if let Some(err) = poisoned() {
+            return Err(SyncFailure::AlreadyPoisoned(err));
+        }
+        if self.synced_len.load(Ordering::Acquire) >= end {
+            return Ok(());
+        }
+        let target = self.written_len.load(Ordering::Acquire);
+        let file = self.file().map_err(SyncFailure::Failed)?;
+        file.sync_data()
+            .map_err(|e| SyncFailure::Failed(self.io_error("fsync of", e)))?;
+        self.synced_len.fetch_max(target, Ordering::AcqRel);
+        Ok(())
+    }
+
+    pub fn written_len(&self) -> u64 {
+        self.written_len.load(Ordering::Acquire)
+    }
+
+    // ----- checkpoints ---------------------------------------------------
+
+    pub fn set_checkpoints(&self, entries: Vec<IndexEntry>) {
+        *self.checkpoints.write() = Some(entries);
+    }
+
+    pub fn push_checkpoints(&self, entries: impl IntoIterator<Item = IndexEntry>) {
+        self.checkpoints
+            .write()
+            .get_or_insert_with(Vec::new)
+            .extend(entries);
+    }
+
+    pub fn checkpoints_snapshot(&self) -> Vec<IndexEntry> {
+        self.checkpoints.read().clone().unwrap_or_default()
+    }
+
+    /// Forgets the checkpoints of a sealed segment whose index proved wrong.
+    pub fn forget_checkpoints(&self) {
+        *self.checkpoints.write() = None;
+    }
+
+    /// The last checkpoint at or before `offset`, loading the index of a
+    /// sealed segment on first use.
+    pub fn checkpoint_before(&self, offset: u64) -> Result<Option<IndexEntry>> {
+        if let Some(entries) = self.checkpoints.read().as_ref() {
+            return Ok(last_at_or_before(entries, offset));
+        }
+        let entries = self.load_index()?;
+        let found = last_at_or_before(&entries, offset);
+        self.set_checkpoints(entries);
+        Ok(found)
+    }
+
+    /// Reads the index file of this sealed segment, or rebuilds the entries
+    /// by scanning the segment when the file is missing, damaged or stale.
+    fn load_index(&self) -> Result<Vec<IndexEntry>> {
+        let map = self.mapped()?;
+        let rel = layout::index_path(self.stream, self.base_offset);
+        if let Ok(bytes) = self.dir.read(&rel) {
+            if let Some(index) = SegmentIndex::decode(&bytes, self.stream, self.base_offset) {
+                let sorted = index.entries.windows(2).all(|w| w[0].offset < w[1].offset);
+                if index.segment_len == map.len() as u64 && sorted {
+                    return Ok(index.entries);
+                }
+            }
+        }
+        self.scan_checkpoints(map.len() as u64)
+    }
+
+    /// Checkpoint positions found by walking the records (CRC-checked, no
+    /// hashing). Stops quietly at the first damaged record: the read that
+    /// reaches it reports the damage.
+    pub fn scan_checkpoints(&self, limit: u64) -> Result<Vec<IndexEntry>> {
+        let mut entries = Vec::new();
+        let mut reader = RecordReader::new(self, header::LEN as u64, limit, true)?;
+        while let Next::Record(rec) = reader.next()? {
+            if rec.header.kind == Kind::Checkpoint {
+                entries.push(IndexEntry {
+                    offset: rec.header.offset,
+                    pos: rec.pos,
+                });
+            }
+        }
+        Ok(entries)
+    }
+
+    /// Writes this segment's index file atomically. Called when it seals.
+    pub fn write_index(&self, end_offset: u64, end_hash: Hash, segment_len: u64) -> Result<()> {
+        let index = SegmentIndex {
+            stream: self.stream,
+            base_offset: self.base_offset,
+            end_offset,
+            end_hash,
+            segment_len,
+            entries: self.checkpoints_snapshot(),
+        };
+        let rel = layout::index_path(self.stream, self.base_offset);
+        self.dir
+            .write_atomic(&rel, &index.encode())
+            .context(|| format!("writing index {}", self.dir.display(&rel).display()))
+    }
+}
+
+/// Why `sync_to` did not make data durable.
+#[derive(Debug)]
+pub enum SyncFailure {
+    /// This call's fsync failed: the caller must poison the stream.
+    Failed(Error),
+    /// An earlier fsync failed.
+    AlreadyPoisoned(Error),
+}
+
+fn last_at_or_before(entries: &[IndexEntry], offset: u64) -> Option<IndexEntry> {
+    let n = entries.partition_point(|e| e.offset <= offset);
+    n.checked_sub(1).map(|i| entries[i])
+}
+
+/// Relative path helper used by recovery to find leftovers.
+pub fn is_temp_file(name: &str) -> bool {
+    Path::new(name)
+        .extension()
+        .is_some_and(|ext| format!(".{}", ext.to_string_lossy()) == crate::io::TEMP_SUFFIX)
+}

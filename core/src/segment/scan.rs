@@ -1,0 +1,153 @@
+//! Recovery of the last segment of a stream when a store opens.
+//!
+//! The scan checks every record's CRCs and offsets (no hashing: the head is
+//! the hash of the last committed event, computed from that record's own
+//! `prev_hash`; `verify` checks the links). It ends in one of three ways:
+//!
+//! - **clean**: the file ends exactly after a committed batch;
+//! - **torn**: after the last committed batch come records of an unfinished
+//!   batch and/or bytes that end inside a record or are all zero. Only a
+//!   crash or power loss during a write leaves this; the tail is not
+//!   acknowledged data, and a writer cuts it off;
+//! - **corrupt**: a complete record is damaged, or damage is followed by
+//!   non-zero bytes. That is not a torn write; nothing is cut, and the
+//!   stream reports the damage.
+
+use super::header::{self, SegmentHeader};
+use super::index::IndexEntry;
+use super::reader::{Next, RawRecord, RecordReader};
+use super::walk::decode_payload;
+use super::Segment;
+use crate::error::Result;
+use crate::hash::{chain_step, ChainHead};
+use crate::record::Kind;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TailEnd {
+    Clean,
+    /// Bytes from `committed_len` to `file_len` are an unfinished batch.
+    Torn {
+        file_len: u64,
+    },
+    /// The record expected to carry `offset`, at byte `pos`, is damaged.
+    Corrupt {
+        offset: u64,
+        pos: u64,
+        reason: String,
+    },
+}
+
+#[derive(Debug)]
+pub struct TailScan {
+    /// The head after the last committed batch.
+    pub head: ChainHead,
+    /// The file length just after the last committed batch.
+    pub committed_len: u64,
+    /// Checkpoints within the committed part.
+    pub checkpoints: Vec<IndexEntry>,
+    pub end: TailEnd,
+}
+
+pub fn scan_tail(
+    segment: &Segment,
+    header: &SegmentHeader,
+    file_len: u64,
+    max_event_size: u64,
+) -> Result<TailScan> {
+    let mut reader = RecordReader::new(segment, header::LEN as u64, file_len, false)?;
+    let mut next_offset = header.base_offset;
+    let mut committed_len = header::LEN as u64;
+    let mut committed_offset = header.base_offset;
+    let mut last_commit: Option<RawRecord> = None;
+    let mut checkpoints = Vec::new();
+    let mut pending = Vec::new();
+
+    let mut end = loop {
+        match reader.next()? {
+            Next::End => break TailEnd::Clean,
+            Next::Record(rec) => {
+                let h = &rec.header;
+                if h.offset != next_offset || (h.kind == Kind::Checkpoint && h.is_commit()) {
+                    break TailEnd::Corrupt {
+                        offset: next_offset,
+                        pos: rec.pos,
+                        reason: format!(
+                            "record carries offset {}, expected {next_offset}",
+                            h.offset
+                        ),
+                    };
+                }
+                match h.kind {
+                    Kind::Checkpoint => pending.push(IndexEntry {
+                        offset: h.offset,
+                        pos: rec.pos,
+                    }),
+                    Kind::Event => {
+                        next_offset += 1;
+                        if h.is_commit() {
+                            committed_len = reader.pos();
+                            committed_offset = next_offset;
+                            checkpoints.append(&mut pending);
+                            last_commit = Some(rec);
+                        }
+                    }
+                }
+            }
+            Next::Fault { pos, fault } => {
+                let torn = fault == super::reader::Fault::Short || reader.zeros_from(pos)?;
+                break if torn {
+                    TailEnd::Torn { file_len }
+                } else {
+                    TailEnd::Corrupt {
+                        offset: next_offset,
+                        pos,
+                        reason: fault.describe(),
+                    }
+                };
+            }
+        }
+    };
+    if end == TailEnd::Clean && committed_len < file_len {
+        end = TailEnd::Torn { file_len };
+    }
+
+    let head = match last_commit {
+        None => ChainHead {
+            next_offset: header.base_offset,
+            hash: header.base_hash,
+        },
+        Some(rec) => {
+            let payload = match decode_payload(segment, &rec, max_event_size) {
+                Ok(p) => p,
+                Err(e) => {
+                    // The last committed event cannot be decoded: treat it as
+                    // damage at that offset rather than guess a head.
+                    let scan = TailScan {
+                        head: ChainHead {
+                            next_offset: header.base_offset,
+                            hash: header.base_hash,
+                        },
+                        committed_len: header::LEN as u64,
+                        checkpoints: Vec::new(),
+                        end: TailEnd::Corrupt {
+                            offset: rec.header.offset,
+                            pos: rec.pos,
+                            reason: e.to_string(),
+                        },
+                    };
+                    return Ok(scan);
+                }
+            };
+            ChainHead {
+                next_offset: committed_offset,
+                hash: chain_step(&rec.header.prev_hash, rec.header.offset, &payload),
+            }
+        }
+    };
+    Ok(TailScan {
+        head,
+        committed_len,
+        checkpoints,
+        end,
+    })
+}

@@ -1,0 +1,404 @@
+//! The store facade: a directory of streams, the writer lock, and the
+//! public operations.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File, OpenOptions, TryLockError};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use parking_lot::{Mutex, RwLock};
+
+use crate::error::{Error, IoContext, Result};
+use crate::hash::ChainHead;
+use crate::io::disk::{sync_dir, DiskDir};
+use crate::io::memory::MemoryDir;
+use crate::io::StorageDir;
+use crate::layout;
+use crate::marker;
+use crate::options::Options;
+use crate::stream::{open_stream, EventIter, Stream, TornTail, VerifyReport};
+
+/// An open store. `Send + Sync`: share it between threads (e.g. in an
+/// `Arc`); reads run concurrently with each other and with appends, and
+/// appends to different streams run in parallel.
+#[derive(Debug)]
+pub struct Store {
+    dir: Arc<dyn StorageDir>,
+    options: Arc<Options>,
+    writable: bool,
+    streams: RwLock<BTreeMap<u64, Arc<Stream>>>,
+    closed: AtomicBool,
+    lock: Mutex<Option<File>>,
+    torn_tails: Vec<TornTail>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the store at `path` for reading and
+    /// writing. Fails with [`Error::Locked`] if another handle writes it.
+    pub fn open(path: impl AsRef<Path>, options: Options) -> Result<Store> {
+        options.validate()?;
+        let path = path.as_ref();
+        create_root(path)?;
+        let lock = take_lock(path)?;
+        let dir: Arc<dyn StorageDir> = Arc::new(DiskDir::new(path));
+        if !marker::check(dir.as_ref())? {
+            let stray = fs::read_dir(path)
+                .context(|| format!("listing {}", path.display()))?
+                .filter_map(|e| e.ok())
+                .any(|e| e.file_name() != layout::LOCK_FILE);
+            if stray {
+                return Err(Error::invalid(format!(
+                    "{} is not empty and is not a stratalog store",
+                    path.display()
+                )));
+            }
+            marker::write(dir.as_ref())?;
+        }
+        let mut store = Store::load(dir, options, true)?;
+        store.lock = Mutex::new(Some(lock));
+        Ok(store)
+    }
+
+    /// Opens an existing store for reading only, with default options. Takes
+    /// no lock and never writes, so it works while another process appends;
+    /// it sees the streams as they were when it opened.
+    pub fn open_read_only(path: impl AsRef<Path>) -> Result<Store> {
+        Store::open_read_only_with(path, Options::default())
+    }
+
+    /// [`Store::open_read_only`] with options (`max_event_size` bounds what
+    /// reads will decompress).
+    pub fn open_read_only_with(path: impl AsRef<Path>, options: Options) -> Result<Store> {
+        options.validate()?;
+        let path = path.as_ref();
+        if !path.is_dir() {
+            return Err(Error::io(
+                format!("opening {}", path.display()),
+                std::io::Error::new(std::io::ErrorKind::NotFound, "no such directory"),
+            ));
+        }
+        let dir: Arc<dyn StorageDir> = Arc::new(DiskDir::new(path));
+        if !marker::check(dir.as_ref())? {
+            return Err(Error::invalid(format!(
+                "{} is not a stratalog store",
+                path.display()
+            )));
+        }
+        Store::load(dir, options, false)
+    }
+
+    /// A store held in memory only: the same engine over an in-memory I/O
+    /// layer. Its contents go when it is dropped.
+    pub fn open_in_memory(options: Options) -> Result<Store> {
+        Store::open_on(Arc::new(MemoryDir::new()), options, true)
+    }
+
+    /// Opens a store on any [`StorageDir`] (an in-memory tree shared between
+    /// opens, or a fault-injecting wrapper). No lock is taken.
+    pub fn open_on(dir: Arc<dyn StorageDir>, options: Options, writable: bool) -> Result<Store> {
+        options.validate()?;
+        if !marker::check(dir.as_ref())? {
+            if !writable {
+                return Err(Error::invalid("not a stratalog store"));
+            }
+            marker::write(dir.as_ref())?;
+        }
+        Store::load(dir, options, writable)
+    }
+
+    fn load(dir: Arc<dyn StorageDir>, options: Options, writable: bool) -> Result<Store> {
+        let options = Arc::new(options);
+        let root = layout::streams_dir();
+        let names = match dir.list(&root) {
+            Ok(names) => names,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if writable {
+                    dir.create_dir(&root)
+                        .context(|| format!("creating {}", dir.display(&root).display()))?;
+                }
+                Vec::new()
+            }
+            Err(e) => {
+                return Err(Error::io(
+                    format!("listing {}", dir.display(&root).display()),
+                    e,
+                ))
+            }
+        };
+        let mut streams = BTreeMap::new();
+        let mut torn_tails = Vec::new();
+        for id in names.iter().filter_map(|n| layout::parse_stream_dir(n)) {
+            let (stream, torn) = open_stream(dir.clone(), options.clone(), id, writable)?;
+            torn_tails.extend(torn);
+            streams.insert(id, Arc::new(stream));
+        }
+        Ok(Store {
+            dir,
+            options,
+            writable,
+            streams: RwLock::new(streams),
+            closed: AtomicBool::new(false),
+            lock: Mutex::new(None),
+            torn_tails,
+        })
+    }
+
+    pub fn options(&self) -> &Options {
+        &self.options
+    }
+
+    pub fn is_read_only(&self) -> bool {
+        !self.writable
+    }
+
+    /// Unfinished batches cut off (or, read-only, ignored) when the store
+    /// opened: what a crash in the middle of an append leaves.
+    pub fn torn_tails(&self) -> &[TornTail] {
+        &self.torn_tails
+    }
+
+    fn check_open(&self) -> Result<()> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(Error::Closed);
+        }
+        Ok(())
+    }
+
+    fn stream(&self, id: u64) -> Result<Option<Arc<Stream>>> {
+        self.check_open()?;
+        Ok(self.streams.read().get(&id).cloned())
+    }
+
+    fn stream_for_append(&self, id: u64) -> Result<Arc<Stream>> {
+        self.check_open()?;
+        if !self.writable {
+            return Err(Error::ReadOnly);
+        }
+        if let Some(stream) = self.streams.read().get(&id) {
+            return Ok(stream.clone());
+        }
+        let mut streams = self.streams.write();
+        let stream = streams
+            .entry(id)
+            .or_insert_with(|| Arc::new(Stream::empty(id, self.dir.clone(), self.options.clone())));
+        Ok(stream.clone())
+    }
+
+    /// Appends a batch of events to `stream` atomically: after any crash
+    /// either all of them are there or none. Returns the new chain head.
+    ///
+    /// With `expected_offset`, the append happens only if the stream's next
+    /// offset equals it ([`Error::OffsetMismatch`] otherwise, nothing
+    /// written). With `fsync`, the batch is durable when this returns.
+    pub fn append_batch<E: AsRef<[u8]>>(
+        &self,
+        stream: u64,
+        events: &[E],
+        expected_offset: Option<u64>,
+        fsync: bool,
+    ) -> Result<ChainHead> {
+        self.stream_for_append(stream)?
+            .append_batch(events, expected_offset, fsync)
+    }
+
+    /// Appends one event with the store's default durability.
+    pub fn append(&self, stream: u64, event: impl AsRef<[u8]>) -> Result<ChainHead> {
+        self.append_batch(stream, &[event], None, self.options.fsync)
+    }
+
+    /// Events from `offset` on, stopping before their total size would pass
+    /// `max_bytes` but always returning at least one event if there is one.
+    /// Every event is CRC-checked and chain-verified from the nearest
+    /// checkpoint at or before `offset`.
+    pub fn read_from(&self, stream: u64, offset: u64, max_bytes: u64) -> Result<Vec<Bytes>> {
+        let Some(stream) = self.stream(stream)? else {
+            return empty_stream_read(stream, offset);
+        };
+        let mut cursor = stream.cursor(offset)?;
+        let end = cursor.end().next_offset;
+        let mut events = Vec::new();
+        let mut total = 0u64;
+        while cursor.next_offset() < end {
+            let Some((_, event)) = cursor.next_event()? else {
+                break;
+            };
+            total += event.len() as u64;
+            if total > max_bytes && !events.is_empty() {
+                break;
+            }
+            events.push(event);
+            if total >= max_bytes {
+                break;
+            }
+        }
+        Ok(events)
+    }
+
+    /// A lazy iterator over `(offset, event)` from `start` to the head as it
+    /// is now, reading a bounded window at a time.
+    pub fn iter(&self, stream: u64, start: u64) -> EventIter {
+        let cursor = match self.stream(stream) {
+            Ok(Some(s)) => s.cursor(start),
+            Ok(None) => Stream::empty(stream, self.dir.clone(), self.options.clone()).cursor(start),
+            Err(e) => Err(e),
+        };
+        EventIter::new(cursor)
+    }
+
+    /// The chain head of `stream`, from memory. An unknown stream has the
+    /// empty head.
+    pub fn chain_head(&self, stream: u64) -> Result<ChainHead> {
+        match self.stream(stream)? {
+            Some(s) => s.chain_head(),
+            None => Ok(ChainHead::EMPTY),
+        }
+    }
+
+    /// Verifies `stream` from genesis: every CRC, offset, chain link,
+    /// checkpoint and segment boundary, ending at the head in memory.
+    pub fn verify(&self, stream: u64) -> Result<VerifyReport> {
+        match self.stream(stream)? {
+            Some(s) => Ok(s.verify(None)?.0),
+            None => Ok(empty_report()),
+        }
+    }
+
+    /// Proves the stream still holds, unchanged, the history `head`
+    /// summarized: it verifies the whole stream and checks that its chain
+    /// passes through `head`. Detects truncation, rollback and rewriting
+    /// relative to a head kept elsewhere.
+    pub fn verify_against(&self, stream: u64, head: &ChainHead) -> Result<VerifyReport> {
+        let (report, probed) = match self.stream(stream)? {
+            Some(s) => s.verify(Some(head.next_offset))?,
+            None => (
+                empty_report(),
+                (head.next_offset == 0).then_some(ChainHead::EMPTY),
+            ),
+        };
+        let Some(probed) = probed else {
+            return Err(Error::ChainMismatch {
+                stream,
+                offset: report.head.next_offset,
+                reason: format!(
+                    "the stream holds {} events but the given head covers {}: history was truncated or rolled back",
+                    report.head.next_offset, head.next_offset
+                ),
+            });
+        };
+        if probed.hash != head.hash {
+            return Err(Error::ChainMismatch {
+                stream,
+                offset: head.next_offset.saturating_sub(1),
+                reason: format!(
+                    "the chain hash after {} events is {}, the given head says {}: history was rewritten",
+                    head.next_offset,
+                    probed.hash_hex(),
+                    head.hash_hex()
+                ),
+            });
+        }
+        Ok(report)
+    }
+
+    /// Ids of the streams that exist, in increasing order.
+    pub fn streams(&self) -> Result<Vec<u64>> {
+        self.check_open()?;
+        Ok(self
+            .streams
+            .read()
+            .iter()
+            .filter(|(_, s)| s.exists())
+            .map(|(id, _)| *id)
+            .collect())
+    }
+
+    /// Makes every append so far durable.
+    pub fn sync(&self) -> Result<()> {
+        self.check_open()?;
+        let streams: Vec<_> = self.streams.read().values().cloned().collect();
+        for stream in streams {
+            stream.sync()?;
+        }
+        Ok(())
+    }
+
+    /// Syncs and closes the store; every later call fails with
+    /// [`Error::Closed`] and the writer lock is released. Dropping a store
+    /// without closing it keeps every acknowledged append (the data is in
+    /// the OS), but only `sync`/`close` make non-fsynced appends survive a
+    /// power loss.
+    pub fn close(&self) -> Result<()> {
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        let streams: Vec<_> = std::mem::take(&mut *self.streams.write())
+            .into_values()
+            .collect();
+        let mut result = Ok(());
+        if self.writable {
+            for stream in streams {
+                if let Err(e) = stream.sync() {
+                    if result.is_ok() {
+                        result = Err(e);
+                    }
+                }
+            }
+        }
+        self.lock.lock().take();
+        result
+    }
+}
+
+fn empty_stream_read(stream: u64, offset: u64) -> Result<Vec<Bytes>> {
+    if offset == 0 {
+        Ok(Vec::new())
+    } else {
+        Err(Error::OffsetOutOfRange {
+            stream,
+            offset,
+            next_offset: 0,
+        })
+    }
+}
+
+fn empty_report() -> VerifyReport {
+    VerifyReport {
+        events: 0,
+        bytes: 0,
+        checkpoints: 0,
+        segments: 0,
+        head: ChainHead::EMPTY,
+    }
+}
+
+fn create_root(path: &Path) -> Result<()> {
+    if path.is_dir() {
+        return Ok(());
+    }
+    fs::create_dir_all(path).context(|| format!("creating {}", path.display()))?;
+    let parent = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    sync_dir(parent).context(|| format!("fsync of {}", parent.display()))
+}
+
+fn take_lock(path: &Path) -> Result<File> {
+    let lock_path: PathBuf = path.join(layout::LOCK_FILE);
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&lock_path)
+        .context(|| format!("opening {}", lock_path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(TryLockError::WouldBlock) => Err(Error::Locked(path.to_path_buf())),
+        Err(TryLockError::Error(e)) => {
+            Err(Error::io(format!("locking {}", lock_path.display()), e))
+        }
+    }
+}

@@ -1,0 +1,180 @@
+//! Appending a batch: encode, pick the segment, write, publish, fsync.
+
+use std::sync::Arc;
+
+use super::{Snapshot, Stream};
+use crate::error::{Error, Result};
+use crate::hash::ChainHead;
+use crate::record::{self, Kind, FLAG_COMMIT};
+use crate::segment::header::{self, SegmentHeader};
+use crate::segment::index::IndexEntry;
+use crate::segment::{Segment, SyncFailure};
+
+impl Stream {
+    pub fn append_batch<E: AsRef<[u8]>>(
+        &self,
+        events: &[E],
+        expected_offset: Option<u64>,
+        fsync: bool,
+    ) -> Result<ChainHead> {
+        if events.is_empty() {
+            return Err(Error::invalid("a batch must hold at least one event"));
+        }
+        let max = self.options.max_event_size;
+        if let Some(big) = events.iter().find(|e| e.as_ref().len() as u64 > max) {
+            return Err(Error::EventTooLarge {
+                size: big.as_ref().len() as u64,
+                max,
+            });
+        }
+
+        let mut guard = self.writer.lock();
+        if let Some(err) = self.damage_error().or_else(|| self.poison_error()) {
+            return Err(err);
+        }
+        let before = self.snapshot();
+        if let Some(expected) = expected_offset {
+            if expected != before.head.next_offset {
+                return Err(Error::OffsetMismatch {
+                    expected,
+                    actual: before.head.next_offset,
+                });
+            }
+        }
+
+        // Encode the whole batch first: its size decides the segment.
+        let writer = &mut *guard;
+        writer.buf.clear();
+        let mut checkpoints = Vec::new();
+        let mut head = before.head;
+        let interval = self.options.checkpoint_interval;
+        let last = events.len() - 1;
+        for (i, event) in events.iter().enumerate() {
+            let payload = event.as_ref();
+            if head.next_offset > 0 && head.next_offset % interval == 0 {
+                checkpoints.push(IndexEntry {
+                    offset: head.next_offset,
+                    pos: writer.buf.len() as u64,
+                });
+                record::encode(
+                    &mut writer.buf,
+                    Kind::Checkpoint,
+                    0,
+                    head.next_offset,
+                    &head.hash,
+                    |_| record::Codec::Raw,
+                );
+            }
+            let flags = if i == last { FLAG_COMMIT } else { 0 };
+            let encoder = &mut writer.encoder;
+            record::encode(
+                &mut writer.buf,
+                Kind::Event,
+                flags,
+                head.next_offset,
+                &head.hash,
+                |out| encoder.write(out, payload),
+            );
+            head = head.advance(payload);
+        }
+        let batch = &writer.buf;
+
+        let (segment, pos, rotated) = self.segment_for(&before, batch.len() as u64)?;
+        if let Err(err) = segment.write_at(batch, pos) {
+            // Take back whatever part of the batch reached the file; if even
+            // that fails, the file's state is unknown.
+            if segment.truncate(pos).is_err() {
+                self.poison_with(&err);
+            }
+            if let Some(new) = rotated {
+                self.publish_rotation(new);
+            }
+            return Err(err);
+        }
+        let end = pos + batch.len() as u64;
+        segment.set_written_len(end);
+        segment.push_checkpoints(checkpoints.into_iter().map(|e| IndexEntry {
+            offset: e.offset,
+            pos: e.pos + pos,
+        }));
+        {
+            let mut shared = self.shared.write();
+            if let Some(new) = rotated {
+                let mut segments = (*shared.segments).clone();
+                segments.push(new);
+                shared.segments = Arc::new(segments);
+            }
+            shared.head = head;
+            shared.active_len = end;
+        }
+        drop(guard);
+
+        if fsync {
+            self.sync_segment(&segment, end)?;
+        }
+        Ok(head)
+    }
+
+    /// The segment the next batch goes to, rotating or creating one when
+    /// needed. Returns the segment, the position to write at, and the new
+    /// segment if one was created (to publish with the batch).
+    fn segment_for(
+        &self,
+        before: &Snapshot,
+        batch_len: u64,
+    ) -> Result<(Arc<Segment>, u64, Option<Arc<Segment>>)> {
+        let fresh = |head: ChainHead| -> Result<Arc<Segment>> {
+            let header = SegmentHeader {
+                stream: self.id,
+                base_offset: head.next_offset,
+                base_hash: head.hash,
+            };
+            Ok(Arc::new(Segment::create(self.dir.clone(), header)?))
+        };
+        let header_len = header::LEN as u64;
+        match before.segments.last() {
+            None => {
+                let new = fresh(before.head)?;
+                Ok((new.clone(), header_len, Some(new)))
+            }
+            Some(active) => {
+                let has_records = before.active_len > header_len;
+                if has_records && before.active_len + batch_len > self.options.segment_size {
+                    self.seal(active, before)?;
+                    let new = fresh(before.head)?;
+                    Ok((new.clone(), header_len, Some(new)))
+                } else {
+                    Ok((active.clone(), before.active_len, None))
+                }
+            }
+        }
+    }
+
+    /// Seals the active segment: fsync it, then write its index. After this
+    /// it is never written again.
+    fn seal(&self, active: &Arc<Segment>, before: &Snapshot) -> Result<()> {
+        self.sync_segment(active, before.active_len)?;
+        active.write_index(before.head.next_offset, before.head.hash, before.active_len)
+    }
+
+    /// A rotation whose first write failed still leaves a new, empty segment
+    /// on disk; publish it so the in-memory view matches the files.
+    fn publish_rotation(&self, new: Arc<Segment>) {
+        let mut shared = self.shared.write();
+        let mut segments = (*shared.segments).clone();
+        segments.push(new);
+        shared.segments = Arc::new(segments);
+        shared.active_len = header::LEN as u64;
+    }
+
+    pub(super) fn sync_segment(&self, segment: &Segment, end: u64) -> Result<()> {
+        match segment.sync_to(end, || self.poison_error()) {
+            Ok(()) => Ok(()),
+            Err(SyncFailure::AlreadyPoisoned(err)) => Err(err),
+            Err(SyncFailure::Failed(err)) => {
+                self.poison_with(&err);
+                Err(err)
+            }
+        }
+    }
+}

@@ -1,0 +1,322 @@
+//! Reading a stream: a cursor that walks records across segments and checks
+//! every event's CRC and chain link on the way.
+//!
+//! A cursor starts at the nearest checkpoint at or before the requested
+//! offset (or the start of that offset's segment), so the cost of
+//! positioning is bounded by the checkpoint interval, not by the log size.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use super::{Snapshot, Stream};
+use crate::error::{Error, Result};
+use crate::hash::ChainHead;
+use crate::record::Kind;
+use crate::segment::header;
+use crate::segment::reader::{Next, RecordReader};
+use crate::segment::walk::ChainWalk;
+use crate::segment::Segment;
+
+/// A position in a stream, fixed to the snapshot it was made from.
+#[derive(Debug)]
+pub struct Cursor {
+    stream: u64,
+    snapshot: Snapshot,
+    damage: Option<Error>,
+    seg_index: usize,
+    reader: Option<RecordReader<Arc<Segment>>>,
+    walk: ChainWalk,
+    /// Whether the last record read closed a batch.
+    at_commit: bool,
+    /// Raw payload bytes returned or checked so far.
+    pub bytes: u64,
+    pub checkpoints: u64,
+}
+
+impl Stream {
+    /// A cursor at `offset`, chain-verified from the nearest checkpoint.
+    pub fn cursor(&self, offset: u64) -> Result<Cursor> {
+        Cursor::seek(
+            self.id,
+            self.snapshot(),
+            self.damage_error(),
+            offset,
+            self.options.max_event_size,
+        )
+    }
+}
+
+impl Cursor {
+    fn seek(
+        stream: u64,
+        snapshot: Snapshot,
+        damage: Option<Error>,
+        offset: u64,
+        max_event_size: u64,
+    ) -> Result<Cursor> {
+        let end = snapshot.head.next_offset;
+        if offset > end || (offset == end && damage.is_some()) {
+            return Err(damage.unwrap_or(Error::OffsetOutOfRange {
+                stream,
+                offset,
+                next_offset: end,
+            }));
+        }
+        let seg_index = snapshot
+            .segments
+            .partition_point(|s| s.base_offset <= offset)
+            .saturating_sub(1);
+        let mut cursor = Cursor {
+            stream,
+            walk: ChainWalk::new(ChainHead::EMPTY, max_event_size),
+            snapshot,
+            damage,
+            seg_index,
+            reader: None,
+            at_commit: true,
+            bytes: 0,
+            checkpoints: 0,
+        };
+        if offset == end {
+            cursor.walk = ChainWalk::new(cursor.snapshot.head, max_event_size);
+            return Ok(cursor);
+        }
+        if !cursor.start_at_checkpoint(offset)? {
+            // The first segment must start the chain at genesis.
+            let expect = (seg_index == 0).then_some(ChainHead::EMPTY);
+            cursor.start_segment(seg_index, expect)?;
+        }
+        while cursor.walk.next_offset < offset {
+            cursor.next_record()?;
+        }
+        cursor.bytes = 0;
+        cursor.checkpoints = 0;
+        Ok(cursor)
+    }
+
+    /// The offset of the next event this cursor returns.
+    pub fn next_offset(&self) -> u64 {
+        self.walk.next_offset
+    }
+
+    /// The chain head just before `next_offset`.
+    pub fn head(&self) -> ChainHead {
+        self.walk.head()
+    }
+
+    /// Segments in the snapshot this cursor reads.
+    pub fn segment_count(&self) -> usize {
+        self.snapshot.segments.len()
+    }
+
+    /// The snapshot's head: where this cursor stops.
+    pub fn end(&self) -> ChainHead {
+        self.snapshot.head
+    }
+
+    fn segment_limit(&self, index: usize) -> Result<(u64, bool)> {
+        let segment = &self.snapshot.segments[index];
+        if index + 1 == self.snapshot.segments.len() {
+            Ok((self.snapshot.active_len, false))
+        } else {
+            Ok((segment.mapped()?.len() as u64, true))
+        }
+    }
+
+    /// Opens segment `index` for reading from its header, checking that it
+    /// continues the chain exactly where the previous one ended.
+    fn start_segment(&mut self, index: usize, expect: Option<ChainHead>) -> Result<()> {
+        let segment = self.snapshot.segments[index].clone();
+        let header = segment.header()?;
+        if let Some(expect) = expect {
+            if header.base_offset != expect.next_offset {
+                return Err(Error::ChainMismatch {
+                    stream: self.stream,
+                    offset: expect.next_offset,
+                    reason: format!(
+                        "{} starts at offset {}, the previous segment ends at {}",
+                        segment.display_path().display(),
+                        header.base_offset,
+                        expect.next_offset
+                    ),
+                });
+            }
+            if header.base_hash != expect.hash {
+                return Err(Error::ChainMismatch {
+                    stream: self.stream,
+                    offset: expect.next_offset,
+                    reason: format!(
+                        "{} does not link to the previous segment's last hash",
+                        segment.display_path().display()
+                    ),
+                });
+            }
+        }
+        let (limit, mapped) = self.segment_limit(index)?;
+        self.walk.next_offset = header.base_offset;
+        self.walk.hash = header.base_hash;
+        self.seg_index = index;
+        self.at_commit = true;
+        self.reader = Some(RecordReader::new(
+            segment,
+            header::LEN as u64,
+            limit,
+            mapped,
+        )?);
+        Ok(())
+    }
+
+    /// Starts at the checkpoint at or before `offset` in its segment, if the
+    /// segment has one and the record there is what the index says.
+    fn start_at_checkpoint(&mut self, offset: u64) -> Result<bool> {
+        let segment = self.snapshot.segments[self.seg_index].clone();
+        let Some(entry) = segment.checkpoint_before(offset)? else {
+            return Ok(false);
+        };
+        let (limit, mapped) = self.segment_limit(self.seg_index)?;
+        if entry.pos < header::LEN as u64 || entry.pos >= limit {
+            segment.forget_checkpoints();
+            return Ok(false);
+        }
+        let mut reader = RecordReader::new(segment.clone(), entry.pos, limit, mapped)?;
+        let rec = match reader.next()? {
+            Next::Record(rec)
+                if rec.header.kind == Kind::Checkpoint && rec.header.offset == entry.offset =>
+            {
+                rec
+            }
+            _ => {
+                segment.forget_checkpoints();
+                return Ok(false);
+            }
+        };
+        // The checkpoint's own prev_hash starts the walk; the records after
+        // it must link to it.
+        self.walk.next_offset = entry.offset;
+        self.walk.hash = rec.header.prev_hash;
+        self.walk.step(&segment, &rec)?;
+        self.reader = Some(reader);
+        self.at_commit = false;
+        Ok(true)
+    }
+
+    /// The next record's payload (`None` for a checkpoint), moving to the
+    /// next segment when one ends.
+    fn next_record(&mut self) -> Result<Option<(u64, Bytes)>> {
+        loop {
+            let Some(reader) = self.reader.as_mut() else {
+                return Err(self.ended_early());
+            };
+            match reader.next()? {
+                Next::Record(rec) => {
+                    let offset = self.walk.next_offset;
+                    let segment = reader.segment();
+                    let payload = self.walk.step(segment, &rec)?;
+                    self.at_commit = rec.header.is_commit();
+                    return Ok(match payload {
+                        Some(p) => {
+                            self.bytes += p.len() as u64;
+                            Some((offset, p))
+                        }
+                        None => {
+                            self.checkpoints += 1;
+                            None
+                        }
+                    });
+                }
+                Next::Fault { pos, fault } => {
+                    let segment = reader.segment();
+                    return Err(segment.corruption(
+                        self.walk.next_offset,
+                        format!("{} (byte {pos})", fault.describe()),
+                    ));
+                }
+                Next::End => {
+                    let next = self.seg_index + 1;
+                    if next >= self.snapshot.segments.len() {
+                        return Err(self.ended_early());
+                    }
+                    if !self.at_commit {
+                        let segment = reader.segment();
+                        return Err(segment.corruption(
+                            self.walk.next_offset,
+                            "sealed segment ends inside a batch",
+                        ));
+                    }
+                    let head = self.walk.head();
+                    self.start_segment(next, Some(head))?;
+                }
+            }
+        }
+    }
+
+    fn ended_early(&self) -> Error {
+        let segment = &self.snapshot.segments[self.seg_index];
+        segment.corruption(
+            self.walk.next_offset,
+            format!(
+                "stream data ends at offset {}, before its head at {}",
+                self.walk.next_offset, self.snapshot.head.next_offset
+            ),
+        )
+    }
+
+    /// The next event, or `None` at the end of the snapshot.
+    pub fn next_event(&mut self) -> Result<Option<(u64, Bytes)>> {
+        while self.walk.next_offset < self.snapshot.head.next_offset {
+            if let Some(event) = self.next_record()? {
+                return Ok(Some(event));
+            }
+        }
+        if let Some(damage) = self.damage.take() {
+            return Err(damage);
+        }
+        Ok(None)
+    }
+}
+
+/// Events of a stream, lazily, from a start offset to the head at the time
+/// the iterator was made. Stops after the first error.
+#[derive(Debug)]
+pub struct EventIter {
+    cursor: Option<Cursor>,
+    pending: Option<Error>,
+}
+
+impl EventIter {
+    pub(crate) fn new(cursor: Result<Cursor>) -> Self {
+        match cursor {
+            Ok(c) => EventIter {
+                cursor: Some(c),
+                pending: None,
+            },
+            Err(e) => EventIter {
+                cursor: None,
+                pending: Some(e),
+            },
+        }
+    }
+}
+
+impl Iterator for EventIter {
+    type Item = Result<(u64, Bytes)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if let Some(err) = self.pending.take() {
+            return Some(Err(err));
+        }
+        let cursor = self.cursor.as_mut()?;
+        match cursor.next_event() {
+            Ok(Some(event)) => Some(Ok(event)),
+            Ok(None) => {
+                self.cursor = None;
+                None
+            }
+            Err(e) => {
+                self.cursor = None;
+                Some(Err(e))
+            }
+        }
+    }
+}

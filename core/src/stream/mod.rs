@@ -1,0 +1,148 @@
+//! One stream: its segments, its chain head, and the single writer that
+//! appends to it.
+//!
+//! Invariants kept here:
+//! - `Shared` is published only after the bytes it describes were written:
+//!   a reader that copies it never sees a half-written batch.
+//! - Only the holder of `writer` changes the file or `Shared`.
+//! - A batch is written into one segment, and only its last event record
+//!   carries COMMIT; recovery keeps whole batches only.
+//! - Once an fsync or a write fails, the stream is poisoned: appends fail
+//!   until the store is reopened and recovery has looked at the file.
+
+mod append;
+mod cursor;
+mod recover;
+mod verify;
+
+use std::sync::Arc;
+
+use parking_lot::{Mutex, RwLock};
+
+pub use cursor::EventIter;
+pub use recover::{open_stream, TornTail};
+pub use verify::VerifyReport;
+
+use crate::codec::Encoder;
+use crate::error::{Error, Result};
+use crate::hash::ChainHead;
+use crate::io::StorageDir;
+use crate::options::Options;
+use crate::segment::Segment;
+
+/// What readers copy: the segments and how far the stream is committed.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub segments: Arc<Vec<Arc<Segment>>>,
+    pub head: ChainHead,
+    /// Committed length of the last segment.
+    pub active_len: u64,
+}
+
+/// Damage found when the store opened: the stream serves its intact prefix
+/// and reports this for everything beyond it.
+#[derive(Debug, Clone)]
+pub struct Damage {
+    pub offset: u64,
+    pub file: std::path::PathBuf,
+    pub reason: String,
+}
+
+#[derive(Debug)]
+struct Writer {
+    encoder: Encoder,
+    buf: Vec<u8>,
+}
+
+#[derive(Debug)]
+pub struct Stream {
+    pub id: u64,
+    dir: Arc<dyn StorageDir>,
+    options: Arc<Options>,
+    shared: RwLock<Snapshot>,
+    writer: Mutex<Writer>,
+    poison: Mutex<Option<String>>,
+    damage: Option<Damage>,
+}
+
+impl Stream {
+    fn new(
+        id: u64,
+        dir: Arc<dyn StorageDir>,
+        options: Arc<Options>,
+        snapshot: Snapshot,
+        damage: Option<Damage>,
+    ) -> Self {
+        Stream {
+            id,
+            writer: Mutex::new(Writer {
+                encoder: Encoder::new(options.compression),
+                buf: Vec::new(),
+            }),
+            dir,
+            options,
+            shared: RwLock::new(snapshot),
+            poison: Mutex::new(None),
+            damage,
+        }
+    }
+
+    /// A stream with no segment yet; its first append creates one.
+    pub fn empty(id: u64, dir: Arc<dyn StorageDir>, options: Arc<Options>) -> Self {
+        let snapshot = Snapshot {
+            segments: Arc::new(Vec::new()),
+            head: ChainHead::EMPTY,
+            active_len: 0,
+        };
+        Stream::new(id, dir, options, snapshot, None)
+    }
+
+    pub fn snapshot(&self) -> Snapshot {
+        self.shared.read().clone()
+    }
+
+    /// Whether anything of this stream exists on disk.
+    pub fn exists(&self) -> bool {
+        !self.shared.read().segments.is_empty()
+    }
+
+    pub fn damage_error(&self) -> Option<Error> {
+        self.damage.as_ref().map(|d| Error::Corruption {
+            stream: self.id,
+            offset: d.offset,
+            file: d.file.clone(),
+            reason: d.reason.clone(),
+        })
+    }
+
+    fn poison_error(&self) -> Option<Error> {
+        self.poison.lock().as_ref().map(|cause| Error::Poisoned {
+            stream: self.id,
+            cause: cause.clone(),
+        })
+    }
+
+    fn poison_with(&self, cause: &Error) {
+        let mut poison = self.poison.lock();
+        if poison.is_none() {
+            *poison = Some(cause.to_string());
+        }
+    }
+
+    /// The chain head, from memory.
+    pub fn chain_head(&self) -> Result<ChainHead> {
+        if let Some(err) = self.damage_error() {
+            return Err(err);
+        }
+        Ok(self.shared.read().head)
+    }
+
+    /// Makes everything appended so far durable.
+    pub fn sync(&self) -> Result<()> {
+        let snapshot = self.snapshot();
+        match snapshot.segments.last() {
+            None => Ok(()),
+            Some(active) => self.sync_segment(active, active.written_len()),
+        }
+    }
+}

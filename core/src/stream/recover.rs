@@ -1,0 +1,122 @@
+//! Opening a stream from its directory: cost proportional to its last
+//! segment, whatever the size of the rest.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::{Damage, Snapshot, Stream};
+use crate::error::{IoContext, Result};
+use crate::hash::ChainHead;
+use crate::io::StorageDir;
+use crate::layout;
+use crate::options::Options;
+use crate::segment::scan::{scan_tail, TailEnd};
+use crate::segment::{is_temp_file, Segment};
+
+/// An unfinished batch cut off the end of a stream when the store opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TornTail {
+    pub stream: u64,
+    pub segment: PathBuf,
+    /// Length of the segment after the cut: the end of the last whole batch.
+    pub kept_len: u64,
+    /// Bytes removed (or, read-only, ignored).
+    pub dropped_bytes: u64,
+}
+
+/// Opens one stream. A writer removes leftover temp files and cuts a torn
+/// tail; a read-only opener leaves every byte as it is.
+pub fn open_stream(
+    dir: Arc<dyn StorageDir>,
+    options: Arc<Options>,
+    id: u64,
+    writable: bool,
+) -> Result<(Stream, Option<TornTail>)> {
+    let rel = layout::stream_dir(id);
+    let names = dir
+        .list(&rel)
+        .context(|| format!("listing {}", dir.display(&rel).display()))?;
+    let mut bases = Vec::new();
+    for name in &names {
+        if let Some(base) = layout::parse_segment_name(name) {
+            bases.push(base);
+        } else if writable && is_temp_file(name) {
+            let leftover = rel.join(name);
+            dir.remove(&leftover)
+                .context(|| format!("removing leftover {}", dir.display(&leftover).display()))?;
+        }
+    }
+    bases.sort_unstable();
+    let segments: Vec<Arc<Segment>> = bases
+        .iter()
+        .map(|&base| Arc::new(Segment::existing(dir.clone(), id, base, writable)))
+        .collect();
+    let Some(last) = segments.last().cloned() else {
+        return Ok((Stream::empty(id, dir, options), None));
+    };
+
+    let empty_at = |base: u64| ChainHead {
+        next_offset: base,
+        hash: [0; 32],
+    };
+    let damaged = |offset: u64, reason: String, head: ChainHead, active_len: u64| {
+        let damage = Damage {
+            offset,
+            file: last.display_path(),
+            reason,
+        };
+        let snapshot = Snapshot {
+            segments: Arc::new(segments.clone()),
+            head,
+            active_len,
+        };
+        Stream::new(id, dir.clone(), options.clone(), snapshot, Some(damage))
+    };
+
+    let header = match last.header() {
+        Ok(h) => h,
+        Err(crate::Error::Corruption { reason, .. }) => {
+            let stream = damaged(last.base_offset, reason, empty_at(last.base_offset), 0);
+            return Ok((stream, None));
+        }
+        Err(other) => return Err(other),
+    };
+    let file_len = last.file_len()?;
+    let scan = scan_tail(&last, &header, file_len, options.max_event_size)?;
+    last.set_checkpoints(scan.checkpoints);
+    last.set_written_len(scan.committed_len);
+
+    let mut torn = None;
+    match scan.end {
+        TailEnd::Clean => {}
+        TailEnd::Torn { file_len } => {
+            if writable {
+                last.truncate(scan.committed_len)?;
+                last.file()?
+                    .sync_data()
+                    .context(|| format!("fsync of {}", last.display_path().display()))?;
+            }
+            torn = Some(TornTail {
+                stream: id,
+                segment: last.display_path(),
+                kept_len: scan.committed_len,
+                dropped_bytes: file_len - scan.committed_len,
+            });
+        }
+        TailEnd::Corrupt {
+            offset,
+            pos,
+            reason,
+        } => {
+            let reason = format!("{reason} (byte {pos})");
+            let stream = damaged(offset, reason, scan.head, scan.committed_len);
+            return Ok((stream, None));
+        }
+    }
+    let snapshot = Snapshot {
+        segments: Arc::new(segments),
+        head: scan.head,
+        active_len: scan.committed_len,
+    };
+    Ok((Stream::new(id, dir, options, snapshot, None), torn))
+}
