@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! The chain hash is exactly what docs/FORMAT.md says, independent of how
 //! the store is configured.
 

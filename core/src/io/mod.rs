@@ -27,6 +27,10 @@ pub mod memory;
 pub trait ByteFile: Send + Sync + Debug {
     /// The current length in bytes.
     fn len(&self) -> io::Result<u64>;
+    /// Whether the file holds no bytes.
+    fn is_empty(&self) -> io::Result<bool> {
+        Ok(self.len()? == 0)
+    }
     /// Fills `buf` from `pos`; a short file is `UnexpectedEof`.
     fn read_exact_at(&self, buf: &mut [u8], pos: u64) -> io::Result<()>;
     /// Writes all of `data` at `pos`.

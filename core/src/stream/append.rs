@@ -51,7 +51,7 @@ impl Stream {
         let last = events.len() - 1;
         for (i, event) in events.iter().enumerate() {
             let payload = event.as_ref();
-            if head.next_offset > 0 && head.next_offset % interval == 0 {
+            if head.next_offset > 0 && head.next_offset.is_multiple_of(interval) {
                 checkpoints.push(IndexEntry {
                     offset: head.next_offset,
                     pos: writer.buf.len() as u64,

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -74,4 +75,108 @@ pub fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), target).unwrap();
         }
     }
+}
+
+/// One record of a segment file, parsed the way a third party would from
+/// docs/FORMAT.md (used by tests that play an attacker with write access).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rec {
+    pub pos: usize,
+    pub kind: u8,
+    pub codec: u8,
+    pub flags: u8,
+    pub offset: u64,
+    pub prev_hash: [u8; 32],
+    pub stored: Vec<u8>,
+}
+
+pub const SEG_HEADER: usize = 68;
+
+impl Rec {
+    pub fn len(&self) -> usize {
+        60 + self.stored.len()
+    }
+
+    /// The record's bytes with both CRCs recomputed.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut b = Vec::with_capacity(self.len());
+        b.extend_from_slice(b"SLRC");
+        b.extend_from_slice(&[self.kind, self.codec, self.flags, 0]);
+        b.extend_from_slice(&self.offset.to_le_bytes());
+        b.extend_from_slice(&self.prev_hash);
+        b.extend_from_slice(&(self.stored.len() as u32).to_le_bytes());
+        let hcrc = crc32(&b[..52]);
+        b.extend_from_slice(&hcrc.to_le_bytes());
+        b.extend_from_slice(&self.stored);
+        let crc = crc32(&b);
+        b.extend_from_slice(&crc.to_le_bytes());
+        b
+    }
+}
+
+pub fn crc32(data: &[u8]) -> u32 {
+    // Bitwise CRC-32 (IEEE), independent of the crate under test.
+    let mut crc = !0u32;
+    for &byte in data {
+        crc ^= byte as u32;
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+pub fn parse_segment(bytes: &[u8]) -> (Vec<u8>, Vec<Rec>) {
+    let header = bytes[..SEG_HEADER].to_vec();
+    let mut recs = Vec::new();
+    let mut pos = SEG_HEADER;
+    while pos < bytes.len() {
+        let b = &bytes[pos..];
+        let stored_len = u32::from_le_bytes(b[48..52].try_into().unwrap()) as usize;
+        let mut prev_hash = [0u8; 32];
+        prev_hash.copy_from_slice(&b[16..48]);
+        recs.push(Rec {
+            pos,
+            kind: b[4],
+            codec: b[5],
+            flags: b[6],
+            offset: u64::from_le_bytes(b[8..16].try_into().unwrap()),
+            prev_hash,
+            stored: b[56..56 + stored_len].to_vec(),
+        });
+        pos += 60 + stored_len;
+    }
+    (header, recs)
+}
+
+pub fn write_segment(path: &Path, header: &[u8], recs: &[Rec]) {
+    let mut out = header.to_vec();
+    for r in recs {
+        out.extend_from_slice(&r.encode());
+    }
+    std::fs::write(path, out).unwrap();
+}
+
+/// A segment header with its CRC recomputed.
+pub fn segment_header(stream: u64, base: u64, base_hash: &[u8; 32]) -> Vec<u8> {
+    let mut b = Vec::with_capacity(SEG_HEADER);
+    b.extend_from_slice(b"STRATSEG");
+    b.extend_from_slice(&1u32.to_le_bytes());
+    b.extend_from_slice(&0u32.to_le_bytes());
+    b.extend_from_slice(&stream.to_le_bytes());
+    b.extend_from_slice(&base.to_le_bytes());
+    b.extend_from_slice(base_hash);
+    let crc = crc32(&b);
+    b.extend_from_slice(&crc.to_le_bytes());
+    b
+}
+
+/// SHA-256 chain step computed with the crate's public function: tests that
+/// forge records use it the way an attacker would use any SHA-256.
+pub fn chain(prev: &[u8; 32], offset: u64, payload: &[u8]) -> [u8; 32] {
+    stratalog_core::chain_step(prev, offset, payload)
 }
