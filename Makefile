@@ -10,7 +10,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: all build test test-rust check demo bench stress clean
+.PHONY: all build test test-rust test-c check demo demo-c bench stress clean install
 
 all: build
 
@@ -18,7 +18,7 @@ build:
 	$(CARGO) build --workspace --release
 
 ## All tests. CI runs exactly this.
-test: check test-rust
+test: check test-rust test-c
 
 check:
 	$(CARGO) fmt --all -- --check
@@ -27,9 +27,43 @@ check:
 test-rust:
 	$(CARGO) test --workspace
 
+## The C ABI: header checks, tests/c under ASan+UBSan and valgrind (dynamic
+## and static), `make install` + pkg-config + the C example.
+test-c:
+	bash tests/c/run.sh
+
 ## Build, then run every example end to end on a fresh data directory.
-demo: build
-	@echo "demo: examples are added as the C, Python and Node packages land"
+demo: build demo-c
+
+DEMO_DIR ?= demo-data
+RELEASE_DIR = $(or $(CARGO_TARGET_DIR),target)/release
+
+demo-c: build
+	mkdir -p build/demo
+	$(CC) -std=c11 -Wall -Wextra -Werror -pedantic -Iinclude examples/c/quickstart.c \
+		-o build/demo/quickstart -L$(RELEASE_DIR) -lstratalog -Wl,-rpath,$(abspath $(RELEASE_DIR))
+	rm -rf $(DEMO_DIR)/c
+	mkdir -p $(DEMO_DIR)
+	./build/demo/quickstart $(DEMO_DIR)/c
+
+## Installs the C library: header, libstratalog.so, libstratalog.a and a
+## pkg-config file. `make install PREFIX=$$HOME/.local`; DESTDIR for staging.
+PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+
+install:
+	$(CARGO) build --release -p stratalog-ffi
+	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR)
+	install -m 644 include/stratalog.h $(DESTDIR)$(INCLUDEDIR)/stratalog.h
+	install -m 755 $(RELEASE_DIR)/libstratalog.so $(DESTDIR)$(LIBDIR)/libstratalog.so
+	install -m 644 $(RELEASE_DIR)/libstratalog.a $(DESTDIR)$(LIBDIR)/libstratalog.a
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
+		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
+		ffi/stratalog.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/stratalog.pc
+	chmod 644 $(DESTDIR)$(PKGCONFIGDIR)/stratalog.pc
 
 bench:
 	$(CARGO) bench -p stratalog-core --bench core

@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# The C side of the test suite (`make test-c`):
+#
+#  1. include/stratalog.h compiles alone and twice in one file, as C11 and
+#     as C++, with -Wall -Wextra -Werror -pedantic, and links from C++.
+#  2. tests/c/test_api.c, linked dynamically and statically against
+#     libstratalog, runs under -fsanitize=address,undefined and under
+#     valgrind memcheck (errors and definite/indirect leaks fail the run).
+#  3. `make install` into a temporary PREFIX; examples/c/quickstart.c builds
+#     with `cc app.c $(pkg-config --cflags --libs stratalog)` (and statically
+#     with --static) and runs.
+#
+# Environment: CARGO (default cargo), CC (default cc), CXX (default c++),
+# CARGO_TARGET_DIR (default ./target). Tools that are missing (a C++
+# compiler, valgrind, pkg-config) are installed with apt-get when running as
+# root, as CI does.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+cd "$ROOT"
+CARGO="${CARGO:-cargo}"
+CC="${CC:-cc}"
+CXX="${CXX:-c++}"
+TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+LIBDIR="$TARGET_DIR/debug"
+OUT="$ROOT/build/c-tests"
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/stratalog-c-tests.XXXXXX")"
+trap 'rm -rf "$WORK"' EXIT
+
+say() { printf '\n== %s\n' "$*"; }
+
+# ---- tools -----------------------------------------------------------------
+missing=()
+command -v "$CC" >/dev/null || missing+=(gcc)
+command -v "$CXX" >/dev/null || missing+=(g++)
+command -v valgrind >/dev/null || missing+=(valgrind)
+command -v pkg-config >/dev/null || missing+=(pkg-config)
+if ((${#missing[@]})); then
+    if [[ $(id -u) -ne 0 ]]; then
+        echo "test-c needs: ${missing[*]} (install them, or run as root to have them installed)" >&2
+        exit 1
+    fi
+    say "installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+STRICT=(-std=c11 -Wall -Wextra -Werror -pedantic -g -O1)
+STRICT_CXX=(-std=c++11 -Wall -Wextra -Werror -pedantic -g)
+SAN=(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all)
+STATIC_LIBS=(-lgcc_s -lutil -lrt -lpthread -lm -ldl)
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:halt_on_error=1"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+VALGRIND=(valgrind -q --error-exitcode=99 --leak-check=full
+    --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect
+    --track-origins=yes)
+
+# ---- the library -------------------------------------------------------------
+say "building libstratalog (debug)"
+"$CARGO" build -p stratalog-ffi
+mkdir -p "$OUT"
+
+# ---- 1. the header -----------------------------------------------------------
+say "header: C11 and C++, alone and twice"
+"$CC" "${STRICT[@]}" -Iinclude -c tests/c/header_twice.c -o "$OUT/header_twice.o"
+"$CXX" "${STRICT_CXX[@]}" -Iinclude tests/c/header_cpp.cpp -o "$OUT/header_cpp" \
+    -L"$LIBDIR" -lstratalog -Wl,-rpath,"$LIBDIR"
+"$OUT/header_cpp"
+if "$CC" -std=c2x -E -x c /dev/null >/dev/null 2>&1; then
+    "$CC" -std=c2x -Wall -Wextra -Werror -pedantic -Iinclude -c tests/c/header_twice.c -o "$OUT/header_c2x.o"
+fi
+
+say "header: declares exactly the functions libstratalog.so exports"
+grep -E '^[a-z].*[ *]stratalog_[a-z0-9_]+\(' include/stratalog.h |
+    grep -oE 'stratalog_[a-z0-9_]+\(' | tr -d '(' | sort -u >"$WORK/declared"
+nm -D --defined-only "$LIBDIR/libstratalog.so" | awk '$2 == "T" { print $3 }' | sort -u >"$WORK/exported"
+if ! diff -u "$WORK/declared" "$WORK/exported"; then
+    echo "the header and the library's exported functions differ (- header, + library)" >&2
+    exit 1
+fi
+echo "$(wc -l <"$WORK/declared") functions"
+
+# ---- 2. the API tests --------------------------------------------------------
+say "building tests/c/test_api.c four ways"
+SRC=(tests/c/test_api.c -Iinclude)
+"$CC" "${STRICT[@]}" "${SAN[@]}" "${SRC[@]}" -o "$OUT/test_api_dynamic_asan" \
+    -L"$LIBDIR" -lstratalog -Wl,-rpath,"$LIBDIR" -lpthread
+"$CC" "${STRICT[@]}" "${SAN[@]}" "${SRC[@]}" -o "$OUT/test_api_static_asan" \
+    "$LIBDIR/libstratalog.a" "${STATIC_LIBS[@]}"
+"$CC" "${STRICT[@]}" "${SRC[@]}" -o "$OUT/test_api_dynamic" \
+    -L"$LIBDIR" -lstratalog -Wl,-rpath,"$LIBDIR" -lpthread
+"$CC" "${STRICT[@]}" "${SRC[@]}" -o "$OUT/test_api_static" \
+    "$LIBDIR/libstratalog.a" "${STATIC_LIBS[@]}"
+# The static builds must really not need the shared library.
+for exe in test_api_static test_api_static_asan; do
+    if readelf -d "$OUT/$exe" | grep -q 'libstratalog'; then
+        echo "$exe depends on libstratalog.so" >&2
+        exit 1
+    fi
+done
+
+say "dynamic, ASan + UBSan"
+"$OUT/test_api_dynamic_asan" "$WORK/dyn-asan"
+say "static, ASan + UBSan"
+"$OUT/test_api_static_asan" "$WORK/static-asan"
+say "dynamic, valgrind"
+"${VALGRIND[@]}" "$OUT/test_api_dynamic" "$WORK/dyn-valgrind"
+say "static, valgrind"
+"${VALGRIND[@]}" "$OUT/test_api_static" "$WORK/static-valgrind"
+
+# ---- 3. install, pkg-config, the example ------------------------------------
+say "make install into a temporary prefix; quickstart via pkg-config"
+PREFIX="$WORK/prefix"
+make --no-print-directory -C "$ROOT" install PREFIX="$PREFIX" >"$WORK/install.log" 2>&1 ||
+    { cat "$WORK/install.log" >&2; exit 1; }
+for f in include/stratalog.h lib/libstratalog.so lib/libstratalog.a lib/pkgconfig/stratalog.pc; do
+    [[ -f "$PREFIX/$f" ]] || { echo "make install did not install $f" >&2; exit 1; }
+done
+export PKG_CONFIG_PATH="$PREFIX/lib/pkgconfig"
+[[ "$(pkg-config --modversion stratalog)" == "$(grep -m1 '^#define STRATALOG_VERSION_STRING' include/stratalog.h | cut -d'"' -f2)" ]] ||
+    { echo "stratalog.pc version differs from the header's" >&2; exit 1; }
+cp examples/c/quickstart.c "$WORK/app.c"
+# shellcheck disable=SC2046 # word splitting of pkg-config output is intended
+"$CC" "${STRICT[@]}" "$WORK/app.c" -o "$WORK/app" $(pkg-config --cflags --libs stratalog)
+(cd "$WORK" && LD_LIBRARY_PATH="$PREFIX/lib" ./app "$WORK/quickstart-data" >"$WORK/app.out")
+cat "$WORK/app.out"
+grep -q '^verified' "$WORK/app.out" || { echo "quickstart did not verify" >&2; exit 1; }
+# Static: Libs.private must be enough.
+static_libs="$(pkg-config --static --libs stratalog)"
+# shellcheck disable=SC2046
+"$CC" "${STRICT[@]}" "$WORK/app.c" -o "$WORK/app-static" $(pkg-config --cflags stratalog) \
+    ${static_libs/-lstratalog/-Wl,-Bstatic -lstratalog -Wl,-Bdynamic}
+if readelf -d "$WORK/app-static" | grep -q 'libstratalog'; then
+    echo "the static quickstart depends on libstratalog.so" >&2
+    exit 1
+fi
+"${VALGRIND[@]}" "$WORK/app-static" "$WORK/quickstart-static" >/dev/null
+
+say "test-c: all C checks passed"

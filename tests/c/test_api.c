@@ -1,0 +1,1242 @@
+/*
+ * Tests of the stratalog C API (include/stratalog.h) through the real
+ * library: spec hash vectors, round trips across a reopen, every status bad
+ * input can trigger, offset mismatch, locking, corruption and torn tails on
+ * disk, threads sharing one handle.
+ *
+ * Built and run by tests/c/run.sh (make test-c), dynamically and statically
+ * linked, under ASan+UBSan and under valgrind. Usage: test_api [SCRATCH_DIR]
+ * (default: a new directory under $TMPDIR or /tmp, removed at the end).
+ */
+#define _XOPEN_SOURCE 700
+
+#include "stratalog.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ---- a tiny harness ---------------------------------------------------- */
+
+static int checks_failed; /* in the current test */
+static int tests_passed, tests_failed;
+static pthread_mutex_t harness_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void fail_at(const char *file, int line, const char *what)
+{
+    pthread_mutex_lock(&harness_lock);
+    checks_failed++;
+    fprintf(stderr, "%s:%d: FAILED: %s\n", file, line, what);
+    pthread_mutex_unlock(&harness_lock);
+}
+
+#define CHECK(cond)                                                          \
+    do {                                                                     \
+        if (!(cond))                                                         \
+            fail_at(__FILE__, __LINE__, #cond);                              \
+    } while (0)
+
+/* A call that must return `want`. */
+#define CHECK_STATUS(call, want)                                             \
+    do {                                                                     \
+        stratalog_status got_ = (call);                                      \
+        if (got_ != (want)) {                                                \
+            char msg_[1024];                                                 \
+            snprintf(msg_, sizeof msg_, "%s returned %s, wanted %s (%s)",    \
+                     #call, stratalog_status_str(got_),                      \
+                     stratalog_status_str(want), stratalog_last_error());    \
+            fail_at(__FILE__, __LINE__, msg_);                               \
+        }                                                                    \
+    } while (0)
+
+#define CHECK_OK(call) CHECK_STATUS(call, STRATALOG_STATUS_OK)
+
+static void run_test(const char *name, void (*fn)(void))
+{
+    checks_failed = 0;
+    fn();
+    if (checks_failed == 0) {
+        tests_passed++;
+        printf("test %s ... ok\n", name);
+    } else {
+        tests_failed++;
+        printf("test %s ... FAILED (%d checks)\n", name, checks_failed);
+    }
+    fflush(stdout);
+}
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static char scratch[4096];
+static int dir_counter;
+
+/* A fresh, not yet existing path under the scratch directory. */
+static void fresh_path(char *out, size_t len, const char *tag)
+{
+    snprintf(out, len, "%s/%s-%d", scratch, tag, dir_counter++);
+}
+
+static void segment_path(char *out, size_t len, const char *store, uint64_t stream, uint64_t base)
+{
+    snprintf(out, len, "%s/streams/%020" PRIu64 "/%020" PRIu64 ".seg", store, stream, base);
+}
+
+static long file_size(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return -1;
+    return (long)st.st_size;
+}
+
+static stratalog_slice slice_of(const char *s)
+{
+    stratalog_slice sl;
+    sl.data = (const uint8_t *)s;
+    sl.len = strlen(s);
+    return sl;
+}
+
+static void head_hex(const stratalog_head *head, char out[STRATALOG_HEAD_TEXT_SIZE])
+{
+    if (stratalog_head_to_hex(head, out, STRATALOG_HEAD_TEXT_SIZE) != STRATALOG_STATUS_OK)
+        strcpy(out, "<error>");
+}
+
+static int heads_equal(const stratalog_head *a, const stratalog_head *b)
+{
+    return a->next_offset == b->next_offset && memcmp(a->hash, b->hash, 32) == 0;
+}
+
+static stratalog_options small_options(void)
+{
+    stratalog_options o;
+    if (stratalog_options_default(&o) != STRATALOG_STATUS_OK)
+        abort();
+    o.segment_size = 4096;
+    o.checkpoint_interval = 3;
+    return o;
+}
+
+/* Appends one event holding `text`; returns the status. */
+static stratalog_status append_text(stratalog_store *s, uint64_t stream, const char *text,
+                                    stratalog_head *head)
+{
+    stratalog_slice sl = slice_of(text);
+    return stratalog_append_batch(s, stream, &sl, 1, STRATALOG_ANY_OFFSET, false, head);
+}
+
+/* Reads the whole stream (in bounded batches) and checks event i equals
+ * expect(i); returns the number of events read. */
+typedef void (*expect_fn)(uint64_t offset, char *buf, size_t len);
+
+static uint64_t read_all_and_check(const stratalog_store *s, uint64_t stream, expect_fn expect)
+{
+    uint64_t offset = 0;
+    for (;;) {
+        stratalog_events *batch = NULL;
+        stratalog_status st = stratalog_read_from(s, stream, offset, 300, &batch);
+        CHECK_OK(st);
+        if (st != STRATALOG_STATUS_OK)
+            return offset;
+        size_t n = stratalog_events_len(batch);
+        CHECK(stratalog_events_first_offset(batch) == offset);
+        for (size_t i = 0; i < n; i++) {
+            const uint8_t *data = NULL;
+            size_t len = 0;
+            char want[256];
+            CHECK_OK(stratalog_events_get(batch, i, &data, &len));
+            expect(offset + i, want, sizeof want);
+            CHECK(data != NULL);
+            CHECK(len == strlen(want));
+            CHECK(len == 0 || (data != NULL && memcmp(data, want, len) == 0));
+        }
+        stratalog_events_free(batch);
+        if (n == 0)
+            return offset;
+        offset += n;
+    }
+}
+
+static void numbered_event(uint64_t offset, char *buf, size_t len)
+{
+    /* Every 7th event is empty; the others vary in length. */
+    if (offset % 7 == 6)
+        buf[0] = '\0';
+    else
+        snprintf(buf, len, "event %" PRIu64 " %.*s", offset, (int)(offset % 40),
+                 "........................................");
+}
+
+static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+/* ---- tests -------------------------------------------------------------- */
+
+static void test_version(void)
+{
+    CHECK(strcmp(stratalog_version(), STRATALOG_VERSION_STRING) == 0);
+    CHECK(stratalog_version_number() == STRATALOG_VERSION_NUMBER);
+    CHECK(STRATALOG_VERSION_NUMBER ==
+          STRATALOG_VERSION_MAJOR * 1000000 + STRATALOG_VERSION_MINOR * 1000 + STRATALOG_VERSION_PATCH);
+    char text[64];
+    snprintf(text, sizeof text, "%d.%d.%d", STRATALOG_VERSION_MAJOR, STRATALOG_VERSION_MINOR,
+             STRATALOG_VERSION_PATCH);
+    CHECK(strcmp(text, stratalog_version()) == 0);
+}
+
+static void test_status_names_and_numbers(void)
+{
+    /* The numbers are ABI: never changed, never reused. */
+    CHECK(STRATALOG_STATUS_OK == 0);
+    CHECK(STRATALOG_STATUS_NULL_ARGUMENT == 1);
+    CHECK(STRATALOG_STATUS_INVALID_ARGUMENT == 2);
+    CHECK(STRATALOG_STATUS_IO == 3);
+    CHECK(STRATALOG_STATUS_CORRUPTION == 4);
+    CHECK(STRATALOG_STATUS_CHAIN_MISMATCH == 5);
+    CHECK(STRATALOG_STATUS_OFFSET_MISMATCH == 6);
+    CHECK(STRATALOG_STATUS_OFFSET_OUT_OF_RANGE == 7);
+    CHECK(STRATALOG_STATUS_EVENT_TOO_LARGE == 8);
+    CHECK(STRATALOG_STATUS_LOCKED == 9);
+    CHECK(STRATALOG_STATUS_READ_ONLY == 10);
+    CHECK(STRATALOG_STATUS_CLOSED == 11);
+    CHECK(STRATALOG_STATUS_PANIC == 12);
+    CHECK(STRATALOG_STATUS_POISONED == 13);
+    CHECK(strcmp(stratalog_status_str(STRATALOG_STATUS_OK), "STRATALOG_STATUS_OK") == 0);
+    CHECK(strcmp(stratalog_status_str(STRATALOG_STATUS_OFFSET_MISMATCH),
+                 "STRATALOG_STATUS_OFFSET_MISMATCH") == 0);
+    CHECK(strcmp(stratalog_status_str(STRATALOG_STATUS_POISONED), "STRATALOG_STATUS_POISONED") == 0);
+    CHECK(strcmp(stratalog_status_str(14), "STRATALOG_STATUS_UNKNOWN") == 0);
+    CHECK(strcmp(stratalog_status_str(-1), "STRATALOG_STATUS_UNKNOWN") == 0);
+}
+
+static const char *const VECTOR_EVENTS[4] = {"alpha", "beta", "gamma", ""};
+static const char *const VECTOR_HEADS[4] = {
+    "1:94530ac67685119ffb19c8a3e29ed037666647721d5e74f58f8947ad4edb5009",
+    "2:d18fbfbfce863aa5ee53b8a60a692fc980b90c9709d79f77d9aa8252451e2141",
+    "3:4d523d709ed156197e20c7d3014349c127ebc40f14006f37db4935e38608c861",
+    "4:3cb80ca14de4a41ef744edd1ddda687284025e7a798e149c9e4da9c6cfebe6fc",
+};
+
+/* Appends the spec vectors one by one and checks every head. */
+static void check_vectors_one_by_one(stratalog_store *s, uint64_t stream)
+{
+    for (int i = 0; i < 4; i++) {
+        stratalog_head head;
+        char hex[STRATALOG_HEAD_TEXT_SIZE];
+        CHECK_OK(append_text(s, stream, VECTOR_EVENTS[i], &head));
+        head_hex(&head, hex);
+        CHECK(strcmp(hex, VECTOR_HEADS[i]) == 0);
+        stratalog_head from_store;
+        CHECK_OK(stratalog_chain_head(s, stream, &from_store));
+        CHECK(heads_equal(&head, &from_store));
+    }
+}
+
+static void test_hash_vectors(void)
+{
+    /* In memory, one event per append. */
+    stratalog_store *mem = NULL;
+    CHECK_OK(stratalog_open_in_memory(NULL, &mem));
+    check_vectors_one_by_one(mem, 0);
+
+    /* The empty head. */
+    stratalog_head empty;
+    char hex[STRATALOG_HEAD_TEXT_SIZE];
+    CHECK_OK(stratalog_chain_head(mem, 99, &empty));
+    head_hex(&empty, hex);
+    CHECK(strcmp(hex, "0:0000000000000000000000000000000000000000000000000000000000000000") == 0);
+
+    /* One batch of all four gives the same final head. */
+    stratalog_slice batch[4];
+    for (int i = 0; i < 4; i++)
+        batch[i] = slice_of(VECTOR_EVENTS[i]);
+    batch[3].data = NULL; /* an empty event may have NULL data */
+    stratalog_head head;
+    CHECK_OK(stratalog_append_batch(mem, 1, batch, 4, 0, false, &head));
+    head_hex(&head, hex);
+    CHECK(strcmp(hex, VECTOR_HEADS[3]) == 0);
+    stratalog_close(mem);
+
+    /* On disk, compressed, tiny segments, a checkpoint after every event:
+     * the head depends only on the events. */
+    stratalog_compression codecs[3] = {STRATALOG_COMPRESSION_NONE, STRATALOG_COMPRESSION_LZ4,
+                                       STRATALOG_COMPRESSION_ZSTD};
+    for (int c = 0; c < 3; c++) {
+        char path[4200];
+        fresh_path(path, sizeof path, "vectors");
+        stratalog_options o = small_options();
+        o.checkpoint_interval = 1;
+        o.compression = codecs[c];
+        stratalog_store *disk = NULL;
+        CHECK_OK(stratalog_open(path, &o, &disk));
+        check_vectors_one_by_one(disk, 5);
+        stratalog_verify_report report;
+        CHECK_OK(stratalog_verify(disk, 5, &report));
+        CHECK(report.events == 4);
+        CHECK(report.checkpoints == 3);
+        CHECK(report.failed_offset == STRATALOG_NO_OFFSET);
+        head_hex(&report.head, hex);
+        CHECK(strcmp(hex, VECTOR_HEADS[3]) == 0);
+        stratalog_close(disk);
+    }
+
+    /* Text form round trip, and what the parser refuses. */
+    stratalog_head parsed;
+    CHECK_OK(stratalog_head_parse(VECTOR_HEADS[2], &parsed));
+    CHECK(parsed.next_offset == 3);
+    CHECK(parsed.hash[0] == 0x4d && parsed.hash[31] == 0x61);
+    head_hex(&parsed, hex);
+    CHECK(strcmp(hex, VECTOR_HEADS[2]) == 0);
+    char upper[STRATALOG_HEAD_TEXT_SIZE + 2];
+    snprintf(upper, sizeof upper, " 3:4D523D709ED156197E20C7D3014349C127EBC40F14006F37DB4935E38608C861\n");
+    stratalog_head parsed_upper;
+    CHECK_OK(stratalog_head_parse(upper, &parsed_upper));
+    CHECK(heads_equal(&parsed, &parsed_upper));
+}
+
+static void test_round_trip_across_reopen(void)
+{
+    char path[4200];
+    fresh_path(path, sizeof path, "roundtrip");
+    stratalog_options o = small_options();
+    o.compression = STRATALOG_COMPRESSION_LZ4;
+    stratalog_store *s = NULL;
+    CHECK_OK(stratalog_open(path, &o, &s));
+    CHECK(!stratalog_is_read_only(s));
+
+    /* 60 batches of 1..5 events on stream 7, 10 events on stream 3. */
+    uint64_t offset = 0;
+    stratalog_head head;
+    for (int b = 0; b < 60; b++) {
+        char texts[5][256];
+        stratalog_slice batch[5];
+        size_t n = (size_t)(b % 5) + 1;
+        for (size_t i = 0; i < n; i++) {
+            numbered_event(offset + i, texts[i], sizeof texts[i]);
+            batch[i] = slice_of(texts[i]);
+        }
+        CHECK_OK(stratalog_append_batch(s, 7, batch, n, offset, b % 10 == 0, &head));
+        offset += n;
+        CHECK(head.next_offset == offset);
+    }
+    for (int i = 0; i < 10; i++) {
+        char text[256];
+        numbered_event((uint64_t)i, text, sizeof text);
+        CHECK_OK(append_text(s, 3, text, NULL));
+    }
+    CHECK(read_all_and_check(s, 7, numbered_event) == offset);
+
+    stratalog_options got;
+    CHECK_OK(stratalog_store_options(s, &got));
+    CHECK(got.segment_size == 4096 && got.checkpoint_interval == 3);
+    CHECK(got.compression == STRATALOG_COMPRESSION_LZ4);
+    CHECK_OK(stratalog_sync(s));
+    CHECK_OK(stratalog_shutdown(s));
+    stratalog_close(s);
+
+    /* Reopen for writing: same events, same head, and appends continue. */
+    s = NULL;
+    CHECK_OK(stratalog_open(path, &o, &s));
+    stratalog_head reopened;
+    CHECK_OK(stratalog_chain_head(s, 7, &reopened));
+    CHECK(heads_equal(&head, &reopened));
+    CHECK(read_all_and_check(s, 7, numbered_event) == offset);
+    CHECK(read_all_and_check(s, 3, numbered_event) == 10);
+
+    stratalog_stream_list *list = NULL;
+    CHECK_OK(stratalog_streams(s, &list));
+    CHECK(stratalog_stream_list_len(list) == 2);
+    uint64_t id = 0;
+    CHECK_OK(stratalog_stream_list_get(list, 0, &id));
+    CHECK(id == 3);
+    CHECK_OK(stratalog_stream_list_get(list, 1, &id));
+    CHECK(id == 7);
+    const uint64_t *ids = stratalog_stream_list_data(list);
+    CHECK(ids != NULL && ids[0] == 3 && ids[1] == 7);
+    stratalog_stream_list_free(list);
+
+    stratalog_verify_report report;
+    CHECK_OK(stratalog_verify_against(s, 7, &head, &report));
+    CHECK(report.events == offset);
+    CHECK(report.segments > 1); /* 4096-byte segments rotated */
+    CHECK(report.checkpoints == (offset - 1) / 3);
+    CHECK(heads_equal(&report.head, &head));
+
+    char text[256];
+    numbered_event(offset, text, sizeof text);
+    CHECK_OK(append_text(s, 7, text, &head));
+    CHECK(head.next_offset == offset + 1);
+    stratalog_close(s);
+
+    /* Read-only: everything readable, nothing writable. */
+    s = NULL;
+    CHECK_OK(stratalog_open_read_only(path, &s));
+    CHECK(stratalog_is_read_only(s));
+    CHECK(read_all_and_check(s, 7, numbered_event) == offset + 1);
+    CHECK_STATUS(append_text(s, 7, "nope", NULL), STRATALOG_STATUS_READ_ONLY);
+    CHECK(stratalog_last_error_status() == STRATALOG_STATUS_READ_ONLY);
+    CHECK_OK(stratalog_verify(s, 7, NULL));
+
+    /* An iterator walks the same events across segments. */
+    stratalog_iter *it = NULL;
+    CHECK_OK(stratalog_iter_new(s, 7, 5, &it));
+    uint64_t expect_offset = 5;
+    for (;;) {
+        bool has = false;
+        uint64_t at = 0;
+        const uint8_t *data = NULL;
+        size_t len = 0;
+        CHECK_OK(stratalog_iter_next(it, &has, &at, &data, &len));
+        if (!has)
+            break;
+        char want[256];
+        numbered_event(at, want, sizeof want);
+        CHECK(at == expect_offset);
+        CHECK(data != NULL && len == strlen(want) && memcmp(data, want, len) == 0);
+        expect_offset++;
+    }
+    CHECK(expect_offset == offset + 1);
+    stratalog_iter_free(it);
+    stratalog_close(s);
+}
+
+static void test_batches_and_iterators_outlive_the_store(void)
+{
+    char path[4200];
+    fresh_path(path, sizeof path, "outlive");
+    stratalog_options o = small_options();
+    stratalog_store *s = NULL;
+    CHECK_OK(stratalog_open(path, &o, &s));
+    for (uint64_t i = 0; i < 200; i++) {
+        char text[256];
+        numbered_event(i, text, sizeof text);
+        CHECK_OK(append_text(s, 1, text, NULL));
+    }
+    stratalog_events *batch = NULL;
+    CHECK_OK(stratalog_read_from(s, 1, 0, UINT64_MAX, &batch));
+    stratalog_iter *it = NULL;
+    CHECK_OK(stratalog_iter_new(s, 1, 0, &it));
+    stratalog_close(s); /* frees the handle; the batch and iterator live on */
+
+    CHECK(stratalog_events_len(batch) == 200);
+    for (size_t i = 0; i < stratalog_events_len(batch); i++) {
+        const uint8_t *data;
+        size_t len;
+        char want[256];
+        numbered_event(i, want, sizeof want);
+        CHECK_OK(stratalog_events_get(batch, i, &data, &len));
+        CHECK(len == strlen(want) && memcmp(data, want, len) == 0);
+    }
+    stratalog_events_free(batch);
+
+    uint64_t count = 0;
+    for (;;) {
+        bool has;
+        uint64_t at;
+        const uint8_t *data;
+        size_t len;
+        CHECK_OK(stratalog_iter_next(it, &has, &at, &data, &len));
+        if (!has)
+            break;
+        char want[256];
+        numbered_event(at, want, sizeof want);
+        CHECK(at == count && len == strlen(want) && memcmp(data, want, len) == 0);
+        count++;
+    }
+    CHECK(count == 200);
+    stratalog_iter_free(it);
+}
+
+static void test_max_bytes(void)
+{
+    stratalog_store *s = NULL;
+    CHECK_OK(stratalog_open_in_memory(NULL, &s));
+    stratalog_slice batch[3] = {slice_of("aaaa"), slice_of("bbbb"), slice_of("cccc")};
+    CHECK_OK(stratalog_append_batch(s, 0, batch, 3, STRATALOG_ANY_OFFSET, false, NULL));
+    stratalog_events *ev = NULL;
+    CHECK_OK(stratalog_read_from(s, 0, 0, 8, &ev));
+    CHECK(stratalog_events_len(ev) == 2);
+    stratalog_events_free(ev);
+    ev = NULL;
+    /* At least one event, even when it alone passes max_bytes. */
+    CHECK_OK(stratalog_read_from(s, 0, 1, 1, &ev));
+    CHECK(stratalog_events_len(ev) == 1);
+    CHECK(stratalog_events_first_offset(ev) == 1);
+    stratalog_events_free(ev);
+    ev = NULL;
+    /* At the end: an empty batch. */
+    CHECK_OK(stratalog_read_from(s, 0, 3, 100, &ev));
+    CHECK(ev != NULL && stratalog_events_len(ev) == 0);
+    stratalog_events_free(ev);
+    stratalog_close(s);
+}
+
+static void test_null_arguments(void)
+{
+    stratalog_store *s = NULL;
+    CHECK_OK(stratalog_open_in_memory(NULL, &s));
+    CHECK_OK(append_text(s, 0, "x", NULL));
+    stratalog_head head;
+    stratalog_head sentinel;
+    memset(&sentinel, 0xab, sizeof sentinel);
+    stratalog_slice ok = slice_of("y");
+    stratalog_slice bad = {NULL, 3};
+
+    CHECK_STATUS(stratalog_open(NULL, NULL, &s), STRATALOG_STATUS_NULL_ARGUMENT);
+    CHECK(strstr(stratalog_last_error(), "path") != NULL);
+    CHECK_STATUS(stratalog_open("somewhere", NULL, NULL), STRATALOG_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(stratalog_open_in_memory(NULL, NULL), STRATALOG_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(stratalog_open_read_only(NULL, &s), STRATALOG_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(stratalog_options_default(NULL), STRATALOG_STATUS_NULL_ARGUMENT);
+
+    CHECK_STATUS(stratalog_append_batch(NULL, 0, &ok, 1, STRATALOG_ANY_OFFSET, false, NULL),
+                 STRATALOG_STATUS_NULL_ARGUMENT);
+    memcpy(&head, &sentinel, sizeof head);
+    CHECK_STATUS(stratalog_append_batch(s, 0, NULL, 2, STRATALOG_ANY_OFFSET, false, &head),
+                 STRATALOG_STATUS_NULL_ARGUMENT);
+    CHECK(memcmp(&head, &sentinel, sizeof head) == 0); /* outputs only on success */
+    stratalog_slice mixed[2] = {ok, bad};
+    CHECK_STATUS(stratalog_append_batch(s, 0, mixed, 2, STRATALOG_ANY_OFFSET, false, &head),
+                 STRATALOG_STATUS_NULL_ARGUMENT);
+    CHECK(strstr(stratalog_last_error(), "events[1]") != NULL);
+    CHECK(memcmp(&head, &sentinel, sizeof head) == 0);
+
+    CHECK_STATUS(stratalog_chain_head(NULL, 0, &head), STRATALOG_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(stratalog_chain_head(s, 0, NULL), STRATALOG_STATUS_NULL_ARGUMENT);
+    stratalog_events *ev = (stratalog_events *)&sentinel;
+    CHECK_STATUS(stratalog_read_from(NULL, 0, 0, 10, &ev), STRATALOG_STATUS_NULL_ARGUMENT);
+    CHECK(ev == (stratalog_events *)&sentinel);
+    CHECK_STATUS(stratalog_read_from(s, 0, 0, 10, NULL), STRATALOG_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(stratalog_verify(NULL, 0, NULL), STRATALOG_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(stratalog_verify_against(s, 0, NULL, NULL), STRATALOG_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(stratalog_sync(NULL), STRATALOG_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(stratalog_shutdown(NULL), STRATALOG_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(stratalog_streams(NULL, NULL), STRATALOG_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(stratalog_streams(s, NULL), STRATALOG_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(stratalog_store_options(s, NULL), STRATALOG_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(stratalog_iter_new(s, 0, 0, NULL), STRATALOG_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(stratalog_iter_next(NULL, NULL, NULL, NULL, NULL), STRATALOG_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(stratalog_head_to_hex(NULL, NULL, 0), STRATALOG_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(stratalog_head_parse(NULL, &head), STRATALOG_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(stratalog_head_parse("0:00", NULL), STRATALOG_STATUS_NULL_ARGUMENT);
+
+    const uint8_t *data;
+    size_t len;
+    CHECK_STATUS(stratalog_events_get(NULL, 0, &data, &len), STRATALOG_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(stratalog_stream_list_get(NULL, 0, NULL), STRATALOG_STATUS_NULL_ARGUMENT);
+
+    /* NULL-tolerant functions. */
+    CHECK(stratalog_events_len(NULL) == 0);
+    CHECK(stratalog_events_first_offset(NULL) == 0);
+    CHECK(stratalog_stream_list_len(NULL) == 0);
+    CHECK(stratalog_stream_list_data(NULL) == NULL);
+    CHECK(!stratalog_is_read_only(NULL));
+    CHECK(!stratalog_last_error_detail(NULL));
+    stratalog_close(NULL);
+    stratalog_events_free(NULL);
+    stratalog_stream_list_free(NULL);
+    stratalog_iter_free(NULL);
+
+    /* Nothing above reached the stream. */
+    CHECK_OK(stratalog_chain_head(s, 0, &head));
+    CHECK(head.next_offset == 1);
+    stratalog_close(s);
+}
+
+static void test_invalid_arguments(void)
+{
+    stratalog_store *s = NULL;
+    stratalog_options o;
+    CHECK_OK(stratalog_options_default(&o));
+    CHECK(o.segment_size == 64u << 20 && o.checkpoint_interval == 1024);
+    CHECK(o.compression == STRATALOG_COMPRESSION_NONE && o.max_event_size == 16u << 20 && !o.fsync);
+
+    char path[4200];
+    fresh_path(path, sizeof path, "invalid");
+
+    o.segment_size = 100;
+    CHECK_STATUS(stratalog_open(path, &o, &s), STRATALOG_STATUS_INVALID_ARGUMENT);
+    CHECK(s == NULL);
+    CHECK(strstr(stratalog_last_error(), "segment_size") != NULL);
+    CHECK_STATUS(stratalog_open_in_memory(&o, &s), STRATALOG_STATUS_INVALID_ARGUMENT);
+    CHECK_OK(stratalog_options_default(&o));
+    o.checkpoint_interval = 0;
+    CHECK_STATUS(stratalog_open_in_memory(&o, &s), STRATALOG_STATUS_INVALID_ARGUMENT);
+    CHECK_OK(stratalog_options_default(&o));
+    o.max_event_size = 0;
+    CHECK_STATUS(stratalog_open_in_memory(&o, &s), STRATALOG_STATUS_INVALID_ARGUMENT);
+    CHECK_OK(stratalog_options_default(&o));
+    o.compression = (stratalog_compression)7; /* not a codec */
+    CHECK_STATUS(stratalog_open_in_memory(&o, &s), STRATALOG_STATUS_INVALID_ARGUMENT);
+    CHECK(strstr(stratalog_last_error(), "compression") != NULL);
+    CHECK(s == NULL);
+
+    /* Paths: not UTF-8, empty, a directory that is not a store. */
+    CHECK_STATUS(stratalog_open("\xff\xfe-not-utf8", NULL, &s), STRATALOG_STATUS_INVALID_ARGUMENT);
+    CHECK(strstr(stratalog_last_error(), "UTF-8") != NULL);
+    CHECK_STATUS(stratalog_open_read_only("\xc3\x28", &s), STRATALOG_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(stratalog_open("", NULL, &s), STRATALOG_STATUS_INVALID_ARGUMENT);
+    CHECK(mkdir(path, 0755) == 0);
+    char stray[4300];
+    snprintf(stray, sizeof stray, "%s/unrelated.txt", path);
+    FILE *f = fopen(stray, "w");
+    CHECK(f != NULL);
+    if (f)
+        fclose(f);
+    CHECK_STATUS(stratalog_open(path, NULL, &s), STRATALOG_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(stratalog_open_read_only(path, &s), STRATALOG_STATUS_INVALID_ARGUMENT);
+    CHECK(s == NULL);
+
+    /* An empty batch, an index out of range, bad head text, small buffer. */
+    CHECK_OK(stratalog_open_in_memory(NULL, &s));
+    stratalog_slice one = slice_of("one");
+    CHECK_STATUS(stratalog_append_batch(s, 0, NULL, 0, STRATALOG_ANY_OFFSET, false, NULL),
+                 STRATALOG_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(stratalog_append_batch(s, 0, &one, 0, STRATALOG_ANY_OFFSET, false, NULL),
+                 STRATALOG_STATUS_INVALID_ARGUMENT);
+    CHECK_OK(stratalog_append_batch(s, 0, &one, 1, STRATALOG_ANY_OFFSET, false, NULL));
+    stratalog_events *ev = NULL;
+    CHECK_OK(stratalog_read_from(s, 0, 0, 100, &ev));
+    const uint8_t *data = NULL;
+    size_t len = 99;
+    CHECK_STATUS(stratalog_events_get(ev, 1, &data, &len), STRATALOG_STATUS_INVALID_ARGUMENT);
+    CHECK(data == NULL && len == 99);
+    stratalog_events_free(ev);
+    stratalog_stream_list *list = NULL;
+    CHECK_OK(stratalog_streams(s, &list));
+    uint64_t id = 42;
+    CHECK_STATUS(stratalog_stream_list_get(list, 1, &id), STRATALOG_STATUS_INVALID_ARGUMENT);
+    CHECK(id == 42);
+    stratalog_stream_list_free(list);
+
+    stratalog_head head;
+    CHECK_STATUS(stratalog_head_parse("3:zz", &head), STRATALOG_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(stratalog_head_parse("", &head), STRATALOG_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(
+        stratalog_head_parse("0:1111111111111111111111111111111111111111111111111111111111111111", &head),
+        STRATALOG_STATUS_INVALID_ARGUMENT);
+    CHECK_OK(stratalog_chain_head(s, 0, &head));
+    char small[10];
+    memset(small, 'z', sizeof small);
+    CHECK_STATUS(stratalog_head_to_hex(&head, small, sizeof small), STRATALOG_STATUS_INVALID_ARGUMENT);
+    CHECK(small[0] == 'z');
+    stratalog_close(s);
+}
+
+static void test_io_errors(void)
+{
+    stratalog_store *s = NULL;
+    char path[4200];
+    fresh_path(path, sizeof path, "missing");
+    CHECK_STATUS(stratalog_open_read_only(path, &s), STRATALOG_STATUS_IO);
+    stratalog_error_detail d;
+    CHECK(stratalog_last_error_detail(&d));
+    CHECK(d.status == STRATALOG_STATUS_IO);
+    CHECK(d.os_error == ENOENT);
+    CHECK(s == NULL);
+
+    /* A store "inside" a regular file: the OS says ENOTDIR. */
+    char file[4200], inside[4300];
+    fresh_path(file, sizeof file, "plainfile");
+    FILE *f = fopen(file, "w");
+    CHECK(f != NULL);
+    if (f)
+        fclose(f);
+    snprintf(inside, sizeof inside, "%s/store", file);
+    CHECK_STATUS(stratalog_open(inside, NULL, &s), STRATALOG_STATUS_IO);
+    CHECK(stratalog_last_error_detail(&d));
+    CHECK(d.os_error == ENOTDIR);
+
+    /* A write the OS refuses (file size limit): IO with EFBIG, nothing of
+     * the batch stays, and the stream works again once the limit is gone. */
+    fresh_path(path, sizeof path, "efbig");
+    CHECK_OK(stratalog_open(path, NULL, &s));
+    stratalog_head before, after;
+    CHECK_OK(append_text(s, 0, "small", &before));
+    char seg[4400];
+    segment_path(seg, sizeof seg, path, 0, 0);
+    long size = file_size(seg);
+    CHECK(size > 0);
+    struct rlimit old, tight;
+    CHECK(getrlimit(RLIMIT_FSIZE, &old) == 0);
+    void (*old_handler)(int) = signal(SIGXFSZ, SIG_IGN);
+    tight = old;
+    tight.rlim_cur = (rlim_t)size + 100;
+    CHECK(setrlimit(RLIMIT_FSIZE, &tight) == 0);
+    static uint8_t big[5000];
+    memset(big, 'b', sizeof big);
+    stratalog_slice sl = {big, sizeof big};
+    CHECK_STATUS(stratalog_append_batch(s, 0, &sl, 1, STRATALOG_ANY_OFFSET, false, NULL),
+                 STRATALOG_STATUS_IO);
+    CHECK(stratalog_last_error_detail(&d));
+    CHECK(d.os_error == EFBIG);
+    CHECK(setrlimit(RLIMIT_FSIZE, &old) == 0);
+    signal(SIGXFSZ, old_handler);
+    CHECK(file_size(seg) == size);
+    CHECK_OK(stratalog_chain_head(s, 0, &after));
+    CHECK(heads_equal(&before, &after));
+    CHECK_OK(stratalog_append_batch(s, 0, &sl, 1, 1, true, &after));
+    CHECK(after.next_offset == 2);
+    CHECK_OK(stratalog_verify(s, 0, NULL));
+    stratalog_close(s);
+}
+
+static void test_offset_errors_and_details(void)
+{
+    char path[4200];
+    fresh_path(path, sizeof path, "offsets");
+    stratalog_options o;
+    CHECK_OK(stratalog_options_default(&o));
+    o.max_event_size = 16;
+    stratalog_store *s = NULL;
+    CHECK_OK(stratalog_open(path, &o, &s));
+    stratalog_slice two[2] = {slice_of("a"), slice_of("b")};
+    stratalog_head head;
+    CHECK_OK(stratalog_append_batch(s, 4, two, 2, 0, true, &head));
+    char seg[4400];
+    segment_path(seg, sizeof seg, path, 4, 0);
+    long size = file_size(seg);
+
+    /* Expected-offset mismatch: error with both offsets, nothing written. */
+    stratalog_head out;
+    memset(&out, 0x5a, sizeof out);
+    CHECK_STATUS(stratalog_append_batch(s, 4, two, 2, 5, true, &out), STRATALOG_STATUS_OFFSET_MISMATCH);
+    CHECK(out.next_offset == 0x5a5a5a5a5a5a5a5aULL);
+    uint64_t expected = 0, actual = 0;
+    CHECK(stratalog_last_error_offsets(&expected, &actual));
+    CHECK(expected == 5 && actual == 2);
+    stratalog_error_detail d;
+    CHECK(stratalog_last_error_detail(&d));
+    CHECK(d.status == STRATALOG_STATUS_OFFSET_MISMATCH && d.expected_offset == 5 && d.actual_offset == 2);
+    CHECK(strstr(stratalog_last_error(), "expected") != NULL);
+    CHECK_STATUS(stratalog_append_batch(s, 4, two, 2, 0, false, NULL), STRATALOG_STATUS_OFFSET_MISMATCH);
+    CHECK(file_size(seg) == size);
+    CHECK_OK(stratalog_chain_head(s, 4, &out));
+    CHECK(heads_equal(&out, &head));
+
+    /* A successful call leaves the last error alone. */
+    CHECK_OK(stratalog_append_batch(s, 4, two, 2, 2, false, &head));
+    CHECK(stratalog_last_error_status() == STRATALOG_STATUS_OFFSET_MISMATCH);
+    CHECK(head.next_offset == 4);
+
+    /* Offset out of range: the stream, the offset and where it ends. */
+    stratalog_events *ev = NULL;
+    CHECK_STATUS(stratalog_read_from(s, 4, 10, 100, &ev), STRATALOG_STATUS_OFFSET_OUT_OF_RANGE);
+    CHECK(ev == NULL);
+    CHECK(stratalog_last_error_detail(&d));
+    CHECK(d.stream == 4 && d.offset == 10 && d.next_offset == 4);
+    CHECK(!stratalog_last_error_offsets(&expected, &actual)); /* not a mismatch now */
+    CHECK_STATUS(stratalog_read_from(s, 12345, 1, 100, &ev), STRATALOG_STATUS_OFFSET_OUT_OF_RANGE);
+    stratalog_iter *it = NULL;
+    CHECK_OK(stratalog_iter_new(s, 4, 9, &it));
+    bool has = true;
+    uint64_t at;
+    const uint8_t *data;
+    size_t len;
+    CHECK_STATUS(stratalog_iter_next(it, &has, &at, &data, &len), STRATALOG_STATUS_OFFSET_OUT_OF_RANGE);
+    CHECK_OK(stratalog_iter_next(it, &has, &at, &data, &len)); /* finished after a failure */
+    CHECK(!has);
+    stratalog_iter_free(it);
+
+    /* Event too large: size and maximum, nothing written. */
+    stratalog_slice big[2] = {slice_of("fits"), slice_of("this one is 24 bytes....")};
+    CHECK_STATUS(stratalog_append_batch(s, 4, big, 2, STRATALOG_ANY_OFFSET, false, NULL),
+                 STRATALOG_STATUS_EVENT_TOO_LARGE);
+    CHECK(stratalog_last_error_detail(&d));
+    CHECK(d.size == 24 && d.max_size == 16);
+    CHECK_OK(stratalog_chain_head(s, 4, &out));
+    CHECK(out.next_offset == 4);
+    stratalog_close(s);
+
+    /* Nothing of the failed appends survives a reopen either. */
+    s = NULL;
+    CHECK_OK(stratalog_open(path, &o, &s));
+    CHECK_OK(stratalog_chain_head(s, 4, &out));
+    CHECK(heads_equal(&out, &head));
+    stratalog_close(s);
+}
+
+static void *other_thread_error(void *arg)
+{
+    stratalog_status *seen = arg;
+    /* A thread that never failed has no last error. */
+    seen[0] = stratalog_last_error_status();
+    seen[1] = strcmp(stratalog_last_error(), "") == 0 ? STRATALOG_STATUS_OK : STRATALOG_STATUS_PANIC;
+    seen[2] = stratalog_open_in_memory(NULL, NULL);
+    seen[3] = stratalog_last_error_status();
+    return NULL;
+}
+
+static void test_last_error_is_per_thread(void)
+{
+    stratalog_store *s = NULL;
+    CHECK_OK(stratalog_open_in_memory(NULL, &s));
+    CHECK_OK(append_text(s, 0, "x", NULL));
+    stratalog_events *ev = NULL;
+    CHECK_STATUS(stratalog_read_from(s, 0, 5, 1, &ev), STRATALOG_STATUS_OFFSET_OUT_OF_RANGE);
+    stratalog_status seen[4];
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, other_thread_error, seen) == 0);
+    CHECK(pthread_join(t, NULL) == 0);
+    CHECK(seen[0] == STRATALOG_STATUS_OK);
+    CHECK(seen[1] == STRATALOG_STATUS_OK);
+    CHECK(seen[2] == STRATALOG_STATUS_NULL_ARGUMENT);
+    CHECK(seen[3] == STRATALOG_STATUS_NULL_ARGUMENT);
+    /* This thread's error is untouched by the other's. */
+    CHECK(stratalog_last_error_status() == STRATALOG_STATUS_OFFSET_OUT_OF_RANGE);
+    CHECK(strstr(stratalog_last_error(), "out of range") != NULL);
+    stratalog_close(s);
+}
+
+static void test_second_writer_is_locked(void)
+{
+    char path[4200];
+    fresh_path(path, sizeof path, "locked");
+    stratalog_store *a = NULL, *b = NULL, *ro = NULL;
+    CHECK_OK(stratalog_open(path, NULL, &a));
+    CHECK_OK(append_text(a, 1, "first", NULL));
+    CHECK_STATUS(stratalog_open(path, NULL, &b), STRATALOG_STATUS_LOCKED);
+    CHECK(b == NULL);
+    CHECK(strstr(stratalog_last_error(), "locked") != NULL);
+    /* Readers need no lock. */
+    CHECK_OK(stratalog_open_read_only(path, &ro));
+    stratalog_head head;
+    CHECK_OK(stratalog_chain_head(ro, 1, &head));
+    CHECK(head.next_offset == 1);
+    stratalog_close(ro);
+    /* Shutdown releases the lock even before the handle is freed. */
+    CHECK_OK(stratalog_shutdown(a));
+    CHECK_OK(stratalog_open(path, NULL, &b));
+    CHECK_OK(append_text(b, 1, "second", &head));
+    CHECK(head.next_offset == 2);
+    stratalog_close(a);
+    stratalog_close(b);
+}
+
+static void test_closed(void)
+{
+    stratalog_store *s = NULL;
+    CHECK_OK(stratalog_open_in_memory(NULL, &s));
+    CHECK_OK(append_text(s, 0, "x", NULL));
+    CHECK_OK(stratalog_shutdown(s));
+    CHECK_OK(stratalog_shutdown(s)); /* again: no-op */
+    stratalog_head head;
+    stratalog_events *ev = NULL;
+    stratalog_stream_list *list = NULL;
+    stratalog_iter *it = NULL;
+    stratalog_verify_report report;
+    memset(&report, 0x77, sizeof report);
+    CHECK_STATUS(append_text(s, 0, "y", NULL), STRATALOG_STATUS_CLOSED);
+    CHECK_STATUS(stratalog_read_from(s, 0, 0, 10, &ev), STRATALOG_STATUS_CLOSED);
+    CHECK_STATUS(stratalog_chain_head(s, 0, &head), STRATALOG_STATUS_CLOSED);
+    CHECK_STATUS(stratalog_verify(s, 0, &report), STRATALOG_STATUS_CLOSED);
+    CHECK(report.events == 0x7777777777777777ULL); /* not written */
+    CHECK_STATUS(stratalog_sync(s), STRATALOG_STATUS_CLOSED);
+    CHECK_STATUS(stratalog_streams(s, &list), STRATALOG_STATUS_CLOSED);
+    CHECK_STATUS(stratalog_iter_new(s, 0, 0, &it), STRATALOG_STATUS_CLOSED);
+    CHECK(ev == NULL && list == NULL && it == NULL);
+    stratalog_close(s);
+}
+
+static void test_verify_against_detects_truncation_and_rewrites(void)
+{
+    stratalog_store *s = NULL;
+    CHECK_OK(stratalog_open_in_memory(NULL, &s));
+    stratalog_head at2, at5, report_head;
+    for (int i = 0; i < 5; i++) {
+        stratalog_head h;
+        CHECK_OK(append_text(s, 0, VECTOR_EVENTS[i % 4], &h));
+        if (i == 1)
+            at2 = h;
+        at5 = h;
+    }
+    stratalog_verify_report report;
+    CHECK_OK(stratalog_verify_against(s, 0, &at2, &report));
+    CHECK(report.events == 5);
+    report_head = report.head;
+    CHECK(heads_equal(&report_head, &at5));
+
+    /* A head the stream never had: rewritten history. */
+    stratalog_head forged = at2;
+    forged.hash[7] ^= 1;
+    CHECK_STATUS(stratalog_verify_against(s, 0, &forged, &report), STRATALOG_STATUS_CHAIN_MISMATCH);
+    CHECK(report.failed_offset == 1);
+    CHECK(report.events == 0);
+    /* A head past the end: truncated or rolled back. */
+    stratalog_head longer = at5;
+    longer.next_offset = 9;
+    CHECK_STATUS(stratalog_verify_against(s, 0, &longer, &report), STRATALOG_STATUS_CHAIN_MISMATCH);
+    CHECK(report.failed_offset == 5);
+    stratalog_error_detail d;
+    CHECK(stratalog_last_error_detail(&d));
+    CHECK(d.stream == 0 && d.offset == 5);
+    stratalog_close(s);
+}
+
+/* Writes 10 events "event-0".."event-9" (7 bytes each, one record of 67
+ * bytes each, no checkpoints) to stream 2 of a new store at `path`. */
+static void write_ten_events(const char *path, stratalog_head *head)
+{
+    stratalog_store *s = NULL;
+    CHECK_OK(stratalog_open(path, NULL, &s));
+    for (int i = 0; i < 10; i++) {
+        char text[32];
+        snprintf(text, sizeof text, "event-%d", i);
+        CHECK_OK(append_text(s, 2, text, head));
+    }
+    CHECK_OK(stratalog_sync(s));
+    stratalog_close(s);
+}
+
+static void flip_byte(const char *file, long pos)
+{
+    int fd = open(file, O_RDWR);
+    CHECK(fd >= 0);
+    if (fd < 0)
+        return;
+    unsigned char b = 0;
+    CHECK(pread(fd, &b, 1, pos) == 1);
+    b ^= 0x20;
+    CHECK(pwrite(fd, &b, 1, pos) == 1);
+    close(fd);
+}
+
+static void test_flipped_byte_is_found(void)
+{
+    char path[4200], seg[4400];
+    fresh_path(path, sizeof path, "flip");
+    stratalog_head head;
+    write_ten_events(path, &head);
+    segment_path(seg, sizeof seg, path, 2, 0);
+    CHECK(file_size(seg) == 68 + 10 * 67);
+    /* A payload byte of the event at offset 4. */
+    flip_byte(seg, 68 + 4 * 67 + 56 + 3);
+
+    const char *modes[2] = {"writer", "read-only"};
+    for (int m = 0; m < 2; m++) {
+        stratalog_store *s = NULL;
+        if (m == 0)
+            CHECK_OK(stratalog_open(path, NULL, &s));
+        else
+            CHECK_OK(stratalog_open_read_only(path, &s));
+        if (s == NULL)
+            continue;
+        stratalog_verify_report report;
+        memset(&report, 0, sizeof report);
+        stratalog_status st = stratalog_verify(s, 2, &report);
+        CHECK(st == STRATALOG_STATUS_CORRUPTION || st == STRATALOG_STATUS_CHAIN_MISMATCH);
+        CHECK(report.failed_offset == 4);
+        stratalog_error_detail d;
+        CHECK(stratalog_last_error_detail(&d));
+        CHECK(d.status == st && d.stream == 2 && d.offset == 4);
+        if (report.failed_offset != 4)
+            fprintf(stderr, "%s: verify: %s (failed_offset %" PRIu64 ")\n", modes[m],
+                    stratalog_last_error(), report.failed_offset);
+        /* The damage was not "repaired" away: the file is intact on disk. */
+        CHECK(file_size(seg) == 68 + 10 * 67);
+        /* The intact prefix stays readable. */
+        stratalog_events *ev = NULL;
+        if (stratalog_read_from(s, 2, 0, 4 * 7, &ev) == STRATALOG_STATUS_OK) {
+            CHECK(stratalog_events_len(ev) == 4);
+            stratalog_events_free(ev);
+        } else {
+            CHECK(!"the events before the damage should be readable");
+        }
+        /* A read never returns a damaged event: it stops at the damage,
+         * and a read past it fails naming the offset. */
+        ev = NULL;
+        CHECK_OK(stratalog_read_from(s, 2, 0, 1000, &ev));
+        CHECK(stratalog_events_len(ev) == 4);
+        stratalog_events_free(ev);
+        ev = NULL;
+        CHECK_STATUS(stratalog_read_from(s, 2, 5, 1000, &ev), STRATALOG_STATUS_CORRUPTION);
+        CHECK(ev == NULL);
+        CHECK(stratalog_last_error_detail(&d) && d.offset == 4);
+        CHECK(strstr(stratalog_last_error(), ".seg") != NULL);
+        stratalog_head h;
+        CHECK_STATUS(stratalog_chain_head(s, 2, &h), STRATALOG_STATUS_CORRUPTION);
+        if (m == 0)
+            CHECK_STATUS(append_text(s, 2, "more", NULL), STRATALOG_STATUS_CORRUPTION);
+        stratalog_close(s);
+    }
+}
+
+static void test_flipped_byte_in_sealed_segment_is_found(void)
+{
+    char path[4200];
+    fresh_path(path, sizeof path, "flip-sealed");
+    stratalog_options o = small_options();
+    stratalog_store *s = NULL;
+    CHECK_OK(stratalog_open(path, &o, &s));
+    /* 100-byte events: a 4096-byte segment holds 25 records of 160 bytes
+     * (plus checkpoints), so 200 events span several segments. */
+    char text[101];
+    for (int i = 0; i < 200; i++) {
+        memset(text, 'a' + i % 26, 100);
+        text[100] = '\0';
+        CHECK_OK(append_text(s, 9, text, NULL));
+    }
+    stratalog_close(s);
+    char seg[4400];
+    segment_path(seg, sizeof seg, path, 9, 0);
+    CHECK(file_size(seg) > 0 && file_size(seg) <= 4096);
+    /* Offset 2 is the third record; the first checkpoint (before offset 3)
+     * comes after it. */
+    flip_byte(seg, 68 + 2 * 160 + 56 + 50);
+
+    s = NULL;
+    CHECK_OK(stratalog_open(path, &o, &s)); /* sealed segments are not read at open */
+    stratalog_verify_report report;
+    stratalog_status st = stratalog_verify(s, 9, &report);
+    CHECK(st == STRATALOG_STATUS_CORRUPTION || st == STRATALOG_STATUS_CHAIN_MISMATCH);
+    CHECK(report.failed_offset == 2);
+    /* Appends to the intact tail still work; verification still fails. */
+    CHECK_OK(append_text(s, 9, "tail", NULL));
+    CHECK(stratalog_verify(s, 9, NULL) != STRATALOG_STATUS_OK);
+    stratalog_close(s);
+}
+
+static void test_torn_tail_is_repaired_on_reopen(void)
+{
+    char path[4200], seg[4400];
+    fresh_path(path, sizeof path, "torn");
+    stratalog_store *s = NULL;
+    CHECK_OK(stratalog_open(path, NULL, &s));
+    stratalog_slice first[3] = {slice_of("one"), slice_of("two"), slice_of("three")};
+    stratalog_slice second[3] = {slice_of("four"), slice_of("five"), slice_of("six")};
+    stratalog_head after_first, after_second;
+    CHECK_OK(stratalog_append_batch(s, 0, first, 3, 0, true, &after_first));
+    segment_path(seg, sizeof seg, path, 0, 0);
+    long first_size = file_size(seg);
+    CHECK_OK(stratalog_append_batch(s, 0, second, 3, 3, true, &after_second));
+    long full_size = file_size(seg);
+    CHECK(full_size > first_size);
+    stratalog_close(s);
+
+    /* A crash in the middle of the second batch: its last record is cut. */
+    CHECK(truncate(seg, full_size - 5) == 0);
+
+    /* A reader sees the first batch and leaves the file alone. */
+    s = NULL;
+    CHECK_OK(stratalog_open_read_only(path, &s));
+    stratalog_head head;
+    CHECK_OK(stratalog_chain_head(s, 0, &head));
+    CHECK(heads_equal(&head, &after_first));
+    stratalog_close(s);
+    CHECK(file_size(seg) == full_size - 5);
+
+    /* A writer cuts the torn batch off, whole. */
+    s = NULL;
+    CHECK_OK(stratalog_open(path, NULL, &s));
+    CHECK(file_size(seg) == first_size);
+    CHECK_OK(stratalog_chain_head(s, 0, &head));
+    CHECK(heads_equal(&head, &after_first));
+    stratalog_events *ev = NULL;
+    CHECK_OK(stratalog_read_from(s, 0, 0, 1000, &ev));
+    CHECK(stratalog_events_len(ev) == 3);
+    stratalog_events_free(ev);
+    CHECK_OK(stratalog_verify(s, 0, NULL));
+    /* ... and the stream goes on from there, to the same chain as before. */
+    CHECK_OK(stratalog_append_batch(s, 0, second, 3, 3, true, &head));
+    CHECK(heads_equal(&head, &after_second));
+    stratalog_close(s);
+}
+
+/* ---- threads ------------------------------------------------------------ */
+
+enum { WRITERS = 4, READERS = 2, BATCHES = 150, SHARED_STREAM = 100 };
+
+struct thread_arg {
+    stratalog_store *store;
+    int id;
+    int errors;
+    volatile int *stop;
+};
+
+static void writer_event(uint64_t stream, uint64_t offset, char *buf, size_t len)
+{
+    snprintf(buf, len, "s%" PRIu64 "-o%" PRIu64 "-%.*s", stream, offset, (int)(offset % 30),
+             "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+}
+
+static void *writer_main(void *p)
+{
+    struct thread_arg *arg = p;
+    uint64_t stream = (uint64_t)arg->id;
+    for (int b = 0; b < BATCHES; b++) {
+        /* Own stream: two events per batch, offsets known in advance. */
+        char t0[128], t1[128];
+        uint64_t base = (uint64_t)b * 2;
+        writer_event(stream, base, t0, sizeof t0);
+        writer_event(stream, base + 1, t1, sizeof t1);
+        stratalog_slice batch[2] = {slice_of(t0), slice_of(t1)};
+        stratalog_head head;
+        if (stratalog_append_batch(arg->store, stream, batch, 2, base, false, &head) != STRATALOG_STATUS_OK ||
+            head.next_offset != base + 2)
+            arg->errors++;
+        /* The shared stream: whoever comes first. */
+        char shared[64];
+        snprintf(shared, sizeof shared, "shared from %d #%d", arg->id, b);
+        if (append_text(arg->store, SHARED_STREAM, shared, NULL) != STRATALOG_STATUS_OK)
+            arg->errors++;
+    }
+    return NULL;
+}
+
+static void *reader_main(void *p)
+{
+    struct thread_arg *arg = p;
+    while (!*arg->stop) {
+        for (uint64_t stream = 0; stream < WRITERS; stream++) {
+            stratalog_events *ev = NULL;
+            if (stratalog_read_from(arg->store, stream, 0, 4000, &ev) != STRATALOG_STATUS_OK) {
+                arg->errors++;
+                continue;
+            }
+            for (size_t i = 0; i < stratalog_events_len(ev); i++) {
+                const uint8_t *data;
+                size_t len;
+                char want[128];
+                writer_event(stream, i, want, sizeof want);
+                if (stratalog_events_get(ev, i, &data, &len) != STRATALOG_STATUS_OK || len != strlen(want) ||
+                    memcmp(data, want, len) != 0)
+                    arg->errors++;
+            }
+            stratalog_events_free(ev);
+        }
+        stratalog_head head;
+        if (stratalog_chain_head(arg->store, SHARED_STREAM, &head) != STRATALOG_STATUS_OK)
+            arg->errors++;
+        stratalog_verify_report report;
+        if (stratalog_verify(arg->store, SHARED_STREAM, &report) != STRATALOG_STATUS_OK ||
+            report.events < head.next_offset)
+            arg->errors++;
+    }
+    return NULL;
+}
+
+static void test_threads_share_one_handle(void)
+{
+    char path[4200];
+    fresh_path(path, sizeof path, "threads");
+    stratalog_options o = small_options();
+    o.segment_size = 16384;
+    stratalog_store *s = NULL;
+    CHECK_OK(stratalog_open(path, &o, &s));
+    volatile int stop = 0;
+    pthread_t writers[WRITERS], readers[READERS];
+    struct thread_arg wargs[WRITERS], rargs[READERS];
+    for (int i = 0; i < WRITERS; i++) {
+        wargs[i] = (struct thread_arg){s, i, 0, &stop};
+        CHECK(pthread_create(&writers[i], NULL, writer_main, &wargs[i]) == 0);
+    }
+    for (int i = 0; i < READERS; i++) {
+        rargs[i] = (struct thread_arg){s, i, 0, &stop};
+        CHECK(pthread_create(&readers[i], NULL, reader_main, &rargs[i]) == 0);
+    }
+    for (int i = 0; i < WRITERS; i++) {
+        CHECK(pthread_join(writers[i], NULL) == 0);
+        CHECK(wargs[i].errors == 0);
+    }
+    stop = 1;
+    for (int i = 0; i < READERS; i++) {
+        CHECK(pthread_join(readers[i], NULL) == 0);
+        CHECK(rargs[i].errors == 0);
+    }
+
+    for (uint64_t stream = 0; stream < WRITERS; stream++) {
+        stratalog_verify_report report;
+        CHECK_OK(stratalog_verify(s, stream, &report));
+        CHECK(report.events == (uint64_t)BATCHES * 2);
+    }
+    stratalog_head shared;
+    CHECK_OK(stratalog_chain_head(s, SHARED_STREAM, &shared));
+    CHECK(shared.next_offset == (uint64_t)WRITERS * BATCHES);
+    /* Every writer's shared events are there, in its own order. */
+    int next_seen[WRITERS] = {0};
+    stratalog_iter *it = NULL;
+    CHECK_OK(stratalog_iter_new(s, SHARED_STREAM, 0, &it));
+    for (;;) {
+        bool has;
+        uint64_t at;
+        const uint8_t *data;
+        size_t len;
+        CHECK_OK(stratalog_iter_next(it, &has, &at, &data, &len));
+        if (!has)
+            break;
+        char text[64];
+        int who = -1, n = -1;
+        snprintf(text, sizeof text, "%.*s", (int)len, (const char *)data);
+        CHECK(sscanf(text, "shared from %d #%d", &who, &n) == 2);
+        CHECK(who >= 0 && who < WRITERS);
+        if (who >= 0 && who < WRITERS) {
+            CHECK(n == next_seen[who]);
+            next_seen[who] = n + 1;
+        }
+    }
+    stratalog_iter_free(it);
+    for (int i = 0; i < WRITERS; i++)
+        CHECK(next_seen[i] == BATCHES);
+    stratalog_close(s);
+}
+
+/* ---- main --------------------------------------------------------------- */
+
+int main(int argc, char **argv)
+{
+    int own_scratch = argc < 2;
+    if (own_scratch) {
+        const char *tmp = getenv("TMPDIR");
+        snprintf(scratch, sizeof scratch, "%s/stratalog-c-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+        if (mkdtemp(scratch) == NULL) {
+            perror("mkdtemp");
+            return 2;
+        }
+    } else {
+        snprintf(scratch, sizeof scratch, "%s", argv[1]);
+        if (mkdir(scratch, 0755) != 0 && errno != EEXIST) {
+            perror("mkdir");
+            return 2;
+        }
+    }
+
+    run_test("version", test_version);
+    run_test("status_names_and_numbers", test_status_names_and_numbers);
+    run_test("hash_vectors", test_hash_vectors);
+    run_test("round_trip_across_reopen", test_round_trip_across_reopen);
+    run_test("batches_and_iterators_outlive_the_store", test_batches_and_iterators_outlive_the_store);
+    run_test("max_bytes", test_max_bytes);
+    run_test("null_arguments", test_null_arguments);
+    run_test("invalid_arguments", test_invalid_arguments);
+    run_test("io_errors", test_io_errors);
+    run_test("offset_errors_and_details", test_offset_errors_and_details);
+    run_test("last_error_is_per_thread", test_last_error_is_per_thread);
+    run_test("second_writer_is_locked", test_second_writer_is_locked);
+    run_test("closed", test_closed);
+    run_test("verify_against_detects_truncation_and_rewrites",
+             test_verify_against_detects_truncation_and_rewrites);
+    run_test("flipped_byte_is_found", test_flipped_byte_is_found);
+    run_test("flipped_byte_in_sealed_segment_is_found", test_flipped_byte_in_sealed_segment_is_found);
+    run_test("torn_tail_is_repaired_on_reopen", test_torn_tail_is_repaired_on_reopen);
+    run_test("threads_share_one_handle", test_threads_share_one_handle);
+
+    if (own_scratch)
+        nftw(scratch, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    printf("c-api: %d passed, %d failed\n", tests_passed, tests_failed);
+    return tests_failed == 0 ? 0 : 1;
+}
