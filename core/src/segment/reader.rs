@@ -13,7 +13,7 @@ use crate::error::Result;
 use crate::record::{self, Header, HeaderFault, HEADER_LEN};
 
 /// Positioned reads of the active segment fetch this much at a time.
-const WINDOW: u64 = 1 << 20;
+const WINDOW: u64 = 256 << 10;
 
 /// One record whose header and CRC checked out.
 #[derive(Debug, Clone)]
