@@ -12,13 +12,19 @@ export CARGO_TERM_COLOR ?= never
 
 .PHONY: all build test test-rust test-c check demo demo-c bench stress clean install
 
+# Each binding owns a fragment that appends its targets to these lists.
+BINDING_TESTS :=
+BINDING_DEMOS :=
+-include bindings/python/python.mk
+-include bindings/node/node.mk
+
 all: build
 
 build:
 	$(CARGO) build --workspace --release
 
 ## All tests. CI runs exactly this.
-test: check test-rust test-c
+test: check test-rust test-c $(BINDING_TESTS)
 
 check:
 	$(CARGO) fmt --all -- --check
@@ -33,7 +39,7 @@ test-c:
 	bash tests/c/run.sh
 
 ## Build, then run every example end to end on a fresh data directory.
-demo: build demo-c
+demo: build demo-c $(BINDING_DEMOS)
 
 DEMO_DIR ?= demo-data
 RELEASE_DIR = $(or $(CARGO_TARGET_DIR),target)/release
