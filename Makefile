@@ -74,5 +74,10 @@ install:
 bench:
 	$(CARGO) bench -p stratalog-core --bench core
 
+## The long reliability run: thousands of SIGKILLs instead of 200.
+STRESS_KILLS ?= 3000
+stress:
+	STRATALOG_CRASH_ITERS=$(STRESS_KILLS) $(CARGO) test --release -p stratalog-core --test crash -- --nocapture
+
 clean:
 	$(CARGO) clean

@@ -1,10 +1,13 @@
 //! Core benchmarks, each beside the physical limit measured in the same run.
 //!
-//! `make bench` runs them in release mode. Targets (2-core machine):
-//! append without fsync >= 2M events/s (100 B, batches of 1000) and
-//! >= 600 MB/s (4 KiB events); verified sequential read >= 1 GB/s;
-//! `read_from` at a random offset of a large stream costs the same as near
-//! the start; `open` of a store with many sealed segments is fast.
+//! `make bench` runs them in release mode. Targets on the 2-core machine:
+//!
+//! - append without fsync: >= 2M events/s (100 B, batches of 1000) and
+//!   >= 600 MB/s (4 KiB events);
+//! - verified sequential read: >= 1 GB/s;
+//! - `read_from` at a random offset of a large stream costs the same as near
+//!   the start;
+//! - `open` of a store with many sealed segments is fast.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

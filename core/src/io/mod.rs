@@ -21,6 +21,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 pub mod disk;
+#[cfg(feature = "fault-injection")]
+pub mod faulty;
 pub mod memory;
 
 /// One open file.
