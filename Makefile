@@ -10,7 +10,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: all build test test-rust test-c check demo demo-c bench stress clean install
+.PHONY: all build test test-rust test-c check demo demo-c bench stress fuzz clean install
 
 # Each binding owns a fragment that appends its targets to these lists.
 BINDING_TESTS :=
@@ -73,6 +73,25 @@ install:
 
 bench:
 	$(CARGO) bench -p stratalog-core --bench core
+
+## Coverage-guided fuzzing with libFuzzer (stable Rust: sanitizer-coverage
+## flags, no nightly needed). FUZZ_SECONDS per target; crashes land in
+## fuzz/artifacts/ and belong in core/tests/fuzz-regressions/.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := segment sealed
+FUZZ_RUSTFLAGS := -Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
+	-Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table \
+	-Cllvm-args=-sanitizer-coverage-trace-compares --cfg fuzzing
+# An explicit --target keeps the coverage flags off build scripts.
+HOST := $(shell rustc -vV | sed -n 's/^host: //p')
+fuzz:
+	RUSTFLAGS="$(FUZZ_RUSTFLAGS)" $(CARGO) build --release --manifest-path fuzz/Cargo.toml \
+		--target $(HOST) --target-dir target/fuzz
+	for t in $(FUZZ_TARGETS); do \
+		mkdir -p fuzz/corpus/$$t fuzz/artifacts/$$t; \
+		./target/fuzz/$(HOST)/release/$$t fuzz/corpus/$$t core/tests/fuzz-regressions \
+			-max_total_time=$(FUZZ_SECONDS) -artifact_prefix=fuzz/artifacts/$$t/ -print_final_stats=1 || exit 1; \
+	done
 
 ## The long reliability run: thousands of SIGKILLs instead of 200.
 STRESS_KILLS ?= 3000
