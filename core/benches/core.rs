@@ -117,6 +117,30 @@ fn append(c: &mut Criterion) {
             start.elapsed()
         })
     });
+    // Group commit: each thread appends single fsync'd events; concurrent
+    // appenders share fdatasyncs.
+    for threads in [1usize, 4, 16] {
+        group.throughput(Throughput::Elements(threads as u64));
+        group.bench_function(BenchmarkId::new("fsync-threads/100B", threads), |b| {
+            b.iter_custom(|iters| {
+                let store =
+                    std::sync::Arc::new(fresh_store(&tmp.path().join("group"), Options::default()));
+                let start = Instant::now();
+                std::thread::scope(|scope| {
+                    for _ in 0..threads {
+                        let store = store.clone();
+                        scope.spawn(move || {
+                            let event = [[7u8; 100]];
+                            for _ in 0..iters {
+                                store.append_batch(1, &event, None, true).unwrap();
+                            }
+                        });
+                    }
+                });
+                start.elapsed()
+            })
+        });
+    }
     group.finish();
 }
 

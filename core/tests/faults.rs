@@ -177,7 +177,7 @@ fn every_operation_fails_every_way() {
     for at in 0..total_ops {
         for fault in Fault::ALL {
             for torn_keep in [0usize, 150] {
-                let plan = FaultPlan { at, fault };
+                let plan = FaultPlan::at(at, fault);
                 let dir = SimDir::new();
                 dir.set_plan(Some(plan));
                 let out = workload(&dir);
@@ -221,5 +221,48 @@ fn power_loss_keeps_exactly_what_was_synced() {
             "torn_keep={torn_keep}: {head}"
         );
         store.verify_against(1, &synced).unwrap();
+    }
+}
+
+/// Group commit under a failing fsync: appenders waiting on the failed
+/// leader must not report success for data the failure lost.
+#[test]
+fn concurrent_appenders_never_succeed_past_a_failed_fsync() {
+    for at in [2u64, 5, 11, 17] {
+        let dir = SimDir::new();
+        let store = Arc::new(Store::open_on(Arc::new(dir.clone()), options(), true).unwrap());
+        dir.set_plan(Some(FaultPlan::nth(Fault::FsyncFail, at)));
+        let acked: Vec<Vec<Vec<u8>>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..8)
+                .map(|t| {
+                    let store = store.clone();
+                    scope.spawn(move || {
+                        let mut ok = Vec::new();
+                        for i in 0..20 {
+                            let event = format!("t{t}-{i}").into_bytes();
+                            if store.append_batch(1, &[&event], None, true).is_ok() {
+                                ok.push(event);
+                            }
+                        }
+                        ok
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(dir.injected().is_some(), "fsync {at} never failed");
+        drop(store);
+        dir.set_plan(None);
+        dir.power_loss(0);
+        let store = Store::open_on(Arc::new(dir.clone()), options(), true).unwrap();
+        store.verify(1).unwrap();
+        let stored: Vec<Vec<u8>> = store.iter(1, 0).map(|r| r.unwrap().1.to_vec()).collect();
+        for event in acked.iter().flatten() {
+            assert!(
+                stored.contains(event),
+                "failed fsync {at}: acknowledged {:?} lost",
+                String::from_utf8_lossy(event)
+            );
+        }
     }
 }

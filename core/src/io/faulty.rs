@@ -78,11 +78,35 @@ enum Op {
     Other,
 }
 
-/// Fail the `at`-th fault-capable operation (counting from 0) with `fault`.
+/// Which operation fails, and how.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FaultPlan {
     pub at: u64,
     pub fault: Fault,
+    /// Count only operations `fault` applies to (else every fault-capable
+    /// operation).
+    pub matching_only: bool,
+}
+
+impl FaultPlan {
+    /// The `at`-th fault-capable operation (from 0) fails with `fault`, if
+    /// `fault` applies to it.
+    pub fn at(at: u64, fault: Fault) -> Self {
+        FaultPlan {
+            at,
+            fault,
+            matching_only: false,
+        }
+    }
+
+    /// The `n`-th operation (from 0) that `fault` applies to fails.
+    pub fn nth(fault: Fault, n: u64) -> Self {
+        FaultPlan {
+            at: n,
+            fault,
+            matching_only: true,
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -115,6 +139,8 @@ struct State {
     durable_dirs: BTreeSet<PathBuf>,
     /// Fault-capable operations seen so far.
     ops: u64,
+    /// Operations the armed fault applies to, seen since it was armed.
+    matching: u64,
     plan: Option<FaultPlan>,
     injected: Option<FaultPlan>,
 }
@@ -128,7 +154,16 @@ impl State {
         let index = self.ops;
         self.ops += 1;
         let plan = self.plan?;
-        if plan.at == index && self.injected.is_none() && plan.fault.applies_to(op) {
+        if !plan.fault.applies_to(op) || self.injected.is_some() {
+            return None;
+        }
+        let index = if plan.matching_only {
+            self.matching += 1;
+            self.matching - 1
+        } else {
+            index
+        };
+        if plan.at == index {
             self.injected = Some(plan);
             return Some(plan.fault);
         }
@@ -152,6 +187,7 @@ impl SimDir {
         let mut state = self.state.lock();
         state.plan = plan;
         state.injected = None;
+        state.matching = 0;
     }
 
     /// The fault that fired, if any.

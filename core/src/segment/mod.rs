@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
-use parking_lot::{Mutex, RwLock};
+use parking_lot::{Condvar, Mutex, RwLock};
 
 use crate::error::{Error, IoContext, Result};
 use crate::hash::Hash;
@@ -43,7 +43,9 @@ pub struct Segment {
     /// Bytes handed to the file so far (only the writer moves it).
     written_len: AtomicU64,
     synced_len: AtomicU64,
-    sync_lock: Mutex<()>,
+    /// Whether an fsync is running; waiters sleep on `sync_done`.
+    sync_running: Mutex<bool>,
+    sync_done: Condvar,
 }
 
 impl std::fmt::Debug for Segment {
@@ -74,7 +76,8 @@ impl Segment {
             checkpoints: RwLock::new(None),
             written_len: AtomicU64::new(0),
             synced_len: AtomicU64::new(0),
-            sync_lock: Mutex::new(()),
+            sync_running: Mutex::new(false),
+            sync_done: Condvar::new(),
         }
     }
 
@@ -192,31 +195,53 @@ impl Segment {
         self.written_len.store(len, Ordering::Release);
     }
 
-    /// Makes the first `end` bytes durable, sharing one fsync among every
-    /// caller waiting at the same time (group commit). `poisoned` is
-    /// consulted under the sync lock: once an fsync has failed, no later call
-    /// may report success for data it did not cover.
+    /// Makes the first `end` bytes durable, sharing fsyncs among every
+    /// caller waiting at the same time (group commit): one caller at a time
+    /// leads, fsyncing everything written so far, and wakes all the others;
+    /// those it covered return at once and one of the rest leads next.
+    /// `poisoned` is consulted before every fsync and `poison` is called
+    /// when one fails, before any waiter wakes: once an fsync has failed, no
+    /// later call may report success for data it did not cover (Linux may
+    /// have dropped those dirty pages and would not report it again).
     pub fn sync_to(
         &self,
         end: u64,
         poisoned: impl Fn() -> Option<Error>,
+        poison: impl Fn(&Error),
     ) -> Result<(), SyncFailure> {
         if self.synced_len.load(Ordering::Acquire) >= end {
             return Ok(());
         }
-        let _turn = self.sync_lock.lock();
-        if let Some(err) = poisoned() {
-            return Err(SyncFailure::AlreadyPoisoned(err));
+        let mut running = self.sync_running.lock();
+        loop {
+            if self.synced_len.load(Ordering::Acquire) >= end {
+                return Ok(());
+            }
+            if let Some(err) = poisoned() {
+                return Err(SyncFailure::AlreadyPoisoned(err));
+            }
+            if *running {
+                self.sync_done.wait(&mut running);
+                continue;
+            }
+            *running = true;
+            let target = self.written_len.load(Ordering::Acquire);
+            let result = parking_lot::MutexGuard::unlocked(&mut running, || {
+                self.file()
+                    .and_then(|f| f.sync_data().map_err(|e| self.io_error("fsync of", e)))
+            });
+            *running = false;
+            match &result {
+                Ok(()) => {
+                    self.synced_len.fetch_max(target, Ordering::AcqRel);
+                }
+                Err(err) => poison(err),
+            }
+            // Waiters re-check: covered ones return, after a failure they
+            // find the stream poisoned, the rest elect the next leader.
+            self.sync_done.notify_all();
+            result.map_err(SyncFailure::Failed)?;
         }
-        if self.synced_len.load(Ordering::Acquire) >= end {
-            return Ok(());
-        }
-        let target = self.written_len.load(Ordering::Acquire);
-        let file = self.file().map_err(SyncFailure::Failed)?;
-        file.sync_data()
-            .map_err(|e| SyncFailure::Failed(self.io_error("fsync of", e)))?;
-        self.synced_len.fetch_max(target, Ordering::AcqRel);
-        Ok(())
     }
 
     pub fn written_len(&self) -> u64 {

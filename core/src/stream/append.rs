@@ -168,13 +168,9 @@ impl Stream {
     }
 
     pub(super) fn sync_segment(&self, segment: &Segment, end: u64) -> Result<()> {
-        match segment.sync_to(end, || self.poison_error()) {
+        match segment.sync_to(end, || self.poison_error(), |err| self.poison_with(err)) {
             Ok(()) => Ok(()),
-            Err(SyncFailure::AlreadyPoisoned(err)) => Err(err),
-            Err(SyncFailure::Failed(err)) => {
-                self.poison_with(&err);
-                Err(err)
-            }
+            Err(SyncFailure::AlreadyPoisoned(err) | SyncFailure::Failed(err)) => Err(err),
         }
     }
 }
