@@ -132,10 +132,14 @@ pub fn decode_header(buf: &[u8]) -> Result<Header, HeaderFault> {
     Ok(header)
 }
 
-/// Checks the trailing CRC of a whole record (`header.record_len()` bytes).
+/// Checks the trailing CRC of a whole record (`header.record_len()` bytes)
+/// whose header already passed [`decode_header`]: the CRC over bytes 0..52
+/// is then the stored header CRC, so only the rest is hashed.
 pub fn record_crc_ok(record: &[u8]) -> bool {
     let body = record.len() - TRAILER_LEN;
-    crc32fast::hash(&record[..body]) == u32_at(record, body)
+    let mut crc = crc32fast::Hasher::new_with_initial_len(u32_at(record, 52), 52);
+    crc.update(&record[52..body]);
+    crc.finalize() == u32_at(record, body)
 }
 
 /// Appends a record to `out`. `write_payload` appends the stored payload and
@@ -162,8 +166,10 @@ pub fn encode(
     header[48..52].copy_from_slice(&(stored_len as u32).to_le_bytes());
     let header_crc = crc32fast::hash(&header[..52]);
     header[52..56].copy_from_slice(&header_crc.to_le_bytes());
-    let crc = crc32fast::hash(&out[start..]);
-    out.extend_from_slice(&crc.to_le_bytes());
+    // The record CRC continues from the header CRC instead of re-hashing it.
+    let mut crc = crc32fast::Hasher::new_with_initial_len(header_crc, 52);
+    crc.update(&out[start + 52..]);
+    out.extend_from_slice(&crc.finalize().to_le_bytes());
 }
 
 #[cfg(test)]
@@ -188,6 +194,14 @@ mod tests {
         assert_eq!(header.stored_len, 5);
         assert!(!header.is_commit());
         assert!(record_crc_ok(&buf));
+    }
+
+    #[test]
+    fn record_crc_covers_header_and_payload() {
+        let mut buf = Vec::new();
+        encode(&mut buf, Kind::Event, FLAG_COMMIT, 9, &[3u8; 32], raw(b"some payload"));
+        let body = buf.len() - TRAILER_LEN;
+        assert_eq!(crc32fast::hash(&buf[..body]).to_le_bytes(), buf[body..]);
     }
 
     #[test]
