@@ -90,7 +90,15 @@ fn every_byte_of_every_file() {
             damaged[i] ^= patterns[i % patterns.len()];
             std::fs::write(file, &damaged).unwrap();
             flips += 1;
-            check_one(&root, file, i, is_segment.then(|| blame[i]), &all);
+            // The undamaged stream is checked on every 16th flip only.
+            check_one(
+                &root,
+                file,
+                i,
+                is_segment.then(|| blame[i]),
+                &all,
+                i % 16 == 0,
+            );
             // Nothing was cut or rewritten by opening the damaged store.
             assert_eq!(
                 std::fs::read(file).unwrap(),
@@ -110,6 +118,7 @@ fn check_one(
     byte: usize,
     blamed: Option<u64>,
     all: &BTreeMap<u64, Vec<Vec<u8>>>,
+    check_others: bool,
 ) {
     let ctx = format!("{} byte {byte}", file.display());
     let store = match Store::open(root, options()) {
@@ -130,6 +139,9 @@ fn check_one(
     );
     for (&stream, events) in all {
         let damaged_stream = stream_of(file) == Some(stream) && blamed.is_some();
+        if !damaged_stream && !check_others && stream_of(file).is_some() {
+            continue;
+        }
         match store.verify(stream) {
             Ok(report) => {
                 assert!(!damaged_stream, "{ctx}: verify missed the damage");
