@@ -199,7 +199,14 @@ mod tests {
     #[test]
     fn record_crc_covers_header_and_payload() {
         let mut buf = Vec::new();
-        encode(&mut buf, Kind::Event, FLAG_COMMIT, 9, &[3u8; 32], raw(b"some payload"));
+        encode(
+            &mut buf,
+            Kind::Event,
+            FLAG_COMMIT,
+            9,
+            &[3u8; 32],
+            raw(b"some payload"),
+        );
         let body = buf.len() - TRAILER_LEN;
         assert_eq!(crc32fast::hash(&buf[..body]).to_le_bytes(), buf[body..]);
     }
