@@ -71,8 +71,11 @@ install:
 		ffi/stratalog.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/stratalog.pc
 	chmod 644 $(DESTDIR)$(PKGCONFIGDIR)/stratalog.pc
 
+## Benchmarks. BENCH_OPEN_GB sizes the sealed data of the open benchmark
+## (the target is for 10 GiB; it needs that much free disk).
+BENCH_OPEN_GB ?= 10
 bench:
-	$(CARGO) bench -p stratalog-core --bench core
+	STRATALOG_BENCH_OPEN_GB=$(BENCH_OPEN_GB) $(CARGO) bench -p stratalog-core --bench core
 
 ## Coverage-guided fuzzing with libFuzzer (stable Rust: sanitizer-coverage
 ## flags, no nightly needed). FUZZ_SECONDS per target; crashes land in
