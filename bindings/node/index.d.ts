@@ -1,0 +1,224 @@
+/// <reference types="node" />
+// Type declarations of the `stratalog` package (hand-written; checked by
+// compiling test/types-check.ts with `tsc --noEmit --strict`).
+
+/**
+ * A stream id, an offset or a size. A `number` must be a non-negative
+ * integer no larger than `Number.MAX_SAFE_INTEGER` (2^53 - 1), otherwise the
+ * call fails with a `RangeError`; a `bigint` may go up to 2^64 - 1.
+ */
+export type U64 = number | bigint
+
+/**
+ * A u64 the library returns: a `number` when it is at most 2^53 - 1, a
+ * `bigint` above, so no precision is ever lost.
+ */
+export type U64Result = number | bigint
+
+/** Event payloads: bytes. Strings are rejected with a `TypeError`. */
+export type EventData = Buffer | Uint8Array
+
+/** The `err.code` of an error from the stratalog library. */
+export type StratalogErrorCode =
+  | 'STRATALOG_NULL_ARGUMENT'
+  | 'STRATALOG_INVALID_ARGUMENT'
+  | 'STRATALOG_IO'
+  | 'STRATALOG_CORRUPTION'
+  | 'STRATALOG_CHAIN_MISMATCH'
+  | 'STRATALOG_OFFSET_MISMATCH'
+  | 'STRATALOG_OFFSET_OUT_OF_RANGE'
+  | 'STRATALOG_EVENT_TOO_LARGE'
+  | 'STRATALOG_LOCKED'
+  | 'STRATALOG_READ_ONLY'
+  | 'STRATALOG_CLOSED'
+  | 'STRATALOG_PANIC'
+  | 'STRATALOG_POISONED'
+
+/**
+ * What operations reject (or throw) with when the library fails: a plain
+ * `Error` whose `message` is the library's, `code` names the failure and
+ * `status` is its number in the C ABI. The other fields are set when they
+ * apply to the code.
+ *
+ * Invalid arguments are reported before anything runs, as a `TypeError`
+ * (`code` 'ERR_INVALID_ARG_TYPE' or 'ERR_INVALID_ARG_VALUE') or a
+ * `RangeError` ('ERR_OUT_OF_RANGE').
+ */
+export interface StratalogError extends Error {
+  code: StratalogErrorCode
+  status: number
+  /** STRATALOG_IO: the OS error number (errno), 0 if there was none. */
+  osError?: number
+  /** CORRUPTION, CHAIN_MISMATCH, OFFSET_OUT_OF_RANGE, POISONED: the stream. */
+  stream?: U64Result
+  /**
+   * CORRUPTION, CHAIN_MISMATCH: the offset where verification failed;
+   * OFFSET_OUT_OF_RANGE: the offset asked for.
+   */
+  offset?: U64Result
+  /** OFFSET_MISMATCH: the offset the caller expected. */
+  expectedOffset?: U64Result
+  /** OFFSET_MISMATCH: the stream's actual next offset. */
+  actualOffset?: U64Result
+  /** OFFSET_OUT_OF_RANGE: where the stream ends. */
+  nextOffset?: U64Result
+  /** EVENT_TOO_LARGE: the size of the rejected event. */
+  size?: U64Result
+  /** EVENT_TOO_LARGE: the store's maximum event size. */
+  maxSize?: U64Result
+}
+
+/** How a store is configured; every field is optional. */
+export interface OpenOptions {
+  /** Rotate a segment file before a batch would grow it past this (>= 4096). Default 64 MiB. */
+  segmentSize?: U64
+  /** A checkpoint record every this many events (>= 1). Default 1024. */
+  checkpointInterval?: U64
+  /** Compression of new records. Default 'none'. */
+  compression?: 'none' | 'lz4' | 'zstd'
+  /** Largest event accepted by appends and decompressed by reads. Default 16 MiB. */
+  maxEventSize?: U64
+  /** Default durability of appends that do not say. Default false. */
+  fsync?: boolean
+}
+
+/** Options of `Store.openReadOnly()`: only the read bound matters. */
+export interface ReadOnlyOptions {
+  maxEventSize?: U64
+}
+
+/** The options a store was opened with. */
+export interface StoreOptions {
+  segmentSize: U64Result
+  checkpointInterval: U64Result
+  compression: 'none' | 'lz4' | 'zstd'
+  maxEventSize: U64Result
+  fsync: boolean
+}
+
+export interface AppendOptions {
+  /**
+   * Append only if the stream's next offset is this; otherwise reject with
+   * STRATALOG_OFFSET_MISMATCH and write nothing. Omit for any offset.
+   */
+  expectedOffset?: U64 | null
+  /** Durable when the promise resolves. Default: the store's `fsync` option. */
+  fsync?: boolean
+}
+
+export interface ReadOptions {
+  /**
+   * Stop before the events' total size would pass this many bytes (but
+   * return at least one event if there is one). Default 16 MiB; `Infinity`
+   * for no limit.
+   */
+  maxBytes?: U64
+}
+
+export interface IterateOptions {
+  /** First offset. Default 0. */
+  start?: U64
+  /** Bytes read per trip to the thread pool (memory bound). Default 1 MiB. */
+  chunkBytes?: U64
+}
+
+/** One event of `store.iterate()`. */
+export interface IteratedEvent {
+  offset: U64Result
+  /** A view of a chunk of up to `chunkBytes`; copy it to keep it alone. */
+  data: Buffer
+}
+
+/** What `verify()` and `verifyAgainst()` checked. */
+export interface VerifyReport {
+  /** Events checked (CRC, offset, chain link). */
+  events: U64Result
+  /** Raw payload bytes hashed. */
+  bytes: U64Result
+  /** Checkpoint records checked against the chain. */
+  checkpoints: U64Result
+  /** Segment files read. */
+  segments: U64Result
+  /** The head the stored chain leads to. */
+  head: ChainHead
+}
+
+/** A head given as its parts (what `verifyAgainst()` accepts besides a ChainHead or its text). */
+export interface ChainHeadLike {
+  nextOffset: U64
+  hash: Uint8Array
+}
+
+/**
+ * A stream's chain head: the number of events and the SHA-256 chain hash of
+ * the last one. Keep it where the store's owner cannot rewrite it;
+ * `store.verifyAgainst(stream, head)` later proves the stream still holds
+ * that history.
+ */
+export declare class ChainHead {
+  /** Validates and copies the parts; `hash` must be 32 bytes. */
+  constructor(nextOffset: U64, hash: Uint8Array)
+  /** Parses the text form "<nextOffset>:<64 hex digits>". */
+  static parse(text: string): ChainHead
+  /** Number of events; the offset the next event gets. */
+  readonly nextOffset: U64Result
+  /** Chain hash of event nextOffset - 1 (32 zero bytes for an empty stream). */
+  readonly hash: Buffer
+  /** `hash` as 64 lowercase hex digits. */
+  readonly hex: string
+  /** The text form "<nextOffset>:<hex>". */
+  readonly text: string
+  equals(other: unknown): boolean
+  /** The text form. */
+  toString(): string
+  /** The text form. */
+  toJSON(): string
+}
+
+/**
+ * An open store: a directory (or memory) holding numbered streams of
+ * events, each protected by a hash chain. Every method that can touch the
+ * disk runs on the libuv thread pool and returns a Promise.
+ */
+export declare class Store {
+  private constructor()
+  /** Opens (creating it if needed) the store in directory `path` for writing. Rejects with STRATALOG_LOCKED if another handle writes it. */
+  static open(path: string | URL, options?: OpenOptions): Promise<Store>
+  /** `Store.open()` on the calling thread. */
+  static openSync(path: string | URL, options?: OpenOptions): Store
+  /** A new empty store in memory; its contents go when it is closed. */
+  static openInMemory(options?: OpenOptions): Store
+  /** Opens an existing store for reading only (no lock; appends reject with STRATALOG_READ_ONLY). */
+  static openReadOnly(path: string | URL, options?: ReadOnlyOptions): Promise<Store>
+
+  /** Whether the store was opened read-only (false once closed). */
+  readonly readOnly: boolean
+  /** Whether `close()` was called. */
+  readonly closed: boolean
+  /** The options the store was opened with. */
+  options(): StoreOptions
+
+  /** Appends `events` to `stream` atomically; resolves to the new head. The events are copied before it returns. */
+  appendBatch(stream: U64, events: readonly EventData[], options?: AppendOptions): Promise<ChainHead>
+  /** Appends one event. */
+  append(stream: U64, event: EventData, options?: AppendOptions): Promise<ChainHead>
+  /** Events from `offset` (default 0), one page of up to `maxBytes`. */
+  readFrom(stream: U64, offset?: U64, options?: ReadOptions): Promise<Buffer[]>
+  /** Every event from `start` to the head as it was when iteration began, in bounded memory. */
+  iterate(stream: U64, options?: IterateOptions): AsyncGenerator<IteratedEvent, void, undefined>
+  /** The chain head of `stream` (synchronous, from memory). */
+  chainHead(stream: U64): ChainHead
+  /** Verifies every checksum, offset and chain link of `stream`. */
+  verify(stream: U64): Promise<VerifyReport>
+  /** `verify()`, and proves `stream` still holds the history `head` summarizes. */
+  verifyAgainst(stream: U64, head: ChainHead | ChainHeadLike | string): Promise<VerifyReport>
+  /** Ids of the streams that hold events, ascending. */
+  streams(): Promise<U64Result[]>
+  /** Makes every append so far durable. */
+  sync(): Promise<void>
+  /** Waits for operations in flight, syncs, releases the lock and frees the store. Idempotent. */
+  close(): void
+}
+
+/** The stratalog library version, e.g. "0.1.0". */
+export declare const version: string

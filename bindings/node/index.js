@@ -1,0 +1,467 @@
+'use strict'
+// stratalog for Node.js: an embeddable append-only, tamper-evident event log.
+//
+// This file is the public API. It validates arguments, turns numbers into
+// the bigints the native addon takes, and builds Buffers, heads, reports and
+// async iteration on top of it. The addon (src/*.rs) calls only the C ABI of
+// stratalog (include/stratalog.h) and runs every disk operation on the libuv
+// thread pool.
+
+const { types } = require('node:util')
+const { fileURLToPath } = require('node:url')
+const native = require('./binding.js')
+
+const MAX_SAFE = Number.MAX_SAFE_INTEGER
+const U64_MAX = 0xffffffffffffffffn
+/** Default page size of readFrom(): 16 MiB (at least one event is returned). */
+const DEFAULT_READ_BYTES = 16 * 1024 * 1024
+/** Default chunk of iterate(): 1 MiB read per trip to the thread pool. */
+const DEFAULT_CHUNK_BYTES = 1024 * 1024
+const CHUNK_EVENTS = 65536
+const MAX_EVENT_BYTES = 0xffffffff
+const COMPRESSIONS = ['none', 'lz4', 'zstd']
+const STORE_TOKEN = Symbol('stratalog.Store')
+
+// ---------------------------------------------------------------- arguments
+
+function describe(value) {
+  if (value === null) return 'null'
+  if (value === undefined) return 'undefined'
+  if (Array.isArray(value)) return 'an array'
+  if (typeof value === 'function') return `function ${value.name || '<anonymous>'}`
+  if (typeof value === 'object') {
+    const name = value.constructor && value.constructor.name
+    return name ? `an instance of ${name}` : 'an object'
+  }
+  if (typeof value === 'string') {
+    const shown = value.length > 28 ? `${value.slice(0, 25)}...` : value
+    return `type string (${JSON.stringify(shown)})`
+  }
+  return `type ${typeof value} (${String(value)})`
+}
+
+function typeError(message, code = 'ERR_INVALID_ARG_TYPE') {
+  const err = new TypeError(message)
+  err.code = code
+  return err
+}
+
+function rangeError(message) {
+  const err = new RangeError(message)
+  err.code = 'ERR_OUT_OF_RANGE'
+  return err
+}
+
+/**
+ * A u64 argument: a non-negative integer `number` up to 2^53 - 1 or a
+ * `bigint` up to 2^64 - 1. Returns it as a bigint.
+ */
+function u64(name, value) {
+  if (typeof value === 'number') {
+    if (!Number.isInteger(value)) {
+      throw rangeError(`The value of "${name}" must be an integer. Received ${value}`)
+    }
+    if (value < 0 || value > MAX_SAFE) {
+      throw rangeError(
+        `The value of "${name}" is out of range. It must be >= 0 and <= 2^53 - 1 ` +
+          `(Number.MAX_SAFE_INTEGER); pass a bigint for larger values. Received ${value}`,
+      )
+    }
+    return BigInt(value)
+  }
+  if (typeof value === 'bigint') {
+    if (value < 0n || value > U64_MAX) {
+      throw rangeError(
+        `The value of "${name}" is out of range. It must be >= 0n and <= 2n ** 64n - 1n. Received ${value}n`,
+      )
+    }
+    return value
+  }
+  throw typeError(`The "${name}" argument must be of type number or bigint. Received ${describe(value)}`)
+}
+
+/** A bigint from the addon as a number when exact, else as the bigint. */
+function toNumber(value) {
+  return typeof value === 'bigint' && value <= BigInt(MAX_SAFE) ? Number(value) : value
+}
+
+function bytes(name, value) {
+  if (!types.isUint8Array(value)) {
+    throw typeError(`The "${name}" argument must be a Buffer or Uint8Array. Received ${describe(value)}`)
+  }
+  if (value.byteLength > MAX_EVENT_BYTES) {
+    throw rangeError(`"${name}" is ${value.byteLength} bytes; an event holds at most 2^32 - 1`)
+  }
+  return value
+}
+
+function bool(name, value) {
+  if (typeof value !== 'boolean') {
+    throw typeError(`The "${name}" option must be of type boolean. Received ${describe(value)}`)
+  }
+  return value
+}
+
+/** An options object (or undefined) whose keys are all in `allowed`. */
+function optionsObject(name, value, allowed) {
+  if (value === undefined || value === null) return {}
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw typeError(`The "${name}" argument must be an object. Received ${describe(value)}`)
+  }
+  for (const key of Object.keys(value)) {
+    if (!allowed.includes(key)) {
+      throw typeError(
+        `Unknown option "${key}" in "${name}"; expected one of: ${allowed.join(', ')}`,
+        'ERR_INVALID_ARG_VALUE',
+      )
+    }
+  }
+  return value
+}
+
+function toPath(path) {
+  if (path instanceof URL) return fileURLToPath(path)
+  if (typeof path !== 'string') {
+    throw typeError(`The "path" argument must be of type string or an instance of URL. Received ${describe(path)}`)
+  }
+  if (path.length === 0) {
+    throw typeError('The "path" argument must not be empty', 'ERR_INVALID_ARG_VALUE')
+  }
+  return path
+}
+
+function openOptions(options, allowed = ['segmentSize', 'checkpointInterval', 'compression', 'maxEventSize', 'fsync']) {
+  const o = optionsObject('options', options, allowed)
+  const out = {}
+  for (const key of ['segmentSize', 'checkpointInterval', 'maxEventSize']) {
+    if (o[key] !== undefined) out[key] = u64(`options.${key}`, o[key])
+  }
+  if (o.compression !== undefined) {
+    if (typeof o.compression !== 'string') {
+      throw typeError(`The "options.compression" option must be of type string. Received ${describe(o.compression)}`)
+    }
+    if (!COMPRESSIONS.includes(o.compression)) {
+      throw typeError(
+        `The "options.compression" option must be one of 'none', 'lz4', 'zstd'. Received ${JSON.stringify(o.compression)}`,
+        'ERR_INVALID_ARG_VALUE',
+      )
+    }
+    out.compression = o.compression
+  }
+  if (o.fsync !== undefined) out.fsync = bool('options.fsync', o.fsync)
+  return out
+}
+
+function byteLimit(name, value, fallback, max) {
+  if (value === undefined) return fallback
+  if (value === Infinity) return max
+  const n = u64(name, value)
+  if (n === 0n) throw rangeError(`The value of "${name}" must be at least 1. Received 0`)
+  return n > max ? max : n
+}
+
+// ---------------------------------------------------------------- results
+
+/**
+ * A stream's chain head: how many events it holds (`nextOffset`) and the
+ * SHA-256 chain hash of the last one (`hash`, 32 bytes; all zero for an
+ * empty stream). `hex` is the hash in lowercase hex; `text` (also
+ * `toString()` and `toJSON()`) is the head's text form
+ * "<nextOffset>:<64 hex digits>", which `ChainHead.parse()` reads back.
+ */
+class ChainHead {
+  constructor(nextOffset, hash) {
+    const next = u64('nextOffset', nextOffset)
+    if (!types.isUint8Array(hash)) {
+      throw typeError(`The "hash" argument must be a Buffer or Uint8Array. Received ${describe(hash)}`)
+    }
+    if (hash.byteLength !== 32) {
+      throw typeError(`The "hash" argument must be 32 bytes. Received ${hash.byteLength}`, 'ERR_INVALID_ARG_VALUE')
+    }
+    /** @type {number | bigint} */
+    this.nextOffset = toNumber(next)
+    /** @type {Buffer} */
+    this.hash = Buffer.from(hash)
+    /** @type {string} */
+    this.hex = this.hash.toString('hex')
+    /** @type {string} */
+    this.text = native.headToText(next, this.hash)
+    Object.freeze(this)
+  }
+
+  /** Parses "<nextOffset>:<64 hex digits>" (either case, whitespace around ignored). */
+  static parse(text) {
+    if (typeof text !== 'string') {
+      throw typeError(`The "text" argument must be of type string. Received ${describe(text)}`)
+    }
+    return fromNativeHead(native.parseHead(text))
+  }
+
+  /** Whether `other` is the same head. */
+  equals(other) {
+    return (
+      other instanceof ChainHead &&
+      BigInt(other.nextOffset) === BigInt(this.nextOffset) &&
+      other.hash.equals(this.hash)
+    )
+  }
+
+  toString() {
+    return this.text
+  }
+
+  toJSON() {
+    return this.text
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')]() {
+    return `ChainHead(${this.text})`
+  }
+}
+
+function fromNativeHead(head) {
+  return new ChainHead(head.nextOffset, head.hash)
+}
+
+function toReport(report) {
+  return {
+    events: report.events,
+    bytes: report.bytes,
+    checkpoints: report.checkpoints,
+    segments: report.segments,
+    head: fromNativeHead(report.head),
+  }
+}
+
+/** A head argument: a ChainHead, its text form, or { nextOffset, hash }. */
+function headArgument(head) {
+  if (head instanceof ChainHead) return head
+  if (typeof head === 'string') return ChainHead.parse(head)
+  if (head !== null && typeof head === 'object') return new ChainHead(head.nextOffset, head.hash)
+  throw typeError(
+    `The "head" argument must be a ChainHead, its text form or { nextOffset, hash }. Received ${describe(head)}`,
+  )
+}
+
+/** Splits a chunk from the addon into per-event Buffers (views, no copy). */
+function split(chunk) {
+  const { data, lengths } = chunk
+  const events = new Array(lengths.length)
+  let pos = 0
+  for (let i = 0; i < lengths.length; i++) {
+    const end = pos + lengths[i]
+    events[i] = data.subarray(pos, end)
+    pos = end
+  }
+  return events
+}
+
+function offsetAt(first, i) {
+  if (typeof first === 'bigint') return first + BigInt(i)
+  const offset = first + i
+  return offset <= MAX_SAFE ? offset : BigInt(first) + BigInt(i)
+}
+
+/**
+ * Awaits a promise from the addon. An error it rejects with was made on the
+ * JS thread after the pool finished, so it has no JavaScript frames: give it
+ * the caller's (async) stack.
+ */
+async function settle(promise) {
+  try {
+    return await promise
+  } catch (err) {
+    if (err instanceof Error) Error.captureStackTrace(err, settle)
+    throw err
+  }
+}
+
+async function* iterateChunks(nativeStore, stream, start, chunkBytes) {
+  const iter = nativeStore.iter(stream, start)
+  try {
+    for (;;) {
+      const chunk = await settle(iter.next(chunkBytes, CHUNK_EVENTS))
+      if (chunk === null) return
+      const { first, data, lengths } = chunk
+      let pos = 0
+      for (let i = 0; i < lengths.length; i++) {
+        const end = pos + lengths[i]
+        yield { offset: offsetAt(first, i), data: data.subarray(pos, end) }
+        pos = end
+      }
+    }
+  } finally {
+    iter.close()
+  }
+}
+
+// ---------------------------------------------------------------- Store
+
+/**
+ * An open store. Create one with `Store.open()`, `Store.openSync()`,
+ * `Store.openInMemory()` or `Store.openReadOnly()`; release it with
+ * `close()`.
+ */
+class Store {
+  #native
+
+  constructor(token, nativeStore) {
+    if (token !== STORE_TOKEN) {
+      throw typeError(
+        'Store cannot be constructed directly: use Store.open(), Store.openSync(), ' +
+          'Store.openInMemory() or Store.openReadOnly()',
+        'ERR_ILLEGAL_CONSTRUCTOR',
+      )
+    }
+    this.#native = nativeStore
+  }
+
+  /** Opens (creating it if needed) the store in directory `path` for writing. */
+  static async open(path, options) {
+    const p = toPath(path)
+    const o = openOptions(options)
+    return new Store(STORE_TOKEN, await settle(native.NativeStore.open(p, o)))
+  }
+
+  /** `Store.open()` on the calling thread. */
+  static openSync(path, options) {
+    return new Store(STORE_TOKEN, native.NativeStore.openSync(toPath(path), openOptions(options)))
+  }
+
+  /** A new empty store held in memory only (synchronous: no disk). */
+  static openInMemory(options) {
+    return new Store(STORE_TOKEN, native.NativeStore.openInMemory(openOptions(options)))
+  }
+
+  /**
+   * Opens an existing store for reading only: no lock, works while another
+   * process appends, sees the streams as they were when it opened.
+   */
+  static async openReadOnly(path, options) {
+    const p = toPath(path)
+    const o = openOptions(options, ['maxEventSize'])
+    return new Store(STORE_TOKEN, await settle(native.NativeStore.openReadOnly(p, o)))
+  }
+
+  /** Whether the store was opened read-only (false once closed). */
+  get readOnly() {
+    return this.#native.readOnly
+  }
+
+  /** Whether close() was called. */
+  get closed() {
+    return this.#native.closed
+  }
+
+  /** The options the store was opened with. */
+  options() {
+    const o = this.#native.options()
+    return {
+      segmentSize: toNumber(o.segmentSize),
+      checkpointInterval: toNumber(o.checkpointInterval),
+      compression: o.compression,
+      maxEventSize: toNumber(o.maxEventSize),
+      fsync: o.fsync,
+    }
+  }
+
+  /**
+   * Appends `events` to `stream` atomically and resolves to the new head.
+   * The events are copied before this returns.
+   */
+  async appendBatch(stream, events, options) {
+    const s = u64('stream', stream)
+    if (!Array.isArray(events)) {
+      throw typeError(`The "events" argument must be an array of Buffer or Uint8Array. Received ${describe(events)}`)
+    }
+    const lengths = new Array(events.length)
+    for (let i = 0; i < events.length; i++) lengths[i] = bytes(`events[${i}]`, events[i]).byteLength
+    const o = optionsObject('options', options, ['expectedOffset', 'fsync'])
+    const expected = o.expectedOffset === undefined || o.expectedOffset === null
+      ? undefined
+      : u64('options.expectedOffset', o.expectedOffset)
+    const fsync = o.fsync === undefined ? undefined : bool('options.fsync', o.fsync)
+    // The one copy an append makes: the caller may reuse its buffers as soon
+    // as this returns, and nothing else can write to `data` meanwhile.
+    const data = Buffer.concat(events)
+    return fromNativeHead(await settle(this.#native.appendBatch(s, data, lengths, expected, fsync)))
+  }
+
+  /** Appends one event; `appendBatch(stream, [event], options)`. */
+  async append(stream, event, options) {
+    bytes('event', event)
+    return this.appendBatch(stream, [event], options)
+  }
+
+  /**
+   * Events of `stream` from `offset` on, stopping before their total size
+   * would pass `maxBytes` (default 16 MiB), but at least one if there is one.
+   * The Buffers are views of one allocation per call.
+   */
+  async readFrom(stream, offset = 0, options) {
+    const s = u64('stream', stream)
+    const off = u64('offset', offset)
+    const o = optionsObject('options', options, ['maxBytes'])
+    const maxBytes = byteLimit('options.maxBytes', o.maxBytes, BigInt(DEFAULT_READ_BYTES), U64_MAX)
+    return split(await settle(this.#native.readFrom(s, off, maxBytes)))
+  }
+
+  /**
+   * Async iteration over `stream` from `options.start` (default 0) to the
+   * head as it was when iteration began, `chunkBytes` (default 1 MiB) at a
+   * time: `for await (const { offset, data } of store.iterate(7)) {}`.
+   */
+  iterate(stream, options) {
+    const s = u64('stream', stream)
+    const o = optionsObject('options', options, ['start', 'chunkBytes'])
+    const start = o.start === undefined ? 0n : u64('options.start', o.start)
+    const chunkBytes = Number(byteLimit('options.chunkBytes', o.chunkBytes, BigInt(DEFAULT_CHUNK_BYTES), 0xffffffffn))
+    return iterateChunks(this.#native, s, start, chunkBytes)
+  }
+
+  /** The chain head of `stream`, from memory (synchronous, no I/O). */
+  chainHead(stream) {
+    return fromNativeHead(this.#native.chainHead(u64('stream', stream)))
+  }
+
+  /** Verifies every checksum, offset and chain link of `stream`. */
+  async verify(stream) {
+    return toReport(await settle(this.#native.verify(u64('stream', stream))))
+  }
+
+  /**
+   * verify(), and also proves that `stream` still holds, unchanged, the
+   * history `head` summarizes (catches truncation and rollback).
+   */
+  async verifyAgainst(stream, head) {
+    const s = u64('stream', stream)
+    const h = headArgument(head)
+    return toReport(await settle(this.#native.verifyAgainst(s, u64('head.nextOffset', h.nextOffset), h.hash)))
+  }
+
+  /** The ids of the streams that hold at least one event, ascending. */
+  async streams() {
+    return settle(this.#native.streams())
+  }
+
+  /** Makes every append so far durable. */
+  async sync() {
+    await settle(this.#native.sync())
+  }
+
+  /**
+   * Waits for the operations in flight, syncs, releases the writer lock and
+   * frees the store. Later calls reject with STRATALOG_CLOSED. A second
+   * close() does nothing.
+   */
+  close() {
+    this.#native.close()
+  }
+}
+
+module.exports = {
+  Store,
+  ChainHead,
+  /** The stratalog library version, e.g. "0.1.0". */
+  version: native.version(),
+}

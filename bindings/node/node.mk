@@ -1,0 +1,41 @@
+# The Node package (bindings/node), included by the root Makefile.
+#
+#   make test-node   npm ci, build the addon (release, napi build), npm pack,
+#                    install the tarball into a fresh project under
+#                    bindings/node/build/, run `node --test` there, and check
+#                    the TypeScript declarations with `tsc --noEmit --strict`
+#   make demo-node   build and pack, install the tarball into examples/node,
+#                    run quickstart.mjs and audit-trail.mjs on $(DEMO_DIR)/node
+#
+# Everything comes from the npm registry (pinned in package-lock.json) and
+# crates.io; the addon is compiled here, nothing prebuilt is downloaded. The
+# addon crate is a workspace member, so it shares target/ (napi build puts
+# its artefacts under target/x86_64-unknown-linux-gnu/).
+
+NODE_DIR := bindings/node
+NODE_PACK_DIR := $(NODE_DIR)/build/pack
+NPM ?= npm
+NPM_FLAGS ?= --no-audit --no-fund
+
+.PHONY: test-node demo-node node-build node-pack
+
+test-node:
+	cd $(NODE_DIR) && $(NPM) ci $(NPM_FLAGS) && $(NPM) run build && $(NPM) test
+
+node-build:
+	cd $(NODE_DIR) && { [ -x node_modules/.bin/napi ] || $(NPM) ci $(NPM_FLAGS); } && $(NPM) run build
+
+node-pack: node-build
+	rm -rf $(NODE_PACK_DIR) && mkdir -p $(NODE_PACK_DIR)
+	cd $(NODE_DIR) && $(NPM) pack --pack-destination build/pack
+
+demo-node: node-pack
+	rm -rf examples/node/node_modules
+	cd examples/node && $(NPM) install --no-save --no-package-lock $(NPM_FLAGS) \
+		$(CURDIR)/$(NODE_PACK_DIR)/stratalog-*.tgz
+	rm -rf $(DEMO_DIR)/node && mkdir -p $(DEMO_DIR)/node
+	cd examples/node && node quickstart.mjs $(abspath $(DEMO_DIR))/node/quickstart
+	cd examples/node && node audit-trail.mjs $(abspath $(DEMO_DIR))/node/audit-trail
+
+BINDING_TESTS += test-node
+BINDING_DEMOS += demo-node

@@ -1,0 +1,139 @@
+// The JS thread stays free while the library works, many promises on one
+// store settle correctly, and closing a store with operations in flight
+// rejects the late ones with STRATALOG_CLOSED instead of crashing.
+import assert from 'node:assert/strict'
+import { performance } from 'node:perf_hooks'
+import { setImmediate as tick } from 'node:timers/promises'
+import test from 'node:test'
+import { ChainHead, Store } from 'stratalog'
+import { eventFor, exposeGc, tempStore } from './helpers.mjs'
+
+test('a long append runs off the JS thread: a timer keeps firing meanwhile', async (t) => {
+  const dir = tempStore(t)
+  const store = await Store.open(dir)
+  // 96 MiB in one fsync'd batch: hashing, writing and syncing take a while.
+  const events = Array.from({ length: 96 }, (_, i) => Buffer.alloc(1 << 20, i))
+  let ticks = 0
+  let longestGap = 0
+  let last = performance.now()
+  const timer = setInterval(() => {
+    const now = performance.now()
+    longestGap = Math.max(longestGap, now - last)
+    last = now
+    ticks++
+  }, 5)
+  const pending = store.appendBatch(1, events, { fsync: true })
+  // The events were copied synchronously; everything else is on the pool.
+  const copied = performance.now()
+  last = copied
+  const head = await pending
+  const elapsed = performance.now() - copied
+  clearInterval(timer)
+  assert.equal(head.nextOffset, 96)
+  assert.ok(elapsed > 40, `the append took ${elapsed.toFixed(1)} ms`)
+  assert.ok(ticks >= 4, `the timer fired ${ticks} times in ${elapsed.toFixed(1)} ms`)
+  assert.ok(ticks >= elapsed / 5 / 10, `the timer fired ${ticks} times in ${elapsed.toFixed(1)} ms`)
+  // A verify of the same 96 MiB is async too.
+  ticks = 0
+  const timer2 = setInterval(() => ticks++, 5)
+  const started = performance.now()
+  const report = await store.verify(1)
+  const verifyTime = performance.now() - started
+  clearInterval(timer2)
+  assert.equal(report.bytes, 96 << 20)
+  if (verifyTime > 40) assert.ok(ticks >= 2, `the timer fired ${ticks} times during a ${verifyTime.toFixed(1)} ms verify`)
+  store.close()
+})
+
+test('many concurrent appends, reads and verifies on one store', async (t) => {
+  const dir = tempStore(t)
+  const store = await Store.open(dir, { segmentSize: 16384, checkpointInterval: 16 })
+  const N = 600
+  const streams = 6
+  const pending = []
+  for (let i = 0; i < N; i++) {
+    pending.push(store.append(i % streams, eventFor(i, 40 + (i % 50)), { fsync: i % 50 === 0 }))
+    if (i % 37 === 0) pending.push(store.readFrom(i % streams, 0), store.verify(i % streams), store.streams())
+  }
+  const results = await Promise.all(pending)
+  const heads = results.filter((r) => r instanceof ChainHead)
+  assert.equal(heads.length, N)
+  for (let s = 0; s < streams; s++) {
+    const offsets = heads.filter((_, i) => i % streams === s).map((h) => h.nextOffset)
+    // Each append of a stream got its own offset.
+    assert.equal(new Set(offsets).size, N / streams)
+    assert.equal(store.chainHead(s).nextOffset, N / streams)
+    const events = await store.readFrom(s, 0, { maxBytes: Infinity })
+    const expected = new Set()
+    for (let i = s; i < N; i += streams) expected.add(eventFor(i, 40 + (i % 50)).toString('hex'))
+    assert.deepEqual(new Set(events.map((e) => e.toString('hex'))), expected)
+    const report = await store.verify(s)
+    assert.equal(report.events, N / streams)
+  }
+  assert.deepEqual(await store.streams(), [0, 1, 2, 3, 4, 5])
+  store.close()
+})
+
+test('concurrent appends with the same expectedOffset: exactly one wins', async () => {
+  const store = Store.openInMemory()
+  const results = await Promise.allSettled(
+    Array.from({ length: 40 }, (_, i) => store.append(9, Buffer.from(`writer ${i}`), { expectedOffset: 0 })),
+  )
+  const won = results.filter((r) => r.status === 'fulfilled')
+  assert.equal(won.length, 1)
+  for (const r of results.filter((r) => r.status === 'rejected')) {
+    assert.equal(r.reason.code, 'STRATALOG_OFFSET_MISMATCH')
+    assert.equal(r.reason.actualOffset, 1)
+  }
+  assert.equal(store.chainHead(9).nextOffset, 1)
+  store.close()
+})
+
+test('close() with operations in flight: each settles, the late ones as STRATALOG_CLOSED, and no crash', async (t) => {
+  const dir = tempStore(t)
+  const store = await Store.open(dir)
+  await store.append(1, Buffer.from('before'))
+  const pending = []
+  for (let i = 0; i < 300; i++) {
+    pending.push(store.append(1 + (i % 3), eventFor(i, 4096), { fsync: i % 25 === 0 }))
+    if (i % 20 === 0) pending.push(store.readFrom(1, 0), store.verify(1), store.streams(), store.sync())
+  }
+  const iteration = (async () => {
+    let n = 0
+    for await (const _ of store.iterate(1)) n++
+    return n
+  })()
+  pending.push(iteration)
+  store.close()
+  const results = await Promise.allSettled(pending)
+  const rejected = results.filter((r) => r.status === 'rejected')
+  for (const r of rejected) assert.equal(r.reason.code, 'STRATALOG_CLOSED', r.reason.stack)
+  assert.ok(rejected.length > 0, 'operations queued behind close() are rejected')
+  // Every append that resolved is in the store; none that rejected is.
+  const appended = results.filter((r) => r.status === 'fulfilled' && r.value instanceof ChainHead).length
+  const again = await Store.open(dir)
+  const total = (await Promise.all([1, 2, 3].map((s) => again.verify(s)))).reduce((sum, r) => sum + r.events, 0)
+  assert.equal(total, 1 + appended)
+  again.close()
+})
+
+test('a store dropped without close() is closed by the garbage collector', async (t) => {
+  const gc = exposeGc()
+  const dir = tempStore(t)
+  await (async () => {
+    const store = await Store.open(dir)
+    await store.append(1, Buffer.from('forgotten'))
+  })()
+  let reopened = null
+  for (let i = 0; i < 50 && !reopened; i++) {
+    gc()
+    await tick()
+    reopened = await Store.open(dir).catch((err) => {
+      assert.equal(err.code, 'STRATALOG_LOCKED')
+      return null
+    })
+  }
+  assert.ok(reopened, 'the lock of the unreachable store was released')
+  assert.equal(reopened.chainHead(1).nextOffset, 1)
+  reopened.close()
+})

@@ -1,0 +1,149 @@
+// Round trips: what is appended is read back byte for byte, by readFrom and
+// by iterate, before and after reopening, with every compression, across
+// segment rotations and checkpoints.
+import assert from 'node:assert/strict'
+import { pathToFileURL } from 'node:url'
+import test from 'node:test'
+import { Store } from 'stratalog'
+import { eventFor, tempStore } from './helpers.mjs'
+
+async function readAll(store, stream) {
+  const out = []
+  for await (const { offset, data } of store.iterate(stream)) {
+    assert.equal(offset, out.length)
+    out.push(Buffer.from(data))
+  }
+  return out
+}
+
+async function pageAll(store, stream, maxBytes) {
+  const out = []
+  for (;;) {
+    const page = await store.readFrom(stream, out.length, { maxBytes })
+    if (page.length === 0) return out
+    out.push(...page)
+  }
+}
+
+for (const compression of ['none', 'lz4', 'zstd']) {
+  test(`events survive close and reopen (${compression})`, async (t) => {
+    const dir = tempStore(t)
+    const options = { compression, segmentSize: 8192, checkpointInterval: 5 }
+    const store = await Store.open(dir, options)
+    assert.deepEqual(store.options(), { ...options, maxEventSize: 16 * 1024 * 1024, fsync: false })
+    const written = []
+    for (let batch = 0; batch < 40; batch++) {
+      const events = []
+      for (let i = 0; i <= batch % 4; i++) {
+        // Compressible and incompressible payloads, and empty ones.
+        const n = written.length
+        const e = n % 7 === 0 ? Buffer.alloc(0) : n % 2 ? Buffer.alloc(300 + n, 'a') : eventFor(n, 200 + n)
+        events.push(e)
+        written.push(e)
+      }
+      const head = await store.appendBatch(3, events, { expectedOffset: written.length - events.length })
+      assert.equal(head.nextOffset, written.length)
+    }
+    const head = store.chainHead(3)
+    store.close()
+
+    const again = await Store.open(dir, options)
+    assert.ok(again.chainHead(3).equals(head))
+    assert.deepEqual(await readAll(again, 3), written)
+    assert.deepEqual(await pageAll(again, 3, 1000), written)
+    const report = await again.verify(3)
+    assert.equal(report.events, written.length)
+    assert.equal(report.bytes, written.reduce((sum, e) => sum + e.length, 0))
+    assert.ok(report.segments > 1, `rotated into ${report.segments} segments`)
+    assert.ok(report.checkpoints > 0)
+    assert.ok(report.head.equals(head))
+    // Appending continues the same chain after reopen.
+    const next = await again.append(3, Buffer.from('after reopen'), { expectedOffset: written.length })
+    assert.equal(next.nextOffset, written.length + 1)
+    again.close()
+  })
+}
+
+test('readFrom pages by maxBytes, returns at least one event, and [] at the end', async () => {
+  const store = Store.openInMemory()
+  await store.appendBatch(1, [Buffer.alloc(100, 1), Buffer.alloc(100, 2), Buffer.alloc(100, 3)])
+  assert.equal((await store.readFrom(1, 0, { maxBytes: 250 })).length, 2)
+  assert.equal((await store.readFrom(1, 0, { maxBytes: 1 })).length, 1)
+  assert.equal((await store.readFrom(1, 0, { maxBytes: Infinity })).length, 3)
+  assert.equal((await store.readFrom(1)).length, 3)
+  const [last] = await store.readFrom(1, 2n)
+  assert.ok(Buffer.isBuffer(last))
+  assert.deepEqual(last, Buffer.alloc(100, 3))
+  assert.deepEqual(await store.readFrom(1, 3), [])
+  assert.deepEqual(await store.readFrom(99, 0), [])
+  store.close()
+})
+
+test('Uint8Array events, Buffer views with an offset, and the caller reusing its buffer', async () => {
+  const store = Store.openInMemory()
+  const backing = Buffer.from('xxHELLOxxWORLDxx')
+  const reused = Buffer.from('first')
+  const pending = store.appendBatch(2, [new Uint8Array([1, 2, 3]), backing.subarray(2, 7), backing.subarray(9, 14), reused])
+  reused.write('XXXXX') // after the call returned: the event was already copied
+  await pending
+  const events = await store.readFrom(2, 0)
+  assert.deepEqual(events.map((e) => [...e]), [[1, 2, 3], [...Buffer.from('HELLO')], [...Buffer.from('WORLD')], [...Buffer.from('first')]])
+  store.close()
+})
+
+test('stream ids and offsets accept numbers and bigints; large ids come back as bigints', async () => {
+  const store = Store.openInMemory()
+  const max = 2n ** 64n - 1n
+  await store.append(max, Buffer.from('top'))
+  await store.append(2n ** 60n, Buffer.from('mid'))
+  await store.append(Number.MAX_SAFE_INTEGER, Buffer.from('safe'))
+  await store.append(5n, Buffer.from('five'))
+  const streams = await store.streams()
+  assert.deepEqual(streams, [5, Number.MAX_SAFE_INTEGER, 2n ** 60n, max])
+  assert.equal(typeof streams[0], 'number')
+  assert.equal(typeof streams[3], 'bigint')
+  assert.deepEqual(await store.readFrom(max, 0n), [Buffer.from('top')])
+  assert.equal(store.chainHead(max).nextOffset, 1)
+  assert.deepEqual((await store.verify(2n ** 60n)).events, 1)
+  store.close()
+})
+
+test('a read-only store sees the writer\'s streams as they were when it opened', async (t) => {
+  const dir = tempStore(t)
+  const writer = await Store.open(pathToFileURL(dir))
+  await writer.appendBatch(1, [Buffer.from('a'), Buffer.from('b')], { fsync: true })
+  const reader = await Store.openReadOnly(dir)
+  assert.equal(reader.readOnly, true)
+  assert.equal(writer.readOnly, false)
+  await writer.append(1, Buffer.from('c'))
+  assert.equal(reader.chainHead(1).nextOffset, 2)
+  assert.deepEqual(await reader.readFrom(1, 0), [Buffer.from('a'), Buffer.from('b')])
+  assert.deepEqual(await reader.streams(), [1])
+  await reader.verify(1)
+  reader.close()
+  writer.close()
+})
+
+test('openSync opens and sync() resolves', async (t) => {
+  const dir = tempStore(t)
+  const store = Store.openSync(dir, { fsync: true })
+  assert.equal(store.options().fsync, true)
+  await store.append(1, Buffer.from('durable by default'))
+  await store.append(1, Buffer.from('not durable yet'), { fsync: false })
+  assert.equal(await store.sync(), undefined)
+  store.close()
+  const again = Store.openSync(dir)
+  assert.equal(again.chainHead(1).nextOffset, 2)
+  again.close()
+})
+
+test('an in-memory store keeps nothing after close', async () => {
+  const store = Store.openInMemory({ segmentSize: 4096 })
+  await store.append(1, Buffer.from('gone'))
+  assert.deepEqual(await store.streams(), [1])
+  store.close()
+  assert.equal(store.closed, true)
+  const fresh = Store.openInMemory()
+  assert.deepEqual(await fresh.streams(), [])
+  fresh.close()
+})

@@ -1,0 +1,69 @@
+// Compiled with `tsc --noEmit --strict` against the installed package's
+// index.d.mts (ESM). It must type-check; it is never run.
+import stratalog, { ChainHead, Store, version } from 'stratalog'
+import type { AppendOptions, IteratedEvent, OpenOptions, StratalogError, U64, VerifyReport } from 'stratalog'
+
+async function main(): Promise<void> {
+  const options: OpenOptions = { segmentSize: 1 << 20, checkpointInterval: 1024n, compression: 'zstd', fsync: false }
+  const store: Store = await Store.open('data', options)
+  const sync: Store = Store.openSync(new URL('file:///tmp/data'))
+  const memory: Store = Store.openInMemory({ maxEventSize: 1024 })
+  const reader: Store = await Store.openReadOnly('data', { maxEventSize: 1 << 20 })
+
+  const append: AppendOptions = { expectedOffset: 0, fsync: true }
+  const head: ChainHead = await store.appendBatch(7, [Buffer.from('alpha'), new Uint8Array([1, 2])], append)
+  const next: number | bigint = head.nextOffset
+  const hash: Buffer = head.hash
+  const hex: string = head.hex
+  const text: string = head.text
+  await store.append(7n, Buffer.from('gamma'), { expectedOffset: null })
+
+  const events: Buffer[] = await store.readFrom(7, 0, { maxBytes: 1 << 20 })
+  for await (const { offset, data } of store.iterate(7, { start: 0, chunkBytes: 65536 })) {
+    const o: U64 = offset
+    const d: Buffer = data
+    void o
+    void d
+  }
+  const event: IteratedEvent | undefined = (await store.iterate(7).next()).value ?? undefined
+
+  const current: ChainHead = store.chainHead(7)
+  const report: VerifyReport = await store.verify(7)
+  await store.verifyAgainst(7, head)
+  await store.verifyAgainst(7, head.text)
+  await store.verifyAgainst(7, { nextOffset: 2, hash })
+  const streams: Array<number | bigint> = await store.streams()
+  await store.sync()
+  const readOnly: boolean = reader.readOnly
+  const closed: boolean = store.closed
+  const compression: 'none' | 'lz4' | 'zstd' = store.options().compression
+  store.close()
+
+  try {
+    await memory.append(1, Buffer.alloc(2048))
+  } catch (e) {
+    const err = e as StratalogError
+    const code: string = err.code
+    const max = err.maxSize
+    void code
+    void max
+  }
+  const parsed: ChainHead = ChainHead.parse(text)
+  const same: boolean = parsed.equals(current)
+  const made = new ChainHead(2n, Buffer.alloc(32))
+  const v: string = version
+  const viaDefault: typeof Store = stratalog.Store
+
+  // @ts-expect-error strings are not events
+  await store.append(7, 'gamma')
+  // @ts-expect-error unknown compression
+  Store.openInMemory({ compression: 'gzip' })
+  // @ts-expect-error Store has no public constructor
+  new Store()
+  // @ts-expect-error heads are read-only
+  head.nextOffset = 3
+
+  void [next, hex, events, event, report, streams, readOnly, closed, compression, same, made, v, viaDefault, sync]
+}
+
+void main
