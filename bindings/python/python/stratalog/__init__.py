@@ -1,0 +1,90 @@
+"""stratalog: an embeddable, append-only, tamper-evident event log.
+
+Events (byte strings) are appended to numbered streams. Every event is
+linked to the one before it by a SHA-256 hash chain, so any edit, deletion,
+reordering or insertion is found by :meth:`Store.verify`, and truncation or
+rollback by :meth:`Store.verify_against` a :class:`ChainHead` kept
+elsewhere::
+
+    import stratalog
+
+    with stratalog.open("data") as store:
+        head = store.append_batch(7, [b"alpha", b"beta"])
+        store.append(7, b"gamma")
+        for offset, event in store.iter(7):
+            print(offset, event)
+        store.verify_against(7, head)     # the history `head` covers is intact
+
+This package calls the C ABI of libstratalog (``include/stratalog.h``)
+through a thin native module; errors are :class:`stratalog.Error`
+subclasses, one per status code. The ``stratalog`` command (also
+``python -m stratalog``) verifies and inspects stores from the shell.
+"""
+
+from __future__ import annotations
+
+from . import _native
+from ._errors import (
+    ChainMismatchError,
+    ClosedError,
+    CorruptionError,
+    Error,
+    EventTooLargeError,
+    InvalidArgumentError,
+    IOError,
+    LockedError,
+    NullArgumentError,
+    OffsetMismatchError,
+    OffsetOutOfRangeError,
+    PanicError,
+    PoisonedError,
+    ReadOnlyError,
+    Status,
+    VerificationError,
+)
+from ._store import BytesLike, EventIterator, PathLike, Store, open, open_in_memory, open_read_only
+from ._types import ChainHead, Compression, StoreOptions, VerifyReport
+
+# Public classes present themselves as stratalog.X (in reprs and tracebacks).
+for _cls in (
+    Store, ChainHead, VerifyReport, StoreOptions, Compression, Status, Error, InvalidArgumentError,
+    NullArgumentError, IOError, VerificationError, CorruptionError, ChainMismatchError,
+    OffsetMismatchError, OffsetOutOfRangeError, EventTooLargeError, LockedError, ReadOnlyError,
+    ClosedError, PoisonedError, PanicError,
+):
+    _cls.__module__ = __name__
+del _cls
+
+__version__: str = _native.version()
+"""The version of libstratalog this package wraps (the package's version)."""
+
+__all__ = [
+    "__version__",
+    "open",
+    "open_in_memory",
+    "open_read_only",
+    "Store",
+    "EventIterator",
+    "ChainHead",
+    "VerifyReport",
+    "StoreOptions",
+    "Compression",
+    "BytesLike",
+    "PathLike",
+    "Status",
+    "Error",
+    "InvalidArgumentError",
+    "NullArgumentError",
+    "IOError",
+    "VerificationError",
+    "CorruptionError",
+    "ChainMismatchError",
+    "OffsetMismatchError",
+    "OffsetOutOfRangeError",
+    "EventTooLargeError",
+    "LockedError",
+    "ReadOnlyError",
+    "ClosedError",
+    "PoisonedError",
+    "PanicError",
+]

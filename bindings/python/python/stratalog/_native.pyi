@@ -1,0 +1,86 @@
+"""Type stubs of the native layer (``stratalog._native``), a thin PyO3 module
+over the C ABI of include/stratalog.h. Use the ``stratalog`` package instead."""
+
+from collections.abc import Iterable
+from types import TracebackType
+from typing import final
+
+HEAD_TEXT_SIZE: int
+
+_Head = tuple[int, bytes]
+_Report = tuple[int, int, int, int, int, bytes]
+_Options = tuple[int, int, int, int, bool]
+
+def version() -> str: ...
+def status_name(code: int) -> str: ...
+def head_to_text(next_offset: int, hash: bytes) -> str: ...
+def head_parse(text: str) -> _Head: ...
+
+@final
+class Store:
+    @staticmethod
+    def open(
+        path: str,
+        *,
+        segment_size: int | None = None,
+        checkpoint_interval: int | None = None,
+        compression: int | None = None,
+        max_event_size: int | None = None,
+        fsync: bool | None = None,
+    ) -> Store: ...
+    @staticmethod
+    def open_in_memory(
+        *,
+        segment_size: int | None = None,
+        checkpoint_interval: int | None = None,
+        compression: int | None = None,
+        max_event_size: int | None = None,
+        fsync: bool | None = None,
+    ) -> Store: ...
+    @staticmethod
+    def open_read_only(path: str, *, max_event_size: int | None = None) -> Store: ...
+    def append_batch(
+        self,
+        stream: int,
+        events: Iterable[bytes | bytearray | memoryview],
+        expected_offset: int | None = None,
+        fsync: bool = False,
+    ) -> _Head: ...
+    def append(
+        self,
+        stream: int,
+        event: bytes | bytearray | memoryview,
+        expected_offset: int | None = None,
+        fsync: bool = False,
+    ) -> _Head: ...
+    def chain_head(self, stream: int) -> _Head: ...
+    def verify(self, stream: int) -> _Report: ...
+    def verify_against(self, stream: int, next_offset: int, hash: bytes) -> _Report: ...
+    def read_from(self, stream: int, offset: int, max_bytes: int) -> list[bytes]: ...
+    def iter(self, stream: int, start: int) -> EventIter: ...
+    def streams(self) -> list[int]: ...
+    def sync(self) -> None: ...
+    def options(self) -> _Options: ...
+    def close(self) -> None: ...
+    @property
+    def closed(self) -> bool: ...
+    @property
+    def read_only(self) -> bool: ...
+
+@final
+class EventIter:
+    """A lazy iterator of ``(offset, event)`` over one stream, in constant
+    memory. Not for two threads at once."""
+
+    def __iter__(self) -> EventIter: ...
+    def __next__(self) -> tuple[int, bytes]: ...
+    def close(self) -> None: ...
+    @property
+    def closed(self) -> bool: ...
+    def __enter__(self) -> EventIter: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool: ...

@@ -1,0 +1,284 @@
+"""The Store class and the functions that open one."""
+
+from __future__ import annotations
+
+import os
+from types import TracebackType
+from typing import Iterable, Union
+
+from . import _native
+from ._errors import InvalidArgumentError
+from ._types import ChainHead, Compression, CompressionLike, StoreOptions, VerifyReport, check_u64
+
+__all__ = ["Store", "EventIterator", "open", "open_in_memory", "open_read_only", "BytesLike", "PathLike"]
+
+BytesLike = Union[bytes, bytearray, memoryview]
+"""What an event may be: bytes (passed without a copy), bytearray or
+memoryview (copied once). ``str`` is refused with TypeError: encode text
+yourself."""
+
+PathLike = Union[str, "os.PathLike[str]", "os.PathLike[bytes]", bytes]
+
+EventIterator = _native.EventIter
+"""The iterator :meth:`Store.iter` returns: yields ``(offset, bytes)``."""
+
+DEFAULT_READ_BYTES = 1 << 20
+
+
+def _path(path: PathLike) -> str:
+    raw = os.fspath(path)
+    if isinstance(raw, bytes):
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidArgumentError("invalid argument: path is not valid UTF-8") from None
+    if not isinstance(raw, str):  # pragma: no cover - os.fspath guarantees it
+        raise TypeError(f"path must be str or os.PathLike, not {type(path).__name__}")
+    try:
+        raw.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidArgumentError("invalid argument: path is not valid UTF-8") from None
+    return raw
+
+
+def _opt_u64(name: str, value: int | None) -> int | None:
+    return None if value is None else check_u64(name, value)
+
+
+class Store:
+    """An open stratalog store. Make one with :func:`stratalog.open`,
+    :func:`stratalog.open_in_memory` or :func:`stratalog.open_read_only`.
+
+    A store is a directory of numbered streams (``stream`` is any int in
+    0..2**64-1). Each stream is an append-only sequence of byte-string events
+    with dense offsets 0, 1, 2, ..., linked by a SHA-256 hash chain.
+
+    Use it as a context manager (it is closed on exit), or call
+    :meth:`close`. One store may be used by many threads at once; every call
+    that touches the disk releases the GIL. Any call on a closed store raises
+    :class:`ClosedError`.
+    """
+
+    __slots__ = ("_native", "_path", "_fsync", "__weakref__")
+
+    def __init__(self, native: _native.Store, path: str | None) -> None:
+        """Internal: use :func:`stratalog.open` and friends."""
+        if not isinstance(native, _native.Store):
+            raise TypeError("use stratalog.open(), open_in_memory() or open_read_only() to make a Store")
+        self._native = native
+        self._path = path
+        self._fsync = False if native.read_only else native.options()[4]
+
+    # -- lifecycle -----------------------------------------------------------
+
+    def close(self) -> None:
+        """Syncs and closes the store, releasing its writer lock. Calls in
+        progress on other threads finish first; every later call raises
+        :class:`ClosedError`. Closing twice is a no-op. Raises
+        :class:`IOError` if the final sync failed."""
+        self._native.close()
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._native.closed
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    def path(self) -> str | None:
+        """The store's directory, None for an in-memory store."""
+        return self._path
+
+    @property
+    def read_only(self) -> bool:
+        """Whether the store was opened read-only."""
+        return self._native.read_only
+
+    @property
+    def options(self) -> StoreOptions:
+        """The options the store was opened with (the defaults for a
+        read-only store, apart from ``max_event_size``)."""
+        segment_size, interval, code, max_event_size, fsync = self._native.options()
+        return StoreOptions(segment_size, interval, Compression.from_code(code), max_event_size, fsync)
+
+    def __repr__(self) -> str:
+        where = "in memory" if self._path is None else repr(self._path)
+        flags = "".join((" read-only" if self.read_only else "", " closed" if self.closed else ""))
+        return f"<stratalog.Store {where}{flags}>"
+
+    # -- writing -------------------------------------------------------------
+
+    def append_batch(
+        self,
+        stream: int,
+        events: Iterable[BytesLike],
+        *,
+        expected_offset: int | None = None,
+        fsync: bool | None = None,
+    ) -> ChainHead:
+        """Appends ``events`` to ``stream`` atomically: after any crash either
+        all of them are in the stream or none is. Returns the new head.
+
+        ``events`` is a non-empty iterable of bytes-like objects. With
+        ``expected_offset`` the append happens only if the stream's next
+        offset equals it (:class:`OffsetMismatchError` otherwise, nothing
+        written): that makes concurrent writers safe. ``fsync`` True makes the
+        batch durable before returning; None uses the store's default.
+
+        Raises TypeError for an event that is not bytes-like (a ``str`` too),
+        :class:`InvalidArgumentError` for an empty batch,
+        :class:`EventTooLargeError`, :class:`ReadOnlyError`,
+        :class:`ClosedError`, :class:`PoisonedError`, :class:`IOError`.
+        """
+        next_offset, digest = self._native.append_batch(
+            stream, events, expected_offset, self._fsync if fsync is None else bool(fsync)
+        )
+        return ChainHead._trusted(next_offset, digest)
+
+    def append(
+        self,
+        stream: int,
+        event: BytesLike,
+        *,
+        expected_offset: int | None = None,
+        fsync: bool | None = None,
+    ) -> ChainHead:
+        """Appends one event; see :meth:`append_batch`. Returns the new head,
+        whose ``next_offset - 1`` is the event's offset."""
+        next_offset, digest = self._native.append(
+            stream, event, expected_offset, self._fsync if fsync is None else bool(fsync)
+        )
+        return ChainHead._trusted(next_offset, digest)
+
+    def sync(self) -> None:
+        """Makes every append so far durable (survives a power loss)."""
+        self._native.sync()
+
+    # -- reading -------------------------------------------------------------
+
+    def read_from(self, stream: int, offset: int = 0, *, max_bytes: int = DEFAULT_READ_BYTES) -> list[bytes]:
+        """The events of ``stream`` from ``offset`` on, stopping before their
+        total size would pass ``max_bytes`` but returning at least one event
+        if there is one. Reading at the end returns ``[]``; past the end
+        raises :class:`OffsetOutOfRangeError`. Every event is checksummed and
+        chain-verified before it is returned."""
+        return self._native.read_from(stream, offset, max_bytes)
+
+    def iter(self, stream: int, start: int = 0) -> EventIterator:
+        """A lazy iterator of ``(offset, event)`` over ``stream`` from
+        ``start`` to the head as it is now. It reads a bounded window at a
+        time, so it walks streams of any size in constant memory. Errors
+        (a start past the end, damage) are raised by ``next()``.
+
+        It does not borrow the store: an iterator made before :meth:`close`
+        goes on to the head it saw. Use it from one thread at a time; it is
+        also a context manager that frees it early."""
+        return self._native.iter(stream, start)
+
+    def chain_head(self, stream: int) -> ChainHead:
+        """The current head of ``stream`` (the empty head for a stream that
+        does not exist). No I/O."""
+        next_offset, digest = self._native.chain_head(stream)
+        return ChainHead._trusted(next_offset, digest)
+
+    def streams(self) -> list[int]:
+        """The ids of the streams holding at least one event, increasing."""
+        return self._native.streams()
+
+    # -- verification --------------------------------------------------------
+
+    def verify(self, stream: int) -> VerifyReport:
+        """Verifies ``stream`` from its first event: every checksum, offset,
+        chain link, checkpoint and segment boundary, and that the chain ends
+        at the head the store holds. Raises :class:`CorruptionError` or
+        :class:`ChainMismatchError` (both :class:`VerificationError`, with
+        ``.offset``) on the first failure."""
+        return VerifyReport._from_native(self._native.verify(stream))
+
+    def verify_against(self, stream: int, head: ChainHead | str) -> VerifyReport:
+        """:meth:`verify`, and also proves the stream still holds, unchanged,
+        the history ``head`` (a :class:`ChainHead` or its text form)
+        summarizes. This detects truncation, rollback and rewriting relative
+        to a head kept elsewhere (:class:`ChainMismatchError`)."""
+        if isinstance(head, str):
+            head = ChainHead.parse(head)
+        elif not isinstance(head, ChainHead):
+            raise TypeError(f"head must be a ChainHead or its text form, not {type(head).__name__}")
+        return VerifyReport._from_native(self._native.verify_against(stream, head.next_offset, head.hash))
+
+
+def open(  # noqa: A001 - stratalog.open, like io.open
+    path: PathLike,
+    *,
+    segment_size: int | None = None,
+    checkpoint_interval: int | None = None,
+    compression: CompressionLike = None,
+    max_event_size: int | None = None,
+    fsync: bool = False,
+) -> Store:
+    """Opens the store in directory ``path`` (created if needed) for reading
+    and writing, and takes its writer lock. A torn tail left by a crash is
+    cut off while opening.
+
+    ``segment_size`` (default 64 MiB), ``checkpoint_interval`` (default
+    1024), ``compression`` (None, "lz4" or "zstd"), ``max_event_size``
+    (default 16 MiB): None keeps the library's default. ``fsync`` is the
+    default durability of appends that do not say.
+
+    Raises :class:`LockedError` if another process or handle writes the
+    store, :class:`InvalidArgumentError` for bad options or a non-empty
+    directory that is not a store, :class:`IOError`, :class:`CorruptionError`.
+    """
+    native = _native.Store.open(
+        _path(path),
+        segment_size=_opt_u64("segment_size", segment_size),
+        checkpoint_interval=_opt_u64("checkpoint_interval", checkpoint_interval),
+        compression=Compression.coerce(compression).code,
+        max_event_size=_opt_u64("max_event_size", max_event_size),
+        fsync=bool(fsync),
+    )
+    return Store(native, os.fsdecode(os.fspath(path)))
+
+
+def open_in_memory(
+    *,
+    segment_size: int | None = None,
+    checkpoint_interval: int | None = None,
+    compression: CompressionLike = None,
+    max_event_size: int | None = None,
+    fsync: bool = False,
+) -> Store:
+    """A new, empty store held in memory only; its contents go when it is
+    closed. Same options as :func:`open`. Heads do not depend on where a
+    store lives, so this is handy for computing or testing them."""
+    native = _native.Store.open_in_memory(
+        segment_size=_opt_u64("segment_size", segment_size),
+        checkpoint_interval=_opt_u64("checkpoint_interval", checkpoint_interval),
+        compression=Compression.coerce(compression).code,
+        max_event_size=_opt_u64("max_event_size", max_event_size),
+        fsync=bool(fsync),
+    )
+    return Store(native, None)
+
+
+def open_read_only(path: PathLike, *, max_event_size: int | None = None) -> Store:
+    """Opens an existing store for reading only. It takes no lock and never
+    writes, so it works while another process appends; it sees the streams
+    as they were when it opened. Appends raise :class:`ReadOnlyError`.
+
+    Raises :class:`IOError` (errno ENOENT) if the directory does not exist,
+    :class:`InvalidArgumentError` if it is not a store,
+    :class:`CorruptionError`.
+    """
+    native = _native.Store.open_read_only(_path(path), max_event_size=_opt_u64("max_event_size", max_event_size))
+    return Store(native, os.fsdecode(os.fspath(path)))

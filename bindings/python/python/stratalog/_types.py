@@ -1,0 +1,188 @@
+"""Value types: ChainHead, VerifyReport, StoreOptions, Compression."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any, Union
+
+from . import _native
+
+__all__ = ["ChainHead", "VerifyReport", "StoreOptions", "Compression", "CompressionLike"]
+
+U64_MAX = 2**64 - 1
+_ZERO_HASH = bytes(32)
+_Bytes = bytes  # VerifyReport has a field named `bytes`
+
+
+def check_u64(name: str, value: object) -> int:
+    """``value`` as an int in 0..2**64-1: TypeError for a non-int (bool
+    included), OverflowError outside the range."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
+    if not 0 <= value <= U64_MAX:
+        raise OverflowError(f"{name} must be in 0..2**64-1, got {value}")
+    return int(value)
+
+
+class Compression(str, enum.Enum):
+    """Compression of new records. A payload is stored compressed only when
+    that makes it smaller; the chain hash covers the raw bytes, so heads do
+    not depend on it."""
+
+    NONE = "none"
+    LZ4 = "lz4"
+    ZSTD = "zstd"
+
+    @property
+    def code(self) -> int:
+        """The ``stratalog_compression`` value."""
+        return _COMPRESSION_CODES[self]
+
+    @classmethod
+    def from_code(cls, code: int) -> Compression:
+        for member, value in _COMPRESSION_CODES.items():
+            if value == code:
+                return member
+        raise ValueError(f"unknown compression code {code}")
+
+    @classmethod
+    def coerce(cls, value: CompressionLike) -> Compression:
+        """None, a name ("none", "lz4", "zstd", any case) or a member."""
+        if value is None:
+            return cls.NONE
+        if isinstance(value, cls):
+            return value
+        if isinstance(value, str):
+            try:
+                return cls(value.lower())
+            except ValueError:
+                pass
+            raise ValueError(f"compression must be None, 'none', 'lz4' or 'zstd', not {value!r}")
+        raise TypeError(f"compression must be None, a str or a Compression, not {type(value).__name__}")
+
+
+_COMPRESSION_CODES = {Compression.NONE: 0, Compression.LZ4: 1, Compression.ZSTD: 2}
+
+CompressionLike = Union[Compression, str, None]
+
+
+@dataclass(frozen=True, order=True, slots=True)
+class ChainHead:
+    """A stream's chain head: how many events it holds (``next_offset``, the
+    offset the next event gets) and the SHA-256 chain hash of the last one
+    (``hash``, 32 zero bytes for an empty stream).
+
+    It summarizes the whole history of the stream in 40 bytes. Keep it where
+    the store's owner cannot rewrite it; :meth:`Store.verify_against` later
+    proves the stream still holds that history.
+
+    Heads are immutable, hashable and compare by ``(next_offset, hash)``.
+    ``str(head)`` is the text form ``"<next_offset>:<64 hex digits>"``, and
+    :meth:`ChainHead.parse` reads it back::
+
+        >>> head = ChainHead.parse("1:94530ac67685119ffb19c8a3e29ed037666647721d5e74f58f8947ad4edb5009")
+        >>> head.next_offset
+        1
+        >>> ChainHead.parse(str(head)) == head
+        True
+    """
+
+    next_offset: int
+    hash: bytes
+
+    def __post_init__(self) -> None:
+        check_u64("next_offset", self.next_offset)
+        digest: Any = self.hash
+        if isinstance(digest, (bytearray, memoryview)):
+            digest = bytes(digest)
+            object.__setattr__(self, "hash", digest)
+        if not isinstance(digest, bytes):
+            raise TypeError(f"hash must be bytes, not {type(digest).__name__}")
+        if len(digest) != 32:
+            raise ValueError(f"hash must be 32 bytes, not {len(digest)}")
+        if self.next_offset == 0 and digest != _ZERO_HASH:
+            raise ValueError("the head of an empty stream (next_offset 0) has the zero hash")
+
+    @classmethod
+    def _trusted(cls, next_offset: int, digest: bytes) -> ChainHead:
+        """A head from the library, which needs no checking."""
+        head = object.__new__(cls)
+        object.__setattr__(head, "next_offset", next_offset)
+        object.__setattr__(head, "hash", digest)
+        return head
+
+    @classmethod
+    def empty(cls) -> ChainHead:
+        """The head of an empty stream: ``0:000...0``."""
+        return cls._trusted(0, _ZERO_HASH)
+
+    @classmethod
+    def parse(cls, text: str) -> ChainHead:
+        """Parses the text form ``"<next_offset>:<64 hex digits>"`` (either
+        case, surrounding whitespace ignored). Raises
+        :class:`InvalidArgumentError` (a ValueError) for anything else."""
+        if not isinstance(text, str):
+            raise TypeError(f"a head's text form is a str, not {type(text).__name__}")
+        next_offset, digest = _native.head_parse(text)
+        return cls._trusted(next_offset, digest)
+
+    def hex(self) -> str:
+        """The chain hash as 64 lowercase hex digits."""
+        return self.hash.hex()
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"next_offset": int, "hash": hex str, "text": str(self)}``, for JSON."""
+        return {"next_offset": self.next_offset, "hash": self.hex(), "text": str(self)}
+
+    def __str__(self) -> str:
+        return _native.head_to_text(self.next_offset, self.hash)
+
+    def __repr__(self) -> str:
+        return f"ChainHead.parse({str(self)!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyReport:
+    """What :meth:`Store.verify` checked: ``events`` (CRC, offset and chain
+    link each), ``bytes`` of raw payload hashed, ``checkpoints`` checked
+    against the chain, ``segments`` files read, and the ``head`` the stored
+    chain leads to."""
+
+    events: int
+    bytes: int
+    checkpoints: int
+    segments: int
+    head: ChainHead
+
+    @classmethod
+    def _from_native(cls, report: tuple[int, int, int, int, int, _Bytes]) -> VerifyReport:
+        events, nbytes, checkpoints, segments, next_offset, digest = report
+        return cls(events, nbytes, checkpoints, segments, ChainHead._trusted(next_offset, digest))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "events": self.events,
+            "bytes": self.bytes,
+            "checkpoints": self.checkpoints,
+            "segments": self.segments,
+            "head": self.head.to_dict(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class StoreOptions:
+    """The options a store was opened with (:attr:`Store.options`).
+
+    ``segment_size``: segment files rotate before a batch would grow one past
+    this many bytes. ``checkpoint_interval``: a checkpoint record every that
+    many events, bounding the cost of a random read. ``compression`` of new
+    records. ``max_event_size``: the largest event accepted. ``fsync``: the
+    store's default durability for appends that do not say.
+    """
+
+    segment_size: int
+    checkpoint_interval: int
+    compression: Compression
+    max_event_size: int
+    fsync: bool

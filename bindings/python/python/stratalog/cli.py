@@ -1,0 +1,424 @@
+"""The ``stratalog`` command: inspect and verify a store from the shell.
+
+::
+
+    stratalog head   PATH [--stream N]                  chain heads
+    stratalog verify PATH [--stream N] [--against HEAD] verify streams
+    stratalog dump   PATH --stream N [--from OFFSET] [--limit K]
+    stratalog stats  PATH                               streams, sizes
+
+Every command opens the store read-only: it takes no lock and never writes,
+so it works while another process appends (it sees the store as it was when
+it opened). ``--json`` prints machine-readable output (``dump --json``
+prints one JSON object per line). ``verify`` shows a progress bar on stderr
+when stderr is a terminal.
+
+Exit status: 0 success; 1 verification failed (damage, a broken chain, or a
+stream that no longer holds the history of the ``--against`` head); 2 bad
+command line, or the store could not be opened or read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import itertools
+import json
+import os
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from typing import IO, Any, Callable, Sequence
+
+from . import __version__
+from ._errors import Error, VerificationError
+from ._store import Store, open_read_only
+from ._types import U64_MAX, ChainHead, VerifyReport
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_ERROR = 2
+
+
+def _u64(text: str) -> int:
+    try:
+        value = int(text, 10)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if not 0 <= value <= U64_MAX:
+        raise argparse.ArgumentTypeError(f"must be in 0..2**64-1: {text}")
+    return value
+
+
+def _head_arg(text: str) -> ChainHead:
+    try:
+        return ChainHead.parse(text)
+    except Error:
+        raise argparse.ArgumentTypeError(
+            f"not a chain head (expected '<next_offset>:<64 hex digits>'): {text!r}"
+        ) from None
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output on stdout"
+    )
+    parser = argparse.ArgumentParser(
+        prog="stratalog",
+        description="Inspect and verify a stratalog store (opened read-only).",
+        epilog="Exit status: 0 success, 1 verification failed, 2 usage error or unreadable store.",
+    )
+    parser.add_argument("--version", action="version", version=f"stratalog {__version__}")
+    parser.add_argument("--json", action="store_true", default=False, help="machine-readable output on stdout")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("head", parents=[common], help="print chain heads", description="Print chain heads.")
+    p.add_argument("path", metavar="PATH", help="store directory")
+    p.add_argument("--stream", type=_u64, metavar="N", help="only stream N (prints just its head)")
+
+    p = sub.add_parser(
+        "verify",
+        parents=[common],
+        help="verify streams",
+        description="Verify every checksum and chain link of a stream (all streams by default). "
+        "With --against, also prove the stream still holds the history HEAD summarizes.",
+    )
+    p.add_argument("path", metavar="PATH", help="store directory")
+    p.add_argument("--stream", type=_u64, metavar="N", help="only stream N")
+    p.add_argument(
+        "--against", type=_head_arg, metavar="HEAD", help="a head '<next_offset>:<hex>' kept earlier (needs --stream)"
+    )
+    progress = p.add_mutually_exclusive_group()
+    progress.add_argument(
+        "--progress", dest="progress", action="store_true", default=None, help="always show the progress bar"
+    )
+    progress.add_argument("--no-progress", dest="progress", action="store_false", help="never show the progress bar")
+
+    p = sub.add_parser(
+        "dump", parents=[common], help="print the events of a stream", description="Print the events of a stream."
+    )
+    p.add_argument("path", metavar="PATH", help="store directory")
+    p.add_argument("--stream", type=_u64, metavar="N", required=True, help="the stream")
+    p.add_argument("--from", dest="start", type=_u64, default=0, metavar="OFFSET", help="first offset (default 0)")
+    p.add_argument("--limit", type=_u64, metavar="K", help="at most K events")
+
+    p = sub.add_parser(
+        "stats", parents=[common], help="streams, events and sizes", description="Streams, events and sizes."
+    )
+    p.add_argument("path", metavar="PATH", help="store directory")
+    return parser
+
+
+# -- output helpers ----------------------------------------------------------
+
+
+def _emit_json(out: IO[str], value: Any) -> None:
+    out.write(json.dumps(value, sort_keys=False) + "\n")
+
+
+def _error_dict(err: Error) -> dict[str, Any]:
+    status = getattr(err, "status", None)
+    return {
+        "error": type(err).__name__,
+        "status": getattr(status, "name", status),
+        "offset": getattr(err, "offset", None),
+        "message": err.message,
+    }
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _stream_dir(path: str, stream: int) -> str:
+    return os.path.join(path, "streams", f"{stream:020d}")
+
+
+def _disk_usage(path: str, stream: int) -> tuple[int, int]:
+    """(segment files, bytes of segment and index files) of a stream, from
+    the directory layout of docs/FORMAT.md. (0, 0) if it cannot be read."""
+    segments = size = 0
+    try:
+        with os.scandir(_stream_dir(path, stream)) as entries:
+            for entry in entries:
+                if entry.name.endswith(".seg"):
+                    segments += 1
+                    size += entry.stat().st_size
+                elif entry.name.endswith(".idx"):
+                    size += entry.stat().st_size
+    except OSError:
+        pass
+    return segments, size
+
+
+class _Progress:
+    """A one-line progress bar on stderr, redrawn in place."""
+
+    WIDTH = 30
+
+    def __init__(self, stream: IO[str], total_bytes: int, total_streams: int) -> None:
+        self.out = stream
+        self.total_bytes = max(total_bytes, 1)
+        self.total_streams = total_streams
+        self.start = time.monotonic()
+        self.shown = False
+
+    def draw(self, done_streams: int, done_bytes: int, current: int | None) -> None:
+        fraction = min(done_bytes / self.total_bytes, 1.0)
+        filled = int(fraction * self.WIDTH)
+        bar = "#" * filled + "-" * (self.WIDTH - filled)
+        elapsed = time.monotonic() - self.start
+        now = f" stream {current}" if current is not None else ""
+        line = (
+            f"\rverify [{bar}] {fraction * 100:5.1f}%  {done_streams}/{self.total_streams} streams"
+            f"  {done_bytes / 1048576:.1f}/{self.total_bytes / 1048576:.1f} MiB  {elapsed:.1f}s{now}"
+        )
+        self.out.write(line + "\x1b[K")
+        self.out.flush()
+        self.shown = True
+
+    def clear(self) -> None:
+        if self.shown:
+            self.out.write("\r\x1b[K")
+            self.out.flush()
+
+
+@dataclass
+class _Outcome:
+    stream: int
+    report: VerifyReport | None = None
+    error: Error | None = None
+
+
+# -- commands ----------------------------------------------------------------
+
+
+def _cmd_head(store: Store, args: argparse.Namespace, out: IO[str]) -> int:
+    if args.stream is not None:
+        head = store.chain_head(args.stream)
+        if args.json:
+            _emit_json(out, {"stream": args.stream, **head.to_dict()})
+        else:
+            out.write(f"{head}\n")
+        return EXIT_OK
+    heads = [(s, store.chain_head(s)) for s in store.streams()]
+    if args.json:
+        _emit_json(out, {"streams": [{"stream": s, **h.to_dict()} for s, h in heads]})
+    else:
+        for s, h in heads:
+            out.write(f"stream {s}: {h}\n")
+    return EXIT_OK
+
+
+def _verify_all(
+    store: Store,
+    streams: Sequence[int],
+    against: ChainHead | None,
+    on_done: Callable[[int, _Outcome], None],
+    on_start: Callable[[int], None],
+) -> list[_Outcome]:
+    outcomes = []
+    for i, stream in enumerate(streams):
+        on_start(stream)
+        outcome = _Outcome(stream)
+        try:
+            if against is not None:
+                outcome.report = store.verify_against(stream, against)
+            else:
+                outcome.report = store.verify(stream)
+        except Error as err:
+            outcome.error = err
+        outcomes.append(outcome)
+        on_done(i, outcome)
+    return outcomes
+
+
+def _cmd_verify(store: Store, args: argparse.Namespace, out: IO[str], err: IO[str], path: str) -> int:
+    streams = [args.stream] if args.stream is not None else store.streams()
+    show = args.progress if args.progress is not None else err.isatty()
+    sizes = {s: _disk_usage(path, s)[1] for s in streams} if show else {}
+
+    if not show:
+        outcomes = _verify_all(store, streams, args.against, lambda i, o: None, lambda s: None)
+    else:
+        bar = _Progress(err, sum(sizes.values()), len(streams))
+        state: dict[str, Any] = {"done": 0, "bytes": 0, "current": None}
+        lock = threading.Lock()
+
+        def started(stream: int) -> None:
+            with lock:
+                state["current"] = stream
+
+        def done(i: int, outcome: _Outcome) -> None:
+            with lock:
+                state["done"] = i + 1
+                state["bytes"] += sizes.get(outcome.stream, 0)
+                state["current"] = None
+
+        result: list[list[_Outcome]] = []
+        worker = threading.Thread(
+            target=lambda: result.append(_verify_all(store, streams, args.against, done, started)),
+            name="stratalog-verify",
+            daemon=True,
+        )
+        worker.start()
+        # Draw only for verifications that take a while, unless forced; a
+        # forced bar is drawn at least once, with the final state.
+        delay = 0.0 if args.progress else 0.3
+        while True:
+            running = worker.is_alive()
+            if time.monotonic() - bar.start >= delay:
+                with lock:
+                    bar.draw(state["done"], state["bytes"], state["current"])
+            if not running:
+                break
+            worker.join(0.1)
+        bar.clear()
+        if not result:  # pragma: no cover - the worker catches stratalog errors
+            raise RuntimeError("verification thread failed")
+        outcomes = result[0]
+
+    failed = [o for o in outcomes if o.error is not None]
+    if args.json:
+        entries = []
+        for o in outcomes:
+            entry: dict[str, Any] = {"stream": o.stream, "ok": o.error is None}
+            if o.report is not None:
+                entry["report"] = o.report.to_dict()
+            if o.error is not None:
+                entry.update(_error_dict(o.error))
+            entries.append(entry)
+        doc: dict[str, Any] = {"ok": not failed, "path": path, "streams": entries}
+        if args.against is not None:
+            doc["against"] = str(args.against)
+        _emit_json(out, doc)
+    else:
+        for o in outcomes:
+            if o.report is not None:
+                r = o.report
+                detail = (
+                    f"{_plural(r.events, 'event')}, {r.bytes} bytes, "
+                    f"{_plural(r.segments, 'segment')}, {_plural(r.checkpoints, 'checkpoint')}"
+                )
+                also = f"; holds the history of {args.against}" if args.against is not None else ""
+                out.write(f"stream {o.stream}: ok ({detail}), head {r.head}{also}\n")
+            elif o.error is not None:
+                where = getattr(o.error, "offset", None)
+                at = f" at offset {where}" if where is not None else ""
+                out.write(f"stream {o.stream}: FAILED{at}: {type(o.error).__name__}: {o.error.message}\n")
+        if failed:
+            out.write(f"verification FAILED: {len(failed)} of {_plural(len(outcomes), 'stream')}\n")
+        else:
+            out.write(f"verified {_plural(len(outcomes), 'stream')}: intact\n")
+    if not failed:
+        return EXIT_OK
+    if all(isinstance(o.error, VerificationError) for o in failed):
+        return EXIT_FAILED
+    # Something else went wrong (I/O, ...): the store could not be read.
+    return EXIT_ERROR
+
+
+def _printable(event: bytes) -> str | None:
+    try:
+        text = event.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return text if text.isprintable() else None
+
+
+def _cmd_dump(store: Store, args: argparse.Namespace, out: IO[str]) -> int:
+    events = store.iter(args.stream, args.start)
+    with events:
+        limited = events if args.limit is None else itertools.islice(events, args.limit)
+        for offset, event in limited:
+            text = _printable(event)
+            if args.json:
+                _emit_json(
+                    out,
+                    {
+                        "offset": offset,
+                        "size": len(event),
+                        "text": text,
+                        "base64": base64.b64encode(event).decode("ascii"),
+                    },
+                )
+            else:
+                shown = text if text is not None else "hex:" + event.hex()
+                out.write(f"{offset}\t{shown}\n")
+    return EXIT_OK
+
+
+def _cmd_stats(store: Store, args: argparse.Namespace, out: IO[str], path: str) -> int:
+    rows: list[dict[str, Any]] = []
+    events = segment_count = size_total = 0
+    for stream in store.streams():
+        head = store.chain_head(stream)
+        segments, size = _disk_usage(path, stream)
+        events += head.next_offset
+        segment_count += segments
+        size_total += size
+        rows.append(
+            {"stream": stream, "events": head.next_offset, "segments": segments, "bytes": size, "head": str(head)}
+        )
+    total = {"streams": len(rows), "events": events, "segments": segment_count, "bytes": size_total}
+    if args.json:
+        _emit_json(out, {"path": path, "streams": rows, "total": total})
+        return EXIT_OK
+    out.write(f"{'stream':>20}  {'events':>12}  {'segments':>8}  {'bytes':>14}  head\n")
+    for r in rows:
+        out.write(f"{r['stream']:>20}  {r['events']:>12}  {r['segments']:>8}  {r['bytes']:>14}  {r['head']}\n")
+    out.write(
+        f"{_plural(len(rows), 'stream')}, {_plural(events, 'event')}, "
+        f"{_plural(segment_count, 'segment')}, {size_total} bytes on disk\n"
+    )
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None, *, stdout: IO[str] | None = None, stderr: IO[str] | None = None) -> int:
+    """Runs the command line; returns the exit status."""
+    out = stdout if stdout is not None else sys.stdout
+    err = stderr if stderr is not None else sys.stderr
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command == "verify" and args.against is not None and args.stream is None:
+        parser.error("verify --against needs --stream: a head belongs to one stream")
+    path = os.fsdecode(args.path)
+    try:
+        store = open_read_only(path)
+    except VerificationError as e:
+        err.write(f"stratalog: {path}: {type(e).__name__}: {e.message}\n")
+        if args.command == "verify" and args.json:
+            _emit_json(out, {"ok": False, "path": path, "streams": [], **_error_dict(e)})
+        return EXIT_FAILED
+    except Error as e:
+        err.write(f"stratalog: cannot open {path}: {e.message}\n")
+        return EXIT_ERROR
+    try:
+        with store:
+            if args.command == "head":
+                return _cmd_head(store, args, out)
+            if args.command == "verify":
+                return _cmd_verify(store, args, out, err, path)
+            if args.command == "dump":
+                return _cmd_dump(store, args, out)
+            return _cmd_stats(store, args, out, path)
+    except BrokenPipeError:
+        # `stratalog dump ... | head`: the reader went away; that is fine.
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        return EXIT_OK
+    except VerificationError as e:
+        err.write(f"stratalog: {path}: {type(e).__name__}: {e.message}\n")
+        return EXIT_FAILED
+    except Error as e:
+        err.write(f"stratalog: {path}: {type(e).__name__}: {e.message}\n")
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,72 @@
+"""The public API as a typed client sees it. `mypy --strict` checks this
+file (make test-python), so the stubs and annotations must describe what
+the package really returns; pytest runs it too."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+import stratalog
+from stratalog import ChainHead, Compression, Store, StoreOptions, VerifyReport
+
+
+def audit(store: Store, stream: int, records: list[bytes]) -> ChainHead:
+    head: ChainHead = store.append_batch(stream, records, expected_offset=store.chain_head(stream).next_offset)
+    return head
+
+
+def events_of(store: Store, stream: int) -> Iterator[tuple[int, bytes]]:
+    it: stratalog.EventIterator = store.iter(stream, start=0)
+    with it:
+        for offset, event in it:
+            yield offset, event
+
+
+def test_typed_round_trip(tmp_path: Path) -> None:
+    with stratalog.open(tmp_path / "typed", segment_size=4096, compression=Compression.LZ4) as store:
+        head = audit(store, 1, [b"a", bytes(b"b")])
+        single: ChainHead = store.append(1, bytearray(b"c"), fsync=True)
+        assert single.next_offset == head.next_offset + 1
+        page: list[bytes] = store.read_from(1, 0, max_bytes=1024)
+        assert page == [b"a", b"b", b"c"]
+        assert list(events_of(store, 1)) == [(0, b"a"), (1, b"b"), (2, b"c")]
+        report: VerifyReport = store.verify_against(1, head)
+        assert report.head == single and report.events == 3
+        options: StoreOptions = store.options
+        assert options.compression is Compression.LZ4
+        streams: list[int] = store.streams()
+        assert streams == [1]
+        text: str = str(head)
+        assert ChainHead.parse(text) == head
+        hex_digest: str = head.hex()
+        assert len(hex_digest) == 64
+        path: str | None = store.path
+        assert path is not None
+
+
+def test_typed_errors() -> None:
+    store = stratalog.open_in_memory(max_event_size=4)
+    try:
+        store.append(0, b"12345")
+    except stratalog.EventTooLargeError as e:
+        size: int = e.size
+        limit: int = e.max_size
+        assert (size, limit) == (5, 4)
+    try:
+        store.append(0, b"1", expected_offset=3)
+    except stratalog.OffsetMismatchError as e:
+        expected: int = e.expected
+        actual: int = e.actual
+        assert (expected, actual) == (3, 0)
+    store.close()
+    with pytest.raises(stratalog.ClosedError):
+        store.streams()
+    try:
+        stratalog.open_read_only("/nonexistent/stratalog/store")
+    except stratalog.IOError as e:
+        code: int | None = e.errno
+        status: stratalog.Status | int = e.status
+        assert code is not None and status == stratalog.Status.IO
