@@ -79,7 +79,7 @@ const tests = readdirSync(join(project, 'test'))
   .filter((f) => /\.test\.(mjs|cjs)$/.test(f))
   .sort()
   .map((f) => join('test', f))
-run(process.execPath, ['--test', '--expose-gc', ...tests], project)
+run(process.execPath, ['--test', ...tests], project)
 
 // 4. tsc --noEmit --strict against the installed declarations
 const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc')
