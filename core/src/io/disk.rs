@@ -125,6 +125,25 @@ impl ByteFile for DiskFile {
         self.file.set_len(len)
     }
 
+    #[cfg(target_os = "linux")]
+    fn start_writeback(&self, pos: u64, len: u64) -> io::Result<()> {
+        use std::os::fd::AsRawFd;
+        let (Ok(pos), Ok(len)) = (libc::off64_t::try_from(pos), libc::off64_t::try_from(len))
+        else {
+            return Ok(());
+        };
+        // SAFETY: sync_file_range only reads the descriptor, which `self`
+        // keeps open for the duration of the call.
+        let rc = unsafe {
+            libc::sync_file_range(self.file.as_raw_fd(), pos, len, libc::SYNC_FILE_RANGE_WRITE)
+        };
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(io::Error::last_os_error())
+        }
+    }
+
     fn map(&self) -> io::Result<Bytes> {
         // SAFETY: only sealed segments are mapped, and the store never writes
         // or truncates a sealed segment. A process outside the store that

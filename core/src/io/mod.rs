@@ -39,6 +39,12 @@ pub trait ByteFile: Send + Sync + Debug {
     fn write_all_at(&self, data: &[u8], pos: u64) -> io::Result<()>;
     /// Makes every completed write durable.
     fn sync_data(&self) -> io::Result<()>;
+    /// Asks the OS to start writing `[pos, pos + len)` to disk without
+    /// waiting, so a later `sync_data` finds little left to do. A hint:
+    /// durability still comes only from `sync_data`.
+    fn start_writeback(&self, _pos: u64, _len: u64) -> io::Result<()> {
+        Ok(())
+    }
     /// Cuts the file to `len` bytes.
     fn truncate(&self, len: u64) -> io::Result<()>;
     /// An immutable view of the whole file (a memory map on disk).

@@ -42,6 +42,9 @@ pub struct Segment {
     checkpoints: RwLock<Option<Vec<IndexEntry>>>,
     /// Bytes handed to the file so far (only the writer moves it).
     written_len: AtomicU64,
+    /// Writeback has been started for bytes before this (only the writer
+    /// moves it).
+    writeback_from: AtomicU64,
     synced_len: AtomicU64,
     /// Whether an fsync is running; waiters sleep on `sync_done`.
     sync_running: Mutex<bool>,
@@ -75,6 +78,7 @@ impl Segment {
             map: OnceLock::new(),
             checkpoints: RwLock::new(None),
             written_len: AtomicU64::new(0),
+            writeback_from: AtomicU64::new(0),
             synced_len: AtomicU64::new(0),
             sync_running: Mutex::new(false),
             sync_done: Condvar::new(),
@@ -193,6 +197,21 @@ impl Segment {
 
     pub fn set_written_len(&self, len: u64) {
         self.written_len.store(len, Ordering::Release);
+    }
+
+    /// Records that the file now holds `len` bytes and, every few MiB,
+    /// asks the OS to start writing them out, so that an fsync (and the one
+    /// that seals the segment) does not find a whole segment dirty. Only a
+    /// hint: an error here is left for the fsync to report.
+    pub fn record_write(&self, len: u64) {
+        self.set_written_len(len);
+        let from = self.writeback_from.load(Ordering::Acquire);
+        if len >= from + WRITEBACK_CHUNK {
+            if let Ok(file) = self.file() {
+                let _ = file.start_writeback(from, len - from);
+            }
+            self.writeback_from.store(len, Ordering::Release);
+        }
     }
 
     /// Makes the first `end` bytes durable, sharing fsyncs among every
@@ -331,6 +350,9 @@ impl Segment {
             .context(|| format!("writing index {}", self.dir.display(&rel).display()))
     }
 }
+
+/// How much a writer appends between two writeback hints.
+const WRITEBACK_CHUNK: u64 = 4 << 20;
 
 /// Why `sync_to` did not make data durable.
 #[derive(Debug)]

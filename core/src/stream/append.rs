@@ -92,7 +92,7 @@ impl Stream {
             return Err(err);
         }
         let end = pos + batch.len() as u64;
-        segment.set_written_len(end);
+        segment.record_write(end);
         segment.push_checkpoints(checkpoints.into_iter().map(|e| IndexEntry {
             offset: e.offset,
             pos: e.pos + pos,
