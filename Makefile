@@ -38,8 +38,13 @@ test-rust:
 test-c:
 	bash tests/c/run.sh
 
-## Build, then run every example end to end on a fresh data directory.
+## Build, then run every example end to end on a fresh data directory, and
+## finish with the story in examples/demo.sh (three languages, one store,
+## the CLI catching tampering).
 demo: build demo-c $(BINDING_DEMOS)
+	$(CC) -std=c11 -Wall -Wextra -Werror -pedantic -Iinclude examples/c/append.c \
+		-o build/demo/append -L$(RELEASE_DIR) -lstratalog -Wl,-rpath,$(abspath $(RELEASE_DIR))
+	@bash examples/demo.sh build/demo/append $(PY_BIN) $(DEMO_DIR)
 
 DEMO_DIR ?= demo-data
 RELEASE_DIR = $(or $(CARGO_TARGET_DIR),target)/release
