@@ -2,7 +2,8 @@
 #
 # Everything else is here for developers:
 #   make check    formatting and clippy, warnings are errors
-#   make bench    benchmarks (release build)
+#   make bench    every system, every workload: bench/results/latest.md and .png
+#   make bench-criterion   the core's criterion benchmarks
 #   make stress   the long crash/fault run
 #   make install  PREFIX=/usr/local: header, libraries, pkg-config file
 
@@ -10,7 +11,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: all build test test-rust test-c check demo demo-c bench stress fuzz clean install
+.PHONY: all build test test-rust test-c test-readme check demo demo-c bench stress fuzz clean install
 
 # Each binding owns a fragment that appends its targets to these lists.
 BINDING_TESTS :=
@@ -24,7 +25,11 @@ build:
 	$(CARGO) build --workspace --release
 
 ## All tests. CI runs exactly this.
-test: check test-rust test-c $(BINDING_TESTS)
+test: check test-rust test-c $(BINDING_TESTS) test-readme
+
+## Every code block of README.md, run verbatim (tests/readme/check_readme.py).
+test-readme:
+	python3 tests/readme/check_readme.py .
 
 check:
 	$(CARGO) fmt --all -- --check
@@ -76,10 +81,41 @@ install:
 		ffi/stratalog.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/stratalog.pc
 	chmod 644 $(DESTDIR)$(PKGCONFIGDIR)/stratalog.pc
 
-## Benchmarks. BENCH_OPEN_GB sizes the sealed data of the open benchmark
-## (the target is for 10 GiB; it needs that much free disk).
+## Benchmarks. `make bench` runs every workload against every system in one
+## run (the write+SHA-256 limit, stratalog through Rust, C, Python and Node,
+## and the peers SQLite, tamperlog, hypercore and commitlog, each installed
+## from its registry under build/) and writes bench/results/latest.md and
+## latest.png; see bench/README.md. BENCH_ROUNDS and BENCH_SECONDS tune it.
+## `make bench-criterion` runs the core's criterion benchmarks; there
+## BENCH_OPEN_GB sizes the sealed data of the open benchmark (the target is
+## for 10 GiB; it needs that much free disk).
+BENCH_VENV := build/bench-venv
+BENCH_NODE := build/bench/node
+PYTHON3 ?= python3
+NPM ?= npm
+NPM_FLAGS ?= --no-audit --no-fund
+
+.PHONY: bench-build bench-criterion
+bench: bench-build
+	$(BENCH_VENV)/bin/python bench/run.py
+
+bench-build:
+	$(CARGO) build --release -p stratalog-ffi
+	$(CARGO) build --release --manifest-path bench/rust/Cargo.toml --target-dir build/bench/target
+	mkdir -p build/bench/bin
+	$(CC) -std=c11 -O2 -Wall -Wextra -Werror -pedantic -Iinclude bench/c/bench_c.c -o build/bench/bin/bench_c \
+		-L$(RELEASE_DIR) -lstratalog -lpthread -Wl,-rpath,$(abspath $(RELEASE_DIR))
+	[ -x $(BENCH_VENV)/bin/python ] || $(PYTHON3) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet -r bench/requirements.txt
+	$(BENCH_VENV)/bin/python -m pip install --quiet --force-reinstall --no-deps ./bindings/python
+	$(MAKE) node-pack
+	mkdir -p $(BENCH_NODE)
+	cp bench/node/package.json bench/node/package-lock.json bench/node/bench.mjs $(BENCH_NODE)/
+	cd $(BENCH_NODE) && $(NPM) ci $(NPM_FLAGS) && \
+		$(NPM) install --no-save $(NPM_FLAGS) $(CURDIR)/bindings/node/build/pack/stratalog-*.tgz
+
 BENCH_OPEN_GB ?= 10
-bench:
+bench-criterion:
 	STRATALOG_BENCH_OPEN_GB=$(BENCH_OPEN_GB) $(CARGO) bench -p stratalog-core --bench core
 
 ## Coverage-guided fuzzing with libFuzzer (stable Rust: sanitizer-coverage

@@ -54,6 +54,11 @@ pub mod format {
     pub use crate::segment::header::{FORMAT_VERSION, LEN as SEGMENT_HEADER_LEN};
 }
 
+/// The README's Rust examples, compiled and run by `cargo test --doc`.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
+
 const _: () = {
     const fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<Store>();

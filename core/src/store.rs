@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use parking_lot::{Mutex, RwLock};
+use parking_lot::{Mutex, RwLock, RwLockReadGuard};
 
 use crate::error::{Error, IoContext, Result};
 use crate::hash::ChainHead;
@@ -30,6 +30,8 @@ pub struct Store {
     writable: bool,
     streams: RwLock<BTreeMap<u64, Arc<Stream>>>,
     closed: AtomicBool,
+    /// Read-held by every operation, write-held by `close`.
+    in_flight: RwLock<()>,
     lock: Mutex<Option<File>>,
     torn_tails: Vec<TornTail>,
 }
@@ -140,6 +142,7 @@ impl Store {
             writable,
             streams: RwLock::new(streams),
             closed: AtomicBool::new(false),
+            in_flight: RwLock::new(()),
             lock: Mutex::new(None),
             torn_tails,
         })
@@ -159,20 +162,22 @@ impl Store {
         &self.torn_tails
     }
 
-    fn check_open(&self) -> Result<()> {
+    /// Starts an operation: the guard keeps `close` waiting until it ends,
+    /// and no operation starts once `close` has begun. Taken once per public
+    /// call, never nested (a waiting `close` would block a nested read).
+    fn begin(&self) -> Result<RwLockReadGuard<'_, ()>> {
+        let guard = self.in_flight.read();
         if self.closed.load(Ordering::Acquire) {
             return Err(Error::Closed);
         }
-        Ok(())
+        Ok(guard)
     }
 
-    fn stream(&self, id: u64) -> Result<Option<Arc<Stream>>> {
-        self.check_open()?;
-        Ok(self.streams.read().get(&id).cloned())
+    fn stream(&self, id: u64) -> Option<Arc<Stream>> {
+        self.streams.read().get(&id).cloned()
     }
 
     fn stream_for_append(&self, id: u64) -> Result<Arc<Stream>> {
-        self.check_open()?;
         if !self.writable {
             return Err(Error::ReadOnly);
         }
@@ -199,6 +204,7 @@ impl Store {
         expected_offset: Option<u64>,
         fsync: bool,
     ) -> Result<ChainHead> {
+        let _op = self.begin()?;
         self.stream_for_append(stream)?
             .append_batch(events, expected_offset, fsync)
     }
@@ -213,7 +219,8 @@ impl Store {
     /// Every event is CRC-checked and chain-verified from the nearest
     /// checkpoint at or before `offset`.
     pub fn read_from(&self, stream: u64, offset: u64, max_bytes: u64) -> Result<Vec<Bytes>> {
-        let Some(stream) = self.stream(stream)? else {
+        let _op = self.begin()?;
+        let Some(stream) = self.stream(stream) else {
             return empty_stream_read(stream, offset);
         };
         let mut cursor = stream.cursor(offset)?;
@@ -239,10 +246,12 @@ impl Store {
     /// A lazy iterator over `(offset, event)` from `start` to the head as it
     /// is now, reading a bounded window at a time.
     pub fn iter(&self, stream: u64, start: u64) -> EventIter {
-        let cursor = match self.stream(stream) {
-            Ok(Some(s)) => s.cursor(start),
-            Ok(None) => Stream::empty(stream, self.dir.clone(), self.options.clone()).cursor(start),
+        let cursor = match self.begin() {
             Err(e) => Err(e),
+            Ok(_op) => match self.stream(stream) {
+                Some(s) => s.cursor(start),
+                None => Stream::empty(stream, self.dir.clone(), self.options.clone()).cursor(start),
+            },
         };
         EventIter::new(cursor)
     }
@@ -250,7 +259,8 @@ impl Store {
     /// The chain head of `stream`, from memory. An unknown stream has the
     /// empty head.
     pub fn chain_head(&self, stream: u64) -> Result<ChainHead> {
-        match self.stream(stream)? {
+        let _op = self.begin()?;
+        match self.stream(stream) {
             Some(s) => s.chain_head(),
             None => Ok(ChainHead::EMPTY),
         }
@@ -259,7 +269,8 @@ impl Store {
     /// Verifies `stream` from genesis: every CRC, offset, chain link,
     /// checkpoint and segment boundary, ending at the head in memory.
     pub fn verify(&self, stream: u64) -> Result<VerifyReport> {
-        match self.stream(stream)? {
+        let _op = self.begin()?;
+        match self.stream(stream) {
             Some(s) => Ok(s.verify(None)?.0),
             None => Ok(empty_report()),
         }
@@ -270,7 +281,8 @@ impl Store {
     /// passes through `head`. Detects truncation, rollback and rewriting
     /// relative to a head kept elsewhere.
     pub fn verify_against(&self, stream: u64, head: &ChainHead) -> Result<VerifyReport> {
-        let (report, probed) = match self.stream(stream)? {
+        let _op = self.begin()?;
+        let (report, probed) = match self.stream(stream) {
             Some(s) => s.verify(Some(head.next_offset))?,
             None => (
                 empty_report(),
@@ -304,7 +316,7 @@ impl Store {
 
     /// Ids of the streams that exist, in increasing order.
     pub fn streams(&self) -> Result<Vec<u64>> {
-        self.check_open()?;
+        let _op = self.begin()?;
         Ok(self
             .streams
             .read()
@@ -316,7 +328,7 @@ impl Store {
 
     /// Makes every append so far durable.
     pub fn sync(&self) -> Result<()> {
-        self.check_open()?;
+        let _op = self.begin()?;
         let streams: Vec<_> = self.streams.read().values().cloned().collect();
         for stream in streams {
             stream.sync()?;
@@ -325,11 +337,14 @@ impl Store {
     }
 
     /// Syncs and closes the store; every later call fails with
-    /// [`Error::Closed`] and the writer lock is released. Dropping a store
+    /// [`Error::Closed`] and the writer lock is released. It first waits for
+    /// the calls in flight on other threads, so nothing is written after
+    /// its final sync or once the lock is gone. Dropping a store
     /// without closing it keeps every acknowledged append (the data is in
     /// the OS), but only `sync`/`close` make non-fsynced appends survive a
     /// power loss.
     pub fn close(&self) -> Result<()> {
+        let _no_more_ops = self.in_flight.write();
         if self.closed.swap(true, Ordering::AcqRel) {
             return Ok(());
         }

@@ -207,3 +207,46 @@ fn bad_arguments_are_errors() {
         ));
     }
 }
+
+#[test]
+fn close_waits_for_appends_in_flight() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::open(dir.path(), common::small(16 << 10, 8)).unwrap());
+    let writers: Vec<_> = (0..4u64)
+        .map(|t| {
+            let store = store.clone();
+            thread::spawn(move || {
+                let mut ok = 0u64;
+                loop {
+                    match store.append_batch(t, &[vec![t as u8; 200]], None, ok % 7 == 0) {
+                        Ok(_) => ok += 1,
+                        Err(Error::Closed) => return ok,
+                        Err(e) => panic!("append: {e}"),
+                    }
+                }
+            })
+        })
+        .collect();
+    thread::sleep(std::time::Duration::from_millis(30));
+    store.close().unwrap();
+    // Nothing is written once close has returned.
+    let sizes = |root: &std::path::Path| -> Vec<(std::path::PathBuf, u64)> {
+        common::files(root)
+            .into_iter()
+            .map(|p| (p.clone(), std::fs::metadata(&p).unwrap().len()))
+            .collect()
+    };
+    let after_close = sizes(dir.path());
+    let acknowledged: Vec<u64> = writers.into_iter().map(|w| w.join().unwrap()).collect();
+    thread::sleep(std::time::Duration::from_millis(20));
+    assert_eq!(
+        sizes(dir.path()),
+        after_close,
+        "files changed after close returned"
+    );
+    let reopened = Store::open(dir.path(), Options::default()).unwrap();
+    for (t, ok) in acknowledged.iter().enumerate() {
+        assert!(*ok > 0);
+        assert_eq!(reopened.verify(t as u64).unwrap().events, *ok, "stream {t}");
+    }
+}
