@@ -218,7 +218,7 @@ fn close_waits_for_appends_in_flight() {
             thread::spawn(move || {
                 let mut ok = 0u64;
                 loop {
-                    match store.append_batch(t, &[vec![t as u8; 200]], None, ok % 7 == 0) {
+                    match store.append_batch(t, &[vec![t as u8; 200]], None, ok.is_multiple_of(7)) {
                         Ok(_) => ok += 1,
                         Err(Error::Closed) => return ok,
                         Err(e) => panic!("append: {e}"),
