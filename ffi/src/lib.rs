@@ -218,12 +218,14 @@ pub unsafe extern "C" fn stratalog_close(store: *mut stratalog_store) {
 
 /// Syncs and closes the store without freeing the handle: the writer lock is
 /// released, and every later call on the handle fails with
-/// STRATALOG_STATUS_CLOSED. Safe to call while other threads use the handle
-/// (their calls fail with CLOSED), and more than once (later calls return OK).
+/// STRATALOG_STATUS_CLOSED. Safe to call while other threads use the handle:
+/// it waits for their calls in flight to finish, and their later calls fail
+/// with CLOSED. Calling it more than once is fine (later calls return OK).
 /// The handle must still be freed with stratalog_close().
 ///
 /// Errors: NULL_ARGUMENT, IO (a sync failed: appends made without fsync may
-/// not be durable).
+/// not be durable), POISONED (a stream had already failed an fsync; the
+/// store is closed all the same).
 ///
 /// # Safety
 /// `store` is NULL or a live handle.
