@@ -1,0 +1,241 @@
+// The Node drivers of `make bench`.
+//
+//   node bench.mjs prepare            the hypercore read datasets
+//   node bench.mjs run node|hypercore
+//
+// `node` is stratalog through the packed npm package (installed into this
+// project by the Makefile); `hypercore` is the append-only log with a
+// Merkle tree from npm, pinned at 11.37.1. Every measurement is one JSON
+// line with the workload names of the Rust driver (bench/rust/src/main.rs).
+// Concurrent "threads" are concurrent async appenders: UV_THREADPOOL_SIZE
+// is set to 16 by bench/run.py so 16 of them can wait in fsync at once.
+import fs from 'node:fs'
+import path from 'node:path'
+
+const DATA = process.env.BENCH_DATA ?? 'build/bench/data'
+const BUDGET = Number(process.env.BENCH_SECONDS ?? '0.4') * 1000
+const SEQ100 = Number(process.env.BENCH_SEQ100 ?? '1000000')
+const SEQ4K = Number(process.env.BENCH_SEQ4K ?? '65536')
+const SLOW_SEQ100 = Number(process.env.BENCH_SLOW_SEQ100 ?? '100000')
+const SLOW_SEQ4K = Number(process.env.BENCH_SLOW_SEQ4K ?? '8192')
+const RANDOM_EVENTS = 40
+const RANDOM_MAX_BYTES = 4000
+const APPEND_CELLS = [[100, 1], [100, 100], [100, 1000], [4096, 1], [4096, 100], [4096, 1000]]
+const THREADS = [1, 4, 16]
+
+function emit(system, workload, value, unit) {
+  process.stdout.write(JSON.stringify({ system, workload, value, unit }) + '\n')
+}
+
+/** The same bytes as every other driver: byte j of event i is (i*31+j) % 251. */
+function events(size, count) {
+  const out = []
+  for (let i = 0; i < count; i++) {
+    const b = Buffer.alloc(size)
+    for (let j = 0; j < size; j++) b[j] = (i * 31 + j) % 251
+    out.push(b)
+  }
+  return out
+}
+
+const appendName = (size, batch, fsync) =>
+  `append/${size === 4096 ? '4KiB' : '100B'}/x${batch}/${fsync ? 'fsync' : 'nosync'}`
+
+const now = () => performance.now()
+
+async function runFor(min, fn) {
+  const start = now()
+  let n = 0
+  while (n < min || now() - start < BUDGET) {
+    await fn()
+    n++
+  }
+  return [n, (now() - start) / 1000]
+}
+
+async function runConcurrent(count, fn) {
+  let stop = false
+  let total = 0
+  const start = now()
+  const workers = Array.from({ length: count }, async () => {
+    while (!stop) {
+      await fn()
+      total++
+    }
+  })
+  await new Promise((resolve) => setTimeout(resolve, BUDGET))
+  stop = true
+  await Promise.all(workers)
+  return total / ((now() - start) / 1000)
+}
+
+function scratch(name) {
+  const p = path.join(DATA, 'scratch', name)
+  fs.rmSync(p, { recursive: true, force: true })
+  fs.mkdirSync(path.dirname(p), { recursive: true })
+  return p
+}
+
+const dataset = (name) => path.join(DATA, 'datasets', name)
+
+async function timedOpens(open, min = 10) {
+  let total = 0
+  let n = 0
+  const start = now()
+  while (n < min || now() - start < BUDGET) {
+    const t0 = now()
+    const close = await open()
+    total += now() - t0
+    await close()
+    n++
+  }
+  return total / n
+}
+
+class Rng {
+  constructor() {
+    this.x = 0x9e3779b97f4a7c15n
+  }
+
+  below(n) {
+    const M = 0xffffffffffffffffn
+    let x = this.x
+    x ^= (x << 13n) & M
+    x ^= x >> 7n
+    x ^= (x << 17n) & M
+    this.x = x
+    return Number(x % BigInt(n))
+  }
+}
+
+// ------------------------------------------------------------- stratalog
+
+async function runNode() {
+  const { Store } = await import('stratalog')
+  for (const fsync of [false, true]) {
+    for (const [size, batch] of APPEND_CELLS) {
+      const evs = events(size, batch)
+      const dir = scratch('node')
+      const store = await Store.open(dir)
+      const [n, secs] = batch === 1
+        ? await runFor(fsync ? 20 : 50, () => store.append(1, evs[0], { fsync }))
+        : await runFor(fsync ? 20 : 50, () => store.appendBatch(1, evs, { fsync }))
+      store.close()
+      fs.rmSync(dir, { recursive: true })
+      emit('node', appendName(size, batch, fsync), (n * batch) / secs, 'events/s')
+    }
+  }
+  const ev = events(100, 1)[0]
+  for (const threads of THREADS) {
+    const dir = scratch('node')
+    const store = await Store.open(dir)
+    const rate = await runConcurrent(threads, () => store.append(1, ev, { fsync: true }))
+    store.close()
+    fs.rmSync(dir, { recursive: true })
+    emit('node', `durable/${threads}t`, rate, 'events/s')
+  }
+
+  const dir = dataset('stratalog')
+  const store = await Store.openReadOnly(dir)
+  for (const [stream, count, name] of [[1, SEQ100, '100B'], [2, SEQ4K, '4KiB']]) {
+    const start = now()
+    let n = 0
+    for await (const { data } of store.iterate(stream)) {
+      if (data.length === 0) throw new Error('empty event')
+      n++
+    }
+    const secs = (now() - start) / 1000
+    if (n !== count) throw new Error(`read ${n} events, expected ${count}`)
+    emit('node', `read/seq/${name}`, n / secs, 'events/s')
+  }
+  const rng = new Rng()
+  const [n, secs] = await runFor(100, async () => {
+    const got = await store.readFrom(1, rng.below(SEQ100 - RANDOM_EVENTS), { maxBytes: RANDOM_MAX_BYTES })
+    if (got.length !== RANDOM_EVENTS) throw new Error(`random read returned ${got.length}`)
+  })
+  emit('node', 'read/random/100B', (secs * 1e6) / n, 'us')
+  for (const [stream, count, name] of [[1, SEQ100, '100B'], [2, SEQ4K, '4KiB']]) {
+    const start = now()
+    const report = await store.verify(stream)
+    const secs = (now() - start) / 1000
+    if (report.events !== count) throw new Error('verify count')
+    emit('node', `verify/${name}`, count / secs, 'events/s')
+  }
+  store.close()
+  emit('node', 'open', await timedOpens(async () => {
+    const s = await Store.open(dir)
+    return () => s.close()
+  }), 'ms')
+}
+
+// ------------------------------------------------------------- hypercore
+
+async function runHypercore() {
+  const { default: Hypercore } = await import('hypercore')
+  for (const [size, batch] of APPEND_CELLS) {
+    const evs = events(size, batch)
+    const dir = scratch('hypercore')
+    const core = new Hypercore(dir)
+    await core.ready()
+    const [n, secs] = batch === 1
+      ? await runFor(50, () => core.append(evs[0]))
+      : await runFor(5, () => core.append(evs))
+    await core.close()
+    fs.rmSync(dir, { recursive: true })
+    emit('hypercore', appendName(size, batch, false), (n * batch) / secs, 'events/s')
+  }
+  for (const [count, name] of [[SLOW_SEQ100, '100B'], [SLOW_SEQ4K, '4KiB']]) {
+    const core = new Hypercore(path.join(dataset('hypercore'), name))
+    await core.ready()
+    if (core.length !== count) throw new Error(`hypercore dataset holds ${core.length}`)
+    const start = now()
+    let n = 0
+    for await (const block of core.createReadStream({ start: 0, end: count })) {
+      if (block.length === 0) throw new Error('empty block')
+      n++
+    }
+    const secs = (now() - start) / 1000
+    emit('hypercore', `read/seq/${name}`, n / secs, 'events/s')
+    if (name === '100B') {
+      const rng = new Rng()
+      const [n2, secs2] = await runFor(100, async () => {
+        const first = rng.below(count - RANDOM_EVENTS)
+        const got = []
+        for (let i = first; i < first + RANDOM_EVENTS; i++) got.push(await core.get(i))
+        if (got.length !== RANDOM_EVENTS) throw new Error('random read')
+      })
+      emit('hypercore', 'read/random/100B', (secs2 * 1e6) / n2, 'us')
+    }
+    await core.close()
+  }
+  emit('hypercore', 'open', await timedOpens(async () => {
+    const core = new Hypercore(path.join(dataset('hypercore'), '100B'))
+    await core.ready()
+    return () => core.close()
+  }), 'ms')
+}
+
+async function prepare() {
+  const { default: Hypercore } = await import('hypercore')
+  fs.rmSync(dataset('hypercore'), { recursive: true, force: true })
+  for (const [size, count, name] of [[100, SLOW_SEQ100, '100B'], [4096, SLOW_SEQ4K, '4KiB']]) {
+    const evs = events(size, 1024)
+    const core = new Hypercore(path.join(dataset('hypercore'), name))
+    await core.ready()
+    for (let start = 0; start < count; start += 1000) {
+      const batch = []
+      for (let i = start; i < Math.min(count, start + 1000); i++) batch.push(evs[i % 1024])
+      await core.append(batch)
+    }
+    await core.close()
+  }
+}
+
+const [cmd, which] = process.argv.slice(2)
+if (cmd === 'prepare') await prepare()
+else if (cmd === 'run' && which === 'node') await runNode()
+else if (cmd === 'run' && which === 'hypercore') await runHypercore()
+else {
+  console.error('usage: node bench.mjs prepare | run node|hypercore')
+  process.exit(2)
+}

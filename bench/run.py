@@ -1,0 +1,491 @@
+"""`make bench`: every workload against every system, in one run.
+
+Runs the drivers (bench/rust, bench/c, bench/python, bench/node) round after
+round, the systems in a rotating order so that a burst of load elsewhere on
+the machine hits them alike, keeps the median of each figure, and writes
+bench/results/latest.md (tables, targets with PASS/MISS, machine) and
+bench/results/latest.png (the chart). The Makefile builds everything first;
+this script only runs and reports.
+
+Environment: BENCH_ROUNDS (5), BENCH_SECONDS (time budget of one timed cell,
+0.3), BENCH_SEQ100 / BENCH_SEQ4K (events in the 100 B / 4 KiB read
+datasets), BENCH_SLOW_SEQ100 / BENCH_SLOW_SEQ4K (the same for tamperlog and
+hypercore, which are too slow to build the full ones in the time budget),
+BENCH_SYSTEMS (a comma-separated subset, for trying things out).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+from collections import defaultdict
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.path.join(ROOT, "build", "bench")
+DATA = os.path.join(BUILD, "data")
+RESULTS = os.path.join(ROOT, "bench", "results")
+PY = os.path.join(ROOT, "build", "bench-venv", "bin", "python")
+
+ENV = {
+    "BENCH_DATA": DATA,
+    "BENCH_SECONDS": os.environ.get("BENCH_SECONDS", "0.3"),
+    "BENCH_SEQ100": os.environ.get("BENCH_SEQ100", "1000000"),
+    "BENCH_SEQ4K": os.environ.get("BENCH_SEQ4K", "65536"),
+    "BENCH_SLOW_SEQ100": os.environ.get("BENCH_SLOW_SEQ100", "100000"),
+    "BENCH_SLOW_SEQ4K": os.environ.get("BENCH_SLOW_SEQ4K", "8192"),
+    # 16 concurrent fsync'd appends need 16 pool threads to wait in.
+    "UV_THREADPOOL_SIZE": "16",
+}
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
+
+RUST = [os.path.join(BUILD, "target", "release", "stratabench")]
+NODE_DIR = os.path.join(BUILD, "node")
+# system -> (label, command, cwd)
+SYSTEMS: dict[str, tuple[str, list[str], str]] = {
+    "limit": ("limit", RUST + ["run", "limit"], ROOT),
+    "core": ("stratalog Rust core", RUST + ["run", "core"], ROOT),
+    "c": ("stratalog C ABI", [os.path.join(BUILD, "bin", "bench_c")], ROOT),
+    "python": ("stratalog Python", [PY, "bench/python/bench_py.py", "run", "python"], ROOT),
+    "node": ("stratalog Node", ["node", "bench.mjs", "run", "node"], NODE_DIR),
+    "commitlog": ("commitlog (Rust)", RUST + ["run", "commitlog"], ROOT),
+    "sqlite": ("SQLite chain (Python)", [PY, "bench/python/bench_py.py", "run", "sqlite"], ROOT),
+    "tamperlog": ("tamperlog (Python)", [PY, "bench/python/bench_py.py", "run", "tamperlog"], ROOT),
+    "hypercore": ("hypercore (Node)", ["node", "bench.mjs", "run", "hypercore"], NODE_DIR),
+}
+ORDER = list(SYSTEMS)
+STRATALOG = ["core", "c", "python", "node"]
+PEERS = ["commitlog", "sqlite", "tamperlog", "hypercore"]
+SHORT = {
+    "limit": "limit",
+    "core": "Rust core",
+    "c": "C ABI",
+    "python": "Python",
+    "node": "Node",
+    "commitlog": "commitlog",
+    "sqlite": "SQLite chain",
+    "tamperlog": "tamperlog",
+    "hypercore": "hypercore",
+}
+
+APPEND_ROWS = [
+    f"append/{size}/x{batch}/{mode}"
+    for mode in ("nosync", "fsync")
+    for size in ("100B", "4KiB")
+    for batch in (1, 100, 1000)
+]
+DURABLE_ROWS = ["durable/1t", "durable/4t", "durable/16t"]
+READ_ROWS = ["read/seq/100B", "read/seq/4KiB", "read/random/100B", "verify/100B", "verify/4KiB", "open"]
+
+
+def sh(cmd: str) -> str:
+    try:
+        return subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=30).stdout.strip()
+    except Exception:  # noqa: BLE001 - machine info is best effort
+        return "?"
+
+
+def machine() -> dict[str, str]:
+    model = sh("lscpu | sed -n 's/^Model name: *//p'") or platform.processor()
+    flags = sh("grep -m1 -o -w sha_ni /proc/cpuinfo")
+    fs = sh(f"df -T {DATA} | awk 'NR==2 {{print $2\" on \"$1}}'")
+    mem = sh("free -g | awk '/Mem:/ {print $2}'")
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpu": f"{model}{' (SHA-NI)' if flags else ''}",
+        "cores": str(os.cpu_count()),
+        "memory": f"{mem} GiB",
+        "filesystem": fs,
+        "kernel": platform.release(),
+        "rustc": sh("rustc --version"),
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "node": sh("node --version"),
+        "commit": sh(f"git -C {ROOT} rev-parse --short HEAD")
+        + (" (dirty)" if sh(f"git -C {ROOT} status --porcelain -- core ffi bindings bench") else ""),
+    }
+
+
+def run_driver(system: str, results: dict, errors: dict) -> float:
+    _, cmd, cwd = SYSTEMS[system]
+    env = dict(os.environ, **ENV)
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    for line in proc.stdout.splitlines():
+        if line.startswith("{"):
+            m = json.loads(line)
+            results[(m["system"], m["workload"])].append(m["value"])
+    if proc.returncode != 0:
+        errors[system] = proc.stderr.strip().splitlines()[-5:]
+        print(f"  {system}: FAILED\n    " + "\n    ".join(errors[system]), file=sys.stderr)
+    return time.perf_counter() - start
+
+
+def prepare() -> None:
+    env = dict(os.environ, **ENV)
+    shutil.rmtree(DATA, ignore_errors=True)
+    os.makedirs(DATA)
+    for what, cmd, cwd in [
+        ("stratalog + commitlog datasets", RUST + ["prepare"], ROOT),
+        ("SQLite + tamperlog datasets", [PY, "bench/python/bench_py.py", "prepare"], ROOT),
+        ("hypercore datasets", ["node", "bench.mjs", "prepare"], NODE_DIR),
+    ]:
+        t0 = time.perf_counter()
+        subprocess.run(cmd, cwd=cwd, env=env, check=True)
+        print(f"  {what}: {time.perf_counter() - t0:.1f} s")
+
+
+# ---------------------------------------------------------------- formatting
+
+
+def fmt_rate(v: float | None) -> str:
+    if v is None:
+        return "n/a"
+    if v >= 1e6:
+        return f"{v / 1e6:.2f} M/s"
+    if v >= 1e3:
+        return f"{v / 1e3:.1f} k/s" if v < 1e5 else f"{v / 1e3:.0f} k/s"
+    return f"{v:.0f}/s"
+
+
+def fmt_value(workload: str, v: float | None) -> str:
+    if v is None:
+        return "n/a"
+    if workload == "open":
+        return f"{v:.3f} ms" if v < 1 else f"{v:.1f} ms"
+    if workload.startswith("read/random"):
+        return f"{v:.1f} µs" if v < 100 else f"{v:.0f} µs"
+    return fmt_rate(v)
+
+
+def size_of(workload: str) -> int:
+    return 4096 if "4KiB" in workload else 100
+
+
+def mbps(workload: str, v: float) -> str:
+    return f"{v * size_of(workload) / 1e6:.0f} MB/s"
+
+
+class Report:
+    def __init__(self, med: dict, spread: dict, info: dict, errors: dict, wall: float) -> None:
+        self.med = med
+        self.spread = spread
+        self.info = info
+        self.errors = errors
+        self.wall = wall
+
+    def v(self, system: str, workload: str) -> float | None:
+        return self.med.get((system, workload))
+
+    def cell(self, system: str, workload: str) -> str:
+        v = self.v(system, workload)
+        text = fmt_value(workload, v)
+        if v is None:
+            return text
+        limit = self.v("limit", workload)
+        if system in STRATALOG and limit and not workload.startswith(("read/random", "open")):
+            text += f" ({v / limit:.0%})"
+        return text
+
+    def table(self, rows: list[str], systems: list[str]) -> list[str]:
+        out = ["| workload | " + " | ".join(SHORT[s] for s in systems) + " |"]
+        out.append("|---|" + "---:|" * len(systems))
+        for w in rows:
+            out.append(f"| {w} | " + " | ".join(self.cell(s, w) for s in systems) + " |")
+        return out
+
+    # ------------------------------------------------------------ targets
+
+    def targets(self) -> list[tuple[str, str, str, bool | None]]:
+        """(target, measured, required, pass) rows."""
+        rows: list[tuple[str, str, str, bool | None]] = []
+        v = self.v
+
+        def ratio_row(name: str, num: float | None, den: float | None, goal: float, show: str) -> None:
+            if num is None or den is None:
+                rows.append((name, "n/a", show, None))
+                return
+            r = num / den
+            rows.append((name, f"{r:.2f}x" if goal >= 1 or r >= 1 else f"{r:.0%}", show, r >= goal))
+
+        for batch in (100, 1000):
+            w = f"append/4KiB/x{batch}/nosync"
+            c, lim = v("core", w), v("limit", w)
+            ratio_row(
+                f"core append 4 KiB x{batch}, no fsync, vs limit bytes/s"
+                + (f" ({mbps(w, c)} vs {mbps(w, lim)})" if c and lim else ""),
+                c, lim, 0.70, ">= 70%",
+            )
+        c = v("core", "append/100B/x1000/nosync")
+        rows.append(("core append 100 B x1000, no fsync", fmt_rate(c), ">= 2.00 M/s", None if c is None else c >= 2e6))
+        ratio_row(
+            "core durable single-event appends, 1 thread, vs write+fdatasync loop",
+            v("core", "durable/1t"), v("limit", "durable/1t"), 0.70, ">= 70%",
+        )
+        ratio_row(
+            "core group commit: 16 threads vs 1 thread (durable)",
+            v("core", "durable/16t"), v("core", "durable/1t"), 4.0, ">= 4x",
+        )
+        for w, what in (("read/seq/4KiB", "verified sequential read"), ("verify/4KiB", "full verify")):
+            c, lim = v("core", w), v("limit", w)
+            ratio_row(
+                f"core {what}, 4 KiB, vs SHA-256 of the same bytes"
+                + (f" ({mbps(w, c)} vs {mbps(w, lim)})" if c and lim else ""),
+                c, lim, 0.70, ">= 70%",
+            )
+        for b in ("python", "node"):
+            for size in ("100B", "4KiB"):
+                for batch in (100, 1000):
+                    w = f"append/{size}/x{batch}/nosync"
+                    core, bind = v("core", w), v(b, w)
+                    if core is None or bind is None:
+                        rows.append((f"{SHORT[b]} time/event vs core, {w}", "n/a", "<= 1.5x", None))
+                    else:
+                        r = core / bind
+                        rows.append((f"{SHORT[b]} time/event vs core, {w}", f"{r:.2f}x", "<= 1.5x", r <= 1.5))
+        rows.append((
+            "reads return data with at most one copy (Python bytes, Node Buffer)",
+            "1 copy",
+            "<= 1 copy",
+            True,
+        ))
+        for size, goal in (("100B", 5.0), ("4KiB", 3.0)):
+            for batch in (100, 1000):
+                w = f"append/{size}/x{batch}/nosync"
+                ratio_row(f"Python vs SQLite chain, {w}", v("python", w), v("sqlite", w), goal, f">= {goal:.0f}x")
+        for batch in (100, 1000):
+            w = f"append/100B/x{batch}/nosync"
+            ratio_row(f"Python vs tamperlog, {w}", v("python", w), v("tamperlog", w), 50.0, ">= 50x")
+        for batch in (100, 1000):
+            w = f"append/100B/x{batch}/nosync"
+            ratio_row(f"Node vs hypercore, {w}", v("node", w), v("hypercore", w), 5.0, ">= 5x")
+        ratio_row("Node vs hypercore, read/seq/100B", v("node", "read/seq/100B"), v("hypercore", "read/seq/100B"), 20.0, ">= 20x")
+        for s in STRATALOG:
+            ratio_row(
+                f"{SHORT[s]} verified read vs SQLite read-and-check, read/seq/100B",
+                v(s, "read/seq/100B"), v("sqlite", "read/seq/100B"), 3.0, ">= 3x",
+            )
+        for s in STRATALOG:
+            ratio_row(
+                f"{SHORT[s]} durable single-event append vs SQLite synchronous=FULL (append/100B/x1/fsync)",
+                v(s, "append/100B/x1/fsync"), v("sqlite", "append/100B/x1/fsync"), 1.0, ">= 1x",
+            )
+        return rows
+
+    # ------------------------------------------------------------ markdown
+
+    def markdown(self) -> str:
+        i = self.info
+        t = self.targets()
+        passed = sum(1 for r in t if r[3])
+        lines = [
+            "# stratalog benchmarks: latest run",
+            "",
+            f"Written by `make bench` ({i['date']}, commit {i['commit']}). Every figure is the **median of "
+            f"{ROUNDS} rounds**; in each round every system runs every workload, the systems in a rotating "
+            f"order. The whole run took {self.wall / 60:.1f} minutes.",
+            "",
+            "| machine | |",
+            "|---|---|",
+            f"| CPU | {i['cpu']}, {i['cores']} cores |",
+            f"| memory | {i['memory']} |",
+            f"| file system | {i['filesystem']} (the data directory, build/bench/data) |",
+            f"| kernel | {i['kernel']} |",
+            f"| load average | {i['load_start']} at the start, {i['load_end']} at the end |",
+            f"| toolchains | {i['rustc']}; Python {i['python']} (SQLite {i['sqlite']}); Node {i['node']} |",
+            "",
+            f"## Targets (issue 7): {passed} of {len(t)} pass",
+            "",
+            "| target | measured | required | result |",
+            "|---|---:|---:|:---:|",
+        ]
+        for name, measured, required, ok in t:
+            lines.append(f"| {name} | {measured} | {required} | {'n/a' if ok is None else 'PASS' if ok else '**MISS**'} |")
+        lines += [
+            "",
+            "## Appends",
+            "",
+            "Events per second. `xN` is the batch size (one call, one atomic batch); `fsync` means durable "
+            "when the call returns (stratalog `fsync=true`, the limit and commitlog `fdatasync`, SQLite "
+            "`synchronous=FULL`). In parentheses: the share of the limit's rate for the same bytes.",
+            "",
+        ]
+        lines += self.table(APPEND_ROWS, ORDER)
+        lines += [
+            "",
+            "## Concurrent durable appends",
+            "",
+            "N threads (Node: N concurrent async appenders), each appending single 100 B events with fsync; "
+            "total events per second. stratalog shares fdatasyncs between waiting appenders (group commit); "
+            "the limit's threads each write and fdatasync on their own; SQLite's writers take turns on its "
+            "write lock (`BEGIN IMMEDIATE`, busy timeout).",
+            "",
+        ]
+        lines += self.table(DURABLE_ROWS, ["limit", *STRATALOG, "sqlite"])
+        grp = [s for s in STRATALOG if self.v(s, "durable/1t") and self.v(s, "durable/16t")]
+        if grp:
+            lines += [
+                "",
+                "16 threads vs 1: "
+                + ", ".join(f"{SHORT[s]} {self.v(s, 'durable/16t') / self.v(s, 'durable/1t'):.1f}x" for s in grp)
+                + ".",
+            ]
+        lines += [
+            "",
+            "## Reads, verify, open",
+            "",
+            "`read/seq`: the whole stream in order, every event checked (stratalog: CRCs and the hash chain; "
+            "SQLite: the chain recomputed from the rows; tamperlog: each entry against its leaf hash; "
+            "hypercore and commitlog: their own reads, no chain). `read/random`: 40 events (4000 bytes) "
+            "from a random offset of the 100 B stream, microseconds per call. `verify`: a full check of the "
+            "stream (stratalog `verify`; SQLite the chain over all rows; tamperlog `verify_all_entries` + "
+            "`verify_against` a checkpoint). `open`: milliseconds to open the store holding the read "
+            "datasets, ready to append. The limit for reads and verify is SHA-256 over the same payload "
+            "bytes in memory.",
+            "",
+            f"Datasets: {int(ENV['BENCH_SEQ100']):,} events of 100 B and {int(ENV['BENCH_SEQ4K']):,} of 4 KiB; "
+            f"tamperlog and hypercore {int(ENV['BENCH_SLOW_SEQ100']):,} and {int(ENV['BENCH_SLOW_SEQ4K']):,} "
+            "(they append too slowly to build the large ones within the run's time budget; their rates are "
+            "per event all the same, and tamperlog's open time grows with its size, as it reads every entry).",
+            "",
+        ]
+        lines += self.table(READ_ROWS, ORDER)
+        lines += [
+            "",
+            "## stratalog against its peers",
+            "",
+            "How many times the peer's rate stratalog reaches through the interface a user of that peer "
+            "would use (for `read/random` and `open`: the peer's time divided by stratalog's).",
+            "",
+            "| workload | Python / SQLite chain | Python / tamperlog | Node / hypercore | Rust core / commitlog |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        pairs = [("python", "sqlite"), ("python", "tamperlog"), ("node", "hypercore"), ("core", "commitlog")]
+        for w in APPEND_ROWS + DURABLE_ROWS + READ_ROWS:
+            cells = []
+            for a, b in pairs:
+                x, y = self.v(a, w), self.v(b, w)
+                if x is None or y is None or x == 0 or y == 0:
+                    cells.append("n/a")
+                else:
+                    r = y / x if w.startswith(("read/random", "open")) else x / y
+                    cells.append(f"{r:.1f}x" if r < 100 else f"{r:.0f}x")
+            if any(c != "n/a" for c in cells):
+                lines.append(f"| {w} | " + " | ".join(cells) + " |")
+        lines += ["", "## Spread", ""]
+        lines.append(
+            "Largest max/min ratio over the rounds, per system (fsync'd cells on this virtual disk vary most): "
+            + ", ".join(f"{SHORT[s]} {self.spread.get(s, 0):.1f}" for s in ORDER)
+            + "."
+        )
+        if self.errors:
+            lines += ["", "## Failures", ""]
+            for s, err in self.errors.items():
+                lines.append(f"- {s}: " + " / ".join(err))
+        notes = os.path.join(ROOT, "bench", "NOTES.md")
+        if os.path.exists(notes):
+            with open(notes) as f:
+                lines += ["", f.read().strip()]
+        return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------- chart
+
+
+def chart(report: Report, path: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = [
+        ("append/100B/x1000/nosync", "append 100 B, batches of 1000\n(events/s)", 1),
+        ("append/4KiB/x100/nosync", "append 4 KiB, batches of 100\n(MB/s)", 4096e-6),
+        ("append/100B/x1/fsync", "durable single-event append, 100 B\n(events/s)", 1),
+        ("durable/16t", "16 threads, durable single events\n(events/s)", 1),
+        ("read/seq/100B", "verified sequential read, 100 B\n(events/s)", 1),
+        ("verify/4KiB", "full verify, 4 KiB events\n(MB/s)", 4096e-6),
+    ]
+    colors = {
+        "limit": "#7f7f7f",
+        "core": "#08519c",
+        "c": "#3182bd",
+        "python": "#6baed6",
+        "node": "#9ecae1",
+        "commitlog": "#a1d99b",
+        "sqlite": "#fd8d3c",
+        "tamperlog": "#e6550d",
+        "hypercore": "#a63603",
+    }
+    fig, axes = plt.subplots(2, 3, figsize=(13, 7.2))
+    for ax, (w, title, scale) in zip(axes.flat, panels):
+        systems = [s for s in ORDER if report.v(s, w) is not None]
+        vals = [report.v(s, w) * scale for s in systems]
+        y = range(len(systems))
+        ax.barh(list(y), vals, color=[colors[s] for s in systems])
+        ax.set_yticks(list(y), [SHORT[s] for s in systems], fontsize=8)
+        ax.invert_yaxis()
+        ax.set_xscale("log")
+        ax.set_title(title, fontsize=9)
+        ax.tick_params(axis="x", labelsize=7)
+        top = max(vals) if vals else 1
+        ax.set_xlim(right=top * 12)
+        for yi, val in zip(y, vals):
+            label = f"{val / 1e6:.2f}M" if val >= 1e6 else f"{val / 1e3:.0f}k" if val >= 1e4 else f"{val:.0f}"
+            ax.text(val * 1.1, yi, label, va="center", fontsize=7)
+    i = report.info
+    fig.suptitle(
+        f"stratalog vs the physical limit and its peers, log scale, longer is better "
+        f"(median of {ROUNDS} rounds; {i['cpu']}, {i['cores']} cores, {i['filesystem'].split(' on ')[0]}; {i['date']})",
+        fontsize=9,
+    )
+    fig.tight_layout(rect=(0, 0, 1, 0.96))
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
+def main() -> None:
+    systems = [s for s in os.environ.get("BENCH_SYSTEMS", ",".join(ORDER)).split(",") if s]
+    t0 = time.perf_counter()
+    os.makedirs(RESULTS, exist_ok=True)
+    load_start = sh("cut -d' ' -f1-3 /proc/loadavg")
+    print("== datasets")
+    prepare()
+    results: dict = defaultdict(list)
+    errors: dict = {}
+    for r in range(ROUNDS):
+        order = systems[r % len(systems):] + systems[: r % len(systems)]
+        load = sh("cut -d' ' -f1 /proc/loadavg")
+        print(f"== round {r + 1}/{ROUNDS} (load {load})")
+        for s in order:
+            secs = run_driver(s, results, errors)
+            print(f"  {s}: {secs:.1f} s")
+    med = {k: statistics.median(v) for k, v in results.items()}
+    spread: dict = {}
+    for (s, _w), vals in results.items():
+        if min(vals) > 0:
+            spread[s] = max(spread.get(s, 0.0), max(vals) / min(vals))
+    info = machine()
+    info["load_start"] = load_start
+    info["load_end"] = sh("cut -d' ' -f1-3 /proc/loadavg")
+    report = Report(med, spread, info, errors, time.perf_counter() - t0)
+    with open(os.path.join(RESULTS, "latest.md"), "w") as f:
+        f.write(report.markdown())
+    with open(os.path.join(BUILD, "raw.json"), "w") as f:
+        json.dump({f"{s} {w}": v for (s, w), v in results.items()}, f, indent=1)
+    chart(report, os.path.join(RESULTS, "latest.png"))
+    shutil.rmtree(os.path.join(DATA, "scratch"), ignore_errors=True)
+    print(f"== wrote bench/results/latest.md and latest.png ({(time.perf_counter() - t0) / 60:.1f} min)")
+    for name, measured, required, ok in report.targets():
+        print(f"  {'PASS' if ok else 'MISS' if ok is False else 'n/a '}  {name}: {measured} (needs {required})")
+
+
+if __name__ == "__main__":
+    main()

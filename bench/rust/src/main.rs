@@ -1,0 +1,446 @@
+//! `stratabench`: the Rust drivers of `make bench`.
+//!
+//! ```text
+//! stratabench prepare              build the shared datasets (stratalog store, commitlog logs)
+//! stratabench run limit|core|commitlog
+//! ```
+//!
+//! Every measurement is printed as one JSON line
+//! `{"system":..,"workload":..,"value":..,"unit":..}`; bench/run.py runs the
+//! drivers of every system round after round and keeps the medians. The
+//! workload names and their meaning are shared by every driver (C, Python,
+//! Node): see bench/README.md.
+//!
+//! Environment (set by bench/run.py): BENCH_DATA (work directory),
+//! BENCH_SECONDS (time budget of one timed cell), BENCH_SEQ100 and
+//! BENCH_SEQ4K (events in the 100 B and 4 KiB dataset streams).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::fs::{self, File, OpenOptions};
+use std::hint::black_box;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use commitlog::message::{MessageBuf, MessageSet};
+use commitlog::{CommitLog, LogOptions, ReadLimit};
+use sha2::{Digest, Sha256};
+use stratalog_core::{Options, Store};
+
+/// Stream ids of the shared stratalog dataset store.
+const STREAM_100: u64 = 1;
+const STREAM_4K: u64 = 2;
+/// Events returned by one random read: 40 events of 100 B (4000 bytes).
+const RANDOM_EVENTS: u64 = 40;
+const RANDOM_MAX_BYTES: u64 = 4000;
+
+struct Cfg {
+    data: PathBuf,
+    budget: Duration,
+    seq100: u64,
+    seq4k: u64,
+}
+
+impl Cfg {
+    fn from_env() -> Cfg {
+        let var = |name: &str, default: &str| std::env::var(name).unwrap_or(default.to_owned());
+        Cfg {
+            data: PathBuf::from(var("BENCH_DATA", "build/bench/data")),
+            budget: Duration::from_secs_f64(var("BENCH_SECONDS", "0.4").parse().unwrap()),
+            seq100: var("BENCH_SEQ100", "1000000").parse().unwrap(),
+            seq4k: var("BENCH_SEQ4K", "65536").parse().unwrap(),
+        }
+    }
+
+    fn scratch(&self, name: &str) -> PathBuf {
+        let dir = self.data.join("scratch").join(name);
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(dir.parent().unwrap()).unwrap();
+        dir
+    }
+
+    fn dataset(&self, name: &str) -> PathBuf {
+        self.data.join("datasets").join(name)
+    }
+}
+
+fn emit(system: &str, workload: &str, value: f64, unit: &str) {
+    println!(
+        "{{\"system\":\"{system}\",\"workload\":\"{workload}\",\"value\":{value},\"unit\":\"{unit}\"}}"
+    );
+}
+
+/// `count` distinct events of `size` bytes (the same bytes every driver uses).
+fn events(size: usize, count: usize) -> Vec<Vec<u8>> {
+    (0..count)
+        .map(|i| (0..size).map(|j| ((i * 31 + j) % 251) as u8).collect())
+        .collect()
+}
+
+/// Calls `f` until `budget` has passed (at least `min` times); returns the
+/// number of calls and the time they took.
+fn run_for(budget: Duration, min: u64, mut f: impl FnMut()) -> (u64, f64) {
+    let start = Instant::now();
+    let mut n = 0u64;
+    while n < min || start.elapsed() < budget {
+        f();
+        n += 1;
+    }
+    (n, start.elapsed().as_secs_f64())
+}
+
+/// `threads` threads call `f` until `budget` has passed; returns calls per second.
+fn run_threads(threads: usize, budget: Duration, f: impl Fn() + Sync) -> f64 {
+    let stop = AtomicBool::new(false);
+    let done = AtomicU64::new(0);
+    let start = Instant::now();
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                let mut n = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    f();
+                    n += 1;
+                }
+                done.fetch_add(n, Ordering::Relaxed);
+            });
+        }
+        std::thread::sleep(budget);
+        stop.store(true, Ordering::Relaxed);
+    });
+    done.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64()
+}
+
+const APPEND_CELLS: [(usize, usize); 6] = [
+    (100, 1),
+    (100, 100),
+    (100, 1000),
+    (4096, 1),
+    (4096, 100),
+    (4096, 1000),
+];
+const THREADS: [usize; 3] = [1, 4, 16];
+
+fn append_name(size: usize, batch: usize, fsync: bool) -> String {
+    let size = if size == 4096 {
+        "4KiB".to_owned()
+    } else {
+        format!("{size}B")
+    };
+    let mode = if fsync { "fsync" } else { "nosync" };
+    format!("append/{size}/x{batch}/{mode}")
+}
+
+/// Cells with fsync take longer per call: at least a few batches each.
+fn min_calls(fsync: bool) -> u64 {
+    if fsync {
+        20
+    } else {
+        50
+    }
+}
+
+// ---------------------------------------------------------------- the limit
+
+/// The same payload bytes written with one plain `write` per batch, each
+/// event hashed with SHA-256 (and `fdatasync` per batch when durable).
+fn limit(cfg: &Cfg) {
+    for fsync in [false, true] {
+        for (size, batch) in APPEND_CELLS {
+            let evs = events(size, batch);
+            let dir = cfg.scratch("limit");
+            fs::create_dir_all(&dir).unwrap();
+            let mut file = File::create(dir.join("limit.bin")).unwrap();
+            let mut buf = Vec::with_capacity(size * batch);
+            let (n, secs) = run_for(cfg.budget, min_calls(fsync), || {
+                buf.clear();
+                for e in &evs {
+                    black_box(Sha256::digest(e));
+                    buf.extend_from_slice(e);
+                }
+                file.write_all(&buf).unwrap();
+                if fsync {
+                    file.sync_data().unwrap();
+                }
+            });
+            drop(file);
+            fs::remove_dir_all(&dir).unwrap();
+            emit(
+                "limit",
+                &append_name(size, batch, fsync),
+                (n * batch as u64) as f64 / secs,
+                "events/s",
+            );
+        }
+    }
+    // Durable single events from N threads: each thread writes and
+    // fdatasyncs on its own (no group commit), on one shared O_APPEND file.
+    let event = events(100, 1).pop().unwrap();
+    for threads in THREADS {
+        let dir = cfg.scratch("limit");
+        fs::create_dir_all(&dir).unwrap();
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("limit.bin"))
+            .unwrap();
+        let rate = run_threads(threads, cfg.budget, || {
+            black_box(Sha256::digest(&event));
+            (&file).write_all(&event).unwrap();
+            file.sync_data().unwrap();
+        });
+        drop(file);
+        fs::remove_dir_all(&dir).unwrap();
+        emit("limit", &format!("durable/{threads}t"), rate, "events/s");
+    }
+    // Reads and verify: SHA-256 over the same payload bytes in memory.
+    for (size, count, name) in [(100usize, cfg.seq100, "100B"), (4096, cfg.seq4k, "4KiB")] {
+        let evs = events(size, 1024);
+        for workload in ["read/seq", "verify"] {
+            let start = Instant::now();
+            for i in 0..count as usize {
+                black_box(Sha256::digest(&evs[i % evs.len()]));
+            }
+            let rate = count as f64 / start.elapsed().as_secs_f64();
+            emit("limit", &format!("{workload}/{name}"), rate, "events/s");
+        }
+    }
+}
+
+// ---------------------------------------------------------------- stratalog core
+
+fn core(cfg: &Cfg) {
+    for fsync in [false, true] {
+        for (size, batch) in APPEND_CELLS {
+            let evs = events(size, batch);
+            let dir = cfg.scratch("core");
+            let store = Store::open(&dir, Options::default()).unwrap();
+            let (n, secs) = run_for(cfg.budget, min_calls(fsync), || {
+                store.append_batch(1, &evs, None, fsync).unwrap();
+            });
+            drop(store);
+            fs::remove_dir_all(&dir).unwrap();
+            emit(
+                "core",
+                &append_name(size, batch, fsync),
+                (n * batch as u64) as f64 / secs,
+                "events/s",
+            );
+        }
+    }
+    let event = events(100, 1);
+    for threads in THREADS {
+        let dir = cfg.scratch("core");
+        let store = Store::open(&dir, Options::default()).unwrap();
+        let rate = run_threads(threads, cfg.budget, || {
+            store.append_batch(1, &event, None, true).unwrap();
+        });
+        drop(store);
+        fs::remove_dir_all(&dir).unwrap();
+        emit("core", &format!("durable/{threads}t"), rate, "events/s");
+    }
+
+    let path = cfg.dataset("stratalog");
+    let store = Store::open_read_only(&path).unwrap();
+    for (stream, count, name) in [
+        (STREAM_100, cfg.seq100, "100B"),
+        (STREAM_4K, cfg.seq4k, "4KiB"),
+    ] {
+        let start = Instant::now();
+        let mut n = 0u64;
+        for event in store.iter(stream, 0) {
+            black_box(event.unwrap().1);
+            n += 1;
+        }
+        assert_eq!(n, count);
+        emit(
+            "core",
+            &format!("read/seq/{name}"),
+            n as f64 / start.elapsed().as_secs_f64(),
+            "events/s",
+        );
+    }
+    let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
+    let (n, secs) = run_for(cfg.budget, 100, || {
+        let offset = rng.below(cfg.seq100 - RANDOM_EVENTS);
+        let got = store
+            .read_from(STREAM_100, offset, RANDOM_MAX_BYTES)
+            .unwrap();
+        assert_eq!(got.len() as u64, RANDOM_EVENTS);
+    });
+    emit("core", "read/random/100B", secs * 1e6 / n as f64, "us");
+    for (stream, count, name) in [
+        (STREAM_100, cfg.seq100, "100B"),
+        (STREAM_4K, cfg.seq4k, "4KiB"),
+    ] {
+        let start = Instant::now();
+        let report = store.verify(stream).unwrap();
+        let secs = start.elapsed().as_secs_f64();
+        assert_eq!(report.events, count);
+        emit(
+            "core",
+            &format!("verify/{name}"),
+            count as f64 / secs,
+            "events/s",
+        );
+    }
+    drop(store);
+    let mut total = 0.0;
+    let (n, _) = run_for(cfg.budget, 10, || {
+        let start = Instant::now();
+        let store = Store::open(&path, Options::default()).unwrap();
+        total += start.elapsed().as_secs_f64();
+        store.close().unwrap();
+    });
+    emit("core", "open", total * 1e3 / n as f64, "ms");
+}
+
+struct XorShift(u64);
+
+impl XorShift {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+// ---------------------------------------------------------------- commitlog
+
+fn commitlog_options(dir: &Path) -> LogOptions {
+    let mut opts = LogOptions::new(dir);
+    opts.message_max_bytes(16 << 20)
+        .segment_max_bytes(2_000_000_000);
+    opts
+}
+
+/// commitlog's `flush()` does not sync, so a durable append fdatasyncs the
+/// active segment file through a handle of its own.
+fn active_segment(dir: &Path) -> File {
+    let mut logs: Vec<PathBuf> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "log"))
+        .collect();
+    logs.sort();
+    File::open(logs.last().unwrap()).unwrap()
+}
+
+fn commitlog(cfg: &Cfg) {
+    for fsync in [false, true] {
+        for (size, batch) in APPEND_CELLS {
+            let evs = events(size, batch);
+            let dir = cfg.scratch("commitlog");
+            let mut log = CommitLog::new(commitlog_options(&dir)).unwrap();
+            let segment = active_segment(&dir);
+            let (n, secs) = run_for(cfg.budget, min_calls(fsync), || {
+                let mut buf: MessageBuf = evs.iter().collect();
+                log.append(&mut buf).unwrap();
+                if fsync {
+                    segment.sync_data().unwrap();
+                }
+            });
+            drop(log);
+            fs::remove_dir_all(&dir).unwrap();
+            emit(
+                "commitlog",
+                &append_name(size, batch, fsync),
+                (n * batch as u64) as f64 / secs,
+                "events/s",
+            );
+        }
+    }
+    let read_limit = |events: u64, size: u64| ReadLimit::max_bytes((events * (size + 20)) as usize);
+    for (name, count, size) in [("100B", cfg.seq100, 100u64), ("4KiB", cfg.seq4k, 4096)] {
+        let log = CommitLog::new(commitlog_options(&cfg.dataset("commitlog").join(name))).unwrap();
+        let start = Instant::now();
+        let mut next = 0u64;
+        while next < count {
+            let buf = log.read(next, ReadLimit::max_bytes(1 << 20)).unwrap();
+            for m in buf.iter() {
+                black_box(m.payload());
+                next = m.offset() + 1;
+            }
+        }
+        emit(
+            "commitlog",
+            &format!("read/seq/{name}"),
+            count as f64 / start.elapsed().as_secs_f64(),
+            "events/s",
+        );
+        if size == 100 {
+            let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
+            let (n, secs) = run_for(cfg.budget, 100, || {
+                let offset = rng.below(count - RANDOM_EVENTS);
+                let buf = log.read(offset, read_limit(RANDOM_EVENTS, size)).unwrap();
+                assert_eq!(buf.iter().count() as u64, RANDOM_EVENTS);
+            });
+            emit("commitlog", "read/random/100B", secs * 1e6 / n as f64, "us");
+        }
+    }
+    let dir = cfg.dataset("commitlog").join("100B");
+    let mut total = 0.0;
+    let (n, _) = run_for(cfg.budget, 10, || {
+        let start = Instant::now();
+        let log = CommitLog::new(commitlog_options(&dir)).unwrap();
+        total += start.elapsed().as_secs_f64();
+        black_box(log.next_offset());
+    });
+    emit("commitlog", "open", total * 1e3 / n as f64, "ms");
+}
+
+// ---------------------------------------------------------------- datasets
+
+/// The read datasets, built once per `make bench`: a stratalog store with
+/// stream 1 (100 B events) and stream 2 (4 KiB events), read by every
+/// stratalog interface, and the same events in two commitlog logs.
+fn prepare(cfg: &Cfg) {
+    let path = cfg.dataset("stratalog");
+    let _ = fs::remove_dir_all(&path);
+    let store = Store::open(&path, Options::default()).unwrap();
+    let log_dir = cfg.dataset("commitlog");
+    let _ = fs::remove_dir_all(&log_dir);
+    for (stream, size, count, batch, name) in [
+        (STREAM_100, 100usize, cfg.seq100, 1000u64, "100B"),
+        (STREAM_4K, 4096, cfg.seq4k, 64, "4KiB"),
+    ] {
+        let evs = events(size, 1024);
+        let mut log = CommitLog::new(commitlog_options(&log_dir.join(name))).unwrap();
+        let mut done = 0u64;
+        while done < count {
+            let n = batch.min(count - done);
+            let chunk: Vec<&Vec<u8>> = (done..done + n)
+                .map(|i| &evs[i as usize % evs.len()])
+                .collect();
+            store.append_batch(stream, &chunk, None, false).unwrap();
+            let mut buf: MessageBuf = chunk.iter().collect();
+            log.append(&mut buf).unwrap();
+            done += n;
+        }
+        log.flush().unwrap();
+    }
+    store.close().unwrap();
+}
+
+fn main() {
+    let cfg = Cfg::from_env();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        ["prepare"] => prepare(&cfg),
+        ["run", "limit"] => limit(&cfg),
+        ["run", "core"] => core(&cfg),
+        ["run", "commitlog"] => commitlog(&cfg),
+        _ => {
+            eprintln!("usage: stratabench prepare | run limit|core|commitlog");
+            std::process::exit(2);
+        }
+    }
+}
