@@ -75,7 +75,6 @@ fn every_byte_of_every_file() {
             .count()
             >= 4
     );
-    let patterns = [0x01u8, 0x80, 0xFF, 0x10];
     let mut flips = 0;
     for file in &files {
         let original = std::fs::read(file).unwrap();
@@ -86,30 +85,35 @@ fn every_byte_of_every_file() {
             Vec::new()
         };
         for i in 0..original.len() {
-            let mut damaged = original.clone();
-            damaged[i] ^= patterns[i % patterns.len()];
-            std::fs::write(file, &damaged).unwrap();
-            flips += 1;
-            // The undamaged stream is checked on every 16th flip only.
-            check_one(
-                &root,
-                file,
-                i,
-                is_segment.then(|| blame[i]),
-                &all,
-                i % 16 == 0,
-            );
-            // Nothing was cut or rewritten by opening the damaged store.
-            assert_eq!(
-                std::fs::read(file).unwrap(),
-                damaged,
-                "{} byte {i} was modified",
-                file.display()
-            );
+            // Three patterns per byte: one bit (its position rotating with
+            // the byte, so every bit position is hit), every bit, and a
+            // multi-bit pattern.
+            for (k, pattern) in [1u8 << (i % 8), 0xFF, 0x3C].into_iter().enumerate() {
+                let mut damaged = original.clone();
+                damaged[i] ^= pattern;
+                std::fs::write(file, &damaged).unwrap();
+                flips += 1;
+                // The undamaged stream is checked now and then only.
+                check_one(
+                    &root,
+                    file,
+                    i,
+                    is_segment.then(|| blame[i]),
+                    &all,
+                    (i * 3 + k) % 16 == 0,
+                );
+                // Nothing was cut or rewritten by opening the damaged store.
+                assert_eq!(
+                    std::fs::read(file).unwrap(),
+                    damaged,
+                    "{} byte {i} (^{pattern:#04x}) was modified",
+                    file.display()
+                );
+            }
             std::fs::write(file, &original).unwrap();
         }
     }
-    assert!(flips > 5000, "only {flips} flips");
+    assert!(flips > 15000, "only {flips} flips");
     println!("bytes flipped: {flips} across {} files", files.len());
 }
 
