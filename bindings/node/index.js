@@ -219,8 +219,19 @@ class ChainHead {
   }
 }
 
+/**
+ * A ChainHead from the addon's `{ nextOffset, hash, text }`: the values come
+ * from the library (a fresh 32-byte Buffer, the text form it wrote), so they
+ * are taken as they are, without the constructor's checks, copy and second
+ * native call (this runs once per append).
+ */
 function fromNativeHead(head) {
-  return new ChainHead(head.nextOffset, head.hash)
+  const h = Object.create(ChainHead.prototype)
+  h.nextOffset = head.nextOffset
+  h.hash = head.hash
+  h.hex = head.text.slice(head.text.indexOf(':') + 1)
+  h.text = head.text
+  return Object.freeze(h)
 }
 
 function toReport(report) {
@@ -276,22 +287,102 @@ async function settle(promise) {
   }
 }
 
-async function* iterateChunks(nativeStore, stream, start, chunkBytes) {
-  const iter = nativeStore.iter(stream, start)
-  try {
-    for (;;) {
-      const chunk = await settle(iter.next(chunkBytes, CHUNK_EVENTS))
-      if (chunk === null) return
-      const { first, data, lengths } = chunk
-      let pos = 0
-      for (let i = 0; i < lengths.length; i++) {
-        const end = pos + lengths[i]
-        yield { offset: offsetAt(first, i), data: data.subarray(pos, end) }
-        pos = end
-      }
+/**
+ * What `store.iterate()` returns: an async iterator (and iterable) of
+ * `{ offset, data }`, with `next()`, `return()` and `throw()` like an async
+ * generator. It fetches a chunk of events per trip to the thread pool and
+ * hands them out from memory: `next()` on a buffered event is an already
+ * resolved promise, with none of an async generator's per-event machinery.
+ * The native iterator is made on the first `next()` (so a closed store
+ * rejects there) and freed at the end, on an error, or by `return()`.
+ */
+class EventIterator {
+  #nativeStore
+  #stream
+  #start
+  #chunkBytes
+  #iter = null
+  #done = false
+  #first = 0
+  #data = null
+  #lengths = null
+  #i = 0
+  #pos = 0
+
+  constructor(nativeStore, stream, start, chunkBytes) {
+    this.#nativeStore = nativeStore
+    this.#stream = stream
+    this.#start = start
+    this.#chunkBytes = chunkBytes
+  }
+
+  [Symbol.asyncIterator]() {
+    return this
+  }
+
+  next() {
+    if (this.#lengths !== null && this.#i < this.#lengths.length) return Promise.resolve(this.#take())
+    return this.#fill()
+  }
+
+  return(value) {
+    this.#close()
+    return Promise.resolve({ value, done: true })
+  }
+
+  throw(err) {
+    this.#close()
+    return Promise.reject(err)
+  }
+
+  async #fill() {
+    if (this.#done) return { value: undefined, done: true }
+    let chunk
+    try {
+      if (this.#iter === null) this.#iter = this.#nativeStore.iter(this.#stream, this.#start)
+      chunk = await settle(this.#iter.next(this.#chunkBytes, CHUNK_EVENTS))
+    } catch (err) {
+      this.#close()
+      throw err
     }
-  } finally {
-    iter.close()
+    if (this.#done) return { value: undefined, done: true }
+    if (chunk === null || chunk.lengths.length === 0) {
+      this.#close()
+      return { value: undefined, done: true }
+    }
+    this.#first = chunk.first
+    this.#data = chunk.data
+    this.#lengths = chunk.lengths
+    this.#i = 0
+    this.#pos = 0
+    return this.#take()
+  }
+
+  #take() {
+    const i = this.#i
+    const end = this.#pos + this.#lengths[i]
+    const value = { offset: offsetAt(this.#first, i), data: this.#data.subarray(this.#pos, end) }
+    this.#pos = end
+    this.#i = i + 1
+    return { value, done: false }
+  }
+
+  #close() {
+    this.#done = true
+    this.#lengths = null
+    this.#data = null
+    if (this.#iter !== null) {
+      this.#iter.close()
+      this.#iter = null
+    }
+  }
+}
+
+// `await using it = store.iterate(...)` frees the iterator too, like an
+// async generator does, where the runtime has explicit resource management.
+if (typeof Symbol.asyncDispose === 'symbol') {
+  EventIterator.prototype[Symbol.asyncDispose] = function asyncDispose() {
+    return this.return().then(() => undefined)
   }
 }
 
@@ -374,8 +465,18 @@ class Store {
     if (!Array.isArray(events)) {
       throw typeError(`The "events" argument must be an array of Buffer or Uint8Array. Received ${describe(events)}`)
     }
-    const lengths = new Array(events.length)
-    for (let i = 0; i < events.length; i++) lengths[i] = bytes(`events[${i}]`, events[i]).byteLength
+    // One pass checks every event and records its length (a Uint32Array
+    // crosses into the addon in one piece); the message is built only for
+    // an event that fails.
+    const count = events.length
+    const lengths = new Uint32Array(count)
+    let total = 0
+    for (let i = 0; i < count; i++) {
+      const event = events[i]
+      if (!types.isUint8Array(event) || event.byteLength > MAX_EVENT_BYTES) bytes(`events[${i}]`, event)
+      lengths[i] = event.byteLength
+      total += event.byteLength
+    }
     const o = optionsObject('options', options, ['expectedOffset', 'fsync'])
     const expected = o.expectedOffset === undefined || o.expectedOffset === null
       ? undefined
@@ -383,7 +484,11 @@ class Store {
     const fsync = o.fsync === undefined ? undefined : bool('options.fsync', o.fsync)
     // The one copy an append makes: the caller may reuse its buffers as soon
     // as this returns, and nothing else can write to `data` meanwhile.
-    const data = Buffer.concat(events)
+    const data = Buffer.allocUnsafe(total)
+    for (let i = 0, pos = 0; i < count; i++) {
+      data.set(events[i], pos)
+      pos += lengths[i]
+    }
     return fromNativeHead(await settle(this.#native.appendBatch(s, data, lengths, expected, fsync)))
   }
 
@@ -416,7 +521,7 @@ class Store {
     const o = optionsObject('options', options, ['start', 'chunkBytes'])
     const start = o.start === undefined ? 0n : u64('options.start', o.start)
     const chunkBytes = Number(byteLimit('options.chunkBytes', o.chunkBytes, BigInt(DEFAULT_CHUNK_BYTES), 0xffffffffn))
-    return iterateChunks(this.#native, s, start, chunkBytes)
+    return new EventIterator(this.#native, s, start, chunkBytes)
   }
 
   /** The chain head of `stream`, from memory (synchronous, no I/O). */

@@ -14,6 +14,9 @@ use crate::value::{Chunk, Output};
 
 /// Events a chunk holds at most, whatever their size.
 const MAX_CHUNK_EVENTS: u32 = 1 << 16;
+/// The most a chunk reserves before it has read anything (a chunk asked
+/// for more grows past it as events arrive).
+const MAX_RESERVE: u64 = 4 << 20;
 
 #[derive(Debug)]
 struct IterPtr(NonNull<stratalog_iter>);
@@ -75,7 +78,12 @@ fn read_chunk(
                 ptr.as_ptr()
             }
         };
-        let mut chunk = Chunk::default();
+        // Room for a whole chunk up front: the events are copied once,
+        // never again by the vector growing.
+        let mut chunk = Chunk {
+            data: Vec::with_capacity(max_bytes.min(MAX_RESERVE) as usize),
+            ..Chunk::default()
+        };
         let mut count: u32 = 0;
         loop {
             let mut has_event = false;

@@ -6,7 +6,7 @@ use std::ffi::CString;
 use std::ptr::{self, NonNull};
 use std::sync::Arc;
 
-use napi::bindgen_prelude::{AsyncTask, BigInt, Buffer};
+use napi::bindgen_prelude::{AsyncTask, BigInt, Buffer, Uint32Array};
 use napi::Env;
 use napi_derive::napi;
 use stratalog::{
@@ -245,10 +245,13 @@ impl NativeStore {
         env: Env,
         stream: BigInt,
         data: Buffer,
-        lengths: Vec<u32>,
+        lengths: Uint32Array,
         expected_offset: Option<BigInt>,
         fsync: Option<bool>,
     ) -> napi::Result<AsyncTask<Job>> {
+        // A typed array crosses in one piece (a JS array would cost one
+        // napi_get_element per event); copied here, on the JS thread.
+        let lengths: Vec<u32> = lengths.to_vec();
         let args = (|| {
             let stream = to_u64("stream", &stream)?;
             let expected = match &expected_offset {

@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use napi::bindgen_prelude::{
-    BigInt, Buffer, JsValue, Null, Object, ToNapiValue, TypeName, Uint32Array, ValueType,
+    BigInt, Buffer, BufferSlice, JsValue, Null, Object, ToNapiValue, TypeName, Uint32Array,
+    ValueType,
 };
 use napi::{sys, Env};
 use stratalog::{stratalog_head, stratalog_verify_report, STRATALOG_HEAD_TEXT_SIZE};
@@ -135,7 +136,9 @@ pub(crate) fn head_object<'env>(
     let text = head_text(head).map_err(|f| f.into_js(env))?;
     let mut object = Object::new(env)?;
     object.set("nextOffset", U64(head.next_offset))?;
-    object.set("hash", Buffer::from(head.hash.to_vec()))?;
+    // 32 bytes: a plain copy is cheaper than an external buffer with a
+    // finalizer (this runs once per append).
+    object.set("hash", BufferSlice::copy_from(env, head.hash)?)?;
     object.set("text", text)?;
     Ok(object)
 }
