@@ -290,9 +290,11 @@ async function settle(promise) {
 /**
  * What `store.iterate()` returns: an async iterator (and iterable) of
  * `{ offset, data }`, with `next()`, `return()` and `throw()` like an async
- * generator. It fetches a chunk of events per trip to the thread pool and
+ * generator. It reads a chunk of events per trip to the thread pool and
  * hands them out from memory: `next()` on a buffered event is an already
  * resolved promise, with none of an async generator's per-event machinery.
+ * While it hands out one chunk, the pool already reads and verifies the
+ * next (one request in flight at most), so reading and consuming overlap.
  * The native iterator is made on the first `next()` (so a closed store
  * rejects there) and freed at the end, on an error, or by `return()`.
  */
@@ -302,6 +304,7 @@ class EventIterator {
   #start
   #chunkBytes
   #iter = null
+  #pending = null
   #done = false
   #first = 0
   #data = null
@@ -335,12 +338,27 @@ class EventIterator {
     return Promise.reject(err)
   }
 
+  /** Asks the pool for the next chunk; its failure is seen by #fill. */
+  #request() {
+    const pending = settle(this.#iter.next(this.#chunkBytes, CHUNK_EVENTS))
+    pending.catch(() => {})
+    this.#pending = pending
+  }
+
   async #fill() {
     if (this.#done) return { value: undefined, done: true }
     let chunk
     try {
-      if (this.#iter === null) this.#iter = this.#nativeStore.iter(this.#stream, this.#start)
-      chunk = await settle(this.#iter.next(this.#chunkBytes, CHUNK_EVENTS))
+      if (this.#iter === null) {
+        this.#iter = this.#nativeStore.iter(this.#stream, this.#start)
+        this.#request()
+      }
+      const pending = this.#pending
+      this.#pending = null
+      chunk = await pending
+      // A chunk read ahead before the store was closed is not handed out
+      // after: ask again, and the addon rejects with STRATALOG_CLOSED.
+      if (chunk !== null && this.#nativeStore.closed) chunk = await settle(this.#iter.next(this.#chunkBytes, CHUNK_EVENTS))
     } catch (err) {
       this.#close()
       throw err
@@ -355,6 +373,7 @@ class EventIterator {
     this.#lengths = chunk.lengths
     this.#i = 0
     this.#pos = 0
+    this.#request()
     return this.#take()
   }
 
@@ -371,10 +390,15 @@ class EventIterator {
     this.#done = true
     this.#lengths = null
     this.#data = null
-    if (this.#iter !== null) {
-      this.#iter.close()
-      this.#iter = null
-    }
+    const iter = this.#iter
+    const pending = this.#pending
+    this.#iter = null
+    this.#pending = null
+    if (iter === null) return
+    // A read in flight holds the native iterator: free it when that ends
+    // rather than block this thread until it does.
+    if (pending === null) iter.close()
+    else pending.then(() => iter.close(), () => iter.close())
   }
 }
 
