@@ -289,7 +289,7 @@ class Report:
             "# stratalog benchmarks: latest run",
             "",
             f"Written by `make bench` ({i['date']}, commit {i['commit']}). Every figure is the **median of "
-            f"{ROUNDS} rounds**; in each round every system runs every workload, the systems in a rotating "
+            f"{i.get('rounds', ROUNDS)} rounds**; in each round every system runs every workload, the systems in a rotating "
             f"order. The whole run took {self.wall / 60:.1f} minutes.",
             "",
             "| machine | |",
@@ -443,7 +443,7 @@ def chart(report: Report, path: str) -> None:
     i = report.info
     fig.suptitle(
         f"stratalog vs the physical limit and its peers, log scale, longer is better "
-        f"(median of {ROUNDS} rounds; {i['cpu']}, {i['cores']} cores, {i['filesystem'].split(' on ')[0]}; {i['date']})",
+        f"(median of {i.get('rounds', ROUNDS)} rounds; {i['cpu']}, {i['cores']} cores, {i['filesystem'].split(' on ')[0]}; {i['date']})",
         fontsize=9,
     )
     fig.tight_layout(rect=(0, 0, 1, 0.96))
@@ -452,6 +452,12 @@ def chart(report: Report, path: str) -> None:
 
 
 def main() -> None:
+    if sys.argv[1:] == ["--report"]:
+        # Rewrites latest.md and latest.png from the last run's raw figures
+        # (build/bench/raw.json), e.g. after editing bench/NOTES.md.
+        with open(os.path.join(BUILD, "raw.json")) as f:
+            write(json.load(f))
+        return
     systems = [s for s in os.environ.get("BENCH_SYSTEMS", ",".join(ORDER)).split(",") if s]
     t0 = time.perf_counter()
     os.makedirs(RESULTS, exist_ok=True)
@@ -467,22 +473,35 @@ def main() -> None:
         for s in order:
             secs = run_driver(s, results, errors)
             print(f"  {s}: {secs:.1f} s")
+    info = machine()
+    info["load_start"] = load_start
+    info["rounds"] = str(ROUNDS)
+    info["load_end"] = sh("cut -d' ' -f1-3 /proc/loadavg")
+    raw = {
+        "results": [[s, w, v] for (s, w), v in results.items()],
+        "info": info,
+        "errors": errors,
+        "wall": time.perf_counter() - t0,
+    }
+    with open(os.path.join(BUILD, "raw.json"), "w") as f:
+        json.dump(raw, f, indent=1)
+    shutil.rmtree(os.path.join(DATA, "scratch"), ignore_errors=True)
+    write(raw)
+
+
+def write(raw: dict) -> None:
+    """latest.md and latest.png from the raw figures of a run."""
+    results = {(s, w): v for s, w, v in raw["results"]}
     med = {k: statistics.median(v) for k, v in results.items()}
     spread: dict = {}
     for (s, _w), vals in results.items():
         if min(vals) > 0:
             spread[s] = max(spread.get(s, 0.0), max(vals) / min(vals))
-    info = machine()
-    info["load_start"] = load_start
-    info["load_end"] = sh("cut -d' ' -f1-3 /proc/loadavg")
-    report = Report(med, spread, info, errors, time.perf_counter() - t0)
+    report = Report(med, spread, raw["info"], raw["errors"], raw["wall"])
     with open(os.path.join(RESULTS, "latest.md"), "w") as f:
         f.write(report.markdown())
-    with open(os.path.join(BUILD, "raw.json"), "w") as f:
-        json.dump({f"{s} {w}": v for (s, w), v in results.items()}, f, indent=1)
     chart(report, os.path.join(RESULTS, "latest.png"))
-    shutil.rmtree(os.path.join(DATA, "scratch"), ignore_errors=True)
-    print(f"== wrote bench/results/latest.md and latest.png ({(time.perf_counter() - t0) / 60:.1f} min)")
+    print(f"== wrote bench/results/latest.md and latest.png (the run took {raw['wall'] / 60:.1f} min)")
     for name, measured, required, ok in report.targets():
         print(f"  {'PASS' if ok else 'MISS' if ok is False else 'n/a '}  {name}: {measured} (needs {required})")
 

@@ -211,9 +211,23 @@ fn limit(cfg: &Cfg) {
 
 // ---------------------------------------------------------------- stratalog core
 
+/// `BENCH_ONLY=<text>`: run only the append cells whose name contains it
+/// and skip the rest (for profiling one cell of the core, e.g.
+/// `BENCH_ONLY=append/4KiB/x100/nosync perf record stratabench run core`).
+fn only() -> Option<String> {
+    std::env::var("BENCH_ONLY").ok().filter(|s| !s.is_empty())
+}
+
 fn core(cfg: &Cfg) {
+    let only = only();
     for fsync in [false, true] {
         for (size, batch) in APPEND_CELLS {
+            if only
+                .as_ref()
+                .is_some_and(|o| !append_name(size, batch, fsync).contains(o.as_str()))
+            {
+                continue;
+            }
             let evs = events(size, batch);
             let dir = cfg.scratch("core");
             let store = Store::open(&dir, Options::default()).unwrap();
@@ -229,6 +243,9 @@ fn core(cfg: &Cfg) {
                 "events/s",
             );
         }
+    }
+    if only.is_some() {
+        return;
     }
     let event = events(100, 1);
     for threads in THREADS {
