@@ -55,12 +55,18 @@ pub(crate) unsafe fn path<'a>(path: *const c_char) -> Result<&'a str, Fail> {
 /// # Safety
 /// When `len > 0`, `data` is NULL or points to `len` readable bytes that stay
 /// unchanged for `'a`.
-pub(crate) unsafe fn bytes<'a>(data: *const u8, len: usize, what: &str) -> Result<&'a [u8], Fail> {
+/// `what` names the argument in an error; it is formatted only on failure
+/// (this runs once per appended event).
+pub(crate) unsafe fn bytes<'a>(
+    data: *const u8,
+    len: usize,
+    what: impl std::fmt::Display,
+) -> Result<&'a [u8], Fail> {
     if len == 0 {
         return Ok(&[]);
     }
     if data.is_null() {
-        return Err(Fail::null(what));
+        return Err(Fail::null(&what.to_string()));
     }
     if len > isize::MAX as usize {
         return Err(Fail::invalid(format!("{what}: length {len} is too large")));
@@ -94,6 +100,15 @@ pub(crate) unsafe fn events<'a>(
         .iter()
         .enumerate()
         // SAFETY: each slice satisfies `bytes` per the caller.
-        .map(|(i, s)| unsafe { bytes(s.data, s.len, &format!("events[{i}].data")) })
+        .map(|(i, s)| unsafe { bytes(s.data, s.len, EventData(i)) })
         .collect()
+}
+
+/// The name of `events[i].data`, for an error message.
+struct EventData(usize);
+
+impl std::fmt::Display for EventData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "events[{}].data", self.0)
+    }
 }
