@@ -18,6 +18,10 @@ const DEFAULT_READ_BYTES = 16 * 1024 * 1024
 /** Default chunk of iterate(): 1 MiB read per trip to the thread pool. */
 const DEFAULT_CHUNK_BYTES = 1024 * 1024
 const CHUNK_EVENTS = 65536
+/** Append copy buffers a store keeps for reuse: how many, and their sizes. */
+const SCRATCH_KEEP = 2
+const SCRATCH_MIN_BYTES = 64 * 1024
+const SCRATCH_MAX_BYTES = 4 * 1024 * 1024
 const MAX_EVENT_BYTES = 0xffffffff
 const COMPRESSIONS = ['none', 'lz4', 'zstd']
 const STORE_TOKEN = Symbol('stratalog.Store')
@@ -419,6 +423,7 @@ if (typeof Symbol.asyncDispose === 'symbol') {
  */
 class Store {
   #native
+  #scratch = []
 
   constructor(token, nativeStore) {
     if (token !== STORE_TOKEN) {
@@ -507,13 +512,45 @@ class Store {
       : u64('options.expectedOffset', o.expectedOffset)
     const fsync = o.fsync === undefined ? undefined : bool('options.fsync', o.fsync)
     // The one copy an append makes: the caller may reuse its buffers as soon
-    // as this returns, and nothing else can write to `data` meanwhile.
-    const data = Buffer.allocUnsafe(total)
+    // as this returns, and nothing else writes to `data` until the append
+    // has settled, when its buffer goes back to the store's scratch list.
+    const buffer = this.#takeScratch(total)
+    const data = buffer.length === total ? buffer : buffer.subarray(0, total)
     for (let i = 0, pos = 0; i < count; i++) {
       data.set(events[i], pos)
       pos += lengths[i]
     }
-    return fromNativeHead(await settle(this.#native.appendBatch(s, data, lengths, expected, fsync)))
+    try {
+      return fromNativeHead(await settle(this.#native.appendBatch(s, data, lengths, expected, fsync)))
+    } finally {
+      this.#giveScratch(buffer)
+    }
+  }
+
+  /**
+   * A buffer of at least `size` bytes for an append's copy of its events:
+   * an idle one from an earlier append, or a new one. A fresh allocation
+   * per append cost more than the copy itself for large batches (page
+   * faults, external memory for the GC to account).
+   */
+  #takeScratch(size) {
+    const list = this.#scratch
+    for (let i = list.length - 1; i >= 0; i--) {
+      if (list[i].length >= size) {
+        const buffer = list[i]
+        list[i] = list[list.length - 1]
+        list.pop()
+        return buffer
+      }
+    }
+    if (size > SCRATCH_MAX_BYTES) return Buffer.allocUnsafeSlow(size)
+    let rounded = SCRATCH_MIN_BYTES
+    while (rounded < size) rounded *= 2
+    return Buffer.allocUnsafeSlow(rounded)
+  }
+
+  #giveScratch(buffer) {
+    if (buffer.length <= SCRATCH_MAX_BYTES && this.#scratch.length < SCRATCH_KEEP) this.#scratch.push(buffer)
   }
 
   /** Appends one event; `appendBatch(stream, [event], options)`. */
