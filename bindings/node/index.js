@@ -18,10 +18,6 @@ const DEFAULT_READ_BYTES = 16 * 1024 * 1024
 /** Default chunk of iterate(): 1 MiB read per trip to the thread pool. */
 const DEFAULT_CHUNK_BYTES = 1024 * 1024
 const CHUNK_EVENTS = 65536
-/** Append copy buffers a store keeps for reuse: how many, and their sizes. */
-const SCRATCH_KEEP = 2
-const SCRATCH_MIN_BYTES = 64 * 1024
-const SCRATCH_MAX_BYTES = 4 * 1024 * 1024
 const MAX_EVENT_BYTES = 0xffffffff
 const COMPRESSIONS = ['none', 'lz4', 'zstd']
 const STORE_TOKEN = Symbol('stratalog.Store')
@@ -423,7 +419,6 @@ if (typeof Symbol.asyncDispose === 'symbol') {
  */
 class Store {
   #native
-  #scratch = []
 
   constructor(token, nativeStore) {
     if (token !== STORE_TOKEN) {
@@ -494,63 +489,31 @@ class Store {
     if (!Array.isArray(events)) {
       throw typeError(`The "events" argument must be an array of Buffer or Uint8Array. Received ${describe(events)}`)
     }
-    // One pass checks every event and records its length (a Uint32Array
-    // crosses into the addon in one piece); the message is built only for
-    // an event that fails.
-    const count = events.length
-    const lengths = new Uint32Array(count)
-    let total = 0
-    for (let i = 0; i < count; i++) {
-      const event = events[i]
-      if (!types.isUint8Array(event) || event.byteLength > MAX_EVENT_BYTES) bytes(`events[${i}]`, event)
-      lengths[i] = event.byteLength
-      total += event.byteLength
-    }
-    const o = optionsObject('options', options, ['expectedOffset', 'fsync'])
-    const expected = o.expectedOffset === undefined || o.expectedOffset === null
-      ? undefined
-      : u64('options.expectedOffset', o.expectedOffset)
-    const fsync = o.fsync === undefined ? undefined : bool('options.fsync', o.fsync)
-    // The one copy an append makes: the caller may reuse its buffers as soon
-    // as this returns, and nothing else writes to `data` until the append
-    // has settled, when its buffer goes back to the store's scratch list.
-    const buffer = this.#takeScratch(total)
-    const data = buffer.length === total ? buffer : buffer.subarray(0, total)
-    for (let i = 0, pos = 0; i < count; i++) {
-      data.set(events[i], pos)
-      pos += lengths[i]
-    }
+    let expected
+    let fsync
+    let optionsError = null
     try {
-      return fromNativeHead(await settle(this.#native.appendBatch(s, data, lengths, expected, fsync)))
-    } finally {
-      this.#giveScratch(buffer)
+      const o = optionsObject('options', options, ['expectedOffset', 'fsync'])
+      expected = o.expectedOffset === undefined || o.expectedOffset === null
+        ? undefined
+        : u64('options.expectedOffset', o.expectedOffset)
+      fsync = o.fsync === undefined ? undefined : bool('options.fsync', o.fsync)
+    } catch (err) {
+      optionsError = err
     }
-  }
-
-  /**
-   * A buffer of at least `size` bytes for an append's copy of its events:
-   * an idle one from an earlier append, or a new one. A fresh allocation
-   * per append cost more than the copy itself for large batches (page
-   * faults, external memory for the GC to account).
-   */
-  #takeScratch(size) {
-    const list = this.#scratch
-    for (let i = list.length - 1; i >= 0; i--) {
-      if (list[i].length >= size) {
-        const buffer = list[i]
-        list[i] = list[list.length - 1]
-        list.pop()
-        return buffer
-      }
+    if (optionsError === null) {
+      // The addon checks and copies the events in one pass on this thread
+      // (the one copy an append makes; the caller may reuse its buffers as
+      // soon as this returns). It returns null, doing nothing, when an
+      // event is not a Uint8Array: the slow path below says which.
+      const task = this.#native.appendEvents(s, events, expected, fsync)
+      if (task !== null) return fromNativeHead(await settle(task))
     }
-    if (size > SCRATCH_MAX_BYTES) return Buffer.allocUnsafeSlow(size)
-    let rounded = SCRATCH_MIN_BYTES
-    while (rounded < size) rounded *= 2
-    return Buffer.allocUnsafeSlow(rounded)
-  }
-
-  #giveScratch(buffer) {
-    if (buffer.length <= SCRATCH_MAX_BYTES && this.#scratch.length < SCRATCH_KEEP) this.#scratch.push(buffer)
+    const lengths = new Uint32Array(events.length)
+    for (let i = 0; i < events.length; i++) lengths[i] = bytes(`events[${i}]`, events[i]).byteLength
+    if (optionsError !== null) throw optionsError
+    const data = Buffer.concat(events)
+    return fromNativeHead(await settle(this.#native.appendBatch(s, data, lengths, expected, fsync)))
   }
 
   /** Appends one event; `appendBatch(stream, [event], options)`. */
