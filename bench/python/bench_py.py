@@ -1,7 +1,7 @@
 """The Python drivers of `make bench`.
 
     python bench_py.py prepare              SQLite and tamperlog read datasets
-    python bench_py.py run python|sqlite|tamperlog
+    python bench_py.py run python|sqlite|tamperlog|duel
 
 ``python`` is stratalog through the installed package (bindings/python);
 ``sqlite`` is the hash-chained audit table users build by hand on Python's
@@ -359,6 +359,60 @@ def run_tamperlog() -> None:
     emit("tamperlog", "open", timed_opens(open_log, minimum=3), "ms")
 
 
+# ---------------------------------------------------------------- the fsync duel
+
+DUEL_SECONDS = float(os.environ.get("BENCH_DUEL_SECONDS", "3"))
+DUEL_SLICE = 0.02
+
+
+def run_duel() -> None:
+    """Durable single 100 B events, three ways, interleaved in 20 ms slices
+    for BENCH_DUEL_SECONDS: stratalog (fsync=True), the SQLite chain table
+    with synchronous=FULL (one transaction per event), and the limit
+    (os.write + os.fdatasync). This disk's flush latency swings by an order
+    of magnitude within seconds; slices this short expose all three to the
+    same swings, so their ratios hold where separate cells do not. Python's
+    own cost (a few µs per call) is small beside an fdatasync."""
+    import stratalog
+
+    ev = events(100, 1)[0]
+    root = scratch("duel")
+    os.makedirs(root)
+    store = stratalog.open(os.path.join(root, "store"))
+    table = ChainTable(os.path.join(root, "log.db"), "FULL")
+    fd = os.open(os.path.join(root, "limit.bin"), os.O_CREAT | os.O_WRONLY | os.O_APPEND, 0o644)
+
+    def limit() -> None:
+        os.write(fd, ev)
+        os.fdatasync(fd)
+
+    ops: list[tuple[str, Callable[[], object]]] = [
+        ("python", lambda: store.append(1, ev, fsync=True)),
+        ("sqlite", lambda: table.append_batch([ev])),
+        ("limit", limit),
+    ]
+    done = {name: 0 for name, _ in ops}
+    spent = {name: 0.0 for name, _ in ops}
+    end = time.perf_counter() + DUEL_SECONDS
+    k = 0
+    while time.perf_counter() < end:
+        for name, op in ops[k % 3:] + ops[: k % 3]:
+            start = time.perf_counter()
+            n = 0
+            while n < 1 or time.perf_counter() - start < DUEL_SLICE:
+                op()
+                n += 1
+            spent[name] += time.perf_counter() - start
+            done[name] += n
+        k += 1
+    store.close()
+    table.close()
+    os.close(fd)
+    shutil.rmtree(root)
+    for name, _ in ops:
+        emit(name, "duel/100B/x1/fsync", done[name] / spent[name], "events/s")
+
+
 # ---------------------------------------------------------------- datasets
 
 
@@ -387,10 +441,10 @@ def main() -> None:
     args = sys.argv[1:]
     if args == ["prepare"]:
         prepare()
-    elif len(args) == 2 and args[0] == "run" and args[1] in ("python", "sqlite", "tamperlog"):
-        {"python": run_python, "sqlite": run_sqlite, "tamperlog": run_tamperlog}[args[1]]()
+    elif len(args) == 2 and args[0] == "run" and args[1] in ("python", "sqlite", "tamperlog", "duel"):
+        {"python": run_python, "sqlite": run_sqlite, "tamperlog": run_tamperlog, "duel": run_duel}[args[1]]()
     else:
-        sys.exit("usage: bench_py.py prepare | run python|sqlite|tamperlog")
+        sys.exit("usage: bench_py.py prepare | run python|sqlite|tamperlog|duel")
 
 
 if __name__ == "__main__":
