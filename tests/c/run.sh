@@ -52,7 +52,10 @@ SAN=(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=
 STATIC_LIBS=(-lgcc_s -lutil -lrt -lpthread -lm -ldl)
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:halt_on_error=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
-VALGRIND=(valgrind -q --error-exitcode=99 --leak-check=full
+# --fair-sched=yes: valgrind runs one thread at a time, and without a fair
+# hand-off the reader threads of threads_share_one_handle starve the writers
+# for hours. `timeout` turns any other hang into a failure with a name.
+VALGRIND=(timeout 900 valgrind -q --fair-sched=yes --error-exitcode=99 --leak-check=full
     --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect
     --track-origins=yes)
 
