@@ -18,6 +18,10 @@ const DEFAULT_READ_BYTES = 16 * 1024 * 1024
 /** Default chunk of iterate(): 1 MiB read per trip to the thread pool. */
 const DEFAULT_CHUNK_BYTES = 1024 * 1024
 const CHUNK_EVENTS = 65536
+// Batches up to this many events reach the addon as call arguments (one
+// Node-API call for all of them, see append.rs); larger ones as the array,
+// which keeps the call's stack use bounded.
+const SPREAD_MAX = 4096
 const MAX_EVENT_BYTES = 0xffffffff
 const COMPRESSIONS = ['none', 'lz4', 'zstd']
 const STORE_TOKEN = Symbol('stratalog.Store')
@@ -419,6 +423,7 @@ if (typeof Symbol.asyncDispose === 'symbol') {
  */
 class Store {
   #native
+  #appendTarget
 
   constructor(token, nativeStore) {
     if (token !== STORE_TOKEN) {
@@ -429,6 +434,7 @@ class Store {
       )
     }
     this.#native = nativeStore
+    this.#appendTarget = nativeStore.appendTarget()
   }
 
   /** Opens (creating it if needed) the store in directory `path` for writing. */
@@ -506,7 +512,9 @@ class Store {
       // (the one copy an append makes; the caller may reuse its buffers as
       // soon as this returns). It returns null, doing nothing, when an
       // event is not a Uint8Array: the slow path below says which.
-      const task = this.#native.appendEvents(s, events, expected, fsync)
+      const task = events.length <= SPREAD_MAX
+        ? native.appendEvents(this.#appendTarget, s, expected, fsync, undefined, ...events)
+        : native.appendEvents(this.#appendTarget, s, expected, fsync, events)
       if (task !== null) return fromNativeHead(await settle(task))
     }
     const lengths = new Uint32Array(events.length)

@@ -15,6 +15,7 @@
 //! Argument validation, the public `Store`/`ChainHead` classes, async
 //! iteration and the TypeScript types live in index.js / index.d.ts.
 
+mod append;
 mod error;
 mod handle;
 mod iter;
@@ -24,7 +25,7 @@ mod value;
 
 use std::ffi::{CStr, CString};
 
-use napi::bindgen_prelude::{BigInt, Buffer};
+use napi::bindgen_prelude::{BigInt, Buffer, Object};
 use napi::Env;
 use napi_derive::napi;
 
@@ -34,6 +35,12 @@ use crate::value::{head_text, Output};
 pub use crate::iter::NativeIter;
 pub use crate::job::Job;
 pub use crate::store::{NativeStore, OpenOptions, StoreOptions};
+
+/// Adds the functions written against Node-API directly (append.rs).
+#[napi(module_exports)]
+pub fn register_raw_functions(exports: Object, env: Env) -> napi::Result<()> {
+    append::register(&env, &exports)
+}
 
 /// The text form of a head, "<next_offset>:<64 lowercase hex digits>".
 #[napi]

@@ -4,17 +4,17 @@
 
 use std::ffi::CString;
 use std::ptr::{self, NonNull};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
-use napi::bindgen_prelude::{Array, AsyncTask, BigInt, Buffer, JsValue, Uint32Array};
-use napi::sys;
+use napi::bindgen_prelude::{AsyncTask, BigInt, Buffer, Object, Uint32Array};
 use napi::Env;
 use napi_derive::napi;
 use stratalog::{
-    stratalog_compression, stratalog_head, stratalog_options, stratalog_slice, stratalog_store,
-    stratalog_verify_report, STRATALOG_ANY_OFFSET, STRATALOG_NO_OFFSET,
+    stratalog_compression, stratalog_head, stratalog_options, stratalog_store,
+    stratalog_verify_report, STRATALOG_NO_OFFSET,
 };
 
+use crate::append::{append_packed, offsets, AppendTarget};
 use crate::error::{check, Failure};
 use crate::handle::Shared;
 use crate::iter::NativeIter;
@@ -109,7 +109,7 @@ fn open_store(mode: Mode, opts: stratalog_options) -> Result<Arc<Shared>, Failur
     }
 }
 
-fn empty_head() -> stratalog_head {
+pub(crate) fn empty_head() -> stratalog_head {
     stratalog_head {
         next_offset: 0,
         hash: [0; 32],
@@ -173,92 +173,19 @@ fn copy_events(batch: &Events) -> Result<Chunk, Failure> {
     Ok(chunk)
 }
 
-/// Copy buffers of `append_events` kept for reuse: at most this many, of at
-/// most `SCRATCH_MAX_BYTES` capacity each.
-const SCRATCH_KEEP: usize = 2;
-const SCRATCH_MAX_BYTES: usize = 4 << 20;
-
-/// Idle copy buffers of `append_events`: a fresh allocation per append cost
-/// more than the copy into it for large batches (new pages fault in).
-#[derive(Debug, Default)]
-struct Scratch(Mutex<Vec<Vec<u8>>>);
-
-impl Scratch {
-    fn take(&self, size: usize) -> Vec<u8> {
-        let mut list = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        match list.iter().position(|b| b.capacity() >= size) {
-            Some(i) => list.swap_remove(i),
-            None => Vec::with_capacity(size),
-        }
-    }
-
-    fn give(&self, mut buffer: Vec<u8>) {
-        if buffer.capacity() <= SCRATCH_MAX_BYTES {
-            let mut list = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-            if list.len() < SCRATCH_KEEP {
-                buffer.clear();
-                list.push(buffer);
-            }
-        }
-    }
-}
-
-/// Where the events of an `append_events` call are: pointers into the JS
-/// Uint8Arrays, read on the JS thread during the call only.
-struct EventViews(Vec<(*const u8, usize)>);
-
-/// `events[i]` as (data, length) if it is a Uint8Array (a Buffer is one) of
-/// at most 2^32 - 1 bytes, else None.
-///
-/// # Safety
-/// `env` is the live env of the current call and `array` a JS array in it.
-unsafe fn uint8_element(
-    env: sys::napi_env,
-    array: sys::napi_value,
-    i: u32,
-) -> Option<(*const u8, usize)> {
-    let mut value = ptr::null_mut();
-    let mut is_typed = false;
-    let mut kind = 0;
-    let mut len = 0usize;
-    let mut data = ptr::null_mut();
-    // SAFETY (all three): valid env and values, writable outputs.
-    unsafe {
-        if sys::napi_get_element(env, array, i, &mut value) != sys::Status::napi_ok
-            || sys::napi_is_typedarray(env, value, &mut is_typed) != sys::Status::napi_ok
-            || !is_typed
-            || sys::napi_get_typedarray_info(
-                env,
-                value,
-                &mut kind,
-                &mut len,
-                &mut data,
-                ptr::null_mut(),
-                ptr::null_mut(),
-            ) != sys::Status::napi_ok
-        {
-            return None;
-        }
-    }
-    if kind != sys::TypedarrayType::uint8_array || u32::try_from(len).is_err() {
-        return None;
-    }
-    Some((data.cast_const().cast::<u8>(), len))
-}
-
 /// An open store: the native half of the JS `Store`.
 #[napi]
 #[derive(Debug)]
 pub struct NativeStore {
     shared: Arc<Shared>,
-    scratch: Arc<Scratch>,
+    target: AppendTarget,
 }
 
 impl NativeStore {
     pub(crate) fn new(shared: Arc<Shared>) -> Self {
         NativeStore {
+            target: AppendTarget::new(Arc::clone(&shared)),
             shared,
-            scratch: Arc::default(),
         }
     }
 }
@@ -329,21 +256,10 @@ impl NativeStore {
     ) -> napi::Result<AsyncTask<Job>> {
         // A typed array crosses in one piece (a JS array would cost one
         // napi_get_element per event); copied here, on the JS thread.
-        let lengths: Vec<u32> = lengths.to_vec();
+        let lengths: Vec<usize> = lengths.iter().map(|&l| l as usize).collect();
         let args = (|| {
-            let stream = to_u64("stream", &stream)?;
-            let expected = match &expected_offset {
-                None => STRATALOG_ANY_OFFSET,
-                Some(v) => match to_u64("expectedOffset", v)? {
-                    STRATALOG_ANY_OFFSET => {
-                        return Err(Failure::range(
-                            "expectedOffset must be below 2^64 - 1 (reserved for 'any offset')",
-                        ))
-                    }
-                    v => v,
-                },
-            };
-            let total: u64 = lengths.iter().map(|&l| u64::from(l)).sum();
+            let (stream, expected) = offsets(&stream, expected_offset.as_ref())?;
+            let total: u64 = lengths.iter().map(|&l| l as u64).sum();
             if total != data.len() as u64 {
                 return Err(Failure::invalid_value(format!(
                     "event lengths add up to {total} bytes, but data holds {}",
@@ -356,128 +272,15 @@ impl NativeStore {
         let fsync = fsync.unwrap_or_else(|| self.shared.default_fsync());
         let shared = Arc::clone(&self.shared);
         Ok(Job::spawn_with(data, move |bytes| {
-            let mut slices = Vec::with_capacity(lengths.len());
-            let mut rest = bytes;
-            for &len in &lengths {
-                // The lengths were checked to add up to bytes.len().
-                let (event, tail) = rest.split_at_checked(len as usize).ok_or_else(|| {
-                    Failure::invalid_value("event lengths run past the end of data")
-                })?;
-                slices.push(stratalog_slice {
-                    data: event.as_ptr(),
-                    len: event.len(),
-                });
-                rest = tail;
-            }
-            let mut head = empty_head();
-            shared.with(|store| {
-                // SAFETY: live handle (read guard held); `slices` point into
-                // `bytes`, alive for the call; `head` is writable.
-                check(unsafe {
-                    stratalog::stratalog_append_batch(
-                        store,
-                        stream,
-                        slices.as_ptr(),
-                        slices.len(),
-                        expected,
-                        fsync,
-                        &mut head,
-                    )
-                })
-            })?;
-            Ok(Output::Head(head))
+            append_packed(&shared, stream, expected, fsync, bytes, &lengths)
         }))
     }
 
-    /// Appends `events`, an array of Uint8Arrays, atomically. They are
-    /// copied here, on the JS thread, into one buffer: the one copy an
-    /// append makes (the caller may reuse its buffers at once), without a
-    /// JS-level copy per event. Returns null and does nothing when an
-    /// element is not a Uint8Array or is too large: the JS layer then says
-    /// which. `stream` and `expected_offset` are checked by the JS layer.
+    /// The first argument of the module's `appendEvents` for this store
+    /// (see append.rs).
     #[napi]
-    pub fn append_events(
-        &self,
-        env: Env,
-        stream: BigInt,
-        events: Array,
-        expected_offset: Option<BigInt>,
-        fsync: Option<bool>,
-    ) -> napi::Result<Option<AsyncTask<Job>>> {
-        let args = (|| {
-            let stream = to_u64("stream", &stream)?;
-            let expected = match &expected_offset {
-                None => STRATALOG_ANY_OFFSET,
-                Some(v) => match to_u64("expectedOffset", v)? {
-                    STRATALOG_ANY_OFFSET => {
-                        return Err(Failure::range(
-                            "expectedOffset must be below 2^64 - 1 (reserved for 'any offset')",
-                        ))
-                    }
-                    v => v,
-                },
-            };
-            Ok((stream, expected))
-        })();
-        let (stream, expected) = args.map_err(|f: Failure| f.into_js(&env))?;
-        let count = events.len();
-        let mut views = EventViews(Vec::with_capacity(count as usize));
-        let mut total = 0usize;
-        for i in 0..count {
-            // SAFETY: the env of this call and the array argument.
-            match unsafe { uint8_element(env.raw(), events.raw(), i) } {
-                Some((data, len)) => {
-                    total += len;
-                    views.0.push((data, len));
-                }
-                None => return Ok(None),
-            }
-        }
-        let mut data = self.scratch.take(total);
-        let mut lengths = Vec::with_capacity(views.0.len());
-        for &(ptr, len) in &views.0 {
-            if len > 0 {
-                // SAFETY: `len` bytes of a live Uint8Array of this call, read
-                // before returning to JavaScript.
-                data.extend_from_slice(unsafe { std::slice::from_raw_parts(ptr, len) });
-            }
-            lengths.push(len);
-        }
-        drop(views);
-        let fsync = fsync.unwrap_or_else(|| self.shared.default_fsync());
-        let shared = Arc::clone(&self.shared);
-        let scratch = Arc::clone(&self.scratch);
-        Ok(Some(Job::spawn(move || {
-            let mut slices = Vec::with_capacity(lengths.len());
-            let mut pos = 0usize;
-            for &len in &lengths {
-                slices.push(stratalog_slice {
-                    data: data[pos..pos + len].as_ptr(),
-                    len,
-                });
-                pos += len;
-            }
-            let mut head = empty_head();
-            let result = shared.with(|store| {
-                // SAFETY: live handle (read guard held); `slices` point into
-                // `data`, alive for the call; `head` is writable.
-                check(unsafe {
-                    stratalog::stratalog_append_batch(
-                        store,
-                        stream,
-                        slices.as_ptr(),
-                        slices.len(),
-                        expected,
-                        fsync,
-                        &mut head,
-                    )
-                })
-            });
-            drop(slices);
-            scratch.give(data);
-            result?;
-            Ok(Output::Head(head))
-        })))
+    pub fn append_target<'env>(&self, env: &'env Env) -> napi::Result<Object<'env>> {
+        self.target.to_object(env)
     }
 
     /// Events from `offset` on, up to `max_bytes` (at least one if any).

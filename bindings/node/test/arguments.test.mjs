@@ -71,6 +71,15 @@ test('events must be Buffers or Uint8Arrays: a string is a TypeError', async () 
     await assert.rejects(store.append(1, event), typeError(), `append ${String(event)}`)
     await assert.rejects(store.appendBatch(1, [Buffer.from('ok'), event]), typeError(), `appendBatch with ${String(event)}`)
   }
+  // A bad event anywhere in a batch above the size that is passed as call
+  // arguments (4096) is found too, and so is an array nested as an event.
+  const big = Array.from({ length: 5000 }, () => Buffer.from('ok'))
+  for (const at of [0, 4095, 4096, 4999]) {
+    const batch = big.slice()
+    batch[at] = 'a string'
+    await assert.rejects(store.appendBatch(1, batch), typeError(), `a string at ${at} of 5000`)
+  }
+  await assert.rejects(store.appendBatch(1, [[Buffer.from('nested')]]), typeError())
   await assert.rejects(store.appendBatch(1, 'not an array'), typeError())
   await assert.rejects(store.appendBatch(1, Buffer.from('not an array')), typeError())
   await assert.rejects(store.appendBatch(1), typeError())
@@ -121,6 +130,18 @@ test('heads: verifyAgainst takes a ChainHead, its text or { nextOffset, hash(32)
   assert.throws(() => new ChainHead('1', Buffer.alloc(32)), typeError())
   assert.throws(() => ChainHead.parse(42), typeError())
   store.close()
+})
+
+test('the native appendEvents refuses a target that is not an append target', async () => {
+  // binding.js is not an export of the package: reach it by its path.
+  const { createRequire } = await import('node:module')
+  const { dirname, join } = await import('node:path')
+  const require = createRequire(import.meta.url)
+  const native = require(join(dirname(require.resolve('stratalog')), 'binding.js'))
+  for (const target of [{}, null, 7, Store.openInMemory()]) {
+    assert.throws(() => native.appendEvents(target, 1n, undefined, undefined, undefined, Buffer.from('x')))
+  }
+  assert.throws(() => native.appendEvents())
 })
 
 test('Store cannot be constructed directly', () => {

@@ -91,6 +91,26 @@ test('Uint8Array events, Buffer views with an offset, and the caller reusing its
   store.close()
 })
 
+test('batches on both sides of 4096 events (call arguments vs the array) round-trip', async () => {
+  const store = Store.openInMemory()
+  let next = 0
+  for (const size of [1, 4095, 4096, 4097, 20000]) {
+    const batch = Array.from({ length: size }, (_, i) => Buffer.from(`event ${next + i}`))
+    const head = await store.appendBatch(3, batch, { expectedOffset: next })
+    next += size
+    assert.equal(head.nextOffset, next)
+  }
+  let at = 0
+  for await (const { offset, data } of store.iterate(3)) {
+    assert.equal(offset, at)
+    assert.equal(data.toString(), `event ${at}`)
+    at++
+  }
+  assert.equal(at, next)
+  await store.verify(3)
+  store.close()
+})
+
 test('stream ids and offsets accept numbers and bigints; large ids come back as bigints', async () => {
   const store = Store.openInMemory()
   const max = 2n ** 64n - 1n

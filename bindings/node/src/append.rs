@@ -1,0 +1,384 @@
+//! The append path: `appendEvents(target, stream, expectedOffset, fsync,
+//! undefined, ...events)`, a plain Node-API function rather than a napi-rs
+//! method, because it takes its events as call arguments.
+//!
+//! Why arguments: a Node-API function receives all of its arguments in one
+//! `napi_get_cb_info`, while reading elements out of a JS array costs a
+//! `napi_get_element` each (a generic property lookup behind a `TryCatch`
+//! and a handle scope). Profiled on 1000-event batches of 100 B, those
+//! lookups were a quarter of the JS thread's time per append. index.js
+//! spreads batches of up to `SPREAD_MAX` events; larger ones pass the array
+//! itself in place of the `undefined` (`appendEvents(target, stream,
+//! expectedOffset, fsync, events)`), where the per-event lookup is the
+//! smaller cost.
+//!
+//! Either way the events are checked and copied here, on the JS thread,
+//! into one buffer (the one copy an append makes, so the caller may reuse
+//! its buffers at once) and the C call runs on the libuv pool. When an
+//! event is not a Uint8Array, or is too large, the call returns `null` and
+//! does nothing: the JS layer then says which event is wrong.
+//!
+//! `target` is the object of [`AppendTarget`] a `NativeStore` hands out; it
+//! is unwrapped with a type check, so any other value is a `TypeError`.
+
+use std::ffi::c_void;
+use std::ptr;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use napi::bindgen_prelude::{
+    AsyncTask, BigInt, FromNapiValue, JsObjectValue, JsValue, Null, Object, ToNapiValue,
+};
+use napi::{sys, Env, JsError};
+use stratalog::{stratalog_slice, STRATALOG_ANY_OFFSET};
+
+use crate::error::{check, Failure};
+use crate::handle::Shared;
+use crate::job::Job;
+use crate::store::empty_head;
+use crate::value::{to_u64, Output};
+
+/// Arguments before the events: target, stream, expectedOffset, fsync, and
+/// the events array or `undefined`.
+const FIXED_ARGS: usize = 5;
+
+/// Arguments read without a heap allocation; more go through a Vec.
+const INLINE_ARGS: usize = 64;
+
+/// Copy buffers kept for reuse: at most this many, of at most
+/// `SCRATCH_MAX_BYTES` capacity each.
+const SCRATCH_KEEP: usize = 2;
+const SCRATCH_MAX_BYTES: usize = 4 << 20;
+
+/// Idle copy buffers: a fresh allocation per append cost more than the copy
+/// into it for large batches (new pages fault in).
+#[derive(Debug, Default)]
+struct Scratch(Mutex<Vec<Vec<u8>>>);
+
+impl Scratch {
+    fn take(&self, size: usize) -> Vec<u8> {
+        let mut list = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        match list.iter().position(|b| b.capacity() >= size) {
+            Some(i) => list.swap_remove(i),
+            None => Vec::with_capacity(size),
+        }
+    }
+
+    fn give(&self, mut buffer: Vec<u8>) {
+        if buffer.capacity() <= SCRATCH_MAX_BYTES {
+            let mut list = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+            if list.len() < SCRATCH_KEEP {
+                buffer.clear();
+                list.push(buffer);
+            }
+        }
+    }
+}
+
+/// What an append needs of its store, wrapped into a JS object that
+/// `appendEvents` receives as its first argument.
+#[derive(Debug, Clone)]
+pub(crate) struct AppendTarget {
+    shared: Arc<Shared>,
+    scratch: Arc<Scratch>,
+}
+
+impl AppendTarget {
+    pub(crate) fn new(shared: Arc<Shared>) -> Self {
+        AppendTarget {
+            shared,
+            scratch: Arc::default(),
+        }
+    }
+
+    /// A JS object wrapping a clone of this target.
+    pub(crate) fn to_object<'env>(&self, env: &'env Env) -> napi::Result<Object<'env>> {
+        let mut object = Object::new(env)?;
+        object.wrap(self.clone(), None)?;
+        Ok(object)
+    }
+
+    /// Copies `events` (data, length) into one buffer and returns the job
+    /// that appends them.
+    fn job(
+        &self,
+        stream: u64,
+        expected: u64,
+        fsync: Option<bool>,
+        events: &[(*const u8, usize)],
+    ) -> AsyncTask<Job> {
+        let total = events.iter().map(|&(_, len)| len).sum();
+        let mut data = self.scratch.take(total);
+        let mut lengths = Vec::with_capacity(events.len());
+        for &(ptr, len) in events {
+            if len > 0 {
+                // SAFETY: `len` bytes of a live Uint8Array argument of this
+                // call, read before returning to JavaScript.
+                data.extend_from_slice(unsafe { std::slice::from_raw_parts(ptr, len) });
+            }
+            lengths.push(len);
+        }
+        let fsync = fsync.unwrap_or_else(|| self.shared.default_fsync());
+        let shared = Arc::clone(&self.shared);
+        let scratch = Arc::clone(&self.scratch);
+        Job::spawn(move || {
+            let result = append_packed(&shared, stream, expected, fsync, &data, &lengths);
+            scratch.give(data);
+            result
+        })
+    }
+}
+
+/// Appends the events packed in `data` (event i is the next `lengths[i]`
+/// bytes) as one batch; on a pool thread.
+pub(crate) fn append_packed(
+    shared: &Shared,
+    stream: u64,
+    expected: u64,
+    fsync: bool,
+    data: &[u8],
+    lengths: &[usize],
+) -> Result<Output, Failure> {
+    let mut slices = Vec::with_capacity(lengths.len());
+    let mut rest = data;
+    for &len in lengths {
+        let (event, tail) = rest
+            .split_at_checked(len)
+            .ok_or_else(|| Failure::invalid_value("event lengths run past the end of data"))?;
+        slices.push(stratalog_slice {
+            data: event.as_ptr(),
+            len: event.len(),
+        });
+        rest = tail;
+    }
+    let mut head = empty_head();
+    shared.with(|store| {
+        // SAFETY: live handle (read guard held); `slices` point into `data`,
+        // alive for the call; `head` is writable.
+        check(unsafe {
+            stratalog::stratalog_append_batch(
+                store,
+                stream,
+                slices.as_ptr(),
+                slices.len(),
+                expected,
+                fsync,
+                &mut head,
+            )
+        })
+    })?;
+    Ok(Output::Head(head))
+}
+
+/// Registers `appendEvents` on the module's exports.
+pub(crate) fn register(env: &Env, exports: &Object) -> napi::Result<()> {
+    let name = c"appendEvents";
+    let mut function = ptr::null_mut();
+    // SAFETY: a live env during module init; `name` is NUL-terminated and
+    // `function` writable.
+    let status = unsafe {
+        sys::napi_create_function(
+            env.raw(),
+            name.as_ptr(),
+            name.count_bytes() as isize,
+            Some(append_events),
+            ptr::null_mut(),
+            &mut function,
+        )
+    };
+    if status != sys::Status::napi_ok {
+        return Err(napi::Error::from_reason("cannot create appendEvents"));
+    }
+    // SAFETY: as above; `exports` is the module's exports object.
+    let status =
+        unsafe { sys::napi_set_named_property(env.raw(), exports.raw(), name.as_ptr(), function) };
+    if status != sys::Status::napi_ok {
+        return Err(napi::Error::from_reason("cannot export appendEvents"));
+    }
+    Ok(())
+}
+
+/// The Node-API callback of `appendEvents`. Never unwinds: a panic becomes
+/// a thrown JS error.
+unsafe extern "C" fn append_events(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
+    let result = std::panic::catch_unwind(|| {
+        // SAFETY: the env and callback info of this call.
+        unsafe { append_events_impl(env, info) }
+    });
+    let error = match result {
+        Ok(Ok(value)) => return value,
+        Ok(Err(error)) => error,
+        Err(_) => napi::Error::from_reason("stratalog: internal error in appendEvents (a bug)"),
+    };
+    // SAFETY: the env of this call; nothing is pending (no JS ran).
+    unsafe { JsError::from(error).throw_into(env) };
+    ptr::null_mut()
+}
+
+/// # Safety
+/// `env` and `info` are those of the current Node-API call.
+unsafe fn append_events_impl(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> napi::Result<sys::napi_value> {
+    let mut inline = [ptr::null_mut(); INLINE_ARGS];
+    let mut argc = INLINE_ARGS;
+    // SAFETY: `inline` has room for `argc` values.
+    check_napi(unsafe {
+        sys::napi_get_cb_info(
+            env,
+            info,
+            &mut argc,
+            inline.as_mut_ptr(),
+            ptr::null_mut(),
+            ptr::null_mut(),
+        )
+    })?;
+    let mut heap = Vec::new();
+    let args: &[sys::napi_value] = if argc <= INLINE_ARGS {
+        &inline[..argc]
+    } else {
+        heap.resize(argc, ptr::null_mut());
+        let mut again = argc;
+        // SAFETY: `heap` has room for `again` values.
+        check_napi(unsafe {
+            sys::napi_get_cb_info(
+                env,
+                info,
+                &mut again,
+                heap.as_mut_ptr(),
+                ptr::null_mut(),
+                ptr::null_mut(),
+            )
+        })?;
+        &heap[..again.min(argc)]
+    };
+    if args.len() < FIXED_ARGS {
+        return Err(napi::Error::new(
+            napi::Status::InvalidArg,
+            "appendEvents(target, stream, expectedOffset, fsync, events | undefined, ...events)",
+        ));
+    }
+    let rust_env = Env::from_raw(env);
+    // SAFETY (the conversions below): values of this call's env.
+    let target_object = unsafe { Object::from_napi_value(env, args[0]) }?;
+    let target: &AppendTarget = target_object.unwrap::<AppendTarget>()?;
+    let stream = unsafe { BigInt::from_napi_value(env, args[1]) }?;
+    let expected = unsafe { Option::<BigInt>::from_napi_value(env, args[2]) }?;
+    let fsync = unsafe { Option::<bool>::from_napi_value(env, args[3]) }?;
+    let (stream, expected) =
+        offsets(&stream, expected.as_ref()).map_err(|f| f.into_js(&rust_env))?;
+
+    let mut events = Vec::new();
+    // SAFETY: a value of this call's env.
+    if unsafe { is_array(env, args[4]) }? {
+        let array = args[4];
+        let mut len = 0u32;
+        // SAFETY: `array` is an array of this env; `len` writable.
+        check_napi(unsafe { sys::napi_get_array_length(env, array, &mut len) })?;
+        events.reserve(len as usize);
+        for i in 0..len {
+            let mut element = ptr::null_mut();
+            // SAFETY: as above; `element` writable.
+            check_napi(unsafe { sys::napi_get_element(env, array, i, &mut element) })?;
+            // SAFETY: a value of this call's env.
+            match unsafe { uint8_view(env, element) } {
+                Some(view) => events.push(view),
+                // SAFETY: the env of this call.
+                None => return unsafe { null(env) },
+            }
+        }
+    } else {
+        events.reserve(args.len() - FIXED_ARGS);
+        for &value in &args[FIXED_ARGS..] {
+            // SAFETY: a value of this call's env.
+            match unsafe { uint8_view(env, value) } {
+                Some(view) => events.push(view),
+                // SAFETY: the env of this call.
+                None => return unsafe { null(env) },
+            }
+        }
+    }
+    let task = target.job(stream, expected, fsync, &events);
+    // The events were copied: the views must not outlive this call.
+    drop(events);
+    // SAFETY: the env of this call.
+    unsafe { AsyncTask::to_napi_value(env, task) }
+}
+
+/// The stream id and the expected offset (`STRATALOG_ANY_OFFSET` for none).
+pub(crate) fn offsets(stream: &BigInt, expected: Option<&BigInt>) -> Result<(u64, u64), Failure> {
+    let stream = to_u64("stream", stream)?;
+    let expected = match expected {
+        None => STRATALOG_ANY_OFFSET,
+        Some(v) => match to_u64("expectedOffset", v)? {
+            STRATALOG_ANY_OFFSET => {
+                return Err(Failure::range(
+                    "expectedOffset must be below 2^64 - 1 (reserved for 'any offset')",
+                ))
+            }
+            v => v,
+        },
+    };
+    Ok((stream, expected))
+}
+
+fn check_napi(status: sys::napi_status) -> napi::Result<()> {
+    if status == sys::Status::napi_ok {
+        Ok(())
+    } else {
+        Err(napi::Error::new(
+            napi::Status::from(status),
+            "a Node-API call failed in appendEvents",
+        ))
+    }
+}
+
+/// # Safety
+/// `value` is a value of the live `env`.
+unsafe fn is_array(env: sys::napi_env, value: sys::napi_value) -> napi::Result<bool> {
+    let mut result = false;
+    // SAFETY: per the contract; `result` writable.
+    check_napi(unsafe { sys::napi_is_array(env, value, &mut result) })?;
+    Ok(result)
+}
+
+/// # Safety
+/// `env` is the live env of the current call.
+unsafe fn null(env: sys::napi_env) -> napi::Result<sys::napi_value> {
+    // SAFETY: per the contract.
+    unsafe { Null::to_napi_value(env, Null) }
+}
+
+/// `value` as (data, length) if it is a Uint8Array (a Buffer is one) of at
+/// most 2^32 - 1 bytes, else None.
+///
+/// # Safety
+/// `value` is a value of the live `env` of the current call.
+unsafe fn uint8_view(env: sys::napi_env, value: sys::napi_value) -> Option<(*const u8, usize)> {
+    let mut kind = 0;
+    let mut len = 0usize;
+    let mut data: *mut c_void = ptr::null_mut();
+    // SAFETY: per the contract; outputs writable. A value that is not a
+    // typed array makes the call return napi_invalid_arg, nothing else.
+    let status = unsafe {
+        sys::napi_get_typedarray_info(
+            env,
+            value,
+            &mut kind,
+            &mut len,
+            &mut data,
+            ptr::null_mut(),
+            ptr::null_mut(),
+        )
+    };
+    if status != sys::Status::napi_ok
+        || kind != sys::TypedarrayType::uint8_array
+        || u32::try_from(len).is_err()
+    {
+        return None;
+    }
+    Some((data.cast_const().cast::<u8>(), len))
+}
