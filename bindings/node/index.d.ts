@@ -198,7 +198,10 @@ export declare class Store {
   /** The options the store was opened with. */
   options(): StoreOptions
 
-  /** Appends `events` to `stream` atomically; resolves to the new head. The events are copied before it returns. */
+  /**
+   * Appends `events` to `stream` atomically; resolves to the new head. The events are copied before it returns.
+   * Appends to one stream land in call order, even when not awaited one by one.
+   */
   appendBatch(stream: U64, events: readonly EventData[], options?: AppendOptions): Promise<ChainHead>
   /** Appends one event. */
   append(stream: U64, event: EventData, options?: AppendOptions): Promise<ChainHead>

@@ -424,6 +424,9 @@ if (typeof Symbol.asyncDispose === 'symbol') {
 class Store {
   #native
   #appendTarget
+  // Streams with an append in flight -> the appends made since, in call
+  // order (see #appendInOrder).
+  #appending = new Map()
 
   constructor(token, nativeStore) {
     if (token !== STORE_TOKEN) {
@@ -507,7 +510,8 @@ class Store {
     } catch (err) {
       optionsError = err
     }
-    if (optionsError === null) {
+    const queue = this.#appending.get(s)
+    if (queue === undefined && optionsError === null) {
       // The addon checks and copies the events in one pass on this thread
       // (the one copy an append makes; the caller may reuse its buffers as
       // soon as this returns). It returns null, doing nothing, when an
@@ -515,13 +519,67 @@ class Store {
       const task = events.length <= SPREAD_MAX
         ? native.appendEvents(this.#appendTarget, s, expected, fsync, undefined, ...events)
         : native.appendEvents(this.#appendTarget, s, expected, fsync, events)
-      if (task !== null) return fromNativeHead(await settle(task))
+      if (task !== null) return this.#appendInOrder(s, task)
     }
     const lengths = new Uint32Array(events.length)
     for (let i = 0; i < events.length; i++) lengths[i] = bytes(`events[${i}]`, events[i]).byteLength
     if (optionsError !== null) throw optionsError
     const data = Buffer.concat(events)
-    return fromNativeHead(await settle(this.#native.appendBatch(s, data, lengths, expected, fsync)))
+    if (queue !== undefined) {
+      return new Promise((resolve, reject) => {
+        queue.push({ data, lengths, entry: { count: events.length, expectedOffset: expected, fsync }, resolve, reject })
+      })
+    }
+    return this.#appendInOrder(s, this.#native.appendBatch(s, data, lengths, expected, fsync))
+  }
+
+  // Appends to one stream land in the order they were called, even when
+  // the caller does not await each before the next: while one is in
+  // flight, later ones queue (already copied) and then go to the pool
+  // together, in order, as one group that pays one fsync. Appends to
+  // different streams run in parallel.
+  async #appendInOrder(stream, task) {
+    this.#appending.set(stream, [])
+    try {
+      return fromNativeHead(await settle(task))
+    } finally {
+      this.#appendQueued(stream)
+    }
+  }
+
+  #appendQueued(stream) {
+    const queue = this.#appending.get(stream)
+    if (queue.length === 0) {
+      this.#appending.delete(stream)
+      return
+    }
+    this.#appending.set(stream, [])
+    let total = 0
+    for (const q of queue) total += q.lengths.length
+    const lengths = new Uint32Array(total)
+    let at = 0
+    for (const q of queue) {
+      lengths.set(q.lengths, at)
+      at += q.lengths.length
+    }
+    const data = Buffer.concat(queue.map((q) => q.data))
+    let task
+    try {
+      task = this.#native.appendGroup(stream, data, lengths, queue.map((q) => q.entry))
+    } catch (err) {
+      task = Promise.reject(err)
+    }
+    task.then(
+      (outcomes) => {
+        outcomes.forEach((outcome, i) => {
+          if (outcome instanceof Error) queue[i].reject(outcome)
+          else queue[i].resolve(fromNativeHead(outcome))
+        })
+      },
+      (err) => {
+        for (const q of queue) q.reject(err)
+      },
+    ).finally(() => this.#appendQueued(stream))
   }
 
   /** Appends one event; `appendBatch(stream, [event], options)`. */

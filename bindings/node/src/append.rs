@@ -310,19 +310,20 @@ unsafe fn append_events_impl(
 
 /// The stream id and the expected offset (`STRATALOG_ANY_OFFSET` for none).
 pub(crate) fn offsets(stream: &BigInt, expected: Option<&BigInt>) -> Result<(u64, u64), Failure> {
-    let stream = to_u64("stream", stream)?;
-    let expected = match expected {
-        None => STRATALOG_ANY_OFFSET,
+    Ok((to_u64("stream", stream)?, expected_offset(expected)?))
+}
+
+/// An expected offset, or `STRATALOG_ANY_OFFSET` for none.
+pub(crate) fn expected_offset(expected: Option<&BigInt>) -> Result<u64, Failure> {
+    match expected {
+        None => Ok(STRATALOG_ANY_OFFSET),
         Some(v) => match to_u64("expectedOffset", v)? {
-            STRATALOG_ANY_OFFSET => {
-                return Err(Failure::range(
-                    "expectedOffset must be below 2^64 - 1 (reserved for 'any offset')",
-                ))
-            }
-            v => v,
+            STRATALOG_ANY_OFFSET => Err(Failure::range(
+                "expectedOffset must be below 2^64 - 1 (reserved for 'any offset')",
+            )),
+            v => Ok(v),
         },
-    };
-    Ok((stream, expected))
+    }
 }
 
 fn check_napi(status: sys::napi_status) -> napi::Result<()> {
@@ -381,4 +382,76 @@ unsafe fn uint8_view(env: sys::napi_env, value: sys::napi_value) -> Option<(*con
         return None;
     }
     Some((data.cast_const().cast::<u8>(), len))
+}
+
+/// One batch of an ordered group: its events' lengths, its expected offset
+/// (or why it has none), its durability.
+pub(crate) struct GroupBatch {
+    pub(crate) lengths: Vec<usize>,
+    pub(crate) expected: Result<u64, Failure>,
+    pub(crate) fsync: bool,
+}
+
+/// Appends `batches`, whose events are packed one after another in `data`,
+/// to `stream` in their order, each atomically and with its own outcome;
+/// on a pool thread.
+///
+/// The group pays one fsync: only the last durable batch asks for it, and
+/// its fsync covers every batch of the stream written before it. If that
+/// batch fails before its fsync ran (a wrong expected offset, say), the
+/// earlier durable batches are synced by `stratalog_sync`; if the sync
+/// fails, each of them fails with it, because their durability is unknown.
+pub(crate) fn append_group(
+    shared: &Shared,
+    stream: u64,
+    data: &[u8],
+    batches: Vec<GroupBatch>,
+) -> Vec<Result<stratalog::stratalog_head, Failure>> {
+    let covering = batches
+        .iter()
+        .rposition(|batch| batch.fsync && batch.expected.is_ok());
+    let mut outcomes = Vec::with_capacity(batches.len());
+    let mut unsynced = Vec::new();
+    let mut rest = data;
+    for (i, batch) in batches.into_iter().enumerate() {
+        let size: usize = batch.lengths.iter().sum();
+        let Some((events, tail)) = rest.split_at_checked(size) else {
+            outcomes.push(Err(Failure::invalid_value(
+                "event lengths run past the end of data",
+            )));
+            continue;
+        };
+        rest = tail;
+        let expected = match batch.expected {
+            Ok(expected) => expected,
+            Err(failure) => {
+                outcomes.push(Err(failure));
+                continue;
+            }
+        };
+        let sync_here = covering == Some(i);
+        let outcome = append_packed(shared, stream, expected, sync_here, events, &batch.lengths)
+            .and_then(|output| match output {
+                Output::Head(head) => Ok(head),
+                _ => Err(Failure::invalid_value("an append returned no head")),
+            });
+        if outcome.is_ok() {
+            if sync_here {
+                unsynced.clear();
+            } else if batch.fsync {
+                unsynced.push(i);
+            }
+        }
+        outcomes.push(outcome);
+    }
+    if !unsynced.is_empty() {
+        // SAFETY: live handle (read guard held).
+        let synced = shared.with(|store| check(unsafe { stratalog::stratalog_sync(store) }));
+        if let Err(failure) = synced {
+            for i in unsynced {
+                outcomes[i] = Err(failure.clone());
+            }
+        }
+    }
+    outcomes
 }

@@ -16,7 +16,7 @@ use stratalog::{stratalog_error_detail, stratalog_status};
 use crate::value::U64;
 
 /// What went wrong, in a form that can cross threads.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Failure {
     /// A stratalog call returned `status`; `message` and `detail` are what
     /// the library recorded for it on the calling thread.

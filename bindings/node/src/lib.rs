@@ -4,6 +4,10 @@
 //! the C ABI of stratalog (the `extern "C"` functions of `stratalog-ffi`,
 //! declared in include/stratalog.h). It never touches `stratalog-core`.
 //!
+//! - Appends enter through `appendEvents` (append.rs), a raw Node-API
+//!   function that takes the events as call arguments; appends queued
+//!   behind one in flight to the same stream go to the pool as one ordered
+//!   group (`appendGroup`).
 //! - Every call that can touch the disk is a [`job::Job`] on the libuv pool
 //!   and returns a Promise; the library's thread-local error is captured on
 //!   the pool thread right after the failing call.

@@ -14,12 +14,23 @@ use stratalog::{
     stratalog_verify_report, STRATALOG_NO_OFFSET,
 };
 
-use crate::append::{append_packed, offsets, AppendTarget};
+use crate::append::{
+    append_group, append_packed, expected_offset, offsets, AppendTarget, GroupBatch,
+};
 use crate::error::{check, Failure};
 use crate::handle::Shared;
 use crate::iter::NativeIter;
 use crate::job::Job;
 use crate::value::{to_u64, Chunk, Output};
+
+/// One batch of `appendGroup`: how many events it has, and its options.
+#[napi(object)]
+#[derive(Debug)]
+pub struct GroupEntry {
+    pub count: u32,
+    pub expected_offset: Option<BigInt>,
+    pub fsync: Option<bool>,
+}
 
 /// Options for opening a store; every field is optional (library defaults).
 #[napi(object)]
@@ -273,6 +284,52 @@ impl NativeStore {
         let shared = Arc::clone(&self.shared);
         Ok(Job::spawn_with(data, move |bytes| {
             append_packed(&shared, stream, expected, fsync, bytes, &lengths)
+        }))
+    }
+
+    /// Appends batches to `stream` in their order (see `append_group`): the
+    /// JS layer's queue of appends made while one to the stream was in
+    /// flight. `data` holds every event of every batch, one after another,
+    /// and `lengths` their sizes. Resolves to one head or Error per batch.
+    #[napi]
+    pub fn append_group(
+        &self,
+        env: Env,
+        stream: BigInt,
+        data: Buffer,
+        lengths: Uint32Array,
+        batches: Vec<GroupEntry>,
+    ) -> napi::Result<AsyncTask<Job>> {
+        let args = (|| {
+            let stream = to_u64("stream", &stream)?;
+            let mut lengths = lengths.iter().map(|&l| l as usize);
+            let mut total = 0u64;
+            let mut group = Vec::with_capacity(batches.len());
+            for entry in &batches {
+                let batch: Vec<usize> = lengths.by_ref().take(entry.count as usize).collect();
+                if batch.len() != entry.count as usize {
+                    return Err(Failure::invalid_value(
+                        "the batches hold more events than lengths",
+                    ));
+                }
+                total += batch.iter().map(|&l| l as u64).sum::<u64>();
+                group.push(GroupBatch {
+                    lengths: batch,
+                    expected: expected_offset(entry.expected_offset.as_ref()),
+                    fsync: entry.fsync.unwrap_or_else(|| self.shared.default_fsync()),
+                });
+            }
+            if lengths.next().is_some() || total != data.len() as u64 {
+                return Err(Failure::invalid_value(
+                    "batches, lengths and data do not describe the same events",
+                ));
+            }
+            Ok((stream, group))
+        })();
+        let (stream, group) = args.map_err(|f| f.into_js(&env))?;
+        let shared = Arc::clone(&self.shared);
+        Ok(Job::spawn_with(data, move |bytes| {
+            Ok(Output::Group(append_group(&shared, stream, bytes, group)))
         }))
     }
 

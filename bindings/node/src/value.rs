@@ -6,7 +6,7 @@ use napi::bindgen_prelude::{
     BigInt, Buffer, BufferSlice, JsValue, Null, Object, ToNapiValue, TypeName, Uint32Array,
     ValueType,
 };
-use napi::{sys, Env};
+use napi::{sys, Env, JsError};
 use stratalog::{stratalog_head, stratalog_verify_report, STRATALOG_HEAD_TEXT_SIZE};
 
 use crate::error::{check, Failure};
@@ -80,6 +80,9 @@ pub enum Output {
     Report(stratalog_verify_report),
     Chunk(Chunk),
     Streams(Vec<u64>),
+    /// The outcomes of an ordered group of appends: per batch, its head or
+    /// its error (as a value, not thrown).
+    Group(Vec<Result<stratalog_head, Failure>>),
 }
 
 impl TypeName for Output {
@@ -112,6 +115,19 @@ impl ToNapiValue for Output {
                 }
                 Output::Streams(ids) => {
                     Vec::<U64>::to_napi_value(raw, ids.into_iter().map(U64).collect())
+                }
+                Output::Group(outcomes) => {
+                    let mut array = env.create_array(outcomes.len() as u32)?;
+                    for (i, outcome) in outcomes.into_iter().enumerate() {
+                        match outcome {
+                            Ok(head) => array.set(i as u32, head_object(&env, &head)?)?,
+                            Err(failure) => {
+                                let error = JsError::from(failure.into_js(&env)).into_unknown(env);
+                                array.set(i as u32, error)?
+                            }
+                        }
+                    }
+                    Ok(array.raw())
                 }
             }
         }

@@ -89,6 +89,51 @@ test('concurrent appends with the same expectedOffset: exactly one wins', async 
   store.close()
 })
 
+test('appends to one stream land in call order, even when not awaited', async (t) => {
+  const dir = tempStore(t)
+  const store = await Store.open(dir)
+  const calls = []
+  const expected = { 1: [], 2: [] }
+  for (let i = 0; i < 3000; i++) {
+    const stream = i % 3 === 0 ? 2 : 1
+    if (i % 7 === 0) {
+      const batch = [Buffer.from(`${i}a`), Buffer.from(`${i}b`)]
+      expected[stream].push(`${i}a`, `${i}b`)
+      calls.push(store.appendBatch(stream, batch, { fsync: i % 50 === 0 }))
+    } else {
+      expected[stream].push(`${i}`)
+      calls.push(store.append(stream, Buffer.from(`${i}`), { fsync: i % 50 === 0 }))
+    }
+  }
+  // Queued behind the others: a wrong expected offset fails alone, a bad
+  // event is refused at the call, and both leave the order intact.
+  const mismatch = assert.rejects(
+    store.append(1, Buffer.from('never'), { expectedOffset: 0 }),
+    (err) => err.code === 'STRATALOG_OFFSET_MISMATCH' && err.expectedOffset === 0,
+  )
+  await assert.rejects(store.append(1, 'not bytes'), (err) => err instanceof TypeError)
+  const last = store.append(1, Buffer.from('last'))
+  expected[1].push('last')
+  const heads = await Promise.all(calls)
+  await mismatch
+  assert.equal((await last).nextOffset, expected[1].length)
+  // Each stream's heads grow in call order.
+  let previous = { 1: 0, 2: 0 }
+  heads.forEach((head, i) => {
+    const stream = i % 3 === 0 ? 2 : 1
+    assert.ok(head.nextOffset > previous[stream], `call ${i}: ${head.nextOffset} after ${previous[stream]}`)
+    previous[stream] = head.nextOffset
+  })
+  store.close()
+  const again = await Store.open(dir)
+  for (const stream of [1, 2]) {
+    const events = (await again.readFrom(stream, 0)).map((e) => e.toString())
+    assert.deepEqual(events, expected[stream])
+    await again.verify(stream)
+  }
+  again.close()
+})
+
 test('close() with operations in flight: each settles, the late ones as STRATALOG_CLOSED, and no crash', async (t) => {
   const dir = tempStore(t)
   const store = await Store.open(dir)
