@@ -553,6 +553,14 @@ class Store {
       this.#appending.delete(stream)
       return
     }
+    // Concurrent appenders whose appends just settled append again within
+    // a few promise jobs: waiting one turn of the event loop lets them join
+    // this group (and its fsync) instead of forming the next one alone.
+    setImmediate(() => this.#appendGroup(stream))
+  }
+
+  #appendGroup(stream) {
+    const queue = this.#appending.get(stream)
     this.#appending.set(stream, [])
     let total = 0
     for (const q of queue) total += q.lengths.length
