@@ -522,15 +522,25 @@ class Store {
       if (task !== null) return this.#appendInOrder(s, task)
     }
     const lengths = new Uint32Array(events.length)
+    if (queue !== undefined && optionsError === null) {
+      // Behind an append in flight: copied now (by the addon, in one pass),
+      // appended in its turn.
+      const data = events.length <= SPREAD_MAX
+        ? native.packEvents(lengths, undefined, ...events)
+        : native.packEvents(lengths, events)
+      if (data !== null) return this.#enqueue(queue, data, lengths, expected, fsync)
+    }
     for (let i = 0; i < events.length; i++) lengths[i] = bytes(`events[${i}]`, events[i]).byteLength
     if (optionsError !== null) throw optionsError
     const data = Buffer.concat(events)
-    if (queue !== undefined) {
-      return new Promise((resolve, reject) => {
-        queue.push({ data, lengths, entry: { count: events.length, expectedOffset: expected, fsync }, resolve, reject })
-      })
-    }
+    if (queue !== undefined) return this.#enqueue(queue, data, lengths, expected, fsync)
     return this.#appendInOrder(s, this.#native.appendBatch(s, data, lengths, expected, fsync))
+  }
+
+  #enqueue(queue, data, lengths, expectedOffset, fsync) {
+    return new Promise((resolve, reject) => {
+      queue.push({ data, lengths, entry: { count: lengths.length, expectedOffset, fsync }, resolve, reject })
+    })
   }
 
   // Appends to one stream land in the order they were called, even when

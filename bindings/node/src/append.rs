@@ -26,7 +26,7 @@ use std::ptr;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use napi::bindgen_prelude::{
-    AsyncTask, BigInt, FromNapiValue, JsObjectValue, JsValue, Null, Object, ToNapiValue,
+    AsyncTask, BigInt, Buffer, FromNapiValue, JsObjectValue, JsValue, Null, Object, ToNapiValue,
 };
 use napi::{sys, Env, JsError};
 use stratalog::{stratalog_slice, STRATALOG_ANY_OFFSET};
@@ -169,50 +169,79 @@ pub(crate) fn append_packed(
     Ok(Output::Head(head))
 }
 
-/// Registers `appendEvents` on the module's exports.
+/// Registers `appendEvents` and `packEvents` on the module's exports.
 pub(crate) fn register(env: &Env, exports: &Object) -> napi::Result<()> {
-    let name = c"appendEvents";
-    let mut function = ptr::null_mut();
-    // SAFETY: a live env during module init; `name` is NUL-terminated and
-    // `function` writable.
-    let status = unsafe {
-        sys::napi_create_function(
-            env.raw(),
-            name.as_ptr(),
-            name.count_bytes() as isize,
-            Some(append_events),
-            ptr::null_mut(),
-            &mut function,
-        )
-    };
-    if status != sys::Status::napi_ok {
-        return Err(napi::Error::from_reason("cannot create appendEvents"));
-    }
-    // SAFETY: as above; `exports` is the module's exports object.
-    let status =
-        unsafe { sys::napi_set_named_property(env.raw(), exports.raw(), name.as_ptr(), function) };
-    if status != sys::Status::napi_ok {
-        return Err(napi::Error::from_reason("cannot export appendEvents"));
+    type Callback = unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value;
+    let functions: [(&std::ffi::CStr, Callback); 2] = [
+        (c"appendEvents", append_events),
+        (c"packEvents", pack_events),
+    ];
+    for (name, callback) in functions {
+        let mut function = ptr::null_mut();
+        // SAFETY: a live env during module init; `name` is NUL-terminated
+        // and `function` writable.
+        let status = unsafe {
+            sys::napi_create_function(
+                env.raw(),
+                name.as_ptr(),
+                name.count_bytes() as isize,
+                Some(callback),
+                ptr::null_mut(),
+                &mut function,
+            )
+        };
+        // SAFETY: as above; `exports` is the module's exports object.
+        if status != sys::Status::napi_ok
+            || unsafe {
+                sys::napi_set_named_property(env.raw(), exports.raw(), name.as_ptr(), function)
+            } != sys::Status::napi_ok
+        {
+            return Err(napi::Error::from_reason(format!(
+                "cannot export {}",
+                name.to_string_lossy()
+            )));
+        }
     }
     Ok(())
 }
 
-/// The Node-API callback of `appendEvents`. Never unwinds: a panic becomes
-/// a thrown JS error.
+/// The Node-API callback of `appendEvents`.
 unsafe extern "C" fn append_events(
     env: sys::napi_env,
     info: sys::napi_callback_info,
 ) -> sys::napi_value {
-    let result = std::panic::catch_unwind(|| {
-        // SAFETY: the env and callback info of this call.
-        unsafe { append_events_impl(env, info) }
-    });
-    let error = match result {
+    // SAFETY: the env and callback info of this call.
+    guarded(env, "appendEvents", || unsafe {
+        append_events_impl(env, info)
+    })
+}
+
+/// The Node-API callback of `packEvents(lengths, events | undefined,
+/// ...events)`: the events copied into one new Buffer, their sizes written
+/// to `lengths` (a Uint32Array of one entry per event); `null` when an
+/// event is not a Uint8Array. For the appends the JS layer queues behind
+/// one in flight.
+unsafe extern "C" fn pack_events(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
+    // SAFETY: the env and callback info of this call.
+    guarded(env, "packEvents", || unsafe { pack_events_impl(env, info) })
+}
+
+/// Runs a callback's body; an error or a panic becomes a thrown JS error
+/// (a panic must not unwind into Node).
+fn guarded(
+    env: sys::napi_env,
+    name: &str,
+    body: impl FnOnce() -> napi::Result<sys::napi_value> + std::panic::UnwindSafe,
+) -> sys::napi_value {
+    let error = match std::panic::catch_unwind(body) {
         Ok(Ok(value)) => return value,
         Ok(Err(error)) => error,
-        Err(_) => napi::Error::from_reason("stratalog: internal error in appendEvents (a bug)"),
+        Err(_) => napi::Error::from_reason(format!("stratalog: internal error in {name} (a bug)")),
     };
-    // SAFETY: the env of this call; nothing is pending (no JS ran).
+    // SAFETY: the env of the current call; no JS ran, nothing is pending.
     unsafe { JsError::from(error).throw_into(env) };
     ptr::null_mut()
 }
@@ -223,38 +252,9 @@ unsafe fn append_events_impl(
     env: sys::napi_env,
     info: sys::napi_callback_info,
 ) -> napi::Result<sys::napi_value> {
-    let mut inline = [ptr::null_mut(); INLINE_ARGS];
-    let mut argc = INLINE_ARGS;
-    // SAFETY: `inline` has room for `argc` values.
-    check_napi(unsafe {
-        sys::napi_get_cb_info(
-            env,
-            info,
-            &mut argc,
-            inline.as_mut_ptr(),
-            ptr::null_mut(),
-            ptr::null_mut(),
-        )
-    })?;
-    let mut heap = Vec::new();
-    let args: &[sys::napi_value] = if argc <= INLINE_ARGS {
-        &inline[..argc]
-    } else {
-        heap.resize(argc, ptr::null_mut());
-        let mut again = argc;
-        // SAFETY: `heap` has room for `again` values.
-        check_napi(unsafe {
-            sys::napi_get_cb_info(
-                env,
-                info,
-                &mut again,
-                heap.as_mut_ptr(),
-                ptr::null_mut(),
-                ptr::null_mut(),
-            )
-        })?;
-        &heap[..again.min(argc)]
-    };
+    let mut args = CallArgs::new();
+    // SAFETY: per the contract.
+    let args = unsafe { args.read(env, info) }?;
     if args.len() < FIXED_ARGS {
         return Err(napi::Error::new(
             napi::Status::InvalidArg,
@@ -270,11 +270,148 @@ unsafe fn append_events_impl(
     let fsync = unsafe { Option::<bool>::from_napi_value(env, args[3]) }?;
     let (stream, expected) =
         offsets(&stream, expected.as_ref()).map_err(|f| f.into_js(&rust_env))?;
+    // SAFETY: values of this call's env.
+    let Some(events) = unsafe { event_views(env, args[4], &args[FIXED_ARGS..]) }? else {
+        // SAFETY: the env of this call.
+        return unsafe { null(env) };
+    };
+    let task = target.job(stream, expected, fsync, &events);
+    // The events were copied: the views must not outlive this call.
+    drop(events);
+    // SAFETY: the env of this call.
+    unsafe { AsyncTask::to_napi_value(env, task) }
+}
 
+/// # Safety
+/// `env` and `info` are those of the current Node-API call.
+unsafe fn pack_events_impl(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> napi::Result<sys::napi_value> {
+    let mut args = CallArgs::new();
+    // SAFETY: per the contract.
+    let args = unsafe { args.read(env, info) }?;
+    if args.len() < 2 {
+        return Err(napi::Error::new(
+            napi::Status::InvalidArg,
+            "packEvents(lengths, events | undefined, ...events)",
+        ));
+    }
+    // SAFETY: values of this call's env.
+    let Some(events) = unsafe { event_views(env, args[1], &args[2..]) }? else {
+        // SAFETY: the env of this call.
+        return unsafe { null(env) };
+    };
+    let mut kind = 0;
+    let mut count = 0usize;
+    let mut out: *mut c_void = ptr::null_mut();
+    // SAFETY: a value of this call's env; outputs writable.
+    let status = unsafe {
+        sys::napi_get_typedarray_info(
+            env,
+            args[0],
+            &mut kind,
+            &mut count,
+            &mut out,
+            ptr::null_mut(),
+            ptr::null_mut(),
+        )
+    };
+    if status != sys::Status::napi_ok
+        || kind != sys::TypedarrayType::uint32_array
+        || count != events.len()
+    {
+        return Err(napi::Error::new(
+            napi::Status::InvalidArg,
+            "packEvents: lengths must be a Uint32Array with one entry per event",
+        ));
+    }
+    // SAFETY: `out` points at `count` u32 entries of a live Uint32Array
+    // (typed arrays are aligned to their element size).
+    let lengths = unsafe { std::slice::from_raw_parts_mut(out.cast::<u32>(), count) };
+    let total = events.iter().map(|&(_, len)| len).sum();
+    let mut data = Vec::with_capacity(total);
+    for (slot, &(ptr, len)) in lengths.iter_mut().zip(&events) {
+        if len > 0 {
+            // SAFETY: `len` bytes of a live Uint8Array argument of this call.
+            data.extend_from_slice(unsafe { std::slice::from_raw_parts(ptr, len) });
+        }
+        // uint8_view admits no event of 2^32 bytes or more.
+        *slot = len as u32;
+    }
+    drop(events);
+    // SAFETY: the env of this call.
+    unsafe { Buffer::to_napi_value(env, Buffer::from(data)) }
+}
+
+/// The arguments of a Node-API call, without a heap allocation for up to
+/// `INLINE_ARGS` of them.
+struct CallArgs {
+    inline: [sys::napi_value; INLINE_ARGS],
+    heap: Vec<sys::napi_value>,
+}
+
+impl CallArgs {
+    fn new() -> Self {
+        CallArgs {
+            inline: [ptr::null_mut(); INLINE_ARGS],
+            heap: Vec::new(),
+        }
+    }
+
+    /// # Safety
+    /// `env` and `info` are those of the current Node-API call.
+    unsafe fn read(
+        &mut self,
+        env: sys::napi_env,
+        info: sys::napi_callback_info,
+    ) -> napi::Result<&[sys::napi_value]> {
+        let mut argc = INLINE_ARGS;
+        // SAFETY: `inline` has room for `argc` values.
+        check_napi(unsafe {
+            sys::napi_get_cb_info(
+                env,
+                info,
+                &mut argc,
+                self.inline.as_mut_ptr(),
+                ptr::null_mut(),
+                ptr::null_mut(),
+            )
+        })?;
+        if argc <= INLINE_ARGS {
+            return Ok(&self.inline[..argc]);
+        }
+        self.heap.resize(argc, ptr::null_mut());
+        let mut again = argc;
+        // SAFETY: `heap` has room for `again` values.
+        check_napi(unsafe {
+            sys::napi_get_cb_info(
+                env,
+                info,
+                &mut again,
+                self.heap.as_mut_ptr(),
+                ptr::null_mut(),
+                ptr::null_mut(),
+            )
+        })?;
+        Ok(&self.heap[..again.min(argc)])
+    }
+}
+
+/// Where the events are: the elements of `array` if it is an array, else
+/// the values of `spread`. None if one is not a Uint8Array (or is too
+/// large). The pointers are valid during the current call only.
+///
+/// # Safety
+/// The values are values of the live `env` of the current call.
+unsafe fn event_views(
+    env: sys::napi_env,
+    array: sys::napi_value,
+    spread: &[sys::napi_value],
+) -> napi::Result<Option<Vec<(*const u8, usize)>>> {
     let mut events = Vec::new();
-    // SAFETY: a value of this call's env.
-    if unsafe { is_array(env, args[4]) }? {
-        let array = args[4];
+    // SAFETY: per the contract.
+    if unsafe { is_array(env, array) }? {
         let mut len = 0u32;
         // SAFETY: `array` is an array of this env; `len` writable.
         check_napi(unsafe { sys::napi_get_array_length(env, array, &mut len) })?;
@@ -286,26 +423,20 @@ unsafe fn append_events_impl(
             // SAFETY: a value of this call's env.
             match unsafe { uint8_view(env, element) } {
                 Some(view) => events.push(view),
-                // SAFETY: the env of this call.
-                None => return unsafe { null(env) },
+                None => return Ok(None),
             }
         }
     } else {
-        events.reserve(args.len() - FIXED_ARGS);
-        for &value in &args[FIXED_ARGS..] {
+        events.reserve(spread.len());
+        for &value in spread {
             // SAFETY: a value of this call's env.
             match unsafe { uint8_view(env, value) } {
                 Some(view) => events.push(view),
-                // SAFETY: the env of this call.
-                None => return unsafe { null(env) },
+                None => return Ok(None),
             }
         }
     }
-    let task = target.job(stream, expected, fsync, &events);
-    // The events were copied: the views must not outlive this call.
-    drop(events);
-    // SAFETY: the env of this call.
-    unsafe { AsyncTask::to_napi_value(env, task) }
+    Ok(Some(events))
 }
 
 /// The stream id and the expected offset (`STRATALOG_ANY_OFFSET` for none).

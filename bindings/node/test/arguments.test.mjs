@@ -132,7 +132,7 @@ test('heads: verifyAgainst takes a ChainHead, its text or { nextOffset, hash(32)
   store.close()
 })
 
-test('the native appendEvents refuses a target that is not an append target', async () => {
+test('the native appendEvents and packEvents refuse bad arguments', async () => {
   // binding.js is not an export of the package: reach it by its path.
   const { createRequire } = await import('node:module')
   const { dirname, join } = await import('node:path')
@@ -142,6 +142,14 @@ test('the native appendEvents refuses a target that is not an append target', as
     assert.throws(() => native.appendEvents(target, 1n, undefined, undefined, undefined, Buffer.from('x')))
   }
   assert.throws(() => native.appendEvents())
+  // packEvents writes the sizes into a Uint32Array of one entry per event.
+  const lengths = new Uint32Array(2)
+  assert.deepEqual([...native.packEvents(lengths, undefined, Buffer.from('ab'), Buffer.from('c'))], [...Buffer.from('abc')])
+  assert.deepEqual([...lengths], [2, 1])
+  assert.equal(native.packEvents(new Uint32Array(1), undefined, 'not bytes'), null)
+  assert.throws(() => native.packEvents(new Uint8Array(1), undefined, Buffer.from('x')))
+  assert.throws(() => native.packEvents(new Uint32Array(2), undefined, Buffer.from('x')))
+  assert.throws(() => native.packEvents())
 })
 
 test('Store cannot be constructed directly', () => {

@@ -105,6 +105,10 @@ test('appends to one stream land in call order, even when not awaited', async (t
       calls.push(store.append(stream, Buffer.from(`${i}`), { fsync: i % 50 === 0 }))
     }
   }
+  // Queued batches above 4096 events take the addon's array path.
+  const big = Array.from({ length: 5000 }, (_, i) => Buffer.from(`big ${i}`))
+  expected[1].push(...big.map((b) => b.toString()))
+  const bigHead = store.appendBatch(1, big)
   // Queued behind the others: a wrong expected offset fails alone, a bad
   // event is refused at the call, and both leave the order intact.
   const mismatch = assert.rejects(
@@ -116,6 +120,7 @@ test('appends to one stream land in call order, even when not awaited', async (t
   expected[1].push('last')
   const heads = await Promise.all(calls)
   await mismatch
+  assert.equal((await bigHead).nextOffset, expected[1].length - 1)
   assert.equal((await last).nextOffset, expected[1].length)
   // Each stream's heads grow in call order.
   let previous = { 1: 0, 2: 0 }
