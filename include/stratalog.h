@@ -340,7 +340,7 @@ extern "C" {
 #endif // __cplusplus
 
 /**
- * Fills `opts` with the defaults: 64 MiB segments, a checkpoint every 1024
+ * Fills `opts` with the defaults: 64 MiB segments, a checkpoint every 256
  * events, no compression, 16 MiB maximum event size, fsync false.
  *
  * Returns STRATALOG_STATUS_NULL_ARGUMENT if `opts` is NULL.

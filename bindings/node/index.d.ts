@@ -72,7 +72,7 @@ export interface StratalogError extends Error {
 export interface OpenOptions {
   /** Rotate a segment file before a batch would grow it past this (>= 4096). Default 64 MiB. */
   segmentSize?: U64
-  /** A checkpoint record every this many events (>= 1). Default 1024. */
+  /** A checkpoint record every this many events (>= 1). Default 256. */
   checkpointInterval?: U64
   /** Compression of new records. Default 'none'. */
   compression?: 'none' | 'lz4' | 'zstd'

@@ -68,7 +68,7 @@ fn hand_out(store: Store, out: *mut *mut stratalog_store) {
     unsafe { out.write(handle) };
 }
 
-/// Fills `opts` with the defaults: 64 MiB segments, a checkpoint every 1024
+/// Fills `opts` with the defaults: 64 MiB segments, a checkpoint every 256
 /// events, no compression, 16 MiB maximum event size, fsync false.
 ///
 /// Returns STRATALOG_STATUS_NULL_ARGUMENT if `opts` is NULL.

@@ -567,7 +567,7 @@ static void test_invalid_arguments(void)
     stratalog_store *s = NULL;
     stratalog_options o;
     CHECK_OK(stratalog_options_default(&o));
-    CHECK(o.segment_size == 64u << 20 && o.checkpoint_interval == 1024);
+    CHECK(o.segment_size == 64u << 20 && o.checkpoint_interval == 256);
     CHECK(o.compression == STRATALOG_COMPRESSION_NONE && o.max_event_size == 16u << 20 && !o.fsync);
 
     char path[4200];

@@ -231,7 +231,7 @@ def open(  # noqa: A001 - stratalog.open, like io.open
     cut off while opening.
 
     ``segment_size`` (default 64 MiB), ``checkpoint_interval`` (default
-    1024), ``compression`` (None, "lz4" or "zstd"), ``max_event_size``
+    256), ``compression`` (None, "lz4" or "zstd"), ``max_event_size``
     (default 16 MiB): None keeps the library's default. ``fsync`` is the
     default durability of appends that do not say.
 
