@@ -215,7 +215,7 @@ def test_options_and_compression(tmp_path: Path) -> None:
         assert mem.path is None
         assert "in memory" in repr(mem)
     defaults = stratalog.open_in_memory()
-    assert defaults.options == stratalog.StoreOptions(64 << 20, 1024, Compression.NONE, 16 << 20, False)
+    assert defaults.options == stratalog.StoreOptions(64 << 20, 256, Compression.NONE, 16 << 20, False)
     defaults.close()
     with pytest.raises(ValueError, match="compression"):
         stratalog.open_in_memory(compression="gzip")
