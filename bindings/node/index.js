@@ -580,10 +580,9 @@ class Store {
       lengths.set(q.lengths, at)
       at += q.lengths.length
     }
-    const data = Buffer.concat(queue.map((q) => q.data))
     let task
     try {
-      task = this.#native.appendGroup(stream, data, lengths, queue.map((q) => q.entry))
+      task = this.#native.appendGroup(stream, queue.map((q) => q.data), lengths, queue.map((q) => q.entry))
     } catch (err) {
       task = Promise.reject(err)
     }

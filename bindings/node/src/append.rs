@@ -523,9 +523,9 @@ pub(crate) struct GroupBatch {
     pub(crate) fsync: bool,
 }
 
-/// Appends `batches`, whose events are packed one after another in `data`,
-/// to `stream` in their order, each atomically and with its own outcome;
-/// on a pool thread.
+/// Appends `batches`, whose events are packed in `data` (one Buffer per
+/// batch), to `stream` in their order, each atomically and with its own
+/// outcome; on a pool thread.
 ///
 /// The group pays one fsync: only the last durable batch asks for it, and
 /// its fsync covers every batch of the stream written before it. If that
@@ -535,7 +535,7 @@ pub(crate) struct GroupBatch {
 pub(crate) fn append_group(
     shared: &Shared,
     stream: u64,
-    data: &[u8],
+    data: &[Buffer],
     batches: Vec<GroupBatch>,
 ) -> Vec<Result<stratalog::stratalog_head, Failure>> {
     let covering = batches
@@ -543,16 +543,7 @@ pub(crate) fn append_group(
         .rposition(|batch| batch.fsync && batch.expected.is_ok());
     let mut outcomes = Vec::with_capacity(batches.len());
     let mut unsynced = Vec::new();
-    let mut rest = data;
-    for (i, batch) in batches.into_iter().enumerate() {
-        let size: usize = batch.lengths.iter().sum();
-        let Some((events, tail)) = rest.split_at_checked(size) else {
-            outcomes.push(Err(Failure::invalid_value(
-                "event lengths run past the end of data",
-            )));
-            continue;
-        };
-        rest = tail;
+    for (i, (batch, events)) in batches.into_iter().zip(data).enumerate() {
         let expected = match batch.expected {
             Ok(expected) => expected,
             Err(failure) => {

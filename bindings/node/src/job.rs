@@ -11,15 +11,15 @@ use napi::{Env, Task};
 use crate::error::Failure;
 use crate::value::Output;
 
-type Work = Box<dyn FnOnce(&[u8]) -> Result<Output, Failure> + Send>;
+type Work = Box<dyn FnOnce(&[Buffer]) -> Result<Output, Failure> + Send>;
 
 /// One operation, run once on the libuv pool.
 pub struct Job {
     work: Option<Work>,
-    /// Bytes the work reads (the events of an append). The Job owns the
-    /// reference to the JS Buffer, so the Buffer stays alive until the Job
-    /// is dropped on the JS thread after `resolve`.
-    input: Option<Buffer>,
+    /// Bytes the work reads (the events of appends). The Job owns the
+    /// references to the JS Buffers, so they stay alive until the Job is
+    /// dropped on the JS thread after `resolve`.
+    inputs: Vec<Buffer>,
 }
 
 impl std::fmt::Debug for Job {
@@ -35,21 +35,21 @@ impl Job {
         work: impl FnOnce() -> Result<Output, Failure> + Send + 'static,
     ) -> AsyncTask<Job> {
         AsyncTask::new(Job {
-            work: Some(Box::new(move |_: &[u8]| work())),
-            input: None,
+            work: Some(Box::new(move |_: &[Buffer]| work())),
+            inputs: Vec::new(),
         })
     }
 
-    /// A job that reads `input` on the pool thread. `input` must be a Buffer
+    /// A job that reads `inputs` on the pool thread. They must be Buffers
     /// no JavaScript code writes to while the job runs (the JS layer passes
-    /// a fresh copy it keeps to itself).
+    /// fresh copies it keeps to itself).
     pub(crate) fn spawn_with(
-        input: Buffer,
-        work: impl FnOnce(&[u8]) -> Result<Output, Failure> + Send + 'static,
+        inputs: Vec<Buffer>,
+        work: impl FnOnce(&[Buffer]) -> Result<Output, Failure> + Send + 'static,
     ) -> AsyncTask<Job> {
         AsyncTask::new(Job {
             work: Some(Box::new(work)),
-            input: Some(input),
+            inputs,
         })
     }
 }
@@ -60,9 +60,8 @@ impl Task for Job {
 
     fn compute(&mut self) -> napi::Result<Self::Output> {
         // napi runs compute once per task; a second run has nothing to do.
-        let input: &[u8] = self.input.as_deref().unwrap_or(&[]);
         Ok(match self.work.take() {
-            Some(work) => work(input),
+            Some(work) => work(&self.inputs),
             None => Ok(Output::Undefined),
         })
     }

@@ -282,54 +282,59 @@ impl NativeStore {
         let (stream, expected) = args.map_err(|f| f.into_js(&env))?;
         let fsync = fsync.unwrap_or_else(|| self.shared.default_fsync());
         let shared = Arc::clone(&self.shared);
-        Ok(Job::spawn_with(data, move |bytes| {
+        Ok(Job::spawn_with(vec![data], move |inputs| {
+            let bytes = inputs.first().map_or(&[][..], |b| &b[..]);
             append_packed(&shared, stream, expected, fsync, bytes, &lengths)
         }))
     }
 
     /// Appends batches to `stream` in their order (see `append_group`): the
     /// JS layer's queue of appends made while one to the stream was in
-    /// flight. `data` holds every event of every batch, one after another,
-    /// and `lengths` their sizes. Resolves to one head or Error per batch.
+    /// flight. `data[i]` holds the events of batch i, one after another, and
+    /// `lengths` the sizes of every event of every batch. Resolves to one
+    /// head or Error per batch.
     #[napi]
     pub fn append_group(
         &self,
         env: Env,
         stream: BigInt,
-        data: Buffer,
+        data: Vec<Buffer>,
         lengths: Uint32Array,
         batches: Vec<GroupEntry>,
     ) -> napi::Result<AsyncTask<Job>> {
         let args = (|| {
             let stream = to_u64("stream", &stream)?;
+            if data.len() != batches.len() {
+                return Err(Failure::invalid_value("one data Buffer per batch"));
+            }
             let mut lengths = lengths.iter().map(|&l| l as usize);
-            let mut total = 0u64;
             let mut group = Vec::with_capacity(batches.len());
-            for entry in &batches {
+            for (entry, bytes) in batches.iter().zip(&data) {
                 let batch: Vec<usize> = lengths.by_ref().take(entry.count as usize).collect();
-                if batch.len() != entry.count as usize {
+                if batch.len() != entry.count as usize
+                    || batch.iter().map(|&l| l as u64).sum::<u64>() != bytes.len() as u64
+                {
                     return Err(Failure::invalid_value(
-                        "the batches hold more events than lengths",
+                        "a batch's lengths do not describe its data",
                     ));
                 }
-                total += batch.iter().map(|&l| l as u64).sum::<u64>();
                 group.push(GroupBatch {
                     lengths: batch,
                     expected: expected_offset(entry.expected_offset.as_ref()),
                     fsync: entry.fsync.unwrap_or_else(|| self.shared.default_fsync()),
                 });
             }
-            if lengths.next().is_some() || total != data.len() as u64 {
+            if lengths.next().is_some() {
                 return Err(Failure::invalid_value(
-                    "batches, lengths and data do not describe the same events",
+                    "lengths holds more events than the batches",
                 ));
             }
             Ok((stream, group))
         })();
         let (stream, group) = args.map_err(|f| f.into_js(&env))?;
         let shared = Arc::clone(&self.shared);
-        Ok(Job::spawn_with(data, move |bytes| {
-            Ok(Output::Group(append_group(&shared, stream, bytes, group)))
+        Ok(Job::spawn_with(data, move |inputs| {
+            Ok(Output::Group(append_group(&shared, stream, inputs, group)))
         }))
     }
 
