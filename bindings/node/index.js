@@ -539,7 +539,7 @@ class Store {
 
   #enqueue(queue, data, lengths, expectedOffset, fsync) {
     return new Promise((resolve, reject) => {
-      queue.push({ data, lengths, entry: { count: lengths.length, expectedOffset, fsync }, resolve, reject })
+      queue.push({ data, lengths, options: { expectedOffset, fsync }, resolve, reject })
     })
   }
 
@@ -572,17 +572,9 @@ class Store {
   #appendGroup(stream) {
     const queue = this.#appending.get(stream)
     this.#appending.set(stream, [])
-    let total = 0
-    for (const q of queue) total += q.lengths.length
-    const lengths = new Uint32Array(total)
-    let at = 0
-    for (const q of queue) {
-      lengths.set(q.lengths, at)
-      at += q.lengths.length
-    }
     let task
     try {
-      task = this.#native.appendGroup(stream, queue.map((q) => q.data), lengths, queue.map((q) => q.entry))
+      task = this.#native.appendGroup(stream, queue.map((q) => q.data), queue.map((q) => q.lengths), queue.map((q) => q.options))
     } catch (err) {
       task = Promise.reject(err)
     }

@@ -19,7 +19,12 @@
 //! does nothing: the JS layer then says which event is wrong.
 //!
 //! `target` is the object of [`AppendTarget`] a `NativeStore` hands out; it
-//! is unwrapped with a type check, so any other value is a `TypeError`.
+//! is unwrapped with a type check, so any other value is refused with an
+//! error, never cast.
+//!
+//! `packEvents(lengths, events | undefined, ...events)` checks and copies
+//! the same way for the appends the JS layer queues behind one in flight;
+//! those reach the pool through `NativeStore.appendGroup` ([`append_group`]).
 
 use std::ffi::c_void;
 use std::ptr;
@@ -29,7 +34,7 @@ use napi::bindgen_prelude::{
     AsyncTask, BigInt, Buffer, FromNapiValue, JsObjectValue, JsValue, Null, Object, ToNapiValue,
 };
 use napi::{sys, Env, JsError};
-use stratalog::{stratalog_slice, STRATALOG_ANY_OFFSET};
+use stratalog::{stratalog_head, stratalog_slice, STRATALOG_ANY_OFFSET};
 
 use crate::error::{check, Failure};
 use crate::handle::Shared;
@@ -106,30 +111,23 @@ impl AppendTarget {
         fsync: Option<bool>,
         events: &[(*const u8, usize)],
     ) -> AsyncTask<Job> {
-        let total = events.iter().map(|&(_, len)| len).sum();
-        let mut data = self.scratch.take(total);
-        let mut lengths = Vec::with_capacity(events.len());
-        for &(ptr, len) in events {
-            if len > 0 {
-                // SAFETY: `len` bytes of a live Uint8Array argument of this
-                // call, read before returning to JavaScript.
-                data.extend_from_slice(unsafe { std::slice::from_raw_parts(ptr, len) });
-            }
-            lengths.push(len);
-        }
+        let mut data = self.scratch.take(events.iter().map(|&(_, len)| len).sum());
+        // SAFETY: the views are of this call's arguments, still live.
+        unsafe { copy_events(events, &mut data) };
+        let lengths: Vec<usize> = events.iter().map(|&(_, len)| len).collect();
         let fsync = fsync.unwrap_or_else(|| self.shared.default_fsync());
         let shared = Arc::clone(&self.shared);
         let scratch = Arc::clone(&self.scratch);
         Job::spawn(move || {
             let result = append_packed(&shared, stream, expected, fsync, &data, &lengths);
             scratch.give(data);
-            result
+            result.map(Output::Head)
         })
     }
 }
 
 /// Appends the events packed in `data` (event i is the next `lengths[i]`
-/// bytes) as one batch; on a pool thread.
+/// bytes) as one batch and returns the new head; on a pool thread.
 pub(crate) fn append_packed(
     shared: &Shared,
     stream: u64,
@@ -137,7 +135,7 @@ pub(crate) fn append_packed(
     fsync: bool,
     data: &[u8],
     lengths: &[usize],
-) -> Result<Output, Failure> {
+) -> Result<stratalog_head, Failure> {
     let mut slices = Vec::with_capacity(lengths.len());
     let mut rest = data;
     for &len in lengths {
@@ -166,7 +164,21 @@ pub(crate) fn append_packed(
             )
         })
     })?;
-    Ok(Output::Head(head))
+    Ok(head)
+}
+
+/// Copies the events into `data`, one after another.
+///
+/// # Safety
+/// Each view is (pointer, length) of live memory (an argument of the
+/// current call).
+unsafe fn copy_events(events: &[(*const u8, usize)], data: &mut Vec<u8>) {
+    for &(ptr, len) in events {
+        if len > 0 {
+            // SAFETY: per the contract.
+            data.extend_from_slice(unsafe { std::slice::from_raw_parts(ptr, len) });
+        }
+    }
 }
 
 /// Registers `appendEvents` and `packEvents` on the module's exports.
@@ -302,43 +314,26 @@ unsafe fn pack_events_impl(
         // SAFETY: the env of this call.
         return unsafe { null(env) };
     };
-    let mut kind = 0;
-    let mut count = 0usize;
-    let mut out: *mut c_void = ptr::null_mut();
-    // SAFETY: a value of this call's env; outputs writable.
-    let status = unsafe {
-        sys::napi_get_typedarray_info(
-            env,
-            args[0],
-            &mut kind,
-            &mut count,
-            &mut out,
-            ptr::null_mut(),
-            ptr::null_mut(),
-        )
-    };
-    if status != sys::Status::napi_ok
-        || kind != sys::TypedarrayType::uint32_array
-        || count != events.len()
-    {
-        return Err(napi::Error::new(
-            napi::Status::InvalidArg,
-            "packEvents: lengths must be a Uint32Array with one entry per event",
-        ));
-    }
-    // SAFETY: `out` points at `count` u32 entries of a live Uint32Array
-    // (typed arrays are aligned to their element size).
-    let lengths = unsafe { std::slice::from_raw_parts_mut(out.cast::<u32>(), count) };
-    let total = events.iter().map(|&(_, len)| len).sum();
-    let mut data = Vec::with_capacity(total);
-    for (slot, &(ptr, len)) in lengths.iter_mut().zip(&events) {
-        if len > 0 {
-            // SAFETY: `len` bytes of a live Uint8Array argument of this call.
-            data.extend_from_slice(unsafe { std::slice::from_raw_parts(ptr, len) });
+    // SAFETY: a value of this call's env.
+    let out = match unsafe { typed_array(env, args[0], sys::TypedarrayType::uint32_array) } {
+        Some((out, count)) if count == events.len() => out,
+        _ => {
+            return Err(napi::Error::new(
+                napi::Status::InvalidArg,
+                "packEvents: lengths must be a Uint32Array with one entry per event",
+            ))
         }
+    };
+    // SAFETY: `out` points at one u32 per event in a live Uint32Array
+    // (typed arrays are aligned to their element size).
+    let lengths = unsafe { std::slice::from_raw_parts_mut(out.cast::<u32>(), events.len()) };
+    for (slot, &(_, len)) in lengths.iter_mut().zip(&events) {
         // uint8_view admits no event of 2^32 bytes or more.
         *slot = len as u32;
     }
+    let mut data = Vec::with_capacity(events.iter().map(|&(_, len)| len).sum());
+    // SAFETY: the views are of this call's arguments, still live.
+    unsafe { copy_events(&events, &mut data) };
     drop(events);
     // SAFETY: the env of this call.
     unsafe { Buffer::to_napi_value(env, Buffer::from(data)) }
@@ -463,7 +458,7 @@ fn check_napi(status: sys::napi_status) -> napi::Result<()> {
     } else {
         Err(napi::Error::new(
             napi::Status::from(status),
-            "a Node-API call failed in appendEvents",
+            "a Node-API call failed while reading the events",
         ))
     }
 }
@@ -490,7 +485,23 @@ unsafe fn null(env: sys::napi_env) -> napi::Result<sys::napi_value> {
 /// # Safety
 /// `value` is a value of the live `env` of the current call.
 unsafe fn uint8_view(env: sys::napi_env, value: sys::napi_value) -> Option<(*const u8, usize)> {
-    let mut kind = 0;
+    // SAFETY: per the contract.
+    let (data, len) = unsafe { typed_array(env, value, sys::TypedarrayType::uint8_array) }?;
+    u32::try_from(len).ok()?;
+    Some((data.cast_const().cast::<u8>(), len))
+}
+
+/// `value`'s data pointer and element count if it is a typed array of
+/// `kind`, else None.
+///
+/// # Safety
+/// `value` is a value of the live `env` of the current call.
+unsafe fn typed_array(
+    env: sys::napi_env,
+    value: sys::napi_value,
+    kind: sys::napi_typedarray_type,
+) -> Option<(*mut c_void, usize)> {
+    let mut actual = 0;
     let mut len = 0usize;
     let mut data: *mut c_void = ptr::null_mut();
     // SAFETY: per the contract; outputs writable. A value that is not a
@@ -499,20 +510,14 @@ unsafe fn uint8_view(env: sys::napi_env, value: sys::napi_value) -> Option<(*con
         sys::napi_get_typedarray_info(
             env,
             value,
-            &mut kind,
+            &mut actual,
             &mut len,
             &mut data,
             ptr::null_mut(),
             ptr::null_mut(),
         )
     };
-    if status != sys::Status::napi_ok
-        || kind != sys::TypedarrayType::uint8_array
-        || u32::try_from(len).is_err()
-    {
-        return None;
-    }
-    Some((data.cast_const().cast::<u8>(), len))
+    (status == sys::Status::napi_ok && actual == kind).then_some((data, len))
 }
 
 /// One batch of an ordered group: its events' lengths, its expected offset
@@ -537,7 +542,7 @@ pub(crate) fn append_group(
     stream: u64,
     data: &[Buffer],
     batches: Vec<GroupBatch>,
-) -> Vec<Result<stratalog::stratalog_head, Failure>> {
+) -> Vec<Result<stratalog_head, Failure>> {
     let covering = batches
         .iter()
         .rposition(|batch| batch.fsync && batch.expected.is_ok());
@@ -552,11 +557,7 @@ pub(crate) fn append_group(
             }
         };
         let sync_here = covering == Some(i);
-        let outcome = append_packed(shared, stream, expected, sync_here, events, &batch.lengths)
-            .and_then(|output| match output {
-                Output::Head(head) => Ok(head),
-                _ => Err(Failure::invalid_value("an append returned no head")),
-            });
+        let outcome = append_packed(shared, stream, expected, sync_here, events, &batch.lengths);
         if outcome.is_ok() {
             if sync_here {
                 unsynced.clear();

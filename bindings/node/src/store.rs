@@ -23,11 +23,10 @@ use crate::iter::NativeIter;
 use crate::job::Job;
 use crate::value::{to_u64, Chunk, Output};
 
-/// One batch of `appendGroup`: how many events it has, and its options.
+/// The options of one batch of `appendGroup`.
 #[napi(object)]
 #[derive(Debug)]
-pub struct GroupEntry {
-    pub count: u32,
+pub struct GroupOptions {
     pub expected_offset: Option<BigInt>,
     pub fsync: Option<bool>,
 }
@@ -284,50 +283,42 @@ impl NativeStore {
         let shared = Arc::clone(&self.shared);
         Ok(Job::spawn_with(vec![data], move |inputs| {
             let bytes = inputs.first().map_or(&[][..], |b| &b[..]);
-            append_packed(&shared, stream, expected, fsync, bytes, &lengths)
+            append_packed(&shared, stream, expected, fsync, bytes, &lengths).map(Output::Head)
         }))
     }
 
     /// Appends batches to `stream` in their order (see `append_group`): the
     /// JS layer's queue of appends made while one to the stream was in
-    /// flight. `data[i]` holds the events of batch i, one after another, and
-    /// `lengths` the sizes of every event of every batch. Resolves to one
-    /// head or Error per batch.
+    /// flight. Batch i is `data[i]`, whose events' sizes are `lengths[i]`,
+    /// appended with `options[i]`. Resolves to one head or Error per batch.
     #[napi]
     pub fn append_group(
         &self,
         env: Env,
         stream: BigInt,
         data: Vec<Buffer>,
-        lengths: Uint32Array,
-        batches: Vec<GroupEntry>,
+        lengths: Vec<Uint32Array>,
+        options: Vec<GroupOptions>,
     ) -> napi::Result<AsyncTask<Job>> {
         let args = (|| {
             let stream = to_u64("stream", &stream)?;
-            if data.len() != batches.len() {
-                return Err(Failure::invalid_value("one data Buffer per batch"));
+            if data.len() != lengths.len() || data.len() != options.len() {
+                return Err(Failure::invalid_value(
+                    "data, lengths and options need one entry per batch",
+                ));
             }
-            let mut lengths = lengths.iter().map(|&l| l as usize);
-            let mut group = Vec::with_capacity(batches.len());
-            for (entry, bytes) in batches.iter().zip(&data) {
-                let batch: Vec<usize> = lengths.by_ref().take(entry.count as usize).collect();
-                if batch.len() != entry.count as usize
-                    || batch.iter().map(|&l| l as u64).sum::<u64>() != bytes.len() as u64
-                {
+            let mut group = Vec::with_capacity(data.len());
+            for ((bytes, sizes), o) in data.iter().zip(&lengths).zip(&options) {
+                if sizes.iter().map(|&l| u64::from(l)).sum::<u64>() != bytes.len() as u64 {
                     return Err(Failure::invalid_value(
-                        "a batch's lengths do not describe its data",
+                        "a batch's lengths do not add up to its data",
                     ));
                 }
                 group.push(GroupBatch {
-                    lengths: batch,
-                    expected: expected_offset(entry.expected_offset.as_ref()),
-                    fsync: entry.fsync.unwrap_or_else(|| self.shared.default_fsync()),
+                    lengths: sizes.iter().map(|&l| l as usize).collect(),
+                    expected: expected_offset(o.expected_offset.as_ref()),
+                    fsync: o.fsync.unwrap_or_else(|| self.shared.default_fsync()),
                 });
-            }
-            if lengths.next().is_some() {
-                return Err(Failure::invalid_value(
-                    "lengths holds more events than the batches",
-                ));
             }
             Ok((stream, group))
         })();

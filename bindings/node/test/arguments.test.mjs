@@ -132,7 +132,7 @@ test('heads: verifyAgainst takes a ChainHead, its text or { nextOffset, hash(32)
   store.close()
 })
 
-test('the native appendEvents and packEvents refuse bad arguments', async () => {
+test('the native appendEvents, packEvents and appendGroup refuse bad arguments', async () => {
   // binding.js is not an export of the package: reach it by its path.
   const { createRequire } = await import('node:module')
   const { dirname, join } = await import('node:path')
@@ -150,6 +150,15 @@ test('the native appendEvents and packEvents refuse bad arguments', async () => 
   assert.throws(() => native.packEvents(new Uint8Array(1), undefined, Buffer.from('x')))
   assert.throws(() => native.packEvents(new Uint32Array(2), undefined, Buffer.from('x')))
   assert.throws(() => native.packEvents())
+  // appendGroup: per batch, one data Buffer, its event sizes, its options.
+  const store = native.NativeStore.openInMemory(null)
+  const data = [Buffer.from('abc')]
+  assert.throws(() => store.appendGroup(1n, data, [new Uint32Array([2, 2])], [{}]))
+  assert.throws(() => store.appendGroup(1n, data, [new Uint32Array([2, 1])], []))
+  assert.throws(() => store.appendGroup(1n, data, [], [{}]))
+  const [head] = await store.appendGroup(1n, data, [new Uint32Array([2, 1])], [{}])
+  assert.equal(head.nextOffset, 2)
+  store.close()
 })
 
 test('Store cannot be constructed directly', () => {

@@ -139,6 +139,25 @@ test('appends to one stream land in call order, even when not awaited', async (t
   again.close()
 })
 
+test('a queued group whose last durable batch fails still makes the earlier durable ones durable', async (t) => {
+  // The group's fsync is carried by its last durable batch; when that batch
+  // fails before syncing (a wrong expected offset), the earlier durable
+  // batches are synced on their own before they resolve.
+  const dir = tempStore(t)
+  const store = await Store.open(dir)
+  const first = store.append(4, Buffer.from('in flight'))
+  const durable = store.append(4, Buffer.from('durable'), { fsync: true })
+  const wrong = store.append(4, Buffer.from('wrong'), { fsync: true, expectedOffset: 7 })
+  const rejected = assert.rejects(wrong, (err) => err.code === 'STRATALOG_OFFSET_MISMATCH' && err.actualOffset === 2)
+  assert.equal((await first).nextOffset, 1)
+  assert.equal((await durable).nextOffset, 2)
+  await rejected
+  store.close()
+  const again = await Store.open(dir)
+  assert.deepEqual((await again.readFrom(4, 0)).map((e) => e.toString()), ['in flight', 'durable'])
+  again.close()
+})
+
 test('close() with operations in flight: each settles, the late ones as STRATALOG_CLOSED, and no crash', async (t) => {
   const dir = tempStore(t)
   const store = await Store.open(dir)
