@@ -7,9 +7,17 @@ use crate::options::Compression;
 use crate::record::Codec;
 
 /// Compresses one payload at a time, reusing its contexts.
+///
+/// Invariant: the caller's bytes are read once. A payload that is
+/// compressed is first copied to `raw`, which the compressor reads and
+/// [`Encoder::raw_of`] returns for hashing; one stored raw is copied
+/// straight into the record, which is then what gets hashed. Either way the
+/// chain hash covers exactly the bytes stored, even if the caller's memory
+/// changes during the append (a SharedArrayBuffer another thread writes).
 pub struct Encoder {
     compression: Compression,
     zstd: Option<zstd::bulk::Compressor<'static>>,
+    raw: Vec<u8>,
     scratch: Vec<u8>,
 }
 
@@ -31,27 +39,46 @@ impl Encoder {
         Encoder {
             compression,
             zstd: None,
+            raw: Vec::new(),
             scratch: Vec::new(),
         }
     }
 
     /// Appends the stored form of `raw` to `out` and returns its codec.
     pub fn write(&mut self, out: &mut Vec<u8>, raw: &[u8]) -> Codec {
-        if raw.len() >= MIN_COMPRESSIBLE {
-            if let Some(codec) = self.compress(raw) {
-                if self.scratch.len() + 4 < raw.len() {
-                    out.extend_from_slice(&(raw.len() as u32).to_le_bytes());
-                    out.extend_from_slice(&self.scratch);
-                    return codec;
-                }
+        if raw.len() < MIN_COMPRESSIBLE || self.compression == Compression::None {
+            out.extend_from_slice(raw);
+            return Codec::Raw;
+        }
+        self.raw.clear();
+        self.raw.extend_from_slice(raw);
+        match self.compress() {
+            Some(codec) if self.scratch.len() + 4 < self.raw.len() => {
+                out.extend_from_slice(&(self.raw.len() as u32).to_le_bytes());
+                out.extend_from_slice(&self.scratch);
+                codec
+            }
+            _ => {
+                out.extend_from_slice(&self.raw);
+                Codec::Raw
             }
         }
-        out.extend_from_slice(raw);
-        Codec::Raw
     }
 
-    fn compress(&mut self, raw: &[u8]) -> Option<Codec> {
+    /// The raw payload of the record the last [`Encoder::write`] appended,
+    /// whose stored payload is `stored` and codec `codec`: the bytes its
+    /// chain hash must cover.
+    pub fn raw_of<'a>(&'a self, codec: Codec, stored: &'a [u8]) -> &'a [u8] {
+        match codec {
+            Codec::Raw => stored,
+            Codec::Lz4 | Codec::Zstd => &self.raw,
+        }
+    }
+
+    /// Compresses `self.raw` into `self.scratch`.
+    fn compress(&mut self) -> Option<Codec> {
         self.scratch.clear();
+        let raw = &self.raw;
         match self.compression {
             Compression::None => None,
             Compression::Lz4 => {
@@ -121,6 +148,8 @@ mod tests {
                 assert!(out.len() < text.len());
                 assert_eq!(decode(codec, &out, 1 << 20).unwrap(), text);
             }
+            // What the chain hash covers is the payload the record holds.
+            assert_eq!(enc.raw_of(codec, &out), text);
         }
     }
 
@@ -130,8 +159,11 @@ mod tests {
             .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
             .collect();
         let mut out = Vec::new();
-        let codec = Encoder::new(Compression::Lz4).write(&mut out, &noise);
+        let mut enc = Encoder::new(Compression::Lz4);
+        let codec = enc.write(&mut out, &noise);
         assert_eq!(codec, Codec::Raw);
+        assert_eq!(out, noise);
+        assert_eq!(enc.raw_of(codec, &out), noise);
     }
 
     #[test]

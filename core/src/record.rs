@@ -143,7 +143,7 @@ pub fn record_crc_ok(record: &[u8]) -> bool {
 }
 
 /// Appends a record to `out`. `write_payload` appends the stored payload and
-/// returns the codec it used.
+/// returns the codec it used, which is returned.
 pub fn encode(
     out: &mut Vec<u8>,
     kind: Kind,
@@ -151,7 +151,7 @@ pub fn encode(
     offset: u64,
     prev_hash: &Hash,
     write_payload: impl FnOnce(&mut Vec<u8>) -> Codec,
-) {
+) -> Codec {
     let start = out.len();
     out.extend_from_slice(&MAGIC);
     out.extend_from_slice(&[kind as u8, 0, flags, 0]);
@@ -170,6 +170,12 @@ pub fn encode(
     let mut crc = crc32fast::Hasher::new_with_initial_len(header_crc, 52);
     crc.update(&out[start + 52..]);
     out.extend_from_slice(&crc.finalize().to_le_bytes());
+    codec
+}
+
+/// The stored payload of a whole record (`header.record_len()` bytes).
+pub fn stored_payload(record: &[u8]) -> &[u8] {
+    &record[HEADER_LEN..record.len() - TRAILER_LEN]
 }
 
 #[cfg(test)]

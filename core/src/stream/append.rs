@@ -67,7 +67,8 @@ impl Stream {
             }
             let flags = if i == last { FLAG_COMMIT } else { 0 };
             let encoder = &mut writer.encoder;
-            record::encode(
+            let start = writer.buf.len();
+            let codec = record::encode(
                 &mut writer.buf,
                 Kind::Event,
                 flags,
@@ -75,7 +76,10 @@ impl Stream {
                 &head.hash,
                 |out| encoder.write(out, payload),
             );
-            head = head.advance(payload);
+            // Hash the payload as stored, not the caller's bytes again: see
+            // the invariant on Encoder.
+            let stored = record::stored_payload(&writer.buf[start..]);
+            head = head.advance(writer.encoder.raw_of(codec, stored));
         }
         let batch = &writer.buf;
 
