@@ -66,6 +66,8 @@ SYSTEMS: dict[str, tuple[str, list[str], str]] = {
 ORDER = [s for s in SYSTEMS if s != "duel"]
 DUEL = "duel/100B/x1/fsync"
 STRATALOG = ["core", "c", "python", "node"]
+# Appends also through Node's synchronous methods (reported by the node driver).
+APPEND_SYSTEMS = [x for s in ORDER for x in ((s, "node-sync") if s == "node" else (s,))]
 PEERS = ["commitlog", "sqlite", "tamperlog", "hypercore"]
 SHORT = {
     "limit": "limit",
@@ -73,6 +75,7 @@ SHORT = {
     "c": "C ABI",
     "python": "Python",
     "node": "Node",
+    "node-sync": "Node sync",
     "commitlog": "commitlog",
     "sqlite": "SQLite chain",
     "tamperlog": "tamperlog",
@@ -194,7 +197,7 @@ class Report:
         if v is None:
             return text
         limit = self.v("limit", workload)
-        if system in STRATALOG and limit and not workload.startswith(("read/random", "open")):
+        if system in (*STRATALOG, "node-sync") and limit and not workload.startswith(("read/random", "open")):
             text += f" ({v / limit:.0%})"
         return text
 
@@ -244,7 +247,7 @@ class Report:
                 + (f" ({mbps(w, c)} vs {mbps(w, lim)})" if c and lim else ""),
                 c, lim, 0.70, ">= 70%",
             )
-        for b in ("python", "node"):
+        for b in ("python", "node", "node-sync"):
             for size in ("100B", "4KiB"):
                 for batch in (100, 1000):
                     w = f"append/{size}/x{batch}/nosync"
@@ -359,7 +362,7 @@ class Report:
             "on them through the paired fsync duel below, not across columns.",
             "",
         ]
-        lines += self.table(APPEND_ROWS, ORDER)
+        lines += self.table(APPEND_ROWS, APPEND_SYSTEMS)
         lines += [
             "",
             "## Concurrent durable appends",
@@ -480,6 +483,7 @@ def chart(report: Report, path: str) -> None:
         "c": "#3182bd",
         "python": "#6baed6",
         "node": "#9ecae1",
+        "node-sync": "#c6dbef",
         "commitlog": "#a1d99b",
         "sqlite": "#fd8d3c",
         "tamperlog": "#e6550d",
@@ -487,7 +491,7 @@ def chart(report: Report, path: str) -> None:
     }
     fig, axes = plt.subplots(2, 3, figsize=(13, 7.2))
     for ax, (w, title, scale) in zip(axes.flat, panels):
-        systems = [s for s in ORDER if report.v(s, w) is not None]
+        systems = [s for s in APPEND_SYSTEMS if report.v(s, w) is not None]
         vals = [report.v(s, w) * scale for s in systems]
         y = range(len(systems))
         ax.barh(list(y), vals, color=[colors[s] for s in systems])

@@ -4,7 +4,8 @@
 //   node bench.mjs run node|hypercore
 //
 // `node` is stratalog through the packed npm package (installed into this
-// project by the Makefile); `hypercore` is the append-only log with a
+// project by the Makefile), which also reports its synchronous append
+// methods as the system `node-sync`; `hypercore` is the append-only log with a
 // Merkle tree from npm, pinned at 11.37.1. Every measurement is one JSON
 // line with the workload names of the Rust driver (bench/rust/src/main.rs).
 // Concurrent "threads" are concurrent async appenders: UV_THREADPOOL_SIZE
@@ -48,6 +49,16 @@ async function runFor(min, fn) {
   let n = 0
   while (n < min || now() - start < BUDGET) {
     await fn()
+    n++
+  }
+  return [n, (now() - start) / 1000]
+}
+
+function runForSync(min, fn) {
+  const start = now()
+  let n = 0
+  while (n < min || now() - start < BUDGET) {
+    fn()
     n++
   }
   return [n, (now() - start) / 1000]
@@ -115,14 +126,25 @@ async function runNode() {
   for (const fsync of [false, true]) {
     for (const [size, batch] of APPEND_CELLS) {
       const evs = events(size, batch)
-      const dir = scratch('node')
-      const store = await Store.open(dir)
+      const min = fsync ? 20 : 50
+      let dir = scratch('node')
+      let store = await Store.open(dir)
       const [n, secs] = batch === 1
-        ? await runFor(fsync ? 20 : 50, () => store.append(1, evs[0], { fsync }))
-        : await runFor(fsync ? 20 : 50, () => store.appendBatch(1, evs, { fsync }))
+        ? await runFor(min, () => store.append(1, evs[0], { fsync }))
+        : await runFor(min, () => store.appendBatch(1, evs, { fsync }))
       store.close()
       fs.rmSync(dir, { recursive: true })
       emit('node', appendName(size, batch, fsync), (n * batch) / secs, 'events/s')
+
+      // The same cell through the synchronous methods (system "node-sync").
+      dir = scratch('node')
+      store = await Store.open(dir)
+      const [m, syncSecs] = batch === 1
+        ? runForSync(min, () => store.appendSync(1, evs[0], { fsync }))
+        : runForSync(min, () => store.appendBatchSync(1, evs, { fsync }))
+      store.close()
+      fs.rmSync(dir, { recursive: true })
+      emit('node-sync', appendName(size, batch, fsync), (m * batch) / syncSecs, 'events/s')
     }
   }
   const ev = events(100, 1)[0]

@@ -178,7 +178,8 @@ export declare class ChainHead {
 /**
  * An open store: a directory (or memory) holding numbered streams of
  * events, each protected by a hash chain. Every method that can touch the
- * disk runs on the libuv thread pool and returns a Promise.
+ * disk runs on the libuv thread pool and returns a Promise, except the
+ * `*Sync` ones, which run on the calling thread.
  */
 export declare class Store {
   private constructor()
@@ -205,6 +206,15 @@ export declare class Store {
   appendBatch(stream: U64, events: readonly EventData[], options?: AppendOptions): Promise<ChainHead>
   /** Appends one event. */
   append(stream: U64, event: EventData, options?: AppendOptions): Promise<ChainHead>
+  /**
+   * `appendBatch()` on the calling thread: returns the new head or throws. It blocks the event loop for the
+   * append (including the flush with `fsync`), and skips the thread-pool round trip and the copy of the events,
+   * which cost more than the append itself on small batches. Throws `ERR_INVALID_STATE` while an async append
+   * to the same stream has not settled.
+   */
+  appendBatchSync(stream: U64, events: readonly EventData[], options?: AppendOptions): ChainHead
+  /** Appends one event on the calling thread; see `appendBatchSync()`. */
+  appendSync(stream: U64, event: EventData, options?: AppendOptions): ChainHead
   /** Events from `offset` (default 0), one page of up to `maxBytes`. */
   readFrom(stream: U64, offset?: U64, options?: ReadOptions): Promise<Buffer[]>
   /** Every event from `start` to the head as it was when iteration began, in bounded memory. */

@@ -5,7 +5,8 @@
 // the bigints the native addon takes, and builds Buffers, heads, reports and
 // async iteration on top of it. The addon (src/*.rs) calls only the C ABI of
 // stratalog (include/stratalog.h) and runs every disk operation on the libuv
-// thread pool.
+// thread pool, except those of the *Sync methods, which run on the calling
+// thread.
 
 const { types } = require('node:util')
 const { fileURLToPath } = require('node:url')
@@ -121,6 +122,29 @@ function optionsObject(name, value, allowed) {
     }
   }
   return value
+}
+
+/** The options of an append: `{ expectedOffset, fsync }`, both optional. */
+function appendOptions(options) {
+  const o = optionsObject('options', options, ['expectedOffset', 'fsync'])
+  return {
+    expected: o.expectedOffset === undefined || o.expectedOffset === null
+      ? undefined
+      : u64('options.expectedOffset', o.expectedOffset),
+    fsync: o.fsync === undefined ? undefined : bool('options.fsync', o.fsync),
+  }
+}
+
+/** Throws the error for the first event of `events` that is not one. */
+function checkEvents(events) {
+  for (let i = 0; i < events.length; i++) bytes(`events[${i}]`, events[i])
+}
+
+function eventsArray(events) {
+  if (!Array.isArray(events)) {
+    throw typeError(`The "events" argument must be an array of Buffer or Uint8Array. Received ${describe(events)}`)
+  }
+  return events
 }
 
 function toPath(path) {
@@ -495,18 +519,14 @@ class Store {
    */
   async appendBatch(stream, events, options) {
     const s = u64('stream', stream)
-    if (!Array.isArray(events)) {
-      throw typeError(`The "events" argument must be an array of Buffer or Uint8Array. Received ${describe(events)}`)
-    }
+    eventsArray(events)
     let expected
     let fsync
     let optionsError = null
     try {
-      const o = optionsObject('options', options, ['expectedOffset', 'fsync'])
-      expected = o.expectedOffset === undefined || o.expectedOffset === null
-        ? undefined
-        : u64('options.expectedOffset', o.expectedOffset)
-      fsync = o.fsync === undefined ? undefined : bool('options.fsync', o.fsync)
+      const o = appendOptions(options)
+      expected = o.expected
+      fsync = o.fsync
     } catch (err) {
       optionsError = err
     }
@@ -530,7 +550,8 @@ class Store {
         : native.packEvents(lengths, events)
       if (data !== null) return this.#enqueue(queue, data, lengths, expected, fsync)
     }
-    for (let i = 0; i < events.length; i++) lengths[i] = bytes(`events[${i}]`, events[i]).byteLength
+    checkEvents(events)
+    for (let i = 0; i < events.length; i++) lengths[i] = events[i].byteLength
     if (optionsError !== null) throw optionsError
     const data = Buffer.concat(events)
     if (queue !== undefined) return this.#enqueue(queue, data, lengths, expected, fsync)
@@ -595,6 +616,44 @@ class Store {
   async append(stream, event, options) {
     bytes('event', event)
     return this.appendBatch(stream, [event], options)
+  }
+
+  /**
+   * `appendBatch()` on the calling thread: appends `events` to `stream`
+   * atomically and returns the new head, or throws. It blocks the event
+   * loop until the append is done (with `fsync`, or when the append rolls
+   * over to a new segment, that includes a flush to disk), and in exchange
+   * skips the round trip through the thread pool and the copy of the
+   * events, which on small batches cost more than the append itself. Throws
+   * `ERR_INVALID_STATE` while an async append to the same stream has not
+   * settled: it would land before it.
+   */
+  appendBatchSync(stream, events, options) {
+    const s = u64('stream', stream)
+    eventsArray(events)
+    const { expected, fsync } = appendOptions(options)
+    if (this.#appending.has(s)) {
+      const err = new Error(
+        `stream ${s} has an async append that has not settled; await it before appending ` +
+          'synchronously (the synchronous append would land first)',
+      )
+      err.code = 'ERR_INVALID_STATE'
+      throw err
+    }
+    const head = events.length <= SPREAD_MAX
+      ? native.appendEventsSync(this.#appendTarget, s, expected, fsync, undefined, ...events)
+      : native.appendEventsSync(this.#appendTarget, s, expected, fsync, events)
+    if (head === null) {
+      checkEvents(events)
+      throw new Error('stratalog: the addon refused an event the checks accept (a bug)')
+    }
+    return fromNativeHead(head)
+  }
+
+  /** Appends one event on the calling thread; `appendBatchSync(stream, [event], options)`. */
+  appendSync(stream, event, options) {
+    bytes('event', event)
+    return this.appendBatchSync(stream, [event], options)
   }
 
   /**

@@ -18,6 +18,12 @@
 //! event is not a Uint8Array, or is too large, the call returns `null` and
 //! does nothing: the JS layer then says which event is wrong.
 //!
+//! `appendEventsSync`, with the same arguments, appends on the calling
+//! thread and returns the head: no copy (the caller's buffers cannot change
+//! before it returns) and no trip through the libuv pool, which on small
+//! batches costs more than the append itself. It backs `appendSync` and
+//! `appendBatchSync`.
+//!
 //! `target` is the object of [`AppendTarget`] a `NativeStore` hands out; it
 //! is unwrapped with a type check, so any other value is refused with an
 //! error, never cast.
@@ -40,7 +46,7 @@ use crate::error::{check, Failure};
 use crate::handle::Shared;
 use crate::job::Job;
 use crate::store::empty_head;
-use crate::value::{to_u64, Output};
+use crate::value::{head_object, to_u64, Output};
 
 /// Arguments before the events: target, stream, expectedOffset, fsync, and
 /// the events array or `undefined`.
@@ -108,14 +114,13 @@ impl AppendTarget {
         &self,
         stream: u64,
         expected: u64,
-        fsync: Option<bool>,
+        fsync: bool,
         events: &[(*const u8, usize)],
     ) -> AsyncTask<Job> {
         let mut data = self.scratch.take(events.iter().map(|&(_, len)| len).sum());
         // SAFETY: the views are of this call's arguments, still live.
         unsafe { copy_events(events, &mut data) };
         let lengths: Vec<usize> = events.iter().map(|&(_, len)| len).collect();
-        let fsync = fsync.unwrap_or_else(|| self.shared.default_fsync());
         let shared = Arc::clone(&self.shared);
         let scratch = Arc::clone(&self.scratch);
         Job::spawn(move || {
@@ -148,10 +153,22 @@ pub(crate) fn append_packed(
         });
         rest = tail;
     }
+    append_slices(shared, stream, expected, fsync, &slices)
+}
+
+/// Appends the events `slices` point at as one batch and returns the new
+/// head, on the calling thread.
+fn append_slices(
+    shared: &Shared,
+    stream: u64,
+    expected: u64,
+    fsync: bool,
+    slices: &[stratalog_slice],
+) -> Result<stratalog_head, Failure> {
     let mut head = empty_head();
     shared.with(|store| {
-        // SAFETY: live handle (read guard held); `slices` point into `data`,
-        // alive for the call; `head` is writable.
+        // SAFETY: live handle (read guard held); `slices` point at memory
+        // alive for the call (the caller's contract); `head` is writable.
         check(unsafe {
             stratalog::stratalog_append_batch(
                 store,
@@ -181,11 +198,12 @@ unsafe fn copy_events(events: &[(*const u8, usize)], data: &mut Vec<u8>) {
     }
 }
 
-/// Registers `appendEvents` and `packEvents` on the module's exports.
+/// Registers `appendEvents`, `appendEventsSync` and `packEvents` on the module's exports.
 pub(crate) fn register(env: &Env, exports: &Object) -> napi::Result<()> {
     type Callback = unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value;
-    let functions: [(&std::ffi::CStr, Callback); 2] = [
+    let functions: [(&std::ffi::CStr, Callback); 3] = [
         (c"appendEvents", append_events),
+        (c"appendEventsSync", append_events_sync),
         (c"packEvents", pack_events),
     ];
     for (name, callback) in functions {
@@ -228,6 +246,19 @@ unsafe extern "C" fn append_events(
     })
 }
 
+/// The Node-API callback of `appendEventsSync`: `appendEvents` on the
+/// calling thread, returning the new head (or throwing) instead of a
+/// promise.
+unsafe extern "C" fn append_events_sync(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
+    // SAFETY: the env and callback info of this call.
+    guarded(env, "appendEventsSync", || unsafe {
+        append_events_sync_impl(env, info)
+    })
+}
+
 /// The Node-API callback of `packEvents(lengths, events | undefined,
 /// ...events)`: the events copied into one new Buffer, their sizes written
 /// to `lengths` (a Uint32Array of one entry per event); `null` when an
@@ -258,20 +289,34 @@ fn guarded(
     ptr::null_mut()
 }
 
+/// An append's checked arguments: where to, and views of its events (valid
+/// during the current call only).
+struct AppendCall<'a> {
+    env: Env,
+    target: &'a AppendTarget,
+    stream: u64,
+    expected: u64,
+    fsync: bool,
+    events: Vec<(*const u8, usize)>,
+}
+
+/// Reads the arguments of `appendEvents` / `appendEventsSync` and runs
+/// `body` on them; returns `null` without running it when an event is not a
+/// Uint8Array (or is too large).
+///
 /// # Safety
 /// `env` and `info` are those of the current Node-API call.
-unsafe fn append_events_impl(
+unsafe fn with_append_call(
     env: sys::napi_env,
     info: sys::napi_callback_info,
+    usage: &str,
+    body: impl FnOnce(AppendCall<'_>) -> napi::Result<sys::napi_value>,
 ) -> napi::Result<sys::napi_value> {
     let mut args = CallArgs::new();
     // SAFETY: per the contract.
     let args = unsafe { args.read(env, info) }?;
     if args.len() < FIXED_ARGS {
-        return Err(napi::Error::new(
-            napi::Status::InvalidArg,
-            "appendEvents(target, stream, expectedOffset, fsync, events | undefined, ...events)",
-        ));
+        return Err(napi::Error::new(napi::Status::InvalidArg, usage));
     }
     let rust_env = Env::from_raw(env);
     // SAFETY (the conversions below): values of this call's env.
@@ -287,11 +332,73 @@ unsafe fn append_events_impl(
         // SAFETY: the env of this call.
         return unsafe { null(env) };
     };
-    let task = target.job(stream, expected, fsync, &events);
-    // The events were copied: the views must not outlive this call.
-    drop(events);
-    // SAFETY: the env of this call.
-    unsafe { AsyncTask::to_napi_value(env, task) }
+    body(AppendCall {
+        env: rust_env,
+        target,
+        stream,
+        expected,
+        fsync: fsync.unwrap_or_else(|| target.shared.default_fsync()),
+        events,
+    })
+}
+
+/// # Safety
+/// `env` and `info` are those of the current Node-API call.
+unsafe fn append_events_impl(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> napi::Result<sys::napi_value> {
+    let usage =
+        "appendEvents(target, stream, expectedOffset, fsync, events | undefined, ...events)";
+    // SAFETY: per the contract.
+    unsafe {
+        with_append_call(env, info, usage, |call| {
+            let task = call
+                .target
+                .job(call.stream, call.expected, call.fsync, &call.events);
+            // SAFETY: the env of this call.
+            AsyncTask::to_napi_value(env, task)
+        })
+    }
+}
+
+/// # Safety
+/// `env` and `info` are those of the current Node-API call.
+unsafe fn append_events_sync_impl(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> napi::Result<sys::napi_value> {
+    let usage =
+        "appendEventsSync(target, stream, expectedOffset, fsync, events | undefined, ...events)";
+    // SAFETY: per the contract.
+    unsafe {
+        with_append_call(env, info, usage, |call| {
+            // The events are appended straight from the caller's buffers:
+            // nothing else runs on this thread until the append returns.
+            let slices: Vec<stratalog_slice> = call
+                .events
+                .iter()
+                .map(|&(data, len)| stratalog_slice {
+                    // An empty view may have no data pointer at all.
+                    data: if len == 0 {
+                        ptr::NonNull::dangling().as_ptr()
+                    } else {
+                        data
+                    },
+                    len,
+                })
+                .collect();
+            let head = append_slices(
+                &call.target.shared,
+                call.stream,
+                call.expected,
+                call.fsync,
+                &slices,
+            )
+            .map_err(|f| f.into_js(&call.env))?;
+            Ok(head_object(&call.env, &head)?.raw())
+        })
+    }
 }
 
 /// # Safety

@@ -132,16 +132,23 @@ test('heads: verifyAgainst takes a ChainHead, its text or { nextOffset, hash(32)
   store.close()
 })
 
-test('the native appendEvents, packEvents and appendGroup refuse bad arguments', async () => {
+test('the native appendEvents, appendEventsSync, packEvents and appendGroup refuse bad arguments', async () => {
   // binding.js is not an export of the package: reach it by its path.
   const { createRequire } = await import('node:module')
   const { dirname, join } = await import('node:path')
   const require = createRequire(import.meta.url)
   const native = require(join(dirname(require.resolve('stratalog')), 'binding.js'))
-  for (const target of [{}, null, 7, Store.openInMemory()]) {
-    assert.throws(() => native.appendEvents(target, 1n, undefined, undefined, undefined, Buffer.from('x')))
+  for (const append of [native.appendEvents, native.appendEventsSync]) {
+    for (const target of [{}, null, 7, Store.openInMemory()]) {
+      assert.throws(() => append(target, 1n, undefined, undefined, undefined, Buffer.from('x')))
+    }
+    assert.throws(() => append())
   }
-  assert.throws(() => native.appendEvents())
+  const target = native.NativeStore.openInMemory(null)
+  const syncHead = native.appendEventsSync(target.appendTarget(), 1n, undefined, undefined, undefined, Buffer.from('x'))
+  assert.equal(syncHead.nextOffset, 1)
+  assert.equal(native.appendEventsSync(target.appendTarget(), 1n, undefined, undefined, undefined, 'x'), null)
+  target.close()
   // packEvents writes the sizes into a Uint32Array of one entry per event.
   const lengths = new Uint32Array(2)
   assert.deepEqual([...native.packEvents(lengths, undefined, Buffer.from('ab'), Buffer.from('c'))], [...Buffer.from('abc')])

@@ -239,28 +239,38 @@ async function attempt(fn) {
 })()
 `
 
-test('STRATALOG_IO then STRATALOG_POISONED: a failed fdatasync poisons the stream until reopen', (t) => {
+/**
+ * Runs `script` in a child process under the fdatasync shim, with the store
+ * directory and the flag file as its arguments, and returns what it printed
+ * as JSON (null when there is no C compiler: the test is skipped).
+ */
+function underFailingFdatasync(t, script, store, flag) {
   const cc = spawnSync('cc', ['--version'])
   if (cc.error || cc.status !== 0) {
     t.skip('no C compiler to build the fdatasync shim')
-    return
+    return null
   }
-  const dir = tempStore(t)
-  mkdirSync(dir, { recursive: true })
-  const shim = join(dir, '..', 'failsync.so')
-  const source = join(dir, '..', 'failsync.c')
+  const shim = join(store, '..', 'failsync.so')
+  const source = join(store, '..', 'failsync.c')
   writeFileSync(source, SHIM)
   const built = spawnSync('cc', ['-shared', '-fPIC', '-o', shim, source, '-ldl'], { encoding: 'utf8' })
   assert.equal(built.status, 0, built.stderr)
-  const flag = join(dir, '..', 'fail-now')
-  const store = join(dir, 'store')
-  const child = spawnSync(process.execPath, ['-e', CHILD, store, flag], {
+  const child = spawnSync(process.execPath, ['-e', script, store, flag], {
     cwd: process.cwd(),
     encoding: 'utf8',
     env: { ...process.env, LD_PRELOAD: shim, STRATALOG_TEST_FAIL_FDATASYNC: flag },
   })
   assert.equal(child.status, 0, child.stderr)
-  const codes = JSON.parse(child.stdout)
+  return JSON.parse(child.stdout)
+}
+
+test('STRATALOG_IO then STRATALOG_POISONED: a failed fdatasync poisons the stream until reopen', (t) => {
+  const dir = tempStore(t)
+  mkdirSync(dir, { recursive: true })
+  const flag = join(dir, '..', 'fail-now')
+  const store = join(dir, 'store')
+  const codes = underFailingFdatasync(t, CHILD, store, flag)
+  if (codes === null) return undefined
   assert.equal(codes[0], 'ok')
   assert.deepEqual(codes[1].slice(0, 2), ['STRATALOG_IO', 5])
   assert.deepEqual(codes[2].slice(0, 3), ['STRATALOG_POISONED', null, 5])
@@ -273,4 +283,42 @@ test('STRATALOG_IO then STRATALOG_POISONED: a failed fdatasync poisons the strea
   const again = Store.openSync(store)
   assert.ok(again.chainHead(5).nextOffset >= 1)
   return again.append(5, Buffer.from('after reopen')).then(() => again.close())
+})
+
+// Appends queued behind one in flight go to the pool as one group whose last
+// durable batch carries the fsync. When that batch fails before syncing, the
+// group falls back to stratalog_sync for the durable batches before it; if
+// that fails too, they fail with it. The sync methods meet a failed
+// fdatasync on the calling thread.
+const GROUP_CHILD = `
+const { Store } = require('stratalog')
+const { writeFileSync } = require('node:fs')
+const [dir, flag] = process.argv.slice(1)
+const outcome = (r) => r.status === 'fulfilled' ? ['ok', r.value.nextOffset] : [r.reason.code, r.reason.osError ?? null]
+;(async () => {
+  const store = await Store.open(dir)
+  await store.append(5, Buffer.from('first'), { fsync: true })
+  store.appendSync(6, Buffer.from('first'), { fsync: true })
+  writeFileSync(flag, '')
+  const results = await Promise.allSettled([
+    store.append(5, Buffer.from('in flight, not durable')),
+    store.append(5, Buffer.from('queued, durable'), { fsync: true }),
+    store.append(5, Buffer.from('queued, stale'), { fsync: true, expectedOffset: 99 }),
+  ])
+  const sync = []
+  for (const fsync of [true, true]) {
+    try { store.appendSync(6, Buffer.from('sync'), { fsync }); sync.push('ok') } catch (err) { sync.push([err.code, err.osError ?? null]) }
+  }
+  try { store.close() } catch {}
+  console.log(JSON.stringify({ group: results.map(outcome), sync }))
+})()
+`
+
+test('a failed fdatasync: the group fallback sync fails its durable batches; sync appends throw it', (t) => {
+  const dir = tempStore(t)
+  mkdirSync(dir, { recursive: true })
+  const out = underFailingFdatasync(t, GROUP_CHILD, join(dir, 'store'), join(dir, '..', 'fail-now'))
+  if (out === null) return
+  assert.deepEqual(out.group, [['ok', 2], ['STRATALOG_IO', 5], ['STRATALOG_OFFSET_MISMATCH', null]])
+  assert.deepEqual(out.sync, [['STRATALOG_IO', 5], ['STRATALOG_POISONED', null]])
 })

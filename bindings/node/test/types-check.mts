@@ -54,8 +54,13 @@ async function main(): Promise<void> {
   const v: string = version
   const viaDefault: typeof Store = stratalog.Store
 
+  const syncHead: ChainHead = store.appendBatchSync(8, [Buffer.from('delta')], { expectedOffset: 0, fsync: false })
+  const syncOne: ChainHead = store.appendSync(8n, new Uint8Array([3]))
+
   // @ts-expect-error strings are not events
   await store.append(7, 'gamma')
+  // @ts-expect-error sync appends return the head, not a promise
+  const notPromise: Promise<ChainHead> = store.appendSync(8, Buffer.from('x'))
   // @ts-expect-error unknown compression
   Store.openInMemory({ compression: 'gzip' })
   // @ts-expect-error Store has no public constructor
@@ -63,7 +68,7 @@ async function main(): Promise<void> {
   // @ts-expect-error heads are read-only
   head.nextOffset = 3
 
-  void [next, hex, events, event, report, streams, readOnly, closed, compression, same, made, v, viaDefault, sync]
+  void [next, hex, events, event, report, streams, readOnly, closed, compression, same, made, v, viaDefault, sync, syncHead, syncOne, notPromise]
 }
 
 void main
