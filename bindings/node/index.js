@@ -248,17 +248,21 @@ class ChainHead {
 }
 
 /**
- * A ChainHead from the addon's `{ nextOffset, hash, text }`: the values come
- * from the library (a fresh 32-byte Buffer, the text form it wrote), so they
- * are taken as they are, without the constructor's checks, copy and second
- * native call (this runs once per append).
+ * A ChainHead from a head the addon returns: its text form
+ * "<nextOffset>:<64 hex digits>", written by the library, so taken as it
+ * is, without the constructor's checks and second native call (this runs
+ * once per append).
  */
-function fromNativeHead(head) {
+function fromNativeHead(text) {
+  const colon = text.length - 65
+  const digits = text.slice(0, colon)
+  const next = Number(digits)
+  const hex = text.slice(colon + 1)
   const h = Object.create(ChainHead.prototype)
-  h.nextOffset = head.nextOffset
-  h.hash = head.hash
-  h.hex = head.text.slice(head.text.indexOf(':') + 1)
-  h.text = head.text
+  h.nextOffset = next <= MAX_SAFE ? next : BigInt(digits)
+  h.hash = Buffer.from(hex, 'hex')
+  h.hex = hex
+  h.text = text
   return Object.freeze(h)
 }
 

@@ -46,7 +46,7 @@ use crate::error::{check, Failure};
 use crate::handle::Shared;
 use crate::job::Job;
 use crate::store::empty_head;
-use crate::value::{head_object, to_u64, Output};
+use crate::value::{head_value, to_u64, Output};
 
 /// Arguments before the events: target, stream, expectedOffset, fsync, and
 /// the events array or `undefined`.
@@ -396,7 +396,7 @@ unsafe fn append_events_sync_impl(
                 &slices,
             )
             .map_err(|f| f.into_js(&call.env))?;
-            Ok(head_object(&call.env, &head)?.raw())
+            head_value(&call.env, &head)
         })
     }
 }

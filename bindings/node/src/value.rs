@@ -3,8 +3,7 @@
 use std::sync::Arc;
 
 use napi::bindgen_prelude::{
-    BigInt, Buffer, BufferSlice, JsValue, Null, Object, ToNapiValue, TypeName, Uint32Array,
-    ValueType,
+    BigInt, Buffer, JsValue, Null, Object, ToNapiValue, TypeName, Uint32Array, ValueType,
 };
 use napi::{sys, Env, JsError};
 use stratalog::{stratalog_head, stratalog_verify_report, STRATALOG_HEAD_TEXT_SIZE};
@@ -104,7 +103,7 @@ impl ToNapiValue for Output {
                 Output::Undefined => <()>::to_napi_value(raw, ()),
                 Output::End => Null::to_napi_value(raw, Null),
                 Output::Store(shared) => NativeStore::to_napi_value(raw, NativeStore::new(shared)),
-                Output::Head(head) => Ok(head_object(&env, &head)?.raw()),
+                Output::Head(head) => head_value(&env, &head),
                 Output::Report(report) => Ok(report_object(&env, &report)?.raw()),
                 Output::Chunk(chunk) => {
                     let mut object = Object::new(&env)?;
@@ -120,7 +119,7 @@ impl ToNapiValue for Output {
                     let mut array = env.create_array(outcomes.len() as u32)?;
                     for (i, outcome) in outcomes.into_iter().enumerate() {
                         match outcome {
-                            Ok(head) => array.set(i as u32, head_object(&env, &head)?)?,
+                            Ok(head) => array.set(i as u32, head_string(&env, &head)?)?,
                             Err(failure) => {
                                 let error = JsError::from(failure.into_js(&env)).into_unknown(env);
                                 array.set(i as u32, error)?
@@ -144,19 +143,19 @@ pub(crate) fn head_text(head: &stratalog_head) -> Result<String, Failure> {
     Ok(String::from_utf8_lossy(&buf[..end]).into_owned())
 }
 
-/// `{ nextOffset, hash: Buffer(32), text }`.
-pub(crate) fn head_object<'env>(
-    env: &'env Env,
-    head: &stratalog_head,
-) -> napi::Result<Object<'env>> {
-    let text = head_text(head).map_err(|f| f.into_js(env))?;
-    let mut object = Object::new(env)?;
-    object.set("nextOffset", U64(head.next_offset))?;
-    // 32 bytes: a plain copy is cheaper than an external buffer with a
-    // finalizer (this runs once per append).
-    object.set("hash", BufferSlice::copy_from(env, head.hash)?)?;
-    object.set("text", text)?;
-    Ok(object)
+/// A head as JS sees it from the addon: its text form, one string, which
+/// index.js turns into a ChainHead. A string is the cheapest value to hand
+/// over: an object with a 32-byte Buffer cost a malloc'd backing store and
+/// three named-property stores per append, more than the rest of a small
+/// synchronous append.
+pub(crate) fn head_string(env: &Env, head: &stratalog_head) -> napi::Result<String> {
+    head_text(head).map_err(|f| f.into_js(env))
+}
+
+/// [`head_string`] as a JS value.
+pub(crate) fn head_value(env: &Env, head: &stratalog_head) -> napi::Result<sys::napi_value> {
+    // SAFETY: the live env of the current call.
+    unsafe { String::to_napi_value(env.raw(), head_string(env, head)?) }
 }
 
 fn report_object<'env>(
@@ -168,6 +167,6 @@ fn report_object<'env>(
     object.set("bytes", U64(report.bytes))?;
     object.set("checkpoints", U64(report.checkpoints))?;
     object.set("segments", U64(report.segments))?;
-    object.set("head", head_object(env, &report.head)?)?;
+    object.set("head", head_string(env, &report.head)?)?;
     Ok(object)
 }
