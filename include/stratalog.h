@@ -452,12 +452,24 @@ enum stratalog_status stratalog_shutdown(struct stratalog_store *store);
  * Makes every append so far durable (fdatasync of every stream's active
  * segment).
  *
- * Errors: NULL_ARGUMENT, IO, CLOSED.
+ * Errors: NULL_ARGUMENT, IO, POISONED, CLOSED.
  *
  * # Safety
  * `store` is NULL or a live handle.
  */
 enum stratalog_status stratalog_sync(struct stratalog_store *store);
+
+/**
+ * Makes every append so far to `stream` durable (fdatasync of its active
+ * segment), leaving the other streams as they are. A stream with no events
+ * has nothing to sync.
+ *
+ * Errors: NULL_ARGUMENT, IO, POISONED, CLOSED.
+ *
+ * # Safety
+ * `store` is NULL or a live handle.
+ */
+enum stratalog_status stratalog_sync_stream(struct stratalog_store *store, uint64_t stream);
 
 /**
  * Appends `count` events to `stream` atomically: after any crash either all

@@ -711,9 +711,13 @@ class Store {
     return settle(this.#native.streams())
   }
 
-  /** Makes every append so far durable. */
-  async sync() {
-    await settle(this.#native.sync())
+  /**
+   * Makes every append so far durable: those to `stream`, or with no
+   * argument those to every stream.
+   */
+  async sync(stream) {
+    const s = stream === undefined ? undefined : u64('stream', stream)
+    await settle(this.#native.sync(s))
   }
 
   /**

@@ -336,6 +336,16 @@ impl Store {
         Ok(())
     }
 
+    /// Makes every append so far to `stream` durable, leaving the other
+    /// streams as they are. A stream with no events has nothing to sync.
+    pub fn sync_stream(&self, stream: u64) -> Result<()> {
+        let _op = self.begin()?;
+        match self.stream(stream) {
+            Some(stream) => stream.sync(),
+            None => Ok(()),
+        }
+    }
+
     /// Syncs and closes the store; every later call fails with
     /// [`Error::Closed`] and the writer lock is released. It first waits for
     /// the calls in flight on other threads, so nothing is written after

@@ -224,6 +224,27 @@ fn power_loss_keeps_exactly_what_was_synced() {
     }
 }
 
+#[test]
+fn sync_stream_makes_that_stream_durable_and_no_other() {
+    let dir = SimDir::new();
+    let store = Store::open_on(Arc::new(dir.clone()), options(), true).unwrap();
+    let one = store
+        .append_batch(1, &[b"a".as_slice(), b"b"], None, false)
+        .unwrap();
+    store
+        .append_batch(2, &[b"c".as_slice()], None, false)
+        .unwrap();
+    store.sync_stream(1).unwrap();
+    store.sync_stream(3).unwrap(); // no such stream: nothing to do
+    drop(store);
+    dir.power_loss(0);
+    let store = Store::open_on(Arc::new(dir.clone()), options(), true).unwrap();
+    assert_eq!(store.chain_head(1).unwrap(), one);
+    assert_eq!(store.chain_head(2).unwrap().next_offset, 0);
+    store.close().unwrap();
+    assert!(matches!(store.sync_stream(1), Err(Error::Closed)));
+}
+
 /// Group commit under a failing fsync: appenders waiting on the failed
 /// leader must not report success for data the failure lost.
 #[test]

@@ -241,7 +241,7 @@ pub unsafe extern "C" fn stratalog_shutdown(store: *mut stratalog_store) -> stra
 /// Makes every append so far durable (fdatasync of every stream's active
 /// segment).
 ///
-/// Errors: NULL_ARGUMENT, IO, CLOSED.
+/// Errors: NULL_ARGUMENT, IO, POISONED, CLOSED.
 ///
 /// # Safety
 /// `store` is NULL or a live handle.
@@ -251,6 +251,26 @@ pub unsafe extern "C" fn stratalog_sync(store: *mut stratalog_store) -> stratalo
         // SAFETY: per the contract.
         let store = unsafe { args::store(store)? };
         Ok(store.sync()?)
+    })
+}
+
+/// Makes every append so far to `stream` durable (fdatasync of its active
+/// segment), leaving the other streams as they are. A stream with no events
+/// has nothing to sync.
+///
+/// Errors: NULL_ARGUMENT, IO, POISONED, CLOSED.
+///
+/// # Safety
+/// `store` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn stratalog_sync_stream(
+    store: *mut stratalog_store,
+    stream: u64,
+) -> stratalog_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let store = unsafe { args::store(store)? };
+        Ok(store.sync_stream(stream)?)
     })
 }
 

@@ -349,6 +349,8 @@ static void test_round_trip_across_reopen(void)
     CHECK_OK(stratalog_store_options(s, &got));
     CHECK(got.segment_size == 4096 && got.checkpoint_interval == 3);
     CHECK(got.compression == STRATALOG_COMPRESSION_LZ4);
+    CHECK_OK(stratalog_sync_stream(s, 7));
+    CHECK_OK(stratalog_sync_stream(s, 99)); /* no such stream: nothing to sync */
     CHECK_OK(stratalog_sync(s));
     CHECK_OK(stratalog_shutdown(s));
     stratalog_close(s);
@@ -529,6 +531,7 @@ static void test_null_arguments(void)
     CHECK_STATUS(stratalog_verify(NULL, 0, NULL), STRATALOG_STATUS_NULL_ARGUMENT);
     CHECK_STATUS(stratalog_verify_against(s, 0, NULL, NULL), STRATALOG_STATUS_NULL_ARGUMENT);
     CHECK_STATUS(stratalog_sync(NULL), STRATALOG_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(stratalog_sync_stream(NULL, 0), STRATALOG_STATUS_NULL_ARGUMENT);
     CHECK_STATUS(stratalog_shutdown(NULL), STRATALOG_STATUS_NULL_ARGUMENT);
     CHECK_STATUS(stratalog_streams(NULL, NULL), STRATALOG_STATUS_NULL_ARGUMENT);
     CHECK_STATUS(stratalog_streams(s, NULL), STRATALOG_STATUS_NULL_ARGUMENT);
@@ -851,6 +854,7 @@ static void test_closed(void)
     CHECK_STATUS(stratalog_verify(s, 0, &report), STRATALOG_STATUS_CLOSED);
     CHECK(report.events == 0x7777777777777777ULL); /* not written */
     CHECK_STATUS(stratalog_sync(s), STRATALOG_STATUS_CLOSED);
+    CHECK_STATUS(stratalog_sync_stream(s, 0), STRATALOG_STATUS_CLOSED);
     CHECK_STATUS(stratalog_streams(s, &list), STRATALOG_STATUS_CLOSED);
     CHECK_STATUS(stratalog_iter_new(s, 0, 0, &it), STRATALOG_STATUS_CLOSED);
     CHECK(ev == NULL && list == NULL && it == NULL);

@@ -642,8 +642,9 @@ pub(crate) struct GroupBatch {
 /// The group pays one fsync: only the last durable batch asks for it, and
 /// its fsync covers every batch of the stream written before it. If that
 /// batch fails before its fsync ran (a wrong expected offset, say), the
-/// earlier durable batches are synced by `stratalog_sync`; if the sync
-/// fails, each of them fails with it, because their durability is unknown.
+/// earlier durable batches are synced by `stratalog_sync_stream`; if the
+/// sync fails, each of them fails with it, because their durability is
+/// unknown.
 pub(crate) fn append_group(
     shared: &Shared,
     stream: u64,
@@ -676,7 +677,8 @@ pub(crate) fn append_group(
     }
     if !unsynced.is_empty() {
         // SAFETY: live handle (read guard held).
-        let synced = shared.with(|store| check(unsafe { stratalog::stratalog_sync(store) }));
+        let synced =
+            shared.with(|store| check(unsafe { stratalog::stratalog_sync_stream(store, stream) }));
         if let Err(failure) = synced {
             for i in unsynced {
                 outcomes[i] = Err(failure.clone());

@@ -457,17 +457,25 @@ impl NativeStore {
         })
     }
 
-    /// Makes every append so far durable, on the pool.
+    /// Makes every append so far durable, to `stream` or (undefined) to
+    /// every stream, on the pool.
     #[napi]
-    pub fn sync(&self) -> AsyncTask<Job> {
+    pub fn sync(&self, env: Env, stream: Option<BigInt>) -> napi::Result<AsyncTask<Job>> {
+        let stream = stream
+            .map(|s| to_u64("stream", &s))
+            .transpose()
+            .map_err(|f| f.into_js(&env))?;
         let shared = Arc::clone(&self.shared);
-        Job::spawn(move || {
+        Ok(Job::spawn(move || {
             shared.with(|store| {
-                // SAFETY: live handle (read guard held).
-                check(unsafe { stratalog::stratalog_sync(store) })?;
+                // SAFETY (both arms): live handle (read guard held).
+                check(match stream {
+                    Some(stream) => unsafe { stratalog::stratalog_sync_stream(store, stream) },
+                    None => unsafe { stratalog::stratalog_sync(store) },
+                })?;
                 Ok(Output::Undefined)
             })
-        })
+        }))
     }
 
     /// Whether the store was opened read-only (false once closed).

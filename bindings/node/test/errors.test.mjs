@@ -189,6 +189,7 @@ test('STRATALOG_CLOSED: every operation on a closed store', async (t) => {
   await assert.rejects(store.verifyAgainst(1, head), closed)
   await assert.rejects(store.streams(), closed)
   await assert.rejects(store.sync(), closed)
+  await assert.rejects(store.sync(1), closed)
   await assert.rejects(store.iterate(1).next(), closed)
   assert.throws(() => store.chainHead(1), closed)
   assert.throws(() => store.options(), closed)
@@ -309,8 +310,9 @@ const outcome = (r) => r.status === 'fulfilled' ? ['ok', r.value.nextOffset] : [
   for (const fsync of [true, true]) {
     try { store.appendSync(6, Buffer.from('sync'), { fsync }); sync.push('ok') } catch (err) { sync.push([err.code, err.osError ?? null]) }
   }
+  const [streamSync] = await Promise.allSettled([store.sync(6)])
   try { store.close() } catch {}
-  console.log(JSON.stringify({ group: results.map(outcome), sync }))
+  console.log(JSON.stringify({ group: results.map(outcome), sync, streamSync: outcome(streamSync) }))
 })()
 `
 
@@ -321,4 +323,5 @@ test('a failed fdatasync: the group fallback sync fails its durable batches; syn
   if (out === null) return
   assert.deepEqual(out.group, [['ok', 2], ['STRATALOG_IO', 5], ['STRATALOG_OFFSET_MISMATCH', null]])
   assert.deepEqual(out.sync, [['STRATALOG_IO', 5], ['STRATALOG_POISONED', null]])
+  assert.deepEqual(out.streamSync, ['STRATALOG_POISONED', null])
 })

@@ -150,7 +150,12 @@ test('openSync opens and sync() resolves', async (t) => {
   assert.equal(store.options().fsync, true)
   await store.append(1, Buffer.from('durable by default'))
   await store.append(1, Buffer.from('not durable yet'), { fsync: false })
+  assert.equal(await store.sync(1), undefined)
+  await store.append(2, Buffer.from('another stream'), { fsync: false })
   assert.equal(await store.sync(), undefined)
+  await store.sync(99n) // no such stream: nothing to sync
+  await assert.rejects(store.sync(-1), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' })
+  await assert.rejects(store.sync('1'), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' })
   store.close()
   const again = Store.openSync(dir)
   assert.equal(again.chainHead(1).nextOffset, 2)

@@ -34,6 +34,7 @@ async function main(): Promise<void> {
   await store.verifyAgainst(7, { nextOffset: 2, hash })
   const streams: Array<number | bigint> = await store.streams()
   await store.sync()
+  await store.sync(7n)
   const readOnly: boolean = reader.readOnly
   const closed: boolean = store.closed
   const compression: 'none' | 'lz4' | 'zstd' = store.options().compression

@@ -41,9 +41,9 @@ use stratalog::{
     stratalog_options_default, stratalog_read_from, stratalog_shutdown, stratalog_slice,
     stratalog_status, stratalog_status_str, stratalog_store, stratalog_store_options,
     stratalog_stream_list, stratalog_stream_list_data, stratalog_stream_list_free,
-    stratalog_stream_list_len, stratalog_streams, stratalog_sync, stratalog_verify,
-    stratalog_verify_against, stratalog_verify_report, stratalog_version, STRATALOG_ANY_OFFSET,
-    STRATALOG_HEAD_TEXT_SIZE,
+    stratalog_stream_list_len, stratalog_streams, stratalog_sync, stratalog_sync_stream,
+    stratalog_verify, stratalog_verify_against, stratalog_verify_report, stratalog_version,
+    STRATALOG_ANY_OFFSET, STRATALOG_HEAD_TEXT_SIZE,
 };
 
 // ---------------------------------------------------------------------------
@@ -692,11 +692,13 @@ impl NativeStore {
         })
     }
 
-    /// Makes every append so far durable.
-    fn sync(&self, py: Python<'_>) -> PyResult<()> {
-        self.run(py, |h| {
-            // SAFETY: a live handle (read lock held).
-            check(unsafe { stratalog_sync(h) })
+    /// Makes every append so far durable: to `stream`, or to every stream.
+    #[pyo3(signature = (stream=None))]
+    fn sync(&self, py: Python<'_>, stream: Option<u64>) -> PyResult<()> {
+        self.run(py, |h| match stream {
+            // SAFETY (both arms): a live handle (read lock held).
+            Some(stream) => check(unsafe { stratalog_sync_stream(h, stream) }),
+            None => check(unsafe { stratalog_sync(h) }),
         })
     }
 

@@ -49,6 +49,7 @@ def main(path: str) -> int:
         return 3
     store = stratalog.open(path)
     store.append(0, b"durable", fsync=True)
+    store.append(1, b"first", fsync=True)
     try:
         deny_fsync()
     except OSError:
@@ -65,6 +66,15 @@ def main(path: str) -> int:
         print(f"PoisonedError stream={e.stream} {e}")
     # Reads still work on a poisoned stream.
     print("read", store.read_from(0, 0)[0].decode())
+    # Another stream is not poisoned, but its own sync fails the same way.
+    store.append(1, b"not yet durable")
+    try:
+        store.sync(1)
+        print("sync succeeded")
+    except stratalog.IOError as e:
+        print(f"sync(1) IOError errno={e.errno}")
+    store.sync(2)  # no such stream: nothing to sync, no fsync made
+    print("sync(2) ok")
     try:
         store.close()  # the store cannot be made durable, and close says so
         print("close succeeded")

@@ -88,6 +88,7 @@ def _closed_calls(store: stratalog.Store) -> list[tuple[str, object]]:
         ("verify_against", lambda: store.verify_against(0, head)),
         ("streams", lambda: store.streams()),
         ("sync", lambda: store.sync()),
+        ("sync(stream)", lambda: store.sync(0)),
         ("options", lambda: store.options),
     ]
 
@@ -268,7 +269,9 @@ def test_io_error_and_poisoned_error_from_a_failing_fsync(tmp_path: Path) -> Non
     assert lines[0].startswith("IOError errno=5 oserror=True I/O error: fsync of"), lines
     assert lines[1].startswith("PoisonedError stream=0 stream 0 is poisoned"), lines
     assert lines[2] == "read durable"
-    assert lines[3] == "close PoisonedError closed=True"
+    assert lines[3] == "sync(1) IOError errno=5"
+    assert lines[4] == "sync(2) ok"
+    assert lines[5] == "close PoisonedError closed=True"
     # Reopened, the store holds everything that was acknowledged.
     with stratalog.open(tmp_path / "s") as store:
         assert store.read_from(0, 0)[0] == b"durable"

@@ -19,6 +19,7 @@ def test_round_trip_across_reopen(store_path: Path) -> None:
         assert store.path == str(store_path)
         heads = [store.append_batch(3, events[i : i + 10]) for i in range(0, len(events), 10)]
         store.append(4, b"other stream")
+        store.sync(4)
         store.sync()
         final = store.chain_head(3)
         assert final == heads[-1]

@@ -160,9 +160,11 @@ class Store:
         )
         return ChainHead._trusted(next_offset, digest)
 
-    def sync(self) -> None:
-        """Makes every append so far durable (survives a power loss)."""
-        self._native.sync()
+    def sync(self, stream: int | None = None) -> None:
+        """Makes every append so far durable (survives a power loss): the
+        appends to ``stream`` only, or with no argument those to every
+        stream."""
+        self._native.sync(stream)
 
     # -- reading -------------------------------------------------------------
 
