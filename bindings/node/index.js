@@ -453,7 +453,8 @@ class Store {
   #native
   #appendTarget
   // Streams with an append in flight -> the appends made since, in call
-  // order (see #appendInOrder).
+  // order (see #appendInOrder), and the sync() calls waiting for them
+  // (`{ landed }` entries).
   #appending = new Map()
 
   constructor(token, nativeStore) {
@@ -597,23 +598,39 @@ class Store {
   #appendGroup(stream) {
     const queue = this.#appending.get(stream)
     this.#appending.set(stream, [])
+    // sync() calls queued here wait for the appends before them (and with
+    // them) to settle.
+    const batches = queue.filter((q) => q.landed === undefined)
+    const landed = () => {
+      for (const q of queue) if (q.landed !== undefined) q.landed()
+      this.#appendQueued(stream)
+    }
+    if (batches.length === 0) {
+      landed()
+      return
+    }
     let task
     try {
-      task = this.#native.appendGroup(stream, queue.map((q) => q.data), queue.map((q) => q.lengths), queue.map((q) => q.options))
+      task = this.#native.appendGroup(
+        stream,
+        batches.map((q) => q.data),
+        batches.map((q) => q.lengths),
+        batches.map((q) => q.options),
+      )
     } catch (err) {
       task = Promise.reject(err)
     }
     task.then(
       (outcomes) => {
         outcomes.forEach((outcome, i) => {
-          if (outcome instanceof Error) queue[i].reject(outcome)
-          else queue[i].resolve(fromNativeHead(outcome))
+          if (outcome instanceof Error) batches[i].reject(outcome)
+          else batches[i].resolve(fromNativeHead(outcome))
         })
       },
       (err) => {
-        for (const q of queue) q.reject(err)
+        for (const q of batches) q.reject(err)
       },
-    ).finally(() => this.#appendQueued(stream))
+    ).finally(landed)
   }
 
   /** Appends one event; `appendBatch(stream, [event], options)`. */
@@ -635,8 +652,17 @@ class Store {
   appendBatchSync(stream, events, options) {
     const s = u64('stream', stream)
     eventsArray(events)
-    const { expected, fsync } = appendOptions(options)
+    // Errors in the order appendBatch reports them: the events, the
+    // options, then the stream's state.
+    let o
+    try {
+      o = appendOptions(options)
+    } catch (err) {
+      checkEvents(events)
+      throw err
+    }
     if (this.#appending.has(s)) {
+      checkEvents(events)
       const err = new Error(
         `stream ${s} has an async append that has not settled; await it before appending ` +
           'synchronously (the synchronous append would land first)',
@@ -644,14 +670,23 @@ class Store {
       err.code = 'ERR_INVALID_STATE'
       throw err
     }
-    const head = events.length <= SPREAD_MAX
-      ? native.appendEventsSync(this.#appendTarget, s, expected, fsync, undefined, ...events)
-      : native.appendEventsSync(this.#appendTarget, s, expected, fsync, events)
+    let head = this.#appendSync(s, events, o)
     if (head === null) {
-      checkEvents(events)
-      throw new Error('stratalog: the addon refused an event the checks accept (a bug)')
+      // An event is not a Uint8Array, or `events` reads differently
+      // element by element than spread (a Proxy, getters, its own
+      // iterator): take one plain copy, check it and append that.
+      const plain = new Array(events.length)
+      for (let i = 0; i < plain.length; i++) plain[i] = events[i]
+      checkEvents(plain)
+      head = this.#appendSync(s, plain, o)
     }
     return fromNativeHead(head)
+  }
+
+  #appendSync(stream, events, { expected, fsync }) {
+    return events.length <= SPREAD_MAX
+      ? native.appendEventsSync(this.#appendTarget, stream, expected, fsync, undefined, ...events)
+      : native.appendEventsSync(this.#appendTarget, stream, expected, fsync, events)
   }
 
   /** Appends one event on the calling thread; `appendBatchSync(stream, [event], options)`. */
@@ -713,10 +748,15 @@ class Store {
 
   /**
    * Makes every append so far durable: those to `stream`, or with no
-   * argument those to every stream.
+   * argument those to every stream. Appends called before it that are
+   * still in flight or queued land first, so it covers them too.
    */
   async sync(stream) {
     const s = stream === undefined ? undefined : u64('stream', stream)
+    const pending = s === undefined ? [...this.#appending.keys()] : this.#appending.has(s) ? [s] : []
+    if (pending.length > 0) {
+      await Promise.all(pending.map((id) => new Promise((resolve) => this.#appending.get(id).push({ landed: resolve }))))
+    }
     await settle(this.#native.sync(s))
   }
 

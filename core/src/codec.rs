@@ -11,9 +11,11 @@ use crate::record::Codec;
 /// Invariant: the caller's bytes are read once. A payload that is
 /// compressed is first copied to `raw`, which the compressor reads and
 /// [`Encoder::raw_of`] returns for hashing; one stored raw is copied
-/// straight into the record, which is then what gets hashed. Either way the
-/// chain hash covers exactly the bytes stored, even if the caller's memory
-/// changes during the append (a SharedArrayBuffer another thread writes).
+/// straight into the record, which is then what gets hashed. So the chain
+/// hash covers exactly the bytes stored. A caller whose memory another
+/// thread writes during the append (a SharedArrayBuffer, in Node) is outside
+/// Rust's rules, but in practice gets one consistent version stored instead
+/// of a record that fails verification.
 pub struct Encoder {
     compression: Compression,
     zstd: Option<zstd::bulk::Compressor<'static>>,
@@ -31,6 +33,8 @@ impl std::fmt::Debug for Encoder {
 
 /// Fast level: an audit log is written far more often than it is read.
 const ZSTD_LEVEL: i32 = 1;
+/// Capacity the encoder's buffers keep between batches (see `trim`).
+const KEEP_BYTES: usize = 1 << 20;
 /// Payloads this small never shrink enough to pay for the length prefix.
 const MIN_COMPRESSIBLE: usize = 64;
 
@@ -61,6 +65,16 @@ impl Encoder {
             _ => {
                 out.extend_from_slice(&self.raw);
                 Codec::Raw
+            }
+        }
+    }
+
+    /// Frees buffers grown past `KEEP_BYTES` by a large event, so a writer
+    /// does not hold on to them between batches.
+    pub fn trim(&mut self) {
+        for buf in [&mut self.raw, &mut self.scratch] {
+            if buf.capacity() > KEEP_BYTES {
+                *buf = Vec::new();
             }
         }
     }

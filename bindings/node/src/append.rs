@@ -19,10 +19,12 @@
 //! does nothing: the JS layer then says which event is wrong.
 //!
 //! `appendEventsSync`, with the same arguments, appends on the calling
-//! thread and returns the head: no copy (the caller's buffers cannot change
-//! before it returns) and no trip through the libuv pool, which on small
-//! batches costs more than the append itself. It backs `appendSync` and
-//! `appendBatchSync`.
+//! thread and returns the head: no trip through the libuv pool, which on
+//! small batches costs more than the append itself, and no copy: no JS runs
+//! until it returns, so the views stay valid, and the library reads each
+//! event once, so even a SharedArrayBuffer that another thread writes
+//! meanwhile is stored and hashed as one version (see core's Encoder). It
+//! backs `appendSync` and `appendBatchSync`.
 //!
 //! `target` is the object of [`AppendTarget`] a `NativeStore` hands out; it
 //! is unwrapped with a type check, so any other value is refused with an
@@ -501,8 +503,9 @@ impl CallArgs {
 }
 
 /// Where the events are: the elements of `array` if it is an array, else
-/// the values of `spread`. None if one is not a Uint8Array (or is too
-/// large). The pointers are valid during the current call only.
+/// (`array` undefined) the values of `spread`. None if one is not a
+/// Uint8Array (or is too large), or `array` is neither. The pointers are
+/// valid during the current call, as long as no JS runs.
 ///
 /// # Safety
 /// The values are values of the live `env` of the current call.
@@ -511,31 +514,37 @@ unsafe fn event_views(
     array: sys::napi_value,
     spread: &[sys::napi_value],
 ) -> napi::Result<Option<Vec<(*const u8, usize)>>> {
-    let mut events = Vec::new();
+    let mut elements = Vec::new();
     // SAFETY: per the contract.
-    if unsafe { is_array(env, array) }? {
+    let values = if unsafe { is_array(env, array) }? {
         let mut len = 0u32;
         // SAFETY: `array` is an array of this env; `len` writable.
         check_napi(unsafe { sys::napi_get_array_length(env, array, &mut len) })?;
-        events.reserve(len as usize);
+        elements.reserve(len as usize);
+        // Every element first: napi_get_element runs getters, which could
+        // detach or free the memory of a view already taken. Taking the
+        // views afterwards runs no JS, so they stay valid for the call.
         for i in 0..len {
             let mut element = ptr::null_mut();
             // SAFETY: as above; `element` writable.
             check_napi(unsafe { sys::napi_get_element(env, array, i, &mut element) })?;
-            // SAFETY: a value of this call's env.
-            match unsafe { uint8_view(env, element) } {
-                Some(view) => events.push(view),
-                None => return Ok(None),
-            }
+            elements.push(element);
         }
+        &elements[..]
     } else {
-        events.reserve(spread.len());
-        for &value in spread {
-            // SAFETY: a value of this call's env.
-            match unsafe { uint8_view(env, value) } {
-                Some(view) => events.push(view),
-                None => return Ok(None),
-            }
+        // SAFETY: a value of this call's env.
+        if !unsafe { is_undefined(env, array) }? {
+            // Not a real array (a Proxy of one, say): the JS layer reads it.
+            return Ok(None);
+        }
+        spread
+    };
+    let mut events = Vec::with_capacity(values.len());
+    for &value in values {
+        // SAFETY: a value of this call's env.
+        match unsafe { uint8_view(env, value) } {
+            Some(view) => events.push(view),
+            None => return Ok(None),
         }
     }
     Ok(Some(events))
@@ -577,6 +586,15 @@ unsafe fn is_array(env: sys::napi_env, value: sys::napi_value) -> napi::Result<b
     // SAFETY: per the contract; `result` writable.
     check_napi(unsafe { sys::napi_is_array(env, value, &mut result) })?;
     Ok(result)
+}
+
+/// # Safety
+/// `value` is a value of the live `env`.
+unsafe fn is_undefined(env: sys::napi_env, value: sys::napi_value) -> napi::Result<bool> {
+    let mut kind = sys::ValueType::napi_undefined;
+    // SAFETY: per the contract; `kind` writable.
+    check_napi(unsafe { sys::napi_typeof(env, value, &mut kind) })?;
+    Ok(kind == sys::ValueType::napi_undefined)
 }
 
 /// # Safety

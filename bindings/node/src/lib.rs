@@ -54,7 +54,8 @@ pub fn head_to_text(env: Env, next_offset: BigInt, hash: Buffer) -> napi::Result
         .map_err(|f| f.into_js(&env))
 }
 
-/// Parses the text form of a head into `{ nextOffset, hash, text }`.
+/// Parses the text form of a head (either case, whitespace around) and
+/// returns it as the library writes it.
 #[napi]
 pub fn parse_head(env: Env, text: String) -> napi::Result<Output> {
     let result = CString::new(text)

@@ -212,3 +212,19 @@ test('a store dropped without close() is closed by the garbage collector', async
   assert.equal(reopened.chainHead(1).nextOffset, 1)
   reopened.close()
 })
+
+test('sync() waits for the appends called before it, in flight or queued', async () => {
+  const store = Store.openInMemory()
+  const settled = new Set()
+  const appends = [1, 1, 1, 2, 1].map((stream, i) => store.append(stream, Buffer.from(`e${i}`)).then(() => settled.add(i)))
+  await store.sync(1)
+  for (const i of [0, 1, 2, 4]) assert.ok(settled.has(i), `append ${i} to stream 1 settled before sync(1)`)
+  const later = store.append(2, Buffer.from('later'))
+  await store.sync()
+  assert.equal(settled.size, 5)
+  assert.equal((await later).nextOffset, 2)
+  await Promise.all(appends)
+  // Nothing is left waiting: a sync append to stream 1 goes through.
+  assert.equal(store.appendSync(1, Buffer.from('sync')).nextOffset, 5)
+  store.close()
+})

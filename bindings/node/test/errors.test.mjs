@@ -288,40 +288,53 @@ test('STRATALOG_IO then STRATALOG_POISONED: a failed fdatasync poisons the strea
 
 // Appends queued behind one in flight go to the pool as one group whose last
 // durable batch carries the fsync. When that batch fails before syncing, the
-// group falls back to stratalog_sync for the durable batches before it; if
-// that fails too, they fail with it. The sync methods meet a failed
-// fdatasync on the calling thread.
+// group falls back to stratalog_sync_stream for the durable batches before
+// it; if that fails too, they fail with it. The fallback syncs its own
+// stream only: once the fault is gone, a group on a healthy stream succeeds
+// although other streams are poisoned (a store-wide sync would fail it).
+// The sync methods meet a failed fdatasync on the calling thread.
 const GROUP_CHILD = `
 const { Store } = require('stratalog')
-const { writeFileSync } = require('node:fs')
+const { rmSync, writeFileSync } = require('node:fs')
 const [dir, flag] = process.argv.slice(1)
-const outcome = (r) => r.status === 'fulfilled' ? ['ok', r.value.nextOffset] : [r.reason.code, r.reason.osError ?? null]
+const outcome = (r) => r.status === 'fulfilled' ? ['ok', r.value?.nextOffset ?? null] : [r.reason.code, r.reason.osError ?? null]
+const group = (stream) => Promise.allSettled([
+  store.append(stream, Buffer.from('in flight, not durable')),
+  store.append(stream, Buffer.from('queued, durable'), { fsync: true }),
+  store.append(stream, Buffer.from('queued, stale'), { fsync: true, expectedOffset: 99 }),
+])
+let store
 ;(async () => {
-  const store = await Store.open(dir)
+  store = await Store.open(dir)
   await store.append(5, Buffer.from('first'), { fsync: true })
   store.appendSync(6, Buffer.from('first'), { fsync: true })
+  await store.append(7, Buffer.from('first'), { fsync: true })
   writeFileSync(flag, '')
-  const results = await Promise.allSettled([
-    store.append(5, Buffer.from('in flight, not durable')),
-    store.append(5, Buffer.from('queued, durable'), { fsync: true }),
-    store.append(5, Buffer.from('queued, stale'), { fsync: true, expectedOffset: 99 }),
-  ])
+  const failing = await group(5)
   const sync = []
   for (const fsync of [true, true]) {
     try { store.appendSync(6, Buffer.from('sync'), { fsync }); sync.push('ok') } catch (err) { sync.push([err.code, err.osError ?? null]) }
   }
   const [streamSync] = await Promise.allSettled([store.sync(6)])
+  rmSync(flag)
+  const healthy = await group(7)
+  const [healthySync] = await Promise.allSettled([store.sync(7)])
   try { store.close() } catch {}
-  console.log(JSON.stringify({ group: results.map(outcome), sync, streamSync: outcome(streamSync) }))
+  console.log(JSON.stringify({
+    failing: failing.map(outcome), sync, streamSync: outcome(streamSync),
+    healthy: healthy.map(outcome), healthySync: outcome(healthySync),
+  }))
 })()
 `
 
-test('a failed fdatasync: the group fallback sync fails its durable batches; sync appends throw it', (t) => {
+test('a failed fdatasync: the group fallback sync fails its durable batches, and no other stream\'s; sync appends throw it', (t) => {
   const dir = tempStore(t)
   mkdirSync(dir, { recursive: true })
   const out = underFailingFdatasync(t, GROUP_CHILD, join(dir, 'store'), join(dir, '..', 'fail-now'))
   if (out === null) return
-  assert.deepEqual(out.group, [['ok', 2], ['STRATALOG_IO', 5], ['STRATALOG_OFFSET_MISMATCH', null]])
+  assert.deepEqual(out.failing, [['ok', 2], ['STRATALOG_IO', 5], ['STRATALOG_OFFSET_MISMATCH', null]])
   assert.deepEqual(out.sync, [['STRATALOG_IO', 5], ['STRATALOG_POISONED', null]])
   assert.deepEqual(out.streamSync, ['STRATALOG_POISONED', null])
+  assert.deepEqual(out.healthy, [['ok', 2], ['ok', 3], ['STRATALOG_OFFSET_MISMATCH', null]])
+  assert.deepEqual(out.healthySync, ['ok', null])
 })

@@ -150,3 +150,24 @@ test('events in a SharedArrayBuffer another thread keeps rewriting still chain c
     await worker.terminate()
   }
 })
+
+test('appendBatchSync reads odd arrays as appendBatch does: a Proxy, getters', async () => {
+  const store = Store.openInMemory()
+  const events = Array.from({ length: 5000 }, (_, i) => eventFor(i, 4))
+  // Above the spread limit, so the array itself reaches the addon.
+  const proxied = new Proxy(events, {})
+  assert.equal(store.appendBatchSync(1, proxied).nextOffset, 5000)
+  assert.equal((await store.appendBatch(2, new Proxy(events, {}))).nextOffset, 5000)
+  assert.ok(store.chainHead(1).hash.equals(store.chainHead(2).hash))
+  // A getter that hands out a different Buffer on each read: one of them is
+  // appended, whole, and the chain verifies.
+  const tricky = events.slice()
+  let reads = 0
+  Object.defineProperty(tricky, 4500, { get: () => Buffer.alloc(4, reads++) })
+  assert.equal(store.appendBatchSync(3, tricky).nextOffset, 5000)
+  assert.equal((await store.verify(3)).events, 5000)
+  // Errors come in appendBatch's order: a bad event before bad options.
+  assert.throws(() => store.appendBatchSync(4, ['x'], { later: true }), { code: 'ERR_INVALID_ARG_TYPE' })
+  await assert.rejects(store.appendBatch(4, ['x'], { later: true }), { code: 'ERR_INVALID_ARG_TYPE' })
+  store.close()
+})

@@ -81,6 +81,7 @@ impl Stream {
             let stored = record::stored_payload(&writer.buf[start..]);
             head = head.advance(writer.encoder.raw_of(codec, stored));
         }
+        writer.encoder.trim();
         let batch = &writer.buf;
 
         let (segment, pos, rotated) = self.segment_for(&before, batch.len() as u64)?;
