@@ -44,6 +44,20 @@ const appendName = (size, batch, fsync) =>
 
 const now = () => performance.now()
 
+// runFor / runForSync after an untimed warm-up of a quarter of the budget
+// (at least 3 calls), as every driver does for its append cells.
+async function runWarm(min, fn) {
+  const start = now()
+  for (let n = 0; n < 3 || now() - start < BUDGET / 4; n++) await fn()
+  return runFor(min, fn)
+}
+
+function runWarmSync(min, fn) {
+  const start = now()
+  for (let n = 0; n < 3 || now() - start < BUDGET / 4; n++) fn()
+  return runForSync(min, fn)
+}
+
 async function runFor(min, fn) {
   const start = now()
   let n = 0
@@ -130,8 +144,8 @@ async function runNode() {
       let dir = scratch('node')
       let store = await Store.open(dir)
       const [n, secs] = batch === 1
-        ? await runFor(min, () => store.append(1, evs[0], { fsync }))
-        : await runFor(min, () => store.appendBatch(1, evs, { fsync }))
+        ? await runWarm(min, () => store.append(1, evs[0], { fsync }))
+        : await runWarm(min, () => store.appendBatch(1, evs, { fsync }))
       store.close()
       fs.rmSync(dir, { recursive: true })
       emit('node', appendName(size, batch, fsync), (n * batch) / secs, 'events/s')
@@ -140,8 +154,8 @@ async function runNode() {
       dir = scratch('node')
       store = await Store.open(dir)
       const [m, syncSecs] = batch === 1
-        ? runForSync(min, () => store.appendSync(1, evs[0], { fsync }))
-        : runForSync(min, () => store.appendBatchSync(1, evs, { fsync }))
+        ? runWarmSync(min, () => store.appendSync(1, evs[0], { fsync }))
+        : runWarmSync(min, () => store.appendBatchSync(1, evs, { fsync }))
       store.close()
       fs.rmSync(dir, { recursive: true })
       emit('node-sync', appendName(size, batch, fsync), (m * batch) / syncSecs, 'events/s')
@@ -200,8 +214,8 @@ async function runHypercore() {
     const core = new Hypercore(dir)
     await core.ready()
     const [n, secs] = batch === 1
-      ? await runFor(50, () => core.append(evs[0]))
-      : await runFor(5, () => core.append(evs))
+      ? await runWarm(50, () => core.append(evs[0]))
+      : await runWarm(5, () => core.append(evs))
     await core.close()
     fs.rmSync(dir, { recursive: true })
     emit('hypercore', appendName(size, batch, false), (n * batch) / secs, 'events/s')
