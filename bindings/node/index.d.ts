@@ -227,7 +227,10 @@ export declare class Store {
   verifyAgainst(stream: U64, head: ChainHead | ChainHeadLike | string): Promise<VerifyReport>
   /** Ids of the streams that hold events, ascending. */
   streams(): Promise<U64Result[]>
-  /** Makes every append so far durable: those to `stream`, or with no argument those to every stream. */
+  /**
+   * Makes every append so far durable: those to `stream`, or with no argument those to every stream. Appends
+   * called before it that are still in flight or queued land first, and are covered too.
+   */
   sync(stream?: U64): Promise<void>
   /** Waits for operations in flight, syncs, releases the lock and frees the store. Idempotent. */
   close(): void
