@@ -140,6 +140,19 @@ function checkEvents(events) {
   for (let i = 0; i < events.length; i++) bytes(`events[${i}]`, events[i])
 }
 
+/**
+ * The events read once, element by element, into a plain array, and
+ * checked: what the slow paths append when the addon declined `events` (an
+ * event that is not a Uint8Array, or an array that reads differently each
+ * time: a Proxy, getters, its own iterator).
+ */
+function plainEvents(events) {
+  const plain = new Array(events.length)
+  for (let i = 0; i < plain.length; i++) plain[i] = events[i]
+  checkEvents(plain)
+  return plain
+}
+
 function eventsArray(events) {
   if (!Array.isArray(events)) {
     throw typeError(`The "events" argument must be an array of Buffer or Uint8Array. Received ${describe(events)}`)
@@ -555,10 +568,10 @@ class Store {
         : native.packEvents(lengths, events)
       if (data !== null) return this.#enqueue(queue, data, lengths, expected, fsync)
     }
-    checkEvents(events)
-    for (let i = 0; i < events.length; i++) lengths[i] = events[i].byteLength
+    const plain = plainEvents(events)
+    for (let i = 0; i < plain.length; i++) lengths[i] = plain[i].byteLength
     if (optionsError !== null) throw optionsError
-    const data = Buffer.concat(events)
+    const data = Buffer.concat(plain)
     if (queue !== undefined) return this.#enqueue(queue, data, lengths, expected, fsync)
     return this.#appendInOrder(s, this.#native.appendBatch(s, data, lengths, expected, fsync))
   }
@@ -670,17 +683,8 @@ class Store {
       err.code = 'ERR_INVALID_STATE'
       throw err
     }
-    let head = this.#appendSync(s, events, o)
-    if (head === null) {
-      // An event is not a Uint8Array, or `events` reads differently
-      // element by element than spread (a Proxy, getters, its own
-      // iterator): take one plain copy, check it and append that.
-      const plain = new Array(events.length)
-      for (let i = 0; i < plain.length; i++) plain[i] = events[i]
-      checkEvents(plain)
-      head = this.#appendSync(s, plain, o)
-    }
-    return fromNativeHead(head)
+    const head = this.#appendSync(s, events, o)
+    return fromNativeHead(head !== null ? head : this.#appendSync(s, plainEvents(events), o))
   }
 
   #appendSync(stream, events, { expected, fsync }) {

@@ -168,6 +168,22 @@ mod tests {
     }
 
     #[test]
+    fn trim_frees_only_buffers_grown_past_the_cap() {
+        let mut enc = Encoder::new(Compression::Lz4);
+        let mut out = Vec::new();
+        enc.write(&mut out, &[7u8; 100]);
+        enc.trim();
+        assert!(
+            enc.raw.capacity() >= 100,
+            "small buffers are kept for reuse"
+        );
+        enc.write(&mut out, &vec![7u8; 2 * KEEP_BYTES]);
+        assert!(enc.raw.capacity() > KEEP_BYTES);
+        enc.trim();
+        assert_eq!((enc.raw.capacity(), enc.scratch.capacity()), (0, 0));
+    }
+
+    #[test]
     fn incompressible_stays_raw() {
         let noise: Vec<u8> = (0..200u32)
             .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)

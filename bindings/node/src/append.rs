@@ -117,12 +117,12 @@ impl AppendTarget {
         stream: u64,
         expected: u64,
         fsync: bool,
-        events: &[(*const u8, usize)],
+        events: &[stratalog_slice],
     ) -> AsyncTask<Job> {
-        let mut data = self.scratch.take(events.iter().map(|&(_, len)| len).sum());
+        let mut data = self.scratch.take(events.iter().map(|e| e.len).sum());
         // SAFETY: the views are of this call's arguments, still live.
         unsafe { copy_events(events, &mut data) };
-        let lengths: Vec<usize> = events.iter().map(|&(_, len)| len).collect();
+        let lengths: Vec<usize> = events.iter().map(|e| e.len).collect();
         let shared = Arc::clone(&self.shared);
         let scratch = Arc::clone(&self.scratch);
         Job::spawn(move || {
@@ -189,13 +189,13 @@ fn append_slices(
 /// Copies the events into `data`, one after another.
 ///
 /// # Safety
-/// Each view is (pointer, length) of live memory (an argument of the
+/// Each view points at `len` bytes of live memory (an argument of the
 /// current call).
-unsafe fn copy_events(events: &[(*const u8, usize)], data: &mut Vec<u8>) {
-    for &(ptr, len) in events {
-        if len > 0 {
+unsafe fn copy_events(events: &[stratalog_slice], data: &mut Vec<u8>) {
+    for event in events {
+        if event.len > 0 {
             // SAFETY: per the contract.
-            data.extend_from_slice(unsafe { std::slice::from_raw_parts(ptr, len) });
+            data.extend_from_slice(unsafe { std::slice::from_raw_parts(event.data, event.len) });
         }
     }
 }
@@ -299,7 +299,7 @@ struct AppendCall<'a> {
     stream: u64,
     expected: u64,
     fsync: bool,
-    events: Vec<(*const u8, usize)>,
+    events: Vec<stratalog_slice>,
 }
 
 /// Reads the arguments of `appendEvents` / `appendEventsSync` and runs
@@ -377,25 +377,12 @@ unsafe fn append_events_sync_impl(
         with_append_call(env, info, usage, |call| {
             // The events are appended straight from the caller's buffers:
             // nothing else runs on this thread until the append returns.
-            let slices: Vec<stratalog_slice> = call
-                .events
-                .iter()
-                .map(|&(data, len)| stratalog_slice {
-                    // An empty view may have no data pointer at all.
-                    data: if len == 0 {
-                        ptr::NonNull::dangling().as_ptr()
-                    } else {
-                        data
-                    },
-                    len,
-                })
-                .collect();
             let head = append_slices(
                 &call.target.shared,
                 call.stream,
                 call.expected,
                 call.fsync,
-                &slices,
+                &call.events,
             )
             .map_err(|f| f.into_js(&call.env))?;
             head_value(&call.env, &head)
@@ -436,11 +423,11 @@ unsafe fn pack_events_impl(
     // SAFETY: `out` points at one u32 per event in a live Uint32Array
     // (typed arrays are aligned to their element size).
     let lengths = unsafe { std::slice::from_raw_parts_mut(out.cast::<u32>(), events.len()) };
-    for (slot, &(_, len)) in lengths.iter_mut().zip(&events) {
+    for (slot, event) in lengths.iter_mut().zip(&events) {
         // uint8_view admits no event of 2^32 bytes or more.
-        *slot = len as u32;
+        *slot = event.len as u32;
     }
-    let mut data = Vec::with_capacity(events.iter().map(|&(_, len)| len).sum());
+    let mut data = Vec::with_capacity(events.iter().map(|e| e.len).sum());
     // SAFETY: the views are of this call's arguments, still live.
     unsafe { copy_events(&events, &mut data) };
     drop(events);
@@ -513,7 +500,7 @@ unsafe fn event_views(
     env: sys::napi_env,
     array: sys::napi_value,
     spread: &[sys::napi_value],
-) -> napi::Result<Option<Vec<(*const u8, usize)>>> {
+) -> napi::Result<Option<Vec<stratalog_slice>>> {
     let mut elements = Vec::new();
     // SAFETY: per the contract.
     let values = if unsafe { is_array(env, array) }? {
@@ -609,11 +596,14 @@ unsafe fn null(env: sys::napi_env) -> napi::Result<sys::napi_value> {
 ///
 /// # Safety
 /// `value` is a value of the live `env` of the current call.
-unsafe fn uint8_view(env: sys::napi_env, value: sys::napi_value) -> Option<(*const u8, usize)> {
+unsafe fn uint8_view(env: sys::napi_env, value: sys::napi_value) -> Option<stratalog_slice> {
     // SAFETY: per the contract.
     let (data, len) = unsafe { typed_array(env, value, sys::TypedarrayType::uint8_array) }?;
     u32::try_from(len).ok()?;
-    Some((data.cast_const().cast::<u8>(), len))
+    Some(stratalog_slice {
+        data: data.cast_const().cast::<u8>(),
+        len,
+    })
 }
 
 /// `value`'s data pointer and element count if it is a typed array of
