@@ -203,7 +203,7 @@ typedef struct stratalog_options {
   /**
    * A checkpoint record is written before every event whose offset is a
    * non-zero multiple of this (at least 1); it bounds the work of a random
-   * read. Default 1024.
+   * read. Default 256. Recorded in each new segment's header.
    */
   uint64_t checkpoint_interval;
   /**
@@ -211,8 +211,9 @@ typedef struct stratalog_options {
    */
   stratalog_compression compression;
   /**
-   * Largest event accepted by appends and decompressed by reads, between 1
-   * and 4294967287. Default 16 MiB.
+   * Largest event accepted by appends, between 1 and 4294967287. Default
+   * 16 MiB. Recorded in each new segment's header; reads follow the limit
+   * each segment records, never this one.
    */
   uint64_t max_event_size;
   /**
@@ -405,8 +406,10 @@ enum stratalog_status stratalog_open_in_memory(const struct stratalog_options *o
 enum stratalog_status stratalog_open_read_only(const char *path, struct stratalog_store **out);
 
 /**
- * stratalog_open_read_only() with options (NULL for the defaults); only
- * `max_event_size` matters to a reader: it bounds what reads decompress.
+ * stratalog_open_read_only() with options (NULL for the defaults). A reader
+ * needs none of them: every segment records the limits it was written
+ * under, and reads follow those. Accepted so one set of options can serve
+ * both kinds of open.
  *
  * # Safety
  * As stratalog_open_read_only(); `opts` is NULL or points to a

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! 0  [8] magic "STRATSTO"
-//! 8  u32 format version (1)
+//! 8  u32 format version (2; a store 0.1 wrote says 1)
 //! 12 u32 CRC32 of bytes 0..12
 //! ```
 
@@ -25,12 +25,19 @@ fn encode() -> [u8; 16] {
     b
 }
 
-/// Checks the marker; `Ok(false)` when there is none.
-pub fn check(dir: &dyn StorageDir) -> Result<bool> {
+/// The oldest format version this build reads. Version 1 stores (0.1) are
+/// read as they are; a writer upgrades their marker before it writes a
+/// version-2 segment, so that 0.1 refuses the store instead of reporting
+/// its new segments as damage.
+const OLDEST_READABLE: u32 = 1;
+
+/// Checks the marker and returns its format version; `Ok(None)` when there
+/// is none.
+pub fn check(dir: &dyn StorageDir) -> Result<Option<u32>> {
     let rel = Path::new(STORE_MARKER);
     let bytes = match dir.read(rel) {
         Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => {
             return Err(Error::io(
                 format!("reading {}", dir.display(rel).display()),
@@ -53,12 +60,21 @@ pub fn check(dir: &dyn StorageDir) -> Result<bool> {
         });
     }
     let version = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
-    if version != FORMAT_VERSION {
+    if !(OLDEST_READABLE..=FORMAT_VERSION).contains(&version) {
         return Err(Error::invalid(format!(
-            "store format version {version} is not supported (this build reads {FORMAT_VERSION})"
+            "store format version {version} is not supported (this build reads {OLDEST_READABLE} to {FORMAT_VERSION})"
         )));
     }
-    Ok(true)
+    Ok(Some(version))
+}
+
+/// Makes sure a store about to be written carries this build's marker,
+/// writing it when it is missing or older.
+pub fn ensure_current(dir: &dyn StorageDir, found: Option<u32>) -> Result<()> {
+    if found == Some(FORMAT_VERSION) {
+        return Ok(());
+    }
+    write(dir)
 }
 
 pub fn write(dir: &dyn StorageDir) -> Result<()> {

@@ -129,6 +129,9 @@ pub fn decode_header(buf: &[u8]) -> Result<Header, HeaderFault> {
     if kind == Kind::Checkpoint && (header.stored_len != 0 || codec != Codec::Raw) {
         return Err(HeaderFault::Field("checkpoint payload"));
     }
+    if kind == Kind::Checkpoint && header.is_commit() {
+        return Err(HeaderFault::Field("checkpoint flags"));
+    }
     Ok(header)
 }
 

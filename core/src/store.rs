@@ -45,7 +45,8 @@ impl Store {
         create_root(path)?;
         let lock = take_lock(path)?;
         let dir: Arc<dyn StorageDir> = Arc::new(DiskDir::new(path));
-        if !marker::check(dir.as_ref())? {
+        let found = marker::check(dir.as_ref())?;
+        if found.is_none() {
             let stray = fs::read_dir(path)
                 .context(|| format!("listing {}", path.display()))?
                 .filter_map(|e| e.ok())
@@ -56,8 +57,8 @@ impl Store {
                     path.display()
                 )));
             }
-            marker::write(dir.as_ref())?;
         }
+        marker::ensure_current(dir.as_ref(), found)?;
         let mut store = Store::load(dir, options, true)?;
         store.lock = Mutex::new(Some(lock));
         Ok(store)
@@ -70,8 +71,10 @@ impl Store {
         Store::open_read_only_with(path, Options::default())
     }
 
-    /// [`Store::open_read_only`] with options (`max_event_size` bounds what
-    /// reads will decompress).
+    /// [`Store::open_read_only`] with options. A reader needs none of them:
+    /// every segment records the limits its records were written under,
+    /// and reads follow those (docs/FORMAT.md). They are kept so a caller
+    /// can pass one set of options to either kind of open.
     pub fn open_read_only_with(path: impl AsRef<Path>, options: Options) -> Result<Store> {
         options.validate()?;
         let path = path.as_ref();
@@ -82,7 +85,7 @@ impl Store {
             ));
         }
         let dir: Arc<dyn StorageDir> = Arc::new(DiskDir::new(path));
-        if !marker::check(dir.as_ref())? {
+        if marker::check(dir.as_ref())?.is_none() {
             return Err(Error::invalid(format!(
                 "{} is not a stratalog store",
                 path.display()
@@ -101,11 +104,11 @@ impl Store {
     /// opens, or a fault-injecting wrapper). No lock is taken.
     pub fn open_on(dir: Arc<dyn StorageDir>, options: Options, writable: bool) -> Result<Store> {
         options.validate()?;
-        if !marker::check(dir.as_ref())? {
-            if !writable {
-                return Err(Error::invalid("not a stratalog store"));
-            }
-            marker::write(dir.as_ref())?;
+        let found = marker::check(dir.as_ref())?;
+        if writable {
+            marker::ensure_current(dir.as_ref(), found)?;
+        } else if found.is_none() {
+            return Err(Error::invalid("not a stratalog store"));
         }
         Store::load(dir, options, writable)
     }

@@ -144,8 +144,8 @@ fn swap_two_segments() {
     let (hb, rb) = parse_segment(&bb);
     let base = |h: &[u8]| u64::from_le_bytes(h[24..32].try_into().unwrap());
     let hash = |h: &[u8]| -> [u8; 32] { h[32..64].try_into().unwrap() };
-    write_segment(a, &segment_header(STREAM, base(&ha), &hash(&hb)), &rb);
-    write_segment(b, &segment_header(STREAM, base(&hb), &hash(&ha)), &ra);
+    write_segment(a, &segment_header(&ha, base(&ha), &hash(&hb)), &rb);
+    write_segment(b, &segment_header(&hb, base(&hb), &hash(&ha)), &ra);
     assert_detected(open(&root).verify(STREAM), "swap with rewritten headers");
 }
 
@@ -215,8 +215,8 @@ fn rewrite_everything_after_an_edit_is_a_rollback() {
     let mut hash = [0u8; 32];
     let mut offset = 0u64;
     for (n, seg) in segs.iter().enumerate() {
-        let (_, mut recs) = parse_segment(&std::fs::read(seg).unwrap());
-        let header = segment_header(STREAM, offset, &hash);
+        let (like, mut recs) = parse_segment(&std::fs::read(seg).unwrap());
+        let header = segment_header(&like, offset, &hash);
         for r in recs.iter_mut() {
             r.prev_hash = hash;
             r.offset = offset;

@@ -166,8 +166,10 @@ pub unsafe extern "C" fn stratalog_open_read_only(
     unsafe { stratalog_open_read_only_with(path, ptr::null(), out) }
 }
 
-/// stratalog_open_read_only() with options (NULL for the defaults); only
-/// `max_event_size` matters to a reader: it bounds what reads decompress.
+/// stratalog_open_read_only() with options (NULL for the defaults). A reader
+/// needs none of them: every segment records the limits it was written
+/// under, and reads follow those. Accepted so one set of options can serve
+/// both kinds of open.
 ///
 /// # Safety
 /// As stratalog_open_read_only(); `opts` is NULL or points to a

@@ -44,12 +44,13 @@ pub struct stratalog_options {
     pub segment_size: u64,
     /// A checkpoint record is written before every event whose offset is a
     /// non-zero multiple of this (at least 1); it bounds the work of a random
-    /// read. Default 1024.
+    /// read. Default 256. Recorded in each new segment's header.
     pub checkpoint_interval: u64,
     /// Compression of new records. Default STRATALOG_COMPRESSION_NONE.
     pub compression: stratalog_compression,
-    /// Largest event accepted by appends and decompressed by reads, between 1
-    /// and 4294967287. Default 16 MiB.
+    /// Largest event accepted by appends, between 1 and 4294967287. Default
+    /// 16 MiB. Recorded in each new segment's header; reads follow the limit
+    /// each segment records, never this one.
     pub max_event_size: u64,
     /// The store's default durability, for callers (bindings) that append
     /// without saying. stratalog_append_batch() always takes an explicit

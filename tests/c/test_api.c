@@ -931,9 +931,9 @@ static void test_flipped_byte_is_found(void)
     stratalog_head head;
     write_ten_events(path, &head);
     segment_path(seg, sizeof seg, path, 2, 0);
-    CHECK(file_size(seg) == 68 + 10 * 67);
+    CHECK(file_size(seg) == 80 + 10 * 67);
     /* A payload byte of the event at offset 4. */
-    flip_byte(seg, 68 + 4 * 67 + 56 + 3);
+    flip_byte(seg, 80 + 4 * 67 + 56 + 3);
 
     const char *modes[2] = {"writer", "read-only"};
     for (int m = 0; m < 2; m++) {
@@ -956,7 +956,7 @@ static void test_flipped_byte_is_found(void)
             fprintf(stderr, "%s: verify: %s (failed_offset %" PRIu64 ")\n", modes[m],
                     stratalog_last_error(), report.failed_offset);
         /* The damage was not "repaired" away: the file is intact on disk. */
-        CHECK(file_size(seg) == 68 + 10 * 67);
+        CHECK(file_size(seg) == 80 + 10 * 67);
         /* The intact prefix stays readable. */
         stratalog_events *ev = NULL;
         if (stratalog_read_from(s, 2, 0, 4 * 7, &ev) == STRATALOG_STATUS_OK) {
@@ -1005,7 +1005,7 @@ static void test_flipped_byte_in_sealed_segment_is_found(void)
     CHECK(file_size(seg) > 0 && file_size(seg) <= 4096);
     /* Offset 2 is the third record; the first checkpoint (before offset 3)
      * comes after it. */
-    flip_byte(seg, 68 + 2 * 160 + 56 + 50);
+    flip_byte(seg, 80 + 2 * 160 + 56 + 50);
 
     s = NULL;
     CHECK_OK(stratalog_open(path, &o, &s)); /* sealed segments are not read at open */

@@ -28,8 +28,8 @@ export function segmentPath(dir, stream, base = 0) {
   return join(dir, 'streams', pad(stream), `${pad(base)}.seg`)
 }
 
-/** The segment header is 68 bytes; each record 60 bytes plus its payload. */
-export const SEGMENT_HEADER = 68
+/** The segment header is 80 bytes (format version 2); each record 60 bytes plus its payload. */
+export const SEGMENT_HEADER = 80
 export const RECORD_OVERHEAD = 60
 
 /** The garbage collector, exposed at run time. */

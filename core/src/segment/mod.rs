@@ -100,7 +100,7 @@ impl Segment {
         let segment = Segment::existing(dir, header.stream, header.base_offset, true);
         segment.header.get_or_init(|| header);
         *segment.checkpoints.write() = Some(Vec::new());
-        let len = header::LEN as u64;
+        let len = header.len() as u64;
         segment.written_len.store(len, Ordering::Release);
         segment.synced_len.store(len, Ordering::Release);
         Ok(segment)
@@ -149,17 +149,24 @@ impl Segment {
         if let Some(header) = self.header.get() {
             return Ok(*header);
         }
-        let mut buf = [0u8; header::LEN];
         let file = self.file()?;
         let len = self.file_len()?;
-        if len < header::LEN as u64 {
+        if len < header::LEN_V1 as u64 {
             return Err(self.corruption(self.base_offset, "segment shorter than its header"));
         }
+        // A version-1 header is shorter; read what there is up to the
+        // longest and let the version decide.
+        let mut buf = vec![0u8; len.min(header::LEN as u64) as usize];
         file.read_exact_at(&mut buf, 0)
             .map_err(|e| self.io_error("reading", e))?;
         let header = SegmentHeader::decode(&buf, self.stream, self.base_offset)
             .map_err(|reason| self.corruption(self.base_offset, reason))?;
         Ok(*self.header.get_or_init(|| header))
+    }
+
+    /// Where the first record starts: just after the header.
+    pub fn records_start(&self) -> Result<u64> {
+        Ok(self.header()?.len() as u64)
     }
 
     /// The whole file as an immutable view. Only for sealed segments.
@@ -322,7 +329,7 @@ impl Segment {
     /// reaches it reports the damage.
     pub fn scan_checkpoints(&self, limit: u64) -> Result<Vec<IndexEntry>> {
         let mut entries = Vec::new();
-        let mut reader = RecordReader::new(self, header::LEN as u64, limit, true)?;
+        let mut reader = RecordReader::new(self, self.records_start()?, limit, true)?;
         while let Next::Record(rec) = reader.next()? {
             if rec.header.kind == Kind::Checkpoint {
                 entries.push(IndexEntry {

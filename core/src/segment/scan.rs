@@ -9,14 +9,14 @@
 //!   batch and/or bytes that end inside a record or are all zero. Only a
 //!   crash or power loss during a write leaves this; the tail is not
 //!   acknowledged data, and a writer cuts it off;
-//! - **corrupt**: a complete record is damaged, or damage is followed by
-//!   non-zero bytes. That is not a torn write; nothing is cut, and the
-//!   stream reports the damage.
+//! - **damaged**: a complete record is damaged, or damage is followed by
+//!   non-zero bytes, or intact records are out of sequence. That is not a
+//!   torn write; nothing is cut, and the stream reports the damage.
 
-use super::header::{self, SegmentHeader};
+use super::header::SegmentHeader;
 use super::index::IndexEntry;
 use super::reader::{Next, RawRecord, RecordReader};
-use super::walk::decode_payload;
+use super::walk::{decode_payload, Placement};
 use super::Segment;
 use crate::error::Result;
 use crate::hash::{chain_step, ChainHead};
@@ -30,11 +30,24 @@ pub enum TailEnd {
         file_len: u64,
     },
     /// The record expected to carry `offset`, at byte `pos`, is damaged.
-    Corrupt {
+    Damaged {
+        kind: DamageKind,
         offset: u64,
         pos: u64,
         reason: String,
     },
+}
+
+/// The two kinds of damage, one rule for every reader (docs/FORMAT.md,
+/// "Which error"): bytes that cannot be decoded, or decoded records that do
+/// not fit together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DamageKind {
+    /// A checksum, marker, field or payload is wrong: `Error::Corruption`.
+    Bytes,
+    /// Every record is intact but one is missing, extra or out of place:
+    /// `Error::ChainMismatch`.
+    Chain,
 }
 
 #[derive(Debug)]
@@ -48,15 +61,12 @@ pub struct TailScan {
     pub end: TailEnd,
 }
 
-pub fn scan_tail(
-    segment: &Segment,
-    header: &SegmentHeader,
-    file_len: u64,
-    max_event_size: u64,
-) -> Result<TailScan> {
-    let mut reader = RecordReader::new(segment, header::LEN as u64, file_len, false)?;
+pub fn scan_tail(segment: &Segment, header: &SegmentHeader, file_len: u64) -> Result<TailScan> {
+    let start = header.len() as u64;
+    let mut reader = RecordReader::new(segment, start, file_len, false)?;
+    let mut placement = Placement::new(header.rules);
     let mut next_offset = header.base_offset;
-    let mut committed_len = header::LEN as u64;
+    let mut committed_len = start;
     let mut committed_offset = header.base_offset;
     let mut last_commit: Option<RawRecord> = None;
     let mut checkpoints = Vec::new();
@@ -67,14 +77,20 @@ pub fn scan_tail(
             Next::End => break TailEnd::Clean,
             Next::Record(rec) => {
                 let h = &rec.header;
-                if h.offset != next_offset || (h.kind == Kind::Checkpoint && h.is_commit()) {
-                    break TailEnd::Corrupt {
+                let misplaced = if h.offset != next_offset {
+                    Err(format!(
+                        "record carries offset {}, expected {next_offset}",
+                        h.offset
+                    ))
+                } else {
+                    placement.check(h.kind, h.offset)
+                };
+                if let Err(reason) = misplaced {
+                    break TailEnd::Damaged {
+                        kind: DamageKind::Chain,
                         offset: next_offset,
                         pos: rec.pos,
-                        reason: format!(
-                            "record carries offset {}, expected {next_offset}",
-                            h.offset
-                        ),
+                        reason,
                     };
                 }
                 match h.kind {
@@ -98,7 +114,8 @@ pub fn scan_tail(
                 break if torn {
                     TailEnd::Torn { file_len }
                 } else {
-                    TailEnd::Corrupt {
+                    TailEnd::Damaged {
+                        kind: DamageKind::Bytes,
                         offset: next_offset,
                         pos,
                         reason: fault.describe(),
@@ -117,7 +134,7 @@ pub fn scan_tail(
             hash: header.base_hash,
         },
         Some(rec) => {
-            let payload = match decode_payload(segment, &rec, max_event_size) {
+            let payload = match decode_payload(segment, &rec, header.event_limit()) {
                 Ok(p) => p,
                 Err(e) => {
                     // The last committed event cannot be decoded: treat it as
@@ -127,9 +144,10 @@ pub fn scan_tail(
                             next_offset: header.base_offset,
                             hash: header.base_hash,
                         },
-                        committed_len: header::LEN as u64,
+                        committed_len: start,
                         checkpoints: Vec::new(),
-                        end: TailEnd::Corrupt {
+                        end: TailEnd::Damaged {
+                            kind: DamageKind::Bytes,
                             offset: rec.header.offset,
                             pos: rec.pos,
                             reason: e.to_string(),

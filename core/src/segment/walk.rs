@@ -7,26 +7,96 @@ use super::Segment;
 use crate::codec;
 use crate::error::{Error, Result};
 use crate::hash::{chain_step, ChainHead, Hash};
+use crate::options::MAX_EVENT_SIZE_LIMIT;
 use crate::record::{Codec, Kind};
 
-/// Where the chain stands: the next event's offset and the hash before it.
+use super::header::{SegmentHeader, SegmentRules};
+
+/// Where checkpoint records may stand. A writer never puts two in a row,
+/// and in a segment that records its interval (format version 2) a
+/// checkpoint precedes exactly the events whose offset is a non-zero
+/// multiple of it. Checked as records are met, so deleting, inserting or
+/// moving a checkpoint breaks the stream like any other record would.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Placement {
+    rules: Option<SegmentRules>,
+    after_checkpoint: bool,
+}
+
+impl Placement {
+    pub fn new(rules: Option<SegmentRules>) -> Self {
+        Placement {
+            rules,
+            after_checkpoint: false,
+        }
+    }
+
+    /// Checks that a record of `kind` carrying `offset` may come next.
+    pub fn check(&mut self, kind: Kind, offset: u64) -> Result<(), String> {
+        let interval = self.rules.map(|r| r.checkpoint_interval);
+        let expected = self.rules.is_some_and(|r| r.checkpoint_before(offset));
+        match kind {
+            Kind::Checkpoint => {
+                if self.after_checkpoint {
+                    return Err(format!(
+                        "two checkpoint records in a row at offset {offset}"
+                    ));
+                }
+                if let (Some(k), false) = (interval, expected) {
+                    return Err(format!(
+                        "checkpoint record at offset {offset}, where the segment's interval of {k} puts none"
+                    ));
+                }
+                self.after_checkpoint = true;
+            }
+            Kind::Event => {
+                if let (Some(k), true, false) = (interval, expected, self.after_checkpoint) {
+                    return Err(format!(
+                        "event {offset} lacks the checkpoint record the segment's interval of {k} puts before it"
+                    ));
+                }
+                self.after_checkpoint = false;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Where the chain stands: the next event's offset and the hash before it,
+/// and the rules of the segment being walked.
 ///
 /// Every record handed to [`ChainWalk::step`] must carry the expected offset
-/// and the current hash as its `prev_hash`; a checkpoint is checked the same
-/// way and leaves the chain where it was.
+/// and the current hash as its `prev_hash`, and stand where [`Placement`]
+/// allows; a checkpoint is checked the same way and leaves the chain where
+/// it was.
 #[derive(Debug, Clone, Copy)]
 pub struct ChainWalk {
     pub next_offset: u64,
     pub hash: Hash,
-    pub max_event_size: u64,
+    /// The segment's bound on raw payloads.
+    limit: u64,
+    placement: Placement,
 }
 
 impl ChainWalk {
-    pub fn new(head: ChainHead, max_event_size: u64) -> Self {
+    /// A walk standing at `head`, outside any segment.
+    pub fn new(head: ChainHead) -> Self {
         ChainWalk {
             next_offset: head.next_offset,
             hash: head.hash,
-            max_event_size,
+            limit: MAX_EVENT_SIZE_LIMIT,
+            placement: Placement::default(),
+        }
+    }
+
+    /// A walk of the segment with `header`, from `head` (its base, or a
+    /// checkpoint inside it).
+    pub fn enter(header: &SegmentHeader, head: ChainHead) -> Self {
+        ChainWalk {
+            next_offset: head.next_offset,
+            hash: head.hash,
+            limit: header.event_limit(),
+            placement: Placement::new(header.rules),
         }
     }
 
@@ -45,34 +115,37 @@ impl ChainWalk {
             Kind::Event => "event",
             Kind::Checkpoint => "checkpoint",
         };
+        let mismatch = |offset: u64, reason: String| Error::ChainMismatch {
+            stream: segment.stream,
+            offset,
+            reason: format!(
+                "{reason} ({what} record at byte {} of {})",
+                rec.pos,
+                segment.display_path().display()
+            ),
+        };
         if h.offset != self.next_offset {
-            return Err(Error::ChainMismatch {
-                stream: segment.stream,
-                offset: self.next_offset,
-                reason: format!(
-                    "{what} record at byte {} of {} carries offset {}, expected {}",
-                    rec.pos,
-                    segment.display_path().display(),
-                    h.offset,
-                    self.next_offset
+            return Err(mismatch(
+                self.next_offset,
+                format!(
+                    "record carries offset {}, expected {}",
+                    h.offset, self.next_offset
                 ),
-            });
+            ));
         }
         if h.prev_hash != self.hash {
-            return Err(Error::ChainMismatch {
-                stream: segment.stream,
-                offset: self.next_offset,
-                reason: format!(
-                    "{what} record at byte {} of {} does not link to the hash before it",
-                    rec.pos,
-                    segment.display_path().display()
-                ),
-            });
+            return Err(mismatch(
+                self.next_offset,
+                "record does not link to the hash before it".into(),
+            ));
         }
+        self.placement
+            .check(h.kind, h.offset)
+            .map_err(|reason| mismatch(self.next_offset, reason))?;
         if h.kind == Kind::Checkpoint {
             return Ok(None);
         }
-        let payload = decode_payload(segment, rec, self.max_event_size)?;
+        let payload = decode_payload(segment, rec, self.limit)?;
         self.hash = chain_step(&self.hash, self.next_offset, &payload);
         self.next_offset += 1;
         Ok(Some(payload))

@@ -6,7 +6,7 @@ use super::{Snapshot, Stream};
 use crate::error::{Error, Result};
 use crate::hash::ChainHead;
 use crate::record::{self, Kind, FLAG_COMMIT};
-use crate::segment::header::{self, SegmentHeader};
+use crate::segment::header::{SegmentHeader, SegmentRules};
 use crate::segment::index::IndexEntry;
 use crate::segment::{Segment, SyncFailure};
 
@@ -128,26 +128,29 @@ impl Stream {
         before: &Snapshot,
         batch_len: u64,
     ) -> Result<(Arc<Segment>, u64, Option<Arc<Segment>>)> {
-        let fresh = |head: ChainHead| -> Result<Arc<Segment>> {
+        let rules = SegmentRules::of(&self.options);
+        let fresh = |head: ChainHead| -> Result<(Arc<Segment>, u64, Option<Arc<Segment>>)> {
             let header = SegmentHeader {
                 stream: self.id,
                 base_offset: head.next_offset,
                 base_hash: head.hash,
+                rules: Some(rules),
             };
-            Ok(Arc::new(Segment::create(self.dir.clone(), header)?))
+            let new = Arc::new(Segment::create(self.dir.clone(), header)?);
+            Ok((new.clone(), header.len() as u64, Some(new)))
         };
-        let header_len = header::LEN as u64;
         match before.segments.last() {
-            None => {
-                let new = fresh(before.head)?;
-                Ok((new.clone(), header_len, Some(new)))
-            }
+            None => fresh(before.head),
             Some(active) => {
-                let has_records = before.active_len > header_len;
-                if has_records && before.active_len + batch_len > self.options.segment_size {
+                let header = active.header()?;
+                let has_records = before.active_len > header.len() as u64;
+                // A segment's records follow the rules in its header, so a
+                // writer opened with other options starts a new segment
+                // (recovery already rewrote the header of an empty one).
+                let full = before.active_len + batch_len > self.options.segment_size;
+                if has_records && (full || header.rules != Some(rules)) {
                     self.seal(active, before)?;
-                    let new = fresh(before.head)?;
-                    Ok((new.clone(), header_len, Some(new)))
+                    fresh(before.head)
                 } else {
                     Ok((active.clone(), before.active_len, None))
                 }
@@ -166,10 +169,10 @@ impl Stream {
     /// on disk; publish it so the in-memory view matches the files.
     fn publish_rotation(&self, new: Arc<Segment>) {
         let mut shared = self.shared.write();
+        shared.active_len = new.written_len();
         let mut segments = (*shared.segments).clone();
         segments.push(new);
         shared.segments = Arc::new(segments);
-        shared.active_len = header::LEN as u64;
     }
 
     pub(super) fn sync_segment(&self, segment: &Segment, end: u64) -> Result<()> {

@@ -13,7 +13,6 @@ use super::{Snapshot, Stream};
 use crate::error::{Error, Result};
 use crate::hash::ChainHead;
 use crate::record::Kind;
-use crate::segment::header;
 use crate::segment::reader::{Next, RecordReader};
 use crate::segment::walk::ChainWalk;
 use crate::segment::Segment;
@@ -37,24 +36,12 @@ pub struct Cursor {
 impl Stream {
     /// A cursor at `offset`, chain-verified from the nearest checkpoint.
     pub fn cursor(&self, offset: u64) -> Result<Cursor> {
-        Cursor::seek(
-            self.id,
-            self.snapshot(),
-            self.damage_error(),
-            offset,
-            self.options.max_event_size,
-        )
+        Cursor::seek(self.id, self.snapshot(), self.damage_error(), offset)
     }
 }
 
 impl Cursor {
-    fn seek(
-        stream: u64,
-        snapshot: Snapshot,
-        damage: Option<Error>,
-        offset: u64,
-        max_event_size: u64,
-    ) -> Result<Cursor> {
+    fn seek(stream: u64, snapshot: Snapshot, damage: Option<Error>, offset: u64) -> Result<Cursor> {
         let end = snapshot.head.next_offset;
         if offset > end || (offset == end && damage.is_some()) {
             return Err(damage.unwrap_or(Error::OffsetOutOfRange {
@@ -69,7 +56,7 @@ impl Cursor {
             .saturating_sub(1);
         let mut cursor = Cursor {
             stream,
-            walk: ChainWalk::new(ChainHead::EMPTY, max_event_size),
+            walk: ChainWalk::new(ChainHead::EMPTY),
             snapshot,
             damage,
             seg_index,
@@ -79,7 +66,7 @@ impl Cursor {
             checkpoints: 0,
         };
         if offset == end {
-            cursor.walk = ChainWalk::new(cursor.snapshot.head, max_event_size);
+            cursor.walk = ChainWalk::new(cursor.snapshot.head);
             return Ok(cursor);
         }
         if !cursor.start_at_checkpoint(offset)? {
@@ -154,13 +141,18 @@ impl Cursor {
             }
         }
         let (limit, mapped) = self.segment_limit(index)?;
-        self.walk.next_offset = header.base_offset;
-        self.walk.hash = header.base_hash;
+        self.walk = ChainWalk::enter(
+            &header,
+            ChainHead {
+                next_offset: header.base_offset,
+                hash: header.base_hash,
+            },
+        );
         self.seg_index = index;
         self.at_commit = true;
         self.reader = Some(RecordReader::new(
             segment,
-            header::LEN as u64,
+            header.len() as u64,
             limit,
             mapped,
         )?);
@@ -174,8 +166,9 @@ impl Cursor {
         let Some(entry) = segment.checkpoint_before(offset)? else {
             return Ok(false);
         };
+        let header = segment.header()?;
         let (limit, mapped) = self.segment_limit(self.seg_index)?;
-        if entry.pos < header::LEN as u64 || entry.pos >= limit {
+        if entry.pos < header.len() as u64 || entry.pos >= limit {
             segment.forget_checkpoints();
             return Ok(false);
         }
@@ -193,8 +186,13 @@ impl Cursor {
         };
         // The checkpoint's own prev_hash starts the walk; the records after
         // it must link to it.
-        self.walk.next_offset = entry.offset;
-        self.walk.hash = rec.header.prev_hash;
+        self.walk = ChainWalk::enter(
+            &header,
+            ChainHead {
+                next_offset: entry.offset,
+                hash: rec.header.prev_hash,
+            },
+        );
         self.walk.step(&segment, &rec)?;
         self.reader = Some(reader);
         self.at_commit = false;
@@ -239,10 +237,14 @@ impl Cursor {
                     }
                     if !self.at_commit {
                         let segment = reader.segment();
-                        return Err(segment.corruption(
-                            self.walk.next_offset,
-                            "sealed segment ends inside a batch",
-                        ));
+                        return Err(Error::ChainMismatch {
+                            stream: self.stream,
+                            offset: self.walk.next_offset,
+                            reason: format!(
+                                "sealed segment {} ends inside a batch: its last record is not the end of one",
+                                segment.display_path().display()
+                            ),
+                        });
                     }
                     let head = self.walk.head();
                     self.start_segment(next, Some(head))?;
@@ -253,13 +255,16 @@ impl Cursor {
 
     fn ended_early(&self) -> Error {
         let segment = &self.snapshot.segments[self.seg_index];
-        segment.corruption(
-            self.walk.next_offset,
-            format!(
-                "stream data ends at offset {}, before its head at {}",
-                self.walk.next_offset, self.snapshot.head.next_offset
+        Error::ChainMismatch {
+            stream: self.stream,
+            offset: self.walk.next_offset,
+            reason: format!(
+                "stream data ends at offset {} in {}, before its head at {}",
+                self.walk.next_offset,
+                segment.display_path().display(),
+                self.snapshot.head.next_offset
             ),
-        )
+        }
     }
 
     /// The next event, or `None` at the end of the snapshot.

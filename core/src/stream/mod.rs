@@ -28,6 +28,7 @@ use crate::error::{Error, Result};
 use crate::hash::ChainHead;
 use crate::io::StorageDir;
 use crate::options::Options;
+use crate::segment::scan::DamageKind;
 use crate::segment::Segment;
 
 /// What readers copy: the segments and how far the stream is committed.
@@ -43,6 +44,7 @@ pub struct Snapshot {
 /// and reports this for everything beyond it.
 #[derive(Debug, Clone)]
 pub struct Damage {
+    pub kind: DamageKind,
     pub offset: u64,
     pub file: std::path::PathBuf,
     pub reason: String,
@@ -107,11 +109,18 @@ impl Stream {
     }
 
     pub fn damage_error(&self) -> Option<Error> {
-        self.damage.as_ref().map(|d| Error::Corruption {
-            stream: self.id,
-            offset: d.offset,
-            file: d.file.clone(),
-            reason: d.reason.clone(),
+        self.damage.as_ref().map(|d| match d.kind {
+            DamageKind::Bytes => Error::Corruption {
+                stream: self.id,
+                offset: d.offset,
+                file: d.file.clone(),
+                reason: d.reason.clone(),
+            },
+            DamageKind::Chain => Error::ChainMismatch {
+                stream: self.id,
+                offset: d.offset,
+                reason: format!("{} ({})", d.reason, d.file.display()),
+            },
         })
     }
 

@@ -10,7 +10,8 @@ use crate::hash::ChainHead;
 use crate::io::StorageDir;
 use crate::layout;
 use crate::options::Options;
-use crate::segment::scan::{scan_tail, TailEnd};
+use crate::segment::header::{SegmentHeader, SegmentRules};
+use crate::segment::scan::{scan_tail, DamageKind, TailEnd};
 use crate::segment::{is_temp_file, Segment};
 
 /// An unfinished batch cut off the end of a stream when the store opened.
@@ -59,30 +60,38 @@ pub fn open_stream(
         next_offset: base,
         hash: [0; 32],
     };
-    let damaged = |offset: u64, reason: String, head: ChainHead, active_len: u64| {
-        let damage = Damage {
-            offset,
-            file: last.display_path(),
-            reason,
+    let damaged =
+        |kind: DamageKind, offset: u64, reason: String, head: ChainHead, active_len: u64| {
+            let damage = Damage {
+                kind,
+                offset,
+                file: last.display_path(),
+                reason,
+            };
+            let snapshot = Snapshot {
+                segments: Arc::new(segments.clone()),
+                head,
+                active_len,
+            };
+            Stream::new(id, dir.clone(), options.clone(), snapshot, Some(damage))
         };
-        let snapshot = Snapshot {
-            segments: Arc::new(segments.clone()),
-            head,
-            active_len,
-        };
-        Stream::new(id, dir.clone(), options.clone(), snapshot, Some(damage))
-    };
 
     let header = match last.header() {
         Ok(h) => h,
         Err(crate::Error::Corruption { reason, .. }) => {
-            let stream = damaged(last.base_offset, reason, empty_at(last.base_offset), 0);
+            let stream = damaged(
+                DamageKind::Bytes,
+                last.base_offset,
+                reason,
+                empty_at(last.base_offset),
+                0,
+            );
             return Ok((stream, None));
         }
         Err(other) => return Err(other),
     };
     let file_len = last.file_len()?;
-    let scan = scan_tail(&last, &header, file_len, options.max_event_size)?;
+    let scan = scan_tail(&last, &header, file_len)?;
     last.set_checkpoints(scan.checkpoints);
     last.set_written_len(scan.committed_len);
 
@@ -103,20 +112,38 @@ pub fn open_stream(
                 dropped_bytes: file_len - scan.committed_len,
             });
         }
-        TailEnd::Corrupt {
+        TailEnd::Damaged {
+            kind,
             offset,
             pos,
             reason,
         } => {
             let reason = format!("{reason} (byte {pos})");
-            let stream = damaged(offset, reason, scan.head, scan.committed_len);
+            let stream = damaged(kind, offset, reason, scan.head, scan.committed_len);
             return Ok((stream, None));
         }
+    }
+    let mut segments = segments;
+    let mut active_len = scan.committed_len;
+    let rules = SegmentRules::of(&options);
+    if writable && active_len == header.len() as u64 && header.rules != Some(rules) {
+        // An empty active segment written under other options (or by 0.1):
+        // the next batch goes into it, and a segment's records must follow
+        // the rules its header records, so its header is rewritten. One
+        // that holds records is sealed instead, by the next append.
+        let header = SegmentHeader {
+            rules: Some(rules),
+            ..header
+        };
+        let fresh = Segment::create(dir.clone(), header)?;
+        active_len = header.len() as u64;
+        segments.pop();
+        segments.push(Arc::new(fresh));
     }
     let snapshot = Snapshot {
         segments: Arc::new(segments),
         head: scan.head,
-        active_len: scan.committed_len,
+        active_len,
     };
     Ok((Stream::new(id, dir, options, snapshot, None), torn))
 }

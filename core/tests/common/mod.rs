@@ -90,7 +90,16 @@ pub struct Rec {
     pub stored: Vec<u8>,
 }
 
-pub const SEG_HEADER: usize = 68;
+/// Header length of the segments this library writes (format version 2).
+pub const SEG_HEADER: usize = 80;
+
+/// Header length of a segment, from its version field.
+pub fn header_len(bytes: &[u8]) -> usize {
+    match u32::from_le_bytes(bytes[8..12].try_into().unwrap()) {
+        1 => 68,
+        _ => SEG_HEADER,
+    }
+}
 
 impl Rec {
     pub fn len(&self) -> usize {
@@ -131,9 +140,9 @@ pub fn crc32(data: &[u8]) -> u32 {
 }
 
 pub fn parse_segment(bytes: &[u8]) -> (Vec<u8>, Vec<Rec>) {
-    let header = bytes[..SEG_HEADER].to_vec();
+    let header = bytes[..header_len(bytes)].to_vec();
     let mut recs = Vec::new();
-    let mut pos = SEG_HEADER;
+    let mut pos = header.len();
     while pos < bytes.len() {
         let b = &bytes[pos..];
         let stored_len = u32::from_le_bytes(b[48..52].try_into().unwrap()) as usize;
@@ -161,15 +170,25 @@ pub fn write_segment(path: &Path, header: &[u8], recs: &[Rec]) {
     std::fs::write(path, out).unwrap();
 }
 
-/// A segment header with its CRC recomputed.
-pub fn segment_header(stream: u64, base: u64, base_hash: &[u8; 32]) -> Vec<u8> {
-    let mut b = Vec::with_capacity(SEG_HEADER);
-    b.extend_from_slice(b"STRATSEG");
-    b.extend_from_slice(&1u32.to_le_bytes());
-    b.extend_from_slice(&0u32.to_le_bytes());
-    b.extend_from_slice(&stream.to_le_bytes());
-    b.extend_from_slice(&base.to_le_bytes());
-    b.extend_from_slice(base_hash);
+/// The segment header `like` (either version) with another base offset and
+/// base hash, its CRC recomputed.
+pub fn segment_header(like: &[u8], base: u64, base_hash: &[u8; 32]) -> Vec<u8> {
+    let mut b = like[..header_len(like)].to_vec();
+    b[24..32].copy_from_slice(&base.to_le_bytes());
+    b[32..64].copy_from_slice(base_hash);
+    let body = b.len() - 4;
+    let crc = crc32(&b[..body]);
+    b[body..].copy_from_slice(&crc.to_le_bytes());
+    b
+}
+
+/// The version-1 header stratalog 0.1 wrote for the segment whose
+/// (version-2) header is `like`: for tests of stores written before the
+/// segment rules were recorded.
+pub fn v1_header(like: &[u8]) -> Vec<u8> {
+    let mut b = like[..64].to_vec();
+    b[8..12].copy_from_slice(&1u32.to_le_bytes());
+    b[12..16].copy_from_slice(&0u32.to_le_bytes());
     let crc = crc32(&b);
     b.extend_from_slice(&crc.to_le_bytes());
     b
