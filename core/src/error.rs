@@ -90,6 +90,62 @@ impl Error {
     pub(crate) fn invalid(msg: impl Into<String>) -> Self {
         Error::InvalidArgument(msg.into())
     }
+
+    /// The same error again, for each of several operations one failure
+    /// ended (an `io::Error` is not `Clone`: its kind and text are kept).
+    pub(crate) fn replicate(&self) -> Self {
+        match self {
+            Error::Io { context, source } => Error::Io {
+                context: context.clone(),
+                source: io::Error::new(source.kind(), source.to_string()),
+            },
+            Error::Corruption {
+                stream,
+                offset,
+                file,
+                reason,
+            } => Error::Corruption {
+                stream: *stream,
+                offset: *offset,
+                file: file.clone(),
+                reason: reason.clone(),
+            },
+            Error::ChainMismatch {
+                stream,
+                offset,
+                reason,
+            } => Error::ChainMismatch {
+                stream: *stream,
+                offset: *offset,
+                reason: reason.clone(),
+            },
+            Error::OffsetMismatch { expected, actual } => Error::OffsetMismatch {
+                expected: *expected,
+                actual: *actual,
+            },
+            Error::OffsetOutOfRange {
+                stream,
+                offset,
+                next_offset,
+            } => Error::OffsetOutOfRange {
+                stream: *stream,
+                offset: *offset,
+                next_offset: *next_offset,
+            },
+            Error::InvalidArgument(msg) => Error::InvalidArgument(msg.clone()),
+            Error::EventTooLarge { size, max } => Error::EventTooLarge {
+                size: *size,
+                max: *max,
+            },
+            Error::Locked(path) => Error::Locked(path.clone()),
+            Error::ReadOnly => Error::ReadOnly,
+            Error::Closed => Error::Closed,
+            Error::Poisoned { stream, cause } => Error::Poisoned {
+                stream: *stream,
+                cause: cause.clone(),
+            },
+        }
+    }
 }
 
 /// Attaches what was being done to an `io::Error`.

@@ -18,7 +18,7 @@ use crate::io::StorageDir;
 use crate::layout;
 use crate::marker;
 use crate::options::Options;
-use crate::stream::{open_stream, EventIter, Stream, TornTail, VerifyReport};
+use crate::stream::{open_stream, Batch, EventIter, Stream, TornTail, VerifyReport};
 
 /// An open store. `Send + Sync`: share it between threads (e.g. in an
 /// `Arc`); reads run concurrently with each other and with appends, and
@@ -210,6 +210,24 @@ impl Store {
         let _op = self.begin()?;
         self.stream_for_append(stream)?
             .append_batch(events, expected_offset, fsync)
+    }
+
+    /// Appends several batches to `stream` in their order, each atomically
+    /// and with its own outcome, sharing one fsync. A batch that fails
+    /// fails alone; the one fsync (after the last batch) covers every
+    /// durable batch, and if it fails every durable batch fails with it.
+    /// The outer error is for the call as a whole (a closed or read-only
+    /// store), before any batch ran.
+    pub fn append_batches<E: AsRef<[u8]>>(
+        &self,
+        stream: u64,
+        batches: &[Batch<'_, E>],
+    ) -> Result<Vec<Result<ChainHead>>> {
+        let _op = self.begin()?;
+        if batches.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(self.stream_for_append(stream)?.append_batches(batches))
     }
 
     /// Appends one event with the store's default durability.

@@ -185,3 +185,51 @@ fn check_one(
         }
     }
 }
+
+/// Another process cuts a sealed segment while a store reads it: the read
+/// fails with `Corruption`, the process lives on (no SIGBUS from a memory
+/// map), and what was returned before was the original.
+#[test]
+fn a_sealed_segment_cut_under_an_open_store_is_corruption() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("s");
+    let all = build(&root);
+    let segs = common::segments(&root, 1);
+    assert!(segs.len() >= 3);
+    for writable in [false, true] {
+        let store = if writable {
+            Store::open(&root, options()).unwrap()
+        } else {
+            Store::open_read_only(&root).unwrap()
+        };
+        let before: Vec<Vec<u8>> = store.iter(1, 0).map(|e| e.unwrap().1.to_vec()).collect();
+        assert_eq!(before, all[&1]);
+
+        let cut = &segs[1];
+        let original = std::fs::read(cut).unwrap();
+        let file = std::fs::OpenOptions::new().write(true).open(cut).unwrap();
+        file.set_len(original.len() as u64 / 2).unwrap();
+
+        let mut returned = Vec::new();
+        let mut failure = None;
+        for event in store.iter(1, 0) {
+            match event {
+                Ok((_, e)) => returned.push(e.to_vec()),
+                Err(e) => failure = Some(e),
+            }
+        }
+        match failure {
+            Some(Error::Corruption { stream: 1, .. }) => {}
+            other => panic!("writable={writable}: a cut sealed segment gave {other:?}"),
+        }
+        assert_eq!(returned[..], all[&1][..returned.len()]);
+        assert!(matches!(
+            store.verify(1),
+            Err(Error::Corruption { stream: 1, .. })
+        ));
+        // The other stream is untouched.
+        assert_eq!(store.verify(2).unwrap().events, 70);
+        drop(store);
+        std::fs::write(cut, &original).unwrap();
+    }
+}

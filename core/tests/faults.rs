@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use stratalog_core::io::faulty::{Fault, FaultPlan, SimDir};
-use stratalog_core::{Error, Options, Store};
+use stratalog_core::{Batch, Error, Options, Store};
 
 fn options() -> Options {
     Options {
@@ -286,4 +286,104 @@ fn concurrent_appenders_never_succeed_past_a_failed_fsync() {
             );
         }
     }
+}
+
+/// An ordered group of batches (`Store::append_batches`) pays one fsync for
+/// all its durable batches. Each batch has its own outcome; after a power
+/// loss every durable batch that succeeded is there; and when the one fsync
+/// fails, every durable batch of the group fails with it while a batch that
+/// did not ask for durability keeps its head.
+#[test]
+fn a_group_of_batches_shares_one_fsync() {
+    let a = [b"a0".as_slice(), b"a1"];
+    let b = [b"b0".as_slice()];
+    let c = [b"c0".as_slice()];
+    let d = [b"d0".as_slice(), b"d1"];
+    let batches = [
+        Batch {
+            events: &a,
+            expected_offset: Some(1),
+            fsync: true,
+        },
+        Batch {
+            events: &b,
+            expected_offset: Some(99),
+            fsync: true,
+        },
+        Batch {
+            events: &c,
+            expected_offset: None,
+            fsync: false,
+        },
+        Batch {
+            events: &d,
+            expected_offset: Some(4),
+            fsync: true,
+        },
+    ];
+
+    // The fsync succeeds. A plan failing the second fsync is never reached,
+    // so the group made at most one; a sync afterwards finds nothing left
+    // to do (a plan failing the very next fsync is not reached either), so
+    // it made one and it covered everything.
+    let dir = SimDir::new();
+    let store = Store::open_on(Arc::new(dir.clone()), options(), true).unwrap();
+    store.append(1, b"first").unwrap();
+    dir.set_plan(Some(FaultPlan::nth(Fault::FsyncFail, 1)));
+    let out = store.append_batches(1, &batches).unwrap();
+    assert!(dir.injected().is_none(), "the group fsynced more than once");
+    dir.set_plan(Some(FaultPlan::nth(Fault::FsyncFail, 0)));
+    store.sync_stream(1).unwrap();
+    assert!(dir.injected().is_none(), "the group left data unsynced");
+    let heads: Vec<Option<u64>> = out
+        .iter()
+        .map(|o| o.as_ref().ok().map(|h| h.next_offset))
+        .collect();
+    assert_eq!(heads, [Some(3), None, Some(4), Some(6)]);
+    assert!(matches!(
+        out[1],
+        Err(Error::OffsetMismatch {
+            expected: 99,
+            actual: 3
+        })
+    ));
+    let last = *out[3].as_ref().unwrap();
+    drop(store);
+    dir.set_plan(None);
+    dir.power_loss(0);
+    let store = Store::open_on(Arc::new(dir.clone()), options(), true).unwrap();
+    store.verify_against(1, &last).unwrap();
+    let stored: Vec<Vec<u8>> = store.iter(1, 0).map(|r| r.unwrap().1.to_vec()).collect();
+    assert_eq!(stored, [&b"first"[..], b"a0", b"a1", b"c0", b"d0", b"d1"]);
+    drop(store);
+
+    // The one fsync fails: every durable batch fails, the plain one keeps
+    // its head, and the stream is poisoned.
+    let dir = SimDir::new();
+    let store = Store::open_on(Arc::new(dir.clone()), options(), true).unwrap();
+    store.append(1, b"first").unwrap();
+    dir.set_plan(Some(FaultPlan::nth(Fault::FsyncFail, 0)));
+    let out = store.append_batches(1, &batches).unwrap();
+    assert!(dir.injected().is_some());
+    assert!(matches!(&out[0], Err(Error::Io { .. })), "{:?}", out[0]);
+    assert!(matches!(out[1], Err(Error::OffsetMismatch { .. })));
+    assert_eq!(out[2].as_ref().unwrap().next_offset, 4);
+    assert!(matches!(&out[3], Err(Error::Io { .. })));
+    assert!(matches!(
+        store.append(1, b"after"),
+        Err(Error::Poisoned { stream: 1, .. })
+    ));
+    drop(store);
+    dir.set_plan(None);
+    dir.power_loss(0);
+    let store = Store::open_on(Arc::new(dir.clone()), options(), true).unwrap();
+    store.verify(1).unwrap();
+
+    // An empty group does nothing; a closed store refuses the whole call.
+    assert!(store.append_batches::<&[u8]>(1, &[]).unwrap().is_empty());
+    store.close().unwrap();
+    assert!(matches!(
+        store.append_batches(1, &batches),
+        Err(Error::Closed)
+    ));
 }

@@ -107,6 +107,21 @@ def test_verify_tampered_store_exits_1(clean: Path) -> None:
     assert run_cli("verify", str(clean), "--stream", "7").returncode == 0
 
 
+def test_verify_store_written_with_a_larger_event_limit(tmp_path: Path) -> None:
+    """The CLI opens with default options (16 MiB), yet a store whose writer
+    allowed 64 MiB verifies: each segment records its own limit."""
+    path = tmp_path / "big"
+    big = bytes(range(256)) * (24 * 4096)  # 24 MiB
+    with stratalog.open(path, max_event_size=64 << 20) as store:
+        head = store.append(3, big)
+    out = run_cli("verify", str(path), "--stream", "3", "--against", str(head))
+    assert out.returncode == 0, (out.stdout, out.stderr)
+    assert str(head) in out.stdout
+    assert run_cli("head", str(path), "--stream", "3").stdout.strip().endswith(str(head))
+    with stratalog.open_read_only(path) as reader:
+        assert reader.read_from(3, 0) == [big]
+
+
 def test_verify_against_detects_rollback_exit_1(clean: Path) -> None:
     seg = segments(clean, 7)[-1]
     os.truncate(seg, SEGMENT_HEADER)  # the whole (single) batch is gone

@@ -6,8 +6,6 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use bytes::Bytes;
-
 use super::{temp_path, ByteFile, StorageDir};
 
 /// A store directory on a real file system.
@@ -142,14 +140,5 @@ impl ByteFile for DiskFile {
         } else {
             Err(io::Error::last_os_error())
         }
-    }
-
-    fn map(&self) -> io::Result<Bytes> {
-        // SAFETY: only sealed segments are mapped, and the store never writes
-        // or truncates a sealed segment. A process outside the store that
-        // truncates one while it is mapped can make a read fault; that is the
-        // documented limit of reading sealed segments through mmap.
-        let map = unsafe { memmap2::Mmap::map(&self.file)? };
-        Ok(Bytes::from_owner(map))
     }
 }

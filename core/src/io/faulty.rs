@@ -16,7 +16,6 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use bytes::Bytes;
 use parking_lot::Mutex;
 
 use super::{temp_path, ByteFile, StorageDir};
@@ -395,9 +394,5 @@ impl ByteFile for SimHandle {
         let len = usize::try_from(len).map_err(|_| eof())?;
         self.file.lock().data.resize(len, 0);
         Ok(())
-    }
-
-    fn map(&self) -> io::Result<Bytes> {
-        Ok(Bytes::copy_from_slice(&self.file.lock().data))
     }
 }

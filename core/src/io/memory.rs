@@ -8,7 +8,6 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use bytes::Bytes;
 use parking_lot::{Mutex, RwLock};
 
 use super::{temp_path, ByteFile, StorageDir};
@@ -134,10 +133,6 @@ impl ByteFile for MemoryFile {
         let len = usize::try_from(len).map_err(|_| eof())?;
         self.data.write().resize(len, 0);
         Ok(())
-    }
-
-    fn map(&self) -> io::Result<Bytes> {
-        Ok(Bytes::copy_from_slice(&self.data.read()))
     }
 }
 

@@ -1,7 +1,7 @@
 //! The narrow byte-level I/O surface the engine is written against.
 //!
-//! Two implementations: [`disk`] (real files, `pread`/`pwrite`, `fdatasync`,
-//! `mmap` for sealed segments) and [`memory`] (the same contract over
+//! Two implementations: [`disk`] (real files, `pread`/`pwrite`, `fdatasync`)
+//! and [`memory`] (the same contract over
 //! in-memory buffers). The engine never touches `std::fs` outside this
 //! module and the store's lock file, so both modes run the same code.
 //!
@@ -11,14 +11,16 @@
 //! - `create_dir` is durable when it returns (the parent is fsynced).
 //! - `sync_data` returns every error; after it succeeds, every byte written
 //!   to that file before the call is durable.
-//! - `map` is only called on files that are no longer written.
+//!
+//! Nothing is memory-mapped: a file truncated by another process while
+//! mapped kills the reader with SIGBUS, and maps of a large store keep its
+//! pages in the process's RSS. Positioned reads turn the first into an
+//! error and keep the second bounded by what readers hold.
 
 use std::fmt::Debug;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-
-use bytes::Bytes;
 
 pub mod disk;
 #[cfg(feature = "fault-injection")]
@@ -47,8 +49,6 @@ pub trait ByteFile: Send + Sync + Debug {
     }
     /// Cuts the file to `len` bytes.
     fn truncate(&self, len: u64) -> io::Result<()>;
-    /// An immutable view of the whole file (a memory map on disk).
-    fn map(&self) -> io::Result<Bytes>;
 }
 
 /// A directory tree holding one store. Paths are relative to its root.

@@ -1,11 +1,13 @@
 //! A segment: one file holding a contiguous run of one stream's records.
 //!
 //! Invariants kept here:
-//! - A segment file appears whole (header written atomically) and only its
+//! - A segment file appears whole (header written atomically) and only the
 //!   last segment of a stream is ever written; every other one is sealed,
-//!   immutable, fully fsynced, and read through a memory map.
-//! - The active segment is read with positioned reads of the needed range,
-//!   bounded by the length the stream has published.
+//!   immutable and fully fsynced. Its length is taken once, on first use.
+//! - Every segment is read with positioned reads of the needed range:
+//!   sealed ones up to that length, the active one up to the length the
+//!   stream has published. A file that another process shortened reads as
+//!   `Corruption`, never as a signal.
 //! - `synced_len` only grows, and only after an fsync that succeeded.
 
 pub mod header;
@@ -37,7 +39,8 @@ pub struct Segment {
     writable: bool,
     file: OnceLock<Arc<dyn ByteFile>>,
     header: OnceLock<SegmentHeader>,
-    map: OnceLock<Bytes>,
+    /// Length of a sealed segment, taken on first use.
+    sealed_len: OnceLock<u64>,
     /// Checkpoint positions; `None` until loaded (sealed segments load lazily).
     checkpoints: RwLock<Option<Vec<IndexEntry>>>,
     /// Bytes handed to the file so far (only the writer moves it).
@@ -75,7 +78,7 @@ impl Segment {
             writable,
             file: OnceLock::new(),
             header: OnceLock::new(),
-            map: OnceLock::new(),
+            sealed_len: OnceLock::new(),
             checkpoints: RwLock::new(None),
             written_len: AtomicU64::new(0),
             writeback_from: AtomicU64::new(0),
@@ -169,25 +172,31 @@ impl Segment {
         Ok(self.header()?.len() as u64)
     }
 
-    /// The whole file as an immutable view. Only for sealed segments.
-    pub fn mapped(&self) -> Result<Bytes> {
-        if let Some(map) = self.map.get() {
-            return Ok(map.clone());
+    /// The length of a sealed segment: taken once, as it never changes.
+    pub fn sealed_len(&self) -> Result<u64> {
+        if let Some(len) = self.sealed_len.get() {
+            return Ok(*len);
         }
-        let map = self
-            .file()?
-            .map()
-            .map_err(|e| self.io_error("mapping", e))?;
-        Ok(self.map.get_or_init(|| map).clone())
+        let len = self.file_len()?;
+        Ok(*self.sealed_len.get_or_init(|| len))
     }
 
-    /// Reads `len` bytes at `pos` with one positioned read.
+    /// Reads `len` bytes at `pos` with one positioned read. The caller
+    /// stays within a length the segment had, so a short read means the
+    /// file was cut underneath the store: damage, not a crash artefact.
     pub fn read_at(&self, pos: u64, len: usize) -> Result<Bytes> {
         let mut buf = vec![0u8; len];
-        self.file()?
-            .read_exact_at(&mut buf, pos)
-            .map_err(|e| self.io_error("reading", e))?;
-        Ok(Bytes::from(buf))
+        match self.file()?.read_exact_at(&mut buf, pos) {
+            Ok(()) => Ok(Bytes::from(buf)),
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Err(self.corruption(
+                self.base_offset,
+                format!(
+                    "segment file ends before byte {}: it was shortened after the store read its length",
+                    pos + len as u64
+                ),
+            )),
+            Err(e) => Err(self.io_error("reading", e)),
+        }
     }
 
     pub fn write_at(&self, data: &[u8], pos: u64) -> Result<()> {
@@ -234,7 +243,7 @@ impl Segment {
         end: u64,
         poisoned: impl Fn() -> Option<Error>,
         poison: impl Fn(&Error),
-    ) -> Result<(), SyncFailure> {
+    ) -> Result<()> {
         if self.synced_len.load(Ordering::Acquire) >= end {
             return Ok(());
         }
@@ -244,7 +253,7 @@ impl Segment {
                 return Ok(());
             }
             if let Some(err) = poisoned() {
-                return Err(SyncFailure::AlreadyPoisoned(err));
+                return Err(err);
             }
             if *running {
                 self.sync_done.wait(&mut running);
@@ -266,7 +275,7 @@ impl Segment {
             // Waiters re-check: covered ones return, after a failure they
             // find the stream poisoned, the rest elect the next leader.
             self.sync_done.notify_all();
-            result.map_err(SyncFailure::Failed)?;
+            result?;
         }
     }
 
@@ -311,17 +320,17 @@ impl Segment {
     /// Reads the index file of this sealed segment, or rebuilds the entries
     /// by scanning the segment when the file is missing, damaged or stale.
     fn load_index(&self) -> Result<Vec<IndexEntry>> {
-        let map = self.mapped()?;
+        let len = self.sealed_len()?;
         let rel = layout::index_path(self.stream, self.base_offset);
         if let Ok(bytes) = self.dir.read(&rel) {
             if let Some(index) = SegmentIndex::decode(&bytes, self.stream, self.base_offset) {
                 let sorted = index.entries.windows(2).all(|w| w[0].offset < w[1].offset);
-                if index.segment_len == map.len() as u64 && sorted {
+                if index.segment_len == len && sorted {
                     return Ok(index.entries);
                 }
             }
         }
-        self.scan_checkpoints(map.len() as u64)
+        self.scan_checkpoints(len)
     }
 
     /// Checkpoint positions found by walking the records (CRC-checked, no
@@ -329,7 +338,7 @@ impl Segment {
     /// reaches it reports the damage.
     pub fn scan_checkpoints(&self, limit: u64) -> Result<Vec<IndexEntry>> {
         let mut entries = Vec::new();
-        let mut reader = RecordReader::new(self, self.records_start()?, limit, true)?;
+        let mut reader = RecordReader::new(self, self.records_start()?, limit);
         while let Next::Record(rec) = reader.next()? {
             if rec.header.kind == Kind::Checkpoint {
                 entries.push(IndexEntry {
@@ -360,15 +369,6 @@ impl Segment {
 
 /// How much a writer appends between two writeback hints.
 const WRITEBACK_CHUNK: u64 = 4 << 20;
-
-/// Why `sync_to` did not make data durable.
-#[derive(Debug)]
-pub enum SyncFailure {
-    /// This call's fsync failed: the caller must poison the stream.
-    Failed(Error),
-    /// An earlier fsync failed.
-    AlreadyPoisoned(Error),
-}
 
 fn last_at_or_before(entries: &[IndexEntry], offset: u64) -> Option<IndexEntry> {
     let n = entries.partition_point(|e| e.offset <= offset);

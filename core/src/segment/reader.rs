@@ -1,8 +1,11 @@
 //! Walks the records of one segment from a byte position up to a limit.
 //!
-//! Sealed segments are sliced out of their memory map (no copies); the
-//! active segment is read in windows with positioned reads, never beyond the
-//! length the stream has published.
+//! Records are read in windows with positioned reads, never beyond the
+//! caller's limit (a sealed segment's length, or the length the stream has
+//! published for the active one). Records and payloads are slices of the
+//! window, not copies. The first window is small, so a random read that
+//! starts at a checkpoint copies little; each refill doubles it, so a scan
+//! makes few system calls.
 
 use std::ops::Deref;
 
@@ -12,8 +15,9 @@ use super::Segment;
 use crate::error::Result;
 use crate::record::{self, Header, HeaderFault, HEADER_LEN};
 
-/// Positioned reads of the active segment fetch this much at a time.
-const WINDOW: u64 = 256 << 10;
+/// The first window of a reader, and the largest.
+const FIRST_WINDOW: u64 = 64 << 10;
+const MAX_WINDOW: u64 = 1 << 20;
 
 /// One record whose header and CRC checked out.
 #[derive(Debug, Clone)]
@@ -53,44 +57,29 @@ pub enum Next {
 }
 
 #[derive(Debug)]
-enum Source {
-    Mapped(Bytes),
-    Window { start: u64, bytes: Bytes },
-}
-
-#[derive(Debug)]
 pub struct RecordReader<S: Deref<Target = Segment>> {
     segment: S,
-    source: Source,
+    /// Bytes of the file from `start`.
+    window: Bytes,
+    start: u64,
+    /// How much the next refill reads (at least).
+    window_len: u64,
     pos: u64,
     limit: u64,
 }
 
 impl<S: Deref<Target = Segment>> RecordReader<S> {
-    /// A reader of `[pos, limit)`. `mapped` reads through the segment's map
-    /// (sealed segments only); the limit is clamped to the map's length.
-    pub fn new(segment: S, pos: u64, limit: u64, mapped: bool) -> Result<Self> {
-        let (source, limit) = if mapped {
-            let map = segment.mapped()?;
-            let limit = limit.min(map.len() as u64);
-            (Source::Mapped(map), limit)
-        } else {
-            (
-                Source::Window {
-                    start: pos,
-                    bytes: Bytes::new(),
-                },
-                limit,
-            )
-        };
-        // An empty range when a caller's start lies past the end.
-        let limit = limit.max(pos);
-        Ok(RecordReader {
+    /// A reader of `[pos, limit)`; `limit` must not pass the file's end.
+    pub fn new(segment: S, pos: u64, limit: u64) -> Self {
+        RecordReader {
             segment,
-            source,
+            window: Bytes::new(),
+            start: pos,
+            window_len: FIRST_WINDOW,
             pos,
-            limit,
-        })
+            // An empty range when a caller's start lies past the end.
+            limit: limit.max(pos),
+        }
     }
 
     pub fn segment(&self) -> &Segment {
@@ -103,19 +92,15 @@ impl<S: Deref<Target = Segment>> RecordReader<S> {
 
     /// `len` bytes at `pos`, which the caller has checked lie below the limit.
     fn fetch(&mut self, pos: u64, len: u64) -> Result<Bytes> {
-        match &mut self.source {
-            Source::Mapped(map) => Ok(map.slice(pos as usize..(pos + len) as usize)),
-            Source::Window { start, bytes } => {
-                let end = *start + bytes.len() as u64;
-                if pos < *start || pos + len > end {
-                    let want = len.max(WINDOW.min(self.limit - pos));
-                    *bytes = self.segment.read_at(pos, want as usize)?;
-                    *start = pos;
-                }
-                let at = (pos - *start) as usize;
-                Ok(bytes.slice(at..at + len as usize))
-            }
+        let end = self.start + self.window.len() as u64;
+        if pos < self.start || pos + len > end {
+            let want = len.max(self.window_len.min(self.limit - pos));
+            self.window = self.segment.read_at(pos, want as usize)?;
+            self.start = pos;
+            self.window_len = (self.window_len * 2).min(MAX_WINDOW);
         }
+        let at = (pos - self.start) as usize;
+        Ok(self.window.slice(at..at + len as usize))
     }
 
     pub fn next(&mut self) -> Result<Next> {
@@ -167,7 +152,7 @@ impl<S: Deref<Target = Segment>> RecordReader<S> {
     /// system leaves where a write was lost in a power failure.
     pub fn zeros_from(&mut self, mut pos: u64) -> Result<bool> {
         while pos < self.limit {
-            let len = WINDOW.min(self.limit - pos);
+            let len = MAX_WINDOW.min(self.limit - pos);
             let chunk = self.fetch(pos, len)?;
             if chunk.iter().any(|&b| b != 0) {
                 return Ok(false);

@@ -63,7 +63,7 @@ pub struct TailScan {
 
 pub fn scan_tail(segment: &Segment, header: &SegmentHeader, file_len: u64) -> Result<TailScan> {
     let start = header.len() as u64;
-    let mut reader = RecordReader::new(segment, start, file_len, false)?;
+    let mut reader = RecordReader::new(segment, start, file_len);
     let mut placement = Placement::new(header.rules);
     let mut next_offset = header.base_offset;
     let mut committed_len = start;

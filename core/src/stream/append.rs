@@ -8,7 +8,7 @@ use crate::hash::ChainHead;
 use crate::record::{self, Kind, FLAG_COMMIT};
 use crate::segment::header::{SegmentHeader, SegmentRules};
 use crate::segment::index::IndexEntry;
-use crate::segment::{Segment, SyncFailure};
+use crate::segment::Segment;
 
 impl Stream {
     pub fn append_batch<E: AsRef<[u8]>>(
@@ -176,9 +176,6 @@ impl Stream {
     }
 
     pub(super) fn sync_segment(&self, segment: &Segment, end: u64) -> Result<()> {
-        match segment.sync_to(end, || self.poison_error(), |err| self.poison_with(err)) {
-            Ok(()) => Ok(()),
-            Err(SyncFailure::AlreadyPoisoned(err) | SyncFailure::Failed(err)) => Err(err),
-        }
+        segment.sync_to(end, || self.poison_error(), |err| self.poison_with(err))
     }
 }

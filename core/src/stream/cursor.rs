@@ -102,12 +102,14 @@ impl Cursor {
         self.snapshot.head
     }
 
-    fn segment_limit(&self, index: usize) -> Result<(u64, bool)> {
+    /// Where reading segment `index` stops: its length when sealed, the
+    /// published length when active.
+    fn segment_limit(&self, index: usize) -> Result<u64> {
         let segment = &self.snapshot.segments[index];
         if index + 1 == self.snapshot.segments.len() {
-            Ok((self.snapshot.active_len, false))
+            Ok(self.snapshot.active_len)
         } else {
-            Ok((segment.mapped()?.len() as u64, true))
+            segment.sealed_len()
         }
     }
 
@@ -140,7 +142,7 @@ impl Cursor {
                 });
             }
         }
-        let (limit, mapped) = self.segment_limit(index)?;
+        let limit = self.segment_limit(index)?;
         self.walk = ChainWalk::enter(
             &header,
             ChainHead {
@@ -150,12 +152,7 @@ impl Cursor {
         );
         self.seg_index = index;
         self.at_commit = true;
-        self.reader = Some(RecordReader::new(
-            segment,
-            header.len() as u64,
-            limit,
-            mapped,
-        )?);
+        self.reader = Some(RecordReader::new(segment, header.len() as u64, limit));
         Ok(())
     }
 
@@ -167,12 +164,12 @@ impl Cursor {
             return Ok(false);
         };
         let header = segment.header()?;
-        let (limit, mapped) = self.segment_limit(self.seg_index)?;
+        let limit = self.segment_limit(self.seg_index)?;
         if entry.pos < header.len() as u64 || entry.pos >= limit {
             segment.forget_checkpoints();
             return Ok(false);
         }
-        let mut reader = RecordReader::new(segment.clone(), entry.pos, limit, mapped)?;
+        let mut reader = RecordReader::new(segment.clone(), entry.pos, limit);
         let rec = match reader.next()? {
             Next::Record(rec)
                 if rec.header.kind == Kind::Checkpoint && rec.header.offset == entry.offset =>

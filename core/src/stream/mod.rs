@@ -2,9 +2,10 @@
 //! appends to it.
 //!
 //! Invariants kept here:
-//! - `Shared` is published only after the bytes it describes were written:
-//!   a reader that copies it never sees a half-written batch.
-//! - Only the holder of `writer` changes the file or `Shared`.
+//! - The [`Snapshot`] in `shared` is published only after the bytes it
+//!   describes were written: a reader that copies it never sees a
+//!   half-written batch.
+//! - Only the holder of `writer` changes the file or `shared`.
 //! - A batch is written into one segment, and only its last event record
 //!   carries COMMIT; recovery keeps whole batches only.
 //! - Once an fsync or a write fails, the stream is poisoned: appends fail
@@ -12,6 +13,7 @@
 
 mod append;
 mod cursor;
+mod group;
 mod recover;
 mod verify;
 
@@ -20,6 +22,7 @@ use std::sync::Arc;
 use parking_lot::{Mutex, RwLock};
 
 pub use cursor::EventIter;
+pub use group::Batch;
 pub use recover::{open_stream, TornTail};
 pub use verify::VerifyReport;
 
