@@ -392,3 +392,46 @@ fn reopening_with_other_options_starts_a_new_segment() {
     assert_eq!(segments(&root, 9).len(), 3);
     assert_eq!(agree(&root)[&9], format!("ok {}", head.unwrap()));
 }
+
+/// An active segment that holds no records yet (a crash right after a
+/// rotation created it) takes the rules of the next writer: its header is
+/// rewritten rather than a second segment started at the same offset.
+#[test]
+fn an_empty_active_segment_takes_the_next_writers_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("store");
+    let store = Store::open(&root, small(4096, 3)).unwrap();
+    for b in 0..40u64 {
+        let events: Vec<Vec<u8>> = (0..3)
+            .map(|i| format!("batch {b} event {i} {}", "x".repeat(40)).into_bytes())
+            .collect();
+        store.append_batch(4, &events, None, false).unwrap();
+    }
+    store.close().unwrap();
+    let segs = segments(&root, 4);
+    let last = segs.last().unwrap();
+    let base = u64::from_le_bytes(std::fs::read(last).unwrap()[24..32].try_into().unwrap());
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(last)
+        .unwrap()
+        .set_len(common::SEG_HEADER as u64)
+        .unwrap();
+
+    let store = Store::open(&root, small(4096, 5)).unwrap();
+    assert_eq!(store.chain_head(4).unwrap().next_offset, base);
+    let header = std::fs::read(last).unwrap();
+    assert_eq!(header.len(), common::SEG_HEADER);
+    assert_eq!(header[64..72], 5u64.to_le_bytes());
+    let head = store
+        .append_batch(
+            4,
+            &[b"a".as_slice(), b"b", b"c", b"d", b"e", b"f"],
+            None,
+            false,
+        )
+        .unwrap();
+    store.close().unwrap();
+    assert_eq!(segments(&root, 4).len(), segs.len());
+    assert_eq!(agree(&root)[&4], format!("ok {head}"));
+}
