@@ -76,13 +76,20 @@ export interface OpenOptions {
   checkpointInterval?: U64
   /** Compression of new records. Default 'none'. */
   compression?: 'none' | 'lz4' | 'zstd'
-  /** Largest event accepted by appends and decompressed by reads. Default 16 MiB. */
+  /**
+   * Largest event accepted by appends. Default 16 MiB. Recorded in each new
+   * segment; reads follow the limit each segment records, never this one.
+   */
   maxEventSize?: U64
   /** Default durability of appends that do not say. Default false. */
   fsync?: boolean
 }
 
-/** Options of `Store.openReadOnly()`: only the read bound matters. */
+/**
+ * Options of `Store.openReadOnly()`. A reader needs none: every segment
+ * records the limits it was written under. Accepted so one options object
+ * can serve both kinds of open.
+ */
 export interface ReadOnlyOptions {
   maxEventSize?: U64
 }

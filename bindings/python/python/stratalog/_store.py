@@ -277,6 +277,8 @@ def open_read_only(path: PathLike, *, max_event_size: int | None = None) -> Stor
     """Opens an existing store for reading only. It takes no lock and never
     writes, so it works while another process appends; it sees the streams
     as they were when it opened. Appends raise :class:`ReadOnlyError`.
+    ``max_event_size`` is accepted but not needed: every segment records
+    the limit it was written under, and reads follow that.
 
     Raises :class:`IOError` (errno ENOENT) if the directory does not exist,
     :class:`InvalidArgumentError` if it is not a store,

@@ -177,7 +177,8 @@ class StoreOptions:
     ``segment_size``: segment files rotate before a batch would grow one past
     this many bytes. ``checkpoint_interval``: a checkpoint record every that
     many events, bounding the cost of a random read. ``compression`` of new
-    records. ``max_event_size``: the largest event accepted. ``fsync``: the
+    records. ``max_event_size``: the largest event accepted (reads follow the
+    limit each segment records). ``fsync``: the
     store's default durability for appends that do not say.
     """
 
