@@ -293,6 +293,31 @@ typedef struct stratalog_verify_report {
 } stratalog_verify_report;
 
 /**
+ * One batch of stratalog_append_batches(): `count` events at `events`
+ * (borrowed for the call), the next offset the stream must be at
+ * (STRATALOG_ANY_OFFSET for none), and whether the batch must be durable
+ * when the call returns.
+ */
+typedef struct stratalog_batch {
+  /**
+   * The batch's events (NULL allowed when count is 0).
+   */
+  const struct stratalog_slice *events;
+  /**
+   * Number of events; a batch of 0 fails alone with INVALID_ARGUMENT.
+   */
+  size_t count;
+  /**
+   * The stream's next offset this batch requires, or STRATALOG_ANY_OFFSET.
+   */
+  uint64_t expected_offset;
+  /**
+   * Whether the batch must be durable when the call returns.
+   */
+  bool fsync;
+} stratalog_batch;
+
+/**
  * Structured detail of the last failure on the calling thread, filled by
  * stratalog_last_error_detail(). Fields that do not apply to `status` are 0.
  */
@@ -335,6 +360,27 @@ typedef struct stratalog_error_detail {
    */
   uint64_t max_size;
 } stratalog_error_detail;
+
+/**
+ * What became of one batch of stratalog_append_batches(). On
+ * STRATALOG_STATUS_OK, `head` is the chain head just after the batch. On
+ * any other status, `detail` says why, as stratalog_last_error_detail()
+ * would for a single append, and stratalog_batch_error() gives the message.
+ */
+typedef struct stratalog_batch_outcome {
+  /**
+   * STRATALOG_STATUS_OK, or why this batch failed.
+   */
+  enum stratalog_status status;
+  /**
+   * On OK: the chain head just after the batch (zero otherwise).
+   */
+  struct stratalog_head head;
+  /**
+   * On failure: the structured detail (its status equals `status`).
+   */
+  struct stratalog_error_detail detail;
+} stratalog_batch_outcome;
 
 #ifdef __cplusplus
 extern "C" {
@@ -583,8 +629,8 @@ enum stratalog_status stratalog_store_options(const struct stratalog_store *stor
  * Every event is checksummed and chain-verified before it is returned.
  * Reading at the stream's end (offset == next offset) returns an empty batch.
  * On success `*out` receives a new batch owned by the caller (free with
- * stratalog_events_free()). Events from sealed segments are not copied: the
- * batch keeps the file mapping alive.
+ * stratalog_events_free()). Events are not copied out of the buffers the
+ * read filled: the batch keeps those alive.
  *
  * Errors: NULL_ARGUMENT, OFFSET_OUT_OF_RANGE (offset past the end),
  * CORRUPTION, CHAIN_MISMATCH, IO, CLOSED.
@@ -733,6 +779,45 @@ enum stratalog_status stratalog_iter_next(struct stratalog_iter *iter,
  * `iter` is NULL or a live iterator; it is invalid afterwards.
  */
 void stratalog_iter_free(struct stratalog_iter *iter);
+
+/**
+ * Appends `count` batches to `stream` in their order, each atomically and
+ * with its own outcome, sharing one fsync: the rule of a queue of appends
+ * (Node's binding keeps one per stream).
+ *
+ * A batch that fails (OFFSET_MISMATCH, EVENT_TOO_LARGE, INVALID_ARGUMENT for
+ * an empty batch, ...) fails alone; the batches after it still run. One
+ * fsync, after the last batch, covers every durable batch that was written;
+ * if it fails, every durable batch fails with IO and the stream is
+ * poisoned, while batches that did not ask for durability keep their heads.
+ *
+ * The returned status is for the call as a whole. STRATALOG_STATUS_OK means
+ * the group ran and `outcomes[i]` holds the outcome of batch i (check each:
+ * a group that ran may hold failed batches). Any other status means no batch
+ * ran and `outcomes` is untouched: NULL_ARGUMENT (store, batches or outcomes
+ * NULL with count > 0, or a batch's events or event data NULL with a
+ * non-zero length), INVALID_ARGUMENT (count too large), READ_ONLY, CLOSED.
+ * `count` 0 is a group with nothing to do.
+ *
+ * # Safety
+ * `store` is NULL or a live handle; `batches` is NULL or points to `count`
+ * stratalog_batch values whose events satisfy stratalog_append_batch()'s
+ * contract; `outcomes` is NULL or points to `count` writable outcomes.
+ */
+enum stratalog_status stratalog_append_batches(struct stratalog_store *store,
+                                               uint64_t stream,
+                                               const struct stratalog_batch *batches,
+                                               size_t count,
+                                               struct stratalog_batch_outcome *outcomes);
+
+/**
+ * The message of batch `index` of the last stratalog_append_batches() call
+ * on this thread that returned STRATALOG_STATUS_OK: why that batch failed,
+ * or "" if it succeeded or there is no such batch. Owned by the library,
+ * valid until the next stratalog_append_batches() on this thread. Never
+ * NULL.
+ */
+const char *stratalog_batch_error(size_t index);
 
 /**
  * The library's version as a static string, e.g. "0.1.0". Compare with

@@ -92,12 +92,16 @@ impl Error {
     }
 
     /// The same error again, for each of several operations one failure
-    /// ended (an `io::Error` is not `Clone`: its kind and text are kept).
+    /// ended. An `io::Error` is not `Clone`: its OS error code is kept when
+    /// it has one (callers report the errno), its kind and text otherwise.
     pub(crate) fn replicate(&self) -> Self {
         match self {
             Error::Io { context, source } => Error::Io {
                 context: context.clone(),
-                source: io::Error::new(source.kind(), source.to_string()),
+                source: match source.raw_os_error() {
+                    Some(code) => io::Error::from_raw_os_error(code),
+                    None => io::Error::new(source.kind(), source.to_string()),
+                },
             },
             Error::Corruption {
                 stream,

@@ -167,6 +167,17 @@ impl Fail {
         self.detail.status
     }
 
+    /// The message as a C string (an interior NUL, which no message should
+    /// hold, becomes '?').
+    pub(crate) fn message_cstring(&self) -> CString {
+        let bytes: Vec<u8> = self
+            .message
+            .bytes()
+            .map(|b| if b == 0 { b'?' } else { b })
+            .collect();
+        CString::new(bytes).unwrap_or_default()
+    }
+
     fn panic(payload: &(dyn Any + Send)) -> Self {
         let what = payload
             .downcast_ref::<&str>()
@@ -266,13 +277,7 @@ thread_local! {
 
 /// Records `fail` as this thread's last error.
 pub(crate) fn set_last_error(fail: Fail) {
-    let bytes: Vec<u8> = fail
-        .message
-        .into_bytes()
-        .into_iter()
-        .map(|b| if b == 0 { b'?' } else { b })
-        .collect();
-    let message = CString::new(bytes).unwrap_or_default();
+    let message = fail.message_cstring();
     let entry = LastError {
         detail: fail.detail,
         message,

@@ -34,8 +34,8 @@ pub struct stratalog_events {
 /// Every event is checksummed and chain-verified before it is returned.
 /// Reading at the stream's end (offset == next offset) returns an empty batch.
 /// On success `*out` receives a new batch owned by the caller (free with
-/// stratalog_events_free()). Events from sealed segments are not copied: the
-/// batch keeps the file mapping alive.
+/// stratalog_events_free()). Events are not copied out of the buffers the
+/// read filled: the batch keeps those alive.
 ///
 /// Errors: NULL_ARGUMENT, OFFSET_OUT_OF_RANGE (offset past the end),
 /// CORRUPTION, CHAIN_MISMATCH, IO, CLOSED.

@@ -19,6 +19,7 @@
 mod args;
 mod error;
 mod events;
+mod group;
 mod types;
 mod util;
 
@@ -34,6 +35,9 @@ pub use events::{
     stratalog_iter_next, stratalog_read_from, stratalog_stream_list, stratalog_stream_list_data,
     stratalog_stream_list_free, stratalog_stream_list_get, stratalog_stream_list_len,
     stratalog_streams,
+};
+pub use group::{
+    stratalog_append_batches, stratalog_batch, stratalog_batch_error, stratalog_batch_outcome,
 };
 pub use types::{
     stratalog_compression, stratalog_head, stratalog_options, stratalog_slice,

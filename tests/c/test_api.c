@@ -778,6 +778,73 @@ static void test_offset_errors_and_details(void)
     stratalog_close(s);
 }
 
+static void test_append_batches(void)
+{
+    char path[4200];
+    fresh_path(path, sizeof path, "group");
+    stratalog_options o;
+    CHECK_OK(stratalog_options_default(&o));
+    o.max_event_size = 16;
+    stratalog_store *s = NULL;
+    CHECK_OK(stratalog_open(path, &o, &s));
+
+    stratalog_slice a[2] = {slice_of("a0"), slice_of("a1")};
+    stratalog_slice b[1] = {slice_of("b0")};
+    stratalog_slice big[1] = {slice_of("this one is 24 bytes....")};
+    stratalog_slice d[1] = {slice_of("d0")};
+    stratalog_batch batches[5] = {
+        {a, 2, 0, true},                     /* ok: head 2 */
+        {b, 1, 7, true},                     /* wrong expected offset */
+        {big, 1, STRATALOG_ANY_OFFSET, false}, /* too large */
+        {NULL, 0, STRATALOG_ANY_OFFSET, false}, /* empty */
+        {d, 1, 2, true},                     /* ok: head 3 */
+    };
+    stratalog_batch_outcome out[5];
+    CHECK_OK(stratalog_append_batches(s, 6, batches, 5, out));
+    CHECK(out[0].status == STRATALOG_STATUS_OK && out[0].head.next_offset == 2);
+    CHECK(strcmp(stratalog_batch_error(0), "") == 0);
+    CHECK(out[1].status == STRATALOG_STATUS_OFFSET_MISMATCH);
+    CHECK(out[1].detail.status == STRATALOG_STATUS_OFFSET_MISMATCH);
+    CHECK(out[1].detail.expected_offset == 7 && out[1].detail.actual_offset == 2);
+    CHECK(strstr(stratalog_batch_error(1), "expected") != NULL);
+    CHECK(out[2].status == STRATALOG_STATUS_EVENT_TOO_LARGE);
+    CHECK(out[2].detail.size == 24 && out[2].detail.max_size == 16);
+    CHECK(out[3].status == STRATALOG_STATUS_INVALID_ARGUMENT);
+    CHECK(out[4].status == STRATALOG_STATUS_OK && out[4].head.next_offset == 3);
+    CHECK(strcmp(stratalog_batch_error(4), "") == 0);
+    CHECK(strcmp(stratalog_batch_error(99), "") == 0);
+    stratalog_head head;
+    CHECK_OK(stratalog_chain_head(s, 6, &head));
+    CHECK(heads_equal(&head, &out[4].head));
+
+    /* Bad arguments fail the whole call: nothing runs, outcomes untouched. */
+    memset(out, 0x5a, sizeof out);
+    stratalog_batch bad[2] = {{d, 1, STRATALOG_ANY_OFFSET, false}, {NULL, 1, STRATALOG_ANY_OFFSET, false}};
+    CHECK_STATUS(stratalog_append_batches(s, 6, bad, 2, out), STRATALOG_STATUS_NULL_ARGUMENT);
+    CHECK(strstr(stratalog_last_error(), "batches[1]") != NULL);
+    CHECK(out[0].head.next_offset == 0x5a5a5a5a5a5a5a5aULL);
+    CHECK_STATUS(stratalog_append_batches(s, 6, NULL, 1, out), STRATALOG_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(stratalog_append_batches(s, 6, batches, 1, NULL), STRATALOG_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(stratalog_append_batches(NULL, 6, batches, 1, out), STRATALOG_STATUS_NULL_ARGUMENT);
+    CHECK_OK(stratalog_append_batches(s, 6, NULL, 0, NULL));
+    CHECK_OK(stratalog_chain_head(s, 6, &head));
+    CHECK(head.next_offset == 3);
+    stratalog_close(s);
+
+    /* What the group acknowledged is there after a reopen; a read-only
+     * store refuses the whole call. */
+    s = NULL;
+    CHECK_OK(stratalog_open_read_only(path, &s));
+    CHECK_OK(stratalog_chain_head(s, 6, &head));
+    CHECK(head.next_offset == 3);
+    stratalog_events *ev = NULL;
+    CHECK_OK(stratalog_read_from(s, 6, 0, 100, &ev));
+    CHECK(stratalog_events_len(ev) == 3);
+    stratalog_events_free(ev);
+    CHECK_STATUS(stratalog_append_batches(s, 6, batches, 1, out), STRATALOG_STATUS_READ_ONLY);
+    stratalog_close(s);
+}
+
 static void *other_thread_error(void *arg)
 {
     stratalog_status *seen = arg;
@@ -1233,6 +1300,7 @@ int main(int argc, char **argv)
     run_test("invalid_arguments", test_invalid_arguments);
     run_test("io_errors", test_io_errors);
     run_test("offset_errors_and_details", test_offset_errors_and_details);
+    run_test("append_batches", test_append_batches);
     run_test("last_error_is_per_thread", test_last_error_is_per_thread);
     run_test("second_writer_is_locked", test_second_writer_is_locked);
     run_test("closed", test_closed);

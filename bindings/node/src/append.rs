@@ -42,9 +42,12 @@ use napi::bindgen_prelude::{
     AsyncTask, BigInt, Buffer, FromNapiValue, JsObjectValue, JsValue, Null, Object, ToNapiValue,
 };
 use napi::{sys, Env, JsError};
-use stratalog::{stratalog_head, stratalog_slice, STRATALOG_ANY_OFFSET};
+use stratalog::{
+    stratalog_batch, stratalog_batch_outcome, stratalog_head, stratalog_slice, stratalog_status,
+    STRATALOG_ANY_OFFSET,
+};
 
-use crate::error::{check, Failure};
+use crate::error::{check, empty_detail, Failure};
 use crate::handle::Shared;
 use crate::job::Job;
 use crate::store::empty_head;
@@ -143,6 +146,12 @@ pub(crate) fn append_packed(
     data: &[u8],
     lengths: &[usize],
 ) -> Result<stratalog_head, Failure> {
+    append_slices(shared, stream, expected, fsync, &slices_of(data, lengths)?)
+}
+
+/// The events packed in `data` (event i is the next `lengths[i]` bytes) as
+/// slices into it.
+fn slices_of(data: &[u8], lengths: &[usize]) -> Result<Vec<stratalog_slice>, Failure> {
     let mut slices = Vec::with_capacity(lengths.len());
     let mut rest = data;
     for &len in lengths {
@@ -155,7 +164,7 @@ pub(crate) fn append_packed(
         });
         rest = tail;
     }
-    append_slices(shared, stream, expected, fsync, &slices)
+    Ok(slices)
 }
 
 /// Appends the events `slices` point at as one batch and returns the new
@@ -645,53 +654,89 @@ pub(crate) struct GroupBatch {
 
 /// Appends `batches`, whose events are packed in `data` (one Buffer per
 /// batch), to `stream` in their order, each atomically and with its own
-/// outcome; on a pool thread.
-///
-/// The group pays one fsync: only the last durable batch asks for it, and
-/// its fsync covers every batch of the stream written before it. If that
-/// batch fails before its fsync ran (a wrong expected offset, say), the
-/// earlier durable batches are synced by `stratalog_sync_stream`; if the
-/// sync fails, each of them fails with it, because their durability is
-/// unknown.
+/// outcome; on a pool thread. The group goes down whole to
+/// stratalog_append_batches(), which owns the rule: one fsync covers every
+/// durable batch, and if it fails every durable batch fails. A batch whose
+/// arguments were already refused here keeps that failure.
 pub(crate) fn append_group(
     shared: &Shared,
     stream: u64,
     data: &[Buffer],
     batches: Vec<GroupBatch>,
 ) -> Vec<Result<stratalog_head, Failure>> {
-    let covering = batches
-        .iter()
-        .rposition(|batch| batch.fsync && batch.expected.is_ok());
-    let mut outcomes = Vec::with_capacity(batches.len());
-    let mut unsynced = Vec::new();
-    for (i, (batch, events)) in batches.into_iter().zip(data).enumerate() {
-        let expected = match batch.expected {
-            Ok(expected) => expected,
-            Err(failure) => {
-                outcomes.push(Err(failure));
-                continue;
+    let mut outcomes: Vec<Result<stratalog_head, Failure>> = Vec::with_capacity(batches.len());
+    // Per batch sent down: its events and where its outcome goes.
+    let mut sent: Vec<(Vec<stratalog_slice>, usize)> = Vec::with_capacity(batches.len());
+    let mut group = Vec::with_capacity(batches.len());
+    for (batch, events) in batches.into_iter().zip(data) {
+        let slices = batch
+            .expected
+            .and_then(|expected| Ok((expected, slices_of(events, &batch.lengths)?)));
+        match slices {
+            Ok((expected, slices)) => {
+                group.push((expected, batch.fsync));
+                sent.push((slices, outcomes.len()));
+                outcomes.push(Ok(empty_head()));
             }
-        };
-        let sync_here = covering == Some(i);
-        let outcome = append_packed(shared, stream, expected, sync_here, events, &batch.lengths);
-        if outcome.is_ok() {
-            if sync_here {
-                unsynced.clear();
-            } else if batch.fsync {
-                unsynced.push(i);
+            Err(failure) => outcomes.push(Err(failure)),
+        }
+    }
+    if sent.is_empty() {
+        return outcomes;
+    }
+    let c_batches: Vec<stratalog_batch> = sent
+        .iter()
+        .zip(&group)
+        .map(|((slices, _), &(expected_offset, fsync))| stratalog_batch {
+            events: slices.as_ptr(),
+            count: slices.len(),
+            expected_offset,
+            fsync,
+        })
+        .collect();
+    let mut results = vec![empty_outcome(); c_batches.len()];
+    let ran = shared.with(|store| {
+        // SAFETY: live handle (read guard held); every batch's slices point
+        // into `data`, alive for the call; `results` has one writable
+        // outcome per batch.
+        check(unsafe {
+            stratalog::stratalog_append_batches(
+                store,
+                stream,
+                c_batches.as_ptr(),
+                c_batches.len(),
+                results.as_mut_ptr(),
+            )
+        })?;
+        // Read each failed batch's message now, on this thread.
+        Ok(results
+            .iter()
+            .enumerate()
+            .map(|(i, r)| match r.status {
+                stratalog_status::Ok => Ok(r.head),
+                _ => Err(Failure::of_batch(i, r)),
+            })
+            .collect::<Vec<_>>())
+    });
+    match ran {
+        Ok(results) => {
+            for ((_, at), result) in sent.iter().zip(results) {
+                outcomes[*at] = result;
             }
         }
-        outcomes.push(outcome);
-    }
-    if !unsynced.is_empty() {
-        // SAFETY: live handle (read guard held).
-        let synced =
-            shared.with(|store| check(unsafe { stratalog::stratalog_sync_stream(store, stream) }));
-        if let Err(failure) = synced {
-            for i in unsynced {
-                outcomes[i] = Err(failure.clone());
+        Err(failure) => {
+            for (_, at) in &sent {
+                outcomes[*at] = Err(failure.clone());
             }
         }
     }
     outcomes
+}
+
+fn empty_outcome() -> stratalog_batch_outcome {
+    stratalog_batch_outcome {
+        status: stratalog_status::Ok,
+        head: empty_head(),
+        detail: empty_detail(stratalog_status::Ok),
+    }
 }

@@ -11,7 +11,7 @@ use std::ffi::CStr;
 
 use napi::bindgen_prelude::{JsObjectValue, JsValue, Object, ToNapiValue};
 use napi::{Env, JsError, JsRangeError, JsTypeError};
-use stratalog::{stratalog_error_detail, stratalog_status};
+use stratalog::{stratalog_batch_outcome, stratalog_error_detail, stratalog_status};
 
 use crate::value::U64;
 
@@ -58,6 +58,25 @@ impl Failure {
         }
     }
 
+    /// The failure of batch `index` of the group the calling thread just
+    /// appended with stratalog_append_batches(). Call it on that thread
+    /// before its next group.
+    pub(crate) fn of_batch(index: usize, outcome: &stratalog_batch_outcome) -> Self {
+        // SAFETY: stratalog_batch_error() returns a NUL-terminated string
+        // owned by the library, valid until the next group on this thread;
+        // it is copied at once.
+        let message = unsafe {
+            CStr::from_ptr(stratalog::stratalog_batch_error(index))
+                .to_string_lossy()
+                .into_owned()
+        };
+        Failure::Library {
+            status: outcome.status,
+            message,
+            detail: Some(outcome.detail),
+        }
+    }
+
     pub(crate) fn invalid_value(message: impl Into<String>) -> Self {
         Failure::Type {
             code: "ERR_INVALID_ARG_VALUE",
@@ -88,7 +107,7 @@ pub(crate) fn check(status: stratalog_status) -> Result<(), Failure> {
     }
 }
 
-fn empty_detail(status: stratalog_status) -> stratalog_error_detail {
+pub(crate) fn empty_detail(status: stratalog_status) -> stratalog_error_detail {
     stratalog_error_detail {
         status,
         os_error: 0,

@@ -327,7 +327,7 @@ let store
 })()
 `
 
-test('a failed fdatasync: the group fallback sync fails its durable batches, and no other stream\'s; sync appends throw it', (t) => {
+test('a failed fdatasync: the group\'s one fsync fails its durable batches, and no other stream\'s; sync appends throw it', (t) => {
   const dir = tempStore(t)
   mkdirSync(dir, { recursive: true })
   const out = underFailingFdatasync(t, GROUP_CHILD, join(dir, 'store'), join(dir, '..', 'fail-now'))

@@ -43,9 +43,10 @@ impl Stream {
             return outcomes;
         }
         if let Err(err) = self.sync() {
-            for &i in &durable {
+            for &i in &durable[1..] {
                 outcomes[i] = Err(err.replicate());
             }
+            outcomes[durable[0]] = Err(err);
         }
         outcomes
     }
