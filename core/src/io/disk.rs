@@ -111,6 +111,39 @@ impl ByteFile for DiskFile {
         self.file.read_exact_at(buf, pos)
     }
 
+    fn read_vec_at(&self, len: usize, pos: u64) -> io::Result<Vec<u8>> {
+        use std::os::fd::AsRawFd;
+        let mut buf: Vec<u8> = Vec::with_capacity(len);
+        while buf.len() < len {
+            let at = pos
+                .checked_add(buf.len() as u64)
+                .and_then(|at| libc::off64_t::try_from(at).ok())
+                .ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))?;
+            let want = len - buf.len();
+            let spare = buf.spare_capacity_mut();
+            // SAFETY: `spare` is valid for writes of its length, which is at
+            // least `want` (capacity `len`, `buf.len()` bytes filled), and
+            // pread writes at most `want` bytes into it.
+            let n = unsafe {
+                libc::pread64(self.file.as_raw_fd(), spare.as_mut_ptr().cast(), want, at)
+            };
+            match n {
+                n if n > 0 => {
+                    // SAFETY: pread initialized the next `n` (<= want) bytes.
+                    unsafe { buf.set_len(buf.len() + n as usize) };
+                }
+                0 => return Err(io::Error::from(io::ErrorKind::UnexpectedEof)),
+                _ => {
+                    let err = io::Error::last_os_error();
+                    if err.kind() != io::ErrorKind::Interrupted {
+                        return Err(err);
+                    }
+                }
+            }
+        }
+        Ok(buf)
+    }
+
     fn write_all_at(&self, data: &[u8], pos: u64) -> io::Result<()> {
         self.file.write_all_at(data, pos)
     }

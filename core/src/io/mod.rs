@@ -37,6 +37,16 @@ pub trait ByteFile: Send + Sync + Debug {
     }
     /// Fills `buf` from `pos`; a short file is `UnexpectedEof`.
     fn read_exact_at(&self, buf: &mut [u8], pos: u64) -> io::Result<()>;
+    /// `len` bytes from `pos` in a new buffer; a short file is
+    /// `UnexpectedEof`. Readers refill a window this way for every few
+    /// hundred KiB they scan, so the disk implementation reads straight
+    /// into fresh capacity: zero-filling it first would cost as much again
+    /// as the read.
+    fn read_vec_at(&self, len: usize, pos: u64) -> io::Result<Vec<u8>> {
+        let mut buf = vec![0u8; len];
+        self.read_exact_at(&mut buf, pos)?;
+        Ok(buf)
+    }
     /// Writes all of `data` at `pos`.
     fn write_all_at(&self, data: &[u8], pos: u64) -> io::Result<()>;
     /// Makes every completed write durable.

@@ -185,9 +185,8 @@ impl Segment {
     /// stays within a length the segment had, so a short read means the
     /// file was cut underneath the store: damage, not a crash artefact.
     pub fn read_at(&self, pos: u64, len: usize) -> Result<Bytes> {
-        let mut buf = vec![0u8; len];
-        match self.file()?.read_exact_at(&mut buf, pos) {
-            Ok(()) => Ok(Bytes::from(buf)),
+        match self.file()?.read_vec_at(len, pos) {
+            Ok(buf) => Ok(Bytes::from(buf)),
             Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Err(self.corruption(
                 self.base_offset,
                 format!(

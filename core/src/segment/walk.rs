@@ -21,6 +21,10 @@ use super::header::{SegmentHeader, SegmentRules};
 pub struct Placement {
     rules: Option<SegmentRules>,
     after_checkpoint: bool,
+    /// The next offset the interval puts a checkpoint before, kept so the
+    /// check costs no division per record: callers pass offsets that never
+    /// go down (checked against the chain first).
+    next_due: u64,
 }
 
 impl Placement {
@@ -28,13 +32,23 @@ impl Placement {
         Placement {
             rules,
             after_checkpoint: false,
+            next_due: 0,
         }
+    }
+
+    /// Whether the interval puts a checkpoint right before `offset`
+    /// (`SegmentRules::checkpoint_before`, without dividing every time).
+    fn due(&mut self, offset: u64, interval: u64) -> bool {
+        if offset > self.next_due {
+            self.next_due = offset.div_ceil(interval).saturating_mul(interval);
+        }
+        offset != 0 && offset == self.next_due
     }
 
     /// Checks that a record of `kind` carrying `offset` may come next.
     pub fn check(&mut self, kind: Kind, offset: u64) -> Result<(), String> {
         let interval = self.rules.map(|r| r.checkpoint_interval);
-        let expected = self.rules.is_some_and(|r| r.checkpoint_before(offset));
+        let expected = interval.is_some_and(|k| self.due(offset, k));
         match kind {
             Kind::Checkpoint => {
                 if self.after_checkpoint {
@@ -169,4 +183,44 @@ pub fn decode_payload(segment: &Segment, rec: &RawRecord, max_event_size: u64) -
     codec::decode(rec.header.codec, &rec.stored, max_event_size)
         .map(Bytes::from)
         .map_err(|reason| segment.corruption(rec.header.offset, reason))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The division-free check agrees with the rule's definition on every
+    /// walk (offsets that repeat for a checkpoint and its event, and walks
+    /// that start anywhere).
+    #[test]
+    fn placement_follows_the_rule() {
+        for interval in 1..9u64 {
+            let rules = SegmentRules {
+                max_event_size: 1,
+                checkpoint_interval: interval,
+            };
+            for start in 0..20u64 {
+                let mut placement = Placement::new(Some(rules));
+                for offset in start..start + 40 {
+                    if rules.checkpoint_before(offset) {
+                        assert_eq!(placement.check(Kind::Checkpoint, offset), Ok(()));
+                    } else {
+                        assert!(placement.check(Kind::Checkpoint, offset).is_err());
+                        // A refused record leaves the state as it was.
+                        placement.after_checkpoint = false;
+                    }
+                    assert_eq!(
+                        placement.check(Kind::Event, offset),
+                        Ok(()),
+                        "{interval} {offset}"
+                    );
+                }
+            }
+        }
+        let mut v1 = Placement::new(None);
+        assert_eq!(v1.check(Kind::Checkpoint, 5), Ok(()));
+        assert!(v1.check(Kind::Checkpoint, 5).is_err());
+        assert_eq!(v1.check(Kind::Event, 5), Ok(()));
+        assert_eq!(v1.check(Kind::Event, 6), Ok(()));
+    }
 }

@@ -47,11 +47,11 @@ impl Stream {
         writer.buf.clear();
         let mut checkpoints = Vec::new();
         let mut head = before.head;
-        let interval = self.options.checkpoint_interval;
+        let rules = SegmentRules::of(&self.options);
         let last = events.len() - 1;
         for (i, event) in events.iter().enumerate() {
             let payload = event.as_ref();
-            if head.next_offset > 0 && head.next_offset.is_multiple_of(interval) {
+            if rules.checkpoint_before(head.next_offset) {
                 checkpoints.push(IndexEntry {
                     offset: head.next_offset,
                     pos: writer.buf.len() as u64,
