@@ -326,3 +326,49 @@ fn store_marker_and_foreign_directories() {
     std::fs::write(fresh.join("STRATALOG"), marker).unwrap();
     assert!(Store::open(&fresh, Options::default()).is_err());
 }
+
+/// A marker whose version this build does not read (0, or a newer format)
+/// is refused by every kind of open, with the version in the message, and
+/// nothing is written; versions 1 and 2 open.
+#[test]
+fn marker_versions_outside_those_this_build_reads_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("s");
+    Store::open(&root, Options::default())
+        .unwrap()
+        .append(1, b"x")
+        .unwrap();
+    let marker_path = root.join("STRATALOG");
+    let with_version = |version: u32| {
+        let mut marker = std::fs::read(&marker_path).unwrap();
+        marker[8..12].copy_from_slice(&version.to_le_bytes());
+        let crc = common::crc32(&marker[..12]);
+        marker[12..16].copy_from_slice(&crc.to_le_bytes());
+        std::fs::write(&marker_path, &marker).unwrap();
+        marker
+    };
+    for version in [0u32, 3, u32::MAX] {
+        let marker = with_version(version);
+        for result in [
+            Store::open(&root, Options::default()),
+            Store::open_read_only(&root),
+        ] {
+            match result {
+                Err(Error::InvalidArgument(msg)) => {
+                    assert!(msg.contains(&format!("version {version}")), "{msg}")
+                }
+                other => panic!("version {version}: {other:?}"),
+            }
+        }
+        assert_eq!(std::fs::read(&marker_path).unwrap(), marker);
+    }
+    with_version(2);
+    assert_eq!(
+        Store::open_read_only(&root)
+            .unwrap()
+            .verify(1)
+            .unwrap()
+            .events,
+        1
+    );
+}

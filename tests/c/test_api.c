@@ -826,6 +826,8 @@ static void test_append_batches(void)
     CHECK_STATUS(stratalog_append_batches(s, 6, NULL, 1, out), STRATALOG_STATUS_NULL_ARGUMENT);
     CHECK_STATUS(stratalog_append_batches(s, 6, batches, 1, NULL), STRATALOG_STATUS_NULL_ARGUMENT);
     CHECK_STATUS(stratalog_append_batches(NULL, 6, batches, 1, out), STRATALOG_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(stratalog_append_batches(s, 6, batches, SIZE_MAX, out), STRATALOG_STATUS_INVALID_ARGUMENT);
+    CHECK(strstr(stratalog_last_error(), "too large") != NULL);
     CHECK_OK(stratalog_append_batches(s, 6, NULL, 0, NULL));
     CHECK_OK(stratalog_chain_head(s, 6, &head));
     CHECK(head.next_offset == 3);
