@@ -35,21 +35,15 @@
 #define STRATALOG_VERSION_STRING "0.1.0"
 
 /**
- * Pass as `expected_offset` to stratalog_append_batch() to append whatever
- * the stream's next offset is.
+ * Bytes stratalog_head_to_hex() needs, NUL included: up to 20 digits of
+ * next_offset, ':', 64 hex digits, NUL.
  */
-#define STRATALOG_ANY_OFFSET UINT64_MAX
+#define STRATALOG_HEAD_TEXT_SIZE 86
 
 /**
  * `failed_offset` of a stratalog_verify_report when verification succeeded.
  */
 #define STRATALOG_NO_OFFSET UINT64_MAX
-
-/**
- * Bytes stratalog_head_to_hex() needs, NUL included: up to 20 digits of
- * next_offset, ':', 64 hex digits, NUL.
- */
-#define STRATALOG_HEAD_TEXT_SIZE 86
 
 /**
  * What a fallible function returned. `STRATALOG_STATUS_OK` (0) is success;
@@ -127,7 +121,8 @@ typedef enum stratalog_status {
 /**
  * Compression of new records. A payload is stored compressed only when that
  * makes it smaller; the chain hash always covers the raw bytes, so it does
- * not depend on this setting.
+ * not depend on this setting. Names: stratalog_compression_name() and
+ * stratalog_compression_parse().
  */
 enum stratalog_compression
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -135,15 +130,15 @@ enum stratalog_compression
 #endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
  {
   /**
-   * Store payloads as they are.
+   * Store payloads as they are ("none").
    */
   STRATALOG_COMPRESSION_NONE = 0,
   /**
-   * LZ4 block compression.
+   * LZ4 block compression ("lz4").
    */
   STRATALOG_COMPRESSION_LZ4 = 1,
   /**
-   * Zstandard.
+   * Zstandard ("zstd").
    */
   STRATALOG_COMPRESSION_ZSTD = 2,
 };
@@ -190,41 +185,6 @@ typedef struct stratalog_store stratalog_store;
 typedef struct stratalog_stream_list stratalog_stream_list;
 
 /**
- * How a store is configured. Initialize with stratalog_options_default() and
- * then change the fields you care about; the library only reads it during
- * the call it is passed to.
- */
-typedef struct stratalog_options {
-  /**
-   * A segment file is rotated before a batch would grow it past this many
-   * bytes (at least 4096). Default 64 MiB.
-   */
-  uint64_t segment_size;
-  /**
-   * A checkpoint record is written before every event whose offset is a
-   * non-zero multiple of this (at least 1); it bounds the work of a random
-   * read. Default 256. Recorded in each new segment's header.
-   */
-  uint64_t checkpoint_interval;
-  /**
-   * Compression of new records. Default STRATALOG_COMPRESSION_NONE.
-   */
-  stratalog_compression compression;
-  /**
-   * Largest event accepted by appends, between 1 and 4294967287. Default
-   * 16 MiB. Recorded in each new segment's header; reads follow the limit
-   * each segment records, never this one.
-   */
-  uint64_t max_event_size;
-  /**
-   * The store's default durability, for callers (bindings) that append
-   * without saying. stratalog_append_batch() always takes an explicit
-   * fsync argument. Default false.
-   */
-  bool fsync;
-} stratalog_options;
-
-/**
  * A borrowed byte string: `len` bytes at `data`. `data` may be NULL only
  * when `len` is 0. The library never keeps the pointer after the call.
  */
@@ -238,6 +198,12 @@ typedef struct stratalog_slice {
    */
   size_t len;
 } stratalog_slice;
+
+/**
+ * Whether an append must be durable when it returns: one of
+ * STRATALOG_FSYNC_DEFAULT, STRATALOG_FSYNC_NO, STRATALOG_FSYNC_YES.
+ */
+typedef uint32_t stratalog_fsync;
 
 /**
  * A stream's chain head: how many events it holds and the chain hash of the
@@ -257,46 +223,9 @@ typedef struct stratalog_head {
 } stratalog_head;
 
 /**
- * What stratalog_verify() and stratalog_verify_against() checked.
- *
- * On success every field is filled and failed_offset is STRATALOG_NO_OFFSET.
- * On STRATALOG_STATUS_CORRUPTION or STRATALOG_STATUS_CHAIN_MISMATCH the
- * report is written too: failed_offset is the offset where verification
- * failed and every other field is 0. On any other status it is not written.
- */
-typedef struct stratalog_verify_report {
-  /**
-   * Events checked (CRC, offset, chain link).
-   */
-  uint64_t events;
-  /**
-   * Raw payload bytes hashed.
-   */
-  uint64_t bytes;
-  /**
-   * Checkpoint records checked against the chain.
-   */
-  uint64_t checkpoints;
-  /**
-   * Segment files read.
-   */
-  uint64_t segments;
-  /**
-   * The head the stored chain leads to.
-   */
-  struct stratalog_head head;
-  /**
-   * STRATALOG_NO_OFFSET on success; on CORRUPTION or CHAIN_MISMATCH the
-   * offset where verification failed.
-   */
-  uint64_t failed_offset;
-} stratalog_verify_report;
-
-/**
  * One batch of stratalog_append_batches(): `count` events at `events`
- * (borrowed for the call), the next offset the stream must be at
- * (STRATALOG_ANY_OFFSET for none), and whether the batch must be durable
- * when the call returns.
+ * (borrowed for the call), the next offset the stream must be at (NULL
+ * for none), and whether the batch must be durable when the call returns.
  */
 typedef struct stratalog_batch {
   /**
@@ -308,13 +237,14 @@ typedef struct stratalog_batch {
    */
   size_t count;
   /**
-   * The stream's next offset this batch requires, or STRATALOG_ANY_OFFSET.
+   * NULL, or the stream's next offset this batch requires (read during
+   * the call only).
    */
-  uint64_t expected_offset;
+  const uint64_t *expected_offset;
   /**
-   * Whether the batch must be durable when the call returns.
+   * STRATALOG_FSYNC_DEFAULT, _NO or _YES.
    */
-  bool fsync;
+  stratalog_fsync fsync;
 } stratalog_batch;
 
 /**
@@ -382,9 +312,374 @@ typedef struct stratalog_batch_outcome {
   struct stratalog_error_detail detail;
 } stratalog_batch_outcome;
 
+/**
+ * How a store is configured. Initialize with stratalog_options_default() and
+ * then change the fields you care about; the library only reads it during
+ * the call it is passed to.
+ */
+typedef struct stratalog_options {
+  /**
+   * A segment file is rotated before a batch would grow it past this many
+   * bytes (at least 4096). Default 64 MiB.
+   */
+  uint64_t segment_size;
+  /**
+   * A checkpoint record is written before every event whose offset is a
+   * non-zero multiple of this (at least 1); it bounds the work of a random
+   * read. Default 256. Recorded in each new segment's header.
+   */
+  uint64_t checkpoint_interval;
+  /**
+   * Compression of new records. Default STRATALOG_COMPRESSION_NONE.
+   */
+  stratalog_compression compression;
+  /**
+   * Largest event accepted by appends, between 1 and 4294967287. Default
+   * 16 MiB. Recorded in each new segment's header; reads follow the limit
+   * each segment records, never this one.
+   */
+  uint64_t max_event_size;
+  /**
+   * The store's durability for appends that pass STRATALOG_FSYNC_DEFAULT.
+   * Default false.
+   */
+  bool fsync;
+} stratalog_options;
+
+/**
+ * A stream's size and extent, filled by stratalog_get_stream_stats().
+ */
+typedef struct stratalog_stream_stats {
+  /**
+   * Segment files, sealed and active.
+   */
+  uint64_t segments;
+  /**
+   * Bytes of those files: the whole of each sealed one, the committed
+   * part of the active one. Index files are not counted.
+   */
+  uint64_t bytes;
+  /**
+   * Offset of the first event the stream holds.
+   */
+  uint64_t first_offset;
+  /**
+   * Offset the next event will get: one past the last event.
+   */
+  uint64_t next_offset;
+} stratalog_stream_stats;
+
+/**
+ * What stratalog_verify() and stratalog_verify_against() checked.
+ *
+ * On success every field is filled and failed_offset is STRATALOG_NO_OFFSET.
+ * On STRATALOG_STATUS_CORRUPTION or STRATALOG_STATUS_CHAIN_MISMATCH the
+ * report is written too: failed_offset is the offset where verification
+ * failed and every other field is 0. On any other status it is not written.
+ */
+typedef struct stratalog_verify_report {
+  /**
+   * Events checked (CRC, offset, chain link).
+   */
+  uint64_t events;
+  /**
+   * Raw payload bytes hashed.
+   */
+  uint64_t bytes;
+  /**
+   * Checkpoint records checked against the chain.
+   */
+  uint64_t checkpoints;
+  /**
+   * Segment files read.
+   */
+  uint64_t segments;
+  /**
+   * The head the stored chain leads to.
+   */
+  struct stratalog_head head;
+  /**
+   * STRATALOG_NO_OFFSET on success; on CORRUPTION or CHAIN_MISMATCH the
+   * offset where verification failed.
+   */
+  uint64_t failed_offset;
+} stratalog_verify_report;
+
+/**
+ * Durable if the store's `fsync` option says so.
+ */
+#define STRATALOG_FSYNC_DEFAULT 0
+
+/**
+ * Not durable when the call returns (a later sync or close makes it so).
+ */
+#define STRATALOG_FSYNC_NO 1
+
+/**
+ * Durable (fdatasync) when the call returns.
+ */
+#define STRATALOG_FSYNC_YES 2
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/**
+ * Appends `count` events to `stream` atomically: after any crash either all
+ * of them are in the stream or none is.
+ *
+ * `events` points to `count` slices, borrowed for the call only (count must
+ * be at least 1). `expected_offset` is NULL to append at whatever the
+ * stream's next offset is; otherwise the append happens only if the
+ * stream's next offset equals `*expected_offset`, and fails with
+ * OFFSET_MISMATCH writing nothing (stratalog_last_error_offsets() gives
+ * both offsets). `fsync` says whether the batch is durable when this
+ * returns (STRATALOG_FSYNC_DEFAULT: as the store's `fsync` option says).
+ * On success, if `out_head` is not NULL, it receives the new chain head.
+ *
+ * Errors: NULL_ARGUMENT (store NULL, events NULL with count > 0, an event's
+ * data NULL with len > 0), INVALID_ARGUMENT (count 0, fsync not one of the
+ * three values), EVENT_TOO_LARGE, OFFSET_MISMATCH, READ_ONLY, CLOSED, IO,
+ * CORRUPTION (the stream's active segment is damaged), POISONED.
+ *
+ * # Safety
+ * `store` is NULL or a live handle; `events` is NULL or points to `count`
+ * stratalog_slice values whose data point to `len` readable bytes (or are
+ * NULL); `expected_offset` is NULL or points to a readable uint64_t;
+ * `out_head` is NULL or writable.
+ */
+enum stratalog_status stratalog_append_batch(struct stratalog_store *store,
+                                             uint64_t stream,
+                                             const struct stratalog_slice *events,
+                                             size_t count,
+                                             const uint64_t *expected_offset,
+                                             stratalog_fsync fsync,
+                                             struct stratalog_head *out_head);
+
+/**
+ * Reads events of `stream` from `offset` on, stopping before their total size
+ * would pass `max_bytes`, but returning at least one event if there is one.
+ * Every event is checksummed and chain-verified before it is returned.
+ * Reading at the stream's end (offset == next offset) returns an empty batch.
+ * On success `*out` receives a new batch owned by the caller (free with
+ * stratalog_events_free()). Events are not copied out of the buffers the
+ * read filled: the batch keeps those alive.
+ *
+ * Errors: NULL_ARGUMENT, OFFSET_OUT_OF_RANGE (offset past the end),
+ * CORRUPTION, CHAIN_MISMATCH, IO, CLOSED.
+ *
+ * # Safety
+ * `store` is NULL or a live handle; `out` is NULL or points to writable
+ * memory for a pointer.
+ */
+enum stratalog_status stratalog_read_from(const struct stratalog_store *store,
+                                          uint64_t stream,
+                                          uint64_t offset,
+                                          uint64_t max_bytes,
+                                          struct stratalog_events **out);
+
+/**
+ * Number of events in the batch (0 for NULL).
+ *
+ * # Safety
+ * `events` is NULL or a live batch.
+ */
+size_t stratalog_events_len(const struct stratalog_events *events);
+
+/**
+ * Offset of the batch's first event (the offset passed to
+ * stratalog_read_from()); event i has offset first_offset + i. 0 for NULL.
+ *
+ * # Safety
+ * `events` is NULL or a live batch.
+ */
+uint64_t stratalog_events_first_offset(const struct stratalog_events *events);
+
+/**
+ * Event `i` of the batch: `*data` receives a pointer to its bytes and `*len`
+ * their number. The bytes are owned by the batch and stay valid until
+ * stratalog_events_free(); do not write to them. `*data` is never NULL, even
+ * for an empty event.
+ *
+ * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (i >= stratalog_events_len()).
+ *
+ * # Safety
+ * `events` is NULL or a live batch; `data` and `len` are NULL or writable.
+ */
+enum stratalog_status stratalog_events_get(const struct stratalog_events *events,
+                                           size_t i,
+                                           const uint8_t **data,
+                                           size_t *len);
+
+/**
+ * Frees a batch and the bytes it owns. NULL is a no-op.
+ *
+ * # Safety
+ * `events` is NULL or a live batch; it is invalid afterwards.
+ */
+void stratalog_events_free(struct stratalog_events *events);
+
+/**
+ * Appends `count` batches to `stream` in their order, each atomically and
+ * with its own outcome, sharing one fsync: the rule of a queue of appends
+ * (Node's binding keeps one per stream).
+ *
+ * A batch that fails (OFFSET_MISMATCH, EVENT_TOO_LARGE, INVALID_ARGUMENT for
+ * an empty batch, ...) fails alone; the batches after it still run. One
+ * fsync, after the last batch, covers every durable batch that was written;
+ * if it fails, every durable batch fails with IO and the stream is
+ * poisoned, while batches that did not ask for durability keep their heads.
+ *
+ * The returned status is for the call as a whole. STRATALOG_STATUS_OK means
+ * the group ran and `outcomes[i]` holds the outcome of batch i (check each:
+ * a group that ran may hold failed batches). Any other status means no batch
+ * ran and `outcomes` is untouched: NULL_ARGUMENT (store, batches or outcomes
+ * NULL with count > 0, or a batch's events or event data NULL with a
+ * non-zero length), INVALID_ARGUMENT (count too large, or a batch's fsync
+ * not one of the three values), READ_ONLY, CLOSED.
+ * `count` 0 is a group with nothing to do.
+ *
+ * # Safety
+ * `store` is NULL or a live handle; `batches` is NULL or points to `count`
+ * stratalog_batch values whose events satisfy stratalog_append_batch()'s
+ * contract; `outcomes` is NULL or points to `count` writable outcomes.
+ */
+enum stratalog_status stratalog_append_batches(struct stratalog_store *store,
+                                               uint64_t stream,
+                                               const struct stratalog_batch *batches,
+                                               size_t count,
+                                               struct stratalog_batch_outcome *outcomes);
+
+/**
+ * The message of batch `index` of the last stratalog_append_batches() call
+ * on this thread that returned STRATALOG_STATUS_OK: why that batch failed,
+ * or "" if it succeeded or there is no such batch. Owned by the library,
+ * valid until the next stratalog_append_batches() on this thread. Never
+ * NULL.
+ */
+const char *stratalog_batch_error(size_t index);
+
+/**
+ * The chain head of `stream`, from memory (no I/O). A stream that does not
+ * exist has the empty head (0 and 32 zero bytes).
+ *
+ * Errors: NULL_ARGUMENT, CLOSED, CORRUPTION (the stream's active segment is
+ * damaged).
+ *
+ * # Safety
+ * `store` is NULL or a live handle; `out` is NULL or writable.
+ */
+enum stratalog_status stratalog_chain_head(const struct stratalog_store *store,
+                                           uint64_t stream,
+                                           struct stratalog_head *out);
+
+/**
+ * Writes the text form of a head, "<next_offset>:<64 lowercase hex digits>"
+ * and a NUL, into `buf` of `buf_len` bytes. STRATALOG_HEAD_TEXT_SIZE bytes
+ * are always enough.
+ *
+ * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (buffer too small; nothing written).
+ *
+ * # Safety
+ * `head` is NULL or points to a stratalog_head; `buf` is NULL or points to
+ * `buf_len` writable bytes.
+ */
+enum stratalog_status stratalog_head_to_hex(const struct stratalog_head *head,
+                                            char *buf,
+                                            size_t buf_len);
+
+/**
+ * Parses the text form of a head ("<next_offset>:<64 hex digits>", either
+ * case, surrounding whitespace ignored) into `*out`.
+ *
+ * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (not a head; an empty stream's head
+ * must have the zero hash).
+ *
+ * # Safety
+ * `text` is NULL or a NUL-terminated string; `out` is NULL or writable.
+ */
+enum stratalog_status stratalog_head_parse(const char *text, struct stratalog_head *out);
+
+/**
+ * Makes an iterator over `stream` from offset `start`, positioned and
+ * chain-verified up to `start` before it returns. A stream that does not
+ * exist iterates as empty. On success `*out` receives a new iterator owned
+ * by the caller (free with stratalog_iter_free()); later failures come from
+ * stratalog_iter_next().
+ *
+ * Errors: NULL_ARGUMENT, OFFSET_OUT_OF_RANGE (start past the end),
+ * CORRUPTION, CHAIN_MISMATCH, IO, CLOSED.
+ *
+ * # Safety
+ * `store` is NULL or a live handle; `out` is NULL or writable.
+ */
+enum stratalog_status stratalog_iter_new(const struct stratalog_store *store,
+                                         uint64_t stream,
+                                         uint64_t start,
+                                         struct stratalog_iter **out);
+
+/**
+ * Advances the iterator. On success `*has_event` says whether there was an
+ * event; if so `*offset`, `*data` and `*len` describe it. The bytes belong to
+ * the iterator and stay valid until the next stratalog_iter_next() or
+ * stratalog_iter_free() on it; `*data` is never NULL. After the last event,
+ * or after a failure, every call returns OK with `*has_event` false.
+ *
+ * Errors: NULL_ARGUMENT, OFFSET_OUT_OF_RANGE, CORRUPTION, CHAIN_MISMATCH, IO.
+ *
+ * # Safety
+ * `iter` is NULL or a live iterator used by this thread only; the outputs
+ * are NULL or writable.
+ */
+enum stratalog_status stratalog_iter_next(struct stratalog_iter *iter,
+                                          bool *has_event,
+                                          uint64_t *offset,
+                                          const uint8_t **data,
+                                          size_t *len);
+
+/**
+ * Frees an iterator. NULL is a no-op.
+ *
+ * # Safety
+ * `iter` is NULL or a live iterator; it is invalid afterwards.
+ */
+void stratalog_iter_free(struct stratalog_iter *iter);
+
+/**
+ * A message describing the last failure of a stratalog call on the calling
+ * thread ("" if there was none). Successful calls do not change it, so look
+ * at it only after a call failed. The string is NUL-terminated UTF-8, owned
+ * by the library, and valid until the next failing call on the same thread.
+ * Never NULL.
+ */
+const char *stratalog_last_error(void);
+
+/**
+ * The status of the last failure on the calling thread, or
+ * STRATALOG_STATUS_OK if there was none.
+ */
+enum stratalog_status stratalog_last_error_status(void);
+
+/**
+ * Copies the structured detail of the last failure on the calling thread into
+ * `*out` and returns true; returns false and writes nothing if there was no
+ * failure on this thread or `out` is NULL. Does not change the last error.
+ *
+ * # Safety
+ * `out` is NULL or writable.
+ */
+bool stratalog_last_error_detail(struct stratalog_error_detail *out);
+
+/**
+ * If the last failure on the calling thread was STRATALOG_STATUS_OFFSET_MISMATCH,
+ * writes the offset the caller expected to `*expected` and the stream's
+ * actual next offset to `*actual` (either may be NULL) and returns true;
+ * otherwise returns false and writes nothing.
+ *
+ * # Safety
+ * `expected` and `actual` are NULL or writable.
+ */
+bool stratalog_last_error_offsets(uint64_t *expected, uint64_t *actual);
 
 /**
  * Fills `opts` with the defaults: 64 MiB segments, a checkpoint every 256
@@ -396,6 +691,38 @@ extern "C" {
  * `opts` is NULL or points to writable memory for one stratalog_options.
  */
 enum stratalog_status stratalog_options_default(struct stratalog_options *opts);
+
+/**
+ * The name of a codec: "none", "lz4" or "zstd", static and never freed;
+ * NULL for a number that is not a stratalog_compression.
+ */
+const char *stratalog_compression_name(uint32_t compression);
+
+/**
+ * Parses a codec name ("none", "lz4" or "zstd", in any case) into `*out`.
+ *
+ * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (not a codec name; the message
+ * lists them).
+ *
+ * # Safety
+ * `name` is NULL or a NUL-terminated string; `out` is NULL or writable.
+ */
+enum stratalog_status stratalog_compression_parse(const char *name, stratalog_compression *out);
+
+/**
+ * Fills `*out` with how many segments and bytes `stream` holds and which
+ * offsets, as of now; no record is read. A stream that does not exist
+ * has all zeros.
+ *
+ * Errors: NULL_ARGUMENT, CLOSED, IO (the length of a segment file could
+ * not be read).
+ *
+ * # Safety
+ * `store` is NULL or a live handle; `out` is NULL or writable.
+ */
+enum stratalog_status stratalog_get_stream_stats(const struct stratalog_store *store,
+                                                 uint64_t stream,
+                                                 struct stratalog_stream_stats *out);
 
 /**
  * Opens (creating it if needed) the store in directory `path` for reading and
@@ -521,89 +848,6 @@ enum stratalog_status stratalog_sync(struct stratalog_store *store);
 enum stratalog_status stratalog_sync_stream(struct stratalog_store *store, uint64_t stream);
 
 /**
- * Appends `count` events to `stream` atomically: after any crash either all
- * of them are in the stream or none is.
- *
- * `events` points to `count` slices, borrowed for the call only (count must
- * be at least 1). With `expected_offset` other than STRATALOG_ANY_OFFSET the
- * append happens only if the stream's next offset equals it; otherwise it
- * fails with OFFSET_MISMATCH and writes nothing (stratalog_last_error_offsets()
- * gives both offsets). With `fsync` the batch is durable when this returns.
- * On success, if `out_head` is not NULL, it receives the new chain head.
- *
- * Errors: NULL_ARGUMENT (store NULL, events NULL with count > 0, an event's
- * data NULL with len > 0), INVALID_ARGUMENT (count 0), EVENT_TOO_LARGE,
- * OFFSET_MISMATCH, READ_ONLY, CLOSED, IO, CORRUPTION (the stream's active
- * segment is damaged), POISONED.
- *
- * # Safety
- * `store` is NULL or a live handle; `events` is NULL or points to `count`
- * stratalog_slice values whose data point to `len` readable bytes (or are
- * NULL); `out_head` is NULL or writable.
- */
-enum stratalog_status stratalog_append_batch(struct stratalog_store *store,
-                                             uint64_t stream,
-                                             const struct stratalog_slice *events,
-                                             size_t count,
-                                             uint64_t expected_offset,
-                                             bool fsync,
-                                             struct stratalog_head *out_head);
-
-/**
- * The chain head of `stream`, from memory (no I/O). A stream that does not
- * exist has the empty head (0 and 32 zero bytes).
- *
- * Errors: NULL_ARGUMENT, CLOSED, CORRUPTION (the stream's active segment is
- * damaged).
- *
- * # Safety
- * `store` is NULL or a live handle; `out` is NULL or writable.
- */
-enum stratalog_status stratalog_chain_head(const struct stratalog_store *store,
-                                           uint64_t stream,
-                                           struct stratalog_head *out);
-
-/**
- * Verifies `stream` from its first event: every checksum, offset, chain link,
- * checkpoint and segment boundary, and that the chain ends at the head the
- * store holds. A stream that does not exist verifies as empty.
- *
- * `out` may be NULL. On success it receives the report (failed_offset is
- * STRATALOG_NO_OFFSET). On CORRUPTION (bytes fail a checksum or the structure
- * is broken) or CHAIN_MISMATCH (intact records do not form the chain) it is
- * written too, with failed_offset set to the offset of the first failure and
- * every other field 0. On any other status it is not written.
- *
- * Errors: NULL_ARGUMENT, CORRUPTION, CHAIN_MISMATCH, IO, CLOSED.
- *
- * # Safety
- * `store` is NULL or a live handle; `out` is NULL or writable.
- */
-enum stratalog_status stratalog_verify(const struct stratalog_store *store,
-                                       uint64_t stream,
-                                       struct stratalog_verify_report *out);
-
-/**
- * stratalog_verify(), and also proves that the stream still holds, unchanged,
- * the history `head` summarizes: that it has at least head->next_offset
- * events and that the chain hash after them equals head->hash. This detects
- * truncation, rollback and rewriting relative to a head kept elsewhere
- * (CHAIN_MISMATCH, with failed_offset set). `head` is borrowed for the call;
- * `out` behaves as in stratalog_verify().
- *
- * Errors: NULL_ARGUMENT (store or head NULL), CORRUPTION, CHAIN_MISMATCH, IO,
- * CLOSED.
- *
- * # Safety
- * `store` is NULL or a live handle; `head` is NULL or points to a
- * stratalog_head; `out` is NULL or writable.
- */
-enum stratalog_status stratalog_verify_against(const struct stratalog_store *store,
-                                               uint64_t stream,
-                                               const struct stratalog_head *head,
-                                               struct stratalog_verify_report *out);
-
-/**
  * Whether the store was opened read-only. False for NULL.
  *
  * # Safety
@@ -622,69 +866,6 @@ bool stratalog_is_read_only(const struct stratalog_store *store);
  */
 enum stratalog_status stratalog_store_options(const struct stratalog_store *store,
                                               struct stratalog_options *out);
-
-/**
- * Reads events of `stream` from `offset` on, stopping before their total size
- * would pass `max_bytes`, but returning at least one event if there is one.
- * Every event is checksummed and chain-verified before it is returned.
- * Reading at the stream's end (offset == next offset) returns an empty batch.
- * On success `*out` receives a new batch owned by the caller (free with
- * stratalog_events_free()). Events are not copied out of the buffers the
- * read filled: the batch keeps those alive.
- *
- * Errors: NULL_ARGUMENT, OFFSET_OUT_OF_RANGE (offset past the end),
- * CORRUPTION, CHAIN_MISMATCH, IO, CLOSED.
- *
- * # Safety
- * `store` is NULL or a live handle; `out` is NULL or points to writable
- * memory for a pointer.
- */
-enum stratalog_status stratalog_read_from(const struct stratalog_store *store,
-                                          uint64_t stream,
-                                          uint64_t offset,
-                                          uint64_t max_bytes,
-                                          struct stratalog_events **out);
-
-/**
- * Number of events in the batch (0 for NULL).
- *
- * # Safety
- * `events` is NULL or a live batch.
- */
-size_t stratalog_events_len(const struct stratalog_events *events);
-
-/**
- * Offset of the batch's first event (the offset passed to
- * stratalog_read_from()); event i has offset first_offset + i. 0 for NULL.
- *
- * # Safety
- * `events` is NULL or a live batch.
- */
-uint64_t stratalog_events_first_offset(const struct stratalog_events *events);
-
-/**
- * Event `i` of the batch: `*data` receives a pointer to its bytes and `*len`
- * their number. The bytes are owned by the batch and stay valid until
- * stratalog_events_free(); do not write to them. `*data` is never NULL, even
- * for an empty event.
- *
- * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (i >= stratalog_events_len()).
- *
- * # Safety
- * `events` is NULL or a live batch; `data` and `len` are NULL or writable.
- */
-enum stratalog_status stratalog_events_get(const struct stratalog_events *events,
-                                           size_t i,
-                                           const uint8_t **data,
-                                           size_t *len);
-
-/**
- * Frees a batch and the bytes it owns. NULL is a no-op.
- *
- * # Safety
- * `events` is NULL or a live batch; it is invalid afterwards.
- */
-void stratalog_events_free(struct stratalog_events *events);
 
 /**
  * The ids of the streams that hold at least one event, in increasing order.
@@ -738,86 +919,44 @@ const uint64_t *stratalog_stream_list_data(const struct stratalog_stream_list *l
 void stratalog_stream_list_free(struct stratalog_stream_list *list);
 
 /**
- * Makes an iterator over `stream` from offset `start`. Errors about the
- * stream (an offset past the end, damage) are reported by the first
- * stratalog_iter_next(). On success `*out` receives a new iterator owned by
- * the caller (free with stratalog_iter_free()).
+ * Verifies `stream` from its first event: every checksum, offset, chain link,
+ * checkpoint and segment boundary, and that the chain ends at the head the
+ * store holds. A stream that does not exist verifies as empty.
  *
- * Errors: NULL_ARGUMENT, CLOSED.
+ * `out` may be NULL. On success it receives the report (failed_offset is
+ * STRATALOG_NO_OFFSET). On CORRUPTION (bytes fail a checksum or the structure
+ * is broken) or CHAIN_MISMATCH (intact records do not form the chain) it is
+ * written too, with failed_offset set to the offset of the first failure and
+ * every other field 0. On any other status it is not written.
+ *
+ * Errors: NULL_ARGUMENT, CORRUPTION, CHAIN_MISMATCH, IO, CLOSED.
  *
  * # Safety
  * `store` is NULL or a live handle; `out` is NULL or writable.
  */
-enum stratalog_status stratalog_iter_new(const struct stratalog_store *store,
-                                         uint64_t stream,
-                                         uint64_t start,
-                                         struct stratalog_iter **out);
+enum stratalog_status stratalog_verify(const struct stratalog_store *store,
+                                       uint64_t stream,
+                                       struct stratalog_verify_report *out);
 
 /**
- * Advances the iterator. On success `*has_event` says whether there was an
- * event; if so `*offset`, `*data` and `*len` describe it. The bytes belong to
- * the iterator and stay valid until the next stratalog_iter_next() or
- * stratalog_iter_free() on it; `*data` is never NULL. After the last event,
- * or after a failure, every call returns OK with `*has_event` false.
+ * stratalog_verify(), and also proves that the stream still holds, unchanged,
+ * the history `head` summarizes: that it has at least head->next_offset
+ * events and that the chain hash after them equals head->hash. This detects
+ * truncation, rollback and rewriting relative to a head kept elsewhere
+ * (CHAIN_MISMATCH, with failed_offset set). `head` is borrowed for the call;
+ * `out` behaves as in stratalog_verify().
  *
- * Errors: NULL_ARGUMENT, OFFSET_OUT_OF_RANGE, CORRUPTION, CHAIN_MISMATCH, IO.
- *
- * # Safety
- * `iter` is NULL or a live iterator used by this thread only; the outputs
- * are NULL or writable.
- */
-enum stratalog_status stratalog_iter_next(struct stratalog_iter *iter,
-                                          bool *has_event,
-                                          uint64_t *offset,
-                                          const uint8_t **data,
-                                          size_t *len);
-
-/**
- * Frees an iterator. NULL is a no-op.
+ * Errors: NULL_ARGUMENT (store or head NULL), CORRUPTION, CHAIN_MISMATCH, IO,
+ * CLOSED.
  *
  * # Safety
- * `iter` is NULL or a live iterator; it is invalid afterwards.
+ * `store` is NULL or a live handle; `head` is NULL or points to a
+ * stratalog_head; `out` is NULL or writable.
  */
-void stratalog_iter_free(struct stratalog_iter *iter);
-
-/**
- * Appends `count` batches to `stream` in their order, each atomically and
- * with its own outcome, sharing one fsync: the rule of a queue of appends
- * (Node's binding keeps one per stream).
- *
- * A batch that fails (OFFSET_MISMATCH, EVENT_TOO_LARGE, INVALID_ARGUMENT for
- * an empty batch, ...) fails alone; the batches after it still run. One
- * fsync, after the last batch, covers every durable batch that was written;
- * if it fails, every durable batch fails with IO and the stream is
- * poisoned, while batches that did not ask for durability keep their heads.
- *
- * The returned status is for the call as a whole. STRATALOG_STATUS_OK means
- * the group ran and `outcomes[i]` holds the outcome of batch i (check each:
- * a group that ran may hold failed batches). Any other status means no batch
- * ran and `outcomes` is untouched: NULL_ARGUMENT (store, batches or outcomes
- * NULL with count > 0, or a batch's events or event data NULL with a
- * non-zero length), INVALID_ARGUMENT (count too large), READ_ONLY, CLOSED.
- * `count` 0 is a group with nothing to do.
- *
- * # Safety
- * `store` is NULL or a live handle; `batches` is NULL or points to `count`
- * stratalog_batch values whose events satisfy stratalog_append_batch()'s
- * contract; `outcomes` is NULL or points to `count` writable outcomes.
- */
-enum stratalog_status stratalog_append_batches(struct stratalog_store *store,
+enum stratalog_status stratalog_verify_against(const struct stratalog_store *store,
                                                uint64_t stream,
-                                               const struct stratalog_batch *batches,
-                                               size_t count,
-                                               struct stratalog_batch_outcome *outcomes);
-
-/**
- * The message of batch `index` of the last stratalog_append_batches() call
- * on this thread that returned STRATALOG_STATUS_OK: why that batch failed,
- * or "" if it succeeded or there is no such batch. Owned by the library,
- * valid until the next stratalog_append_batches() on this thread. Never
- * NULL.
- */
-const char *stratalog_batch_error(size_t index);
+                                               const struct stratalog_head *head,
+                                               struct stratalog_verify_report *out);
 
 /**
  * The library's version as a static string, e.g. "0.1.0". Compare with
@@ -837,69 +976,6 @@ uint32_t stratalog_version_number(void);
  * never freed.
  */
 const char *stratalog_status_str(int32_t status);
-
-/**
- * A message describing the last failure of a stratalog call on the calling
- * thread ("" if there was none). Successful calls do not change it, so look
- * at it only after a call failed. The string is NUL-terminated UTF-8, owned
- * by the library, and valid until the next failing call on the same thread.
- * Never NULL.
- */
-const char *stratalog_last_error(void);
-
-/**
- * The status of the last failure on the calling thread, or
- * STRATALOG_STATUS_OK if there was none.
- */
-enum stratalog_status stratalog_last_error_status(void);
-
-/**
- * Copies the structured detail of the last failure on the calling thread into
- * `*out` and returns true; returns false and writes nothing if there was no
- * failure on this thread or `out` is NULL. Does not change the last error.
- *
- * # Safety
- * `out` is NULL or writable.
- */
-bool stratalog_last_error_detail(struct stratalog_error_detail *out);
-
-/**
- * If the last failure on the calling thread was STRATALOG_STATUS_OFFSET_MISMATCH,
- * writes the offset the caller expected to `*expected` and the stream's
- * actual next offset to `*actual` (either may be NULL) and returns true;
- * otherwise returns false and writes nothing.
- *
- * # Safety
- * `expected` and `actual` are NULL or writable.
- */
-bool stratalog_last_error_offsets(uint64_t *expected, uint64_t *actual);
-
-/**
- * Writes the text form of a head, "<next_offset>:<64 lowercase hex digits>"
- * and a NUL, into `buf` of `buf_len` bytes. STRATALOG_HEAD_TEXT_SIZE bytes
- * are always enough.
- *
- * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (buffer too small; nothing written).
- *
- * # Safety
- * `head` is NULL or points to a stratalog_head; `buf` is NULL or points to
- * `buf_len` writable bytes.
- */
-enum stratalog_status stratalog_head_to_hex(const struct stratalog_head *head,
-                                            char *buf,
-                                            size_t buf_len);
-
-/**
- * Parses the text form of a head ("<next_offset>:<64 hex digits>", either
- * case, surrounding whitespace ignored) into `*out`.
- *
- * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (not a head; an empty stream's head
- * must have the zero hash).
- *
- * # Safety
- * `text` is NULL or a NUL-terminated string; `out` is NULL or writable.
- */
-enum stratalog_status stratalog_head_parse(const char *text, struct stratalog_head *out);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -96,10 +96,10 @@ static void append_cells(void) {
             /* Untimed warm-up, as every driver does for its append cells. */
             double start = now(), secs;
             for (uint64_t w = 0; w < 3 || now() - start < budget / 4; w++)
-                check(stratalog_append_batch(s, 1, ev, batch, STRATALOG_ANY_OFFSET, fsync, NULL), "append");
+                check(stratalog_append_batch(s, 1, ev, batch, NULL, fsync ? STRATALOG_FSYNC_YES : STRATALOG_FSYNC_NO, NULL), "append");
             start = now();
             while (n < min || (secs = now() - start) < budget) {
-                check(stratalog_append_batch(s, 1, ev, batch, STRATALOG_ANY_OFFSET, fsync, NULL), "append");
+                check(stratalog_append_batch(s, 1, ev, batch, NULL, fsync ? STRATALOG_FSYNC_YES : STRATALOG_FSYNC_NO, NULL), "append");
                 n++;
             }
             secs = now() - start;
@@ -125,7 +125,7 @@ struct worker {
 static void *durable_worker(void *arg) {
     struct worker *w = arg;
     while (!atomic_load_explicit(w->stop, memory_order_relaxed)) {
-        check(stratalog_append_batch(w->store, 1, w->event, 1, STRATALOG_ANY_OFFSET, true, NULL), "append");
+        check(stratalog_append_batch(w->store, 1, w->event, 1, NULL, STRATALOG_FSYNC_YES, NULL), "append");
         w->count++;
     }
     return NULL;

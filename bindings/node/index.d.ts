@@ -95,6 +95,18 @@ export interface ReadOnlyOptions {
 }
 
 /** The options a store was opened with. */
+/** What a stream holds (`store.stats()`), counted without reading its records. */
+export interface StreamStats {
+  /** Segment files, sealed and active. */
+  segments: U64Result
+  /** Their bytes: the whole of each sealed one, the committed part of the active one. */
+  bytes: U64Result
+  /** The first event the stream holds. */
+  firstOffset: U64Result
+  /** One past the last event. */
+  nextOffset: U64Result
+}
+
 export interface StoreOptions {
   segmentSize: U64Result
   checkpointInterval: U64Result
@@ -232,6 +244,8 @@ export declare class Store {
   verify(stream: U64): Promise<VerifyReport>
   /** `verify()`, and proves `stream` still holds the history `head` summarizes. */
   verifyAgainst(stream: U64, head: ChainHead | ChainHeadLike | string): Promise<VerifyReport>
+  /** Segments, bytes and offsets of `stream`, without reading its records. */
+  stats(stream: U64): Promise<StreamStats>
   /** Ids of the streams that hold events, ascending. */
   streams(): Promise<U64Result[]>
   /**

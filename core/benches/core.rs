@@ -169,7 +169,7 @@ fn read(c: &mut Criterion) {
     group.bench_function("iter-verified/4KiB", |b| {
         b.iter(|| {
             let mut n = 0u64;
-            for event in store.iter(1, 0) {
+            for event in store.iter(1, 0).unwrap() {
                 n += event.unwrap().1.len() as u64;
             }
             assert_eq!(n, stream_bytes);

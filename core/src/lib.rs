@@ -46,7 +46,7 @@ pub use error::{Error, Result};
 pub use hash::{chain_step, from_hex, ChainHead, Hash, GENESIS_HASH};
 pub use options::{Compression, Options, MAX_EVENT_SIZE_LIMIT};
 pub use store::Store;
-pub use stream::{Batch, EventIter, TornTail, VerifyReport};
+pub use stream::{Batch, EventIter, StreamStats, TornTail, VerifyReport};
 
 /// Format constants a verifier outside this crate needs (see docs/FORMAT.md).
 pub mod format {

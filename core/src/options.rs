@@ -12,6 +12,42 @@ pub enum Compression {
     Zstd,
 }
 
+impl Compression {
+    /// Every codec, in the order of their numbers in the C ABI.
+    pub const ALL: [Compression; 3] = [Compression::None, Compression::Lz4, Compression::Zstd];
+
+    /// The codec's name as every language spells it: "none", "lz4", "zstd".
+    pub fn name(self) -> &'static str {
+        match self {
+            Compression::None => "none",
+            Compression::Lz4 => "lz4",
+            Compression::Zstd => "zstd",
+        }
+    }
+}
+
+impl std::fmt::Display for Compression {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Compression {
+    type Err = Error;
+
+    /// Parses a name as [`Compression::name`] prints it, in any case.
+    fn from_str(name: &str) -> Result<Self> {
+        Compression::ALL
+            .into_iter()
+            .find(|c| c.name().eq_ignore_ascii_case(name))
+            .ok_or_else(|| {
+                Error::invalid(format!(
+                    "compression must be \"none\", \"lz4\" or \"zstd\", got {name:?}"
+                ))
+            })
+    }
+}
+
 /// How a store is configured. Every field has a sensible default.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Options {
@@ -67,5 +103,25 @@ impl Options {
             )));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compression_names_round_trip() {
+        for c in Compression::ALL {
+            assert_eq!(c.name().parse::<Compression>().ok(), Some(c));
+            assert_eq!(c.name().to_uppercase().parse::<Compression>().ok(), Some(c));
+        }
+        assert_eq!(Compression::Zstd.to_string(), "zstd");
+        for bad in ["", "gzip", "lz4 ", "zst"] {
+            assert!(matches!(
+                bad.parse::<Compression>(),
+                Err(Error::InvalidArgument(_))
+            ));
+        }
     }
 }

@@ -18,7 +18,7 @@ use crate::io::StorageDir;
 use crate::layout;
 use crate::marker;
 use crate::options::Options;
-use crate::stream::{open_stream, Batch, EventIter, Stream, TornTail, VerifyReport};
+use crate::stream::{open_stream, Batch, EventIter, Stream, StreamStats, TornTail, VerifyReport};
 
 /// An open store. `Send + Sync`: share it between threads (e.g. in an
 /// `Arc`); reads run concurrently with each other and with appends, and
@@ -265,16 +265,25 @@ impl Store {
     }
 
     /// A lazy iterator over `(offset, event)` from `start` to the head as it
-    /// is now, reading a bounded window at a time.
-    pub fn iter(&self, stream: u64, start: u64) -> EventIter {
-        let cursor = match self.begin() {
-            Err(e) => Err(e),
-            Ok(_op) => match self.stream(stream) {
-                Some(s) => s.cursor(start),
-                None => Stream::empty(stream, self.dir.clone(), self.options.clone()).cursor(start),
-            },
+    /// is now, reading a bounded window at a time. Fails here, not on the
+    /// first event, when `start` is past the end or the store is closed.
+    pub fn iter(&self, stream: u64, start: u64) -> Result<EventIter> {
+        let _op = self.begin()?;
+        let cursor = match self.stream(stream) {
+            Some(s) => s.cursor(start)?,
+            None => Stream::empty(stream, self.dir.clone(), self.options.clone()).cursor(start)?,
         };
-        EventIter::new(cursor)
+        Ok(EventIter::new(cursor))
+    }
+
+    /// How many segments and bytes `stream` holds and which offsets; an
+    /// unknown stream has all zeros. Reads no record.
+    pub fn stream_stats(&self, stream: u64) -> Result<StreamStats> {
+        let _op = self.begin()?;
+        match self.stream(stream) {
+            Some(s) => s.stats(),
+            None => Ok(StreamStats::default()),
+        }
     }
 
     /// The chain head of `stream`, from memory. An unknown stream has the

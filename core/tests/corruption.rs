@@ -202,7 +202,11 @@ fn a_sealed_segment_cut_under_an_open_store_is_corruption() {
         } else {
             Store::open_read_only(&root).unwrap()
         };
-        let before: Vec<Vec<u8>> = store.iter(1, 0).map(|e| e.unwrap().1.to_vec()).collect();
+        let before: Vec<Vec<u8>> = store
+            .iter(1, 0)
+            .unwrap()
+            .map(|e| e.unwrap().1.to_vec())
+            .collect();
         assert_eq!(before, all[&1]);
 
         let cut = &segs[1];
@@ -212,7 +216,7 @@ fn a_sealed_segment_cut_under_an_open_store_is_corruption() {
 
         let mut returned = Vec::new();
         let mut failure = None;
-        for event in store.iter(1, 0) {
+        for event in store.iter(1, 0).unwrap() {
             match event {
                 Ok((_, e)) => returned.push(e.to_vec()),
                 Err(e) => failure = Some(e),

@@ -139,7 +139,10 @@ fn check_after_kill(dir: &Path, logs: &[StreamLog], checked: &mut [u64], iterati
             .unwrap_or_else(|e| panic!("kill {iteration}: verify: {e}"));
         assert_eq!(report.head, head);
         // Content of everything new since the last check.
-        for item in store.iter(stream_id, checked[stream].min(head.next_offset)) {
+        for item in store
+            .iter(stream_id, checked[stream].min(head.next_offset))
+            .unwrap()
+        {
             let (offset, bytes) = item.unwrap();
             assert_eq!(
                 bytes,

@@ -121,6 +121,7 @@ fn check_recovered(dir: &SimDir, out: &Outcome, ctx: &str) {
             .unwrap_or_else(|e| panic!("{ctx}: verify stream {stream}: {e}"));
         let stored: Vec<Vec<u8>> = store
             .iter(stream, 0)
+            .unwrap()
             .map(|r| r.unwrap().1.to_vec())
             .collect();
         assert_eq!(stored.len() as u64, report.events);
@@ -277,7 +278,11 @@ fn concurrent_appenders_never_succeed_past_a_failed_fsync() {
         dir.power_loss(0);
         let store = Store::open_on(Arc::new(dir.clone()), options(), true).unwrap();
         store.verify(1).unwrap();
-        let stored: Vec<Vec<u8>> = store.iter(1, 0).map(|r| r.unwrap().1.to_vec()).collect();
+        let stored: Vec<Vec<u8>> = store
+            .iter(1, 0)
+            .unwrap()
+            .map(|r| r.unwrap().1.to_vec())
+            .collect();
         for event in acked.iter().flatten() {
             assert!(
                 stored.contains(event),
@@ -353,7 +358,11 @@ fn a_group_of_batches_shares_one_fsync() {
     dir.power_loss(0);
     let store = Store::open_on(Arc::new(dir.clone()), options(), true).unwrap();
     store.verify_against(1, &last).unwrap();
-    let stored: Vec<Vec<u8>> = store.iter(1, 0).map(|r| r.unwrap().1.to_vec()).collect();
+    let stored: Vec<Vec<u8>> = store
+        .iter(1, 0)
+        .unwrap()
+        .map(|r| r.unwrap().1.to_vec())
+        .collect();
     assert_eq!(stored, [&b"first"[..], b"a0", b"a1", b"c0", b"d0", b"d1"]);
     drop(store);
 

@@ -60,8 +60,10 @@ fn exercise(bytes: Vec<u8>, truth: &[Vec<u8>]) {
                 }
             }
         }
-        for item in store.iter(1, 0).take(100) {
-            let _ = item;
+        if let Ok(events) = store.iter(1, 0) {
+            for item in events.take(100) {
+                let _ = item;
+            }
         }
         if writable {
             let _ = store.append_batch(1, &[b"more".as_slice()], None, false);

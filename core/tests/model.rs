@@ -125,7 +125,9 @@ fn run(ops: Vec<Op>, backend: Backend, options: Options) {
             }
             Op::Iter { stream, start } => {
                 let log = model.get(&stream).cloned().unwrap_or_default();
-                let got: Result<Vec<_>, _> = store.iter(stream, start).collect();
+                let got: Result<Vec<_>, _> = store
+                    .iter(stream, start)
+                    .and_then(|events| events.collect());
                 if start > log.len() as u64 {
                     assert!(got.is_err());
                 } else {

@@ -84,6 +84,7 @@ fn reads_at_every_offset_after_reopen() {
         }
         let collected: Vec<(u64, Vec<u8>)> = store
             .iter(2, 50)
+            .unwrap()
             .map(|r| r.map(|(o, b)| (o, b.to_vec())).unwrap())
             .collect();
         assert_eq!(collected.len(), 70);

@@ -39,7 +39,7 @@ int main(int argc, char **argv) {
             events[i].data = (const uint8_t *)argv[3 + i];
             events[i].len = strlen(argv[3 + i]);
         }
-        st = stratalog_append_batch(store, stream, events, count, STRATALOG_ANY_OFFSET, true, &head);
+        st = stratalog_append_batch(store, stream, events, count, NULL, STRATALOG_FSYNC_YES, &head);
     } else {
         st = stratalog_chain_head(store, stream, &head);
     }

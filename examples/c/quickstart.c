@@ -49,7 +49,7 @@ int main(int argc, char **argv)
         batch[i].len = strlen(texts[i]);
     }
     stratalog_head head;
-    TRY(stratalog_append_batch(store, stream, batch, 3, STRATALOG_ANY_OFFSET, true, &head));
+    TRY(stratalog_append_batch(store, stream, batch, 3, NULL, STRATALOG_FSYNC_YES, &head));
     uint64_t first = head.next_offset - 3;
     printf("appended offsets %" PRIu64 "..%" PRIu64 " to stream %" PRIu64 "\n", first,
            head.next_offset - 1, stream);

@@ -122,7 +122,8 @@ pub struct stratalog_error_detail {
 }
 
 impl stratalog_error_detail {
-    pub(crate) const fn new(status: stratalog_status) -> Self {
+    /// A detail with every field 0 but `status` (for Rust callers).
+    pub const fn new(status: stratalog_status) -> Self {
         stratalog_error_detail {
             status,
             os_error: 0,

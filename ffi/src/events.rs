@@ -1,17 +1,15 @@
-//! Reading: owned event batches, the stream list, and the lazy iterator.
+//! stratalog_events: an owned batch of events read from a stream.
 
-use std::ptr;
-
-use stratalog_core::{Bytes, EventIter};
+use stratalog_core::Bytes;
 
 use crate::args;
 use crate::error::{guard, guard_value, stratalog_status, Fail};
-use crate::stratalog_store;
+use crate::store::{self as handle, stratalog_store};
 
 /// What data points to for an empty event: never NULL, never dangling.
 static EMPTY: [u8; 1] = [0];
 
-fn data_ptr(event: &Bytes) -> *const u8 {
+pub(crate) fn data_ptr(event: &Bytes) -> *const u8 {
     if event.is_empty() {
         EMPTY.as_ptr()
     } else {
@@ -53,15 +51,17 @@ pub unsafe extern "C" fn stratalog_read_from(
 ) -> stratalog_status {
     guard(|| {
         // SAFETY: per the contract.
-        let store = unsafe { args::store(store)? };
-        args::out(out, "out")?;
+        let store = unsafe { handle::store(store)? };
+        // SAFETY: per the contract.
+        let out = unsafe { args::out(out, "out")? };
         let events = store.read_from(stream, offset, max_bytes)?;
-        let batch = Box::into_raw(Box::new(stratalog_events {
-            first_offset: offset,
-            events,
-        }));
-        // SAFETY: non-NULL and writable per the contract.
-        unsafe { out.write(batch) };
+        args::hand_out(
+            out,
+            stratalog_events {
+                first_offset: offset,
+                events,
+            },
+        );
         Ok(())
     })
 }
@@ -74,7 +74,7 @@ pub unsafe extern "C" fn stratalog_read_from(
 pub unsafe extern "C" fn stratalog_events_len(events: *const stratalog_events) -> usize {
     // SAFETY: per the contract.
     guard_value(0, || {
-        unsafe { events.as_ref() }.map_or(0, |b| b.events.len())
+        unsafe { args::optional_object(events) }.map_or(0, |b| b.events.len())
     })
 }
 
@@ -87,7 +87,7 @@ pub unsafe extern "C" fn stratalog_events_len(events: *const stratalog_events) -
 pub unsafe extern "C" fn stratalog_events_first_offset(events: *const stratalog_events) -> u64 {
     // SAFETY: per the contract.
     guard_value(0, || {
-        unsafe { events.as_ref() }.map_or(0, |b| b.first_offset)
+        unsafe { args::optional_object(events) }.map_or(0, |b| b.first_offset)
     })
 }
 
@@ -109,20 +109,21 @@ pub unsafe extern "C" fn stratalog_events_get(
 ) -> stratalog_status {
     guard(|| {
         // SAFETY: per the contract.
-        let batch = unsafe { events.as_ref() }.ok_or_else(|| Fail::null("events"))?;
-        args::out(data, "data")?;
-        args::out(len, "len")?;
+        let (batch, data, len) = unsafe {
+            (
+                args::object(events, "events")?,
+                args::out(data, "data")?,
+                args::out(len, "len")?,
+            )
+        };
         let event = batch.events.get(i).ok_or_else(|| {
             Fail::invalid(format!(
                 "index {i} is out of range: the batch holds {} events",
                 batch.events.len()
             ))
         })?;
-        // SAFETY: both non-NULL and writable per the contract.
-        unsafe {
-            data.write(data_ptr(event));
-            len.write(event.len());
-        }
+        data.write(data_ptr(event));
+        len.write(event.len());
         Ok(())
     })
 }
@@ -133,222 +134,6 @@ pub unsafe extern "C" fn stratalog_events_get(
 /// `events` is NULL or a live batch; it is invalid afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn stratalog_events_free(events: *mut stratalog_events) {
-    guard_value((), || {
-        if !events.is_null() {
-            // SAFETY: a live batch from stratalog_read_from, freed once.
-            drop(unsafe { Box::from_raw(events) });
-        }
-    })
-}
-
-/// An owned list of stream ids returned by stratalog_streams(). Opaque; free
-/// it with stratalog_stream_list_free().
-#[allow(non_camel_case_types)]
-#[derive(Debug)]
-pub struct stratalog_stream_list {
-    ids: Vec<u64>,
-}
-
-/// The ids of the streams that hold at least one event, in increasing order.
-/// On success `*out` receives a new list owned by the caller (free with
-/// stratalog_stream_list_free()).
-///
-/// Errors: NULL_ARGUMENT, CLOSED.
-///
-/// # Safety
-/// `store` is NULL or a live handle; `out` is NULL or writable.
-#[no_mangle]
-pub unsafe extern "C" fn stratalog_streams(
-    store: *const stratalog_store,
-    out: *mut *mut stratalog_stream_list,
-) -> stratalog_status {
-    guard(|| {
-        // SAFETY: per the contract.
-        let store = unsafe { args::store(store)? };
-        args::out(out, "out")?;
-        let ids = store.streams()?;
-        let list = Box::into_raw(Box::new(stratalog_stream_list { ids }));
-        // SAFETY: non-NULL and writable per the contract.
-        unsafe { out.write(list) };
-        Ok(())
-    })
-}
-
-/// Number of ids in the list (0 for NULL).
-///
-/// # Safety
-/// `list` is NULL or a live list.
-#[no_mangle]
-pub unsafe extern "C" fn stratalog_stream_list_len(list: *const stratalog_stream_list) -> usize {
-    // SAFETY: per the contract.
-    guard_value(0, || unsafe { list.as_ref() }.map_or(0, |l| l.ids.len()))
-}
-
-/// Id `i` of the list into `*out`.
-///
-/// Errors: NULL_ARGUMENT, INVALID_ARGUMENT (i >= stratalog_stream_list_len()).
-///
-/// # Safety
-/// `list` is NULL or a live list; `out` is NULL or writable.
-#[no_mangle]
-pub unsafe extern "C" fn stratalog_stream_list_get(
-    list: *const stratalog_stream_list,
-    i: usize,
-    out: *mut u64,
-) -> stratalog_status {
-    guard(|| {
-        // SAFETY: per the contract.
-        let list = unsafe { list.as_ref() }.ok_or_else(|| Fail::null("list"))?;
-        args::out(out, "out")?;
-        let id = list.ids.get(i).ok_or_else(|| {
-            Fail::invalid(format!(
-                "index {i} is out of range: the list holds {} streams",
-                list.ids.len()
-            ))
-        })?;
-        // SAFETY: non-NULL and writable per the contract.
-        unsafe { out.write(*id) };
-        Ok(())
-    })
-}
-
-/// All ids of the list as an array of stratalog_stream_list_len() values,
-/// owned by the list (valid until stratalog_stream_list_free()). NULL for a
-/// NULL or empty list.
-///
-/// # Safety
-/// `list` is NULL or a live list.
-#[no_mangle]
-pub unsafe extern "C" fn stratalog_stream_list_data(
-    list: *const stratalog_stream_list,
-) -> *const u64 {
-    guard_value(ptr::null(), || {
-        // SAFETY: per the contract.
-        match unsafe { list.as_ref() } {
-            Some(l) if !l.ids.is_empty() => l.ids.as_ptr(),
-            _ => ptr::null(),
-        }
-    })
-}
-
-/// Frees a list. NULL is a no-op.
-///
-/// # Safety
-/// `list` is NULL or a live list; it is invalid afterwards.
-#[no_mangle]
-pub unsafe extern "C" fn stratalog_stream_list_free(list: *mut stratalog_stream_list) {
-    guard_value((), || {
-        if !list.is_null() {
-            // SAFETY: a live list from stratalog_streams, freed once.
-            drop(unsafe { Box::from_raw(list) });
-        }
-    })
-}
-
-/// A lazy iterator over the events of one stream, from a start offset to the
-/// stream's head as it was when the iterator was made. It reads a bounded
-/// window at a time, so it walks streams of any size in constant memory.
-/// Opaque; free it with stratalog_iter_free(). It does not borrow the store
-/// (it stays valid after the store is closed), but one iterator must not be
-/// used by two threads at once.
-#[allow(non_camel_case_types)]
-#[derive(Debug)]
-pub struct stratalog_iter {
-    iter: EventIter,
-    current: Option<Bytes>,
-}
-
-/// Makes an iterator over `stream` from offset `start`. Errors about the
-/// stream (an offset past the end, damage) are reported by the first
-/// stratalog_iter_next(). On success `*out` receives a new iterator owned by
-/// the caller (free with stratalog_iter_free()).
-///
-/// Errors: NULL_ARGUMENT, CLOSED.
-///
-/// # Safety
-/// `store` is NULL or a live handle; `out` is NULL or writable.
-#[no_mangle]
-pub unsafe extern "C" fn stratalog_iter_new(
-    store: *const stratalog_store,
-    stream: u64,
-    start: u64,
-    out: *mut *mut stratalog_iter,
-) -> stratalog_status {
-    guard(|| {
-        // SAFETY: per the contract.
-        let store = unsafe { args::store(store)? };
-        args::out(out, "out")?;
-        // `streams` fails only when the store is closed: report that now.
-        store.streams()?;
-        let iter = Box::into_raw(Box::new(stratalog_iter {
-            iter: store.iter(stream, start),
-            current: None,
-        }));
-        // SAFETY: non-NULL and writable per the contract.
-        unsafe { out.write(iter) };
-        Ok(())
-    })
-}
-
-/// Advances the iterator. On success `*has_event` says whether there was an
-/// event; if so `*offset`, `*data` and `*len` describe it. The bytes belong to
-/// the iterator and stay valid until the next stratalog_iter_next() or
-/// stratalog_iter_free() on it; `*data` is never NULL. After the last event,
-/// or after a failure, every call returns OK with `*has_event` false.
-///
-/// Errors: NULL_ARGUMENT, OFFSET_OUT_OF_RANGE, CORRUPTION, CHAIN_MISMATCH, IO.
-///
-/// # Safety
-/// `iter` is NULL or a live iterator used by this thread only; the outputs
-/// are NULL or writable.
-#[no_mangle]
-pub unsafe extern "C" fn stratalog_iter_next(
-    iter: *mut stratalog_iter,
-    has_event: *mut bool,
-    offset: *mut u64,
-    data: *mut *const u8,
-    len: *mut usize,
-) -> stratalog_status {
-    guard(|| {
-        // SAFETY: per the contract.
-        let it = unsafe { iter.as_mut() }.ok_or_else(|| Fail::null("iter"))?;
-        args::out(has_event, "has_event")?;
-        args::out(offset, "offset")?;
-        args::out(data, "data")?;
-        args::out(len, "len")?;
-        it.current = None;
-        match it.iter.next() {
-            None => {
-                // SAFETY: non-NULL and writable per the contract.
-                unsafe { has_event.write(false) };
-                Ok(())
-            }
-            Some(Err(e)) => Err(e.into()),
-            Some(Ok((at, event))) => {
-                // SAFETY: all non-NULL and writable per the contract.
-                unsafe {
-                    has_event.write(true);
-                    offset.write(at);
-                    data.write(data_ptr(&event));
-                    len.write(event.len());
-                }
-                it.current = Some(event);
-                Ok(())
-            }
-        }
-    })
-}
-
-/// Frees an iterator. NULL is a no-op.
-///
-/// # Safety
-/// `iter` is NULL or a live iterator; it is invalid afterwards.
-#[no_mangle]
-pub unsafe extern "C" fn stratalog_iter_free(iter: *mut stratalog_iter) {
-    guard_value((), || {
-        if !iter.is_null() {
-            // SAFETY: a live iterator from stratalog_iter_new, freed once.
-            drop(unsafe { Box::from_raw(iter) });
-        }
-    })
+    // SAFETY: a live batch from stratalog_read_from, freed once.
+    guard_value((), || drop(unsafe { args::take(events) }))
 }

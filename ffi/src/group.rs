@@ -3,19 +3,19 @@
 
 use std::cell::RefCell;
 use std::ffi::{c_char, CString};
-use std::slice;
 
 use stratalog_core::Batch;
 
+use crate::append::{durable, stratalog_fsync};
 use crate::args;
-use crate::error::{guard, stratalog_error_detail, stratalog_status, Fail, NO_ERROR};
-use crate::stratalog_store;
-use crate::types::{stratalog_head, stratalog_slice, STRATALOG_ANY_OFFSET};
+use crate::error::{guard, guard_value, stratalog_error_detail, stratalog_status, Fail, NO_ERROR};
+use crate::head::stratalog_head;
+use crate::slice::{self, stratalog_slice};
+use crate::store::{self as handle, stratalog_store};
 
 /// One batch of stratalog_append_batches(): `count` events at `events`
-/// (borrowed for the call), the next offset the stream must be at
-/// (STRATALOG_ANY_OFFSET for none), and whether the batch must be durable
-/// when the call returns.
+/// (borrowed for the call), the next offset the stream must be at (NULL
+/// for none), and whether the batch must be durable when the call returns.
 #[allow(non_camel_case_types)]
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
@@ -24,10 +24,11 @@ pub struct stratalog_batch {
     pub events: *const stratalog_slice,
     /// Number of events; a batch of 0 fails alone with INVALID_ARGUMENT.
     pub count: usize,
-    /// The stream's next offset this batch requires, or STRATALOG_ANY_OFFSET.
-    pub expected_offset: u64,
-    /// Whether the batch must be durable when the call returns.
-    pub fsync: bool,
+    /// NULL, or the stream's next offset this batch requires (read during
+    /// the call only).
+    pub expected_offset: *const u64,
+    /// STRATALOG_FSYNC_DEFAULT, _NO or _YES.
+    pub fsync: stratalog_fsync,
 }
 
 /// What became of one batch of stratalog_append_batches(). On
@@ -67,7 +68,8 @@ thread_local! {
 /// a group that ran may hold failed batches). Any other status means no batch
 /// ran and `outcomes` is untouched: NULL_ARGUMENT (store, batches or outcomes
 /// NULL with count > 0, or a batch's events or event data NULL with a
-/// non-zero length), INVALID_ARGUMENT (count too large), READ_ONLY, CLOSED.
+/// non-zero length), INVALID_ARGUMENT (count too large, or a batch's fsync
+/// not one of the three values), READ_ONLY, CLOSED.
 /// `count` 0 is a group with nothing to do.
 ///
 /// # Safety
@@ -84,45 +86,38 @@ pub unsafe extern "C" fn stratalog_append_batches(
 ) -> stratalog_status {
     guard(|| {
         // SAFETY: per the contract.
-        let store = unsafe { args::store(store)? };
+        let store = unsafe { handle::store(store)? };
+        // SAFETY: per the contract; every bit pattern of a batch is a value.
+        let batches = unsafe { args::array(batches, count, "batches")? };
+        // SAFETY: per the contract.
+        let outcomes = unsafe { args::out_array(outcomes, count, "outcomes")? };
         if count == 0 {
             return Ok(());
         }
-        if batches.is_null() {
-            return Err(Fail::null("batches (with count > 0)"));
-        }
-        args::out(outcomes, "outcomes")?;
-        if count > isize::MAX as usize / size_of::<stratalog_batch_outcome>() {
-            return Err(Fail::invalid(format!("count {count} is too large")));
-        }
-        // SAFETY: non-NULL, `count` readable batches per the contract; every
-        // bit pattern of a stratalog_batch is a valid value.
-        let batches = unsafe { slice::from_raw_parts(batches, count) };
-        let events = batches
-            .iter()
-            .enumerate()
-            // SAFETY: each batch's events satisfy `args::events` per the
+        let mut inputs = Vec::with_capacity(count);
+        for (i, b) in batches.iter().enumerate() {
+            let in_batch =
+                |fail: Fail| Fail::new(fail.status(), format!("batches[{i}]: {}", fail.message));
+            // SAFETY: each batch's events and expected offset satisfy the
             // contract.
-            .map(|(i, b)| {
-                unsafe { args::events(b.events, b.count) }.map_err(|fail| {
-                    Fail::new(fail.status(), format!("batches[{i}]: {}", fail.message))
-                })
-            })
-            .collect::<Result<Vec<_>, Fail>>()?;
-        let group: Vec<Batch<'_, &[u8]>> = batches
+            let events = unsafe { slice::events(b.events, b.count) }.map_err(in_batch)?;
+            // SAFETY: as above.
+            let expected_offset = unsafe { args::optional(b.expected_offset) };
+            let fsync = durable(store, b.fsync).map_err(in_batch)?;
+            inputs.push((events, expected_offset, fsync));
+        }
+        let group: Vec<Batch<'_, &[u8]>> = inputs
             .iter()
-            .zip(&events)
-            .map(|(b, events)| Batch {
+            .map(|(events, expected_offset, fsync)| Batch {
                 events,
-                expected_offset: (b.expected_offset != STRATALOG_ANY_OFFSET)
-                    .then_some(b.expected_offset),
-                fsync: b.fsync,
+                expected_offset: *expected_offset,
+                fsync: *fsync,
             })
             .collect();
         let results = store.append_batches(stream, &group)?;
         let mut messages = Vec::with_capacity(count);
         for (i, result) in results.into_iter().enumerate() {
-            let outcome = match result {
+            let outcome = match result.map_err(Fail::from) {
                 Ok(head) => {
                     messages.push(CString::default());
                     stratalog_batch_outcome {
@@ -131,21 +126,16 @@ pub unsafe extern "C" fn stratalog_append_batches(
                         detail: stratalog_error_detail::new(stratalog_status::Ok),
                     }
                 }
-                Err(err) => {
-                    let fail = Fail::from(err);
+                Err(fail) => {
                     messages.push(fail.message_cstring());
                     stratalog_batch_outcome {
                         status: fail.status(),
-                        head: stratalog_head {
-                            next_offset: 0,
-                            hash: [0; 32],
-                        },
+                        head: stratalog_head::EMPTY,
                         detail: fail.detail,
                     }
                 }
             };
-            // SAFETY: `outcomes` points to `count` writable outcomes.
-            unsafe { outcomes.add(i).write(outcome) };
+            outcomes.write(i, outcome);
         }
         // During thread teardown the slot may be gone; nobody is left to ask.
         let _ = BATCH_ERRORS.try_with(|slot| {
@@ -164,7 +154,7 @@ pub unsafe extern "C" fn stratalog_append_batches(
 /// NULL.
 #[no_mangle]
 pub extern "C" fn stratalog_batch_error(index: usize) -> *const c_char {
-    crate::error::guard_value(NO_ERROR, || {
+    guard_value(NO_ERROR, || {
         BATCH_ERRORS
             .try_with(|slot| {
                 let slot = slot.try_borrow().ok()?;

@@ -70,7 +70,15 @@ fn spec_vectors_through_the_abi_then_read_back() {
             hash: [0; 32],
         };
         let st = unsafe {
-            stratalog_append_batch(store, 1, &slice, 1, STRATALOG_ANY_OFFSET, false, &mut head)
+            stratalog_append_batch(
+                store,
+                1,
+                &slice,
+                1,
+                ptr::null(),
+                STRATALOG_FSYNC_NO,
+                &mut head,
+            )
         };
         assert_eq!(st, stratalog_status::Ok, "{}", last_error());
         assert_eq!(head_text(&head), want);
@@ -118,9 +126,13 @@ fn offset_mismatch_reports_both_offsets() {
         data: b"x".as_ptr(),
         len: 1,
     };
-    let st = unsafe { stratalog_append_batch(store, 0, &slice, 1, 0, false, ptr::null_mut()) };
+    let st = unsafe {
+        stratalog_append_batch(store, 0, &slice, 1, &0, STRATALOG_FSYNC_NO, ptr::null_mut())
+    };
     assert_eq!(st, stratalog_status::Ok);
-    let st = unsafe { stratalog_append_batch(store, 0, &slice, 1, 0, false, ptr::null_mut()) };
+    let st = unsafe {
+        stratalog_append_batch(store, 0, &slice, 1, &0, STRATALOG_FSYNC_NO, ptr::null_mut())
+    };
     assert_eq!(st, stratalog_status::OffsetMismatch);
     let (mut expected, mut actual) = (0u64, 0u64);
     assert!(unsafe { stratalog_last_error_offsets(&mut expected, &mut actual) });
@@ -155,8 +167,8 @@ fn bad_pointers_are_errors_and_outputs_stay_untouched() {
             0,
             holes.as_ptr(),
             1,
-            STRATALOG_ANY_OFFSET,
-            false,
+            ptr::null(),
+            STRATALOG_FSYNC_NO,
             &mut head,
         )
     };
@@ -167,8 +179,8 @@ fn bad_pointers_are_errors_and_outputs_stay_untouched() {
             0,
             ptr::null(),
             3,
-            STRATALOG_ANY_OFFSET,
-            false,
+            ptr::null(),
+            STRATALOG_FSYNC_NO,
             &mut head,
         )
     };
@@ -180,8 +192,8 @@ fn bad_pointers_are_errors_and_outputs_stay_untouched() {
             0,
             ptr::null(),
             usize::MAX,
-            STRATALOG_ANY_OFFSET,
-            false,
+            ptr::null(),
+            STRATALOG_FSYNC_NO,
             &mut head,
         )
     };
@@ -196,8 +208,8 @@ fn bad_pointers_are_errors_and_outputs_stay_untouched() {
             0,
             huge.as_ptr(),
             1,
-            STRATALOG_ANY_OFFSET,
-            false,
+            ptr::null(),
+            STRATALOG_FSYNC_NO,
             &mut head,
         )
     };
@@ -215,4 +227,79 @@ fn status_strings_cover_every_status() {
     }
     let unknown = unsafe { CStr::from_ptr(stratalog_status_str(14)) };
     assert_eq!(unknown.to_str().unwrap(), "STRATALOG_STATUS_UNKNOWN");
+}
+
+#[test]
+fn fsync_outside_the_three_values_is_refused_and_writes_nothing() {
+    let mut store = ptr::null_mut();
+    assert_eq!(
+        unsafe { stratalog_open_in_memory(ptr::null(), &mut store) },
+        stratalog_status::Ok
+    );
+    let slice = stratalog_slice {
+        data: b"x".as_ptr(),
+        len: 1,
+    };
+    for fsync in [
+        STRATALOG_FSYNC_DEFAULT,
+        STRATALOG_FSYNC_NO,
+        STRATALOG_FSYNC_YES,
+    ] {
+        let st = unsafe {
+            stratalog_append_batch(store, 3, &slice, 1, ptr::null(), fsync, ptr::null_mut())
+        };
+        assert_eq!(st, stratalog_status::Ok, "{}", last_error());
+    }
+    let st =
+        unsafe { stratalog_append_batch(store, 3, &slice, 1, ptr::null(), 3, ptr::null_mut()) };
+    assert_eq!(st, stratalog_status::InvalidArgument);
+    assert!(
+        last_error().contains("STRATALOG_FSYNC_DEFAULT"),
+        "{}",
+        last_error()
+    );
+    let batch = stratalog_batch {
+        events: &slice,
+        count: 1,
+        expected_offset: ptr::null(),
+        fsync: u32::MAX,
+    };
+    let mut outcome = std::mem::MaybeUninit::<stratalog_batch_outcome>::uninit();
+    let st = unsafe { stratalog_append_batches(store, 3, &batch, 1, outcome.as_mut_ptr()) };
+    assert_eq!(st, stratalog_status::InvalidArgument);
+    assert!(
+        last_error().starts_with("batches[0]: fsync"),
+        "{}",
+        last_error()
+    );
+    let mut stats = std::mem::MaybeUninit::<stratalog_stream_stats>::uninit();
+    assert_eq!(
+        unsafe { stratalog_get_stream_stats(store, 3, stats.as_mut_ptr()) },
+        stratalog_status::Ok
+    );
+    assert_eq!(unsafe { stats.assume_init() }.next_offset, 3);
+    unsafe { stratalog_close(store) };
+}
+
+#[test]
+fn compression_names_are_the_cores() {
+    for (number, codec) in stratalog_core::Compression::ALL.into_iter().enumerate() {
+        let name = unsafe { CStr::from_ptr(stratalog_compression_name(number as u32)) };
+        assert_eq!(name.to_str().unwrap(), codec.name());
+        let upper = CString::new(codec.name().to_uppercase()).unwrap();
+        let mut parsed = stratalog_compression::None;
+        assert_eq!(
+            unsafe { stratalog_compression_parse(upper.as_ptr(), &mut parsed) },
+            stratalog_status::Ok
+        );
+        assert_eq!(parsed as usize, number);
+    }
+    assert!(stratalog_compression_name(3).is_null());
+    let mut parsed = stratalog_compression::Lz4;
+    assert_eq!(
+        unsafe { stratalog_compression_parse(c"gzip".as_ptr(), &mut parsed) },
+        stratalog_status::InvalidArgument
+    );
+    assert_eq!(parsed, stratalog_compression::Lz4);
+    assert!(last_error().contains("\"zstd\""), "{}", last_error());
 }

@@ -90,6 +90,10 @@ fn header_declares_every_exported_function() {
         "stratalog_last_error",
         "stratalog_status_str",
         "stratalog_version",
+        "stratalog_append_batches",
+        "stratalog_get_stream_stats",
+        "stratalog_compression_name",
+        "stratalog_compression_parse",
     ] {
         let declared =
             generated.contains(&format!(" {name}(")) || generated.contains(&format!("*{name}("));
@@ -99,7 +103,10 @@ fn header_declares_every_exported_function() {
         "STRATALOG_STATUS_OK = 0",
         "STRATALOG_STATUS_POISONED = 13",
         "STRATALOG_COMPRESSION_ZSTD = 2",
-        "#define STRATALOG_ANY_OFFSET UINT64_MAX",
+        "#define STRATALOG_FSYNC_DEFAULT 0",
+        "#define STRATALOG_FSYNC_NO 1",
+        "#define STRATALOG_FSYNC_YES 2",
+        "const uint64_t *expected_offset",
     ] {
         assert!(generated.contains(constant), "{constant} is missing");
     }

@@ -18,7 +18,7 @@ int main()
     const char *text = "alpha";
     stratalog_slice event = {reinterpret_cast<const uint8_t *>(text), std::strlen(text)};
     stratalog_head head;
-    if (stratalog_append_batch(store, 1, &event, 1, STRATALOG_ANY_OFFSET, false, &head) != STRATALOG_STATUS_OK)
+    if (stratalog_append_batch(store, 1, &event, 1, nullptr, STRATALOG_FSYNC_NO, &head) != STRATALOG_STATUS_OK)
         return 3;
     char hex[STRATALOG_HEAD_TEXT_SIZE];
     if (stratalog_head_to_hex(&head, hex, sizeof hex) != STRATALOG_STATUS_OK)

@@ -30,6 +30,6 @@ int header_twice_uses_every_type(void)
     (void)events;
     (void)list;
     (void)iter;
-    return (int)status + (STRATALOG_ANY_OFFSET == UINT64_MAX ? 0 : 1) +
+    return (int)status + (STRATALOG_FSYNC_DEFAULT == 0 ? 0 : 1) +
            (int)sizeof(char[STRATALOG_HEAD_TEXT_SIZE]) - 86;
 }

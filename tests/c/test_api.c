@@ -12,6 +12,7 @@
 
 #include "stratalog.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -136,7 +137,7 @@ static stratalog_status append_text(stratalog_store *s, uint64_t stream, const c
                                     stratalog_head *head)
 {
     stratalog_slice sl = slice_of(text);
-    return stratalog_append_batch(s, stream, &sl, 1, STRATALOG_ANY_OFFSET, false, head);
+    return stratalog_append_batch(s, stream, &sl, 1, NULL, STRATALOG_FSYNC_NO, head);
 }
 
 /* Reads the whole stream (in bounded batches) and checks event i equals
@@ -271,7 +272,7 @@ static void test_hash_vectors(void)
         batch[i] = slice_of(VECTOR_EVENTS[i]);
     batch[3].data = NULL; /* an empty event may have NULL data */
     stratalog_head head;
-    CHECK_OK(stratalog_append_batch(mem, 1, batch, 4, 0, false, &head));
+    CHECK_OK(stratalog_append_batch(mem, 1, batch, 4, &(uint64_t){0}, STRATALOG_FSYNC_NO, &head));
     head_hex(&head, hex);
     CHECK(strcmp(hex, VECTOR_HEADS[3]) == 0);
     stratalog_close(mem);
@@ -334,7 +335,7 @@ static void test_round_trip_across_reopen(void)
             numbered_event(offset + i, texts[i], sizeof texts[i]);
             batch[i] = slice_of(texts[i]);
         }
-        CHECK_OK(stratalog_append_batch(s, 7, batch, n, offset, b % 10 == 0, &head));
+        CHECK_OK(stratalog_append_batch(s, 7, batch, n, &offset, (b % 10 == 0) ? STRATALOG_FSYNC_YES : STRATALOG_FSYNC_NO, &head));
         offset += n;
         CHECK(head.next_offset == offset);
     }
@@ -473,7 +474,7 @@ static void test_max_bytes(void)
     stratalog_store *s = NULL;
     CHECK_OK(stratalog_open_in_memory(NULL, &s));
     stratalog_slice batch[3] = {slice_of("aaaa"), slice_of("bbbb"), slice_of("cccc")};
-    CHECK_OK(stratalog_append_batch(s, 0, batch, 3, STRATALOG_ANY_OFFSET, false, NULL));
+    CHECK_OK(stratalog_append_batch(s, 0, batch, 3, NULL, STRATALOG_FSYNC_NO, NULL));
     stratalog_events *ev = NULL;
     CHECK_OK(stratalog_read_from(s, 0, 0, 8, &ev));
     CHECK(stratalog_events_len(ev) == 2);
@@ -510,14 +511,14 @@ static void test_null_arguments(void)
     CHECK_STATUS(stratalog_open_read_only(NULL, &s), STRATALOG_STATUS_NULL_ARGUMENT);
     CHECK_STATUS(stratalog_options_default(NULL), STRATALOG_STATUS_NULL_ARGUMENT);
 
-    CHECK_STATUS(stratalog_append_batch(NULL, 0, &ok, 1, STRATALOG_ANY_OFFSET, false, NULL),
+    CHECK_STATUS(stratalog_append_batch(NULL, 0, &ok, 1, NULL, STRATALOG_FSYNC_NO, NULL),
                  STRATALOG_STATUS_NULL_ARGUMENT);
     memcpy(&head, &sentinel, sizeof head);
-    CHECK_STATUS(stratalog_append_batch(s, 0, NULL, 2, STRATALOG_ANY_OFFSET, false, &head),
+    CHECK_STATUS(stratalog_append_batch(s, 0, NULL, 2, NULL, STRATALOG_FSYNC_NO, &head),
                  STRATALOG_STATUS_NULL_ARGUMENT);
     CHECK(memcmp(&head, &sentinel, sizeof head) == 0); /* outputs only on success */
     stratalog_slice mixed[2] = {ok, bad};
-    CHECK_STATUS(stratalog_append_batch(s, 0, mixed, 2, STRATALOG_ANY_OFFSET, false, &head),
+    CHECK_STATUS(stratalog_append_batch(s, 0, mixed, 2, NULL, STRATALOG_FSYNC_NO, &head),
                  STRATALOG_STATUS_NULL_ARGUMENT);
     CHECK(strstr(stratalog_last_error(), "events[1]") != NULL);
     CHECK(memcmp(&head, &sentinel, sizeof head) == 0);
@@ -612,11 +613,11 @@ static void test_invalid_arguments(void)
     /* An empty batch, an index out of range, bad head text, small buffer. */
     CHECK_OK(stratalog_open_in_memory(NULL, &s));
     stratalog_slice one = slice_of("one");
-    CHECK_STATUS(stratalog_append_batch(s, 0, NULL, 0, STRATALOG_ANY_OFFSET, false, NULL),
+    CHECK_STATUS(stratalog_append_batch(s, 0, NULL, 0, NULL, STRATALOG_FSYNC_NO, NULL),
                  STRATALOG_STATUS_INVALID_ARGUMENT);
-    CHECK_STATUS(stratalog_append_batch(s, 0, &one, 0, STRATALOG_ANY_OFFSET, false, NULL),
+    CHECK_STATUS(stratalog_append_batch(s, 0, &one, 0, NULL, STRATALOG_FSYNC_NO, NULL),
                  STRATALOG_STATUS_INVALID_ARGUMENT);
-    CHECK_OK(stratalog_append_batch(s, 0, &one, 1, STRATALOG_ANY_OFFSET, false, NULL));
+    CHECK_OK(stratalog_append_batch(s, 0, &one, 1, NULL, STRATALOG_FSYNC_NO, NULL));
     stratalog_events *ev = NULL;
     CHECK_OK(stratalog_read_from(s, 0, 0, 100, &ev));
     const uint8_t *data = NULL;
@@ -688,7 +689,7 @@ static void test_io_errors(void)
     static uint8_t big[5000];
     memset(big, 'b', sizeof big);
     stratalog_slice sl = {big, sizeof big};
-    CHECK_STATUS(stratalog_append_batch(s, 0, &sl, 1, STRATALOG_ANY_OFFSET, false, NULL),
+    CHECK_STATUS(stratalog_append_batch(s, 0, &sl, 1, NULL, STRATALOG_FSYNC_NO, NULL),
                  STRATALOG_STATUS_IO);
     CHECK(stratalog_last_error_detail(&d));
     CHECK(d.os_error == EFBIG);
@@ -697,7 +698,7 @@ static void test_io_errors(void)
     CHECK(file_size(seg) == size);
     CHECK_OK(stratalog_chain_head(s, 0, &after));
     CHECK(heads_equal(&before, &after));
-    CHECK_OK(stratalog_append_batch(s, 0, &sl, 1, 1, true, &after));
+    CHECK_OK(stratalog_append_batch(s, 0, &sl, 1, &(uint64_t){1}, STRATALOG_FSYNC_YES, &after));
     CHECK(after.next_offset == 2);
     CHECK_OK(stratalog_verify(s, 0, NULL));
     stratalog_close(s);
@@ -714,7 +715,7 @@ static void test_offset_errors_and_details(void)
     CHECK_OK(stratalog_open(path, &o, &s));
     stratalog_slice two[2] = {slice_of("a"), slice_of("b")};
     stratalog_head head;
-    CHECK_OK(stratalog_append_batch(s, 4, two, 2, 0, true, &head));
+    CHECK_OK(stratalog_append_batch(s, 4, two, 2, &(uint64_t){0}, STRATALOG_FSYNC_YES, &head));
     char seg[4400];
     segment_path(seg, sizeof seg, path, 4, 0);
     long size = file_size(seg);
@@ -722,7 +723,7 @@ static void test_offset_errors_and_details(void)
     /* Expected-offset mismatch: error with both offsets, nothing written. */
     stratalog_head out;
     memset(&out, 0x5a, sizeof out);
-    CHECK_STATUS(stratalog_append_batch(s, 4, two, 2, 5, true, &out), STRATALOG_STATUS_OFFSET_MISMATCH);
+    CHECK_STATUS(stratalog_append_batch(s, 4, two, 2, &(uint64_t){5}, STRATALOG_FSYNC_YES, &out), STRATALOG_STATUS_OFFSET_MISMATCH);
     CHECK(out.next_offset == 0x5a5a5a5a5a5a5a5aULL);
     uint64_t expected = 0, actual = 0;
     CHECK(stratalog_last_error_offsets(&expected, &actual));
@@ -731,13 +732,13 @@ static void test_offset_errors_and_details(void)
     CHECK(stratalog_last_error_detail(&d));
     CHECK(d.status == STRATALOG_STATUS_OFFSET_MISMATCH && d.expected_offset == 5 && d.actual_offset == 2);
     CHECK(strstr(stratalog_last_error(), "expected") != NULL);
-    CHECK_STATUS(stratalog_append_batch(s, 4, two, 2, 0, false, NULL), STRATALOG_STATUS_OFFSET_MISMATCH);
+    CHECK_STATUS(stratalog_append_batch(s, 4, two, 2, &(uint64_t){0}, STRATALOG_FSYNC_NO, NULL), STRATALOG_STATUS_OFFSET_MISMATCH);
     CHECK(file_size(seg) == size);
     CHECK_OK(stratalog_chain_head(s, 4, &out));
     CHECK(heads_equal(&out, &head));
 
     /* A successful call leaves the last error alone. */
-    CHECK_OK(stratalog_append_batch(s, 4, two, 2, 2, false, &head));
+    CHECK_OK(stratalog_append_batch(s, 4, two, 2, &(uint64_t){2}, STRATALOG_FSYNC_NO, &head));
     CHECK(stratalog_last_error_status() == STRATALOG_STATUS_OFFSET_MISMATCH);
     CHECK(head.next_offset == 4);
 
@@ -749,20 +750,25 @@ static void test_offset_errors_and_details(void)
     CHECK(d.stream == 4 && d.offset == 10 && d.next_offset == 4);
     CHECK(!stratalog_last_error_offsets(&expected, &actual)); /* not a mismatch now */
     CHECK_STATUS(stratalog_read_from(s, 12345, 1, 100, &ev), STRATALOG_STATUS_OFFSET_OUT_OF_RANGE);
+    /* An iterator past the end fails when it is made, with the same detail. */
     stratalog_iter *it = NULL;
-    CHECK_OK(stratalog_iter_new(s, 4, 9, &it));
+    CHECK_STATUS(stratalog_iter_new(s, 4, 9, &it), STRATALOG_STATUS_OFFSET_OUT_OF_RANGE);
+    CHECK(it == NULL);
+    CHECK(stratalog_last_error_detail(&d));
+    CHECK(d.stream == 4 && d.offset == 9 && d.next_offset == 4);
+    CHECK_STATUS(stratalog_iter_new(s, 12345, 1, &it), STRATALOG_STATUS_OFFSET_OUT_OF_RANGE);
+    CHECK_OK(stratalog_iter_new(s, 4, 4, &it)); /* at the end: empty, not an error */
     bool has = true;
     uint64_t at;
     const uint8_t *data;
     size_t len;
-    CHECK_STATUS(stratalog_iter_next(it, &has, &at, &data, &len), STRATALOG_STATUS_OFFSET_OUT_OF_RANGE);
-    CHECK_OK(stratalog_iter_next(it, &has, &at, &data, &len)); /* finished after a failure */
+    CHECK_OK(stratalog_iter_next(it, &has, &at, &data, &len));
     CHECK(!has);
     stratalog_iter_free(it);
 
     /* Event too large: size and maximum, nothing written. */
     stratalog_slice big[2] = {slice_of("fits"), slice_of("this one is 24 bytes....")};
-    CHECK_STATUS(stratalog_append_batch(s, 4, big, 2, STRATALOG_ANY_OFFSET, false, NULL),
+    CHECK_STATUS(stratalog_append_batch(s, 4, big, 2, NULL, STRATALOG_FSYNC_NO, NULL),
                  STRATALOG_STATUS_EVENT_TOO_LARGE);
     CHECK(stratalog_last_error_detail(&d));
     CHECK(d.size == 24 && d.max_size == 16);
@@ -793,11 +799,11 @@ static void test_append_batches(void)
     stratalog_slice big[1] = {slice_of("this one is 24 bytes....")};
     stratalog_slice d[1] = {slice_of("d0")};
     stratalog_batch batches[5] = {
-        {a, 2, 0, true},                     /* ok: head 2 */
-        {b, 1, 7, true},                     /* wrong expected offset */
-        {big, 1, STRATALOG_ANY_OFFSET, false}, /* too large */
-        {NULL, 0, STRATALOG_ANY_OFFSET, false}, /* empty */
-        {d, 1, 2, true},                     /* ok: head 3 */
+        {a, 2, &(uint64_t){0}, STRATALOG_FSYNC_YES},                     /* ok: head 2 */
+        {b, 1, &(uint64_t){7}, STRATALOG_FSYNC_YES},                     /* wrong expected offset */
+        {big, 1, NULL, STRATALOG_FSYNC_NO}, /* too large */
+        {NULL, 0, NULL, STRATALOG_FSYNC_NO}, /* empty */
+        {d, 1, &(uint64_t){2}, STRATALOG_FSYNC_YES},                     /* ok: head 3 */
     };
     stratalog_batch_outcome out[5];
     CHECK_OK(stratalog_append_batches(s, 6, batches, 5, out));
@@ -819,7 +825,7 @@ static void test_append_batches(void)
 
     /* Bad arguments fail the whole call: nothing runs, outcomes untouched. */
     memset(out, 0x5a, sizeof out);
-    stratalog_batch bad[2] = {{d, 1, STRATALOG_ANY_OFFSET, false}, {NULL, 1, STRATALOG_ANY_OFFSET, false}};
+    stratalog_batch bad[2] = {{d, 1, NULL, STRATALOG_FSYNC_NO}, {NULL, 1, NULL, STRATALOG_FSYNC_NO}};
     CHECK_STATUS(stratalog_append_batches(s, 6, bad, 2, out), STRATALOG_STATUS_NULL_ARGUMENT);
     CHECK(strstr(stratalog_last_error(), "batches[1]") != NULL);
     CHECK(out[0].head.next_offset == 0x5a5a5a5a5a5a5a5aULL);
@@ -1097,10 +1103,10 @@ static void test_torn_tail_is_repaired_on_reopen(void)
     stratalog_slice first[3] = {slice_of("one"), slice_of("two"), slice_of("three")};
     stratalog_slice second[3] = {slice_of("four"), slice_of("five"), slice_of("six")};
     stratalog_head after_first, after_second;
-    CHECK_OK(stratalog_append_batch(s, 0, first, 3, 0, true, &after_first));
+    CHECK_OK(stratalog_append_batch(s, 0, first, 3, &(uint64_t){0}, STRATALOG_FSYNC_YES, &after_first));
     segment_path(seg, sizeof seg, path, 0, 0);
     long first_size = file_size(seg);
-    CHECK_OK(stratalog_append_batch(s, 0, second, 3, 3, true, &after_second));
+    CHECK_OK(stratalog_append_batch(s, 0, second, 3, &(uint64_t){3}, STRATALOG_FSYNC_YES, &after_second));
     long full_size = file_size(seg);
     CHECK(full_size > first_size);
     stratalog_close(s);
@@ -1129,7 +1135,7 @@ static void test_torn_tail_is_repaired_on_reopen(void)
     stratalog_events_free(ev);
     CHECK_OK(stratalog_verify(s, 0, NULL));
     /* ... and the stream goes on from there, to the same chain as before. */
-    CHECK_OK(stratalog_append_batch(s, 0, second, 3, 3, true, &head));
+    CHECK_OK(stratalog_append_batch(s, 0, second, 3, &(uint64_t){3}, STRATALOG_FSYNC_YES, &head));
     CHECK(heads_equal(&head, &after_second));
     stratalog_close(s);
 }
@@ -1163,7 +1169,7 @@ static void *writer_main(void *p)
         writer_event(stream, base + 1, t1, sizeof t1);
         stratalog_slice batch[2] = {slice_of(t0), slice_of(t1)};
         stratalog_head head;
-        if (stratalog_append_batch(arg->store, stream, batch, 2, base, false, &head) != STRATALOG_STATUS_OK ||
+        if (stratalog_append_batch(arg->store, stream, batch, 2, &base, STRATALOG_FSYNC_NO, &head) != STRATALOG_STATUS_OK ||
             head.next_offset != base + 2)
             arg->errors++;
         /* The shared stream: whoever comes first. */
@@ -1274,6 +1280,81 @@ static void test_threads_share_one_handle(void)
 
 /* ---- main --------------------------------------------------------------- */
 
+static void test_stats_names_and_durability(void)
+{
+    char path[4200];
+    fresh_path(path, sizeof path, "stats");
+    stratalog_options o = small_options();
+    o.fsync = true; /* what STRATALOG_FSYNC_DEFAULT picks */
+    stratalog_store *s = NULL;
+    CHECK_OK(stratalog_open(path, &o, &s));
+
+    /* A stream that does not exist has all zeros; NULL output is refused. */
+    stratalog_stream_stats st;
+    memset(&st, 0x5a, sizeof st);
+    CHECK_OK(stratalog_get_stream_stats(s, 3, &st));
+    CHECK(st.segments == 0 && st.bytes == 0 && st.first_offset == 0 && st.next_offset == 0);
+    CHECK_STATUS(stratalog_get_stream_stats(s, 3, NULL), STRATALOG_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(stratalog_get_stream_stats(NULL, 3, &st), STRATALOG_STATUS_NULL_ARGUMENT);
+
+    /* Every fsync value appends; any other is refused before writing. */
+    stratalog_fsync modes[3] = {STRATALOG_FSYNC_DEFAULT, STRATALOG_FSYNC_NO, STRATALOG_FSYNC_YES};
+    for (uint64_t i = 0; i < 300; i++) {
+        char text[256];
+        numbered_event(i, text, sizeof text);
+        stratalog_slice sl = slice_of(text);
+        CHECK_OK(stratalog_append_batch(s, 3, &sl, 1, &i, modes[i % 3], NULL));
+    }
+    stratalog_slice one = slice_of("one");
+    CHECK_STATUS(stratalog_append_batch(s, 3, &one, 1, NULL, 3, NULL), STRATALOG_STATUS_INVALID_ARGUMENT);
+    CHECK(strstr(stratalog_last_error(), "STRATALOG_FSYNC_DEFAULT") != NULL);
+
+    /* The stats agree with the files: segments and their sizes. */
+    CHECK_OK(stratalog_get_stream_stats(s, 3, &st));
+    CHECK(st.next_offset == 300 && st.first_offset == 0);
+    char dir[4400];
+    snprintf(dir, sizeof dir, "%s/streams/00000000000000000003", path);
+    DIR *d = opendir(dir);
+    CHECK(d != NULL);
+    uint64_t files = 0, bytes = 0;
+    for (struct dirent *e; d && (e = readdir(d)) != NULL;) {
+        size_t n = strlen(e->d_name);
+        if (n > 4 && strcmp(e->d_name + n - 4, ".seg") == 0) {
+            char file[4800];
+            struct stat sb;
+            snprintf(file, sizeof file, "%s/%s", dir, e->d_name);
+            CHECK(stat(file, &sb) == 0);
+            files++;
+            bytes += (uint64_t)sb.st_size;
+        }
+    }
+    if (d)
+        closedir(d);
+    CHECK(st.segments == files && files > 1);
+    CHECK(st.bytes == bytes);
+
+    /* Codec names, both ways, and the options a store reports. */
+    CHECK(strcmp(stratalog_compression_name(STRATALOG_COMPRESSION_NONE), "none") == 0);
+    CHECK(strcmp(stratalog_compression_name(STRATALOG_COMPRESSION_LZ4), "lz4") == 0);
+    CHECK(strcmp(stratalog_compression_name(STRATALOG_COMPRESSION_ZSTD), "zstd") == 0);
+    CHECK(stratalog_compression_name(3) == NULL);
+    stratalog_compression c = STRATALOG_COMPRESSION_NONE;
+    CHECK_OK(stratalog_compression_parse("ZSTD", &c));
+    CHECK(c == STRATALOG_COMPRESSION_ZSTD);
+    CHECK_STATUS(stratalog_compression_parse("gzip", &c), STRATALOG_STATUS_INVALID_ARGUMENT);
+    CHECK(c == STRATALOG_COMPRESSION_ZSTD);
+    CHECK_STATUS(stratalog_compression_parse(NULL, &c), STRATALOG_STATUS_NULL_ARGUMENT);
+    stratalog_close(s);
+
+    /* The same numbers after a reopen, read-only. */
+    s = NULL;
+    CHECK_OK(stratalog_open_read_only(path, &s));
+    stratalog_stream_stats again;
+    CHECK_OK(stratalog_get_stream_stats(s, 3, &again));
+    CHECK(again.segments == st.segments && again.bytes == st.bytes && again.next_offset == 300);
+    stratalog_close(s);
+}
+
 int main(int argc, char **argv)
 {
     int own_scratch = argc < 2;
@@ -1312,6 +1393,7 @@ int main(int argc, char **argv)
     run_test("flipped_byte_in_sealed_segment_is_found", test_flipped_byte_in_sealed_segment_is_found);
     run_test("torn_tail_is_repaired_on_reopen", test_torn_tail_is_repaired_on_reopen);
     run_test("threads_share_one_handle", test_threads_share_one_handle);
+    run_test("stats_names_and_durability", test_stats_names_and_durability);
 
     if (own_scratch)
         nftw(scratch, remove_entry, 16, FTW_DEPTH | FTW_PHYS);

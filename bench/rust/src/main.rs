@@ -281,7 +281,7 @@ fn core(cfg: &Cfg) {
     ] {
         let start = Instant::now();
         let mut n = 0u64;
-        for event in store.iter(stream, 0) {
+        for event in store.iter(stream, 0).unwrap() {
             black_box(event.unwrap().1);
             n += 1;
         }

@@ -14,9 +14,9 @@
 //!
 //! Either way the events are checked and copied here, on the JS thread,
 //! into one buffer (the one copy an append makes, so the caller may reuse
-//! its buffers at once) and the C call runs on the libuv pool. When an
-//! event is not a Uint8Array, or is too large, the call returns `null` and
-//! does nothing: the JS layer then says which event is wrong.
+//! its buffers at once) and the library call runs on the libuv pool. When
+//! an event is not a Uint8Array, or is too large, the call returns `null`
+//! and does nothing: the JS layer then says which event is wrong.
 //!
 //! `appendEventsSync`, with the same arguments, appends on the calling
 //! thread and returns the head: no trip through the libuv pool, which on
@@ -32,33 +32,26 @@
 //!
 //! `packEvents(lengths, events | undefined, ...events)` checks and copies
 //! the same way for the appends the JS layer queues behind one in flight;
-//! those reach the pool through `NativeStore.appendGroup` ([`append_group`]).
+//! those reach the pool through `NativeStore.appendGroup` ([`append_group`]),
+//! and the library decides, for the whole group, which batches one fsync
+//! covers and what fails with it.
 
-use std::ffi::c_void;
-use std::ptr;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use napi::bindgen_prelude::{
-    AsyncTask, BigInt, Buffer, FromNapiValue, JsObjectValue, JsValue, Null, Object, ToNapiValue,
+    AsyncTask, BigInt, Buffer, FromNapiValue, JsObjectValue, Object, ToNapiValue,
 };
-use napi::{sys, Env, JsError};
-use stratalog::{
-    stratalog_batch, stratalog_batch_outcome, stratalog_head, stratalog_slice, stratalog_status,
-    STRATALOG_ANY_OFFSET,
-};
+use napi::{sys, Env};
+use stratalog_client::{Fsync, GroupBatch, Head, Store};
 
-use crate::error::{check, empty_detail, Failure};
-use crate::handle::Shared;
-use crate::job::Job;
-use crate::store::empty_head;
-use crate::value::{head_value, to_u64, Output};
+use crate::error::Failure;
+use crate::job::{Job, Output};
+use crate::napi_args::{event_views, export, guarded, null, typed_array, CallArgs};
+use crate::value::{head_value, to_u64};
 
 /// Arguments before the events: target, stream, expectedOffset, fsync, and
 /// the events array or `undefined`.
 const FIXED_ARGS: usize = 5;
-
-/// Arguments read without a heap allocation; more go through a Vec.
-const INLINE_ARGS: usize = 64;
 
 /// Copy buffers kept for reuse: at most this many, of at most
 /// `SCRATCH_MAX_BYTES` capacity each.
@@ -94,14 +87,14 @@ impl Scratch {
 /// `appendEvents` receives as its first argument.
 #[derive(Debug, Clone)]
 pub(crate) struct AppendTarget {
-    shared: Arc<Shared>,
+    store: Arc<Store>,
     scratch: Arc<Scratch>,
 }
 
 impl AppendTarget {
-    pub(crate) fn new(shared: Arc<Shared>) -> Self {
+    pub(crate) fn new(store: Arc<Store>) -> Self {
         AppendTarget {
-            shared,
+            store,
             scratch: Arc::default(),
         }
     }
@@ -113,23 +106,24 @@ impl AppendTarget {
         Ok(object)
     }
 
-    /// Copies `events` (data, length) into one buffer and returns the job
-    /// that appends them.
+    /// Copies `events` into one buffer and returns the job that appends
+    /// them.
     fn job(
         &self,
         stream: u64,
-        expected: u64,
-        fsync: bool,
-        events: &[stratalog_slice],
+        expected: Option<u64>,
+        fsync: Fsync,
+        events: &[&[u8]],
     ) -> AsyncTask<Job> {
-        let mut data = self.scratch.take(events.iter().map(|e| e.len).sum());
-        // SAFETY: the views are of this call's arguments, still live.
-        unsafe { copy_events(events, &mut data) };
-        let lengths: Vec<usize> = events.iter().map(|e| e.len).collect();
-        let shared = Arc::clone(&self.shared);
+        let mut data = self.scratch.take(events.iter().map(|e| e.len()).sum());
+        for event in events {
+            data.extend_from_slice(event);
+        }
+        let lengths: Vec<usize> = events.iter().map(|e| e.len()).collect();
+        let store = Arc::clone(&self.store);
         let scratch = Arc::clone(&self.scratch);
         Job::spawn(move || {
-            let result = append_packed(&shared, stream, expected, fsync, &data, &lengths);
+            let result = append_packed(&store, stream, expected, fsync, &data, &lengths);
             scratch.give(data);
             result.map(Output::Head)
         })
@@ -139,111 +133,51 @@ impl AppendTarget {
 /// Appends the events packed in `data` (event i is the next `lengths[i]`
 /// bytes) as one batch and returns the new head; on a pool thread.
 pub(crate) fn append_packed(
-    shared: &Shared,
+    store: &Store,
     stream: u64,
-    expected: u64,
-    fsync: bool,
+    expected: Option<u64>,
+    fsync: Fsync,
     data: &[u8],
     lengths: &[usize],
-) -> Result<stratalog_head, Failure> {
-    append_slices(shared, stream, expected, fsync, &slices_of(data, lengths)?)
+) -> Result<Head, Failure> {
+    Ok(store.append(stream, &events_of(data, lengths)?, expected, fsync)?)
 }
 
-/// The events packed in `data` (event i is the next `lengths[i]` bytes) as
-/// slices into it.
-fn slices_of(data: &[u8], lengths: &[usize]) -> Result<Vec<stratalog_slice>, Failure> {
-    let mut slices = Vec::with_capacity(lengths.len());
+/// The events packed in `data` (event i is the next `lengths[i]` bytes).
+fn events_of<'a>(data: &'a [u8], lengths: &[usize]) -> Result<Vec<&'a [u8]>, Failure> {
+    let mut events = Vec::with_capacity(lengths.len());
     let mut rest = data;
     for &len in lengths {
         let (event, tail) = rest
             .split_at_checked(len)
             .ok_or_else(|| Failure::invalid_value("event lengths run past the end of data"))?;
-        slices.push(stratalog_slice {
-            data: event.as_ptr(),
-            len: event.len(),
-        });
+        events.push(event);
         rest = tail;
     }
-    Ok(slices)
+    Ok(events)
 }
 
-/// Appends the events `slices` point at as one batch and returns the new
-/// head, on the calling thread.
-fn append_slices(
-    shared: &Shared,
-    stream: u64,
-    expected: u64,
-    fsync: bool,
-    slices: &[stratalog_slice],
-) -> Result<stratalog_head, Failure> {
-    let mut head = empty_head();
-    shared.with(|store| {
-        // SAFETY: live handle (read guard held); `slices` point at memory
-        // alive for the call (the caller's contract); `head` is writable.
-        check(unsafe {
-            stratalog::stratalog_append_batch(
-                store,
-                stream,
-                slices.as_ptr(),
-                slices.len(),
-                expected,
-                fsync,
-                &mut head,
-            )
-        })
-    })?;
-    Ok(head)
+/// The stream id and the expected offset, if any.
+pub(crate) fn offsets(
+    stream: &BigInt,
+    expected: Option<&BigInt>,
+) -> Result<(u64, Option<u64>), Failure> {
+    let expected = expected.map(|e| to_u64("expectedOffset", e)).transpose()?;
+    Ok((to_u64("stream", stream)?, expected))
 }
 
-/// Copies the events into `data`, one after another.
-///
-/// # Safety
-/// Each view points at `len` bytes of live memory (an argument of the
-/// current call).
-unsafe fn copy_events(events: &[stratalog_slice], data: &mut Vec<u8>) {
-    for event in events {
-        if event.len > 0 {
-            // SAFETY: per the contract.
-            data.extend_from_slice(unsafe { std::slice::from_raw_parts(event.data, event.len) });
-        }
-    }
-}
-
-/// Registers `appendEvents`, `appendEventsSync` and `packEvents` on the module's exports.
+/// Registers `appendEvents`, `appendEventsSync` and `packEvents` on the
+/// module's exports.
 pub(crate) fn register(env: &Env, exports: &Object) -> napi::Result<()> {
-    type Callback = unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value;
-    let functions: [(&std::ffi::CStr, Callback); 3] = [
-        (c"appendEvents", append_events),
-        (c"appendEventsSync", append_events_sync),
-        (c"packEvents", pack_events),
-    ];
-    for (name, callback) in functions {
-        let mut function = ptr::null_mut();
-        // SAFETY: a live env during module init; `name` is NUL-terminated
-        // and `function` writable.
-        let status = unsafe {
-            sys::napi_create_function(
-                env.raw(),
-                name.as_ptr(),
-                name.count_bytes() as isize,
-                Some(callback),
-                ptr::null_mut(),
-                &mut function,
-            )
-        };
-        // SAFETY: as above; `exports` is the module's exports object.
-        if status != sys::Status::napi_ok
-            || unsafe {
-                sys::napi_set_named_property(env.raw(), exports.raw(), name.as_ptr(), function)
-            } != sys::Status::napi_ok
-        {
-            return Err(napi::Error::from_reason(format!(
-                "cannot export {}",
-                name.to_string_lossy()
-            )));
-        }
-    }
-    Ok(())
+    export(
+        env,
+        exports,
+        &[
+            (c"appendEvents", append_events),
+            (c"appendEventsSync", append_events_sync),
+            (c"packEvents", pack_events),
+        ],
+    )
 }
 
 /// The Node-API callback of `appendEvents`.
@@ -283,32 +217,15 @@ unsafe extern "C" fn pack_events(
     guarded(env, "packEvents", || unsafe { pack_events_impl(env, info) })
 }
 
-/// Runs a callback's body; an error or a panic becomes a thrown JS error
-/// (a panic must not unwind into Node).
-fn guarded(
-    env: sys::napi_env,
-    name: &str,
-    body: impl FnOnce() -> napi::Result<sys::napi_value> + std::panic::UnwindSafe,
-) -> sys::napi_value {
-    let error = match std::panic::catch_unwind(body) {
-        Ok(Ok(value)) => return value,
-        Ok(Err(error)) => error,
-        Err(_) => napi::Error::from_reason(format!("stratalog: internal error in {name} (a bug)")),
-    };
-    // SAFETY: the env of the current call; no JS ran, nothing is pending.
-    unsafe { JsError::from(error).throw_into(env) };
-    ptr::null_mut()
-}
-
-/// An append's checked arguments: where to, and views of its events (valid
+/// An append's checked arguments: where to, and its events (views valid
 /// during the current call only).
 struct AppendCall<'a> {
     env: Env,
     target: &'a AppendTarget,
     stream: u64,
-    expected: u64,
-    fsync: bool,
-    events: Vec<stratalog_slice>,
+    expected: Option<u64>,
+    fsync: Fsync,
+    events: Vec<&'a [u8]>,
 }
 
 /// Reads the arguments of `appendEvents` / `appendEventsSync` and runs
@@ -338,7 +255,7 @@ unsafe fn with_append_call(
     let fsync = unsafe { Option::<bool>::from_napi_value(env, args[3]) }?;
     let (stream, expected) =
         offsets(&stream, expected.as_ref()).map_err(|f| f.into_js(&rust_env))?;
-    // SAFETY: values of this call's env.
+    // SAFETY: values of this call's env; no JS runs before `body` returns.
     let Some(events) = unsafe { event_views(env, args[4], &args[FIXED_ARGS..]) }? else {
         // SAFETY: the env of this call.
         return unsafe { null(env) };
@@ -348,7 +265,7 @@ unsafe fn with_append_call(
         target,
         stream,
         expected,
-        fsync: fsync.unwrap_or_else(|| target.shared.default_fsync()),
+        fsync: Fsync::from(fsync),
         events,
     })
 }
@@ -386,14 +303,11 @@ unsafe fn append_events_sync_impl(
         with_append_call(env, info, usage, |call| {
             // The events are appended straight from the caller's buffers:
             // nothing else runs on this thread until the append returns.
-            let head = append_slices(
-                &call.target.shared,
-                call.stream,
-                call.expected,
-                call.fsync,
-                &call.events,
-            )
-            .map_err(|f| f.into_js(&call.env))?;
+            let head = call
+                .target
+                .store
+                .append(call.stream, &call.events, call.expected, call.fsync)
+                .map_err(|e| Failure::from(e).into_js(&call.env))?;
             head_value(&call.env, &head)
         })
     }
@@ -414,7 +328,7 @@ unsafe fn pack_events_impl(
             "packEvents(lengths, events | undefined, ...events)",
         ));
     }
-    // SAFETY: values of this call's env.
+    // SAFETY: values of this call's env; no JS runs while the views live.
     let Some(events) = unsafe { event_views(env, args[1], &args[2..]) }? else {
         // SAFETY: the env of this call.
         return unsafe { null(env) };
@@ -434,309 +348,56 @@ unsafe fn pack_events_impl(
     let lengths = unsafe { std::slice::from_raw_parts_mut(out.cast::<u32>(), events.len()) };
     for (slot, event) in lengths.iter_mut().zip(&events) {
         // uint8_view admits no event of 2^32 bytes or more.
-        *slot = event.len as u32;
+        *slot = event.len() as u32;
     }
-    let mut data = Vec::with_capacity(events.iter().map(|e| e.len).sum());
-    // SAFETY: the views are of this call's arguments, still live.
-    unsafe { copy_events(&events, &mut data) };
+    let data: Vec<u8> = events.concat();
     drop(events);
     // SAFETY: the env of this call.
     unsafe { Buffer::to_napi_value(env, Buffer::from(data)) }
 }
 
-/// The arguments of a Node-API call, without a heap allocation for up to
-/// `INLINE_ARGS` of them.
-struct CallArgs {
-    inline: [sys::napi_value; INLINE_ARGS],
-    heap: Vec<sys::napi_value>,
-}
-
-impl CallArgs {
-    fn new() -> Self {
-        CallArgs {
-            inline: [ptr::null_mut(); INLINE_ARGS],
-            heap: Vec::new(),
-        }
-    }
-
-    /// # Safety
-    /// `env` and `info` are those of the current Node-API call.
-    unsafe fn read(
-        &mut self,
-        env: sys::napi_env,
-        info: sys::napi_callback_info,
-    ) -> napi::Result<&[sys::napi_value]> {
-        let mut argc = INLINE_ARGS;
-        // SAFETY: `inline` has room for `argc` values.
-        check_napi(unsafe {
-            sys::napi_get_cb_info(
-                env,
-                info,
-                &mut argc,
-                self.inline.as_mut_ptr(),
-                ptr::null_mut(),
-                ptr::null_mut(),
-            )
-        })?;
-        if argc <= INLINE_ARGS {
-            return Ok(&self.inline[..argc]);
-        }
-        self.heap.resize(argc, ptr::null_mut());
-        let mut again = argc;
-        // SAFETY: `heap` has room for `again` values.
-        check_napi(unsafe {
-            sys::napi_get_cb_info(
-                env,
-                info,
-                &mut again,
-                self.heap.as_mut_ptr(),
-                ptr::null_mut(),
-                ptr::null_mut(),
-            )
-        })?;
-        Ok(&self.heap[..again.min(argc)])
-    }
-}
-
-/// Where the events are: the elements of `array` if it is an array, else
-/// (`array` undefined) the values of `spread`. None if one is not a
-/// Uint8Array (or is too large), or `array` is neither. The pointers are
-/// valid during the current call, as long as no JS runs.
-///
-/// # Safety
-/// The values are values of the live `env` of the current call.
-unsafe fn event_views(
-    env: sys::napi_env,
-    array: sys::napi_value,
-    spread: &[sys::napi_value],
-) -> napi::Result<Option<Vec<stratalog_slice>>> {
-    let mut elements = Vec::new();
-    // SAFETY: per the contract.
-    let values = if unsafe { is_array(env, array) }? {
-        let mut len = 0u32;
-        // SAFETY: `array` is an array of this env; `len` writable.
-        check_napi(unsafe { sys::napi_get_array_length(env, array, &mut len) })?;
-        elements.reserve(len as usize);
-        // Every element first: napi_get_element runs getters, which could
-        // detach or free the memory of a view already taken. Taking the
-        // views afterwards runs no JS, so they stay valid for the call.
-        for i in 0..len {
-            let mut element = ptr::null_mut();
-            // SAFETY: as above; `element` writable.
-            check_napi(unsafe { sys::napi_get_element(env, array, i, &mut element) })?;
-            elements.push(element);
-        }
-        &elements[..]
-    } else {
-        // SAFETY: a value of this call's env.
-        if !unsafe { is_undefined(env, array) }? {
-            // Not a real array (a Proxy of one, say): the JS layer reads it.
-            return Ok(None);
-        }
-        spread
-    };
-    let mut events = Vec::with_capacity(values.len());
-    for &value in values {
-        // SAFETY: a value of this call's env.
-        match unsafe { uint8_view(env, value) } {
-            Some(view) => events.push(view),
-            None => return Ok(None),
-        }
-    }
-    Ok(Some(events))
-}
-
-/// The stream id and the expected offset (`STRATALOG_ANY_OFFSET` for none).
-pub(crate) fn offsets(stream: &BigInt, expected: Option<&BigInt>) -> Result<(u64, u64), Failure> {
-    Ok((to_u64("stream", stream)?, expected_offset(expected)?))
-}
-
-/// An expected offset, or `STRATALOG_ANY_OFFSET` for none.
-pub(crate) fn expected_offset(expected: Option<&BigInt>) -> Result<u64, Failure> {
-    match expected {
-        None => Ok(STRATALOG_ANY_OFFSET),
-        Some(v) => match to_u64("expectedOffset", v)? {
-            STRATALOG_ANY_OFFSET => Err(Failure::range(
-                "expectedOffset must be below 2^64 - 1 (reserved for 'any offset')",
-            )),
-            v => Ok(v),
-        },
-    }
-}
-
-fn check_napi(status: sys::napi_status) -> napi::Result<()> {
-    if status == sys::Status::napi_ok {
-        Ok(())
-    } else {
-        Err(napi::Error::new(
-            napi::Status::from(status),
-            "a Node-API call failed while reading the events",
-        ))
-    }
-}
-
-/// # Safety
-/// `value` is a value of the live `env`.
-unsafe fn is_array(env: sys::napi_env, value: sys::napi_value) -> napi::Result<bool> {
-    let mut result = false;
-    // SAFETY: per the contract; `result` writable.
-    check_napi(unsafe { sys::napi_is_array(env, value, &mut result) })?;
-    Ok(result)
-}
-
-/// # Safety
-/// `value` is a value of the live `env`.
-unsafe fn is_undefined(env: sys::napi_env, value: sys::napi_value) -> napi::Result<bool> {
-    let mut kind = sys::ValueType::napi_undefined;
-    // SAFETY: per the contract; `kind` writable.
-    check_napi(unsafe { sys::napi_typeof(env, value, &mut kind) })?;
-    Ok(kind == sys::ValueType::napi_undefined)
-}
-
-/// # Safety
-/// `env` is the live env of the current call.
-unsafe fn null(env: sys::napi_env) -> napi::Result<sys::napi_value> {
-    // SAFETY: per the contract.
-    unsafe { Null::to_napi_value(env, Null) }
-}
-
-/// `value` as (data, length) if it is a Uint8Array (a Buffer is one) of at
-/// most 2^32 - 1 bytes, else None.
-///
-/// # Safety
-/// `value` is a value of the live `env` of the current call.
-unsafe fn uint8_view(env: sys::napi_env, value: sys::napi_value) -> Option<stratalog_slice> {
-    // SAFETY: per the contract.
-    let (data, len) = unsafe { typed_array(env, value, sys::TypedarrayType::uint8_array) }?;
-    u32::try_from(len).ok()?;
-    Some(stratalog_slice {
-        data: data.cast_const().cast::<u8>(),
-        len,
-    })
-}
-
-/// `value`'s data pointer and element count if it is a typed array of
-/// `kind`, else None.
-///
-/// # Safety
-/// `value` is a value of the live `env` of the current call.
-unsafe fn typed_array(
-    env: sys::napi_env,
-    value: sys::napi_value,
-    kind: sys::napi_typedarray_type,
-) -> Option<(*mut c_void, usize)> {
-    let mut actual = 0;
-    let mut len = 0usize;
-    let mut data: *mut c_void = ptr::null_mut();
-    // SAFETY: per the contract; outputs writable. A value that is not a
-    // typed array makes the call return napi_invalid_arg, nothing else.
-    let status = unsafe {
-        sys::napi_get_typedarray_info(
-            env,
-            value,
-            &mut actual,
-            &mut len,
-            &mut data,
-            ptr::null_mut(),
-            ptr::null_mut(),
-        )
-    };
-    (status == sys::Status::napi_ok && actual == kind).then_some((data, len))
-}
-
-/// One batch of an ordered group: its events' lengths, its expected offset
-/// (or why it has none), its durability.
-pub(crate) struct GroupBatch {
+/// One batch of an ordered group: its events' lengths, its expected offset,
+/// its durability.
+pub(crate) struct QueuedBatch {
     pub(crate) lengths: Vec<usize>,
-    pub(crate) expected: Result<u64, Failure>,
-    pub(crate) fsync: bool,
+    pub(crate) expected: Option<u64>,
+    pub(crate) fsync: Fsync,
 }
 
 /// Appends `batches`, whose events are packed in `data` (one Buffer per
 /// batch), to `stream` in their order, each atomically and with its own
-/// outcome; on a pool thread. The group goes down whole to
-/// stratalog_append_batches(), which owns the rule: one fsync covers every
-/// durable batch, and if it fails every durable batch fails. A batch whose
-/// arguments were already refused here keeps that failure.
+/// outcome; on a pool thread. The group goes down whole to the library,
+/// which owns the rule: one fsync covers every durable batch, and if it
+/// fails every durable batch fails. A call refused as a whole fails every
+/// batch with its error.
 pub(crate) fn append_group(
-    shared: &Shared,
+    store: &Store,
     stream: u64,
     data: &[Buffer],
-    batches: Vec<GroupBatch>,
-) -> Vec<Result<stratalog_head, Failure>> {
-    let mut outcomes: Vec<Result<stratalog_head, Failure>> = Vec::with_capacity(batches.len());
-    // Per batch sent down: its events and where its outcome goes.
-    let mut sent: Vec<(Vec<stratalog_slice>, usize)> = Vec::with_capacity(batches.len());
-    let mut group = Vec::with_capacity(batches.len());
-    for (batch, events) in batches.into_iter().zip(data) {
-        let slices = batch
-            .expected
-            .and_then(|expected| Ok((expected, slices_of(events, &batch.lengths)?)));
-        match slices {
-            Ok((expected, slices)) => {
-                group.push((expected, batch.fsync));
-                sent.push((slices, outcomes.len()));
-                outcomes.push(Ok(empty_head()));
-            }
-            Err(failure) => outcomes.push(Err(failure)),
-        }
-    }
-    if sent.is_empty() {
-        return outcomes;
-    }
-    let c_batches: Vec<stratalog_batch> = sent
+    batches: &[QueuedBatch],
+) -> Result<Vec<Result<Head, Failure>>, Failure> {
+    let events = batches
         .iter()
-        .zip(&group)
-        .map(|((slices, _), &(expected_offset, fsync))| stratalog_batch {
-            events: slices.as_ptr(),
-            count: slices.len(),
-            expected_offset,
-            fsync,
+        .zip(data)
+        .map(|(b, bytes)| events_of(bytes, &b.lengths))
+        .collect::<Result<Vec<_>, Failure>>()?;
+    let group: Vec<GroupBatch<'_>> = batches
+        .iter()
+        .zip(&events)
+        .map(|(b, events)| GroupBatch {
+            events,
+            expected_offset: b.expected,
+            fsync: b.fsync,
         })
         .collect();
-    let mut results = vec![empty_outcome(); c_batches.len()];
-    let ran = shared.with(|store| {
-        // SAFETY: live handle (read guard held); every batch's slices point
-        // into `data`, alive for the call; `results` has one writable
-        // outcome per batch.
-        check(unsafe {
-            stratalog::stratalog_append_batches(
-                store,
-                stream,
-                c_batches.as_ptr(),
-                c_batches.len(),
-                results.as_mut_ptr(),
-            )
-        })?;
-        // Read each failed batch's message now, on this thread.
-        Ok(results
+    match store.append_group(stream, &group) {
+        Ok(outcomes) => Ok(outcomes
+            .into_iter()
+            .map(|o| o.map_err(Failure::from))
+            .collect()),
+        Err(error) => Ok(batches
             .iter()
-            .enumerate()
-            .map(|(i, r)| match r.status {
-                stratalog_status::Ok => Ok(r.head),
-                _ => Err(Failure::of_batch(i, r)),
-            })
-            .collect::<Vec<_>>())
-    });
-    match ran {
-        Ok(results) => {
-            for ((_, at), result) in sent.iter().zip(results) {
-                outcomes[*at] = result;
-            }
-        }
-        Err(failure) => {
-            for (_, at) in &sent {
-                outcomes[*at] = Err(failure.clone());
-            }
-        }
-    }
-    outcomes
-}
-
-fn empty_outcome() -> stratalog_batch_outcome {
-    stratalog_batch_outcome {
-        status: stratalog_status::Ok,
-        head: empty_head(),
-        detail: empty_detail(stratalog_status::Ok),
+            .map(|_| Err(Failure::from(error.clone())))
+            .collect()),
     }
 }

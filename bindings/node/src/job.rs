@@ -1,15 +1,103 @@
 //! Work for the libuv thread pool.
 //!
 //! Every operation that can touch the disk is a [`Job`]: a closure run by
-//! `compute` on a pool thread (where the stratalog call is made, and where
-//! its thread-local error is read right after it), whose result becomes a
-//! JavaScript value or error in `resolve`, on the JS thread.
+//! `compute` on a pool thread (where the library call is made, and where
+//! its thread-local error is captured right after it), whose result becomes
+//! a JavaScript value or error in `resolve`, on the JS thread.
 
-use napi::bindgen_prelude::{AsyncTask, Buffer};
-use napi::{Env, Task};
+use napi::bindgen_prelude::{
+    AsyncTask, Buffer, JsValue, Null, Object, ToNapiValue, TypeName, Uint32Array, ValueType,
+};
+use napi::{sys, Env, JsError, Task};
+use stratalog_client::{Head, StreamStats, VerifyReport};
 
 use crate::error::Failure;
-use crate::value::Output;
+use crate::number::U64;
+use crate::value::{head_string, head_value, report_value, Chunk};
+
+/// Makes a JS value on the JS thread, for results this module does not
+/// know (a new store).
+pub(crate) type Build = Box<dyn FnOnce(sys::napi_env) -> napi::Result<sys::napi_value> + Send>;
+
+/// The result of an operation, computed off the JS thread and turned into a
+/// JavaScript value on it.
+pub enum Output {
+    Undefined,
+    /// End of an iterator: `null`.
+    End,
+    Built(Build),
+    Head(Head),
+    Report(VerifyReport),
+    Stats(StreamStats),
+    Chunk(Chunk),
+    Streams(Vec<u64>),
+    /// The outcomes of an ordered group of appends: per batch, its head or
+    /// its error (as a value, not thrown).
+    Group(Vec<Result<Head, Failure>>),
+}
+
+impl std::fmt::Debug for Output {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Output")
+    }
+}
+
+impl TypeName for Output {
+    fn type_name() -> &'static str {
+        "unknown"
+    }
+
+    fn value_type() -> ValueType {
+        ValueType::Unknown
+    }
+}
+
+impl ToNapiValue for Output {
+    unsafe fn to_napi_value(raw: sys::napi_env, val: Self) -> napi::Result<sys::napi_value> {
+        let env = Env::from_raw(raw);
+        // SAFETY (every arm): `raw` is the live env of the current call.
+        unsafe {
+            match val {
+                Output::Undefined => <()>::to_napi_value(raw, ()),
+                Output::End => Null::to_napi_value(raw, Null),
+                Output::Built(build) => build(raw),
+                Output::Head(head) => head_value(&env, &head),
+                Output::Report(report) => report_value(&env, &report),
+                Output::Stats(stats) => {
+                    let mut object = Object::new(&env)?;
+                    object.set("segments", U64(stats.segments))?;
+                    object.set("bytes", U64(stats.bytes))?;
+                    object.set("firstOffset", U64(stats.first_offset))?;
+                    object.set("nextOffset", U64(stats.next_offset))?;
+                    Ok(object.raw())
+                }
+                Output::Chunk(chunk) => {
+                    let mut object = Object::new(&env)?;
+                    object.set("first", U64(chunk.first))?;
+                    object.set("data", Buffer::from(chunk.data))?;
+                    object.set("lengths", Uint32Array::new(chunk.lengths))?;
+                    Ok(object.raw())
+                }
+                Output::Streams(ids) => {
+                    Vec::<U64>::to_napi_value(raw, ids.into_iter().map(U64).collect())
+                }
+                Output::Group(outcomes) => {
+                    let mut array = env.create_array(outcomes.len() as u32)?;
+                    for (i, outcome) in outcomes.into_iter().enumerate() {
+                        match outcome {
+                            Ok(head) => array.set(i as u32, head_string(&head))?,
+                            Err(failure) => {
+                                let error = JsError::from(failure.into_js(&env)).into_unknown(env);
+                                array.set(i as u32, error)?
+                            }
+                        }
+                    }
+                    Ok(array.raw())
+                }
+            }
+        }
+    }
+}
 
 type Work = Box<dyn FnOnce(&[Buffer]) -> Result<Output, Failure> + Send>;
 

@@ -1,27 +1,19 @@
-//! `NativeStore`: one method per C ABI operation. The JS layer (index.js)
-//! validates and normalizes arguments (numbers become bigints, events one
-//! contiguous Buffer) and builds the public `Store` API on top.
+//! `NativeStore`: one method per library operation. The JS layer
+//! (index.js) validates and normalizes arguments (numbers become bigints,
+//! events one contiguous Buffer) and builds the public `Store` API on top.
 
-use std::ffi::CString;
-use std::ptr::{self, NonNull};
 use std::sync::Arc;
 
-use napi::bindgen_prelude::{AsyncTask, BigInt, Buffer, Object, Uint32Array};
+use napi::bindgen_prelude::{AsyncTask, BigInt, Buffer, Object, ToNapiValue, Uint32Array};
 use napi::Env;
 use napi_derive::napi;
-use stratalog::{
-    stratalog_compression, stratalog_head, stratalog_options, stratalog_store,
-    stratalog_verify_report, STRATALOG_NO_OFFSET,
-};
+use stratalog_client::{self as client, Fsync, Head, Options, Store};
 
-use crate::append::{
-    append_group, append_packed, expected_offset, offsets, AppendTarget, GroupBatch,
-};
-use crate::error::{check, Failure};
-use crate::handle::Shared;
+use crate::append::{append_group, append_packed, offsets, AppendTarget, QueuedBatch};
+use crate::error::Failure;
 use crate::iter::NativeIter;
-use crate::job::Job;
-use crate::value::{to_u64, Chunk, Output};
+use crate::job::{Job, Output};
+use crate::value::to_u64;
 
 /// The options of one batch of `appendGroup`.
 #[napi(object)]
@@ -37,33 +29,26 @@ pub struct GroupOptions {
 pub struct OpenOptions {
     pub segment_size: Option<BigInt>,
     pub checkpoint_interval: Option<BigInt>,
-    /// "none", "lz4" or "zstd".
+    /// "none", "lz4" or "zstd" (parsed by the library).
     pub compression: Option<String>,
     pub max_event_size: Option<BigInt>,
     pub fsync: Option<bool>,
 }
 
-enum Mode {
-    Write(CString),
-    ReadOnly(CString),
-    Memory,
+/// The options of an open store, as `NativeStore.options()` returns them.
+#[napi(object)]
+#[derive(Debug)]
+pub struct StoreOptions {
+    pub segment_size: BigInt,
+    pub checkpoint_interval: BigInt,
+    pub compression: String,
+    pub max_event_size: BigInt,
+    pub fsync: bool,
 }
 
-fn c_path(path: String) -> Result<CString, Failure> {
-    CString::new(path).map_err(|_| Failure::invalid_value("path must not contain NUL bytes"))
-}
-
-fn c_options(options: Option<OpenOptions>) -> Result<stratalog_options, Failure> {
-    let mut opts = stratalog_options {
-        segment_size: 0,
-        checkpoint_interval: 0,
-        compression: stratalog_compression::None,
-        max_event_size: 0,
-        fsync: false,
-    };
-    // SAFETY: `opts` is writable.
-    check(unsafe { stratalog::stratalog_options_default(&mut opts) })?;
-    let Some(o) = options else {
+fn options(given: Option<OpenOptions>) -> Result<Options, Failure> {
+    let mut opts = Store::default_options();
+    let Some(o) = given else {
         return Ok(opts);
     };
     if let Some(v) = &o.segment_size {
@@ -75,17 +60,8 @@ fn c_options(options: Option<OpenOptions>) -> Result<stratalog_options, Failure>
     if let Some(v) = &o.max_event_size {
         opts.max_event_size = to_u64("maxEventSize", v)?;
     }
-    if let Some(c) = &o.compression {
-        opts.compression = match c.as_str() {
-            "none" => stratalog_compression::None,
-            "lz4" => stratalog_compression::Lz4,
-            "zstd" => stratalog_compression::Zstd,
-            other => {
-                return Err(Failure::invalid_value(format!(
-                    "compression must be 'none', 'lz4' or 'zstd', got '{other}'"
-                )))
-            }
-        };
+    if let Some(name) = &o.compression {
+        opts.compression = client::parse_compression(name)?;
     }
     if let Some(f) = o.fsync {
         opts.fsync = f;
@@ -93,110 +69,58 @@ fn c_options(options: Option<OpenOptions>) -> Result<stratalog_options, Failure>
     Ok(opts)
 }
 
-/// Opens a store; runs on a pool thread for the disk modes.
-fn open_store(mode: Mode, opts: stratalog_options) -> Result<Arc<Shared>, Failure> {
-    let mut out: *mut stratalog_store = ptr::null_mut();
-    // SAFETY: paths are NUL-terminated, `opts` and `out` point to valid memory.
-    let status = unsafe {
-        match &mode {
-            Mode::Write(path) => stratalog::stratalog_open(path.as_ptr(), &opts, &mut out),
-            Mode::ReadOnly(path) => {
-                stratalog::stratalog_open_read_only_with(path.as_ptr(), &opts, &mut out)
-            }
-            Mode::Memory => stratalog::stratalog_open_in_memory(&opts, &mut out),
-        }
-    };
-    check(status)?;
-    match NonNull::new(out) {
-        Some(ptr) => Ok(Arc::new(Shared::new(ptr))),
-        // The library writes a handle on success; report a broken promise
-        // as the bug it would be rather than crash.
-        None => Err(Failure::Library {
-            status: stratalog::stratalog_status::Panic,
-            message: "stratalog returned success without a store handle".to_owned(),
-            detail: None,
-        }),
+/// A path the library can take: no NUL bytes (the JS layer refused the
+/// other bad ones).
+fn checked_path(path: String) -> Result<String, Failure> {
+    if path.contains('\0') {
+        return Err(Failure::invalid_value("path must not contain NUL bytes"));
     }
-}
-
-pub(crate) fn empty_head() -> stratalog_head {
-    stratalog_head {
-        next_offset: 0,
-        hash: [0; 32],
-    }
-}
-
-fn empty_report() -> stratalog_verify_report {
-    stratalog_verify_report {
-        events: 0,
-        bytes: 0,
-        checkpoints: 0,
-        segments: 0,
-        head: empty_head(),
-        failed_offset: STRATALOG_NO_OFFSET,
-    }
+    Ok(path)
 }
 
 /// A head given as `nextOffset` and a 32-byte hash.
-pub(crate) fn head_from(next_offset: &BigInt, hash: &[u8]) -> Result<stratalog_head, Failure> {
-    let next_offset = to_u64("head.nextOffset", next_offset)?;
-    let hash: [u8; 32] = hash.try_into().map_err(|_| {
-        Failure::invalid_value(format!("head.hash must be 32 bytes, got {}", hash.len()))
-    })?;
-    Ok(stratalog_head { next_offset, hash })
+pub(crate) fn head_from(next_offset: &BigInt, hash: &[u8]) -> Result<Head, Failure> {
+    let hash = <[u8; 32]>::try_from(hash)
+        .map_err(|_| Failure::invalid_value("a chain hash is 32 bytes"))?;
+    Ok(Head {
+        next_offset: to_u64("nextOffset", next_offset)?,
+        hash,
+    })
 }
 
-/// Frees a stratalog_events batch when dropped.
-struct Events(*mut stratalog::stratalog_events);
-
-impl Drop for Events {
-    fn drop(&mut self) {
-        // SAFETY: a batch from stratalog_read_from() (or NULL), freed once.
-        unsafe { stratalog::stratalog_events_free(self.0) };
-    }
-}
-
-/// Copies a batch into a [`Chunk`] (the one copy a read makes).
-fn copy_events(batch: &Events) -> Result<Chunk, Failure> {
-    // SAFETY (all calls): `batch.0` is a live batch; outputs are writable.
-    let count = unsafe { stratalog::stratalog_events_len(batch.0) };
-    let first = unsafe { stratalog::stratalog_events_first_offset(batch.0) };
-    let mut events = Vec::with_capacity(count);
-    let mut total = 0usize;
-    for i in 0..count {
-        let mut data: *const u8 = ptr::null();
-        let mut len = 0usize;
-        check(unsafe { stratalog::stratalog_events_get(batch.0, i, &mut data, &mut len) })?;
-        total = total.saturating_add(len);
-        events.push((data, len));
-    }
-    let mut chunk = Chunk {
-        first,
-        data: Vec::with_capacity(total),
-        lengths: Vec::with_capacity(count),
-    };
-    for (data, len) in events {
-        // SAFETY: the batch owns `len` readable bytes at `data` (never NULL)
-        // until it is freed, after this function returns.
-        chunk.push(unsafe { std::slice::from_raw_parts(data, len) })?;
-    }
-    Ok(chunk)
+/// An open store as the result of a job: the `NativeStore` is made on the
+/// JS thread.
+fn opened(store: Result<Store, client::Error>) -> Result<Output, Failure> {
+    let store = Arc::new(store?);
+    Ok(Output::Built(Box::new(move |env| {
+        // SAFETY: the live env `Output` is converted in.
+        unsafe { NativeStore::to_napi_value(env, NativeStore::new(store)) }
+    })))
 }
 
 /// An open store: the native half of the JS `Store`.
 #[napi]
 #[derive(Debug)]
 pub struct NativeStore {
-    shared: Arc<Shared>,
+    store: Arc<Store>,
     target: AppendTarget,
 }
 
 impl NativeStore {
-    pub(crate) fn new(shared: Arc<Shared>) -> Self {
+    fn new(store: Arc<Store>) -> Self {
         NativeStore {
-            target: AppendTarget::new(Arc::clone(&shared)),
-            shared,
+            target: AppendTarget::new(Arc::clone(&store)),
+            store,
         }
+    }
+
+    /// Runs `work` on the store on the pool.
+    fn job(
+        &self,
+        work: impl FnOnce(&Store) -> Result<Output, Failure> + Send + 'static,
+    ) -> AsyncTask<Job> {
+        let store = Arc::clone(&self.store);
+        Job::spawn(move || work(&store))
     }
 }
 
@@ -209,11 +133,9 @@ impl NativeStore {
         path: String,
         options: Option<OpenOptions>,
     ) -> napi::Result<AsyncTask<Job>> {
-        let prepared = c_path(path).and_then(|p| Ok((p, c_options(options)?)));
-        let (path, opts) = prepared.map_err(|f| f.into_js(&env))?;
-        Ok(Job::spawn(move || {
-            open_store(Mode::Write(path), opts).map(Output::Store)
-        }))
+        let args = checked_path(path).and_then(|p| Ok((p, self::options(options)?)));
+        let (path, opts) = args.map_err(|f| f.into_js(&env))?;
+        Ok(Job::spawn(move || opened(Store::open(&path, &opts))))
     }
 
     /// Opens a store for writing on the calling (JS) thread.
@@ -223,18 +145,18 @@ impl NativeStore {
         path: String,
         options: Option<OpenOptions>,
     ) -> napi::Result<NativeStore> {
-        c_path(path)
-            .and_then(|p| open_store(Mode::Write(p), c_options(options)?))
-            .map(NativeStore::new)
+        checked_path(path)
+            .and_then(|path| Ok(Store::open(&path, &self::options(options)?)?))
+            .map(|store| NativeStore::new(Arc::new(store)))
             .map_err(|f| f.into_js(&env))
     }
 
     /// A new empty store in memory (no disk, so synchronous).
     #[napi]
     pub fn open_in_memory(env: Env, options: Option<OpenOptions>) -> napi::Result<NativeStore> {
-        c_options(options)
-            .and_then(|opts| open_store(Mode::Memory, opts))
-            .map(NativeStore::new)
+        self::options(options)
+            .and_then(|opts| Ok(Store::open_in_memory(&opts)?))
+            .map(|store| NativeStore::new(Arc::new(store)))
             .map_err(|f| f.into_js(&env))
     }
 
@@ -245,10 +167,10 @@ impl NativeStore {
         path: String,
         options: Option<OpenOptions>,
     ) -> napi::Result<AsyncTask<Job>> {
-        let prepared = c_path(path).and_then(|p| Ok((p, c_options(options)?)));
-        let (path, opts) = prepared.map_err(|f| f.into_js(&env))?;
+        let args = checked_path(path).and_then(|p| Ok((p, self::options(options)?)));
+        let (path, opts) = args.map_err(|f| f.into_js(&env))?;
         Ok(Job::spawn(move || {
-            open_store(Mode::ReadOnly(path), opts).map(Output::Store)
+            opened(Store::open_read_only(&path, &opts))
         }))
     }
 
@@ -279,11 +201,11 @@ impl NativeStore {
             Ok((stream, expected))
         })();
         let (stream, expected) = args.map_err(|f| f.into_js(&env))?;
-        let fsync = fsync.unwrap_or_else(|| self.shared.default_fsync());
-        let shared = Arc::clone(&self.shared);
+        let fsync = Fsync::from(fsync);
+        let store = Arc::clone(&self.store);
         Ok(Job::spawn_with(vec![data], move |inputs| {
             let bytes = inputs.first().map_or(&[][..], |b| &b[..]);
-            append_packed(&shared, stream, expected, fsync, bytes, &lengths).map(Output::Head)
+            append_packed(&store, stream, expected, fsync, bytes, &lengths).map(Output::Head)
         }))
     }
 
@@ -314,18 +236,19 @@ impl NativeStore {
                         "a batch's lengths do not add up to its data",
                     ));
                 }
-                group.push(GroupBatch {
+                let (_, expected) = offsets(&BigInt::from(0u64), o.expected_offset.as_ref())?;
+                group.push(QueuedBatch {
                     lengths: sizes.iter().map(|&l| l as usize).collect(),
-                    expected: expected_offset(o.expected_offset.as_ref()),
-                    fsync: o.fsync.unwrap_or_else(|| self.shared.default_fsync()),
+                    expected,
+                    fsync: Fsync::from(o.fsync),
                 });
             }
             Ok((stream, group))
         })();
         let (stream, group) = args.map_err(|f| f.into_js(&env))?;
-        let shared = Arc::clone(&self.shared);
+        let store = Arc::clone(&self.store);
         Ok(Job::spawn_with(data, move |inputs| {
-            Ok(Output::Group(append_group(&shared, stream, inputs, group)))
+            append_group(&store, stream, inputs, &group).map(Output::Group)
         }))
     }
 
@@ -353,40 +276,33 @@ impl NativeStore {
             ))
         })();
         let (stream, offset, max_bytes) = args.map_err(|f: Failure| f.into_js(&env))?;
-        let shared = Arc::clone(&self.shared);
-        Ok(Job::spawn(move || {
-            let batch = shared.with(|store| {
-                let mut out = ptr::null_mut();
-                // SAFETY: live handle (read guard held); `out` is writable.
-                check(unsafe {
-                    stratalog::stratalog_read_from(store, stream, offset, max_bytes, &mut out)
-                })?;
-                Ok(Events(out))
-            })?;
-            // The batch does not borrow the store: copy it without the guard.
-            copy_events(&batch).map(Output::Chunk)
+        Ok(self.job(move |store| {
+            let batch = store.read_from(stream, offset, max_bytes)?;
+            let mut chunk = crate::value::Chunk {
+                first: batch.first_offset(),
+                ..Default::default()
+            };
+            for event in batch.iter() {
+                chunk.push(event)?;
+            }
+            Ok(Output::Chunk(chunk))
         }))
     }
 
-    /// A lazy iterator over `stream` from `start`.
+    /// A lazy iterator over `stream` from `start`; it is positioned (and a
+    /// start past the end refused) by its first chunk, on the pool.
     #[napi]
     pub fn iter(&self, env: Env, stream: BigInt, start: BigInt) -> napi::Result<NativeIter> {
         let args = (|| Ok((to_u64("stream", &stream)?, to_u64("start", &start)?)))();
         let (stream, start) = args.map_err(|f: Failure| f.into_js(&env))?;
-        Ok(NativeIter::new(Arc::clone(&self.shared), stream, start))
+        Ok(NativeIter::new(Arc::clone(&self.store), stream, start))
     }
 
     /// The chain head of `stream`, from memory (synchronous).
     #[napi]
     pub fn chain_head(&self, env: Env, stream: BigInt) -> napi::Result<Output> {
-        let result = to_u64("stream", &stream).and_then(|stream| {
-            self.shared.with(|store| {
-                let mut head = empty_head();
-                // SAFETY: live handle (read guard held); `head` is writable.
-                check(unsafe { stratalog::stratalog_chain_head(store, stream, &mut head) })?;
-                Ok(Output::Head(head))
-            })
-        });
+        let result = to_u64("stream", &stream)
+            .and_then(|stream| Ok(Output::Head(self.store.chain_head(stream)?)));
         result.map_err(|f| f.into_js(&env))
     }
 
@@ -394,15 +310,7 @@ impl NativeStore {
     #[napi]
     pub fn verify(&self, env: Env, stream: BigInt) -> napi::Result<AsyncTask<Job>> {
         let stream = to_u64("stream", &stream).map_err(|f| f.into_js(&env))?;
-        let shared = Arc::clone(&self.shared);
-        Ok(Job::spawn(move || {
-            shared.with(|store| {
-                let mut report = empty_report();
-                // SAFETY: live handle (read guard held); `report` is writable.
-                check(unsafe { stratalog::stratalog_verify(store, stream, &mut report) })?;
-                Ok(Output::Report(report))
-            })
-        }))
+        Ok(self.job(move |store| Ok(Output::Report(store.verify(stream)?))))
     }
 
     /// Verifies the stream and that it holds the history `head` summarizes.
@@ -416,45 +324,20 @@ impl NativeStore {
     ) -> napi::Result<AsyncTask<Job>> {
         let args = (|| Ok((to_u64("stream", &stream)?, head_from(&next_offset, &hash)?)))();
         let (stream, head) = args.map_err(|f: Failure| f.into_js(&env))?;
-        let shared = Arc::clone(&self.shared);
-        Ok(Job::spawn(move || {
-            shared.with(|store| {
-                let mut report = empty_report();
-                // SAFETY: live handle (read guard held); `head` is readable
-                // and `report` writable.
-                check(unsafe {
-                    stratalog::stratalog_verify_against(store, stream, &head, &mut report)
-                })?;
-                Ok(Output::Report(report))
-            })
-        }))
+        Ok(self.job(move |store| Ok(Output::Report(store.verify_against(stream, &head)?))))
     }
 
     /// The ids of the streams that hold events, on the pool.
     #[napi]
     pub fn streams(&self) -> AsyncTask<Job> {
-        let shared = Arc::clone(&self.shared);
-        Job::spawn(move || {
-            shared.with(|store| {
-                let mut list = ptr::null_mut();
-                // SAFETY: live handle (read guard held); `list` is writable.
-                check(unsafe { stratalog::stratalog_streams(store, &mut list) })?;
-                // SAFETY (below): `list` is a live list until freed; its data
-                // holds stratalog_stream_list_len() ids (NULL when empty).
-                let ids = unsafe {
-                    let len = stratalog::stratalog_stream_list_len(list);
-                    let data = stratalog::stratalog_stream_list_data(list);
-                    let ids = if data.is_null() || len == 0 {
-                        Vec::new()
-                    } else {
-                        std::slice::from_raw_parts(data, len).to_vec()
-                    };
-                    stratalog::stratalog_stream_list_free(list);
-                    ids
-                };
-                Ok(Output::Streams(ids))
-            })
-        })
+        self.job(|store| Ok(Output::Streams(store.streams()?)))
+    }
+
+    /// Segments, bytes and offsets of `stream`, on the pool.
+    #[napi]
+    pub fn stats(&self, env: Env, stream: BigInt) -> napi::Result<AsyncTask<Job>> {
+        let stream = to_u64("stream", &stream).map_err(|f| f.into_js(&env))?;
+        Ok(self.job(move |store| Ok(Output::Stats(store.stats(stream)?))))
     }
 
     /// Makes every append so far durable, to `stream` or (undefined) to
@@ -465,79 +348,47 @@ impl NativeStore {
             .map(|s| to_u64("stream", &s))
             .transpose()
             .map_err(|f| f.into_js(&env))?;
-        let shared = Arc::clone(&self.shared);
-        Ok(Job::spawn(move || {
-            shared.with(|store| {
-                // SAFETY (both arms): live handle (read guard held).
-                check(match stream {
-                    Some(stream) => unsafe { stratalog::stratalog_sync_stream(store, stream) },
-                    None => unsafe { stratalog::stratalog_sync(store) },
-                })?;
-                Ok(Output::Undefined)
-            })
+        Ok(self.job(move |store| {
+            store.sync(stream)?;
+            Ok(Output::Undefined)
         }))
     }
 
     /// Whether the store was opened read-only (false once closed).
     #[napi(getter)]
     pub fn read_only(&self) -> bool {
-        self.shared
-            // SAFETY: live handle (read guard held).
-            .with(|store| Ok(unsafe { stratalog::stratalog_is_read_only(store) }))
-            .unwrap_or(false)
+        self.store.is_read_only() && !self.store.is_closed()
     }
 
     /// Whether `close()` was called.
     #[napi(getter)]
     pub fn closed(&self) -> bool {
-        self.shared.is_closed()
+        self.store.is_closed()
     }
 
     /// The options the store was opened with.
     #[napi]
     pub fn options(&self, env: Env) -> napi::Result<StoreOptions> {
-        let result = self.shared.with(|store| {
-            let mut opts = stratalog_options {
-                segment_size: 0,
-                checkpoint_interval: 0,
-                compression: stratalog_compression::None,
-                max_event_size: 0,
-                fsync: false,
-            };
-            // SAFETY: live handle (read guard held); `opts` is writable.
-            check(unsafe { stratalog::stratalog_store_options(store, &mut opts) })?;
-            Ok(StoreOptions {
-                segment_size: BigInt::from(opts.segment_size),
-                checkpoint_interval: BigInt::from(opts.checkpoint_interval),
-                compression: match opts.compression {
-                    stratalog_compression::None => "none",
-                    stratalog_compression::Lz4 => "lz4",
-                    stratalog_compression::Zstd => "zstd",
-                }
-                .to_owned(),
-                max_event_size: BigInt::from(opts.max_event_size),
-                fsync: opts.fsync,
-            })
-        });
-        result.map_err(|f| f.into_js(&env))
+        let opts = self
+            .store
+            .options()
+            .map_err(|e| Failure::from(e).into_js(&env))?;
+        Ok(StoreOptions {
+            segment_size: BigInt::from(opts.segment_size),
+            checkpoint_interval: BigInt::from(opts.checkpoint_interval),
+            compression: client::compression_name(opts.compression).to_owned(),
+            max_event_size: BigInt::from(opts.max_event_size),
+            fsync: opts.fsync,
+        })
     }
 
-    /// Waits for the calls in flight, syncs, releases the writer lock and
-    /// frees the handle. Later calls fail with STRATALOG_CLOSED. Throws if
-    /// the final sync failed (the store is closed all the same).
+    /// Waits for the calls in flight, syncs and releases the writer lock.
+    /// Later calls fail with STRATALOG_CLOSED. Throws if the final sync
+    /// failed (the store is closed all the same).
     #[napi]
     pub fn close(&self, env: Env) -> napi::Result<()> {
-        self.shared.close().map_err(|f| f.into_js(&env))
+        self.store
+            .close()
+            .map_err(|e| Failure::from(e).into_js(&env))
     }
-}
-
-/// The options of an open store, as `NativeStore.options()` returns them.
-#[napi(object)]
-#[derive(Debug)]
-pub struct StoreOptions {
-    pub segment_size: BigInt,
-    pub checkpoint_interval: BigInt,
-    pub compression: String,
-    pub max_event_size: BigInt,
-    pub fsync: bool,
 }

@@ -195,10 +195,10 @@ def test_offset_out_of_range_error(store: stratalog.Store) -> None:
         store.read_from(2, 3)
     assert (info.value.stream, info.value.offset, info.value.next_offset) == (2, 3, 2)
     assert isinstance(info.value, IndexError)
-    it = store.iter(2, start=5)  # reported by the first next()
-    with pytest.raises(stratalog.OffsetOutOfRangeError):
-        next(it)
-    assert it.closed
+    with pytest.raises(stratalog.OffsetOutOfRangeError) as info:
+        store.iter(2, start=5)  # refused when made, not at the first next()
+    assert (info.value.stream, info.value.offset, info.value.next_offset) == (2, 5, 2)
+    assert list(store.iter(2, start=2)) == []  # at the end: empty
     with pytest.raises(stratalog.OffsetOutOfRangeError):
         store.read_from(8, 1)  # a stream that does not exist ends at 0
 

@@ -138,9 +138,10 @@ def test_largest_ids_work(store: stratalog.Store) -> None:
     store.append(top, b"at the top")
     assert store.streams() == [top]
     assert store.read_from(top, 0) == [b"at the top"]
-    # expected_offset 2**64-1 is the C ABI's "any offset": refused, not ignored.
-    with pytest.raises(ValueError, match="reserved"):
+    # expected_offset 2**64-1 is an offset like any other (no sentinel).
+    with pytest.raises(stratalog.OffsetMismatchError) as info:
         store.append(top, b"x", expected_offset=top)
+    assert (info.value.expected, info.value.actual) == (top, 1)
 
 
 def test_expected_offset_guards_appends(store: stratalog.Store) -> None:
@@ -222,6 +223,23 @@ def test_options_and_compression(tmp_path: Path) -> None:
         stratalog.open_in_memory(compression="gzip")
     with pytest.raises(TypeError):
         stratalog.open_in_memory(compression=1)  # type: ignore[arg-type]
+
+
+def test_stats_count_segments_without_reading(tmp_path: Path) -> None:
+    with stratalog.open(tmp_path / "s", segment_size=4096) as store:
+        assert store.stats(5) == stratalog.StreamStats(0, 0, 0, 0)
+        for i in range(200):
+            store.append(5, b"event %d " % i * 4)
+        stats = store.stats(5)
+        files = segments(tmp_path / "s", 5)
+        assert stats.segments == len(files) > 1
+        assert stats.bytes == sum(f.stat().st_size for f in files)
+        assert (stats.first_offset, stats.next_offset, stats.events) == (0, 200, 200)
+    with stratalog.open_read_only(tmp_path / "s") as reader:
+        assert reader.stats(5) == stats
+        reader.close()
+        with pytest.raises(stratalog.ClosedError):
+            reader.stats(5)
 
 
 def test_fsync_argument_and_store_default(tmp_path: Path) -> None:

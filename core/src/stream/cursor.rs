@@ -283,20 +283,12 @@ impl Cursor {
 #[derive(Debug)]
 pub struct EventIter {
     cursor: Option<Cursor>,
-    pending: Option<Error>,
 }
 
 impl EventIter {
-    pub(crate) fn new(cursor: Result<Cursor>) -> Self {
-        match cursor {
-            Ok(c) => EventIter {
-                cursor: Some(c),
-                pending: None,
-            },
-            Err(e) => EventIter {
-                cursor: None,
-                pending: Some(e),
-            },
+    pub(crate) fn new(cursor: Cursor) -> Self {
+        EventIter {
+            cursor: Some(cursor),
         }
     }
 }
@@ -305,9 +297,6 @@ impl Iterator for EventIter {
     type Item = Result<(u64, Bytes)>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if let Some(err) = self.pending.take() {
-            return Some(Err(err));
-        }
         let cursor = self.cursor.as_mut()?;
         match cursor.next_event() {
             Ok(Some(event)) => Some(Ok(event)),

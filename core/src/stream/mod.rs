@@ -15,6 +15,7 @@ mod append;
 mod cursor;
 mod group;
 mod recover;
+mod stats;
 mod verify;
 
 use std::sync::Arc;
@@ -24,6 +25,7 @@ use parking_lot::{Mutex, RwLock};
 pub use cursor::EventIter;
 pub use group::Batch;
 pub use recover::{open_stream, TornTail};
+pub use stats::StreamStats;
 pub use verify::VerifyReport;
 
 use crate::codec::Encoder;

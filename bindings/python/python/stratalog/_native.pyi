@@ -9,7 +9,8 @@ HEAD_TEXT_SIZE: int
 
 _Head = tuple[int, bytes]
 _Report = tuple[int, int, int, int, int, bytes]
-_Options = tuple[int, int, int, int, bool]
+_Options = tuple[int, int, str, int, bool]
+_Stats = tuple[int, int, int, int]
 
 def version() -> str: ...
 def status_name(code: int) -> str: ...
@@ -24,7 +25,7 @@ class Store:
         *,
         segment_size: int | None = None,
         checkpoint_interval: int | None = None,
-        compression: int | None = None,
+        compression: str | None = None,
         max_event_size: int | None = None,
         fsync: bool | None = None,
     ) -> Store: ...
@@ -33,7 +34,7 @@ class Store:
         *,
         segment_size: int | None = None,
         checkpoint_interval: int | None = None,
-        compression: int | None = None,
+        compression: str | None = None,
         max_event_size: int | None = None,
         fsync: bool | None = None,
     ) -> Store: ...
@@ -44,14 +45,14 @@ class Store:
         stream: int,
         events: Iterable[bytes | bytearray | memoryview],
         expected_offset: int | None = None,
-        fsync: bool = False,
+        fsync: bool | None = None,
     ) -> _Head: ...
     def append(
         self,
         stream: int,
         event: bytes | bytearray | memoryview,
         expected_offset: int | None = None,
-        fsync: bool = False,
+        fsync: bool | None = None,
     ) -> _Head: ...
     def chain_head(self, stream: int) -> _Head: ...
     def verify(self, stream: int) -> _Report: ...
@@ -59,6 +60,7 @@ class Store:
     def read_from(self, stream: int, offset: int, max_bytes: int) -> list[bytes]: ...
     def iter(self, stream: int, start: int) -> EventIter: ...
     def streams(self) -> list[int]: ...
+    def stats(self, stream: int) -> _Stats: ...
     def sync(self, stream: int | None = None) -> None: ...
     def options(self) -> _Options: ...
     def close(self) -> None: ...

@@ -8,7 +8,7 @@ from typing import Iterable, Union
 
 from . import _native
 from ._errors import InvalidArgumentError
-from ._types import ChainHead, Compression, CompressionLike, StoreOptions, VerifyReport, check_u64
+from ._types import ChainHead, Compression, CompressionLike, StoreOptions, StreamStats, VerifyReport, check_u64
 
 __all__ = ["Store", "EventIterator", "open", "open_in_memory", "open_read_only", "BytesLike", "PathLike"]
 
@@ -59,7 +59,7 @@ class Store:
     :class:`ClosedError`.
     """
 
-    __slots__ = ("_native", "_path", "_fsync", "__weakref__")
+    __slots__ = ("_native", "_path", "__weakref__")
 
     def __init__(self, native: _native.Store, path: str | None) -> None:
         """Internal: use :func:`stratalog.open` and friends."""
@@ -67,7 +67,6 @@ class Store:
             raise TypeError("use stratalog.open(), open_in_memory() or open_read_only() to make a Store")
         self._native = native
         self._path = path
-        self._fsync = False if native.read_only else native.options()[4]
 
     # -- lifecycle -----------------------------------------------------------
 
@@ -108,8 +107,8 @@ class Store:
     def options(self) -> StoreOptions:
         """The options the store was opened with (the defaults for a
         read-only store, apart from ``max_event_size``)."""
-        segment_size, interval, code, max_event_size, fsync = self._native.options()
-        return StoreOptions(segment_size, interval, Compression.from_code(code), max_event_size, fsync)
+        segment_size, interval, codec, max_event_size, fsync = self._native.options()
+        return StoreOptions(segment_size, interval, Compression(codec), max_event_size, fsync)
 
     def __repr__(self) -> str:
         where = "in memory" if self._path is None else repr(self._path)
@@ -141,7 +140,7 @@ class Store:
         :class:`ClosedError`, :class:`PoisonedError`, :class:`IOError`.
         """
         next_offset, digest = self._native.append_batch(
-            stream, events, expected_offset, self._fsync if fsync is None else bool(fsync)
+            stream, events, expected_offset, None if fsync is None else bool(fsync)
         )
         return ChainHead._trusted(next_offset, digest)
 
@@ -156,7 +155,7 @@ class Store:
         """Appends one event; see :meth:`append_batch`. Returns the new head,
         whose ``next_offset - 1`` is the event's offset."""
         next_offset, digest = self._native.append(
-            stream, event, expected_offset, self._fsync if fsync is None else bool(fsync)
+            stream, event, expected_offset, None if fsync is None else bool(fsync)
         )
         return ChainHead._trusted(next_offset, digest)
 
@@ -192,6 +191,12 @@ class Store:
         does not exist). No I/O."""
         next_offset, digest = self._native.chain_head(stream)
         return ChainHead._trusted(next_offset, digest)
+
+    def stats(self, stream: int) -> StreamStats:
+        """How many segments and bytes ``stream`` holds and which offsets,
+        counted without reading its records (all zeros for a stream that
+        does not exist)."""
+        return StreamStats(*self._native.stats(stream))
 
     def streams(self) -> list[int]:
         """The ids of the streams holding at least one event, increasing."""
@@ -245,7 +250,7 @@ def open(  # noqa: A001 - stratalog.open, like io.open
         _path(path),
         segment_size=_opt_u64("segment_size", segment_size),
         checkpoint_interval=_opt_u64("checkpoint_interval", checkpoint_interval),
-        compression=Compression.coerce(compression).code,
+        compression=Compression.name_of(compression),
         max_event_size=_opt_u64("max_event_size", max_event_size),
         fsync=bool(fsync),
     )
@@ -266,7 +271,7 @@ def open_in_memory(
     native = _native.Store.open_in_memory(
         segment_size=_opt_u64("segment_size", segment_size),
         checkpoint_interval=_opt_u64("checkpoint_interval", checkpoint_interval),
-        compression=Compression.coerce(compression).code,
+        compression=Compression.name_of(compression),
         max_event_size=_opt_u64("max_event_size", max_event_size),
         fsync=bool(fsync),
     )

@@ -34,35 +34,13 @@ class Compression(str, enum.Enum):
     LZ4 = "lz4"
     ZSTD = "zstd"
 
-    @property
-    def code(self) -> int:
-        """The ``stratalog_compression`` value."""
-        return _COMPRESSION_CODES[self]
-
     @classmethod
-    def from_code(cls, code: int) -> Compression:
-        for member, value in _COMPRESSION_CODES.items():
-            if value == code:
-                return member
-        raise ValueError(f"unknown compression code {code}")
-
-    @classmethod
-    def coerce(cls, value: CompressionLike) -> Compression:
-        """None, a name ("none", "lz4", "zstd", any case) or a member."""
-        if value is None:
-            return cls.NONE
-        if isinstance(value, cls):
+    def name_of(cls, value: CompressionLike) -> str | None:
+        """The codec name to hand to the library, which parses it (any case)
+        and rejects an unknown one: None keeps the library's default."""
+        if value is None or isinstance(value, str):
             return value
-        if isinstance(value, str):
-            try:
-                return cls(value.lower())
-            except ValueError:
-                pass
-            raise ValueError(f"compression must be None, 'none', 'lz4' or 'zstd', not {value!r}")
         raise TypeError(f"compression must be None, a str or a Compression, not {type(value).__name__}")
-
-
-_COMPRESSION_CODES = {Compression.NONE: 0, Compression.LZ4: 1, Compression.ZSTD: 2}
 
 CompressionLike = Union[Compression, str, None]
 
@@ -168,6 +146,25 @@ class VerifyReport:
             "segments": self.segments,
             "head": self.head.to_dict(),
         }
+
+
+@dataclass(frozen=True, slots=True)
+class StreamStats:
+    """What a stream holds (:meth:`Store.stats`), counted without reading
+    its records: ``segments`` (segment files), ``bytes`` (their size: the
+    whole of each sealed one, the committed part of the active one),
+    ``first_offset`` (the first event held) and ``next_offset`` (one past
+    the last). A stream that does not exist has all zeros."""
+
+    segments: int
+    bytes: int
+    first_offset: int
+    next_offset: int
+
+    @property
+    def events(self) -> int:
+        """How many events the stream holds."""
+        return self.next_offset - self.first_offset
 
 
 @dataclass(frozen=True, slots=True)

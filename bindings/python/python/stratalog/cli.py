@@ -132,27 +132,6 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def _stream_dir(path: str, stream: int) -> str:
-    return os.path.join(path, "streams", f"{stream:020d}")
-
-
-def _disk_usage(path: str, stream: int) -> tuple[int, int]:
-    """(segment files, bytes of segment and index files) of a stream, from
-    the directory layout of docs/FORMAT.md. (0, 0) if it cannot be read."""
-    segments = size = 0
-    try:
-        with os.scandir(_stream_dir(path, stream)) as entries:
-            for entry in entries:
-                if entry.name.endswith(".seg"):
-                    segments += 1
-                    size += entry.stat().st_size
-                elif entry.name.endswith(".idx"):
-                    size += entry.stat().st_size
-    except OSError:
-        pass
-    return segments, size
-
-
 class _Progress:
     """A one-line progress bar on stderr, redrawn in place."""
 
@@ -238,7 +217,7 @@ def _verify_all(
 def _cmd_verify(store: Store, args: argparse.Namespace, out: IO[str], err: IO[str], path: str) -> int:
     streams = [args.stream] if args.stream is not None else store.streams()
     show = args.progress if args.progress is not None else err.isatty()
-    sizes = {s: _disk_usage(path, s)[1] for s in streams} if show else {}
+    sizes = {s: store.stats(s).bytes for s in streams} if show else {}
 
     if not show:
         outcomes = _verify_all(store, streams, args.against, lambda i, o: None, lambda s: None)
@@ -355,12 +334,12 @@ def _cmd_stats(store: Store, args: argparse.Namespace, out: IO[str], path: str) 
     events = segment_count = size_total = 0
     for stream in store.streams():
         head = store.chain_head(stream)
-        segments, size = _disk_usage(path, stream)
-        events += head.next_offset
-        segment_count += segments
-        size_total += size
+        stats = store.stats(stream)
+        events += stats.events
+        segment_count += stats.segments
+        size_total += stats.bytes
         rows.append(
-            {"stream": stream, "events": head.next_offset, "segments": segments, "bytes": size, "head": str(head)}
+            {"stream": stream, "events": stats.events, "segments": stats.segments, "bytes": stats.bytes, "head": str(head)}
         )
     total = {"streams": len(rows), "events": events, "segments": segment_count, "bytes": size_total}
     if args.json:
@@ -371,7 +350,7 @@ def _cmd_stats(store: Store, args: argparse.Namespace, out: IO[str], path: str) 
         out.write(f"{r['stream']:>20}  {r['events']:>12}  {r['segments']:>8}  {r['bytes']:>14}  {r['head']}\n")
     out.write(
         f"{_plural(len(rows), 'stream')}, {_plural(events, 'event')}, "
-        f"{_plural(segment_count, 'segment')}, {size_total} bytes on disk\n"
+        f"{_plural(segment_count, 'segment')}, {size_total} bytes of segments\n"
     )
     return EXIT_OK
 

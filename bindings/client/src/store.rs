@@ -1,0 +1,370 @@
+//! [`Store`]: an open store, shared by any number of threads, closed by
+//! [`Store::close`] while others may still hold it and freed when dropped.
+
+use std::ffi::CString;
+use std::ptr::{self, NonNull};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use stratalog::{
+    stratalog_batch, stratalog_batch_outcome, stratalog_fsync, stratalog_head, stratalog_options,
+    stratalog_slice, stratalog_status, stratalog_store, stratalog_stream_stats,
+    stratalog_verify_report, STRATALOG_FSYNC_DEFAULT, STRATALOG_FSYNC_NO, STRATALOG_FSYNC_YES,
+};
+
+use crate::error::{check, empty_detail, Error, Result};
+use crate::events::{Events, Iter};
+use crate::EMPTY_HEAD;
+
+/// Whether an append must be durable when it returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Fsync {
+    /// As the store's `fsync` option says.
+    #[default]
+    Default,
+    No,
+    Yes,
+}
+
+impl Fsync {
+    fn raw(self) -> stratalog_fsync {
+        match self {
+            Fsync::Default => STRATALOG_FSYNC_DEFAULT,
+            Fsync::No => STRATALOG_FSYNC_NO,
+            Fsync::Yes => STRATALOG_FSYNC_YES,
+        }
+    }
+}
+
+impl From<Option<bool>> for Fsync {
+    /// `None` (the caller did not say) is the store's default.
+    fn from(fsync: Option<bool>) -> Self {
+        match fsync {
+            None => Fsync::Default,
+            Some(false) => Fsync::No,
+            Some(true) => Fsync::Yes,
+        }
+    }
+}
+
+/// One batch of [`Store::append_group`].
+#[derive(Debug, Clone, Copy)]
+pub struct GroupBatch<'a> {
+    pub events: &'a [&'a [u8]],
+    pub expected_offset: Option<u64>,
+    pub fsync: Fsync,
+}
+
+/// An open store. `Send + Sync`: every method may run on any thread at
+/// once, [`Store::close`] included (it waits for the calls in flight); the
+/// handle is freed when the `Store` is dropped, which Rust makes the last
+/// use.
+#[derive(Debug)]
+pub struct Store {
+    handle: NonNull<stratalog_store>,
+    read_only: bool,
+    options: stratalog_options,
+    closed: AtomicBool,
+}
+
+// SAFETY: the C ABI lets one handle be used by any number of threads at
+// once, except stratalog_close(), which only `Drop` calls, when no other
+// reference exists.
+unsafe impl Send for Store {}
+// SAFETY: as above.
+unsafe impl Sync for Store {}
+
+/// The events as the library's borrowed slices.
+fn slices(events: &[&[u8]]) -> Vec<stratalog_slice> {
+    events
+        .iter()
+        .map(|e| stratalog_slice {
+            data: e.as_ptr(),
+            len: e.len(),
+        })
+        .collect()
+}
+
+fn c_path(path: &str) -> Result<CString> {
+    CString::new(path).map_err(|_| Error::invalid("path contains a NUL character"))
+}
+
+impl Store {
+    /// The library's default options.
+    pub fn default_options() -> stratalog_options {
+        let mut options = stratalog_options {
+            segment_size: 0,
+            checkpoint_interval: 0,
+            compression: stratalog::stratalog_compression::None,
+            max_event_size: 0,
+            fsync: false,
+        };
+        // SAFETY: `options` is writable; the call cannot fail with it.
+        unsafe { stratalog::stratalog_options_default(&mut options) };
+        options
+    }
+
+    /// Opens (creating it if needed) the store at `path` for writing.
+    pub fn open(path: &str, options: &stratalog_options) -> Result<Store> {
+        let path = c_path(path)?;
+        // SAFETY: NUL-terminated path, readable options, writable out.
+        Store::open_with(|out| unsafe { stratalog::stratalog_open(path.as_ptr(), options, out) })
+    }
+
+    /// A new store in memory only.
+    pub fn open_in_memory(options: &stratalog_options) -> Result<Store> {
+        // SAFETY: readable options, writable out.
+        Store::open_with(|out| unsafe { stratalog::stratalog_open_in_memory(options, out) })
+    }
+
+    /// Opens an existing store for reading only.
+    pub fn open_read_only(path: &str, options: &stratalog_options) -> Result<Store> {
+        let path = c_path(path)?;
+        // SAFETY: NUL-terminated path, readable options, writable out.
+        Store::open_with(|out| unsafe {
+            stratalog::stratalog_open_read_only_with(path.as_ptr(), options, out)
+        })
+    }
+
+    fn open_with(
+        open: impl FnOnce(*mut *mut stratalog_store) -> stratalog_status,
+    ) -> Result<Store> {
+        let mut raw = ptr::null_mut();
+        check(open(&mut raw))?;
+        let handle = NonNull::new(raw)
+            .ok_or_else(|| Error::new(stratalog_status::Panic, "open returned no handle"))?;
+        // SAFETY: a live handle.
+        let read_only = unsafe { stratalog::stratalog_is_read_only(handle.as_ptr()) };
+        let mut options = Store::default_options();
+        // SAFETY: a live handle; `options` writable. It cannot fail on one.
+        unsafe { stratalog::stratalog_store_options(handle.as_ptr(), &mut options) };
+        Ok(Store {
+            handle,
+            read_only,
+            options,
+            closed: AtomicBool::new(false),
+        })
+    }
+
+    fn raw(&self) -> *mut stratalog_store {
+        self.handle.as_ptr()
+    }
+
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
+    /// The options the store was opened with; CLOSED once it is closed,
+    /// like every other call.
+    pub fn options(&self) -> Result<&stratalog_options> {
+        if self.is_closed() {
+            return Err(Error::new(stratalog_status::Closed, "store is closed"));
+        }
+        Ok(&self.options)
+    }
+
+    /// Appends `events` as one batch, atomically.
+    pub fn append(
+        &self,
+        stream: u64,
+        events: &[&[u8]],
+        expected_offset: Option<u64>,
+        fsync: Fsync,
+    ) -> Result<stratalog_head> {
+        let slices = slices(events);
+        let expected = expected_offset.as_ref().map_or(ptr::null(), ptr::from_ref);
+        let mut head = EMPTY_HEAD;
+        // SAFETY: live handle; slices point into `events`, alive for the
+        // call; `expected` NULL or readable; `head` writable.
+        check(unsafe {
+            stratalog::stratalog_append_batch(
+                self.raw(),
+                stream,
+                slices.as_ptr(),
+                slices.len(),
+                expected,
+                fsync.raw(),
+                &mut head,
+            )
+        })?;
+        Ok(head)
+    }
+
+    /// Appends `batches` in their order, each atomically with its own
+    /// outcome, sharing one fsync (the library's rule for a queue of
+    /// appends). The outer error is for the call as a whole: nothing ran.
+    pub fn append_group(
+        &self,
+        stream: u64,
+        batches: &[GroupBatch<'_>],
+    ) -> Result<Vec<Result<stratalog_head>>> {
+        let slices: Vec<Vec<stratalog_slice>> = batches.iter().map(|b| slices(b.events)).collect();
+        let c_batches: Vec<stratalog_batch> = batches
+            .iter()
+            .zip(&slices)
+            .map(|(b, s)| stratalog_batch {
+                events: s.as_ptr(),
+                count: s.len(),
+                expected_offset: b
+                    .expected_offset
+                    .as_ref()
+                    .map_or(ptr::null(), ptr::from_ref),
+                fsync: b.fsync.raw(),
+            })
+            .collect();
+        let mut outcomes = vec![
+            stratalog_batch_outcome {
+                status: stratalog_status::Ok,
+                head: EMPTY_HEAD,
+                detail: empty_detail(stratalog_status::Ok),
+            };
+            c_batches.len()
+        ];
+        // SAFETY: live handle; every batch points into `batches` and
+        // `slices`, alive for the call; one writable outcome per batch.
+        check(unsafe {
+            stratalog::stratalog_append_batches(
+                self.raw(),
+                stream,
+                c_batches.as_ptr(),
+                c_batches.len(),
+                outcomes.as_mut_ptr(),
+            )
+        })?;
+        // Each failed batch's message is read now, on this thread.
+        Ok(outcomes
+            .iter()
+            .enumerate()
+            .map(|(i, o)| match o.status {
+                stratalog_status::Ok => Ok(o.head),
+                _ => Err(Error::of_batch(i, o)),
+            })
+            .collect())
+    }
+
+    pub fn chain_head(&self, stream: u64) -> Result<stratalog_head> {
+        let mut head = EMPTY_HEAD;
+        // SAFETY: live handle; `head` writable.
+        check(unsafe { stratalog::stratalog_chain_head(self.raw(), stream, &mut head) })?;
+        Ok(head)
+    }
+
+    /// Verifies `stream` from its first event. On CORRUPTION or
+    /// CHAIN_MISMATCH the error's `detail.offset` is where it failed.
+    pub fn verify(&self, stream: u64) -> Result<stratalog_verify_report> {
+        let mut report = empty_report();
+        // SAFETY: live handle; `report` writable.
+        check(unsafe { stratalog::stratalog_verify(self.raw(), stream, &mut report) })?;
+        Ok(report)
+    }
+
+    /// [`Store::verify`], and that the stream still holds the history
+    /// `head` summarizes.
+    pub fn verify_against(
+        &self,
+        stream: u64,
+        head: &stratalog_head,
+    ) -> Result<stratalog_verify_report> {
+        let mut report = empty_report();
+        // SAFETY: live handle; `head` readable; `report` writable.
+        check(unsafe {
+            stratalog::stratalog_verify_against(self.raw(), stream, head, &mut report)
+        })?;
+        Ok(report)
+    }
+
+    /// Events from `offset` on, up to about `max_bytes` (at least one).
+    pub fn read_from(&self, stream: u64, offset: u64, max_bytes: u64) -> Result<Events> {
+        let mut out = ptr::null_mut();
+        // SAFETY: live handle; `out` writable.
+        check(unsafe {
+            stratalog::stratalog_read_from(self.raw(), stream, offset, max_bytes, &mut out)
+        })?;
+        // SAFETY: a new batch owned by us.
+        unsafe { Events::from_raw(out) }
+    }
+
+    /// A lazy iterator from `start`; fails here when `start` is past the end.
+    pub fn iter(&self, stream: u64, start: u64) -> Result<Iter> {
+        let mut out = ptr::null_mut();
+        // SAFETY: live handle; `out` writable.
+        check(unsafe { stratalog::stratalog_iter_new(self.raw(), stream, start, &mut out) })?;
+        // SAFETY: a new iterator owned by us.
+        unsafe { Iter::from_raw(out) }
+    }
+
+    /// The ids of the streams that hold events, in increasing order.
+    pub fn streams(&self) -> Result<Vec<u64>> {
+        let mut list = ptr::null_mut();
+        // SAFETY: live handle; `list` writable.
+        check(unsafe { stratalog::stratalog_streams(self.raw(), &mut list) })?;
+        // SAFETY: a new list we own; its data holds `len` ids (or is NULL
+        // when empty) until it is freed, after the copy.
+        unsafe {
+            let len = stratalog::stratalog_stream_list_len(list);
+            let data = stratalog::stratalog_stream_list_data(list);
+            let ids = if data.is_null() {
+                Vec::new()
+            } else {
+                std::slice::from_raw_parts(data, len).to_vec()
+            };
+            stratalog::stratalog_stream_list_free(list);
+            Ok(ids)
+        }
+    }
+
+    /// Segments, bytes and offsets of `stream`, without reading records.
+    pub fn stats(&self, stream: u64) -> Result<stratalog_stream_stats> {
+        let mut stats = stratalog_stream_stats {
+            segments: 0,
+            bytes: 0,
+            first_offset: 0,
+            next_offset: 0,
+        };
+        // SAFETY: live handle; `stats` writable.
+        check(unsafe { stratalog::stratalog_get_stream_stats(self.raw(), stream, &mut stats) })?;
+        Ok(stats)
+    }
+
+    /// Makes appends durable: of one stream, or of all.
+    pub fn sync(&self, stream: Option<u64>) -> Result<()> {
+        // SAFETY: live handle.
+        check(unsafe {
+            match stream {
+                Some(stream) => stratalog::stratalog_sync_stream(self.raw(), stream),
+                None => stratalog::stratalog_sync(self.raw()),
+            }
+        })
+    }
+
+    /// Syncs and closes the store; later calls fail with CLOSED. Safe
+    /// while other threads use it: the library waits for their calls in
+    /// flight. Closing twice is fine.
+    pub fn close(&self) -> Result<()> {
+        self.closed.store(true, Ordering::Release);
+        // SAFETY: live handle.
+        check(unsafe { stratalog::stratalog_shutdown(self.raw()) })
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        // SAFETY: the last use of a live handle: `&mut self` means no other
+        // reference exists.
+        unsafe { stratalog::stratalog_close(self.raw()) };
+    }
+}
+
+fn empty_report() -> stratalog_verify_report {
+    stratalog_verify_report {
+        events: 0,
+        bytes: 0,
+        checkpoints: 0,
+        segments: 0,
+        head: EMPTY_HEAD,
+        failed_offset: stratalog::STRATALOG_NO_OFFSET,
+    }
+}

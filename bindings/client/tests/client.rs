@@ -1,0 +1,126 @@
+//! The client over the real C ABI: what both bindings rely on.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+
+use stratalog_client::{
+    compression_name, head_text, parse_compression, parse_head, Compression, Fsync, GroupBatch,
+    Status, Store,
+};
+
+#[test]
+fn appends_reads_and_heads_round_trip() {
+    let store = Store::open_in_memory(&Store::default_options()).unwrap();
+    let head = store
+        .append(1, &[b"a", b"bc"], None, Fsync::Default)
+        .unwrap();
+    assert_eq!(head.next_offset, 2);
+    assert_eq!(parse_head(&head_text(&head)).unwrap(), head);
+    let batch = store.read_from(1, 0, u64::MAX).unwrap();
+    assert_eq!(batch.iter().collect::<Vec<_>>(), [&b"a"[..], b"bc"]);
+    let mut iter = store.iter(1, 1).unwrap();
+    assert_eq!(iter.next_event().unwrap(), Some((1, &b"bc"[..])));
+    assert_eq!(iter.next_event().unwrap(), None);
+    assert_eq!(store.verify(1).unwrap().head, head);
+    assert_eq!(store.verify_against(1, &head).unwrap().events, 2);
+    assert_eq!(store.streams().unwrap(), [1]);
+    assert_eq!(store.stats(1).unwrap().next_offset, 2);
+}
+
+#[test]
+fn errors_carry_status_code_and_detail() {
+    let store = Store::open_in_memory(&Store::default_options()).unwrap();
+    store.append(1, &[b"x"], Some(0), Fsync::No).unwrap();
+    let err = store.append(1, &[b"y"], Some(0), Fsync::No).unwrap_err();
+    assert_eq!(err.status, Status::OffsetMismatch);
+    assert_eq!(err.code(), "STRATALOG_STATUS_OFFSET_MISMATCH");
+    assert_eq!(
+        (err.detail.expected_offset, err.detail.actual_offset),
+        (0, 1)
+    );
+    let err = store.iter(1, 5).unwrap_err();
+    assert_eq!(err.status, Status::OffsetOutOfRange);
+    assert_eq!((err.detail.offset, err.detail.next_offset), (5, 1));
+    assert_eq!(parse_compression("LZ4").unwrap(), Compression::Lz4);
+    assert_eq!(compression_name(Compression::Zstd), "zstd");
+    assert_eq!(
+        parse_compression("gzip").unwrap_err().status,
+        Status::InvalidArgument
+    );
+    assert_eq!(
+        parse_head("nope").unwrap_err().status,
+        Status::InvalidArgument
+    );
+}
+
+#[test]
+fn a_group_fails_batches_alone_and_reports_each() {
+    let store = Store::open_in_memory(&Store::default_options()).unwrap();
+    let outcomes = store
+        .append_group(
+            3,
+            &[
+                GroupBatch {
+                    events: &[b"a"],
+                    expected_offset: Some(0),
+                    fsync: Fsync::Yes,
+                },
+                GroupBatch {
+                    events: &[b"b"],
+                    expected_offset: Some(7),
+                    fsync: Fsync::No,
+                },
+                GroupBatch {
+                    events: &[],
+                    expected_offset: None,
+                    fsync: Fsync::Default,
+                },
+                GroupBatch {
+                    events: &[b"c"],
+                    expected_offset: None,
+                    fsync: Fsync::Default,
+                },
+            ],
+        )
+        .unwrap();
+    assert_eq!(outcomes[0].as_ref().unwrap().next_offset, 1);
+    let mismatch = outcomes[1].as_ref().unwrap_err();
+    assert_eq!(mismatch.status, Status::OffsetMismatch);
+    assert!(
+        mismatch.message.contains("expected"),
+        "{}",
+        mismatch.message
+    );
+    assert_eq!(
+        outcomes[2].as_ref().unwrap_err().status,
+        Status::InvalidArgument
+    );
+    assert_eq!(outcomes[3].as_ref().unwrap().next_offset, 2);
+}
+
+#[test]
+fn close_from_one_thread_fails_the_others_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s");
+    let store = Arc::new(Store::open(path.to_str().unwrap(), &Store::default_options()).unwrap());
+    let writers: Vec<_> = (0..4)
+        .map(|t| {
+            let store = Arc::clone(&store);
+            std::thread::spawn(move || loop {
+                if let Err(e) = store.append(t, &[b"event"], None, Fsync::No) {
+                    return e.status;
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    store.close().unwrap();
+    for w in writers {
+        assert_eq!(w.join().unwrap(), Status::Closed);
+    }
+    assert!(store.is_closed());
+    assert_eq!(store.options().unwrap_err().status, Status::Closed);
+    // The lock was released: a new writer opens the same directory.
+    let again = Store::open(path.to_str().unwrap(), &Store::default_options()).unwrap();
+    assert!(again.chain_head(0).unwrap().next_offset > 0);
+}

@@ -1,0 +1,234 @@
+//! `_native.Store`: an open store, every call made with the GIL released.
+
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyList};
+use stratalog_client::{Error, Fsync, Head, Store};
+
+use crate::convert::{
+    collect_events, event_bytes, hash32, head_tuple, make_options, options_tuple, report_tuple,
+    HeadTuple, OptionsTuple, ReportTuple, StatsTuple,
+};
+use crate::error::IntoPyErr;
+use crate::iter::EventIter;
+
+/// An open store. Closing it (from any thread) makes later calls raise
+/// ClosedError; the handle itself is freed when the object is collected.
+#[pyclass(frozen, module = "stratalog._native", name = "Store")]
+#[derive(Debug)]
+pub(crate) struct NativeStore {
+    store: Store,
+}
+
+impl NativeStore {
+    /// Runs `f` on the store with the GIL released.
+    fn run<T: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&Store) -> Result<T, Error> + Send,
+    ) -> PyResult<T> {
+        py.detach(|| f(&self.store)).map_err(|e| e.into_pyerr(py))
+    }
+
+    fn opened(
+        py: Python<'_>,
+        open: impl FnOnce() -> Result<Store, Error> + Send,
+    ) -> PyResult<Self> {
+        let store = py.detach(open).map_err(|e| e.into_pyerr(py))?;
+        Ok(NativeStore { store })
+    }
+
+    fn append_owned<'py>(
+        &self,
+        py: Python<'py>,
+        stream: u64,
+        owned: &[Bound<'py, PyBytes>],
+        expected_offset: Option<u64>,
+        fsync: Option<bool>,
+    ) -> PyResult<HeadTuple<'py>> {
+        // `owned` keeps every bytes object alive, and bytes are immutable,
+        // until after the call.
+        let events: Vec<&[u8]> = owned.iter().map(|b| b.as_bytes()).collect();
+        let head = self.run(py, |s| {
+            s.append(stream, &events, expected_offset, Fsync::from(fsync))
+        })?;
+        Ok(head_tuple(py, head))
+    }
+}
+
+#[pymethods]
+impl NativeStore {
+    /// Opens (creating if needed) the store in directory `path` for writing.
+    #[staticmethod]
+    #[pyo3(signature = (path, *, segment_size=None, checkpoint_interval=None, compression=None, max_event_size=None, fsync=None))]
+    fn open(
+        py: Python<'_>,
+        path: &str,
+        segment_size: Option<u64>,
+        checkpoint_interval: Option<u64>,
+        compression: Option<&str>,
+        max_event_size: Option<u64>,
+        fsync: Option<bool>,
+    ) -> PyResult<Self> {
+        let opts = make_options(
+            py,
+            segment_size,
+            checkpoint_interval,
+            compression,
+            max_event_size,
+            fsync,
+        )?;
+        NativeStore::opened(py, || Store::open(path, &opts))
+    }
+
+    /// Opens a new, empty store held in memory.
+    #[staticmethod]
+    #[pyo3(signature = (*, segment_size=None, checkpoint_interval=None, compression=None, max_event_size=None, fsync=None))]
+    fn open_in_memory(
+        py: Python<'_>,
+        segment_size: Option<u64>,
+        checkpoint_interval: Option<u64>,
+        compression: Option<&str>,
+        max_event_size: Option<u64>,
+        fsync: Option<bool>,
+    ) -> PyResult<Self> {
+        let opts = make_options(
+            py,
+            segment_size,
+            checkpoint_interval,
+            compression,
+            max_event_size,
+            fsync,
+        )?;
+        NativeStore::opened(py, || Store::open_in_memory(&opts))
+    }
+
+    /// Opens an existing store for reading only (no lock, never writes).
+    #[staticmethod]
+    #[pyo3(signature = (path, *, max_event_size=None))]
+    fn open_read_only(py: Python<'_>, path: &str, max_event_size: Option<u64>) -> PyResult<Self> {
+        let opts = make_options(py, None, None, None, max_event_size, None)?;
+        NativeStore::opened(py, || Store::open_read_only(path, &opts))
+    }
+
+    /// Appends `events` (an iterable of bytes-like objects) atomically;
+    /// returns the new head as (next_offset, hash). `fsync` None is the
+    /// store's default.
+    #[pyo3(signature = (stream, events, expected_offset=None, fsync=None))]
+    fn append_batch<'py>(
+        &self,
+        py: Python<'py>,
+        stream: u64,
+        events: &Bound<'py, PyAny>,
+        expected_offset: Option<u64>,
+        fsync: Option<bool>,
+    ) -> PyResult<HeadTuple<'py>> {
+        let owned = collect_events(events)?;
+        self.append_owned(py, stream, &owned, expected_offset, fsync)
+    }
+
+    /// Appends one bytes-like event; returns the new head.
+    #[pyo3(signature = (stream, event, expected_offset=None, fsync=None))]
+    fn append<'py>(
+        &self,
+        py: Python<'py>,
+        stream: u64,
+        event: &Bound<'py, PyAny>,
+        expected_offset: Option<u64>,
+        fsync: Option<bool>,
+    ) -> PyResult<HeadTuple<'py>> {
+        let owned = [event_bytes(event, None)?];
+        self.append_owned(py, stream, &owned, expected_offset, fsync)
+    }
+
+    /// The chain head of `stream` as (next_offset, hash).
+    fn chain_head<'py>(&self, py: Python<'py>, stream: u64) -> PyResult<HeadTuple<'py>> {
+        let head = self.run(py, |s| s.chain_head(stream))?;
+        Ok(head_tuple(py, head))
+    }
+
+    /// Verifies `stream`; returns (events, bytes, checkpoints, segments,
+    /// head_next_offset, head_hash).
+    fn verify<'py>(&self, py: Python<'py>, stream: u64) -> PyResult<ReportTuple<'py>> {
+        let report = self.run(py, |s| s.verify(stream))?;
+        Ok(report_tuple(py, report))
+    }
+
+    /// Verifies `stream` and that it still holds the history of the head
+    /// (next_offset, hash).
+    fn verify_against<'py>(
+        &self,
+        py: Python<'py>,
+        stream: u64,
+        next_offset: u64,
+        hash: &[u8],
+    ) -> PyResult<ReportTuple<'py>> {
+        let head = Head {
+            next_offset,
+            hash: hash32(hash)?,
+        };
+        let report = self.run(py, |s| s.verify_against(stream, &head))?;
+        Ok(report_tuple(py, report))
+    }
+
+    /// Events of `stream` from `offset` on, up to about `max_bytes` (at
+    /// least one event if there is one), as a list of bytes.
+    fn read_from<'py>(
+        &self,
+        py: Python<'py>,
+        stream: u64,
+        offset: u64,
+        max_bytes: u64,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let batch = self.run(py, |s| s.read_from(stream, offset, max_bytes))?;
+        PyList::new(py, batch.iter().map(|event| PyBytes::new(py, event)))
+    }
+
+    /// A lazy iterator of (offset, bytes) over `stream` from `start` to the
+    /// head as it is now; raises at once if `start` is past the end.
+    fn iter(&self, py: Python<'_>, stream: u64, start: u64) -> PyResult<EventIter> {
+        let iter = self.run(py, |s| s.iter(stream, start))?;
+        Ok(EventIter::new(iter))
+    }
+
+    /// Ids of the streams that hold at least one event, increasing.
+    fn streams(&self, py: Python<'_>) -> PyResult<Vec<u64>> {
+        self.run(py, Store::streams)
+    }
+
+    /// (segments, bytes, first_offset, next_offset) of `stream`.
+    fn stats(&self, py: Python<'_>, stream: u64) -> PyResult<StatsTuple> {
+        let s = self.run(py, |s| s.stats(stream))?;
+        Ok((s.segments, s.bytes, s.first_offset, s.next_offset))
+    }
+
+    /// Makes every append so far durable: to `stream`, or to every stream.
+    #[pyo3(signature = (stream=None))]
+    fn sync(&self, py: Python<'_>, stream: Option<u64>) -> PyResult<()> {
+        self.run(py, |s| s.sync(stream))
+    }
+
+    /// The options the store was opened with: (segment_size,
+    /// checkpoint_interval, compression name, max_event_size, fsync).
+    fn options(&self, py: Python<'_>) -> PyResult<OptionsTuple> {
+        let options = self.store.options().map_err(|e| e.into_pyerr(py))?;
+        Ok(options_tuple(options))
+    }
+
+    /// Syncs and closes the store. Idempotent. Waits for calls in progress
+    /// on other threads; later calls raise ClosedError.
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        self.run(py, Store::close)
+    }
+
+    /// Whether close() was called.
+    #[getter]
+    fn closed(&self) -> bool {
+        self.store.is_closed()
+    }
+
+    /// Whether the store was opened read-only.
+    #[getter]
+    fn read_only(&self) -> bool {
+        self.store.is_read_only()
+    }
+}

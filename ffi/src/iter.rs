@@ -1,0 +1,115 @@
+//! stratalog_iter: a lazy iterator over one stream's events.
+
+use stratalog_core::{Bytes, EventIter};
+
+use crate::args;
+use crate::error::{guard, guard_value, stratalog_status};
+use crate::events::data_ptr;
+use crate::store::{self as handle, stratalog_store};
+
+/// A lazy iterator over the events of one stream, from a start offset to the
+/// stream's head as it was when the iterator was made. It reads a bounded
+/// window at a time, so it walks streams of any size in constant memory.
+/// Opaque; free it with stratalog_iter_free(). It does not borrow the store
+/// (it stays valid after the store is closed), but one iterator must not be
+/// used by two threads at once.
+#[allow(non_camel_case_types)]
+#[derive(Debug)]
+pub struct stratalog_iter {
+    iter: EventIter,
+    current: Option<Bytes>,
+}
+
+/// Makes an iterator over `stream` from offset `start`, positioned and
+/// chain-verified up to `start` before it returns. A stream that does not
+/// exist iterates as empty. On success `*out` receives a new iterator owned
+/// by the caller (free with stratalog_iter_free()); later failures come from
+/// stratalog_iter_next().
+///
+/// Errors: NULL_ARGUMENT, OFFSET_OUT_OF_RANGE (start past the end),
+/// CORRUPTION, CHAIN_MISMATCH, IO, CLOSED.
+///
+/// # Safety
+/// `store` is NULL or a live handle; `out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn stratalog_iter_new(
+    store: *const stratalog_store,
+    stream: u64,
+    start: u64,
+    out: *mut *mut stratalog_iter,
+) -> stratalog_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let store = unsafe { handle::store(store)? };
+        // SAFETY: per the contract.
+        let out = unsafe { args::out(out, "out")? };
+        let iter = store.iter(stream, start)?;
+        args::hand_out(
+            out,
+            stratalog_iter {
+                iter,
+                current: None,
+            },
+        );
+        Ok(())
+    })
+}
+
+/// Advances the iterator. On success `*has_event` says whether there was an
+/// event; if so `*offset`, `*data` and `*len` describe it. The bytes belong to
+/// the iterator and stay valid until the next stratalog_iter_next() or
+/// stratalog_iter_free() on it; `*data` is never NULL. After the last event,
+/// or after a failure, every call returns OK with `*has_event` false.
+///
+/// Errors: NULL_ARGUMENT, OFFSET_OUT_OF_RANGE, CORRUPTION, CHAIN_MISMATCH, IO.
+///
+/// # Safety
+/// `iter` is NULL or a live iterator used by this thread only; the outputs
+/// are NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn stratalog_iter_next(
+    iter: *mut stratalog_iter,
+    has_event: *mut bool,
+    offset: *mut u64,
+    data: *mut *const u8,
+    len: *mut usize,
+) -> stratalog_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let (it, has_event, offset, data, len) = unsafe {
+            (
+                args::object_mut(iter, "iter")?,
+                args::out(has_event, "has_event")?,
+                args::out(offset, "offset")?,
+                args::out(data, "data")?,
+                args::out(len, "len")?,
+            )
+        };
+        it.current = None;
+        match it.iter.next() {
+            None => {
+                has_event.write(false);
+                Ok(())
+            }
+            Some(Err(e)) => Err(e.into()),
+            Some(Ok((at, event))) => {
+                has_event.write(true);
+                offset.write(at);
+                data.write(data_ptr(&event));
+                len.write(event.len());
+                it.current = Some(event);
+                Ok(())
+            }
+        }
+    })
+}
+
+/// Frees an iterator. NULL is a no-op.
+///
+/// # Safety
+/// `iter` is NULL or a live iterator; it is invalid afterwards.
+#[no_mangle]
+pub unsafe extern "C" fn stratalog_iter_free(iter: *mut stratalog_iter) {
+    // SAFETY: a live iterator from stratalog_iter_new, freed once.
+    guard_value((), || drop(unsafe { args::take(iter) }))
+}

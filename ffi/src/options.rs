@@ -1,0 +1,170 @@
+//! stratalog_options and stratalog_compression: how a store is configured,
+//! and the names of the codecs.
+
+use std::ffi::c_char;
+use std::ptr;
+
+use stratalog_core::{Compression, Options};
+
+use crate::args;
+use crate::error::{guard, guard_value, stratalog_status, Fail};
+
+/// Compression of new records. A payload is stored compressed only when that
+/// makes it smaller; the chain hash always covers the raw bytes, so it does
+/// not depend on this setting. Names: stratalog_compression_name() and
+/// stratalog_compression_parse().
+#[allow(non_camel_case_types)]
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum stratalog_compression {
+    /// Store payloads as they are ("none").
+    None = 0,
+    /// LZ4 block compression ("lz4").
+    Lz4 = 1,
+    /// Zstandard ("zstd").
+    Zstd = 2,
+}
+
+impl stratalog_compression {
+    fn from_core(c: Compression) -> Self {
+        match c {
+            Compression::None => stratalog_compression::None,
+            Compression::Lz4 => stratalog_compression::Lz4,
+            Compression::Zstd => stratalog_compression::Zstd,
+        }
+    }
+
+    /// The codec of a number read from C memory, or `None` for a number
+    /// that is not one.
+    fn to_core(raw: u32) -> Option<Compression> {
+        Compression::ALL.get(usize::try_from(raw).ok()?).copied()
+    }
+}
+
+/// How a store is configured. Initialize with stratalog_options_default() and
+/// then change the fields you care about; the library only reads it during
+/// the call it is passed to.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct stratalog_options {
+    /// A segment file is rotated before a batch would grow it past this many
+    /// bytes (at least 4096). Default 64 MiB.
+    pub segment_size: u64,
+    /// A checkpoint record is written before every event whose offset is a
+    /// non-zero multiple of this (at least 1); it bounds the work of a random
+    /// read. Default 256. Recorded in each new segment's header.
+    pub checkpoint_interval: u64,
+    /// Compression of new records. Default STRATALOG_COMPRESSION_NONE.
+    pub compression: stratalog_compression,
+    /// Largest event accepted by appends, between 1 and 4294967287. Default
+    /// 16 MiB. Recorded in each new segment's header; reads follow the limit
+    /// each segment records, never this one.
+    pub max_event_size: u64,
+    /// The store's durability for appends that pass STRATALOG_FSYNC_DEFAULT.
+    /// Default false.
+    pub fsync: bool,
+}
+
+impl stratalog_options {
+    pub(crate) fn from_core(o: &Options) -> Self {
+        stratalog_options {
+            segment_size: o.segment_size,
+            checkpoint_interval: o.checkpoint_interval,
+            compression: stratalog_compression::from_core(o.compression),
+            max_event_size: o.max_event_size,
+            fsync: o.fsync,
+        }
+    }
+}
+
+/// Reads options from C memory (NULL means the defaults). Fields are read
+/// one by one as plain integers, so a compression value or a bool outside
+/// the valid range is an error rather than undefined behaviour.
+///
+/// # Safety
+/// `opts` is NULL or points to a readable `stratalog_options`.
+pub(crate) unsafe fn read_options(opts: *const stratalog_options) -> Result<Options, Fail> {
+    if opts.is_null() {
+        return Ok(Options::default());
+    }
+    // SAFETY: `opts` points to a readable struct per the contract; each field
+    // is read as an integer type for which every bit pattern is valid.
+    let (segment_size, checkpoint_interval, compression, max_event_size, fsync) = unsafe {
+        (
+            args::field(ptr::addr_of!((*opts).segment_size)),
+            args::field(ptr::addr_of!((*opts).checkpoint_interval)),
+            args::field(ptr::addr_of!((*opts).compression).cast::<u32>()),
+            args::field(ptr::addr_of!((*opts).max_event_size)),
+            args::field(ptr::addr_of!((*opts).fsync).cast::<u8>()),
+        )
+    };
+    let compression = stratalog_compression::to_core(compression).ok_or_else(|| {
+        Fail::invalid(format!(
+            "options.compression must be STRATALOG_COMPRESSION_NONE, _LZ4 or _ZSTD, got {compression}"
+        ))
+    })?;
+    Ok(Options {
+        segment_size,
+        checkpoint_interval,
+        compression,
+        fsync: fsync != 0,
+        max_event_size,
+    })
+}
+
+/// Fills `opts` with the defaults: 64 MiB segments, a checkpoint every 256
+/// events, no compression, 16 MiB maximum event size, fsync false.
+///
+/// Returns STRATALOG_STATUS_NULL_ARGUMENT if `opts` is NULL.
+///
+/// # Safety
+/// `opts` is NULL or points to writable memory for one stratalog_options.
+#[no_mangle]
+pub unsafe extern "C" fn stratalog_options_default(
+    opts: *mut stratalog_options,
+) -> stratalog_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let opts = unsafe { args::out(opts, "opts")? };
+        opts.write(stratalog_options::from_core(&Options::default()));
+        Ok(())
+    })
+}
+
+/// The name of a codec: "none", "lz4" or "zstd", static and never freed;
+/// NULL for a number that is not a stratalog_compression.
+#[no_mangle]
+pub extern "C" fn stratalog_compression_name(compression: u32) -> *const c_char {
+    guard_value(ptr::null(), || {
+        match stratalog_compression::to_core(compression) {
+            Some(Compression::None) => c"none".as_ptr(),
+            Some(Compression::Lz4) => c"lz4".as_ptr(),
+            Some(Compression::Zstd) => c"zstd".as_ptr(),
+            None => ptr::null(),
+        }
+    })
+}
+
+/// Parses a codec name ("none", "lz4" or "zstd", in any case) into `*out`.
+///
+/// Errors: NULL_ARGUMENT, INVALID_ARGUMENT (not a codec name; the message
+/// lists them).
+///
+/// # Safety
+/// `name` is NULL or a NUL-terminated string; `out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn stratalog_compression_parse(
+    name: *const c_char,
+    out: *mut stratalog_compression,
+) -> stratalog_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let name = unsafe { args::text(name, "name")? };
+        // SAFETY: per the contract.
+        let out = unsafe { args::out(out, "out")? };
+        let compression: Compression = name.parse()?;
+        out.write(stratalog_compression::from_core(compression));
+        Ok(())
+    })
+}
