@@ -1,0 +1,346 @@
+'use strict'
+// Store: the public class, its appends kept in call order per stream, and
+// every other operation handed to the addon.
+
+const native = require('../binding.js')
+const { U64_MAX, typeError, u64, toNumber, bytes, optionsObject, appendOptions, checkEvents, plainEvents, eventsArray, toPath, openOptions, byteLimit } = require('./arguments.js')
+const { fromNativeHead, toReport, headArgument, split, settle } = require('./results.js')
+const { EventIterator } = require('./iterator.js')
+
+/** Default page size of readFrom(): 16 MiB (at least one event is returned). */
+const DEFAULT_READ_BYTES = 16 * 1024 * 1024
+/** Default chunk of iterate(): 1 MiB read per trip to the thread pool. */
+const DEFAULT_CHUNK_BYTES = 1024 * 1024
+// Batches up to this many events reach the addon as call arguments (one
+// Node-API call for all of them, see append.rs); larger ones as the array,
+// which keeps the call's stack use bounded.
+const SPREAD_MAX = 4096
+const STORE_TOKEN = Symbol('stratalog.Store')
+
+/**
+ * An open store. Create one with `Store.open()`, `Store.openSync()`,
+ * `Store.openInMemory()` or `Store.openReadOnly()`; release it with
+ * `close()`.
+ */
+class Store {
+  #native
+  #appendTarget
+  // Streams with an append in flight -> the appends made since, in call
+  // order (see #appendInOrder), and the sync() calls waiting for them
+  // (`{ landed }` entries).
+  #appending = new Map()
+
+  constructor(token, nativeStore) {
+    if (token !== STORE_TOKEN) {
+      throw typeError(
+        'Store cannot be constructed directly: use Store.open(), Store.openSync(), ' +
+          'Store.openInMemory() or Store.openReadOnly()',
+        'ERR_ILLEGAL_CONSTRUCTOR',
+      )
+    }
+    this.#native = nativeStore
+    this.#appendTarget = nativeStore.appendTarget()
+  }
+
+  /** Opens (creating it if needed) the store in directory `path` for writing. */
+  static async open(path, options) {
+    const p = toPath(path)
+    const o = openOptions(options)
+    return new Store(STORE_TOKEN, await settle(native.NativeStore.open(p, o)))
+  }
+
+  /** `Store.open()` on the calling thread. */
+  static openSync(path, options) {
+    return new Store(STORE_TOKEN, native.NativeStore.openSync(toPath(path), openOptions(options)))
+  }
+
+  /** A new empty store held in memory only (synchronous: no disk). */
+  static openInMemory(options) {
+    return new Store(STORE_TOKEN, native.NativeStore.openInMemory(openOptions(options)))
+  }
+
+  /**
+   * Opens an existing store for reading only: no lock, works while another
+   * process appends, sees the streams as they were when it opened.
+   */
+  static async openReadOnly(path, options) {
+    const p = toPath(path)
+    const o = openOptions(options, ['maxEventSize'])
+    return new Store(STORE_TOKEN, await settle(native.NativeStore.openReadOnly(p, o)))
+  }
+
+  /** Whether the store was opened read-only (false once closed). */
+  get readOnly() {
+    return this.#native.readOnly
+  }
+
+  /** Whether close() was called. */
+  get closed() {
+    return this.#native.closed
+  }
+
+  /** The options the store was opened with. */
+  options() {
+    const o = this.#native.options()
+    return {
+      segmentSize: toNumber(o.segmentSize),
+      checkpointInterval: toNumber(o.checkpointInterval),
+      compression: o.compression,
+      maxEventSize: toNumber(o.maxEventSize),
+      fsync: o.fsync,
+    }
+  }
+
+  /**
+   * Appends `events` to `stream` atomically and resolves to the new head.
+   * The events are copied before this returns.
+   */
+  async appendBatch(stream, events, options) {
+    const s = u64('stream', stream)
+    eventsArray(events)
+    let expected
+    let fsync
+    let optionsError = null
+    try {
+      const o = appendOptions(options)
+      expected = o.expected
+      fsync = o.fsync
+    } catch (err) {
+      optionsError = err
+    }
+    const queue = this.#appending.get(s)
+    if (queue === undefined && optionsError === null) {
+      // The addon checks and copies the events in one pass on this thread
+      // (the one copy an append makes; the caller may reuse its buffers as
+      // soon as this returns). It returns null, doing nothing, when an
+      // event is not a Uint8Array: the slow path below says which.
+      const task = events.length <= SPREAD_MAX
+        ? native.appendEvents(this.#appendTarget, s, expected, fsync, undefined, ...events)
+        : native.appendEvents(this.#appendTarget, s, expected, fsync, events)
+      if (task !== null) return this.#appendInOrder(s, task)
+    }
+    const lengths = new Uint32Array(events.length)
+    if (queue !== undefined && optionsError === null) {
+      // Behind an append in flight: copied now (by the addon, in one pass),
+      // appended in its turn.
+      const data = events.length <= SPREAD_MAX
+        ? native.packEvents(lengths, undefined, ...events)
+        : native.packEvents(lengths, events)
+      if (data !== null) return this.#enqueue(queue, data, lengths, expected, fsync)
+    }
+    const plain = plainEvents(events)
+    for (let i = 0; i < plain.length; i++) lengths[i] = plain[i].byteLength
+    if (optionsError !== null) throw optionsError
+    const data = Buffer.concat(plain)
+    if (queue !== undefined) return this.#enqueue(queue, data, lengths, expected, fsync)
+    return this.#appendInOrder(s, this.#native.appendBatch(s, data, lengths, expected, fsync))
+  }
+
+  #enqueue(queue, data, lengths, expectedOffset, fsync) {
+    return new Promise((resolve, reject) => {
+      queue.push({ data, lengths, options: { expectedOffset, fsync }, resolve, reject })
+    })
+  }
+
+  // Appends to one stream land in the order they were called, even when
+  // the caller does not await each before the next: while one is in
+  // flight, later ones queue (already copied) and then go to the pool
+  // together, in order, as one group that pays one fsync. Appends to
+  // different streams run in parallel.
+  async #appendInOrder(stream, task) {
+    this.#appending.set(stream, [])
+    try {
+      return fromNativeHead(await settle(task))
+    } finally {
+      this.#appendQueued(stream)
+    }
+  }
+
+  #appendQueued(stream) {
+    const queue = this.#appending.get(stream)
+    if (queue.length === 0) {
+      this.#appending.delete(stream)
+      return
+    }
+    // Concurrent appenders whose appends just settled append again within
+    // a few promise jobs: waiting one turn of the event loop lets them join
+    // this group (and its fsync) instead of forming the next one alone.
+    setImmediate(() => this.#appendGroup(stream))
+  }
+
+  #appendGroup(stream) {
+    const queue = this.#appending.get(stream)
+    this.#appending.set(stream, [])
+    // sync() calls queued here wait for the appends before them (and with
+    // them) to settle.
+    const batches = queue.filter((q) => q.landed === undefined)
+    const landed = () => {
+      for (const q of queue) if (q.landed !== undefined) q.landed()
+      this.#appendQueued(stream)
+    }
+    if (batches.length === 0) {
+      landed()
+      return
+    }
+    let task
+    try {
+      task = this.#native.appendGroup(
+        stream,
+        batches.map((q) => q.data),
+        batches.map((q) => q.lengths),
+        batches.map((q) => q.options),
+      )
+    } catch (err) {
+      task = Promise.reject(err)
+    }
+    task.then(
+      (outcomes) => {
+        outcomes.forEach((outcome, i) => {
+          if (outcome instanceof Error) batches[i].reject(outcome)
+          else batches[i].resolve(fromNativeHead(outcome))
+        })
+      },
+      (err) => {
+        for (const q of batches) q.reject(err)
+      },
+    ).finally(landed)
+  }
+
+  /** Appends one event; `appendBatch(stream, [event], options)`. */
+  async append(stream, event, options) {
+    bytes('event', event)
+    return this.appendBatch(stream, [event], options)
+  }
+
+  /**
+   * `appendBatch()` on the calling thread: appends `events` to `stream`
+   * atomically and returns the new head, or throws. It blocks the event
+   * loop until the append is done (with `fsync`, or when the append rolls
+   * over to a new segment, that includes a flush to disk), and in exchange
+   * skips the round trip through the thread pool and the copy of the
+   * events, which on small batches cost more than the append itself. Throws
+   * `ERR_INVALID_STATE` while an async append to the same stream has not
+   * settled: it would land before it.
+   */
+  appendBatchSync(stream, events, options) {
+    const s = u64('stream', stream)
+    eventsArray(events)
+    // Errors in the order appendBatch reports them: the events, the
+    // options, then the stream's state.
+    let o
+    try {
+      o = appendOptions(options)
+    } catch (err) {
+      checkEvents(events)
+      throw err
+    }
+    if (this.#appending.has(s)) {
+      checkEvents(events)
+      const err = new Error(
+        `stream ${s} has an async append that has not settled; await it before appending ` +
+          'synchronously (the synchronous append would land first)',
+      )
+      err.code = 'ERR_INVALID_STATE'
+      throw err
+    }
+    const head = this.#appendSync(s, events, o)
+    return fromNativeHead(head !== null ? head : this.#appendSync(s, plainEvents(events), o))
+  }
+
+  #appendSync(stream, events, { expected, fsync }) {
+    return events.length <= SPREAD_MAX
+      ? native.appendEventsSync(this.#appendTarget, stream, expected, fsync, undefined, ...events)
+      : native.appendEventsSync(this.#appendTarget, stream, expected, fsync, events)
+  }
+
+  /** Appends one event on the calling thread; `appendBatchSync(stream, [event], options)`. */
+  appendSync(stream, event, options) {
+    bytes('event', event)
+    return this.appendBatchSync(stream, [event], options)
+  }
+
+  /**
+   * Events of `stream` from `offset` on, stopping before their total size
+   * would pass `maxBytes` (default 16 MiB), but at least one if there is one.
+   * The Buffers are views of one allocation per call.
+   */
+  async readFrom(stream, offset = 0, options) {
+    const s = u64('stream', stream)
+    const off = u64('offset', offset)
+    const o = optionsObject('options', options, ['maxBytes'])
+    const maxBytes = byteLimit('options.maxBytes', o.maxBytes, BigInt(DEFAULT_READ_BYTES), U64_MAX)
+    return split(await settle(this.#native.readFrom(s, off, maxBytes)))
+  }
+
+  /**
+   * Async iteration over `stream` from `options.start` (default 0) to the
+   * head as it was when iteration began, `chunkBytes` (default 1 MiB) at a
+   * time: `for await (const { offset, data } of store.iterate(7)) {}`.
+   */
+  iterate(stream, options) {
+    const s = u64('stream', stream)
+    const o = optionsObject('options', options, ['start', 'chunkBytes'])
+    const start = o.start === undefined ? 0n : u64('options.start', o.start)
+    const chunkBytes = Number(byteLimit('options.chunkBytes', o.chunkBytes, BigInt(DEFAULT_CHUNK_BYTES), 0xffffffffn))
+    return new EventIterator(this.#native, s, start, chunkBytes)
+  }
+
+  /** The chain head of `stream`, from memory (synchronous, no I/O). */
+  chainHead(stream) {
+    return fromNativeHead(this.#native.chainHead(u64('stream', stream)))
+  }
+
+  /** Verifies every checksum, offset and chain link of `stream`. */
+  async verify(stream) {
+    return toReport(await settle(this.#native.verify(u64('stream', stream))))
+  }
+
+  /**
+   * verify(), and also proves that `stream` still holds, unchanged, the
+   * history `head` summarizes (catches truncation and rollback).
+   */
+  async verifyAgainst(stream, head) {
+    const s = u64('stream', stream)
+    const h = headArgument(head)
+    return toReport(await settle(this.#native.verifyAgainst(s, u64('head.nextOffset', h.nextOffset), h.hash)))
+  }
+
+  /**
+   * What `stream` holds, counted without reading its records:
+   * `{ segments, bytes, firstOffset, nextOffset }` (all 0 for a stream
+   * that does not exist).
+   */
+  async stats(stream) {
+    return settle(this.#native.stats(u64('stream', stream)))
+  }
+
+  /** The ids of the streams that hold at least one event, ascending. */
+  async streams() {
+    return settle(this.#native.streams())
+  }
+
+  /**
+   * Makes every append so far durable: those to `stream`, or with no
+   * argument those to every stream. Appends called before it that are
+   * still in flight or queued land first, so it covers them too.
+   */
+  async sync(stream) {
+    const s = stream === undefined ? undefined : u64('stream', stream)
+    const pending = s === undefined ? [...this.#appending.keys()] : this.#appending.has(s) ? [s] : []
+    if (pending.length > 0) {
+      await Promise.all(pending.map((id) => new Promise((resolve) => this.#appending.get(id).push({ landed: resolve }))))
+    }
+    await settle(this.#native.sync(s))
+  }
+
+  /**
+   * Waits for the operations in flight, syncs, releases the writer lock and
+   * frees the store. Later calls reject with STRATALOG_CLOSED. A second
+   * close() does nothing.
+   */
+  close() {
+    this.#native.close()
+  }
+}
+
+module.exports = { Store }
