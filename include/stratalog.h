@@ -28,11 +28,11 @@
 
 /** Version of this header; stratalog_version() is the library's. */
 #define STRATALOG_VERSION_MAJOR 0
-#define STRATALOG_VERSION_MINOR 1
+#define STRATALOG_VERSION_MINOR 2
 #define STRATALOG_VERSION_PATCH 0
 /** MAJOR * 1000000 + MINOR * 1000 + PATCH, for #if comparisons. */
-#define STRATALOG_VERSION_NUMBER 1000
-#define STRATALOG_VERSION_STRING "0.1.0"
+#define STRATALOG_VERSION_NUMBER 2000
+#define STRATALOG_VERSION_STRING "0.2.0"
 
 /**
  * Bytes stratalog_head_to_hex() needs, NUL included: up to 20 digits of
@@ -959,7 +959,7 @@ enum stratalog_status stratalog_verify_against(const struct stratalog_store *sto
                                                struct stratalog_verify_report *out);
 
 /**
- * The library's version as a static string, e.g. "0.1.0". Compare with
+ * The library's version as a static string, e.g. "0.2.0". Compare with
  * STRATALOG_VERSION_STRING to detect a header/library mismatch.
  */
 const char *stratalog_version(void);

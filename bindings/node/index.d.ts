@@ -257,5 +257,5 @@ export declare class Store {
   close(): void
 }
 
-/** The stratalog library version, e.g. "0.1.0". */
+/** The stratalog library version, e.g. "0.2.0". */
 export declare const version: string

@@ -15,6 +15,6 @@ const { Store } = require('./lib/store.js')
 module.exports = {
   Store,
   ChainHead,
-  /** The stratalog library version, e.g. "0.1.0". */
+  /** The stratalog library version, e.g. "0.2.0". */
   version: native.version(),
 }

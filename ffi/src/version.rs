@@ -27,7 +27,7 @@ const VERSION_NUMBER: u32 = parse_u32(env!("CARGO_PKG_VERSION_MAJOR")) * 1_000_0
     + parse_u32(env!("CARGO_PKG_VERSION_MINOR")) * 1_000
     + parse_u32(env!("CARGO_PKG_VERSION_PATCH"));
 
-/// The library's version as a static string, e.g. "0.1.0". Compare with
+/// The library's version as a static string, e.g. "0.2.0". Compare with
 /// STRATALOG_VERSION_STRING to detect a header/library mismatch.
 #[no_mangle]
 pub extern "C" fn stratalog_version() -> *const c_char {
