@@ -18,10 +18,16 @@ impl Compression {
 
     /// The codec's name as every language spells it: "none", "lz4", "zstd".
     pub fn name(self) -> &'static str {
+        // The names are ASCII, so this never falls back.
+        self.c_name().to_str().unwrap_or("")
+    }
+
+    /// [`Compression::name`] NUL-terminated, for the C ABI.
+    pub fn c_name(self) -> &'static std::ffi::CStr {
         match self {
-            Compression::None => "none",
-            Compression::Lz4 => "lz4",
-            Compression::Zstd => "zstd",
+            Compression::None => c"none",
+            Compression::Lz4 => c"lz4",
+            Compression::Zstd => c"zstd",
         }
     }
 }

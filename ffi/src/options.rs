@@ -137,12 +137,7 @@ pub unsafe extern "C" fn stratalog_options_default(
 #[no_mangle]
 pub extern "C" fn stratalog_compression_name(compression: u32) -> *const c_char {
     guard_value(ptr::null(), || {
-        match stratalog_compression::to_core(compression) {
-            Some(Compression::None) => c"none".as_ptr(),
-            Some(Compression::Lz4) => c"lz4".as_ptr(),
-            Some(Compression::Zstd) => c"zstd".as_ptr(),
-            None => ptr::null(),
-        }
+        stratalog_compression::to_core(compression).map_or(ptr::null(), |c| c.c_name().as_ptr())
     })
 }
 
