@@ -12,6 +12,11 @@
 //! - **damaged**: a complete record is damaged, or damage is followed by
 //!   non-zero bytes, or intact records are out of sequence. That is not a
 //!   torn write; nothing is cut, and the stream reports the damage.
+//!
+//! A scan starts at the first record, or at a checkpoint a tail marker
+//! names (`super::tail`): it then takes the marker's checkpoints before
+//! that point as given and reports whether a batch ends exactly where the
+//! marker says (`watch`), so the marker can be checked against the bytes.
 
 use super::header::SegmentHeader;
 use super::index::IndexEntry;
@@ -50,6 +55,32 @@ pub enum DamageKind {
     Chain,
 }
 
+/// Where a scan starts.
+#[derive(Debug, Clone)]
+pub struct ScanStart {
+    /// The position of the first record to read: the end of the header, or
+    /// a checkpoint record (which the scan then requires to be there).
+    pub pos: u64,
+    /// The offset that record carries.
+    pub offset: u64,
+    /// Checkpoints before `pos`.
+    pub checkpoints: Vec<IndexEntry>,
+    /// A position at which the caller expects a committed batch to end.
+    pub watch: Option<u64>,
+}
+
+impl ScanStart {
+    /// From the first record of the segment.
+    pub fn first_record(header: &SegmentHeader) -> Self {
+        ScanStart {
+            pos: header.len() as u64,
+            offset: header.base_offset,
+            checkpoints: Vec::new(),
+            watch: None,
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct TailScan {
     /// The head after the last committed batch.
@@ -59,17 +90,30 @@ pub struct TailScan {
     /// Checkpoints within the committed part.
     pub checkpoints: Vec<IndexEntry>,
     pub end: TailEnd,
+    /// The last event of the batch that ends exactly at `ScanStart::watch`,
+    /// if one does.
+    pub watched: Option<RawRecord>,
 }
 
-pub fn scan_tail(segment: &Segment, header: &SegmentHeader, file_len: u64) -> Result<TailScan> {
-    let start = header.len() as u64;
-    let mut reader = RecordReader::new(segment, start, file_len);
+pub fn scan_tail(
+    segment: &Segment,
+    header: &SegmentHeader,
+    from: ScanStart,
+    file_len: u64,
+) -> Result<TailScan> {
+    let records_start = header.len() as u64;
+    let resumed = from.pos != records_start;
+    let mut reader = RecordReader::new(segment, from.pos, file_len);
     let mut placement = Placement::new(header.rules);
-    let mut next_offset = header.base_offset;
-    let mut committed_len = start;
-    let mut committed_offset = header.base_offset;
+    let mut next_offset = from.offset;
+    // When the scan resumes at a checkpoint these describe no batch end
+    // until the first COMMIT; a caller uses such a scan only if a batch
+    // ends at `watch`, which is past that COMMIT.
+    let mut committed_len = from.pos;
+    let mut committed_offset = from.offset;
     let mut last_commit: Option<RawRecord> = None;
-    let mut checkpoints = Vec::new();
+    let mut watched = None;
+    let mut checkpoints = from.checkpoints;
     let mut pending = Vec::new();
 
     let mut end = loop {
@@ -82,6 +126,8 @@ pub fn scan_tail(segment: &Segment, header: &SegmentHeader, file_len: u64) -> Re
                         "record carries offset {}, expected {next_offset}",
                         h.offset
                     ))
+                } else if resumed && rec.pos == from.pos && h.kind != Kind::Checkpoint {
+                    Err("the record a tail marker names is not a checkpoint".into())
                 } else {
                     placement.check(h.kind, h.offset)
                 };
@@ -104,6 +150,9 @@ pub fn scan_tail(segment: &Segment, header: &SegmentHeader, file_len: u64) -> Re
                             committed_len = reader.pos();
                             committed_offset = next_offset;
                             checkpoints.append(&mut pending);
+                            if from.watch == Some(committed_len) {
+                                watched = Some(rec.clone());
+                            }
                             last_commit = Some(rec);
                         }
                     }
@@ -144,7 +193,7 @@ pub fn scan_tail(segment: &Segment, header: &SegmentHeader, file_len: u64) -> Re
                             next_offset: header.base_offset,
                             hash: header.base_hash,
                         },
-                        committed_len: start,
+                        committed_len: records_start,
                         checkpoints: Vec::new(),
                         end: TailEnd::Damaged {
                             kind: DamageKind::Bytes,
@@ -152,6 +201,7 @@ pub fn scan_tail(segment: &Segment, header: &SegmentHeader, file_len: u64) -> Re
                             pos: rec.pos,
                             reason: e.to_string(),
                         },
+                        watched,
                     };
                     return Ok(scan);
                 }
@@ -167,5 +217,6 @@ pub fn scan_tail(segment: &Segment, header: &SegmentHeader, file_len: u64) -> Re
         committed_len,
         checkpoints,
         end,
+        watched,
     })
 }

@@ -15,6 +15,7 @@ mod append;
 mod cursor;
 mod group;
 mod recover;
+mod tail;
 mod verify;
 
 use std::sync::Arc;
@@ -68,6 +69,9 @@ pub struct Stream {
     writer: Mutex<Writer>,
     poison: Mutex<Option<String>>,
     damage: Option<Damage>,
+    /// What the stream's tail marker on disk describes, when known to be
+    /// current (see `tail.rs`).
+    tail_mark: Mutex<Option<tail::TailMark>>,
 }
 
 impl Stream {
@@ -89,6 +93,7 @@ impl Stream {
             shared: RwLock::new(snapshot),
             poison: Mutex::new(None),
             damage,
+            tail_mark: Mutex::new(None),
         }
     }
 
