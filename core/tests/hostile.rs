@@ -117,8 +117,9 @@ fn shift(b: &mut [u8], at: usize, delta: i64) {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
 
-    /// Whatever a tail marker says (fields edited, CRC recomputed so the
-    /// edits reach the engine), a genuine segment opens with its true head
+    /// Whatever a tail marker says (lengths, end, last record and
+    /// checkpoint positions edited, CRC recomputed so the edits reach the
+    /// engine), a genuine segment opens with its true head
     /// and reads and verifies as it is: the marker only moves where the
     /// scan starts.
     #[test]
@@ -130,14 +131,16 @@ proptest! {
         entry in any::<prop::sample::Index>(),
         entry_shift in prop_oneof![1 => Just(0i64), 1 => -70i64..70],
         end_delta in prop_oneof![3 => Just(0i64), 1 => -2i64..3],
+        last_shift in prop_oneof![3 => Just(0i64), 1 => -80i64..80],
     ) {
         let (seg, mut marker, truth) = genuine_with_marker();
         let body = marker.len() - 4;
         let count = u32::from_le_bytes(marker[12..16].try_into().unwrap()) as usize;
         shift(&mut marker, 72, len_delta);
         shift(&mut marker, 32, end_delta);
+        shift(&mut marker, 80, last_shift);
         if count > 0 {
-            shift(&mut marker, 88 + 16 * entry.index(count), entry_shift);
+            shift(&mut marker, 96 + 16 * entry.index(count), entry_shift);
         }
         for (at, value) in edits {
             marker[16 + at.index(body - 16)] = value;

@@ -1,7 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 //! The tail marker (`streams/<stream>/TAIL`): a closed store reopens by
-//! reading only what follows the last checkpoint before the point the
-//! marker names, with the same head as a full scan; a stale marker still
+//! reading only the record where the marker says a known-good prefix ends
+//! and what follows it, with the same head as a full scan; a stale marker still
 //! cuts torn tails; a marker the bytes do not confirm (damaged, forged,
 //! foreign, from another incarnation, longer than the file) is ignored and
 //! the full scan's rules apply unchanged; read-only stores never write one.
@@ -82,6 +82,7 @@ struct Marker {
     end_offset: u64,
     end_hash: [u8; 32],
     len: u64,
+    last_record: u64,
     entries: Vec<(u64, u64)>,
 }
 
@@ -89,7 +90,7 @@ impl Marker {
     fn parse(b: &[u8]) -> Marker {
         let long = |at: usize| u64::from_le_bytes(b[at..at + 8].try_into().unwrap());
         let count = u32::from_le_bytes(b[12..16].try_into().unwrap()) as usize;
-        assert_eq!(b.len(), 80 + 16 * count + 4);
+        assert_eq!(b.len(), 88 + 16 * count + 4);
         assert_eq!(
             common::crc32(&b[..b.len() - 4]).to_le_bytes(),
             b[b.len() - 4..]
@@ -101,8 +102,9 @@ impl Marker {
             end_offset: long(32),
             end_hash: b[40..72].try_into().unwrap(),
             len: long(72),
+            last_record: long(80),
             entries: (0..count)
-                .map(|i| (long(80 + 16 * i), long(88 + 16 * i)))
+                .map(|i| (long(88 + 16 * i), long(96 + 16 * i)))
                 .collect(),
         }
     }
@@ -116,6 +118,7 @@ impl Marker {
         }
         b.extend_from_slice(&self.end_hash);
         b.extend_from_slice(&self.len.to_le_bytes());
+        b.extend_from_slice(&self.last_record.to_le_bytes());
         for (offset, pos) in &self.entries {
             b.extend_from_slice(&offset.to_le_bytes());
             b.extend_from_slice(&pos.to_le_bytes());
@@ -147,15 +150,15 @@ fn reopen_with_the_marker_reads_only_its_tail() {
     assert_eq!((marker.stream, marker.base), (STREAM, 0));
     assert_eq!((marker.end_offset, marker.end_hash), (EVENTS, head.hash));
     assert_eq!(marker.len, seg_len);
+    assert_eq!(marker.last_record, seg_len - 260);
     assert_eq!(marker.entries.len() as u64, (EVENTS - 1) / 16);
     let tail_ino = std::fs::metadata(tail_path(&root, STREAM)).unwrap().ino();
 
     for writable in [false, true] {
         let (store, counter, read) = open_counted(&root, writable);
-        // The last checkpoint is at most 16 events (~4 KiB) before the end;
-        // the reader's first window is 16 KiB.
+        // The header and the last record: nothing follows it.
         assert!(
-            read < 32 << 10 && read * 20 < seg_len,
+            read <= 80 + 260,
             "writable={writable}: the open read {read} of {seg_len} bytes"
         );
         assert!(store.torn_tails().is_empty());
@@ -197,7 +200,7 @@ fn reopen_with_the_marker_reads_only_its_tail() {
         (EVENTS + 1, next.hash)
     );
     let (store, _, read) = open_counted(&root, true);
-    assert!(read < 32 << 10);
+    assert!(read <= 80 + 65);
     assert_eq!(store.chain_head(STREAM).unwrap(), next);
 }
 
@@ -313,24 +316,44 @@ fn markers_the_bytes_do_not_confirm_fall_back_to_the_full_scan() {
         ("length past the file".into(), forged(&|m| m.len += 260)),
         ("length of the header".into(), forged(&|m| m.len = 80)),
         (
-            "last checkpoint inside a record".into(),
-            forged(&|m| m.entries.last_mut().unwrap().1 += 7),
+            "last record inside a record".into(),
+            forged(&|m| m.last_record += 7),
         ),
         (
-            "last checkpoint at the event after it".into(),
-            forged(&|m| m.entries.last_mut().unwrap().1 += 60),
+            "last record one before (not a batch end)".into(),
+            forged(&|m| m.last_record -= 260),
         ),
         (
-            "last checkpoint with another offset".into(),
-            forged(&|m| m.entries.last_mut().unwrap().0 += 16),
+            "last record a checkpoint".into(),
+            forged(&|m| m.last_record = last.1),
+        ),
+        (
+            "last record past the length".into(),
+            forged(&|m| m.last_record = m.len),
         ),
         (
             "checkpoints out of order".into(),
             forged(&|m| m.entries.insert(0, last)),
         ),
+        (
+            "a checkpoint past the length".into(),
+            forged(&|m| m.entries.push((3008, m.len + 10))),
+        ),
+        // The segment records its interval, so which checkpoints the
+        // prefix holds is known: one left out or off the interval is a lie.
+        (
+            "last checkpoint with another offset".into(),
+            forged(&|m| m.entries.last_mut().unwrap().0 += 8),
+        ),
+        (
+            "a checkpoint left out".into(),
+            forged(&|m| {
+                m.entries.remove(40);
+            }),
+        ),
         ("no checkpoints".into(), forged(&|m| m.entries.clear())),
     ];
-    for i in (0..good_bytes.len()).filter(|&i| i < 80 || i % 13 == 0) {
+    for i in (0..good_bytes.len()).filter(|&i| i < 88 || i % 13 == 0) {
         let mut b = good_bytes.clone();
         b[i] ^= 0xFF;
         cases.push((format!("byte {i} flipped"), b));
@@ -363,7 +386,35 @@ fn markers_the_bytes_do_not_confirm_fall_back_to_the_full_scan() {
             );
         }
     }
+    // Checkpoint positions are not what confirms a marker: wrong ones are
+    // found when a read uses them (see the next test), and reads stay right.
+    let used: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "last checkpoint inside a record",
+            forged(&|m| m.entries.last_mut().unwrap().1 += 7),
+        ),
+        (
+            "last checkpoint at the event after it",
+            forged(&|m| m.entries.last_mut().unwrap().1 += 60),
+        ),
+    ];
+    for (name, bytes) in &used {
+        std::fs::write(tail_path(&root, STREAM), bytes).unwrap();
+        let (store, _, read) = open_counted(&root, true);
+        // Both streams: each header and marked record.
+        assert!(read <= 2 * (80 + 260), "{name}: marker not used ({read})");
+        assert_eq!(store.chain_head(STREAM).unwrap(), head, "{name}");
+        for offset in [0u64, 37, 2980, 2990, 2993, 2999] {
+            assert_eq!(
+                store.read_from(STREAM, offset, 1).unwrap(),
+                vec![event(STREAM, offset, 0)],
+                "{name} offset {offset}"
+            );
+        }
+        store.verify(STREAM).unwrap();
+    }
     // A writer's close replaces an unconfirmed marker with a good one.
+    std::fs::write(tail_path(&root, STREAM), b"unconfirmed").unwrap();
     let (store, _, _) = open_counted(&root, true);
     assert_eq!(all_events(&store, STREAM).len() as u64, EVENTS);
     store.verify(STREAM).unwrap();
@@ -476,12 +527,12 @@ fn a_segment_shorter_than_its_marker_is_treated_as_without_one() {
 }
 
 /// What a marker costs: damage in the part of the active segment before
-/// its resume point, which was fsynced before the marker was written, is
-/// not read at open (like damage in a sealed segment); reads that reach
-/// it and `verify` report it with its offset. Damage after the resume
-/// point is found at open, as without a marker.
+/// the record it names, which was fsynced before the marker was written,
+/// is not read at open (like damage in a sealed segment); reads that reach
+/// it and `verify` report it with its offset. Damage to that record, or
+/// after it, is found at open, as without a marker.
 #[test]
-fn damage_before_the_resume_point_is_found_by_reads_and_verify() {
+fn damage_before_the_marked_record_is_found_by_reads_and_verify() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("s");
     let head = *build(&root, &[STREAM], 0).last().unwrap();
@@ -492,10 +543,11 @@ fn damage_before_the_resume_point_is_found_by_reads_and_verify() {
         .iter()
         .find(|r| r.offset == 100 && r.kind == 0)
         .unwrap();
-    let late = recs
+    let before_last = recs
         .iter()
         .find(|r| r.offset == EVENTS - 2 && r.kind == 0)
         .unwrap();
+    let last = recs.last().unwrap();
 
     let mut damaged = full.clone();
     damaged[early.pos + 70] ^= 0x10;
@@ -530,13 +582,26 @@ fn damage_before_the_resume_point_is_found_by_reads_and_verify() {
 
     std::fs::write(&seg, &full).unwrap();
     Store::open(&root, options()).unwrap().close().unwrap();
+    // The record just before the marked one: not read at open either.
     let mut damaged = full.clone();
-    damaged[late.pos + 70] ^= 0x10;
+    damaged[before_last.pos + 70] ^= 0x10;
+    std::fs::write(&seg, &damaged).unwrap();
+    let store = Store::open(&root, options()).unwrap();
+    assert_eq!(store.chain_head(STREAM).unwrap(), head);
+    assert!(matches!(
+        store.verify(STREAM),
+        Err(Error::Corruption { stream: STREAM, offset, .. }) if offset == EVENTS - 2
+    ));
+    drop(store);
+    // The marked record itself: the marker is not confirmed, the full scan
+    // finds the damage at open, nothing is cut.
+    let mut damaged = full.clone();
+    damaged[last.pos + 70] ^= 0x10;
     std::fs::write(&seg, &damaged).unwrap();
     let store = Store::open(&root, options()).unwrap();
     assert!(matches!(
         store.chain_head(STREAM),
-        Err(Error::Corruption { stream: STREAM, offset, .. }) if offset == EVENTS - 2
+        Err(Error::Corruption { stream: STREAM, offset, .. }) if offset == EVENTS - 1
     ));
     assert!(store.torn_tails().is_empty());
     drop(store);

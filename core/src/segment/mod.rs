@@ -30,7 +30,7 @@ use crate::io::{ByteFile, StorageDir};
 use crate::layout;
 use crate::record::Kind;
 use header::SegmentHeader;
-use index::{IndexEntry, Role, SegmentIndex};
+use index::{IndexEntry, SegmentIndex};
 use reader::{Next, RecordReader};
 
 pub struct Segment {
@@ -362,12 +362,10 @@ impl Segment {
         let len = self.sealed_len()?;
         let rel = layout::index_path(self.stream, self.base_offset);
         if let Ok(bytes) = self.dir.read(&rel) {
-            if let Some(index) =
-                SegmentIndex::decode(&bytes, Role::Sealed, self.stream, self.base_offset)
-            {
+            if let Some(index) = SegmentIndex::decode(&bytes, self.stream, self.base_offset) {
                 if index.segment_len == len
                     && end == Some(index.end())
-                    && index.entries_plausible(self.records_start()?, len)
+                    && index.entries_plausible(self.header()?.rules, self.records_start()?, len)
                 {
                     return Ok(index.entries);
                 }
@@ -405,7 +403,7 @@ impl Segment {
         };
         let rel = layout::index_path(self.stream, self.base_offset);
         self.dir
-            .write_atomic(&rel, &index.encode(Role::Sealed))
+            .write_atomic(&rel, &index.encode())
             .context(|| format!("writing index {}", self.dir.display(&rel).display()))
     }
 }

@@ -13,10 +13,9 @@
 //!   non-zero bytes, or intact records are out of sequence. That is not a
 //!   torn write; nothing is cut, and the stream reports the damage.
 //!
-//! A scan starts at the first record, or at a checkpoint a tail marker
-//! names (`super::tail`): it then takes the marker's checkpoints before
-//! that point as given and reports whether a batch ends exactly where the
-//! marker says (`watch`), so the marker can be checked against the bytes.
+//! A scan starts at the first record, or just after a batch that a
+//! confirmed tail marker (`super::tail`) says ends there: it then takes the
+//! head there and the checkpoints before it as given.
 
 use super::header::SegmentHeader;
 use super::index::IndexEntry;
@@ -55,18 +54,15 @@ pub enum DamageKind {
     Chain,
 }
 
-/// Where a scan starts.
+/// Where a scan starts: the end of the header, or the end of a committed
+/// batch.
 #[derive(Debug, Clone)]
 pub struct ScanStart {
-    /// The position of the first record to read: the end of the header, or
-    /// a checkpoint record (which the scan then requires to be there).
     pub pos: u64,
-    /// The offset that record carries.
-    pub offset: u64,
+    /// The chain head at `pos`.
+    pub head: ChainHead,
     /// Checkpoints before `pos`.
     pub checkpoints: Vec<IndexEntry>,
-    /// A position at which the caller expects a committed batch to end.
-    pub watch: Option<u64>,
 }
 
 impl ScanStart {
@@ -74,9 +70,11 @@ impl ScanStart {
     pub fn first_record(header: &SegmentHeader) -> Self {
         ScanStart {
             pos: header.len() as u64,
-            offset: header.base_offset,
+            head: ChainHead {
+                next_offset: header.base_offset,
+                hash: header.base_hash,
+            },
             checkpoints: Vec::new(),
-            watch: None,
         }
     }
 }
@@ -90,9 +88,6 @@ pub struct TailScan {
     /// Checkpoints within the committed part.
     pub checkpoints: Vec<IndexEntry>,
     pub end: TailEnd,
-    /// The last event of the batch that ends exactly at `ScanStart::watch`,
-    /// if one does.
-    pub watched: Option<RawRecord>,
 }
 
 pub fn scan_tail(
@@ -102,17 +97,14 @@ pub fn scan_tail(
     file_len: u64,
 ) -> Result<TailScan> {
     let records_start = header.len() as u64;
-    let resumed = from.pos != records_start;
     let mut reader = RecordReader::new(segment, from.pos, file_len);
+    // A start is never just after a checkpoint (one is always followed by
+    // its event in the same batch), so placement starts afresh there.
     let mut placement = Placement::new(header.rules);
-    let mut next_offset = from.offset;
-    // When the scan resumes at a checkpoint these describe no batch end
-    // until the first COMMIT; a caller uses such a scan only if a batch
-    // ends at `watch`, which is past that COMMIT.
+    let mut next_offset = from.head.next_offset;
     let mut committed_len = from.pos;
-    let mut committed_offset = from.offset;
+    let mut committed_offset = from.head.next_offset;
     let mut last_commit: Option<RawRecord> = None;
-    let mut watched = None;
     let mut checkpoints = from.checkpoints;
     let mut pending = Vec::new();
 
@@ -126,8 +118,6 @@ pub fn scan_tail(
                         "record carries offset {}, expected {next_offset}",
                         h.offset
                     ))
-                } else if resumed && rec.pos == from.pos && h.kind != Kind::Checkpoint {
-                    Err("the record a tail marker names is not a checkpoint".into())
                 } else {
                     placement.check(h.kind, h.offset)
                 };
@@ -150,9 +140,6 @@ pub fn scan_tail(
                             committed_len = reader.pos();
                             committed_offset = next_offset;
                             checkpoints.append(&mut pending);
-                            if from.watch == Some(committed_len) {
-                                watched = Some(rec.clone());
-                            }
                             last_commit = Some(rec);
                         }
                     }
@@ -178,10 +165,7 @@ pub fn scan_tail(
     }
 
     let head = match last_commit {
-        None => ChainHead {
-            next_offset: header.base_offset,
-            hash: header.base_hash,
-        },
+        None => from.head,
         Some(rec) => {
             let payload = match decode_payload(segment, &rec, header.event_limit()) {
                 Ok(p) => p,
@@ -201,7 +185,6 @@ pub fn scan_tail(
                             pos: rec.pos,
                             reason: e.to_string(),
                         },
-                        watched,
                     };
                     return Ok(scan);
                 }
@@ -217,6 +200,5 @@ pub fn scan_tail(
         committed_len,
         checkpoints,
         end,
-        watched,
     })
 }

@@ -1,6 +1,7 @@
 //! Opening a stream from its directory: it reads only the last segment,
-//! and of that only what follows the last checkpoint before the point its
-//! tail marker vouches for (all of it when there is no usable marker).
+//! and of that only the record where its tail marker says a known-good
+//! prefix ends and what follows (all of it when there is no usable
+//! marker).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -100,7 +101,10 @@ pub fn open_stream(
     };
     // What the on-disk marker vouches for, when the bytes confirmed it: that
     // prefix was fsynced before the marker was written.
-    let marked = resumed.as_ref().and(marker.as_ref()).map(|m| m.segment_len);
+    let marked = resumed
+        .as_ref()
+        .and(marker.as_ref())
+        .map(|m| m.known.segment_len);
     let scan = match resumed {
         Some(scan) => scan,
         None => scan_tail(&last, &header, ScanStart::first_record(&header), file_len)?,

@@ -5,8 +5,11 @@
 
 use super::Stream;
 use crate::error::Result;
+use crate::record::Kind;
 use crate::segment::index::SegmentIndex;
-use crate::segment::tail;
+use crate::segment::reader::{Next, RecordReader};
+use crate::segment::tail::{self, TailMarker};
+use crate::segment::Segment;
 
 /// The known-good point a stream's marker on disk names: the active
 /// segment (by base offset) and the length of its fsynced prefix.
@@ -52,21 +55,53 @@ impl Stream {
         {
             return Ok(());
         }
-        let entries = active
+        let entries: Vec<_> = active
             .checkpoints_snapshot()
             .into_iter()
             .filter(|e| e.pos < mark.len)
             .collect();
-        let marker = SegmentIndex {
-            stream: self.id,
-            base_offset: mark.base_offset,
-            end_offset: snapshot.head.next_offset,
-            end_hash: snapshot.head.hash,
-            segment_len: mark.len,
-            entries,
+        let Some(last_record) = last_record(active, entries.last().map(|e| e.pos), mark.len)?
+        else {
+            return Ok(());
+        };
+        let marker = TailMarker {
+            known: SegmentIndex {
+                stream: self.id,
+                base_offset: mark.base_offset,
+                end_offset: snapshot.head.next_offset,
+                end_hash: snapshot.head.hash,
+                segment_len: mark.len,
+                entries,
+            },
+            last_record,
         };
         tail::write(self.dir.as_ref(), &marker)?;
         self.set_tail_mark(mark);
         Ok(())
+    }
+}
+
+/// Where the record that ends the first `end` bytes of `segment` starts,
+/// if it is the last event of a batch: found by walking from the last
+/// checkpoint before `end` (`from`), so at most one checkpoint interval of
+/// records, read once at close instead of tracked on every append. `None`
+/// if the walk does not land there (a wrong checkpoint position): then no
+/// marker is written.
+fn last_record(segment: &Segment, from: Option<u64>, end: u64) -> Result<Option<u64>> {
+    let start = match from {
+        Some(pos) => pos,
+        None => segment.records_start()?,
+    };
+    let mut reader = RecordReader::new(segment, start, end);
+    let mut last = None;
+    loop {
+        match reader.next()? {
+            Next::Record(rec) => {
+                let closes = rec.header.kind == Kind::Event && rec.header.is_commit();
+                last = (closes && reader.pos() == end).then_some(rec.pos);
+            }
+            Next::End => return Ok(last),
+            Next::Fault { .. } => return Ok(None),
+        }
     }
 }
