@@ -11,8 +11,9 @@
 //!
 //! Invariants kept here and by its writer (`Stream::mark_tail`):
 //! - A marker names only a prefix that was fsynced before the marker was
-//!   written, and it is written atomically; a read-only store never writes
-//!   one.
+//!   written, so it is true whenever it reaches the disk; it is replaced
+//!   atomically (a temp file and a rename) but not fsynced, since a torn or
+//!   lost one is caught by its checks. A read-only store never writes one.
 //! - A marker says where scanning may start, nothing more. It is used only
 //!   when the bytes confirm it: the record it names is intact, is the last
 //!   event of a batch, ends exactly at the marked length, and the chain
@@ -69,10 +70,12 @@ pub fn read(dir: &dyn StorageDir, stream: u64, base_offset: u64) -> Option<TailM
     TailMarker::decode(&bytes, stream, base_offset)
 }
 
-/// Replaces the stream's marker, atomically and durably.
+/// Replaces the stream's marker, atomically but without fsyncs: the prefix
+/// it names is already durable, so whenever the marker reaches the disk it
+/// is true, and a marker a power loss tore fails its CRC and is ignored.
 pub fn write(dir: &dyn StorageDir, marker: &TailMarker) -> Result<()> {
     let rel = layout::tail_path(marker.known.stream);
-    dir.write_atomic(&rel, &marker.encode())
+    dir.write_cache(&rel, &marker.encode())
         .context(|| format!("writing tail marker {}", dir.display(&rel).display()))
 }
 
