@@ -85,8 +85,9 @@ impl Stream {
 /// if it is the last event of a batch: found by walking from the last
 /// checkpoint before `end` (`from`), so at most one checkpoint interval of
 /// records, read once at close instead of tracked on every append. `None`
-/// if the walk does not land there (a wrong checkpoint position): then no
-/// marker is written.
+/// if the walk does not land there: the last checkpoint position is wrong
+/// (only a lying marker can have put it in memory), and then no marker is
+/// written, so the wrong position is not passed on.
 fn last_record(segment: &Segment, from: Option<u64>, end: u64) -> Result<Option<u64>> {
     let start = match from {
         Some(pos) => pos,
