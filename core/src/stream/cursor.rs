@@ -170,7 +170,7 @@ impl Cursor {
             let Some(entry) = segment.checkpoint_before(offset, || self.sealed_end())? else {
                 return Ok(false);
             };
-            if let Some(rec) = self.checkpoint_at(&segment, entry, limit)? {
+            if let Some((reader, rec)) = self.checkpoint_at(&segment, entry, limit)? {
                 let header = segment.header()?;
                 // The checkpoint's own prev_hash starts the walk; the records
                 // after it must link to it.
@@ -178,11 +178,11 @@ impl Cursor {
                     &header,
                     ChainHead {
                         next_offset: entry.offset,
-                        hash: rec.1.header.prev_hash,
+                        hash: rec.header.prev_hash,
                     },
                 );
-                self.walk.step(&segment, &rec.1)?;
-                self.reader = Some(rec.0);
+                self.walk.step(&segment, &rec)?;
+                self.reader = Some(reader);
                 self.at_commit = false;
                 return Ok(true);
             }
