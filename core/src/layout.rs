@@ -5,6 +5,7 @@
 //! LOCK                               writer lock (advisory, flock)
 //! streams/<stream:020>/<base:020>.seg   segment starting at offset `base`
 //! streams/<stream:020>/<base:020>.idx   index of a sealed segment
+//! streams/<stream:020>/TAIL             tail marker of the active segment
 //! ```
 //! Zero-padded decimal names sort in numeric order.
 
@@ -15,6 +16,7 @@ pub const LOCK_FILE: &str = "LOCK";
 pub const STREAMS_DIR: &str = "streams";
 pub const SEGMENT_EXT: &str = "seg";
 pub const INDEX_EXT: &str = "idx";
+pub const TAIL_FILE: &str = "TAIL";
 
 pub fn streams_dir() -> PathBuf {
     PathBuf::from(STREAMS_DIR)
@@ -30,6 +32,12 @@ pub fn segment_path(stream: u64, base_offset: u64) -> PathBuf {
 
 pub fn index_path(stream: u64, base_offset: u64) -> PathBuf {
     stream_dir(stream).join(format!("{base_offset:020}.{INDEX_EXT}"))
+}
+
+/// The tail marker of a stream: one per stream, naming the segment it
+/// describes inside, so a rotation leaves nothing stale to clean up.
+pub fn tail_path(stream: u64) -> PathBuf {
+    stream_dir(stream).join(TAIL_FILE)
 }
 
 /// The stream id a directory name under `streams/` stands for.

@@ -376,7 +376,8 @@ impl Store {
         }
     }
 
-    /// Syncs and closes the store; every later call fails with
+    /// Syncs and closes the store, leaving each stream's tail marker so the
+    /// next open reads little (docs/FORMAT.md); every later call fails with
     /// [`Error::Closed`] and the writer lock is released. It first waits for
     /// the calls in flight on other threads, so nothing is written after
     /// its final sync or once the lock is gone. Dropping a store
@@ -394,9 +395,18 @@ impl Store {
         let mut result = Ok(());
         if self.writable {
             for stream in streams {
-                if let Err(e) = stream.sync() {
-                    if result.is_ok() {
-                        result = Err(e);
+                match stream.sync() {
+                    // The tail marker is a cache that makes the next open
+                    // cheap; failing to write it loses nothing (the old one,
+                    // if any, still names a good point, and a missing one
+                    // means a full scan), so it does not fail the close.
+                    Ok(()) => {
+                        let _ = stream.mark_tail();
+                    }
+                    Err(e) => {
+                        if result.is_ok() {
+                            result = Err(e);
+                        }
                     }
                 }
             }

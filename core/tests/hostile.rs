@@ -95,6 +95,82 @@ proptest! {
     }
 }
 
+const TAIL: &str = "streams/00000000000000000001/TAIL";
+
+/// A closed store's segment and tail marker, and its events.
+fn genuine_with_marker() -> (Vec<u8>, Vec<u8>, Vec<Vec<u8>>) {
+    let dir = MemoryDir::new();
+    let store = Store::open_on(Arc::new(dir.clone()), options(), true).unwrap();
+    let events: Vec<Vec<u8>> = (0..12u8).map(|i| vec![i; (i as usize) * 7]).collect();
+    for chunk in events.chunks(2) {
+        store.append_batch(1, chunk, None, false).unwrap();
+    }
+    store.close().unwrap();
+    let read = |p: &str| dir.read(std::path::Path::new(p)).unwrap();
+    (read(SEG), read(TAIL), events)
+}
+
+/// Adds `delta` to the little-endian u64 at `at`.
+fn shift(b: &mut [u8], at: usize, delta: i64) {
+    let v = u64::from_le_bytes(b[at..at + 8].try_into().unwrap());
+    b[at..at + 8].copy_from_slice(&v.wrapping_add_signed(delta).to_le_bytes());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+    /// Whatever a tail marker says (lengths, end, last record and
+    /// checkpoint positions edited, CRC recomputed so the edits reach the
+    /// engine), a genuine segment opens with its true head
+    /// and reads and verifies as it is: the marker only moves where the
+    /// scan starts.
+    #[test]
+    fn lying_tail_markers(
+        edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..2),
+        // Mostly one edit at a time, so that many markers still pass the
+        // checks that come before the one an edit breaks.
+        len_delta in prop_oneof![3 => Just(0i64), 1 => -200i64..200],
+        entry in any::<prop::sample::Index>(),
+        entry_shift in prop_oneof![1 => Just(0i64), 1 => -70i64..70],
+        end_delta in prop_oneof![3 => Just(0i64), 1 => -2i64..3],
+        last_shift in prop_oneof![3 => Just(0i64), 1 => -80i64..80],
+    ) {
+        let (seg, mut marker, truth) = genuine_with_marker();
+        let body = marker.len() - 4;
+        let count = u32::from_le_bytes(marker[12..16].try_into().unwrap()) as usize;
+        shift(&mut marker, 72, len_delta);
+        shift(&mut marker, 32, end_delta);
+        shift(&mut marker, 80, last_shift);
+        if count > 0 {
+            shift(&mut marker, 96 + 16 * entry.index(count), entry_shift);
+        }
+        for (at, value) in edits {
+            marker[16 + at.index(body - 16)] = value;
+        }
+        let crc = crc32fast::hash(&marker[..body]);
+        marker[body..].copy_from_slice(&crc.to_le_bytes());
+
+        let dir = MemoryDir::new();
+        drop(Store::open_on(Arc::new(dir.clone()), options(), true).unwrap());
+        dir.create_dir(std::path::Path::new("streams/00000000000000000001")).unwrap();
+        dir.write_atomic(std::path::Path::new(SEG), &seg).unwrap();
+        dir.write_atomic(std::path::Path::new(TAIL), &marker).unwrap();
+        let head = truth.iter().fold(stratalog_core::ChainHead::EMPTY, |h, e| h.advance(e));
+        for writable in [false, true] {
+            let store = Store::open_on(Arc::new(dir.clone()), options(), writable).unwrap();
+            prop_assert_eq!(store.chain_head(1).unwrap(), head);
+            prop_assert!(store.torn_tails().is_empty());
+            prop_assert_eq!(store.verify(1).unwrap().head, head);
+            for offset in [0u64, 3, 7, 11] {
+                prop_assert_eq!(
+                    store.read_from(1, offset, 1).unwrap(),
+                    vec![truth[offset as usize].clone()]
+                );
+            }
+        }
+    }
+}
+
 /// The planting above really reaches the engine: the genuine segment reads
 /// back, and a damaged one is reported.
 #[test]

@@ -373,3 +373,71 @@ fn marker_versions_outside_those_this_build_reads_are_refused() {
         1
     );
 }
+
+/// Every field an index file holds is checked before it is used: an index
+/// whose end (offset or hash, CRC recomputed) is not where the next segment
+/// starts is stale or foreign, so a read rebuilds the checkpoints by
+/// walking the segment instead of trusting it, and stays right.
+#[test]
+fn an_index_whose_end_is_not_the_next_segments_base_is_not_used() {
+    use common::counting::CountingDir;
+    use std::sync::Arc;
+    use stratalog_core::io::disk::DiskDir;
+
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("s");
+    let options = small(64 << 10, 4);
+    let all: Vec<Vec<u8>> = (0..1200).map(|i| payload(8, i, 100)).collect();
+    {
+        let store = Store::open(&root, options.clone()).unwrap();
+        for chunk in all.chunks(4) {
+            store.append_batch(8, chunk, None, false).unwrap();
+        }
+        store.close().unwrap();
+    }
+    let segs = segments(&root, 8);
+    assert!(segs.len() >= 3);
+    let second_base: u64 = segs[1]
+        .file_stem()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let idx = segs[0].with_extension("idx");
+    let good = std::fs::read(&idx).unwrap();
+    let forge = |at: usize| {
+        let mut b = good.clone();
+        b[at] ^= 1;
+        let n = b.len();
+        let crc = common::crc32(&b[..n - 4]);
+        b[n - 4..].copy_from_slice(&crc.to_le_bytes());
+        b
+    };
+    // The last event of the first segment: a checkpoint stands at most 4
+    // events before it, the segment is 64 KiB.
+    let offset = second_base - 1;
+    for (name, bytes, trusted) in [
+        ("good", good.clone(), true),
+        ("end offset", forge(32), false),
+        ("end hash", forge(40), false),
+        ("segment length", forge(72), false),
+    ] {
+        std::fs::write(&idx, &bytes).unwrap();
+        let counter = CountingDir::new(Arc::new(DiskDir::new(&root)));
+        let store = Store::open_on(Arc::new(counter.clone()), options.clone(), false).unwrap();
+        counter.take();
+        assert_eq!(
+            store.read_from(8, offset, 1).unwrap(),
+            vec![all[offset as usize].clone()],
+            "{name}"
+        );
+        let read = counter.take();
+        if trusted {
+            assert!(read < 8 << 10, "{name}: read {read} bytes");
+        } else {
+            assert!(read > 60 << 10, "{name}: the index was used ({read} bytes)");
+        }
+        store.verify(8).unwrap();
+    }
+}

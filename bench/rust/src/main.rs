@@ -1,8 +1,10 @@
 //! `stratabench`: the Rust drivers of `make bench`.
 //!
 //! ```text
-//! stratabench prepare              build the shared datasets (stratalog store, commitlog logs)
+//! stratabench prepare              build the shared datasets (stratalog stores, commitlog logs)
 //! stratabench run limit|core|commitlog
+//! stratabench run open             only the core's open and RSS cells (for profiling)
+//! stratabench run rss-scan         (run by `run core` in a process of its own)
 //! ```
 //!
 //! Every measurement is printed as one JSON line
@@ -13,7 +15,10 @@
 //!
 //! Environment (set by bench/run.py): BENCH_DATA (work directory),
 //! BENCH_SECONDS (time budget of one timed cell), BENCH_SEQ100 and
-//! BENCH_SEQ4K (events in the 100 B and 4 KiB dataset streams).
+//! BENCH_SEQ4K (events in the 100 B and 4 KiB dataset streams),
+//! BENCH_STREAMS and BENCH_STREAM_EVENTS (the many-streams store: streams,
+//! and 100 B events in each), BENCH_RSS_MIB (size of the store the RSS cell
+//! scans).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -41,6 +46,9 @@ struct Cfg {
     budget: Duration,
     seq100: u64,
     seq4k: u64,
+    streams: u64,
+    stream_events: u64,
+    rss_mib: u64,
 }
 
 impl Cfg {
@@ -51,6 +59,9 @@ impl Cfg {
             budget: Duration::from_secs_f64(var("BENCH_SECONDS", "0.4").parse().unwrap()),
             seq100: var("BENCH_SEQ100", "1000000").parse().unwrap(),
             seq4k: var("BENCH_SEQ4K", "65536").parse().unwrap(),
+            streams: var("BENCH_STREAMS", "1000").parse().unwrap(),
+            stream_events: var("BENCH_STREAM_EVENTS", "1000").parse().unwrap(),
+            rss_mib: var("BENCH_RSS_MIB", "1024").parse().unwrap(),
         }
     }
 
@@ -318,14 +329,108 @@ fn core(cfg: &Cfg) {
         );
     }
     drop(store);
+    open_cells(cfg);
+}
+
+/// The open cells and the RSS cell; `stratabench run open` runs these
+/// alone (for profiling an open).
+fn open_cells(cfg: &Cfg) {
+    emit(
+        "core",
+        "open",
+        open_ms(cfg, &cfg.dataset("stratalog"), |_| {}),
+        "ms",
+    );
+    let many = cfg.dataset("streams");
+    emit(
+        "core",
+        "open/1k-streams",
+        open_ms(cfg, &many, |store| {
+            assert_eq!(store.streams().unwrap().len() as u64, cfg.streams);
+        }),
+        "ms",
+    );
+    rss_cell();
+}
+
+/// Milliseconds to open the store at `path` ready to append (mean over the
+/// time budget). Each open is closed before the next; nothing is appended,
+/// so a close leaves the files as they were and every open finds the same
+/// store. `check` looks at the first open only, outside the timing.
+fn open_ms(cfg: &Cfg, path: &Path, check: impl Fn(&Store)) -> f64 {
     let mut total = 0.0;
+    let mut first = true;
     let (n, _) = run_for(cfg.budget, 10, || {
         let start = Instant::now();
-        let store = Store::open(&path, Options::default()).unwrap();
+        let store = Store::open(path, Options::default()).unwrap();
         total += start.elapsed().as_secs_f64();
+        if first {
+            check(&store);
+            first = false;
+        }
         store.close().unwrap();
     });
-    emit("core", "open", total * 1e3 / n as f64, "ms");
+    total * 1e3 / n as f64
+}
+
+/// The RSS cell runs in a fresh process, so that nothing the other cells
+/// allocated (append buffers, the read cells' stores) counts: it reports
+/// what one full scan adds to the peak.
+fn rss_cell() {
+    let exe = std::env::current_exe().unwrap();
+    let out = std::process::Command::new(exe)
+        .args(["run", "rss-scan"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "rss-scan failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    print!("{}", String::from_utf8_lossy(&out.stdout));
+}
+
+/// A field of /proc/self/status in KiB (`VmRSS`, `VmHWM`).
+fn status_kib(field: &str) -> u64 {
+    let status = fs::read_to_string("/proc/self/status").unwrap();
+    let line = status
+        .lines()
+        .find(|l| l.starts_with(field) && l[field.len()..].starts_with(':'))
+        .unwrap();
+    line[field.len() + 1..]
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// Reads every event of the RSS dataset (`BENCH_RSS_MIB` of 4 KiB events,
+/// far more than any reader holds: a window is at most 256 KiB) through
+/// the iterator, each chain-verified, and reports how far the process's
+/// peak RSS rose above its RSS before the scan, in MiB. Reads are
+/// positioned reads into bounded windows, so this stays a few MiB whatever
+/// the store's size; a reader that mapped or cached what it read would
+/// show the store's size here.
+fn rss_scan(cfg: &Cfg) {
+    let store = Store::open_read_only(cfg.dataset("rss")).unwrap();
+    let before = status_kib("VmRSS");
+    let mut bytes = 0u64;
+    for stream in store.streams().unwrap() {
+        for event in store.iter(stream, 0) {
+            let (_, event) = event.unwrap();
+            bytes += event.len() as u64;
+            black_box(event);
+        }
+    }
+    assert!(bytes >= cfg.rss_mib << 20, "scanned only {bytes} bytes");
+    let peak = status_kib("VmHWM");
+    emit(
+        "core",
+        "rss/full-scan",
+        peak.saturating_sub(before) as f64 / 1024.0,
+        "MiB",
+    );
 }
 
 struct XorShift(u64);
@@ -454,6 +559,43 @@ fn prepare(cfg: &Cfg) {
         log.flush().unwrap();
     }
     store.close().unwrap();
+    prepare_streams(cfg);
+    prepare_rss(cfg);
+}
+
+/// The many-streams store: `BENCH_STREAMS` streams of `BENCH_STREAM_EVENTS`
+/// events of 100 B each, in batches of 100, closed (so each stream has its
+/// tail marker, as any cleanly closed store does).
+fn prepare_streams(cfg: &Cfg) {
+    let path = cfg.dataset("streams");
+    let _ = fs::remove_dir_all(&path);
+    let store = Store::open(&path, Options::default()).unwrap();
+    let evs = events(100, 1024);
+    for stream in 0..cfg.streams {
+        let mut done = 0u64;
+        while done < cfg.stream_events {
+            let n = 100.min(cfg.stream_events - done);
+            let chunk: Vec<&Vec<u8>> = (done..done + n)
+                .map(|i| &evs[(i + stream) as usize % evs.len()])
+                .collect();
+            store.append_batch(stream, &chunk, None, false).unwrap();
+            done += n;
+        }
+    }
+    store.close().unwrap();
+}
+
+/// The RSS dataset: one stream of `BENCH_RSS_MIB` MiB of 4 KiB events.
+fn prepare_rss(cfg: &Cfg) {
+    let path = cfg.dataset("rss");
+    let _ = fs::remove_dir_all(&path);
+    let store = Store::open(&path, Options::default()).unwrap();
+    let evs = events(4096, 256);
+    let refs: Vec<&Vec<u8>> = evs.iter().collect();
+    for _ in 0..cfg.rss_mib {
+        store.append_batch(STREAM_4K, &refs, None, false).unwrap();
+    }
+    store.close().unwrap();
 }
 
 fn main() {
@@ -469,8 +611,10 @@ fn main() {
         ["run", "limit"] => limit(&cfg),
         ["run", "core"] => core(&cfg),
         ["run", "commitlog"] => commitlog(&cfg),
+        ["run", "open"] => open_cells(&cfg),
+        ["run", "rss-scan"] => rss_scan(&cfg),
         _ => {
-            eprintln!("usage: stratabench prepare | run limit|core|commitlog");
+            eprintln!("usage: stratabench prepare | run limit|core|open|commitlog");
             std::process::exit(2);
         }
     }

@@ -303,6 +303,38 @@ impl StorageDir for SimDir {
         Ok(())
     }
 
+    /// Like `write_atomic`, but nothing of the new file is durable: a power
+    /// loss keeps at most `torn_keep` bytes of it (an empty or torn file,
+    /// or all of it), the harshest of what a rename without fsyncs can
+    /// leave.
+    fn write_cache(&self, rel: &Path, contents: &[u8]) -> io::Result<()> {
+        let mut state = self.state.lock();
+        match state.tick(Op::AtomicWrite) {
+            Some(Fault::RenameFail) => {
+                let temp = Arc::new(Mutex::new(SimFile {
+                    data: contents.to_vec(),
+                    durable: Vec::new(),
+                    lost: None,
+                }));
+                state.files.insert(temp_path(rel), temp.clone());
+                state.durable_files.insert(temp_path(rel), temp);
+                return Err(Fault::RenameFail.error());
+            }
+            Some(f) => return Err(f.error()),
+            None => {}
+        }
+        let file = Arc::new(Mutex::new(SimFile {
+            data: contents.to_vec(),
+            durable: Vec::new(),
+            lost: None,
+        }));
+        state.files.remove(&temp_path(rel));
+        state.durable_files.remove(&temp_path(rel));
+        state.files.insert(rel.to_path_buf(), file.clone());
+        state.durable_files.insert(rel.to_path_buf(), file);
+        Ok(())
+    }
+
     fn read(&self, rel: &Path) -> io::Result<Vec<u8>> {
         let state = self.state.lock();
         let file = state.files.get(rel).ok_or_else(|| Self::not_found(rel))?;

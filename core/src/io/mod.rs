@@ -8,6 +8,8 @@
 //! Contract every implementation keeps:
 //! - `write_atomic` makes a file appear with its whole contents or not at
 //!   all, durably (temp file, fsync, rename, fsync of the directory).
+//!   `write_cache` is the same without the fsyncs, for caches that are
+//!   checked before use.
 //! - `create_dir` is durable when it returns (the parent is fsynced).
 //! - `sync_data` returns every error; after it succeeds, every byte written
 //!   to that file before the call is durable.
@@ -71,6 +73,15 @@ pub trait StorageDir: Send + Sync + Debug {
     fn open(&self, rel: &Path, writable: bool) -> io::Result<Arc<dyn ByteFile>>;
     /// Creates or replaces `rel` with `contents`, atomically and durably.
     fn write_atomic(&self, rel: &Path, contents: &[u8]) -> io::Result<()>;
+    /// Creates or replaces `rel` with `contents` for a cache whose readers
+    /// check it before use (the tail marker): atomically for readers (a
+    /// temp file, then a rename) but without waiting for the disk, so after
+    /// a power loss the old contents, the new ones, none, or torn ones may
+    /// be found. The default is [`StorageDir::write_atomic`], which is
+    /// stricter.
+    fn write_cache(&self, rel: &Path, contents: &[u8]) -> io::Result<()> {
+        self.write_atomic(rel, contents)
+    }
     /// Reads a whole (small) file.
     fn read(&self, rel: &Path) -> io::Result<Vec<u8>>;
     /// Removes a file; a missing file is fine.

@@ -14,6 +14,7 @@ pub mod header;
 pub mod index;
 pub mod reader;
 pub mod scan;
+pub mod tail;
 pub mod walk;
 
 use std::path::{Path, PathBuf};
@@ -24,7 +25,7 @@ use bytes::Bytes;
 use parking_lot::{Condvar, Mutex, RwLock};
 
 use crate::error::{Error, IoContext, Result};
-use crate::hash::Hash;
+use crate::hash::{ChainHead, Hash};
 use crate::io::{ByteFile, StorageDir};
 use crate::layout;
 use crate::record::Kind;
@@ -282,6 +283,18 @@ impl Segment {
         self.written_len.load(Ordering::Acquire)
     }
 
+    pub fn synced_len(&self) -> u64 {
+        self.synced_len.load(Ordering::Acquire)
+    }
+
+    /// Records that the first `len` bytes are known to be durable without
+    /// an fsync of this handle: recovery knows it of the prefix a tail
+    /// marker names (the marker is written only after that prefix was
+    /// fsynced) and of a file it has just cut and fsynced.
+    pub fn set_synced_len(&self, len: u64) {
+        self.synced_len.fetch_max(len, Ordering::AcqRel);
+    }
+
     // ----- checkpoints ---------------------------------------------------
 
     pub fn set_checkpoints(&self, entries: Vec<IndexEntry>) {
@@ -299,18 +312,40 @@ impl Segment {
         self.checkpoints.read().clone().unwrap_or_default()
     }
 
-    /// Forgets the checkpoints of a sealed segment whose index proved wrong.
+    /// Forgets the checkpoints of a sealed segment whose index proved wrong;
+    /// the next lookup rebuilds them by walking the segment.
     pub fn forget_checkpoints(&self) {
         *self.checkpoints.write() = None;
     }
 
+    /// Rebuilds the checkpoints of the active segment up to `limit` (its
+    /// published length) by walking it, when an entry proved wrong (one
+    /// taken from a tail marker that does not match the bytes). The active
+    /// segment has no index file to fall back on, and its length still
+    /// grows, so the sealed segments' lazy path does not apply. Entries a
+    /// concurrent append pushes stand past `limit`, so the list stays
+    /// ascending; one lost in the race only makes a read start earlier.
+    pub fn rebuild_active_checkpoints(&self, limit: u64) -> Result<()> {
+        let entries = self.scan_checkpoints(limit)?;
+        self.set_checkpoints(entries);
+        Ok(())
+    }
+
     /// The last checkpoint at or before `offset`, loading the index of a
-    /// sealed segment on first use.
-    pub fn checkpoint_before(&self, offset: u64) -> Result<Option<IndexEntry>> {
+    /// sealed segment on first use. `end` gives, only if the index must be
+    /// loaded, where the chain stands after this segment (the next
+    /// segment's base offset and base hash): an index that names another
+    /// end is stale or belongs to another incarnation of the segment, and
+    /// is not used.
+    pub fn checkpoint_before(
+        &self,
+        offset: u64,
+        end: impl FnOnce() -> Option<ChainHead>,
+    ) -> Result<Option<IndexEntry>> {
         if let Some(entries) = self.checkpoints.read().as_ref() {
             return Ok(last_at_or_before(entries, offset));
         }
-        let entries = self.load_index()?;
+        let entries = self.load_index(end())?;
         let found = last_at_or_before(&entries, offset);
         self.set_checkpoints(entries);
         Ok(found)
@@ -318,13 +353,20 @@ impl Segment {
 
     /// Reads the index file of this sealed segment, or rebuilds the entries
     /// by scanning the segment when the file is missing, damaged or stale.
-    fn load_index(&self) -> Result<Vec<IndexEntry>> {
+    /// Every field written is checked: the CRC, magic, version, stream and
+    /// base (by `decode`), the length against the file, the end against
+    /// `end` (`None`: it cannot be confirmed, so the index is not used),
+    /// and the entries' shape. The entries themselves are checked one by
+    /// one when used (`Cursor::start_at_checkpoint`).
+    fn load_index(&self, end: Option<ChainHead>) -> Result<Vec<IndexEntry>> {
         let len = self.sealed_len()?;
         let rel = layout::index_path(self.stream, self.base_offset);
         if let Ok(bytes) = self.dir.read(&rel) {
             if let Some(index) = SegmentIndex::decode(&bytes, self.stream, self.base_offset) {
-                let sorted = index.entries.windows(2).all(|w| w[0].offset < w[1].offset);
-                if index.segment_len == len && sorted {
+                if index.segment_len == len
+                    && end == Some(index.end())
+                    && index.entries_plausible(self.header()?.rules, self.records_start()?, len)
+                {
                     return Ok(index.entries);
                 }
             }

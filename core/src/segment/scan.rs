@@ -12,6 +12,10 @@
 //! - **damaged**: a complete record is damaged, or damage is followed by
 //!   non-zero bytes, or intact records are out of sequence. That is not a
 //!   torn write; nothing is cut, and the stream reports the damage.
+//!
+//! A scan starts at the first record, or just after a batch that a
+//! confirmed tail marker (`super::tail`) says ends there: it then takes the
+//! head there and the checkpoints before it as given.
 
 use super::header::SegmentHeader;
 use super::index::IndexEntry;
@@ -50,6 +54,31 @@ pub enum DamageKind {
     Chain,
 }
 
+/// Where a scan starts: the end of the header, or the end of a committed
+/// batch.
+#[derive(Debug, Clone)]
+pub struct ScanStart {
+    pub pos: u64,
+    /// The chain head at `pos`.
+    pub head: ChainHead,
+    /// Checkpoints before `pos`.
+    pub checkpoints: Vec<IndexEntry>,
+}
+
+impl ScanStart {
+    /// From the first record of the segment.
+    pub fn first_record(header: &SegmentHeader) -> Self {
+        ScanStart {
+            pos: header.len() as u64,
+            head: ChainHead {
+                next_offset: header.base_offset,
+                hash: header.base_hash,
+            },
+            checkpoints: Vec::new(),
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct TailScan {
     /// The head after the last committed batch.
@@ -61,15 +90,22 @@ pub struct TailScan {
     pub end: TailEnd,
 }
 
-pub fn scan_tail(segment: &Segment, header: &SegmentHeader, file_len: u64) -> Result<TailScan> {
-    let start = header.len() as u64;
-    let mut reader = RecordReader::new(segment, start, file_len);
+pub fn scan_tail(
+    segment: &Segment,
+    header: &SegmentHeader,
+    from: ScanStart,
+    file_len: u64,
+) -> Result<TailScan> {
+    let records_start = header.len() as u64;
+    let mut reader = RecordReader::new(segment, from.pos, file_len);
+    // A start is never just after a checkpoint (one is always followed by
+    // its event in the same batch), so placement starts afresh there.
     let mut placement = Placement::new(header.rules);
-    let mut next_offset = header.base_offset;
-    let mut committed_len = start;
-    let mut committed_offset = header.base_offset;
+    let mut next_offset = from.head.next_offset;
+    let mut committed_len = from.pos;
+    let mut committed_offset = from.head.next_offset;
     let mut last_commit: Option<RawRecord> = None;
-    let mut checkpoints = Vec::new();
+    let mut checkpoints = from.checkpoints;
     let mut pending = Vec::new();
 
     let mut end = loop {
@@ -129,10 +165,7 @@ pub fn scan_tail(segment: &Segment, header: &SegmentHeader, file_len: u64) -> Re
     }
 
     let head = match last_commit {
-        None => ChainHead {
-            next_offset: header.base_offset,
-            hash: header.base_hash,
-        },
+        None => from.head,
         Some(rec) => {
             let payload = match decode_payload(segment, &rec, header.event_limit()) {
                 Ok(p) => p,
@@ -144,7 +177,7 @@ pub fn scan_tail(segment: &Segment, header: &SegmentHeader, file_len: u64) -> Re
                             next_offset: header.base_offset,
                             hash: header.base_hash,
                         },
-                        committed_len: start,
+                        committed_len: records_start,
                         checkpoints: Vec::new(),
                         end: TailEnd::Damaged {
                             kind: DamageKind::Bytes,

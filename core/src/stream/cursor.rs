@@ -13,7 +13,8 @@ use super::{Snapshot, Stream};
 use crate::error::{Error, Result};
 use crate::hash::ChainHead;
 use crate::record::Kind;
-use crate::segment::reader::{Next, RecordReader};
+use crate::segment::index::IndexEntry;
+use crate::segment::reader::{Next, RawRecord, RecordReader};
 use crate::segment::walk::ChainWalk;
 use crate::segment::Segment;
 
@@ -160,40 +161,73 @@ impl Cursor {
     /// segment has one and the record there is what the index says.
     fn start_at_checkpoint(&mut self, offset: u64) -> Result<bool> {
         let segment = self.snapshot.segments[self.seg_index].clone();
-        let Some(entry) = segment.checkpoint_before(offset)? else {
-            return Ok(false);
-        };
-        let header = segment.header()?;
+        let active = self.seg_index + 1 == self.snapshot.segments.len();
         let limit = self.segment_limit(self.seg_index)?;
-        if entry.pos < header.len() as u64 || entry.pos >= limit {
-            segment.forget_checkpoints();
-            return Ok(false);
-        }
-        let mut reader = RecordReader::new(segment.clone(), entry.pos, limit);
-        let rec = match reader.next()? {
-            Next::Record(rec)
-                if rec.header.kind == Kind::Checkpoint && rec.header.offset == entry.offset =>
-            {
-                rec
+        // A wrong entry of the active segment (from a tail marker that does
+        // not match the bytes) is replaced by a walk of the segment, and the
+        // lookup tried once more; a sealed segment's falls back to its start.
+        for _attempt in 0..2 {
+            let Some(entry) = segment.checkpoint_before(offset, || self.sealed_end())? else {
+                return Ok(false);
+            };
+            if let Some((reader, rec)) = self.checkpoint_at(&segment, entry, limit)? {
+                let header = segment.header()?;
+                // The checkpoint's own prev_hash starts the walk; the records
+                // after it must link to it.
+                self.walk = ChainWalk::enter(
+                    &header,
+                    ChainHead {
+                        next_offset: entry.offset,
+                        hash: rec.header.prev_hash,
+                    },
+                );
+                self.walk.step(&segment, &rec)?;
+                self.reader = Some(reader);
+                self.at_commit = false;
+                return Ok(true);
             }
-            _ => {
+            if !active {
                 segment.forget_checkpoints();
                 return Ok(false);
             }
-        };
-        // The checkpoint's own prev_hash starts the walk; the records after
-        // it must link to it.
-        self.walk = ChainWalk::enter(
-            &header,
-            ChainHead {
-                next_offset: entry.offset,
-                hash: rec.header.prev_hash,
-            },
-        );
-        self.walk.step(&segment, &rec)?;
-        self.reader = Some(reader);
-        self.at_commit = false;
-        Ok(true)
+            segment.rebuild_active_checkpoints(limit)?;
+        }
+        Ok(false)
+    }
+
+    /// The record at `entry`, with a reader placed after it, if it is the
+    /// checkpoint the entry says.
+    fn checkpoint_at(
+        &self,
+        segment: &Arc<Segment>,
+        entry: IndexEntry,
+        limit: u64,
+    ) -> Result<Option<(RecordReader<Arc<Segment>>, RawRecord)>> {
+        if entry.pos < segment.records_start()? || entry.pos >= limit {
+            return Ok(None);
+        }
+        let mut reader = RecordReader::new(segment.clone(), entry.pos, limit);
+        Ok(match reader.next()? {
+            Next::Record(rec)
+                if rec.header.kind == Kind::Checkpoint && rec.header.offset == entry.offset =>
+            {
+                Some((reader, rec))
+            }
+            _ => None,
+        })
+    }
+
+    /// Where the chain stands after the current segment, if it is sealed:
+    /// the next segment's base. `None` when that cannot be read; the
+    /// segment's index is then not trusted (and the walk that reaches the
+    /// next segment reports what is wrong with it).
+    fn sealed_end(&self) -> Option<ChainHead> {
+        let next = self.snapshot.segments.get(self.seg_index + 1)?;
+        let header = next.header().ok()?;
+        Some(ChainHead {
+            next_offset: header.base_offset,
+            hash: header.base_hash,
+        })
     }
 
     /// The next record's payload (`None` for a checkpoint), moving to the

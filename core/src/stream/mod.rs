@@ -16,6 +16,7 @@ mod cursor;
 mod group;
 mod recover;
 mod stats;
+mod tail;
 mod verify;
 
 use std::sync::Arc;
@@ -70,6 +71,9 @@ pub struct Stream {
     writer: Mutex<Writer>,
     poison: Mutex<Option<String>>,
     damage: Option<Damage>,
+    /// What the stream's tail marker on disk describes, when known to be
+    /// current (see `tail.rs`).
+    tail_mark: Mutex<Option<tail::TailMark>>,
 }
 
 impl Stream {
@@ -91,6 +95,7 @@ impl Stream {
             shared: RwLock::new(snapshot),
             poison: Mutex::new(None),
             damage,
+            tail_mark: Mutex::new(None),
         }
     }
 

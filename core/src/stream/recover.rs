@@ -1,9 +1,12 @@
-//! Opening a stream from its directory: cost proportional to its last
-//! segment, whatever the size of the rest.
+//! Opening a stream from its directory: it reads only the last segment,
+//! and of that only the record where its tail marker says a known-good
+//! prefix ends and what follows (all of it when there is no usable
+//! marker).
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use super::tail::TailMark;
 use super::{Damage, Snapshot, Stream};
 use crate::error::{IoContext, Result};
 use crate::hash::ChainHead;
@@ -11,8 +14,8 @@ use crate::io::StorageDir;
 use crate::layout;
 use crate::options::Options;
 use crate::segment::header::{SegmentHeader, SegmentRules};
-use crate::segment::scan::{scan_tail, DamageKind, TailEnd};
-use crate::segment::{is_temp_file, Segment};
+use crate::segment::scan::{scan_tail, DamageKind, ScanStart, TailEnd};
+use crate::segment::{is_temp_file, tail, Segment};
 
 /// An unfinished batch cut off the end of a stream when the store opened.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,9 +94,26 @@ pub fn open_stream(
         Err(other) => return Err(other),
     };
     let file_len = last.file_len()?;
-    let scan = scan_tail(&last, &header, file_len)?;
+    let marker = tail::read(dir.as_ref(), id, last.base_offset);
+    let resumed = match &marker {
+        Some(marker) => tail::resume(&last, &header, file_len, marker)?,
+        None => None,
+    };
+    // What the on-disk marker vouches for, when the bytes confirmed it: that
+    // prefix was fsynced before the marker was written.
+    let marked = resumed
+        .as_ref()
+        .and(marker.as_ref())
+        .map(|m| m.known.segment_len);
+    let scan = match resumed {
+        Some(scan) => scan,
+        None => scan_tail(&last, &header, ScanStart::first_record(&header), file_len)?,
+    };
     last.set_checkpoints(scan.checkpoints);
     last.set_written_len(scan.committed_len);
+    if let Some(len) = marked {
+        last.set_synced_len(len);
+    }
 
     let mut torn = None;
     match scan.end {
@@ -104,6 +124,7 @@ pub fn open_stream(
                 last.file()?
                     .sync_data()
                     .context(|| format!("fsync of {}", last.display_path().display()))?;
+                last.set_synced_len(scan.committed_len);
             }
             torn = Some(TornTail {
                 stream: id,
@@ -145,5 +166,12 @@ pub fn open_stream(
         head: scan.head,
         active_len,
     };
-    Ok((Stream::new(id, dir, options, snapshot, None), torn))
+    let stream = Stream::new(id, dir, options, snapshot, None);
+    if let Some(len) = marked {
+        stream.set_tail_mark(TailMark {
+            base_offset: header.base_offset,
+            len,
+        });
+    }
+    Ok((stream, torn))
 }
