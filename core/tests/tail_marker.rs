@@ -132,6 +132,7 @@ impl Marker {
 fn all_events(store: &Store, stream: u64) -> Vec<Vec<u8>> {
     store
         .iter(stream, 0)
+        .unwrap()
         .map(|e| e.unwrap().1.to_vec())
         .collect()
 }

@@ -52,7 +52,10 @@ const acmeDir = join(storeDir, 'streams', String(TENANTS.acme).padStart(20, '0')
 const lastFile = join(acmeDir, readdirSync(acmeDir).filter((f) => f.endsWith('.seg')).sort().at(-1))
 const bytes = readFileSync(lastFile)
 const eventEnds = []
-for (let pos = 68; pos + 56 <= bytes.length; ) {
+// Records start after the segment header: 80 bytes (format version 2,
+// at byte 8), 68 in a segment version 1 wrote.
+const headerLen = bytes.readUInt32LE(8) === 1 ? 68 : 80
+for (let pos = headerLen; pos + 56 <= bytes.length; ) {
   const end = pos + 56 + bytes.readUInt32LE(pos + 48) + 4
   if (bytes[pos + 4] === 0) eventEnds.push(end) // kind 0: an event, not a checkpoint
   pos = end

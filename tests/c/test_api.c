@@ -1001,61 +1001,83 @@ static void flip_byte(const char *file, long pos)
 
 static void test_flipped_byte_is_found(void)
 {
-    char path[4200], seg[4400];
-    fresh_path(path, sizeof path, "flip");
-    stratalog_head head;
-    write_ten_events(path, &head);
-    segment_path(seg, sizeof seg, path, 2, 0);
-    CHECK(file_size(seg) == 80 + 10 * 67);
-    /* A payload byte of the event at offset 4. */
-    flip_byte(seg, 80 + 4 * 67 + 56 + 3);
-
-    const char *modes[2] = {"writer", "read-only"};
-    for (int m = 0; m < 2; m++) {
-        stratalog_store *s = NULL;
-        if (m == 0)
-            CHECK_OK(stratalog_open(path, NULL, &s));
-        else
-            CHECK_OK(stratalog_open_read_only(path, &s));
-        if (s == NULL)
-            continue;
-        stratalog_verify_report report;
-        memset(&report, 0, sizeof report);
-        stratalog_status st = stratalog_verify(s, 2, &report);
-        CHECK(st == STRATALOG_STATUS_CORRUPTION || st == STRATALOG_STATUS_CHAIN_MISMATCH);
-        CHECK(report.failed_offset == 4);
-        stratalog_error_detail d;
-        CHECK(stratalog_last_error_detail(&d));
-        CHECK(d.status == st && d.stream == 2 && d.offset == 4);
-        if (report.failed_offset != 4)
-            fprintf(stderr, "%s: verify: %s (failed_offset %" PRIu64 ")\n", modes[m],
-                    stratalog_last_error(), report.failed_offset);
-        /* The damage was not "repaired" away: the file is intact on disk. */
+    /* Twice: with the tail marker a clean close leaves (open reads only the
+     * last record, so the damage is found by reads and verify, as in a
+     * sealed segment), and without it (open scans the active segment and
+     * finds the damage itself). */
+    for (int with_marker = 1; with_marker >= 0; with_marker--) {
+        char path[4200], seg[4400], marker[4400];
+        fresh_path(path, sizeof path, with_marker ? "flip-marked" : "flip-unmarked");
+        stratalog_head head;
+        write_ten_events(path, &head);
+        segment_path(seg, sizeof seg, path, 2, 0);
         CHECK(file_size(seg) == 80 + 10 * 67);
-        /* The intact prefix stays readable. */
-        stratalog_events *ev = NULL;
-        if (stratalog_read_from(s, 2, 0, 4 * 7, &ev) == STRATALOG_STATUS_OK) {
-            CHECK(stratalog_events_len(ev) == 4);
-            stratalog_events_free(ev);
-        } else {
-            CHECK(!"the events before the damage should be readable");
+        snprintf(marker, sizeof marker, "%s/streams/%020d/TAIL", path, 2);
+        CHECK(file_size(marker) > 0);
+        if (!with_marker)
+            CHECK(unlink(marker) == 0);
+        /* A payload byte of the event at offset 4. */
+        flip_byte(seg, 80 + 4 * 67 + 56 + 3);
+
+        const char *modes[2] = {"writer", "read-only"};
+        for (int m = 0; m < 2; m++) {
+            stratalog_store *s = NULL;
+            if (m == 0)
+                CHECK_OK(stratalog_open(path, NULL, &s));
+            else
+                CHECK_OK(stratalog_open_read_only(path, &s));
+            if (s == NULL)
+                continue;
+            stratalog_verify_report report;
+            memset(&report, 0, sizeof report);
+            stratalog_status st = stratalog_verify(s, 2, &report);
+            CHECK(st == STRATALOG_STATUS_CORRUPTION || st == STRATALOG_STATUS_CHAIN_MISMATCH);
+            CHECK(report.failed_offset == 4);
+            stratalog_error_detail d;
+            CHECK(stratalog_last_error_detail(&d));
+            CHECK(d.status == st && d.stream == 2 && d.offset == 4);
+            if (report.failed_offset != 4)
+                fprintf(stderr, "%s: verify: %s (failed_offset %" PRIu64 ")\n", modes[m],
+                        stratalog_last_error(), report.failed_offset);
+            /* The damage was not "repaired" away: the file is intact on disk. */
+            CHECK(file_size(seg) == 80 + 10 * 67);
+            /* The intact prefix stays readable. */
+            stratalog_events *ev = NULL;
+            if (stratalog_read_from(s, 2, 0, 4 * 7, &ev) == STRATALOG_STATUS_OK) {
+                CHECK(stratalog_events_len(ev) == 4);
+                stratalog_events_free(ev);
+            } else {
+                CHECK(!"the events before the damage should be readable");
+            }
+            /* A read never returns a damaged event: one that reaches the
+             * damage stops before it (when open found it, the stream ends
+             * there) or fails naming its offset. */
+            ev = NULL;
+            st = stratalog_read_from(s, 2, 0, 1000, &ev);
+            if (with_marker) {
+                CHECK(st == STRATALOG_STATUS_CORRUPTION && ev == NULL);
+            } else {
+                CHECK(st == STRATALOG_STATUS_OK);
+                CHECK(stratalog_events_len(ev) == 4);
+                stratalog_events_free(ev);
+            }
+            ev = NULL;
+            CHECK_STATUS(stratalog_read_from(s, 2, 5, 1000, &ev), STRATALOG_STATUS_CORRUPTION);
+            CHECK(ev == NULL);
+            CHECK(stratalog_last_error_detail(&d) && d.offset == 4);
+            CHECK(strstr(stratalog_last_error(), ".seg") != NULL);
+            stratalog_head h;
+            if (with_marker) {
+                /* The head is the marker's, confirmed by the last record. */
+                CHECK_OK(stratalog_chain_head(s, 2, &h));
+                CHECK(heads_equal(&h, &head));
+            } else {
+                CHECK_STATUS(stratalog_chain_head(s, 2, &h), STRATALOG_STATUS_CORRUPTION);
+                if (m == 0)
+                    CHECK_STATUS(append_text(s, 2, "more", NULL), STRATALOG_STATUS_CORRUPTION);
+            }
+            stratalog_close(s);
         }
-        /* A read never returns a damaged event: it stops at the damage,
-         * and a read past it fails naming the offset. */
-        ev = NULL;
-        CHECK_OK(stratalog_read_from(s, 2, 0, 1000, &ev));
-        CHECK(stratalog_events_len(ev) == 4);
-        stratalog_events_free(ev);
-        ev = NULL;
-        CHECK_STATUS(stratalog_read_from(s, 2, 5, 1000, &ev), STRATALOG_STATUS_CORRUPTION);
-        CHECK(ev == NULL);
-        CHECK(stratalog_last_error_detail(&d) && d.offset == 4);
-        CHECK(strstr(stratalog_last_error(), ".seg") != NULL);
-        stratalog_head h;
-        CHECK_STATUS(stratalog_chain_head(s, 2, &h), STRATALOG_STATUS_CORRUPTION);
-        if (m == 0)
-            CHECK_STATUS(append_text(s, 2, "more", NULL), STRATALOG_STATUS_CORRUPTION);
-        stratalog_close(s);
     }
 }
 

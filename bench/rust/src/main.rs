@@ -417,7 +417,7 @@ fn rss_scan(cfg: &Cfg) {
     let before = status_kib("VmRSS");
     let mut bytes = 0u64;
     for stream in store.streams().unwrap() {
-        for event in store.iter(stream, 0) {
+        for event in store.iter(stream, 0).unwrap() {
             let (_, event) = event.unwrap();
             bytes += event.len() as u64;
             black_box(event);
