@@ -51,7 +51,7 @@ pub use stream::{Batch, EventIter, StreamStats, TornTail, VerifyReport};
 /// Format constants a verifier outside this crate needs (see docs/FORMAT.md).
 pub mod format {
     pub use crate::record::{HEADER_LEN as RECORD_HEADER_LEN, OVERHEAD as RECORD_OVERHEAD};
-    pub use crate::segment::header::{FORMAT_VERSION, LEN as SEGMENT_HEADER_LEN};
+    pub use crate::segment::{FORMAT_VERSION, HEADER_LEN as SEGMENT_HEADER_LEN};
 }
 
 /// The README's Rust examples, compiled and run by `cargo test --doc`.

@@ -12,7 +12,7 @@ use std::path::Path;
 use crate::error::{Error, IoContext, Result};
 use crate::io::StorageDir;
 use crate::layout::STORE_MARKER;
-use crate::segment::header::FORMAT_VERSION;
+use crate::segment::FORMAT_VERSION;
 
 const MAGIC: [u8; 8] = *b"STRATSTO";
 

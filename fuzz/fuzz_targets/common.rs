@@ -37,7 +37,7 @@ pub fn exercise(dir: &MemoryDir) {
         for offset in [0u64, 1, 3, 7, 20] {
             let _ = store.read_from(1, offset, 256);
         }
-        for item in store.iter(1, 0).take(64) {
+        for item in store.iter(1, 0).into_iter().flatten().take(64) {
             let _ = item;
         }
         if writable {

@@ -10,12 +10,29 @@
 //!   `Corruption`, never as a signal.
 //! - `synced_len` only grows, and only after an fsync that succeeded.
 
-pub mod header;
-pub mod index;
-pub mod reader;
-pub mod scan;
-pub mod tail;
-pub mod walk;
+mod header;
+mod index;
+mod reader;
+mod scan;
+mod tail;
+mod walk;
+
+// What the stream layer may use of a segment, and nothing else: the
+// header and its rules, checkpoint entries, the record reader and chain
+// walk for reads, the tail scan and marker for recovery. Writing goes
+// through `Segment::append` alone.
+pub(crate) use header::{SegmentHeader, SegmentRules};
+pub use header::{FORMAT_VERSION, LEN as HEADER_LEN};
+pub(crate) use index::{IndexEntry, SegmentIndex};
+pub(crate) use reader::{Next, RawRecord, RecordReader};
+pub(crate) use scan::{scan_tail, DamageKind, ScanStart, TailEnd};
+pub(crate) use tail::TailMarker;
+pub(crate) use walk::ChainWalk;
+
+/// Reading, writing and resuming from a stream's tail marker.
+pub(crate) mod tail_marker {
+    pub(crate) use super::tail::{read, resume, write};
+}
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -29,11 +46,17 @@ use crate::hash::{ChainHead, Hash};
 use crate::io::{ByteFile, StorageDir};
 use crate::layout;
 use crate::record::Kind;
-use header::SegmentHeader;
-use index::{IndexEntry, SegmentIndex};
-use reader::{Next, RecordReader};
 
-pub struct Segment {
+/// A batch that could not be written: why, and whether the file was cut
+/// back to where the batch began.
+#[derive(Debug)]
+pub(crate) struct WriteFailure {
+    pub(crate) error: Error,
+    /// False when even the cut failed: the file's end is unknown.
+    pub(crate) state_known: bool,
+}
+
+pub(crate) struct Segment {
     pub stream: u64,
     pub base_offset: u64,
     dir: Arc<dyn StorageDir>,
@@ -66,7 +89,7 @@ impl std::fmt::Debug for Segment {
 
 impl Segment {
     /// A segment that exists on disk; nothing is read yet.
-    pub fn existing(
+    pub(crate) fn existing(
         dir: Arc<dyn StorageDir>,
         stream: u64,
         base_offset: u64,
@@ -90,7 +113,7 @@ impl Segment {
     }
 
     /// Creates a new, empty segment file, atomically and durably.
-    pub fn create(dir: Arc<dyn StorageDir>, header: SegmentHeader) -> Result<Self> {
+    pub(crate) fn create(dir: Arc<dyn StorageDir>, header: SegmentHeader) -> Result<Self> {
         let rel = layout::segment_path(header.stream, header.base_offset);
         dir.create_dir(&layout::stream_dir(header.stream))
             .context(|| {
@@ -110,15 +133,15 @@ impl Segment {
         Ok(segment)
     }
 
-    pub fn rel_path(&self) -> PathBuf {
+    pub(crate) fn rel_path(&self) -> PathBuf {
         layout::segment_path(self.stream, self.base_offset)
     }
 
-    pub fn display_path(&self) -> PathBuf {
+    pub(crate) fn display_path(&self) -> PathBuf {
         self.dir.display(&self.rel_path())
     }
 
-    pub fn corruption(&self, offset: u64, reason: impl Into<String>) -> Error {
+    pub(crate) fn corruption(&self, offset: u64, reason: impl Into<String>) -> Error {
         Error::Corruption {
             stream: self.stream,
             offset,
@@ -131,7 +154,7 @@ impl Segment {
         Error::io(format!("{what} {}", self.display_path().display()), e)
     }
 
-    pub fn file(&self) -> Result<&Arc<dyn ByteFile>> {
+    pub(crate) fn file(&self) -> Result<&Arc<dyn ByteFile>> {
         if let Some(file) = self.file.get() {
             return Ok(file);
         }
@@ -142,14 +165,14 @@ impl Segment {
         Ok(self.file.get_or_init(|| file))
     }
 
-    pub fn file_len(&self) -> Result<u64> {
+    pub(crate) fn file_len(&self) -> Result<u64> {
         self.file()?
             .len()
             .map_err(|e| self.io_error("reading the length of", e))
     }
 
     /// The segment's header, read and checked on first use.
-    pub fn header(&self) -> Result<SegmentHeader> {
+    pub(crate) fn header(&self) -> Result<SegmentHeader> {
         if let Some(header) = self.header.get() {
             return Ok(*header);
         }
@@ -169,12 +192,12 @@ impl Segment {
     }
 
     /// Where the first record starts: just after the header.
-    pub fn records_start(&self) -> Result<u64> {
+    pub(crate) fn records_start(&self) -> Result<u64> {
         Ok(self.header()?.len() as u64)
     }
 
     /// The length of a sealed segment: taken once, as it never changes.
-    pub fn sealed_len(&self) -> Result<u64> {
+    pub(crate) fn sealed_len(&self) -> Result<u64> {
         if let Some(len) = self.sealed_len.get() {
             return Ok(*len);
         }
@@ -185,7 +208,7 @@ impl Segment {
     /// Reads `len` bytes at `pos` with one positioned read. The caller
     /// stays within a length the segment had, so a short read means the
     /// file was cut underneath the store: damage, not a crash artefact.
-    pub fn read_at(&self, pos: u64, len: usize) -> Result<Bytes> {
+    pub(crate) fn read_at(&self, pos: u64, len: usize) -> Result<Bytes> {
         match self.file()?.read_vec_at(len, pos) {
             Ok(buf) => Ok(Bytes::from(buf)),
             Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Err(self.corruption(
@@ -199,19 +222,45 @@ impl Segment {
         }
     }
 
-    pub fn write_at(&self, data: &[u8], pos: u64) -> Result<()> {
-        self.file()?
-            .write_all_at(data, pos)
-            .map_err(|e| self.io_error("writing", e))
+    /// The write path's one door: writes the encoded `batch` at `pos` (the
+    /// end of the committed records), then records the new length and the
+    /// batch's checkpoints (`checkpoints` hold positions within `batch`).
+    /// Returns the end of the batch. On failure the file is cut back to
+    /// `pos`, so no part of the batch stays behind; the failure says
+    /// whether even that cut failed and the file's state is unknown.
+    pub(crate) fn append(
+        &self,
+        batch: &[u8],
+        pos: u64,
+        checkpoints: impl IntoIterator<Item = IndexEntry>,
+    ) -> std::result::Result<u64, WriteFailure> {
+        let written = self.file().and_then(|f| {
+            f.write_all_at(batch, pos)
+                .map_err(|e| self.io_error("writing", e))
+        });
+        if let Err(error) = written {
+            let state_known = self.truncate(pos).is_ok();
+            return Err(WriteFailure { error, state_known });
+        }
+        let end = pos + batch.len() as u64;
+        self.record_write(end);
+        self.checkpoints
+            .write()
+            .get_or_insert_with(Vec::new)
+            .extend(checkpoints.into_iter().map(|e| IndexEntry {
+                offset: e.offset,
+                pos: e.pos + pos,
+            }));
+        Ok(end)
     }
 
-    pub fn truncate(&self, len: u64) -> Result<()> {
+    pub(crate) fn truncate(&self, len: u64) -> Result<()> {
         self.file()?
             .truncate(len)
             .map_err(|e| self.io_error("truncating", e))
     }
 
-    pub fn set_written_len(&self, len: u64) {
+    pub(crate) fn set_written_len(&self, len: u64) {
         self.written_len.store(len, Ordering::Release);
     }
 
@@ -219,7 +268,7 @@ impl Segment {
     /// asks the OS to start writing them out, so that an fsync (and the one
     /// that seals the segment) does not find a whole segment dirty. Only a
     /// hint: an error here is left for the fsync to report.
-    pub fn record_write(&self, len: u64) {
+    fn record_write(&self, len: u64) {
         self.set_written_len(len);
         let from = self.writeback_from.load(Ordering::Acquire);
         if len >= from + WRITEBACK_CHUNK {
@@ -238,7 +287,7 @@ impl Segment {
     /// when one fails, before any waiter wakes: once an fsync has failed, no
     /// later call may report success for data it did not cover (Linux may
     /// have dropped those dirty pages and would not report it again).
-    pub fn sync_to(
+    pub(crate) fn sync_to(
         &self,
         end: u64,
         poisoned: impl Fn() -> Option<Error>,
@@ -279,11 +328,11 @@ impl Segment {
         }
     }
 
-    pub fn written_len(&self) -> u64 {
+    pub(crate) fn written_len(&self) -> u64 {
         self.written_len.load(Ordering::Acquire)
     }
 
-    pub fn synced_len(&self) -> u64 {
+    pub(crate) fn synced_len(&self) -> u64 {
         self.synced_len.load(Ordering::Acquire)
     }
 
@@ -291,30 +340,23 @@ impl Segment {
     /// an fsync of this handle: recovery knows it of the prefix a tail
     /// marker names (the marker is written only after that prefix was
     /// fsynced) and of a file it has just cut and fsynced.
-    pub fn set_synced_len(&self, len: u64) {
+    pub(crate) fn set_synced_len(&self, len: u64) {
         self.synced_len.fetch_max(len, Ordering::AcqRel);
     }
 
     // ----- checkpoints ---------------------------------------------------
 
-    pub fn set_checkpoints(&self, entries: Vec<IndexEntry>) {
+    pub(crate) fn set_checkpoints(&self, entries: Vec<IndexEntry>) {
         *self.checkpoints.write() = Some(entries);
     }
 
-    pub fn push_checkpoints(&self, entries: impl IntoIterator<Item = IndexEntry>) {
-        self.checkpoints
-            .write()
-            .get_or_insert_with(Vec::new)
-            .extend(entries);
-    }
-
-    pub fn checkpoints_snapshot(&self) -> Vec<IndexEntry> {
+    pub(crate) fn checkpoints_snapshot(&self) -> Vec<IndexEntry> {
         self.checkpoints.read().clone().unwrap_or_default()
     }
 
     /// Forgets the checkpoints of a sealed segment whose index proved wrong;
     /// the next lookup rebuilds them by walking the segment.
-    pub fn forget_checkpoints(&self) {
+    pub(crate) fn forget_checkpoints(&self) {
         *self.checkpoints.write() = None;
     }
 
@@ -325,7 +367,7 @@ impl Segment {
     /// grows, so the sealed segments' lazy path does not apply. Entries a
     /// concurrent append pushes stand past `limit`, so the list stays
     /// ascending; one lost in the race only makes a read start earlier.
-    pub fn rebuild_active_checkpoints(&self, limit: u64) -> Result<()> {
+    pub(crate) fn rebuild_active_checkpoints(&self, limit: u64) -> Result<()> {
         let entries = self.scan_checkpoints(limit)?;
         self.set_checkpoints(entries);
         Ok(())
@@ -337,7 +379,7 @@ impl Segment {
     /// segment's base offset and base hash): an index that names another
     /// end is stale or belongs to another incarnation of the segment, and
     /// is not used.
-    pub fn checkpoint_before(
+    pub(crate) fn checkpoint_before(
         &self,
         offset: u64,
         end: impl FnOnce() -> Option<ChainHead>,
@@ -377,7 +419,7 @@ impl Segment {
     /// Checkpoint positions found by walking the records (CRC-checked, no
     /// hashing). Stops quietly at the first damaged record: the read that
     /// reaches it reports the damage.
-    pub fn scan_checkpoints(&self, limit: u64) -> Result<Vec<IndexEntry>> {
+    pub(crate) fn scan_checkpoints(&self, limit: u64) -> Result<Vec<IndexEntry>> {
         let mut entries = Vec::new();
         let mut reader = RecordReader::new(self, self.records_start()?, limit);
         while let Next::Record(rec) = reader.next()? {
@@ -392,7 +434,12 @@ impl Segment {
     }
 
     /// Writes this segment's index file atomically. Called when it seals.
-    pub fn write_index(&self, end_offset: u64, end_hash: Hash, segment_len: u64) -> Result<()> {
+    pub(crate) fn write_index(
+        &self,
+        end_offset: u64,
+        end_hash: Hash,
+        segment_len: u64,
+    ) -> Result<()> {
         let index = SegmentIndex {
             stream: self.stream,
             base_offset: self.base_offset,
@@ -417,7 +464,7 @@ fn last_at_or_before(entries: &[IndexEntry], offset: u64) -> Option<IndexEntry> 
 }
 
 /// Relative path helper used by recovery to find leftovers.
-pub fn is_temp_file(name: &str) -> bool {
+pub(crate) fn is_temp_file(name: &str) -> bool {
     Path::new(name)
         .extension()
         .is_some_and(|ext| format!(".{}", ext.to_string_lossy()) == crate::io::TEMP_SUFFIX)

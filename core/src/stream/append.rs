@@ -6,9 +6,9 @@ use super::{Snapshot, Stream};
 use crate::error::{Error, Result};
 use crate::hash::ChainHead;
 use crate::record::{self, Kind, FLAG_COMMIT};
-use crate::segment::header::{SegmentHeader, SegmentRules};
-use crate::segment::index::IndexEntry;
+use crate::segment::IndexEntry;
 use crate::segment::Segment;
+use crate::segment::{SegmentHeader, SegmentRules};
 
 impl Stream {
     pub fn append_batch<E: AsRef<[u8]>>(
@@ -85,23 +85,18 @@ impl Stream {
         let batch = &writer.buf;
 
         let (segment, pos, rotated) = self.segment_for(&before, batch.len() as u64)?;
-        if let Err(err) = segment.write_at(batch, pos) {
-            // Take back whatever part of the batch reached the file; if even
-            // that fails, the file's state is unknown.
-            if segment.truncate(pos).is_err() {
-                self.poison_with(&err);
+        let end = match segment.append(batch, pos, checkpoints) {
+            Ok(end) => end,
+            Err(failure) => {
+                if !failure.state_known {
+                    self.poison_with(&failure.error);
+                }
+                if let Some(new) = rotated {
+                    self.publish_rotation(new);
+                }
+                return Err(failure.error);
             }
-            if let Some(new) = rotated {
-                self.publish_rotation(new);
-            }
-            return Err(err);
-        }
-        let end = pos + batch.len() as u64;
-        segment.record_write(end);
-        segment.push_checkpoints(checkpoints.into_iter().map(|e| IndexEntry {
-            offset: e.offset,
-            pos: e.pos + pos,
-        }));
+        };
         {
             let mut shared = self.shared.write();
             if let Some(new) = rotated {

@@ -13,10 +13,10 @@ use super::{Snapshot, Stream};
 use crate::error::{Error, Result};
 use crate::hash::ChainHead;
 use crate::record::Kind;
-use crate::segment::index::IndexEntry;
-use crate::segment::reader::{Next, RawRecord, RecordReader};
-use crate::segment::walk::ChainWalk;
+use crate::segment::ChainWalk;
+use crate::segment::IndexEntry;
 use crate::segment::Segment;
+use crate::segment::{Next, RawRecord, RecordReader};
 
 /// A position in a stream, fixed to the snapshot it was made from.
 #[derive(Debug)]

@@ -34,7 +34,7 @@ use crate::error::{Error, Result};
 use crate::hash::ChainHead;
 use crate::io::StorageDir;
 use crate::options::Options;
-use crate::segment::scan::DamageKind;
+use crate::segment::DamageKind;
 use crate::segment::Segment;
 
 /// What readers copy: the segments and how far the stream is committed.

@@ -13,9 +13,9 @@ use crate::hash::ChainHead;
 use crate::io::StorageDir;
 use crate::layout;
 use crate::options::Options;
-use crate::segment::header::{SegmentHeader, SegmentRules};
-use crate::segment::scan::{scan_tail, DamageKind, ScanStart, TailEnd};
-use crate::segment::{is_temp_file, tail, Segment};
+use crate::segment::{is_temp_file, tail_marker as tail, Segment};
+use crate::segment::{scan_tail, DamageKind, ScanStart, TailEnd};
+use crate::segment::{SegmentHeader, SegmentRules};
 
 /// An unfinished batch cut off the end of a stream when the store opened.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,10 +6,10 @@
 use super::Stream;
 use crate::error::Result;
 use crate::record::Kind;
-use crate::segment::index::SegmentIndex;
-use crate::segment::reader::{Next, RecordReader};
-use crate::segment::tail::{self, TailMarker};
 use crate::segment::Segment;
+use crate::segment::SegmentIndex;
+use crate::segment::{tail_marker as tail, TailMarker};
+use crate::segment::{Next, RecordReader};
 
 /// The known-good point a stream's marker on disk names: the active
 /// segment (by base offset) and the length of its fsynced prefix.
