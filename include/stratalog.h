@@ -370,6 +370,30 @@ typedef struct stratalog_stream_stats {
 } stratalog_stream_stats;
 
 /**
+ * An unfinished batch found at the end of a stream when the store opened:
+ * what a crash in the middle of an append leaves. A writable open cut it
+ * off; a read-only open ignores it (a writer's open will cut it).
+ */
+typedef struct stratalog_torn_tail {
+  /**
+   * The stream.
+   */
+  uint64_t stream;
+  /**
+   * The segment file's path (NUL-terminated UTF-8, owned by the store).
+   */
+  const char *segment;
+  /**
+   * Length of the segment after the cut: the end of its last whole batch.
+   */
+  uint64_t kept_len;
+  /**
+   * Bytes cut off (read-only: ignored).
+   */
+  uint64_t dropped_bytes;
+} stratalog_torn_tail;
+
+/**
  * What stratalog_verify() and stratalog_verify_against() checked.
  *
  * On success every field is filled and failed_offset is STRATALOG_NO_OFFSET.
@@ -727,7 +751,7 @@ enum stratalog_status stratalog_get_stream_stats(const struct stratalog_store *s
 /**
  * Opens (creating it if needed) the store in directory `path` for reading and
  * writing, and takes its writer lock. A torn tail left by a crash is cut off
- * while opening.
+ * while opening; stratalog_torn_tails() says what was cut.
  *
  * `path` is a NUL-terminated UTF-8 path, borrowed for the call. `opts` may
  * be NULL for the defaults; it is read during the call only. On success
@@ -765,7 +789,10 @@ enum stratalog_status stratalog_open_in_memory(const struct stratalog_options *o
 /**
  * Opens an existing store for reading only, with the default options. Takes
  * no lock and never writes, so it works while another process appends; it
- * sees the streams as they were when it opened. Appends fail with READ_ONLY.
+ * sees the streams as they were when it opened: a snapshot that never shows
+ * what the writer appends afterwards (open again to see that). A torn tail
+ * it finds is ignored, not cut, and reported by stratalog_torn_tails().
+ * Appends fail with READ_ONLY.
  * On success `*out` receives a new handle owned by the caller (free with
  * stratalog_close()).
  *
@@ -917,6 +944,22 @@ const uint64_t *stratalog_stream_list_data(const struct stratalog_stream_list *l
  * `list` is NULL or a live list; it is invalid afterwards.
  */
 void stratalog_stream_list_free(struct stratalog_stream_list *list);
+
+/**
+ * The unfinished batches this store's open found at the ends of streams
+ * (none after a clean shutdown). `*out` receives an array of `*count`
+ * entries owned by the store, valid until stratalog_close(); `*out` is
+ * NULL when `*count` is 0. Check it after opening to tell whether recovery
+ * cut (or, read-only, ignored) anything.
+ *
+ * Errors: NULL_ARGUMENT.
+ *
+ * # Safety
+ * `store` is NULL or a live handle; `out` and `count` are NULL or writable.
+ */
+enum stratalog_status stratalog_torn_tails(const struct stratalog_store *store,
+                                           const struct stratalog_torn_tail **out,
+                                           size_t *count);
 
 /**
  * Verifies `stream` from its first event: every checksum, offset, chain link,

@@ -95,6 +95,21 @@ export interface ReadOnlyOptions {
 }
 
 /** The options a store was opened with. */
+/**
+ * An unfinished batch an open found at the end of a stream (`store.tornTails`):
+ * what a crash in the middle of an append leaves. A writable open cut it off, a
+ * read-only open ignores it. No acknowledged event is ever in it.
+ */
+export interface TornTail {
+  stream: U64Result
+  /** The segment file. */
+  segment: string
+  /** The segment's length after the cut: the end of its last whole batch. */
+  keptLength: U64Result
+  /** Bytes cut off (read-only: ignored). */
+  droppedBytes: U64Result
+}
+
 /** What a stream holds (`store.stats()`), counted without reading its records. */
 export interface StreamStats {
   /** Segment files, sealed and active. */
@@ -208,11 +223,19 @@ export declare class Store {
   static openSync(path: string | URL, options?: OpenOptions): Store
   /** A new empty store in memory; its contents go when it is closed. */
   static openInMemory(options?: OpenOptions): Store
-  /** Opens an existing store for reading only (no lock; appends reject with STRATALOG_READ_ONLY). */
+  /**
+   * Opens an existing store for reading only (no lock; appends reject with STRATALOG_READ_ONLY). It is a snapshot
+   * taken at open: it never sees what the writer appends afterwards; open it again to see that.
+   */
   static openReadOnly(path: string | URL, options?: ReadOnlyOptions): Promise<Store>
 
   /** Whether the store was opened read-only (false once closed). */
   readonly readOnly: boolean
+  /**
+   * The unfinished batches this open found at the ends of streams (empty after a clean shutdown); each was also
+   * emitted as a process warning with code `STRATALOG_TORN_TAIL` when the store opened.
+   */
+  readonly tornTails: readonly TornTail[]
   /** Whether `close()` was called. */
   readonly closed: boolean
   /** The options the store was opened with. */

@@ -33,6 +33,7 @@ mod slice;
 mod stats;
 mod store;
 mod stream_list;
+mod torn;
 mod verify;
 mod version;
 
@@ -72,6 +73,7 @@ pub use stream_list::{
     stratalog_stream_list, stratalog_stream_list_data, stratalog_stream_list_free,
     stratalog_stream_list_get, stratalog_stream_list_len, stratalog_streams,
 };
+pub use torn::{stratalog_torn_tail, stratalog_torn_tails};
 pub use verify::{
     stratalog_verify, stratalog_verify_against, stratalog_verify_report, STRATALOG_NO_OFFSET,
 };

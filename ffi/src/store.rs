@@ -8,6 +8,7 @@ use stratalog_core::{Options, Store};
 use crate::args;
 use crate::error::{guard, guard_value, stratalog_status, Fail};
 use crate::options::{read_options, stratalog_options};
+use crate::torn::TornTails;
 
 /// An open store. Opaque: create it with stratalog_open(),
 /// stratalog_open_in_memory() or stratalog_open_read_only(), free it with
@@ -20,6 +21,7 @@ use crate::options::{read_options, stratalog_options};
 #[derive(Debug)]
 pub struct stratalog_store {
     store: Store,
+    torn: TornTails,
 }
 
 /// The store behind a handle.
@@ -29,6 +31,15 @@ pub struct stratalog_store {
 pub(crate) unsafe fn store<'a>(store: *const stratalog_store) -> Result<&'a Store, Fail> {
     // SAFETY: per the contract.
     Ok(&unsafe { args::object(store, "store")? }.store)
+}
+
+/// The torn tails the handle's open found.
+///
+/// # Safety
+/// As [`store`].
+pub(crate) unsafe fn torn<'a>(store: *const stratalog_store) -> Result<&'a TornTails, Fail> {
+    // SAFETY: per the contract.
+    Ok(&unsafe { args::object(store, "store")? }.torn)
 }
 
 /// Opens a store and hands its handle out through `out`.
@@ -45,18 +56,15 @@ unsafe fn open_into(
     let out = unsafe { args::out(out, "out")? };
     // SAFETY: per the contract.
     let options = unsafe { read_options(opts)? };
-    args::hand_out(
-        out,
-        stratalog_store {
-            store: open(options)?,
-        },
-    );
+    let store = open(options)?;
+    let torn = TornTails::of(&store);
+    args::hand_out(out, stratalog_store { store, torn });
     Ok(())
 }
 
 /// Opens (creating it if needed) the store in directory `path` for reading and
 /// writing, and takes its writer lock. A torn tail left by a crash is cut off
-/// while opening.
+/// while opening; stratalog_torn_tails() says what was cut.
 ///
 /// `path` is a NUL-terminated UTF-8 path, borrowed for the call. `opts` may
 /// be NULL for the defaults; it is read during the call only. On success
@@ -106,7 +114,10 @@ pub unsafe extern "C" fn stratalog_open_in_memory(
 
 /// Opens an existing store for reading only, with the default options. Takes
 /// no lock and never writes, so it works while another process appends; it
-/// sees the streams as they were when it opened. Appends fail with READ_ONLY.
+/// sees the streams as they were when it opened: a snapshot that never shows
+/// what the writer appends afterwards (open again to see that). A torn tail
+/// it finds is ignored, not cut, and reported by stratalog_torn_tails().
+/// Appends fail with READ_ONLY.
 /// On success `*out` receives a new handle owned by the caller (free with
 /// stratalog_close()).
 ///

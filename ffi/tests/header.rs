@@ -94,6 +94,7 @@ fn header_declares_every_exported_function() {
         "stratalog_get_stream_stats",
         "stratalog_compression_name",
         "stratalog_compression_parse",
+        "stratalog_torn_tails",
     ] {
         let declared =
             generated.contains(&format!(" {name}(")) || generated.contains(&format!("*{name}("));

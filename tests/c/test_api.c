@@ -1131,6 +1131,11 @@ static void test_torn_tail_is_repaired_on_reopen(void)
     CHECK_OK(stratalog_append_batch(s, 0, second, 3, &(uint64_t){3}, STRATALOG_FSYNC_YES, &after_second));
     long full_size = file_size(seg);
     CHECK(full_size > first_size);
+    /* A clean open found nothing to cut. */
+    const stratalog_torn_tail *torn = (const stratalog_torn_tail *)1;
+    size_t torn_count = 99;
+    CHECK_OK(stratalog_torn_tails(s, &torn, &torn_count));
+    CHECK(torn == NULL && torn_count == 0);
     stratalog_close(s);
 
     /* A crash in the middle of the second batch: its last record is cut. */
@@ -1142,13 +1147,25 @@ static void test_torn_tail_is_repaired_on_reopen(void)
     stratalog_head head;
     CHECK_OK(stratalog_chain_head(s, 0, &head));
     CHECK(heads_equal(&head, &after_first));
+    /* ... and says what it ignored. */
+    CHECK_OK(stratalog_torn_tails(s, &torn, &torn_count));
+    CHECK(torn_count == 1 && torn != NULL);
+    if (torn_count == 1) {
+        CHECK(torn[0].stream == 0 && torn[0].kept_len == (uint64_t)first_size);
+        CHECK(torn[0].dropped_bytes == (uint64_t)(full_size - 5 - first_size));
+        CHECK(strstr(torn[0].segment, "00000000000000000000.seg") != NULL);
+    }
+    CHECK_STATUS(stratalog_torn_tails(s, NULL, &torn_count), STRATALOG_STATUS_NULL_ARGUMENT);
     stratalog_close(s);
     CHECK(file_size(seg) == full_size - 5);
 
-    /* A writer cuts the torn batch off, whole. */
+    /* A writer cuts the torn batch off, whole, and says so. */
     s = NULL;
     CHECK_OK(stratalog_open(path, NULL, &s));
     CHECK(file_size(seg) == first_size);
+    CHECK_OK(stratalog_torn_tails(s, &torn, &torn_count));
+    CHECK(torn_count == 1 && torn[0].kept_len == (uint64_t)first_size);
+    CHECK(torn[0].dropped_bytes == (uint64_t)(full_size - 5 - first_size));
     CHECK_OK(stratalog_chain_head(s, 0, &head));
     CHECK(heads_equal(&head, &after_first));
     stratalog_events *ev = NULL;

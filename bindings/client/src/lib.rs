@@ -19,7 +19,7 @@ mod text;
 
 pub use error::{Error, Result};
 pub use events::{Events, Iter};
-pub use store::{Fsync, GroupBatch, Store};
+pub use store::{Fsync, GroupBatch, Store, TornTail};
 pub use stratalog::STRATALOG_HEAD_TEXT_SIZE as HEAD_TEXT_SIZE;
 pub use stratalog::{
     stratalog_compression as Compression, stratalog_error_detail as ErrorDetail,

@@ -54,6 +54,19 @@ pub struct GroupBatch<'a> {
     pub fsync: Fsync,
 }
 
+/// An unfinished batch the open found at the end of a stream: cut off by a
+/// writable open, ignored by a read-only one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TornTail {
+    pub stream: u64,
+    /// The segment file's path.
+    pub segment: String,
+    /// Length of the segment after the cut: the end of its last whole batch.
+    pub kept_len: u64,
+    /// Bytes cut off (read-only: ignored).
+    pub dropped_bytes: u64,
+}
+
 /// An open store. `Send + Sync`: every method may run on any thread at
 /// once, [`Store::close`] included (it waits for the calls in flight); the
 /// handle is freed when the `Store` is dropped, which Rust makes the last
@@ -63,6 +76,7 @@ pub struct Store {
     handle: NonNull<stratalog_store>,
     read_only: bool,
     options: stratalog_options,
+    torn_tails: Vec<TornTail>,
     closed: AtomicBool,
 }
 
@@ -137,16 +151,24 @@ impl Store {
         let mut options = Store::default_options();
         // SAFETY: a live handle; `options` writable. It cannot fail on one.
         unsafe { stratalog::stratalog_store_options(handle.as_ptr(), &mut options) };
+        let torn_tails = torn_tails_of(handle.as_ptr());
         Ok(Store {
             handle,
             read_only,
             options,
+            torn_tails,
             closed: AtomicBool::new(false),
         })
     }
 
     fn raw(&self) -> *mut stratalog_store {
         self.handle.as_ptr()
+    }
+
+    /// The unfinished batches this open found at the ends of streams
+    /// (empty after a clean shutdown).
+    pub fn torn_tails(&self) -> &[TornTail] {
+        &self.torn_tails
     }
 
     pub fn is_read_only(&self) -> bool {
@@ -356,6 +378,30 @@ impl Drop for Store {
         // reference exists.
         unsafe { stratalog::stratalog_close(self.raw()) };
     }
+}
+
+/// Copies the torn tails a live handle's open found.
+fn torn_tails_of(handle: *mut stratalog_store) -> Vec<TornTail> {
+    let (mut items, mut count) = (ptr::null(), 0usize);
+    // SAFETY: a live handle; outputs writable.
+    let status = unsafe { stratalog::stratalog_torn_tails(handle, &mut items, &mut count) };
+    if status != stratalog_status::Ok || items.is_null() {
+        return Vec::new();
+    }
+    // SAFETY: `count` entries owned by the handle, alive during this copy;
+    // each `segment` is a NUL-terminated string.
+    unsafe { std::slice::from_raw_parts(items, count) }
+        .iter()
+        .map(|t| TornTail {
+            stream: t.stream,
+            // SAFETY: as above.
+            segment: unsafe { std::ffi::CStr::from_ptr(t.segment) }
+                .to_string_lossy()
+                .into_owned(),
+            kept_len: t.kept_len,
+            dropped_bytes: t.dropped_bytes,
+        })
+        .collect()
 }
 
 fn empty_report() -> stratalog_verify_report {

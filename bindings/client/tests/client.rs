@@ -124,3 +124,40 @@ fn close_from_one_thread_fails_the_others_cleanly() {
     let again = Store::open(path.to_str().unwrap(), &Store::default_options()).unwrap();
     assert!(again.chain_head(0).unwrap().next_offset > 0);
 }
+
+#[test]
+fn torn_tails_say_what_an_open_cut() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s");
+    let path = path.to_str().unwrap();
+    let store = Store::open(path, &Store::default_options()).unwrap();
+    store.append(2, &[b"whole"], None, Fsync::Yes).unwrap();
+    let whole = store.stats(2).unwrap().bytes;
+    store.append(2, &[b"to be torn"], None, Fsync::Yes).unwrap();
+    assert!(store.torn_tails().is_empty());
+    drop(store);
+    let seg = std::fs::read_dir(dir.path().join("s/streams/00000000000000000002"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "seg"))
+        .unwrap();
+    let len = std::fs::metadata(&seg).unwrap().len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&seg)
+        .unwrap()
+        .set_len(len - 3)
+        .unwrap();
+    for read_only in [true, false] {
+        let store = if read_only {
+            Store::open_read_only(path, &Store::default_options()).unwrap()
+        } else {
+            Store::open(path, &Store::default_options()).unwrap()
+        };
+        let torn = store.torn_tails();
+        assert_eq!(torn.len(), 1, "read_only={read_only}");
+        assert_eq!((torn[0].stream, torn[0].kept_len), (2, whole));
+        assert_eq!(torn[0].dropped_bytes, len - 3 - whole);
+        assert!(torn[0].segment.ends_with(".seg"), "{}", torn[0].segment);
+    }
+}

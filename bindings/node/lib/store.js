@@ -25,6 +25,7 @@ const STORE_TOKEN = Symbol('stratalog.Store')
 class Store {
   #native
   #appendTarget
+  #tornTails
   // Streams with an append in flight -> the appends made since, in call
   // order (see #appendInOrder), and the sync() calls waiting for them
   // (`{ landed }` entries).
@@ -40,6 +41,38 @@ class Store {
     }
     this.#native = nativeStore
     this.#appendTarget = nativeStore.appendTarget()
+    this.#tornTails = Object.freeze(
+      nativeStore.tornTails().map((t) =>
+        Object.freeze({
+          stream: toNumber(t.stream),
+          segment: t.segment,
+          keptLength: toNumber(t.keptLength),
+          droppedBytes: toNumber(t.droppedBytes),
+        }),
+      ),
+    )
+    for (const t of this.#tornTails) {
+      // A cut tail must never go unnoticed: Node prints warnings on stderr
+      // unless the process chose otherwise (--no-warnings, a 'warning'
+      // listener).
+      process.emitWarning(
+        `stream ${t.stream}: ${nativeStore.readOnly ? 'ignored' : 'cut off'} an unfinished batch of ` +
+          `${t.droppedBytes} bytes at the end of ${t.segment} ` +
+          '(left by a crash during an append; no acknowledged event is in it)',
+        { type: 'StratalogRecoveryWarning', code: 'STRATALOG_TORN_TAIL' },
+      )
+    }
+  }
+
+  /**
+   * The unfinished batches this open found at the ends of streams, left by a
+   * crash in the middle of an append: `{ stream, segment, keptLength,
+   * droppedBytes }`, cut off by a writable open, ignored by a read-only one.
+   * Empty after a clean shutdown. Each one was also emitted as a process
+   * warning (code STRATALOG_TORN_TAIL) when the store opened.
+   */
+  get tornTails() {
+    return this.#tornTails
   }
 
   /** Opens (creating it if needed) the store in directory `path` for writing. */
@@ -61,7 +94,10 @@ class Store {
 
   /**
    * Opens an existing store for reading only: no lock, works while another
-   * process appends, sees the streams as they were when it opened.
+   * process appends. It is a snapshot: it sees the streams, heads and events
+   * as they were when it opened, never what the writer appends afterwards
+   * (open it again to see those). A torn tail it finds is ignored, not cut,
+   * and listed in `tornTails`.
    */
   static async openReadOnly(path, options) {
     const p = toPath(path)

@@ -88,6 +88,16 @@ pub(crate) fn head_from(next_offset: &BigInt, hash: &[u8]) -> Result<Head, Failu
     })
 }
 
+/// An unfinished batch the open found at the end of a stream.
+#[napi(object)]
+#[derive(Debug)]
+pub struct TornTail {
+    pub stream: BigInt,
+    pub segment: String,
+    pub kept_length: BigInt,
+    pub dropped_bytes: BigInt,
+}
+
 /// An open store as the result of a job: the `NativeStore` is made on the
 /// JS thread.
 fn opened(store: Result<Store, client::Error>) -> Result<Output, Failure> {
@@ -358,6 +368,21 @@ impl NativeStore {
     #[napi(getter)]
     pub fn read_only(&self) -> bool {
         self.store.is_read_only() && !self.store.is_closed()
+    }
+
+    /// The unfinished batches this open found at the ends of streams.
+    #[napi]
+    pub fn torn_tails(&self) -> Vec<TornTail> {
+        self.store
+            .torn_tails()
+            .iter()
+            .map(|t| TornTail {
+                stream: BigInt::from(t.stream),
+                segment: t.segment.clone(),
+                kept_length: BigInt::from(t.kept_len),
+                dropped_bytes: BigInt::from(t.dropped_bytes),
+            })
+            .collect()
     }
 
     /// Whether `close()` was called.

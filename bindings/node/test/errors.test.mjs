@@ -338,3 +338,45 @@ test('a failed fdatasync: the group\'s one fsync fails its durable batches, and 
   assert.deepEqual(out.healthy, [['ok', 2], ['ok', 3], ['STRATALOG_OFFSET_MISMATCH', null]])
   assert.deepEqual(out.healthySync, ['ok', null])
 })
+
+test('a torn tail is reported: tornTails and a STRATALOG_TORN_TAIL process warning', async (t) => {
+  const { readdirSync, statSync, truncateSync } = await import('node:fs')
+  const { join } = await import('node:path')
+  const dir = tempStore(t)
+  const store = await Store.open(dir)
+  await store.append(6, Buffer.from('kept'), { fsync: true })
+  const whole = (await store.stats(6)).bytes
+  await store.appendBatch(6, [Buffer.from('torn'), Buffer.from('batch')], { fsync: true })
+  assert.deepEqual(store.tornTails, [])
+  store.close()
+  const streamDir = join(dir, 'streams', String(6).padStart(20, '0'))
+  const seg = join(streamDir, readdirSync(streamDir).find((f) => f.endsWith('.seg')))
+  const full = statSync(seg).size
+  truncateSync(seg, full - 2)
+
+  const warnings = []
+  const onWarning = (w) => warnings.push(w)
+  process.on('warning', onWarning)
+  try {
+    const reader = await Store.openReadOnly(dir)
+    assert.deepEqual(reader.tornTails, [{ stream: 6, segment: seg, keptLength: whole, droppedBytes: full - 2 - whole }])
+    reader.close()
+    assert.equal(statSync(seg).size, full - 2, 'a reader leaves the bytes alone')
+    const writer = await Store.open(dir)
+    assert.equal(writer.tornTails.length, 1)
+    writer.close()
+    assert.equal(statSync(seg).size, whole, 'a writer cuts the batch off')
+    const again = Store.openSync(dir)
+    assert.deepEqual(again.tornTails, [])
+    again.close()
+    await new Promise((resolve) => setImmediate(resolve)) // warnings are emitted on the next tick
+  } finally {
+    process.off('warning', onWarning)
+  }
+  assert.deepEqual(warnings.map((w) => [w.name, w.code]), [
+    ['StratalogRecoveryWarning', 'STRATALOG_TORN_TAIL'],
+    ['StratalogRecoveryWarning', 'STRATALOG_TORN_TAIL'],
+  ])
+  assert.match(warnings[0].message, /ignored an unfinished batch/)
+  assert.match(warnings[1].message, /cut off an unfinished batch/)
+})

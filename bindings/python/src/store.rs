@@ -195,6 +195,16 @@ impl NativeStore {
         self.run(py, Store::streams)
     }
 
+    /// The unfinished batches the open found at the ends of streams, as
+    /// (stream, segment path, kept_len, dropped_bytes).
+    fn torn_tails(&self) -> Vec<(u64, String, u64, u64)> {
+        self.store
+            .torn_tails()
+            .iter()
+            .map(|t| (t.stream, t.segment.clone(), t.kept_len, t.dropped_bytes))
+            .collect()
+    }
+
     /// (segments, bytes, first_offset, next_offset) of `stream`.
     fn stats(&self, py: Python<'_>, stream: u64) -> PyResult<StatsTuple> {
         let s = self.run(py, |s| s.stats(stream))?;

@@ -69,7 +69,13 @@ def test_head(clean: Path) -> None:
     assert [s["stream"] for s in doc["streams"]] == [7, 9, 11]
     assert doc["streams"][0]["text"] == VECTOR_HEADS[-1]
     one = json.loads(run_cli("head", str(clean), "--stream", "7", "--json").stdout)
-    assert one == {"stream": 7, "next_offset": 4, "hash": VECTOR_HEADS[-1][2:], "text": VECTOR_HEADS[-1]}
+    assert one == {
+        "stream": 7,
+        "next_offset": 4,
+        "hash": VECTOR_HEADS[-1][2:],
+        "text": VECTOR_HEADS[-1],
+        "torn_tails": [],
+    }
     # A stream that does not exist has the empty head.
     assert run_cli("head", str(clean), "--stream", "5").stdout.strip() == "0:" + "0" * 64
 
@@ -248,3 +254,26 @@ def test_main_is_callable_in_process(clean: Path) -> None:
     assert main(["head", str(clean), "--stream", "7"], stdout=out, stderr=err) == 0
     assert out.getvalue() == VECTOR_HEADS[-1] + "\n"
     assert sys.modules["stratalog.cli"].__file__ is not None
+
+
+def test_verify_and_head_say_when_a_tail_would_be_cut(tmp_path: Path) -> None:
+    path = tmp_path / "s"
+    with stratalog.open(path) as store:
+        store.append(5, b"kept", fsync=True)
+        store.append_batch(5, [b"torn", b"batch"], fsync=True)
+    seg = segments(path, 5)[-1]
+    os.truncate(seg, seg.stat().st_size - 2)
+    for command in ("verify", "head"):
+        out = run_cli(command, str(path))
+        assert out.returncode == 0, out.stderr
+        assert "stream 5: an unfinished batch of" in out.stderr and str(seg) in out.stderr
+        assert "next read-write open cuts it off" in out.stderr
+        assert out.stderr.count("unfinished batch") == 1  # the library's log record is not repeated
+        doc = json.loads(run_cli(command, str(path), "--json").stdout)
+        [torn] = doc["torn_tails"]
+        assert torn["stream"] == 5 and torn["segment"] == str(seg) and torn["dropped_bytes"] > 0
+    # The CLI only reads: the tail is still there for a writer to cut.
+    with stratalog.open(path) as writer:
+        assert len(writer.torn_tails) == 1
+    out = run_cli("verify", str(path))
+    assert "unfinished batch" not in out.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import array
+import logging
 import os
 from pathlib import Path
 
@@ -289,3 +290,38 @@ def test_dropping_an_open_store_releases_it(store_path: Path) -> None:
     gc.collect()
     with stratalog.open(store_path) as store:
         assert store.read_from(0, 0) == [b"kept"]
+
+
+def test_torn_tails_are_reported_and_logged(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "s"
+    with stratalog.open(path) as store:
+        store.append_batch(3, [b"one", b"two"], fsync=True)
+        whole = store.stats(3).bytes
+        store.append_batch(3, [b"three", b"four"], fsync=True)
+        assert store.torn_tails == ()
+    seg = segments(path, 3)[-1]
+    full = seg.stat().st_size
+    os.truncate(seg, full - 3)  # a crash in the middle of the second batch
+
+    with caplog.at_level(logging.WARNING, logger="stratalog"):
+        with stratalog.open_read_only(path) as reader:
+            assert reader.torn_tails == (stratalog.TornTail(3, str(seg), whole, full - 3 - whole),)
+            assert reader.chain_head(3).next_offset == 2
+    assert seg.stat().st_size == full - 3  # a reader leaves the bytes alone
+    assert [r.getMessage() for r in caplog.records] == [
+        f"stream 3: ignored an unfinished batch of {full - 3 - whole} bytes at the end of {seg} "
+        "(left by a crash during an append; no acknowledged event is in it)"
+    ]
+    caplog.clear()
+
+    with caplog.at_level(logging.WARNING, logger="stratalog"):
+        with stratalog.open(path) as writer:
+            assert [t.dropped_bytes for t in writer.torn_tails] == [full - 3 - whole]
+    assert seg.stat().st_size == whole  # a writer cuts it off
+    assert "cut off an unfinished batch" in caplog.records[0].getMessage()
+    caplog.clear()
+
+    with caplog.at_level(logging.WARNING, logger="stratalog"):
+        with stratalog.open(path) as again:
+            assert again.torn_tails == ()
+    assert caplog.records == []

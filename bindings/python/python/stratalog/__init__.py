@@ -43,11 +43,11 @@ from ._errors import (
     VerificationError,
 )
 from ._store import BytesLike, EventIterator, PathLike, Store, open, open_in_memory, open_read_only
-from ._types import ChainHead, Compression, StoreOptions, StreamStats, VerifyReport
+from ._types import ChainHead, Compression, StoreOptions, StreamStats, TornTail, VerifyReport
 
 # Public classes present themselves as stratalog.X (in reprs and tracebacks).
 for _cls in (
-    Store, ChainHead, VerifyReport, StoreOptions, StreamStats, Compression, Status, Error, InvalidArgumentError,
+    Store, ChainHead, VerifyReport, StoreOptions, StreamStats, TornTail, Compression, Status, Error, InvalidArgumentError,
     NullArgumentError, IOError, VerificationError, CorruptionError, ChainMismatchError,
     OffsetMismatchError, OffsetOutOfRangeError, EventTooLargeError, LockedError, ReadOnlyError,
     ClosedError, PoisonedError, PanicError,
@@ -69,6 +69,7 @@ __all__ = [
     "VerifyReport",
     "StoreOptions",
     "StreamStats",
+    "TornTail",
     "Compression",
     "BytesLike",
     "PathLike",

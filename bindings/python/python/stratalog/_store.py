@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from types import TracebackType
 from typing import Iterable, Union
 
 from . import _native
 from ._errors import InvalidArgumentError
-from ._types import ChainHead, Compression, CompressionLike, StoreOptions, StreamStats, VerifyReport, check_u64
+from ._types import ChainHead, Compression, CompressionLike, StoreOptions, StreamStats, TornTail, VerifyReport, check_u64
 
 __all__ = ["Store", "EventIterator", "open", "open_in_memory", "open_read_only", "BytesLike", "PathLike"]
 
@@ -109,6 +110,15 @@ class Store:
         read-only store, apart from ``max_event_size``)."""
         segment_size, interval, codec, max_event_size, fsync = self._native.options()
         return StoreOptions(segment_size, interval, Compression(codec), max_event_size, fsync)
+
+    @property
+    def torn_tails(self) -> tuple[TornTail, ...]:
+        """The unfinished batches this open found at the ends of streams,
+        left by a crash in the middle of an append: cut off by a writable
+        open, ignored by a read-only one. Empty after a clean shutdown. Each
+        one is also logged (logger ``"stratalog"``, level WARNING) when the
+        store opens."""
+        return tuple(TornTail(*t) for t in self._native.torn_tails())
 
     def __repr__(self) -> str:
         where = "in memory" if self._path is None else repr(self._path)
@@ -254,7 +264,7 @@ def open(  # noqa: A001 - stratalog.open, like io.open
         max_event_size=_opt_u64("max_event_size", max_event_size),
         fsync=bool(fsync),
     )
-    return Store(native, os.fsdecode(os.fspath(path)))
+    return _opened(Store(native, os.fsdecode(os.fspath(path))))
 
 
 def open_in_memory(
@@ -280,8 +290,11 @@ def open_in_memory(
 
 def open_read_only(path: PathLike, *, max_event_size: int | None = None) -> Store:
     """Opens an existing store for reading only. It takes no lock and never
-    writes, so it works while another process appends; it sees the streams
-    as they were when it opened. Appends raise :class:`ReadOnlyError`.
+    writes, so it works while another process appends. It is a snapshot:
+    it sees the streams, heads and events as they were when it opened, never
+    what the writer appends afterwards (open it again to see those). A torn
+    tail it finds is ignored, not cut, and listed in :attr:`Store.torn_tails`.
+    Appends raise :class:`ReadOnlyError`.
     ``max_event_size`` is accepted but not needed: every segment records
     the limit it was written under, and reads follow that.
 
@@ -290,4 +303,23 @@ def open_read_only(path: PathLike, *, max_event_size: int | None = None) -> Stor
     :class:`CorruptionError`.
     """
     native = _native.Store.open_read_only(_path(path), max_event_size=_opt_u64("max_event_size", max_event_size))
-    return Store(native, os.fsdecode(os.fspath(path)))
+    return _opened(Store(native, os.fsdecode(os.fspath(path))))
+
+
+_log = logging.getLogger("stratalog")
+
+
+def _opened(store: Store) -> Store:
+    """Logs what recovery did while ``store`` opened, so that a cut tail is
+    never silent (without logging configured, Python prints WARNING
+    records to stderr)."""
+    for torn in store.torn_tails:
+        _log.warning(
+            "stream %d: %s an unfinished batch of %d bytes at the end of %s "
+            "(left by a crash during an append; no acknowledged event is in it)",
+            torn.stream,
+            "ignored" if store.read_only else "cut off",
+            torn.dropped_bytes,
+            torn.segment,
+        )
+    return store

@@ -149,6 +149,21 @@ class VerifyReport:
 
 
 @dataclass(frozen=True, slots=True)
+class TornTail:
+    """An unfinished batch the open found at the end of a stream
+    (:attr:`Store.torn_tails`): what a crash in the middle of an append
+    leaves. A writable open cut it off; a read-only open ignores it (the
+    next writable open cuts it). Acknowledged appends are never in it:
+    ``kept_len`` is the end of the segment's last whole batch, and
+    ``dropped_bytes`` what followed it in ``segment``."""
+
+    stream: int
+    segment: str
+    kept_len: int
+    dropped_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
 class StreamStats:
     """What a stream holds (:meth:`Store.stats`), counted without reading
     its records: ``segments`` (segment files), ``bytes`` (their size: the

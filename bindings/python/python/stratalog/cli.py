@@ -24,6 +24,7 @@ import argparse
 import base64
 import itertools
 import json
+import logging
 import os
 import sys
 import threading
@@ -174,17 +175,25 @@ class _Outcome:
 # -- commands ----------------------------------------------------------------
 
 
+def _torn_dicts(store: Store) -> list[dict[str, Any]]:
+    """The torn tails the open found, for --json output."""
+    return [
+        {"stream": t.stream, "segment": t.segment, "kept_len": t.kept_len, "dropped_bytes": t.dropped_bytes}
+        for t in store.torn_tails
+    ]
+
+
 def _cmd_head(store: Store, args: argparse.Namespace, out: IO[str]) -> int:
     if args.stream is not None:
         head = store.chain_head(args.stream)
         if args.json:
-            _emit_json(out, {"stream": args.stream, **head.to_dict()})
+            _emit_json(out, {"stream": args.stream, **head.to_dict(), "torn_tails": _torn_dicts(store)})
         else:
             out.write(f"{head}\n")
         return EXIT_OK
     heads = [(s, store.chain_head(s)) for s in store.streams()]
     if args.json:
-        _emit_json(out, {"streams": [{"stream": s, **h.to_dict()} for s, h in heads]})
+        _emit_json(out, {"streams": [{"stream": s, **h.to_dict()} for s, h in heads], "torn_tails": _torn_dicts(store)})
     else:
         for s, h in heads:
             out.write(f"stream {s}: {h}\n")
@@ -269,7 +278,7 @@ def _cmd_verify(store: Store, args: argparse.Namespace, out: IO[str], err: IO[st
             if o.error is not None:
                 entry.update(_error_dict(o.error))
             entries.append(entry)
-        doc: dict[str, Any] = {"ok": not failed, "path": path, "streams": entries}
+        doc: dict[str, Any] = {"ok": not failed, "path": path, "streams": entries, "torn_tails": _torn_dicts(store)}
         if args.against is not None:
             doc["against"] = str(args.against)
         _emit_json(out, doc)
@@ -364,6 +373,10 @@ def main(argv: Sequence[str] | None = None, *, stdout: IO[str] | None = None, st
     if args.command == "verify" and args.against is not None and args.stream is None:
         parser.error("verify --against needs --stream: a head belongs to one stream")
     path = os.fsdecode(args.path)
+    # The CLI reports torn tails itself (below), not through the library's
+    # log record as well.
+    library_log = logging.getLogger("stratalog")
+    was_disabled, library_log.disabled = library_log.disabled, True
     try:
         store = open_read_only(path)
     except VerificationError as e:
@@ -374,6 +387,15 @@ def main(argv: Sequence[str] | None = None, *, stdout: IO[str] | None = None, st
     except Error as e:
         err.write(f"stratalog: cannot open {path}: {e.message}\n")
         return EXIT_ERROR
+    finally:
+        library_log.disabled = was_disabled
+    if args.command in ("head", "verify"):
+        for torn in store.torn_tails:
+            err.write(
+                f"stratalog: note: stream {torn.stream}: an unfinished batch of {torn.dropped_bytes} bytes "
+                f"ends {torn.segment} (a crash during an append left it; it holds no acknowledged event). "
+                "It is ignored here, and the next read-write open cuts it off.\n"
+            )
     try:
         with store:
             if args.command == "head":
