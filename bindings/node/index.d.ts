@@ -10,8 +10,11 @@
 export type U64 = number | bigint
 
 /**
- * A u64 the library returns: a `number` when it is at most 2^53 - 1, a
- * `bigint` above, so no precision is ever lost.
+ * A stream id the library returns: a `number` when it is at most 2^53 - 1, a
+ * `bigint` above, so no precision is ever lost (ids are yours to choose).
+ * Offsets, counts and sizes are plain `number`s: exact, as no store holds
+ * 2^53 events or bytes (a value past that throws a `RangeError` rather than
+ * lose precision; `ChainHead.nextOffsetBig` is exact for any head).
  */
 export type U64Result = number | bigint
 
@@ -105,28 +108,28 @@ export interface TornTail {
   /** The segment file. */
   segment: string
   /** The segment's length after the cut: the end of its last whole batch. */
-  keptLength: U64Result
+  keptLength: number
   /** Bytes cut off (read-only: ignored). */
-  droppedBytes: U64Result
+  droppedBytes: number
 }
 
 /** What a stream holds (`store.stats()`), counted without reading its records. */
 export interface StreamStats {
   /** Segment files, sealed and active. */
-  segments: U64Result
+  segments: number
   /** Their bytes: the whole of each sealed one, the committed part of the active one. */
-  bytes: U64Result
+  bytes: number
   /** The first event the stream holds. */
-  firstOffset: U64Result
+  firstOffset: number
   /** One past the last event. */
-  nextOffset: U64Result
+  nextOffset: number
 }
 
 export interface StoreOptions {
-  segmentSize: U64Result
-  checkpointInterval: U64Result
+  segmentSize: number
+  checkpointInterval: number
   compression: 'none' | 'lz4' | 'zstd'
-  maxEventSize: U64Result
+  maxEventSize: number
   fsync: boolean
 }
 
@@ -158,7 +161,7 @@ export interface IterateOptions {
 
 /** One event of `store.iterate()`. */
 export interface IteratedEvent {
-  offset: U64Result
+  offset: number
   /** A view of a chunk of up to `chunkBytes`; copy it to keep it alone. */
   data: Buffer
 }
@@ -166,13 +169,13 @@ export interface IteratedEvent {
 /** What `verify()` and `verifyAgainst()` checked. */
 export interface VerifyReport {
   /** Events checked (CRC, offset, chain link). */
-  events: U64Result
+  events: number
   /** Raw payload bytes hashed. */
-  bytes: U64Result
+  bytes: number
   /** Checkpoint records checked against the chain. */
-  checkpoints: U64Result
+  checkpoints: number
   /** Segment files read. */
-  segments: U64Result
+  segments: number
   /** The head the stored chain leads to. */
   head: ChainHead
 }
@@ -194,8 +197,14 @@ export declare class ChainHead {
   constructor(nextOffset: U64, hash: Uint8Array)
   /** Parses the text form "<nextOffset>:<64 hex digits>". */
   static parse(text: string): ChainHead
-  /** Number of events; the offset the next event gets. */
-  readonly nextOffset: U64Result
+  /**
+   * Number of events; the offset the next event gets. Exact; for a head past
+   * 2^53 - 1 events (which no store holds) reading it throws a `RangeError`:
+   * use `nextOffsetBig`.
+   */
+  readonly nextOffset: number
+  /** `nextOffset` as a bigint, exact for every head. */
+  readonly nextOffsetBig: bigint
   /** Chain hash of event nextOffset - 1 (32 zero bytes for an empty stream). */
   readonly hash: Buffer
   /** `hash` as 64 lowercase hex digits. */

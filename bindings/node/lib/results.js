@@ -5,7 +5,7 @@
 
 const { types } = require('node:util')
 const native = require('../binding.js')
-const { MAX_SAFE, describe, typeError, u64, toNumber, bytes } = require('./arguments.js')
+const { MAX_SAFE, describe, typeError, rangeError, u64 } = require('./arguments.js')
 
 /**
  * A stream's chain head: how many events it holds (`nextOffset`) and the
@@ -23,8 +23,7 @@ class ChainHead {
     if (hash.byteLength !== 32) {
       throw typeError(`The "hash" argument must be 32 bytes. Received ${hash.byteLength}`, 'ERR_INVALID_ARG_VALUE')
     }
-    /** @type {number | bigint} */
-    this.nextOffset = toNumber(next)
+    defineNextOffset(this, next)
     /** @type {Buffer} */
     this.hash = Buffer.from(hash)
     /** @type {string} */
@@ -42,13 +41,14 @@ class ChainHead {
     return fromNativeHead(native.parseHead(text))
   }
 
+  /** `nextOffset` as a bigint: exact for every head. */
+  get nextOffsetBig() {
+    return BigInt(this.text.slice(0, this.text.length - 65))
+  }
+
   /** Whether `other` is the same head. */
   equals(other) {
-    return (
-      other instanceof ChainHead &&
-      BigInt(other.nextOffset) === BigInt(this.nextOffset) &&
-      other.hash.equals(this.hash)
-    )
+    return other instanceof ChainHead && other.text === this.text
   }
 
   toString() {
@@ -65,6 +65,36 @@ class ChainHead {
 }
 
 /**
+ * Sets `head.nextOffset`: a number, exact up to 2^53 - 1. A head past that
+ * (more events than any store will hold) has an accessor that throws a
+ * RangeError pointing at `nextOffsetBig`, rather than a number that lies or
+ * a bigint its type does not admit.
+ */
+function defineNextOffset(head, next) {
+  if (next <= BigInt(MAX_SAFE)) {
+    head.nextOffset = Number(next)
+    return
+  }
+  Object.defineProperty(head, 'nextOffset', {
+    enumerable: true,
+    get() {
+      throw rangeError(`This head's nextOffset (${next}) is above 2^53 - 1: read nextOffsetBig instead`)
+    },
+  })
+}
+
+/**
+ * An offset, count or size the library returned, as the number the types
+ * promise. Above 2^53 - 1 (which no store reaches: that many events or
+ * bytes) it is a RangeError, never an inexact number.
+ */
+function safeNumber(name, value) {
+  if (typeof value === 'number') return value
+  if (value <= BigInt(MAX_SAFE)) return Number(value)
+  throw rangeError(`${name} is ${value}, above 2^53 - 1`)
+}
+
+/**
  * A ChainHead from a head the addon returns: its text form
  * "<nextOffset>:<64 hex digits>", written by the library, so taken as it
  * is, without the constructor's checks and second native call (this runs
@@ -76,7 +106,8 @@ function fromNativeHead(text) {
   const next = Number(digits)
   const hex = text.slice(colon + 1)
   const h = Object.create(ChainHead.prototype)
-  h.nextOffset = next <= MAX_SAFE ? next : BigInt(digits)
+  if (next <= MAX_SAFE) h.nextOffset = next
+  else defineNextOffset(h, BigInt(digits))
   h.hash = Buffer.from(hex, 'hex')
   h.hex = hex
   h.text = text
@@ -85,10 +116,10 @@ function fromNativeHead(text) {
 
 function toReport(report) {
   return {
-    events: report.events,
-    bytes: report.bytes,
-    checkpoints: report.checkpoints,
-    segments: report.segments,
+    events: safeNumber('events', report.events),
+    bytes: safeNumber('bytes', report.bytes),
+    checkpoints: safeNumber('checkpoints', report.checkpoints),
+    segments: safeNumber('segments', report.segments),
     head: fromNativeHead(report.head),
   }
 }
@@ -117,9 +148,8 @@ function split(chunk) {
 }
 
 function offsetAt(first, i) {
-  if (typeof first === 'bigint') return first + BigInt(i)
-  const offset = first + i
-  return offset <= MAX_SAFE ? offset : BigInt(first) + BigInt(i)
+  const offset = safeNumber('an event offset', first) + i
+  return offset <= MAX_SAFE ? offset : safeNumber('an event offset', BigInt(first) + BigInt(i))
 }
 
 /**
@@ -136,4 +166,4 @@ async function settle(promise) {
   }
 }
 
-module.exports = { ChainHead, fromNativeHead, toReport, headArgument, split, offsetAt, settle }
+module.exports = { ChainHead, fromNativeHead, toReport, headArgument, split, offsetAt, settle, safeNumber }

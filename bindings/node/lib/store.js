@@ -4,7 +4,7 @@
 
 const native = require('../binding.js')
 const { U64_MAX, typeError, u64, toNumber, bytes, optionsObject, appendOptions, checkEvents, plainEvents, eventsArray, toPath, openOptions, byteLimit } = require('./arguments.js')
-const { fromNativeHead, toReport, headArgument, split, settle } = require('./results.js')
+const { fromNativeHead, toReport, headArgument, split, settle, safeNumber } = require('./results.js')
 const { EventIterator } = require('./iterator.js')
 
 /** Default page size of readFrom(): 16 MiB (at least one event is returned). */
@@ -46,8 +46,8 @@ class Store {
         Object.freeze({
           stream: toNumber(t.stream),
           segment: t.segment,
-          keptLength: toNumber(t.keptLength),
-          droppedBytes: toNumber(t.droppedBytes),
+          keptLength: safeNumber('keptLength', t.keptLength),
+          droppedBytes: safeNumber('droppedBytes', t.droppedBytes),
         }),
       ),
     )
@@ -119,10 +119,10 @@ class Store {
   options() {
     const o = this.#native.options()
     return {
-      segmentSize: toNumber(o.segmentSize),
-      checkpointInterval: toNumber(o.checkpointInterval),
+      segmentSize: safeNumber('segmentSize', o.segmentSize),
+      checkpointInterval: safeNumber('checkpointInterval', o.checkpointInterval),
       compression: o.compression,
-      maxEventSize: toNumber(o.maxEventSize),
+      maxEventSize: safeNumber('maxEventSize', o.maxEventSize),
       fsync: o.fsync,
     }
   }
@@ -347,7 +347,13 @@ class Store {
    * that does not exist).
    */
   async stats(stream) {
-    return settle(this.#native.stats(u64('stream', stream)))
+    const s = await settle(this.#native.stats(u64('stream', stream)))
+    return {
+      segments: safeNumber('segments', s.segments),
+      bytes: safeNumber('bytes', s.bytes),
+      firstOffset: safeNumber('firstOffset', s.firstOffset),
+      nextOffset: safeNumber('nextOffset', s.nextOffset),
+    }
   }
 
   /** The ids of the streams that hold at least one event, ascending. */

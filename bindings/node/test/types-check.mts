@@ -12,7 +12,9 @@ async function main(): Promise<void> {
 
   const append: AppendOptions = { expectedOffset: 0, fsync: true }
   const head: ChainHead = await store.appendBatch(7, [Buffer.from('alpha'), new Uint8Array([1, 2])], append)
-  const next: number | bigint = head.nextOffset
+  // Offsets, counts and sizes are numbers: arithmetic needs no Number().
+  const next: number = head.nextOffset - 1
+  const exact: bigint = head.nextOffsetBig + 1n
   const hash: Buffer = head.hash
   const hex: string = head.hex
   const text: string = head.text
@@ -20,7 +22,7 @@ async function main(): Promise<void> {
 
   const events: Buffer[] = await store.readFrom(7, 0, { maxBytes: 1 << 20 })
   for await (const { offset, data } of store.iterate(7, { start: 0, chunkBytes: 65536 })) {
-    const o: U64 = offset
+    const o: number = offset + 1
     const d: Buffer = data
     void o
     void d
@@ -29,6 +31,11 @@ async function main(): Promise<void> {
 
   const current: ChainHead = store.chainHead(7)
   const report: VerifyReport = await store.verify(7)
+  const perEvent: number = report.bytes / report.events
+  const stats = await store.stats(7)
+  const held: number = stats.nextOffset - stats.firstOffset + stats.segments
+  const cut: number = store.tornTails.reduce((n, t) => n + t.droppedBytes, 0)
+  const room: number = store.options().segmentSize - 4096
   await store.verifyAgainst(7, head)
   await store.verifyAgainst(7, head.text)
   await store.verifyAgainst(7, { nextOffset: 2, hash })
@@ -69,7 +76,7 @@ async function main(): Promise<void> {
   // @ts-expect-error heads are read-only
   head.nextOffset = 3
 
-  void [next, hex, events, event, report, streams, readOnly, closed, compression, same, made, v, viaDefault, sync, syncHead, syncOne, notPromise]
+  void [next, exact, perEvent, held, cut, room, hex, events, event, report, streams, readOnly, closed, compression, same, made, v, viaDefault, sync, syncHead, syncOne, notPromise]
 }
 
 void main

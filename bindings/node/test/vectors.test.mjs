@@ -73,16 +73,21 @@ test('ChainHead.parse reads the text form back, in either case, with whitespace'
   assert.ok(!head.equals(head.text))
 })
 
-test('a head above 2^53 - 1 keeps its exact value as a bigint', () => {
+test('nextOffset is a number; a head above 2^53 - 1 is exact through nextOffsetBig', () => {
   const big = 2n ** 64n - 1n
   const head = ChainHead.parse(`${big}:${'ab'.repeat(32)}`)
-  assert.equal(typeof head.nextOffset, 'bigint')
-  assert.equal(head.nextOffset, big)
+  assert.throws(() => head.nextOffset, { name: 'RangeError', message: /nextOffsetBig/ })
+  assert.equal(head.nextOffsetBig, big)
   assert.equal(head.text, `18446744073709551615:${'ab'.repeat(32)}`)
+  assert.ok(head.equals(ChainHead.parse(head.text)))
   const safe = new ChainHead(2n ** 53n - 1n, Buffer.alloc(32, 1))
   assert.equal(typeof safe.nextOffset, 'number')
   assert.equal(safe.nextOffset, Number.MAX_SAFE_INTEGER)
-  assert.equal(typeof new ChainHead(2n ** 53n, Buffer.alloc(32, 1)).nextOffset, 'bigint')
+  assert.equal(safe.nextOffsetBig, 2n ** 53n - 1n)
+  const past = new ChainHead(2n ** 53n, Buffer.alloc(32, 1))
+  assert.throws(() => past.nextOffset, RangeError)
+  assert.equal(past.nextOffsetBig, 2n ** 53n)
+  assert.ok(Object.isFrozen(past))
 })
 
 test('a ChainHead is immutable and owns its hash', () => {
