@@ -116,6 +116,13 @@ typedef enum stratalog_status {
    * reopened.
    */
   STRATALOG_STATUS_POISONED = 13,
+  /**
+   * The handle was opened by another process: this one is a child made
+   * by fork(), and writing through its parent's handle would fork the
+   * chain. Reads still work; closing the child's copy writes nothing and
+   * keeps the parent's lock. Open the store again in the child instead.
+   */
+  STRATALOG_STATUS_FORKED = 14,
 } stratalog_status;
 
 /**

@@ -36,6 +36,7 @@ export type StratalogErrorCode =
   | 'STRATALOG_CLOSED'
   | 'STRATALOG_PANIC'
   | 'STRATALOG_POISONED'
+  | 'STRATALOG_FORKED'
 
 /**
  * What operations reject (or throw) with when the library fails: a plain

@@ -74,6 +74,11 @@ pub enum Error {
     /// disk is unknown; the stream refuses appends until the store is reopened.
     #[error("stream {stream} is poisoned by an earlier I/O failure ({cause}); reopen the store")]
     Poisoned { stream: u64, cause: String },
+
+    /// The handle was opened by another process (this one is a child made
+    /// by `fork()`): writing through it would fork the chain.
+    #[error("this store was opened by process {opened_by}, and this process is a fork of it: writing through the parent's handle would fork the chain; open the store again in this process (after the parent closed it)")]
+    Forked { opened_by: u32 },
 }
 
 /// Shorthand used across the crate.
@@ -147,6 +152,9 @@ impl Error {
             Error::Poisoned { stream, cause } => Error::Poisoned {
                 stream: *stream,
                 cause: cause.clone(),
+            },
+            Error::Forked { opened_by } => Error::Forked {
+                opened_by: *opened_by,
             },
         }
     }

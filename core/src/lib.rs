@@ -31,6 +31,7 @@
 
 mod codec;
 mod error;
+mod fork;
 mod hash;
 pub mod io;
 mod layout;

@@ -11,6 +11,7 @@ use bytes::Bytes;
 use parking_lot::{Mutex, RwLock, RwLockReadGuard};
 
 use crate::error::{Error, IoContext, Result};
+use crate::fork::Owner;
 use crate::hash::ChainHead;
 use crate::io::disk::{sync_dir, DiskDir};
 use crate::io::memory::MemoryDir;
@@ -34,6 +35,8 @@ pub struct Store {
     in_flight: RwLock<()>,
     lock: Mutex<Option<File>>,
     torn_tails: Vec<TornTail>,
+    /// The process that opened the store: only it may write.
+    owner: Owner,
 }
 
 impl Store {
@@ -148,6 +151,7 @@ impl Store {
             in_flight: RwLock::new(()),
             lock: Mutex::new(None),
             torn_tails,
+            owner: Owner::current(),
         })
     }
 
@@ -180,10 +184,22 @@ impl Store {
         self.streams.read().get(&id).cloned()
     }
 
+    /// Fails in a forked child: see `fork`.
+    fn check_owner(&self) -> Result<()> {
+        if self.owner.is_current() {
+            Ok(())
+        } else {
+            Err(Error::Forked {
+                opened_by: self.owner.pid(),
+            })
+        }
+    }
+
     fn stream_for_append(&self, id: u64) -> Result<Arc<Stream>> {
         if !self.writable {
             return Err(Error::ReadOnly);
         }
+        self.check_owner()?;
         if let Some(stream) = self.streams.read().get(&id) {
             return Ok(stream.clone());
         }
@@ -359,6 +375,9 @@ impl Store {
     /// Makes every append so far durable.
     pub fn sync(&self) -> Result<()> {
         let _op = self.begin()?;
+        if self.writable {
+            self.check_owner()?;
+        }
         let streams: Vec<_> = self.streams.read().values().cloned().collect();
         for stream in streams {
             stream.sync()?;
@@ -370,6 +389,9 @@ impl Store {
     /// streams as they are. A stream with no events has nothing to sync.
     pub fn sync_stream(&self, stream: u64) -> Result<()> {
         let _op = self.begin()?;
+        if self.writable {
+            self.check_owner()?;
+        }
         match self.stream(stream) {
             Some(stream) => stream.sync(),
             None => Ok(()),
@@ -393,7 +415,11 @@ impl Store {
             .into_values()
             .collect();
         let mut result = Ok(());
-        if self.writable {
+        // A forked child closing its copy writes nothing: the streams and
+        // the lock are the parent's. Dropping its copy of the lock file
+        // closes a duplicate descriptor, which does not release the
+        // parent's flock.
+        if self.writable && self.owner.is_current() {
             for stream in streams {
                 match stream.sync() {
                     // The tail marker is a cache that makes the next open

@@ -53,10 +53,15 @@ pub enum stratalog_status {
     /// file is unknown; the stream refuses appends until the store is
     /// reopened.
     Poisoned = 13,
+    /// The handle was opened by another process: this one is a child made
+    /// by fork(), and writing through its parent's handle would fork the
+    /// chain. Reads still work; closing the child's copy writes nothing and
+    /// keeps the parent's lock. Open the store again in the child instead.
+    Forked = 14,
 }
 
 impl stratalog_status {
-    pub(crate) const ALL: [stratalog_status; 14] = [
+    pub(crate) const ALL: [stratalog_status; 15] = [
         stratalog_status::Ok,
         stratalog_status::NullArgument,
         stratalog_status::InvalidArgument,
@@ -71,6 +76,7 @@ impl stratalog_status {
         stratalog_status::Closed,
         stratalog_status::Panic,
         stratalog_status::Poisoned,
+        stratalog_status::Forked,
     ];
 
     /// The static NUL-terminated name, e.g. `"STRATALOG_STATUS_OK"`.
@@ -90,6 +96,7 @@ impl stratalog_status {
             stratalog_status::Closed => c"STRATALOG_STATUS_CLOSED",
             stratalog_status::Panic => c"STRATALOG_STATUS_PANIC",
             stratalog_status::Poisoned => c"STRATALOG_STATUS_POISONED",
+            stratalog_status::Forked => c"STRATALOG_STATUS_FORKED",
         }
     }
 }
@@ -240,6 +247,7 @@ impl From<Error> for Fail {
                 d.status = S::Poisoned;
                 d.stream = *stream;
             }
+            Error::Forked { .. } => d.status = S::Forked,
             // A variant added to the core later: the message still says
             // what happened; IO is the closest general category.
             _ => d.status = S::Io,
@@ -433,6 +441,7 @@ mod tests {
                 },
                 S::Poisoned,
             ),
+            (Error::Forked { opened_by: 42 }, S::Forked),
         ];
         for (err, want) in cases {
             let text = err.to_string();

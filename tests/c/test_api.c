@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* ---- a tiny harness ---------------------------------------------------- */
@@ -221,11 +222,13 @@ static void test_status_names_and_numbers(void)
     CHECK(STRATALOG_STATUS_CLOSED == 11);
     CHECK(STRATALOG_STATUS_PANIC == 12);
     CHECK(STRATALOG_STATUS_POISONED == 13);
+    CHECK(STRATALOG_STATUS_FORKED == 14);
     CHECK(strcmp(stratalog_status_str(STRATALOG_STATUS_OK), "STRATALOG_STATUS_OK") == 0);
     CHECK(strcmp(stratalog_status_str(STRATALOG_STATUS_OFFSET_MISMATCH),
                  "STRATALOG_STATUS_OFFSET_MISMATCH") == 0);
     CHECK(strcmp(stratalog_status_str(STRATALOG_STATUS_POISONED), "STRATALOG_STATUS_POISONED") == 0);
-    CHECK(strcmp(stratalog_status_str(14), "STRATALOG_STATUS_UNKNOWN") == 0);
+    CHECK(strcmp(stratalog_status_str(STRATALOG_STATUS_FORKED), "STRATALOG_STATUS_FORKED") == 0);
+    CHECK(strcmp(stratalog_status_str(15), "STRATALOG_STATUS_UNKNOWN") == 0);
     CHECK(strcmp(stratalog_status_str(-1), "STRATALOG_STATUS_UNKNOWN") == 0);
 }
 
@@ -1394,6 +1397,72 @@ static void test_stats_names_and_durability(void)
     stratalog_close(s);
 }
 
+/* The child's half of test_fork: returns 0 when every check holds, else
+ * the number of the first that failed. */
+static int forked_child_checks(stratalog_store *s, const char *path)
+{
+    stratalog_slice sl = slice_of("child");
+    if (stratalog_append_batch(s, 1, &sl, 1, NULL, STRATALOG_FSYNC_YES, NULL) != STRATALOG_STATUS_FORKED)
+        return 1;
+    if (strstr(stratalog_last_error(), "fork") == NULL)
+        return 2;
+    if (stratalog_sync(s) != STRATALOG_STATUS_FORKED)
+        return 3;
+    stratalog_events *ev = NULL;
+    if (stratalog_read_from(s, 1, 0, 1000, &ev) != STRATALOG_STATUS_OK || stratalog_events_len(ev) != 1)
+        return 4;
+    stratalog_events_free(ev);
+    stratalog_store *other = NULL;
+    if (stratalog_open(path, NULL, &other) != STRATALOG_STATUS_LOCKED)
+        return 5;
+    if (stratalog_shutdown(s) != STRATALOG_STATUS_OK)
+        return 6;
+    return 0;
+}
+
+static void test_fork(void)
+{
+    char path[4200];
+    fresh_path(path, sizeof path, "fork");
+    stratalog_store *s = NULL;
+    CHECK_OK(stratalog_open(path, NULL, &s));
+    stratalog_head before, after;
+    CHECK_OK(append_text(s, 1, "before", &before));
+    fflush(NULL);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0)
+        _exit(forked_child_checks(s, path));
+    int status = 0;
+    CHECK(waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status));
+    if (WEXITSTATUS(status) != 0)
+        fprintf(stderr, "fork: the child's check %d failed\n", WEXITSTATUS(status));
+    CHECK(WEXITSTATUS(status) == 0);
+
+    /* The parent kept its lock and goes on; the child wrote nothing. */
+    stratalog_store *other = NULL;
+    CHECK_STATUS(stratalog_open(path, NULL, &other), STRATALOG_STATUS_LOCKED);
+    CHECK_OK(append_text(s, 1, "parent", &after));
+    CHECK(after.next_offset == before.next_offset + 1);
+    stratalog_close(s);
+    s = NULL;
+    CHECK_OK(stratalog_open(path, NULL, &s));
+    stratalog_events *ev = NULL;
+    CHECK_OK(stratalog_read_from(s, 1, 0, 1000, &ev));
+    CHECK(stratalog_events_len(ev) == 2);
+    const char *want[2] = {"before", "parent"};
+    for (size_t i = 0; i < 2 && i < stratalog_events_len(ev); i++) {
+        const uint8_t *data;
+        size_t len;
+        CHECK_OK(stratalog_events_get(ev, i, &data, &len));
+        CHECK(len == strlen(want[i]) && memcmp(data, want[i], len) == 0);
+    }
+    stratalog_events_free(ev);
+    CHECK_OK(stratalog_verify_against(s, 1, &after, NULL));
+    stratalog_close(s);
+}
+
 int main(int argc, char **argv)
 {
     int own_scratch = argc < 2;
@@ -1433,6 +1502,7 @@ int main(int argc, char **argv)
     run_test("torn_tail_is_repaired_on_reopen", test_torn_tail_is_repaired_on_reopen);
     run_test("threads_share_one_handle", test_threads_share_one_handle);
     run_test("stats_names_and_durability", test_stats_names_and_durability);
+    run_test("fork", test_fork);
 
     if (own_scratch)
         nftw(scratch, remove_entry, 16, FTW_DEPTH | FTW_PHYS);

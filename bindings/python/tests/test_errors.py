@@ -31,6 +31,7 @@ def test_hierarchy() -> None:
         stratalog.ReadOnlyError,
         stratalog.ClosedError,
         stratalog.PoisonedError,
+        stratalog.ForkedError,
         stratalog.PanicError,
     ):
         assert issubclass(cls, stratalog.Error)

@@ -38,6 +38,7 @@ from ._errors import (
     OffsetOutOfRangeError,
     PanicError,
     PoisonedError,
+    ForkedError,
     ReadOnlyError,
     Status,
     VerificationError,
@@ -50,7 +51,7 @@ for _cls in (
     Store, ChainHead, VerifyReport, StoreOptions, StreamStats, TornTail, Compression, Status, Error, InvalidArgumentError,
     NullArgumentError, IOError, VerificationError, CorruptionError, ChainMismatchError,
     OffsetMismatchError, OffsetOutOfRangeError, EventTooLargeError, LockedError, ReadOnlyError,
-    ClosedError, PoisonedError, PanicError,
+    ClosedError, PoisonedError, ForkedError, PanicError,
 ):
     _cls.__module__ = __name__
 del _cls
@@ -88,5 +89,6 @@ __all__ = [
     "ReadOnlyError",
     "ClosedError",
     "PoisonedError",
+    "ForkedError",
     "PanicError",
 ]

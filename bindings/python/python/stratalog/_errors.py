@@ -18,6 +18,7 @@ the structured detail (``stratalog_last_error_detail()``)::
     ├── ReadOnlyError             the store was opened read-only
     ├── ClosedError               the store was closed
     ├── PoisonedError             an earlier write/fsync failed on the stream
+    ├── ForkedError               a forked child wrote through its parent's store
     └── PanicError                a bug in stratalog
 """
 
@@ -42,6 +43,7 @@ __all__ = [
     "ReadOnlyError",
     "ClosedError",
     "PoisonedError",
+    "ForkedError",
     "PanicError",
 ]
 
@@ -63,6 +65,7 @@ class Status(enum.IntEnum):
     CLOSED = 11
     PANIC = 12
     POISONED = 13
+    FORKED = 14
 
 
 class Error(Exception):
@@ -209,6 +212,17 @@ class PoisonedError(Error):
     status = Status.POISONED
 
 
+class ForkedError(Error):
+    """This process is a child made by ``fork()`` (``os.fork``, the fork
+    start method of ``multiprocessing``, a pre-forking server) and the store
+    was opened by its parent: writing through the parent's handle would fork
+    the chain, so appends and sync() are refused. Reads still work, and
+    closing the child's copy writes nothing and keeps the parent's lock.
+    Open the store in the child instead (after the parent closed it)."""
+
+    status = Status.FORKED
+
+
 class PanicError(Error):
     """The library panicked: a bug in stratalog. The store is still usable."""
 
@@ -226,6 +240,7 @@ _SIMPLE: dict[int, type[Error]] = {
     Status.READ_ONLY: ReadOnlyError,
     Status.CLOSED: ClosedError,
     Status.PANIC: PanicError,
+    Status.FORKED: ForkedError,
 }
 
 

@@ -1,0 +1,87 @@
+//! A store handle used in a forked child: writes are refused, reads work,
+//! closing writes nothing and keeps the parent's lock, and the parent goes
+//! on as if nothing happened.
+#![cfg(target_os = "linux")]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use stratalog_core::{Error, Options, Store};
+
+/// Runs `child` in a forked child process and returns its exit status
+/// (the child never returns into the test harness).
+fn in_child(child: impl FnOnce() -> i32) -> i32 {
+    // SAFETY: the child only runs `child`, which uses the store's handle
+    // and plain memory, then leaves with _exit (no atexit handlers, no
+    // unwinding into the harness). The test binary runs this test alone
+    // in its process (one test per file), so no other thread holds a lock
+    // the child could need.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork failed");
+    if pid == 0 {
+        let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(child)).unwrap_or(99);
+        // SAFETY: ends the child without running the parent's destructors.
+        unsafe { libc::_exit(code) };
+    }
+    let mut status = 0;
+    // SAFETY: waits for the child just made.
+    assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+    assert!(libc::WIFEXITED(status), "child died: {status}");
+    libc::WEXITSTATUS(status)
+}
+
+#[test]
+fn a_forked_child_cannot_write_through_its_parents_handle() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s");
+    let store = Store::open(&path, Options::default()).unwrap();
+    let before = store.append_batch(1, &[b"before"], None, true).unwrap();
+
+    let code = in_child(|| {
+        // Every write is refused, naming the process that opened it.
+        match store.append_batch(1, &[b"child"], None, true) {
+            Err(Error::Forked { opened_by }) if opened_by != std::process::id() => {}
+            _ => return 1,
+        }
+        if !matches!(store.append(2, b"x"), Err(Error::Forked { .. })) {
+            return 2;
+        }
+        if !matches!(store.sync(), Err(Error::Forked { .. })) {
+            return 3;
+        }
+        // Reads of what the parent wrote work.
+        let events = store.read_from(1, 0, u64::MAX).unwrap();
+        if events.len() != 1 || &events[0][..] != b"before" || store.verify(1).is_err() {
+            return 4;
+        }
+        // Another open in the child finds the parent's lock held.
+        if !matches!(
+            Store::open(&path, Options::default()),
+            Err(Error::Locked(_))
+        ) {
+            return 5;
+        }
+        // Closing the child's copy writes nothing and releases nothing.
+        if store.close().is_err() {
+            return 6;
+        }
+        0
+    });
+    assert_eq!(code, 0, "the child's checks failed at step {code}");
+
+    // The parent is unaffected: its lock is still held, it appends on.
+    assert!(matches!(
+        Store::open(&path, Options::default()),
+        Err(Error::Locked(_))
+    ));
+    let after = store.append_batch(1, &[b"parent"], None, true).unwrap();
+    assert_eq!(after.next_offset, before.next_offset + 1);
+    store.close().unwrap();
+    let reopened = Store::open(&path, Options::default()).unwrap();
+    let all: Vec<Vec<u8>> = reopened
+        .iter(1, 0)
+        .unwrap()
+        .map(|e| e.unwrap().1.to_vec())
+        .collect();
+    assert_eq!(all, [b"before".to_vec(), b"parent".to_vec()]);
+    assert_eq!(reopened.chain_head(1).unwrap(), after);
+    reopened.verify(1).unwrap();
+}
