@@ -81,12 +81,7 @@ impl Store {
     pub fn open_read_only_with(path: impl AsRef<Path>, options: Options) -> Result<Store> {
         options.validate()?;
         let path = path.as_ref();
-        if !path.is_dir() {
-            return Err(Error::io(
-                format!("opening {}", path.display()),
-                std::io::Error::new(std::io::ErrorKind::NotFound, "no such directory"),
-            ));
-        }
+        require_dir(path)?;
         let dir: Arc<dyn StorageDir> = Arc::new(DiskDir::new(path));
         if marker::check(dir.as_ref())?.is_none() {
             return Err(Error::invalid(format!(
@@ -464,9 +459,30 @@ fn empty_report() -> VerifyReport {
     }
 }
 
+/// Fails unless `path` is a directory, saying which of "no such
+/// directory" and "not a directory" it is.
+fn require_dir(path: &Path) -> Result<()> {
+    let context = || format!("opening {}", path.display());
+    match fs::metadata(path) {
+        Ok(meta) if meta.is_dir() => Ok(()),
+        Ok(_) => Err(Error::io(
+            context(),
+            std::io::Error::new(std::io::ErrorKind::NotADirectory, "not a directory"),
+        )),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Error::io(
+            context(),
+            std::io::Error::new(std::io::ErrorKind::NotFound, "no such directory"),
+        )),
+        Err(e) => Err(Error::io(context(), e)),
+    }
+}
+
 fn create_root(path: &Path) -> Result<()> {
     if path.is_dir() {
         return Ok(());
+    }
+    if path.exists() {
+        return require_dir(path);
     }
     fs::create_dir_all(path).context(|| format!("creating {}", path.display()))?;
     let parent = path

@@ -264,6 +264,7 @@ fn os_error(err: &io::Error) -> i32 {
     }
     match err.kind() {
         io::ErrorKind::NotFound => libc::ENOENT,
+        io::ErrorKind::NotADirectory => libc::ENOTDIR,
         io::ErrorKind::PermissionDenied => libc::EACCES,
         io::ErrorKind::AlreadyExists => libc::EEXIST,
         io::ErrorKind::InvalidInput => libc::EINVAL,

@@ -672,6 +672,14 @@ static void test_io_errors(void)
     CHECK_STATUS(stratalog_open(inside, NULL, &s), STRATALOG_STATUS_IO);
     CHECK(stratalog_last_error_detail(&d));
     CHECK(d.os_error == ENOTDIR);
+    /* The regular file itself, as a store: "not a directory", both opens. */
+    CHECK_STATUS(stratalog_open_read_only(file, &s), STRATALOG_STATUS_IO);
+    CHECK(stratalog_last_error_detail(&d) && d.os_error == ENOTDIR);
+    CHECK(strstr(stratalog_last_error(), "not a directory") != NULL);
+    CHECK_STATUS(stratalog_open(file, NULL, &s), STRATALOG_STATUS_IO);
+    CHECK(stratalog_last_error_detail(&d) && d.os_error == ENOTDIR);
+    CHECK(strstr(stratalog_last_error(), "not a directory") != NULL);
+    CHECK(s == NULL);
 
     /* A write the OS refuses (file size limit): IO with EFBIG, nothing of
      * the batch stays, and the stream works again once the limit is gone. */

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import errno
 import json
 import os
 import pty
@@ -107,7 +108,15 @@ def test_verify_tampered_store_exits_1(clean: Path) -> None:
     assert doc["ok"] is False
     bad = [s for s in doc["streams"] if not s["ok"]]
     assert bad == [
-        {"stream": 9, "ok": False, "error": "CorruptionError", "status": "CORRUPTION", "offset": 0, "message": bad[0]["message"]}
+        {
+            "stream": 9,
+            "ok": False,
+            "error": "CorruptionError",
+            "code": "STRATALOG_STATUS_CORRUPTION",
+            "status": "CORRUPTION",
+            "offset": 0,
+            "message": bad[0]["message"],
+        }
     ]
     # The intact stream alone still verifies.
     assert run_cli("verify", str(clean), "--stream", "7").returncode == 0
@@ -277,3 +286,50 @@ def test_verify_and_head_say_when_a_tail_would_be_cut(tmp_path: Path) -> None:
         assert len(writer.torn_tails) == 1
     out = run_cli("verify", str(path))
     assert "unfinished batch" not in out.stderr
+
+
+def test_json_failures_are_json_on_stdout_with_stable_codes(tmp_path: Path) -> None:
+    missing = tmp_path / "nope"
+    out = run_cli("verify", str(missing), "--json")
+    assert out.returncode == 2
+    doc = json.loads(out.stdout)
+    assert doc["ok"] is False and doc["code"] == "STRATALOG_STATUS_IO" and doc["errno"] == errno.ENOENT
+    assert "no such directory" in doc["message"] and doc["path"] == str(missing)
+    assert "cannot open" in out.stderr  # the text still goes to stderr
+
+    plain = tmp_path / "file"
+    plain.write_text("not a store")
+    for command in ("head", "verify", "dump", "stats"):
+        extra = ("--stream", "1") if command == "dump" else ()
+        out = run_cli(command, str(plain), *extra, "--json")
+        assert out.returncode == 2, command
+        doc = json.loads(out.stdout)
+        assert (doc["code"], doc["errno"], doc["command"]) == ("STRATALOG_STATUS_IO", errno.ENOTDIR, command)
+        assert "not a directory" in doc["message"]
+
+    not_a_store = tmp_path / "dir"
+    not_a_store.mkdir()
+    doc = json.loads(run_cli("head", str(not_a_store), "--json").stdout)
+    assert doc["code"] == "STRATALOG_STATUS_INVALID_ARGUMENT" and "not a stratalog store" in doc["message"]
+
+    # A bad command line, with --json anywhere: JSON too, exit 2.
+    for argv in (("verify", "--json"), ("--json", "head"), ("head", str(tmp_path), "--stream", "-1", "--json")):
+        out = run_cli(*argv)
+        assert out.returncode == 2, argv
+        doc = json.loads(out.stdout)
+        assert doc["ok"] is False and doc["code"] == "STRATALOG_STATUS_INVALID_ARGUMENT", argv
+        assert "usage" in out.stderr
+
+    # A stream damaged mid-read: dump prints the events it could, then the failure.
+    path = tmp_path / "s"
+    with stratalog.open(path) as store:
+        for event in (b"a", b"b", b"c"):
+            store.append(2, event)
+    seg = segments(path, 2)[0]
+    flip_byte(seg, SEGMENT_HEADER + (56 + 1 + 4) + 56)  # the payload of event 1
+    out = run_cli("dump", str(path), "--stream", "2", "--json")
+    assert out.returncode == 1
+    *events, failure = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [e["offset"] for e in events] == [0]
+    assert failure["ok"] is False and failure["code"] == "STRATALOG_STATUS_CORRUPTION"
+    assert (failure["stream"], failure["offset"]) == (2, 1)

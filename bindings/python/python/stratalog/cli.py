@@ -13,9 +13,17 @@ it opened). ``--json`` prints machine-readable output (``dump --json``
 prints one JSON object per line). ``verify`` shows a progress bar on stderr
 when stderr is a terminal.
 
-Exit status: 0 success; 1 verification failed (damage, a broken chain, or a
-stream that no longer holds the history of the ``--against`` head); 2 bad
-command line, or the store could not be opened or read.
+Exit status (stable): 0 success; 1 verification failed (damage, a broken
+chain, or a stream that no longer holds the history of the ``--against``
+head); 2 bad command line, or the store could not be opened or read.
+
+With ``--json`` every outcome, failures included, is one JSON object on
+stdout (``dump`` prints one per event, then one for a failure): failures
+carry ``"ok": false``, a stable ``code`` (the C status name, e.g.
+``STRATALOG_STATUS_CORRUPTION``; a bad command line is
+``STRATALOG_STATUS_INVALID_ARGUMENT``), the ``message``, and the details
+that apply (``stream``, ``offset``, ``errno``, ...). Text goes to stderr as
+without ``--json``.
 """
 
 from __future__ import annotations
@@ -30,9 +38,9 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from typing import IO, Any, Callable, Sequence
+from typing import IO, Any, Callable, NoReturn, Sequence
 
-from . import __version__
+from . import __version__, _native
 from ._errors import Error, VerificationError
 from ._store import Store, open_read_only
 from ._types import U64_MAX, ChainHead, VerifyReport
@@ -61,12 +69,29 @@ def _head_arg(text: str) -> ChainHead:
         ) from None
 
 
-def _parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+def _parser(json_out: IO[str] | None = None) -> argparse.ArgumentParser:
+    """The command line's parser; with `json_out`, a bad command line is
+    also reported there as JSON before the usual usage message and exit 2."""
+
+    class Parser(argparse.ArgumentParser):
+        def error(self, message: str) -> NoReturn:
+            if json_out is not None:
+                _emit_json(
+                    json_out,
+                    {
+                        "ok": False,
+                        "code": "STRATALOG_STATUS_INVALID_ARGUMENT",
+                        "error": "UsageError",
+                        "message": f"{self.prog}: {message}",
+                    },
+                )
+            super().error(message)
+
+    common = Parser(add_help=False)
     common.add_argument(
         "--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output on stdout"
     )
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="stratalog",
         description="Inspect and verify a stratalog store (opened read-only).",
         epilog="Exit status: 0 success, 1 verification failed, 2 usage error or unreadable store.",
@@ -119,14 +144,38 @@ def _emit_json(out: IO[str], value: Any) -> None:
     out.write(json.dumps(value, sort_keys=False) + "\n")
 
 
+#: Detail attributes of the exceptions, as they appear in JSON.
+_DETAILS = ("stream", "offset", "expected", "actual", "next_offset", "size", "max_size", "errno")
+
+
 def _error_dict(err: Error) -> dict[str, Any]:
     status = getattr(err, "status", None)
-    return {
+    number = getattr(status, "value", status)
+    doc: dict[str, Any] = {
         "error": type(err).__name__,
+        "code": _native.status_name(number) if isinstance(number, int) else None,
         "status": getattr(status, "name", status),
-        "offset": getattr(err, "offset", None),
         "message": err.message,
+        "offset": getattr(err, "offset", None),
     }
+    for name in _DETAILS:
+        value = getattr(err, name, None)
+        if value is not None:
+            doc[name] = value
+    return doc
+
+
+def _failure(
+    out: IO[str], err: IO[str], as_json: bool, path: str, command: str, e: Error, text: str
+) -> None:
+    """Reports a failure that ends the command: text on stderr, and with
+    --json one object on stdout."""
+    err.write(text + "\n")
+    if as_json:
+        doc: dict[str, Any] = {"ok": False, "command": command, "path": path, **_error_dict(e)}
+        if command == "verify":
+            doc["streams"] = []
+        _emit_json(out, doc)
 
 
 def _plural(n: int, word: str) -> str:
@@ -368,8 +417,10 @@ def main(argv: Sequence[str] | None = None, *, stdout: IO[str] | None = None, st
     """Runs the command line; returns the exit status."""
     out = stdout if stdout is not None else sys.stdout
     err = stderr if stderr is not None else sys.stderr
-    parser = _parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = _parser(out if "--json" in argv else None)
     args = parser.parse_args(argv)
+    as_json = bool(getattr(args, "json", False))
     if args.command == "verify" and args.against is not None and args.stream is None:
         parser.error("verify --against needs --stream: a head belongs to one stream")
     path = os.fsdecode(args.path)
@@ -380,12 +431,11 @@ def main(argv: Sequence[str] | None = None, *, stdout: IO[str] | None = None, st
     try:
         store = open_read_only(path)
     except VerificationError as e:
-        err.write(f"stratalog: {path}: {type(e).__name__}: {e.message}\n")
-        if args.command == "verify" and args.json:
-            _emit_json(out, {"ok": False, "path": path, "streams": [], **_error_dict(e)})
+        text = f"stratalog: {path}: {type(e).__name__}: {e.message}"
+        _failure(out, err, as_json, path, args.command, e, text)
         return EXIT_FAILED
     except Error as e:
-        err.write(f"stratalog: cannot open {path}: {e.message}\n")
+        _failure(out, err, as_json, path, args.command, e, f"stratalog: cannot open {path}: {e.message}")
         return EXIT_ERROR
     finally:
         library_log.disabled = was_disabled
@@ -414,10 +464,10 @@ def main(argv: Sequence[str] | None = None, *, stdout: IO[str] | None = None, st
             pass
         return EXIT_OK
     except VerificationError as e:
-        err.write(f"stratalog: {path}: {type(e).__name__}: {e.message}\n")
+        _failure(out, err, as_json, path, args.command, e, f"stratalog: {path}: {type(e).__name__}: {e.message}")
         return EXIT_FAILED
     except Error as e:
-        err.write(f"stratalog: {path}: {type(e).__name__}: {e.message}\n")
+        _failure(out, err, as_json, path, args.command, e, f"stratalog: {path}: {type(e).__name__}: {e.message}")
         return EXIT_ERROR
 
 
