@@ -6,12 +6,13 @@
 #   make bench-criterion   the core's criterion benchmarks
 #   make stress   the long crash/fault run
 #   make install  PREFIX=/usr/local: header, libraries, pkg-config file
+#   make uninstall  PREFIX=/usr/local: removes what install put there
 
 SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: all build test test-rust test-c test-readme check demo demo-c bench stress fuzz clean install
+.PHONY: all build test test-rust test-c test-readme check demo demo-c bench stress fuzz clean install uninstall
 
 # Each binding owns a fragment that appends its targets to these lists.
 BINDING_TESTS :=
@@ -62,24 +63,43 @@ demo-c: build
 	mkdir -p $(DEMO_DIR)
 	./build/demo/quickstart $(DEMO_DIR)/c
 
-## Installs the C library: header, libstratalog.so, libstratalog.a and a
-## pkg-config file. `make install PREFIX=$$HOME/.local`; DESTDIR for staging.
+## Installs the C library: the header, libstratalog.so (stripped; its debug
+## info goes to $(LIBDIR)/.debug/libstratalog.so.debug, where gdb finds it
+## through the library's .gnu_debuglink), libstratalog.a and a pkg-config
+## file. `make install PREFIX=$$HOME/.local`; DESTDIR for staging.
+## `make uninstall` with the same variables removes exactly those files.
 PREFIX ?= /usr/local
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+DEBUGDIR ?= $(LIBDIR)/.debug
+OBJCOPY ?= objcopy
+INSTALL_STAGE := build/install
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 
 install:
 	$(CARGO) build --release -p stratalog-ffi
-	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR)
+	rm -rf $(INSTALL_STAGE) && mkdir -p $(INSTALL_STAGE)
+	$(OBJCOPY) --only-keep-debug $(RELEASE_DIR)/libstratalog.so $(INSTALL_STAGE)/libstratalog.so.debug
+	$(OBJCOPY) --strip-unneeded --remove-section=.comment $(RELEASE_DIR)/libstratalog.so $(INSTALL_STAGE)/libstratalog.so
+	cd $(INSTALL_STAGE) && $(OBJCOPY) --add-gnu-debuglink=libstratalog.so.debug libstratalog.so
+	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(DEBUGDIR)
 	install -m 644 include/stratalog.h $(DESTDIR)$(INCLUDEDIR)/stratalog.h
-	install -m 755 $(RELEASE_DIR)/libstratalog.so $(DESTDIR)$(LIBDIR)/libstratalog.so
+	install -m 755 $(INSTALL_STAGE)/libstratalog.so $(DESTDIR)$(LIBDIR)/libstratalog.so
+	install -m 644 $(INSTALL_STAGE)/libstratalog.so.debug $(DESTDIR)$(DEBUGDIR)/libstratalog.so.debug
 	install -m 644 $(RELEASE_DIR)/libstratalog.a $(DESTDIR)$(LIBDIR)/libstratalog.a
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
 		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
 		ffi/stratalog.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/stratalog.pc
 	chmod 644 $(DESTDIR)$(PKGCONFIGDIR)/stratalog.pc
+
+# Only our files, and the debug directory if that leaves it empty; the
+# standard directories (include, lib, lib/pkgconfig) stay.
+uninstall:
+	rm -f $(DESTDIR)$(INCLUDEDIR)/stratalog.h $(DESTDIR)$(LIBDIR)/libstratalog.so \
+		$(DESTDIR)$(LIBDIR)/libstratalog.a $(DESTDIR)$(PKGCONFIGDIR)/stratalog.pc \
+		$(DESTDIR)$(DEBUGDIR)/libstratalog.so.debug
+	[ ! -d $(DESTDIR)$(DEBUGDIR) ] || rmdir --ignore-fail-on-non-empty $(DESTDIR)$(DEBUGDIR)
 
 ## Benchmarks. `make bench` runs every workload against every system in one
 ## run (the write+SHA-256 limit, stratalog through Rust, C, Python and Node,
