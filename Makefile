@@ -113,7 +113,7 @@ BENCH_VENV := build/bench-venv
 BENCH_NODE := build/bench/node
 PYTHON3 ?= python3
 NPM ?= npm
-NPM_FLAGS ?= --no-audit --no-fund
+NPM_FLAGS ?= --no-audit --no-fund --engine-strict
 
 .PHONY: bench-build bench-criterion
 bench: bench-build
