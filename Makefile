@@ -12,7 +12,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: all build test test-rust test-c test-readme check demo demo-c bench stress fuzz clean install uninstall
+.PHONY: all build test test-rust test-c test-readme test-demo check demo demo-c bench stress fuzz clean install uninstall
 
 # Each binding owns a fragment that appends its targets to these lists.
 BINDING_TESTS :=
@@ -26,7 +26,11 @@ build:
 	$(CARGO) build --workspace --release
 
 ## All tests. CI runs exactly this.
-test: check test-rust test-c $(BINDING_TESTS) test-readme
+test: check test-rust test-c $(BINDING_TESTS) test-readme test-demo
+
+## `make demo` opens with its story, quiet build steps first (tests/demo/run.sh).
+test-demo:
+	bash tests/demo/run.sh
 
 ## Every code block of README.md, run verbatim (tests/readme/check_readme.py).
 test-readme:
@@ -46,19 +50,28 @@ test-c:
 
 ## Build, then run every example end to end on a fresh data directory, and
 ## finish with the story in examples/demo.sh (three languages, one store,
-## the CLI catching tampering).
-demo: build demo-c $(BINDING_DEMOS)
-	$(CC) -std=c11 -Wall -Wextra -Werror -pedantic -Iinclude examples/c/append.c \
-		-o build/demo/append -L$(RELEASE_DIR) -lstratalog -Wl,-rpath,$(abspath $(RELEASE_DIR))
-	@bash examples/demo.sh build/demo/append $(PY_BIN) $(DEMO_DIR)
-
+## the CLI catching tampering). Each step before the story runs quietly
+## (examples/quietly.sh): one progress line each, its output in
+## $(DEMO_LOGS)/, and printed in full if the step fails.
 DEMO_DIR ?= demo-data
+DEMO_LOGS := build/demo/logs
 RELEASE_DIR = $(or $(CARGO_TARGET_DIR),target)/release
+QUIETLY := bash examples/quietly.sh
+
+demo:
+	@echo "make demo: building, then running every example (their output is in $(DEMO_LOGS)/)"
+	@$(QUIETLY) $(DEMO_LOGS)/build.log "cargo build --workspace --release" $(MAKE) --no-print-directory build
+	@for step in demo-c $(BINDING_DEMOS); do \
+		$(QUIETLY) $(DEMO_LOGS)/$$step.log "make $$step" $(MAKE) --no-print-directory $$step || exit; \
+	done
+	@bash examples/demo.sh build/demo/append $(PY_BIN) $(DEMO_DIR)
 
 demo-c: build
 	mkdir -p build/demo
 	$(CC) -std=c11 -Wall -Wextra -Werror -pedantic -Iinclude examples/c/quickstart.c \
 		-o build/demo/quickstart -L$(RELEASE_DIR) -lstratalog -Wl,-rpath,$(abspath $(RELEASE_DIR))
+	$(CC) -std=c11 -Wall -Wextra -Werror -pedantic -Iinclude examples/c/append.c \
+		-o build/demo/append -L$(RELEASE_DIR) -lstratalog -Wl,-rpath,$(abspath $(RELEASE_DIR))
 	rm -rf $(DEMO_DIR)/c
 	mkdir -p $(DEMO_DIR)
 	./build/demo/quickstart $(DEMO_DIR)/c
