@@ -6,12 +6,13 @@
 #   make bench-criterion   the core's criterion benchmarks
 #   make stress   the long crash/fault run
 #   make install  PREFIX=/usr/local: header, libraries, pkg-config file
+#   make uninstall  PREFIX=/usr/local: removes what install put there
 
 SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: all build test test-rust test-c test-readme check demo demo-c bench stress fuzz clean install
+.PHONY: all build test test-rust test-c test-readme test-demo check demo demo-c bench stress fuzz clean install uninstall
 
 # Each binding owns a fragment that appends its targets to these lists.
 BINDING_TESTS :=
@@ -25,7 +26,11 @@ build:
 	$(CARGO) build --workspace --release
 
 ## All tests. CI runs exactly this.
-test: check test-rust test-c $(BINDING_TESTS) test-readme
+test: check test-rust test-c $(BINDING_TESTS) test-readme test-demo
+
+## `make demo` opens with its story, quiet build steps first (tests/demo/run.sh).
+test-demo:
+	bash tests/demo/run.sh
 
 ## Every code block of README.md, run verbatim (tests/readme/check_readme.py).
 test-readme:
@@ -45,41 +50,69 @@ test-c:
 
 ## Build, then run every example end to end on a fresh data directory, and
 ## finish with the story in examples/demo.sh (three languages, one store,
-## the CLI catching tampering).
-demo: build demo-c $(BINDING_DEMOS)
-	$(CC) -std=c11 -Wall -Wextra -Werror -pedantic -Iinclude examples/c/append.c \
-		-o build/demo/append -L$(RELEASE_DIR) -lstratalog -Wl,-rpath,$(abspath $(RELEASE_DIR))
-	@bash examples/demo.sh build/demo/append $(PY_BIN) $(DEMO_DIR)
-
+## the CLI catching tampering). Each step before the story runs quietly
+## (examples/quietly.sh): one progress line each, its output in
+## $(DEMO_LOGS)/, and printed in full if the step fails.
 DEMO_DIR ?= demo-data
+DEMO_LOGS := build/demo/logs
 RELEASE_DIR = $(or $(CARGO_TARGET_DIR),target)/release
+QUIETLY := bash examples/quietly.sh
+
+demo:
+	@echo "make demo: building, then running every example (their output is in $(DEMO_LOGS)/)"
+	@$(QUIETLY) $(DEMO_LOGS)/build.log "cargo build --workspace --release" $(MAKE) --no-print-directory build
+	@for step in demo-c $(BINDING_DEMOS); do \
+		$(QUIETLY) $(DEMO_LOGS)/$$step.log "make $$step" $(MAKE) --no-print-directory $$step || exit; \
+	done
+	@bash examples/demo.sh build/demo/append $(PY_BIN) $(DEMO_DIR)
 
 demo-c: build
 	mkdir -p build/demo
 	$(CC) -std=c11 -Wall -Wextra -Werror -pedantic -Iinclude examples/c/quickstart.c \
 		-o build/demo/quickstart -L$(RELEASE_DIR) -lstratalog -Wl,-rpath,$(abspath $(RELEASE_DIR))
+	$(CC) -std=c11 -Wall -Wextra -Werror -pedantic -Iinclude examples/c/append.c \
+		-o build/demo/append -L$(RELEASE_DIR) -lstratalog -Wl,-rpath,$(abspath $(RELEASE_DIR))
 	rm -rf $(DEMO_DIR)/c
 	mkdir -p $(DEMO_DIR)
 	./build/demo/quickstart $(DEMO_DIR)/c
 
-## Installs the C library: header, libstratalog.so, libstratalog.a and a
-## pkg-config file. `make install PREFIX=$$HOME/.local`; DESTDIR for staging.
+## Installs the C library: the header, libstratalog.so (stripped; its debug
+## info goes to $(LIBDIR)/.debug/libstratalog.so.debug, where gdb finds it
+## through the library's .gnu_debuglink), libstratalog.a and a pkg-config
+## file. `make install PREFIX=$$HOME/.local`; DESTDIR for staging.
+## `make uninstall` with the same variables removes exactly those files.
 PREFIX ?= /usr/local
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+DEBUGDIR ?= $(LIBDIR)/.debug
+OBJCOPY ?= objcopy
+INSTALL_STAGE := build/install
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 
 install:
 	$(CARGO) build --release -p stratalog-ffi
-	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR)
+	rm -rf $(INSTALL_STAGE) && mkdir -p $(INSTALL_STAGE)
+	$(OBJCOPY) --only-keep-debug $(RELEASE_DIR)/libstratalog.so $(INSTALL_STAGE)/libstratalog.so.debug
+	$(OBJCOPY) --strip-unneeded --remove-section=.comment $(RELEASE_DIR)/libstratalog.so $(INSTALL_STAGE)/libstratalog.so
+	cd $(INSTALL_STAGE) && $(OBJCOPY) --add-gnu-debuglink=libstratalog.so.debug libstratalog.so
+	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(DEBUGDIR)
 	install -m 644 include/stratalog.h $(DESTDIR)$(INCLUDEDIR)/stratalog.h
-	install -m 755 $(RELEASE_DIR)/libstratalog.so $(DESTDIR)$(LIBDIR)/libstratalog.so
+	install -m 755 $(INSTALL_STAGE)/libstratalog.so $(DESTDIR)$(LIBDIR)/libstratalog.so
+	install -m 644 $(INSTALL_STAGE)/libstratalog.so.debug $(DESTDIR)$(DEBUGDIR)/libstratalog.so.debug
 	install -m 644 $(RELEASE_DIR)/libstratalog.a $(DESTDIR)$(LIBDIR)/libstratalog.a
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
 		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
 		ffi/stratalog.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/stratalog.pc
 	chmod 644 $(DESTDIR)$(PKGCONFIGDIR)/stratalog.pc
+
+# Only our files, and the debug directory if that leaves it empty; the
+# standard directories (include, lib, lib/pkgconfig) stay.
+uninstall:
+	rm -f $(DESTDIR)$(INCLUDEDIR)/stratalog.h $(DESTDIR)$(LIBDIR)/libstratalog.so \
+		$(DESTDIR)$(LIBDIR)/libstratalog.a $(DESTDIR)$(PKGCONFIGDIR)/stratalog.pc \
+		$(DESTDIR)$(DEBUGDIR)/libstratalog.so.debug
+	[ ! -d $(DESTDIR)$(DEBUGDIR) ] || rmdir --ignore-fail-on-non-empty $(DESTDIR)$(DEBUGDIR)
 
 ## Benchmarks. `make bench` runs every workload against every system in one
 ## run (the write+SHA-256 limit, stratalog through Rust, C, Python and Node,
@@ -93,7 +126,7 @@ BENCH_VENV := build/bench-venv
 BENCH_NODE := build/bench/node
 PYTHON3 ?= python3
 NPM ?= npm
-NPM_FLAGS ?= --no-audit --no-fund
+NPM_FLAGS ?= --no-audit --no-fund --engine-strict
 
 .PHONY: bench-build bench-criterion
 bench: bench-build

@@ -15,7 +15,9 @@
 NODE_DIR := bindings/node
 NODE_PACK_DIR := $(NODE_DIR)/build/pack
 NPM ?= npm
-NPM_FLAGS ?= --no-audit --no-fund
+# --engine-strict: a dependency that does not support this Node is an
+# error, not a warning (the supported version is package.json's engines).
+NPM_FLAGS ?= --no-audit --no-fund --engine-strict
 
 .PHONY: test-node demo-node node-build node-pack
 

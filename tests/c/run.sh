@@ -6,14 +6,16 @@
 #  2. tests/c/test_api.c, linked dynamically and statically against
 #     libstratalog, runs under -fsanitize=address,undefined and under
 #     valgrind memcheck (errors and definite/indirect leaks fail the run).
-#  3. `make install` into a temporary PREFIX; examples/c/quickstart.c builds
-#     with `cc app.c $(pkg-config --cflags --libs stratalog)` (and statically
-#     with --static) and runs.
+#  3. `make install` into a temporary PREFIX: the installed libstratalog.so
+#     is stripped and gdb finds its separate debug info; examples/c/quickstart.c
+#     builds with `cc app.c $(pkg-config --cflags --libs stratalog)`, with
+#     libstratalog.a through `pkg-config --static`, and fully static with
+#     `cc -static`, and runs; `make uninstall` leaves no file of ours.
 #
 # Environment: CARGO (default cargo), CC (default cc), CXX (default c++),
 # CARGO_TARGET_DIR (default ./target). Tools that are missing (a C++
-# compiler, valgrind, pkg-config) are installed with apt-get when running as
-# root, as CI does.
+# compiler, valgrind, pkg-config, gdb) are installed with apt-get when
+# running as root, as CI does.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -35,6 +37,7 @@ command -v "$CC" >/dev/null || missing+=(gcc)
 command -v "$CXX" >/dev/null || missing+=(g++)
 command -v valgrind >/dev/null || missing+=(valgrind)
 command -v pkg-config >/dev/null || missing+=(pkg-config)
+command -v gdb >/dev/null || missing+=(gdb)
 if ((${#missing[@]})); then
     if [[ $(id -u) -ne 0 ]]; then
         echo "test-c needs: ${missing[*]} (install them, or run as root to have them installed)" >&2
@@ -117,9 +120,30 @@ say "make install into a temporary prefix; quickstart via pkg-config"
 PREFIX="$WORK/prefix"
 make --no-print-directory -C "$ROOT" install PREFIX="$PREFIX" >"$WORK/install.log" 2>&1 ||
     { cat "$WORK/install.log" >&2; exit 1; }
-for f in include/stratalog.h lib/libstratalog.so lib/libstratalog.a lib/pkgconfig/stratalog.pc; do
+INSTALLED=(include/stratalog.h lib/libstratalog.so lib/.debug/libstratalog.so.debug lib/libstratalog.a
+    lib/pkgconfig/stratalog.pc)
+for f in "${INSTALLED[@]}"; do
     [[ -f "$PREFIX/$f" ]] || { echo "make install did not install $f" >&2; exit 1; }
 done
+
+say "the installed libstratalog.so is stripped; gdb finds its debug info"
+so="$PREFIX/lib/libstratalog.so"
+if readelf -S --wide "$so" | grep -qE ' \.(debug_[a-z_]+|symtab) '; then
+    echo "the installed libstratalog.so still has debug info or a symbol table" >&2
+    exit 1
+fi
+readelf -S --wide "$so" | grep -q ' \.gnu_debuglink ' ||
+    { echo "the installed libstratalog.so has no .gnu_debuglink" >&2; exit 1; }
+# Stripping kept every exported function.
+nm -D --defined-only "$so" | awk '$2 == "T" { print $3 }' | sort -u | diff -u "$WORK/declared" - ||
+    { echo "the stripped library's exports differ from the header" >&2; exit 1; }
+where="$(gdb -nx -batch -ex 'info line stratalog_open' "$so" 2>&1)"
+echo "$where"
+grep -qE '^Line [0-9]+ of ".*ffi/src/[a-z_/]+\.rs"' <<<"$where" ||
+    { echo "gdb found no line information through lib/.debug/libstratalog.so.debug" >&2; exit 1; }
+echo "libstratalog.so $(stat -c %s "$so") bytes, debug info $(stat -c %s "$PREFIX/lib/.debug/libstratalog.so.debug") bytes"
+
+say "quickstart via pkg-config: shared, libstratalog.a, fully static"
 export PKG_CONFIG_PATH="$PREFIX/lib/pkgconfig"
 [[ "$(pkg-config --modversion stratalog)" == "$(grep -m1 '^#define STRATALOG_VERSION_STRING' include/stratalog.h | cut -d'"' -f2)" ]] ||
     { echo "stratalog.pc version differs from the header's" >&2; exit 1; }
@@ -139,5 +163,35 @@ if readelf -d "$WORK/app-static" | grep -q 'libstratalog'; then
     exit 1
 fi
 "${VALGRIND[@]}" "$WORK/app-static" "$WORK/quickstart-static" >/dev/null
+# Fully static, as a user would: `cc -static` with exactly what
+# `pkg-config --static` says (glibc's warnings about getaddrinfo and
+# getpwuid_r in static programs are expected and shown only on failure).
+# shellcheck disable=SC2046
+"$CC" -static "${STRICT[@]}" "$WORK/app.c" -o "$WORK/app-fully-static" \
+    $(pkg-config --static --cflags --libs stratalog) >"$WORK/static-link.log" 2>&1 ||
+    { cat "$WORK/static-link.log" >&2; echo "cc -static with pkg-config --static failed" >&2; exit 1; }
+if readelf -l "$WORK/app-fully-static" | grep -q INTERP; then
+    echo "the cc -static quickstart is not static" >&2
+    exit 1
+fi
+"$WORK/app-fully-static" "$WORK/quickstart-fully-static" >"$WORK/app-fully-static.out"
+grep -q '^verified' "$WORK/app-fully-static.out" || { echo "the static quickstart did not verify" >&2; exit 1; }
+echo "cc -static $(pkg-config --static --libs stratalog): links and verifies"
+
+say "make uninstall removes every file of ours and nothing else"
+touch "$PREFIX/lib/libother.so" "$PREFIX/lib/.debug/libother.so.debug"
+make --no-print-directory -C "$ROOT" uninstall PREFIX="$PREFIX" >"$WORK/uninstall.log" 2>&1 ||
+    { cat "$WORK/uninstall.log" >&2; exit 1; }
+left="$(cd "$PREFIX" && find . ! -type d | LC_ALL=C sort)"
+if [[ "$left" != $'./lib/.debug/libother.so.debug\n./lib/libother.so' ]]; then
+    printf 'after make uninstall, expected only the two foreign files, found:\n%s\n' "$left" >&2
+    exit 1
+fi
+rm "$PREFIX/lib/libother.so" "$PREFIX/lib/.debug/libother.so.debug"
+make --no-print-directory -C "$ROOT" uninstall PREFIX="$PREFIX" >"$WORK/uninstall.log" 2>&1 ||
+    { cat "$WORK/uninstall.log" >&2; exit 1; }
+[[ -z "$(cd "$PREFIX" && find . ! -type d)" && ! -e "$PREFIX/lib/.debug" ]] ||
+    { echo "make uninstall left files or lib/.debug behind" >&2; exit 1; }
+echo "left: $(cd "$PREFIX" && find . -mindepth 1 | sort | tr '\n' ' ')(empty standard directories)"
 
 say "test-c: all C checks passed"

@@ -1,15 +1,26 @@
 #!/usr/bin/env python3
 """Runs every code block of README.md, so the README cannot drift from the code.
 
-Blocks run in order, in a scratch directory that holds symlinks to the
-repository's top-level entries (so `./bindings/python`, `make install` and
-friends work verbatim) with HOME pointing into it and a fresh virtualenv
-first on PATH (so `pip install` and the `stratalog` CLI stay inside it).
+Blocks run in order, as a reader would type them into one terminal that
+starts in a clone of the repository: a scratch `clone` directory that holds
+symlinks to the repository's top-level entries (so `./bindings/python`,
+`make install` and friends work verbatim), with HOME pointing at a scratch
+`home` beside it (not inside the clone) and a fresh virtualenv first on PATH
+(so `pip install` and the `stratalog` CLI stay inside it). A `cd` in a block
+carries over to the blocks after it (variables do not), so a README that
+moves to the user's own project runs the rest of its snippets there.
+
+- `npm install` must run outside the clone: a user installs the packed Node
+  package into their own project, where a path relative to the clone does
+  not exist. A js block must run outside the clone too.
+- The supported Node version is stated once: README.md's "Node >= N" and
+  bindings/node/README.md's "Node.js N or later" must match the `engines`
+  field of bindings/node/package.json.
 
 - ```sh: each block runs with bash -e. The first block holds `make demo`
   and `make test` themselves; `make test` is what runs this script, so
   that block is checked with `make -n` (the targets exist and resolve).
-- ```c: saved as app.c (the next sh block compiles it).
+- ```c: saved as app.c in the current directory (the next sh block compiles it).
 - ```python: run with the virtualenv's python.
 - ```js: saved as a .mjs file and run with node.
 - ```rust: compiled and run by `cargo test --doc -p stratalog-core`, which
@@ -21,6 +32,7 @@ Usage: check_readme.py REPO_ROOT
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -33,6 +45,50 @@ FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.S | re.M)
 
 def blocks(readme: str) -> list[tuple[str, str]]:
     return [(m.group(1), m.group(2)) for m in FENCE.finditer(readme)]
+
+
+# Prepended to every sh block: refuses `npm install` inside the clone, and
+# records the directory the block ends in for the next blocks.
+SH_PRELUDE = """set -euo pipefail
+trap 'pwd >"$README_CWD_FILE"' EXIT
+npm() {
+    case "${1:-}" in
+    install | i | add)
+        case "$PWD/" in
+        "$README_CLONE"/*)
+            echo "README: \\`npm install\\` runs inside the clone ($PWD); a user runs it in their own project" >&2
+            return 1
+            ;;
+        esac
+        ;;
+    esac
+    command npm "$@"
+}
+"""
+
+
+def check_node_versions(repo: Path) -> None:
+    """One supported Node version, stated the same way everywhere."""
+    engines = json.loads((repo / "bindings/node/package.json").read_text())["engines"]["node"]
+    wanted = re.fullmatch(r">=\s*(\d+)", engines)
+    if not wanted:
+        sys.exit(f"bindings/node/package.json: engines.node {engines!r} is not '>=N'")
+    stated = {
+        "README.md": re.findall(r"Node\s*(?:>=|≥)\s*(\d+)", (repo / "README.md").read_text()),
+        "bindings/node/README.md": re.findall(
+            r"Node\.js\s+(\d+)\s+or\s+later", (repo / "bindings/node/README.md").read_text()
+        ),
+    }
+    for name, versions in stated.items():
+        if not versions:
+            sys.exit(f"{name} does not state the supported Node version")
+        for version in versions:
+            if version != wanted.group(1):
+                sys.exit(f"{name} says Node {version}, package.json engines says {engines}")
+
+
+def inside(path: Path, directory: Path) -> bool:
+    return path == directory or directory in path.parents
 
 
 def run(cmd: list[str], cwd: Path, env: dict[str, str], what: str) -> None:
@@ -51,16 +107,23 @@ def main(repo: Path) -> None:
     if any(lang == "rust" for lang, _ in found) and "README.md" not in lib_rs:
         sys.exit("README has rust blocks but core/src/lib.rs does not include README.md as doctests")
 
+    check_node_versions(repo)
+
     with tempfile.TemporaryDirectory(prefix="stratalog-readme-") as tmp:
-        work = Path(tmp)
+        clone = Path(tmp) / "clone"
+        clone.mkdir()
         for entry in repo.iterdir():
             if entry.name not in {".git", "build", "node_modules", "data", "demo-data"}:
-                (work / entry.name).symlink_to(entry)
-        (work / "home").mkdir()
-        venv = work / "venv"
+                (clone / entry.name).symlink_to(entry)
+        home = Path(tmp) / "home"
+        home.mkdir()
+        venv = Path(tmp) / "venv"
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
         env = dict(os.environ)
-        env["HOME"] = str(work / "home")
+        env["HOME"] = str(home)
+        env["README_CLONE"] = str(clone)
+        cwd_file = Path(tmp) / "cwd"
+        env["README_CWD_FILE"] = str(cwd_file)
         env["PATH"] = f"{venv / 'bin'}:{env['PATH']}"
         env["VIRTUAL_ENV"] = str(venv)
         env.pop("PYTHONPATH", None)
@@ -70,6 +133,7 @@ def main(repo: Path) -> None:
         env.setdefault("npm_config_cache", str(Path.home() / ".npm"))
         env["CARGO_TARGET_DIR"] = str(repo / "target")
 
+        work = clone
         counts: dict[str, int] = {}
         for index, (lang, code) in enumerate(found):
             counts[lang] = counts.get(lang, 0) + 1
@@ -79,16 +143,20 @@ def main(repo: Path) -> None:
                     targets = re.findall(r"^make (\w+)", code, re.M)
                     run(["make", "-n", "-C", str(repo), *targets], work, env, what + ": make -n")
                     continue
-                script = work / f"block{index}.sh"
-                script.write_text("set -euo pipefail\n" + code)
+                script = Path(tmp) / f"block{index}.sh"
+                script.write_text(SH_PRELUDE + code)
                 run(["bash", str(script)], work, env, what)
+                work = Path(cwd_file.read_text().strip())
+                print(f"    (now in {work})", flush=True)
             elif lang == "c":
                 (work / "app.c").write_text(code)
             elif lang == "python":
-                script = work / f"block{index}.py"
+                script = Path(tmp) / f"block{index}.py"
                 script.write_text(code)
                 run([str(venv / "bin" / "python"), str(script)], work, env, what)
             elif lang == "js":
+                if inside(work, clone) or inside(work.resolve(), repo):
+                    sys.exit(f"README {what}: a js block runs inside the clone ({work}); it belongs in the user's project")
                 script = work / f"block{index}.mjs"
                 script.write_text(code)
                 run(["node", str(script)], work, env, what)
