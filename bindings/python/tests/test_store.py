@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import segments
+from conftest import REPO, segments
 
 import stratalog
 from stratalog import ChainHead, Compression
@@ -325,3 +325,25 @@ def test_torn_tails_are_reported_and_logged(tmp_path: Path, caplog: pytest.LogCa
         with stratalog.open(path) as again:
             assert again.torn_tails == ()
     assert caplog.records == []
+
+
+def test_a_read_only_handle_is_a_snapshot_and_says_so(tmp_path: Path) -> None:
+    """Issue 19 item 3: a read-only handle is frozen at open. The behaviour
+    and every place that documents it agree."""
+    path = tmp_path / "s"
+    with stratalog.open(path) as writer:
+        writer.append_batch(1, [b"a", b"b"])
+        with stratalog.open_read_only(path) as reader:
+            writer.append(1, b"c")
+            writer.append(2, b"new stream")
+            assert reader.chain_head(1).next_offset == 2  # not 3
+            assert reader.streams() == [1]
+            assert list(reader.iter(1)) == [(0, b"a"), (1, b"b")]
+        with stratalog.open_read_only(path) as again:  # a new open sees them
+            assert again.chain_head(1).next_offset == 3 and again.streams() == [1, 2]
+    root = REPO
+    doc = stratalog.open_read_only.__doc__ or ""
+    assert "snapshot" in doc and "never" in doc
+    assert "snapshot" in (root / "README.md").read_text()
+    assert "snapshot that never shows" in (root / "include" / "stratalog.h").read_text()
+    assert "snapshot taken at open" in (root / "docs" / "ARCHITECTURE.md").read_text()
