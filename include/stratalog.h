@@ -123,6 +123,11 @@ typedef enum stratalog_status {
    * keeps the parent's lock. Open the store again in the child instead.
    */
   STRATALOG_STATUS_FORKED = 14,
+  /**
+   * stratalog_wait() reached its timeout before the stream grew past the
+   * offset.
+   */
+  STRATALOG_STATUS_TIMEOUT = 15,
 } stratalog_status;
 
 /**
@@ -268,12 +273,14 @@ typedef struct stratalog_error_detail {
    */
   int32_t os_error;
   /**
-   * CORRUPTION, CHAIN_MISMATCH, OFFSET_OUT_OF_RANGE, POISONED: the stream.
+   * CORRUPTION, CHAIN_MISMATCH, OFFSET_OUT_OF_RANGE, POISONED, TIMEOUT:
+   * the stream.
    */
   uint64_t stream;
   /**
    * CORRUPTION, CHAIN_MISMATCH: the offset where verification failed;
-   * OFFSET_OUT_OF_RANGE: the offset asked for.
+   * OFFSET_OUT_OF_RANGE: the offset asked for; TIMEOUT: the offset waited
+   * past.
    */
   uint64_t offset;
   /**
@@ -967,6 +974,29 @@ void stratalog_stream_list_free(struct stratalog_stream_list *list);
 enum stratalog_status stratalog_torn_tails(const struct stratalog_store *store,
                                            const struct stratalog_torn_tail **out,
                                            size_t *count);
+
+/**
+ * Waits until `stream`'s next offset is greater than `offset`, then writes
+ * it to `*next_offset` (if not NULL) and returns OK: at once if it already
+ * is, otherwise as soon as an append through this handle, on any thread,
+ * takes it there. `timeout_ms` bounds the wait; UINT64_MAX waits forever.
+ * The calling thread sleeps (no polling); stratalog_shutdown() from
+ * another thread ends the wait with CLOSED. A read-only handle is a
+ * snapshot and sees no appends, so there a wait only times out or ends at
+ * shutdown (following another process is not available yet).
+ *
+ * Errors: NULL_ARGUMENT (store), TIMEOUT (the offset waited past and the
+ * stream are in stratalog_last_error_detail()), CLOSED, CORRUPTION or
+ * CHAIN_MISMATCH (the stream is damaged).
+ *
+ * # Safety
+ * `store` is NULL or a live handle; `next_offset` is NULL or writable.
+ */
+enum stratalog_status stratalog_wait(const struct stratalog_store *store,
+                                     uint64_t stream,
+                                     uint64_t offset,
+                                     uint64_t timeout_ms,
+                                     uint64_t *next_offset);
 
 /**
  * Verifies `stream` from its first event: every checksum, offset, chain link,

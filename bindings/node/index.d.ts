@@ -37,6 +37,7 @@ export type StratalogErrorCode =
   | 'STRATALOG_PANIC'
   | 'STRATALOG_POISONED'
   | 'STRATALOG_FORKED'
+  | 'STRATALOG_TIMEOUT'
 
 /**
  * What operations reject (or throw) with when the library fails: a plain
@@ -277,6 +278,11 @@ export declare class Store {
   verify(stream: U64): Promise<VerifyReport>
   /** `verify()`, and proves `stream` still holds the history `head` summarizes. */
   verifyAgainst(stream: U64, head: ChainHead | ChainHeadLike | string): Promise<VerifyReport>
+  /**
+   * Resolves to `stream`'s next offset once it is greater than `offset` (at once if it already is). `timeout` in
+   * milliseconds (default: forever); rejects with STRATALOG_TIMEOUT when it passes, STRATALOG_CLOSED on close.
+   */
+  wait(stream: U64, offset: U64, options?: { timeout?: number | null }): Promise<number>
   /** Segments, bytes and offsets of `stream`, without reading its records. */
   stats(stream: U64): Promise<StreamStats>
   /** Ids of the streams that hold events, ascending. */

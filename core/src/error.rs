@@ -79,6 +79,10 @@ pub enum Error {
     /// by `fork()`): writing through it would fork the chain.
     #[error("this store was opened by process {opened_by}, and this process is a fork of it: writing through the parent's handle would fork the chain; open the store again in this process (after the parent closed it)")]
     Forked { opened_by: u32 },
+
+    /// A wait ended at its deadline before the stream grew past `offset`.
+    #[error("timed out waiting for stream {stream} to grow past offset {offset}")]
+    Timeout { stream: u64, offset: u64 },
 }
 
 /// Shorthand used across the crate.
@@ -155,6 +159,10 @@ impl Error {
             },
             Error::Forked { opened_by } => Error::Forked {
                 opened_by: *opened_by,
+            },
+            Error::Timeout { stream, offset } => Error::Timeout {
+                stream: *stream,
+                offset: *offset,
             },
         }
     }

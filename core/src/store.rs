@@ -6,6 +6,7 @@ use std::fs::{self, File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use parking_lot::{Mutex, RwLock, RwLockReadGuard};
@@ -287,6 +288,38 @@ impl Store {
         Ok(EventIter::new(cursor))
     }
 
+    /// Waits until `stream`'s next offset is greater than `offset` and
+    /// returns it: at once if it already is, otherwise as soon as an append
+    /// in this process takes it there. Fails with [`Error::Timeout`] when
+    /// `timeout` passes first (`None` waits forever) and [`Error::Closed`]
+    /// when the store closes meanwhile. A read-only store sees no appends
+    /// (it is a snapshot), so there it only times out or ends at close.
+    pub fn wait(&self, stream: u64, offset: u64, timeout: Option<Duration>) -> Result<u64> {
+        // A timeout too far to represent is no timeout.
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+        let stream = {
+            // The waiter must not hold the operation guard while it sleeps:
+            // close waits for operations in flight.
+            let _op = self.begin()?;
+            self.stream_to_watch(stream)
+        };
+        stream.wait_past(offset, deadline, || self.closed.load(Ordering::Acquire))
+    }
+
+    /// The stream a waiter watches: the one appends will use, created
+    /// empty (in memory only; it lists as a stream only once it has events)
+    /// if it has none yet, so that appends and `close` find the waiter.
+    fn stream_to_watch(&self, id: u64) -> Arc<Stream> {
+        if let Some(stream) = self.stream(id) {
+            return stream;
+        }
+        self.streams
+            .write()
+            .entry(id)
+            .or_insert_with(|| Arc::new(Stream::empty(id, self.dir.clone(), self.options.clone())))
+            .clone()
+    }
+
     /// How many segments and bytes `stream` holds and which offsets; an
     /// unknown stream has all zeros. Reads no record.
     pub fn stream_stats(&self, stream: u64) -> Result<StreamStats> {
@@ -409,6 +442,10 @@ impl Store {
         let streams: Vec<_> = std::mem::take(&mut *self.streams.write())
             .into_values()
             .collect();
+        // Waiters end with Closed (the flag is set, and each wakes to see it).
+        for stream in &streams {
+            stream.wake_waiters();
+        }
         let mut result = Ok(());
         // A forked child closing its copy writes nothing: the streams and
         // the lock are the parent's. Dropping its copy of the lock file

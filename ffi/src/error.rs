@@ -58,10 +58,13 @@ pub enum stratalog_status {
     /// chain. Reads still work; closing the child's copy writes nothing and
     /// keeps the parent's lock. Open the store again in the child instead.
     Forked = 14,
+    /// stratalog_wait() reached its timeout before the stream grew past the
+    /// offset.
+    Timeout = 15,
 }
 
 impl stratalog_status {
-    pub(crate) const ALL: [stratalog_status; 15] = [
+    pub(crate) const ALL: [stratalog_status; 16] = [
         stratalog_status::Ok,
         stratalog_status::NullArgument,
         stratalog_status::InvalidArgument,
@@ -77,6 +80,7 @@ impl stratalog_status {
         stratalog_status::Panic,
         stratalog_status::Poisoned,
         stratalog_status::Forked,
+        stratalog_status::Timeout,
     ];
 
     /// The static NUL-terminated name, e.g. `"STRATALOG_STATUS_OK"`.
@@ -97,6 +101,7 @@ impl stratalog_status {
             stratalog_status::Panic => c"STRATALOG_STATUS_PANIC",
             stratalog_status::Poisoned => c"STRATALOG_STATUS_POISONED",
             stratalog_status::Forked => c"STRATALOG_STATUS_FORKED",
+            stratalog_status::Timeout => c"STRATALOG_STATUS_TIMEOUT",
         }
     }
 }
@@ -111,10 +116,12 @@ pub struct stratalog_error_detail {
     pub status: stratalog_status,
     /// STRATALOG_STATUS_IO: the errno of the failure (0 if the OS gave none).
     pub os_error: i32,
-    /// CORRUPTION, CHAIN_MISMATCH, OFFSET_OUT_OF_RANGE, POISONED: the stream.
+    /// CORRUPTION, CHAIN_MISMATCH, OFFSET_OUT_OF_RANGE, POISONED, TIMEOUT:
+    /// the stream.
     pub stream: u64,
     /// CORRUPTION, CHAIN_MISMATCH: the offset where verification failed;
-    /// OFFSET_OUT_OF_RANGE: the offset asked for.
+    /// OFFSET_OUT_OF_RANGE: the offset asked for; TIMEOUT: the offset waited
+    /// past.
     pub offset: u64,
     /// OFFSET_MISMATCH: the offset the caller expected.
     pub expected_offset: u64,
@@ -248,6 +255,11 @@ impl From<Error> for Fail {
                 d.stream = *stream;
             }
             Error::Forked { .. } => d.status = S::Forked,
+            Error::Timeout { stream, offset } => {
+                d.status = S::Timeout;
+                d.stream = *stream;
+                d.offset = *offset;
+            }
             // A variant added to the core later: the message still says
             // what happened; IO is the closest general category.
             _ => d.status = S::Io,
@@ -443,6 +455,13 @@ mod tests {
                 S::Poisoned,
             ),
             (Error::Forked { opened_by: 42 }, S::Forked),
+            (
+                Error::Timeout {
+                    stream: 3,
+                    offset: 9,
+                },
+                S::Timeout,
+            ),
         ];
         for (err, want) in cases {
             let text = err.to_string();
@@ -452,7 +471,9 @@ mod tests {
             let d = fail.detail;
             match want {
                 S::Io => assert_eq!(d.os_error, libc::ENOSPC),
-                S::Corruption | S::ChainMismatch => assert_eq!((d.stream, d.offset), (3, 9)),
+                S::Corruption | S::ChainMismatch | S::Timeout => {
+                    assert_eq!((d.stream, d.offset), (3, 9))
+                }
                 S::OffsetMismatch => assert_eq!((d.expected_offset, d.actual_offset), (5, 2)),
                 S::OffsetOutOfRange => assert_eq!((d.stream, d.offset, d.next_offset), (3, 9, 4)),
                 S::EventTooLarge => assert_eq!((d.size, d.max_size), (10, 5)),

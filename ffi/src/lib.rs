@@ -36,6 +36,7 @@ mod stream_list;
 mod torn;
 mod verify;
 mod version;
+mod wait;
 
 pub use append::{
     stratalog_append_batch, stratalog_fsync, STRATALOG_FSYNC_DEFAULT, STRATALOG_FSYNC_NO,
@@ -78,3 +79,4 @@ pub use verify::{
     stratalog_verify, stratalog_verify_against, stratalog_verify_report, STRATALOG_NO_OFFSET,
 };
 pub use version::{stratalog_status_str, stratalog_version, stratalog_version_number};
+pub use wait::stratalog_wait;

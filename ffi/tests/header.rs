@@ -95,6 +95,7 @@ fn header_declares_every_exported_function() {
         "stratalog_compression_name",
         "stratalog_compression_parse",
         "stratalog_torn_tails",
+        "stratalog_wait",
     ] {
         let declared =
             generated.contains(&format!(" {name}(")) || generated.contains(&format!("*{name}("));

@@ -25,6 +25,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ---- a tiny harness ---------------------------------------------------- */
@@ -223,12 +224,14 @@ static void test_status_names_and_numbers(void)
     CHECK(STRATALOG_STATUS_PANIC == 12);
     CHECK(STRATALOG_STATUS_POISONED == 13);
     CHECK(STRATALOG_STATUS_FORKED == 14);
+    CHECK(STRATALOG_STATUS_TIMEOUT == 15);
     CHECK(strcmp(stratalog_status_str(STRATALOG_STATUS_OK), "STRATALOG_STATUS_OK") == 0);
     CHECK(strcmp(stratalog_status_str(STRATALOG_STATUS_OFFSET_MISMATCH),
                  "STRATALOG_STATUS_OFFSET_MISMATCH") == 0);
     CHECK(strcmp(stratalog_status_str(STRATALOG_STATUS_POISONED), "STRATALOG_STATUS_POISONED") == 0);
     CHECK(strcmp(stratalog_status_str(STRATALOG_STATUS_FORKED), "STRATALOG_STATUS_FORKED") == 0);
-    CHECK(strcmp(stratalog_status_str(15), "STRATALOG_STATUS_UNKNOWN") == 0);
+    CHECK(strcmp(stratalog_status_str(STRATALOG_STATUS_TIMEOUT), "STRATALOG_STATUS_TIMEOUT") == 0);
+    CHECK(strcmp(stratalog_status_str(16), "STRATALOG_STATUS_UNKNOWN") == 0);
     CHECK(strcmp(stratalog_status_str(-1), "STRATALOG_STATUS_UNKNOWN") == 0);
 }
 
@@ -1471,6 +1474,52 @@ static void test_fork(void)
     stratalog_close(s);
 }
 
+struct waiter_arg {
+    stratalog_store *store;
+    uint64_t stream, offset, timeout_ms, next;
+    stratalog_status status;
+};
+
+static void *waiter_main(void *p)
+{
+    struct waiter_arg *w = p;
+    w->status = stratalog_wait(w->store, w->stream, w->offset, w->timeout_ms, &w->next);
+    return NULL;
+}
+
+static void test_wait(void)
+{
+    stratalog_store *s = NULL;
+    CHECK_OK(stratalog_open_in_memory(NULL, &s));
+    CHECK_OK(append_text(s, 2, "one", NULL));
+    uint64_t next = 0;
+    CHECK_OK(stratalog_wait(s, 2, 0, 0, &next)); /* already past: at once */
+    CHECK(next == 1);
+    CHECK_STATUS(stratalog_wait(s, 2, 1, 20, &next), STRATALOG_STATUS_TIMEOUT);
+    stratalog_error_detail d;
+    CHECK(stratalog_last_error_detail(&d) && d.stream == 2 && d.offset == 1);
+    CHECK(next == 1); /* not written on failure */
+    CHECK_STATUS(stratalog_wait(NULL, 2, 1, 20, &next), STRATALOG_STATUS_NULL_ARGUMENT);
+
+    /* An append from another thread wakes a waiter, forever or bounded. */
+    struct waiter_arg w = {s, 2, 1, UINT64_MAX, 0, STRATALOG_STATUS_PANIC};
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, waiter_main, &w) == 0);
+    nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
+    CHECK_OK(append_text(s, 2, "two", NULL));
+    CHECK(pthread_join(t, NULL) == 0);
+    CHECK(w.status == STRATALOG_STATUS_OK && w.next == 2);
+
+    /* Shutdown ends a waiter with CLOSED. */
+    struct waiter_arg v = {s, 8, 0, 60 * 1000, 0, STRATALOG_STATUS_PANIC};
+    CHECK(pthread_create(&t, NULL, waiter_main, &v) == 0);
+    nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
+    CHECK_OK(stratalog_shutdown(s));
+    CHECK(pthread_join(t, NULL) == 0);
+    CHECK(v.status == STRATALOG_STATUS_CLOSED);
+    stratalog_close(s);
+}
+
 int main(int argc, char **argv)
 {
     int own_scratch = argc < 2;
@@ -1511,6 +1560,7 @@ int main(int argc, char **argv)
     run_test("threads_share_one_handle", test_threads_share_one_handle);
     run_test("stats_names_and_durability", test_stats_names_and_durability);
     run_test("fork", test_fork);
+    run_test("wait", test_wait);
 
     if (own_scratch)
         nftw(scratch, remove_entry, 16, FTW_DEPTH | FTW_PHYS);

@@ -334,6 +334,26 @@ impl Store {
         }
     }
 
+    /// Waits until `stream`'s next offset is greater than `offset` and
+    /// returns it; TIMEOUT when `timeout` passes first (`None`: forever),
+    /// CLOSED when the store closes meanwhile.
+    pub fn wait(
+        &self,
+        stream: u64,
+        offset: u64,
+        timeout: Option<std::time::Duration>,
+    ) -> Result<u64> {
+        let timeout_ms = timeout.map_or(u64::MAX, |t| {
+            u64::try_from(t.as_millis()).unwrap_or(u64::MAX - 1)
+        });
+        let mut next = 0u64;
+        // SAFETY: live handle; `next` writable.
+        check(unsafe {
+            stratalog::stratalog_wait(self.raw(), stream, offset, timeout_ms, &mut next)
+        })?;
+        Ok(next)
+    }
+
     /// Segments, bytes and offsets of `stream`, without reading records.
     pub fn stats(&self, stream: u64) -> Result<stratalog_stream_stats> {
         let mut stats = stratalog_stream_stats {

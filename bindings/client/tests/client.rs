@@ -161,3 +161,22 @@ fn torn_tails_say_what_an_open_cut() {
         assert!(torn[0].segment.ends_with(".seg"), "{}", torn[0].segment);
     }
 }
+
+#[test]
+fn wait_returns_when_the_stream_grows_and_times_out_otherwise() {
+    let store = Arc::new(Store::open_in_memory(&Store::default_options()).unwrap());
+    let err = store
+        .wait(4, 0, Some(std::time::Duration::from_millis(10)))
+        .unwrap_err();
+    assert_eq!(
+        (err.status, err.detail.stream, err.detail.offset),
+        (Status::Timeout, 4, 0)
+    );
+    let waiter = {
+        let store = Arc::clone(&store);
+        std::thread::spawn(move || store.wait(4, 0, None))
+    };
+    std::thread::sleep(std::time::Duration::from_millis(30));
+    store.append(4, &[b"x"], None, Fsync::No).unwrap();
+    assert_eq!(waiter.join().unwrap().unwrap(), 1);
+}

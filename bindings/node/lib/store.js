@@ -3,7 +3,7 @@
 // every other operation handed to the addon.
 
 const native = require('../binding.js')
-const { U64_MAX, typeError, u64, toNumber, bytes, optionsObject, appendOptions, checkEvents, plainEvents, eventsArray, toPath, openOptions, byteLimit } = require('./arguments.js')
+const { U64_MAX, typeError, rangeError, u64, toNumber, bytes, optionsObject, appendOptions, checkEvents, plainEvents, eventsArray, toPath, openOptions, byteLimit } = require('./arguments.js')
 const { fromNativeHead, toReport, headArgument, split, settle, safeNumber } = require('./results.js')
 const { EventIterator } = require('./iterator.js')
 
@@ -339,6 +339,31 @@ class Store {
     const s = u64('stream', stream)
     const h = headArgument(head)
     return toReport(await settle(this.#native.verifyAgainst(s, u64('head.nextOffset', h.nextOffset), h.hash)))
+  }
+
+  /**
+   * Resolves to `stream`'s next offset once it is greater than `offset`: at
+   * once if it already is, otherwise as soon as an append through this
+   * store takes it there. `timeout` (milliseconds; default forever) bounds
+   * the wait: it then rejects with STRATALOG_TIMEOUT; closing the store
+   * rejects it with STRATALOG_CLOSED. The wait occupies a libuv pool
+   * thread (the event loop stays free), so keep few waits in flight. A
+   * read-only store is a snapshot and sees no appends.
+   */
+  async wait(stream, offset, options) {
+    const o = optionsObject('options', options, ['timeout'])
+    let timeout // undefined, null and Infinity: wait forever
+    if (o.timeout !== undefined && o.timeout !== null && o.timeout !== Infinity) {
+      if (typeof o.timeout !== 'number') {
+        throw typeError(`The "options.timeout" option must be of type number. Received ${typeof o.timeout}`)
+      }
+      if (!(o.timeout >= 0)) {
+        throw rangeError(`The "options.timeout" option must be >= 0 milliseconds. Received ${o.timeout}`)
+      }
+      timeout = o.timeout
+    }
+    const next = await settle(this.#native.wait(u64('stream', stream), u64('offset', offset), timeout))
+    return safeNumber('nextOffset', next)
   }
 
   /**

@@ -95,7 +95,7 @@ fn set_detail(object: &mut Object<'_>, status: Status, d: &ErrorDetail) -> napi:
     }
     match status {
         Status::Io => set(object, "osError", d.os_error),
-        Status::Corruption | Status::ChainMismatch => {
+        Status::Corruption | Status::ChainMismatch | Status::Timeout => {
             set(object, "stream", U64(d.stream))?;
             set(object, "offset", U64(d.offset))
         }

@@ -31,6 +31,8 @@ pub enum Output {
     Stats(StreamStats),
     Chunk(Chunk),
     Streams(Vec<u64>),
+    /// An offset (a number while exact, else a bigint).
+    Offset(u64),
     /// The outcomes of an ordered group of appends: per batch, its head or
     /// its error (as a value, not thrown).
     Group(Vec<Result<Head, Failure>>),
@@ -78,6 +80,7 @@ impl ToNapiValue for Output {
                     object.set("lengths", Uint32Array::new(chunk.lengths))?;
                     Ok(object.raw())
                 }
+                Output::Offset(offset) => U64::to_napi_value(raw, U64(offset)),
                 Output::Streams(ids) => {
                     Vec::<U64>::to_napi_value(raw, ids.into_iter().map(U64).collect())
                 }

@@ -343,6 +343,38 @@ impl NativeStore {
         self.job(|store| Ok(Output::Streams(store.streams()?)))
     }
 
+    /// Waits, on the pool, until `stream`'s next offset passes `offset`, and
+    /// resolves to it; `timeout_ms` (undefined: forever) bounds the wait.
+    #[napi]
+    pub fn wait(
+        &self,
+        env: Env,
+        stream: BigInt,
+        offset: BigInt,
+        timeout_ms: Option<f64>,
+    ) -> napi::Result<AsyncTask<Job>> {
+        let args = (|| {
+            let timeout = match timeout_ms {
+                None => None,
+                Some(ms) if ms.is_finite() && ms >= 0.0 => {
+                    Some(std::time::Duration::from_secs_f64(ms.min(1e12) / 1000.0))
+                }
+                Some(_) => {
+                    return Err(Failure::range(
+                        "timeout must be a finite number of milliseconds >= 0",
+                    ))
+                }
+            };
+            Ok((
+                to_u64("stream", &stream)?,
+                to_u64("offset", &offset)?,
+                timeout,
+            ))
+        })();
+        let (stream, offset, timeout) = args.map_err(|f: Failure| f.into_js(&env))?;
+        Ok(self.job(move |store| Ok(Output::Offset(store.wait(stream, offset, timeout)?))))
+    }
+
     /// Segments, bytes and offsets of `stream`, on the pool.
     #[napi]
     pub fn stats(&self, env: Env, stream: BigInt) -> napi::Result<AsyncTask<Job>> {

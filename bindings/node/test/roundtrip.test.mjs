@@ -191,3 +191,20 @@ test('stats count segments and bytes without reading, as the files on disk hold 
   store.close()
   await assert.rejects(store.stats(4), { code: 'STRATALOG_CLOSED' })
 })
+
+test('wait resolves when an append passes the offset, rejects on timeout and on close', async () => {
+  const store = Store.openInMemory()
+  await store.append(3, Buffer.from('a'))
+  assert.equal(await store.wait(3, 0), 1) // already past
+  const pending = store.wait(3, 1, { timeout: 30000 })
+  await new Promise((resolve) => setTimeout(resolve, 30))
+  await store.appendBatch(3, [Buffer.from('b'), Buffer.from('c')])
+  assert.equal(await pending, 3)
+  await assert.rejects(store.wait(3, 3, { timeout: 20 }), { code: 'STRATALOG_TIMEOUT', stream: 3, offset: 3 })
+  await assert.rejects(store.wait(3, 3, { timeout: -1 }), RangeError)
+  await assert.rejects(store.wait(3, 3, { timeout: '1' }), TypeError)
+  const forever = store.wait(8, 0)
+  await new Promise((resolve) => setTimeout(resolve, 30))
+  store.close()
+  await assert.rejects(forever, { code: 'STRATALOG_CLOSED' })
+})

@@ -31,6 +31,7 @@ async function main(): Promise<void> {
 
   const current: ChainHead = store.chainHead(7)
   const report: VerifyReport = await store.verify(7)
+  const grown: number = (await store.wait(7, 0, { timeout: 10 })) - 1
   const perEvent: number = report.bytes / report.events
   const stats = await store.stats(7)
   const held: number = stats.nextOffset - stats.firstOffset + stats.segments
@@ -76,7 +77,7 @@ async function main(): Promise<void> {
   // @ts-expect-error heads are read-only
   head.nextOffset = 3
 
-  void [next, exact, perEvent, held, cut, room, hex, events, event, report, streams, readOnly, closed, compression, same, made, v, viaDefault, sync, syncHead, syncOne, notPromise]
+  void [grown, next, exact, perEvent, held, cut, room, hex, events, event, report, streams, readOnly, closed, compression, same, made, v, viaDefault, sync, syncHead, syncOne, notPromise]
 }
 
 void main

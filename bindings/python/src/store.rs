@@ -2,7 +2,10 @@
 
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList};
-use stratalog_client::{Error, Fsync, Head, Store};
+use std::time::{Duration, Instant};
+
+use pyo3::exceptions::PyValueError;
+use stratalog_client::{Error, Fsync, Head, Status, Store};
 
 use crate::convert::{
     collect_events, event_bytes, hash32, head_tuple, make_options, options_tuple, report_tuple,
@@ -203,6 +206,47 @@ impl NativeStore {
             .iter()
             .map(|t| (t.stream, t.segment.clone(), t.kept_len, t.dropped_bytes))
             .collect()
+    }
+
+    /// Waits until `stream`'s next offset passes `offset` and returns it;
+    /// `timeout` in seconds (None: forever). The GIL is released while
+    /// waiting, in slices, so that Ctrl-C (a pending signal) interrupts it.
+    #[pyo3(signature = (stream, offset, timeout=None))]
+    fn wait(
+        &self,
+        py: Python<'_>,
+        stream: u64,
+        offset: u64,
+        timeout: Option<f64>,
+    ) -> PyResult<u64> {
+        const SLICE: Duration = Duration::from_millis(100);
+        let deadline = match timeout {
+            None => None,
+            Some(t) if t.is_finite() && t >= 0.0 => {
+                Instant::now().checked_add(Duration::from_secs_f64(t.min(1e9)))
+            }
+            Some(t) => {
+                return Err(PyValueError::new_err(format!(
+                    "timeout must be a finite number >= 0, not {t}"
+                )))
+            }
+        };
+        loop {
+            let slice = match deadline {
+                None => SLICE,
+                Some(d) => d.saturating_duration_since(Instant::now()).min(SLICE),
+            };
+            match py.detach(|| self.store.wait(stream, offset, Some(slice))) {
+                Ok(next) => return Ok(next),
+                Err(e)
+                    if e.status == Status::Timeout
+                        && deadline.is_none_or(|d| Instant::now() < d) =>
+                {
+                    py.check_signals()?;
+                }
+                Err(e) => return Err(e.into_pyerr(py)),
+            }
+        }
     }
 
     /// (segments, bytes, first_offset, next_offset) of `stream`.

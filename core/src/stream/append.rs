@@ -108,6 +108,7 @@ impl Stream {
             shared.active_len = end;
         }
         drop(guard);
+        self.wake_waiters();
 
         if fsync {
             self.sync_segment(&segment, end)?;

@@ -18,6 +18,7 @@ mod recover;
 mod stats;
 mod tail;
 mod verify;
+mod wait;
 
 use std::sync::Arc;
 
@@ -74,6 +75,8 @@ pub struct Stream {
     /// What the stream's tail marker on disk describes, when known to be
     /// current (see `tail.rs`).
     tail_mark: Mutex<Option<tail::TailMark>>,
+    /// Readers waiting for the stream to grow (see `wait.rs`).
+    waiters: wait::Waiters,
 }
 
 impl Stream {
@@ -96,6 +99,7 @@ impl Stream {
             poison: Mutex::new(None),
             damage,
             tail_mark: Mutex::new(None),
+            waiters: wait::Waiters::default(),
         }
     }
 

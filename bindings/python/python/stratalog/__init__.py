@@ -39,6 +39,7 @@ from ._errors import (
     PanicError,
     PoisonedError,
     ForkedError,
+    TimeoutError,
     ReadOnlyError,
     Status,
     VerificationError,
@@ -51,7 +52,7 @@ for _cls in (
     Store, ChainHead, VerifyReport, StoreOptions, StreamStats, TornTail, Compression, Status, Error, InvalidArgumentError,
     NullArgumentError, IOError, VerificationError, CorruptionError, ChainMismatchError,
     OffsetMismatchError, OffsetOutOfRangeError, EventTooLargeError, LockedError, ReadOnlyError,
-    ClosedError, PoisonedError, ForkedError, PanicError,
+    ClosedError, PoisonedError, ForkedError, TimeoutError, PanicError,
 ):
     _cls.__module__ = __name__
 del _cls
@@ -90,5 +91,6 @@ __all__ = [
     "ClosedError",
     "PoisonedError",
     "ForkedError",
+    "TimeoutError",
     "PanicError",
 ]

@@ -19,11 +19,13 @@ the structured detail (``stratalog_last_error_detail()``)::
     ├── ClosedError               the store was closed
     ├── PoisonedError             an earlier write/fsync failed on the stream
     ├── ForkedError               a forked child wrote through its parent's store
+    ├── TimeoutError              (also the builtin TimeoutError) a wait ran out
     └── PanicError                a bug in stratalog
 """
 
 from __future__ import annotations
 
+import builtins
 import enum
 from typing import Any
 
@@ -44,6 +46,7 @@ __all__ = [
     "ClosedError",
     "PoisonedError",
     "ForkedError",
+    "TimeoutError",
     "PanicError",
 ]
 
@@ -66,6 +69,7 @@ class Status(enum.IntEnum):
     PANIC = 12
     POISONED = 13
     FORKED = 14
+    TIMEOUT = 15
 
 
 class Error(Exception):
@@ -223,6 +227,17 @@ class ForkedError(Error):
     status = Status.FORKED
 
 
+class TimeoutError(Error, builtins.TimeoutError):
+    """:meth:`Store.wait` ran out of time before the stream grew past the
+    offset. ``stream`` and ``offset`` say which wait."""
+
+    status = Status.TIMEOUT
+
+    def __init__(self, message: str = "", *, stream: int | None = None, offset: int | None = None) -> None:
+        super().__init__(message, stream=stream)
+        self.offset = offset
+
+
 class PanicError(Error):
     """The library panicked: a bug in stratalog. The store is still usable."""
 
@@ -281,6 +296,8 @@ def _from_native(
         err = OffsetOutOfRangeError(message, stream=stream, offset=offset, next_offset=next_offset)
     elif status == Status.EVENT_TOO_LARGE:
         err = EventTooLargeError(message, size=size, max_size=max_size)
+    elif status == Status.TIMEOUT:
+        err = TimeoutError(message, stream=stream, offset=offset)
     elif status == Status.POISONED:
         err = PoisonedError(message, stream=stream)
     elif status in _SIMPLE:

@@ -202,6 +202,17 @@ class Store:
         next_offset, digest = self._native.chain_head(stream)
         return ChainHead._trusted(next_offset, digest)
 
+    def wait(self, stream: int, offset: int, timeout: float | None = None) -> int:
+        """Blocks until ``stream``'s next offset is greater than ``offset``
+        and returns it: at once if it already is, otherwise as soon as an
+        append through this store (from any thread) takes it there. Raises
+        :class:`TimeoutError` after ``timeout`` seconds (None: never) and
+        :class:`ClosedError` if the store is closed meanwhile. The GIL is
+        released while waiting, and Ctrl-C interrupts it. A read-only store
+        is a snapshot and sees no appends (following another process is not
+        available yet), so there it only times out or ends at close."""
+        return self._native.wait(stream, offset, timeout)
+
     def stats(self, stream: int) -> StreamStats:
         """How many segments and bytes ``stream`` holds and which offsets,
         counted without reading its records (all zeros for a stream that

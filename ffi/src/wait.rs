@@ -1,0 +1,44 @@
+//! stratalog_wait(): sleeping until a stream grows.
+
+use std::time::Duration;
+
+use crate::args;
+use crate::error::{guard, stratalog_status};
+use crate::store::{self as handle, stratalog_store};
+
+/// Waits until `stream`'s next offset is greater than `offset`, then writes
+/// it to `*next_offset` (if not NULL) and returns OK: at once if it already
+/// is, otherwise as soon as an append through this handle, on any thread,
+/// takes it there. `timeout_ms` bounds the wait; UINT64_MAX waits forever.
+/// The calling thread sleeps (no polling); stratalog_shutdown() from
+/// another thread ends the wait with CLOSED. A read-only handle is a
+/// snapshot and sees no appends, so there a wait only times out or ends at
+/// shutdown (following another process is not available yet).
+///
+/// Errors: NULL_ARGUMENT (store), TIMEOUT (the offset waited past and the
+/// stream are in stratalog_last_error_detail()), CLOSED, CORRUPTION or
+/// CHAIN_MISMATCH (the stream is damaged).
+///
+/// # Safety
+/// `store` is NULL or a live handle; `next_offset` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn stratalog_wait(
+    store: *const stratalog_store,
+    stream: u64,
+    offset: u64,
+    timeout_ms: u64,
+    next_offset: *mut u64,
+) -> stratalog_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let store = unsafe { handle::store(store)? };
+        // SAFETY: per the contract.
+        let out = unsafe { args::optional_out(next_offset) };
+        let timeout = (timeout_ms != u64::MAX).then(|| Duration::from_millis(timeout_ms));
+        let next = store.wait(stream, offset, timeout)?;
+        if let Some(out) = out {
+            out.write(next);
+        }
+        Ok(())
+    })
+}
