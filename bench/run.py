@@ -46,6 +46,7 @@ ENV = {
     "BENCH_STREAMS": os.environ.get("BENCH_STREAMS", "1000"),
     "BENCH_STREAM_EVENTS": os.environ.get("BENCH_STREAM_EVENTS", "1000"),
     "BENCH_RSS_MIB": os.environ.get("BENCH_RSS_MIB", "1024"),
+    "BENCH_MANY_STREAMS": os.environ.get("BENCH_MANY_STREAMS", "100000"),
     # 16 concurrent fsync'd appends need 16 pool threads to wait in.
     "UV_THREADPOOL_SIZE": "16",
 }
@@ -64,11 +65,20 @@ SYSTEMS: dict[str, tuple[str, list[str], str]] = {
     "sqlite": ("SQLite chain (Python)", [PY, "bench/python/bench_py.py", "run", "sqlite"], ROOT),
     "tamperlog": ("tamperlog (Python)", [PY, "bench/python/bench_py.py", "run", "tamperlog"], ROOT),
     "hypercore": ("hypercore (Node)", ["node", "bench.mjs", "run", "hypercore"], NODE_DIR),
+    # Issue 18: the Rust core with BENCH_MANY_STREAMS (100,000) streams under
+    # the usual limit of 1,024 descriptors per process. Run in the first
+    # round only (ONCE): filling it creates 100,000 streams.
+    "streams": (
+        "stratalog Rust core, many streams",
+        ["sh", "-c", 'ulimit -n 1024 && exec "$0" run many-streams', *RUST],
+        ROOT,
+    ),
     # Not a system: stratalog, SQLite and the limit's fsync'd single events,
     # interleaved in 20 ms slices (bench_py.py run_duel).
     "duel": ("fsync duel", [PY, "bench/python/bench_py.py", "run", "duel"], ROOT),
 }
-ORDER = [s for s in SYSTEMS if s != "duel"]
+ORDER = [s for s in SYSTEMS if s not in ("duel", "streams")]
+ONCE = {"streams"}
 DUEL = "duel/100B/x1/fsync"
 STRATALOG = ["core", "c", "python", "node"]
 # Appends also through Node's synchronous methods (reported by the node driver).
@@ -271,6 +281,17 @@ class Report:
         ):
             o = v("core", w)
             rows.append((what, fmt_value(w, o), f"<= {goal:.0f} ms", None if o is None else o <= goal))
+        # Issue 18: many streams under `ulimit -n 1024`.
+        n = int(ENV["BENCH_MANY_STREAMS"])
+        o = v("streams", "streams/open")
+        rows.append((
+            f"core open of a store with {n:,} streams (closed cleanly), under ulimit -n 1024",
+            fmt_value("open", o), "<= 200 ms", None if o is None else o <= 200,
+        ))
+        ratio_row(
+            f"core appends at random over {n:,} streams vs one stream, 100 B x100, under ulimit -n 1024",
+            v("streams", "streams/random/100B/x100"), v("streams", "streams/single/100B/x100"), 0.50, ">= 50%",
+        )
         r = v("core", "rss/full-scan")
         rows.append((
             f"core peak RSS growth over a full scan of a {int(ENV['BENCH_RSS_MIB']):,} MiB store",
@@ -457,6 +478,33 @@ class Report:
             "",
         ]
         lines += self.table(READ_ROWS, ORDER)
+        n = int(ENV["BENCH_MANY_STREAMS"])
+        lines += [
+            "",
+            f"## {n:,} streams under `ulimit -n 1024` (Rust core, first round only)",
+            "",
+            "One 100 B event appended to each stream (each append creates the stream's directory and first "
+            "segment durably), each read back and checked, the close (one sync of the file system for all of "
+            "them), a reopen (streams are recovered on first use after a clean close), then batches of 100 "
+            "events of 100 B to one stream and to streams picked at random, every stream used once in this "
+            "open; `random-cold` is the same right after a reopen, each first use paying for its stream's "
+            "recovery. The store keeps at most 256 segment files open.",
+            "",
+            "| cell | value |",
+            "|---|---:|",
+        ]
+        for w, unit in (
+            ("streams/append-one-each", "events/s"),
+            ("streams/read-each", "events/s"),
+            ("streams/close", "ms"),
+            ("streams/open", "ms"),
+            ("streams/single/100B/x100", "events/s"),
+            ("streams/random/100B/x100", "events/s"),
+            ("streams/random-cold/100B/x100", "events/s"),
+        ):
+            x = self.v("streams", w)
+            shown = "n/a" if x is None else (fmt_value("open", x) if unit == "ms" else fmt_rate(x))
+            lines.append(f"| {w} | {shown} |")
         lines += [
             "",
             "## stratalog against its peers",
@@ -576,6 +624,8 @@ def main() -> None:
         load = sh("cut -d' ' -f1 /proc/loadavg")
         print(f"== round {r + 1}/{ROUNDS} (load {load})")
         for s in order:
+            if r > 0 and s in ONCE:
+                continue
             secs = run_driver(s, results, errors)
             print(f"  {s}: {secs:.1f} s")
     info = machine()

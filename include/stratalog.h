@@ -358,6 +358,13 @@ typedef struct stratalog_options {
    * Default false.
    */
   bool fsync;
+  /**
+   * Most segment files the store keeps open at once, whatever its number
+   * of streams (at least 8). The least recently used are closed and
+   * reopened on their next use, so a store of 100,000 streams runs under
+   * the usual limit of 1,024 descriptors per process. Default 256.
+   */
+  uint64_t max_open_files;
 } stratalog_options;
 
 /**
@@ -384,9 +391,9 @@ typedef struct stratalog_stream_stats {
 } stratalog_stream_stats;
 
 /**
- * An unfinished batch found at the end of a stream when the store opened:
- * what a crash in the middle of an append leaves. A writable open cut it
- * off; a read-only open ignores it (a writer's open will cut it).
+ * An unfinished batch recovery found at the end of a stream: what a crash
+ * in the middle of an append leaves. A writable handle cut it off; a
+ * read-only one ignores it (a writer will cut it).
  */
 typedef struct stratalog_torn_tail {
   /**
@@ -721,7 +728,8 @@ bool stratalog_last_error_offsets(uint64_t *expected, uint64_t *actual);
 
 /**
  * Fills `opts` with the defaults: 64 MiB segments, a checkpoint every 256
- * events, no compression, 16 MiB maximum event size, fsync false.
+ * events, no compression, 16 MiB maximum event size, fsync false, at most
+ * 256 open files.
  *
  * Returns STRATALOG_STATUS_NULL_ARGUMENT if `opts` is NULL.
  *
@@ -765,7 +773,9 @@ enum stratalog_status stratalog_get_stream_stats(const struct stratalog_store *s
 /**
  * Opens (creating it if needed) the store in directory `path` for reading and
  * writing, and takes its writer lock. A torn tail left by a crash is cut off
- * while opening; stratalog_torn_tails() says what was cut.
+ * while opening; stratalog_torn_tails() says what was cut. After a clean
+ * close, streams are recovered on first use instead, so opening costs the
+ * same for ten streams or 100,000.
  *
  * `path` is a NUL-terminated UTF-8 path, borrowed for the call. `opts` may
  * be NULL for the defaults; it is read during the call only. On success
@@ -960,11 +970,16 @@ const uint64_t *stratalog_stream_list_data(const struct stratalog_stream_list *l
 void stratalog_stream_list_free(struct stratalog_stream_list *list);
 
 /**
- * The unfinished batches this store's open found at the ends of streams
+ * The unfinished batches recovery found at the ends of streams so far
  * (none after a clean shutdown). `*out` receives an array of `*count`
  * entries owned by the store, valid until stratalog_close(); `*out` is
  * NULL when `*count` is 0. Check it after opening to tell whether recovery
- * cut (or, read-only, ignored) anything.
+ * cut (or, read-only, ignored) anything: a read-only handle, and a writer
+ * opening a store whose last writer did not close, recover every stream
+ * during the open, so the list is complete then. After a clean close a
+ * writer recovers each stream on its first use instead, and a torn tail
+ * found then (only damage from outside leaves one) is added to the list
+ * at that point.
  *
  * Errors: NULL_ARGUMENT.
  *
@@ -974,29 +989,6 @@ void stratalog_stream_list_free(struct stratalog_stream_list *list);
 enum stratalog_status stratalog_torn_tails(const struct stratalog_store *store,
                                            const struct stratalog_torn_tail **out,
                                            size_t *count);
-
-/**
- * Waits until `stream`'s next offset is greater than `offset`, then writes
- * it to `*next_offset` (if not NULL) and returns OK: at once if it already
- * is, otherwise as soon as an append through this handle, on any thread,
- * takes it there. `timeout_ms` bounds the wait; UINT64_MAX waits forever.
- * The calling thread sleeps (no polling); stratalog_shutdown() from
- * another thread ends the wait with CLOSED. A read-only handle is a
- * snapshot and sees no appends, so there a wait only times out or ends at
- * shutdown (following another process is not available yet).
- *
- * Errors: NULL_ARGUMENT (store), TIMEOUT (the offset waited past and the
- * stream are in stratalog_last_error_detail()), CLOSED, CORRUPTION or
- * CHAIN_MISMATCH (the stream is damaged).
- *
- * # Safety
- * `store` is NULL or a live handle; `next_offset` is NULL or writable.
- */
-enum stratalog_status stratalog_wait(const struct stratalog_store *store,
-                                     uint64_t stream,
-                                     uint64_t offset,
-                                     uint64_t timeout_ms,
-                                     uint64_t *next_offset);
 
 /**
  * Verifies `stream` from its first event: every checksum, offset, chain link,
@@ -1056,6 +1048,29 @@ uint32_t stratalog_version_number(void);
  * never freed.
  */
 const char *stratalog_status_str(int32_t status);
+
+/**
+ * Waits until `stream`'s next offset is greater than `offset`, then writes
+ * it to `*next_offset` (if not NULL) and returns OK: at once if it already
+ * is, otherwise as soon as an append through this handle, on any thread,
+ * takes it there. `timeout_ms` bounds the wait; UINT64_MAX waits forever.
+ * The calling thread sleeps (no polling); stratalog_shutdown() from
+ * another thread ends the wait with CLOSED. A read-only handle is a
+ * snapshot and sees no appends, so there a wait only times out or ends at
+ * shutdown (following another process is not available yet).
+ *
+ * Errors: NULL_ARGUMENT (store), TIMEOUT (the offset waited past and the
+ * stream are in stratalog_last_error_detail()), CLOSED, CORRUPTION or
+ * CHAIN_MISMATCH (the stream is damaged).
+ *
+ * # Safety
+ * `store` is NULL or a live handle; `next_offset` is NULL or writable.
+ */
+enum stratalog_status stratalog_wait(const struct stratalog_store *store,
+                                     uint64_t stream,
+                                     uint64_t offset,
+                                     uint64_t timeout_ms,
+                                     uint64_t *next_offset);
 
 #ifdef __cplusplus
 }  // extern "C"

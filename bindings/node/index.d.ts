@@ -88,6 +88,12 @@ export interface OpenOptions {
   maxEventSize?: U64
   /** Default durability of appends that do not say. Default false. */
   fsync?: boolean
+  /**
+   * Most segment files the store keeps open at once, whatever its number of
+   * streams (>= 8). The least recently used are closed and reopened when next
+   * used. Default 256.
+   */
+  maxOpenFiles?: U64
 }
 
 /**
@@ -97,6 +103,8 @@ export interface OpenOptions {
  */
 export interface ReadOnlyOptions {
   maxEventSize?: U64
+  /** As for `Store.open()`. */
+  maxOpenFiles?: U64
 }
 
 /** The options a store was opened with. */
@@ -133,6 +141,7 @@ export interface StoreOptions {
   compression: 'none' | 'lz4' | 'zstd'
   maxEventSize: number
   fsync: boolean
+  maxOpenFiles: number
 }
 
 export interface AppendOptions {

@@ -3,6 +3,7 @@
 //! ```text
 //! STRATALOG                          store marker (format version)
 //! LOCK                               writer lock (advisory, flock)
+//! OPEN                               a writer has the store open (removed by a clean close)
 //! streams/<stream:020>/<base:020>.seg   segment starting at offset `base`
 //! streams/<stream:020>/<base:020>.idx   index of a sealed segment
 //! streams/<stream:020>/TAIL             tail marker of the active segment
@@ -13,6 +14,9 @@ use std::path::{Path, PathBuf};
 
 pub const STORE_MARKER: &str = "STRATALOG";
 pub const LOCK_FILE: &str = "LOCK";
+/// Present from a writer's open to its clean close: found at open, it says
+/// the last writer did not close, so every stream is recovered at once.
+pub const OPEN_MARKER: &str = "OPEN";
 pub const STREAMS_DIR: &str = "streams";
 pub const SEGMENT_EXT: &str = "seg";
 pub const INDEX_EXT: &str = "idx";

@@ -41,11 +41,12 @@ mod record;
 mod segment;
 mod store;
 mod stream;
+mod stream_table;
 
 pub use bytes::Bytes;
 pub use error::{Error, Result};
 pub use hash::{chain_step, from_hex, ChainHead, Hash, GENESIS_HASH};
-pub use options::{Compression, Options, MAX_EVENT_SIZE_LIMIT};
+pub use options::{Compression, Options, MAX_EVENT_SIZE_LIMIT, MIN_OPEN_FILES};
 pub use store::Store;
 pub use stream::{Batch, EventIter, StreamStats, TornTail, VerifyReport};
 

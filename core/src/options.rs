@@ -1,6 +1,7 @@
 //! Store configuration.
 
 use crate::error::{Error, Result};
+pub use crate::io::pool::MIN_OPEN_FILES;
 
 /// Per-record payload compression. A payload is stored compressed only when
 /// that makes it smaller; the chain hash always covers the raw payload.
@@ -74,6 +75,12 @@ pub struct Options {
     /// Largest event accepted by `append_batch`, and largest payload a read
     /// will decompress.
     pub max_event_size: u64,
+    /// Most segment files the store keeps open at once, whatever its number
+    /// of streams (at least 8). Beyond it the least recently used are
+    /// closed and reopened on their next use, so a store of 100,000
+    /// streams runs under the usual limit of 1,024 descriptors per process.
+    /// The default, 256, leaves the rest of that limit to the application.
+    pub max_open_files: u64,
 }
 
 /// The largest `max_event_size` the record format can carry.
@@ -87,6 +94,7 @@ impl Default for Options {
             compression: Compression::None,
             fsync: false,
             max_event_size: 16 << 20,
+            max_open_files: 256,
         }
     }
 }
@@ -106,6 +114,12 @@ impl Options {
             return Err(Error::invalid(format!(
                 "max_event_size must be between 1 and {MAX_EVENT_SIZE_LIMIT}, got {}",
                 self.max_event_size
+            )));
+        }
+        if self.max_open_files < MIN_OPEN_FILES {
+            return Err(Error::invalid(format!(
+                "max_open_files must be at least {MIN_OPEN_FILES}, got {}",
+                self.max_open_files
             )));
         }
         Ok(())

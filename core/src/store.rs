@@ -1,7 +1,6 @@
 //! The store facade: a directory of streams, the writer lock, and the
 //! public operations.
 
-use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,11 +15,13 @@ use crate::fork::Owner;
 use crate::hash::ChainHead;
 use crate::io::disk::{sync_dir, DiskDir};
 use crate::io::memory::MemoryDir;
+use crate::io::pool::{FilePool, PooledDir};
 use crate::io::StorageDir;
 use crate::layout;
 use crate::marker;
 use crate::options::Options;
-use crate::stream::{open_stream, Batch, EventIter, Stream, StreamStats, TornTail, VerifyReport};
+use crate::stream::{Batch, EventIter, Stream, StreamStats, TornTail, VerifyReport};
+use crate::stream_table::StreamTable;
 
 /// An open store. `Send + Sync`: share it between threads (e.g. in an
 /// `Arc`); reads run concurrently with each other and with appends, and
@@ -30,12 +31,11 @@ pub struct Store {
     dir: Arc<dyn StorageDir>,
     options: Arc<Options>,
     writable: bool,
-    streams: RwLock<BTreeMap<u64, Arc<Stream>>>,
+    streams: StreamTable,
     closed: AtomicBool,
     /// Read-held by every operation, write-held by `close`.
     in_flight: RwLock<()>,
     lock: Mutex<Option<File>>,
-    torn_tails: Vec<TornTail>,
     /// The process that opened the store: only it may write.
     owner: Owner,
 }
@@ -112,8 +112,19 @@ impl Store {
         Store::load(dir, options, writable)
     }
 
+    /// Lists the streams and decides when they are recovered. A read-only
+    /// store recovers them all now: it is a snapshot taken at open. So does
+    /// a writer whose predecessor did not close cleanly (its `OPEN` marker
+    /// is still there), so that every torn tail is cut and reported at
+    /// open. Otherwise a writer recovers each stream on first use, and
+    /// opening costs the same for ten streams or 100,000. Correctness never
+    /// rests on the marker, which is written without an fsync: a stream
+    /// recovered late is recovered the same way, its torn tail (only damage
+    /// from outside can leave one after a clean close) reported later.
     fn load(dir: Arc<dyn StorageDir>, options: Options, writable: bool) -> Result<Store> {
         let options = Arc::new(options);
+        let pool = FilePool::new(options.max_open_files);
+        let dir: Arc<dyn StorageDir> = Arc::new(PooledDir::new(dir, pool));
         let root = layout::streams_dir();
         let names = match dir.list(&root) {
             Ok(names) => names,
@@ -131,22 +142,23 @@ impl Store {
                 ))
             }
         };
-        let mut streams = BTreeMap::new();
-        let mut torn_tails = Vec::new();
-        for id in names.iter().filter_map(|n| layout::parse_stream_dir(n)) {
-            let (stream, torn) = open_stream(dir.clone(), options.clone(), id, writable)?;
-            torn_tails.extend(torn);
-            streams.insert(id, Arc::new(stream));
+        let streams = StreamTable::listed(dir.clone(), options.clone(), writable, &names);
+        let open_marker = Path::new(layout::OPEN_MARKER);
+        if !writable || dir.read(open_marker).is_ok() {
+            streams.recover_all()?;
+        }
+        if writable {
+            dir.write_cache(open_marker, b"")
+                .context(|| format!("creating {}", dir.display(open_marker).display()))?;
         }
         Ok(Store {
             dir,
             options,
             writable,
-            streams: RwLock::new(streams),
+            streams,
             closed: AtomicBool::new(false),
             in_flight: RwLock::new(()),
             lock: Mutex::new(None),
-            torn_tails,
             owner: Owner::current(),
         })
     }
@@ -159,10 +171,14 @@ impl Store {
         !self.writable
     }
 
-    /// Unfinished batches cut off (or, read-only, ignored) when the store
-    /// opened: what a crash in the middle of an append leaves.
-    pub fn torn_tails(&self) -> &[TornTail] {
-        &self.torn_tails
+    /// Unfinished batches cut off (or, read-only, ignored) by recovery:
+    /// what a crash in the middle of an append leaves. A read-only store,
+    /// and a writer after a crash, recover every stream at open, so the
+    /// list is complete when `open` returns. After a clean close a writer
+    /// recovers each stream on first use; a tail cut then (only damage from
+    /// outside leaves one) joins the list at that point.
+    pub fn torn_tails(&self) -> Vec<TornTail> {
+        self.streams.torn_tails()
     }
 
     /// Starts an operation: the guard keeps `close` waiting until it ends,
@@ -176,8 +192,8 @@ impl Store {
         Ok(guard)
     }
 
-    fn stream(&self, id: u64) -> Option<Arc<Stream>> {
-        self.streams.read().get(&id).cloned()
+    fn stream(&self, id: u64) -> Result<Option<Arc<Stream>>> {
+        self.streams.get(id)
     }
 
     /// Fails in a forked child: see `fork`.
@@ -196,14 +212,7 @@ impl Store {
             return Err(Error::ReadOnly);
         }
         self.check_owner()?;
-        if let Some(stream) = self.streams.read().get(&id) {
-            return Ok(stream.clone());
-        }
-        let mut streams = self.streams.write();
-        let stream = streams
-            .entry(id)
-            .or_insert_with(|| Arc::new(Stream::empty(id, self.dir.clone(), self.options.clone())));
-        Ok(stream.clone())
+        self.streams.get_or_create(id)
     }
 
     /// Appends a batch of events to `stream` atomically: after any crash
@@ -253,7 +262,7 @@ impl Store {
     /// checkpoint at or before `offset`.
     pub fn read_from(&self, stream: u64, offset: u64, max_bytes: u64) -> Result<Vec<Bytes>> {
         let _op = self.begin()?;
-        let Some(stream) = self.stream(stream) else {
+        let Some(stream) = self.stream(stream)? else {
             return empty_stream_read(stream, offset);
         };
         let mut cursor = stream.cursor(offset)?;
@@ -281,7 +290,7 @@ impl Store {
     /// first event, when `start` is past the end or the store is closed.
     pub fn iter(&self, stream: u64, start: u64) -> Result<EventIter> {
         let _op = self.begin()?;
-        let cursor = match self.stream(stream) {
+        let cursor = match self.stream(stream)? {
             Some(s) => s.cursor(start)?,
             None => Stream::empty(stream, self.dir.clone(), self.options.clone()).cursor(start)?,
         };
@@ -301,30 +310,16 @@ impl Store {
             // The waiter must not hold the operation guard while it sleeps:
             // close waits for operations in flight.
             let _op = self.begin()?;
-            self.stream_to_watch(stream)
+            self.streams.get_or_create(stream)?
         };
         stream.wait_past(offset, deadline, || self.closed.load(Ordering::Acquire))
-    }
-
-    /// The stream a waiter watches: the one appends will use, created
-    /// empty (in memory only; it lists as a stream only once it has events)
-    /// if it has none yet, so that appends and `close` find the waiter.
-    fn stream_to_watch(&self, id: u64) -> Arc<Stream> {
-        if let Some(stream) = self.stream(id) {
-            return stream;
-        }
-        self.streams
-            .write()
-            .entry(id)
-            .or_insert_with(|| Arc::new(Stream::empty(id, self.dir.clone(), self.options.clone())))
-            .clone()
     }
 
     /// How many segments and bytes `stream` holds and which offsets; an
     /// unknown stream has all zeros. Reads no record.
     pub fn stream_stats(&self, stream: u64) -> Result<StreamStats> {
         let _op = self.begin()?;
-        match self.stream(stream) {
+        match self.stream(stream)? {
             Some(s) => s.stats(),
             None => Ok(StreamStats::default()),
         }
@@ -334,7 +329,7 @@ impl Store {
     /// empty head.
     pub fn chain_head(&self, stream: u64) -> Result<ChainHead> {
         let _op = self.begin()?;
-        match self.stream(stream) {
+        match self.stream(stream)? {
             Some(s) => s.chain_head(),
             None => Ok(ChainHead::EMPTY),
         }
@@ -344,7 +339,7 @@ impl Store {
     /// checkpoint and segment boundary, ending at the head in memory.
     pub fn verify(&self, stream: u64) -> Result<VerifyReport> {
         let _op = self.begin()?;
-        match self.stream(stream) {
+        match self.stream(stream)? {
             Some(s) => Ok(s.verify(None)?.0),
             None => Ok(empty_report()),
         }
@@ -356,7 +351,7 @@ impl Store {
     /// relative to a head kept elsewhere.
     pub fn verify_against(&self, stream: u64, head: &ChainHead) -> Result<VerifyReport> {
         let _op = self.begin()?;
-        let (report, probed) = match self.stream(stream) {
+        let (report, probed) = match self.stream(stream)? {
             Some(s) => s.verify(Some(head.next_offset))?,
             None => (
                 empty_report(),
@@ -391,13 +386,7 @@ impl Store {
     /// Ids of the streams that exist, in increasing order.
     pub fn streams(&self) -> Result<Vec<u64>> {
         let _op = self.begin()?;
-        Ok(self
-            .streams
-            .read()
-            .iter()
-            .filter(|(_, s)| s.exists())
-            .map(|(id, _)| *id)
-            .collect())
+        self.streams.existing_ids()
     }
 
     /// Makes every append so far durable.
@@ -406,11 +395,61 @@ impl Store {
         if self.writable {
             self.check_owner()?;
         }
-        let streams: Vec<_> = self.streams.read().values().cloned().collect();
-        for stream in streams {
-            stream.sync()?;
+        // Only a recovered stream can hold appends of this open.
+        let streams = self.streams.recovered_streams();
+        self.sync_streams(&streams).into_iter().collect()
+    }
+
+    /// Syncs each of `streams`, returning each one's outcome: with one sync
+    /// of the whole file system when many hold unsynced bytes (a store of
+    /// 100,000 streams would otherwise wait for 100,000 fsyncs), else, or
+    /// where that is not available, with an fsync each. If the one sync
+    /// fails, every stream it was to cover fails and is poisoned, as each
+    /// would by its own failed fsync.
+    fn sync_streams(&self, streams: &[Arc<Stream>]) -> Vec<Result<()>> {
+        let mut outcomes: Vec<Result<()>> = Vec::with_capacity(streams.len());
+        let mut dirty = Vec::new();
+        for (i, stream) in streams.iter().enumerate() {
+            match stream.unsynced() {
+                Ok(Some((segment, end))) => dirty.push((i, segment, end)),
+                Ok(None) => {}
+                Err(e) => {
+                    outcomes.push(Err(e));
+                    continue;
+                }
+            }
+            outcomes.push(Ok(()));
         }
-        Ok(())
+        if dirty.len() >= SYNC_ALL_FILES_FROM {
+            let root = Path::new("");
+            match self.dir.sync_all_files() {
+                Ok(false) => {}
+                Ok(true) => {
+                    for (i, segment, end) in &dirty {
+                        streams[*i].synced_elsewhere(segment, *end, &Ok(()));
+                    }
+                    return outcomes;
+                }
+                Err(e) => {
+                    let context = format!("syncfs of {}", self.dir.display(root).display());
+                    for (i, segment, end) in &dirty {
+                        // Each stream gets its own copy of the one error.
+                        let copy = e.raw_os_error().map_or_else(
+                            || std::io::Error::new(e.kind(), e.to_string()),
+                            std::io::Error::from_raw_os_error,
+                        );
+                        let failed = Err(Error::io(context.clone(), copy));
+                        streams[*i].synced_elsewhere(segment, *end, &failed);
+                        outcomes[*i] = failed;
+                    }
+                    return outcomes;
+                }
+            }
+        }
+        for (i, _, _) in dirty {
+            outcomes[i] = streams[i].sync();
+        }
+        outcomes
     }
 
     /// Makes every append so far to `stream` durable, leaving the other
@@ -420,7 +459,7 @@ impl Store {
         if self.writable {
             self.check_owner()?;
         }
-        match self.stream(stream) {
+        match self.stream(stream)? {
             Some(stream) => stream.sync(),
             None => Ok(()),
         }
@@ -439,9 +478,7 @@ impl Store {
         if self.closed.swap(true, Ordering::AcqRel) {
             return Ok(());
         }
-        let streams: Vec<_> = std::mem::take(&mut *self.streams.write())
-            .into_values()
-            .collect();
+        let streams = self.streams.take_recovered();
         // Waiters end with Closed (the flag is set, and each wakes to see it).
         for stream in &streams {
             stream.wake_waiters();
@@ -452,8 +489,8 @@ impl Store {
         // closes a duplicate descriptor, which does not release the
         // parent's flock.
         if self.writable && self.owner.is_current() {
-            for stream in streams {
-                match stream.sync() {
+            for (stream, synced) in streams.iter().zip(self.sync_streams(&streams)) {
+                match synced {
                     // The tail marker is a cache that makes the next open
                     // cheap; failing to write it loses nothing (the old one,
                     // if any, still names a good point, and a missing one
@@ -468,11 +505,26 @@ impl Store {
                     }
                 }
             }
+            // Every stream is durable and marked: the next writer may
+            // recover them lazily. After a failed sync the marker stays,
+            // and the next open recovers everything at once.
+            if result.is_ok() {
+                let open_marker = Path::new(layout::OPEN_MARKER);
+                result = self
+                    .dir
+                    .remove(open_marker)
+                    .context(|| format!("removing {}", self.dir.display(open_marker).display()));
+            }
         }
         self.lock.lock().take();
         result
     }
 }
+
+/// How many streams with unsynced bytes make one sync of the whole file
+/// system cheaper than an fsync each. It also writes out whatever else is
+/// dirty on that file system, so it is kept for when there are many.
+const SYNC_ALL_FILES_FROM: usize = 64;
 
 fn empty_stream_read(stream: u64, offset: u64) -> Result<Vec<Bytes>> {
     if offset == 0 {

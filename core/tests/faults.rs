@@ -247,6 +247,76 @@ fn sync_stream_makes_that_stream_durable_and_no_other() {
     assert!(matches!(store.sync_stream(1), Err(Error::Closed)));
 }
 
+/// `sync` and `close` with many streams holding unsynced bytes make them
+/// durable with one sync of every file; when that one fails, every stream
+/// it was to cover fails and stays poisoned, and nothing it did not make
+/// durable is reported durable.
+#[test]
+fn many_dirty_streams_share_one_sync_and_its_failure() {
+    const STREAMS: u64 = 100;
+    let event = |s: u64| format!("event of {s}").into_bytes();
+
+    // It succeeds: everything survives a power loss.
+    let dir = SimDir::new();
+    let store = Store::open_on(Arc::new(dir.clone()), options(), true).unwrap();
+    for s in 0..STREAMS {
+        store.append_batch(s, &[event(s)], None, false).unwrap();
+    }
+    let before = dir.ops();
+    store.sync().unwrap();
+    // One sync (and nothing else fault-capable) for all of them.
+    assert_eq!(dir.ops() - before, 1);
+    drop(store);
+    dir.power_loss(0);
+    let store = Store::open_on(Arc::new(dir.clone()), options(), true).unwrap();
+    for s in 0..STREAMS {
+        assert_eq!(store.read_from(s, 0, u64::MAX).unwrap(), vec![event(s)]);
+    }
+    // Appended again, and closed: close shares one sync the same way.
+    for s in 0..STREAMS {
+        store
+            .append_batch(s, &[event(s + 1000)], None, false)
+            .unwrap();
+    }
+    store.close().unwrap();
+    dir.power_loss(0);
+    let store = Store::open_on(Arc::new(dir.clone()), options(), true).unwrap();
+    assert_eq!(store.chain_head(7).unwrap().next_offset, 2);
+    drop(store);
+
+    // It fails: every stream reports it, refuses appends, and after a
+    // power loss holds only what an earlier sync made durable.
+    let dir = SimDir::new();
+    let store = Store::open_on(Arc::new(dir.clone()), options(), true).unwrap();
+    let durable = store.append_batch(5, &[event(5)], None, true).unwrap();
+    for s in 0..STREAMS {
+        store
+            .append_batch(s, &[event(s + 2000)], None, false)
+            .unwrap();
+    }
+    dir.set_plan(Some(FaultPlan::nth(Fault::FsyncFail, 0)));
+    let err = store.sync().unwrap_err();
+    assert!(
+        matches!(&err, Error::Io { source, .. } if source.raw_os_error() == Some(5)),
+        "{err}"
+    );
+    for s in [0, 5, STREAMS - 1] {
+        assert!(
+            matches!(store.sync_stream(s), Err(Error::Poisoned { .. })),
+            "stream {s}"
+        );
+        let again = store.append_batch(s, &[b"x".as_slice()], None, false);
+        assert!(matches!(again, Err(Error::Poisoned { .. })), "stream {s}");
+    }
+    assert!(store.close().is_err());
+    dir.set_plan(None);
+    dir.power_loss(0);
+    let store = Store::open_on(Arc::new(dir.clone()), options(), true).unwrap();
+    assert_eq!(store.chain_head(5).unwrap(), durable);
+    assert_eq!(store.chain_head(6).unwrap().next_offset, 0);
+    store.verify_against(5, &durable).unwrap();
+}
+
 /// Group commit under a failing fsync: appenders waiting on the failed
 /// leader must not report success for data the failure lost.
 #[test]

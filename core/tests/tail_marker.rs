@@ -66,9 +66,13 @@ fn active_segment(root: &Path, stream: u64) -> PathBuf {
 
 /// Opens `root` through a byte counter; returns the store and the segment
 /// bytes the open read.
+/// Opens the store and uses `STREAM` once, returning the bytes the two
+/// read: a stream is recovered on its first use, unless the last writer
+/// did not close (then at open).
 fn open_counted(root: &Path, writable: bool) -> (Store, CountingDir, u64) {
     let counter = CountingDir::new(Arc::new(DiskDir::new(root)));
     let store = Store::open_on(Arc::new(counter.clone()), options(), writable).unwrap();
+    let _ = store.chain_head(STREAM);
     let read = counter.take();
     (store, counter, read)
 }

@@ -64,6 +64,11 @@ pub struct stratalog_options {
     /// The store's durability for appends that pass STRATALOG_FSYNC_DEFAULT.
     /// Default false.
     pub fsync: bool,
+    /// Most segment files the store keeps open at once, whatever its number
+    /// of streams (at least 8). The least recently used are closed and
+    /// reopened on their next use, so a store of 100,000 streams runs under
+    /// the usual limit of 1,024 descriptors per process. Default 256.
+    pub max_open_files: u64,
 }
 
 impl stratalog_options {
@@ -74,6 +79,7 @@ impl stratalog_options {
             compression: stratalog_compression::from_core(o.compression),
             max_event_size: o.max_event_size,
             fsync: o.fsync,
+            max_open_files: o.max_open_files,
         }
     }
 }
@@ -90,13 +96,14 @@ pub(crate) unsafe fn read_options(opts: *const stratalog_options) -> Result<Opti
     }
     // SAFETY: `opts` points to a readable struct per the contract; each field
     // is read as an integer type for which every bit pattern is valid.
-    let (segment_size, checkpoint_interval, compression, max_event_size, fsync) = unsafe {
+    let (segment_size, checkpoint_interval, compression, max_event_size, fsync, max_open_files) = unsafe {
         (
             args::field(ptr::addr_of!((*opts).segment_size)),
             args::field(ptr::addr_of!((*opts).checkpoint_interval)),
             args::field(ptr::addr_of!((*opts).compression).cast::<u32>()),
             args::field(ptr::addr_of!((*opts).max_event_size)),
             args::field(ptr::addr_of!((*opts).fsync).cast::<u8>()),
+            args::field(ptr::addr_of!((*opts).max_open_files)),
         )
     };
     let compression = stratalog_compression::to_core(compression).ok_or_else(|| {
@@ -110,11 +117,13 @@ pub(crate) unsafe fn read_options(opts: *const stratalog_options) -> Result<Opti
         compression,
         fsync: fsync != 0,
         max_event_size,
+        max_open_files,
     })
 }
 
 /// Fills `opts` with the defaults: 64 MiB segments, a checkpoint every 256
-/// events, no compression, 16 MiB maximum event size, fsync false.
+/// events, no compression, 16 MiB maximum event size, fsync false, at most
+/// 256 open files.
 ///
 /// Returns STRATALOG_STATUS_NULL_ARGUMENT if `opts` is NULL.
 ///

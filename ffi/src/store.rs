@@ -57,14 +57,16 @@ unsafe fn open_into(
     // SAFETY: per the contract.
     let options = unsafe { read_options(opts)? };
     let store = open(options)?;
-    let torn = TornTails::of(&store);
+    let torn = TornTails::default();
     args::hand_out(out, stratalog_store { store, torn });
     Ok(())
 }
 
 /// Opens (creating it if needed) the store in directory `path` for reading and
 /// writing, and takes its writer lock. A torn tail left by a crash is cut off
-/// while opening; stratalog_torn_tails() says what was cut.
+/// while opening; stratalog_torn_tails() says what was cut. After a clean
+/// close, streams are recovered on first use instead, so opening costs the
+/// same for ten streams or 100,000.
 ///
 /// `path` is a NUL-terminated UTF-8 path, borrowed for the call. `opts` may
 /// be NULL for the defaults; it is read during the call only. On success

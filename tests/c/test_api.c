@@ -579,6 +579,7 @@ static void test_invalid_arguments(void)
     CHECK_OK(stratalog_options_default(&o));
     CHECK(o.segment_size == 64u << 20 && o.checkpoint_interval == 256);
     CHECK(o.compression == STRATALOG_COMPRESSION_NONE && o.max_event_size == 16u << 20 && !o.fsync);
+    CHECK(o.max_open_files == 256);
 
     char path[4200];
     fresh_path(path, sizeof path, "invalid");
@@ -594,6 +595,10 @@ static void test_invalid_arguments(void)
     CHECK_OK(stratalog_options_default(&o));
     o.max_event_size = 0;
     CHECK_STATUS(stratalog_open_in_memory(&o, &s), STRATALOG_STATUS_INVALID_ARGUMENT);
+    CHECK_OK(stratalog_options_default(&o));
+    o.max_open_files = 7;
+    CHECK_STATUS(stratalog_open_in_memory(&o, &s), STRATALOG_STATUS_INVALID_ARGUMENT);
+    CHECK(strstr(stratalog_last_error(), "max_open_files") != NULL);
     CHECK_OK(stratalog_options_default(&o));
     o.compression = (stratalog_compression)7; /* not a codec */
     CHECK_STATUS(stratalog_open_in_memory(&o, &s), STRATALOG_STATUS_INVALID_ARGUMENT);
@@ -1152,8 +1157,15 @@ static void test_torn_tail_is_repaired_on_reopen(void)
     CHECK(torn == NULL && torn_count == 0);
     stratalog_close(s);
 
-    /* A crash in the middle of the second batch: its last record is cut. */
+    /* A crash in the middle of the second batch: its last record is cut,
+     * and the writer's OPEN marker (removed by a clean close) stays. */
     CHECK(truncate(seg, full_size - 5) == 0);
+    char open_marker[4300];
+    snprintf(open_marker, sizeof open_marker, "%s/OPEN", path);
+    FILE *marker = fopen(open_marker, "w");
+    CHECK(marker != NULL);
+    if (marker != NULL)
+        fclose(marker);
 
     /* A reader sees the first batch and leaves the file alone. */
     s = NULL;
@@ -1173,7 +1185,9 @@ static void test_torn_tail_is_repaired_on_reopen(void)
     stratalog_close(s);
     CHECK(file_size(seg) == full_size - 5);
 
-    /* A writer cuts the torn batch off, whole, and says so. */
+    /* A writer cuts the torn batch off, whole, while opening (the last
+     * writer did not close, so every stream is recovered at open), and
+     * says so. */
     s = NULL;
     CHECK_OK(stratalog_open(path, NULL, &s));
     CHECK(file_size(seg) == first_size);
@@ -1520,6 +1534,61 @@ static void test_wait(void)
     stratalog_close(s);
 }
 
+static int open_descriptors(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    if (d == NULL)
+        return -1;
+    int n = 0;
+    while (readdir(d) != NULL)
+        n++;
+    closedir(d);
+    return n;
+}
+
+/* Issue 18: more streams than the process may open files. */
+static void test_many_streams_few_descriptors(void)
+{
+    char path[4200];
+    fresh_path(path, sizeof path, "many");
+    struct rlimit old, tight;
+    CHECK(getrlimit(RLIMIT_NOFILE, &old) == 0);
+    tight = old;
+    tight.rlim_cur = 256; /* valgrind keeps some above the soft limit */
+    CHECK(setrlimit(RLIMIT_NOFILE, &tight) == 0);
+
+    stratalog_options o = small_options();
+    o.max_open_files = 16;
+    stratalog_store *s = NULL;
+    int before = open_descriptors();
+    CHECK_OK(stratalog_open(path, &o, &s));
+    enum { STREAMS = 1000 };
+    char text[64];
+    for (uint64_t stream = 0; stream < STREAMS; stream++) {
+        snprintf(text, sizeof text, "event of stream %" PRIu64, stream);
+        CHECK_OK(append_text(s, stream, text, NULL));
+    }
+    int held = open_descriptors() - before;
+    CHECK(held <= 16 + 2);
+    stratalog_options got;
+    CHECK_OK(stratalog_store_options(s, &got));
+    CHECK(got.max_open_files == 16);
+    for (uint64_t stream = 0; stream < STREAMS; stream += 37) {
+        stratalog_events *ev = NULL;
+        CHECK_OK(stratalog_read_from(s, stream, 0, UINT64_MAX, &ev));
+        snprintf(text, sizeof text, "event of stream %" PRIu64, stream);
+        CHECK(ev != NULL && stratalog_events_len(ev) == 1);
+        const uint8_t *data = NULL;
+        size_t len = 0;
+        CHECK_OK(stratalog_events_get(ev, 0, &data, &len));
+        CHECK(len == strlen(text) && memcmp(data, text, len) == 0);
+        stratalog_events_free(ev);
+    }
+    CHECK_OK(stratalog_shutdown(s));
+    stratalog_close(s);
+    CHECK(setrlimit(RLIMIT_NOFILE, &old) == 0);
+}
+
 int main(int argc, char **argv)
 {
     int own_scratch = argc < 2;
@@ -1561,6 +1630,7 @@ int main(int argc, char **argv)
     run_test("stats_names_and_durability", test_stats_names_and_durability);
     run_test("fork", test_fork);
     run_test("wait", test_wait);
+    run_test("many_streams_few_descriptors", test_many_streams_few_descriptors);
 
     if (own_scratch)
         nftw(scratch, remove_entry, 16, FTW_DEPTH | FTW_PHYS);

@@ -18,9 +18,11 @@
 //! BENCH_SEQ4K (events in the 100 B and 4 KiB dataset streams),
 //! BENCH_STREAMS and BENCH_STREAM_EVENTS (the many-streams store: streams,
 //! and 100 B events in each), BENCH_RSS_MIB (size of the store the RSS cell
-//! scans).
+//! scans), BENCH_MANY_STREAMS (streams of the `run many-streams` cells).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod many_streams;
 
 use std::fs::{self, File, OpenOptions};
 use std::hint::black_box;
@@ -49,6 +51,7 @@ struct Cfg {
     streams: u64,
     stream_events: u64,
     rss_mib: u64,
+    many_streams: u64,
 }
 
 impl Cfg {
@@ -62,6 +65,7 @@ impl Cfg {
             streams: var("BENCH_STREAMS", "1000").parse().unwrap(),
             stream_events: var("BENCH_STREAM_EVENTS", "1000").parse().unwrap(),
             rss_mib: var("BENCH_RSS_MIB", "1024").parse().unwrap(),
+            many_streams: var("BENCH_MANY_STREAMS", "100000").parse().unwrap(),
         }
     }
 
@@ -613,8 +617,9 @@ fn main() {
         ["run", "commitlog"] => commitlog(&cfg),
         ["run", "open"] => open_cells(&cfg),
         ["run", "rss-scan"] => rss_scan(&cfg),
+        ["run", "many-streams"] => many_streams::run(&cfg),
         _ => {
-            eprintln!("usage: stratabench prepare | run limit|core|open|commitlog");
+            eprintln!("usage: stratabench prepare | run limit|core|open|commitlog|many-streams");
             std::process::exit(2);
         }
     }

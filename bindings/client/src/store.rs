@@ -76,7 +76,6 @@ pub struct Store {
     handle: NonNull<stratalog_store>,
     read_only: bool,
     options: stratalog_options,
-    torn_tails: Vec<TornTail>,
     closed: AtomicBool,
 }
 
@@ -111,6 +110,7 @@ impl Store {
             compression: stratalog::stratalog_compression::None,
             max_event_size: 0,
             fsync: false,
+            max_open_files: 0,
         };
         // SAFETY: `options` is writable; the call cannot fail with it.
         unsafe { stratalog::stratalog_options_default(&mut options) };
@@ -151,12 +151,10 @@ impl Store {
         let mut options = Store::default_options();
         // SAFETY: a live handle; `options` writable. It cannot fail on one.
         unsafe { stratalog::stratalog_store_options(handle.as_ptr(), &mut options) };
-        let torn_tails = torn_tails_of(handle.as_ptr());
         Ok(Store {
             handle,
             read_only,
             options,
-            torn_tails,
             closed: AtomicBool::new(false),
         })
     }
@@ -165,10 +163,11 @@ impl Store {
         self.handle.as_ptr()
     }
 
-    /// The unfinished batches this open found at the ends of streams
-    /// (empty after a clean shutdown).
-    pub fn torn_tails(&self) -> &[TornTail] {
-        &self.torn_tails
+    /// The unfinished batches recovery has found at the ends of streams so
+    /// far (empty after a clean shutdown); complete once the open returns
+    /// for a read-only store and after a crash (see stratalog_torn_tails).
+    pub fn torn_tails(&self) -> Vec<TornTail> {
+        torn_tails_of(self.raw())
     }
 
     pub fn is_read_only(&self) -> bool {
@@ -400,7 +399,7 @@ impl Drop for Store {
     }
 }
 
-/// Copies the torn tails a live handle's open found.
+/// Copies the torn tails a live handle's recovery has found so far.
 fn torn_tails_of(handle: *mut stratalog_store) -> Vec<TornTail> {
     let (mut items, mut count) = (ptr::null(), 0usize);
     // SAFETY: a live handle; outputs writable.

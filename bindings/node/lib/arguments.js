@@ -151,10 +151,13 @@ function toPath(path) {
   return path
 }
 
-function openOptions(options, allowed = ['segmentSize', 'checkpointInterval', 'compression', 'maxEventSize', 'fsync']) {
+function openOptions(
+  options,
+  allowed = ['segmentSize', 'checkpointInterval', 'compression', 'maxEventSize', 'fsync', 'maxOpenFiles'],
+) {
   const o = optionsObject('options', options, allowed)
   const out = {}
-  for (const key of ['segmentSize', 'checkpointInterval', 'maxEventSize']) {
+  for (const key of ['segmentSize', 'checkpointInterval', 'maxEventSize', 'maxOpenFiles']) {
     if (o[key] !== undefined) out[key] = u64(`options.${key}`, o[key])
   }
   if (o.compression !== undefined) {

@@ -101,7 +101,7 @@ class Store {
    */
   static async openReadOnly(path, options) {
     const p = toPath(path)
-    const o = openOptions(options, ['maxEventSize'])
+    const o = openOptions(options, ['maxEventSize', 'maxOpenFiles'])
     return new Store(STORE_TOKEN, await settle(native.NativeStore.openReadOnly(p, o)))
   }
 
@@ -124,6 +124,7 @@ class Store {
       compression: o.compression,
       maxEventSize: safeNumber('maxEventSize', o.maxEventSize),
       fsync: o.fsync,
+      maxOpenFiles: safeNumber('maxOpenFiles', o.maxOpenFiles),
     }
   }
 

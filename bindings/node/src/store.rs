@@ -33,6 +33,7 @@ pub struct OpenOptions {
     pub compression: Option<String>,
     pub max_event_size: Option<BigInt>,
     pub fsync: Option<bool>,
+    pub max_open_files: Option<BigInt>,
 }
 
 /// The options of an open store, as `NativeStore.options()` returns them.
@@ -44,6 +45,7 @@ pub struct StoreOptions {
     pub compression: String,
     pub max_event_size: BigInt,
     pub fsync: bool,
+    pub max_open_files: BigInt,
 }
 
 fn options(given: Option<OpenOptions>) -> Result<Options, Failure> {
@@ -59,6 +61,9 @@ fn options(given: Option<OpenOptions>) -> Result<Options, Failure> {
     }
     if let Some(v) = &o.max_event_size {
         opts.max_event_size = to_u64("maxEventSize", v)?;
+    }
+    if let Some(v) = &o.max_open_files {
+        opts.max_open_files = to_u64("maxOpenFiles", v)?;
     }
     if let Some(name) = &o.compression {
         opts.compression = client::parse_compression(name)?;
@@ -436,6 +441,7 @@ impl NativeStore {
             compression: client::compression_name(opts.compression).to_owned(),
             max_event_size: BigInt::from(opts.max_event_size),
             fsync: opts.fsync,
+            max_open_files: BigInt::from(opts.max_open_files),
         })
     }
 

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { closeSync, mkdirSync, openSync, readSync, readdirSync, rmSync, truncateSync, writeFileSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import test from 'node:test'
 import { ChainHead, Store } from 'stratalog'
 import { RECORD_OVERHEAD, SEGMENT_HEADER, eventFor, segmentPath, tempStore } from './helpers.mjs'
@@ -346,9 +347,23 @@ test('a torn tail is reported: tornTails and a STRATALOG_TORN_TAIL process warni
   const store = await Store.open(dir)
   await store.append(6, Buffer.from('kept'), { fsync: true })
   const whole = (await store.stats(6)).bytes
-  await store.appendBatch(6, [Buffer.from('torn'), Buffer.from('batch')], { fsync: true })
   assert.deepEqual(store.tornTails, [])
   store.close()
+  // A writer killed after a durable batch, without closing the store.
+  const crash = spawnSync(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `import { Store } from 'stratalog'
+       const s = Store.openSync(process.argv[1])
+       s.appendBatchSync(6, [Buffer.from('torn'), Buffer.from('batch')], { fsync: true })
+       process.kill(process.pid, 'SIGKILL')`,
+      dir,
+    ],
+    { encoding: 'utf8', cwd: fileURLToPath(new URL('.', import.meta.url)) },
+  )
+  assert.equal(crash.signal, 'SIGKILL', crash.stderr)
   const streamDir = join(dir, 'streams', String(6).padStart(20, '0'))
   const seg = join(streamDir, readdirSync(streamDir).find((f) => f.endsWith('.seg')))
   const full = statSync(seg).size

@@ -2,7 +2,11 @@
 // by iterate, before and after reopening, with every compression, across
 // segment rotations and checkpoints.
 import assert from 'node:assert/strict'
-import { pathToFileURL } from 'node:url'
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import test from 'node:test'
 import { Store } from 'stratalog'
 import { eventFor, tempStore } from './helpers.mjs'
@@ -30,7 +34,7 @@ for (const compression of ['none', 'lz4', 'zstd']) {
     const dir = tempStore(t)
     const options = { compression, segmentSize: 8192, checkpointInterval: 5 }
     const store = await Store.open(dir, options)
-    assert.deepEqual(store.options(), { ...options, maxEventSize: 16 * 1024 * 1024, fsync: false })
+    assert.deepEqual(store.options(), { ...options, maxEventSize: 16 * 1024 * 1024, fsync: false, maxOpenFiles: 256 })
     const written = []
     for (let batch = 0; batch < 40; batch++) {
       const events = []
@@ -207,4 +211,38 @@ test('wait resolves when an append passes the offset, rejects on timeout and on 
   await new Promise((resolve) => setTimeout(resolve, 30))
   store.close()
   await assert.rejects(forever, { code: 'STRATALOG_CLOSED' })
+})
+
+test('more streams than the process may open files (issue 18)', () => {
+  // A child process under `ulimit -n 1024`, which the parent keeps.
+  const script = `
+    import { readdirSync } from 'node:fs'
+    import { Store } from 'stratalog'
+    const dir = process.argv[1]
+    const store = Store.openSync(dir, { maxOpenFiles: 32 })
+    for (let st = 0; st < 3000; st++) store.appendSync(st, Buffer.from('event ' + st))
+    const held = readdirSync('/proc/self/fd').length
+    if (held > 32 + 64) throw new Error('holds ' + held + ' descriptors')
+    if (store.options().maxOpenFiles !== 32) throw new Error('maxOpenFiles not kept')
+    store.close()
+    const again = Store.openSync(dir, { maxOpenFiles: 16 })
+    for (let st = 0; st < 3000; st += 13) {
+      const got = (await again.readFrom(st, 0)).map(String)
+      if (got.length !== 1 || got[0] !== 'event ' + st) throw new Error('stream ' + st + ': ' + got)
+    }
+    again.close()
+    console.log('ok')
+  `
+  const dir = join(mkdtempSync(join(tmpdir(), 'stratalog-many-')), 's')
+  try {
+    const out = spawnSync('/bin/sh', ['-c', 'ulimit -n 1024 && exec "$0" --input-type=module -e "$1" "$2"', process.execPath, script, dir], {
+      encoding: 'utf8',
+      cwd: dirname(fileURLToPath(import.meta.url)),
+    })
+    assert.equal(out.status, 0, out.stderr)
+    assert.equal(out.stdout.trim(), 'ok')
+  } finally {
+    rmSync(dirname(dir), { recursive: true, force: true })
+  }
+  assert.throws(() => Store.openInMemory({ maxOpenFiles: 7 }), (err) => err.code === 'STRATALOG_INVALID_ARGUMENT' && /maxOpenFiles|max_open_files/.test(err.message))
 })

@@ -10,8 +10,9 @@ use crate::error::IntoPyErr;
 
 pub(crate) type HeadTuple<'py> = (u64, Bound<'py, PyBytes>);
 pub(crate) type ReportTuple<'py> = (u64, u64, u64, u64, u64, Bound<'py, PyBytes>);
-/// (segment_size, checkpoint_interval, compression name, max_event_size, fsync)
-pub(crate) type OptionsTuple = (u64, u64, &'static str, u64, bool);
+/// (segment_size, checkpoint_interval, compression name, max_event_size,
+/// fsync, max_open_files)
+pub(crate) type OptionsTuple = (u64, u64, &'static str, u64, bool, u64);
 /// (segments, bytes, first_offset, next_offset)
 pub(crate) type StatsTuple = (u64, u64, u64, u64);
 
@@ -46,6 +47,7 @@ pub(crate) fn options_tuple(o: &Options) -> OptionsTuple {
         client::compression_name(o.compression),
         o.max_event_size,
         o.fsync,
+        o.max_open_files,
     )
 }
 
@@ -58,6 +60,7 @@ pub(crate) fn make_options(
     compression: Option<&str>,
     max_event_size: Option<u64>,
     fsync: Option<bool>,
+    max_open_files: Option<u64>,
 ) -> PyResult<Options> {
     let mut opts = Store::default_options();
     if let Some(v) = segment_size {
@@ -74,6 +77,9 @@ pub(crate) fn make_options(
     }
     if let Some(v) = fsync {
         opts.fsync = v;
+    }
+    if let Some(v) = max_open_files {
+        opts.max_open_files = v;
     }
     Ok(opts)
 }

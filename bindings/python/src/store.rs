@@ -62,7 +62,8 @@ impl NativeStore {
 impl NativeStore {
     /// Opens (creating if needed) the store in directory `path` for writing.
     #[staticmethod]
-    #[pyo3(signature = (path, *, segment_size=None, checkpoint_interval=None, compression=None, max_event_size=None, fsync=None))]
+    #[pyo3(signature = (path, *, segment_size=None, checkpoint_interval=None, compression=None, max_event_size=None, fsync=None, max_open_files=None))]
+    #[allow(clippy::too_many_arguments)]
     fn open(
         py: Python<'_>,
         path: &str,
@@ -71,6 +72,7 @@ impl NativeStore {
         compression: Option<&str>,
         max_event_size: Option<u64>,
         fsync: Option<bool>,
+        max_open_files: Option<u64>,
     ) -> PyResult<Self> {
         let opts = make_options(
             py,
@@ -79,6 +81,7 @@ impl NativeStore {
             compression,
             max_event_size,
             fsync,
+            max_open_files,
         )?;
         NativeStore::opened(py, || Store::open(path, &opts))
     }
@@ -101,15 +104,21 @@ impl NativeStore {
             compression,
             max_event_size,
             fsync,
+            None,
         )?;
         NativeStore::opened(py, || Store::open_in_memory(&opts))
     }
 
     /// Opens an existing store for reading only (no lock, never writes).
     #[staticmethod]
-    #[pyo3(signature = (path, *, max_event_size=None))]
-    fn open_read_only(py: Python<'_>, path: &str, max_event_size: Option<u64>) -> PyResult<Self> {
-        let opts = make_options(py, None, None, None, max_event_size, None)?;
+    #[pyo3(signature = (path, *, max_event_size=None, max_open_files=None))]
+    fn open_read_only(
+        py: Python<'_>,
+        path: &str,
+        max_event_size: Option<u64>,
+        max_open_files: Option<u64>,
+    ) -> PyResult<Self> {
+        let opts = make_options(py, None, None, None, max_event_size, None, max_open_files)?;
         NativeStore::opened(py, || Store::open_read_only(path, &opts))
     }
 
@@ -262,7 +271,8 @@ impl NativeStore {
     }
 
     /// The options the store was opened with: (segment_size,
-    /// checkpoint_interval, compression name, max_event_size, fsync).
+    /// checkpoint_interval, compression name, max_event_size, fsync,
+    /// max_open_files).
     fn options(&self, py: Python<'_>) -> PyResult<OptionsTuple> {
         let options = self.store.options().map_err(|e| e.into_pyerr(py))?;
         Ok(options_tuple(options))

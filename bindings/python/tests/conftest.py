@@ -70,6 +70,18 @@ def segments(path: Path, stream: int) -> list[Path]:
     return sorted(stream_dir(path, stream).glob("*.seg"))
 
 
+def crash_after_appending(path: Path, stream: int, events: list[bytes]) -> None:
+    """Appends ``events`` as one durable batch in a child process that then
+    exits without closing the store, as a crash would leave it."""
+    code = (
+        "import os, sys, stratalog\n"
+        "s = stratalog.open(sys.argv[1])\n"
+        "s.append_batch(int(sys.argv[2]), [bytes.fromhex(e) for e in sys.argv[3:]], fsync=True)\n"
+        "os._exit(0)\n"
+    )
+    subprocess.run([sys.executable, "-c", code, str(path), str(stream), *(e.hex() for e in events)], check=True)
+
+
 def flip_byte(file: Path, position: int) -> None:
     """XORs one byte of a file (tampering with a store behind its back)."""
     with open(file, "r+b") as f:

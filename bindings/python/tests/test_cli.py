@@ -12,7 +12,16 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import SEGMENT_HEADER, VECTOR_EVENTS, VECTOR_HEADS, cli_path, flip_byte, run_cli, segments
+from conftest import (
+    SEGMENT_HEADER,
+    VECTOR_EVENTS,
+    VECTOR_HEADS,
+    cli_path,
+    crash_after_appending,
+    flip_byte,
+    run_cli,
+    segments,
+)
 
 import stratalog
 
@@ -269,7 +278,7 @@ def test_verify_and_head_say_when_a_tail_would_be_cut(tmp_path: Path) -> None:
     path = tmp_path / "s"
     with stratalog.open(path) as store:
         store.append(5, b"kept", fsync=True)
-        store.append_batch(5, [b"torn", b"batch"], fsync=True)
+    crash_after_appending(path, 5, [b"torn", b"batch"])
     seg = segments(path, 5)[-1]
     os.truncate(seg, seg.stat().st_size - 2)
     for command in ("verify", "head"):

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import REPO, segments
+from conftest import REPO, crash_after_appending, segments
 
 import stratalog
 from stratalog import ChainHead, Compression
@@ -208,7 +208,7 @@ def test_options_and_compression(tmp_path: Path) -> None:
     with stratalog.open(
         tmp_path / "s", segment_size=8192, checkpoint_interval=10, compression="zstd", max_event_size=1000, fsync=True
     ) as store:
-        assert store.options == stratalog.StoreOptions(8192, 10, Compression.ZSTD, 1000, True)
+        assert store.options == stratalog.StoreOptions(8192, 10, Compression.ZSTD, 1000, True, 256)
         store.append(0, b"z" * 900)
         assert store.read_from(0, 0) == [b"z" * 900]
     # Compression made the record smaller than the event.
@@ -218,7 +218,7 @@ def test_options_and_compression(tmp_path: Path) -> None:
         assert mem.path is None
         assert "in memory" in repr(mem)
     defaults = stratalog.open_in_memory()
-    assert defaults.options == stratalog.StoreOptions(64 << 20, 256, Compression.NONE, 16 << 20, False)
+    assert defaults.options == stratalog.StoreOptions(64 << 20, 256, Compression.NONE, 16 << 20, False, 256)
     defaults.close()
     with pytest.raises(ValueError, match="compression"):
         stratalog.open_in_memory(compression="gzip")
@@ -297,8 +297,8 @@ def test_torn_tails_are_reported_and_logged(tmp_path: Path, caplog: pytest.LogCa
     with stratalog.open(path) as store:
         store.append_batch(3, [b"one", b"two"], fsync=True)
         whole = store.stats(3).bytes
-        store.append_batch(3, [b"three", b"four"], fsync=True)
         assert store.torn_tails == ()
+    crash_after_appending(path, 3, [b"three", b"four"])
     seg = segments(path, 3)[-1]
     full = seg.stat().st_size
     os.truncate(seg, full - 3)  # a crash in the middle of the second batch

@@ -90,6 +90,21 @@ impl StorageDir for DiskDir {
         fs::rename(&temp, self.path(rel))
     }
 
+    #[cfg(target_os = "linux")]
+    fn sync_all_files(&self) -> io::Result<bool> {
+        use std::os::fd::AsRawFd;
+        if !syncfs_reports_errors() {
+            return Ok(false);
+        }
+        let root = File::open(&self.root)?;
+        // SAFETY: syncfs only reads the descriptor, open for the call.
+        if unsafe { libc::syncfs(root.as_raw_fd()) } == 0 {
+            Ok(true)
+        } else {
+            Err(io::Error::last_os_error())
+        }
+    }
+
     fn read(&self, rel: &Path) -> io::Result<Vec<u8>> {
         fs::read(self.path(rel))
     }
@@ -104,6 +119,24 @@ impl StorageDir for DiskDir {
     fn display(&self, rel: &Path) -> PathBuf {
         self.path(rel)
     }
+}
+
+/// Whether `syncfs` returns write-back errors: Linux 5.8 and later. Before,
+/// it returned success whatever happened, which would swallow the error an
+/// fsync of each file reports.
+#[cfg(target_os = "linux")]
+fn syncfs_reports_errors() -> bool {
+    static ANSWER: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ANSWER.get_or_init(|| {
+        let release = fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+        let mut parts = release
+            .trim()
+            .split(|c: char| !c.is_ascii_digit())
+            .map(|p| p.parse::<u32>().unwrap_or(0));
+        let major = parts.next().unwrap_or(0);
+        let minor = parts.next().unwrap_or(0);
+        (major, minor) >= (5, 8)
+    })
 }
 
 #[derive(Debug)]

@@ -275,6 +275,30 @@ impl StorageDir for SimDir {
         }))
     }
 
+    /// One sync of every file, counted as one `Sync` operation: a fault
+    /// there loses the unsynced bytes of every file, as a failed `syncfs`
+    /// may.
+    fn sync_all_files(&self) -> io::Result<bool> {
+        let mut state = self.state.lock();
+        let fault = state.tick(Op::Sync);
+        for file in state.files.values() {
+            let mut f = file.lock();
+            if fault.is_some() {
+                let range = (f.durable.len().min(f.data.len()), f.data.len());
+                f.lost = Some(
+                    f.lost
+                        .map_or(range, |(a, b)| (a.min(range.0), b.max(range.1))),
+                );
+            } else {
+                f.sync();
+            }
+        }
+        match fault {
+            Some(fault) => Err(fault.error()),
+            None => Ok(true),
+        }
+    }
+
     fn write_atomic(&self, rel: &Path, contents: &[u8]) -> io::Result<()> {
         let mut state = self.state.lock();
         match state.tick(Op::AtomicWrite) {

@@ -2,7 +2,8 @@
 //!
 //! Two implementations: [`disk`] (real files, `pread`/`pwrite`, `fdatasync`)
 //! and [`memory`] (the same contract over
-//! in-memory buffers). The engine never touches `std::fs` outside this
+//! in-memory buffers); [`pool`] wraps either to bound the descriptors a
+//! store keeps open. The engine never touches `std::fs` outside this
 //! module and the store's lock file, so both modes run the same code.
 //!
 //! Contract every implementation keeps:
@@ -28,6 +29,7 @@ pub mod disk;
 #[cfg(feature = "fault-injection")]
 pub mod faulty;
 pub mod memory;
+pub mod pool;
 
 /// One open file.
 pub trait ByteFile: Send + Sync + Debug {
@@ -81,6 +83,14 @@ pub trait StorageDir: Send + Sync + Debug {
     /// stricter.
     fn write_cache(&self, rel: &Path, contents: &[u8]) -> io::Result<()> {
         self.write_atomic(rel, contents)
+    }
+    /// Makes every completed write to every file of the file system that
+    /// holds the store durable, in one call (`syncfs`), when that reports
+    /// write-back errors as `sync_data` does. `Ok(false)`: not available
+    /// here, sync file by file instead. Cheaper than thousands of
+    /// `sync_data` calls when thousands of files are dirty.
+    fn sync_all_files(&self) -> io::Result<bool> {
+        Ok(false)
     }
     /// Reads a whole (small) file.
     fn read(&self, rel: &Path) -> io::Result<Vec<u8>>;

@@ -160,6 +160,30 @@ impl Stream {
         Ok(self.shared.read().head)
     }
 
+    /// The active segment and the length to make durable, if it holds
+    /// bytes not yet known to be durable; the stream's poison or damage
+    /// first, as `sync` would report it.
+    pub(crate) fn unsynced(&self) -> Result<Option<(Arc<Segment>, u64)>> {
+        if let Some(err) = self.poison_error() {
+            return Err(err);
+        }
+        let snapshot = self.snapshot();
+        Ok(snapshot.segments.last().and_then(|active| {
+            let end = active.written_len();
+            (active.synced_len() < end).then(|| (active.clone(), end))
+        }))
+    }
+
+    /// Records that a sync of the whole file system made the first `end`
+    /// bytes of `segment` durable, or, if it failed, poisons the stream as
+    /// a failed fsync of its own would.
+    pub(crate) fn synced_elsewhere(&self, segment: &Segment, end: u64, outcome: &Result<()>) {
+        match outcome {
+            Ok(()) => segment.set_synced_len(end),
+            Err(err) => self.poison_with(err),
+        }
+    }
+
     /// Makes everything appended so far durable.
     pub fn sync(&self) -> Result<()> {
         let snapshot = self.snapshot();

@@ -9,7 +9,7 @@ HEAD_TEXT_SIZE: int
 
 _Head = tuple[int, bytes]
 _Report = tuple[int, int, int, int, int, bytes]
-_Options = tuple[int, int, str, int, bool]
+_Options = tuple[int, int, str, int, bool, int]
 _Stats = tuple[int, int, int, int]
 
 def version() -> str: ...
@@ -28,6 +28,7 @@ class Store:
         compression: str | None = None,
         max_event_size: int | None = None,
         fsync: bool | None = None,
+        max_open_files: int | None = None,
     ) -> Store: ...
     @staticmethod
     def open_in_memory(
@@ -39,7 +40,9 @@ class Store:
         fsync: bool | None = None,
     ) -> Store: ...
     @staticmethod
-    def open_read_only(path: str, *, max_event_size: int | None = None) -> Store: ...
+    def open_read_only(
+        path: str, *, max_event_size: int | None = None, max_open_files: int | None = None
+    ) -> Store: ...
     def append_batch(
         self,
         stream: int,

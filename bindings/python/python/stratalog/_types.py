@@ -192,6 +192,7 @@ class StoreOptions:
     records. ``max_event_size``: the largest event accepted (reads follow the
     limit each segment records). ``fsync``: the
     store's default durability for appends that do not say.
+    ``max_open_files``: the most segment files the store keeps open.
     """
 
     segment_size: int
@@ -199,3 +200,4 @@ class StoreOptions:
     compression: Compression
     max_event_size: int
     fsync: bool
+    max_open_files: int

@@ -1,0 +1,399 @@
+//! A bound on the file descriptors a store holds, whatever its number of
+//! streams and segments.
+//!
+//! [`PooledDir`] wraps a [`StorageDir`]; every file it opens is a pooled
+//! file that holds a descriptor only while the pool has room for it. When
+//! more than `limit` are open, the least recently used are closed, and a
+//! closed one opens again on its next use, by the same path. Callers see
+//! one `ByteFile` that never goes away.
+//!
+//! Invariants kept here:
+//! - A descriptor is closed by eviction only when no operation is using it:
+//!   every operation clones the descriptor's `Arc` under the file's slot
+//!   lock, and eviction takes a descriptor only from a slot it could lock
+//!   and whose `Arc` nobody else holds. So eviction never cuts a read, a
+//!   write or an fsync short, and the number of descriptors exceeds the
+//!   limit by at most the operations running at that moment.
+//! - Files with bytes not yet fsynced through the pool are evicted only
+//!   when there are not enough clean ones. Closing one loses nothing: the
+//!   bytes are in the OS page cache, and the next `sync_data` (through a
+//!   fresh descriptor) writes them and reports a write-back error that
+//!   happened meanwhile (Linux keeps an error no descriptor has seen for
+//!   the next fsync of the file; docs/RELIABILITY.md says where that ends).
+//! - The files a store renames over (`write_atomic`) are never pooled
+//!   files that stay open: a segment is replaced only by a new `Segment`,
+//!   which opens the new file.
+
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+
+use parking_lot::Mutex;
+
+use super::{ByteFile, StorageDir};
+
+/// The fewest descriptors a pool may be limited to: a stream appends
+/// through one and reads may hold a few more at once.
+pub const MIN_OPEN_FILES: u64 = 8;
+
+/// The shared budget of one store.
+pub struct FilePool {
+    limit: usize,
+    /// Orders uses: a file's `last_used` is the clock when it was last used.
+    clock: AtomicU64,
+    /// Files holding a descriptor (some may have been dropped since).
+    open: Mutex<Vec<Weak<Slot>>>,
+}
+
+impl fmt::Debug for FilePool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FilePool")
+            .field("limit", &self.limit)
+            .field("open", &self.open_count())
+            .finish()
+    }
+}
+
+impl FilePool {
+    pub fn new(limit: u64) -> Arc<Self> {
+        let limit = usize::try_from(limit.max(MIN_OPEN_FILES)).unwrap_or(usize::MAX);
+        Arc::new(FilePool {
+            limit,
+            clock: AtomicU64::new(0),
+            open: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// How many pooled files hold a descriptor now.
+    pub fn open_count(&self) -> usize {
+        self.open
+            .lock()
+            .iter()
+            .filter_map(Weak::upgrade)
+            .filter(|slot| slot.file.lock().is_some())
+            .count()
+    }
+
+    fn tick(&self) -> u64 {
+        self.clock.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Records that `slot` now holds a descriptor and, when that puts the
+    /// pool over its limit, closes the least recently used others. It
+    /// closes an eighth of the limit at a time, so the sort it takes is
+    /// paid once per that many opens.
+    fn opened(&self, slot: &Arc<Slot>) {
+        let mut closed = Vec::new();
+        {
+            let mut open = self.open.lock();
+            open.push(Arc::downgrade(slot));
+            if open.len() <= self.limit {
+                return;
+            }
+            let mut live: Vec<Arc<Slot>> = open.drain(..).filter_map(|w| w.upgrade()).collect();
+            let target = self.limit - self.limit / 8;
+            if live.len() > target {
+                live.sort_by_key(|s| (s.is_dirty(), s.last_used.load(Ordering::Relaxed)));
+                let mut excess = live.len() - target;
+                live.retain(|candidate| {
+                    if excess == 0 || Arc::ptr_eq(candidate, slot) {
+                        return true;
+                    }
+                    match candidate.take_idle() {
+                        Some(file) => {
+                            closed.push(file);
+                            excess -= 1;
+                            false
+                        }
+                        None => true,
+                    }
+                });
+            }
+            open.extend(live.iter().map(Arc::downgrade));
+        }
+        // The descriptors close here, outside the pool's lock.
+        drop(closed);
+    }
+}
+
+/// A [`StorageDir`] whose files share one [`FilePool`].
+#[derive(Debug)]
+pub struct PooledDir {
+    inner: Arc<dyn StorageDir>,
+    pool: Arc<FilePool>,
+}
+
+impl PooledDir {
+    pub fn new(inner: Arc<dyn StorageDir>, pool: Arc<FilePool>) -> Self {
+        PooledDir { inner, pool }
+    }
+}
+
+impl StorageDir for PooledDir {
+    fn create_dir(&self, rel: &Path) -> io::Result<()> {
+        self.inner.create_dir(rel)
+    }
+
+    fn list(&self, rel: &Path) -> io::Result<Vec<String>> {
+        self.inner.list(rel)
+    }
+
+    /// Opens the file now, so a missing file fails here as it would
+    /// unpooled; later uses reopen it if the pool closed it meanwhile.
+    fn open(&self, rel: &Path, writable: bool) -> io::Result<Arc<dyn ByteFile>> {
+        let file = self.inner.open(rel, writable)?;
+        let slot = Arc::new(Slot {
+            dir: self.inner.clone(),
+            rel: rel.to_path_buf(),
+            writable,
+            pool: self.pool.clone(),
+            file: Mutex::new(Some(Arc::new(Descriptor(file)))),
+            last_used: AtomicU64::new(self.pool.tick()),
+            writes: AtomicU64::new(0),
+            synced_writes: AtomicU64::new(0),
+        });
+        self.pool.opened(&slot);
+        Ok(Arc::new(PooledFile(slot)))
+    }
+
+    fn write_atomic(&self, rel: &Path, contents: &[u8]) -> io::Result<()> {
+        self.inner.write_atomic(rel, contents)
+    }
+
+    fn write_cache(&self, rel: &Path, contents: &[u8]) -> io::Result<()> {
+        self.inner.write_cache(rel, contents)
+    }
+
+    fn sync_all_files(&self) -> io::Result<bool> {
+        self.inner.sync_all_files()
+    }
+
+    fn read(&self, rel: &Path) -> io::Result<Vec<u8>> {
+        self.inner.read(rel)
+    }
+
+    fn remove(&self, rel: &Path) -> io::Result<()> {
+        self.inner.remove(rel)
+    }
+
+    fn display(&self, rel: &Path) -> PathBuf {
+        self.inner.display(rel)
+    }
+}
+
+struct Slot {
+    dir: Arc<dyn StorageDir>,
+    rel: PathBuf,
+    writable: bool,
+    pool: Arc<FilePool>,
+    /// The descriptor, while the pool lets this file keep one. Wrapped in
+    /// an `Arc` of our own, whose count tells whether an operation is
+    /// using it (the inner file's count also counts the directory's own
+    /// references, for an in-memory one).
+    file: Mutex<Option<Arc<Descriptor>>>,
+    last_used: AtomicU64,
+    /// Writes completed, and how many of them the last successful fsync
+    /// covered: more of the first means bytes the OS may not have written.
+    writes: AtomicU64,
+    synced_writes: AtomicU64,
+}
+
+impl Slot {
+    fn is_dirty(&self) -> bool {
+        self.writes.load(Ordering::Acquire) > self.synced_writes.load(Ordering::Acquire)
+    }
+
+    /// The descriptor, if no operation is using it and no one holds the
+    /// slot's lock: what eviction may close.
+    fn take_idle(&self) -> Option<Arc<Descriptor>> {
+        let mut file = self.file.try_lock()?;
+        match &*file {
+            Some(f) if Arc::strong_count(f) == 1 => file.take(),
+            _ => None,
+        }
+    }
+}
+
+/// An open file of a slot.
+struct Descriptor(Arc<dyn ByteFile>);
+
+impl std::ops::Deref for Descriptor {
+    type Target = dyn ByteFile;
+
+    fn deref(&self) -> &Self::Target {
+        self.0.as_ref()
+    }
+}
+
+/// One file of a [`PooledDir`].
+struct PooledFile(Arc<Slot>);
+
+impl fmt::Debug for PooledFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("PooledFile").field(&self.0.rel).finish()
+    }
+}
+
+impl PooledFile {
+    /// The descriptor for one operation, reopening the file if the pool
+    /// closed it.
+    fn acquire(&self) -> io::Result<Arc<Descriptor>> {
+        let slot = &self.0;
+        slot.last_used.store(slot.pool.tick(), Ordering::Relaxed);
+        let mut guard = slot.file.lock();
+        if let Some(file) = &*guard {
+            return Ok(file.clone());
+        }
+        let file = Arc::new(Descriptor(slot.dir.open(&slot.rel, slot.writable)?));
+        *guard = Some(file.clone());
+        drop(guard);
+        slot.pool.opened(slot);
+        Ok(file)
+    }
+
+    fn wrote(&self) {
+        self.0.writes.fetch_add(1, Ordering::AcqRel);
+    }
+}
+
+impl ByteFile for PooledFile {
+    fn len(&self) -> io::Result<u64> {
+        self.acquire()?.len()
+    }
+
+    fn read_exact_at(&self, buf: &mut [u8], pos: u64) -> io::Result<()> {
+        self.acquire()?.read_exact_at(buf, pos)
+    }
+
+    fn read_vec_at(&self, len: usize, pos: u64) -> io::Result<Vec<u8>> {
+        self.acquire()?.read_vec_at(len, pos)
+    }
+
+    fn write_all_at(&self, data: &[u8], pos: u64) -> io::Result<()> {
+        let result = self.acquire()?.write_all_at(data, pos);
+        // Counted after the write, so an fsync that began before it cannot
+        // count it as covered; counted even when it failed, as part of it
+        // may have been written.
+        self.wrote();
+        result
+    }
+
+    fn sync_data(&self) -> io::Result<()> {
+        let covered = self.0.writes.load(Ordering::Acquire);
+        self.acquire()?.sync_data()?;
+        self.0.synced_writes.fetch_max(covered, Ordering::AcqRel);
+        Ok(())
+    }
+
+    fn start_writeback(&self, pos: u64, len: u64) -> io::Result<()> {
+        self.acquire()?.start_writeback(pos, len)
+    }
+
+    fn truncate(&self, len: u64) -> io::Result<()> {
+        let result = self.acquire()?.truncate(len);
+        self.wrote();
+        result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::io::memory::MemoryDir;
+
+    fn pooled(limit: u64) -> (Arc<FilePool>, PooledDir) {
+        let pool = FilePool::new(limit);
+        let inner: Arc<dyn StorageDir> = Arc::new(MemoryDir::new());
+        (pool.clone(), PooledDir::new(inner, pool))
+    }
+
+    fn create(dir: &PooledDir, name: &str, contents: &[u8]) -> Arc<dyn ByteFile> {
+        dir.write_atomic(Path::new(name), contents).unwrap();
+        dir.open(Path::new(name), true).unwrap()
+    }
+
+    #[test]
+    fn never_holds_more_than_the_limit_and_reopens_what_it_closed() {
+        let (pool, dir) = pooled(MIN_OPEN_FILES);
+        let files: Vec<_> = (0..100)
+            .map(|i| create(&dir, &format!("f{i}"), format!("file {i}").as_bytes()))
+            .collect();
+        assert!(pool.open_count() <= MIN_OPEN_FILES as usize);
+        // Every file still reads, writes and syncs, closed or not.
+        for (i, file) in files.iter().enumerate() {
+            let want = format!("file {i}");
+            assert_eq!(file.read_vec_at(want.len(), 0).unwrap(), want.as_bytes());
+            file.write_all_at(b"!", want.len() as u64).unwrap();
+            file.sync_data().unwrap();
+            assert!(pool.open_count() <= MIN_OPEN_FILES as usize);
+        }
+        for (i, file) in files.iter().enumerate() {
+            let want = format!("file {i}!");
+            assert_eq!(file.len().unwrap(), want.len() as u64);
+            assert_eq!(file.read_vec_at(want.len(), 0).unwrap(), want.as_bytes());
+        }
+    }
+
+    /// Whether the pooled file named `name` holds a descriptor now.
+    fn holds(pool: &FilePool, name: &str) -> bool {
+        slot(pool, name).is_some_and(|s| s.file.lock().is_some())
+    }
+
+    fn slot(pool: &FilePool, name: &str) -> Option<Arc<Slot>> {
+        pool.open
+            .lock()
+            .iter()
+            .filter_map(Weak::upgrade)
+            .find(|s| s.rel == Path::new(name))
+    }
+
+    #[test]
+    fn closes_the_least_recently_used_and_clean_ones_first() {
+        let (pool, dir) = pooled(MIN_OPEN_FILES);
+        let files: Vec<_> = (0..MIN_OPEN_FILES)
+            .map(|i| create(&dir, &format!("f{i}"), b"x"))
+            .collect();
+        // f0 is the oldest but has unsynced bytes; f1 is the oldest clean
+        // one; f2 was just used.
+        files[0].write_all_at(b"y", 1).unwrap();
+        files[2].len().unwrap();
+        let _extra = create(&dir, "extra", b"z");
+        assert!(
+            holds(&pool, "f0"),
+            "the dirty file was closed before clean ones"
+        );
+        assert!(
+            !holds(&pool, "f1"),
+            "the least recently used clean file stayed open"
+        );
+        assert!(holds(&pool, "f2"), "a file just used was closed");
+        assert!(holds(&pool, "extra"), "the file just opened was closed");
+        assert!(pool.open_count() <= MIN_OPEN_FILES as usize);
+        // Syncing makes f0 clean, and so the next to go.
+        files[0].sync_data().unwrap();
+        let _newer: Vec<_> = (0..MIN_OPEN_FILES)
+            .map(|i| create(&dir, &format!("g{i}"), b"x"))
+            .collect();
+        assert!(!holds(&pool, "f0"));
+        assert_eq!(files[0].read_vec_at(2, 0).unwrap(), b"xy");
+    }
+
+    #[test]
+    fn a_file_in_use_is_never_closed_under_it() {
+        let (pool, dir) = pooled(MIN_OPEN_FILES);
+        let busy = create(&dir, "busy", b"busy");
+        // Hold the descriptor as a running operation does, then crowd the pool.
+        let in_use = slot(&pool, "busy")
+            .and_then(|s| s.file.lock().clone())
+            .unwrap();
+        let _others: Vec<_> = (0..50)
+            .map(|i| create(&dir, &format!("f{i}"), b"x"))
+            .collect();
+        assert!(holds(&pool, "busy"), "closed while an operation held it");
+        drop(in_use);
+        assert_eq!(busy.read_vec_at(4, 0).unwrap(), b"busy");
+        assert!(pool.open_count() <= MIN_OPEN_FILES as usize + 1);
+    }
+}

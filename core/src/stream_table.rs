@@ -1,0 +1,196 @@
+//! The store's streams by id, each recovered on its first use.
+//!
+//! Opening a store lists `streams/` and nothing more, so its cost does not
+//! grow with the number of streams; a stream's directory is read and its
+//! tail recovered (`open_stream`) when an operation first needs it.
+//!
+//! Invariants kept here:
+//! - A stream is recovered at most once, under its entry's lock; every
+//!   caller gets the same `Stream`, and none sees it before recovery ended.
+//!   A recovery that fails is not remembered: the next use tries again.
+//! - Nothing reads or appends to a stream that was not recovered: the only
+//!   way to a `Stream` is through `get` or `get_or_create`.
+//! - Torn tails are reported as recovery finds them, in that order.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
+
+use parking_lot::{Mutex, RwLock};
+
+use crate::error::Result;
+use crate::io::StorageDir;
+use crate::layout;
+use crate::options::Options;
+use crate::stream::{open_stream, Stream, TornTail};
+
+#[derive(Debug)]
+struct Entry {
+    stream: OnceLock<Arc<Stream>>,
+    /// Held while recovering, so two first uses recover once.
+    recovering: Mutex<()>,
+}
+
+impl Entry {
+    fn unrecovered() -> Arc<Self> {
+        Arc::new(Entry {
+            stream: OnceLock::new(),
+            recovering: Mutex::new(()),
+        })
+    }
+
+    fn with(stream: Stream) -> Arc<Self> {
+        let entry = Entry::unrecovered();
+        let _ = entry.stream.set(Arc::new(stream));
+        entry
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct StreamTable {
+    dir: Arc<dyn StorageDir>,
+    options: Arc<Options>,
+    writable: bool,
+    entries: RwLock<BTreeMap<u64, Arc<Entry>>>,
+    torn_tails: Mutex<Vec<TornTail>>,
+}
+
+impl StreamTable {
+    /// The streams whose directories `names` (the entries of `streams/`)
+    /// hold, none of them recovered yet.
+    pub(crate) fn listed(
+        dir: Arc<dyn StorageDir>,
+        options: Arc<Options>,
+        writable: bool,
+        names: &[String],
+    ) -> Self {
+        let entries = names
+            .iter()
+            .filter_map(|n| layout::parse_stream_dir(n))
+            .map(|id| (id, Entry::unrecovered()))
+            .collect();
+        StreamTable {
+            dir,
+            options,
+            writable,
+            entries: RwLock::new(entries),
+            torn_tails: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The stream `id` if it has a directory or was created in this open,
+    /// recovered.
+    pub(crate) fn get(&self, id: u64) -> Result<Option<Arc<Stream>>> {
+        let Some(entry) = self.entries.read().get(&id).cloned() else {
+            return Ok(None);
+        };
+        self.recovered(id, &entry).map(Some)
+    }
+
+    /// The stream `id`, created empty (in memory; its first append makes
+    /// its files) if it does not exist.
+    pub(crate) fn get_or_create(&self, id: u64) -> Result<Arc<Stream>> {
+        if let Some(stream) = self.get(id)? {
+            return Ok(stream);
+        }
+        let entry = self
+            .entries
+            .write()
+            .entry(id)
+            .or_insert_with(|| {
+                Entry::with(Stream::empty(id, self.dir.clone(), self.options.clone()))
+            })
+            .clone();
+        self.recovered(id, &entry)
+    }
+
+    fn recovered(&self, id: u64, entry: &Entry) -> Result<Arc<Stream>> {
+        if let Some(stream) = entry.stream.get() {
+            return Ok(stream.clone());
+        }
+        let _recovering = entry.recovering.lock();
+        if let Some(stream) = entry.stream.get() {
+            return Ok(stream.clone());
+        }
+        let (stream, torn) =
+            open_stream(self.dir.clone(), self.options.clone(), id, self.writable)?;
+        if let Some(torn) = torn {
+            self.torn_tails.lock().push(torn);
+        }
+        Ok(entry.stream.get_or_init(|| Arc::new(stream)).clone())
+    }
+
+    /// Recovers every stream now, in id order: what a writer does when the
+    /// store was not closed cleanly, so that every torn tail is found (and
+    /// reported) at open.
+    pub(crate) fn recover_all(&self) -> Result<()> {
+        let entries = self.entries_now();
+        for (id, entry) in entries {
+            self.recovered(id, &entry)?;
+        }
+        Ok(())
+    }
+
+    /// Ids of the streams holding at least one segment, in increasing
+    /// order. A stream not recovered yet is looked up in its directory
+    /// rather than recovered.
+    pub(crate) fn existing_ids(&self) -> Result<Vec<u64>> {
+        let entries = self.entries_now();
+        let mut ids = Vec::with_capacity(entries.len());
+        for (id, entry) in entries {
+            let exists = match entry.stream.get() {
+                Some(stream) => stream.exists(),
+                None => self.has_segment(id)?,
+            };
+            if exists {
+                ids.push(id);
+            }
+        }
+        Ok(ids)
+    }
+
+    /// The entries as they are now, so work on them runs without the lock.
+    fn entries_now(&self) -> Vec<(u64, Arc<Entry>)> {
+        self.entries
+            .read()
+            .iter()
+            .map(|(id, e)| (*id, e.clone()))
+            .collect()
+    }
+
+    fn has_segment(&self, id: u64) -> Result<bool> {
+        let rel = layout::stream_dir(id);
+        match self.dir.list(&rel) {
+            Ok(names) => Ok(names
+                .iter()
+                .any(|n| layout::parse_segment_name(n).is_some())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(crate::Error::io(
+                format!("listing {}", self.dir.display(&rel).display()),
+                e,
+            )),
+        }
+    }
+
+    /// The streams recovered so far: the only ones that can hold appends
+    /// of this open, or waiters.
+    pub(crate) fn recovered_streams(&self) -> Vec<Arc<Stream>> {
+        self.entries
+            .read()
+            .values()
+            .filter_map(|e| e.stream.get().cloned())
+            .collect()
+    }
+
+    /// Empties the table (the store is closing), returning the streams
+    /// that were recovered.
+    pub(crate) fn take_recovered(&self) -> Vec<Arc<Stream>> {
+        std::mem::take(&mut *self.entries.write())
+            .into_values()
+            .filter_map(|e| e.stream.get().cloned())
+            .collect()
+    }
+
+    pub(crate) fn torn_tails(&self) -> Vec<TornTail> {
+        self.torn_tails.lock().clone()
+    }
+}
