@@ -976,29 +976,6 @@ enum stratalog_status stratalog_torn_tails(const struct stratalog_store *store,
                                            size_t *count);
 
 /**
- * Waits until `stream`'s next offset is greater than `offset`, then writes
- * it to `*next_offset` (if not NULL) and returns OK: at once if it already
- * is, otherwise as soon as an append through this handle, on any thread,
- * takes it there. `timeout_ms` bounds the wait; UINT64_MAX waits forever.
- * The calling thread sleeps (no polling); stratalog_shutdown() from
- * another thread ends the wait with CLOSED. A read-only handle is a
- * snapshot and sees no appends, so there a wait only times out or ends at
- * shutdown (following another process is not available yet).
- *
- * Errors: NULL_ARGUMENT (store), TIMEOUT (the offset waited past and the
- * stream are in stratalog_last_error_detail()), CLOSED, CORRUPTION or
- * CHAIN_MISMATCH (the stream is damaged).
- *
- * # Safety
- * `store` is NULL or a live handle; `next_offset` is NULL or writable.
- */
-enum stratalog_status stratalog_wait(const struct stratalog_store *store,
-                                     uint64_t stream,
-                                     uint64_t offset,
-                                     uint64_t timeout_ms,
-                                     uint64_t *next_offset);
-
-/**
  * Verifies `stream` from its first event: every checksum, offset, chain link,
  * checkpoint and segment boundary, and that the chain ends at the head the
  * store holds. A stream that does not exist verifies as empty.
@@ -1056,6 +1033,29 @@ uint32_t stratalog_version_number(void);
  * never freed.
  */
 const char *stratalog_status_str(int32_t status);
+
+/**
+ * Waits until `stream`'s next offset is greater than `offset`, then writes
+ * it to `*next_offset` (if not NULL) and returns OK: at once if it already
+ * is, otherwise as soon as an append through this handle, on any thread,
+ * takes it there. `timeout_ms` bounds the wait; UINT64_MAX waits forever.
+ * The calling thread sleeps (no polling); stratalog_shutdown() from
+ * another thread ends the wait with CLOSED. A read-only handle is a
+ * snapshot and sees no appends, so there a wait only times out or ends at
+ * shutdown (following another process is not available yet).
+ *
+ * Errors: NULL_ARGUMENT (store), TIMEOUT (the offset waited past and the
+ * stream are in stratalog_last_error_detail()), CLOSED, CORRUPTION or
+ * CHAIN_MISMATCH (the stream is damaged).
+ *
+ * # Safety
+ * `store` is NULL or a live handle; `next_offset` is NULL or writable.
+ */
+enum stratalog_status stratalog_wait(const struct stratalog_store *store,
+                                     uint64_t stream,
+                                     uint64_t offset,
+                                     uint64_t timeout_ms,
+                                     uint64_t *next_offset);
 
 #ifdef __cplusplus
 }  // extern "C"
