@@ -7,16 +7,22 @@
 #   make stress   the long crash/fault run
 #   make install  PREFIX=/usr/local: header, libraries, pkg-config file
 #   make uninstall  PREFIX=/usr/local: removes what install put there
+#   make dist     every package a user installs without a Rust toolchain, in
+#                 dist/: the C tarball, the Node tarball, the Python wheel and
+#                 sdist (`make test-dist` installs and tests each one)
 
 SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: all build test test-rust test-c test-readme test-demo check demo demo-c bench stress fuzz clean install uninstall
+.PHONY: all build test test-rust test-c test-readme test-demo check demo demo-c bench stress fuzz clean install uninstall \
+	dist dist-c test-dist test-dist-c test-dist-versions
 
 # Each binding owns a fragment that appends its targets to these lists.
 BINDING_TESTS :=
 BINDING_DEMOS :=
+BINDING_DISTS :=
+BINDING_DIST_TESTS :=
 -include bindings/python/python.mk
 -include bindings/node/node.mk
 
@@ -26,7 +32,7 @@ build:
 	$(CARGO) build --workspace --release
 
 ## All tests. CI runs exactly this.
-test: check test-rust test-c $(BINDING_TESTS) test-readme test-demo
+test: check test-rust test-c $(BINDING_TESTS) test-dist test-readme test-demo
 
 ## `make demo` opens with its story, quiet build steps first (tests/demo/run.sh).
 test-demo:
@@ -76,11 +82,14 @@ demo-c: build
 	mkdir -p $(DEMO_DIR)
 	./build/demo/quickstart $(DEMO_DIR)/c
 
-## Installs the C library: the header, libstratalog.so (stripped; its debug
-## info goes to $(LIBDIR)/.debug/libstratalog.so.debug, where gdb finds it
-## through the library's .gnu_debuglink), libstratalog.a and a pkg-config
-## file. `make install PREFIX=$$HOME/.local`; DESTDIR for staging.
-## `make uninstall` with the same variables removes exactly those files.
+## Installs the C library: the header; libstratalog.so.MAJOR.MINOR.PATCH
+## (exporting only stratalog_*, stripped; its debug info goes to
+## $(LIBDIR)/.debug/, where gdb finds it through the library's
+## .gnu_debuglink) with the soname link
+## (libstratalog.so.0.MINOR in 0.x) and libstratalog.so pointing at it;
+## libstratalog.a and a pkg-config file. `make install PREFIX=$$HOME/.local`;
+## DESTDIR for staging. `make uninstall` with the same variables removes
+## exactly those files. `make dist` packs the same layout into a tarball.
 PREFIX ?= /usr/local
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
@@ -89,20 +98,56 @@ DEBUGDIR ?= $(LIBDIR)/.debug
 OBJCOPY ?= objcopy
 INSTALL_STAGE := build/install
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+VERSION_MAJOR := $(word 1,$(subst ., ,$(VERSION)))
+VERSION_MINOR := $(word 2,$(subst ., ,$(VERSION)))
+# The ABI policy (CHANGELOG.md): in 0.x a minor release may break the ABI,
+# so the soname carries the minor (libstratalog.so.0.2); from 1.0 on, the
+# major (libstratalog.so.1). tests/c/run.sh and tests/dist/c.sh derive the
+# same name from the header's version macros and check it.
+SOVERSION := $(if $(filter 0,$(VERSION_MAJOR)),0.$(VERSION_MINOR),$(VERSION_MAJOR))
+SONAME := libstratalog.so.$(SOVERSION)
+REALNAME := libstratalog.so.$(VERSION)
+# The installed shared library is linked here from libstratalog.a rather
+# than taken from cargo's cdylib: rustc hands the linker a version script of
+# its own for a cdylib, and GNU ld refuses a second one, so ours
+# (ffi/libstratalog.map: stratalog_* global, all else local) and the SONAME
+# can only be applied at a link we run. --whole-archive keeps every
+# exported function; --gc-sections drops what none of them reaches; the
+# -z flags are the hardening rustc's own link uses. The native libraries
+# are stratalog.pc's Libs.private, the ones libstratalog.a needs.
+SHARED_LIBS := $(shell sed -n 's/^Libs.private: //p' ffi/stratalog.pc.in)
+SHARED_LDFLAGS := -shared -Wl,-soname,$(SONAME) -Wl,--version-script=ffi/libstratalog.map \
+	-Wl,--gc-sections -Wl,-z,relro,-z,now -Wl,-z,noexecstack
+# `make dist` installs into a staging prefix whose stratalog.pc finds its
+# files relative to itself (pkg-config's ${pcfiledir}), so the unpacked
+# tarball works wherever it lands.
+ifeq ($(RELOCATABLE_PC),1)
+PC_PREFIX = $${pcfiledir}/../..
+PC_LIBDIR = $${prefix}/lib
+PC_INCLUDEDIR = $${prefix}/include
+else
+PC_PREFIX = $(PREFIX)
+PC_LIBDIR = $(LIBDIR)
+PC_INCLUDEDIR = $(INCLUDEDIR)
+endif
 
 install:
 	$(CARGO) build --release -p stratalog-ffi
 	rm -rf $(INSTALL_STAGE) && mkdir -p $(INSTALL_STAGE)
-	$(OBJCOPY) --only-keep-debug $(RELEASE_DIR)/libstratalog.so $(INSTALL_STAGE)/libstratalog.so.debug
-	$(OBJCOPY) --strip-unneeded --remove-section=.comment $(RELEASE_DIR)/libstratalog.so $(INSTALL_STAGE)/libstratalog.so
-	cd $(INSTALL_STAGE) && $(OBJCOPY) --add-gnu-debuglink=libstratalog.so.debug libstratalog.so
+	$(CC) $(SHARED_LDFLAGS) -o $(INSTALL_STAGE)/$(REALNAME).full \
+		-Wl,--whole-archive $(RELEASE_DIR)/libstratalog.a -Wl,--no-whole-archive -Wl,--as-needed $(SHARED_LIBS)
+	$(OBJCOPY) --only-keep-debug $(INSTALL_STAGE)/$(REALNAME).full $(INSTALL_STAGE)/$(REALNAME).debug
+	$(OBJCOPY) --strip-unneeded --remove-section=.comment $(INSTALL_STAGE)/$(REALNAME).full $(INSTALL_STAGE)/$(REALNAME)
+	cd $(INSTALL_STAGE) && $(OBJCOPY) --add-gnu-debuglink=$(REALNAME).debug $(REALNAME)
 	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(DEBUGDIR)
 	install -m 644 include/stratalog.h $(DESTDIR)$(INCLUDEDIR)/stratalog.h
-	install -m 755 $(INSTALL_STAGE)/libstratalog.so $(DESTDIR)$(LIBDIR)/libstratalog.so
-	install -m 644 $(INSTALL_STAGE)/libstratalog.so.debug $(DESTDIR)$(DEBUGDIR)/libstratalog.so.debug
+	install -m 755 $(INSTALL_STAGE)/$(REALNAME) $(DESTDIR)$(LIBDIR)/$(REALNAME)
+	ln -sfn $(REALNAME) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sfn $(SONAME) $(DESTDIR)$(LIBDIR)/libstratalog.so
+	install -m 644 $(INSTALL_STAGE)/$(REALNAME).debug $(DESTDIR)$(DEBUGDIR)/$(REALNAME).debug
 	install -m 644 $(RELEASE_DIR)/libstratalog.a $(DESTDIR)$(LIBDIR)/libstratalog.a
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
-		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
+	sed -e 's|@PREFIX@|$(PC_PREFIX)|g' -e 's|@LIBDIR@|$(PC_LIBDIR)|g' \
+		-e 's|@INCLUDEDIR@|$(PC_INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
 		ffi/stratalog.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/stratalog.pc
 	chmod 644 $(DESTDIR)$(PKGCONFIGDIR)/stratalog.pc
 
@@ -110,9 +155,46 @@ install:
 # standard directories (include, lib, lib/pkgconfig) stay.
 uninstall:
 	rm -f $(DESTDIR)$(INCLUDEDIR)/stratalog.h $(DESTDIR)$(LIBDIR)/libstratalog.so \
+		$(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/$(REALNAME) \
 		$(DESTDIR)$(LIBDIR)/libstratalog.a $(DESTDIR)$(PKGCONFIGDIR)/stratalog.pc \
-		$(DESTDIR)$(DEBUGDIR)/libstratalog.so.debug
+		$(DESTDIR)$(DEBUGDIR)/$(REALNAME).debug
 	[ ! -d $(DESTDIR)$(DEBUGDIR) ] || rmdir --ignore-fail-on-non-empty $(DESTDIR)$(DEBUGDIR)
+
+## Packages a user installs without a Rust toolchain, all in $(DIST_DIR)/:
+##   stratalog-$(VERSION)-linux-x86_64.tar.gz  the C library: `make install`'s
+##       layout under one top directory, with a relocatable stratalog.pc
+## and what the bindings add to BINDING_DISTS (the Node tarball, the Python
+## wheel and sdist). Each target first removes its earlier packages, of
+## any version, so dist/ holds one of each. `make test-dist` (part of `make
+## test`) installs each one where no cargo or rustc is on PATH and runs its
+## tests there (tests/dist/).
+DIST_DIR := dist
+DIST_PLATFORM := linux-$(shell uname -m)
+DIST_C_NAME := stratalog-$(VERSION)-$(DIST_PLATFORM)
+DIST_C_STAGE := build/dist/$(DIST_C_NAME)
+DIST_C_TARBALL := $(DIST_DIR)/$(DIST_C_NAME).tar.gz
+# Files in the tarball carry the last commit's time, not the build's.
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || date +%s)
+
+dist: dist-c $(BINDING_DISTS)
+	@echo "== make dist:" && ls -l $(DIST_DIR)
+
+dist-c:
+	rm -rf $(DIST_C_STAGE) $(DIST_DIR)/stratalog-*-linux-*.tar.gz && mkdir -p $(DIST_DIR)
+	$(MAKE) --no-print-directory install DESTDIR= RELOCATABLE_PC=1 PREFIX=$(abspath $(DIST_C_STAGE)) \
+		LIBDIR=$(abspath $(DIST_C_STAGE))/lib INCLUDEDIR=$(abspath $(DIST_C_STAGE))/include \
+		PKGCONFIGDIR=$(abspath $(DIST_C_STAGE))/lib/pkgconfig DEBUGDIR=$(abspath $(DIST_C_STAGE))/lib/.debug
+	tar -C build/dist --sort=name --owner=0 --group=0 --numeric-owner --mtime=@$(SOURCE_DATE_EPOCH) \
+		-czf $(DIST_C_TARBALL) $(DIST_C_NAME)
+
+test-dist: dist test-dist-c $(BINDING_DIST_TESTS) test-dist-versions
+
+## One version in every place it is written (tests/dist/versions.sh).
+test-dist-versions: dist
+	bash tests/dist/versions.sh $(DIST_DIR)
+
+test-dist-c: dist-c
+	bash tests/dist/c.sh $(DIST_C_TARBALL)
 
 ## Benchmarks. `make bench` runs every workload against every system in one
 ## run (the write+SHA-256 limit, stratalog through Rust, C, Python and Node,

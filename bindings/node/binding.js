@@ -1,8 +1,10 @@
 'use strict'
-// Loads the native addon built by `npm run build` (napi build --platform):
-// stratalog.<platform>-<arch>[-<abi>].node, next to this file.
+// Loads the prebuilt native addon that ships in the package:
+// stratalog.<platform>-<arch>[-<abi>].node next to this file (built by
+// `npm run build`, i.e. napi build --platform). Nothing is compiled at
+// install time; a platform without an addon gets an error that names it.
 
-const { existsSync } = require('node:fs')
+const { existsSync, readdirSync } = require('node:fs')
 const { join } = require('node:path')
 
 function isMusl() {
@@ -15,20 +17,51 @@ function isMusl() {
   }
 }
 
-function addonName() {
+/** The napi-rs platform name of this process, e.g. "linux-x64-gnu". */
+function platformName() {
   const { platform, arch } = process
-  if (platform === 'linux') return `stratalog.linux-${arch}-${isMusl() ? 'musl' : 'gnu'}.node`
-  if (platform === 'win32') return `stratalog.win32-${arch}-msvc.node`
-  return `stratalog.${platform}-${arch}.node`
+  if (platform === 'linux') return `linux-${arch}-${isMusl() ? 'musl' : 'gnu'}`
+  if (platform === 'win32') return `win32-${arch}-msvc`
+  return `${platform}-${arch}`
 }
 
-const name = addonName()
+function shipped() {
+  try {
+    return readdirSync(__dirname)
+      .map((f) => /^stratalog\.(.+)\.node$/.exec(f))
+      .filter(Boolean)
+      .map((m) => m[1])
+      .sort()
+  } catch {
+    return []
+  }
+}
+
+function unsupported(platform, detail) {
+  const have = shipped()
+  const err = new Error(
+    `stratalog: no prebuilt native addon fits this platform, ${platform} ` +
+      `(Node ${process.version}): ${detail}. ` +
+      `This package ships addons for: ${have.length ? have.join(', ') : 'none'}. ` +
+      'Build the package from source for this platform (needs a Rust toolchain): in a clone of ' +
+      'stratalog, cd bindings/node && npm ci && npm run build && npm pack, then install that tarball.',
+  )
+  err.code = 'STRATALOG_UNSUPPORTED_PLATFORM'
+  return err
+}
+
+const platform = platformName()
+const name = `stratalog.${platform}.node`
 const file = join(__dirname, name)
 if (!existsSync(file)) {
-  throw new Error(
-    `stratalog: this package has no native addon for ${process.platform}-${process.arch} ` +
-      `(looked for ${name}). Build it from source: cd bindings/node && npm ci && npm run build`,
-  )
+  throw unsupported(platform, `${name} is not in the package`)
 }
 
-module.exports = require(file)
+try {
+  module.exports = require(file)
+} catch (cause) {
+  // Present but not loadable here: a C library too old for it, say.
+  const err = unsupported(platform, `${name} does not load (${cause && cause.message})`)
+  err.cause = cause
+  throw err
+}

@@ -6,6 +6,8 @@
 #                    the TypeScript declarations with `tsc --noEmit --strict`
 #   make demo-node   build and pack, install the tarball into examples/node,
 #                    run quickstart.mjs and audit-trail.mjs on $(DEMO_DIR)/node
+#   make dist-node   the packed package, its addon prebuilt inside, in dist/
+#   make test-dist-node  that tarball installed with no cargo on PATH
 #
 # Everything comes from the npm registry (pinned in package-lock.json) and
 # crates.io; the addon is compiled here, nothing prebuilt is downloaded. The
@@ -39,5 +41,18 @@ demo-node: node-pack
 	cd examples/node && node quickstart.mjs $(abspath $(DEMO_DIR))/node/quickstart
 	cd examples/node && node audit-trail.mjs $(abspath $(DEMO_DIR))/node/audit-trail
 
+## `make dist`: the packed package, with the prebuilt linux-x64-gnu addon
+## inside, as $(DIST_DIR)/stratalog-$(VERSION).tgz; `make test-dist-node`
+## installs it where no cargo or rustc is on PATH (tests/dist/node.sh).
+.PHONY: dist-node test-dist-node
+dist-node: node-pack
+	mkdir -p $(DIST_DIR) && rm -f $(DIST_DIR)/stratalog-*.tgz
+	cp $(NODE_PACK_DIR)/stratalog-$(VERSION).tgz $(DIST_DIR)/
+
+test-dist-node: dist-node
+	bash tests/dist/node.sh $(DIST_DIR)/stratalog-$(VERSION).tgz
+
 BINDING_TESTS += test-node
 BINDING_DEMOS += demo-node
+BINDING_DISTS += dist-node
+BINDING_DIST_TESTS += test-dist-node

@@ -6,6 +6,8 @@
 #                      mode into the workspace's target/), then pytest against
 #                      the installed package, mypy --strict, CLI checks
 #   make demo-python   the examples on a fresh demo-data/python
+#   make dist-python   the sdist and the abi3 manylinux wheel, in dist/
+#   make test-dist-python  that wheel on every CPython here, no cargo on PATH
 #
 # The crate is a workspace member, so `make check` (fmt, clippy) and
 # `make build` already cover its Rust code.
@@ -19,20 +21,27 @@ PY_VECTOR_HEAD := 4:3cb80ca14de4a41ef744edd1ddda687284025e7a798e149c9e4da9c6cfeb
 
 .PHONY: test-python demo-python python-install
 
-# The virtualenv and the test tools, remade when the tool list changes.
-# `python3 -m venv` needs Debian's python3-venv for a Debian python: it is
-# installed only when venv creation fails and we are root (as in CI).
-$(PY_VENV)/.tools: $(PY_SRC)/requirements-dev.txt
-	rm -rf $(PY_VENV)
-	$(PYTHON3) -m venv $(PY_VENV) || { \
+# A virtualenv at $(1)/ with the tools of the requirements file $(2),
+# marked $(1)/.tools; its rule depends on $(2), so it is remade when the tool
+# list changes. `python3 -m venv` needs Debian's python3-venv for a Debian
+# python: it is installed only when venv creation fails and we are root (as
+# in CI).
+define tools_venv
+	rm -rf $(1)
+	$(PYTHON3) -m venv $(1) || { \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-			rm -rf $(PY_VENV) && apt-get update -qq && apt-get install -y -qq python3-venv && \
-			$(PYTHON3) -m venv $(PY_VENV); \
+			rm -rf $(1) && apt-get update -qq && apt-get install -y -qq python3-venv && \
+			$(PYTHON3) -m venv $(1); \
 		else \
 			echo "python3 -m venv failed: install python3-venv" >&2; exit 1; \
 		fi; }
-	$(PY_BIN)/python -m pip install --quiet -r $(PY_SRC)/requirements-dev.txt
-	touch $@
+	$(1)/bin/python -m pip install --quiet -r $(2)
+	touch $(1)/.tools
+endef
+
+# The virtualenv and the test tools.
+$(PY_VENV)/.tools: $(PY_SRC)/requirements-dev.txt
+	$(call tools_venv,$(PY_VENV),$<)
 
 # Always rebuilt and reinstalled: pip builds the wheel through maturin,
 # and cargo makes that incremental.
@@ -65,5 +74,43 @@ demo-python: python-install
 	$(PY_BIN)/python examples/python/audit_trail.py $(DEMO_DIR)/python/audit_trail
 	$(PY_BIN)/stratalog verify $(DEMO_DIR)/python/quickstart
 
+## `make dist`: the sdist, and one abi3 wheel (every CPython >= 3.10)
+## tagged manylinux_2_28 built from that sdist, into $(DIST_DIR)/. The wheel
+## goes through pip and the package's own build backend, as a user's
+## `pip install stratalog-<version>.tar.gz` would, so the sdist is proven to
+## build; maturin links it with zig (ziglang from PyPI) against glibc 2.28,
+## whatever the build machine's glibc. Its own cargo target directory: zig
+## as the linker would otherwise rebuild the workspace's release artefacts
+## back and forth. `make test-dist-python` installs the wheel into fresh
+## virtualenvs with no cargo or rustc on PATH and runs the test suite there
+## (tests/dist/python.sh).
+PY_DIST_VENV := build/dist-venv
+PY_DIST_TARGET = $(abspath $(or $(CARGO_TARGET_DIR),target))/dist-wheel
+PY_DIST_WHEELHOUSE := build/dist-wheel
+PY_MANYLINUX := manylinux_2_28
+PY_SDIST = $(DIST_DIR)/stratalog-$(VERSION).tar.gz
+.PHONY: dist-python test-dist-python
+
+$(PY_DIST_VENV)/.tools: $(PY_SRC)/requirements-dist.txt
+	$(call tools_venv,$(PY_DIST_VENV),$<)
+
+# --no-build-isolation: the backend's maturin is the pinned one of the tools
+# venv, and maturin finds zig there as `python3 -m ziglang` (the venv's bin
+# comes first on PATH).
+dist-python: $(PY_DIST_VENV)/.tools
+	mkdir -p $(DIST_DIR) && rm -rf $(DIST_DIR)/stratalog-*.whl $(PY_DIST_WHEELHOUSE)
+	find $(DIST_DIR) -maxdepth 1 -name 'stratalog-*.tar.gz' ! -name 'stratalog-*-linux-*' -delete
+	$(PY_DIST_VENV)/bin/maturin sdist -m $(PY_SRC)/Cargo.toml --out $(DIST_DIR)
+	PATH="$(abspath $(PY_DIST_VENV))/bin:$$PATH" CARGO_TARGET_DIR=$(PY_DIST_TARGET) \
+		MATURIN_PEP517_ARGS="--zig --compatibility $(PY_MANYLINUX) --target $(shell uname -m)-unknown-linux-gnu" \
+		$(PY_DIST_VENV)/bin/python -m pip wheel --quiet --no-deps --no-build-isolation \
+		--wheel-dir $(PY_DIST_WHEELHOUSE) $(PY_SDIST)
+	cp $(PY_DIST_WHEELHOUSE)/stratalog-$(VERSION)-*.whl $(DIST_DIR)/
+
+test-dist-python: dist-python
+	bash tests/dist/python.sh $(DIST_DIR) $(PY_DIST_VENV)
+
 BINDING_TESTS += test-python
 BINDING_DEMOS += demo-python
+BINDING_DISTS += dist-python
+BINDING_DIST_TESTS += test-dist-python

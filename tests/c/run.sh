@@ -6,11 +6,12 @@
 #  2. tests/c/test_api.c, linked dynamically and statically against
 #     libstratalog, runs under -fsanitize=address,undefined and under
 #     valgrind memcheck (errors and definite/indirect leaks fail the run).
-#  3. `make install` into a temporary PREFIX: the installed libstratalog.so
-#     is stripped and gdb finds its separate debug info; examples/c/quickstart.c
-#     builds with `cc app.c $(pkg-config --cflags --libs stratalog)`, with
-#     libstratalog.a through `pkg-config --static`, and fully static with
-#     `cc -static`, and runs; `make uninstall` leaves no file of ours.
+#  3. `make install` into a temporary PREFIX, then tests/c/installed.sh
+#     there: libstratalog.so.MAJOR.MINOR.PATCH with its SONAME and links,
+#     stripped with its debug info beside it, exporting exactly the header's
+#     functions; test_api.c and examples/c/quickstart.c built through
+#     pkg-config (shared, --static, cc -static) and run. `make uninstall`
+#     leaves no file of ours.
 #
 # Environment: CARGO (default cargo), CC (default cc), CXX (default c++),
 # CARGO_TARGET_DIR (default ./target). Tools that are missing (a C++
@@ -66,6 +67,9 @@ VALGRIND=(timeout 900 valgrind -q --fair-sched=yes --error-exitcode=99 --leak-ch
 say "building libstratalog (debug)"
 "$CARGO" build -p stratalog-ffi
 mkdir -p "$OUT"
+# VERSION, SONAME and REALNAME: the names `make install` gives the library.
+# shellcheck source=../lib/version.sh
+source tests/lib/version.sh
 
 # ---- 1. the header -----------------------------------------------------------
 say "header: C11 and C++, alone and twice"
@@ -116,67 +120,17 @@ say "static, valgrind"
 "${VALGRIND[@]}" "$OUT/test_api_static" "$WORK/static-valgrind"
 
 # ---- 3. install, pkg-config, the example ------------------------------------
-say "make install into a temporary prefix; quickstart via pkg-config"
+say "make install into a temporary prefix"
 PREFIX="$WORK/prefix"
 make --no-print-directory -C "$ROOT" install PREFIX="$PREFIX" >"$WORK/install.log" 2>&1 ||
     { cat "$WORK/install.log" >&2; exit 1; }
-INSTALLED=(include/stratalog.h lib/libstratalog.so lib/.debug/libstratalog.so.debug lib/libstratalog.a
+INSTALLED=(include/stratalog.h "lib/$REALNAME" "lib/.debug/$REALNAME.debug" lib/libstratalog.a
     lib/pkgconfig/stratalog.pc)
 for f in "${INSTALLED[@]}"; do
-    [[ -f "$PREFIX/$f" ]] || { echo "make install did not install $f" >&2; exit 1; }
+    [[ -f "$PREFIX/$f" && ! -L "$PREFIX/$f" ]] || { echo "make install did not install $f" >&2; exit 1; }
 done
-
-say "the installed libstratalog.so is stripped; gdb finds its debug info"
-so="$PREFIX/lib/libstratalog.so"
-if readelf -S --wide "$so" | grep -qE ' \.(debug_[a-z_]+|symtab) '; then
-    echo "the installed libstratalog.so still has debug info or a symbol table" >&2
-    exit 1
-fi
-readelf -S --wide "$so" | grep -q ' \.gnu_debuglink ' ||
-    { echo "the installed libstratalog.so has no .gnu_debuglink" >&2; exit 1; }
-# Stripping kept every exported function.
-nm -D --defined-only "$so" | awk '$2 == "T" { print $3 }' | sort -u | diff -u "$WORK/declared" - ||
-    { echo "the stripped library's exports differ from the header" >&2; exit 1; }
-where="$(gdb -nx -batch -ex 'info line stratalog_open' "$so" 2>&1)"
-echo "$where"
-grep -qE '^Line [0-9]+ of ".*ffi/src/[a-z_/]+\.rs"' <<<"$where" ||
-    { echo "gdb found no line information through lib/.debug/libstratalog.so.debug" >&2; exit 1; }
-echo "libstratalog.so $(stat -c %s "$so") bytes, debug info $(stat -c %s "$PREFIX/lib/.debug/libstratalog.so.debug") bytes"
-
-say "quickstart via pkg-config: shared, libstratalog.a, fully static"
-export PKG_CONFIG_PATH="$PREFIX/lib/pkgconfig"
-[[ "$(pkg-config --modversion stratalog)" == "$(grep -m1 '^#define STRATALOG_VERSION_STRING' include/stratalog.h | cut -d'"' -f2)" ]] ||
-    { echo "stratalog.pc version differs from the header's" >&2; exit 1; }
-cp examples/c/quickstart.c "$WORK/app.c"
-# shellcheck disable=SC2046 # word splitting of pkg-config output is intended
-"$CC" "${STRICT[@]}" "$WORK/app.c" -o "$WORK/app" $(pkg-config --cflags --libs stratalog)
-(cd "$WORK" && LD_LIBRARY_PATH="$PREFIX/lib" ./app "$WORK/quickstart-data" >"$WORK/app.out")
-cat "$WORK/app.out"
-grep -q '^verified' "$WORK/app.out" || { echo "quickstart did not verify" >&2; exit 1; }
-# Static: Libs.private must be enough.
-static_libs="$(pkg-config --static --libs stratalog)"
-# shellcheck disable=SC2046
-"$CC" "${STRICT[@]}" "$WORK/app.c" -o "$WORK/app-static" $(pkg-config --cflags stratalog) \
-    ${static_libs/-lstratalog/-Wl,-Bstatic -lstratalog -Wl,-Bdynamic}
-if readelf -d "$WORK/app-static" | grep -q 'libstratalog'; then
-    echo "the static quickstart depends on libstratalog.so" >&2
-    exit 1
-fi
-"${VALGRIND[@]}" "$WORK/app-static" "$WORK/quickstart-static" >/dev/null
-# Fully static, as a user would: `cc -static` with exactly what
-# `pkg-config --static` says (glibc's warnings about getaddrinfo and
-# getpwuid_r in static programs are expected and shown only on failure).
-# shellcheck disable=SC2046
-"$CC" -static "${STRICT[@]}" "$WORK/app.c" -o "$WORK/app-fully-static" \
-    $(pkg-config --static --cflags --libs stratalog) >"$WORK/static-link.log" 2>&1 ||
-    { cat "$WORK/static-link.log" >&2; echo "cc -static with pkg-config --static failed" >&2; exit 1; }
-if readelf -l "$WORK/app-fully-static" | grep -q INTERP; then
-    echo "the cc -static quickstart is not static" >&2
-    exit 1
-fi
-"$WORK/app-fully-static" "$WORK/quickstart-fully-static" >"$WORK/app-fully-static.out"
-grep -q '^verified' "$WORK/app-fully-static.out" || { echo "the static quickstart did not verify" >&2; exit 1; }
-echo "cc -static $(pkg-config --static --libs stratalog): links and verifies"
+# The same checks and programs as on the `make dist` tarball (tests/dist/c.sh).
+bash tests/c/installed.sh "$PREFIX"
 
 say "make uninstall removes every file of ours and nothing else"
 touch "$PREFIX/lib/libother.so" "$PREFIX/lib/.debug/libother.so.debug"

@@ -20,6 +20,12 @@ moves to the user's own project runs the rest of its snippets there.
 - ```sh: each block runs with bash -e. The first block holds `make demo`
   and `make test` themselves; `make test` is what runs this script, so
   that block is checked with `make -n` (the targets exist and resolve).
+  So is a block that runs `make dist`: `make test` has built dist/ before
+  this script runs (`make test-dist`), and the blocks after it install
+  those very files as a user without Rust would: from there on, PATH holds
+  no directory with cargo, rustc or rustup, and a block that installs
+  (`pip install`, `npm install`, `tar -x`) must finish within
+  INSTALL_SECONDS.
 - ```c: saved as app.c in the current directory (the next sh block compiles it).
 - ```python: run with the virtualenv's python.
 - ```js: saved as a .mjs file and run with node.
@@ -35,12 +41,18 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.S | re.M)
+TOOLCHAIN = ("cargo", "rustc", "rustup")
+INSTALLS = re.compile(r"\b(pip|npm) install\b|\btar -x")
+# Issue 17: each prebuilt package installs in seconds, with no toolchain.
+INSTALL_SECONDS = 30
 
 
 def blocks(readme: str) -> list[tuple[str, str]]:
@@ -91,11 +103,23 @@ def inside(path: Path, directory: Path) -> bool:
     return path == directory or directory in path.parents
 
 
-def run(cmd: list[str], cwd: Path, env: dict[str, str], what: str) -> None:
+def run(cmd: list[str], cwd: Path, env: dict[str, str], what: str) -> float:
     print(f"--- {what}", flush=True)
+    started = time.monotonic()
     result = subprocess.run(cmd, cwd=cwd, env=env)
     if result.returncode != 0:
         sys.exit(f"README block failed ({what}): exit {result.returncode}")
+    return time.monotonic() - started
+
+
+def without_toolchain(path: str) -> str:
+    """PATH less every directory that holds cargo, rustc or rustup."""
+    kept = [d for d in path.split(os.pathsep) if not any(os.path.exists(os.path.join(d, t)) for t in TOOLCHAIN)]
+    stripped = os.pathsep.join(kept)
+    for tool in TOOLCHAIN:
+        if shutil.which(tool, path=stripped):
+            sys.exit(f"{tool} is still on PATH after removing the toolchain's directories")
+    return stripped
 
 
 def main(repo: Path) -> None:
@@ -134,18 +158,29 @@ def main(repo: Path) -> None:
         env["CARGO_TARGET_DIR"] = str(repo / "target")
 
         work = clone
+        no_toolchain = False
         counts: dict[str, int] = {}
         for index, (lang, code) in enumerate(found):
             counts[lang] = counts.get(lang, 0) + 1
             what = f"block {index + 1} ({lang or 'plain'})"
             if lang == "sh":
-                if re.search(r"^make (demo|test)\b", code, re.M):
+                if re.search(r"^make (demo|test|dist)\b", code, re.M):
                     targets = re.findall(r"^make (\w+)", code, re.M)
+                    if "dist" in targets and not (repo / "dist").is_dir():
+                        sys.exit(f"README {what}: runs `make dist`, and there is no dist/: run `make dist` first")
                     run(["make", "-n", "-C", str(repo), *targets], work, env, what + ": make -n")
+                    if "dist" in targets:
+                        env["PATH"] = without_toolchain(env["PATH"])
+                        no_toolchain = True
+                        print(f"    (no cargo, rustc or rustup on PATH from here on: {env['PATH']})", flush=True)
                     continue
                 script = Path(tmp) / f"block{index}.sh"
                 script.write_text(SH_PRELUDE + code)
-                run(["bash", str(script)], work, env, what)
+                seconds = run(["bash", str(script)], work, env, what)
+                if no_toolchain and INSTALLS.search(code):
+                    print(f"    (installed in {seconds:.1f} s, with no Rust toolchain)", flush=True)
+                    if seconds >= INSTALL_SECONDS:
+                        sys.exit(f"README {what}: the install took {seconds:.0f} s, more than {INSTALL_SECONDS} s")
                 work = Path(cwd_file.read_text().strip())
                 print(f"    (now in {work})", flush=True)
             elif lang == "c":

@@ -28,7 +28,9 @@ rustc, Rust 1.89 or later), and `cargo` is not on PATH.
       . "$HOME/.cargo/env"
   (see https://rustup.rs; a distribution's rustc may be older than 1.89).
 
-Prebuilt wheels that need no Rust toolchain are planned (issue 17).
+Or install the prebuilt wheel, which needs no Rust toolchain (Linux x86_64,
+glibc 2.28 or later, any CPython >= 3.10; `make dist` in a clone builds it):
+      pip install stratalog-<version>-cp310-abi3-manylinux_2_28_x86_64.whl
 
 Or let the build download a private toolchain, about 800 MB, into a cache
 directory (maturin's automatic install): {FETCH_RUST}=1 pip install ...
