@@ -814,8 +814,9 @@ enum stratalog_status stratalog_open_in_memory(const struct stratalog_options *o
  * Opens an existing store for reading only, with the default options. Takes
  * no lock and never writes, so it works while another process appends; it
  * sees the streams as they were when it opened: a snapshot that never shows
- * what the writer appends afterwards (open again to see that). A torn tail
- * it finds is ignored, not cut, and reported by stratalog_torn_tails().
+ * what the writer appends afterwards, except what stratalog_wait() takes
+ * in (it follows the writer, stream by stream). A torn tail it finds is
+ * ignored, not cut, and reported by stratalog_torn_tails().
  * Appends fail with READ_ONLY.
  * On success `*out` receives a new handle owned by the caller (free with
  * stratalog_close()).
@@ -1052,12 +1053,18 @@ const char *stratalog_status_str(int32_t status);
 /**
  * Waits until `stream`'s next offset is greater than `offset`, then writes
  * it to `*next_offset` (if not NULL) and returns OK: at once if it already
- * is, otherwise as soon as an append through this handle, on any thread,
- * takes it there. `timeout_ms` bounds the wait; UINT64_MAX waits forever.
- * The calling thread sleeps (no polling); stratalog_shutdown() from
- * another thread ends the wait with CLOSED. A read-only handle is a
- * snapshot and sees no appends, so there a wait only times out or ends at
- * shutdown (following another process is not available yet).
+ * is, otherwise as soon as an append takes it there. `timeout_ms` bounds
+ * the wait; UINT64_MAX waits forever. stratalog_shutdown() from another
+ * thread ends the wait with CLOSED.
+ *
+ * On a writable handle the appends are its own (any thread); the calling
+ * thread sleeps until one is published. A read-only handle follows the
+ * writer in another process: the wait takes in what the writer committed
+ * to the stream since the handle last looked (whole batches only, across
+ * segment rotations; a stream that does not exist yet is waited for too),
+ * and sleeps until the kernel reports a change in the stream's directory
+ * (inotify), checking at least every second. Reads through the handle see
+ * what a wait took in.
  *
  * Errors: NULL_ARGUMENT (store), TIMEOUT (the offset waited past and the
  * stream are in stratalog_last_error_detail()), CLOSED, CORRUPTION or

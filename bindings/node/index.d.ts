@@ -245,7 +245,8 @@ export declare class Store {
   static openInMemory(options?: OpenOptions): Store
   /**
    * Opens an existing store for reading only (no lock; appends reject with STRATALOG_READ_ONLY). It is a snapshot
-   * taken at open: it never sees what the writer appends afterwards; open it again to see that.
+   * taken at open: it never sees what the writer appends afterwards, except what `wait()` takes in (it follows
+   * the writer in another process).
    */
   static openReadOnly(path: string | URL, options?: ReadOnlyOptions): Promise<Store>
 

@@ -1,6 +1,7 @@
 //! The store facade: a directory of streams, the writer lock, and the
 //! public operations.
 
+use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,7 +21,7 @@ use crate::io::StorageDir;
 use crate::layout;
 use crate::marker;
 use crate::options::Options;
-use crate::stream::{Batch, EventIter, Stream, StreamStats, TornTail, VerifyReport};
+use crate::stream::{Batch, EventIter, Follow, Stream, StreamStats, TornTail, VerifyReport};
 use crate::stream_table::StreamTable;
 
 /// An open store. `Send + Sync`: share it between threads (e.g. in an
@@ -38,6 +39,8 @@ pub struct Store {
     lock: Mutex<Option<File>>,
     /// The process that opened the store: only it may write.
     owner: Owner,
+    /// Directories a read-only store's followers watch, by stream.
+    watched: Mutex<HashSet<(u64, PathBuf)>>,
 }
 
 impl Store {
@@ -160,6 +163,7 @@ impl Store {
             in_flight: RwLock::new(()),
             lock: Mutex::new(None),
             owner: Owner::current(),
+            watched: Mutex::new(HashSet::new()),
         })
     }
 
@@ -299,10 +303,18 @@ impl Store {
 
     /// Waits until `stream`'s next offset is greater than `offset` and
     /// returns it: at once if it already is, otherwise as soon as an append
-    /// in this process takes it there. Fails with [`Error::Timeout`] when
-    /// `timeout` passes first (`None` waits forever) and [`Error::Closed`]
-    /// when the store closes meanwhile. A read-only store sees no appends
-    /// (it is a snapshot), so there it only times out or ends at close.
+    /// takes it there. Fails with [`Error::Timeout`] when `timeout` passes
+    /// first (`None` waits forever) and [`Error::Closed`] when the store
+    /// closes meanwhile.
+    ///
+    /// On a writable store the appends are this process's own. A read-only
+    /// store follows the writer in another process: the stream is brought
+    /// up to what the writer has committed (whole batches only, across
+    /// rotations; a stream that does not exist yet is waited for too), and
+    /// the wait sleeps until the file system reports a change in the
+    /// stream's directory, checking at least every second (every 10 ms
+    /// where notifications are not available). What `wait` took in, the
+    /// read-only store's reads see from then on.
     pub fn wait(&self, stream: u64, offset: u64, timeout: Option<Duration>) -> Result<u64> {
         // A timeout too far to represent is no timeout.
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
@@ -312,7 +324,52 @@ impl Store {
             let _op = self.begin()?;
             self.streams.get_or_create(stream)?
         };
-        stream.wait_past(offset, deadline, || self.closed.load(Ordering::Acquire))
+        let closed = || self.closed.load(Ordering::Acquire);
+        if self.writable {
+            return stream.wait_past(offset, deadline, closed, None);
+        }
+        let poll = if self.watch_stream(&stream) {
+            FOLLOW_SAFETY_POLL
+        } else {
+            FOLLOW_POLL
+        };
+        let before_check = || {
+            self.watch_stream(&stream);
+        };
+        let follow = Follow {
+            before_check: &before_check,
+            poll,
+        };
+        stream.wait_past(offset, deadline, closed, Some(follow))
+    }
+
+    /// Makes sure a change in `stream`'s directory (or, until it exists, in
+    /// `streams/`) wakes its waiters; false where notifications are not
+    /// available.
+    fn watch_stream(&self, stream: &Arc<Stream>) -> bool {
+        let own = layout::stream_dir(stream.id);
+        let rel = if self.dir.list(&own).is_ok() {
+            own
+        } else {
+            layout::streams_dir()
+        };
+        let key = (stream.id, rel);
+        if self.watched.lock().contains(&key) {
+            return true;
+        }
+        let weak = Arc::downgrade(stream);
+        let wake: crate::io::watch::Wake = Arc::new(move || {
+            if let Some(stream) = weak.upgrade() {
+                stream.wake_waiters();
+            }
+        });
+        match self.dir.watch_dir(&key.1, wake) {
+            Ok(true) => {
+                self.watched.lock().insert(key);
+                true
+            }
+            _ => false,
+        }
     }
 
     /// How many segments and bytes `stream` holds and which offsets; an
@@ -520,6 +577,12 @@ impl Store {
         result
     }
 }
+
+/// The longest a follower sleeps between checks while file system
+/// notifications are on (they wake it at once; this only bounds the cost
+/// of one that never comes), and while they are not available.
+const FOLLOW_SAFETY_POLL: Duration = Duration::from_secs(1);
+const FOLLOW_POLL: Duration = Duration::from_millis(10);
 
 /// How many streams with unsynced bytes make one sync of the whole file
 /// system cheaper than an fsync each. It also writes out whatever else is

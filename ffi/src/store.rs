@@ -117,8 +117,9 @@ pub unsafe extern "C" fn stratalog_open_in_memory(
 /// Opens an existing store for reading only, with the default options. Takes
 /// no lock and never writes, so it works while another process appends; it
 /// sees the streams as they were when it opened: a snapshot that never shows
-/// what the writer appends afterwards (open again to see that). A torn tail
-/// it finds is ignored, not cut, and reported by stratalog_torn_tails().
+/// what the writer appends afterwards, except what stratalog_wait() takes
+/// in (it follows the writer, stream by stream). A torn tail it finds is
+/// ignored, not cut, and reported by stratalog_torn_tails().
 /// Appends fail with READ_ONLY.
 /// On success `*out` receives a new handle owned by the caller (free with
 /// stratalog_close()).

@@ -8,12 +8,18 @@ use crate::store::{self as handle, stratalog_store};
 
 /// Waits until `stream`'s next offset is greater than `offset`, then writes
 /// it to `*next_offset` (if not NULL) and returns OK: at once if it already
-/// is, otherwise as soon as an append through this handle, on any thread,
-/// takes it there. `timeout_ms` bounds the wait; UINT64_MAX waits forever.
-/// The calling thread sleeps (no polling); stratalog_shutdown() from
-/// another thread ends the wait with CLOSED. A read-only handle is a
-/// snapshot and sees no appends, so there a wait only times out or ends at
-/// shutdown (following another process is not available yet).
+/// is, otherwise as soon as an append takes it there. `timeout_ms` bounds
+/// the wait; UINT64_MAX waits forever. stratalog_shutdown() from another
+/// thread ends the wait with CLOSED.
+///
+/// On a writable handle the appends are its own (any thread); the calling
+/// thread sleeps until one is published. A read-only handle follows the
+/// writer in another process: the wait takes in what the writer committed
+/// to the stream since the handle last looked (whole batches only, across
+/// segment rotations; a stream that does not exist yet is waited for too),
+/// and sleeps until the kernel reports a change in the stream's directory
+/// (inotify), checking at least every second. Reads through the handle see
+/// what a wait took in.
 ///
 /// Errors: NULL_ARGUMENT (store), TIMEOUT (the offset waited past and the
 /// stream are in stratalog_last_error_detail()), CLOSED, CORRUPTION or

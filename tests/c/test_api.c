@@ -1532,6 +1532,43 @@ static void test_wait(void)
     CHECK(pthread_join(t, NULL) == 0);
     CHECK(v.status == STRATALOG_STATUS_CLOSED);
     stratalog_close(s);
+
+    /* A read-only handle follows a writer in a child process: the wait
+     * takes in what the child committed, and reads see it. */
+    char path[4200];
+    fresh_path(path, sizeof path, "follow");
+    stratalog_store *w1 = NULL, *r = NULL;
+    CHECK_OK(stratalog_open(path, NULL, &w1));
+    CHECK_OK(append_text(w1, 4, "before", NULL));
+    CHECK_OK(stratalog_shutdown(w1));
+    stratalog_close(w1);
+    CHECK_OK(stratalog_open_read_only(path, &r));
+    fflush(NULL);
+    pid_t child = fork();
+    if (child == 0) {
+        stratalog_store *cw = NULL;
+        nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
+        int ok = stratalog_open(path, NULL, &cw) == STRATALOG_STATUS_OK &&
+                 append_text(cw, 4, "from the child", NULL) == STRATALOG_STATUS_OK &&
+                 stratalog_shutdown(cw) == STRATALOG_STATUS_OK;
+        _exit(ok ? 0 : 1);
+    }
+    CHECK(child > 0);
+    next = 0;
+    CHECK_OK(stratalog_wait(r, 4, 1, 30 * 1000, &next));
+    CHECK(next == 2);
+    int status = -1;
+    CHECK(waitpid(child, &status, 0) == child && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    stratalog_events *ev = NULL;
+    CHECK_OK(stratalog_read_from(r, 4, 1, UINT64_MAX, &ev));
+    const uint8_t *data = NULL;
+    size_t len = 0;
+    CHECK(ev != NULL && stratalog_events_len(ev) == 1);
+    CHECK_OK(stratalog_events_get(ev, 0, &data, &len));
+    CHECK(len == strlen("from the child") && memcmp(data, "from the child", len) == 0);
+    stratalog_events_free(ev);
+    CHECK_STATUS(stratalog_wait(r, 4, 2, 20, &next), STRATALOG_STATUS_TIMEOUT);
+    stratalog_close(r);
 }
 
 static int open_descriptors(void)

@@ -95,8 +95,9 @@ class Store {
   /**
    * Opens an existing store for reading only: no lock, works while another
    * process appends. It is a snapshot: it sees the streams, heads and events
-   * as they were when it opened, never what the writer appends afterwards
-   * (open it again to see those). A torn tail it finds is ignored, not cut,
+   * as they were when it opened, never what the writer appends afterwards,
+   * except what `wait()` takes in (it follows the writer). A torn tail it
+   * finds is ignored, not cut,
    * and listed in `tornTails`.
    */
   static async openReadOnly(path, options) {
@@ -344,12 +345,13 @@ class Store {
 
   /**
    * Resolves to `stream`'s next offset once it is greater than `offset`: at
-   * once if it already is, otherwise as soon as an append through this
-   * store takes it there. `timeout` (milliseconds; default forever) bounds
-   * the wait: it then rejects with STRATALOG_TIMEOUT; closing the store
-   * rejects it with STRATALOG_CLOSED. The wait occupies a libuv pool
-   * thread (the event loop stays free), so keep few waits in flight. A
-   * read-only store is a snapshot and sees no appends.
+   * once if it already is, otherwise as soon as an append takes it there.
+   * `timeout` (milliseconds; default forever) bounds the wait: it then
+   * rejects with STRATALOG_TIMEOUT; closing the store rejects it with
+   * STRATALOG_CLOSED. The wait occupies a libuv pool thread (the event loop
+   * stays free), so keep few waits in flight. A read-only store follows
+   * the writer in another process: the wait takes in what it committed
+   * since (whole batches only), and later reads see it.
    */
   async wait(stream, offset, options) {
     const o = optionsObject('options', options, ['timeout'])

@@ -213,6 +213,28 @@ test('wait resolves when an append passes the offset, rejects on timeout and on 
   await assert.rejects(forever, { code: 'STRATALOG_CLOSED' })
 })
 
+test('a read-only store follows the writer through wait', async (t) => {
+  const dir = tempStore(t)
+  const writer = await Store.open(dir, { segmentSize: 4096 })
+  await writer.append(1, Buffer.from('first'))
+  const reader = await Store.openReadOnly(dir)
+  const pending = reader.wait(1, 1, { timeout: 30000 })
+  await new Promise((resolve) => setTimeout(resolve, 30))
+  const batch = Array.from({ length: 200 }, (_, i) => Buffer.from(`event ${i} `.padEnd(40, '.')))
+  await writer.appendBatch(1, batch)
+  assert.equal(await pending, 201)
+  const got = await reader.readFrom(1, 1, { maxBytes: Infinity })
+  assert.deepEqual(got.map(String), batch.map(String))
+  // Across rotations: many more batches, followed to the end.
+  for (let i = 0; i < 20; i++) await writer.appendBatch(1, batch)
+  let next = 201
+  while (next < 4201) next = await reader.wait(1, next, { timeout: 30000 })
+  assert.equal(next, 4201)
+  assert.ok((await reader.stats(1)).segments > 1)
+  writer.close()
+  reader.close()
+})
+
 test('more streams than the process may open files (issue 18)', () => {
   // A child process under `ulimit -n 1024`, which the parent keeps.
   const script = `

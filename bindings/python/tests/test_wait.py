@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import signal
 import threading
 import time
@@ -67,3 +69,31 @@ def test_ctrl_c_interrupts_a_wait() -> None:
             store.wait(1, 0)
         timer.join()
         assert time.monotonic() - started < 5
+
+
+WRITER = """
+import sys, stratalog
+with stratalog.open(sys.argv[1], segment_size=4096) as s:
+    for i in range(0, 600, 6):
+        s.append_batch(5, [b"event %d" % n for n in range(i, i + 6)])
+"""
+
+
+def test_a_read_only_store_follows_a_writer_in_another_process(tmp_path: Path) -> None:
+    path = tmp_path / "s"
+    stratalog.open(path).close()
+    with stratalog.open_read_only(path) as reader:
+        writer = subprocess.Popen([sys.executable, "-c", WRITER, str(path)])
+        try:
+            seen: list[bytes] = []
+            while len(seen) < 600:
+                grown = reader.wait(5, len(seen), timeout=30)
+                assert grown % 6 == 0  # whole batches only
+                seen += reader.read_from(5, len(seen), max_bytes=2**64 - 1)
+                assert len(seen) == grown
+            assert seen == [b"event %d" % n for n in range(600)]
+        finally:
+            assert writer.wait(30) == 0
+        assert reader.stats(5).segments > 1  # it followed rotations
+        with pytest.raises(stratalog.TimeoutError):
+            reader.wait(5, 600, timeout=0.05)

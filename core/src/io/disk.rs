@@ -6,17 +6,22 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::watch::{DirWatcher, Wake};
 use super::{temp_path, ByteFile, StorageDir};
 
 /// A store directory on a real file system.
 #[derive(Debug)]
 pub struct DiskDir {
     root: PathBuf,
+    watcher: DirWatcher,
 }
 
 impl DiskDir {
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        DiskDir { root: root.into() }
+        DiskDir {
+            root: root.into(),
+            watcher: DirWatcher::default(),
+        }
     }
 
     fn path(&self, rel: &Path) -> PathBuf {
@@ -103,6 +108,11 @@ impl StorageDir for DiskDir {
         } else {
             Err(io::Error::last_os_error())
         }
+    }
+
+    fn watch_dir(&self, rel: &Path, wake: Wake) -> io::Result<bool> {
+        self.watcher.watch(&self.path(rel), wake)?;
+        Ok(true)
     }
 
     fn read(&self, rel: &Path) -> io::Result<Vec<u8>> {

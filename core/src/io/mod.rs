@@ -30,6 +30,7 @@ pub mod disk;
 pub mod faulty;
 pub mod memory;
 pub mod pool;
+pub mod watch;
 
 /// One open file.
 pub trait ByteFile: Send + Sync + Debug {
@@ -90,6 +91,12 @@ pub trait StorageDir: Send + Sync + Debug {
     /// here, sync file by file instead. Cheaper than thousands of
     /// `sync_data` calls when thousands of files are dirty.
     fn sync_all_files(&self) -> io::Result<bool> {
+        Ok(false)
+    }
+    /// Calls `wake` whenever an entry of directory `rel` is created,
+    /// removed or written, from now on. `Ok(false)`: notifications are not
+    /// available here, so a follower polls.
+    fn watch_dir(&self, _rel: &Path, _wake: watch::Wake) -> io::Result<bool> {
         Ok(false)
     }
     /// Reads a whole (small) file.

@@ -170,6 +170,10 @@ impl StorageDir for PooledDir {
         self.inner.sync_all_files()
     }
 
+    fn watch_dir(&self, rel: &Path, wake: super::watch::Wake) -> io::Result<bool> {
+        self.inner.watch_dir(rel, wake)
+    }
+
     fn read(&self, rel: &Path) -> io::Result<Vec<u8>> {
         self.inner.read(rel)
     }

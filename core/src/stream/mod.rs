@@ -13,6 +13,7 @@
 
 mod append;
 mod cursor;
+mod follow;
 mod group;
 mod recover;
 mod stats;
@@ -29,6 +30,7 @@ pub use group::Batch;
 pub use recover::{open_stream, TornTail};
 pub use stats::StreamStats;
 pub use verify::VerifyReport;
+pub(crate) use wait::Follow;
 
 use crate::codec::Encoder;
 use crate::error::{Error, Result};

@@ -3,14 +3,25 @@
 //!
 //! Invariant: an append publishes its new head before it takes `lock` to
 //! wake sleepers, and a sleeper checks the head while holding `lock`, so a
-//! wakeup is never lost between the check and the sleep.
+//! wakeup is never lost between the check and the sleep. A follower (a
+//! read-only store, whose appends happen in another process) refreshes the
+//! stream under `lock` before each check, and is woken by the file system
+//! watcher taking `lock` the same way, or by its polling interval.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
 use super::Stream;
 use crate::error::{Error, Result};
+
+/// How a follower waits: what to do before each check (keep the file
+/// system watch on the stream's directory) and the longest sleep between
+/// checks when no notification comes.
+pub(crate) struct Follow<'a> {
+    pub(crate) before_check: &'a dyn Fn(),
+    pub(crate) poll: Duration,
+}
 
 #[derive(Debug, Default)]
 pub(super) struct Waiters {
@@ -28,15 +39,27 @@ impl Stream {
 
     /// Waits until the stream's next offset is greater than `offset` and
     /// returns it; [`Error::Closed`] once `closed` says so, and
-    /// [`Error::Timeout`] at `deadline` (`None`: never).
-    pub fn wait_past(
+    /// [`Error::Timeout`] at `deadline` (`None`: never). With `follow`,
+    /// the stream is refreshed from its files before each check
+    /// (`follow.rs`) and checked at least every `follow.poll`.
+    pub(crate) fn wait_past(
         &self,
         offset: u64,
         deadline: Option<Instant>,
         closed: impl Fn() -> bool,
+        follow: Option<Follow<'_>>,
     ) -> Result<u64> {
         let mut guard = self.waiters.lock.lock();
         loop {
+            if let Some(follow) = &follow {
+                // Not under `lock`: the watcher's thread takes `lock` to
+                // wake us, and setting up a watch waits for that thread.
+                parking_lot::MutexGuard::unlocked(&mut guard, follow.before_check);
+                if self.refresh()? {
+                    // Others waiting on this stream see it too.
+                    self.waiters.grown.notify_all();
+                }
+            }
             let next = self.chain_head()?.next_offset;
             if next > offset {
                 return Ok(next);
@@ -44,8 +67,16 @@ impl Stream {
             if closed() {
                 return Err(Error::Closed);
             }
-            match deadline {
+            let wake_by = match (&follow, deadline) {
+                (Some(f), Some(d)) => Some(d.min(Instant::now() + f.poll)),
+                (Some(f), None) => Some(Instant::now() + f.poll),
+                (None, d) => d,
+            };
+            match wake_by {
                 None => self.waiters.grown.wait(&mut guard),
+                Some(wake_by) if deadline != Some(wake_by) => {
+                    self.waiters.grown.wait_until(&mut guard, wake_by);
+                }
                 Some(deadline) => {
                     if self
                         .waiters
@@ -53,6 +84,9 @@ impl Stream {
                         .wait_until(&mut guard, deadline)
                         .timed_out()
                     {
+                        if follow.is_some() {
+                            self.refresh()?;
+                        }
                         let next = self.chain_head()?.next_offset;
                         if next > offset {
                             return Ok(next);

@@ -205,12 +205,14 @@ class Store:
     def wait(self, stream: int, offset: int, timeout: float | None = None) -> int:
         """Blocks until ``stream``'s next offset is greater than ``offset``
         and returns it: at once if it already is, otherwise as soon as an
-        append through this store (from any thread) takes it there. Raises
-        :class:`TimeoutError` after ``timeout`` seconds (None: never) and
-        :class:`ClosedError` if the store is closed meanwhile. The GIL is
-        released while waiting, and Ctrl-C interrupts it. A read-only store
-        is a snapshot and sees no appends (following another process is not
-        available yet), so there it only times out or ends at close."""
+        append takes it there. Raises :class:`TimeoutError` after
+        ``timeout`` seconds (None: never) and :class:`ClosedError` if the
+        store is closed meanwhile. The GIL is released while waiting, and
+        Ctrl-C interrupts it. On a store opened for writing the appends are
+        its own (from any thread). A store from :func:`open_read_only`
+        follows the writer in another process: the wait takes in what the
+        writer has committed to the stream since (whole batches only), and
+        later reads see it."""
         return self._native.wait(stream, offset, timeout)
 
     def stats(self, stream: int) -> StreamStats:
@@ -311,7 +313,8 @@ def open_read_only(
     """Opens an existing store for reading only. It takes no lock and never
     writes, so it works while another process appends. It is a snapshot:
     it sees the streams, heads and events as they were when it opened, never
-    what the writer appends afterwards (open it again to see those). A torn
+    what the writer appends afterwards, except what :meth:`Store.wait` takes
+    in (it follows the writer). A torn
     tail it finds is ignored, not cut, and listed in :attr:`Store.torn_tails`.
     Appends raise :class:`ReadOnlyError`.
     ``max_event_size`` is accepted but not needed: every segment records

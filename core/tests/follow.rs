@@ -1,0 +1,217 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! Issue 14: a read-only store follows a writer through `wait`: it takes in
+//! whole committed batches only, across segment rotations, sees streams
+//! created after it opened, and resumes after the writer is killed and
+//! restarted.
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use stratalog_core::{Error, Options, Store};
+
+const STREAM: u64 = 3;
+/// Events per batch: the follower must only ever see multiples of it.
+const BATCH: u64 = 20;
+
+fn options() -> Options {
+    Options {
+        segment_size: 16 << 10,
+        checkpoint_interval: 7,
+        ..Options::default()
+    }
+}
+
+fn event(n: u64) -> Vec<u8> {
+    format!("event {n:06} {}", "x".repeat((n % 97) as usize * 8)).into_bytes()
+}
+
+fn batch(first: u64) -> Vec<Vec<u8>> {
+    (first..first + BATCH).map(event).collect()
+}
+
+/// Follows `stream` from `next` until `until` events are in, checking every
+/// event and that each wait ended on a whole batch. Returns the new next.
+fn follow(reader: &Store, stream: u64, mut next: u64, until: u64) -> u64 {
+    while next < until {
+        let grown = reader
+            .wait(stream, next, Some(Duration::from_secs(30)))
+            .unwrap_or_else(|e| panic!("waiting past {next}: {e}"));
+        assert!(grown > next);
+        assert!(
+            grown.is_multiple_of(BATCH),
+            "a wait ended inside a batch: {grown}"
+        );
+        let events = reader.read_from(stream, next, u64::MAX).unwrap();
+        assert_eq!(events.len() as u64, grown - next);
+        for (i, e) in events.iter().enumerate() {
+            assert_eq!(
+                e[..],
+                event(next + i as u64)[..],
+                "event {}",
+                next + i as u64
+            );
+        }
+        next = grown;
+    }
+    next
+}
+
+#[test]
+fn a_read_only_store_follows_appends_across_rotations() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s");
+    let writer = Arc::new(Store::open(&path, options()).unwrap());
+    writer.append_batch(STREAM, &batch(0), None, false).unwrap();
+    let reader = Store::open_read_only(&path).unwrap();
+    assert_eq!(reader.chain_head(STREAM).unwrap().next_offset, BATCH);
+
+    const TOTAL: u64 = 4000;
+    let appender = {
+        let writer = writer.clone();
+        thread::spawn(move || {
+            for first in (BATCH..TOTAL).step_by(BATCH as usize) {
+                writer
+                    .append_batch(STREAM, &batch(first), None, first.is_multiple_of(200))
+                    .unwrap();
+                if first.is_multiple_of(400) {
+                    thread::sleep(Duration::from_millis(2));
+                }
+            }
+        })
+    };
+    assert_eq!(follow(&reader, STREAM, BATCH, TOTAL), TOTAL);
+    appender.join().unwrap();
+    // Many rotations happened under the reader, and what it took in
+    // verifies against the writer's head.
+    assert!(reader.stream_stats(STREAM).unwrap().segments > 5);
+    let head = writer.chain_head(STREAM).unwrap();
+    assert_eq!(reader.verify_against(STREAM, &head).unwrap().head, head);
+
+    // A stream the writer creates after the reader opened.
+    let waiter = thread::spawn(move || {
+        let got = reader.wait(99, 0, Some(Duration::from_secs(30)));
+        (got.map_err(|e| e.to_string()), reader)
+    });
+    thread::sleep(Duration::from_millis(50));
+    writer.append(99, b"new stream").unwrap();
+    let (got, reader) = waiter.join().unwrap();
+    assert_eq!(got, Ok(1));
+    assert_eq!(
+        reader.read_from(99, 0, 100).unwrap(),
+        vec![&b"new stream"[..]]
+    );
+
+    // Nothing new: a timeout, with the offset it waited past.
+    let err = reader
+        .wait(STREAM, TOTAL, Some(Duration::from_millis(30)))
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Timeout {
+                stream: STREAM,
+                offset: TOTAL
+            }
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn closing_a_read_only_store_ends_its_waiters() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s");
+    Store::open(&path, options()).unwrap().close().unwrap();
+    let reader = Arc::new(Store::open_read_only(&path).unwrap());
+    let waiter = {
+        let reader = reader.clone();
+        thread::spawn(move || reader.wait(STREAM, 0, None))
+    };
+    thread::sleep(Duration::from_millis(50));
+    reader.close().unwrap();
+    assert!(matches!(waiter.join().unwrap(), Err(Error::Closed)));
+}
+
+/// The writer of the kill test: appends batches until killed.
+fn run_writer(path: &Path, from: u64) {
+    let store = Store::open(path, options()).unwrap();
+    let mut first = from;
+    loop {
+        store
+            .append_batch(STREAM, &batch(first), None, first.is_multiple_of(100))
+            .unwrap();
+        first += BATCH;
+    }
+}
+
+#[test]
+fn follow_writer_child() {
+    // Runs only as the child of the kill test.
+    if let (Ok(path), Ok(from)) = (std::env::var("FOLLOW_WRITER"), std::env::var("FOLLOW_FROM")) {
+        run_writer(Path::new(&path), from.parse().unwrap());
+    }
+}
+
+fn spawn_writer(path: &Path, from: u64) -> std::process::Child {
+    Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "follow_writer_child",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("FOLLOW_WRITER", path)
+        .env("FOLLOW_FROM", from.to_string())
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn a_follower_never_sees_what_a_killed_writer_left_unfinished() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s");
+    Store::open(&path, options()).unwrap().close().unwrap();
+    let reader = Store::open_read_only(&path).unwrap();
+
+    let mut child = spawn_writer(&path, 0);
+    let next = follow(&reader, STREAM, 0, 3000);
+    // SIGKILL, in the middle of whatever it was writing.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // Whatever the follower takes in now is whole batches only; a batch the
+    // kill cut short is never among them.
+    let next = match reader.wait(STREAM, next, Some(Duration::from_millis(200))) {
+        Ok(grown) => follow(&reader, STREAM, next, grown),
+        Err(Error::Timeout { .. }) => next,
+        Err(e) => panic!("{e}"),
+    };
+
+    // The restarted writer cuts any torn tail and goes on from the last
+    // whole batch; the follower goes on with it.
+    let recovered = Store::open(&path, options()).unwrap();
+    let resume_at = recovered.chain_head(STREAM).unwrap().next_offset;
+    assert!(resume_at.is_multiple_of(BATCH));
+    assert!(
+        resume_at >= next,
+        "the follower saw {next} events, recovery kept {resume_at}"
+    );
+    recovered.close().unwrap();
+    let mut child = spawn_writer(&path, resume_at);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let end = follow(&reader, STREAM, next, resume_at + 2000);
+    assert!(Instant::now() < deadline);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let writer = Store::open(&path, options()).unwrap();
+    let head = writer.chain_head(STREAM).unwrap();
+    assert!(head.next_offset >= end);
+    writer.verify(STREAM).unwrap();
+    drop(writer);
+    // The reader's view is a prefix of the writer's chain.
+    let probe = reader.chain_head(STREAM).unwrap();
+    let writer = Store::open_read_only(&path).unwrap();
+    writer.verify_against(STREAM, &probe).unwrap();
+}
