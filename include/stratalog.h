@@ -502,6 +502,48 @@ enum stratalog_status stratalog_append_batch(struct stratalog_store *store,
                                              struct stratalog_head *out_head);
 
 /**
+ * Writes to `*offset` where consumer `name` of `stream` committed it had
+ * processed up to (stratalog_cursor_commit()): the offset to resume
+ * reading from. 0 if it never committed; never past the stream's end as
+ * this handle knows it (if the events it covered were lost, the end).
+ * `name`: 1 to 128 ASCII letters, digits, '.', '_' or '-', not starting
+ * with '.' nor ending with ".tmp".
+ *
+ * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (a bad name), CORRUPTION (the
+ * cursor's file fails its checks), IO, CLOSED.
+ *
+ * # Safety
+ * `store` is NULL or a live handle; `name` is NULL or a NUL-terminated
+ * string; `offset` is NULL or writable.
+ */
+enum stratalog_status stratalog_cursor_get(const struct stratalog_store *store,
+                                           uint64_t stream,
+                                           const char *name,
+                                           uint64_t *offset);
+
+/**
+ * Records, atomically and durably, that consumer `name` of `stream` has
+ * processed every event before `offset`, so stratalog_cursor_get() returns
+ * it after a restart, a crash (kill -9) or a power loss. The events before
+ * `offset` are made durable first, so a cursor is never ahead of the data.
+ * Works on a read-only handle, without the writer lock: a consumer in
+ * another process commits its own cursor. Cursors are not events and never
+ * touch the chain. One consumer process per cursor name.
+ *
+ * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (a bad name),
+ * OFFSET_OUT_OF_RANGE (past the stream's end; the detail has it), IO,
+ * CLOSED, FORKED (a writable handle in a forked child).
+ *
+ * # Safety
+ * `store` is NULL or a live handle; `name` is NULL or a NUL-terminated
+ * string.
+ */
+enum stratalog_status stratalog_cursor_commit(struct stratalog_store *store,
+                                              uint64_t stream,
+                                              const char *name,
+                                              uint64_t offset);
+
+/**
  * Reads events of `stream` from `offset` on, stopping before their total size
  * would pass `max_bytes`, but returning at least one event if there is one.
  * Every event is checksummed and chain-verified before it is returned.

@@ -293,6 +293,17 @@ export declare class Store {
    * milliseconds (default: forever); rejects with STRATALOG_TIMEOUT when it passes, STRATALOG_CLOSED on close.
    */
   wait(stream: U64, offset: U64, options?: { timeout?: number | null }): Promise<number>
+  /**
+   * Where consumer `name` of `stream` committed it had processed up to: the offset to resume reading from (0 if it
+   * never committed; never past the stream's end).
+   */
+  cursor(stream: U64, name: string): Promise<number>
+  /**
+   * Commits, atomically and durably, that consumer `name` of `stream` has processed every event before `offset`
+   * (the events are made durable first). Works on a read-only store. Rejects with STRATALOG_OFFSET_OUT_OF_RANGE past
+   * the stream's end.
+   */
+  commitCursor(stream: U64, name: string, offset: U64): Promise<void>
   /** Segments, bytes and offsets of `stream`, without reading its records. */
   stats(stream: U64): Promise<StreamStats>
   /** Ids of the streams that hold events, ascending. */

@@ -7,6 +7,7 @@
 //! streams/<stream:020>/<base:020>.seg   segment starting at offset `base`
 //! streams/<stream:020>/<base:020>.idx   index of a sealed segment
 //! streams/<stream:020>/TAIL             tail marker of the active segment
+//! cursors/<stream:020>/<name>           a consumer's committed position
 //! ```
 //! Zero-padded decimal names sort in numeric order.
 
@@ -42,6 +43,18 @@ pub fn index_path(stream: u64, base_offset: u64) -> PathBuf {
 /// describes inside, so a rotation leaves nothing stale to clean up.
 pub fn tail_path(stream: u64) -> PathBuf {
     stream_dir(stream).join(TAIL_FILE)
+}
+
+pub const CURSORS_DIR: &str = "cursors";
+
+/// Where the named consumer cursors of `stream` live.
+pub fn cursor_dir(stream: u64) -> PathBuf {
+    Path::new(CURSORS_DIR).join(format!("{stream:020}"))
+}
+
+/// One cursor; `name` is checked to be a plain file name first.
+pub fn cursor_path(stream: u64, name: &str) -> PathBuf {
+    cursor_dir(stream).join(name)
 }
 
 /// The stream id a directory name under `streams/` stands for.

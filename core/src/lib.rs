@@ -30,6 +30,7 @@
 //! [`io`].
 
 mod codec;
+mod consumer_cursor;
 mod error;
 mod fork;
 mod hash;
@@ -44,6 +45,7 @@ mod stream;
 mod stream_table;
 
 pub use bytes::Bytes;
+pub use consumer_cursor::MAX_CURSOR_NAME;
 pub use error::{Error, Result};
 pub use hash::{chain_step, from_hex, ChainHead, Hash, GENESIS_HASH};
 pub use options::{Compression, Options, MAX_EVENT_SIZE_LIMIT, MIN_OPEN_FILES};

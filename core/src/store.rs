@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use parking_lot::{Mutex, RwLock, RwLockReadGuard};
 
+use crate::consumer_cursor;
 use crate::error::{Error, IoContext, Result};
 use crate::fork::Owner;
 use crate::hash::ChainHead;
@@ -372,6 +373,53 @@ impl Store {
         }
     }
 
+    /// Where consumer `name` of `stream` committed it had processed up
+    /// to ([`Store::commit_cursor`]): the offset to resume reading from. 0
+    /// if it never committed; never past the stream's end as this handle
+    /// knows it (if the events it covered were lost, the end is returned).
+    pub fn cursor(&self, stream: u64, name: &str) -> Result<u64> {
+        let _op = self.begin()?;
+        let next_offset = match self.stream(stream)? {
+            Some(s) => s.chain_head()?.next_offset,
+            None => 0,
+        };
+        consumer_cursor::get(self.dir.as_ref(), stream, name, next_offset)
+    }
+
+    /// Records, atomically and durably, that consumer `name` of `stream`
+    /// has processed every event before `offset`, so that [`Store::cursor`]
+    /// returns it after a restart, a crash or a power loss. The events
+    /// before `offset` are made durable first (a read-only store fsyncs the
+    /// writer's segment through its own descriptor), so a cursor is never
+    /// ahead of the data. Fails with [`Error::OffsetOutOfRange`] past the
+    /// stream's end. Works on a read-only store, without the writer lock;
+    /// cursors are not events and never touch the chain. Names: 1 to 128
+    /// ASCII letters, digits, '.', '_' or '-'. One consumer process per
+    /// cursor name.
+    pub fn commit_cursor(&self, stream: u64, name: &str, offset: u64) -> Result<()> {
+        let _op = self.begin()?;
+        if self.writable {
+            self.check_owner()?;
+        }
+        consumer_cursor::check_name(name)?;
+        let found = self.stream(stream)?;
+        let next_offset = match &found {
+            Some(s) => s.chain_head()?.next_offset,
+            None => 0,
+        };
+        if offset > next_offset {
+            return Err(Error::OffsetOutOfRange {
+                stream,
+                offset,
+                next_offset,
+            });
+        }
+        if let Some(s) = found.filter(|_| offset > 0) {
+            s.sync()?;
+        }
+        consumer_cursor::commit(self.dir.as_ref(), stream, name, offset)
+    }
+
     /// How many segments and bytes `stream` holds and which offsets; an
     /// unknown stream has all zeros. Reads no record.
     pub fn stream_stats(&self, stream: u64) -> Result<StreamStats> {
@@ -489,13 +537,9 @@ impl Store {
                 }
                 Err(e) => {
                     let context = format!("syncfs of {}", self.dir.display(root).display());
+                    let error = Error::io(context, e);
                     for (i, segment, end) in &dirty {
-                        // Each stream gets its own copy of the one error.
-                        let copy = e.raw_os_error().map_or_else(
-                            || std::io::Error::new(e.kind(), e.to_string()),
-                            std::io::Error::from_raw_os_error,
-                        );
-                        let failed = Err(Error::io(context.clone(), copy));
+                        let failed = Err(error.replicate());
                         streams[*i].synced_elsewhere(segment, *end, &failed);
                         outcomes[*i] = failed;
                     }

@@ -22,6 +22,7 @@
 
 mod append;
 mod args;
+mod consumer_cursor;
 mod error;
 mod events;
 mod group;
@@ -42,6 +43,7 @@ pub use append::{
     stratalog_append_batch, stratalog_fsync, STRATALOG_FSYNC_DEFAULT, STRATALOG_FSYNC_NO,
     STRATALOG_FSYNC_YES,
 };
+pub use consumer_cursor::{stratalog_cursor_commit, stratalog_cursor_get};
 pub use error::{stratalog_error_detail, stratalog_status};
 pub use events::{
     stratalog_events, stratalog_events_first_offset, stratalog_events_free, stratalog_events_get,

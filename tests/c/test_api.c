@@ -1583,6 +1583,55 @@ static int open_descriptors(void)
     return n;
 }
 
+/* Issue 14: named consumer cursors, from a writer and a read-only handle. */
+static void test_cursors(void)
+{
+    char path[4200];
+    fresh_path(path, sizeof path, "cursors");
+    stratalog_store *s = NULL, *r = NULL;
+    CHECK_OK(stratalog_open(path, NULL, &s));
+    stratalog_slice three[3] = {slice_of("a"), slice_of("b"), slice_of("c")};
+    stratalog_head head;
+    CHECK_OK(stratalog_append_batch(s, 1, three, 3, NULL, STRATALOG_FSYNC_NO, &head));
+    uint64_t at = 99;
+    CHECK_OK(stratalog_cursor_get(s, 1, "siem-export", &at));
+    CHECK(at == 0); /* never committed */
+    CHECK_OK(stratalog_cursor_commit(s, 1, "siem-export", 2));
+    CHECK_OK(stratalog_cursor_get(s, 1, "siem-export", &at));
+    CHECK(at == 2);
+    /* Past the end: refused, with the detail. */
+    CHECK_STATUS(stratalog_cursor_commit(s, 1, "siem-export", 4), STRATALOG_STATUS_OFFSET_OUT_OF_RANGE);
+    stratalog_error_detail d;
+    CHECK(stratalog_last_error_detail(&d) && d.stream == 1 && d.offset == 4 && d.next_offset == 3);
+    CHECK_STATUS(stratalog_cursor_commit(s, 1, "a/b", 1), STRATALOG_STATUS_INVALID_ARGUMENT);
+    CHECK(strstr(stratalog_last_error(), "cursor name") != NULL);
+    CHECK_STATUS(stratalog_cursor_commit(s, 1, NULL, 1), STRATALOG_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(stratalog_cursor_get(s, 1, "x", NULL), STRATALOG_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(stratalog_cursor_get(NULL, 1, "x", &at), STRATALOG_STATUS_NULL_ARGUMENT);
+    at = 7;
+    CHECK_STATUS(stratalog_cursor_get(s, 1, ".x", &at), STRATALOG_STATUS_INVALID_ARGUMENT);
+    CHECK(at == 7); /* not written on failure */
+
+    /* A read-only handle commits its own cursor while the writer runs. */
+    CHECK_OK(stratalog_open_read_only(path, &r));
+    CHECK_OK(stratalog_cursor_commit(r, 1, "reader", 3));
+    CHECK_OK(stratalog_cursor_get(s, 1, "reader", &at));
+    CHECK(at == 3);
+    stratalog_close(r);
+    /* Cursors are not events. */
+    stratalog_head now;
+    CHECK_OK(stratalog_chain_head(s, 1, &now));
+    CHECK(heads_equal(&now, &head));
+    CHECK_OK(stratalog_shutdown(s));
+    stratalog_close(s);
+
+    /* Across a reopen. */
+    CHECK_OK(stratalog_open(path, NULL, &s));
+    CHECK_OK(stratalog_cursor_get(s, 1, "siem-export", &at));
+    CHECK(at == 2);
+    stratalog_close(s);
+}
+
 /* Issue 18: more streams than the process may open files. */
 static void test_many_streams_few_descriptors(void)
 {
@@ -1668,6 +1717,7 @@ int main(int argc, char **argv)
     run_test("fork", test_fork);
     run_test("wait", test_wait);
     run_test("many_streams_few_descriptors", test_many_streams_few_descriptors);
+    run_test("cursors", test_cursors);
 
     if (own_scratch)
         nftw(scratch, remove_entry, 16, FTW_DEPTH | FTW_PHYS);

@@ -97,6 +97,10 @@ fn slices(events: &[&[u8]]) -> Vec<stratalog_slice> {
         .collect()
 }
 
+fn c_name(name: &str) -> Result<CString> {
+    CString::new(name).map_err(|_| Error::invalid("a cursor name contains a NUL character"))
+}
+
 fn c_path(path: &str) -> Result<CString> {
     CString::new(path).map_err(|_| Error::invalid("path contains a NUL character"))
 }
@@ -351,6 +355,28 @@ impl Store {
             stratalog::stratalog_wait(self.raw(), stream, offset, timeout_ms, &mut next)
         })?;
         Ok(next)
+    }
+
+    /// Where consumer `name` of `stream` committed it had processed up to;
+    /// 0 if it never committed.
+    pub fn cursor(&self, stream: u64, name: &str) -> Result<u64> {
+        let name = c_name(name)?;
+        let mut offset = 0u64;
+        // SAFETY: live handle; NUL-terminated name; `offset` writable.
+        check(unsafe {
+            stratalog::stratalog_cursor_get(self.raw(), stream, name.as_ptr(), &mut offset)
+        })?;
+        Ok(offset)
+    }
+
+    /// Commits, durably, that consumer `name` of `stream` has processed
+    /// every event before `offset`.
+    pub fn commit_cursor(&self, stream: u64, name: &str, offset: u64) -> Result<()> {
+        let name = c_name(name)?;
+        // SAFETY: live handle; NUL-terminated name.
+        check(unsafe {
+            stratalog::stratalog_cursor_commit(self.raw(), stream, name.as_ptr(), offset)
+        })
     }
 
     /// Segments, bytes and offsets of `stream`, without reading records.

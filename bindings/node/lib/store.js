@@ -22,6 +22,13 @@ const STORE_TOKEN = Symbol('stratalog.Store')
  * `Store.openInMemory()` or `Store.openReadOnly()`; release it with
  * `close()`.
  */
+function cursorName(name) {
+  if (typeof name !== 'string') {
+    throw typeError(`The "name" argument must be of type string. Received ${typeof name}`)
+  }
+  return name
+}
+
 class Store {
   #native
   #appendTarget
@@ -367,6 +374,32 @@ class Store {
     }
     const next = await settle(this.#native.wait(u64('stream', stream), u64('offset', offset), timeout))
     return safeNumber('nextOffset', next)
+  }
+
+  /**
+   * Where the consumer `name` of `stream` committed it had processed up to
+   * (`commitCursor()`): the offset to resume reading from. 0 if it never
+   * committed; never past the stream's end as this store knows it. Rejects
+   * with STRATALOG_INVALID_ARGUMENT for a bad name (1 to 128 ASCII letters,
+   * digits, '.', '_' or '-', not starting with '.'), STRATALOG_CORRUPTION
+   * if the cursor's file fails its checks.
+   */
+  async cursor(stream, name) {
+    const offset = await settle(this.#native.cursor(u64('stream', stream), cursorName(name)))
+    return safeNumber('offset', offset)
+  }
+
+  /**
+   * Records, atomically and durably, that the consumer `name` of `stream`
+   * has processed every event before `offset`, so `cursor()` returns it
+   * after a restart, a crash or a power loss (at-least-once: commit after
+   * processing). The events before `offset` are made durable first, so a
+   * cursor is never ahead of the data. Works on a read-only store, without
+   * the writer lock. Cursors are not events and never touch the chain.
+   * Rejects with STRATALOG_OFFSET_OUT_OF_RANGE past the stream's end.
+   */
+  async commitCursor(stream, name, offset) {
+    await settle(this.#native.commitCursor(u64('stream', stream), cursorName(name), u64('offset', offset)))
   }
 
   /**

@@ -380,6 +380,32 @@ impl NativeStore {
         Ok(self.job(move |store| Ok(Output::Offset(store.wait(stream, offset, timeout)?))))
     }
 
+    /// Where consumer `name` of `stream` committed it had processed up to,
+    /// on the pool.
+    #[napi]
+    pub fn cursor(&self, env: Env, stream: BigInt, name: String) -> napi::Result<AsyncTask<Job>> {
+        let stream = to_u64("stream", &stream).map_err(|f| f.into_js(&env))?;
+        Ok(self.job(move |store| Ok(Output::Offset(store.cursor(stream, &name)?))))
+    }
+
+    /// Commits, durably, that consumer `name` of `stream` has processed
+    /// every event before `offset`, on the pool.
+    #[napi]
+    pub fn commit_cursor(
+        &self,
+        env: Env,
+        stream: BigInt,
+        name: String,
+        offset: BigInt,
+    ) -> napi::Result<AsyncTask<Job>> {
+        let stream = to_u64("stream", &stream).map_err(|f| f.into_js(&env))?;
+        let offset = to_u64("offset", &offset).map_err(|f| f.into_js(&env))?;
+        Ok(self.job(move |store| {
+            store.commit_cursor(stream, &name, offset)?;
+            Ok(Output::Undefined)
+        }))
+    }
+
     /// Segments, bytes and offsets of `stream`, on the pool.
     #[napi]
     pub fn stats(&self, env: Env, stream: BigInt) -> napi::Result<AsyncTask<Job>> {

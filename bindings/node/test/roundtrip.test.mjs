@@ -235,6 +235,26 @@ test('a read-only store follows the writer through wait', async (t) => {
   reader.close()
 })
 
+test('named cursors: commit, read back, refuse past the end, from a read-only store too', async (t) => {
+  const dir = tempStore(t)
+  const writer = await Store.open(dir)
+  await writer.appendBatch(2, [Buffer.from('a'), Buffer.from('b'), Buffer.from('c')])
+  assert.equal(await writer.cursor(2, 'siem-export'), 0)
+  await writer.commitCursor(2, 'siem-export', 2)
+  assert.equal(await writer.cursor(2, 'siem-export'), 2)
+  await assert.rejects(writer.commitCursor(2, 'siem-export', 4), { code: 'STRATALOG_OFFSET_OUT_OF_RANGE' })
+  await assert.rejects(writer.commitCursor(2, 'a/b', 1), { code: 'STRATALOG_INVALID_ARGUMENT' })
+  await assert.rejects(writer.cursor(2, 7), TypeError)
+  const reader = await Store.openReadOnly(dir)
+  await reader.commitCursor(2, 'reader', 3)
+  assert.equal(await writer.cursor(2, 'reader'), 3)
+  reader.close()
+  writer.close()
+  const again = await Store.open(dir)
+  assert.equal(await again.cursor(2, 'siem-export'), 2)
+  again.close()
+})
+
 test('more streams than the process may open files (issue 18)', () => {
   // A child process under `ulimit -n 1024`, which the parent keeps.
   const script = `

@@ -32,6 +32,8 @@ async function main(): Promise<void> {
   const current: ChainHead = store.chainHead(7)
   const report: VerifyReport = await store.verify(7)
   const grown: number = (await store.wait(7, 0, { timeout: 10 })) - 1
+  const resumeAt: number = (await store.cursor(7, 'siem-export')) + 0
+  await store.commitCursor(7, 'siem-export', resumeAt)
   const perEvent: number = report.bytes / report.events
   const stats = await store.stats(7)
   const held: number = stats.nextOffset - stats.firstOffset + stats.segments

@@ -217,6 +217,17 @@ impl NativeStore {
             .collect()
     }
 
+    /// Where consumer `name` of `stream` committed it had processed up to.
+    fn cursor(&self, py: Python<'_>, stream: u64, name: &str) -> PyResult<u64> {
+        self.run(py, |s| s.cursor(stream, name))
+    }
+
+    /// Commits, durably, that consumer `name` of `stream` has processed
+    /// every event before `offset`.
+    fn commit_cursor(&self, py: Python<'_>, stream: u64, name: &str, offset: u64) -> PyResult<()> {
+        self.run(py, |s| s.commit_cursor(stream, name, offset))
+    }
+
     /// Waits until `stream`'s next offset passes `offset` and returns it;
     /// `timeout` in seconds (None: forever). The GIL is released while
     /// waiting, in slices, so that Ctrl-C (a pending signal) interrupts it.

@@ -42,6 +42,12 @@ def _path(path: PathLike) -> str:
     return raw
 
 
+def _cursor_name(name: object) -> str:
+    if not isinstance(name, str):
+        raise TypeError(f"a cursor name must be a str, not {type(name).__name__}")
+    return name
+
+
 def _opt_u64(name: str, value: int | None) -> int | None:
     return None if value is None else check_u64(name, value)
 
@@ -214,6 +220,31 @@ class Store:
         writer has committed to the stream since (whole batches only), and
         later reads see it."""
         return self._native.wait(stream, offset, timeout)
+
+    def cursor(self, stream: int, name: str) -> int:
+        """Where the consumer ``name`` of ``stream`` committed it had
+        processed up to (:meth:`commit_cursor`): the offset to resume
+        reading from. 0 if it never committed; never past the stream's end
+        as this store knows it.
+
+        Raises :class:`InvalidArgumentError` for a bad name (1 to 128 ASCII
+        letters, digits, ``.``, ``_`` or ``-``, not starting with ``.``),
+        :class:`CorruptionError` if the cursor's file fails its checks."""
+        return self._native.cursor(check_u64("stream", stream), _cursor_name(name))
+
+    def commit_cursor(self, stream: int, name: str, offset: int) -> None:
+        """Records, atomically and durably, that the consumer ``name`` of
+        ``stream`` has processed every event before ``offset``, so that
+        :meth:`cursor` returns it after a restart, a crash or a power loss
+        (at-least-once: commit after processing). The events before
+        ``offset`` are made durable first, so a cursor is never ahead of
+        the data. Works on a store from :func:`open_read_only`, without the
+        writer lock. Cursors are not events and never touch the chain. One
+        consumer process per name.
+
+        Raises :class:`OffsetOutOfRangeError` past the stream's end,
+        :class:`InvalidArgumentError` for a bad name."""
+        self._native.commit_cursor(check_u64("stream", stream), _cursor_name(name), check_u64("offset", offset))
 
     def stats(self, stream: int) -> StreamStats:
         """How many segments and bytes ``stream`` holds and which offsets,
