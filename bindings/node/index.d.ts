@@ -170,7 +170,14 @@ export interface IterateOptions {
   chunkBytes?: U64
 }
 
-/** One event of `store.iterate()`. */
+export interface FollowOptions {
+  /** First offset. Default 0. */
+  from?: U64
+  /** Ends the iteration when it aborts. */
+  signal?: AbortSignal
+}
+
+/** One event of `store.iterate()` and `store.follow()`. */
 export interface IteratedEvent {
   offset: number
   /** A view of a chunk of up to `chunkBytes`; copy it to keep it alone. */
@@ -282,6 +289,11 @@ export declare class Store {
   readFrom(stream: U64, offset?: U64, options?: ReadOptions): Promise<Buffer[]>
   /** Every event from `start` to the head as it was when iteration began, in bounded memory. */
   iterate(stream: U64, options?: IterateOptions): AsyncGenerator<IteratedEvent, void, undefined>
+  /**
+   * Every event of `stream` from `from` (default 0) on, then the new ones as they are appended (`tail -f`); on a
+   * read-only store, the writer's in another process. Ends when `signal` aborts or the store is closed.
+   */
+  follow(stream: U64, options?: FollowOptions): AsyncGenerator<IteratedEvent, void, undefined>
   /** The chain head of `stream` (synchronous, from memory). */
   chainHead(stream: U64): ChainHead
   /** Verifies every checksum, offset and chain link of `stream`. */

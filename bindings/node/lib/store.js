@@ -22,6 +22,11 @@ const STORE_TOKEN = Symbol('stratalog.Store')
  * `Store.openInMemory()` or `Store.openReadOnly()`; release it with
  * `close()`.
  */
+/** What `follow()`'s abort promise resolves to. */
+const ABORTED = Symbol('aborted')
+/** How long one wait of `follow()` with a signal holds a pool thread. */
+const FOLLOW_SLICE_MS = 1000
+
 function cursorName(name) {
   if (typeof name !== 'string') {
     throw typeError(`The "name" argument must be of type string. Received ${typeof name}`)
@@ -328,6 +333,59 @@ class Store {
     const start = o.start === undefined ? 0n : u64('options.start', o.start)
     const chunkBytes = Number(byteLimit('options.chunkBytes', o.chunkBytes, BigInt(DEFAULT_CHUNK_BYTES), 0xffffffffn))
     return new EventIterator(this.#native, s, start, chunkBytes)
+  }
+
+  /**
+   * Every event of `stream` from `options.from` (default 0) on, then the
+   * new ones as they are appended, as an async iterator of
+   * `{ offset, data }`, like `tail -f`. On a read-only store it follows the
+   * writer in another process, whole committed batches only. It never
+   * blocks the event loop (the waits run on the pool), and it ends when
+   * `options.signal` (an AbortSignal) aborts or the store is closed.
+   */
+  follow(stream, options) {
+    const s = u64('stream', stream)
+    const o = optionsObject('options', options, ['from', 'signal'])
+    const from = o.from === undefined ? 0n : u64('options.from', o.from)
+    if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
+      throw typeError('The "options.signal" option must be an AbortSignal')
+    }
+    return this.#follow(s, from, o.signal)
+  }
+
+  async *#follow(stream, from, signal) {
+    const aborted = signal
+      ? new Promise((resolve) => {
+          if (signal.aborted) resolve(ABORTED)
+          else signal.addEventListener('abort', () => resolve(ABORTED), { once: true })
+        })
+      : null
+    let next = from
+    while (!signal?.aborted) {
+      let grown
+      try {
+        // With a signal, waits are sliced so that an abort leaves no wait
+        // holding a pool thread for long.
+        const waiting = this.wait(stream, next, { timeout: signal ? FOLLOW_SLICE_MS : undefined })
+        waiting.catch(() => {}) // a rejection after an abort is nobody's
+        grown = aborted ? await Promise.race([waiting, aborted]) : await waiting
+      } catch (err) {
+        if (err.code === 'STRATALOG_TIMEOUT') continue
+        if (err.code === 'STRATALOG_CLOSED') return
+        throw err
+      }
+      if (grown === ABORTED) return
+      try {
+        for await (const event of this.iterate(stream, { start: next })) {
+          next = BigInt(event.offset) + 1n
+          yield event
+          if (signal?.aborted) return
+        }
+      } catch (err) {
+        if (err.code === 'STRATALOG_CLOSED') return
+        throw err
+      }
+    }
   }
 
   /** The chain head of `stream`, from memory (synchronous, no I/O). */

@@ -235,6 +235,38 @@ test('a read-only store follows the writer through wait', async (t) => {
   reader.close()
 })
 
+test('follow yields the past, then new appends; ends on abort and on close', async (t) => {
+  const dir = tempStore(t)
+  const store = await Store.open(dir)
+  await store.appendBatch(4, [Buffer.from('a'), Buffer.from('b')])
+  const controller = new AbortController()
+  const got = []
+  const consumer = (async () => {
+    for await (const { offset, data } of store.follow(4, { from: 1, signal: controller.signal })) {
+      got.push([offset, String(data)])
+      if (got.length === 4) controller.abort()
+    }
+  })()
+  await new Promise((resolve) => setTimeout(resolve, 30))
+  await store.append(4, Buffer.from('c'))
+  await store.appendBatch(4, [Buffer.from('d'), Buffer.from('e')])
+  await consumer
+  assert.deepEqual(got, [[1, 'b'], [2, 'c'], [3, 'd'], [4, 'e']])
+  // A reader in this process follows the writer through the files.
+  const reader = await Store.openReadOnly(dir)
+  const seen = []
+  const following = (async () => {
+    for await (const { offset } of reader.follow(4, { from: 3 })) seen.push(offset)
+  })()
+  await store.append(4, Buffer.from('f'))
+  while (seen.length < 3) await new Promise((resolve) => setTimeout(resolve, 10))
+  reader.close() // ends the follower
+  await following
+  assert.deepEqual(seen, [3, 4, 5])
+  assert.throws(() => store.follow(4, { signal: 'no' }), TypeError)
+  store.close()
+})
+
 test('named cursors: commit, read back, refuse past the end, from a read-only store too', async (t) => {
   const dir = tempStore(t)
   const writer = await Store.open(dir)

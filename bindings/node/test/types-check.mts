@@ -33,6 +33,12 @@ async function main(): Promise<void> {
   const report: VerifyReport = await store.verify(7)
   const grown: number = (await store.wait(7, 0, { timeout: 10 })) - 1
   const resumeAt: number = (await store.cursor(7, 'siem-export')) + 0
+  for await (const { offset, data } of store.follow(7, { from: resumeAt, signal: AbortSignal.timeout(10) })) {
+    const o: number = offset + 1
+    const d: Buffer = data
+    void o
+    void d
+  }
   await store.commitCursor(7, 'siem-export', resumeAt)
   const perEvent: number = report.bytes / report.events
   const stats = await store.stats(7)

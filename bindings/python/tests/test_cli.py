@@ -7,6 +7,7 @@ import errno
 import json
 import os
 import pty
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -218,6 +219,40 @@ def test_dump_into_a_closed_pipe(clean: Path) -> None:
         assert proc.wait(timeout=60) == 0
     assert first == b"0\tline 0\n"
     assert b"Traceback" not in err
+
+
+def test_tail_prints_the_last_events_or_from_an_offset(clean: Path) -> None:
+    out = run_cli("tail", str(clean), "--stream", "9")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == [f"{i}\taudit {i}" + "." * 50 for i in range(190, 200)]
+    out = run_cli("tail", str(clean), "--stream", "7", "--from", "2", "--json")
+    assert [json.loads(line)["text"] for line in out.stdout.splitlines()] == ["gamma", ""]
+    assert run_cli("tail", str(clean), "--stream", "7", "--from", "4").stdout == ""
+    past = run_cli("tail", str(clean), "--stream", "7", "--from", "9", "--json")
+    assert past.returncode == 2 and json.loads(past.stdout)["code"] == "STRATALOG_STATUS_OFFSET_OUT_OF_RANGE"
+
+
+def test_tail_follow_prints_new_events_as_they_come_and_ctrl_c_exits_0(clean: Path) -> None:
+    with subprocess.Popen(
+        [cli_path(), "tail", str(clean), "--stream", "7", "--from", "3", "--follow", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        try:
+            first = json.loads(proc.stdout.readline())
+            assert (first["offset"], first["text"]) == (3, "")
+            with stratalog.open(clean) as writer:  # the CLI holds no lock
+                writer.append_batch(7, [b"delta", b"epsilon"])
+                writer.append(7, b"zeta")
+            got = [json.loads(proc.stdout.readline()) for _ in range(3)]
+            assert [(g["offset"], g["text"]) for g in got] == [(4, "delta"), (5, "epsilon"), (6, "zeta")]
+            proc.send_signal(signal.SIGINT)
+            assert proc.wait(30) == 0, proc.stderr.read()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
 
 
 def test_stats(clean: Path) -> None:

@@ -97,3 +97,46 @@ def test_a_read_only_store_follows_a_writer_in_another_process(tmp_path: Path) -
         assert reader.stats(5).segments > 1  # it followed rotations
         with pytest.raises(stratalog.TimeoutError):
             reader.wait(5, 600, timeout=0.05)
+
+
+def test_follow_yields_the_past_then_new_events_and_ends_at_close_or_timeout(tmp_path: Path) -> None:
+    store = stratalog.open(tmp_path / "s")
+    store.append_batch(1, [b"a", b"b"])
+    got: list[tuple[int, bytes]] = []
+
+    def consume() -> None:
+        for item in store.follow(1, 1):
+            got.append(item)
+
+    consumer = threading.Thread(target=consume)
+    consumer.start()
+    time.sleep(0.05)
+    store.append(1, b"c")
+    store.append_batch(1, [b"d", b"e"])
+    deadline = time.monotonic() + 10
+    while len(got) < 4 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert got == [(1, b"b"), (2, b"c"), (3, b"d"), (4, b"e")]
+    store.close()  # ends the follower
+    consumer.join(10)
+    assert not consumer.is_alive()
+    with stratalog.open(tmp_path / "s") as again:
+        started = time.monotonic()
+        assert list(again.follow(1, 3, timeout=0.1)) == [(3, b"d"), (4, b"e")]
+        assert time.monotonic() - started >= 0.1
+
+
+def test_follow_on_a_read_only_store_follows_another_process(tmp_path: Path) -> None:
+    path = tmp_path / "s"
+    stratalog.open(path).close()
+    with stratalog.open_read_only(path) as reader:
+        writer = subprocess.Popen([sys.executable, "-c", WRITER, str(path)])
+        try:
+            got = []
+            for offset, event in reader.follow(5, timeout=30):
+                got.append((offset, event))
+                if len(got) == 600:
+                    break
+            assert got == [(n, b"event %d" % n) for n in range(600)]
+        finally:
+            assert writer.wait(30) == 0

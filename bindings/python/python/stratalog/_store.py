@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 import os
 from types import TracebackType
-from typing import Iterable, Union
+from typing import Iterable, Iterator, Union
 
 from . import _native
-from ._errors import InvalidArgumentError
+from ._errors import ClosedError, InvalidArgumentError, TimeoutError
 from ._types import ChainHead, Compression, CompressionLike, StoreOptions, StreamStats, TornTail, VerifyReport, check_u64
 
 __all__ = ["Store", "EventIterator", "open", "open_in_memory", "open_read_only", "BytesLike", "PathLike"]
@@ -220,6 +220,30 @@ class Store:
         writer has committed to the stream since (whole batches only), and
         later reads see it."""
         return self._native.wait(stream, offset, timeout)
+
+    def follow(self, stream: int, start: int = 0, *, timeout: float | None = None) -> Iterator[tuple[int, bytes]]:
+        """Yields ``(offset, event)`` for every event of ``stream`` from
+        ``start`` on, then blocks for new ones as they are appended, like
+        ``tail -f``. It ends when the store is closed, or when no event
+        arrives within ``timeout`` seconds (None: it never times out).
+
+        On a store opened for writing it sees that store's appends; on one
+        from :func:`open_read_only` it follows the writer in another
+        process, taking in whole committed batches only (see
+        :meth:`wait`). The GIL is released while it waits, and Ctrl-C
+        interrupts it (KeyboardInterrupt). To resume after a restart, start
+        from a committed :meth:`cursor`."""
+        check_u64("stream", stream)
+        next_offset = check_u64("start", start)
+        while True:
+            try:
+                self.wait(stream, next_offset, timeout)
+                with self.iter(stream, next_offset) as events:
+                    for offset, event in events:
+                        next_offset = offset + 1
+                        yield offset, event
+            except (ClosedError, TimeoutError):
+                return
 
     def cursor(self, stream: int, name: str) -> int:
         """Where the consumer ``name`` of ``stream`` committed it had

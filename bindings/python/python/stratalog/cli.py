@@ -6,10 +6,12 @@
     stratalog verify PATH [--stream N] [--against HEAD] verify streams
     stratalog dump   PATH --stream N [--from OFFSET] [--limit K]
     stratalog stats  PATH                               streams, sizes
+    stratalog tail   PATH --stream N [--from OFFSET] [--follow]
 
 Every command opens the store read-only: it takes no lock and never writes,
 so it works while another process appends (it sees the store as it was when
-it opened). ``--json`` prints machine-readable output (``dump --json``
+it opened; ``tail --follow`` goes on with what the writer appends, like
+``tail -f``, until Ctrl-C, which exits 0). ``--json`` prints machine-readable output (``dump --json``
 prints one JSON object per line). ``verify`` shows a progress bar on stderr
 when stderr is a terminal.
 
@@ -134,6 +136,18 @@ def _parser(json_out: IO[str] | None = None) -> argparse.ArgumentParser:
         "stats", parents=[common], help="streams, events and sizes", description="Streams, events and sizes."
     )
     p.add_argument("path", metavar="PATH", help="store directory")
+
+    p = sub.add_parser(
+        "tail",
+        parents=[common],
+        help="print the events of a stream, and with --follow those still to come",
+        description="Print the events of a stream from --from (default: the last 10), and with --follow "
+        "go on printing the events the writer appends, as they are committed, until Ctrl-C.",
+    )
+    p.add_argument("path", metavar="PATH", help="store directory")
+    p.add_argument("--stream", type=_u64, metavar="N", required=True, help="the stream")
+    p.add_argument("--from", dest="start", type=_u64, metavar="OFFSET", help="first offset (default: the last 10 events)")
+    p.add_argument("--follow", "-f", action="store_true", help="wait for new events and print them as they arrive")
     return parser
 
 
@@ -365,25 +379,53 @@ def _printable(event: bytes) -> str | None:
     return text if text.isprintable() else None
 
 
+def _print_event(out: IO[str], as_json: bool, offset: int, event: bytes) -> None:
+    text = _printable(event)
+    if as_json:
+        _emit_json(
+            out,
+            {
+                "offset": offset,
+                "size": len(event),
+                "text": text,
+                "base64": base64.b64encode(event).decode("ascii"),
+            },
+        )
+    else:
+        shown = text if text is not None else "hex:" + event.hex()
+        out.write(f"{offset}\t{shown}\n")
+
+
 def _cmd_dump(store: Store, args: argparse.Namespace, out: IO[str]) -> int:
     events = store.iter(args.stream, args.start)
     with events:
         limited = events if args.limit is None else itertools.islice(events, args.limit)
         for offset, event in limited:
-            text = _printable(event)
-            if args.json:
-                _emit_json(
-                    out,
-                    {
-                        "offset": offset,
-                        "size": len(event),
-                        "text": text,
-                        "base64": base64.b64encode(event).decode("ascii"),
-                    },
-                )
-            else:
-                shown = text if text is not None else "hex:" + event.hex()
-                out.write(f"{offset}\t{shown}\n")
+            _print_event(out, args.json, offset, event)
+    return EXIT_OK
+
+
+#: Events `tail` prints without --from.
+TAIL_LAST = 10
+
+
+def _cmd_tail(store: Store, args: argparse.Namespace, out: IO[str]) -> int:
+    end = store.chain_head(args.stream).next_offset
+    start = max(end - TAIL_LAST, 0) if args.start is None else args.start
+    if args.follow:
+        try:
+            for offset, event in store.follow(args.stream, start):
+                _print_event(out, args.json, offset, event)
+                out.flush()
+        except KeyboardInterrupt:
+            pass
+        return EXIT_OK
+    if start < end:
+        with store.iter(args.stream, start) as events:
+            for offset, event in events:
+                _print_event(out, args.json, offset, event)
+    elif start > end:
+        store.read_from(args.stream, start)  # raises OffsetOutOfRangeError
     return EXIT_OK
 
 
@@ -454,6 +496,8 @@ def main(argv: Sequence[str] | None = None, *, stdout: IO[str] | None = None, st
                 return _cmd_verify(store, args, out, err, path)
             if args.command == "dump":
                 return _cmd_dump(store, args, out)
+            if args.command == "tail":
+                return _cmd_tail(store, args, out)
             return _cmd_stats(store, args, out, path)
     except BrokenPipeError:
         # `stratalog dump ... | head`: the reader went away; that is fine.
