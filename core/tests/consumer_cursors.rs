@@ -163,6 +163,13 @@ fn run_consumer(path: &Path) {
     }
 }
 
+/// The offset of an "acked N" report; the harness may print its own words
+/// before it on the same line.
+fn ack_in(line: &str) -> Option<u64> {
+    let at = line.find("acked ")?;
+    line[at + "acked ".len()..].trim().parse().ok()
+}
+
 #[test]
 fn cursor_consumer_child() {
     // Runs only as the child of the kill test.
@@ -197,19 +204,20 @@ fn a_consumer_killed_mid_commit_resumes_at_its_last_acknowledged_commit_or_the_o
         // Let it commit a while, then SIGKILL it.
         for _ in 0..(50 + round * 70) {
             match lines.next() {
-                Some(Ok(line)) if line.starts_with("acked ") => {
-                    acked = line["acked ".len()..].parse().unwrap();
+                Some(Ok(line)) => {
+                    if let Some(n) = ack_in(&line) {
+                        acked = n;
+                    }
                 }
-                Some(_) => {}
-                None => break,
+                Some(Err(_)) | None => break,
             }
         }
         child.kill().unwrap();
         child.wait().unwrap();
         // What it printed before it died, still in the pipe.
         for line in lines.map_while(Result::ok) {
-            if let Some(n) = line.strip_prefix("acked ") {
-                acked = n.parse().unwrap();
+            if let Some(n) = ack_in(&line) {
+                acked = n;
             }
         }
         let reader = Store::open_read_only(&root).unwrap();

@@ -215,3 +215,125 @@ fn a_follower_never_sees_what_a_killed_writer_left_unfinished() {
     let writer = Store::open_read_only(&path).unwrap();
     writer.verify_against(STREAM, &probe).unwrap();
 }
+
+/// A follower process of the many-followers test: `threads` followers of
+/// `STREAM` from 0 to `total`, each printing how many events it checked.
+fn run_followers(path: &Path, threads: usize, total: u64) {
+    let reader = Arc::new(Store::open_read_only(path).unwrap());
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            let reader = reader.clone();
+            thread::spawn(move || {
+                let mut next = 0u64;
+                while next < total {
+                    let grown = reader
+                        .wait(STREAM, next, Some(Duration::from_secs(60)))
+                        .unwrap();
+                    for (i, e) in reader
+                        .read_from(STREAM, next, u64::MAX)
+                        .unwrap()
+                        .iter()
+                        .enumerate()
+                    {
+                        assert_eq!(
+                            e[..],
+                            event(next + i as u64)[..],
+                            "event {}",
+                            next + i as u64
+                        );
+                    }
+                    next = grown;
+                }
+                next
+            })
+        })
+        .collect();
+    for h in handles {
+        println!("followed {}", h.join().unwrap());
+    }
+}
+
+#[test]
+fn followers_child() {
+    // Runs only as a child of the many-followers test.
+    if let (Ok(path), Ok(threads), Ok(total)) = (
+        std::env::var("FOLLOWERS_STORE"),
+        std::env::var("FOLLOWERS_THREADS"),
+        std::env::var("FOLLOWERS_TOTAL"),
+    ) {
+        run_followers(
+            Path::new(&path),
+            threads.parse().unwrap(),
+            total.parse().unwrap(),
+        );
+    }
+}
+
+#[test]
+fn eight_followers_in_three_processes_each_get_exactly_the_committed_sequence() {
+    const TOTAL: u64 = 30_000;
+    for compression in [
+        stratalog_core::Compression::None,
+        stratalog_core::Compression::Lz4,
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s");
+        let options = Options {
+            segment_size: 256 << 10,
+            checkpoint_interval: 64,
+            compression,
+            ..Options::default()
+        };
+        let writer = Store::open(&path, options).unwrap();
+        let children: Vec<_> = [3usize, 3, 2]
+            .iter()
+            .map(|&threads| {
+                Command::new(std::env::current_exe().unwrap())
+                    .args([
+                        "--exact",
+                        "followers_child",
+                        "--nocapture",
+                        "--test-threads=1",
+                    ])
+                    .env("FOLLOWERS_STORE", &path)
+                    .env("FOLLOWERS_THREADS", threads.to_string())
+                    .env("FOLLOWERS_TOTAL", TOTAL.to_string())
+                    .stdout(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        // Batches of 1 to 50 events, some fsync'd, rotating every 256 KiB.
+        let mut next = 0u64;
+        let mut size = 1u64;
+        while next < TOTAL {
+            let n = size.min(TOTAL - next);
+            let batch: Vec<Vec<u8>> = (next..next + n).map(event).collect();
+            writer
+                .append_batch(STREAM, &batch, Some(next), n == 7)
+                .unwrap();
+            next += n;
+            size = size % 50 + 1;
+        }
+        let mut followed = 0;
+        for child in children {
+            let out = child.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "{compression:?}: a follower process failed"
+            );
+            let text = String::from_utf8_lossy(&out.stdout);
+            // The harness may print its own words before ours on a line.
+            for report in text
+                .lines()
+                .filter_map(|l| l.find("followed ").map(|at| &l[at..]))
+            {
+                assert_eq!(report, format!("followed {TOTAL}"), "{compression:?}");
+                followed += 1;
+            }
+        }
+        assert_eq!(followed, 8, "{compression:?}");
+        assert!(writer.stream_stats(STREAM).unwrap().segments > 3);
+        writer.verify(STREAM).unwrap();
+    }
+}
