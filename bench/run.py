@@ -73,12 +73,15 @@ SYSTEMS: dict[str, tuple[str, list[str], str]] = {
         ["sh", "-c", 'ulimit -n 1024 && exec "$0" run many-streams', *RUST],
         ROOT,
     ),
+    # Issue 14: live tail (latency of a wakeup, a follower's throughput and
+    # its idle cost). First round only, like "streams".
+    "follow": ("stratalog Rust core, live tail", RUST + ["run", "follow"], ROOT),
     # Not a system: stratalog, SQLite and the limit's fsync'd single events,
     # interleaved in 20 ms slices (bench_py.py run_duel).
     "duel": ("fsync duel", [PY, "bench/python/bench_py.py", "run", "duel"], ROOT),
 }
-ORDER = [s for s in SYSTEMS if s not in ("duel", "streams")]
-ONCE = {"streams"}
+ORDER = [s for s in SYSTEMS if s not in ("duel", "streams", "follow")]
+ONCE = {"streams", "follow"}
 DUEL = "duel/100B/x1/fsync"
 STRATALOG = ["core", "c", "python", "node"]
 # Appends also through Node's synchronous methods (reported by the node driver).
@@ -292,6 +295,28 @@ class Report:
             f"core appends at random over {n:,} streams vs one stream, 100 B x100, under ulimit -n 1024",
             v("streams", "streams/random/100B/x100"), v("streams", "streams/single/100B/x100"), 0.50, ">= 50%",
         )
+        # Issue 14: live tail.
+        for kind, what, p50_goal, p99_goal in (
+            ("inproc", "in process", 50.0, 500.0),
+            ("xproc", "across processes (read-only follower)", 1000.0, 10000.0),
+        ):
+            for q, goal in (("p50", p50_goal), ("p99", p99_goal)):
+                x = v("follow", f"follow/latency/{kind}/{q}")
+                mx = v("follow", f"follow/latency/{kind}/max")
+                shown = "n/a" if x is None else f"{x:.0f} µs" + ("" if mx is None else f" (max {mx:.0f} µs)")
+                rows.append((f"append-to-wakeup latency {what}, {q}", shown, f"<= {goal:.0f} µs",
+                             None if x is None else x <= goal))
+        ratio_row(
+            "a follower keeps up with a writer of 100 B x1000 batches (its rate over the run vs the writer's)",
+            v("follow", "follow/follower"), v("follow", "follow/writer/followed"), 0.95, ">= 95%",
+        )
+        ratio_row(
+            "writer rate with a follower process vs alone, 100 B x1000 batches",
+            v("follow", "follow/writer/followed"), v("follow", "follow/writer/alone"), 0.90, ">= 90%",
+        )
+        x = v("follow", "follow/idle-cpu")
+        rows.append(("CPU time of an idle follower over 10 s", "n/a" if x is None else f"{x:.0f} ms", "<= 10 ms",
+                     None if x is None else x <= 10))
         r = v("core", "rss/full-scan")
         rows.append((
             f"core peak RSS growth over a full scan of a {int(ENV['BENCH_RSS_MIB']):,} MiB store",

@@ -22,6 +22,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod follow;
 mod many_streams;
 
 use std::fs::{self, File, OpenOptions};
@@ -618,8 +619,12 @@ fn main() {
         ["run", "open"] => open_cells(&cfg),
         ["run", "rss-scan"] => rss_scan(&cfg),
         ["run", "many-streams"] => many_streams::run(&cfg),
+        ["run", "follow"] => follow::run(&cfg),
+        ["run", "follow-child", mode, path, arg] => {
+            follow::child_main(mode, path, arg.parse().unwrap())
+        }
         _ => {
-            eprintln!("usage: stratabench prepare | run limit|core|open|commitlog|many-streams");
+            eprintln!("usage: stratabench prepare | run limit|core|open|commitlog|many-streams|follow");
             std::process::exit(2);
         }
     }
