@@ -36,15 +36,31 @@ pub fn run(cfg: &Cfg) {
 fn emit_latencies(kind: &str, mut micros: Vec<f64>) {
     micros.sort_by(f64::total_cmp);
     let at = |q: f64| micros[((micros.len() - 1) as f64 * q).round() as usize];
-    emit("follow", &format!("follow/latency/{kind}/p50"), at(0.50), "us");
-    emit("follow", &format!("follow/latency/{kind}/p99"), at(0.99), "us");
-    emit("follow", &format!("follow/latency/{kind}/max"), at(1.0), "us");
+    emit(
+        "follow",
+        &format!("follow/latency/{kind}/p50"),
+        at(0.50),
+        "us",
+    );
+    emit(
+        "follow",
+        &format!("follow/latency/{kind}/p99"),
+        at(0.99),
+        "us",
+    );
+    emit(
+        "follow",
+        &format!("follow/latency/{kind}/max"),
+        at(1.0),
+        "us",
+    );
 }
 
 fn in_process_latency(cfg: &Cfg) {
     let store = Arc::new(Store::open(cfg.scratch("follow-inproc"), Options::default()).unwrap());
     let base = Instant::now();
-    let sent: Arc<Vec<AtomicU64>> = Arc::new((0..LATENCY_SAMPLES).map(|_| AtomicU64::new(0)).collect());
+    let sent: Arc<Vec<AtomicU64>> =
+        Arc::new((0..LATENCY_SAMPLES).map(|_| AtomicU64::new(0)).collect());
     let waiter = {
         let (store, sent) = (store.clone(), sent.clone());
         std::thread::spawn(move || {
@@ -67,12 +83,21 @@ fn in_process_latency(cfg: &Cfg) {
 }
 
 fn wall_nanos() -> u128 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_nanos()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos()
 }
 
 fn child(mode: &str, path: &Path, arg: u64) -> std::process::Child {
     Command::new(std::env::current_exe().unwrap())
-        .args(["run", "follow-child", mode, &path.display().to_string(), &arg.to_string()])
+        .args([
+            "run",
+            "follow-child",
+            mode,
+            &path.display().to_string(),
+            &arg.to_string(),
+        ])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap()
@@ -117,7 +142,12 @@ fn throughput(cfg: &Cfg) {
     };
     let alone = Store::open(cfg.scratch("follow-alone"), Options::default()).unwrap();
     let (events_alone, secs) = rounds(&alone);
-    emit("follow", "follow/writer/alone", events_alone as f64 / secs, "events/s");
+    emit(
+        "follow",
+        "follow/writer/alone",
+        events_alone as f64 / secs,
+        "events/s",
+    );
     drop(alone);
 
     let path = cfg.scratch("follow-followed");
@@ -125,17 +155,30 @@ fn throughput(cfg: &Cfg) {
     let mut follower = child("drain", &path, 0);
     let mut lines = ready(&mut follower);
     let (written, secs) = rounds(&store);
-    emit("follow", "follow/writer/followed", written as f64 / secs, "events/s");
+    emit(
+        "follow",
+        "follow/writer/followed",
+        written as f64 / secs,
+        "events/s",
+    );
     // The end: one event more tells the follower where to stop.
     store.append(STREAM, b"end").unwrap();
     let caught_up: f64 = lines.next().unwrap().unwrap().parse().unwrap();
     follower.wait().unwrap();
-    emit("follow", "follow/follower", (written + 1) as f64 / caught_up, "events/s");
+    emit(
+        "follow",
+        "follow/follower",
+        (written + 1) as f64 / caught_up,
+        "events/s",
+    );
 }
 
 fn idle_cpu(cfg: &Cfg) {
     let path = cfg.scratch("follow-idle");
-    Store::open(&path, Options::default()).unwrap().close().unwrap();
+    Store::open(&path, Options::default())
+        .unwrap()
+        .close()
+        .unwrap();
     let mut follower = child("idle", &path, IDLE.as_millis() as u64);
     let mut lines = ready(&mut follower);
     let cpu_ms: f64 = lines.next().unwrap().unwrap().parse().unwrap();
@@ -149,7 +192,12 @@ fn cpu_ms() -> f64 {
     // Fields after the command name (which may hold spaces), from field 3.
     let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
     let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
     // utime and stime are fields 14 and 15: indexes 11 and 12 here. The
     // kernel reports them in USER_HZ, 100 on Linux.
     (ticks(11) + ticks(12)) * 10.0

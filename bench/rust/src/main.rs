@@ -624,7 +624,9 @@ fn main() {
             follow::child_main(mode, path, arg.parse().unwrap())
         }
         _ => {
-            eprintln!("usage: stratabench prepare | run limit|core|open|commitlog|many-streams|follow");
+            eprintln!(
+                "usage: stratabench prepare | run limit|core|open|commitlog|many-streams|follow"
+            );
             std::process::exit(2);
         }
     }

@@ -33,21 +33,39 @@ pub fn run(cfg: &Cfg) {
             .unwrap();
     }
     let secs = start.elapsed().as_secs_f64();
-    emit("streams", "streams/append-one-each", streams as f64 / secs, "events/s");
+    emit(
+        "streams",
+        "streams/append-one-each",
+        streams as f64 / secs,
+        "events/s",
+    );
 
     let start = Instant::now();
     for stream in 0..streams {
         let got = store.read_from(stream, 0, u64::MAX).unwrap();
-        assert!(got.len() == 1 && got[0] == event_of(stream)[..], "stream {stream}");
+        assert!(
+            got.len() == 1 && got[0] == event_of(stream)[..],
+            "stream {stream}"
+        );
     }
     let secs = start.elapsed().as_secs_f64();
-    emit("streams", "streams/read-each", streams as f64 / secs, "events/s");
+    emit(
+        "streams",
+        "streams/read-each",
+        streams as f64 / secs,
+        "events/s",
+    );
 
     append_cells(cfg, &store, &evs, "");
 
     let start = Instant::now();
     store.close().unwrap();
-    emit("streams", "streams/close", start.elapsed().as_secs_f64() * 1e3, "ms");
+    emit(
+        "streams",
+        "streams/close",
+        start.elapsed().as_secs_f64() * 1e3,
+        "ms",
+    );
 
     // Opens of the closed store, each closed before the next (nothing
     // appended, so each finds the same store).
@@ -60,14 +78,23 @@ pub fn run(cfg: &Cfg) {
         opens += 1;
         store.close().unwrap();
     }
-    emit("streams", "streams/open", total * 1e3 / f64::from(opens), "ms");
+    emit(
+        "streams",
+        "streams/open",
+        total * 1e3 / f64::from(opens),
+        "ms",
+    );
 
     let store = Store::open(&path, Options::default()).unwrap();
     assert_eq!(store.streams().unwrap().len() as u64, streams);
     // A sample, verified from genesis to the head recovery found.
     for stream in (0..streams).step_by((streams / 1000).max(1) as usize) {
         let report = store.verify(stream).unwrap();
-        assert_eq!(report.head, store.chain_head(stream).unwrap(), "stream {stream}");
+        assert_eq!(
+            report.head,
+            store.chain_head(stream).unwrap(),
+            "stream {stream}"
+        );
         assert!(report.events >= 1, "stream {stream}");
     }
 
@@ -86,7 +113,12 @@ fn append_cells(cfg: &Cfg, store: &Store, evs: &[Vec<u8>], suffix: &str) {
         let (n, secs) = run_warm(cfg.budget, 10, || {
             store.append_batch(0, &batch, None, false).unwrap();
         });
-        emit("streams", "streams/single/100B/x100", (n * 100) as f64 / secs, "events/s");
+        emit(
+            "streams",
+            "streams/single/100B/x100",
+            (n * 100) as f64 / secs,
+            "events/s",
+        );
     }
     // A fixed-seed xorshift, so every run appends to the same streams.
     let mut seed = 0x9E37_79B9_7F4A_7C15u64;
