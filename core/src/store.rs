@@ -302,6 +302,22 @@ impl Store {
         Ok(EventIter::new(cursor))
     }
 
+    /// Takes `iter` on to its stream's head as it is now, from where it
+    /// stopped: what a follower calls once [`Store::wait`] says the stream
+    /// grew. It goes on verifying the chain from its own position instead
+    /// of from the nearest checkpoint; one that cannot (it failed, or was
+    /// made at the stream's end) starts afresh at its next offset.
+    pub fn extend_iter(&self, iter: &mut EventIter) -> Result<()> {
+        let _op = self.begin()?;
+        let Some(stream) = self.stream(iter.stream())? else {
+            return Ok(());
+        };
+        if !iter.extend(stream.snapshot())? {
+            iter.restart(stream.cursor(iter.next_offset())?);
+        }
+        Ok(())
+    }
+
     /// Waits until `stream`'s next offset is greater than `offset` and
     /// returns it: at once if it already is, otherwise as soon as an append
     /// takes it there. Fails with [`Error::Timeout`] when `timeout` passes

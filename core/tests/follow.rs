@@ -337,3 +337,58 @@ fn eight_followers_in_three_processes_each_get_exactly_the_committed_sequence() 
         writer.verify(STREAM).unwrap();
     }
 }
+
+#[test]
+fn an_extended_iterator_goes_on_where_it_stopped_across_rotations() {
+    for read_only in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s");
+        let writer = Store::open(&path, options()).unwrap();
+        writer.append_batch(STREAM, &batch(0), None, false).unwrap();
+        let follower;
+        let reader: &Store = if read_only {
+            follower = Store::open_read_only(&path).unwrap();
+            &follower
+        } else {
+            &writer
+        };
+        let mut iter = reader.iter(STREAM, 5).unwrap();
+        let mut next = 5u64;
+        for round in 0..60 {
+            for item in &mut iter {
+                let (offset, e) = item.unwrap();
+                assert_eq!((offset, &e[..]), (next, &event(next)[..]), "round {round}");
+                next += 1;
+            }
+            assert_eq!(iter.next_offset(), next);
+            let head = writer.chain_head(STREAM).unwrap().next_offset;
+            assert_eq!(head, next);
+            writer
+                .append_batch(STREAM, &batch(head), None, false)
+                .unwrap();
+            reader
+                .wait(STREAM, next, Some(Duration::from_secs(30)))
+                .unwrap();
+            reader.extend_iter(&mut iter).unwrap();
+        }
+        assert!(
+            writer.stream_stats(STREAM).unwrap().segments > 3,
+            "read_only={read_only}"
+        );
+        // An iterator made at the end extends too (it starts afresh).
+        drop(iter);
+        let end = writer.chain_head(STREAM).unwrap().next_offset;
+        reader.wait(STREAM, end - 1, None).unwrap();
+        let mut at_end = reader.iter(STREAM, end).unwrap();
+        assert!(at_end.next().is_none());
+        writer
+            .append_batch(STREAM, &batch(end), None, false)
+            .unwrap();
+        reader
+            .wait(STREAM, end, Some(Duration::from_secs(30)))
+            .unwrap();
+        reader.extend_iter(&mut at_end).unwrap();
+        let (offset, e) = at_end.next().unwrap().unwrap();
+        assert_eq!((offset, &e[..]), (end, &event(end)[..]));
+    }
+}

@@ -221,15 +221,14 @@ pub fn child_main(mode: &str, path: &str, arg: u64) {
         }
         "drain" => {
             let start = Instant::now();
-            let mut next = 0u64;
+            let mut iter = store.iter(STREAM, 0).unwrap();
             loop {
-                let grown = store.wait(STREAM, next, None).unwrap();
-                let mut iter = store.iter(STREAM, next).unwrap();
+                store.wait(STREAM, iter.next_offset(), None).unwrap();
+                store.extend_iter(&mut iter).unwrap();
                 let mut last = None;
                 for item in &mut iter {
                     last = Some(item.unwrap().1);
                 }
-                next = grown;
                 if last.is_some_and(|e| e[..] == b"end"[..]) {
                     break;
                 }

@@ -89,6 +89,12 @@ impl<S: Deref<Target = Segment>> RecordReader<S> {
         &self.segment
     }
 
+    /// Reads on to `limit` (never back): the segment grew, and the bytes
+    /// up to the old limit, which the window may hold, never change.
+    pub fn extend_limit(&mut self, limit: u64) {
+        self.limit = self.limit.max(limit);
+    }
+
     pub fn pos(&self) -> u64 {
         self.pos
     }

@@ -103,6 +103,37 @@ impl Cursor {
         self.snapshot.head
     }
 
+    /// Moves this cursor's end to `snapshot`, a later snapshot of the same
+    /// stream, keeping its position and the chain state it has verified:
+    /// a follower reads on from where it stopped instead of verifying again
+    /// from a checkpoint. Returns false, changing nothing, when `snapshot`
+    /// does not extend this cursor's (other segments, or an older head) or
+    /// the cursor has no reader to go on with (it was made at the end).
+    fn extend(&mut self, snapshot: Snapshot) -> Result<bool> {
+        let old = &self.snapshot;
+        let extends = snapshot.head.next_offset >= old.head.next_offset
+            && snapshot.segments.len() >= old.segments.len()
+            && old
+                .segments
+                .iter()
+                .zip(snapshot.segments.iter())
+                .all(|(a, b)| Arc::ptr_eq(a, b));
+        if !extends || self.reader.is_none() {
+            return Ok(false);
+        }
+        let was_active = self.seg_index + 1 == old.segments.len();
+        self.snapshot = snapshot;
+        if was_active {
+            // The segment it reads was the active one: it has grown, or
+            // been sealed at its full length.
+            let limit = self.segment_limit(self.seg_index)?;
+            if let Some(reader) = self.reader.as_mut() {
+                reader.extend_limit(limit);
+            }
+        }
+        Ok(true)
+    }
+
     /// Where reading segment `index` stops: its length when sealed, the
     /// published length when active.
     fn segment_limit(&self, index: usize) -> Result<u64> {
@@ -313,17 +344,48 @@ impl Cursor {
 }
 
 /// Events of a stream, lazily, from a start offset to the head at the time
-/// the iterator was made. Stops after the first error.
+/// the iterator was made (or last extended, `Store::extend_iter`). Stops
+/// after the first error.
 #[derive(Debug)]
 pub struct EventIter {
+    stream: u64,
     cursor: Option<Cursor>,
+    /// The offset of the next event it returns.
+    next_offset: u64,
 }
 
 impl EventIter {
     pub(crate) fn new(cursor: Cursor) -> Self {
         EventIter {
+            stream: cursor.stream,
+            next_offset: cursor.next_offset(),
             cursor: Some(cursor),
         }
+    }
+
+    /// The stream it reads.
+    pub fn stream(&self) -> u64 {
+        self.stream
+    }
+
+    /// The offset of the next event it returns (its end once exhausted).
+    pub fn next_offset(&self) -> u64 {
+        self.next_offset
+    }
+
+    /// Goes on to `snapshot`'s head from where it stopped; false if it
+    /// cannot (it failed, or see `Cursor::extend`), and the caller starts
+    /// a new cursor at `next_offset` instead.
+    pub(crate) fn extend(&mut self, snapshot: Snapshot) -> Result<bool> {
+        match self.cursor.as_mut() {
+            Some(cursor) => cursor.extend(snapshot),
+            None => Ok(false),
+        }
+    }
+
+    pub(crate) fn restart(&mut self, cursor: Cursor) {
+        self.next_offset = cursor.next_offset();
+        self.cursor = Some(cursor);
     }
 }
 
@@ -333,11 +395,12 @@ impl Iterator for EventIter {
     fn next(&mut self) -> Option<Self::Item> {
         let cursor = self.cursor.as_mut()?;
         match cursor.next_event() {
-            Ok(Some(event)) => Some(Ok(event)),
-            Ok(None) => {
-                self.cursor = None;
-                None
+            Ok(Some(event)) => {
+                self.next_offset = event.0 + 1;
+                Some(Ok(event))
             }
+            // Kept: `Store::extend_iter` may take it further.
+            Ok(None) => None,
             Err(e) => {
                 self.cursor = None;
                 Some(Err(e))
