@@ -365,6 +365,10 @@ impl Store {
     /// available.
     fn watch_stream(&self, stream: &Arc<Stream>) -> bool {
         let own = layout::stream_dir(stream.id);
+        // Once its own directory is watched, nothing changes: no listing.
+        if self.watched.lock().contains(&(stream.id, own.clone())) {
+            return true;
+        }
         let rel = if self.dir.list(&own).is_ok() {
             own
         } else {
