@@ -117,6 +117,16 @@ struct SimFile {
 }
 
 impl SimFile {
+    /// What a failed fsync does: the unsynced bytes stay readable but are
+    /// lost for good.
+    fn lose_unsynced(&mut self) {
+        let range = (self.durable.len().min(self.data.len()), self.data.len());
+        self.lost = Some(
+            self.lost
+                .map_or(range, |(a, b)| (a.min(range.0), b.max(range.1))),
+        );
+    }
+
     fn sync(&mut self) {
         let mut durable = self.data.clone();
         if let Some((from, to)) = self.lost {
@@ -284,11 +294,7 @@ impl StorageDir for SimDir {
         for file in state.files.values() {
             let mut f = file.lock();
             if fault.is_some() {
-                let range = (f.durable.len().min(f.data.len()), f.data.len());
-                f.lost = Some(
-                    f.lost
-                        .map_or(range, |(a, b)| (a.min(range.0), b.max(range.1))),
-                );
+                f.lose_unsynced();
             } else {
                 f.sync();
             }
@@ -434,11 +440,7 @@ impl ByteFile for SimHandle {
         let fault = self.tick(Op::Sync);
         let mut f = self.file.lock();
         if let Some(fault) = fault {
-            let range = (f.durable.len().min(f.data.len()), f.data.len());
-            f.lost = Some(
-                f.lost
-                    .map_or(range, |(a, b)| (a.min(range.0), b.max(range.1))),
-            );
+            f.lose_unsynced();
             return Err(fault.error());
         }
         f.sync();
