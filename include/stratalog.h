@@ -41,6 +41,16 @@
 #define STRATALOG_HEAD_TEXT_SIZE 86
 
 /**
+ * As a tree size: the stream's whole length when the call runs.
+ */
+#define STRATALOG_SIZE_CURRENT UINT64_MAX
+
+/**
+ * Bytes of a leaf's data: u64_le(offset) || h(offset).
+ */
+#define STRATALOG_LEAF_DATA_SIZE 40
+
+/**
  * `failed_offset` of a stratalog_verify_report when verification succeeded.
  */
 #define STRATALOG_NO_OFFSET UINT64_MAX
@@ -128,6 +138,18 @@ typedef enum stratalog_status {
    * offset.
    */
   STRATALOG_STATUS_TIMEOUT = 15,
+  /**
+   * A proof, signed note, checkpoint or receipt does not check out (the
+   * message says which part and why).
+   */
+  STRATALOG_STATUS_VERIFICATION_FAILED = 16,
+  /**
+   * stratalog_checkpoint() (or a receipt or tiles export, which sign
+   * one) refused to sign: a smaller size than one signed before for the
+   * origin, or a tree that does not extend the one signed before (a
+   * store restored from an old backup). Signing it would fork the log.
+   */
+  STRATALOG_STATUS_CHECKPOINT_REFUSED = 17,
 } stratalog_status;
 
 /**
@@ -178,6 +200,19 @@ typedef struct stratalog_events stratalog_events;
  * used by two threads at once.
  */
 typedef struct stratalog_iter stratalog_iter;
+
+/**
+ * A list of 32-byte hashes: an inclusion or consistency proof. Opaque;
+ * free it with stratalog_proof_free().
+ */
+typedef struct stratalog_proof stratalog_proof;
+
+/**
+ * An Ed25519 signing key with its name (C2SP signed-note). Opaque; free it
+ * with stratalog_signing_key_free(). The library never prints its key
+ * material.
+ */
+typedef struct stratalog_signing_key stratalog_signing_key;
 
 /**
  * An open store. Opaque: create it with stratalog_open(),
@@ -796,6 +831,327 @@ const char *stratalog_compression_name(uint32_t compression);
  * `name` is NULL or a NUL-terminated string; `out` is NULL or writable.
  */
 enum stratalog_status stratalog_compression_parse(const char *name, stratalog_compression *out);
+
+/**
+ * Number of hashes in the proof (0 for NULL).
+ *
+ * # Safety
+ * `proof` is NULL or a live proof.
+ */
+size_t stratalog_proof_len(const struct stratalog_proof *proof);
+
+/**
+ * The proof's hashes, stratalog_proof_len() * 32 bytes back to back, from
+ * the bottom of the tree up; owned by the proof. NULL for a NULL or empty
+ * proof.
+ *
+ * # Safety
+ * `proof` is NULL or a live proof.
+ */
+const uint8_t *stratalog_proof_data(const struct stratalog_proof *proof);
+
+/**
+ * Frees a proof. NULL is a no-op.
+ *
+ * # Safety
+ * `proof` is NULL or a live proof; it is invalid afterwards.
+ */
+void stratalog_proof_free(struct stratalog_proof *proof);
+
+/**
+ * The RFC 6962 root of `stream`'s Merkle tree over its first `size` events
+ * (STRATALOG_SIZE_CURRENT: all of them) into `out` (32 bytes). The empty
+ * tree's root is SHA-256 of nothing.
+ *
+ * Errors: NULL_ARGUMENT, OFFSET_OUT_OF_RANGE (size past the end), CLOSED,
+ * CORRUPTION, CHAIN_MISMATCH, IO.
+ *
+ * # Safety
+ * `store` is NULL or a live handle; `out` is NULL or 32 writable bytes.
+ */
+enum stratalog_status stratalog_tree_root(const struct stratalog_store *store,
+                                          uint64_t stream,
+                                          uint64_t size,
+                                          uint8_t (*out)[32]);
+
+/**
+ * The 40-byte leaf data of event `offset`, u64_le(offset) || h(offset),
+ * into `out`: what stratalog_verify_inclusion() takes.
+ *
+ * Errors: NULL_ARGUMENT, OFFSET_OUT_OF_RANGE, CLOSED, CORRUPTION,
+ * CHAIN_MISMATCH, IO.
+ *
+ * # Safety
+ * `store` is NULL or a live handle; `out` is NULL or 40 writable bytes.
+ */
+enum stratalog_status stratalog_leaf_data(const struct stratalog_store *store,
+                                          uint64_t stream,
+                                          uint64_t offset,
+                                          uint8_t (*out)[STRATALOG_LEAF_DATA_SIZE]);
+
+/**
+ * The inclusion proof of event `offset` in the tree of the first `size`
+ * events (STRATALOG_SIZE_CURRENT: all of them) into `*out` (free with
+ * stratalog_proof_free()).
+ *
+ * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (offset >= size),
+ * OFFSET_OUT_OF_RANGE (size past the end), CLOSED, CORRUPTION,
+ * CHAIN_MISMATCH, IO.
+ *
+ * # Safety
+ * `store` is NULL or a live handle; `out` is NULL or writable.
+ */
+enum stratalog_status stratalog_inclusion_proof(const struct stratalog_store *store,
+                                                uint64_t stream,
+                                                uint64_t offset,
+                                                uint64_t size,
+                                                struct stratalog_proof **out);
+
+/**
+ * The consistency proof from the tree of the first `old_size` events to
+ * the tree of the first `size` (STRATALOG_SIZE_CURRENT: all of them) into
+ * `*out` (free with stratalog_proof_free()).
+ *
+ * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (old_size > size),
+ * OFFSET_OUT_OF_RANGE, CLOSED, CORRUPTION, CHAIN_MISMATCH, IO.
+ *
+ * # Safety
+ * `store` is NULL or a live handle; `out` is NULL or writable.
+ */
+enum stratalog_status stratalog_consistency_proof(const struct stratalog_store *store,
+                                                  uint64_t stream,
+                                                  uint64_t old_size,
+                                                  uint64_t size,
+                                                  struct stratalog_proof **out);
+
+/**
+ * A signed C2SP checkpoint note of `stream`'s tree of the first `size`
+ * events (STRATALOG_SIZE_CURRENT: all of them), signed by `key`, into
+ * `*out` (a new string; free with stratalog_string_free()). `origin`
+ * NULL means "<key name>/<stream>". The store never signs two
+ * inconsistent checkpoints for one origin: it records the last one
+ * durably and refuses (CHECKPOINT_REFUSED) a smaller size or a tree that
+ * does not extend it.
+ *
+ * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (a bad origin),
+ * OFFSET_OUT_OF_RANGE, CHECKPOINT_REFUSED, CLOSED, CORRUPTION,
+ * CHAIN_MISMATCH, IO.
+ *
+ * # Safety
+ * `store` and `key` are NULL or live handles; `origin` is NULL or
+ * NUL-terminated; `out` is NULL or writable.
+ */
+enum stratalog_status stratalog_checkpoint(const struct stratalog_store *store,
+                                           uint64_t stream,
+                                           const struct stratalog_signing_key *key,
+                                           uint64_t size,
+                                           const char *origin,
+                                           char **out);
+
+/**
+ * An offline receipt (C2SP tlog-proof) for event `offset` against a
+ * checkpoint of the first `size` events (STRATALOG_SIZE_CURRENT: all of
+ * them) signed by `key`, into `*out` (free with stratalog_string_free()).
+ * stratalog_verify_receipt() checks it with the event and the verifier key
+ * alone.
+ *
+ * Errors: as stratalog_checkpoint(), and INVALID_ARGUMENT (offset >= size).
+ *
+ * # Safety
+ * `store` and `key` are NULL or live handles; `out` is NULL or writable.
+ */
+enum stratalog_status stratalog_receipt(const struct stratalog_store *store,
+                                        uint64_t stream,
+                                        uint64_t offset,
+                                        const struct stratalog_signing_key *key,
+                                        uint64_t size,
+                                        char **out);
+
+/**
+ * Writes `stream`'s tree of the first `size` events (STRATALOG_SIZE_CURRENT:
+ * all of them) under directory `dir` as a static C2SP tlog-tiles log: the
+ * signed `checkpoint`, `tile/<L>/<N>[.p/<W>]` and
+ * `tile/entries/<N>[.p/<W>]`, whose entries are the 40-byte leaf data.
+ * `checkpoint` NULL or a place for the signed checkpoint (free with
+ * stratalog_string_free()).
+ *
+ * Errors: as stratalog_checkpoint().
+ *
+ * # Safety
+ * `store` and `key` are NULL or live handles; `dir` is NULL or
+ * NUL-terminated; `checkpoint` is NULL or writable.
+ */
+enum stratalog_status stratalog_export_tiles(const struct stratalog_store *store,
+                                             uint64_t stream,
+                                             const struct stratalog_signing_key *key,
+                                             const char *dir,
+                                             uint64_t size,
+                                             char **checkpoint);
+
+/**
+ * Checks, with no store, that `receipt` (from stratalog_receipt()) proves
+ * that `event` (`event_len` bytes) is in the log whose checkpoint the
+ * verifier key `vkey` signed. `offset` NULL or a place for the event's
+ * offset, written on success.
+ *
+ * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (vkey is not a verifier key),
+ * VERIFICATION_FAILED (the message says what does not check out).
+ *
+ * # Safety
+ * `receipt` and `vkey` are NULL or NUL-terminated; `event` is NULL (when
+ * `event_len` is 0) or `event_len` readable bytes; `offset` is NULL or
+ * writable.
+ */
+enum stratalog_status stratalog_verify_receipt(const char *receipt,
+                                               const char *vkey,
+                                               const uint8_t *event,
+                                               size_t event_len,
+                                               uint64_t *offset);
+
+/**
+ * Checks, with no store, a signed checkpoint note against the verifier key
+ * `vkey`; on success writes its tree size and root (each output may be
+ * NULL).
+ *
+ * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (vkey), VERIFICATION_FAILED.
+ *
+ * # Safety
+ * `note` and `vkey` are NULL or NUL-terminated; `size` is NULL or
+ * writable; `root` is NULL or 32 writable bytes.
+ */
+enum stratalog_status stratalog_verify_checkpoint(const char *note,
+                                                  const char *vkey,
+                                                  uint64_t *size,
+                                                  uint8_t (*root)[32]);
+
+/**
+ * Checks, with no store, that `proof` (`proof_count` hashes of 32 bytes)
+ * proves the leaf with data `leaf_data` (`leaf_len` bytes; for a stream,
+ * the 40 bytes of stratalog_leaf_data()) is number `leaf_index` in the
+ * tree of `size` leaves whose root is `root`.
+ *
+ * Errors: NULL_ARGUMENT, VERIFICATION_FAILED.
+ *
+ * # Safety
+ * `root` is NULL or 32 readable bytes; `proof` is NULL (when
+ * `proof_count` is 0) or `proof_count * 32` readable bytes; `leaf_data`
+ * is NULL (when `leaf_len` is 0) or `leaf_len` readable bytes.
+ */
+enum stratalog_status stratalog_verify_inclusion(uint64_t leaf_index,
+                                                 uint64_t size,
+                                                 const uint8_t (*root)[32],
+                                                 const uint8_t *proof,
+                                                 size_t proof_count,
+                                                 const uint8_t *leaf_data,
+                                                 size_t leaf_len);
+
+/**
+ * Checks, with no store, that `proof` (`proof_count` hashes of 32 bytes)
+ * proves the tree of `old_size` leaves with root `old_root` is a prefix of
+ * the tree of `size` leaves with root `root`.
+ *
+ * Errors: NULL_ARGUMENT, VERIFICATION_FAILED.
+ *
+ * # Safety
+ * `old_root` and `root` are NULL or 32 readable bytes; `proof` is NULL
+ * (when `proof_count` is 0) or `proof_count * 32` readable bytes.
+ */
+enum stratalog_status stratalog_verify_consistency(uint64_t old_size,
+                                                   uint64_t size,
+                                                   const uint8_t (*old_root)[32],
+                                                   const uint8_t (*root)[32],
+                                                   const uint8_t *proof,
+                                                   size_t proof_count);
+
+/**
+ * A new key named `name` (e.g. "example.com/audit-log": no spaces, no
+ * '+') from the operating system's random source, into `*out`.
+ *
+ * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (a bad name), IO (no randomness).
+ *
+ * # Safety
+ * `name` is NULL or NUL-terminated; `out` is NULL or writable.
+ */
+enum stratalog_status stratalog_signing_key_generate(const char *name,
+                                                     struct stratalog_signing_key **out);
+
+/**
+ * The key that the private key text `text`
+ * ("PRIVATE+KEY+<name>+<hex id>+<base64>") holds, into `*out`.
+ *
+ * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (not such a text, or its ID does
+ * not match its key).
+ *
+ * # Safety
+ * `text` is NULL or NUL-terminated; `out` is NULL or writable.
+ */
+enum stratalog_status stratalog_signing_key_from_text(const char *text,
+                                                      struct stratalog_signing_key **out);
+
+/**
+ * The key in the key file at `path` (the private key text), into `*out`.
+ *
+ * Errors: NULL_ARGUMENT, INVALID_ARGUMENT, IO.
+ *
+ * # Safety
+ * `path` is NULL or NUL-terminated; `out` is NULL or writable.
+ */
+enum stratalog_status stratalog_signing_key_load(const char *path,
+                                                 struct stratalog_signing_key **out);
+
+/**
+ * Writes the key to a new key file at `path`, readable by its owner only
+ * (mode 0600), durably. An existing file is never overwritten (IO, EEXIST).
+ *
+ * Errors: NULL_ARGUMENT, INVALID_ARGUMENT, IO.
+ *
+ * # Safety
+ * `key` is NULL or a live handle; `path` is NULL or NUL-terminated.
+ */
+enum stratalog_status stratalog_signing_key_save(const struct stratalog_signing_key *key,
+                                                 const char *path);
+
+/**
+ * The verifier key text ("<name>+<hex id>+<base64>") that checks this
+ * key's signatures: give it to whoever verifies. `*out` receives a new
+ * string (free with stratalog_string_free()).
+ *
+ * Errors: NULL_ARGUMENT.
+ *
+ * # Safety
+ * `key` is NULL or a live handle; `out` is NULL or writable.
+ */
+enum stratalog_status stratalog_signing_key_vkey(const struct stratalog_signing_key *key,
+                                                 char **out);
+
+/**
+ * The private key text ("PRIVATE+KEY+..."), the key file's contents.
+ * `*out` receives a new string (free with stratalog_string_free(), after
+ * wiping it if it matters). Keep it secret.
+ *
+ * Errors: NULL_ARGUMENT.
+ *
+ * # Safety
+ * `key` is NULL or a live handle; `out` is NULL or writable.
+ */
+enum stratalog_status stratalog_signing_key_to_text(const struct stratalog_signing_key *key,
+                                                    char **out);
+
+/**
+ * Frees a key. NULL is a no-op.
+ *
+ * # Safety
+ * `key` is NULL or a live handle; it is invalid afterwards.
+ */
+void stratalog_signing_key_free(struct stratalog_signing_key *key);
+
+/**
+ * Frees a string the library handed out. NULL is a no-op.
+ *
+ * # Safety
+ * `text` is NULL or a string from this library, not freed before.
+ */
+void stratalog_string_free(char *text);
 
 /**
  * Fills `*out` with how many segments and bytes `stream` holds and which

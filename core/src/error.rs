@@ -83,6 +83,17 @@ pub enum Error {
     /// A wait ended at its deadline before the stream grew past `offset`.
     #[error("timed out waiting for stream {stream} to grow past offset {offset}")]
     Timeout { stream: u64, offset: u64 },
+
+    /// A proof, signed note, checkpoint or receipt does not check out.
+    #[error("verification failed: {0}")]
+    Verification(String),
+
+    /// Signing this checkpoint would give the origin two signed views of
+    /// its log that are not consistent (a smaller size than one signed
+    /// before, or a tree that does not extend the one signed before): what
+    /// a store restored from an old backup would do.
+    #[error("refused to sign a checkpoint for origin {origin:?}: {reason}")]
+    CheckpointRefused { origin: String, reason: String },
 }
 
 /// Shorthand used across the crate.
@@ -163,6 +174,11 @@ impl Error {
             Error::Timeout { stream, offset } => Error::Timeout {
                 stream: *stream,
                 offset: *offset,
+            },
+            Error::Verification(reason) => Error::Verification(reason.clone()),
+            Error::CheckpointRefused { origin, reason } => Error::CheckpointRefused {
+                origin: origin.clone(),
+                reason: reason.clone(),
             },
         }
     }

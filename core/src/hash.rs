@@ -76,7 +76,8 @@ impl FromStr for ChainHead {
     }
 }
 
-pub(crate) fn to_hex(bytes: &[u8]) -> String {
+/// Lowercase hex.
+pub fn to_hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);
     for b in bytes {

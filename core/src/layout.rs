@@ -8,6 +8,9 @@
 //! streams/<stream:020>/<base:020>.idx   index of a sealed segment
 //! streams/<stream:020>/TAIL             tail marker of the active segment
 //! cursors/<stream:020>/<name>           a consumer's committed position
+//! trees/<stream:020>/nodes              Merkle tree nodes above 64-leaf chunks
+//! trees/<stream:020>/<first:020>.leaves leaf hashes, 65,536 per file
+//! signed/<sha256(origin):hex>           the last checkpoint signed for an origin
 //! ```
 //! Zero-padded decimal names sort in numeric order.
 
@@ -55,6 +58,37 @@ pub fn cursor_dir(stream: u64) -> PathBuf {
 /// One cursor; `name` is checked to be a plain file name first.
 pub fn cursor_path(stream: u64, name: &str) -> PathBuf {
     cursor_dir(stream).join(name)
+}
+
+pub const TREES_DIR: &str = "trees";
+pub const TREE_NODES_FILE: &str = "nodes";
+pub const TREE_LEAVES_EXT: &str = "leaves";
+
+/// Where the Merkle tree of `stream` is kept (a cache of the segments).
+pub fn tree_dir(stream: u64) -> PathBuf {
+    Path::new(TREES_DIR).join(format!("{stream:020}"))
+}
+
+pub fn tree_nodes_path(stream: u64) -> PathBuf {
+    tree_dir(stream).join(TREE_NODES_FILE)
+}
+
+/// The leaf-hash file whose first leaf is `first`.
+pub fn tree_leaves_path(stream: u64, first: u64) -> PathBuf {
+    tree_dir(stream).join(format!("{first:020}.{TREE_LEAVES_EXT}"))
+}
+
+/// The first leaf of a leaf-hash file name, if `name` is one.
+pub fn parse_tree_leaves_name(name: &str) -> Option<u64> {
+    parse_number(name.strip_suffix(TREE_LEAVES_EXT)?.strip_suffix('.')?)
+}
+
+pub const SIGNED_DIR: &str = "signed";
+
+/// The record of the last checkpoint signed for an origin, by the hex
+/// SHA-256 of the origin (origins may hold any character).
+pub fn signed_path(origin_digest_hex: &str) -> PathBuf {
+    Path::new(SIGNED_DIR).join(origin_digest_hex)
 }
 
 /// The stream id a directory name under `streams/` stands for.

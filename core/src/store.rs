@@ -1,7 +1,9 @@
 //! The store facade: a directory of streams, the writer lock, and the
 //! public operations.
 
-use std::collections::HashSet;
+mod proofs;
+
+use std::collections::{HashMap, HashSet};
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -42,6 +44,13 @@ pub struct Store {
     owner: Owner,
     /// Directories a read-only store's followers watch, by stream.
     watched: Mutex<HashSet<(u64, PathBuf)>>,
+    /// Merkle trees loaded so far, by stream (see `tree`).
+    trees: Mutex<HashMap<u64, Arc<Mutex<crate::tree::StreamTree>>>>,
+    /// Where trees are kept: the store itself, or memory for a read-only
+    /// store, which writes nothing of the kind.
+    tree_dir: Arc<dyn StorageDir>,
+    /// Held while checking and recording the last signed checkpoint.
+    signing: Mutex<()>,
 }
 
 impl Store {
@@ -155,6 +164,11 @@ impl Store {
             dir.write_cache(open_marker, b"")
                 .context(|| format!("creating {}", dir.display(open_marker).display()))?;
         }
+        let tree_dir: Arc<dyn StorageDir> = if writable {
+            dir.clone()
+        } else {
+            Arc::new(MemoryDir::new())
+        };
         Ok(Store {
             dir,
             options,
@@ -165,6 +179,9 @@ impl Store {
             lock: Mutex::new(None),
             owner: Owner::current(),
             watched: Mutex::new(HashSet::new()),
+            trees: Mutex::new(HashMap::new()),
+            tree_dir,
+            signing: Mutex::new(()),
         })
     }
 

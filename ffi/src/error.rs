@@ -61,10 +61,18 @@ pub enum stratalog_status {
     /// stratalog_wait() reached its timeout before the stream grew past the
     /// offset.
     Timeout = 15,
+    /// A proof, signed note, checkpoint or receipt does not check out (the
+    /// message says which part and why).
+    VerificationFailed = 16,
+    /// stratalog_checkpoint() (or a receipt or tiles export, which sign
+    /// one) refused to sign: a smaller size than one signed before for the
+    /// origin, or a tree that does not extend the one signed before (a
+    /// store restored from an old backup). Signing it would fork the log.
+    CheckpointRefused = 17,
 }
 
 impl stratalog_status {
-    pub(crate) const ALL: [stratalog_status; 16] = [
+    pub(crate) const ALL: [stratalog_status; 18] = [
         stratalog_status::Ok,
         stratalog_status::NullArgument,
         stratalog_status::InvalidArgument,
@@ -81,6 +89,8 @@ impl stratalog_status {
         stratalog_status::Poisoned,
         stratalog_status::Forked,
         stratalog_status::Timeout,
+        stratalog_status::VerificationFailed,
+        stratalog_status::CheckpointRefused,
     ];
 
     /// The static NUL-terminated name, e.g. `"STRATALOG_STATUS_OK"`.
@@ -102,6 +112,8 @@ impl stratalog_status {
             stratalog_status::Poisoned => c"STRATALOG_STATUS_POISONED",
             stratalog_status::Forked => c"STRATALOG_STATUS_FORKED",
             stratalog_status::Timeout => c"STRATALOG_STATUS_TIMEOUT",
+            stratalog_status::VerificationFailed => c"STRATALOG_STATUS_VERIFICATION_FAILED",
+            stratalog_status::CheckpointRefused => c"STRATALOG_STATUS_CHECKPOINT_REFUSED",
         }
     }
 }
@@ -260,6 +272,8 @@ impl From<Error> for Fail {
                 d.stream = *stream;
                 d.offset = *offset;
             }
+            Error::Verification(_) => d.status = S::VerificationFailed,
+            Error::CheckpointRefused { .. } => d.status = S::CheckpointRefused,
             // A variant added to the core later: the message still says
             // what happened; IO is the closest general category.
             _ => d.status = S::Io,
@@ -461,6 +475,14 @@ mod tests {
                     offset: 9,
                 },
                 S::Timeout,
+            ),
+            (Error::Verification("bad".into()), S::VerificationFailed),
+            (
+                Error::CheckpointRefused {
+                    origin: "o".into(),
+                    reason: "r".into(),
+                },
+                S::CheckpointRefused,
             ),
         ];
         for (err, want) in cases {

@@ -30,6 +30,8 @@ mod head;
 mod iter;
 mod last_error;
 mod options;
+mod proofs;
+mod signing_key;
 mod slice;
 mod stats;
 mod store;
@@ -64,6 +66,18 @@ pub use last_error::{
 pub use options::{
     stratalog_compression, stratalog_compression_name, stratalog_compression_parse,
     stratalog_options, stratalog_options_default,
+};
+pub use proofs::{
+    stratalog_checkpoint, stratalog_consistency_proof, stratalog_export_tiles,
+    stratalog_inclusion_proof, stratalog_leaf_data, stratalog_proof, stratalog_proof_data,
+    stratalog_proof_free, stratalog_proof_len, stratalog_receipt, stratalog_tree_root,
+    stratalog_verify_checkpoint, stratalog_verify_consistency, stratalog_verify_inclusion,
+    stratalog_verify_receipt, STRATALOG_LEAF_DATA_SIZE, STRATALOG_SIZE_CURRENT,
+};
+pub use signing_key::{
+    stratalog_signing_key, stratalog_signing_key_free, stratalog_signing_key_from_text,
+    stratalog_signing_key_generate, stratalog_signing_key_load, stratalog_signing_key_save,
+    stratalog_signing_key_to_text, stratalog_signing_key_vkey, stratalog_string_free,
 };
 pub use slice::stratalog_slice;
 pub use stats::{stratalog_get_stream_stats, stratalog_stream_stats};

@@ -14,11 +14,15 @@
 
 mod error;
 mod events;
+mod proofs;
 mod store;
 mod text;
 
 pub use error::{Error, Result};
 pub use events::{Events, Iter};
+pub use proofs::{
+    verify_checkpoint, verify_consistency, verify_inclusion, verify_receipt, SigningKey,
+};
 pub use store::{Fsync, GroupBatch, Store, TornTail};
 pub use stratalog::STRATALOG_HEAD_TEXT_SIZE as HEAD_TEXT_SIZE;
 pub use stratalog::{

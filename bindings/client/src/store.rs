@@ -163,7 +163,7 @@ impl Store {
         })
     }
 
-    fn raw(&self) -> *mut stratalog_store {
+    pub(crate) fn raw(&self) -> *mut stratalog_store {
         self.handle.as_ptr()
     }
 

@@ -1,0 +1,99 @@
+//! The RFC 6962 Merkle tree over a stream's chain (RFC 9162 §2.1).
+//!
+//! ```text
+//! leaf data(n) = u64_le(n) || h(n)                      40 bytes
+//! leaf hash    = SHA-256(0x00 || leaf data)
+//! node hash    = SHA-256(0x01 || left || right)
+//! ```
+//!
+//! The tree commits to the chain and the chain to every payload, so no
+//! payload is hashed twice. This module is pure: it knows nothing of files.
+//! [`proof`] builds proofs from any source of perfect-subtree hashes,
+//! [`verify`] checks them with nothing but the hashes.
+
+pub mod proof;
+pub mod verify;
+
+use sha2::{Digest, Sha256};
+
+use crate::hash::Hash;
+
+/// Bytes of one leaf's data: the offset and the chain hash after it.
+pub const LEAF_DATA_LEN: usize = 40;
+
+/// The leaf data of event `offset`, whose chain hash is `chain_hash`.
+pub fn leaf_data(offset: u64, chain_hash: &Hash) -> [u8; LEAF_DATA_LEN] {
+    let mut data = [0u8; LEAF_DATA_LEN];
+    data[..8].copy_from_slice(&offset.to_le_bytes());
+    data[8..].copy_from_slice(chain_hash);
+    data
+}
+
+/// `SHA-256(0x00 || data)`.
+pub fn leaf_hash(data: &[u8]) -> Hash {
+    let mut hasher = Sha256::new();
+    hasher.update([0u8]);
+    hasher.update(data);
+    hasher.finalize().into()
+}
+
+/// The leaf hash of event `offset` with chain hash `chain_hash`.
+pub fn event_leaf_hash(offset: u64, chain_hash: &Hash) -> Hash {
+    leaf_hash(&leaf_data(offset, chain_hash))
+}
+
+/// `SHA-256(0x01 || left || right)`.
+pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
+    let mut buf = [0u8; 65];
+    buf[0] = 1;
+    buf[1..33].copy_from_slice(left);
+    buf[33..].copy_from_slice(right);
+    Sha256::digest(buf).into()
+}
+
+/// The root of the empty tree: `SHA-256("")`.
+pub fn empty_root() -> Hash {
+    Sha256::digest([]).into()
+}
+
+/// The root of the tree over `leaves` (leaf hashes), computed in memory.
+/// For tests, vectors and small trees; stores use [`proof::range_hash`].
+pub fn root_of(leaves: &[Hash]) -> Hash {
+    match leaves.len() {
+        0 => empty_root(),
+        1 => leaves[0],
+        n => {
+            let k = largest_power_of_two_below(n as u64) as usize;
+            node_hash(&root_of(&leaves[..k]), &root_of(&leaves[k..]))
+        }
+    }
+}
+
+/// The largest power of two strictly less than `n` (`n` ≥ 2).
+pub(crate) fn largest_power_of_two_below(n: u64) -> u64 {
+    debug_assert!(n >= 2);
+    1u64 << (63 - (n - 1).leading_zeros())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_points() {
+        assert_eq!(largest_power_of_two_below(2), 1);
+        assert_eq!(largest_power_of_two_below(3), 2);
+        assert_eq!(largest_power_of_two_below(4), 2);
+        assert_eq!(largest_power_of_two_below(5), 4);
+        assert_eq!(largest_power_of_two_below(1 << 40), 1 << 39);
+        assert_eq!(largest_power_of_two_below((1 << 40) + 1), 1 << 40);
+    }
+
+    #[test]
+    fn empty_root_is_sha256_of_nothing() {
+        assert_eq!(
+            crate::hash::to_hex(&empty_root()),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
+}

@@ -1,0 +1,49 @@
+//! What a third party checks with no store: proofs, checkpoints and
+//! receipts, given hashes, notes and verifier keys.
+
+use crate::error::Result;
+use crate::hash::Hash;
+use crate::merkle;
+use crate::note::checkpoint::Checkpoint;
+use crate::note::key::VerifierKey;
+use crate::note::receipt;
+
+/// Checks that `proof` proves the leaf with data `leaf_data` (for a
+/// stratalog stream, the 40 bytes `u64_le(n) || h(n)`) is number
+/// `leaf_index` in the tree of `size` leaves whose root is `root`.
+pub fn verify_inclusion(
+    leaf_index: u64,
+    size: u64,
+    root: &Hash,
+    proof: &[Hash],
+    leaf_data: &[u8],
+) -> Result<()> {
+    let leaf = merkle::leaf_hash(leaf_data);
+    merkle::verify::inclusion(leaf_index, size, &leaf, proof, root)
+}
+
+/// Checks that `proof` proves the tree of `old_size` leaves with root
+/// `old_root` is a prefix of the tree of `size` leaves with root `root`.
+pub fn verify_consistency(
+    old_size: u64,
+    size: u64,
+    old_root: &Hash,
+    root: &Hash,
+    proof: &[Hash],
+) -> Result<()> {
+    merkle::verify::consistency(old_size, size, old_root, root, proof)
+}
+
+/// Verifies a signed checkpoint note against the verifier key text
+/// `vkey` and returns what it says.
+pub fn verify_checkpoint(note: &str, vkey: &str) -> Result<Checkpoint> {
+    Checkpoint::open(note, &VerifierKey::parse(vkey)?)
+}
+
+/// Verifies an offline receipt for `event` against the verifier key text
+/// `vkey`: the chain step from the receipt's `extra` hash, the leaf's
+/// inclusion, and the checkpoint's signature. Returns the event's offset
+/// and the checkpoint.
+pub fn verify_receipt(receipt: &str, vkey: &str, event: &[u8]) -> Result<(u64, Checkpoint)> {
+    receipt::verify(receipt, &VerifierKey::parse(vkey)?, event)
+}

@@ -1,0 +1,268 @@
+//! Roots, proofs, checkpoints, receipts and tiles of a stream's Merkle tree
+//! (docs/FORMAT.md, *Merkle tree*).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use super::Store;
+use crate::error::{Error, Result};
+use crate::hash::Hash;
+use crate::merkle::{self, proof};
+use crate::note::checkpoint::{check_origin, Checkpoint};
+use crate::note::key::SigningKey;
+use crate::note::receipt;
+use crate::signed_record::{self, SignedHead};
+use crate::stream::Stream;
+use crate::tiles;
+use crate::tree::StreamTree;
+
+impl Store {
+    /// The tree of `stream`, loaded on first use.
+    fn tree_of(&self, stream: &Stream) -> Result<Arc<Mutex<StreamTree>>> {
+        if let Some(tree) = self.trees.lock().get(&stream.id) {
+            return Ok(tree.clone());
+        }
+        let tree = Arc::new(Mutex::new(StreamTree::load(stream, self.tree_dir.clone())?));
+        Ok(self.trees.lock().entry(stream.id).or_insert(tree).clone())
+    }
+
+    /// The stream and the tree size `size` names (`None`: the whole stream).
+    fn sized(&self, stream: u64, size: Option<u64>) -> Result<(Option<Arc<Stream>>, u64)> {
+        let found = self.stream(stream)?;
+        let next_offset = match &found {
+            Some(s) => s.chain_head()?.next_offset,
+            None => 0,
+        };
+        let size = size.unwrap_or(next_offset);
+        if size > next_offset {
+            return Err(Error::OffsetOutOfRange {
+                stream,
+                offset: size,
+                next_offset,
+            });
+        }
+        Ok((found, size))
+    }
+
+    fn with_tree<T>(
+        &self,
+        stream: &Stream,
+        size: u64,
+        op: impl FnMut(&mut dyn proof::Subtrees) -> Result<T>,
+    ) -> Result<T> {
+        let tree = self.tree_of(stream)?;
+        let mut tree = tree.lock();
+        tree.with(stream, size, op)
+    }
+
+    fn root_at(&self, stream: Option<&Stream>, size: u64) -> Result<Hash> {
+        match stream {
+            Some(s) if size > 0 => self.with_tree(s, size, |src| proof::range_hash(src, 0, size)),
+            _ => Ok(merkle::empty_root()),
+        }
+    }
+
+    /// The root of `stream`'s Merkle tree over its first `size` events
+    /// (`None`: all of them).
+    pub fn tree_root(&self, stream: u64, size: Option<u64>) -> Result<Hash> {
+        let _op = self.begin()?;
+        let (found, size) = self.sized(stream, size)?;
+        self.root_at(found.as_deref(), size)
+    }
+
+    /// The inclusion proof of event `offset` in the tree of the first
+    /// `size` events (`None`: all of them), from the leaf's sibling up.
+    pub fn inclusion_proof(
+        &self,
+        stream: u64,
+        offset: u64,
+        size: Option<u64>,
+    ) -> Result<Vec<Hash>> {
+        let _op = self.begin()?;
+        let (found, size) = self.sized(stream, size)?;
+        let Some(found) = found.filter(|_| offset < size) else {
+            return Err(Error::invalid(format!(
+                "event {offset} is not in the tree of size {size} of stream {stream}"
+            )));
+        };
+        self.with_tree(&found, size, |src| proof::inclusion(src, offset, size))
+    }
+
+    /// The consistency proof from the tree of the first `old_size` events
+    /// to the tree of the first `size` (`None`: all of them).
+    pub fn consistency_proof(
+        &self,
+        stream: u64,
+        old_size: u64,
+        size: Option<u64>,
+    ) -> Result<Vec<Hash>> {
+        let _op = self.begin()?;
+        let (found, size) = self.sized(stream, size)?;
+        if old_size > size {
+            return Err(Error::invalid(format!(
+                "old tree size {old_size} is larger than the tree size {size}"
+            )));
+        }
+        match found {
+            Some(s) => self.with_tree(&s, size, |src| proof::consistency(src, old_size, size)),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// The 40-byte leaf data of event `offset`: `u64_le(offset) || h(offset)`.
+    pub fn leaf_data(&self, stream: u64, offset: u64) -> Result<[u8; merkle::LEAF_DATA_LEN]> {
+        let _op = self.begin()?;
+        let (_, hash) = self.chain_around(stream, offset)?;
+        Ok(merkle::leaf_data(offset, &hash))
+    }
+
+    /// `(h(offset - 1), h(offset))`, verified from the nearest checkpoint.
+    fn chain_around(&self, stream: u64, offset: u64) -> Result<(Hash, Hash)> {
+        let Some(found) = self.stream(stream)? else {
+            return Err(Error::OffsetOutOfRange {
+                stream,
+                offset,
+                next_offset: 0,
+            });
+        };
+        let mut cursor = found.cursor(offset)?;
+        let before = cursor.head().hash;
+        match cursor.next_event()? {
+            Some(_) => Ok((before, cursor.head().hash)),
+            None => Err(Error::OffsetOutOfRange {
+                stream,
+                offset,
+                next_offset: cursor.end().next_offset,
+            }),
+        }
+    }
+
+    /// A signed C2SP checkpoint of `stream`'s tree of the first `size`
+    /// events (`None`: all of them). `origin` defaults to
+    /// `<key name>/<stream>`.
+    ///
+    /// The store never signs two inconsistent checkpoints for one origin:
+    /// it keeps the last head it signed for each (durably, before the note
+    /// is returned) and refuses with [`Error::CheckpointRefused`] a smaller
+    /// size, another root for the same size, or a tree that does not
+    /// contain the one signed before (a store restored from an old backup
+    /// and appended to differently).
+    pub fn checkpoint(
+        &self,
+        stream: u64,
+        key: &SigningKey,
+        size: Option<u64>,
+        origin: Option<&str>,
+    ) -> Result<String> {
+        let _op = self.begin()?;
+        self.checkpoint_note(stream, key, size, origin)
+            .map(|(note, _)| note)
+    }
+
+    fn checkpoint_note(
+        &self,
+        stream: u64,
+        key: &SigningKey,
+        size: Option<u64>,
+        origin: Option<&str>,
+    ) -> Result<(String, Checkpoint)> {
+        let origin = match origin {
+            Some(o) => o.to_owned(),
+            None => format!("{}/{stream}", key.name()),
+        };
+        check_origin(&origin)?;
+        let (found, size) = self.sized(stream, size)?;
+        let root = self.root_at(found.as_deref(), size)?;
+        let checkpoint = Checkpoint { origin, size, root };
+        let note = checkpoint.sign(key)?;
+        let _signing = self.signing.lock();
+        let refuse = |reason: String| Error::CheckpointRefused {
+            origin: checkpoint.origin.clone(),
+            reason,
+        };
+        let last = signed_record::load(self.dir.as_ref(), &checkpoint.origin)?;
+        if let Some(last) = last {
+            if size < last.size {
+                return Err(refuse(format!(
+                    "a checkpoint of size {} was signed before; a smaller size ({size}) is never signed",
+                    last.size
+                )));
+            }
+            let root_then = if size == last.size {
+                root
+            } else {
+                self.root_at(found.as_deref(), last.size)?
+            };
+            if root_then != last.root {
+                return Err(refuse(format!(
+                    "the tree of size {} signed before had another root: this stream's history differs from what was signed (restored from an old backup?)",
+                    last.size
+                )));
+            }
+        }
+        if last.is_none_or(|l| l.size < size) {
+            signed_record::save(
+                self.dir.as_ref(),
+                &checkpoint.origin,
+                &SignedHead { size, root },
+            )?;
+        }
+        Ok((note, checkpoint))
+    }
+
+    /// An offline receipt (C2SP tlog-proof) for event `offset`: its
+    /// inclusion proof in the tree of the first `size` events (`None`: all
+    /// of them), the chain hash before it, and the checkpoint signed by
+    /// `key`. [`crate::verify_receipt`] checks it with the event bytes and
+    /// the verifier key alone.
+    pub fn receipt(
+        &self,
+        stream: u64,
+        offset: u64,
+        key: &SigningKey,
+        size: Option<u64>,
+    ) -> Result<String> {
+        let _op = self.begin()?;
+        let (found, size) = self.sized(stream, size)?;
+        let Some(found) = found.filter(|_| offset < size) else {
+            return Err(Error::invalid(format!(
+                "event {offset} is not in the tree of size {size} of stream {stream}"
+            )));
+        };
+        let proof = self.with_tree(&found, size, |src| proof::inclusion(src, offset, size))?;
+        let (before, _) = self.chain_around(stream, offset)?;
+        let (note, _) = self.checkpoint_note(stream, key, Some(size), None)?;
+        Ok(receipt::format(offset, &before, &proof, &note))
+    }
+
+    /// Writes `stream`'s tree of the first `size` events (`None`: all of
+    /// them) as a static C2SP tlog-tiles directory under `dest`: the signed
+    /// `checkpoint`, the hash tiles, and the entry bundles, whose entries
+    /// are the 40-byte leaf data. Returns the checkpoint.
+    pub fn export_tiles(
+        &self,
+        stream: u64,
+        key: &SigningKey,
+        dest: &Path,
+        size: Option<u64>,
+    ) -> Result<String> {
+        let _op = self.begin()?;
+        let (found, size) = self.sized(stream, size)?;
+        let (note, _) = self.checkpoint_note(stream, key, Some(size), None)?;
+        if let Some(found) = found.filter(|_| size > 0) {
+            let mut writer = tiles::TileWriter::new(dest, size)?;
+            let mut cursor = found.cursor(0)?;
+            while cursor.next_offset() < size {
+                let Some((offset, _)) = cursor.next_event()? else {
+                    break;
+                };
+                writer.add_entry(&merkle::leaf_data(offset, &cursor.head().hash))?;
+            }
+            self.with_tree(&found, size, |src| writer.finish(src))?;
+        }
+        tiles::write_checkpoint(dest, &note)?;
+        Ok(note)
+    }
+}

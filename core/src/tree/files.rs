@@ -1,0 +1,291 @@
+//! The tree's files: leaf-hash blocks and the node file (docs/FORMAT.md,
+//! *Merkle tree files*). Both are caches of the segments: every entry
+//! carries a CRC32 over its position and hash, and one that fails it is
+//! reported as damaged (`None`), never returned.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::error::{IoContext, Result};
+use crate::hash::Hash;
+use crate::io::{ByteFile, StorageDir};
+use crate::layout;
+
+/// Leaves per chunk: the tree stores every node at or above this height.
+pub const CHUNK: u64 = 64;
+/// Chunks per leaf-hash file.
+pub const CHUNKS_PER_FILE: u64 = 1024;
+/// One chunk's leaf hashes and their CRC32.
+pub const BLOCK_LEN: usize = CHUNK as usize * 32 + 4;
+/// One node hash and its CRC32.
+pub const NODE_LEN: usize = 32 + 4;
+
+/// Where node `n` at `level` (counted in chunks: level 0 holds chunk
+/// roots) lies in the node file: each chunk root is written after the
+/// nodes before it, and each node right after its right child.
+pub fn stored_index(level: u32, n: u64) -> u64 {
+    let mut n = n;
+    for _ in 0..level {
+        n = 2 * n + 1;
+    }
+    let mut index = 0;
+    while n > 0 {
+        index += n;
+        n >>= 1;
+    }
+    index + u64::from(level)
+}
+
+/// Node entries the file holds once it covers `chunks` chunks.
+pub fn stored_count(chunks: u64) -> u64 {
+    2 * chunks - u64::from(chunks.count_ones())
+}
+
+fn block_crc(stream: u64, chunk: u64, hashes: &[u8]) -> u32 {
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(&stream.to_le_bytes());
+    crc.update(&chunk.to_le_bytes());
+    crc.update(hashes);
+    crc.finalize()
+}
+
+fn node_crc(stream: u64, index: u64, hash: &Hash) -> u32 {
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(&stream.to_le_bytes());
+    crc.update(&index.to_le_bytes());
+    crc.update(hash);
+    crc.finalize()
+}
+
+/// The tree files of one stream.
+#[derive(Debug)]
+pub struct TreeFiles {
+    stream: u64,
+    dir: Arc<dyn StorageDir>,
+    nodes: Option<Arc<dyn ByteFile>>,
+    /// The leaf file last used, by its number.
+    leaves: Option<(u64, Arc<dyn ByteFile>)>,
+}
+
+impl TreeFiles {
+    pub fn new(stream: u64, dir: Arc<dyn StorageDir>) -> TreeFiles {
+        TreeFiles {
+            stream,
+            dir,
+            nodes: None,
+            leaves: None,
+        }
+    }
+
+    fn show(&self, rel: PathBuf) -> String {
+        self.dir.display(&rel).display().to_string()
+    }
+
+    fn open_or_create(&self, rel: PathBuf, create: bool) -> Result<Option<Arc<dyn ByteFile>>> {
+        match self.dir.open(&rel, true) {
+            Ok(file) => Ok(Some(file)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if !create {
+                    return Ok(None);
+                }
+                self.dir
+                    .create_dir(&layout::tree_dir(self.stream))
+                    .context(|| format!("creating {}", self.show(layout::tree_dir(self.stream))))?;
+                self.dir
+                    .write_cache(&rel, &[])
+                    .context(|| format!("creating {}", self.show(rel.clone())))?;
+                let file = self
+                    .dir
+                    .open(&rel, true)
+                    .context(|| format!("opening {}", self.show(rel.clone())))?;
+                Ok(Some(file))
+            }
+            Err(e) => Err(e).context(|| format!("opening {}", self.show(rel))),
+        }
+    }
+
+    fn nodes(&mut self, create: bool) -> Result<Option<Arc<dyn ByteFile>>> {
+        if self.nodes.is_none() {
+            self.nodes = self.open_or_create(layout::tree_nodes_path(self.stream), create)?;
+        }
+        Ok(self.nodes.clone())
+    }
+
+    fn leaves(&mut self, file_no: u64, create: bool) -> Result<Option<Arc<dyn ByteFile>>> {
+        if let Some((no, file)) = &self.leaves {
+            if *no == file_no {
+                return Ok(Some(file.clone()));
+            }
+        }
+        let rel = layout::tree_leaves_path(self.stream, file_no * CHUNKS_PER_FILE * CHUNK);
+        let file = self.open_or_create(rel, create)?;
+        if let Some(file) = &file {
+            self.leaves = Some((file_no, file.clone()));
+        }
+        Ok(file)
+    }
+
+    /// How many whole chunks the files hold: complete leaf blocks from the
+    /// first file on, and node entries for at least as many.
+    pub fn stored_chunks(&mut self) -> Result<u64> {
+        let node_entries = match self.nodes(false)? {
+            Some(f) => f.len().context(|| "reading the tree's node file".into())? / NODE_LEN as u64,
+            None => 0,
+        };
+        let mut by_nodes = node_entries / 2;
+        while by_nodes > 0 && stored_count(by_nodes) > node_entries {
+            by_nodes -= 1;
+        }
+        while stored_count(by_nodes + 1) <= node_entries {
+            by_nodes += 1;
+        }
+        let mut blocks = 0;
+        loop {
+            let file_no = blocks / CHUNKS_PER_FILE;
+            let Some(file) = self.leaves(file_no, false)? else {
+                break;
+            };
+            let len = file.len().context(|| "reading a tree leaf file".into())?;
+            let held = (len / BLOCK_LEN as u64).min(CHUNKS_PER_FILE);
+            blocks += held;
+            if held < CHUNKS_PER_FILE {
+                break;
+            }
+        }
+        Ok(by_nodes.min(blocks))
+    }
+
+    /// Cuts the files back to their first `chunks` chunks.
+    pub fn truncate(&mut self, chunks: u64) -> Result<()> {
+        if let Some(nodes) = self.nodes(false)? {
+            nodes
+                .truncate(stored_count(chunks) * NODE_LEN as u64)
+                .context(|| "cutting the tree's node file".into())?;
+        }
+        let keep_files = chunks.div_ceil(CHUNKS_PER_FILE);
+        let names = match self.dir.list(&layout::tree_dir(self.stream)) {
+            Ok(names) => names,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(e).context(|| "listing the tree's files".into()),
+        };
+        self.leaves = None;
+        for name in names {
+            let Some(first) = layout::parse_tree_leaves_name(&name) else {
+                continue;
+            };
+            let file_no = first / (CHUNKS_PER_FILE * CHUNK);
+            let rel = layout::tree_leaves_path(self.stream, first);
+            if file_no >= keep_files {
+                self.dir
+                    .remove(&rel)
+                    .context(|| format!("removing {}", self.show(rel.clone())))?;
+            } else if file_no + 1 == keep_files {
+                let blocks = chunks - file_no * CHUNKS_PER_FILE;
+                let file = self
+                    .dir
+                    .open(&rel, true)
+                    .context(|| format!("opening {}", self.show(rel.clone())))?;
+                file.truncate(blocks * BLOCK_LEN as u64)
+                    .context(|| format!("cutting {}", self.show(rel.clone())))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The 64 leaf hashes of `chunk`; `None` if they are missing or fail
+    /// their CRC.
+    pub fn read_block(&mut self, chunk: u64) -> Result<Option<[Hash; CHUNK as usize]>> {
+        let Some(file) = self.leaves(chunk / CHUNKS_PER_FILE, false)? else {
+            return Ok(None);
+        };
+        let pos = (chunk % CHUNKS_PER_FILE) * BLOCK_LEN as u64;
+        let mut buf = [0u8; BLOCK_LEN];
+        match file.read_exact_at(&mut buf, pos) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+            Err(e) => return Err(e).context(|| "reading a tree leaf file".into()),
+        }
+        let (hashes, crc) = buf.split_at(BLOCK_LEN - 4);
+        if block_crc(self.stream, chunk, hashes).to_le_bytes() != crc {
+            return Ok(None);
+        }
+        let mut out = [[0u8; 32]; CHUNK as usize];
+        for (leaf, bytes) in out.iter_mut().zip(hashes.chunks_exact(32)) {
+            leaf.copy_from_slice(bytes);
+        }
+        Ok(Some(out))
+    }
+
+    pub fn write_block(&mut self, chunk: u64, leaves: &[Hash]) -> Result<()> {
+        debug_assert_eq!(leaves.len(), CHUNK as usize);
+        let mut buf = Vec::with_capacity(BLOCK_LEN);
+        for leaf in leaves {
+            buf.extend_from_slice(leaf);
+        }
+        let crc = block_crc(self.stream, chunk, &buf);
+        buf.extend_from_slice(&crc.to_le_bytes());
+        let file = self
+            .leaves(chunk / CHUNKS_PER_FILE, true)?
+            .ok_or_else(|| crate::error::Error::invalid("tree leaf file vanished"))?;
+        file.write_all_at(&buf, (chunk % CHUNKS_PER_FILE) * BLOCK_LEN as u64)
+            .context(|| "writing a tree leaf file".into())
+    }
+
+    /// Node entry `index`; `None` if missing or failing its CRC.
+    pub fn read_node(&mut self, index: u64) -> Result<Option<Hash>> {
+        let Some(file) = self.nodes(false)? else {
+            return Ok(None);
+        };
+        let mut buf = [0u8; NODE_LEN];
+        match file.read_exact_at(&mut buf, index * NODE_LEN as u64) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+            Err(e) => return Err(e).context(|| "reading the tree's node file".into()),
+        }
+        let mut hash = [0u8; 32];
+        hash.copy_from_slice(&buf[..32]);
+        if node_crc(self.stream, index, &hash).to_le_bytes() != buf[32..] {
+            return Ok(None);
+        }
+        Ok(Some(hash))
+    }
+
+    /// Writes node entries `first..` in one write.
+    pub fn write_nodes(&mut self, first: u64, hashes: &[Hash]) -> Result<()> {
+        let mut buf = Vec::with_capacity(hashes.len() * NODE_LEN);
+        for (i, hash) in hashes.iter().enumerate() {
+            buf.extend_from_slice(hash);
+            buf.extend_from_slice(&node_crc(self.stream, first + i as u64, hash).to_le_bytes());
+        }
+        let file = self
+            .nodes(true)?
+            .ok_or_else(|| crate::error::Error::invalid("tree node file vanished"))?;
+        file.write_all_at(&buf, first * NODE_LEN as u64)
+            .context(|| "writing the tree's node file".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_order_is_append_order() {
+        // Appending chunk roots one by one, each followed by the parents it
+        // completes, gives every node the place `stored_index` names.
+        let mut next = 0u64;
+        for chunk in 0..300u64 {
+            assert_eq!(stored_index(0, chunk), next, "chunk {chunk}");
+            next += 1;
+            let mut level = 0;
+            let mut x = chunk;
+            while x & 1 == 1 {
+                level += 1;
+                x >>= 1;
+                assert_eq!(stored_index(level, x), next, "level {level} node {x}");
+                next += 1;
+            }
+            assert_eq!(stored_count(chunk + 1), next);
+        }
+    }
+}

@@ -1,0 +1,296 @@
+//! A stream's Merkle tree, kept as derived data beside its segments.
+//!
+//! Invariants kept here:
+//! - The tree covers a prefix `[0, size)` of the stream: whole chunks of
+//!   64 leaves in the files (`files.rs`), the rest (fewer than 64 leaf
+//!   hashes) in memory. Memory is O(log n): the pending leaves, the roots
+//!   of the perfect subtrees that cover the stored chunks, and a few
+//!   expanded chunks.
+//! - Nothing is trusted over the segments. Leaves are computed from the
+//!   chain as a verified read returns it. At load, the stored prefix must
+//!   end with the leaf of the chain hash the stream has at that offset
+//!   (else, after a power loss took events the files still describe, the
+//!   tree starts over). An entry failing its CRC, or a chunk whose leaves
+//!   do not hash to the root the node file holds, cuts the tree back to
+//!   that chunk and rebuilds it from the segments.
+//! - The writer never waits for the tree: it is brought up to date when a
+//!   root or proof needs it, under its own lock.
+
+pub mod files;
+
+use std::sync::Arc;
+
+use files::{stored_count, stored_index, TreeFiles, CHUNK};
+
+use crate::error::{Error, Result};
+use crate::hash::Hash;
+use crate::io::StorageDir;
+use crate::merkle::{self, node_hash, proof::Subtrees};
+use crate::stream::Stream;
+
+const CHUNK_LEVEL: u32 = CHUNK.trailing_zeros();
+/// Hashes of a chunk with every level inside it: 64 + 32 + ... + 1.
+const EXPANDED: usize = 2 * CHUNK as usize - 1;
+const CACHED_CHUNKS: usize = 8;
+
+/// Where level `level`'s hashes start in an expanded chunk.
+fn level_start(level: u32) -> usize {
+    2 * CHUNK as usize - (2 * CHUNK as usize >> level)
+}
+
+fn expand(leaves: &[Hash]) -> Box<[Hash; EXPANDED]> {
+    let mut all = Box::new([[0u8; 32]; EXPANDED]);
+    all[..CHUNK as usize].copy_from_slice(leaves);
+    for level in 1..=CHUNK_LEVEL {
+        let (below, at) = (level_start(level - 1), level_start(level));
+        for i in 0..(CHUNK as usize >> level) {
+            all[at + i] = node_hash(&all[below + 2 * i], &all[below + 2 * i + 1]);
+        }
+    }
+    all
+}
+
+/// A chunk the files hold that is not what they say.
+#[derive(Debug)]
+struct Damaged(u64);
+
+#[derive(Debug)]
+pub struct StreamTree {
+    stream: u64,
+    files: TreeFiles,
+    /// Whole chunks in the files.
+    chunks: u64,
+    /// Roots of the perfect subtrees covering the stored chunks, largest
+    /// first (one per set bit of `chunks`).
+    frontier: Vec<Hash>,
+    /// Leaf hashes after the stored chunks.
+    pending: Vec<Hash>,
+    /// Recently expanded chunks, most recent last.
+    cache: Vec<(u64, Box<[Hash; EXPANDED]>)>,
+    /// Set when a lookup found damage.
+    damaged: Option<Damaged>,
+}
+
+impl StreamTree {
+    /// The tree of `stream` as its files hold it, checked against the
+    /// stream (see the invariants).
+    pub fn load(stream: &Stream, dir: Arc<dyn StorageDir>) -> Result<StreamTree> {
+        let mut tree = StreamTree {
+            stream: stream.id,
+            files: TreeFiles::new(stream.id, dir),
+            chunks: 0,
+            frontier: Vec::new(),
+            pending: Vec::new(),
+            cache: Vec::new(),
+            damaged: None,
+        };
+        let next_offset = stream.chain_head()?.next_offset;
+        let mut chunks = tree.files.stored_chunks()?.min(next_offset / CHUNK);
+        if chunks > 0 && !tree.last_leaf_matches(stream, chunks)? {
+            chunks = 0;
+        }
+        tree.files.truncate(chunks)?;
+        tree.chunks = chunks;
+        if tree.rebuild_frontier().is_err() || tree.damaged.take().is_some() {
+            tree.files.truncate(0)?;
+            tree.chunks = 0;
+            tree.frontier.clear();
+        }
+        Ok(tree)
+    }
+
+    /// Whether chunk `chunks - 1` ends with the leaf of the chain hash the
+    /// stream has there.
+    fn last_leaf_matches(&mut self, stream: &Stream, chunks: u64) -> Result<bool> {
+        let last = chunks * CHUNK - 1;
+        let Some(block) = self.files.read_block(chunks - 1)? else {
+            return Ok(false);
+        };
+        let mut cursor = stream.cursor(last)?;
+        if cursor.next_event()?.is_none() {
+            return Ok(false);
+        }
+        let chain_hash = cursor.head().hash;
+        Ok(block[CHUNK as usize - 1] == merkle::event_leaf_hash(last, &chain_hash))
+    }
+
+    fn rebuild_frontier(&mut self) -> Result<()> {
+        self.frontier.clear();
+        let mut start = 0u64;
+        for level in (0..64u32).rev() {
+            if self.chunks & (1 << level) != 0 {
+                let hash = self.node(level, start >> level)?;
+                self.frontier.push(hash);
+                start += 1 << level;
+            }
+        }
+        Ok(())
+    }
+
+    /// The leaves the tree covers.
+    pub fn size(&self) -> u64 {
+        self.chunks * CHUNK + self.pending.len() as u64
+    }
+
+    fn damage(&mut self, chunk: u64) -> Error {
+        self.damaged = Some(Damaged(chunk));
+        Error::Corruption {
+            stream: self.stream,
+            offset: chunk * CHUNK,
+            file: std::path::PathBuf::from(crate::layout::tree_dir(self.stream)),
+            reason: "damaged Merkle tree cache".into(),
+        }
+    }
+
+    /// Node entry at chunk level `level`, number `n`.
+    fn node(&mut self, level: u32, n: u64) -> Result<Hash> {
+        match self.files.read_node(stored_index(level, n))? {
+            Some(hash) => Ok(hash),
+            None => Err(self.damage(n << level)),
+        }
+    }
+
+    fn expanded(&mut self, chunk: u64) -> Result<&[Hash; EXPANDED]> {
+        if let Some(i) = self.cache.iter().position(|(c, _)| *c == chunk) {
+            let entry = self.cache.remove(i);
+            self.cache.push(entry);
+        } else {
+            let Some(leaves) = self.files.read_block(chunk)? else {
+                return Err(self.damage(chunk));
+            };
+            let all = expand(&leaves);
+            if self.node(0, chunk)? != all[EXPANDED - 1] {
+                return Err(self.damage(chunk));
+            }
+            if self.cache.len() == CACHED_CHUNKS {
+                self.cache.remove(0);
+            }
+            self.cache.push((chunk, all));
+        }
+        match self.cache.last() {
+            Some((_, all)) => Ok(all),
+            None => Err(Error::invalid("tree cache is empty")),
+        }
+    }
+
+    /// Cuts the tree back to its first `chunks` chunks.
+    fn cut(&mut self, chunks: u64) -> Result<()> {
+        self.files.truncate(chunks)?;
+        self.chunks = chunks;
+        self.pending.clear();
+        self.cache.retain(|(c, _)| *c < chunks);
+        self.rebuild_frontier()
+    }
+
+    /// Brings the tree up to at least `size` leaves (and on to the stream's
+    /// head as it is now), reading the new events through a verified
+    /// cursor.
+    pub fn catch_up(&mut self, stream: &Stream, size: u64) -> Result<()> {
+        if self.size() >= size {
+            return Ok(());
+        }
+        let mut cursor = stream.cursor(self.size())?;
+        let end = cursor.end().next_offset;
+        if end < size {
+            return Err(Error::OffsetOutOfRange {
+                stream: self.stream,
+                offset: size,
+                next_offset: end,
+            });
+        }
+        while cursor.next_offset() < end {
+            let Some((offset, _)) = cursor.next_event()? else {
+                break;
+            };
+            let leaf = merkle::event_leaf_hash(offset, &cursor.head().hash);
+            self.pending.push(leaf);
+            if self.pending.len() == CHUNK as usize {
+                self.store_chunk()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn store_chunk(&mut self) -> Result<()> {
+        let chunk = self.chunks;
+        self.files.write_block(chunk, &self.pending)?;
+        let all = expand(&self.pending);
+        let mut root = all[EXPANDED - 1];
+        let mut nodes = vec![root];
+        let mut x = chunk;
+        while x & 1 == 1 {
+            let left = self
+                .frontier
+                .pop()
+                .ok_or_else(|| Error::invalid("tree frontier is short"))?;
+            root = node_hash(&left, &root);
+            nodes.push(root);
+            x >>= 1;
+        }
+        self.files.write_nodes(stored_count(chunk), &nodes)?;
+        self.frontier.push(root);
+        self.chunks += 1;
+        self.pending.clear();
+        if self.cache.len() == CACHED_CHUNKS {
+            self.cache.remove(0);
+        }
+        self.cache.push((chunk, all));
+        Ok(())
+    }
+
+    /// Runs `op` over the tree caught up to `size`; damage found on the
+    /// way cuts the tree back and rebuilds it from the segments, then `op`
+    /// runs again.
+    pub fn with<T>(
+        &mut self,
+        stream: &Stream,
+        size: u64,
+        mut op: impl FnMut(&mut dyn Subtrees) -> Result<T>,
+    ) -> Result<T> {
+        for _ in 0..3 {
+            self.catch_up(stream, size)?;
+            let result = op(self);
+            match self.damaged.take() {
+                Some(Damaged(at)) => {
+                    let chunk = (at / CHUNK).min(self.chunks);
+                    // A damaged entry below the frontier may break the cut
+                    // too: start over then.
+                    if self.cut(chunk).is_err() || self.damaged.take().is_some() {
+                        self.damaged = None;
+                        self.cut(0)?;
+                    }
+                }
+                None => return result,
+            }
+        }
+        Err(Error::Corruption {
+            stream: self.stream,
+            offset: 0,
+            file: crate::layout::tree_dir(self.stream),
+            reason: "the Merkle tree files keep failing their checks after rebuilds".into(),
+        })
+    }
+}
+
+impl Subtrees for StreamTree {
+    fn subtree(&mut self, level: u32, index: u64) -> Result<Hash> {
+        if level >= CHUNK_LEVEL {
+            return self.node(level - CHUNK_LEVEL, index);
+        }
+        let first = index << level;
+        let chunk = first / CHUNK;
+        if chunk < self.chunks {
+            let all = self.expanded(chunk)?;
+            let at = level_start(level) + ((first % CHUNK) >> level) as usize;
+            return Ok(all[at]);
+        }
+        let start = (first - self.chunks * CHUNK) as usize;
+        match self.pending.get(start..start + (1usize << level)) {
+            Some(leaves) => Ok(merkle::root_of(leaves)),
+            None => Err(Error::invalid(format!(
+                "leaf {first} is beyond the tree's {} leaves",
+                self.size()
+            ))),
+        }
+    }
+}
