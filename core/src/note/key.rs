@@ -95,8 +95,9 @@ impl SigningKey {
             .trim()
             .strip_prefix(PRIVATE_PREFIX)
             .ok_or_else(|| bad("it does not start with PRIVATE+KEY+"))?;
-        let mut parts = rest.rsplitn(3, '+');
-        let (Some(encoded), Some(hex_id), Some(name)) = (parts.next(), parts.next(), parts.next())
+        // Names and IDs hold no '+'; base64 may.
+        let mut parts = rest.splitn(3, '+');
+        let (Some(name), Some(hex_id), Some(encoded)) = (parts.next(), parts.next(), parts.next())
         else {
             return Err(bad("it is not PRIVATE+KEY+<name>+<id>+<key>"));
         };
@@ -228,12 +229,13 @@ impl VerifierKey {
     /// that the ID matches the key.
     pub fn parse(text: &str) -> Result<VerifierKey> {
         let bad = |why: &str| Error::invalid(format!("not a signed-note verifier key: {why}"));
-        let mut parts = text.trim().rsplitn(3, '+');
-        let (Some(encoded), Some(hex_id), Some(name)) = (parts.next(), parts.next(), parts.next())
+        // Names and IDs hold no '+'; base64 may.
+        let mut parts = text.trim().splitn(3, '+');
+        let (Some(name), Some(hex_id), Some(encoded)) = (parts.next(), parts.next(), parts.next())
         else {
             return Err(bad("it is not <name>+<id>+<key>"));
         };
-        if name.starts_with(PRIVATE_PREFIX) || name == "PRIVATE+KEY" {
+        if text.trim().starts_with(PRIVATE_PREFIX) {
             return Err(bad("this is a private key; give the verifier key"));
         }
         check_key_name(name)?;
