@@ -231,7 +231,11 @@ static void test_status_names_and_numbers(void)
     CHECK(strcmp(stratalog_status_str(STRATALOG_STATUS_POISONED), "STRATALOG_STATUS_POISONED") == 0);
     CHECK(strcmp(stratalog_status_str(STRATALOG_STATUS_FORKED), "STRATALOG_STATUS_FORKED") == 0);
     CHECK(strcmp(stratalog_status_str(STRATALOG_STATUS_TIMEOUT), "STRATALOG_STATUS_TIMEOUT") == 0);
-    CHECK(strcmp(stratalog_status_str(16), "STRATALOG_STATUS_UNKNOWN") == 0);
+    CHECK(STRATALOG_STATUS_VERIFICATION_FAILED == 16);
+    CHECK(STRATALOG_STATUS_CHECKPOINT_REFUSED == 17);
+    CHECK(strcmp(stratalog_status_str(STRATALOG_STATUS_CHECKPOINT_REFUSED),
+                 "STRATALOG_STATUS_CHECKPOINT_REFUSED") == 0);
+    CHECK(strcmp(stratalog_status_str(18), "STRATALOG_STATUS_UNKNOWN") == 0);
     CHECK(strcmp(stratalog_status_str(-1), "STRATALOG_STATUS_UNKNOWN") == 0);
 }
 
@@ -1675,6 +1679,161 @@ static void test_many_streams_few_descriptors(void)
     CHECK(setrlimit(RLIMIT_NOFILE, &old) == 0);
 }
 
+/* ---- Merkle tree, checkpoints, receipts ------------------------------- */
+
+static const char *const VECTOR_ROOTS[4] = {
+    "1a8a4d9ed33e3920de25a66d4a1711b32fe9c2dd8af6eef3ebecb374a2b4422a",
+    "88c00fab807d250dc1a629b2702c8ae79b2a4140a339fdee549849118dcfa726",
+    "76622589fe6f2ceba0b87f3b2c32b432294a720f29be570afd2249dba0f3a804",
+    "ed72fa3442d34f9e08b68d2a8896d24f52884b149b599899b5ac17e1bf7827fe",
+};
+
+static void hex32(const uint8_t *bytes, char out[65])
+{
+    for (int i = 0; i < 32; i++)
+        snprintf(out + 2 * i, 3, "%02x", bytes[i]);
+}
+
+static void test_proofs(void)
+{
+    char path[512];
+    fresh_path(path, sizeof path, "proofs");
+    stratalog_store *s = NULL;
+    stratalog_options opts = small_options();
+    CHECK_OK(stratalog_open(path, &opts, &s));
+    for (int i = 0; i < 4; i++)
+        CHECK_OK(append_text(s, 1, VECTOR_EVENTS[i], NULL));
+
+    /* The roots of FORMAT.md's vectors. */
+    for (uint64_t size = 1; size <= 4; size++) {
+        uint8_t root[32];
+        char hex[65];
+        CHECK_OK(stratalog_tree_root(s, 1, size, &root));
+        hex32(root, hex);
+        CHECK(strcmp(hex, VECTOR_ROOTS[size - 1]) == 0);
+    }
+    uint8_t root[32], untouched[32];
+    memset(untouched, 0xAA, sizeof untouched);
+    memcpy(root, untouched, sizeof root);
+    CHECK_STATUS(stratalog_tree_root(s, 1, 5, &root), STRATALOG_STATUS_OFFSET_OUT_OF_RANGE);
+    CHECK(memcmp(root, untouched, sizeof root) == 0);
+    CHECK_OK(stratalog_tree_root(s, 1, STRATALOG_SIZE_CURRENT, &root));
+
+    /* Inclusion of event 2 in the tree of 4, checked with no store. */
+    stratalog_proof *proof = NULL;
+    CHECK_OK(stratalog_inclusion_proof(s, 1, 2, STRATALOG_SIZE_CURRENT, &proof));
+    CHECK(stratalog_proof_len(proof) == 2);
+    uint8_t leaf[STRATALOG_LEAF_DATA_SIZE];
+    CHECK_OK(stratalog_leaf_data(s, 1, 2, &leaf));
+    CHECK(leaf[0] == 2 && leaf[1] == 0);
+    const uint8_t *hashes = stratalog_proof_data(proof);
+    CHECK_OK(stratalog_verify_inclusion(2, 4, (const uint8_t(*)[32])root, hashes, 2, leaf, sizeof leaf));
+    CHECK_STATUS(stratalog_verify_inclusion(1, 4, (const uint8_t(*)[32])root, hashes, 2, leaf, sizeof leaf),
+                 STRATALOG_STATUS_VERIFICATION_FAILED);
+    CHECK_STATUS(stratalog_verify_inclusion(2, 4, (const uint8_t(*)[32])root, hashes, 1, leaf, sizeof leaf),
+                 STRATALOG_STATUS_VERIFICATION_FAILED);
+    stratalog_proof_free(proof);
+    stratalog_proof_free(NULL);
+    CHECK(stratalog_proof_len(NULL) == 0 && stratalog_proof_data(NULL) == NULL);
+    proof = NULL;
+    CHECK_STATUS(stratalog_inclusion_proof(s, 1, 4, 4, &proof), STRATALOG_STATUS_INVALID_ARGUMENT);
+    CHECK(proof == NULL);
+
+    /* Consistency from 3 to 4. */
+    uint8_t old_root[32];
+    CHECK_OK(stratalog_tree_root(s, 1, 3, &old_root));
+    CHECK_OK(stratalog_consistency_proof(s, 1, 3, 4, &proof));
+    CHECK(stratalog_proof_len(proof) == 3);
+    CHECK_OK(stratalog_verify_consistency(3, 4, (const uint8_t(*)[32])old_root,
+                                          (const uint8_t(*)[32])root, stratalog_proof_data(proof), 3));
+    CHECK_STATUS(stratalog_verify_consistency(2, 4, (const uint8_t(*)[32])old_root,
+                                              (const uint8_t(*)[32])root, stratalog_proof_data(proof), 3),
+                 STRATALOG_STATUS_VERIFICATION_FAILED);
+    stratalog_proof_free(proof);
+
+    /* Keys: generated, saved, loaded, as text. */
+    stratalog_signing_key *key = NULL, *again = NULL, *bad = NULL;
+    CHECK_STATUS(stratalog_signing_key_generate("has space", &key), STRATALOG_STATUS_INVALID_ARGUMENT);
+    CHECK(key == NULL);
+    CHECK_OK(stratalog_signing_key_generate("example.com/c-test", &key));
+    char keyfile[600];
+    snprintf(keyfile, sizeof keyfile, "%s.key", path);
+    CHECK_OK(stratalog_signing_key_save(key, keyfile));
+    CHECK_STATUS(stratalog_signing_key_save(key, keyfile), STRATALOG_STATUS_IO);
+    CHECK_OK(stratalog_signing_key_load(keyfile, &again));
+    char *vkey = NULL, *vkey_again = NULL, *text = NULL;
+    CHECK_OK(stratalog_signing_key_vkey(key, &vkey));
+    CHECK_OK(stratalog_signing_key_vkey(again, &vkey_again));
+    CHECK(strcmp(vkey, vkey_again) == 0);
+    CHECK(strncmp(vkey, "example.com/c-test+", 19) == 0);
+    CHECK_OK(stratalog_signing_key_to_text(key, &text));
+    CHECK(strncmp(text, "PRIVATE+KEY+example.com/c-test+", 31) == 0);
+    stratalog_signing_key_free(again);
+    again = NULL;
+    CHECK_OK(stratalog_signing_key_from_text(text, &again));
+    CHECK_STATUS(stratalog_signing_key_from_text(vkey, &bad), STRATALOG_STATUS_INVALID_ARGUMENT);
+    CHECK(bad == NULL);
+    stratalog_string_free(text);
+    stratalog_string_free(NULL);
+    stratalog_signing_key_free(NULL);
+
+    /* A checkpoint, verified; a smaller size is refused afterwards. */
+    char *note = NULL;
+    CHECK_OK(stratalog_checkpoint(s, 1, key, STRATALOG_SIZE_CURRENT, NULL, &note));
+    CHECK(strncmp(note, "example.com/c-test/1\n4\n", 23) == 0);
+    uint64_t size = 0;
+    uint8_t signed_root[32];
+    CHECK_OK(stratalog_verify_checkpoint(note, vkey, &size, &signed_root));
+    CHECK(size == 4 && memcmp(signed_root, root, 32) == 0);
+    char *same = NULL;
+    CHECK_OK(stratalog_checkpoint(s, 1, again, 4, NULL, &same));
+    CHECK(strcmp(same, note) == 0); /* Ed25519 is deterministic */
+    stratalog_string_free(same);
+    char *refused = NULL;
+    CHECK_STATUS(stratalog_checkpoint(s, 1, key, 3, NULL, &refused), STRATALOG_STATUS_CHECKPOINT_REFUSED);
+    CHECK(refused == NULL);
+    CHECK_OK(stratalog_checkpoint(s, 1, key, 3, "example.com/another-origin", &refused));
+    stratalog_string_free(refused);
+    note[0] = 'E'; /* a forged origin */
+    CHECK_STATUS(stratalog_verify_checkpoint(note, vkey, NULL, NULL), STRATALOG_STATUS_VERIFICATION_FAILED);
+    stratalog_string_free(note);
+
+    /* A receipt for "gamma", verified with the event alone. */
+    char *receipt = NULL;
+    CHECK_OK(stratalog_receipt(s, 1, 2, key, STRATALOG_SIZE_CURRENT, &receipt));
+    CHECK(strncmp(receipt, "c2sp.org/tlog-proof@v1\nextra ", 29) == 0);
+    uint64_t offset = 99;
+    CHECK_OK(stratalog_verify_receipt(receipt, vkey, (const uint8_t *)"gamma", 5, &offset));
+    CHECK(offset == 2);
+    offset = 99;
+    CHECK_STATUS(stratalog_verify_receipt(receipt, vkey, (const uint8_t *)"gammA", 5, &offset),
+                 STRATALOG_STATUS_VERIFICATION_FAILED);
+    CHECK(offset == 99);
+    CHECK(strstr(stratalog_last_error(), "event 2") != NULL);
+    CHECK_STATUS(stratalog_verify_receipt(receipt, "not a vkey", (const uint8_t *)"gamma", 5, NULL),
+                 STRATALOG_STATUS_INVALID_ARGUMENT);
+    stratalog_string_free(receipt);
+
+    /* Tiles. */
+    char tiles[600], file[700];
+    snprintf(tiles, sizeof tiles, "%s.tiles", path);
+    char *exported = NULL;
+    CHECK_OK(stratalog_export_tiles(s, 1, key, tiles, STRATALOG_SIZE_CURRENT, &exported));
+    snprintf(file, sizeof file, "%s/tile/0/000.p/4", tiles);
+    CHECK(file_size(file) == 4 * 32);
+    snprintf(file, sizeof file, "%s/tile/entries/000.p/4", tiles);
+    CHECK(file_size(file) == 4 * 42);
+    snprintf(file, sizeof file, "%s/checkpoint", tiles);
+    CHECK(file_size(file) == (long)strlen(exported));
+    stratalog_string_free(exported);
+
+    stratalog_string_free(vkey);
+    stratalog_string_free(vkey_again);
+    stratalog_signing_key_free(key);
+    stratalog_signing_key_free(again);
+    stratalog_close(s);
+}
+
 int main(int argc, char **argv)
 {
     int own_scratch = argc < 2;
@@ -1718,6 +1877,7 @@ int main(int argc, char **argv)
     run_test("wait", test_wait);
     run_test("many_streams_few_descriptors", test_many_streams_few_descriptors);
     run_test("cursors", test_cursors);
+    run_test("proofs", test_proofs);
 
     if (own_scratch)
         nftw(scratch, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
