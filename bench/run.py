@@ -76,12 +76,14 @@ SYSTEMS: dict[str, tuple[str, list[str], str]] = {
     # Issue 14: live tail (latency of a wakeup, a follower's throughput and
     # its idle cost). First round only, like "streams".
     "follow": ("stratalog Rust core, live tail", RUST + ["run", "follow"], ROOT),
+    # Issue 13: proofs of a 1,000,000-event stream. First round only.
+    "proofs": ("stratalog Rust core, Merkle proofs", RUST + ["run", "proofs"], ROOT),
     # Not a system: stratalog, SQLite and the limit's fsync'd single events,
     # interleaved in 20 ms slices (bench_py.py run_duel).
     "duel": ("fsync duel", [PY, "bench/python/bench_py.py", "run", "duel"], ROOT),
 }
-ORDER = [s for s in SYSTEMS if s not in ("duel", "streams", "follow")]
-ONCE = {"streams", "follow"}
+ORDER = [s for s in SYSTEMS if s not in ("duel", "streams", "follow", "proofs")]
+ONCE = {"streams", "follow", "proofs"}
 DUEL = "duel/100B/x1/fsync"
 STRATALOG = ["core", "c", "python", "node"]
 # Appends also through Node's synchronous methods (reported by the node driver).
@@ -317,6 +319,18 @@ class Report:
         x = v("follow", "follow/idle-cpu")
         rows.append(("CPU time of an idle follower over 10 s", "n/a" if x is None else f"{x:.0f} ms", "<= 10 ms",
                      None if x is None else x <= 10))
+        # Issue 13: proofs of a 1,000,000-event stream.
+        for workload, what, goal, unit in (
+            ("proofs/inclusion", "inclusion proofs of random events, 1M-event stream, Rust core", 100_000, "proofs/s"),
+            ("proofs/verify", "inclusion proof verification, Rust", 200_000, "proofs/s"),
+            ("proofs/checkpoint", "checkpoint signing (Ed25519), Rust core", 10_000, "checkpoints/s"),
+        ):
+            x = v("proofs", workload)
+            rows.append((what, "n/a" if x is None else f"{x:,.0f} {unit}", f">= {goal:,} {unit}",
+                         None if x is None else x >= goal))
+        x = v("proofs", "proofs/tree-bytes-per-event")
+        rows.append(("Merkle tree storage on disk per event", "n/a" if x is None else f"{x:.2f} B", "<= 34 B",
+                     None if x is None else x <= 34))
         r = v("core", "rss/full-scan")
         rows.append((
             f"core peak RSS growth over a full scan of a {int(ENV['BENCH_RSS_MIB']):,} MiB store",

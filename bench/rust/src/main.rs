@@ -24,6 +24,7 @@
 
 mod follow;
 mod many_streams;
+mod proofs;
 
 use std::fs::{self, File, OpenOptions};
 use std::hint::black_box;
@@ -620,6 +621,7 @@ fn main() {
         ["run", "rss-scan"] => rss_scan(&cfg),
         ["run", "many-streams"] => many_streams::run(&cfg),
         ["run", "follow"] => follow::run(&cfg),
+        ["run", "proofs"] => proofs::run(&cfg),
         ["run", "follow-child", mode, path, arg] => {
             follow::child_main(mode, path, arg.parse().unwrap())
         }

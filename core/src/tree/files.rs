@@ -57,6 +57,13 @@ fn node_crc(stream: u64, index: u64, hash: &Hash) -> u32 {
     crc.finalize()
 }
 
+/// Node entries per cached page of the node file.
+const PAGE_ENTRIES: u64 = 128;
+/// Pages kept per stream: 1.1 MiB, all of the nodes of a stream of about
+/// four million events; the nodes near the root, which every proof reads,
+/// for any stream.
+const CACHED_PAGES: usize = 256;
+
 /// The tree files of one stream.
 #[derive(Debug)]
 pub struct TreeFiles {
@@ -65,6 +72,9 @@ pub struct TreeFiles {
     nodes: Option<Arc<dyn ByteFile>>,
     /// The leaf file last used, by its number.
     leaves: Option<(u64, Arc<dyn ByteFile>)>,
+    /// Whole pages of the node file as read (entries still CRC-checked on
+    /// every use), by page number.
+    pages: std::collections::HashMap<u64, Box<[u8]>>,
 }
 
 impl TreeFiles {
@@ -74,6 +84,7 @@ impl TreeFiles {
             dir,
             nodes: None,
             leaves: None,
+            pages: std::collections::HashMap::new(),
         }
     }
 
@@ -157,6 +168,7 @@ impl TreeFiles {
 
     /// Cuts the files back to their first `chunks` chunks.
     pub fn truncate(&mut self, chunks: u64) -> Result<()> {
+        self.pages.clear();
         if let Some(nodes) = self.nodes(false)? {
             nodes
                 .truncate(stored_count(chunks) * NODE_LEN as u64)
@@ -236,11 +248,34 @@ impl TreeFiles {
         let Some(file) = self.nodes(false)? else {
             return Ok(None);
         };
+        let page = index / PAGE_ENTRIES;
+        let at = (index % PAGE_ENTRIES) as usize * NODE_LEN;
         let mut buf = [0u8; NODE_LEN];
-        match file.read_exact_at(&mut buf, index * NODE_LEN as u64) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
-            Err(e) => return Err(e).context(|| "reading the tree's node file".into()),
+        if let Some(bytes) = self.pages.get(&page) {
+            buf.copy_from_slice(&bytes[at..at + NODE_LEN]);
+        } else {
+            let mut bytes = vec![0u8; PAGE_ENTRIES as usize * NODE_LEN].into_boxed_slice();
+            match file.read_exact_at(&mut bytes, page * PAGE_ENTRIES * NODE_LEN as u64) {
+                Ok(()) => {
+                    buf.copy_from_slice(&bytes[at..at + NODE_LEN]);
+                    if self.pages.len() >= CACHED_PAGES {
+                        // Keep the pages near the root, which every proof reads.
+                        if let Some(&evict) = self.pages.keys().max() {
+                            self.pages.remove(&evict);
+                        }
+                    }
+                    self.pages.insert(page, bytes);
+                }
+                // The last page is not whole yet: read the one entry.
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                    match file.read_exact_at(&mut buf, index * NODE_LEN as u64) {
+                        Ok(()) => {}
+                        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+                        Err(e) => return Err(e).context(|| "reading the tree's node file".into()),
+                    }
+                }
+                Err(e) => return Err(e).context(|| "reading the tree's node file".into()),
+            }
         }
         let mut hash = [0u8; 32];
         hash.copy_from_slice(&buf[..32]);
@@ -252,6 +287,10 @@ impl TreeFiles {
 
     /// Writes node entries `first..` in one write.
     pub fn write_nodes(&mut self, first: u64, hashes: &[Hash]) -> Result<()> {
+        let last = first + hashes.len() as u64;
+        for page in first / PAGE_ENTRIES..=last / PAGE_ENTRIES {
+            self.pages.remove(&page);
+        }
         let mut buf = Vec::with_capacity(hashes.len() * NODE_LEN);
         for (i, hash) in hashes.iter().enumerate() {
             buf.extend_from_slice(hash);
