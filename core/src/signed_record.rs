@@ -26,7 +26,7 @@ fn path(origin: &str) -> PathBuf {
     layout::signed_path(&to_hex(&Sha256::digest(origin.as_bytes())))
 }
 
-fn damaged(dir: &dyn StorageDir, rel: &PathBuf, reason: &str) -> Error {
+fn damaged(dir: &dyn StorageDir, rel: &std::path::Path, reason: &str) -> Error {
     Error::Corruption {
         stream: 0,
         offset: 0,

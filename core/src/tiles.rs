@@ -84,7 +84,7 @@ impl TileWriter {
         self.bundle.extend_from_slice(entry);
         self.leaves.extend_from_slice(&merkle::leaf_hash(entry));
         self.added += 1;
-        if self.added % TILE_WIDTH == 0 || self.added == self.size {
+        if self.added.is_multiple_of(TILE_WIDTH) || self.added == self.size {
             let n = (self.added - 1) / TILE_WIDTH;
             let width = self.added - n * TILE_WIDTH;
             write(&self.dest, &tile_path(None, n, width), &self.bundle)?;

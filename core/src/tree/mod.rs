@@ -35,7 +35,7 @@ const CACHED_CHUNKS: usize = 8;
 
 /// Where level `level`'s hashes start in an expanded chunk.
 fn level_start(level: u32) -> usize {
-    2 * CHUNK as usize - (2 * CHUNK as usize >> level)
+    2 * CHUNK as usize - ((2 * CHUNK as usize) >> level)
 }
 
 fn expand(leaves: &[Hash]) -> Box<[Hash; EXPANDED]> {
@@ -137,7 +137,7 @@ impl StreamTree {
         Error::Corruption {
             stream: self.stream,
             offset: chunk * CHUNK,
-            file: std::path::PathBuf::from(crate::layout::tree_dir(self.stream)),
+            file: crate::layout::tree_dir(self.stream),
             reason: "damaged Merkle tree cache".into(),
         }
     }
