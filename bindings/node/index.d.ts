@@ -38,6 +38,8 @@ export type StratalogErrorCode =
   | 'STRATALOG_POISONED'
   | 'STRATALOG_FORKED'
   | 'STRATALOG_TIMEOUT'
+  | 'STRATALOG_VERIFICATION_FAILED'
+  | 'STRATALOG_CHECKPOINT_REFUSED'
 
 /**
  * What operations reject (or throw) with when the library fails: a plain
@@ -204,6 +206,94 @@ export interface ChainHeadLike {
   hash: Uint8Array
 }
 
+/** Which tree a root, proof, receipt or tiles export is about. */
+export interface TreeOptions {
+  /** The tree of the stream's first `size` events. Default (or null): all of them, as the call runs. */
+  size?: U64 | null
+}
+
+/** Options of `store.checkpoint()`. */
+export interface CheckpointOptions extends TreeOptions {
+  /** The note's origin line. Default (or null): "<key name>/<stream>". */
+  origin?: string | null
+}
+
+/** What `verifyCheckpoint()` read from a checkpoint whose signature checks out. */
+export interface CheckedCheckpoint {
+  /** The tree size the checkpoint commits to. */
+  size: number
+  /** The tree's root hash (32 bytes). */
+  root: Buffer
+}
+
+/**
+ * An Ed25519 key that signs checkpoints (C2SP signed-note), held inside the
+ * library. It never shows its key material: `inspect()`, `toString()` and
+ * `JSON.stringify()` give its name and verifier key only; `save()` writes it
+ * to a file of mode 0600. Its calls are synchronous.
+ */
+export declare class SigningKey {
+  private constructor()
+  /** A new key named `name` (e.g. "example.com/audit": no spaces, no '+') from the OS random source. */
+  static generate(name: string): SigningKey
+  /** The key in the key file at `path` (written by `save()` or `stratalog keygen`). */
+  static fromFile(path: string | URL): SigningKey
+  /** The key a private key text "PRIVATE+KEY+<name>+<hex id>+<base64>" (a key file's contents) holds. */
+  static fromText(privateKeyText: string): SigningKey
+  /** Writes the key to a new file (mode 0600, durably). An existing file is never overwritten: STRATALOG_IO, EEXIST. */
+  save(path: string | URL): void
+  /** The verifier key "<name>+<8 hex key id>+<base64>" that checks this key's signatures: give it to verifiers. */
+  readonly vkey: string
+  /** The key's name. */
+  readonly name: string
+  /** "SigningKey(<vkey>)". */
+  toString(): string
+  /** `{ name, vkey }`. */
+  toJSON(): { name: string; vkey: string }
+}
+
+/**
+ * Checks, with no store, that `receipt` (from `store.receipt()`) proves that
+ * `event` is in the log whose checkpoint the verifier key `vkey` signed: the
+ * chain hash, the leaf's inclusion and the signature. Returns the event's
+ * offset. Throws a `StratalogError` with code STRATALOG_VERIFICATION_FAILED
+ * (the message says what does not check out), or STRATALOG_INVALID_ARGUMENT
+ * when `vkey` is not a verifier key.
+ */
+export declare function verifyReceipt(receipt: string, vkey: string, event: EventData): number
+
+/**
+ * Checks, with no store, a signed checkpoint note against the verifier key
+ * `vkey`; returns its size and root. Throws STRATALOG_VERIFICATION_FAILED.
+ */
+export declare function verifyCheckpoint(note: string, vkey: string): CheckedCheckpoint
+
+/**
+ * Checks that `proof` proves the leaf with data `leafData` (for a stream: the
+ * 40 bytes of `store.leafData()`) is number `leafIndex` of the tree of `size`
+ * leaves whose root is `root`. Throws STRATALOG_VERIFICATION_FAILED.
+ */
+export declare function verifyInclusion(
+  leafIndex: U64,
+  size: U64,
+  root: Uint8Array,
+  proof: readonly Uint8Array[],
+  leafData: Uint8Array,
+): void
+
+/**
+ * Checks that `proof` proves the tree of `oldSize` leaves with root `oldRoot`
+ * is a prefix of the tree of `size` leaves with root `root`. Throws
+ * STRATALOG_VERIFICATION_FAILED.
+ */
+export declare function verifyConsistency(
+  oldSize: U64,
+  size: U64,
+  oldRoot: Uint8Array,
+  root: Uint8Array,
+  proof: readonly Uint8Array[],
+): void
+
 /**
  * A stream's chain head: the number of events and the SHA-256 chain hash of
  * the last one. Keep it where the store's owner cannot rewrite it;
@@ -320,6 +410,34 @@ export declare class Store {
   stats(stream: U64): Promise<StreamStats>
   /** Ids of the streams that hold events, ascending. */
   streams(): Promise<U64Result[]>
+  /**
+   * The RFC 6962 Merkle root (32 bytes) of `stream`'s tree over its first `size` events (default: all). The leaf
+   * of event n is its 40-byte leaf data `u64_le(n) || h(n)`. Rejects with STRATALOG_OFFSET_OUT_OF_RANGE past the end.
+   */
+  treeRoot(stream: U64, options?: TreeOptions): Promise<Buffer>
+  /** The 40-byte leaf data of event `offset`: `u64_le(offset) || h(offset)`. */
+  leafData(stream: U64, offset: U64): Promise<Buffer>
+  /** The inclusion proof of event `offset` in the tree of `size` events (default: all): 32-byte hashes, bottom up. */
+  inclusionProof(stream: U64, offset: U64, options?: TreeOptions): Promise<Buffer[]>
+  /** The consistency proof from the tree of `oldSize` events to that of `size` (default: all). */
+  consistencyProof(stream: U64, oldSize: U64, options?: TreeOptions): Promise<Buffer[]>
+  /**
+   * A C2SP checkpoint of the tree of `size` events (default: all) signed by `key`:
+   * "<origin>\n<size>\n<base64 root>\n\n— <key name> <base64 signature>\n". Rejects with
+   * STRATALOG_CHECKPOINT_REFUSED rather than sign a smaller size than before for the origin, or a tree that does
+   * not extend the one signed before.
+   */
+  checkpoint(stream: U64, key: SigningKey, options?: CheckpointOptions): Promise<string>
+  /**
+   * An offline receipt (C2SP tlog-proof) for event `offset` against a checkpoint of `size` events (default: all)
+   * signed by `key`; `verifyReceipt()` checks it with the event bytes and the verifier key alone.
+   */
+  receipt(stream: U64, offset: U64, key: SigningKey, options?: TreeOptions): Promise<string>
+  /**
+   * Writes the tree of `size` events (default: all) under `dir` as a static C2SP tlog-tiles log and resolves to
+   * the signed checkpoint it wrote there.
+   */
+  exportTiles(stream: U64, key: SigningKey, dir: string | URL, options?: TreeOptions): Promise<string>
   /**
    * Makes every append so far durable: those to `stream`, or with no argument those to every stream. Appends
    * called before it that are still in flight or queued land first, and are covered too.

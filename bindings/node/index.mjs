@@ -4,5 +4,14 @@ import { createRequire } from 'node:module'
 const require = createRequire(import.meta.url)
 const stratalog = require('./index.js')
 
-export const { Store, ChainHead, version } = stratalog
+export const {
+  Store,
+  ChainHead,
+  SigningKey,
+  verifyReceipt,
+  verifyCheckpoint,
+  verifyInclusion,
+  verifyConsistency,
+  version,
+} = stratalog
 export default stratalog

@@ -5,7 +5,8 @@
 #                    bindings/node/build/, run `node --test` there, and check
 #                    the TypeScript declarations with `tsc --noEmit --strict`
 #   make demo-node   build and pack, install the tarball into examples/node,
-#                    run quickstart.mjs and audit-trail.mjs on $(DEMO_DIR)/node
+#                    run quickstart.mjs, audit-trail.mjs and receipts.mjs on
+#                    $(DEMO_DIR)/node
 #   make dist-node   the packed package, its addon prebuilt inside, in dist/
 #   make test-dist-node  that tarball installed with no cargo on PATH
 #
@@ -40,6 +41,7 @@ demo-node: node-pack
 	rm -rf $(DEMO_DIR)/node && mkdir -p $(DEMO_DIR)/node
 	cd examples/node && node quickstart.mjs $(abspath $(DEMO_DIR))/node/quickstart
 	cd examples/node && node audit-trail.mjs $(abspath $(DEMO_DIR))/node/audit-trail
+	cd examples/node && node receipts.mjs $(abspath $(DEMO_DIR))/node/receipts
 
 ## `make dist`: the packed package, with the prebuilt linux-x64-gnu addon
 ## inside, as $(DIST_DIR)/stratalog-$(VERSION).tgz; `make test-dist-node`

@@ -6,6 +6,7 @@ const native = require('../binding.js')
 const { U64_MAX, typeError, rangeError, u64, toNumber, bytes, optionsObject, appendOptions, checkEvents, plainEvents, eventsArray, toPath, openOptions, byteLimit } = require('./arguments.js')
 const { fromNativeHead, toReport, headArgument, split, settle, safeNumber } = require('./results.js')
 const { EventIterator } = require('./iterator.js')
+const { keyArg, treeOptions, splitHashes } = require('./proofs.js')
 
 /** Default page size of readFrom(): 16 MiB (at least one event is returned). */
 const DEFAULT_READ_BYTES = 16 * 1024 * 1024
@@ -492,6 +493,96 @@ class Store {
       await Promise.all(pending.map((id) => new Promise((resolve) => this.#appending.get(id).push({ landed: resolve }))))
     }
     await settle(this.#native.sync(s))
+  }
+
+  /**
+   * The RFC 6962 Merkle root (32 bytes) of `stream`'s tree over its first
+   * `options.size` events (default: all of them). The empty tree's root is
+   * SHA-256 of nothing. Rejects with STRATALOG_OFFSET_OUT_OF_RANGE for a
+   * size past the end.
+   */
+  async treeRoot(stream, options) {
+    const s = u64('stream', stream)
+    const { size } = treeOptions(options)
+    return settle(this.#native.treeRoot(s, size))
+  }
+
+  /**
+   * The 40-byte leaf data of event `offset`, `u64_le(offset) || h(offset)`
+   * (its chain hash): what `verifyInclusion()` takes as `leafData`.
+   */
+  async leafData(stream, offset) {
+    return settle(this.#native.leafData(u64('stream', stream), u64('offset', offset)))
+  }
+
+  /**
+   * The inclusion proof of event `offset` in the tree of the first
+   * `options.size` events (default: all), from the leaf's sibling up: an
+   * array of 32-byte Buffers. Rejects with STRATALOG_INVALID_ARGUMENT if
+   * `offset >= size`.
+   */
+  async inclusionProof(stream, offset, options) {
+    const s = u64('stream', stream)
+    const off = u64('offset', offset)
+    const { size } = treeOptions(options)
+    return splitHashes(await settle(this.#native.inclusionProof(s, off, size)))
+  }
+
+  /**
+   * The consistency proof from the tree of the first `oldSize` events to
+   * that of the first `options.size` (default: all): an array of 32-byte
+   * Buffers. Rejects with STRATALOG_INVALID_ARGUMENT if `oldSize > size`.
+   */
+  async consistencyProof(stream, oldSize, options) {
+    const s = u64('stream', stream)
+    const m = u64('oldSize', oldSize)
+    const { size } = treeOptions(options)
+    return splitHashes(await settle(this.#native.consistencyProof(s, m, size)))
+  }
+
+  /**
+   * A C2SP checkpoint of `stream`'s tree of the first `options.size` events
+   * (default: all), signed by `key`: the note
+   * "<origin>\n<size>\n<base64 root>\n\n— <key name> <base64 signature>\n".
+   * `options.origin` defaults to "<key name>/<stream>". The store never signs
+   * two inconsistent checkpoints for one origin: it records the last one
+   * durably and rejects with STRATALOG_CHECKPOINT_REFUSED a smaller size or
+   * a tree that does not extend it (a store restored from an old backup).
+   */
+  async checkpoint(stream, key, options) {
+    const s = u64('stream', stream)
+    const k = keyArg('key', key)
+    const { size, origin } = treeOptions(options, ['size', 'origin'])
+    return settle(this.#native.checkpoint(s, k, size, origin))
+  }
+
+  /**
+   * An offline receipt for event `offset` (a C2SP tlog-proof: its index,
+   * the chain hash before it, its inclusion proof and a checkpoint of the
+   * first `options.size` events, default all, signed by `key` for the
+   * default origin). `verifyReceipt(receipt, key.vkey, event)` checks it
+   * with no store. Signing follows `checkpoint()`'s rules.
+   */
+  async receipt(stream, offset, key, options) {
+    const s = u64('stream', stream)
+    const off = u64('offset', offset)
+    const k = keyArg('key', key)
+    const { size } = treeOptions(options)
+    return settle(this.#native.receipt(s, off, k, size))
+  }
+
+  /**
+   * Writes `stream`'s tree of the first `options.size` events (default: all)
+   * under directory `dir` as a static C2SP tlog-tiles log (`checkpoint`,
+   * `tile/<L>/<N>[.p/<W>]`, `tile/entries/<N>[.p/<W>]` whose entries are the
+   * 40-byte leaf data) and resolves to the signed checkpoint it wrote.
+   */
+  async exportTiles(stream, key, dir, options) {
+    const s = u64('stream', stream)
+    const k = keyArg('key', key)
+    const d = toPath(dir)
+    const { size } = treeOptions(options)
+    return settle(this.#native.exportTiles(s, k, d, size))
   }
 
   /**

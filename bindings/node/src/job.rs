@@ -33,6 +33,10 @@ pub enum Output {
     Streams(Vec<u64>),
     /// An offset (a number while exact, else a bigint).
     Offset(u64),
+    /// Bytes: a root, leaf data, proof hashes back to back (a Buffer).
+    Bytes(Vec<u8>),
+    /// A note or receipt (a string).
+    Text(String),
     /// The outcomes of an ordered group of appends: per batch, its head or
     /// its error (as a value, not thrown).
     Group(Vec<Result<Head, Failure>>),
@@ -81,6 +85,8 @@ impl ToNapiValue for Output {
                     Ok(object.raw())
                 }
                 Output::Offset(offset) => U64::to_napi_value(raw, U64(offset)),
+                Output::Bytes(bytes) => Buffer::to_napi_value(raw, Buffer::from(bytes)),
+                Output::Text(text) => String::to_napi_value(raw, text),
                 Output::Streams(ids) => {
                     Vec::<U64>::to_napi_value(raw, ids.into_iter().map(U64).collect())
                 }

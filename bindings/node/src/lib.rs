@@ -9,7 +9,8 @@
 //! `number` (u64 as a JS number or bigint), `error` (failures as JS
 //! errors), `value` (arguments, chunks, heads), `job` (work on the libuv
 //! pool and its results), `napi_args` (raw Node-API calls), `iter`,
-//! `append`, `store`.
+//! `append`, `store`, `proofs` (keys, roots, proofs, checkpoints,
+//! receipts, tiles and their checks).
 //!
 //! - Appends enter through `appendEvents` (append.rs), a raw Node-API
 //!   function that takes the events as call arguments; appends queued
@@ -30,6 +31,7 @@ mod iter;
 mod job;
 mod napi_args;
 mod number;
+mod proofs;
 mod store;
 mod value;
 
@@ -44,6 +46,10 @@ use crate::value::head_string;
 
 pub use crate::iter::NativeIter;
 pub use crate::job::Job;
+pub use crate::proofs::{
+    verify_checkpoint, verify_consistency, verify_inclusion, verify_receipt, CheckedCheckpoint,
+    NativeSigningKey,
+};
 pub use crate::store::{NativeStore, OpenOptions, StoreOptions};
 
 /// Adds the functions written against Node-API directly (append.rs).

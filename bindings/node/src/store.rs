@@ -130,7 +130,7 @@ impl NativeStore {
     }
 
     /// Runs `work` on the store on the pool.
-    fn job(
+    pub(crate) fn job(
         &self,
         work: impl FnOnce(&Store) -> Result<Output, Failure> + Send + 'static,
     ) -> AsyncTask<Job> {

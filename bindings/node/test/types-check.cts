@@ -7,6 +7,13 @@ async function main(): Promise<void> {
   const head: stratalog.ChainHead = await store.append(1, Buffer.from('x'))
   const report: stratalog.VerifyReport = await store.verifyAgainst(1, head)
   const version: string = stratalog.version
+  const key: stratalog.SigningKey = stratalog.SigningKey.generate('k')
+  const note: string = await store.checkpoint(1, key)
+  const checked: stratalog.CheckedCheckpoint = stratalog.verifyCheckpoint(note, key.vkey)
+  const proof: Buffer[] = await store.inclusionProof(1, 0)
+  stratalog.verifyInclusion(0, checked.size, checked.root, proof, await store.leafData(1, 0))
+  const offset: number = stratalog.verifyReceipt(await store.receipt(1, 0, key), key.vkey, Buffer.from('x'))
+  void offset
   // @ts-expect-error the stream must be a number or a bigint
   store.chainHead('1')
   void [report, version]

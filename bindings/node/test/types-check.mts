@@ -1,7 +1,27 @@
 // Compiled with `tsc --noEmit --strict` against the installed package's
 // index.d.mts (ESM). It must type-check; it is never run.
-import stratalog, { ChainHead, Store, version } from 'stratalog'
-import type { AppendOptions, IteratedEvent, OpenOptions, StratalogError, U64, VerifyReport } from 'stratalog'
+import stratalog, {
+  ChainHead,
+  SigningKey,
+  Store,
+  verifyCheckpoint,
+  verifyConsistency,
+  verifyInclusion,
+  verifyReceipt,
+  version,
+} from 'stratalog'
+import type {
+  AppendOptions,
+  CheckedCheckpoint,
+  CheckpointOptions,
+  IteratedEvent,
+  OpenOptions,
+  StratalogError,
+  StratalogErrorCode,
+  TreeOptions,
+  U64,
+  VerifyReport,
+} from 'stratalog'
 
 async function main(): Promise<void> {
   const options: OpenOptions = { segmentSize: 1 << 20, checkpointInterval: 1024n, compression: 'zstd', fsync: false }
@@ -85,6 +105,39 @@ async function main(): Promise<void> {
   // @ts-expect-error heads are read-only
   head.nextOffset = 3
 
+  // Keys, trees, proofs, checkpoints, receipts, tiles.
+  const key: SigningKey = SigningKey.generate('example.com/audit')
+  key.save('audit.key')
+  const loaded: SigningKey = SigningKey.fromFile(new URL('file:///tmp/audit.key'))
+  const fromText: SigningKey = SigningKey.fromText('PRIVATE+KEY+...')
+  const vkey: string = key.vkey + key.name + String(loaded) + JSON.stringify(fromText)
+  const tree: TreeOptions = { size: 2 }
+  const root: Buffer = await store.treeRoot(7, tree)
+  const rootAll: Buffer = await store.treeRoot(7n)
+  const leaf: Buffer = await store.leafData(7, 1n)
+  const proof: Buffer[] = await store.inclusionProof(7, 1, { size: 2n })
+  const consistency: Buffer[] = await store.consistencyProof(7, 1, { size: null })
+  const cpOptions: CheckpointOptions = { size: 2, origin: 'example.com/audit/7' }
+  const note: string = await store.checkpoint(7, key, cpOptions)
+  const receipt: string = await store.receipt(7, 1, key, { size: 2 })
+  const tiles: string = await store.exportTiles(7, key, 'tiles', { size: 2 })
+  const offset: number = verifyReceipt(receipt, vkey, Buffer.from('beta')) + 1
+  const checked: CheckedCheckpoint = verifyCheckpoint(note, vkey)
+  const treeSize: number = checked.size + 1
+  verifyInclusion(1, checked.size, checked.root, proof, leaf)
+  verifyConsistency(1n, 2n, root, new Uint8Array(32), consistency)
+  const refused: StratalogErrorCode = 'STRATALOG_CHECKPOINT_REFUSED'
+  const failed: StratalogErrorCode = 'STRATALOG_VERIFICATION_FAILED'
+  // @ts-expect-error SigningKey has no public constructor
+  new SigningKey()
+  // @ts-expect-error a key, not its verifier key
+  await store.checkpoint(7, vkey)
+  // @ts-expect-error unknown option
+  await store.receipt(7, 1, key, { origin: 'x' })
+  // @ts-expect-error the verifier key is read-only
+  key.vkey = 'x'
+
+  void [rootAll, tiles, offset, treeSize, refused, failed]
   void [grown, next, exact, perEvent, held, cut, room, hex, events, event, report, streams, readOnly, closed, compression, same, made, v, viaDefault, sync, syncHead, syncOne, notPromise]
 }
 
