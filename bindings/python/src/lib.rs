@@ -18,6 +18,7 @@
 mod convert;
 mod error;
 mod iter;
+mod proofs;
 mod store;
 
 use pyo3::prelude::*;
@@ -59,10 +60,16 @@ fn head_parse<'py>(py: Python<'py>, text: &str) -> PyResult<HeadTuple<'py>> {
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<store::NativeStore>()?;
     m.add_class::<iter::EventIter>()?;
+    m.add_class::<proofs::NativeSigningKey>()?;
+    m.add_function(wrap_pyfunction!(proofs::verify_receipt, m)?)?;
+    m.add_function(wrap_pyfunction!(proofs::verify_checkpoint, m)?)?;
+    m.add_function(wrap_pyfunction!(proofs::verify_inclusion, m)?)?;
+    m.add_function(wrap_pyfunction!(proofs::verify_consistency, m)?)?;
     m.add_function(wrap_pyfunction!(version, m)?)?;
     m.add_function(wrap_pyfunction!(status_name, m)?)?;
     m.add_function(wrap_pyfunction!(head_to_text, m)?)?;
     m.add_function(wrap_pyfunction!(head_parse, m)?)?;
     m.add("HEAD_TEXT_SIZE", stratalog_client::HEAD_TEXT_SIZE)?;
+    m.add("LEAF_DATA_SIZE", 40u32)?;
     Ok(())
 }

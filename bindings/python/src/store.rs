@@ -13,6 +13,7 @@ use crate::convert::{
 };
 use crate::error::IntoPyErr;
 use crate::iter::EventIter;
+use crate::proofs::{proof_list, NativeSigningKey};
 
 /// An open store. Closing it (from any thread) makes later calls raise
 /// ClosedError; the handle itself is freed when the object is collected.
@@ -293,6 +294,94 @@ impl NativeStore {
     /// on other threads; later calls raise ClosedError.
     fn close(&self, py: Python<'_>) -> PyResult<()> {
         self.run(py, Store::close)
+    }
+
+    /// The Merkle root of the first `size` events (None: all).
+    #[pyo3(signature = (stream, size=None))]
+    fn tree_root<'py>(
+        &self,
+        py: Python<'py>,
+        stream: u64,
+        size: Option<u64>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let root = self.run(py, |s| s.tree_root(stream, size))?;
+        Ok(PyBytes::new(py, &root))
+    }
+
+    /// The 40-byte leaf data of event `offset`.
+    fn leaf_data<'py>(
+        &self,
+        py: Python<'py>,
+        stream: u64,
+        offset: u64,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let data = self.run(py, |s| s.leaf_data(stream, offset))?;
+        Ok(PyBytes::new(py, &data))
+    }
+
+    /// The inclusion proof of event `offset` in the tree of `size` events.
+    #[pyo3(signature = (stream, offset, size=None))]
+    fn inclusion_proof<'py>(
+        &self,
+        py: Python<'py>,
+        stream: u64,
+        offset: u64,
+        size: Option<u64>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let proof = self.run(py, |s| s.inclusion_proof(stream, offset, size))?;
+        proof_list(py, &proof)
+    }
+
+    /// The consistency proof from `old_size` events to `size`.
+    #[pyo3(signature = (stream, old_size, size=None))]
+    fn consistency_proof<'py>(
+        &self,
+        py: Python<'py>,
+        stream: u64,
+        old_size: u64,
+        size: Option<u64>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let proof = self.run(py, |s| s.consistency_proof(stream, old_size, size))?;
+        proof_list(py, &proof)
+    }
+
+    /// A signed checkpoint note of the first `size` events.
+    #[pyo3(signature = (stream, key, size=None, origin=None))]
+    fn checkpoint(
+        &self,
+        py: Python<'_>,
+        stream: u64,
+        key: &NativeSigningKey,
+        size: Option<u64>,
+        origin: Option<&str>,
+    ) -> PyResult<String> {
+        self.run(py, |s| s.checkpoint(stream, &key.key, size, origin))
+    }
+
+    /// An offline receipt (tlog-proof) of event `offset`.
+    #[pyo3(signature = (stream, offset, key, size=None))]
+    fn receipt(
+        &self,
+        py: Python<'_>,
+        stream: u64,
+        offset: u64,
+        key: &NativeSigningKey,
+        size: Option<u64>,
+    ) -> PyResult<String> {
+        self.run(py, |s| s.receipt(stream, offset, &key.key, size))
+    }
+
+    /// Writes the tree as a tlog-tiles directory; returns the checkpoint.
+    #[pyo3(signature = (stream, key, dir, size=None))]
+    fn export_tiles(
+        &self,
+        py: Python<'_>,
+        stream: u64,
+        key: &NativeSigningKey,
+        dir: &str,
+        size: Option<u64>,
+    ) -> PyResult<String> {
+        self.run(py, |s| s.export_tiles(stream, &key.key, dir, size))
     }
 
     /// Whether close() was called.

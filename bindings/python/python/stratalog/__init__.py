@@ -15,6 +15,13 @@ elsewhere::
             print(offset, event)
         store.verify_against(7, head)     # the history `head` covers is intact
 
+Each stream is also a Merkle tree: :meth:`Store.checkpoint` signs its root
+with a :class:`SigningKey` (C2SP checkpoints), :meth:`Store.receipt` gives
+an offline proof that one event is in the log, and
+:func:`verify_receipt`, :func:`verify_inclusion`,
+:func:`verify_consistency` and :func:`verify_checkpoint` check them with no
+store.
+
 This package calls the C ABI of libstratalog (``include/stratalog.h``)
 through a thin native module; errors are :class:`stratalog.Error`
 subclasses, one per status code. The ``stratalog`` command (also
@@ -26,6 +33,7 @@ from __future__ import annotations
 from . import _native
 from ._errors import (
     ChainMismatchError,
+    CheckpointRefusedError,
     ClosedError,
     CorruptionError,
     Error,
@@ -45,14 +53,22 @@ from ._errors import (
     VerificationError,
 )
 from ._store import BytesLike, EventIterator, PathLike, Store, open, open_in_memory, open_read_only
+from ._proofs import (
+    LEAF_DATA_SIZE,
+    SigningKey,
+    verify_checkpoint,
+    verify_consistency,
+    verify_inclusion,
+    verify_receipt,
+)
 from ._types import ChainHead, Compression, StoreOptions, StreamStats, TornTail, VerifyReport
 
 # Public classes present themselves as stratalog.X (in reprs and tracebacks).
 for _cls in (
-    Store, ChainHead, VerifyReport, StoreOptions, StreamStats, TornTail, Compression, Status, Error, InvalidArgumentError,
+    Store, SigningKey, ChainHead, VerifyReport, StoreOptions, StreamStats, TornTail, Compression, Status, Error, InvalidArgumentError,
     NullArgumentError, IOError, VerificationError, CorruptionError, ChainMismatchError,
     OffsetMismatchError, OffsetOutOfRangeError, EventTooLargeError, LockedError, ReadOnlyError,
-    ClosedError, PoisonedError, ForkedError, TimeoutError, PanicError,
+    ClosedError, PoisonedError, ForkedError, TimeoutError, PanicError, CheckpointRefusedError,
 ):
     _cls.__module__ = __name__
 del _cls
@@ -67,6 +83,12 @@ __all__ = [
     "open_read_only",
     "Store",
     "EventIterator",
+    "SigningKey",
+    "verify_receipt",
+    "verify_checkpoint",
+    "verify_inclusion",
+    "verify_consistency",
+    "LEAF_DATA_SIZE",
     "ChainHead",
     "VerifyReport",
     "StoreOptions",
@@ -83,6 +105,7 @@ __all__ = [
     "VerificationError",
     "CorruptionError",
     "ChainMismatchError",
+    "CheckpointRefusedError",
     "OffsetMismatchError",
     "OffsetOutOfRangeError",
     "EventTooLargeError",

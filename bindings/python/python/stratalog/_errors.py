@@ -8,9 +8,10 @@ the structured detail (``stratalog_last_error_detail()``)::
     ├── InvalidArgumentError      (also ValueError)
     │   └── NullArgumentError     (a bug in the binding, never expected)
     ├── IOError                   (also OSError, with .errno)
-    ├── VerificationError         (the history is not what was written)
+    ├── VerificationError         (the history, a proof, checkpoint or receipt does not check out)
     │   ├── CorruptionError       bytes fail a checksum or the structure
     │   └── ChainMismatchError    intact records do not form the chain
+    ├── CheckpointRefusedError    signing would fork the log (smaller size, other tree)
     ├── OffsetMismatchError       .expected / .actual
     ├── OffsetOutOfRangeError     (also IndexError) .offset / .next_offset
     ├── EventTooLargeError        (also ValueError) .size / .max_size
@@ -38,6 +39,7 @@ __all__ = [
     "VerificationError",
     "CorruptionError",
     "ChainMismatchError",
+    "CheckpointRefusedError",
     "OffsetMismatchError",
     "OffsetOutOfRangeError",
     "EventTooLargeError",
@@ -70,6 +72,8 @@ class Status(enum.IntEnum):
     POISONED = 13
     FORKED = 14
     TIMEOUT = 15
+    VERIFICATION_FAILED = 16
+    CHECKPOINT_REFUSED = 17
 
 
 class Error(Exception):
@@ -126,9 +130,16 @@ class IOError(Error, OSError):  # noqa: A001 - deliberately stratalog.IOError
 
 
 class VerificationError(Error):
-    """The stored history is not what was written. ``offset`` is where the
-    check failed (the first bad event or record). Catch this to handle both
-    kinds of verification failure."""
+    """Something does not check out. Raised as such (status
+    ``VERIFICATION_FAILED``) when a proof, signed checkpoint or receipt
+    fails :func:`stratalog.verify_receipt` and friends (the message says
+    which part and why); its subclasses :class:`CorruptionError` and
+    :class:`ChainMismatchError` say the stored history is not what was
+    written, with ``offset`` where the check failed (the first bad event or
+    record; None for a proof). Catch this to handle every kind of
+    verification failure."""
+
+    status = Status.VERIFICATION_FAILED
 
     def __init__(self, message: str = "", *, stream: int | None = None, offset: int | None = None) -> None:
         super().__init__(message, stream=stream)
@@ -148,6 +159,17 @@ class ChainMismatchError(VerificationError):
     rewrite)."""
 
     status = Status.CHAIN_MISMATCH
+
+
+class CheckpointRefusedError(Error):
+    """:meth:`Store.checkpoint` (or a receipt or tiles export, which sign
+    one) refused to sign: a smaller size than a checkpoint signed before for
+    the origin, or a tree that does not extend the one signed before (a
+    store restored from an old backup and appended to). Signing it would
+    fork the log. The store records the last signed head per origin under
+    ``signed/``."""
+
+    status = Status.CHECKPOINT_REFUSED
 
 
 class OffsetMismatchError(Error):
@@ -256,6 +278,7 @@ _SIMPLE: dict[int, type[Error]] = {
     Status.CLOSED: ClosedError,
     Status.PANIC: PanicError,
     Status.FORKED: ForkedError,
+    Status.CHECKPOINT_REFUSED: CheckpointRefusedError,
 }
 
 
@@ -296,6 +319,8 @@ def _from_native(
         err = OffsetOutOfRangeError(message, stream=stream, offset=offset, next_offset=next_offset)
     elif status == Status.EVENT_TOO_LARGE:
         err = EventTooLargeError(message, size=size, max_size=max_size)
+    elif status == Status.VERIFICATION_FAILED:
+        err = VerificationError(message)
     elif status == Status.TIMEOUT:
         err = TimeoutError(message, stream=stream, offset=offset)
     elif status == Status.POISONED:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import logging
 import os
 from types import TracebackType
-from typing import Iterable, Iterator, Union
+from typing import TYPE_CHECKING, Iterable, Iterator, Union
 
 from . import _native
 from ._errors import ClosedError, InvalidArgumentError, TimeoutError
 from ._types import ChainHead, Compression, CompressionLike, StoreOptions, StreamStats, TornTail, VerifyReport, check_u64
+
+if TYPE_CHECKING:
+    from ._proofs import SigningKey
 
 __all__ = ["Store", "EventIterator", "open", "open_in_memory", "open_read_only", "BytesLike", "PathLike"]
 
@@ -50,6 +53,14 @@ def _cursor_name(name: object) -> str:
 
 def _opt_u64(name: str, value: int | None) -> int | None:
     return None if value is None else check_u64(name, value)
+
+
+def _key(key: object) -> _native.SigningKey:
+    from ._proofs import SigningKey
+
+    if not isinstance(key, SigningKey):
+        raise TypeError(f"key must be a stratalog.SigningKey, not {type(key).__name__}")
+    return key._native
 
 
 class Store:
@@ -301,6 +312,74 @@ class Store:
             raise TypeError(f"head must be a ChainHead or its text form, not {type(head).__name__}")
         return VerifyReport._from_native(self._native.verify_against(stream, head.next_offset, head.hash))
 
+
+    # -- proofs ----------------------------------------------------------------
+    #
+    # Each stream is an RFC 6962 Merkle tree whose leaf n is the 40 bytes
+    # u64_le(n) || h(n) (h: the chain hash), so the tree commits to the
+    # chain and the chain to every payload. ``size`` is a number of events,
+    # at most the stream's next offset; None means all of them (for a
+    # read-only store, as of its open or last wait). The tree is built when
+    # first needed (never on the append path) and cached beside the
+    # segments; a read-only store builds its own in memory.
+
+    def tree_root(self, stream: int, size: int | None = None) -> bytes:
+        """The 32-byte Merkle root of the first ``size`` events of
+        ``stream`` (None: all). The empty tree's root is SHA-256 of nothing.
+        Raises :class:`OffsetOutOfRangeError` for a size past the end."""
+        return self._native.tree_root(stream, _opt_u64("size", size))
+
+    def leaf_data(self, stream: int, offset: int) -> bytes:
+        """The 40-byte leaf data of event ``offset``, ``u64_le(offset) ||
+        h(offset)``: what :func:`stratalog.verify_inclusion` takes."""
+        return self._native.leaf_data(stream, offset)
+
+    def inclusion_proof(self, stream: int, offset: int, size: int | None = None) -> list[bytes]:
+        """The RFC 9162 inclusion proof (32-byte hashes, bottom up) of event
+        ``offset`` in the tree of the first ``size`` events (None: all).
+        Raises :class:`InvalidArgumentError` if ``offset >= size``."""
+        return self._native.inclusion_proof(stream, offset, _opt_u64("size", size))
+
+    def consistency_proof(self, stream: int, old_size: int, size: int | None = None) -> list[bytes]:
+        """The RFC 9162 consistency proof from the tree of the first
+        ``old_size`` events to that of the first ``size`` (None: all).
+        Raises :class:`InvalidArgumentError` if ``old_size > size``."""
+        return self._native.consistency_proof(stream, old_size, _opt_u64("size", size))
+
+    def checkpoint(
+        self, stream: int, key: SigningKey, *, size: int | None = None, origin: str | None = None
+    ) -> str:
+        """A C2SP checkpoint of the tree of the first ``size`` events (None:
+        all), signed by ``key``: the note ``<origin>\\n<size>\\n<base64
+        root>\\n\\n— <key name> <base64 signature>\\n``. ``origin`` defaults to
+        ``"<key name>/<stream>"``.
+
+        The store never signs two inconsistent checkpoints for one origin:
+        it records the last one durably (under ``signed/``, also from a
+        read-only store) and raises :class:`CheckpointRefusedError` for a
+        smaller size, or a tree that does not extend it."""
+        if origin is not None and not isinstance(origin, str):
+            raise TypeError(f"origin must be a str, not {type(origin).__name__}")
+        return self._native.checkpoint(stream, _key(key), _opt_u64("size", size), origin)
+
+    def receipt(self, stream: int, offset: int, key: SigningKey, *, size: int | None = None) -> str:
+        """An offline receipt for event ``offset``: a C2SP tlog-proof
+        (``c2sp.org/tlog-proof@v1``, an ``extra`` line with the previous
+        chain hash, ``index``, the inclusion proof, a blank line and a
+        checkpoint of the first ``size`` events signed by ``key``).
+        :func:`stratalog.verify_receipt` checks it with the event's bytes
+        and the verifier key alone. Raises as :meth:`checkpoint`, and
+        :class:`InvalidArgumentError` if ``offset >= size``."""
+        return self._native.receipt(stream, offset, _key(key), _opt_u64("size", size))
+
+    def export_tiles(self, stream: int, key: SigningKey, dir: PathLike, *, size: int | None = None) -> str:
+        """Writes the tree of the first ``size`` events (None: all) of
+        ``stream`` under directory ``dir`` as a static C2SP tlog-tiles log:
+        ``checkpoint`` (signed by ``key``), ``tile/<L>/<N>[.p/<W>]`` and
+        ``tile/entries/<N>[.p/<W>]`` (entries: the 40-byte leaf data), that
+        any tlog-tiles client can verify. Returns the signed checkpoint.
+        Raises as :meth:`checkpoint`."""
+        return self._native.export_tiles(stream, _key(key), _path(dir), _opt_u64("size", size))
 
 def open(  # noqa: A001 - stratalog.open, like io.open
     path: PathLike,

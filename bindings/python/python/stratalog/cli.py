@@ -8,6 +8,24 @@
     stratalog stats  PATH                               streams, sizes
     stratalog tail   PATH --stream N [--from OFFSET] [--follow]
 
+    stratalog keygen NAME --out KEYFILE                 new signing key; prints its vkey
+    stratalog checkpoint STORE --stream S --key KEYFILE [--size N] [--origin O]
+    stratalog prove STORE --stream S --offset N --key KEYFILE [--size M]
+    stratalog prove-consistency STORE --stream S --from M --key KEYFILE [--size N]
+    stratalog verify-receipt RECEIPT --vkey VKEY --event FILE
+    stratalog export-tiles STORE --stream S --key KEYFILE --out DIR [--size N]
+
+Proofs: ``checkpoint`` prints a signed C2SP checkpoint note of the stream's
+Merkle tree, ``prove`` a receipt (C2SP tlog-proof) of one event,
+``prove-consistency`` the consistency proof (base64, one hash per line)
+from size M, then the signed checkpoint of size N, and ``export-tiles``
+writes a static tlog-tiles directory (and prints its checkpoint). Signing
+records the last signed size per origin in the store (``signed/``), which
+works from a read-only open too, and is refused (exit 1) for a smaller
+size. ``verify-receipt`` needs no store: RECEIPT and FILE are paths (``-``:
+stdin, for one of them), VKEY is the verifier key string or a path to a
+file holding it. Key material is never printed.
+
 Every command opens the store read-only: it takes no lock and never writes,
 so it works while another process appends (it sees the store as it was when
 it opened; ``tail --follow`` goes on with what the writer appends, like
@@ -16,8 +34,10 @@ prints one JSON object per line). ``verify`` shows a progress bar on stderr
 when stderr is a terminal.
 
 Exit status (stable): 0 success; 1 verification failed (damage, a broken
-chain, or a stream that no longer holds the history of the ``--against``
-head); 2 bad command line, or the store could not be opened or read.
+chain, a stream that no longer holds the history of the ``--against``
+head, a receipt that does not check out), or a checkpoint was refused; 2
+bad command line, or the store, a key or an input file could not be opened
+or read.
 
 With ``--json`` every outcome, failures included, is one JSON object on
 stdout (``dump`` prints one per event, then one for a failure): failures
@@ -32,6 +52,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import builtins
 import itertools
 import json
 import logging
@@ -43,7 +64,8 @@ from dataclasses import dataclass
 from typing import IO, Any, Callable, NoReturn, Sequence
 
 from . import __version__, _native
-from ._errors import Error, VerificationError
+from ._errors import CheckpointRefusedError, Error, InvalidArgumentError, VerificationError
+from ._proofs import SigningKey
 from ._store import Store, open_read_only
 from ._types import U64_MAX, ChainHead, VerifyReport
 
@@ -95,7 +117,7 @@ def _parser(json_out: IO[str] | None = None) -> argparse.ArgumentParser:
     )
     parser = Parser(
         prog="stratalog",
-        description="Inspect and verify a stratalog store (opened read-only).",
+        description="Inspect and verify a stratalog store (opened read-only), sign checkpoints of its streams, prove events and check receipts.",
         epilog="Exit status: 0 success, 1 verification failed, 2 usage error or unreadable store.",
     )
     parser.add_argument("--version", action="version", version=f"stratalog {__version__}")
@@ -148,6 +170,77 @@ def _parser(json_out: IO[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("--stream", type=_u64, metavar="N", required=True, help="the stream")
     p.add_argument("--from", dest="start", type=_u64, metavar="OFFSET", help="first offset (default: the last 10 events)")
     p.add_argument("--follow", "-f", action="store_true", help="wait for new events and print them as they arrive")
+
+    def signing(p: argparse.ArgumentParser) -> None:
+        p.add_argument("path", metavar="STORE", help="store directory")
+        p.add_argument("--stream", type=_u64, metavar="S", required=True, help="the stream")
+        p.add_argument("--key", metavar="KEYFILE", required=True, help="the private key file (from keygen)")
+
+    p = sub.add_parser(
+        "keygen",
+        parents=[common],
+        help="make a signing key; prints its verifier key",
+        description="Write a new Ed25519 signing key named NAME to KEYFILE (mode 0600, never overwritten) "
+        "and print its verifier key string, which checks its checkpoints and receipts.",
+    )
+    p.add_argument("name", metavar="NAME", help="the key's name, e.g. example.com/audit (no spaces, no '+')")
+    p.add_argument("--out", metavar="KEYFILE", required=True, help="where to write the private key")
+
+    p = sub.add_parser(
+        "checkpoint",
+        parents=[common],
+        help="print a signed checkpoint of a stream's tree",
+        description="Print a signed C2SP checkpoint note of the Merkle tree of the first N events of a stream.",
+    )
+    signing(p)
+    p.add_argument("--size", type=_u64, metavar="N", help="tree size (default: every event)")
+    p.add_argument("--origin", metavar="O", help="the log's origin line (default: '<key name>/<stream>')")
+
+    p = sub.add_parser(
+        "prove",
+        parents=[common],
+        help="print the receipt of one event",
+        description="Print an offline receipt (C2SP tlog-proof) of event N against a checkpoint of size M: "
+        "verify-receipt checks it with the event's bytes and the verifier key alone.",
+    )
+    signing(p)
+    p.add_argument("--offset", type=_u64, metavar="N", required=True, help="the event")
+    p.add_argument("--size", type=_u64, metavar="M", help="checkpoint size (default: every event)")
+
+    p = sub.add_parser(
+        "prove-consistency",
+        parents=[common],
+        help="print a consistency proof and a signed checkpoint",
+        description="Print the consistency proof from the tree of M events to the tree of N (base64, one "
+        "hash per line), then the signed checkpoint of size N.",
+    )
+    signing(p)
+    p.add_argument("--from", dest="old_size", type=_u64, metavar="M", required=True, help="the older tree size")
+    p.add_argument("--size", type=_u64, metavar="N", help="the newer tree size (default: every event)")
+
+    p = sub.add_parser(
+        "verify-receipt",
+        parents=[common],
+        help="check a receipt with the event and the verifier key (no store)",
+        description="Check that RECEIPT proves the event in FILE is in the log whose checkpoint VKEY signed. "
+        "Exit 0 if it does, 1 if not (the reason on stderr).",
+    )
+    p.add_argument("receipt", metavar="RECEIPT", help="the receipt file ('-': stdin)")
+    p.add_argument(
+        "--vkey", required=True, metavar="VKEY", help="the verifier key string, or a file holding it"
+    )
+    p.add_argument("--event", required=True, metavar="FILE", help="the event's bytes ('-': stdin)")
+
+    p = sub.add_parser(
+        "export-tiles",
+        parents=[common],
+        help="write a stream's tree as a tlog-tiles directory",
+        description="Write the tree of the first N events of a stream under DIR as a static C2SP tlog-tiles "
+        "log (checkpoint, tile/..., tile/entries/...); prints the signed checkpoint.",
+    )
+    signing(p)
+    p.add_argument("--out", metavar="DIR", required=True, help="the directory to write")
+    p.add_argument("--size", type=_u64, metavar="N", help="tree size (default: every event)")
     return parser
 
 
@@ -455,6 +548,151 @@ def _cmd_stats(store: Store, args: argparse.Namespace, out: IO[str], path: str) 
     return EXIT_OK
 
 
+# -- proofs --------------------------------------------------------------------
+
+#: The commands that sign with --key, on a store.
+_SIGNING = ("checkpoint", "prove", "prove-consistency", "export-tiles")
+#: The commands that open no store.
+_STORELESS = ("keygen", "verify-receipt")
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _note_dict(note: str) -> dict[str, Any]:
+    origin, size, root = note.split("\n", 3)[:3]
+    return {"origin": origin, "size": int(size), "root": base64.b64decode(root).hex()}
+
+
+def _cmd_checkpoint(store: Store, key: SigningKey, args: argparse.Namespace, out: IO[str]) -> int:
+    note = store.checkpoint(args.stream, key, size=args.size, origin=args.origin)
+    if args.json:
+        _emit_json(out, {"ok": True, "stream": args.stream, **_note_dict(note), "vkey": key.vkey, "checkpoint": note})
+    else:
+        out.write(note)
+    return EXIT_OK
+
+
+def _cmd_prove(store: Store, key: SigningKey, args: argparse.Namespace, out: IO[str]) -> int:
+    receipt = store.receipt(args.stream, args.offset, key, size=args.size)
+    if args.json:
+        note = _note_dict(receipt.split("\n\n", 1)[1])
+        _emit_json(
+            out,
+            {"ok": True, "stream": args.stream, "offset": args.offset, "size": note["size"], "root": note["root"],
+             "vkey": key.vkey, "receipt": receipt},
+        )
+    else:
+        out.write(receipt)
+    return EXIT_OK
+
+
+def _cmd_prove_consistency(store: Store, key: SigningKey, args: argparse.Namespace, out: IO[str]) -> int:
+    # Sign first: the proof is to the tree the checkpoint names.
+    note = store.checkpoint(args.stream, key, size=args.size)
+    size = int(note.split("\n", 2)[1])
+    proof = store.consistency_proof(args.stream, args.old_size, size)
+    if args.json:
+        _emit_json(
+            out,
+            {"ok": True, "stream": args.stream, "old_size": args.old_size,
+             "old_root": store.tree_root(args.stream, args.old_size).hex(), **_note_dict(note),
+             "proof": [_b64(h) for h in proof], "vkey": key.vkey, "checkpoint": note},
+        )
+    else:
+        out.write("".join(_b64(h) + "\n" for h in proof) + note)
+    return EXIT_OK
+
+
+def _cmd_export_tiles(store: Store, key: SigningKey, args: argparse.Namespace, out: IO[str]) -> int:
+    note = store.export_tiles(args.stream, key, args.out, size=args.size)
+    if args.json:
+        _emit_json(out, {"ok": True, "stream": args.stream, "dir": args.out, **_note_dict(note), "checkpoint": note})
+    else:
+        out.write(note)
+    return EXIT_OK
+
+
+def _cmd_keygen(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    as_json = bool(args.json)
+    try:
+        key = SigningKey.generate(args.name)
+        key.save(args.out)
+    except Error as e:
+        code = EXIT_ERROR
+        _failure(out, err, as_json, args.out, "keygen", e, f"stratalog: keygen: {type(e).__name__}: {e.message}")
+        return code
+    if as_json:
+        _emit_json(out, {"ok": True, "name": key.name, "key_id": key.key_id, "vkey": key.vkey, "path": args.out})
+    else:
+        out.write(key.vkey + "\n")
+    return EXIT_OK
+
+
+class _InputError(Exception):
+    pass
+
+
+def _read_input(path: str) -> bytes:
+    try:
+        if path == "-":
+            return sys.stdin.buffer.read()
+        with builtins.open(path, "rb") as f:
+            return f.read()
+    except OSError as e:
+        raise _InputError(f"cannot read {path}: {e.strerror or e}") from None
+
+
+def _vkey_arg(value: str) -> str:
+    """--vkey: the verifier key string, or a file holding it."""
+    if os.path.isfile(value):
+        try:
+            with builtins.open(value, "r", encoding="utf-8") as f:
+                return f.read().strip()
+        except (OSError, UnicodeDecodeError) as e:
+            raise _InputError(f"cannot read the verifier key file {value}: {e}") from None
+    return value.strip()
+
+
+def _cmd_verify_receipt(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    as_json = bool(args.json)
+    if args.receipt == "-" and args.event == "-":
+        err.write("stratalog: verify-receipt: RECEIPT and --event cannot both be stdin\n")
+        return EXIT_ERROR
+    try:
+        raw = _read_input(args.receipt)
+        event = _read_input(args.event)
+        vkey = _vkey_arg(args.vkey)
+    except _InputError as e:
+        text = f"stratalog: verify-receipt: {e}"
+        err.write(text + "\n")
+        if as_json:
+            _emit_json(out, {"ok": False, "command": "verify-receipt", "path": args.receipt, "code": "STRATALOG_STATUS_IO",
+                             "error": "IOError", "status": "IO", "message": str(e), "offset": None})
+        return EXIT_ERROR
+    try:
+        receipt = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        receipt = None
+    try:
+        if receipt is None:
+            raise VerificationError("verification failed: the receipt is not UTF-8 text")
+        offset = _native.verify_receipt(receipt, vkey, event)
+        size, root = _native.verify_checkpoint(receipt.split("\n\n", 1)[1], vkey)
+    except (VerificationError, InvalidArgumentError) as e:
+        _failure(out, err, as_json, args.receipt, "verify-receipt", e,
+                 f"stratalog: verify-receipt: FAILED: {e.message}")
+        return EXIT_FAILED
+    origin = receipt.split("\n\n", 1)[1].split("\n", 1)[0]
+    if as_json:
+        _emit_json(out, {"ok": True, "command": "verify-receipt", "path": args.receipt, "offset": offset,
+                         "size": size, "root": root.hex(), "origin": origin, "vkey": vkey})
+    else:
+        out.write(f"receipt ok: event {offset} is in {origin} at size {size}\n")
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None, *, stdout: IO[str] | None = None, stderr: IO[str] | None = None) -> int:
     """Runs the command line; returns the exit status."""
     out = stdout if stdout is not None else sys.stdout
@@ -465,7 +703,18 @@ def main(argv: Sequence[str] | None = None, *, stdout: IO[str] | None = None, st
     as_json = bool(getattr(args, "json", False))
     if args.command == "verify" and args.against is not None and args.stream is None:
         parser.error("verify --against needs --stream: a head belongs to one stream")
+    if args.command == "keygen":
+        return _cmd_keygen(args, out, err)
+    if args.command == "verify-receipt":
+        return _cmd_verify_receipt(args, out, err)
     path = os.fsdecode(args.path)
+    key: SigningKey | None = None
+    if args.command in _SIGNING:
+        try:
+            key = SigningKey.from_file(args.key)
+        except Error as e:
+            _failure(out, err, as_json, path, args.command, e, f"stratalog: cannot read the key {args.key}: {e.message}")
+            return EXIT_ERROR
     # The CLI reports torn tails itself (below), not through the library's
     # log record as well.
     library_log = logging.getLogger("stratalog")
@@ -498,6 +747,14 @@ def main(argv: Sequence[str] | None = None, *, stdout: IO[str] | None = None, st
                 return _cmd_dump(store, args, out)
             if args.command == "tail":
                 return _cmd_tail(store, args, out)
+            if key is not None:
+                if args.command == "checkpoint":
+                    return _cmd_checkpoint(store, key, args, out)
+                if args.command == "prove":
+                    return _cmd_prove(store, key, args, out)
+                if args.command == "prove-consistency":
+                    return _cmd_prove_consistency(store, key, args, out)
+                return _cmd_export_tiles(store, key, args, out)
             return _cmd_stats(store, args, out, path)
     except BrokenPipeError:
         # `stratalog dump ... | head`: the reader went away; that is fine.
@@ -507,7 +764,7 @@ def main(argv: Sequence[str] | None = None, *, stdout: IO[str] | None = None, st
         except (OSError, ValueError):
             pass
         return EXIT_OK
-    except VerificationError as e:
+    except (VerificationError, CheckpointRefusedError) as e:
         _failure(out, err, as_json, path, args.command, e, f"stratalog: {path}: {type(e).__name__}: {e.message}")
         return EXIT_FAILED
     except Error as e:

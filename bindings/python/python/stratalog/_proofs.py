@@ -1,0 +1,183 @@
+"""Signing keys, and the checks of proofs, checkpoints and receipts that
+need no store.
+
+A stream's events are the leaves of an RFC 6962 Merkle tree (leaf data
+``u64_le(n) || h(n)``, 40 bytes, where ``h(n)`` is the chain hash). A
+:class:`SigningKey` signs C2SP checkpoints of that tree (signed notes,
+Ed25519); whoever holds its verifier key string (:attr:`SigningKey.vkey`)
+checks them, and receipts and proofs, with the functions here and nothing
+else: no store, no network.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, NoReturn, Union
+
+from . import _native
+from ._store import BytesLike, PathLike, _path
+
+__all__ = [
+    "SigningKey",
+    "verify_receipt",
+    "verify_checkpoint",
+    "verify_inclusion",
+    "verify_consistency",
+    "LEAF_DATA_SIZE",
+]
+
+LEAF_DATA_SIZE: int = _native.LEAF_DATA_SIZE
+"""The size of a leaf's data, ``u64_le(n) || h(n)``: 40 bytes."""
+
+HashLike = Union[bytes, bytearray, memoryview]
+
+
+def _text(what: str, value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{what} must be a str, not {type(value).__name__}")
+    return value
+
+
+def _bytes(what: str, value: object) -> bytes:
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, (bytearray, memoryview)):
+        return bytes(value)
+    raise TypeError(f"{what} must be bytes, not {type(value).__name__}")
+
+
+def _proof(proof: Iterable[HashLike]) -> list[bytes]:
+    if isinstance(proof, (str, bytes, bytearray, memoryview)):
+        raise TypeError("a proof is a sequence of 32-byte hashes (e.g. a list of bytes), not one str or bytes")
+    return [_bytes(f"proof hash {i}", h) for i, h in enumerate(proof)]
+
+
+class SigningKey:
+    """An Ed25519 key that signs checkpoints (C2SP signed-note).
+
+    Make one with :meth:`generate`, or read one with :meth:`from_file` (a
+    key file :meth:`save` wrote, or any C2SP private key text
+    ``PRIVATE+KEY+<name>+<hex id>+<base64>``). Give :attr:`vkey` to whoever
+    verifies. Neither ``repr()`` nor ``str()`` shows key material, and the
+    key cannot be pickled or copied out by accident."""
+
+    __slots__ = ("_native", "_vkey")
+
+    def __init__(self, native: _native.SigningKey) -> None:
+        """Internal: use :meth:`generate`, :meth:`from_file` or
+        :meth:`from_text`."""
+        if not isinstance(native, _native.SigningKey):
+            raise TypeError("use SigningKey.generate(), from_file() or from_text() to make a SigningKey")
+        self._native = native
+        self._vkey = native.vkey()
+
+    @classmethod
+    def generate(cls, name: str) -> SigningKey:
+        """A new key named ``name`` (e.g. ``"example.com/audit"``: no spaces,
+        no ``+``) from the operating system's random source. Raises
+        :class:`InvalidArgumentError` for a bad name."""
+        return cls(_native.SigningKey.generate(_text("name", name)))
+
+    @classmethod
+    def from_file(cls, path: PathLike) -> SigningKey:
+        """The key in the key file at ``path``. Raises :class:`IOError` if
+        it cannot be read, :class:`InvalidArgumentError` if it holds no key
+        (or its key ID does not match its key)."""
+        return cls(_native.SigningKey.load(_path(path)))
+
+    @classmethod
+    def from_text(cls, text: str) -> SigningKey:
+        """The key a private key text ``PRIVATE+KEY+<name>+<8 hex key
+        id>+<base64(0x01 || 32-byte seed)>`` holds (surrounding whitespace
+        is ignored). Raises :class:`InvalidArgumentError`."""
+        return cls(_native.SigningKey.from_text(_text("text", text).strip()))
+
+    def save(self, path: PathLike) -> None:
+        """Writes the key to a new file at ``path``, readable by its owner
+        only (mode 0600), durably. Never overwrites: an existing file raises
+        :class:`IOError` (``errno.EEXIST``)."""
+        self._native.save(_path(path))
+
+    @property
+    def vkey(self) -> str:
+        """The verifier key string ``<name>+<8 hex key id>+<base64(0x01 ||
+        public key)>`` that checks this key's signatures. Public."""
+        return self._vkey
+
+    @property
+    def name(self) -> str:
+        """The key's name."""
+        return self._vkey.split("+", 1)[0]
+
+    @property
+    def key_id(self) -> str:
+        """The key ID, 8 hex digits: the first 4 bytes of
+        SHA-256(name || 0x0A || 0x01 || public key)."""
+        return self._vkey.split("+", 2)[1]
+
+    def private_text(self) -> str:
+        """The private key text (the key file's contents). SECRET: only for
+        moving the key into a secret store; never log it."""
+        return self._native.to_text()
+
+    def __repr__(self) -> str:
+        return f"<stratalog.SigningKey {self.name!r} id {self.key_id}>"
+
+    def __reduce__(self) -> NoReturn:
+        raise TypeError("a SigningKey cannot be pickled (it would copy the private key); use save()")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SigningKey):
+            return NotImplemented
+        return self._vkey == other._vkey
+
+    def __hash__(self) -> int:
+        return hash(self._vkey)
+
+
+def verify_receipt(receipt: str, vkey: str, event: BytesLike) -> None:
+    """Checks, with no store, that ``receipt`` (from :meth:`Store.receipt`,
+    a C2SP tlog-proof) proves that ``event`` (its bytes) is in the log whose
+    checkpoint the verifier key ``vkey`` signed: the event's chain hash from
+    the receipt's ``extra`` line, its leaf's inclusion proof against the
+    checkpoint's root and size, and the checkpoint's signature.
+
+    Returns None; raises :class:`VerificationError` (the message says what
+    does not check out) or :class:`InvalidArgumentError` when ``vkey`` is
+    not a verifier key."""
+    _native.verify_receipt(_text("receipt", receipt), _text("vkey", vkey).strip(), event)
+
+
+def receipt_offset(receipt: str, vkey: str, event: BytesLike) -> int:
+    """:func:`verify_receipt`, returning the event's offset once it checks
+    out."""
+    return _native.verify_receipt(_text("receipt", receipt), _text("vkey", vkey).strip(), event)
+
+
+def verify_checkpoint(note: str, vkey: str) -> tuple[int, bytes]:
+    """Checks a signed checkpoint note against the verifier key ``vkey``;
+    returns its tree size and 32-byte root. Raises
+    :class:`VerificationError` or :class:`InvalidArgumentError` (a bad
+    vkey)."""
+    return _native.verify_checkpoint(_text("note", note), _text("vkey", vkey).strip())
+
+
+def verify_inclusion(
+    leaf_index: int, size: int, root: HashLike, proof: Iterable[HashLike], leaf_data: HashLike
+) -> None:
+    """Checks that ``proof`` (32-byte hashes, from
+    :meth:`Store.inclusion_proof`) proves the leaf with data ``leaf_data``
+    (for a stream, the 40 bytes of :meth:`Store.leaf_data`) is number
+    ``leaf_index`` in the tree of ``size`` leaves whose root is ``root``.
+    Raises :class:`VerificationError` if it does not."""
+    _native.verify_inclusion(
+        leaf_index, size, _bytes("root", root), _proof(proof), _bytes("leaf_data", leaf_data)
+    )
+
+
+def verify_consistency(old_size: int, size: int, old_root: HashLike, root: HashLike, proof: Iterable[HashLike]) -> None:
+    """Checks that ``proof`` (from :meth:`Store.consistency_proof`) proves
+    the tree of ``old_size`` leaves with root ``old_root`` is a prefix of
+    the tree of ``size`` leaves with root ``root``: the log only grew.
+    Raises :class:`VerificationError` if it does not."""
+    _native.verify_consistency(old_size, size, _bytes("old_root", old_root), _bytes("root", root), _proof(proof))
+
