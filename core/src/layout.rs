@@ -11,6 +11,7 @@
 //! trees/<stream:020>/nodes              Merkle tree nodes above 64-leaf chunks
 //! trees/<stream:020>/<first:020>.leaves leaf hashes, 65,536 per file
 //! signed/<sha256(origin):hex>           the last checkpoint signed for an origin
+//! signed/LOCK                           held while one is checked and recorded
 //! ```
 //! Zero-padded decimal names sort in numeric order.
 
@@ -84,6 +85,8 @@ pub fn parse_tree_leaves_name(name: &str) -> Option<u64> {
 }
 
 pub const SIGNED_DIR: &str = "signed";
+/// Held while a checkpoint is checked against and recorded in `signed/`.
+pub const SIGNED_LOCK: &str = "LOCK";
 
 /// The record of the last checkpoint signed for an origin, by the hex
 /// SHA-256 of the origin (origins may hold any character).

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! The Merkle tree of a stream, checkpoints, receipts and tiles: against an
 //! independent in-test computation, across rotations and codecs, after
 //! damage to the tree files, after kill -9 while the tree is built, and
@@ -233,7 +234,7 @@ fn damaged_or_cut_tree_files_are_detected_and_rebuilt_never_served() {
     let files = tree_files(dir.path(), 5);
     assert_eq!(files.len(), 3, "{files:?}"); // two leaf files and the nodes
     let sizes = [1, 64, 1000, 65_536, 65_537, 70_000];
-    let cases: Vec<(&str, Box<dyn Fn(&Path)>)> = vec![
+    let cases: Vec<(&str, Damage)> = vec![
         (
             "flip a leaf",
             Box::new(|p: &Path| flip(p, "00000000000000000000.leaves", 5000)),
@@ -288,6 +289,9 @@ fn damaged_or_cut_tree_files_are_detected_and_rebuilt_never_served() {
         }
     }
 }
+
+/// Something done to a copy of a store.
+type Damage = Box<dyn Fn(&Path)>;
 
 fn tree_path(root: &Path, name: &str) -> std::path::PathBuf {
     root.join("trees").join(format!("{:020}", 5)).join(name)
@@ -627,4 +631,27 @@ fn exported_tiles_hold_the_tree() {
     assert_eq!(&bundle[..2], &[0, 40]);
     assert_eq!(&bundle[2..10], &0u64.to_le_bytes());
     assert_eq!(store.leaf_data(7, 0).unwrap().as_slice(), &bundle[2..42]);
+}
+
+#[test]
+fn a_read_only_signer_and_the_writer_share_one_record_of_what_was_signed() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), Options::default()).unwrap();
+    let evs = events(100, 12);
+    store.append_batch(12, &evs[..60], None, false).unwrap();
+    store.sync().unwrap();
+    let reader = Store::open_read_only(dir.path()).unwrap();
+    let key = key();
+    // The reader signs what it sees; the writer may then sign more...
+    reader.checkpoint(12, &key, None, None).unwrap();
+    assert!(matches!(
+        store.checkpoint(12, &key, Some(59), None),
+        Err(Error::CheckpointRefused { .. })
+    ));
+    store.append_batch(12, &evs[60..], None, false).unwrap();
+    store.checkpoint(12, &key, None, None).unwrap();
+    // ...after which the reader, still at 60, is refused.
+    let err = reader.checkpoint(12, &key, None, None).unwrap_err();
+    assert!(matches!(err, Error::CheckpointRefused { .. }), "{err}");
+    assert!(dir.path().join("signed").join("LOCK").is_file());
 }

@@ -115,6 +115,17 @@ impl StorageDir for DiskDir {
         Ok(true)
     }
 
+    fn lock_file(&self, rel: &Path) -> io::Result<Option<File>> {
+        let file = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(self.path(rel))?;
+        file.lock()?;
+        Ok(Some(file))
+    }
+
     fn read(&self, rel: &Path) -> io::Result<Vec<u8>> {
         fs::read(self.path(rel))
     }

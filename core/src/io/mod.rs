@@ -99,6 +99,13 @@ pub trait StorageDir: Send + Sync + Debug {
     fn watch_dir(&self, _rel: &Path, _wake: watch::Wake) -> io::Result<bool> {
         Ok(false)
     }
+    /// Takes an exclusive lock on file `rel` (created if missing), held
+    /// until the returned guard is dropped, against other processes as
+    /// well; blocks while another holds it. `Ok(None)`: nothing outside
+    /// this process can reach the store, so no lock is needed.
+    fn lock_file(&self, _rel: &Path) -> io::Result<Option<std::fs::File>> {
+        Ok(None)
+    }
     /// Reads a whole (small) file.
     fn read(&self, rel: &Path) -> io::Result<Vec<u8>>;
     /// Removes a file; a missing file is fine.

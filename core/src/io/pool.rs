@@ -174,6 +174,10 @@ impl StorageDir for PooledDir {
         self.inner.watch_dir(rel, wake)
     }
 
+    fn lock_file(&self, rel: &Path) -> io::Result<Option<std::fs::File>> {
+        self.inner.lock_file(rel)
+    }
+
     fn read(&self, rel: &Path) -> io::Result<Vec<u8>> {
         self.inner.read(rel)
     }

@@ -31,6 +31,14 @@ pub fn leaf_data(offset: u64, chain_hash: &Hash) -> [u8; LEAF_DATA_LEN] {
 
 /// `SHA-256(0x00 || data)`.
 pub fn leaf_hash(data: &[u8]) -> Hash {
+    if data.len() == LEAF_DATA_LEN {
+        // One padded block: the tree's leaves, hashed as `node_hash` is.
+        let mut block = Block::default();
+        block[1..1 + LEAF_DATA_LEN].copy_from_slice(data);
+        block[1 + LEAF_DATA_LEN] = 0x80;
+        block[56..].copy_from_slice(&((1 + LEAF_DATA_LEN as u64) * 8).to_be_bytes());
+        return compress(&[block]);
+    }
     let mut hasher = Sha256::new();
     hasher.update([0u8]);
     hasher.update(data);
@@ -42,13 +50,36 @@ pub fn event_leaf_hash(offset: u64, chain_hash: &Hash) -> Hash {
     leaf_hash(&leaf_data(offset, chain_hash))
 }
 
-/// `SHA-256(0x01 || left || right)`.
+/// SHA-256's initial state (FIPS 180-4 §5.3.3).
+const SHA256_IV: [u32; 8] = [
+    0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
+];
+
+/// `SHA-256(0x01 || left || right)`. Proofs are made of little else, so
+/// the two padded blocks of its 65-byte message go straight to the
+/// compression function (the same SHA-256, without the buffering).
 pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
-    let mut buf = [0u8; 65];
-    buf[0] = 1;
-    buf[1..33].copy_from_slice(left);
-    buf[33..].copy_from_slice(right);
-    Sha256::digest(buf).into()
+    let mut blocks = [Block::default(); 2];
+    blocks[0][0] = 1;
+    blocks[0][1..33].copy_from_slice(left);
+    blocks[0][33..].copy_from_slice(&right[..31]);
+    blocks[1][0] = right[31];
+    blocks[1][1] = 0x80;
+    blocks[1][56..].copy_from_slice(&(65u64 * 8).to_be_bytes());
+    compress(&blocks)
+}
+
+type Block = sha2::digest::generic_array::GenericArray<u8, sha2::digest::consts::U64>;
+
+/// SHA-256 of a message already padded into `blocks`.
+fn compress(blocks: &[Block]) -> Hash {
+    let mut state = SHA256_IV;
+    sha2::compress256(&mut state, blocks);
+    let mut out = [0u8; 32];
+    for (bytes, word) in out.chunks_exact_mut(4).zip(state) {
+        bytes.copy_from_slice(&word.to_be_bytes());
+    }
+    out
 }
 
 /// The root of the empty tree: `SHA-256("")`.
@@ -87,6 +118,22 @@ mod tests {
         assert_eq!(largest_power_of_two_below(5), 4);
         assert_eq!(largest_power_of_two_below(1 << 40), 1 << 39);
         assert_eq!(largest_power_of_two_below((1 << 40) + 1), 1 << 40);
+    }
+
+    #[test]
+    fn node_hash_is_sha256_of_its_message() {
+        for (l, r) in [([0u8; 32], [0u8; 32]), ([7u8; 32], [255u8; 32])] {
+            let mut message = vec![1u8];
+            message.extend_from_slice(&l);
+            message.extend_from_slice(&r);
+            assert_eq!(node_hash(&l, &r), <Hash>::from(Sha256::digest(&message)));
+        }
+        for len in [0usize, 39, 40, 41, 100] {
+            let data = vec![0x5a; len];
+            let mut message = vec![0u8];
+            message.extend_from_slice(&data);
+            assert_eq!(leaf_hash(&data), <Hash>::from(Sha256::digest(&message)));
+        }
     }
 
     #[test]

@@ -16,6 +16,16 @@ pub trait Subtrees {
     /// over leaves `[index << level, (index + 1) << level)`, all of which
     /// the source holds.
     fn subtree(&mut self, level: u32, index: u64) -> Result<Hash>;
+
+    /// The hash of an imperfect range `[start, end)` remembered earlier:
+    /// the ranges along a tree's right edge recur in every proof against
+    /// that size.
+    fn remembered(&mut self, _start: u64, _end: u64) -> Option<Hash> {
+        None
+    }
+
+    /// Offers the hash of the imperfect range `[start, end)` to remember.
+    fn remember(&mut self, _start: u64, _end: u64, _hash: Hash) {}
 }
 
 /// The Merkle Tree Hash of leaves `[start, end)`, a range whose start is a
@@ -35,10 +45,18 @@ pub fn range_hash(src: &mut dyn Subtrees, start: u64, end: u64) -> Result<Hash> 
         at += 1u64 << level;
         left -= 1u64 << level;
     }
+    if count > 1 {
+        if let Some(hash) = src.remembered(start, end) {
+            return Ok(hash);
+        }
+    }
     let (level, index) = parts[count - 1];
     let mut root = src.subtree(level, index)?;
     for &(level, index) in parts[..count - 1].iter().rev() {
         root = node_hash(&src.subtree(level, index)?, &root);
+    }
+    if count > 1 {
+        src.remember(start, end, root);
     }
     Ok(root)
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use super::Store;
-use crate::error::{Error, Result};
+use crate::error::{Error, IoContext, Result};
 use crate::hash::Hash;
 use crate::merkle::{self, proof};
 use crate::note::checkpoint::{check_origin, Checkpoint};
@@ -177,7 +177,18 @@ impl Store {
         let root = self.root_at(found.as_deref(), size)?;
         let checkpoint = Checkpoint { origin, size, root };
         let note = checkpoint.sign(key)?;
+        // The check and the record are one step, against other threads and
+        // against other processes (a read-only handle signs too).
         let _signing = self.signing.lock();
+        let parent = std::path::Path::new(crate::layout::SIGNED_DIR);
+        self.dir
+            .create_dir(parent)
+            .context(|| format!("creating {}", self.dir.display(parent).display()))?;
+        let lock_path = parent.join(crate::layout::SIGNED_LOCK);
+        let _lock = self
+            .dir
+            .lock_file(&lock_path)
+            .context(|| format!("locking {}", self.dir.display(&lock_path).display()))?;
         let refuse = |reason: String| Error::CheckpointRefused {
             origin: checkpoint.origin.clone(),
             reason,

@@ -63,6 +63,8 @@ const PAGE_ENTRIES: u64 = 128;
 /// four million events; the nodes near the root, which every proof reads,
 /// for any stream.
 const CACHED_PAGES: usize = 256;
+/// Leaf-file handles kept per stream: 4,194,304 leaves' worth.
+const OPEN_LEAF_FILES: usize = 64;
 
 /// The tree files of one stream.
 #[derive(Debug)]
@@ -70,8 +72,9 @@ pub struct TreeFiles {
     stream: u64,
     dir: Arc<dyn StorageDir>,
     nodes: Option<Arc<dyn ByteFile>>,
-    /// The leaf file last used, by its number.
-    leaves: Option<(u64, Arc<dyn ByteFile>)>,
+    /// Leaf files opened so far, by number (descriptors are the pool's to
+    /// budget; this keeps at most `OPEN_LEAF_FILES` handles).
+    leaves: std::collections::HashMap<u64, Arc<dyn ByteFile>>,
     /// Whole pages of the node file as read (entries still CRC-checked on
     /// every use), by page number.
     pages: std::collections::HashMap<u64, Box<[u8]>>,
@@ -83,7 +86,7 @@ impl TreeFiles {
             stream,
             dir,
             nodes: None,
-            leaves: None,
+            leaves: std::collections::HashMap::new(),
             pages: std::collections::HashMap::new(),
         }
     }
@@ -123,15 +126,16 @@ impl TreeFiles {
     }
 
     fn leaves(&mut self, file_no: u64, create: bool) -> Result<Option<Arc<dyn ByteFile>>> {
-        if let Some((no, file)) = &self.leaves {
-            if *no == file_no {
-                return Ok(Some(file.clone()));
-            }
+        if let Some(file) = self.leaves.get(&file_no) {
+            return Ok(Some(file.clone()));
         }
         let rel = layout::tree_leaves_path(self.stream, file_no * CHUNKS_PER_FILE * CHUNK);
         let file = self.open_or_create(rel, create)?;
         if let Some(file) = &file {
-            self.leaves = Some((file_no, file.clone()));
+            if self.leaves.len() >= OPEN_LEAF_FILES {
+                self.leaves.clear();
+            }
+            self.leaves.insert(file_no, file.clone());
         }
         Ok(file)
     }
@@ -180,7 +184,7 @@ impl TreeFiles {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
             Err(e) => return Err(e).context(|| "listing the tree's files".into()),
         };
-        self.leaves = None;
+        self.leaves.clear();
         for name in names {
             let Some(first) = layout::parse_tree_leaves_name(&name) else {
                 continue;

@@ -69,7 +69,12 @@ pub struct StreamTree {
     cache: Vec<(u64, Box<[Hash; EXPANDED]>)>,
     /// Set when a lookup found damage.
     damaged: Option<Damaged>,
+    /// Hashes of imperfect ranges (the right edges of the sizes asked
+    /// for), at most `REMEMBERED_RANGES`.
+    ranges: std::collections::HashMap<(u64, u64), Hash>,
 }
+
+const REMEMBERED_RANGES: usize = 1024;
 
 impl StreamTree {
     /// The tree of `stream` as its files hold it, checked against the
@@ -83,6 +88,7 @@ impl StreamTree {
             pending: Vec::new(),
             cache: Vec::new(),
             damaged: None,
+            ranges: std::collections::HashMap::new(),
         };
         let next_offset = stream.chain_head()?.next_offset;
         let mut chunks = tree.files.stored_chunks()?.min(next_offset / CHUNK);
@@ -179,6 +185,7 @@ impl StreamTree {
         self.chunks = chunks;
         self.pending.clear();
         self.cache.retain(|(c, _)| *c < chunks);
+        self.ranges.clear();
         self.rebuild_frontier()
     }
 
@@ -273,6 +280,22 @@ impl StreamTree {
 }
 
 impl Subtrees for StreamTree {
+    fn remembered(&mut self, start: u64, end: u64) -> Option<Hash> {
+        self.ranges.get(&(start, end)).copied()
+    }
+
+    fn remember(&mut self, start: u64, end: u64, hash: Hash) {
+        // Only what the files hold: a hash read wrong from them is caught
+        // (a CRC) before it gets here, and a cut forgets them all.
+        if self.damaged.is_some() || end > self.chunks * CHUNK {
+            return;
+        }
+        if self.ranges.len() >= REMEMBERED_RANGES {
+            self.ranges.clear();
+        }
+        self.ranges.insert((start, end), hash);
+    }
+
     fn subtree(&mut self, level: u32, index: u64) -> Result<Hash> {
         if level >= CHUNK_LEVEL {
             return self.node(level - CHUNK_LEVEL, index);
