@@ -655,3 +655,43 @@ fn a_read_only_signer_and_the_writer_share_one_record_of_what_was_signed() {
     assert!(matches!(err, Error::CheckpointRefused { .. }), "{err}");
     assert!(dir.path().join("signed").join("LOCK").is_file());
 }
+
+/// The checkpoint vector of docs/FORMAT.md: RFC 8032's first test key,
+/// named `example.com/log`, signing the tree of the chain vectors.
+pub const VECTOR_KEY: &str =
+    "PRIVATE+KEY+example.com/log+cc714670+AZ1hsZ3v/VpguoRK9JLsLMREScVpezJpGXA7rAMcrn9g";
+pub const VECTOR_VKEY: &str =
+    "example.com/log+cc714670+AddamAGCsQq31Uv+08lkBzoO4XLz2qYjJa8CGmj3B1Ea";
+pub const VECTOR_CHECKPOINT: &str = "example.com/log/1\n4\n7XL6NELTT54Ito0qiJbST1KISxSbWZiZtawX4b94J/4=\n\n\u{2014} example.com/log zHFGcBsSWEnX5ZB+L3J+0wntore5Rf7e3d/qhpR5yKnpEQaBcY8/CgIiESz5sO53KYAuldGR2+bPDIPeTbOeIGfu7wQ=\n";
+
+#[test]
+fn the_checkpoint_and_receipt_vectors() {
+    let seed: [u8; 32] = stratalog_core::from_hex(
+        "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
+    )
+    .unwrap();
+    let key = SigningKey::from_seed("example.com/log", &seed);
+    assert_eq!(&*key.to_text(), VECTOR_KEY);
+    assert_eq!(key.vkey(), VECTOR_VKEY);
+    assert_eq!(
+        SigningKey::from_text(VECTOR_KEY).unwrap().vkey(),
+        VECTOR_VKEY
+    );
+    let store = Store::open_in_memory(Options::default()).unwrap();
+    for e in [&b"alpha"[..], b"beta", b"gamma", b""] {
+        store.append(1, e).unwrap();
+    }
+    assert_eq!(
+        store.checkpoint(1, &key, None, None).unwrap(),
+        VECTOR_CHECKPOINT
+    );
+    let receipt = store.receipt(1, 2, &key, None).unwrap();
+    assert_eq!(
+        receipt,
+        format!(
+            "c2sp.org/tlog-proof@v1\nextra 0Y+/v86GOqXuU7imCmkvyYC5DJcJ15932aqCUkUeIUE=\nindex 2\n\
+             tmJlyYPo4v0cq0XH6em4JQSibHSRDbtsz+OVg0RZUww=\niMAPq4B9JQ3BpimycCyK55sqQUCjOf3uVJhJEY3PpyY=\n\n{VECTOR_CHECKPOINT}"
+        )
+    );
+    verify_receipt(&receipt, VECTOR_VKEY, b"gamma").unwrap();
+}

@@ -1827,6 +1827,28 @@ static void test_proofs(void)
     CHECK(file_size(file) == (long)strlen(exported));
     stratalog_string_free(exported);
 
+    /* FORMAT.md's checkpoint vector: the same bytes in every language. */
+    stratalog_signing_key *vector_key = NULL;
+    CHECK_OK(stratalog_signing_key_from_text(
+        "PRIVATE+KEY+example.com/log+cc714670+AZ1hsZ3v/VpguoRK9JLsLMREScVpezJpGXA7rAMcrn9g", &vector_key));
+    char *vector_note = NULL;
+    stratalog_store *mem = NULL;
+    stratalog_options mem_opts;
+    CHECK_OK(stratalog_options_default(&mem_opts));
+    CHECK_OK(stratalog_open_in_memory(&mem_opts, &mem));
+    for (int i = 0; i < 4; i++)
+        CHECK_OK(append_text(mem, 1, VECTOR_EVENTS[i], NULL));
+    CHECK_OK(stratalog_checkpoint(mem, 1, vector_key, STRATALOG_SIZE_CURRENT, NULL, &vector_note));
+    CHECK(strcmp(vector_note,
+                 "example.com/log/1\n4\n7XL6NELTT54Ito0qiJbST1KISxSbWZiZtawX4b94J/4=\n\n"
+                 "\xe2\x80\x94 example.com/log zHFGcBsSWEnX5ZB+L3J+0wntore5Rf7e3d/qhpR5yKnpEQaBcY8/"
+                 "CgIiESz5sO53KYAuldGR2+bPDIPeTbOeIGfu7wQ=\n") == 0);
+    CHECK_OK(stratalog_verify_checkpoint(
+        vector_note, "example.com/log+cc714670+AddamAGCsQq31Uv+08lkBzoO4XLz2qYjJa8CGmj3B1Ea", NULL, NULL));
+    stratalog_string_free(vector_note);
+    stratalog_signing_key_free(vector_key);
+    stratalog_close(mem);
+
     stratalog_string_free(vkey);
     stratalog_string_free(vkey_again);
     stratalog_signing_key_free(key);

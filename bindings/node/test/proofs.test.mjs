@@ -531,3 +531,32 @@ test('store calls return promises and run off the event loop, in parallel with a
   assert.equal(verifyReceipt(receipt, receiptKey.vkey, events[7]), 7)
   store.close()
 })
+
+// The checkpoint and receipt vectors of docs/FORMAT.md: the same bytes from
+// the Rust core, C, Python and Node.
+const VECTOR_KEY = 'PRIVATE+KEY+example.com/log+cc714670+AZ1hsZ3v/VpguoRK9JLsLMREScVpezJpGXA7rAMcrn9g'
+const VECTOR_VKEY = 'example.com/log+cc714670+AddamAGCsQq31Uv+08lkBzoO4XLz2qYjJa8CGmj3B1Ea'
+const VECTOR_CHECKPOINT =
+  'example.com/log/1\n4\n7XL6NELTT54Ito0qiJbST1KISxSbWZiZtawX4b94J/4=\n\n' +
+  '\u2014 example.com/log zHFGcBsSWEnX5ZB+L3J+0wntore5Rf7e3d/qhpR5yKnpEQaBcY8/' +
+  'CgIiESz5sO53KYAuldGR2+bPDIPeTbOeIGfu7wQ=\n'
+
+test('the checkpoint and receipt vectors of docs/FORMAT.md', async () => {
+  const key = SigningKey.fromText(VECTOR_KEY)
+  assert.equal(key.vkey, VECTOR_VKEY)
+  const store = Store.openInMemory()
+  try {
+    await store.appendBatch(1, EVENTS)
+    assert.equal(await store.checkpoint(1, key), VECTOR_CHECKPOINT)
+    const receipt = await store.receipt(1, 2, key)
+    assert.equal(
+      receipt,
+      'c2sp.org/tlog-proof@v1\nextra 0Y+/v86GOqXuU7imCmkvyYC5DJcJ15932aqCUkUeIUE=\nindex 2\n' +
+        'tmJlyYPo4v0cq0XH6em4JQSibHSRDbtsz+OVg0RZUww=\niMAPq4B9JQ3BpimycCyK55sqQUCjOf3uVJhJEY3PpyY=\n\n' +
+        VECTOR_CHECKPOINT,
+    )
+    verifyReceipt(receipt, VECTOR_VKEY, Buffer.from('gamma'))
+  } finally {
+    await store.close()
+  }
+})

@@ -609,3 +609,30 @@ def test_a_forged_tile_fails_the_checker(
     target.write_bytes(bytes(data))
     with pytest.raises((AssertionError, stratalog.VerificationError)):
         check_tiles(copy, key.vkey)
+
+
+# The checkpoint and receipt vectors of docs/FORMAT.md: the same bytes from
+# the Rust core, C, Python and Node.
+VECTOR_KEY = "PRIVATE+KEY+example.com/log+cc714670+AZ1hsZ3v/VpguoRK9JLsLMREScVpezJpGXA7rAMcrn9g"
+VECTOR_VKEY = "example.com/log+cc714670+AddamAGCsQq31Uv+08lkBzoO4XLz2qYjJa8CGmj3B1Ea"
+VECTOR_CHECKPOINT = (
+    "example.com/log/1\n4\n7XL6NELTT54Ito0qiJbST1KISxSbWZiZtawX4b94J/4=\n\n"
+    "\u2014 example.com/log zHFGcBsSWEnX5ZB+L3J+0wntore5Rf7e3d/qhpR5yKnpEQaBcY8/"
+    "CgIiESz5sO53KYAuldGR2+bPDIPeTbOeIGfu7wQ=\n"
+)
+
+
+def test_the_checkpoint_and_receipt_vectors_of_the_format_spec() -> None:
+    key = stratalog.SigningKey.from_text(VECTOR_KEY)
+    assert key.vkey == VECTOR_VKEY
+    assert key.vkey == expected_vkey("example.com/log", PUBLIC)
+    with stratalog.open_in_memory() as store:
+        store.append_batch(1, VECTOR_EVENTS)
+        assert store.checkpoint(1, key) == VECTOR_CHECKPOINT
+        receipt = store.receipt(1, 2, key)
+    assert receipt == (
+        "c2sp.org/tlog-proof@v1\nextra 0Y+/v86GOqXuU7imCmkvyYC5DJcJ15932aqCUkUeIUE=\nindex 2\n"
+        "tmJlyYPo4v0cq0XH6em4JQSibHSRDbtsz+OVg0RZUww=\niMAPq4B9JQ3BpimycCyK55sqQUCjOf3uVJhJEY3PpyY=\n\n"
+        + VECTOR_CHECKPOINT
+    )
+    stratalog.verify_receipt(receipt, VECTOR_VKEY, b"gamma")
