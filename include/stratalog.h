@@ -150,6 +150,13 @@ typedef enum stratalog_status {
    * store restored from an old backup). Signing it would fork the log.
    */
   STRATALOG_STATUS_CHECKPOINT_REFUSED = 17,
+  /**
+   * stratalog_witness_checkpoint(): a witness did not cosign (it could
+   * not be reached, answered with an HTTP error such as 422 for a
+   * checkpoint inconsistent with what it saw, or sent no valid
+   * cosignature); the message names it.
+   */
+  STRATALOG_STATUS_WITNESS_FAILED = 18,
 } stratalog_status;
 
 /**
@@ -1064,6 +1071,55 @@ enum stratalog_status stratalog_verify_consistency(uint64_t old_size,
                                                    size_t proof_count);
 
 /**
+ * A signed checkpoint, as stratalog_checkpoint() makes it, cosigned by
+ * each of `witness_count` witnesses (C2SP tlog-witness), into `*out` (free
+ * with stratalog_string_free()). Each witness is the text
+ * "<verifier key> <submission URL prefix>", the key of type 0x04 (e.g.
+ * "w.example+1a2b3c4d+BA... https://w.example/w"). Each gets the
+ * checkpoint with a consistency proof from the last size it cosigned for
+ * the origin (remembered in the store), over HTTP(S); its cosignature is
+ * checked and appended.
+ *
+ * Errors: as stratalog_checkpoint(); INVALID_ARGUMENT (a witness text);
+ * WITNESS_FAILED (the first witness that did not cosign, named in the
+ * message).
+ *
+ * # Safety
+ * `store` and `key` are NULL or live handles; `witnesses` is NULL (when
+ * `witness_count` is 0) or that many NUL-terminated strings; `origin` is
+ * NULL or NUL-terminated; `out` is NULL or writable.
+ */
+enum stratalog_status stratalog_witness_checkpoint(const struct stratalog_store *store,
+                                                   uint64_t stream,
+                                                   const struct stratalog_signing_key *key,
+                                                   const char *const *witnesses,
+                                                   size_t witness_count,
+                                                   uint64_t size,
+                                                   const char *origin,
+                                                   char **out);
+
+/**
+ * Checks, with no store, a checkpoint signed by the log key `vkey` and
+ * cosigned by at least `min_cosignatures` of the `witness_count` witness
+ * verifier keys (type 0x04) at `witness_vkeys`; on success writes its
+ * tree size and root (each output may be NULL).
+ *
+ * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (a key), VERIFICATION_FAILED.
+ *
+ * # Safety
+ * `note` and `vkey` are NULL or NUL-terminated; `witness_vkeys` is NULL
+ * (when `witness_count` is 0) or that many NUL-terminated strings; `size`
+ * is NULL or writable; `root` is NULL or 32 writable bytes.
+ */
+enum stratalog_status stratalog_verify_witnessed_checkpoint(const char *note,
+                                                            const char *vkey,
+                                                            const char *const *witness_vkeys,
+                                                            size_t witness_count,
+                                                            size_t min_cosignatures,
+                                                            uint64_t *size,
+                                                            uint8_t (*root)[32]);
+
+/**
  * A new key named `name` (e.g. "example.com/audit-log": no spaces, no
  * '+') from the operating system's random source, into `*out`.
  *
@@ -1123,6 +1179,19 @@ enum stratalog_status stratalog_signing_key_save(const struct stratalog_signing_
  */
 enum stratalog_status stratalog_signing_key_vkey(const struct stratalog_signing_key *key,
                                                  char **out);
+
+/**
+ * The verifier key of this key as a witness's cosigner (signature type
+ * 0x04, C2SP tlog-cosignature), for a witness that runs with it.
+ * `*out` receives a new string (free with stratalog_string_free()).
+ *
+ * Errors: NULL_ARGUMENT.
+ *
+ * # Safety
+ * `key` is NULL or a live handle; `out` is NULL or writable.
+ */
+enum stratalog_status stratalog_signing_key_cosigner_vkey(const struct stratalog_signing_key *key,
+                                                          char **out);
 
 /**
  * The private key text ("PRIVATE+KEY+..."), the key file's contents.

@@ -94,6 +94,11 @@ pub enum Error {
     /// a store restored from an old backup would do.
     #[error("refused to sign a checkpoint for origin {origin:?}: {reason}")]
     CheckpointRefused { origin: String, reason: String },
+
+    /// A witness did not cosign a checkpoint: unreachable, refused it
+    /// (an HTTP status), or answered with no valid cosignature.
+    #[error("witness {witness} did not cosign: {reason}")]
+    WitnessFailed { witness: String, reason: String },
 }
 
 /// Shorthand used across the crate.
@@ -178,6 +183,10 @@ impl Error {
             Error::Verification(reason) => Error::Verification(reason.clone()),
             Error::CheckpointRefused { origin, reason } => Error::CheckpointRefused {
                 origin: origin.clone(),
+                reason: reason.clone(),
+            },
+            Error::WitnessFailed { witness, reason } => Error::WitnessFailed {
+                witness: witness.clone(),
                 reason: reason.clone(),
             },
         }

@@ -12,6 +12,7 @@
 //! trees/<stream:020>/<first:020>.leaves leaf hashes, 65,536 per file
 //! signed/<sha256(origin):hex>           the last checkpoint signed for an origin
 //! signed/LOCK                           held while one is checked and recorded
+//! witnessed/<sha256(origin, witness):hex> the last size a witness cosigned
 //! ```
 //! Zero-padded decimal names sort in numeric order.
 
@@ -85,14 +86,12 @@ pub fn parse_tree_leaves_name(name: &str) -> Option<u64> {
 }
 
 pub const SIGNED_DIR: &str = "signed";
+/// The last checkpoint each witness cosigned for an origin, by the hex
+/// SHA-256 of `<origin>\n<witness verifier key>`.
+pub const WITNESSED_DIR: &str = "witnessed";
+
 /// Held while a checkpoint is checked against and recorded in `signed/`.
 pub const SIGNED_LOCK: &str = "LOCK";
-
-/// The record of the last checkpoint signed for an origin, by the hex
-/// SHA-256 of the origin (origins may hold any character).
-pub fn signed_path(origin_digest_hex: &str) -> PathBuf {
-    Path::new(SIGNED_DIR).join(origin_digest_hex)
-}
 
 /// The stream id a directory name under `streams/` stands for.
 pub fn parse_stream_dir(name: &str) -> Option<u64> {

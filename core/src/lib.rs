@@ -49,6 +49,7 @@ mod stream;
 mod stream_table;
 mod tiles;
 mod tree;
+mod witness;
 
 pub use bytes::Bytes;
 pub use consumer_cursor::MAX_CURSOR_NAME;
@@ -57,10 +58,14 @@ pub use hash::{chain_step, from_hex, to_hex, ChainHead, Hash, GENESIS_HASH};
 pub use note::checkpoint::Checkpoint;
 pub use note::key::{SigningKey, VerifierKey};
 pub use note::receipt::RECEIPT_HEADER;
-pub use offline::{verify_checkpoint, verify_consistency, verify_inclusion, verify_receipt};
+pub use offline::{
+    verify_checkpoint, verify_consistency, verify_inclusion, verify_receipt,
+    verify_witnessed_checkpoint,
+};
 pub use options::{Compression, Options, MAX_EVENT_SIZE_LIMIT, MIN_OPEN_FILES};
 pub use store::Store;
 pub use stream::{Batch, EventIter, StreamStats, TornTail, VerifyReport};
+pub use witness::Witness;
 
 /// Format constants a verifier outside this crate needs (see docs/FORMAT.md).
 pub mod format {

@@ -47,3 +47,35 @@ pub fn verify_checkpoint(note: &str, vkey: &str) -> Result<Checkpoint> {
 pub fn verify_receipt(receipt: &str, vkey: &str, event: &[u8]) -> Result<(u64, Checkpoint)> {
     receipt::verify(receipt, &VerifierKey::parse(vkey)?, event)
 }
+
+/// Verifies a checkpoint signed by the log key `vkey` and cosigned by at
+/// least `min_cosignatures` of the witnesses whose (type 0x04) verifier
+/// keys are `witness_vkeys`; cosignatures by other keys are ignored, and
+/// one that claims a listed key and does not verify fails the note.
+pub fn verify_witnessed_checkpoint(
+    note: &str,
+    vkey: &str,
+    witness_vkeys: &[&str],
+    min_cosignatures: usize,
+) -> Result<Checkpoint> {
+    let checkpoint = verify_checkpoint(note, vkey)?;
+    let parsed = crate::note::signed::parse(note)?;
+    let mut cosigned = 0;
+    for witness in witness_vkeys {
+        let witness = VerifierKey::parse(witness)?;
+        if !witness.is_cosigner() {
+            return Err(crate::Error::invalid(format!(
+                "witness key {witness} is not a cosignature key (type 0x04)"
+            )));
+        }
+        if crate::note::signed::signed_by(&parsed, &witness)? {
+            cosigned += 1;
+        }
+    }
+    if cosigned < min_cosignatures {
+        return Err(crate::Error::Verification(format!(
+            "the checkpoint carries {cosigned} valid cosignatures of the witnesses given, {min_cosignatures} are required"
+        )));
+    }
+    Ok(checkpoint)
+}

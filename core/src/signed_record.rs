@@ -22,8 +22,8 @@ pub struct SignedHead {
     pub root: Hash,
 }
 
-fn path(origin: &str) -> PathBuf {
-    layout::signed_path(&to_hex(&Sha256::digest(origin.as_bytes())))
+fn path(dir: &str, origin: &str) -> PathBuf {
+    std::path::Path::new(dir).join(to_hex(&Sha256::digest(origin.as_bytes())))
 }
 
 fn damaged(dir: &dyn StorageDir, rel: &std::path::Path, reason: &str) -> Error {
@@ -38,7 +38,13 @@ fn damaged(dir: &dyn StorageDir, rel: &std::path::Path, reason: &str) -> Error {
 /// The last head signed for `origin`, if any. A record that fails its
 /// checks is `Corruption`: forgetting it would let the store sign a fork.
 pub fn load(dir: &dyn StorageDir, origin: &str) -> Result<Option<SignedHead>> {
-    let rel = path(origin);
+    load_in(dir, layout::SIGNED_DIR, origin)
+}
+
+/// The head recorded under `key` in directory `records` (`signed/`, or
+/// `witnessed/` for what each witness cosigned).
+pub fn load_in(dir: &dyn StorageDir, records: &str, origin: &str) -> Result<Option<SignedHead>> {
+    let rel = path(records, origin);
     let bytes = match dir.read(&rel) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -72,6 +78,11 @@ pub fn load(dir: &dyn StorageDir, origin: &str) -> Result<Option<SignedHead>> {
 
 /// Records `head` as the last one signed for `origin`, durably.
 pub fn save(dir: &dyn StorageDir, origin: &str, head: &SignedHead) -> Result<()> {
+    save_in(dir, layout::SIGNED_DIR, origin, head)
+}
+
+/// Records `head` under `origin` in directory `records`, durably.
+pub fn save_in(dir: &dyn StorageDir, records: &str, origin: &str, head: &SignedHead) -> Result<()> {
     let mut bytes = Vec::with_capacity(FIXED + origin.len() + 4);
     bytes.extend_from_slice(MAGIC);
     bytes.extend_from_slice(&VERSION.to_le_bytes());
@@ -81,10 +92,10 @@ pub fn save(dir: &dyn StorageDir, origin: &str, head: &SignedHead) -> Result<()>
     bytes.extend_from_slice(origin.as_bytes());
     let crc = crc32fast::hash(&bytes);
     bytes.extend_from_slice(&crc.to_le_bytes());
-    let parent = PathBuf::from(layout::SIGNED_DIR);
+    let parent = PathBuf::from(records);
     dir.create_dir(&parent)
         .context(|| format!("creating {}", dir.display(&parent).display()))?;
-    let rel = path(origin);
+    let rel = path(records, origin);
     dir.write_atomic(&rel, &bytes)
         .context(|| format!("writing {}", dir.display(&rel).display()))
 }

@@ -69,10 +69,15 @@ pub enum stratalog_status {
     /// origin, or a tree that does not extend the one signed before (a
     /// store restored from an old backup). Signing it would fork the log.
     CheckpointRefused = 17,
+    /// stratalog_witness_checkpoint(): a witness did not cosign (it could
+    /// not be reached, answered with an HTTP error such as 422 for a
+    /// checkpoint inconsistent with what it saw, or sent no valid
+    /// cosignature); the message names it.
+    WitnessFailed = 18,
 }
 
 impl stratalog_status {
-    pub(crate) const ALL: [stratalog_status; 18] = [
+    pub(crate) const ALL: [stratalog_status; 19] = [
         stratalog_status::Ok,
         stratalog_status::NullArgument,
         stratalog_status::InvalidArgument,
@@ -91,6 +96,7 @@ impl stratalog_status {
         stratalog_status::Timeout,
         stratalog_status::VerificationFailed,
         stratalog_status::CheckpointRefused,
+        stratalog_status::WitnessFailed,
     ];
 
     /// The static NUL-terminated name, e.g. `"STRATALOG_STATUS_OK"`.
@@ -114,6 +120,7 @@ impl stratalog_status {
             stratalog_status::Timeout => c"STRATALOG_STATUS_TIMEOUT",
             stratalog_status::VerificationFailed => c"STRATALOG_STATUS_VERIFICATION_FAILED",
             stratalog_status::CheckpointRefused => c"STRATALOG_STATUS_CHECKPOINT_REFUSED",
+            stratalog_status::WitnessFailed => c"STRATALOG_STATUS_WITNESS_FAILED",
         }
     }
 }
@@ -274,6 +281,7 @@ impl From<Error> for Fail {
             }
             Error::Verification(_) => d.status = S::VerificationFailed,
             Error::CheckpointRefused { .. } => d.status = S::CheckpointRefused,
+            Error::WitnessFailed { .. } => d.status = S::WitnessFailed,
             // A variant added to the core later: the message still says
             // what happened; IO is the closest general category.
             _ => d.status = S::Io,
@@ -483,6 +491,13 @@ mod tests {
                     reason: "r".into(),
                 },
                 S::CheckpointRefused,
+            ),
+            (
+                Error::WitnessFailed {
+                    witness: "w".into(),
+                    reason: "r".into(),
+                },
+                S::WitnessFailed,
             ),
         ];
         for (err, want) in cases {

@@ -72,12 +72,14 @@ pub use proofs::{
     stratalog_inclusion_proof, stratalog_leaf_data, stratalog_proof, stratalog_proof_data,
     stratalog_proof_free, stratalog_proof_len, stratalog_receipt, stratalog_tree_root,
     stratalog_verify_checkpoint, stratalog_verify_consistency, stratalog_verify_inclusion,
-    stratalog_verify_receipt, STRATALOG_LEAF_DATA_SIZE, STRATALOG_SIZE_CURRENT,
+    stratalog_verify_receipt, stratalog_verify_witnessed_checkpoint, stratalog_witness_checkpoint,
+    STRATALOG_LEAF_DATA_SIZE, STRATALOG_SIZE_CURRENT,
 };
 pub use signing_key::{
-    stratalog_signing_key, stratalog_signing_key_free, stratalog_signing_key_from_text,
-    stratalog_signing_key_generate, stratalog_signing_key_load, stratalog_signing_key_save,
-    stratalog_signing_key_to_text, stratalog_signing_key_vkey, stratalog_string_free,
+    stratalog_signing_key, stratalog_signing_key_cosigner_vkey, stratalog_signing_key_free,
+    stratalog_signing_key_from_text, stratalog_signing_key_generate, stratalog_signing_key_load,
+    stratalog_signing_key_save, stratalog_signing_key_to_text, stratalog_signing_key_vkey,
+    stratalog_string_free,
 };
 pub use slice::stratalog_slice;
 pub use stats::{stratalog_get_stream_stats, stratalog_stream_stats};

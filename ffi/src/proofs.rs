@@ -5,7 +5,7 @@
 use std::ffi::c_char;
 use std::ptr;
 
-use stratalog_core::Hash;
+use stratalog_core::{Hash, Witness};
 
 use crate::args;
 use crate::error::{guard, guard_value, stratalog_status, Fail};
@@ -439,6 +439,117 @@ pub unsafe extern "C" fn stratalog_verify_consistency(
             )
         };
         stratalog_core::verify_consistency(old_size, size, &old_root, &root, proof)?;
+        Ok(())
+    })
+}
+
+/// `count` NUL-terminated strings at `texts`.
+///
+/// # Safety
+/// `texts` is NULL (when `count` is 0) or `count` pointers, each NULL or
+/// NUL-terminated.
+unsafe fn texts<'a>(
+    texts: *const *const c_char,
+    count: usize,
+    name: &str,
+) -> Result<Vec<&'a str>, Fail> {
+    // SAFETY: per the contract.
+    let pointers = unsafe { args::array(texts, count, name)? };
+    pointers
+        .iter()
+        // SAFETY: per the contract.
+        .map(|&p| unsafe { args::text(p, name) })
+        .collect()
+}
+
+/// A signed checkpoint, as stratalog_checkpoint() makes it, cosigned by
+/// each of `witness_count` witnesses (C2SP tlog-witness), into `*out` (free
+/// with stratalog_string_free()). Each witness is the text
+/// "<verifier key> <submission URL prefix>", the key of type 0x04 (e.g.
+/// "w.example+1a2b3c4d+BA... https://w.example/w"). Each gets the
+/// checkpoint with a consistency proof from the last size it cosigned for
+/// the origin (remembered in the store), over HTTP(S); its cosignature is
+/// checked and appended.
+///
+/// Errors: as stratalog_checkpoint(); INVALID_ARGUMENT (a witness text);
+/// WITNESS_FAILED (the first witness that did not cosign, named in the
+/// message).
+///
+/// # Safety
+/// `store` and `key` are NULL or live handles; `witnesses` is NULL (when
+/// `witness_count` is 0) or that many NUL-terminated strings; `origin` is
+/// NULL or NUL-terminated; `out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn stratalog_witness_checkpoint(
+    store: *const stratalog_store,
+    stream: u64,
+    key: *const stratalog_signing_key,
+    witnesses: *const *const c_char,
+    witness_count: usize,
+    size: u64,
+    origin: *const c_char,
+    out: *mut *mut c_char,
+) -> stratalog_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let (store, key, specs, origin, out) = unsafe {
+            (
+                handle::store(store)?,
+                signing_key::key(key)?,
+                texts(witnesses, witness_count, "witnesses")?,
+                optional_text(origin, "origin")?,
+                args::out(out, "out")?,
+            )
+        };
+        let witnesses = specs
+            .iter()
+            .map(|s| Witness::parse(s))
+            .collect::<Result<Vec<_>, _>>()?;
+        let note = store.witness_checkpoint(stream, key, &witnesses, size_arg(size), origin)?;
+        hand_out_text(out, &note)
+    })
+}
+
+/// Checks, with no store, a checkpoint signed by the log key `vkey` and
+/// cosigned by at least `min_cosignatures` of the `witness_count` witness
+/// verifier keys (type 0x04) at `witness_vkeys`; on success writes its
+/// tree size and root (each output may be NULL).
+///
+/// Errors: NULL_ARGUMENT, INVALID_ARGUMENT (a key), VERIFICATION_FAILED.
+///
+/// # Safety
+/// `note` and `vkey` are NULL or NUL-terminated; `witness_vkeys` is NULL
+/// (when `witness_count` is 0) or that many NUL-terminated strings; `size`
+/// is NULL or writable; `root` is NULL or 32 writable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn stratalog_verify_witnessed_checkpoint(
+    note: *const c_char,
+    vkey: *const c_char,
+    witness_vkeys: *const *const c_char,
+    witness_count: usize,
+    min_cosignatures: usize,
+    size: *mut u64,
+    root: *mut [u8; 32],
+) -> stratalog_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let (note, vkey, witnesses, size_out, root_out) = unsafe {
+            (
+                args::text(note, "note")?,
+                args::text(vkey, "vkey")?,
+                texts(witness_vkeys, witness_count, "witness_vkeys")?,
+                args::optional_out(size),
+                args::optional_out(root),
+            )
+        };
+        let checkpoint =
+            stratalog_core::verify_witnessed_checkpoint(note, vkey, &witnesses, min_cosignatures)?;
+        if let Some(out) = size_out {
+            out.write(checkpoint.size);
+        }
+        if let Some(out) = root_out {
+            out.write(checkpoint.root);
+        }
         Ok(())
     })
 }

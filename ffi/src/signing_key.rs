@@ -137,6 +137,26 @@ pub unsafe extern "C" fn stratalog_signing_key_vkey(
     })
 }
 
+/// The verifier key of this key as a witness's cosigner (signature type
+/// 0x04, C2SP tlog-cosignature), for a witness that runs with it.
+/// `*out` receives a new string (free with stratalog_string_free()).
+///
+/// Errors: NULL_ARGUMENT.
+///
+/// # Safety
+/// `key` is NULL or a live handle; `out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn stratalog_signing_key_cosigner_vkey(
+    key: *const stratalog_signing_key,
+    out: *mut *mut c_char,
+) -> stratalog_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let (key, out) = unsafe { (self::key(key)?, args::out(out, "out")?) };
+        hand_out_text(out, &key.cosigner().to_string())
+    })
+}
+
 /// The private key text ("PRIVATE+KEY+..."), the key file's contents.
 /// `*out` receives a new string (free with stratalog_string_free(), after
 /// wiping it if it matters). Keep it secret.

@@ -235,7 +235,8 @@ static void test_status_names_and_numbers(void)
     CHECK(STRATALOG_STATUS_CHECKPOINT_REFUSED == 17);
     CHECK(strcmp(stratalog_status_str(STRATALOG_STATUS_CHECKPOINT_REFUSED),
                  "STRATALOG_STATUS_CHECKPOINT_REFUSED") == 0);
-    CHECK(strcmp(stratalog_status_str(18), "STRATALOG_STATUS_UNKNOWN") == 0);
+    CHECK(STRATALOG_STATUS_WITNESS_FAILED == 18);
+    CHECK(strcmp(stratalog_status_str(19), "STRATALOG_STATUS_UNKNOWN") == 0);
     CHECK(strcmp(stratalog_status_str(-1), "STRATALOG_STATUS_UNKNOWN") == 0);
 }
 
@@ -1846,6 +1847,32 @@ static void test_proofs(void)
     CHECK_OK(stratalog_verify_checkpoint(
         vector_note, "example.com/log+cc714670+AddamAGCsQq31Uv+08lkBzoO4XLz2qYjJa8CGmj3B1Ea", NULL, NULL));
     stratalog_string_free(vector_note);
+
+    /* Witnesses: a bad witness text, and one nobody answers for. */
+    char *cosigner = NULL, *witnessed = NULL;
+    CHECK_OK(stratalog_signing_key_cosigner_vkey(vector_key, &cosigner));
+    CHECK(strncmp(cosigner, "example.com/log+", 16) == 0);
+    char spec[512];
+    snprintf(spec, sizeof spec, "%s http://127.0.0.1:9", cosigner);
+    const char *specs[1] = {spec};
+    CHECK_STATUS(stratalog_witness_checkpoint(mem, 1, vector_key, specs, 1, STRATALOG_SIZE_CURRENT, NULL,
+                                              &witnessed),
+                 STRATALOG_STATUS_WITNESS_FAILED);
+    CHECK(witnessed == NULL);
+    const char *bad_specs[1] = {"not a witness"};
+    CHECK_STATUS(stratalog_witness_checkpoint(mem, 1, vector_key, bad_specs, 1, STRATALOG_SIZE_CURRENT, NULL,
+                                              &witnessed),
+                 STRATALOG_STATUS_INVALID_ARGUMENT);
+    /* No witnesses: the log's checkpoint alone, which needs 0 cosignatures
+     * and fails a demand for 1. */
+    CHECK_OK(stratalog_witness_checkpoint(mem, 1, vector_key, NULL, 0, STRATALOG_SIZE_CURRENT, NULL, &witnessed));
+    const char *cosigners[1] = {cosigner};
+    const char *vector_vkey = "example.com/log+cc714670+AddamAGCsQq31Uv+08lkBzoO4XLz2qYjJa8CGmj3B1Ea";
+    CHECK_OK(stratalog_verify_witnessed_checkpoint(witnessed, vector_vkey, cosigners, 1, 0, NULL, NULL));
+    CHECK_STATUS(stratalog_verify_witnessed_checkpoint(witnessed, vector_vkey, cosigners, 1, 1, NULL, NULL),
+                 STRATALOG_STATUS_VERIFICATION_FAILED);
+    stratalog_string_free(witnessed);
+    stratalog_string_free(cosigner);
     stratalog_signing_key_free(vector_key);
     stratalog_close(mem);
 

@@ -21,7 +21,8 @@ mod text;
 pub use error::{Error, Result};
 pub use events::{Events, Iter};
 pub use proofs::{
-    verify_checkpoint, verify_consistency, verify_inclusion, verify_receipt, SigningKey,
+    verify_checkpoint, verify_consistency, verify_inclusion, verify_receipt,
+    verify_witnessed_checkpoint, SigningKey,
 };
 pub use store::{Fsync, GroupBatch, Store, TornTail};
 pub use stratalog::STRATALOG_HEAD_TEXT_SIZE as HEAD_TEXT_SIZE;

@@ -109,6 +109,12 @@ impl SigningKey {
         text_out(|out| unsafe { stratalog::stratalog_signing_key_vkey(self.raw(), out) })
     }
 
+    /// The verifier key of this key as a witness's cosigner (type 0x04).
+    pub fn cosigner_vkey(&self) -> Result<String> {
+        // SAFETY: live key; `out` writable.
+        text_out(|out| unsafe { stratalog::stratalog_signing_key_cosigner_vkey(self.raw(), out) })
+    }
+
     /// The private key text. Secret.
     pub fn to_text(&self) -> Result<String> {
         // SAFETY: live key; `out` writable.
@@ -207,6 +213,39 @@ impl Store {
                 self.raw(),
                 stream,
                 key.raw(),
+                size_arg(size),
+                origin_ptr,
+                out,
+            )
+        })
+    }
+
+    /// A signed checkpoint cosigned by every witness
+    /// ("<verifier key> <URL>" each).
+    pub fn witness_checkpoint(
+        &self,
+        stream: u64,
+        key: &SigningKey,
+        witnesses: &[&str],
+        size: Option<u64>,
+        origin: Option<&str>,
+    ) -> Result<String> {
+        let specs = witnesses
+            .iter()
+            .map(|w| c_text("witness", w))
+            .collect::<Result<Vec<_>>>()?;
+        let pointers: Vec<*const c_char> = specs.iter().map(|s| s.as_ptr()).collect();
+        let origin = origin.map(|o| c_text("origin", o)).transpose()?;
+        let origin_ptr = origin.as_ref().map_or(ptr::null(), |o| o.as_ptr());
+        // SAFETY: live handles; `pointers` holds that many NUL-terminated
+        // strings alive for the call; `origin` NULL or NUL-terminated.
+        text_out(|out| unsafe {
+            stratalog::stratalog_witness_checkpoint(
+                self.raw(),
+                stream,
+                key.raw(),
+                pointers.as_ptr(),
+                pointers.len(),
                 size_arg(size),
                 origin_ptr,
                 out,
@@ -321,4 +360,34 @@ pub fn verify_consistency(
             proof.len(),
         )
     })
+}
+
+/// Checks a checkpoint signed by `vkey` and cosigned by at least
+/// `min_cosignatures` of the witnesses; returns its size and root.
+pub fn verify_witnessed_checkpoint(
+    note: &str,
+    vkey: &str,
+    witness_vkeys: &[&str],
+    min_cosignatures: usize,
+) -> Result<(u64, [u8; 32])> {
+    let (note, vkey) = (c_text("checkpoint", note)?, c_text("vkey", vkey)?);
+    let keys = witness_vkeys
+        .iter()
+        .map(|k| c_text("witness vkey", k))
+        .collect::<Result<Vec<_>>>()?;
+    let pointers: Vec<*const c_char> = keys.iter().map(|k| k.as_ptr()).collect();
+    let (mut size, mut root) = (0u64, [0u8; 32]);
+    // SAFETY: NUL-terminated texts alive for the call; outputs writable.
+    check(unsafe {
+        stratalog::stratalog_verify_witnessed_checkpoint(
+            note.as_ptr(),
+            vkey.as_ptr(),
+            pointers.as_ptr(),
+            pointers.len(),
+            min_cosignatures,
+            &mut size,
+            &mut root,
+        )
+    })?;
+    Ok((size, root))
 }

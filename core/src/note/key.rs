@@ -20,6 +20,12 @@ use crate::error::{Error, Result};
 
 /// The signature type byte of Ed25519 in signed notes.
 pub const ED25519: u8 = 0x01;
+/// The signature type byte of timestamped Ed25519 checkpoint cosignatures
+/// (C2SP tlog-cosignature), what witnesses sign with.
+pub const ED25519_COSIGNATURE: u8 = 0x04;
+
+/// The header line of the message a v1 cosignature signs.
+const COSIGNATURE_HEADER: &str = "cosignature/v1";
 
 const PRIVATE_PREFIX: &str = "PRIVATE+KEY+";
 
@@ -176,6 +182,7 @@ impl SigningKey {
         VerifierKey {
             name: self.name.clone(),
             id: self.id,
+            kind: ED25519,
             key: self.key.verifying_key(),
         }
     }
@@ -183,6 +190,31 @@ impl SigningKey {
     /// The verifier key as text: `<name>+<hex id>+<base64>`.
     pub fn vkey(&self) -> String {
         self.verifier().to_string()
+    }
+
+    /// The verifier key of this key as a cosigner (a witness): signature
+    /// type 0x04, so another key ID than [`SigningKey::vkey`]'s.
+    pub fn cosigner(&self) -> VerifierKey {
+        let public = self.key.verifying_key();
+        VerifierKey {
+            name: self.name.clone(),
+            id: key_id(&self.name, ED25519_COSIGNATURE, public.as_bytes()),
+            kind: ED25519_COSIGNATURE,
+            key: public,
+        }
+    }
+
+    /// A v1 cosignature of a checkpoint's note `text` at `timestamp` (POSIX
+    /// seconds): `key ID || u64_be(timestamp) || Ed25519(message)`, the
+    /// payload of a signature line, as a witness returns it.
+    pub fn cosign(&self, text: &str, timestamp: u64) -> Vec<u8> {
+        let id = self.cosigner().id;
+        let message = cosigned_message(text, timestamp);
+        let mut out = Vec::with_capacity(4 + 8 + 64);
+        out.extend_from_slice(&id.to_be_bytes());
+        out.extend_from_slice(&timestamp.to_be_bytes());
+        out.extend_from_slice(&self.key.sign(message.as_bytes()).to_bytes());
+        out
     }
 
     /// The signature line's payload: `key ID || Ed25519(text)`.
@@ -201,11 +233,18 @@ fn parse_key_id(hex: &str) -> Option<u32> {
     u32::from_str_radix(hex, 16).ok()
 }
 
-/// A verifier key: who may sign, and the public key that checks it.
+/// `cosignature/v1`, the time line, then the checkpoint's note text.
+fn cosigned_message(text: &str, timestamp: u64) -> String {
+    format!("{COSIGNATURE_HEADER}\ntime {timestamp}\n{text}")
+}
+
+/// A verifier key: who may sign, and the public key that checks it. Its
+/// type is a log's signature (0x01) or a witness's cosignature (0x04).
 #[derive(Clone, PartialEq, Eq)]
 pub struct VerifierKey {
     name: String,
     id: u32,
+    kind: u8,
     key: ed25519_dalek::VerifyingKey,
 }
 
@@ -218,7 +257,7 @@ impl fmt::Debug for VerifierKey {
 impl fmt::Display for VerifierKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut bytes = [0u8; 33];
-        bytes[0] = ED25519;
+        bytes[0] = self.kind;
         bytes[1..].copy_from_slice(self.key.as_bytes());
         write!(f, "{}+{:08x}+{}", self.name, self.id, BASE64.encode(bytes))
     }
@@ -243,10 +282,13 @@ impl VerifierKey {
         let bytes = BASE64
             .decode(encoded)
             .map_err(|_| bad("the key is not base64"))?;
-        if bytes.len() != 33 || bytes[0] != ED25519 {
-            return Err(bad("only Ed25519 keys (type 0x01, 32 bytes) are supported"));
+        if bytes.len() != 33 || !matches!(bytes[0], ED25519 | ED25519_COSIGNATURE) {
+            return Err(bad(
+                "only Ed25519 keys (type 0x01, or 0x04 for a witness's cosignatures; 32 bytes) are supported",
+            ));
         }
-        if key_id(name, ED25519, &bytes[1..]) != id {
+        let kind = bytes[0];
+        if key_id(name, kind, &bytes[1..]) != id {
             return Err(bad("the key ID does not match the key"));
         }
         let mut public = [0u8; 32];
@@ -256,6 +298,7 @@ impl VerifierKey {
         Ok(VerifierKey {
             name: name.to_owned(),
             id,
+            kind,
             key,
         })
     }
@@ -271,13 +314,34 @@ impl VerifierKey {
     }
 
     /// Whether `signature` (`key ID || Ed25519 signature`) signs `text`.
-    pub(crate) fn verifies(&self, text: &[u8], signature: &[u8]) -> bool {
-        if signature.len() != 68 || signature[..4] != self.id.to_be_bytes() {
+    pub(crate) fn verifies(&self, text: &str, signature: &[u8]) -> bool {
+        if signature.len() < 4 || signature[..4] != self.id.to_be_bytes() {
             return false;
         }
-        let Ok(sig) = ed25519_dalek::Signature::from_slice(&signature[4..]) else {
+        let (message, sig) = match (self.kind, signature.len()) {
+            (ED25519, 68) => (std::borrow::Cow::Borrowed(text), &signature[4..]),
+            (ED25519_COSIGNATURE, 76) => {
+                let mut time = [0u8; 8];
+                time.copy_from_slice(&signature[4..12]);
+                let timestamp = u64::from_be_bytes(time);
+                if timestamp == 0 || timestamp > i64::MAX as u64 {
+                    return false;
+                }
+                (
+                    std::borrow::Cow::Owned(cosigned_message(text, timestamp)),
+                    &signature[12..],
+                )
+            }
+            _ => return false,
+        };
+        let Ok(sig) = ed25519_dalek::Signature::from_slice(sig) else {
             return false;
         };
-        self.key.verify_strict(text, &sig).is_ok()
+        self.key.verify_strict(message.as_bytes(), &sig).is_ok()
+    }
+
+    /// Whether this key checks a witness's cosignatures (type 0x04).
+    pub fn is_cosigner(&self) -> bool {
+        self.kind == ED25519_COSIGNATURE
     }
 }

@@ -103,20 +103,7 @@ pub fn parse(note: &str) -> Result<Note<'_>> {
 /// to be by `key` (name and key ID) and does not verify fails the note.
 pub fn open<'a>(note: &'a str, key: &VerifierKey) -> Result<&'a str> {
     let parsed = parse(note)?;
-    let mut verified = false;
-    for sig in &parsed.signatures {
-        if sig.name != key.name() || sig.bytes[..4] != key.id().to_be_bytes() {
-            continue;
-        }
-        if !key.verifies(parsed.text.as_bytes(), &sig.bytes) {
-            return Err(failed(format!(
-                "the signature by {} does not verify: the note was changed or signed by another key",
-                key.name()
-            )));
-        }
-        verified = true;
-    }
-    if !verified {
+    if !signed_by(&parsed, key)? {
         return Err(failed(format!(
             "the note carries no signature by the key {}+{:08x}",
             key.name(),
@@ -124,6 +111,25 @@ pub fn open<'a>(note: &'a str, key: &VerifierKey) -> Result<&'a str> {
         )));
     }
     Ok(parsed.text)
+}
+
+/// Whether `note` carries a valid signature by `key`: false if none claims
+/// to be by it, an error if one does and does not verify.
+pub fn signed_by(parsed: &Note<'_>, key: &VerifierKey) -> Result<bool> {
+    let mut verified = false;
+    for sig in &parsed.signatures {
+        if sig.name != key.name() || sig.bytes[..4] != key.id().to_be_bytes() {
+            continue;
+        }
+        if !key.verifies(parsed.text, &sig.bytes) {
+            return Err(failed(format!(
+                "the signature by {} does not verify: the note was changed or signed by another key",
+                key.name()
+            )));
+        }
+        verified = true;
+    }
+    Ok(verified)
 }
 
 #[cfg(test)]

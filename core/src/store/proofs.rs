@@ -9,6 +9,7 @@ use parking_lot::Mutex;
 use super::Store;
 use crate::error::{Error, IoContext, Result};
 use crate::hash::Hash;
+use crate::layout;
 use crate::merkle::{self, proof};
 use crate::note::checkpoint::{check_origin, Checkpoint};
 use crate::note::key::SigningKey;
@@ -17,6 +18,7 @@ use crate::signed_record::{self, SignedHead};
 use crate::stream::Stream;
 use crate::tiles;
 use crate::tree::StreamTree;
+use crate::witness::{self, Answer, Witness};
 
 impl Store {
     /// The tree of `stream`, loaded on first use.
@@ -221,6 +223,73 @@ impl Store {
             )?;
         }
         Ok((note, checkpoint))
+    }
+
+    /// A signed checkpoint, as [`Store::checkpoint`] makes it, cosigned by
+    /// every witness in `witnesses` (C2SP tlog-witness): each gets the
+    /// checkpoint and a consistency proof from the last size it cosigned
+    /// for this origin (remembered durably in the store; a witness that
+    /// remembers another size says so, and is answered from there), and
+    /// its cosignature lines are checked against its key and appended.
+    /// Fails with [`Error::WitnessFailed`] naming the first witness that
+    /// did not cosign (what the others cosigned is remembered, so a retry
+    /// asks them again at no cost).
+    pub fn witness_checkpoint(
+        &self,
+        stream: u64,
+        key: &SigningKey,
+        witnesses: &[Witness],
+        size: Option<u64>,
+        origin: Option<&str>,
+    ) -> Result<String> {
+        let _op = self.begin()?;
+        let (mut note, checkpoint) = self.checkpoint_note(stream, key, size, origin)?;
+        let found = self.stream(stream)?;
+        for witness in witnesses {
+            let record = format!("{}\n{}", checkpoint.origin, witness.vkey);
+            let mut old =
+                signed_record::load_in(self.dir.as_ref(), layout::WITNESSED_DIR, &record)?
+                    .map_or(0, |h| h.size);
+            let mut answered = None;
+            for _ in 0..2 {
+                if old > checkpoint.size {
+                    break;
+                }
+                let proof = match &found {
+                    Some(s) if old > 0 => self.with_tree(s, checkpoint.size, |src| {
+                        proof::consistency(src, old, checkpoint.size)
+                    })?,
+                    _ => Vec::new(),
+                };
+                match witness::add_checkpoint(witness, old, &proof, &note)? {
+                    Answer::Cosigned(lines) => {
+                        answered = Some(lines);
+                        break;
+                    }
+                    Answer::Conflict(theirs) => old = theirs,
+                }
+            }
+            let Some(lines) = answered else {
+                return Err(Error::WitnessFailed {
+                    witness: format!("{} ({})", witness.vkey.name(), witness.url),
+                    reason: format!(
+                        "it last cosigned size {old} for {}, and this checkpoint is of size {}",
+                        checkpoint.origin, checkpoint.size
+                    ),
+                });
+            };
+            signed_record::save_in(
+                self.dir.as_ref(),
+                layout::WITNESSED_DIR,
+                &record,
+                &SignedHead {
+                    size: checkpoint.size,
+                    root: checkpoint.root,
+                },
+            )?;
+            note.push_str(&lines);
+        }
+        Ok(note)
     }
 
     /// An offline receipt (C2SP tlog-proof) for event `offset`: its
