@@ -11,7 +11,10 @@ Environment: BENCH_ROUNDS (5), BENCH_SECONDS (time budget of one timed cell,
 0.3), BENCH_SEQ100 / BENCH_SEQ4K (events in the 100 B / 4 KiB read
 datasets), BENCH_SLOW_SEQ100 / BENCH_SLOW_SEQ4K (the same for tamperlog and
 hypercore, which are too slow to build the full ones in the time budget),
-BENCH_SYSTEMS (a comma-separated subset, for trying things out).
+BENCH_SYSTEMS (a comma-separated subset, for trying things out),
+BENCH_PROOF_EVENTS (1,000,000: the stream the proof cells prove events of),
+BENCH_SLOW_PROOF_EVENTS (the same for tamperlog), BENCH_PROOF_SECONDS (2:
+each timed phase of the Python and Node proof cells).
 """
 
 from __future__ import annotations
@@ -47,6 +50,12 @@ ENV = {
     "BENCH_STREAM_EVENTS": os.environ.get("BENCH_STREAM_EVENTS", "1000"),
     "BENCH_RSS_MIB": os.environ.get("BENCH_RSS_MIB", "1024"),
     "BENCH_MANY_STREAMS": os.environ.get("BENCH_MANY_STREAMS", "100000"),
+    # Issue 13: the stream of the proof cells (every proofs system; tamperlog
+    # builds its own through its append, about 30 s for 1,000,000 events),
+    # and each timed phase of the Python and Node proof cells.
+    "BENCH_PROOF_EVENTS": os.environ.get("BENCH_PROOF_EVENTS", "1000000"),
+    "BENCH_SLOW_PROOF_EVENTS": os.environ.get("BENCH_SLOW_PROOF_EVENTS", "1000000"),
+    "BENCH_PROOF_SECONDS": os.environ.get("BENCH_PROOF_SECONDS", "2"),
     # 16 concurrent fsync'd appends need 16 pool threads to wait in.
     "UV_THREADPOOL_SIZE": "16",
 }
@@ -78,17 +87,38 @@ SYSTEMS: dict[str, tuple[str, list[str], str]] = {
     "follow": ("stratalog Rust core, live tail", RUST + ["run", "follow"], ROOT),
     # Issue 13: proofs of a 1,000,000-event stream. First round only.
     "proofs": ("stratalog Rust core, Merkle proofs", RUST + ["run", "proofs"], ROOT),
+    # The same through Python and Node, and the peers' own proofs: tamperlog
+    # (`prove_inclusion`) and hypercore (`core.proof`, `verifyFullyRemote`).
+    # First round only, like "proofs".
+    "python-proofs": (
+        "stratalog Python, Merkle proofs", [PY, "bench/python/bench_py.py", "run", "python-proofs"], ROOT,
+    ),
+    "node-proofs": ("stratalog Node, Merkle proofs", ["node", "bench.mjs", "run", "node-proofs"], NODE_DIR),
+    "tamperlog-proofs": (
+        "tamperlog (Python), Merkle proofs", [PY, "bench/python/bench_py.py", "run", "tamperlog-proofs"], ROOT,
+    ),
+    "hypercore-proofs": ("hypercore (Node), Merkle proofs", ["node", "bench.mjs", "run", "hypercore-proofs"], NODE_DIR),
     # Not a system: stratalog, SQLite and the limit's fsync'd single events,
     # interleaved in 20 ms slices (bench_py.py run_duel).
     "duel": ("fsync duel", [PY, "bench/python/bench_py.py", "run", "duel"], ROOT),
 }
-ORDER = [s for s in SYSTEMS if s not in ("duel", "streams", "follow", "proofs")]
-ONCE = {"streams", "follow", "proofs"}
+# Issue 13's proof systems, as (system, short name), in the order of the
+# report's proofs table.
+PROOF_SYSTEMS = [
+    ("proofs", "Rust core"),
+    ("python-proofs", "Python"),
+    ("node-proofs", "Node"),
+    ("tamperlog-proofs", "tamperlog"),
+    ("hypercore-proofs", "hypercore"),
+]
+ONCE = {"streams", "follow", *(s for s, _ in PROOF_SYSTEMS)}
+ORDER = [s for s in SYSTEMS if s != "duel" and s not in ONCE]
 DUEL = "duel/100B/x1/fsync"
 STRATALOG = ["core", "c", "python", "node"]
 # Appends also through Node's synchronous methods (reported by the node driver).
 APPEND_SYSTEMS = [x for s in ORDER for x in ((s, "node-sync") if s == "node" else (s,))]
 PEERS = ["commitlog", "sqlite", "tamperlog", "hypercore"]
+SHORT_PROOF = dict(PROOF_SYSTEMS)
 SHORT = {
     "limit": "limit",
     "core": "Rust core",
@@ -328,6 +358,9 @@ class Report:
             x = v("proofs", workload)
             rows.append((what, "n/a" if x is None else f"{x:,.0f} {unit}", f">= {goal:,} {unit}",
                          None if x is None else x >= goal))
+        x = v("python-proofs", "proofs/inclusion")
+        rows.append(("inclusion proofs of random events, 1M-event stream, from Python",
+                     "n/a" if x is None else f"{x:,.0f} proofs/s", ">= 30,000 proofs/s", None if x is None else x >= 30_000))
         x = v("proofs", "proofs/tree-bytes-per-event")
         rows.append(("Merkle tree storage on disk per event", "n/a" if x is None else f"{x:.2f} B", "<= 34 B",
                      None if x is None else x <= 34))
@@ -375,6 +408,88 @@ class Report:
             v("python", DUEL), v("sqlite", DUEL), 1.0, ">= 1x",
         )
         return rows
+
+    # ------------------------------------------------------------ proofs
+
+    def proofs_section(self) -> list[str]:
+        """Issue 13: stratalog's Merkle proofs through each interface, its
+        peers' own proofs beside them."""
+        v = self.v
+        systems = [(s, name) for s, name in PROOF_SYSTEMS if any(sys_ == s for sys_, _w in self.med)]
+        if not systems:
+            return []
+        sizes = {s: v(s, "proofs/events") or (float(ENV["BENCH_PROOF_EVENTS"]) if s == "proofs" else None)
+                 for s, _ in systems}
+        # (label, {system: workload} or one workload for all, unit)
+        signed = {"proofs": "proofs/receipt-verify", "python-proofs": "proofs/receipt-verify",
+                  "node-proofs": "proofs/receipt-verify", "hypercore-proofs": "proofs/verify-signed"}
+        rows: list[tuple[str, str | dict[str, str], str]] = [
+            ("events in the stream", "proofs/events", "count"),
+            ("appends that built it (peers; stratalog's are in Appends)", "proofs/append", "rate"),
+            ("first root: the whole tree built", "proofs/build", "rate"),
+            ("inclusion proofs, one at a time", "proofs/inclusion", "rate"),
+            ("inclusion proofs, 16 in flight (Node)", "proofs/inclusion/16-in-flight", "rate"),
+            ("inclusion proof verified (path against a root)", "proofs/verify", "rate"),
+            ("proof verified with its signature (stratalog receipt, hypercore verifyFullyRemote)", signed, "rate"),
+            ("signed checkpoints", "proofs/checkpoint", "rate"),
+            ("tree on disk per event", "proofs/tree-bytes-per-event", "bytes"),
+        ]
+        out = [
+            "",
+            "## Merkle proofs (issue 13, first round only)",
+            "",
+            "Proofs of events picked at random (one fixed sequence) from a stream of 100 B events appended in "
+            "batches of 1000, against the whole tree; per second. stratalog: `inclusion_proof` (RFC 9162, "
+            "hashes only), `verify_inclusion` with the event's 40-byte leaf data and the root, `verify_receipt` "
+            "(the chain hash, the inclusion proof and the checkpoint's Ed25519 signature), `checkpoint` (the "
+            "signed note); Python and Node call the same core, Node's store calls are Promises run on the libuv "
+            "pool. tamperlog: `AppendOnlyLog.prove_inclusion`, which recomputes the hashes of the tree under "
+            "each proof from the leaf hashes it keeps in memory (O(n) per proof), and "
+            "`verify_inclusion_against` a checkpoint. hypercore: `core.proof({ block: { index, nodes: 0 }, "
+            "upgrade: { start: 0, length } })`, the proof a peer is sent for one block (the block, its Merkle "
+            "path, the tree's roots and the signature), and `verifyFullyRemote` on a second core that knows "
+            "only the first one's key and manifest; it checks the signature along with the path, so it sits "
+            "beside stratalog's receipts; hypercore documents no call that checks a path against a root alone. "
+            f"Timed phases of {float(ENV['BENCH_PROOF_SECONDS']):g} s (Python, Node); the Rust core's are "
+            "fixed counts.",
+            "",
+            "| | " + " | ".join(name for _s, name in systems) + " |",
+            "|---|" + "---:|" * len(systems),
+        ]
+        for label, work, unit in rows:
+            cells = []
+            for s, _name in systems:
+                w = work.get(s) if isinstance(work, dict) else work
+                x = None if w is None else (sizes[s] if w == "proofs/events" else v(s, w))
+                if x is None:
+                    cells.append("n/a")
+                elif unit == "count":
+                    cells.append(f"{x:,.0f}")
+                elif unit == "bytes":
+                    cells.append(f"{x:.2f} B")
+                else:
+                    cells.append(f"{x:.2f}/s" if x < 10 else fmt_rate(x))
+            if any(c != "n/a" for c in cells):
+                out.append(f"| {label} | " + " | ".join(cells) + " |")
+        ratios = []
+        for a, b, w, what in (
+            ("python-proofs", "tamperlog-proofs", "proofs/inclusion", "Python / tamperlog, inclusion proofs"),
+            ("python-proofs", "tamperlog-proofs", "proofs/verify", "Python / tamperlog, verification"),
+            ("node-proofs", "hypercore-proofs", "proofs/inclusion", "Node / hypercore, proofs one at a time"),
+            ("node-proofs", "hypercore-proofs", "proofs/inclusion/16-in-flight", "Node / hypercore, 16 in flight"),
+        ):
+            x, y = v(a, w), v(b, w)
+            if x and y:
+                r = x / y
+                nb = sizes.get(b)
+                size = "" if nb is None or nb == sizes.get(a) else f" ({nb:,.0f} events for {SHORT_PROOF[b]})"
+                ratios.append(f"{what} {r:.1f}x{size}" if r < 100 else f"{what} {r:,.0f}x{size}")
+        x, y = v("node-proofs", "proofs/receipt-verify"), v("hypercore-proofs", "proofs/verify-signed")
+        if x and y:
+            ratios.append(f"Node receipts / hypercore verifyFullyRemote {x / y:.1f}x")
+        if ratios:
+            out += ["", "stratalog against its peers: " + "; ".join(ratios) + "."]
+        return out
 
     # ------------------------------------------------------------ README
 
@@ -544,6 +659,7 @@ class Report:
             x = self.v("streams", w)
             shown = "n/a" if x is None else (fmt_value("open", x) if unit == "ms" else fmt_rate(x))
             lines.append(f"| {w} | {shown} |")
+        lines += self.proofs_section()
         lines += [
             "",
             "## stratalog against its peers",

@@ -1,7 +1,7 @@
 // The Node drivers of `make bench`.
 //
 //   node bench.mjs prepare            the hypercore read datasets
-//   node bench.mjs run node|hypercore
+//   node bench.mjs run node|hypercore|node-proofs|hypercore-proofs
 //
 // `node` is stratalog through the packed npm package (installed into this
 // project by the Makefile), which also reports its synchronous append
@@ -251,6 +251,165 @@ async function runHypercore() {
   }), 'ms')
 }
 
+// ------------------------------------------------------------- proofs (issue 13)
+
+// Inclusion proofs of a BENCH_PROOF_EVENTS (1,000,000) event stream of
+// 100 B events, each timed phase BENCH_PROOF_SECONDS (2 s) long. Run once,
+// in the first round, as the Rust core's "proofs" system is.
+const PROOF_EVENTS = Number(process.env.BENCH_PROOF_EVENTS ?? '1000000')
+const PROOF_BUDGET = Number(process.env.BENCH_PROOF_SECONDS ?? '2') * 1000
+const IN_FLIGHT = 16
+
+/** The Rust driver's random offsets (the same xorshift, the same seed). */
+function proofOffsets(n, count) {
+  const rng = new Rng()
+  return Array.from({ length: count }, () => rng.below(n))
+}
+
+/** fn(items[i]) for i = 0, 1, ... (cycling), awaited one at a time, for
+ * PROOF_BUDGET and at least `min` calls, reading the clock every `chunk`
+ * calls; [calls, seconds]. */
+async function timedLoop(items, fn, min, chunk = 100) {
+  const start = now()
+  let n = 0
+  while (n < min || now() - start < PROOF_BUDGET) {
+    for (let i = n; i < n + chunk; i++) await fn(items[i % items.length])
+    n += chunk
+  }
+  return [n, (now() - start) / 1000]
+}
+
+function timedLoopSync(items, fn, min, chunk = 100) {
+  const start = now()
+  let n = 0
+  while (n < min || now() - start < PROOF_BUDGET) {
+    for (let i = n; i < n + chunk; i++) fn(items[i % items.length])
+    n += chunk
+  }
+  return [n, (now() - start) / 1000]
+}
+
+/** `workers` async loops over items, each awaiting its own calls, for
+ * PROOF_BUDGET; [calls, seconds]. */
+async function timedConcurrent(items, fn, workers) {
+  let stop = false
+  let next = 0
+  const start = now()
+  setTimeout(() => { stop = true }, PROOF_BUDGET)
+  await Promise.all(Array.from({ length: workers }, async () => {
+    while (!stop) await fn(items[next++ % items.length])
+  }))
+  return [next, (now() - start) / 1000]
+}
+
+// System "node-proofs": stratalog's proofs through the Node package.
+// proofs/build: the first root (which builds the whole tree); inclusion
+// proofs of random events against the whole tree, awaited one at a time
+// (proofs/inclusion) and IN_FLIGHT at a time (proofs/inclusion/16-in-flight);
+// verifyInclusion of 20,000 of them over and over (proofs/verify); signed
+// checkpoints (proofs/checkpoint); verifyReceipt of 2,000 receipts: the
+// chain hash, the inclusion proof and the Ed25519 signature
+// (proofs/receipt-verify).
+async function runNodeProofs() {
+  const { Store, SigningKey, verifyInclusion, verifyReceipt } = await import('stratalog')
+  const n = PROOF_EVENTS
+  const dir = scratch('node-proofs')
+  const store = await Store.open(dir)
+  emit('node-proofs', 'proofs/events', n, 'events')
+  const evs = events(100, 1000)
+  for (let at = 0; at < n; at += 1000) await store.appendBatch(1, evs.slice(0, Math.min(1000, n - at)))
+  let start = now()
+  const root = await store.treeRoot(1)
+  emit('node-proofs', 'proofs/build', n / ((now() - start) / 1000), 'events/s')
+
+  const offsets = proofOffsets(n, 200000)
+  let hashes = 0
+  const prove = async (o) => {
+    hashes += (await store.inclusionProof(1, o, { size: n })).length
+  }
+  let [count, secs] = await timedLoop(offsets, prove, 1000)
+  // About log2(n) hashes each.
+  if (hashes < count * (Math.floor(Math.log2(n - 1)))) throw new Error(`${count} proofs of ${hashes} hashes`)
+  emit('node-proofs', 'proofs/inclusion', count / secs, 'proofs/s')
+  ;[count, secs] = await timedConcurrent(offsets, prove, IN_FLIGHT)
+  emit('node-proofs', `proofs/inclusion/${IN_FLIGHT}-in-flight`, count / secs, 'proofs/s')
+
+  const kept = offsets.slice(0, 20000)
+  const cases = []
+  for (const o of kept) cases.push([o, await store.inclusionProof(1, o, { size: n }), await store.leafData(1, o)])
+  ;[count, secs] = timedLoopSync(cases, ([o, proof, leaf]) => verifyInclusion(o, n, root, proof, leaf), 1000)
+  emit('node-proofs', 'proofs/verify', count / secs, 'proofs/s')
+
+  const key = SigningKey.generate('bench.example/log')
+  ;[count, secs] = await timedLoop([null], () => store.checkpoint(1, key, { size: n }), 100)
+  emit('node-proofs', 'proofs/checkpoint', count / secs, 'checkpoints/s')
+
+  const receipts = []
+  for (const o of kept.slice(0, 2000)) receipts.push([await store.receipt(1, o, key, { size: n }), evs[o % 1000]])
+  const vkey = key.vkey
+  ;[count, secs] = timedLoopSync(receipts, ([receipt, ev]) => verifyReceipt(receipt, vkey, ev), 100)
+  emit('node-proofs', 'proofs/receipt-verify', count / secs, 'receipts/s')
+  store.close()
+  fs.rmSync(dir, { recursive: true })
+}
+
+// System "hypercore-proofs": hypercore's own proof of block i, as a peer
+// asks for it: `core.proof({ block: { index: i, nodes: 0 }, upgrade:
+// { start: 0, length } })`, which carries the block, its Merkle path, the
+// tree's roots and the signature of the tree hash; awaited one at a time
+// (proofs/inclusion) and IN_FLIGHT at a time. `core.verifyFullyRemote(proof)`
+// on a second core that holds only the first one's public key (a third
+// party) checks the path, the roots and the Ed25519 signature: the
+// counterpart of stratalog's verifyReceipt, not of verifyInclusion (which
+// has no signature to check). hypercore has no call that checks a path
+// against a root alone.
+async function runHypercoreProofs() {
+  const { default: Hypercore } = await import('hypercore')
+  const n = PROOF_EVENTS
+  const dir = scratch('hypercore-proofs')
+  const core = new Hypercore(path.join(dir, 'writer'))
+  await core.ready()
+  emit('hypercore-proofs', 'proofs/events', n, 'events')
+  const evs = events(100, 1000)
+  let start = now()
+  for (let at = 0; at < n; at += 1000) await core.append(evs.slice(0, Math.min(1000, n - at)))
+  emit('hypercore-proofs', 'proofs/append', n / ((now() - start) / 1000), 'events/s')
+
+  const offsets = proofOffsets(n, 200000)
+  const request = (o) => ({ block: { index: o, nodes: 0 }, upgrade: { start: 0, length: n } })
+  const prove = async (o) => {
+    const proof = await core.proof(request(o))
+    if (proof.block.value === null || proof.block.nodes.length === 0) throw new Error('an empty proof')
+  }
+  let [count, secs] = await timedLoop(offsets, prove, 1000)
+  emit('hypercore-proofs', 'proofs/inclusion', count / secs, 'proofs/s')
+  ;[count, secs] = await timedConcurrent(offsets, prove, IN_FLIGHT)
+  emit('hypercore-proofs', `proofs/inclusion/${IN_FLIGHT}-in-flight`, count / secs, 'proofs/s')
+
+  // The reader knows the writer's public key and manifest (what a peer
+  // learns on its first proof).
+  const reader = new Hypercore(path.join(dir, 'reader'), core.key, { manifest: core.manifest })
+  await reader.ready()
+  const proofs = []
+  for (const o of offsets.slice(0, 2000)) proofs.push(await core.proof(request(o)))
+  ;[count, secs] = await timedLoop(proofs, (p) => reader.verifyFullyRemote(p), 100)
+  emit('hypercore-proofs', 'proofs/verify-signed', count / secs, 'proofs/s')
+  // A proof that does not check out is refused.
+  const bad = await core.proof(request(offsets[0]))
+  bad.block.value = Buffer.from(bad.block.value)
+  bad.block.value[0] ^= 1
+  let refused = false
+  try {
+    await reader.verifyFullyRemote(bad)
+  } catch {
+    refused = true
+  }
+  if (!refused) throw new Error('hypercore verified a forged block')
+  await reader.close()
+  await core.close()
+  fs.rmSync(dir, { recursive: true })
+}
+
 async function prepare() {
   const { default: Hypercore } = await import('hypercore')
   fs.rmSync(dataset('hypercore'), { recursive: true, force: true })
@@ -271,7 +430,9 @@ const [cmd, which] = process.argv.slice(2)
 if (cmd === 'prepare') await prepare()
 else if (cmd === 'run' && which === 'node') await runNode()
 else if (cmd === 'run' && which === 'hypercore') await runHypercore()
+else if (cmd === 'run' && which === 'node-proofs') await runNodeProofs()
+else if (cmd === 'run' && which === 'hypercore-proofs') await runHypercoreProofs()
 else {
-  console.error('usage: node bench.mjs prepare | run node|hypercore')
+  console.error('usage: node bench.mjs prepare | run node|hypercore|node-proofs|hypercore-proofs')
   process.exit(2)
 }

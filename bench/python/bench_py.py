@@ -23,7 +23,7 @@ import sqlite3
 import sys
 import threading
 import time
-from typing import Callable
+from typing import Any, Callable
 
 DATA = os.environ.get("BENCH_DATA", "build/bench/data")
 BUDGET = float(os.environ.get("BENCH_SECONDS", "0.4"))
@@ -370,6 +370,142 @@ def run_tamperlog() -> None:
     emit("tamperlog", "open", timed_opens(open_log, minimum=3), "ms")
 
 
+# ---------------------------------------------------------------- proofs (issue 13)
+
+# Inclusion proofs of a BENCH_PROOF_EVENTS (1,000,000) event stream of 100 B
+# events; each timed phase runs for BENCH_PROOF_SECONDS (2 s). Run once, in
+# the first round, as the Rust core's "proofs" system is.
+PROOF_EVENTS = int(os.environ.get("BENCH_PROOF_EVENTS", "1000000"))
+PROOF_SECONDS = float(os.environ.get("BENCH_PROOF_SECONDS", "2"))
+# tamperlog recomputes the Merkle tree hashes under each proof (every leaf
+# hash, each proof), so its proofs of a large log take about a second each.
+SLOW_PROOF_EVENTS = int(os.environ.get("BENCH_SLOW_PROOF_EVENTS", "1000000"))
+VERIFY_SET = 20_000  # proofs kept and checked over and over
+
+
+def proof_offsets(n: int, count: int) -> list[int]:
+    """The Rust driver's sequence of random offsets (the same xorshift,
+    the same seed)."""
+    rng = Rng()
+    return [rng.below(n) for _ in range(count)]
+
+
+def timed_loop(items: list, fn: Callable[[Any], object], minimum: int, chunk: int = 100) -> tuple[int, float]:
+    """Calls fn on items, cycling, `chunk` calls between clock reads, for
+    PROOF_SECONDS and at least `minimum` calls; (calls, seconds)."""
+    start = time.perf_counter()
+    n = 0
+    k = len(items)
+    while n < minimum or time.perf_counter() - start < PROOF_SECONDS:
+        for i in range(n, n + chunk):
+            fn(items[i % k])
+        n += chunk
+    return n, time.perf_counter() - start
+
+
+def run_python_proofs() -> None:
+    """System "python-proofs": stratalog's proofs through the Python package.
+
+    proofs/build (events/s): the first root, which builds the tree of the
+    whole stream; proofs/inclusion (proofs/s): `store.inclusion_proof` of
+    random events against the whole tree; proofs/verify (proofs/s):
+    `stratalog.verify_inclusion` of 20,000 of them, with their leaf data and
+    the root, checked over and over; proofs/checkpoint (checkpoints/s):
+    signed checkpoints of the whole tree; proofs/receipt-verify (receipts/s):
+    `stratalog.verify_receipt` (the chain hash, the inclusion proof and the
+    Ed25519 signature) of 2,000 receipts."""
+    import stratalog
+
+    n = PROOF_EVENTS
+    path = scratch("python-proofs")
+    store = stratalog.open(path)
+    emit("python-proofs", "proofs/events", n, "events")
+    evs = events(100, 1000)
+    for at in range(0, n, 1000):
+        store.append_batch(1, evs[: min(1000, n - at)])
+    start = time.perf_counter()
+    root = store.tree_root(1)
+    emit("python-proofs", "proofs/build", n / (time.perf_counter() - start), "events/s")
+
+    offsets = proof_offsets(n, 200_000)
+    proof = store.inclusion_proof
+    hashes = 0
+
+    def prove(o: int) -> None:
+        nonlocal hashes
+        hashes += len(proof(1, o, n))
+
+    count, secs = timed_loop(offsets, prove, minimum=1000)
+    assert hashes >= count * ((n - 1).bit_length() - 1), (hashes, count)  # about log2(n) each
+    emit("python-proofs", "proofs/inclusion", count / secs, "proofs/s")
+
+    kept = offsets[:VERIFY_SET]
+    cases = [(o, proof(1, o, n), store.leaf_data(1, o)) for o in kept]
+    verify = stratalog.verify_inclusion
+
+    def check(case: tuple[int, list[bytes], bytes]) -> None:
+        o, p, leaf = case
+        verify(o, n, root, p, leaf)
+
+    count, secs = timed_loop(cases, check, minimum=1000)
+    emit("python-proofs", "proofs/verify", count / secs, "proofs/s")
+
+    key = stratalog.SigningKey.generate("bench.example/log")
+    count, secs = timed_loop([None], lambda _: store.checkpoint(1, key, size=n), minimum=100)
+    emit("python-proofs", "proofs/checkpoint", count / secs, "checkpoints/s")
+
+    receipts = [(store.receipt(1, o, key, size=n), evs[o % 1000]) for o in kept[:2000]]
+    vkey = key.vkey
+    verify_receipt = stratalog.verify_receipt
+    count, secs = timed_loop(receipts, lambda r: verify_receipt(r[0], vkey, r[1]), minimum=100)
+    emit("python-proofs", "proofs/receipt-verify", count / secs, "receipts/s")
+    store.close()
+    shutil.rmtree(path)
+
+
+def run_tamperlog_proofs() -> None:
+    """System "tamperlog-proofs": tamperlog's own inclusion proofs
+    (`AppendOnlyLog.prove_inclusion`) of random entries of a log of
+    BENCH_SLOW_PROOF_EVENTS 100 B entries, built through its `append` into
+    its JSONL storage; and their checking with no log
+    (`verify_inclusion_against` a checkpoint) of the proofs made, over and
+    over. proofs/events is the log's size."""
+    from tamperlog import AppendOnlyLog, JSONLStorage
+    from tamperlog.log import verify_inclusion_against
+
+    n = SLOW_PROOF_EVENTS
+    path = scratch("tamperlog-proofs")
+    log = AppendOnlyLog(JSONLStorage(os.path.join(path, "log.jsonl")))
+    emit("tamperlog-proofs", "proofs/events", n, "events")
+    evs = events(100, 1000)
+    start = time.perf_counter()
+    for i in range(n):
+        log.append(evs[i % 1000])
+    emit("tamperlog-proofs", "proofs/append", n / (time.perf_counter() - start), "events/s")
+    start = time.perf_counter()
+    checkpoint = log.checkpoint()
+    emit("tamperlog-proofs", "proofs/build", n / (time.perf_counter() - start), "events/s")
+
+    offsets = proof_offsets(n, 200_000)
+    cases: list[tuple[int, list[bytes], bytes]] = []
+
+    def prove(o: int) -> None:
+        cases.append((o, log.prove_inclusion(o), log.entry(o)))
+
+    count, secs = timed_loop(offsets, prove, minimum=3, chunk=1)
+    emit("tamperlog-proofs", "proofs/inclusion", count / secs, "proofs/s")
+
+    # The proofs just made (a few: about a second each at 1M entries),
+    # checked over and over.
+    def check(case: tuple[int, list[bytes], bytes]) -> None:
+        o, p, payload = case
+        verify_inclusion_against(checkpoint, o, payload, p)
+
+    count, secs = timed_loop(cases, check, minimum=1000)
+    emit("tamperlog-proofs", "proofs/verify", count / secs, "proofs/s")
+    shutil.rmtree(path)
+
+
 # ---------------------------------------------------------------- the fsync duel
 
 DUEL_SECONDS = float(os.environ.get("BENCH_DUEL_SECONDS", "3"))
@@ -448,14 +584,24 @@ def prepare() -> None:
             json.dump(log.checkpoint().to_dict(), f)
 
 
+RUNS: dict[str, Callable[[], None]] = {
+    "python": run_python,
+    "sqlite": run_sqlite,
+    "tamperlog": run_tamperlog,
+    "duel": run_duel,
+    "python-proofs": run_python_proofs,
+    "tamperlog-proofs": run_tamperlog_proofs,
+}
+
+
 def main() -> None:
     args = sys.argv[1:]
     if args == ["prepare"]:
         prepare()
-    elif len(args) == 2 and args[0] == "run" and args[1] in ("python", "sqlite", "tamperlog", "duel"):
-        {"python": run_python, "sqlite": run_sqlite, "tamperlog": run_tamperlog, "duel": run_duel}[args[1]]()
+    elif len(args) == 2 and args[0] == "run" and args[1] in RUNS:
+        RUNS[args[1]]()
     else:
-        sys.exit("usage: bench_py.py prepare | run python|sqlite|tamperlog|duel")
+        sys.exit(f"usage: bench_py.py prepare | run {'|'.join(RUNS)}")
 
 
 if __name__ == "__main__":
