@@ -40,6 +40,7 @@ export type StratalogErrorCode =
   | 'STRATALOG_TIMEOUT'
   | 'STRATALOG_VERIFICATION_FAILED'
   | 'STRATALOG_CHECKPOINT_REFUSED'
+  | 'STRATALOG_WITNESS_FAILED'
 
 /**
  * What operations reject (or throw) with when the library fails: a plain
@@ -218,6 +219,20 @@ export interface CheckpointOptions extends TreeOptions {
   origin?: string | null
 }
 
+/**
+ * A witness (C2SP tlog-witness): its cosigner verifier key (type 0x04, e.g.
+ * `key.cosignerVkey` of the key it signs with) and its submission URL
+ * prefix; the checkpoint is POSTed to "<url>/add-checkpoint". As a string:
+ * "<vkey> <url>".
+ */
+export type WitnessSpec = string | { vkey: string; url: string | URL }
+
+/** Options of `verifyWitnessedCheckpoint()`. */
+export interface WitnessedCheckpointOptions {
+  /** How many of the witnesses given must have cosigned. Default (or null): 1. */
+  min?: number | null
+}
+
 /** What `verifyCheckpoint()` read from a checkpoint whose signature checks out. */
 export interface CheckedCheckpoint {
   /** The tree size the checkpoint commits to. */
@@ -244,6 +259,11 @@ export declare class SigningKey {
   save(path: string | URL): void
   /** The verifier key "<name>+<8 hex key id>+<base64>" that checks this key's signatures: give it to verifiers. */
   readonly vkey: string
+  /**
+   * The verifier key "<name>+<8 hex key id>+<base64>" of this key as a witness's cosigner (C2SP
+   * tlog-cosignature, type 0x04): what a log lists a witness signing with this key under.
+   */
+  readonly cosignerVkey: string
   /** The key's name. */
   readonly name: string
   /** "SigningKey(<vkey>)". */
@@ -267,6 +287,22 @@ export declare function verifyReceipt(receipt: string, vkey: string, event: Even
  * `vkey`; returns its size and root. Throws STRATALOG_VERIFICATION_FAILED.
  */
 export declare function verifyCheckpoint(note: string, vkey: string): CheckedCheckpoint
+
+/**
+ * Checks, with no store, a checkpoint note signed by the log's verifier key
+ * `vkey` and cosigned (C2SP tlog-cosignature) by at least `options.min`
+ * (default 1) of the witnesses whose cosigner verifier keys are
+ * `witnessVkeys`; returns its size and root. Cosignatures by other keys are
+ * ignored; one that names a listed key and does not verify fails the note.
+ * Throws STRATALOG_VERIFICATION_FAILED (STRATALOG_INVALID_ARGUMENT for a
+ * witness key that is not a cosigner key).
+ */
+export declare function verifyWitnessedCheckpoint(
+  note: string,
+  vkey: string,
+  witnessVkeys: readonly string[],
+  options?: WitnessedCheckpointOptions,
+): CheckedCheckpoint
 
 /**
  * Checks that `proof` proves the leaf with data `leafData` (for a stream: the
@@ -428,6 +464,20 @@ export declare class Store {
    * not extend the one signed before.
    */
   checkpoint(stream: U64, key: SigningKey, options?: CheckpointOptions): Promise<string>
+  /**
+   * `checkpoint()`'s checkpoint, cosigned by every witness (C2SP tlog-witness): each is sent the checkpoint and a
+   * consistency proof from the size it last cosigned for the origin (remembered in the store's `witnessed/`; a
+   * witness that says 409 is answered from its size, once), over HTTP from the libuv pool. Resolves to the note
+   * with every witness's cosignature lines, checked against its key, appended. Rejects with
+   * STRATALOG_WITNESS_FAILED naming the first witness that did not cosign (unreachable, an HTTP error, no valid
+   * cosignature); what the others cosigned is remembered.
+   */
+  witnessCheckpoint(
+    stream: U64,
+    key: SigningKey,
+    witnesses: readonly WitnessSpec[],
+    options?: CheckpointOptions,
+  ): Promise<string>
   /**
    * An offline receipt (C2SP tlog-proof) for event `offset` against a checkpoint of `size` events (default: all)
    * signed by `key`; `verifyReceipt()` checks it with the event bytes and the verifier key alone.

@@ -12,7 +12,14 @@
 const native = require('./binding.js')
 const { ChainHead } = require('./lib/results.js')
 const { Store } = require('./lib/store.js')
-const { SigningKey, verifyReceipt, verifyCheckpoint, verifyInclusion, verifyConsistency } = require('./lib/proofs.js')
+const {
+  SigningKey,
+  verifyReceipt,
+  verifyCheckpoint,
+  verifyWitnessedCheckpoint,
+  verifyInclusion,
+  verifyConsistency,
+} = require('./lib/proofs.js')
 
 module.exports = {
   Store,
@@ -20,6 +27,7 @@ module.exports = {
   SigningKey,
   verifyReceipt,
   verifyCheckpoint,
+  verifyWitnessedCheckpoint,
   verifyInclusion,
   verifyConsistency,
   /** The stratalog library version, e.g. "0.2.0". */

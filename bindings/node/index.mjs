@@ -10,6 +10,7 @@ export const {
   SigningKey,
   verifyReceipt,
   verifyCheckpoint,
+  verifyWitnessedCheckpoint,
   verifyInclusion,
   verifyConsistency,
   version,

@@ -5,7 +5,7 @@
 
 const { inspect, types } = require('node:util')
 const native = require('../binding.js')
-const { describe, typeError, u64, optionsObject, toPath } = require('./arguments.js')
+const { describe, typeError, rangeError, u64, optionsObject, toPath } = require('./arguments.js')
 const { safeNumber } = require('./results.js')
 
 const KEY_TOKEN = Symbol('stratalog.SigningKey')
@@ -77,6 +77,7 @@ function treeOptions(options, allowed = ['size']) {
 class SigningKey {
   #native
   #vkey
+  #cosignerVkey
 
   constructor(token, nativeKey) {
     if (token !== KEY_TOKEN) {
@@ -124,6 +125,17 @@ class SigningKey {
   /** The verifier key "<name>+<8 hex key id>+<base64>": give it to whoever verifies. */
   get vkey() {
     return this.#vkey
+  }
+
+  /**
+   * The verifier key of this key as a witness's cosigner (C2SP
+   * tlog-cosignature, signature type 0x04): what a log lists a witness
+   * that signs with this key under, in `witnessCheckpoint()` and
+   * `verifyWitnessedCheckpoint()`.
+   */
+  get cosignerVkey() {
+    if (this.#cosignerVkey === undefined) this.#cosignerVkey = this.#native.cosignerVkey
+    return this.#cosignerVkey
   }
 
   /** The key's name (the first part of its verifier key). */
@@ -176,6 +188,67 @@ function verifyCheckpoint(note, vkey) {
 }
 
 /**
+ * The witnesses argument of `store.witnessCheckpoint()`: an array of
+ * "<verifier key> <URL prefix>" strings or `{ vkey, url }` objects, as the
+ * strings the library takes. The library checks the key and the URL.
+ */
+function witnessesArg(name, value) {
+  if (!Array.isArray(value)) {
+    throw typeError(
+      `The "${name}" argument must be an array of "<vkey> <url>" strings or { vkey, url } objects. ` +
+        `Received ${describe(value)}`,
+    )
+  }
+  return value.map((w, i) => {
+    if (typeof w === 'string') return w
+    if (w !== null && typeof w === 'object' && !Array.isArray(w)) {
+      const vkey = text(`${name}[${i}].vkey`, w.vkey)
+      const url = w.url instanceof URL ? w.url.href : text(`${name}[${i}].url`, w.url)
+      return `${vkey} ${url}`
+    }
+    throw typeError(
+      `The "${name}[${i}]" element must be a "<vkey> <url>" string or a { vkey, url } object. Received ${describe(w)}`,
+    )
+  })
+}
+
+/** An array of strings argument. */
+function textArray(name, value) {
+  if (!Array.isArray(value)) {
+    throw typeError(`The "${name}" argument must be an array of strings. Received ${describe(value)}`)
+  }
+  return value.map((v, i) => text(`${name}[${i}]`, v))
+}
+
+/**
+ * Checks, with no store, a checkpoint note signed by the log key `vkey` and
+ * cosigned (C2SP tlog-cosignature) by at least `options.min` (default 1) of
+ * the witnesses whose cosigner verifier keys are `witnessVkeys`; returns its
+ * `{ size, root }`. Cosignatures by other keys are ignored; one that names a
+ * listed key and does not verify fails the note. Throws
+ * STRATALOG_VERIFICATION_FAILED otherwise (STRATALOG_INVALID_ARGUMENT for a
+ * key that is not a cosigner key).
+ */
+function verifyWitnessedCheckpoint(note, vkey, witnessVkeys, options) {
+  const n = text('note', note)
+  const k = text('vkey', vkey)
+  const keys = textArray('witnessVkeys', witnessVkeys)
+  const o = optionsObject('options', options, ['min'])
+  let min = 1
+  if (o.min !== undefined && o.min !== null) {
+    if (typeof o.min !== 'number') {
+      throw typeError(`The "options.min" option must be of type number. Received ${describe(o.min)}`)
+    }
+    if (!Number.isInteger(o.min) || o.min < 0 || o.min > 0xffffffff) {
+      throw rangeError(`The value of "options.min" must be an integer >= 0 and <= 2^32 - 1. Received ${o.min}`)
+    }
+    min = o.min
+  }
+  const checked = native.verifyWitnessedCheckpoint(n, k, keys, min)
+  return { size: safeNumber('size', checked.size), root: checked.root }
+}
+
+/**
  * Checks that `proof` proves the leaf `leafData` (for a stream, the 40 bytes
  * of `store.leafData()`) is number `leafIndex` of the tree of `size` leaves
  * whose root is `root`. Throws STRATALOG_VERIFICATION_FAILED otherwise.
@@ -205,6 +278,8 @@ module.exports = {
   text,
   verifyReceipt,
   verifyCheckpoint,
+  verifyWitnessedCheckpoint,
+  witnessesArg,
   verifyInclusion,
   verifyConsistency,
 }

@@ -6,7 +6,7 @@ const native = require('../binding.js')
 const { U64_MAX, typeError, rangeError, u64, toNumber, bytes, optionsObject, appendOptions, checkEvents, plainEvents, eventsArray, toPath, openOptions, byteLimit } = require('./arguments.js')
 const { fromNativeHead, toReport, headArgument, split, settle, safeNumber } = require('./results.js')
 const { EventIterator } = require('./iterator.js')
-const { keyArg, treeOptions, splitHashes } = require('./proofs.js')
+const { keyArg, treeOptions, splitHashes, witnessesArg } = require('./proofs.js')
 
 /** Default page size of readFrom(): 16 MiB (at least one event is returned). */
 const DEFAULT_READ_BYTES = 16 * 1024 * 1024
@@ -554,6 +554,30 @@ class Store {
     const k = keyArg('key', key)
     const { size, origin } = treeOptions(options, ['size', 'origin'])
     return settle(this.#native.checkpoint(s, k, size, origin))
+  }
+
+  /**
+   * A checkpoint as `checkpoint()` signs it, cosigned by every witness in
+   * `witnesses` (C2SP tlog-witness): each is a "<cosigner vkey> <URL
+   * prefix>" string or a `{ vkey, url }` object, and is sent the checkpoint
+   * and a consistency proof from the last size it cosigned for the origin
+   * (remembered in the store, under `witnessed/`) by a POST to
+   * <prefix>/add-checkpoint. A witness that remembers another size (409) is
+   * answered from that size, once. Each witness's cosignature lines (C2SP
+   * tlog-cosignature) are checked against its key and appended: resolves to
+   * the cosigned note. The requests are made from the libuv pool, never the
+   * event loop (30 s timeout each). Rejects with STRATALOG_WITNESS_FAILED
+   * naming the first witness that did not cosign (unreachable, an HTTP
+   * error such as 422 for a tree it cannot prove consistent, no valid
+   * cosignature); what the others cosigned is remembered, so a retry costs
+   * them nothing. `options` are `checkpoint()`'s.
+   */
+  async witnessCheckpoint(stream, key, witnesses, options) {
+    const s = u64('stream', stream)
+    const k = keyArg('key', key)
+    const w = witnessesArg('witnesses', witnesses)
+    const { size, origin } = treeOptions(options, ['size', 'origin'])
+    return settle(this.#native.witnessCheckpoint(s, k, w, size, origin))
   }
 
   /**

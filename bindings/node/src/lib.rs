@@ -47,8 +47,8 @@ use crate::value::head_string;
 pub use crate::iter::NativeIter;
 pub use crate::job::Job;
 pub use crate::proofs::{
-    verify_checkpoint, verify_consistency, verify_inclusion, verify_receipt, CheckedCheckpoint,
-    NativeSigningKey,
+    verify_checkpoint, verify_consistency, verify_inclusion, verify_receipt,
+    verify_witnessed_checkpoint, CheckedCheckpoint, NativeSigningKey,
 };
 pub use crate::store::{NativeStore, OpenOptions, StoreOptions};
 

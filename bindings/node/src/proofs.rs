@@ -1,5 +1,6 @@
-//! Signing keys, Merkle roots and proofs, signed checkpoints, receipts and
-//! tiles (issue 13), and their checks with no store.
+//! Signing keys, Merkle roots and proofs, signed checkpoints, witnesses'
+//! cosignatures, receipts and tiles (issue 13), and their checks with no
+//! store.
 //!
 //! `NativeSigningKey` is the native half of the JS `SigningKey`: it holds
 //! the key inside the library and hands out only its verifier key, never
@@ -78,6 +79,15 @@ impl NativeSigningKey {
     #[napi(getter)]
     pub fn vkey(&self, env: Env) -> napi::Result<String> {
         self.key.vkey().map_err(|e| Failure::from(e).into_js(&env))
+    }
+
+    /// The verifier key of this key as a witness's cosigner (C2SP
+    /// tlog-cosignature, type 0x04).
+    #[napi(getter)]
+    pub fn cosigner_vkey(&self, env: Env) -> napi::Result<String> {
+        self.key
+            .cosigner_vkey()
+            .map_err(|e| Failure::from(e).into_js(&env))
     }
 }
 
@@ -183,6 +193,39 @@ impl NativeStore {
         let key = Arc::clone(&key.key);
         Ok(self.job(move |store| {
             let note = store.checkpoint(stream, &key, size, origin.as_deref())?;
+            Ok(Output::Text(note))
+        }))
+    }
+
+    /// A signed checkpoint note cosigned by every witness ("<verifier key>
+    /// <URL prefix>" each), on the pool: the witnesses are asked over HTTP
+    /// from the pool thread, never from the JS thread.
+    #[napi]
+    pub fn witness_checkpoint(
+        &self,
+        env: Env,
+        stream: BigInt,
+        key: &NativeSigningKey,
+        witnesses: Vec<String>,
+        size: Option<BigInt>,
+        origin: Option<String>,
+    ) -> napi::Result<AsyncTask<Job>> {
+        let args = (|| {
+            Ok((
+                to_u64("stream", &stream)?,
+                witnesses
+                    .into_iter()
+                    .map(|w| checked_text("witness", w))
+                    .collect::<Result<Vec<_>, _>>()?,
+                size_of(size.as_ref())?,
+                origin.map(|o| checked_text("origin", o)).transpose()?,
+            ))
+        })();
+        let (stream, witnesses, size, origin) = args.map_err(|f: Failure| f.into_js(&env))?;
+        let key = Arc::clone(&key.key);
+        Ok(self.job(move |store| {
+            let specs: Vec<&str> = witnesses.iter().map(String::as_str).collect();
+            let note = store.witness_checkpoint(stream, &key, &specs, size, origin.as_deref())?;
             Ok(Output::Text(note))
         }))
     }
@@ -296,6 +339,36 @@ pub fn verify_checkpoint(env: Env, note: String, vkey: String) -> napi::Result<C
     let checked = (|| Ok((checked_text("note", note)?, checked_text("vkey", vkey)?)))();
     let (note, vkey) = checked.map_err(|f: Failure| f.into_js(&env))?;
     client::verify_checkpoint(&note, &vkey)
+        .map(|(size, root)| CheckedCheckpoint {
+            size: BigInt::from(size),
+            root: Buffer::from(root.to_vec()),
+        })
+        .map_err(|e| Failure::from(e).into_js(&env))
+}
+
+/// Checks a signed checkpoint note against the log's verifier key `vkey`
+/// and at least `min` cosignatures of the witnesses `witness_vkeys`.
+#[napi]
+pub fn verify_witnessed_checkpoint(
+    env: Env,
+    note: String,
+    vkey: String,
+    witness_vkeys: Vec<String>,
+    min: u32,
+) -> napi::Result<CheckedCheckpoint> {
+    let checked = (|| {
+        Ok((
+            checked_text("note", note)?,
+            checked_text("vkey", vkey)?,
+            witness_vkeys
+                .into_iter()
+                .map(|k| checked_text("witness vkey", k))
+                .collect::<Result<Vec<_>, _>>()?,
+        ))
+    })();
+    let (note, vkey, witness_vkeys) = checked.map_err(|f: Failure| f.into_js(&env))?;
+    let keys: Vec<&str> = witness_vkeys.iter().map(String::as_str).collect();
+    client::verify_witnessed_checkpoint(&note, &vkey, &keys, min as usize)
         .map(|(size, root)| CheckedCheckpoint {
             size: BigInt::from(size),
             root: Buffer::from(root.to_vec()),

@@ -20,7 +20,7 @@ test('import() of the ESM entry gives the very same classes', async () => {
   assert.equal(esm.Store, stratalog.Store)
   assert.equal(esm.ChainHead, stratalog.ChainHead)
   assert.equal(esm.version, stratalog.version)
-  for (const name of ['SigningKey', 'verifyReceipt', 'verifyCheckpoint', 'verifyInclusion', 'verifyConsistency']) {
+  for (const name of ['SigningKey', 'verifyReceipt', 'verifyCheckpoint', 'verifyWitnessedCheckpoint', 'verifyInclusion', 'verifyConsistency']) {
     assert.equal(typeof stratalog[name], 'function', name)
     assert.equal(esm[name], stratalog[name], name)
   }

@@ -14,6 +14,10 @@ async function main(): Promise<void> {
   stratalog.verifyInclusion(0, checked.size, checked.root, proof, await store.leafData(1, 0))
   const offset: number = stratalog.verifyReceipt(await store.receipt(1, 0, key), key.vkey, Buffer.from('x'))
   void offset
+  const witnesses: stratalog.WitnessSpec[] = [`${key.cosignerVkey} http://127.0.0.1:1`]
+  const cosigned: string = await store.witnessCheckpoint(1, key, witnesses)
+  const witnessed: stratalog.CheckedCheckpoint = stratalog.verifyWitnessedCheckpoint(cosigned, key.vkey, [key.cosignerVkey], { min: 1 })
+  void witnessed
   // @ts-expect-error the stream must be a number or a bigint
   store.chainHead('1')
   void [report, version]

@@ -8,6 +8,7 @@ import stratalog, {
   verifyConsistency,
   verifyInclusion,
   verifyReceipt,
+  verifyWitnessedCheckpoint,
   version,
 } from 'stratalog'
 import type {
@@ -21,6 +22,8 @@ import type {
   TreeOptions,
   U64,
   VerifyReport,
+  WitnessSpec,
+  WitnessedCheckpointOptions,
 } from 'stratalog'
 
 async function main(): Promise<void> {
@@ -128,6 +131,20 @@ async function main(): Promise<void> {
   verifyConsistency(1n, 2n, root, new Uint8Array(32), consistency)
   const refused: StratalogErrorCode = 'STRATALOG_CHECKPOINT_REFUSED'
   const failed: StratalogErrorCode = 'STRATALOG_VERIFICATION_FAILED'
+  // Witnesses.
+  const witness: WitnessSpec = { vkey: key.cosignerVkey, url: new URL('http://127.0.0.1:8080') }
+  const witnesses: WitnessSpec[] = [`${key.cosignerVkey} http://127.0.0.1:8081`, witness]
+  const cosigned: string = await store.witnessCheckpoint(7, key, witnesses, { size: 2, origin: 'example.com/audit/7' })
+  const quorum: WitnessedCheckpointOptions = { min: 2 }
+  const witnessed: CheckedCheckpoint = verifyWitnessedCheckpoint(cosigned, vkey, [key.cosignerVkey], quorum)
+  const witnessedOne: CheckedCheckpoint = verifyWitnessedCheckpoint(cosigned, vkey, [key.cosignerVkey])
+  const witnessFailed: StratalogErrorCode = 'STRATALOG_WITNESS_FAILED'
+  // @ts-expect-error a witness is a string or { vkey, url }
+  await store.witnessCheckpoint(7, key, [{ vkey: 'x' }])
+  // @ts-expect-error min is a number
+  verifyWitnessedCheckpoint(cosigned, vkey, [], { min: 1n })
+  // @ts-expect-error the cosigner key is read-only
+  key.cosignerVkey = 'x'
   // @ts-expect-error SigningKey has no public constructor
   new SigningKey()
   // @ts-expect-error a key, not its verifier key
@@ -137,7 +154,7 @@ async function main(): Promise<void> {
   // @ts-expect-error the verifier key is read-only
   key.vkey = 'x'
 
-  void [rootAll, tiles, offset, treeSize, refused, failed]
+  void [rootAll, tiles, offset, treeSize, refused, failed, witnessed, witnessedOne, witnessFailed]
   void [grown, next, exact, perEvent, held, cut, room, hex, events, event, report, streams, readOnly, closed, compression, same, made, v, viaDefault, sync, syncHead, syncOne, notPromise]
 }
 
