@@ -63,6 +63,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<proofs::NativeSigningKey>()?;
     m.add_function(wrap_pyfunction!(proofs::verify_receipt, m)?)?;
     m.add_function(wrap_pyfunction!(proofs::verify_checkpoint, m)?)?;
+    m.add_function(wrap_pyfunction!(proofs::verify_witnessed_checkpoint, m)?)?;
     m.add_function(wrap_pyfunction!(proofs::verify_inclusion, m)?)?;
     m.add_function(wrap_pyfunction!(proofs::verify_consistency, m)?)?;
     m.add_function(wrap_pyfunction!(version, m)?)?;

@@ -57,6 +57,12 @@ impl NativeSigningKey {
         self.key.vkey().map_err(|e| e.into_pyerr(py))
     }
 
+    /// The verifier key of this key as a witness's cosigner (type 0x04,
+    /// C2SP tlog-cosignature).
+    fn cosigner_vkey(&self, py: Python<'_>) -> PyResult<String> {
+        self.key.cosigner_vkey().map_err(|e| e.into_pyerr(py))
+    }
+
     /// The private key text. Secret.
     fn to_text(&self, py: Python<'_>) -> PyResult<String> {
         self.key.to_text().map_err(|e| e.into_pyerr(py))
@@ -122,6 +128,23 @@ pub(crate) fn verify_checkpoint<'py>(
 ) -> PyResult<(u64, Bound<'py, PyBytes>)> {
     let (size, root) = py
         .detach(|| client::verify_checkpoint(note, vkey))
+        .map_err(|e| e.into_pyerr(py))?;
+    Ok((size, PyBytes::new(py, &root)))
+}
+
+/// Checks a checkpoint signed by `vkey` and cosigned by at least
+/// `min_cosignatures` of the witnesses `witness_vkeys`; returns (size, root).
+#[pyfunction]
+pub(crate) fn verify_witnessed_checkpoint<'py>(
+    py: Python<'py>,
+    note: &str,
+    vkey: &str,
+    witness_vkeys: Vec<String>,
+    min_cosignatures: usize,
+) -> PyResult<(u64, Bound<'py, PyBytes>)> {
+    let keys: Vec<&str> = witness_vkeys.iter().map(String::as_str).collect();
+    let (size, root) = py
+        .detach(|| client::verify_witnessed_checkpoint(note, vkey, &keys, min_cosignatures))
         .map_err(|e| e.into_pyerr(py))?;
     Ok((size, PyBytes::new(py, &root)))
 }

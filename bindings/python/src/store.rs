@@ -358,6 +358,24 @@ impl NativeStore {
         self.run(py, |s| s.checkpoint(stream, &key.key, size, origin))
     }
 
+    /// A signed checkpoint cosigned by every witness ("<vkey> <URL>" each),
+    /// after submitting it to each over HTTP (C2SP tlog-witness).
+    #[pyo3(signature = (stream, key, witnesses, size=None, origin=None))]
+    fn witness_checkpoint(
+        &self,
+        py: Python<'_>,
+        stream: u64,
+        key: &NativeSigningKey,
+        witnesses: Vec<String>,
+        size: Option<u64>,
+        origin: Option<&str>,
+    ) -> PyResult<String> {
+        let specs: Vec<&str> = witnesses.iter().map(String::as_str).collect();
+        self.run(py, |s| {
+            s.witness_checkpoint(stream, &key.key, &specs, size, origin)
+        })
+    }
+
     /// An offline receipt (tlog-proof) of event `offset`.
     #[pyo3(signature = (stream, offset, key, size=None))]
     fn receipt(

@@ -7,10 +7,11 @@ import base64
 import json
 import os
 import stat
+import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import VECTOR_EVENTS, run_cli
+from conftest import VECTOR_EVENTS, cli_path, run_cli
 
 import stratalog
 
@@ -29,7 +30,8 @@ def signed(tmp_path: Path) -> tuple[Path, Path, str]:
 
 def test_help_lists_the_proof_commands() -> None:
     out = run_cli("--help")
-    for command in ("keygen", "checkpoint", "prove", "prove-consistency", "verify-receipt", "export-tiles"):
+    for command in ("keygen", "checkpoint", "prove", "prove-consistency", "verify-receipt", "verify-checkpoint",
+                    "export-tiles"):
         assert command in out.stdout
 
 
@@ -114,6 +116,52 @@ def test_prove_and_verify_receipt(signed: tuple[Path, Path, str], tmp_path: Path
     # An unreadable input is exit 2.
     missing = run_cli("verify-receipt", str(tmp_path / "none"), "--vkey", vkey, "--event", str(event))
     assert missing.returncode == 2 and "cannot read" in missing.stderr
+
+
+def test_verify_checkpoint(signed: tuple[Path, Path, str], tmp_path: Path) -> None:
+    """verify-checkpoint without witnesses (test_witness.py has them):
+    exit 0, 1 (the reason on stderr) or 2, like verify-receipt."""
+    path, keyfile, vkey = signed
+    out = run_cli("checkpoint", str(path), "--stream", "7", "--key", str(keyfile))
+    assert out.returncode == 0, out.stderr
+    note = tmp_path / "note"
+    note.write_text(out.stdout)
+    vkey_file = tmp_path / "vkey"
+    vkey_file.write_text(vkey + "\n")
+    for key_arg in (vkey, str(vkey_file)):
+        ok = run_cli("verify-checkpoint", str(note), "--vkey", key_arg)
+        assert (ok.returncode, ok.stderr, ok.stdout) == (0, "", "checkpoint ok: example.com/cli/7 at size 4\n")
+    with stratalog.open_read_only(path) as ro:
+        root = ro.tree_root(7)
+    doc = json.loads(run_cli("--json", "verify-checkpoint", str(note), "--vkey", vkey).stdout)
+    assert doc == {"ok": True, "command": "verify-checkpoint", "path": str(note), "origin": "example.com/cli/7",
+                   "size": 4, "root": root.hex(), "vkey": vkey, "cosigned_by": [], "min": 0}
+    # From stdin.
+    piped = subprocess.run([cli_path(), "verify-checkpoint", "-", "--vkey", vkey],
+                           input=out.stdout, capture_output=True, text=True, timeout=60)
+    assert piped.returncode == 0 and piped.stdout.startswith("checkpoint ok:"), piped.stderr
+    # An edited note, another key, junk, too few cosignatures: exit 1.
+    edited = tmp_path / "edited"
+    edited.write_text(out.stdout.replace("\n4\n", "\n3\n"))
+    bad = run_cli("verify-checkpoint", str(edited), "--vkey", vkey)
+    assert bad.returncode == 1 and "FAILED" in bad.stderr and bad.stdout == ""
+    doc = json.loads(run_cli("--json", "verify-checkpoint", str(edited), "--vkey", vkey).stdout)
+    assert not doc["ok"] and doc["code"] == "STRATALOG_STATUS_VERIFICATION_FAILED"
+    other = stratalog.SigningKey.generate("example.com/cli")
+    assert run_cli("verify-checkpoint", str(note), "--vkey", other.vkey).returncode == 1
+    assert run_cli("verify-checkpoint", str(note), "--vkey", "junk").returncode == 1
+    binary = tmp_path / "binary"
+    binary.write_bytes(b"\xff\xfe")
+    assert run_cli("verify-checkpoint", str(binary), "--vkey", vkey).returncode == 1
+    unwitnessed = run_cli("verify-checkpoint", str(note), "--vkey", vkey, "--witness-vkey", other.cosigner_vkey)
+    assert unwitnessed.returncode == 1 and "0 valid cosignatures" in unwitnessed.stderr
+    assert run_cli("verify-checkpoint", str(note), "--vkey", vkey, "--min", "1").returncode == 1
+    assert run_cli("verify-checkpoint", str(note), "--vkey", vkey, "--witness-vkey", other.vkey).returncode == 1
+    # Unreadable input: exit 2; a bad command line: exit 2.
+    missing = run_cli("verify-checkpoint", str(tmp_path / "none"), "--vkey", vkey)
+    assert missing.returncode == 2 and "cannot read" in missing.stderr
+    assert run_cli("verify-checkpoint", str(note)).returncode == 2
+    assert run_cli("verify-checkpoint", str(note), "--vkey", vkey, "--min", "-1").returncode == 2
 
 
 def test_prove_consistency(signed: tuple[Path, Path, str]) -> None:

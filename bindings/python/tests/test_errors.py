@@ -291,6 +291,9 @@ def test_error_factory_for_statuses_that_mean_a_bug() -> None:
     assert type(unknown) is stratalog.Error and unknown.status == 99
     io = _errors._from_native(3, "I/O error: no errno", 0, 0, 0, 0, 0, 0, 0, 0)
     assert isinstance(io, stratalog.IOError) and io.errno is None
+    witness = _errors._from_native(18, "witness w (http://x): HTTP 503", 0, 0, 0, 0, 0, 0, 0, 0)
+    assert type(witness) is stratalog.WitnessError and witness.status is Status.WITNESS_FAILED
+    assert isinstance(witness, stratalog.Error) and str(witness) == "witness w (http://x): HTTP 503"
 
 
 def test_errors_survive_pickling(tmp_path: Path) -> None:

@@ -70,3 +70,24 @@ def test_typed_errors() -> None:
         code: int | None = e.errno
         status: stratalog.Status | int = e.status
         assert code is not None and status == stratalog.Status.IO
+
+
+def test_typed_witnesses() -> None:
+    """The witness API's types; an unreachable witness fails at once."""
+    key = stratalog.SigningKey.generate("example.com/typed")
+    cosigner: str = stratalog.SigningKey.generate("example.com/witness").cosigner_vkey
+    with stratalog.open_in_memory() as store:
+        store.append(0, b"x")
+        witnesses: list[str | tuple[str, str]] = [(cosigner, "http://127.0.0.1:9/nowhere")]
+        try:
+            store.witness_checkpoint(0, key, witnesses, size=1, origin="example.com/typed/0")
+        except stratalog.WitnessError as e:
+            status: stratalog.Status | int = e.status
+            assert status == stratalog.Status.WITNESS_FAILED
+        else:  # pragma: no cover
+            raise AssertionError("an unreachable witness cosigned")
+        note: str = store.checkpoint(0, key)
+    checked: tuple[int, bytes] = stratalog.verify_witnessed_checkpoint(note, key.vkey, [cosigner], 0)
+    assert checked[0] == 1
+    with pytest.raises(stratalog.VerificationError):
+        stratalog.verify_witnessed_checkpoint(note, key.vkey, [cosigner])

@@ -20,7 +20,9 @@ with a :class:`SigningKey` (C2SP checkpoints), :meth:`Store.receipt` gives
 an offline proof that one event is in the log, and
 :func:`verify_receipt`, :func:`verify_inclusion`,
 :func:`verify_consistency` and :func:`verify_checkpoint` check them with no
-store.
+store. :meth:`Store.witness_checkpoint` has the checkpoint cosigned by
+witnesses (C2SP tlog-witness) and :func:`verify_witnessed_checkpoint`
+checks k of n cosignatures.
 
 This package calls the C ABI of libstratalog (``include/stratalog.h``)
 through a thin native module; errors are :class:`stratalog.Error`
@@ -51,6 +53,7 @@ from ._errors import (
     ReadOnlyError,
     Status,
     VerificationError,
+    WitnessError,
 )
 from ._store import BytesLike, EventIterator, PathLike, Store, open, open_in_memory, open_read_only
 from ._proofs import (
@@ -60,6 +63,7 @@ from ._proofs import (
     verify_consistency,
     verify_inclusion,
     verify_receipt,
+    verify_witnessed_checkpoint,
 )
 from ._types import ChainHead, Compression, StoreOptions, StreamStats, TornTail, VerifyReport
 
@@ -68,7 +72,7 @@ for _cls in (
     Store, SigningKey, ChainHead, VerifyReport, StoreOptions, StreamStats, TornTail, Compression, Status, Error, InvalidArgumentError,
     NullArgumentError, IOError, VerificationError, CorruptionError, ChainMismatchError,
     OffsetMismatchError, OffsetOutOfRangeError, EventTooLargeError, LockedError, ReadOnlyError,
-    ClosedError, PoisonedError, ForkedError, TimeoutError, PanicError, CheckpointRefusedError,
+    ClosedError, PoisonedError, ForkedError, TimeoutError, PanicError, CheckpointRefusedError, WitnessError,
 ):
     _cls.__module__ = __name__
 del _cls
@@ -86,6 +90,7 @@ __all__ = [
     "SigningKey",
     "verify_receipt",
     "verify_checkpoint",
+    "verify_witnessed_checkpoint",
     "verify_inclusion",
     "verify_consistency",
     "LEAF_DATA_SIZE",
@@ -106,6 +111,7 @@ __all__ = [
     "CorruptionError",
     "ChainMismatchError",
     "CheckpointRefusedError",
+    "WitnessError",
     "OffsetMismatchError",
     "OffsetOutOfRangeError",
     "EventTooLargeError",

@@ -12,6 +12,7 @@ the structured detail (``stratalog_last_error_detail()``)::
     │   ├── CorruptionError       bytes fail a checksum or the structure
     │   └── ChainMismatchError    intact records do not form the chain
     ├── CheckpointRefusedError    signing would fork the log (smaller size, other tree)
+    ├── WitnessError              a witness did not cosign a checkpoint
     ├── OffsetMismatchError       .expected / .actual
     ├── OffsetOutOfRangeError     (also IndexError) .offset / .next_offset
     ├── EventTooLargeError        (also ValueError) .size / .max_size
@@ -40,6 +41,7 @@ __all__ = [
     "CorruptionError",
     "ChainMismatchError",
     "CheckpointRefusedError",
+    "WitnessError",
     "OffsetMismatchError",
     "OffsetOutOfRangeError",
     "EventTooLargeError",
@@ -74,6 +76,7 @@ class Status(enum.IntEnum):
     TIMEOUT = 15
     VERIFICATION_FAILED = 16
     CHECKPOINT_REFUSED = 17
+    WITNESS_FAILED = 18
 
 
 class Error(Exception):
@@ -170,6 +173,19 @@ class CheckpointRefusedError(Error):
     ``signed/``."""
 
     status = Status.CHECKPOINT_REFUSED
+
+
+class WitnessError(Error):
+    """:meth:`Store.witness_checkpoint` got no cosignature from a witness:
+    it could not be reached (or timed out after 30 s), answered an HTTP
+    error (the message has the status and the witness's text: 403 the
+    log's signature, 404 an origin it does not know, 422 a consistency
+    proof that fails, i.e. the witness saw another history), answered
+    with no valid cosignature by its key, or last cosigned a larger size.
+    The message names the witness (key name and URL). Nothing is
+    returned; what earlier witnesses cosigned is remembered (``witnessed/``)."""
+
+    status = Status.WITNESS_FAILED
 
 
 class OffsetMismatchError(Error):
@@ -279,6 +295,7 @@ _SIMPLE: dict[int, type[Error]] = {
     Status.PANIC: PanicError,
     Status.FORKED: ForkedError,
     Status.CHECKPOINT_REFUSED: CheckpointRefusedError,
+    Status.WITNESS_FAILED: WitnessError,
 }
 
 

@@ -11,7 +11,7 @@ else: no store, no network.
 
 from __future__ import annotations
 
-from typing import Iterable, NoReturn, Union
+from typing import Iterable, NoReturn, Sequence, Union
 
 from . import _native
 from ._store import BytesLike, PathLike, _path
@@ -20,6 +20,7 @@ __all__ = [
     "SigningKey",
     "verify_receipt",
     "verify_checkpoint",
+    "verify_witnessed_checkpoint",
     "verify_inclusion",
     "verify_consistency",
     "LEAF_DATA_SIZE",
@@ -104,6 +105,16 @@ class SigningKey:
         return self._vkey
 
     @property
+    def cosigner_vkey(self) -> str:
+        """The verifier key string of this key as a witness's cosigner:
+        ``<name>+<8 hex key id>+<base64(0x04 || public key)>`` (C2SP
+        tlog-cosignature; its key ID hashes the type 0x04). A witness that
+        signs with this key is configured with it
+        (:meth:`Store.witness_checkpoint`), and
+        :func:`verify_witnessed_checkpoint` checks its cosignatures. Public."""
+        return self._native.cosigner_vkey()
+
+    @property
     def name(self) -> str:
         """The key's name."""
         return self._vkey.split("+", 1)[0]
@@ -159,6 +170,29 @@ def verify_checkpoint(note: str, vkey: str) -> tuple[int, bytes]:
     :class:`VerificationError` or :class:`InvalidArgumentError` (a bad
     vkey)."""
     return _native.verify_checkpoint(_text("note", note), _text("vkey", vkey).strip())
+
+
+def verify_witnessed_checkpoint(
+    note: str, vkey: str, witness_vkeys: Sequence[str], min_cosignatures: int = 1
+) -> tuple[int, bytes]:
+    """Checks a checkpoint note signed by the log's verifier key ``vkey``
+    and cosigned (C2SP tlog-cosignature) by at least ``min_cosignatures``
+    of the witnesses whose cosigner verifier keys (type 0x04, e.g.
+    :attr:`SigningKey.cosigner_vkey`) are ``witness_vkeys``: k of n.
+    Signatures by other keys are ignored; one that claims a listed key and
+    does not verify fails the note. Returns its tree size and 32-byte root.
+
+    Raises :class:`VerificationError` (the log's signature does not check
+    out, or too few cosignatures) or :class:`InvalidArgumentError` (a key
+    that is not a verifier key, a witness key that is not type 0x04)."""
+    if isinstance(witness_vkeys, (str, bytes)):
+        raise TypeError("witness_vkeys is a sequence of verifier key strings, not one str")
+    keys = [_text(f"witness_vkeys[{i}]", k).strip() for i, k in enumerate(witness_vkeys)]
+    if isinstance(min_cosignatures, bool) or not isinstance(min_cosignatures, int):
+        raise TypeError(f"min_cosignatures must be an int, not {type(min_cosignatures).__name__}")
+    if min_cosignatures < 0:
+        raise ValueError(f"min_cosignatures must be >= 0, not {min_cosignatures}")
+    return _native.verify_witnessed_checkpoint(_text("note", note), _text("vkey", vkey).strip(), keys, min_cosignatures)
 
 
 def verify_inclusion(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from types import TracebackType
-from typing import TYPE_CHECKING, Iterable, Iterator, Union
+from typing import TYPE_CHECKING, Iterable, Iterator, Sequence, Union
 
 from . import _native
 from ._errors import ClosedError, InvalidArgumentError, TimeoutError
@@ -61,6 +61,27 @@ def _key(key: object) -> _native.SigningKey:
     if not isinstance(key, SigningKey):
         raise TypeError(f"key must be a stratalog.SigningKey, not {type(key).__name__}")
     return key._native
+
+
+def _witness_specs(witnesses: object) -> list[str]:
+    """``"<vkey> <url>"`` strings from strings or (vkey, url) tuples."""
+    if isinstance(witnesses, (str, bytes)) or not isinstance(witnesses, Iterable):
+        raise TypeError(
+            "witnesses is a sequence of \"<vkey> <url>\" strings or (vkey, url) tuples, "
+            f"not {type(witnesses).__name__}"
+        )
+    specs: list[str] = []
+    for i, w in enumerate(witnesses):
+        if isinstance(w, str):
+            specs.append(w)
+        elif isinstance(w, tuple) and len(w) == 2 and all(isinstance(x, str) for x in w):
+            vkey, url = w
+            if not vkey.strip() or not url.strip() or any(c.isspace() for c in vkey.strip() + url.strip()):
+                raise InvalidArgumentError(f"witness {i}: neither the vkey nor the URL may be empty or hold spaces")
+            specs.append(f"{vkey.strip()} {url.strip()}")
+        else:
+            raise TypeError(f"witness {i} must be a \"<vkey> <url>\" str or a (vkey, url) tuple of str, not {w!r}")
+    return specs
 
 
 class Store:
@@ -361,6 +382,42 @@ class Store:
         if origin is not None and not isinstance(origin, str):
             raise TypeError(f"origin must be a str, not {type(origin).__name__}")
         return self._native.checkpoint(stream, _key(key), _opt_u64("size", size), origin)
+
+    def witness_checkpoint(
+        self,
+        stream: int,
+        key: SigningKey,
+        witnesses: Sequence[str | tuple[str, str]],
+        *,
+        size: int | None = None,
+        origin: str | None = None,
+    ) -> str:
+        """:meth:`checkpoint`, then cosigned by every witness in
+        ``witnesses`` (C2SP tlog-witness): returns the note with the log's
+        signature line followed by each witness's cosignature lines (C2SP
+        tlog-cosignature), which :func:`stratalog.verify_witnessed_checkpoint`
+        checks.
+
+        A witness is ``"<verifier key> <submission URL prefix>"`` or the
+        tuple ``(verifier key, URL prefix)``: the key is the witness's
+        cosigner key (type 0x04, e.g. ``example.com/witness+1a2b3c4d+B...``)
+        and the client POSTs to ``<prefix>/add-checkpoint``, in order, with
+        a consistency proof from the size the witness last cosigned for this
+        origin (remembered in the store under ``witnessed/``; if the witness
+        remembers another size it answers 409 and the client proves from
+        that one instead). The GIL is released for the whole exchange (at
+        most 30 s a request).
+
+        Raises :class:`WitnessError` naming the first witness that did not
+        cosign (unreachable, an HTTP error such as 422 for a history it
+        does not see as consistent, or no valid cosignature by its key),
+        :class:`InvalidArgumentError` for a malformed witness, and as
+        :meth:`checkpoint`."""
+        if origin is not None and not isinstance(origin, str):
+            raise TypeError(f"origin must be a str, not {type(origin).__name__}")
+        return self._native.witness_checkpoint(
+            stream, _key(key), _witness_specs(witnesses), _opt_u64("size", size), origin
+        )
 
     def receipt(self, stream: int, offset: int, key: SigningKey, *, size: int | None = None) -> str:
         """An offline receipt for event ``offset``: a C2SP tlog-proof

@@ -9,10 +9,11 @@
     stratalog tail   PATH --stream N [--from OFFSET] [--follow]
 
     stratalog keygen NAME --out KEYFILE                 new signing key; prints its vkey
-    stratalog checkpoint STORE --stream S --key KEYFILE [--size N] [--origin O]
+    stratalog checkpoint STORE --stream S --key KEYFILE [--size N] [--origin O] [--witness "VKEY URL"]...
     stratalog prove STORE --stream S --offset N --key KEYFILE [--size M]
     stratalog prove-consistency STORE --stream S --from M --key KEYFILE [--size N]
     stratalog verify-receipt RECEIPT --vkey VKEY --event FILE
+    stratalog verify-checkpoint NOTE --vkey VKEY [--witness-vkey W]... [--min K]
     stratalog export-tiles STORE --stream S --key KEYFILE --out DIR [--size N]
 
 Proofs: ``checkpoint`` prints a signed C2SP checkpoint note of the stream's
@@ -26,6 +27,18 @@ size. ``verify-receipt`` needs no store: RECEIPT and FILE are paths (``-``:
 stdin, for one of them), VKEY is the verifier key string or a path to a
 file holding it. Key material is never printed.
 
+Witnesses: each ``--witness "VKEY URL"`` of ``checkpoint`` (the witness's
+cosigner verifier key, type 0x04, and its submission URL prefix, in one
+argument) gets the checkpoint with a consistency proof (C2SP tlog-witness,
+POST ``URL/add-checkpoint``), in order; the command prints the note with
+every witness's cosignature, or exits 1 naming the first witness that did
+not cosign. The store remembers the size each witness last cosigned per
+origin (``witnessed/``). ``verify-checkpoint`` needs no store: it checks
+NOTE (a path, ``-``: stdin) against the log's VKEY and, with
+``--witness-vkey`` (repeatable; a key string or a file holding one), that
+at least ``--min`` K of those witnesses cosigned it (default 1 with witness
+keys, else 0).
+
 Every command opens the store read-only: it takes no lock and never writes,
 so it works while another process appends (it sees the store as it was when
 it opened; ``tail --follow`` goes on with what the writer appends, like
@@ -35,7 +48,8 @@ when stderr is a terminal.
 
 Exit status (stable): 0 success; 1 verification failed (damage, a broken
 chain, a stream that no longer holds the history of the ``--against``
-head, a receipt that does not check out), or a checkpoint was refused; 2
+head, a receipt or checkpoint that does not check out), or a checkpoint
+was refused (by the store, or a witness did not cosign it); 2
 bad command line, or the store, a key or an input file could not be opened
 or read.
 
@@ -64,8 +78,8 @@ from dataclasses import dataclass
 from typing import IO, Any, Callable, NoReturn, Sequence
 
 from . import __version__, _native
-from ._errors import CheckpointRefusedError, Error, InvalidArgumentError, VerificationError
-from ._proofs import SigningKey
+from ._errors import CheckpointRefusedError, Error, InvalidArgumentError, VerificationError, WitnessError
+from ._proofs import SigningKey, verify_witnessed_checkpoint
 from ._store import Store, open_read_only
 from ._types import U64_MAX, ChainHead, VerifyReport
 
@@ -190,11 +204,20 @@ def _parser(json_out: IO[str] | None = None) -> argparse.ArgumentParser:
         "checkpoint",
         parents=[common],
         help="print a signed checkpoint of a stream's tree",
-        description="Print a signed C2SP checkpoint note of the Merkle tree of the first N events of a stream.",
+        description="Print a signed C2SP checkpoint note of the Merkle tree of the first N events of a stream; "
+        "with --witness, submit it to each witness (C2SP tlog-witness) and print it with their cosignatures.",
     )
     signing(p)
     p.add_argument("--size", type=_u64, metavar="N", help="tree size (default: every event)")
     p.add_argument("--origin", metavar="O", help="the log's origin line (default: '<key name>/<stream>')")
+    p.add_argument(
+        "--witness",
+        action="append",
+        default=[],
+        metavar="'VKEY URL'",
+        help="a witness to cosign the checkpoint: its cosigner verifier key and submission URL prefix, "
+        "in one argument (repeatable; each must cosign)",
+    )
 
     p = sub.add_parser(
         "prove",
@@ -230,6 +253,31 @@ def _parser(json_out: IO[str] | None = None) -> argparse.ArgumentParser:
         "--vkey", required=True, metavar="VKEY", help="the verifier key string, or a file holding it"
     )
     p.add_argument("--event", required=True, metavar="FILE", help="the event's bytes ('-': stdin)")
+
+    p = sub.add_parser(
+        "verify-checkpoint",
+        parents=[common],
+        help="check a signed (and cosigned) checkpoint with the verifier keys (no store)",
+        description="Check that NOTE is a checkpoint signed by VKEY and, with --witness-vkey, cosigned by at "
+        "least K of those witnesses. Exit 0 if it is, 1 if not (the reason on stderr).",
+    )
+    p.add_argument("note", metavar="NOTE", help="the checkpoint file ('-': stdin)")
+    p.add_argument("--vkey", required=True, metavar="VKEY", help="the log's verifier key string, or a file holding it")
+    p.add_argument(
+        "--witness-vkey",
+        dest="witness_vkeys",
+        action="append",
+        default=[],
+        metavar="W",
+        help="a witness's cosigner verifier key (type 0x04), or a file holding it (repeatable)",
+    )
+    p.add_argument(
+        "--min",
+        dest="min_cosignatures",
+        type=_u64,
+        metavar="K",
+        help="cosignatures required of the --witness-vkey keys (default: 1 with witness keys, else 0)",
+    )
 
     p = sub.add_parser(
         "export-tiles",
@@ -553,7 +601,7 @@ def _cmd_stats(store: Store, args: argparse.Namespace, out: IO[str], path: str) 
 #: The commands that sign with --key, on a store.
 _SIGNING = ("checkpoint", "prove", "prove-consistency", "export-tiles")
 #: The commands that open no store.
-_STORELESS = ("keygen", "verify-receipt")
+_STORELESS = ("keygen", "verify-receipt", "verify-checkpoint")
 
 
 def _b64(data: bytes) -> str:
@@ -566,9 +614,15 @@ def _note_dict(note: str) -> dict[str, Any]:
 
 
 def _cmd_checkpoint(store: Store, key: SigningKey, args: argparse.Namespace, out: IO[str]) -> int:
-    note = store.checkpoint(args.stream, key, size=args.size, origin=args.origin)
+    if args.witness:
+        note = store.witness_checkpoint(args.stream, key, args.witness, size=args.size, origin=args.origin)
+    else:
+        note = store.checkpoint(args.stream, key, size=args.size, origin=args.origin)
     if args.json:
-        _emit_json(out, {"ok": True, "stream": args.stream, **_note_dict(note), "vkey": key.vkey, "checkpoint": note})
+        doc: dict[str, Any] = {"ok": True, "stream": args.stream, **_note_dict(note), "vkey": key.vkey, "checkpoint": note}
+        if args.witness:
+            doc["witnesses"] = [w.split(None, 1)[0] for w in args.witness]
+        _emit_json(out, doc)
     else:
         out.write(note)
     return EXIT_OK
@@ -693,6 +747,49 @@ def _cmd_verify_receipt(args: argparse.Namespace, out: IO[str], err: IO[str]) ->
     return EXIT_OK
 
 
+def _cmd_verify_checkpoint(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    as_json = bool(args.json)
+    try:
+        raw = _read_input(args.note)
+        vkey = _vkey_arg(args.vkey)
+        witnesses = [_vkey_arg(w) for w in args.witness_vkeys]
+    except _InputError as e:
+        err.write(f"stratalog: verify-checkpoint: {e}\n")
+        if as_json:
+            _emit_json(out, {"ok": False, "command": "verify-checkpoint", "path": args.note, "code": "STRATALOG_STATUS_IO",
+                             "error": "IOError", "status": "IO", "message": str(e), "offset": None})
+        return EXIT_ERROR
+    required = args.min_cosignatures
+    if required is None:
+        required = 1 if witnesses else 0
+    try:
+        try:
+            note = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise VerificationError("verification failed: the checkpoint is not UTF-8 text") from None
+        size, root = verify_witnessed_checkpoint(note, vkey, witnesses, required)
+        # Which of the witnesses cosigned: each alone, 1 of 1.
+        cosigned: list[str] = []
+        for w in witnesses:
+            try:
+                verify_witnessed_checkpoint(note, vkey, [w], 1)
+                cosigned.append(w)
+            except VerificationError:
+                pass
+    except (VerificationError, InvalidArgumentError) as e:
+        _failure(out, err, as_json, args.note, "verify-checkpoint", e,
+                 f"stratalog: verify-checkpoint: FAILED: {e.message}")
+        return EXIT_FAILED
+    origin = note.split("\n", 1)[0]
+    if as_json:
+        _emit_json(out, {"ok": True, "command": "verify-checkpoint", "path": args.note, "origin": origin, "size": size,
+                         "root": root.hex(), "vkey": vkey, "cosigned_by": cosigned, "min": required})
+    else:
+        also = f", cosigned by {len(cosigned)} of {len(witnesses)} witness{'' if len(witnesses) == 1 else 'es'}" if witnesses else ""
+        out.write(f"checkpoint ok: {origin} at size {size}{also}\n")
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None, *, stdout: IO[str] | None = None, stderr: IO[str] | None = None) -> int:
     """Runs the command line; returns the exit status."""
     out = stdout if stdout is not None else sys.stdout
@@ -707,6 +804,8 @@ def main(argv: Sequence[str] | None = None, *, stdout: IO[str] | None = None, st
         return _cmd_keygen(args, out, err)
     if args.command == "verify-receipt":
         return _cmd_verify_receipt(args, out, err)
+    if args.command == "verify-checkpoint":
+        return _cmd_verify_checkpoint(args, out, err)
     path = os.fsdecode(args.path)
     key: SigningKey | None = None
     if args.command in _SIGNING:
@@ -764,7 +863,7 @@ def main(argv: Sequence[str] | None = None, *, stdout: IO[str] | None = None, st
         except (OSError, ValueError):
             pass
         return EXIT_OK
-    except (VerificationError, CheckpointRefusedError) as e:
+    except (VerificationError, CheckpointRefusedError, WitnessError) as e:
         _failure(out, err, as_json, path, args.command, e, f"stratalog: {path}: {type(e).__name__}: {e.message}")
         return EXIT_FAILED
     except Error as e:
