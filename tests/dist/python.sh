@@ -107,6 +107,8 @@ add_python "$(command -v python3)"
 
 say "2. on ${#pythons[@]} CPythons: pip install of the wheel with no cargo on PATH, then the test suite"
 pytest_req="$(grep -E '^pytest[<>=!~ ]' "$ROOT/bindings/python/requirements-dev.txt")"
+# The witness tests' own witness signs with it (an independent Ed25519).
+crypto_req="$(grep -E '^cryptography[<>=!~ ]' "$ROOT/bindings/python/requirements-dev.txt")"
 for py in "${pythons[@]}"; do
     v="$("$py" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')"
     say "Python $v ($("$py" -c 'import sys; print(sys.version.split()[0])'))"
@@ -126,7 +128,8 @@ for py in "${pythons[@]}"; do
     (cd "$WORK" && user python "$ROOT/examples/python/quickstart.py" "$WORK/qs-$v/store" >/dev/null) || fail "the quickstart failed on Python $v"
     head="$(cd "$WORK" && user stratalog head "$WORK/qs-$v/store" --stream 7)" || fail "the stratalog CLI failed on Python $v"
     echo "pip install ${took}s; stratalog $got; quickstart; CLI head $head"
-    user python -m pip install --quiet "$pytest_req" || fail "pip install $pytest_req failed on Python $v"
+    user python -m pip install --quiet "$pytest_req" "$crypto_req" ||
+        fail "pip install $pytest_req $crypto_req failed on Python $v"
     # From $WORK, so the source tree is not on sys.path (conftest.py also
     # refuses to test it).
     (cd "$WORK" && user env PYTHONDONTWRITEBYTECODE=1 pytest "$ROOT/bindings/python/tests" -p no:cacheprovider -q) ||

@@ -243,7 +243,10 @@ impl Store {
         origin: Option<&str>,
     ) -> Result<String> {
         let _op = self.begin()?;
-        let (mut note, checkpoint) = self.checkpoint_note(stream, key, size, origin)?;
+        // Each witness gets the log's note alone; what they cosign is
+        // gathered after it.
+        let (signed, checkpoint) = self.checkpoint_note(stream, key, size, origin)?;
+        let mut note = signed.clone();
         let found = self.stream(stream)?;
         for witness in witnesses {
             let record = format!("{}\n{}", checkpoint.origin, witness.vkey);
@@ -261,7 +264,7 @@ impl Store {
                     })?,
                     _ => Vec::new(),
                 };
-                match witness::add_checkpoint(witness, old, &proof, &note)? {
+                match witness::add_checkpoint(witness, old, &proof, &signed)? {
                     Answer::Cosigned(lines) => {
                         answered = Some(lines);
                         break;
