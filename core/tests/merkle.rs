@@ -695,3 +695,23 @@ fn the_checkpoint_and_receipt_vectors() {
     );
     verify_receipt(&receipt, VECTOR_VKEY, b"gamma").unwrap();
 }
+
+#[test]
+fn proofs_for_many_streams_keep_a_bounded_set_of_trees_and_stay_right() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), Options::default()).unwrap();
+    let evs = events(70, 13);
+    let leaves = leaves_of(&evs);
+    for stream in 0..200u64 {
+        store.append_batch(stream, &evs, None, false).unwrap();
+    }
+    // Twice round 200 streams: trees are let go and reloaded from files.
+    for _ in 0..2 {
+        for stream in 0..200u64 {
+            assert_eq!(
+                store.tree_root(stream, Some(65)).unwrap(),
+                mth(&leaves[..65])
+            );
+        }
+    }
+}

@@ -20,14 +20,33 @@ use crate::tiles;
 use crate::tree::StreamTree;
 use crate::witness::{self, Answer, Witness};
 
+/// Trees kept loaded at once (see `Store::tree_of`).
+const LOADED_TREES: usize = 64;
+
 impl Store {
-    /// The tree of `stream`, loaded on first use.
+    /// The tree of `stream`, loaded on first use. At most `LOADED_TREES`
+    /// stay loaded (each with its bounded caches), so a store that signs
+    /// for thousands of streams keeps the memory of a few dozen; a tree
+    /// let go reloads from its files in a few reads.
     fn tree_of(&self, stream: &Stream) -> Result<Arc<Mutex<StreamTree>>> {
         if let Some(tree) = self.trees.lock().get(&stream.id) {
             return Ok(tree.clone());
         }
         let tree = Arc::new(Mutex::new(StreamTree::load(stream, self.tree_dir.clone())?));
-        Ok(self.trees.lock().entry(stream.id).or_insert(tree).clone())
+        let mut trees = self.trees.lock();
+        if trees.len() >= LOADED_TREES && !trees.contains_key(&stream.id) {
+            // One no call is using (only the map holds it), so no two
+            // trees of one stream ever write its files at once. Which one
+            // matters little: a wrong guess costs one reload.
+            let idle = trees
+                .iter()
+                .find(|(_, tree)| Arc::strong_count(tree) == 1)
+                .map(|(&id, _)| id);
+            if let Some(id) = idle {
+                trees.remove(&id);
+            }
+        }
+        Ok(trees.entry(stream.id).or_insert(tree).clone())
     }
 
     /// The stream and the tree size `size` names (`None`: the whole stream).
