@@ -767,6 +767,24 @@ enum stratalog_status stratalog_iter_next(struct stratalog_iter *iter,
                                           size_t *len);
 
 /**
+ * Takes `iter` on to its stream's head as it is now, from where it
+ * stopped: what a follower calls after stratalog_wait() says the stream
+ * grew, instead of making a new iterator. It goes on verifying the chain
+ * from its own position (a new iterator starts again from the nearest
+ * checkpoint); an iterator that cannot (it failed, or was made at the
+ * stream's end) starts afresh at its next offset. The bytes of its last
+ * event stay valid until the next stratalog_iter_next().
+ *
+ * Errors: NULL_ARGUMENT, CORRUPTION, CHAIN_MISMATCH, IO, CLOSED.
+ *
+ * # Safety
+ * `store` is NULL or a live handle (the one `iter` was made from);
+ * `iter` is NULL or a live iterator used by this thread only.
+ */
+enum stratalog_status stratalog_iter_extend(const struct stratalog_store *store,
+                                            struct stratalog_iter *iter);
+
+/**
  * Frees an iterator. NULL is a no-op.
  *
  * # Safety

@@ -104,6 +104,32 @@ pub unsafe extern "C" fn stratalog_iter_next(
     })
 }
 
+/// Takes `iter` on to its stream's head as it is now, from where it
+/// stopped: what a follower calls after stratalog_wait() says the stream
+/// grew, instead of making a new iterator. It goes on verifying the chain
+/// from its own position (a new iterator starts again from the nearest
+/// checkpoint); an iterator that cannot (it failed, or was made at the
+/// stream's end) starts afresh at its next offset. The bytes of its last
+/// event stay valid until the next stratalog_iter_next().
+///
+/// Errors: NULL_ARGUMENT, CORRUPTION, CHAIN_MISMATCH, IO, CLOSED.
+///
+/// # Safety
+/// `store` is NULL or a live handle (the one `iter` was made from);
+/// `iter` is NULL or a live iterator used by this thread only.
+#[no_mangle]
+pub unsafe extern "C" fn stratalog_iter_extend(
+    store: *const stratalog_store,
+    iter: *mut stratalog_iter,
+) -> stratalog_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let (store, it) = unsafe { (handle::store(store)?, args::object_mut(iter, "iter")?) };
+        store.extend_iter(&mut it.iter)?;
+        Ok(())
+    })
+}
+
 /// Frees an iterator. NULL is a no-op.
 ///
 /// # Safety

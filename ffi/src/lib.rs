@@ -58,7 +58,10 @@ pub use head::{
     stratalog_chain_head, stratalog_head, stratalog_head_parse, stratalog_head_to_hex,
     STRATALOG_HEAD_TEXT_SIZE,
 };
-pub use iter::{stratalog_iter, stratalog_iter_free, stratalog_iter_new, stratalog_iter_next};
+pub use iter::{
+    stratalog_iter, stratalog_iter_extend, stratalog_iter_free, stratalog_iter_new,
+    stratalog_iter_next,
+};
 pub use last_error::{
     stratalog_last_error, stratalog_last_error_detail, stratalog_last_error_offsets,
     stratalog_last_error_status,

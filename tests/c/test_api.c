@@ -1883,6 +1883,42 @@ static void test_proofs(void)
     stratalog_close(s);
 }
 
+static void test_iter_extend(void)
+{
+    stratalog_store *s = NULL;
+    stratalog_options opts = small_options();
+    CHECK_OK(stratalog_open_in_memory(&opts, &s));
+    for (int i = 0; i < 3; i++)
+        CHECK_OK(append_text(s, 4, VECTOR_EVENTS[i], NULL));
+    stratalog_iter *it = NULL;
+    CHECK_OK(stratalog_iter_new(s, 4, 0, &it));
+    bool has = false;
+    uint64_t offset = 0;
+    const uint8_t *data = NULL;
+    size_t len = 0;
+    int seen = 0;
+    for (;;) {
+        CHECK_OK(stratalog_iter_next(it, &has, &offset, &data, &len));
+        if (!has)
+            break;
+        seen++;
+    }
+    CHECK(seen == 3);
+    /* The stream grows; the iterator goes on from where it stopped. */
+    CHECK_OK(append_text(s, 4, VECTOR_EVENTS[3], NULL));
+    CHECK_OK(append_text(s, 4, "fifth", NULL));
+    CHECK_OK(stratalog_iter_extend(s, it));
+    CHECK_OK(stratalog_iter_next(it, &has, &offset, &data, &len));
+    CHECK(has && offset == 3 && len == 0);
+    CHECK_OK(stratalog_iter_next(it, &has, &offset, &data, &len));
+    CHECK(has && offset == 4 && len == 5 && memcmp(data, "fifth", 5) == 0);
+    CHECK_OK(stratalog_iter_next(it, &has, &offset, &data, &len));
+    CHECK(!has);
+    CHECK_STATUS(stratalog_iter_extend(s, NULL), STRATALOG_STATUS_NULL_ARGUMENT);
+    stratalog_iter_free(it);
+    stratalog_close(s);
+}
+
 int main(int argc, char **argv)
 {
     int own_scratch = argc < 2;
@@ -1927,6 +1963,7 @@ int main(int argc, char **argv)
     run_test("many_streams_few_descriptors", test_many_streams_few_descriptors);
     run_test("cursors", test_cursors);
     run_test("proofs", test_proofs);
+    run_test("iter_extend", test_iter_extend);
 
     if (own_scratch)
         nftw(scratch, remove_entry, 16, FTW_DEPTH | FTW_PHYS);

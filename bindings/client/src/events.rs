@@ -90,6 +90,13 @@ impl Iter {
             .ok_or_else(|| Error::new(stratalog_status::Panic, "iter_new returned no iterator"))
     }
 
+    /// Takes the iterator on to its stream's head as it is now, from where
+    /// it stopped (after a `wait`), verifying on from its own position.
+    pub fn extend(&mut self, store: &crate::Store) -> Result<()> {
+        // SAFETY: live handle; a live iterator used by this thread only.
+        check(unsafe { stratalog::stratalog_iter_extend(store.raw(), self.raw.as_ptr()) })
+    }
+
     /// The next event and its offset; `None` after the last one or after
     /// a failure. The bytes are valid until the next call.
     pub fn next_event(&mut self) -> Result<Option<(u64, &[u8])>> {

@@ -14,11 +14,23 @@ use crate::error::IntoPyErr;
 #[derive(Debug)]
 pub(crate) struct EventIter {
     it: Option<Iter>,
+    /// It reached the head it saw; `Store.extend_iter` may take it on.
+    at_end: bool,
 }
 
 impl EventIter {
     pub(crate) fn new(iter: Iter) -> Self {
-        EventIter { it: Some(iter) }
+        EventIter {
+            it: Some(iter),
+            at_end: false,
+        }
+    }
+
+    /// The iterator, still there after its end (not after a failure or
+    /// close), to be taken on to a newer head.
+    pub(crate) fn resumable(&mut self) -> Option<&mut Iter> {
+        self.at_end = false;
+        self.it.as_mut()
     }
 }
 
@@ -29,7 +41,7 @@ impl EventIter {
     }
 
     fn __next__<'py>(&mut self, py: Python<'py>) -> PyResult<Option<(u64, Bound<'py, PyBytes>)>> {
-        let Some(iter) = self.it.as_mut() else {
+        let Some(iter) = self.it.as_mut().filter(|_| !self.at_end) else {
             return Ok(None);
         };
         // The bytes stay the iterator's until its next step: copied once,
@@ -40,9 +52,12 @@ impl EventIter {
             Ok(None) => Ok(None),
             Err(e) => Err(e.into_pyerr(py)),
         };
-        // After the end or a failure the iterator only ever reports the end.
-        if !matches!(out, Ok(Some(_))) {
-            self.it = None;
+        // After the end or a failure the iterator only ever reports the
+        // end; after the end, `Store.extend_iter` may take it on.
+        match out {
+            Ok(Some(_)) => {}
+            Ok(None) => self.at_end = true,
+            Err(_) => self.it = None,
         }
         out
     }
@@ -55,7 +70,7 @@ impl EventIter {
     /// Whether the iterator is exhausted, failed or closed.
     #[getter]
     fn closed(&self) -> bool {
-        self.it.is_none()
+        self.it.is_none() || self.at_end
     }
 
     fn __enter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {

@@ -203,6 +203,18 @@ impl NativeStore {
         Ok(EventIter::new(iter))
     }
 
+    /// Takes `events`, an iterator of this store that reached its end, on
+    /// to the stream's head as it is now, verifying on from where it
+    /// stopped. False, doing nothing, for an iterator that failed or was
+    /// closed: make a new one.
+    fn extend_iter(&self, py: Python<'_>, mut events: PyRefMut<'_, EventIter>) -> PyResult<bool> {
+        let Some(iter) = events.resumable() else {
+            return Ok(false);
+        };
+        self.run(py, |s| iter.extend(s))?;
+        Ok(true)
+    }
+
     /// Ids of the streams that hold at least one event, increasing.
     fn streams(&self, py: Python<'_>) -> PyResult<Vec<u64>> {
         self.run(py, Store::streams)

@@ -140,3 +140,36 @@ def test_follow_on_a_read_only_store_follows_another_process(tmp_path: Path) -> 
             assert got == [(n, b"event %d" % n) for n in range(600)]
         finally:
             assert writer.wait(30) == 0
+
+
+def test_follow_takes_one_iterator_on_across_many_wakeups() -> None:
+    # Every wakeup extends the same iterator (Store.extend_iter under the
+    # hood): all events arrive once, in order, across segment rotations.
+    with stratalog.open_in_memory(segment_size=4096, checkpoint_interval=16) as store:
+        got: list[tuple[int, bytes]] = []
+
+        def writer() -> None:
+            for i in range(300):
+                store.append(5, b"e%d" % i)
+
+        thread = threading.Thread(target=writer)
+        thread.start()
+        for offset, event in store.follow(5, timeout=2.0):
+            got.append((offset, event))
+            if offset == 299:
+                break
+        thread.join()
+    assert got == [(i, b"e%d" % i) for i in range(300)]
+
+
+def test_extend_iter_goes_on_from_the_end_and_refuses_a_closed_iterator() -> None:
+    with stratalog.open_in_memory() as store:
+        store.append_batch(1, [b"a", b"b"])
+        events = store.iter(1)
+        assert list(events) == [(0, b"a"), (1, b"b")]
+        assert events.closed
+        store.append(1, b"c")
+        assert store._native.extend_iter(events) is True
+        assert list(events) == [(2, b"c")]
+        events.close()
+        assert store._native.extend_iter(events) is False

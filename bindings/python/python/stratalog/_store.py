@@ -267,15 +267,23 @@ class Store:
         from a committed :meth:`cursor`."""
         check_u64("stream", stream)
         next_offset = check_u64("start", start)
-        while True:
-            try:
-                self.wait(stream, next_offset, timeout)
-                with self.iter(stream, next_offset) as events:
+        # One iterator, taken on after each wait: it verifies on from where
+        # it stopped instead of again from the nearest checkpoint.
+        events: EventIterator | None = None
+        try:
+            while True:
+                try:
+                    self.wait(stream, next_offset, timeout)
+                    if events is None or not self._native.extend_iter(events):
+                        events = self.iter(stream, next_offset)
                     for offset, event in events:
                         next_offset = offset + 1
                         yield offset, event
-            except (ClosedError, TimeoutError):
-                return
+                except (ClosedError, TimeoutError):
+                    return
+        finally:
+            if events is not None:
+                events.close()
 
     def cursor(self, stream: int, name: str) -> int:
         """Where the consumer ``name`` of ``stream`` committed it had
