@@ -5,6 +5,8 @@
 const { offsetAt, settle } = require('./results.js')
 
 const CHUNK_EVENTS = 65536
+/** The key of EventIterator's internal extend (store.follow() only). */
+const EXTEND = Symbol('stratalog.extend')
 
 /**
  * What `store.iterate()` returns: an async iterator (and iterable) of
@@ -22,6 +24,7 @@ class EventIterator {
   #stream
   #start
   #chunkBytes
+  #resumable
   #iter = null
   #pending = null
   #done = false
@@ -31,11 +34,14 @@ class EventIterator {
   #i = 0
   #pos = 0
 
-  constructor(nativeStore, stream, start, chunkBytes) {
+  // `resumable` (store.follow() only): at its end it keeps the native
+  // iterator, for [EXTEND]() to take on, until return() or a failure.
+  constructor(nativeStore, stream, start, chunkBytes, resumable = false) {
     this.#nativeStore = nativeStore
     this.#stream = stream
     this.#start = start
     this.#chunkBytes = chunkBytes
+    this.#resumable = resumable
   }
 
   [Symbol.asyncIterator]() {
@@ -68,10 +74,9 @@ class EventIterator {
     if (this.#done) return { value: undefined, done: true }
     let chunk
     try {
-      if (this.#iter === null) {
-        this.#iter = this.#nativeStore.iter(this.#stream, this.#start)
-        this.#request()
-      }
+      if (this.#iter === null) this.#iter = this.#nativeStore.iter(this.#stream, this.#start)
+      // None in flight: the first chunk, or the first after [EXTEND]().
+      if (this.#pending === null) this.#request()
       const pending = this.#pending
       this.#pending = null
       chunk = await pending
@@ -84,7 +89,9 @@ class EventIterator {
     }
     if (this.#done) return { value: undefined, done: true }
     if (chunk === null || chunk.lengths.length === 0) {
-      this.#close()
+      // Nothing is in flight after the end (no read ahead of an empty chunk).
+      if (this.#resumable) this.#end()
+      else this.#close()
       return { value: undefined, done: true }
     }
     this.#first = chunk.first
@@ -96,6 +103,38 @@ class EventIterator {
     return this.#take()
   }
 
+  /**
+   * Internal (store.follow()): takes an iterator that reached its end on to
+   * the stream's head as it is now, verifying on from where it stopped
+   * rather than again from a checkpoint; later `next()` calls read on.
+   * Resolves to false, doing nothing, if it cannot (closed, failed, never
+   * read, or not at its end): make a new one. Rejects as a chunk would
+   * (STRATALOG_CLOSED on a closed store), closing the iterator.
+   */
+  async [EXTEND]() {
+    const iter = this.#iter
+    if (!this.#resumable || iter === null || !this.#done || this.#pending !== null) return false
+    const pending = settle(iter.extend())
+    pending.catch(() => {})
+    // A return() meanwhile frees the native iterator once this ends.
+    this.#pending = pending
+    let extended
+    try {
+      extended = await pending
+    } catch (err) {
+      if (this.#iter === iter) {
+        this.#pending = null
+        this.#close()
+      }
+      throw err
+    }
+    if (this.#iter !== iter) return false // closed meanwhile
+    this.#pending = null
+    if (!extended) return false
+    this.#done = false
+    return true
+  }
+
   #take() {
     const i = this.#i
     const end = this.#pos + this.#lengths[i]
@@ -103,6 +142,13 @@ class EventIterator {
     this.#pos = end
     this.#i = i + 1
     return { value, done: false }
+  }
+
+  /** At the end of a resumable iterator: the native one stays. */
+  #end() {
+    this.#done = true
+    this.#lengths = null
+    this.#data = null
   }
 
   #close() {
@@ -129,4 +175,4 @@ if (typeof Symbol.asyncDispose === 'symbol') {
   }
 }
 
-module.exports = { CHUNK_EVENTS, EventIterator }
+module.exports = { CHUNK_EVENTS, EXTEND, EventIterator }

@@ -5,7 +5,7 @@
 const native = require('../binding.js')
 const { U64_MAX, typeError, rangeError, u64, toNumber, bytes, optionsObject, appendOptions, checkEvents, plainEvents, eventsArray, toPath, openOptions, byteLimit } = require('./arguments.js')
 const { fromNativeHead, toReport, headArgument, split, settle, safeNumber } = require('./results.js')
-const { EventIterator } = require('./iterator.js')
+const { EXTEND, EventIterator } = require('./iterator.js')
 const { keyArg, treeOptions, splitHashes, witnessesArg } = require('./proofs.js')
 
 /** Default page size of readFrom(): 16 MiB (at least one event is returned). */
@@ -362,30 +362,43 @@ class Store {
         })
       : null
     let next = from
-    while (!signal?.aborted) {
-      let grown
-      try {
-        // With a signal, waits are sliced so that an abort leaves no wait
-        // holding a pool thread for long.
-        const waiting = this.wait(stream, next, { timeout: signal ? FOLLOW_SLICE_MS : undefined })
-        waiting.catch(() => {}) // a rejection after an abort is nobody's
-        grown = aborted ? await Promise.race([waiting, aborted]) : await waiting
-      } catch (err) {
-        if (err.code === 'STRATALOG_TIMEOUT') continue
-        if (err.code === 'STRATALOG_CLOSED') return
-        throw err
-      }
-      if (grown === ABORTED) return
-      try {
-        for await (const event of this.iterate(stream, { start: next })) {
-          next = BigInt(event.offset) + 1n
-          yield event
-          if (signal?.aborted) return
+    // One iterator, taken on after each wait: it verifies on from where it
+    // stopped instead of again from the nearest checkpoint.
+    let events = null
+    try {
+      while (!signal?.aborted) {
+        let grown
+        try {
+          // With a signal, waits are sliced so that an abort leaves no wait
+          // holding a pool thread for long.
+          const waiting = this.wait(stream, next, { timeout: signal ? FOLLOW_SLICE_MS : undefined })
+          waiting.catch(() => {}) // a rejection after an abort is nobody's
+          grown = aborted ? await Promise.race([waiting, aborted]) : await waiting
+        } catch (err) {
+          if (err.code === 'STRATALOG_TIMEOUT') continue
+          if (err.code === 'STRATALOG_CLOSED') return
+          throw err
         }
-      } catch (err) {
-        if (err.code === 'STRATALOG_CLOSED') return
-        throw err
+        if (grown === ABORTED) return
+        try {
+          if (events === null || !(await events[EXTEND]())) {
+            events?.return()
+            events = new EventIterator(this.#native, stream, next, DEFAULT_CHUNK_BYTES, true)
+          }
+          for (;;) {
+            const { value: event, done } = await events.next()
+            if (done) break
+            next = BigInt(event.offset) + 1n
+            yield event
+            if (signal?.aborted) return
+          }
+        } catch (err) {
+          if (err.code === 'STRATALOG_CLOSED') return
+          throw err
+        }
       }
+    } finally {
+      events?.return()
     }
   }
 

@@ -133,6 +133,40 @@ impl NativeIter {
         })
     }
 
+    /// Takes an iterator that reached its end on to the stream's head as it
+    /// is now, on the pool, verifying on from where it stopped (instead of
+    /// again from the nearest checkpoint, as a new iterator would): what a
+    /// follower does after a wait says the stream grew. Resolves to true,
+    /// and later chunks read on; to false, doing nothing, for an iterator
+    /// that failed, was closed or never read (make a new one).
+    #[napi]
+    pub fn extend(&self) -> AsyncTask<Job> {
+        let store = Arc::clone(&self.store);
+        let state = Arc::clone(&self.state);
+        Job::spawn(move || {
+            let mut state = state.lock().unwrap_or_else(PoisonError::into_inner);
+            let Some(iter) = state.iter.as_mut() else {
+                return Ok(Output::Bool(false));
+            };
+            let extended = if store.is_closed() {
+                Err(Error::new(Status::Closed, "the store is closed"))
+            } else {
+                iter.extend(&store)
+            };
+            match extended {
+                Ok(()) => {
+                    state.done = false;
+                    Ok(Output::Bool(true))
+                }
+                Err(error) => {
+                    // Like a failed chunk: the iterator reports nothing after.
+                    state.free();
+                    Err(error.into())
+                }
+            }
+        })
+    }
+
     /// Frees the iterator; later chunks are the end. Waits for a chunk in
     /// flight, if any.
     #[napi]

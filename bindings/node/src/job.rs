@@ -25,6 +25,8 @@ pub enum Output {
     Undefined,
     /// End of an iterator: `null`.
     End,
+    /// A yes or no (a boolean).
+    Bool(bool),
     Built(Build),
     Head(Head),
     Report(VerifyReport),
@@ -66,6 +68,7 @@ impl ToNapiValue for Output {
             match val {
                 Output::Undefined => <()>::to_napi_value(raw, ()),
                 Output::End => Null::to_napi_value(raw, Null),
+                Output::Bool(yes) => bool::to_napi_value(raw, yes),
                 Output::Built(build) => build(raw),
                 Output::Head(head) => head_value(&env, &head),
                 Output::Report(report) => report_value(&env, &report),

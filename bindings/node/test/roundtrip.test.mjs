@@ -267,6 +267,45 @@ test('follow yields the past, then new appends; ends on abort and on close', asy
   store.close()
 })
 
+test('follow keeps one iterator across many wakeups and rotations: every event once, in order', async (t) => {
+  const dir = tempStore(t)
+  const store = await Store.open(dir, { segmentSize: 4096 })
+  const reader = await Store.openReadOnly(dir)
+  const eventAt = (i) => Buffer.from(`event ${i} `.padEnd(20 + (i % 37), '.'))
+  await store.appendBatch(6, [eventAt(0), eventAt(1)])
+  const total = 900
+  const controller = new AbortController()
+  const follow = async (from, options, done) => {
+    const got = []
+    for await (const { offset, data } of from.follow(6, options)) {
+      assert.equal(offset, got.length)
+      assert.equal(String(data), String(eventAt(offset)))
+      got.push(offset)
+      if (got.length === total) done()
+    }
+    return got
+  }
+  const writerSide = follow(store, { signal: controller.signal }, () => controller.abort())
+  const readerSide = follow(reader, {}, () => reader.close())
+  // Small batches with waits between: the followers catch up and wait
+  // again, over and over, while the stream rotates through segments.
+  let n = 2
+  for (let round = 0; n < total; round++) {
+    const size = Math.min(1 + (round % 4), total - n)
+    const batch = Array.from({ length: size }, (_, i) => eventAt(n + i))
+    if (size === 1) await store.append(6, batch[0])
+    else await store.appendBatch(6, batch)
+    n += size
+    if (round % 3 === 0) await new Promise((resolve) => setTimeout(resolve, 1))
+    else await new Promise((resolve) => setImmediate(resolve))
+  }
+  const expected = Array.from({ length: total }, (_, i) => i)
+  assert.deepEqual(await writerSide, expected)
+  assert.deepEqual(await readerSide, expected)
+  assert.ok((await store.stats(6)).segments > 5)
+  store.close()
+})
+
 test('named cursors: commit, read back, refuse past the end, from a read-only store too', async (t) => {
   const dir = tempStore(t)
   const writer = await Store.open(dir)
