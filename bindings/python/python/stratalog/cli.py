@@ -7,6 +7,8 @@
     stratalog dump   PATH --stream N [--from OFFSET] [--limit K]
     stratalog stats  PATH                               streams, sizes
     stratalog tail   PATH --stream N [--from OFFSET] [--follow]
+    stratalog export STORE --stream S [--from N] [--to M]  events as JSON lines, with hashes
+    stratalog import STORE FILE                         append an export to an empty stream
 
     stratalog keygen NAME --out KEYFILE                 new signing key; prints its vkey
     stratalog checkpoint STORE --stream S --key KEYFILE [--size N] [--origin O] [--witness "VKEY URL"]...
@@ -39,17 +41,30 @@ NOTE (a path, ``-``: stdin) against the log's VKEY and, with
 at least ``--min`` K of those witnesses cosigned it (default 1 with witness
 keys, else 0).
 
-Every command opens the store read-only: it takes no lock and never writes,
-so it works while another process appends (it sees the store as it was when
-it opened; ``tail --follow`` goes on with what the writer appends, like
-``tail -f``, until Ctrl-C, which exits 0). ``--json`` prints machine-readable output (``dump --json``
+Export and import: ``export`` prints one JSON object per event of the
+offsets [N, M) (default: every event), ``{"stream":S,"offset":n,
+"data":"<base64>","hash":"<hex h(n)>"}`` with the chain hash h(n), then
+the line ``{"stream":S,"head":"<M>:<hex h(M-1)>"}``; it checks the hashes
+it computes against the store's. ``import`` (FILE ``-``: stdin) appends
+such a file to a stream that must be empty, creating the store if needed.
+It first reads the whole file and checks every line, offset and hash and
+the final head, and refuses (exit 1) with nothing appended if anything is
+off or the stream is not empty; then it appends in batches, syncs, and
+checks that the stream's head is the file's.
+
+Every command but ``import`` opens the store read-only: it takes no lock
+and never writes, so it works while another process appends (it sees the
+store as it was when it opened; ``tail --follow`` goes on with what the
+writer appends, like ``tail -f``, until Ctrl-C, which exits 0). ``--json`` prints machine-readable output (``dump --json``
 prints one JSON object per line). ``verify`` shows a progress bar on stderr
 when stderr is a terminal.
 
 Exit status (stable): 0 success; 1 verification failed (damage, a broken
 chain, a stream that no longer holds the history of the ``--against``
-head, a receipt or checkpoint that does not check out), or a checkpoint
-was refused (by the store, or a witness did not cosign it); 2
+head, a receipt or checkpoint that does not check out, an export whose
+hashes are not the store's), or a checkpoint was refused (by the store, or
+a witness did not cosign it), or an import was refused (a file that does
+not check out, a stream that is not empty); 2
 bad command line, or the store, a key or an input file could not be opened
 or read.
 
@@ -67,20 +82,37 @@ from __future__ import annotations
 import argparse
 import base64
 import builtins
+import contextlib
+import hashlib
 import itertools
 import json
 import logging
 import os
+import shutil
+import stat
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
-from typing import IO, Any, Callable, NoReturn, Sequence
+from typing import IO, Any, Callable, Iterator, NoReturn, Sequence
 
 from . import __version__, _native
-from ._errors import CheckpointRefusedError, Error, InvalidArgumentError, VerificationError, WitnessError
+from ._errors import (
+    ChainMismatchError,
+    CheckpointRefusedError,
+    Error,
+    EventTooLargeError,
+    InvalidArgumentError,
+    IOError as StoreIOError,
+    OffsetMismatchError,
+    OffsetOutOfRangeError,
+    VerificationError,
+    WitnessError,
+)
 from ._proofs import SigningKey, verify_witnessed_checkpoint
 from ._store import Store, open_read_only
+from ._store import open as open_writable
 from ._types import U64_MAX, ChainHead, VerifyReport
 
 EXIT_OK = 0
@@ -131,8 +163,9 @@ def _parser(json_out: IO[str] | None = None) -> argparse.ArgumentParser:
     )
     parser = Parser(
         prog="stratalog",
-        description="Inspect and verify a stratalog store (opened read-only), sign checkpoints of its streams, prove events and check receipts.",
-        epilog="Exit status: 0 success, 1 verification failed, 2 usage error or unreadable store.",
+        description="Inspect and verify a stratalog store (opened read-only), sign checkpoints of its streams, "
+        "prove events and check receipts, export a stream and import it into an empty one.",
+        epilog="Exit status: 0 success, 1 verification failed (or an import refused), 2 usage error or unreadable store.",
     )
     parser.add_argument("--version", action="version", version=f"stratalog {__version__}")
     parser.add_argument("--json", action="store_true", default=False, help="machine-readable output on stdout")
@@ -184,6 +217,33 @@ def _parser(json_out: IO[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("--stream", type=_u64, metavar="N", required=True, help="the stream")
     p.add_argument("--from", dest="start", type=_u64, metavar="OFFSET", help="first offset (default: the last 10 events)")
     p.add_argument("--follow", "-f", action="store_true", help="wait for new events and print them as they arrive")
+
+    p = sub.add_parser(
+        "export",
+        parents=[common],
+        help="print the events of a stream as JSON lines, with their chain hashes",
+        description="Print one JSON object per event of the offsets [N, M) of a stream, "
+        '{"stream":S,"offset":n,"data":"<base64>","hash":"<hex h(n)>"}, then the head line '
+        '{"stream":S,"head":"<M>:<hex h(M-1)>"}; the hashes are computed and checked against the store\'s. '
+        "`stratalog import` reads it back.",
+    )
+    p.add_argument("path", metavar="STORE", help="store directory")
+    p.add_argument("--stream", type=_u64, metavar="S", required=True, help="the stream")
+    p.add_argument("--from", dest="start", type=_u64, default=0, metavar="N", help="first offset (default 0)")
+    p.add_argument("--to", dest="end", type=_u64, metavar="M", help="end offset, not included (default: every event)")
+
+    p = sub.add_parser(
+        "import",
+        parents=[common],
+        help="append an export to an empty stream",
+        description="Append the events of FILE (the output of `stratalog export`) to their stream in STORE "
+        "(opened for writing, created if needed), which must be empty. The whole file is checked first "
+        "(one stream, offsets from 0, every hash, the final head): if anything is off, nothing is appended "
+        "(exit 1). Then the events are appended in batches and synced, and the stream's head is checked "
+        "against the file's.",
+    )
+    p.add_argument("path", metavar="STORE", help="store directory")
+    p.add_argument("file", metavar="FILE", help="the export file ('-': stdin)")
 
     def signing(p: argparse.ArgumentParser) -> None:
         p.add_argument("path", metavar="STORE", help="store directory")
@@ -596,6 +656,325 @@ def _cmd_stats(store: Store, args: argparse.Namespace, out: IO[str], path: str) 
     return EXIT_OK
 
 
+# -- export and import ---------------------------------------------------------
+
+#: ``import`` appends in batches of at most this many events, and of at most
+#: this many bytes (or one event, if that alone is larger).
+IMPORT_BATCH_EVENTS = 1000
+IMPORT_BATCH_BYTES = 4 << 20
+
+_ZERO_HASH = bytes(32)
+_EVENT_KEYS = frozenset(("stream", "offset", "data", "hash"))
+_HEAD_KEYS = frozenset(("stream", "head"))
+
+
+def _chain_hash(previous: bytes, offset: int, event: bytes) -> bytes:
+    """h(offset) = SHA-256(h(offset - 1) || u64_le(offset) || event)."""
+    h = hashlib.sha256(previous)
+    h.update(offset.to_bytes(8, "little"))
+    h.update(event)
+    return h.digest()
+
+
+def _json_line(value: dict[str, Any]) -> str:
+    return json.dumps(value, separators=(",", ":")) + "\n"
+
+
+def _hash_before(store: Store, stream: int, offset: int) -> bytes:
+    """h(offset - 1) as the store has it: the zero hash before offset 0, else
+    from the leaf data ``u64_le(offset - 1) || h(offset - 1)``."""
+    if offset == 0:
+        return _ZERO_HASH
+    leaf = store.leaf_data(stream, offset - 1)
+    if len(leaf) != 40 or int.from_bytes(leaf[:8], "little") != offset - 1:
+        raise ChainMismatchError(
+            f"chain mismatch in stream {stream}: the leaf data of offset {offset - 1} is not "
+            f"u64_le({offset - 1}) || hash: {leaf.hex()}",
+            stream=stream,
+            offset=offset - 1,
+        )
+    return leaf[8:]
+
+
+def _cmd_export(store: Store, args: argparse.Namespace, out: IO[str]) -> int:
+    stream, start = args.stream, args.start
+    head = store.chain_head(stream)
+    end = head.next_offset if args.end is None else args.end
+    for name, offset in (("--to", end), ("--from", start)):
+        if offset > head.next_offset:
+            raise OffsetOutOfRangeError(
+                f"offset {offset} is out of range: stream {stream} ends at {head.next_offset} ({name})",
+                stream=stream,
+                offset=offset,
+                next_offset=head.next_offset,
+            )
+    if start > end:
+        raise InvalidArgumentError(f"invalid argument: --from {start} is after --to {end}")
+    chain = _hash_before(store, stream, start)
+    expected = start
+    if start < end:
+        with store.iter(stream, start) as events:
+            for offset, event in itertools.islice(events, end - start):
+                if offset != expected:
+                    raise ChainMismatchError(
+                        f"chain mismatch in stream {stream}: read offset {offset} where {expected} was due",
+                        stream=stream,
+                        offset=expected,
+                    )
+                chain = _chain_hash(chain, offset, event)
+                out.write(_json_line({"stream": stream, "offset": offset, "data": _b64(event), "hash": chain.hex()}))
+                expected += 1
+    if expected != end:
+        raise ChainMismatchError(
+            f"chain mismatch in stream {stream}: the events ended at offset {expected}, before {end}",
+            stream=stream,
+            offset=expected,
+        )
+    # The chain computed here must end where the store's does.
+    stored = head.hash if end == head.next_offset else _hash_before(store, stream, end)
+    if chain != stored:
+        raise ChainMismatchError(
+            f"chain mismatch in stream {stream}: the hash computed for offset {end - 1}, {chain.hex()}, "
+            f"is not the store's, {stored.hex()}",
+            stream=stream,
+            offset=end - 1,
+        )
+    out.write(_json_line({"stream": stream, "head": f"{end}:{chain.hex()}"}))
+    return EXIT_OK
+
+
+@dataclass
+class _ExportFile:
+    """What a pass over an export file found (complete once ``head`` is set)."""
+
+    stream: int | None = None
+    events: int = 0
+    largest: int = 0
+    head: ChainHead | None = None
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    doc: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in doc:
+            raise ValueError(f"duplicate key {key!r}")
+        doc[key] = value
+    return doc
+
+
+def _is_u64(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= U64_MAX
+
+
+def _read_export(source: IO[bytes], name: str, found: _ExportFile) -> Iterator[tuple[int, bytes]]:
+    """Yields the ``(offset, event)`` of the export file ``source``, checking
+    each line as it goes (one line in memory at a time): one stream, offsets
+    0, 1, 2, ..., every hash the chain hash, and last the head line, whose
+    head must be the one the events make. Raises VerificationError, naming
+    the line, at the first thing that is off; fills in ``found``."""
+    chain = _ZERO_HASH
+    number = 0
+
+    def refused(why: str, offset: int | None = None) -> VerificationError:
+        return VerificationError(f"{name}: line {number}: {why}", stream=found.stream, offset=offset)
+
+    for number, raw in enumerate(source, 1):
+        if found.head is not None:
+            raise refused("a line after the head line, which must be the last")
+        try:
+            doc = json.loads(raw.decode("utf-8").rstrip("\r\n"), object_pairs_hook=_unique_keys)
+        except UnicodeDecodeError:
+            raise refused("not UTF-8 text") from None
+        except json.JSONDecodeError as e:
+            raise refused(f"not JSON: {e.msg} at column {e.pos + 1}") from None
+        except (ValueError, RecursionError) as e:
+            raise refused(f"not JSON: {e}") from None
+        if not isinstance(doc, dict) or set(doc) not in (_EVENT_KEYS, _HEAD_KEYS):
+            found_keys = f"keys {sorted(doc)}" if isinstance(doc, dict) else f"a JSON {type(doc).__name__}"
+            raise refused(
+                'expected an event {"stream","offset","data","hash"} or the head line {"stream","head"}, '
+                f"not {found_keys}"
+            )
+        stream = doc["stream"]
+        if not _is_u64(stream):
+            raise refused(f"stream {stream!r} is not an integer in 0..2**64-1")
+        if found.stream is None:
+            found.stream = stream
+        elif stream != found.stream:
+            raise refused(f"stream {stream}, after lines of stream {found.stream}: an export holds one stream")
+        if "head" in doc:
+            text = doc["head"]
+            try:
+                claimed = ChainHead.parse(text) if isinstance(text, str) else None
+            except Error:
+                claimed = None
+            if claimed is None:
+                raise refused(f"head {text!r} is not a chain head '<next_offset>:<64 hex digits>'")
+            computed = ChainHead(found.events, chain)
+            if claimed != computed:
+                raise refused(f"head {claimed} is not the head of the events before it, {computed}")
+            found.head = computed
+            continue
+        offset, data, digest = doc["offset"], doc["data"], doc["hash"]
+        if not _is_u64(offset) or offset != found.events:
+            raise refused(f"offset {offset!r} where {found.events} was due: offsets start at 0 and go up by one")
+        try:
+            if not isinstance(data, str):
+                raise ValueError("not a string")
+            event = base64.b64decode(data, validate=True)
+            if _b64(event) != data:
+                raise ValueError("not in canonical form")
+        except ValueError as e:
+            raise refused(f"data of offset {offset} is not standard base64 with padding ({e})", offset) from None
+        chain = _chain_hash(chain, offset, event)
+        if digest != chain.hex():
+            raise refused(f"hash {digest!r} of offset {offset} is not its chain hash, {chain.hex()}", offset)
+        found.events += 1
+        found.largest = max(found.largest, len(event))
+        yield offset, event
+    if found.head is None:
+        raise VerificationError(
+            f"{name}: no head line after line {number}: the file is cut short or not an export",
+            stream=found.stream,
+        )
+
+
+def _import_source(file: str, stack: contextlib.ExitStack) -> IO[bytes]:
+    """The export file, ready to be read twice: a regular file as it is;
+    stdin, a pipe or a device copied to a temporary file first."""
+    if file == "-":
+        source: IO[bytes] = sys.stdin.buffer
+    else:
+        source = stack.enter_context(builtins.open(file, "rb"))
+        if stat.S_ISREG(os.fstat(source.fileno()).st_mode):
+            return source
+    spool = stack.enter_context(tempfile.TemporaryFile(prefix="stratalog-import-"))
+    shutil.copyfileobj(source, spool, 1 << 20)
+    spool.seek(0)
+    return spool
+
+
+def _append_export(
+    store: Store, stream: int, source: IO[bytes], name: str, progress: list[int]
+) -> ChainHead:
+    """Appends the events of ``source`` (checked again as they are read) to
+    ``stream`` in batches, each one only at the offset it is due; counts
+    what is appended in ``progress[0]``. Returns the head."""
+    batch: list[bytes] = []
+    size = 0
+
+    def flush() -> None:
+        nonlocal batch, size
+        store.append_batch(stream, batch, expected_offset=progress[0])
+        progress[0] += len(batch)
+        batch, size = [], 0
+
+    for _offset, event in _read_export(source, name, _ExportFile()):
+        if batch and (len(batch) >= IMPORT_BATCH_EVENTS or size + len(event) > IMPORT_BATCH_BYTES):
+            flush()
+        batch.append(event)
+        size += len(event)
+    if batch:
+        flush()
+    store.sync(stream)
+    return store.chain_head(stream)
+
+
+def _cmd_import(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    as_json = bool(args.json)
+    path = os.fsdecode(args.path)
+    name = "stdin" if args.file == "-" else args.file
+
+    def failed(e: Error, text: str, code: int) -> int:
+        _failure(out, err, as_json, path, "import", e, f"stratalog: import: {text}")
+        return code
+
+    def unreadable(e: OSError) -> int:
+        why = f"cannot read {name}: {e.strerror or e}"
+        return failed(StoreIOError(why, errno=e.errno), why, EXIT_ERROR)
+
+    refused = "refused, nothing appended"
+    with contextlib.ExitStack() as stack:
+        # First pass: the whole file checks out, or nothing is appended.
+        found = _ExportFile()
+        try:
+            source = _import_source(args.file, stack)
+            for _ in _read_export(source, name, found):
+                pass
+        except OSError as e:
+            return unreadable(e)
+        except VerificationError as e:
+            return failed(e, f"{refused}: {e.message}", EXIT_FAILED)
+        assert found.stream is not None and found.head is not None
+        stream, events = found.stream, found.events
+
+        library_log = logging.getLogger("stratalog")
+        was_disabled, library_log.disabled = library_log.disabled, True
+        try:
+            store = stack.enter_context(open_writable(path))
+        except Error as e:
+            return failed(e, f"cannot open {path}: {e.message}", EXIT_ERROR)
+        finally:
+            library_log.disabled = was_disabled
+        for torn in store.torn_tails:
+            err.write(
+                f"stratalog: note: stream {torn.stream}: cut off an unfinished batch of {torn.dropped_bytes} "
+                f"bytes at the end of {torn.segment} (a crash during an append left it; it held no "
+                "acknowledged event).\n"
+            )
+        try:
+            before = store.chain_head(stream)
+            if before.next_offset != 0:
+                raise OffsetMismatchError(
+                    f"stream {stream} of {path} is not empty (next offset {before.next_offset}): "
+                    "import appends only to an empty stream",
+                    expected=0,
+                    actual=before.next_offset,
+                )
+            limit = store.options.max_event_size
+            if found.largest > limit:
+                raise EventTooLargeError(
+                    f"{name} holds an event of {found.largest} bytes, more than the store's "
+                    f"max_event_size of {limit}",
+                    size=found.largest,
+                    max_size=limit,
+                )
+        except Error as e:
+            return failed(e, f"{refused}: {e.message}", EXIT_FAILED)
+
+        # Second pass: append, then sync and check where the stream ends.
+        progress = [0]
+        try:
+            source.seek(0)
+            head = _append_export(store, stream, source, name, progress)
+            if head != found.head:
+                raise ChainMismatchError(
+                    f"chain mismatch in stream {stream}: it ends at {head}, not at the file's head {found.head}",
+                    stream=stream,
+                )
+            store.close()
+        except Error as e:
+            return failed(
+                e,
+                f"FAILED after appending {progress[0]} of {_plural(events, 'event')} to stream {stream} of "
+                f"{path}: {type(e).__name__}: {e.message}",
+                EXIT_FAILED if isinstance(e, VerificationError) else EXIT_ERROR,
+            )
+        except OSError as e:
+            err.write(f"stratalog: import: FAILED after appending {progress[0]} of {_plural(events, 'event')} "
+                      f"to stream {stream} of {path}\n")
+            return unreadable(e)
+    if as_json:
+        _emit_json(
+            out,
+            {"ok": True, "command": "import", "path": path, "file": args.file, "stream": stream,
+             "events": events, "head": str(head)},
+        )
+    else:
+        out.write(f"imported {_plural(events, 'event')} from {name} into stream {stream} of {path}: head {head}\n")
+    return EXIT_OK
+
+
 # -- proofs --------------------------------------------------------------------
 
 #: The commands that sign with --key, on a store.
@@ -806,6 +1185,8 @@ def main(argv: Sequence[str] | None = None, *, stdout: IO[str] | None = None, st
         return _cmd_verify_receipt(args, out, err)
     if args.command == "verify-checkpoint":
         return _cmd_verify_checkpoint(args, out, err)
+    if args.command == "import":
+        return _cmd_import(args, out, err)
     path = os.fsdecode(args.path)
     key: SigningKey | None = None
     if args.command in _SIGNING:
@@ -846,6 +1227,8 @@ def main(argv: Sequence[str] | None = None, *, stdout: IO[str] | None = None, st
                 return _cmd_dump(store, args, out)
             if args.command == "tail":
                 return _cmd_tail(store, args, out)
+            if args.command == "export":
+                return _cmd_export(store, args, out)
             if key is not None:
                 if args.command == "checkpoint":
                     return _cmd_checkpoint(store, key, args, out)
