@@ -157,6 +157,12 @@ typedef enum stratalog_status {
    * cosignature); the message names it.
    */
   STRATALOG_STATUS_WITNESS_FAILED = 18,
+  /**
+   * The offset asked for was removed by stratalog_prune(): it lies before
+   * the stream's first retained offset (in the detail's
+   * `first_offset`).
+   */
+  STRATALOG_STATUS_PRUNED = 19,
 } stratalog_status;
 
 /**
@@ -315,14 +321,14 @@ typedef struct stratalog_error_detail {
    */
   int32_t os_error;
   /**
-   * CORRUPTION, CHAIN_MISMATCH, OFFSET_OUT_OF_RANGE, POISONED, TIMEOUT:
-   * the stream.
+   * CORRUPTION, CHAIN_MISMATCH, OFFSET_OUT_OF_RANGE, POISONED, TIMEOUT,
+   * PRUNED: the stream.
    */
   uint64_t stream;
   /**
    * CORRUPTION, CHAIN_MISMATCH: the offset where verification failed;
-   * OFFSET_OUT_OF_RANGE: the offset asked for; TIMEOUT: the offset waited
-   * past.
+   * OFFSET_OUT_OF_RANGE, PRUNED: the offset asked for; TIMEOUT: the offset
+   * waited past.
    */
   uint64_t offset;
   /**
@@ -345,6 +351,10 @@ typedef struct stratalog_error_detail {
    * EVENT_TOO_LARGE: the store's maximum event size.
    */
   uint64_t max_size;
+  /**
+   * PRUNED: the stream's first retained offset.
+   */
+  uint64_t first_offset;
 } stratalog_error_detail;
 
 /**
@@ -1136,6 +1146,89 @@ enum stratalog_status stratalog_verify_witnessed_checkpoint(const char *note,
                                                             size_t min_cosignatures,
                                                             uint64_t *size,
                                                             uint8_t (*root)[32]);
+
+/**
+ * Removes the sealed segments of `stream` whose events all lie below
+ * `before` and writes the stream's first offset afterwards to
+ * `*first_offset`. A prune anchor (the new first offset, the chain hash
+ * before it and the Merkle subtree roots over what goes) is made durable
+ * before any file is unlinked, so a crash leaves the old first offset or
+ * the new one. Reads below it then fail with PRUNED; stratalog_verify()
+ * starts at the anchor; heads, proofs and checkpoints about retained
+ * events stay valid and byte-identical. The active segment is never
+ * removed, so the first offset may stay below `before`. A stream that does
+ * not exist has first offset 0.
+ *
+ * Errors: NULL_ARGUMENT, READ_ONLY, CLOSED, FORKED, IO, CORRUPTION,
+ * CHAIN_MISMATCH, POISONED.
+ *
+ * # Safety
+ * `store` is NULL or a live handle; `first_offset` is NULL or writable.
+ */
+enum stratalog_status stratalog_prune(const struct stratalog_store *store,
+                                      uint64_t stream,
+                                      uint64_t before,
+                                      uint64_t *first_offset);
+
+/**
+ * Prunes `stream` so that it keeps at least its last `count` events (as
+ * far as whole sealed segments allow), like stratalog_prune().
+ *
+ * # Safety
+ * As stratalog_prune().
+ */
+enum stratalog_status stratalog_prune_keep_last(const struct stratalog_store *store,
+                                                uint64_t stream,
+                                                uint64_t count,
+                                                uint64_t *first_offset);
+
+/**
+ * Prunes `stream` so that its segment files hold at most `bytes` bytes
+ * (the active segment always stays, whatever its size), like
+ * stratalog_prune().
+ *
+ * # Safety
+ * As stratalog_prune().
+ */
+enum stratalog_status stratalog_prune_keep_bytes(const struct stratalog_store *store,
+                                                 uint64_t stream,
+                                                 uint64_t bytes,
+                                                 uint64_t *first_offset);
+
+/**
+ * Writes to `*out` the first offset `stream` still holds: 0 unless it was
+ * pruned.
+ *
+ * Errors: NULL_ARGUMENT, CLOSED, IO, CORRUPTION.
+ *
+ * # Safety
+ * `store` is NULL or a live handle; `out` is NULL or writable.
+ */
+enum stratalog_status stratalog_first_offset(const struct stratalog_store *store,
+                                             uint64_t stream,
+                                             uint64_t *out);
+
+/**
+ * Backs the store up into directory `dest_path` while writers keep
+ * appending: each stream is synced and snapshotted, sealed segments are
+ * hard-linked where the file system allows (copied otherwise), active
+ * segments are copied up to their committed length, prune anchors,
+ * Merkle tree files, cursors and signed-checkpoint records come along,
+ * everything is fsynced, and a manifest `BACKUP` listing each stream's
+ * first offset and head is written last. The backup is itself a store:
+ * open it (read-only) and verify it against the manifest's heads. A
+ * second backup into the same directory copies only what is new. Works on
+ * a read-only handle too (beside a writer in another process).
+ *
+ * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (`dest_path` holds something
+ * that is not a backup, or holds the store), LOCKED (another process
+ * writes or backs up into it), IO, CORRUPTION, CLOSED, FORKED.
+ *
+ * # Safety
+ * `store` is NULL or a live handle; `dest_path` is NULL or a
+ * NUL-terminated UTF-8 string.
+ */
+enum stratalog_status stratalog_backup(const struct stratalog_store *store, const char *dest_path);
 
 /**
  * A new key named `name` (e.g. "example.com/audit-log": no spaces, no

@@ -99,6 +99,15 @@ pub enum Error {
     /// (an HTTP status), or answered with no valid cosignature.
     #[error("witness {witness} did not cosign: {reason}")]
     WitnessFailed { witness: String, reason: String },
+
+    /// The offset asked for lies before the stream's first retained
+    /// offset: a prune removed it.
+    #[error("offset {offset} of stream {stream} was pruned: the first retained offset is {first_offset}")]
+    Pruned {
+        stream: u64,
+        offset: u64,
+        first_offset: u64,
+    },
 }
 
 /// Shorthand used across the crate.
@@ -188,6 +197,15 @@ impl Error {
             Error::WitnessFailed { witness, reason } => Error::WitnessFailed {
                 witness: witness.clone(),
                 reason: reason.clone(),
+            },
+            Error::Pruned {
+                stream,
+                offset,
+                first_offset,
+            } => Error::Pruned {
+                stream: *stream,
+                offset: *offset,
+                first_offset: *first_offset,
             },
         }
     }

@@ -7,6 +7,7 @@
 //! streams/<stream:020>/<base:020>.seg   segment starting at offset `base`
 //! streams/<stream:020>/<base:020>.idx   index of a sealed segment
 //! streams/<stream:020>/TAIL             tail marker of the active segment
+//! streams/<stream:020>/ANCHOR           where a pruned stream starts now
 //! cursors/<stream:020>/<name>           a consumer's committed position
 //! trees/<stream:020>/nodes              Merkle tree nodes above 64-leaf chunks
 //! trees/<stream:020>/<first:020>.leaves leaf hashes, 65,536 per file
@@ -27,6 +28,7 @@ pub const STREAMS_DIR: &str = "streams";
 pub const SEGMENT_EXT: &str = "seg";
 pub const INDEX_EXT: &str = "idx";
 pub const TAIL_FILE: &str = "TAIL";
+pub const ANCHOR_FILE: &str = "ANCHOR";
 
 pub fn streams_dir() -> PathBuf {
     PathBuf::from(STREAMS_DIR)
@@ -48,6 +50,11 @@ pub fn index_path(stream: u64, base_offset: u64) -> PathBuf {
 /// describes inside, so a rotation leaves nothing stale to clean up.
 pub fn tail_path(stream: u64) -> PathBuf {
     stream_dir(stream).join(TAIL_FILE)
+}
+
+/// The prune anchor of a stream (see `prune_anchor`).
+pub fn anchor_path(stream: u64) -> PathBuf {
+    stream_dir(stream).join(ANCHOR_FILE)
 }
 
 pub const CURSORS_DIR: &str = "cursors";

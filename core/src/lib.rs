@@ -29,6 +29,7 @@
 //! Layers call downwards only: [`Store`] -> stream -> segment -> record ->
 //! [`io`].
 
+mod backup_manifest;
 mod codec;
 mod consumer_cursor;
 mod error;
@@ -41,6 +42,7 @@ pub mod merkle;
 mod note;
 mod offline;
 mod options;
+mod prune_anchor;
 mod record;
 mod segment;
 mod signed_record;
@@ -51,6 +53,7 @@ mod tiles;
 mod tree;
 mod witness;
 
+pub use backup_manifest::{BackedUpStream, BackupManifest};
 pub use bytes::Bytes;
 pub use consumer_cursor::MAX_CURSOR_NAME;
 pub use error::{Error, Result};
@@ -63,7 +66,7 @@ pub use offline::{
     verify_witnessed_checkpoint,
 };
 pub use options::{Compression, Options, MAX_EVENT_SIZE_LIMIT, MIN_OPEN_FILES};
-pub use store::Store;
+pub use store::{Retention, Store};
 pub use stream::{Batch, EventIter, StreamStats, TornTail, VerifyReport};
 pub use witness::Witness;
 

@@ -1,7 +1,11 @@
 //! The store facade: a directory of streams, the writer lock, and the
 //! public operations.
 
+mod backup;
 mod proofs;
+mod retention;
+
+pub use retention::Retention;
 
 use std::collections::{HashMap, HashSet};
 use std::fs::{self, File, OpenOptions, TryLockError};

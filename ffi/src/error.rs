@@ -74,10 +74,14 @@ pub enum stratalog_status {
     /// checkpoint inconsistent with what it saw, or sent no valid
     /// cosignature); the message names it.
     WitnessFailed = 18,
+    /// The offset asked for was removed by stratalog_prune(): it lies before
+    /// the stream's first retained offset (in the detail's
+    /// `first_offset`).
+    Pruned = 19,
 }
 
 impl stratalog_status {
-    pub(crate) const ALL: [stratalog_status; 19] = [
+    pub(crate) const ALL: [stratalog_status; 20] = [
         stratalog_status::Ok,
         stratalog_status::NullArgument,
         stratalog_status::InvalidArgument,
@@ -97,6 +101,7 @@ impl stratalog_status {
         stratalog_status::VerificationFailed,
         stratalog_status::CheckpointRefused,
         stratalog_status::WitnessFailed,
+        stratalog_status::Pruned,
     ];
 
     /// The static NUL-terminated name, e.g. `"STRATALOG_STATUS_OK"`.
@@ -121,6 +126,7 @@ impl stratalog_status {
             stratalog_status::VerificationFailed => c"STRATALOG_STATUS_VERIFICATION_FAILED",
             stratalog_status::CheckpointRefused => c"STRATALOG_STATUS_CHECKPOINT_REFUSED",
             stratalog_status::WitnessFailed => c"STRATALOG_STATUS_WITNESS_FAILED",
+            stratalog_status::Pruned => c"STRATALOG_STATUS_PRUNED",
         }
     }
 }
@@ -135,12 +141,12 @@ pub struct stratalog_error_detail {
     pub status: stratalog_status,
     /// STRATALOG_STATUS_IO: the errno of the failure (0 if the OS gave none).
     pub os_error: i32,
-    /// CORRUPTION, CHAIN_MISMATCH, OFFSET_OUT_OF_RANGE, POISONED, TIMEOUT:
-    /// the stream.
+    /// CORRUPTION, CHAIN_MISMATCH, OFFSET_OUT_OF_RANGE, POISONED, TIMEOUT,
+    /// PRUNED: the stream.
     pub stream: u64,
     /// CORRUPTION, CHAIN_MISMATCH: the offset where verification failed;
-    /// OFFSET_OUT_OF_RANGE: the offset asked for; TIMEOUT: the offset waited
-    /// past.
+    /// OFFSET_OUT_OF_RANGE, PRUNED: the offset asked for; TIMEOUT: the offset
+    /// waited past.
     pub offset: u64,
     /// OFFSET_MISMATCH: the offset the caller expected.
     pub expected_offset: u64,
@@ -152,6 +158,8 @@ pub struct stratalog_error_detail {
     pub size: u64,
     /// EVENT_TOO_LARGE: the store's maximum event size.
     pub max_size: u64,
+    /// PRUNED: the stream's first retained offset.
+    pub first_offset: u64,
 }
 
 impl stratalog_error_detail {
@@ -167,6 +175,7 @@ impl stratalog_error_detail {
             next_offset: 0,
             size: 0,
             max_size: 0,
+            first_offset: 0,
         }
     }
 }
@@ -282,6 +291,16 @@ impl From<Error> for Fail {
             Error::Verification(_) => d.status = S::VerificationFailed,
             Error::CheckpointRefused { .. } => d.status = S::CheckpointRefused,
             Error::WitnessFailed { .. } => d.status = S::WitnessFailed,
+            Error::Pruned {
+                stream,
+                offset,
+                first_offset,
+            } => {
+                d.status = S::Pruned;
+                d.stream = *stream;
+                d.offset = *offset;
+                d.first_offset = *first_offset;
+            }
             // A variant added to the core later: the message still says
             // what happened; IO is the closest general category.
             _ => d.status = S::Io,
@@ -499,6 +518,14 @@ mod tests {
                 },
                 S::WitnessFailed,
             ),
+            (
+                Error::Pruned {
+                    stream: 3,
+                    offset: 1,
+                    first_offset: 64,
+                },
+                S::Pruned,
+            ),
         ];
         for (err, want) in cases {
             let text = err.to_string();
@@ -515,6 +542,7 @@ mod tests {
                 S::OffsetOutOfRange => assert_eq!((d.stream, d.offset, d.next_offset), (3, 9, 4)),
                 S::EventTooLarge => assert_eq!((d.size, d.max_size), (10, 5)),
                 S::Poisoned => assert_eq!(d.stream, 3),
+                S::Pruned => assert_eq!((d.stream, d.offset, d.first_offset), (3, 1, 64)),
                 _ => assert_eq!(d, stratalog_error_detail::new(want)),
             }
         }

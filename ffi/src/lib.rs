@@ -31,6 +31,7 @@ mod iter;
 mod last_error;
 mod options;
 mod proofs;
+mod retention;
 mod signing_key;
 mod slice;
 mod stats;
@@ -77,6 +78,10 @@ pub use proofs::{
     stratalog_verify_checkpoint, stratalog_verify_consistency, stratalog_verify_inclusion,
     stratalog_verify_receipt, stratalog_verify_witnessed_checkpoint, stratalog_witness_checkpoint,
     STRATALOG_LEAF_DATA_SIZE, STRATALOG_SIZE_CURRENT,
+};
+pub use retention::{
+    stratalog_backup, stratalog_first_offset, stratalog_prune, stratalog_prune_keep_bytes,
+    stratalog_prune_keep_last,
 };
 pub use signing_key::{
     stratalog_signing_key, stratalog_signing_key_cosigner_vkey, stratalog_signing_key_free,

@@ -220,12 +220,12 @@ fn bad_pointers_are_errors_and_outputs_stay_untouched() {
 
 #[test]
 fn status_strings_cover_every_status() {
-    for n in 0..=18 {
+    for n in 0..=19 {
         let name = unsafe { CStr::from_ptr(stratalog_status_str(n)) };
         assert!(name.to_str().unwrap().starts_with("STRATALOG_STATUS_"));
         assert_ne!(name.to_str().unwrap(), "STRATALOG_STATUS_UNKNOWN", "{n}");
     }
-    let unknown = unsafe { CStr::from_ptr(stratalog_status_str(19)) };
+    let unknown = unsafe { CStr::from_ptr(stratalog_status_str(20)) };
     assert_eq!(unknown.to_str().unwrap(), "STRATALOG_STATUS_UNKNOWN");
 }
 

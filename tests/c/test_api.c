@@ -236,7 +236,9 @@ static void test_status_names_and_numbers(void)
     CHECK(strcmp(stratalog_status_str(STRATALOG_STATUS_CHECKPOINT_REFUSED),
                  "STRATALOG_STATUS_CHECKPOINT_REFUSED") == 0);
     CHECK(STRATALOG_STATUS_WITNESS_FAILED == 18);
-    CHECK(strcmp(stratalog_status_str(19), "STRATALOG_STATUS_UNKNOWN") == 0);
+    CHECK(STRATALOG_STATUS_PRUNED == 19);
+    CHECK(strcmp(stratalog_status_str(STRATALOG_STATUS_PRUNED), "STRATALOG_STATUS_PRUNED") == 0);
+    CHECK(strcmp(stratalog_status_str(20), "STRATALOG_STATUS_UNKNOWN") == 0);
     CHECK(strcmp(stratalog_status_str(-1), "STRATALOG_STATUS_UNKNOWN") == 0);
 }
 
@@ -1919,6 +1921,98 @@ static void test_iter_extend(void)
     stratalog_close(s);
 }
 
+/* Pruning keeps heads and proofs of what remains; reads below the first
+ * offset fail with PRUNED and its detail; a backup is a store that verifies
+ * against the heads it was taken at. */
+static void test_prune_and_backup(void)
+{
+    char path[4200], dest[4200];
+    fresh_path(path, sizeof path, "prune");
+    fresh_path(dest, sizeof dest, "prune-backup");
+    stratalog_options o = small_options();
+    stratalog_store *s = NULL, *b = NULL;
+    CHECK_OK(stratalog_open(path, &o, &s));
+    char text[64];
+    stratalog_slice ev[20];
+    stratalog_head head;
+    char bufs[20][32];
+    for (int batch = 0; batch < 100; batch++) {
+        for (int i = 0; i < 20; i++) {
+            snprintf(bufs[i], sizeof bufs[i], "event %04d padding padding", batch * 20 + i);
+            ev[i] = slice_of(bufs[i]);
+        }
+        CHECK_OK(stratalog_append_batch(s, 4, ev, 20, NULL, STRATALOG_FSYNC_NO, &head));
+    }
+    CHECK(head.next_offset == 2000);
+    stratalog_proof *before = NULL, *after = NULL;
+    CHECK_OK(stratalog_inclusion_proof(s, 4, 1900, 2000, &before));
+    uint64_t first = 12345;
+    CHECK_OK(stratalog_first_offset(s, 4, &first));
+    CHECK(first == 0);
+    CHECK_OK(stratalog_prune(s, 4, 1500, &first));
+    CHECK(first > 1000 && first <= 1500);
+    uint64_t again = 0;
+    CHECK_OK(stratalog_first_offset(s, 4, &again));
+    CHECK(again == first);
+    CHECK_OK(stratalog_first_offset(s, 99, &again));
+    CHECK(again == 0); /* no such stream */
+
+    stratalog_events *evs = NULL;
+    CHECK_STATUS(stratalog_read_from(s, 4, 3, 1 << 20, &evs), STRATALOG_STATUS_PRUNED);
+    CHECK(evs == NULL);
+    stratalog_error_detail d;
+    CHECK(stratalog_last_error_detail(&d));
+    CHECK(d.status == STRATALOG_STATUS_PRUNED && d.stream == 4 && d.offset == 3 && d.first_offset == first);
+    CHECK(strstr(stratalog_last_error(), "pruned") != NULL);
+    stratalog_iter *it = NULL;
+    CHECK_STATUS(stratalog_iter_new(s, 4, first - 1, &it), STRATALOG_STATUS_PRUNED);
+    CHECK_OK(stratalog_read_from(s, 4, first, 1 << 20, &evs));
+    snprintf(text, sizeof text, "event %04llu padding padding", (unsigned long long)first);
+    const uint8_t *data = NULL;
+    size_t len = 0;
+    CHECK_OK(stratalog_events_get(evs, 0, &data, &len));
+    CHECK(len == strlen(text) && memcmp(data, text, len) == 0);
+    stratalog_events_free(evs);
+
+    CHECK_OK(stratalog_verify_against(s, 4, &head, NULL));
+    CHECK_OK(stratalog_inclusion_proof(s, 4, 1900, 2000, &after));
+    CHECK(stratalog_proof_len(before) == stratalog_proof_len(after) && stratalog_proof_len(before) > 0);
+    CHECK(memcmp(stratalog_proof_data(before), stratalog_proof_data(after), 32 * stratalog_proof_len(after)) == 0);
+    stratalog_proof_free(before);
+    stratalog_proof_free(after);
+
+    /* Policies. */
+    CHECK_OK(stratalog_prune_keep_last(s, 4, 200, &again));
+    CHECK(again >= first && again <= 1800);
+    CHECK_OK(stratalog_prune_keep_bytes(s, 4, 0, &again));
+    stratalog_stream_stats st;
+    CHECK_OK(stratalog_get_stream_stats(s, 4, &st));
+    CHECK(st.segments == 1 && st.first_offset == again);
+    first = again;
+
+    /* Backup. */
+    CHECK_OK(stratalog_backup(s, dest));
+    CHECK_STATUS(stratalog_backup(s, NULL), STRATALOG_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(stratalog_backup(s, path), STRATALOG_STATUS_INVALID_ARGUMENT);
+    CHECK_OK(stratalog_open_read_only(dest, &b));
+    CHECK_OK(stratalog_verify_against(b, 4, &head, NULL));
+    CHECK_OK(stratalog_first_offset(b, 4, &again));
+    CHECK(again == first);
+    CHECK_STATUS(stratalog_prune(b, 4, 1999, &again), STRATALOG_STATUS_READ_ONLY);
+    stratalog_close(b);
+    /* Incremental, after more appends. */
+    CHECK_OK(stratalog_append_batch(s, 4, ev, 20, NULL, STRATALOG_FSYNC_NO, &head));
+    CHECK_OK(stratalog_backup(s, dest));
+    CHECK_OK(stratalog_open_read_only(dest, &b));
+    CHECK_OK(stratalog_verify_against(b, 4, &head, NULL));
+    stratalog_close(b);
+
+    CHECK_STATUS(stratalog_prune(s, 4, 10, NULL), STRATALOG_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(stratalog_first_offset(NULL, 4, &again), STRATALOG_STATUS_NULL_ARGUMENT);
+    CHECK_OK(stratalog_shutdown(s));
+    stratalog_close(s);
+}
+
 int main(int argc, char **argv)
 {
     int own_scratch = argc < 2;
@@ -1964,6 +2058,7 @@ int main(int argc, char **argv)
     run_test("cursors", test_cursors);
     run_test("proofs", test_proofs);
     run_test("iter_extend", test_iter_extend);
+    run_test("prune_and_backup", test_prune_and_backup);
 
     if (own_scratch)
         nftw(scratch, remove_entry, 16, FTW_DEPTH | FTW_PHYS);

@@ -30,6 +30,16 @@ impl DiskDir {
 }
 
 /// fsyncs a directory so that entries created or renamed in it are durable.
+/// Makes `to` a second name of file `from`, durably (its directory is
+/// fsynced).
+pub fn hard_link(from: &Path, to: &Path) -> io::Result<()> {
+    fs::hard_link(from, to)?;
+    match to.parent() {
+        Some(parent) => sync_dir(parent),
+        None => Ok(()),
+    }
+}
+
 pub fn sync_dir(path: &Path) -> io::Result<()> {
     File::open(path)?.sync_all()
 }
@@ -124,6 +134,14 @@ impl StorageDir for DiskDir {
             .open(self.path(rel))?;
         file.lock()?;
         Ok(Some(file))
+    }
+
+    fn local_path(&self, rel: &Path) -> Option<PathBuf> {
+        Some(self.path(rel))
+    }
+
+    fn sync_dir(&self, rel: &Path) -> io::Result<()> {
+        sync_dir(&self.path(rel))
     }
 
     fn read(&self, rel: &Path) -> io::Result<Vec<u8>> {

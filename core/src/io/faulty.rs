@@ -365,6 +365,15 @@ impl StorageDir for SimDir {
         Ok(())
     }
 
+    /// Entries are durable as soon as they are made here (the harsher
+    /// cases are the files' contents), so only the fault is simulated.
+    fn sync_dir(&self, _rel: &Path) -> io::Result<()> {
+        match self.state.lock().tick(Op::Sync) {
+            Some(f) => Err(f.error()),
+            None => Ok(()),
+        }
+    }
+
     fn read(&self, rel: &Path) -> io::Result<Vec<u8>> {
         let state = self.state.lock();
         let file = state.files.get(rel).ok_or_else(|| Self::not_found(rel))?;

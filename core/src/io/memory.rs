@@ -77,6 +77,10 @@ impl StorageDir for MemoryDir {
         Ok(())
     }
 
+    fn sync_dir(&self, _rel: &Path) -> io::Result<()> {
+        Ok(())
+    }
+
     fn read(&self, rel: &Path) -> io::Result<Vec<u8>> {
         let tree = self.tree.lock();
         let file = tree.files.get(rel).ok_or_else(|| not_found(rel))?;

@@ -106,6 +106,14 @@ pub trait StorageDir: Send + Sync + Debug {
     fn lock_file(&self, _rel: &Path) -> io::Result<Option<std::fs::File>> {
         Ok(None)
     }
+    /// Makes the entries of directory `rel` durable (files created, renamed
+    /// or removed in it), as an fsync of the directory does.
+    fn sync_dir(&self, rel: &Path) -> io::Result<()>;
+    /// Where `rel` lives on the local file system, for a directory that is
+    /// one (a backup hard-links sealed segments between two such).
+    fn local_path(&self, _rel: &Path) -> Option<PathBuf> {
+        None
+    }
     /// Reads a whole (small) file.
     fn read(&self, rel: &Path) -> io::Result<Vec<u8>>;
     /// Removes a file; a missing file is fine.

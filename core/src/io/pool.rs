@@ -178,6 +178,14 @@ impl StorageDir for PooledDir {
         self.inner.lock_file(rel)
     }
 
+    fn local_path(&self, rel: &Path) -> Option<PathBuf> {
+        self.inner.local_path(rel)
+    }
+
+    fn sync_dir(&self, rel: &Path) -> io::Result<()> {
+        self.inner.sync_dir(rel)
+    }
+
     fn read(&self, rel: &Path) -> io::Result<Vec<u8>> {
         self.inner.read(rel)
     }

@@ -28,7 +28,7 @@ impl Store {
     /// stay loaded (each with its bounded caches), so a store that signs
     /// for thousands of streams keeps the memory of a few dozen; a tree
     /// let go reloads from its files in a few reads.
-    fn tree_of(&self, stream: &Stream) -> Result<Arc<Mutex<StreamTree>>> {
+    pub(super) fn tree_of(&self, stream: &Stream) -> Result<Arc<Mutex<StreamTree>>> {
         if let Some(tree) = self.trees.lock().get(&stream.id) {
             return Ok(tree.clone());
         }

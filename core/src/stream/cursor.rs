@@ -42,7 +42,12 @@ impl Stream {
 }
 
 impl Cursor {
-    fn seek(stream: u64, snapshot: Snapshot, damage: Option<Error>, offset: u64) -> Result<Cursor> {
+    pub(super) fn seek(
+        stream: u64,
+        snapshot: Snapshot,
+        damage: Option<Error>,
+        offset: u64,
+    ) -> Result<Cursor> {
         let end = snapshot.head.next_offset;
         if offset > end || (offset == end && damage.is_some()) {
             return Err(damage.unwrap_or(Error::OffsetOutOfRange {
@@ -50,6 +55,14 @@ impl Cursor {
                 offset,
                 next_offset: end,
             }));
+        }
+        let first = snapshot.first.next_offset;
+        if offset < first {
+            return Err(Error::Pruned {
+                stream,
+                offset,
+                first_offset: first,
+            });
         }
         let seg_index = snapshot
             .segments
@@ -70,9 +83,13 @@ impl Cursor {
             cursor.walk = ChainWalk::new(cursor.snapshot.head);
             return Ok(cursor);
         }
-        if !cursor.start_at_checkpoint(offset)? {
-            // The first segment must start the chain at genesis.
-            let expect = (seg_index == 0).then_some(ChainHead::EMPTY);
+        // At the stream's first offset the walk starts at the segment's
+        // header even where a checkpoint stands, so the first segment is
+        // checked against genesis or the prune anchor.
+        if offset == first || !cursor.start_at_checkpoint(offset)? {
+            // The first segment must start the chain at genesis, or where
+            // the prune anchor says the stream starts now.
+            let expect = (seg_index == 0).then_some(cursor.snapshot.first);
             cursor.start_segment(seg_index, expect)?;
         }
         while cursor.walk.next_offset < offset {
@@ -151,6 +168,24 @@ impl Cursor {
         let segment = self.snapshot.segments[index].clone();
         let header = segment.header()?;
         if let Some(expect) = expect {
+            if index == 0 && header.base_offset != expect.next_offset {
+                // Nothing but a prune may take the first segments away, and
+                // a prune leaves an anchor naming where the stream starts.
+                return Err(Error::Corruption {
+                    stream: self.stream,
+                    offset: expect.next_offset,
+                    file: segment.display_path(),
+                    reason: format!(
+                        "the stream's first segment starts at offset {}, but {}: the segments before it are missing",
+                        header.base_offset,
+                        if expect.next_offset == 0 {
+                            "no prune anchor accounts for the events before it".to_string()
+                        } else {
+                            format!("its prune anchor says it starts at {}", expect.next_offset)
+                        }
+                    ),
+                });
+            }
             if header.base_offset != expect.next_offset {
                 return Err(Error::ChainMismatch {
                     stream: self.stream,
@@ -167,10 +202,17 @@ impl Cursor {
                 return Err(Error::ChainMismatch {
                     stream: self.stream,
                     offset: expect.next_offset,
-                    reason: format!(
-                        "{} does not link to the previous segment's last hash",
-                        segment.display_path().display()
-                    ),
+                    reason: if index == 0 {
+                        format!(
+                            "{} does not start from the chain hash its prune anchor records",
+                            segment.display_path().display()
+                        )
+                    } else {
+                        format!(
+                            "{} does not link to the previous segment's last hash",
+                            segment.display_path().display()
+                        )
+                    },
                 });
             }
         }

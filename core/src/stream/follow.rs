@@ -34,7 +34,22 @@ impl Stream {
         let mut segments: Vec<Arc<Segment>> = (*before.segments).clone();
         let mut head = before.head;
         let mut active_len = before.active_len;
+        // A prune by the writer: its anchor is durable before any segment
+        // goes, so the segments below it are dropped here, and a reader
+        // that had not reached the new first offset starts there.
+        let mut first = before.first;
+        if let Ok(Some(anchor)) = self.prune_anchor() {
+            if anchor.first.next_offset > first.next_offset {
+                first = anchor.first;
+                segments.retain(|s| s.base_offset >= first.next_offset);
+                if segments.is_empty() {
+                    head = first;
+                    active_len = 0;
+                }
+            }
+        }
         let mut newer = self.segments_after(segments.last().map(|s| s.base_offset))?;
+        newer.retain(|&base| base >= first.next_offset);
         newer.reverse();
         loop {
             if let Some(active) = segments.last() {
@@ -74,13 +89,14 @@ impl Stream {
             segments.push(next);
             active_len = 0;
         }
-        if head == before.head && segments.len() == before.segments.len() {
+        if head == before.head && segments.len() == before.segments.len() && first == before.first {
             return Ok(false);
         }
         let mut shared = self.shared.write();
         shared.segments = Arc::new(segments);
         shared.head = head;
         shared.active_len = active_len;
+        shared.first = first;
         Ok(head.next_offset > before.head.next_offset)
     }
 

@@ -15,6 +15,7 @@ mod append;
 mod cursor;
 mod follow;
 mod group;
+mod prune;
 mod recover;
 mod stats;
 mod tail;
@@ -47,6 +48,9 @@ pub struct Snapshot {
     pub head: ChainHead,
     /// Committed length of the last segment.
     pub active_len: u64,
+    /// Where the stream starts: `(0, zero hash)`, or after a prune the
+    /// first retained offset and the chain hash before it (its anchor).
+    pub first: ChainHead,
 }
 
 /// Damage found when the store opened: the stream serves its intact prefix
@@ -111,6 +115,7 @@ impl Stream {
             segments: Arc::new(Vec::new()),
             head: ChainHead::EMPTY,
             active_len: 0,
+            first: ChainHead::EMPTY,
         };
         Stream::new(id, dir, options, snapshot, None)
     }
@@ -152,6 +157,14 @@ impl Stream {
         if poison.is_none() {
             *poison = Some(cause.to_string());
         }
+    }
+
+    /// The first offset the stream still holds (0 unless pruned).
+    pub fn first_offset(&self) -> Result<u64> {
+        if let Some(err) = self.damage_error() {
+            return Err(err);
+        }
+        Ok(self.shared.read().first.next_offset)
     }
 
     /// The chain head, from memory.

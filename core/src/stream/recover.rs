@@ -13,6 +13,7 @@ use crate::hash::ChainHead;
 use crate::io::StorageDir;
 use crate::layout;
 use crate::options::Options;
+use crate::prune_anchor;
 use crate::segment::{is_temp_file, tail_marker as tail, Segment};
 use crate::segment::{scan_tail, DamageKind, ScanStart, TailEnd};
 use crate::segment::{SegmentHeader, SegmentRules};
@@ -51,6 +52,44 @@ pub fn open_stream(
         }
     }
     bases.sort_unstable();
+    // A prune records its anchor before it removes a segment, so segments
+    // below the anchor are what a prune left when it was cut short: a
+    // writer finishes removing them, a reader leaves them be.
+    let anchor = prune_anchor::read(dir.as_ref(), id)?;
+    let first = anchor.as_ref().map_or(ChainHead::EMPTY, |a| a.first);
+    let pruned = bases.partition_point(|&b| b < first.next_offset);
+    let starts_there = bases.get(pruned) == Some(&first.next_offset);
+    if anchor.is_some() && !starts_there {
+        // Not what a prune leaves: nothing is removed, and the stream
+        // reports it.
+        let damage = Damage {
+            kind: DamageKind::Bytes,
+            offset: first.next_offset,
+            file: dir.display(&layout::anchor_path(id)),
+            reason: format!(
+                "the prune anchor says the stream starts at offset {}, but no segment starts there",
+                first.next_offset
+            ),
+        };
+        let snapshot = Snapshot {
+            segments: Arc::new(Vec::new()),
+            head: first,
+            active_len: 0,
+            first,
+        };
+        return Ok((Stream::new(id, dir, options, snapshot, Some(damage)), None));
+    }
+    if writable && pruned > 0 {
+        // Only once the segment the anchor names links to it: a forged
+        // anchor must never cost a byte.
+        let kept = Segment::existing(dir.clone(), id, first.next_offset, false);
+        if kept.header().is_ok_and(|h| h.base_hash == first.hash) {
+            for &base in &bases[..pruned] {
+                remove_pruned_segment(dir.as_ref(), id, base)?;
+            }
+        }
+    }
+    let bases = &bases[pruned..];
     let segments: Vec<Arc<Segment>> = bases
         .iter()
         .map(|&base| Arc::new(Segment::existing(dir.clone(), id, base, writable)))
@@ -75,6 +114,7 @@ pub fn open_stream(
                 segments: Arc::new(segments.clone()),
                 head,
                 active_len,
+                first,
             };
             Stream::new(id, dir.clone(), options.clone(), snapshot, Some(damage))
         };
@@ -165,6 +205,7 @@ pub fn open_stream(
         segments: Arc::new(segments),
         head: scan.head,
         active_len,
+        first,
     };
     let stream = Stream::new(id, dir, options, snapshot, None);
     if let Some(len) = marked {
@@ -174,4 +215,17 @@ pub fn open_stream(
         });
     }
     Ok((stream, torn))
+}
+
+/// Removes a segment a prune took out of the stream (and its index), once
+/// the anchor that accounts for it is durable.
+pub(super) fn remove_pruned_segment(dir: &dyn StorageDir, stream: u64, base: u64) -> Result<()> {
+    for rel in [
+        layout::index_path(stream, base),
+        layout::segment_path(stream, base),
+    ] {
+        dir.remove(&rel)
+            .context(|| format!("removing pruned {}", dir.display(&rel).display()))?;
+    }
+    Ok(())
 }

@@ -11,8 +11,8 @@ pub struct StreamStats {
     /// Bytes of those segment files: the full length of each sealed one,
     /// the committed length of the active one. Index files are not counted.
     pub bytes: u64,
-    /// The offset of the first event the stream holds (0 today; retention
-    /// will raise it).
+    /// The offset of the first event the stream holds: 0, or where the
+    /// last prune left it.
     pub first_offset: u64,
     /// The offset the next event will get: one past the last event.
     pub next_offset: u64,
@@ -23,7 +23,7 @@ impl Stream {
     /// lengths; no record is read.
     pub fn stats(&self) -> Result<StreamStats> {
         let snapshot = self.snapshot();
-        let Some((active, sealed)) = snapshot.segments.split_last() else {
+        let Some((_active, sealed)) = snapshot.segments.split_last() else {
             return Ok(StreamStats::default());
         };
         let mut bytes = snapshot.active_len;
@@ -33,7 +33,7 @@ impl Stream {
         Ok(StreamStats {
             segments: snapshot.segments.len() as u64,
             bytes,
-            first_offset: sealed.first().unwrap_or(active).base_offset,
+            first_offset: snapshot.first.next_offset,
             next_offset: snapshot.head.next_offset,
         })
     }

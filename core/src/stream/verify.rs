@@ -1,5 +1,6 @@
-//! Full verification of a stream from genesis.
+//! Full verification of a stream from genesis, or from its prune anchor.
 
+use super::cursor::Cursor;
 use super::Stream;
 use crate::error::{Error, Result};
 use crate::hash::ChainHead;
@@ -20,7 +21,8 @@ pub struct VerifyReport {
 }
 
 impl Stream {
-    /// Walks every record from offset 0: CRCs, dense offsets, every chain
+    /// Walks every record from the stream's first offset (0, or its prune
+    /// anchor): CRCs, dense offsets, every chain
     /// link, every checkpoint and segment boundary, and that the chain ends
     /// at the head held in memory. `probe`, when given, is the offset whose
     /// chain hash the caller also wants (`verify_against`).
@@ -28,9 +30,18 @@ impl Stream {
         if let Some(err) = self.damage_error() {
             return Err(err);
         }
-        let mut cursor = self.cursor(0)?;
+        let snapshot = self.snapshot();
+        let first = snapshot.first;
+        if let Some(offset) = probe.filter(|&p| p < first.next_offset) {
+            return Err(Error::Pruned {
+                stream: self.id,
+                offset,
+                first_offset: first.next_offset,
+            });
+        }
+        let mut cursor = Cursor::seek(self.id, snapshot, None, first.next_offset)?;
         let end = cursor.end();
-        let mut probed = (probe == Some(0)).then_some(ChainHead::EMPTY);
+        let mut probed = (probe == Some(first.next_offset)).then_some(first);
         let mut events = 0u64;
         while cursor.next_event()?.is_some() {
             events += 1;

@@ -170,6 +170,30 @@ impl TreeFiles {
         Ok(by_nodes.min(blocks))
     }
 
+    /// Makes the files durable up to `chunks` chunks, given that the first
+    /// `from` already are: the leaf files from the one holding chunk
+    /// `from`, the node file, and the directory's entries.
+    pub fn sync(&mut self, from: u64, chunks: u64) -> Result<()> {
+        if chunks == 0 {
+            return Ok(());
+        }
+        for file_no in from / CHUNKS_PER_FILE..chunks.div_ceil(CHUNKS_PER_FILE) {
+            if let Some(file) = self.leaves(file_no, false)? {
+                file.sync_data()
+                    .context(|| "fsync of a tree leaf file".into())?;
+            }
+        }
+        if let Some(nodes) = self.nodes(false)? {
+            nodes
+                .sync_data()
+                .context(|| "fsync of the tree's node file".into())?;
+        }
+        let rel = layout::tree_dir(self.stream);
+        self.dir
+            .sync_dir(&rel)
+            .context(|| format!("fsync of {}", self.show(rel.clone())))
+    }
+
     /// Cuts the files back to their first `chunks` chunks.
     pub fn truncate(&mut self, chunks: u64) -> Result<()> {
         self.pages.clear();

@@ -15,6 +15,11 @@
 //!   that chunk and rebuilds it from the segments.
 //! - The writer never waits for the tree: it is brought up to date when a
 //!   root or proof needs it, under its own lock.
+//! - Once a prune removed the events below `F`, the chunks that cover
+//!   `[0, F)` can no longer be rebuilt: they are never cut, they must
+//!   hash to the roots the prune anchor records, and damage to them is
+//!   `Corruption` (restore `trees/` from a backup), never a silent
+//!   restart.
 
 pub mod files;
 
@@ -25,7 +30,8 @@ use files::{stored_count, stored_index, TreeFiles, CHUNK};
 use crate::error::{Error, Result};
 use crate::hash::Hash;
 use crate::io::StorageDir;
-use crate::merkle::{self, node_hash, proof::Subtrees};
+use crate::merkle::{self, node_hash, proof, proof::Subtrees};
+use crate::prune_anchor::{self, PruneAnchor};
 use crate::stream::Stream;
 
 const CHUNK_LEVEL: u32 = CHUNK.trailing_zeros();
@@ -72,6 +78,10 @@ pub struct StreamTree {
     /// Hashes of imperfect ranges (the right edges of the sizes asked
     /// for), at most `REMEMBERED_RANGES`.
     ranges: std::collections::HashMap<(u64, u64), Hash>,
+    /// The stream's prune anchor, if it was pruned.
+    anchor: Option<PruneAnchor>,
+    /// Chunks known to be durable in the files.
+    durable_chunks: u64,
 }
 
 const REMEMBERED_RANGES: usize = 1024;
@@ -89,20 +99,102 @@ impl StreamTree {
             cache: Vec::new(),
             damaged: None,
             ranges: std::collections::HashMap::new(),
+            anchor: stream.prune_anchor()?,
+            durable_chunks: 0,
         };
+        let floor = tree.floor();
         let next_offset = stream.chain_head()?.next_offset;
         let mut chunks = tree.files.stored_chunks()?.min(next_offset / CHUNK);
+        if chunks < floor {
+            return Err(
+                tree.unrebuildable("the tree files do not reach the events a prune removed")
+            );
+        }
         if chunks > 0 && !tree.last_leaf_matches(stream, chunks)? {
-            chunks = 0;
+            chunks = floor;
         }
         tree.files.truncate(chunks)?;
         tree.chunks = chunks;
-        if tree.rebuild_frontier().is_err() || tree.damaged.take().is_some() {
+        if tree.rebuild_frontier().is_err()
+            || tree.damaged.take().is_some()
+            || !tree.matches_anchor()?
+        {
+            if floor > 0 {
+                return Err(tree.unrebuildable(
+                    "the tree files of the pruned range are damaged or do not hash to the roots its prune anchor records",
+                ));
+            }
             tree.files.truncate(0)?;
             tree.chunks = 0;
             tree.frontier.clear();
         }
         Ok(tree)
+    }
+
+    /// Chunks that cover events a prune removed: never cut, never rebuilt.
+    fn floor(&self) -> u64 {
+        self.anchor
+            .as_ref()
+            .map_or(0, |a| a.first.next_offset.div_ceil(CHUNK))
+    }
+
+    fn unrebuildable(&self, what: &str) -> Error {
+        Error::Corruption {
+            stream: self.stream,
+            offset: 0,
+            file: crate::layout::tree_dir(self.stream),
+            reason: format!(
+                "{what}, and those events are gone, so it cannot be rebuilt: restore {} from a backup",
+                crate::layout::tree_dir(self.stream).display()
+            ),
+        }
+    }
+
+    /// Whether the stored tree hashes to the roots the prune anchor
+    /// records over the pruned range (true when there is none).
+    fn matches_anchor(&mut self) -> Result<bool> {
+        let Some(anchor) = self.anchor.clone() else {
+            return Ok(true);
+        };
+        let ranges = prune_anchor::covering_ranges(anchor.first.next_offset);
+        for ((start, end), root) in ranges.into_iter().zip(&anchor.roots) {
+            match proof::range_hash(self, start, end) {
+                Ok(hash) if hash == *root && self.damaged.is_none() => {}
+                _ => return Ok(false),
+            }
+        }
+        Ok(true)
+    }
+
+    /// The roots of the perfect subtrees covering `[0, first)` and the
+    /// leaf hash of event `first - 1`, for the anchor of a prune to
+    /// `first` (which the tree must cover whole chunks past).
+    pub fn prune_roots(&mut self, stream: &Stream, first: u64) -> Result<(Vec<Hash>, Hash)> {
+        let need = first.div_ceil(CHUNK) * CHUNK;
+        let ranges = prune_anchor::covering_ranges(first);
+        let (roots, leaf) = self.with(stream, need, |src| {
+            let roots = ranges
+                .iter()
+                .map(|&(start, end)| proof::range_hash(src, start, end))
+                .collect::<Result<Vec<_>>>()?;
+            Ok((roots, proof::range_hash(src, first - 1, first)?))
+        })?;
+        if self.chunks * CHUNK < need {
+            return Err(Error::invalid(format!(
+                "the Merkle tree of stream {} is not {need} leaves long",
+                self.stream
+            )));
+        }
+        Ok((roots, leaf))
+    }
+
+    /// Makes the stored chunks durable, and records the anchor the tree
+    /// is held to from now on.
+    pub fn commit_prune(&mut self, anchor: &PruneAnchor) -> Result<()> {
+        self.files.sync(self.durable_chunks, self.chunks)?;
+        self.durable_chunks = self.chunks;
+        self.anchor = Some(anchor.clone());
+        Ok(())
     }
 
     /// Whether chunk `chunks - 1` ends with the leaf of the chain hash the
@@ -112,11 +204,17 @@ impl StreamTree {
         let Some(block) = self.files.read_block(chunks - 1)? else {
             return Ok(false);
         };
-        let mut cursor = stream.cursor(last)?;
-        if cursor.next_event()?.is_none() {
-            return Ok(false);
-        }
-        let chain_hash = cursor.head().hash;
+        let chain_hash = match &self.anchor {
+            // The event is gone; its anchor keeps its chain hash.
+            Some(a) if last + 1 == a.first.next_offset => a.first.hash,
+            _ => {
+                let mut cursor = stream.cursor(last)?;
+                if cursor.next_event()?.is_none() {
+                    return Ok(false);
+                }
+                cursor.head().hash
+            }
+        };
         Ok(block[CHUNK as usize - 1] == merkle::event_leaf_hash(last, &chain_hash))
     }
 
@@ -183,6 +281,7 @@ impl StreamTree {
     fn cut(&mut self, chunks: u64) -> Result<()> {
         self.files.truncate(chunks)?;
         self.chunks = chunks;
+        self.durable_chunks = self.durable_chunks.min(chunks);
         self.pending.clear();
         self.cache.retain(|(c, _)| *c < chunks);
         self.ranges.clear();
@@ -260,11 +359,20 @@ impl StreamTree {
             match self.damaged.take() {
                 Some(Damaged(at)) => {
                     let chunk = (at / CHUNK).min(self.chunks);
+                    let floor = self.floor();
+                    if chunk < floor {
+                        return Err(
+                            self.unrebuildable("the tree files of the pruned range are damaged")
+                        );
+                    }
                     // A damaged entry below the frontier may break the cut
-                    // too: start over then.
+                    // too: start over then (from what a prune left).
                     if self.cut(chunk).is_err() || self.damaged.take().is_some() {
                         self.damaged = None;
-                        self.cut(0)?;
+                        if self.cut(floor).is_err() || self.damaged.take().is_some() {
+                            return Err(self
+                                .unrebuildable("the tree files of the pruned range are damaged"));
+                        }
                     }
                 }
                 None => return result,

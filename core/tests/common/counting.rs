@@ -83,6 +83,9 @@ impl StorageDir for CountingDir {
     fn write_atomic(&self, rel: &Path, contents: &[u8]) -> io::Result<()> {
         self.inner.write_atomic(rel, contents)
     }
+    fn sync_dir(&self, rel: &Path) -> io::Result<()> {
+        self.inner.sync_dir(rel)
+    }
     fn read(&self, rel: &Path) -> io::Result<Vec<u8>> {
         self.inner.read(rel)
     }

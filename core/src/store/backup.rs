@@ -1,0 +1,339 @@
+//! Online backups: a consistent copy of the store, itself a store, taken
+//! while writers keep appending (docs/FORMAT.md, "Backups").
+//!
+//! Invariants kept here:
+//! - Each stream is synced before its snapshot is taken, so a backup never
+//!   holds an event its store could still lose (and an incremental backup
+//!   never builds on history the store later replaced).
+//! - Every file is durable before the manifest is replaced, and the
+//!   manifest names only what the files hold: a backup cut short keeps
+//!   its previous manifest, and the files beyond it only extend the
+//!   streams it lists.
+//! - Sealed segments are immutable: they are hard-linked where both sides
+//!   are local directories on one file system, copied otherwise. The
+//!   active segment is copied up to its committed length, never linked.
+//! - A second backup into the same place copies only what is new.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::Store;
+use crate::backup_manifest::{self, BackedUpStream, BackupManifest, MANIFEST_FILE};
+use crate::error::{Error, IoContext, Result};
+use crate::io::disk::DiskDir;
+use crate::io::StorageDir;
+use crate::layout;
+use crate::marker;
+use crate::prune_anchor;
+use crate::stream::Snapshot;
+
+/// Bytes copied per read and write.
+const COPY_BLOCK: usize = 1 << 20;
+
+impl Store {
+    /// Backs the store up into directory `dest` (created if missing; an
+    /// earlier backup there is brought up to date, copying only what is
+    /// new). Returns the manifest: each stream's first offset and head at
+    /// the snapshot, which the backup, opened as a store, verifies
+    /// against. Refuses a `dest` that holds anything but a backup.
+    pub fn backup(&self, dest: impl AsRef<Path>) -> Result<BackupManifest> {
+        let dest = dest.as_ref();
+        std::fs::create_dir_all(dest).context(|| format!("creating {}", dest.display()))?;
+        if let (Some(src), Ok(dst)) = (self.dir.local_path(Path::new("")), dest.canonicalize()) {
+            if let Ok(src) = src.canonicalize() {
+                if dst.starts_with(&src) || src.starts_with(&dst) {
+                    return Err(Error::invalid(format!(
+                        "cannot back {} up into {}: one holds the other",
+                        src.display(),
+                        dst.display()
+                    )));
+                }
+            }
+        }
+        // Keeps a writer (or another backup) out of the backup meanwhile.
+        let _lock = super::take_lock(dest)?;
+        self.backup_to(Arc::new(DiskDir::new(dest)))
+    }
+
+    /// [`Store::backup`] into any [`StorageDir`].
+    pub fn backup_to(&self, dest: Arc<dyn StorageDir>) -> Result<BackupManifest> {
+        let _op = self.begin()?;
+        if self.writable {
+            self.check_owner()?;
+        }
+        check_destination(dest.as_ref())?;
+        marker::ensure_current(dest.as_ref(), marker::check(dest.as_ref())?)?;
+
+        // Every stream's snapshot first, so the backup is one moment of
+        // the store as nearly as streams written in parallel allow.
+        let mut taken = Vec::new();
+        for id in self.streams.existing_ids()? {
+            let Some(stream) = self.stream(id)? else {
+                continue;
+            };
+            stream.sync()?;
+            let snapshot = stream.snapshot();
+            stream.chain_head()?;
+            taken.push((id, snapshot));
+        }
+        let mut manifest = BackupManifest::default();
+        for (id, snapshot) in &taken {
+            self.back_up_stream(dest.as_ref(), *id, snapshot)?;
+            self.back_up_tree(dest.as_ref(), *id)?;
+            manifest.streams.push(BackedUpStream {
+                stream: *id,
+                first_offset: snapshot.first.next_offset,
+                head: snapshot.head,
+            });
+        }
+        let cursors = Path::new(layout::CURSORS_DIR);
+        for name in list_or_empty(self.dir.as_ref(), cursors)? {
+            if layout::parse_stream_dir(&name).is_some() {
+                copy_small_files(self.dir.as_ref(), dest.as_ref(), &cursors.join(name))?;
+            }
+        }
+        for records in [layout::SIGNED_DIR, layout::WITNESSED_DIR] {
+            copy_small_files(self.dir.as_ref(), dest.as_ref(), Path::new(records))?;
+        }
+        backup_manifest::write(dest.as_ref(), &manifest)?;
+        Ok(manifest)
+    }
+
+    fn back_up_stream(&self, dest: &dyn StorageDir, id: u64, snapshot: &Snapshot) -> Result<()> {
+        let rel_dir = layout::stream_dir(id);
+        dest.create_dir(&rel_dir)
+            .context(|| format!("creating {}", dest.display(&rel_dir).display()))?;
+        let first = snapshot.first.next_offset;
+        // The anchor before anything of the pruned range goes, as a prune
+        // does it.
+        if first > 0 {
+            let anchor = prune_anchor::read(self.dir.as_ref(), id)?
+                .filter(|a| a.first == snapshot.first)
+                .ok_or_else(|| Error::invalid(format!("stream {id} was pruned again meanwhile")))?;
+            prune_anchor::write(dest, &anchor)?;
+        }
+        let present = list_or_empty(dest, &rel_dir)?;
+        for name in &present {
+            if let Some(base) = layout::parse_segment_name(name) {
+                if base < first {
+                    for rel in [layout::index_path(id, base), layout::segment_path(id, base)] {
+                        dest.remove(&rel)
+                            .context(|| format!("removing {}", dest.display(&rel).display()))?;
+                    }
+                }
+            }
+        }
+        let count = snapshot.segments.len();
+        for (i, segment) in snapshot.segments.iter().enumerate() {
+            let sealed = i + 1 < count;
+            let rel = segment.rel_path();
+            let len = if sealed {
+                segment.sealed_len()?
+            } else {
+                snapshot.active_len
+            };
+            copy_prefix(self.dir.as_ref(), dest, &rel, len, sealed)?;
+            if sealed {
+                let idx = layout::index_path(id, segment.base_offset);
+                if dest.read(&idx).is_err() {
+                    if let Ok(bytes) = self.dir.read(&idx) {
+                        dest.write_cache(&idx, &bytes)
+                            .context(|| format!("writing {}", dest.display(&idx).display()))?;
+                    }
+                }
+            }
+        }
+        dest.sync_dir(&rel_dir)
+            .context(|| format!("fsync of {}", dest.display(&rel_dir).display()))
+    }
+
+    /// The stream's Merkle tree files, under the tree's lock so no file is
+    /// caught half-written. Rebuildable from the segments except over a
+    /// pruned range, which is why they travel with the backup.
+    fn back_up_tree(&self, dest: &dyn StorageDir, id: u64) -> Result<()> {
+        let rel = layout::tree_dir(id);
+        if list_or_empty(self.dir.as_ref(), &rel)?.is_empty() {
+            return Ok(());
+        }
+        if !self.writable {
+            // The writer's files, which a read-only store never loads: an
+            // entry caught half-written fails its CRC in the backup and is
+            // rebuilt there, and the pruned range's entries never change.
+            return copy_tree_files(self.dir.as_ref(), dest, id);
+        }
+        let Some(stream) = self.stream(id)? else {
+            return Ok(());
+        };
+        let tree = self.tree_of(&stream)?;
+        let _tree = tree.lock();
+        copy_tree_files(self.dir.as_ref(), dest, id)
+    }
+}
+
+/// Refuses a destination that holds something other than a backup.
+fn check_destination(dest: &dyn StorageDir) -> Result<()> {
+    let names = list_or_empty(dest, Path::new(""))?;
+    let is_backup = names.iter().any(|n| n == MANIFEST_FILE);
+    let stray = names.iter().any(|n| {
+        n != layout::LOCK_FILE && n != MANIFEST_FILE && !n.ends_with(crate::io::TEMP_SUFFIX)
+    });
+    if stray && !is_backup {
+        if names.iter().any(|n| n == layout::STORE_MARKER) {
+            // A backup cut short before its first manifest, or a store.
+            if backup_manifest::read(dest)?.is_none()
+                && names.iter().any(|n| n == layout::OPEN_MARKER)
+            {
+                return Err(Error::invalid(format!(
+                    "{} is a store in use, not a backup",
+                    dest.display(Path::new("")).display()
+                )));
+            }
+            return Ok(());
+        }
+        return Err(Error::invalid(format!(
+            "{} is not empty and holds no stratalog backup",
+            dest.display(Path::new("")).display()
+        )));
+    }
+    if is_backup {
+        backup_manifest::read(dest)?;
+    }
+    Ok(())
+}
+
+fn list_or_empty(dir: &dyn StorageDir, rel: &Path) -> Result<Vec<String>> {
+    match dir.list(rel) {
+        Ok(names) => Ok(names),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(Error::io(
+            format!("listing {}", dir.display(rel).display()),
+            e,
+        )),
+    }
+}
+
+/// Makes `dest`'s copy of `rel` hold the first `len` bytes of the source's,
+/// durably: a hard link for a sealed segment not copied yet (where both are
+/// local), otherwise a copy of the bytes it lacks.
+fn copy_prefix(
+    src: &dyn StorageDir,
+    dest: &dyn StorageDir,
+    rel: &Path,
+    len: u64,
+    immutable: bool,
+) -> Result<()> {
+    let have = match dest.open(rel, true) {
+        Ok(file) => Some(file),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => {
+            return Err(Error::io(
+                format!("opening {}", dest.display(rel).display()),
+                e,
+            ))
+        }
+    };
+    let dest_len = match &have {
+        Some(file) => file
+            .len()
+            .context(|| format!("reading {}", dest.display(rel).display()))?,
+        None => 0,
+    };
+    if dest_len == len {
+        return Ok(());
+    }
+    if dest_len > len {
+        return Err(Error::invalid(format!(
+            "{} holds {dest_len} bytes, more than the {len} of {}: it is not a backup of this store",
+            dest.display(rel).display(),
+            src.display(rel).display()
+        )));
+    }
+    if have.is_none() && immutable {
+        if let (Some(from), Some(to)) = (src.local_path(rel), dest.local_path(rel)) {
+            if crate::io::disk::hard_link(&from, &to).is_ok() {
+                return Ok(());
+            }
+        }
+    }
+    let target = match have {
+        Some(file) => file,
+        None => {
+            dest.write_cache(rel, &[])
+                .context(|| format!("creating {}", dest.display(rel).display()))?;
+            dest.open(rel, true)
+                .context(|| format!("opening {}", dest.display(rel).display()))?
+        }
+    };
+    let source = src
+        .open(rel, false)
+        .context(|| format!("opening {}", src.display(rel).display()))?;
+    let mut pos = dest_len;
+    while pos < len {
+        let n = COPY_BLOCK.min((len - pos) as usize);
+        let block = source
+            .read_vec_at(n, pos)
+            .context(|| format!("reading {}", src.display(rel).display()))?;
+        target
+            .write_all_at(&block, pos)
+            .context(|| format!("writing {}", dest.display(rel).display()))?;
+        pos += n as u64;
+    }
+    target
+        .sync_data()
+        .context(|| format!("fsync of {}", dest.display(rel).display()))
+}
+
+fn copy_tree_files(src: &dyn StorageDir, dest: &dyn StorageDir, id: u64) -> Result<()> {
+    let rel_dir = layout::tree_dir(id);
+    dest.create_dir(&rel_dir)
+        .context(|| format!("creating {}", dest.display(&rel_dir).display()))?;
+    for name in list_or_empty(src, &rel_dir)? {
+        if name.ends_with(crate::io::TEMP_SUFFIX) {
+            continue;
+        }
+        let rel: PathBuf = rel_dir.join(&name);
+        let file = src
+            .open(&rel, false)
+            .context(|| format!("opening {}", src.display(&rel).display()))?;
+        let len = file
+            .len()
+            .context(|| format!("reading {}", src.display(&rel).display()))?;
+        // A tree file may have been cut and rebuilt since the last backup:
+        // a copy longer than the source starts over.
+        if let Ok(existing) = dest.open(&rel, true) {
+            if existing.len().unwrap_or(0) > len {
+                existing
+                    .truncate(0)
+                    .context(|| format!("cutting {}", dest.display(&rel).display()))?;
+            }
+        }
+        copy_prefix(src, dest, &rel, len, false)?;
+    }
+    dest.sync_dir(&rel_dir)
+        .context(|| format!("fsync of {}", dest.display(&rel_dir).display()))
+}
+
+/// Copies every file of directory `rel` (cursors, signed records: small
+/// files replaced atomically) whose contents differ.
+fn copy_small_files(src: &dyn StorageDir, dest: &dyn StorageDir, rel: &Path) -> Result<()> {
+    let names = list_or_empty(src, rel)?;
+    if names.is_empty() {
+        return Ok(());
+    }
+    dest.create_dir(rel)
+        .context(|| format!("creating {}", dest.display(rel).display()))?;
+    for name in names {
+        if name.ends_with(crate::io::TEMP_SUFFIX) || name == layout::SIGNED_LOCK {
+            continue;
+        }
+        let child = rel.join(&name);
+        let Ok(bytes) = src.read(&child) else {
+            continue;
+        };
+        if dest.read(&child).ok().as_deref() != Some(&bytes[..]) {
+            dest.write_atomic(&child, &bytes)
+                .context(|| format!("writing {}", dest.display(&child).display()))?;
+        }
+    }
+    Ok(())
+}

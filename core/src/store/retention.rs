@@ -1,0 +1,97 @@
+//! Retention: pruning the front of a stream while every head, proof and
+//! checkpoint about what remains stays valid (docs/FORMAT.md, "Prune
+//! anchor").
+
+use super::Store;
+use crate::error::{Error, Result};
+use crate::merkle;
+use crate::prune_anchor::PruneAnchor;
+use crate::tree::files::CHUNK;
+
+/// What an explicit retention call keeps of a stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retention {
+    /// At least the last `n` events.
+    KeepLast(u64),
+    /// At most this many bytes of segment files, as far as whole sealed
+    /// segments allow (the active segment always stays, whatever its size).
+    KeepBytes(u64),
+}
+
+impl Store {
+    /// Removes the sealed segments of `stream` whose events all lie below
+    /// `before`, and returns the stream's first offset afterwards.
+    ///
+    /// First it records, durably, a prune anchor: the new first offset
+    /// `F`, the chain hash `h(F - 1)`, and the roots of the Merkle
+    /// subtrees covering `[0, F)` (bringing the tree up to `F` if it was
+    /// behind, which reads the events being removed once). Then it unlinks
+    /// the segment files; nothing is rewritten. A crash at any point
+    /// leaves the old first offset or the new one. Afterwards reads below
+    /// `F` fail with [`Error::Pruned`]; `verify` starts at the anchor;
+    /// proofs, checkpoints and receipts about retained events are
+    /// byte-identical to what they were.
+    ///
+    /// The active segment is never removed, nor a segment whose removal
+    /// would leave the tree's 64-leaf chunk at `F` incomplete (the last
+    /// few dozen events of a stream): such a prune removes less, and a
+    /// later one the rest.
+    pub fn prune(&self, stream: u64, before: u64) -> Result<u64> {
+        let _op = self.begin()?;
+        if !self.writable {
+            return Err(Error::ReadOnly);
+        }
+        self.check_owner()?;
+        let Some(stream) = self.stream(stream)? else {
+            return Ok(0);
+        };
+        // The tree's lock keeps prunes of one stream one at a time.
+        let tree = self.tree_of(&stream)?;
+        let mut tree = tree.lock();
+        let Some(plan) = stream.plan_prune(before, CHUNK)? else {
+            return stream.first_offset();
+        };
+        let first = plan.first.next_offset;
+        let (roots, leaf) = tree.prune_roots(&stream, first)?;
+        if leaf != merkle::event_leaf_hash(first - 1, &plan.first.hash) {
+            return Err(Error::ChainMismatch {
+                stream: stream.id,
+                offset: first,
+                reason: "the segment that would come first after the prune does not start from the chain hash the stream has there".into(),
+            });
+        }
+        let anchor = PruneAnchor {
+            stream: stream.id,
+            first: plan.first,
+            roots,
+        };
+        tree.commit_prune(&anchor)?;
+        stream.apply_prune(&plan, &anchor)?;
+        Ok(first)
+    }
+
+    /// Prunes `stream` as `policy` says, returning its first offset
+    /// afterwards. Nothing is removed but by such an explicit call.
+    pub fn apply_retention(&self, stream: u64, policy: Retention) -> Result<u64> {
+        let before = {
+            let _op = self.begin()?;
+            let Some(s) = self.stream(stream)? else {
+                return Ok(0);
+            };
+            match policy {
+                Retention::KeepLast(n) => s.chain_head()?.next_offset.saturating_sub(n),
+                Retention::KeepBytes(max) => s.offset_keeping_bytes(max)?,
+            }
+        };
+        self.prune(stream, before)
+    }
+
+    /// The first offset `stream` still holds: 0 unless it was pruned.
+    pub fn first_offset(&self, stream: u64) -> Result<u64> {
+        let _op = self.begin()?;
+        match self.stream(stream)? {
+            Some(s) => s.first_offset(),
+            None => Ok(0),
+        }
+    }
+}
