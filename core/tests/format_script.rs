@@ -238,6 +238,9 @@ fn damage_cases() -> Vec<DamageCase> {
         ("cut a record out of the last segment", "chain", |s| {
             cut_record(s.last().unwrap(), first_event_mid_batch)
         }),
+        ("remove the first segment", "corruption", |s| {
+            std::fs::remove_file(&s[0]).unwrap()
+        }),
         ("remove a middle segment", "chain", |s| {
             std::fs::remove_file(&s[1]).unwrap()
         }),
@@ -326,6 +329,56 @@ fn script_and_library_agree_on_every_kind_of_damage() {
         for other in [0, 1 << 40] {
             assert_eq!(verdicts[&other], expected[&other], "{what}");
         }
+    }
+}
+
+/// A pruned stream verifies from its anchor in both verifiers, and damage
+/// to the anchor is judged alike.
+#[test]
+fn pruned_streams_verify_from_their_anchor() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("pruned");
+    let expected = build(&root);
+    {
+        let store = Store::open(&root, small(4096, 3)).unwrap();
+        assert!(store.prune(5, 100).unwrap() > 0);
+        store.close().unwrap();
+    }
+    assert_eq!(agree(&root), expected);
+    let anchor = root
+        .join("streams")
+        .join(format!("{:020}", 5))
+        .join("ANCHOR");
+    let pristine = std::fs::read(&anchor).unwrap();
+    let with_crc = |mut body: Vec<u8>| {
+        body.truncate(body.len() - 4);
+        let crc = common::crc32(&body);
+        body.extend_from_slice(&crc.to_le_bytes());
+        body
+    };
+    let mut forged_hash = pristine.clone();
+    forged_hash[40] ^= 1;
+    let mut flipped = pristine.clone();
+    flipped[40] ^= 1;
+    let cases: [(&str, Option<Vec<u8>>, &str); 3] = [
+        ("anchor removed", None, "corruption"),
+        ("anchor byte flipped", Some(flipped), "corruption"),
+        ("anchor hash forged", Some(with_crc(forged_hash)), "chain"),
+    ];
+    for (what, bytes, verdict) in cases {
+        let copy = dir.path().join(what.replace(' ', "-"));
+        common::copy_dir(&root, &copy);
+        let at = copy
+            .join("streams")
+            .join(format!("{:020}", 5))
+            .join("ANCHOR");
+        match bytes {
+            None => std::fs::remove_file(&at).unwrap(),
+            Some(b) => std::fs::write(&at, b).unwrap(),
+        }
+        let verdicts = agree(&copy);
+        assert_eq!(verdicts[&5], verdict, "{what}");
+        assert_eq!(verdicts[&0], expected[&0], "{what}");
     }
 }
 

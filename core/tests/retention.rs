@@ -524,6 +524,23 @@ fn backups_are_stores_that_verify_against_their_manifest() {
     );
     copy.close().unwrap();
 
+    // The store prunes past everything the backup holds of the stream:
+    // the next backup still comes out whole.
+    let end = fill(&store, 4500, 40);
+    let first = store.prune(S, 4000).unwrap();
+    assert!(first > 3000);
+    let manifest = store.backup(&backup).unwrap();
+    let s = manifest.streams.iter().find(|s| s.stream == S).unwrap();
+    assert_eq!((s.first_offset, s.head), (first, end));
+    let copy = Store::open_read_only(&backup).unwrap();
+    assert_eq!(copy.first_offset(S).unwrap(), first);
+    copy.verify_against(S, &end).unwrap();
+    drop(copy);
+    for p in common::segments(&backup, S) {
+        let base: u64 = p.file_stem().unwrap().to_str().unwrap().parse().unwrap();
+        assert!(base >= first, "{}", p.display());
+    }
+
     // Not into something that is not a backup, nor into the store.
     let stray = dest.path().join("stray");
     fs::create_dir(&stray).unwrap();

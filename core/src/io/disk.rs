@@ -136,6 +136,10 @@ impl StorageDir for DiskDir {
         Ok(Some(file))
     }
 
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        fs::rename(self.path(from), self.path(to))
+    }
+
     fn local_path(&self, rel: &Path) -> Option<PathBuf> {
         Some(self.path(rel))
     }

@@ -365,6 +365,25 @@ impl StorageDir for SimDir {
         Ok(())
     }
 
+    /// Fails like an atomic write's rename; the file keeps its old name.
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        let mut state = self.state.lock();
+        if let Some(f) = state.tick(Op::AtomicWrite) {
+            return Err(f.error());
+        }
+        let file = state
+            .files
+            .remove(from)
+            .ok_or_else(|| Self::not_found(from))?;
+        let durable = state.durable_files.remove(from);
+        state.files.insert(to.to_path_buf(), file);
+        match durable {
+            Some(d) => state.durable_files.insert(to.to_path_buf(), d),
+            None => state.durable_files.remove(to),
+        };
+        Ok(())
+    }
+
     /// Entries are durable as soon as they are made here (the harsher
     /// cases are the files' contents), so only the fault is simulated.
     fn sync_dir(&self, _rel: &Path) -> io::Result<()> {

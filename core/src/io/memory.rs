@@ -77,6 +77,13 @@ impl StorageDir for MemoryDir {
         Ok(())
     }
 
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        let mut tree = self.tree.lock();
+        let file = tree.files.remove(from).ok_or_else(|| not_found(from))?;
+        tree.files.insert(to.to_path_buf(), file);
+        Ok(())
+    }
+
     fn sync_dir(&self, _rel: &Path) -> io::Result<()> {
         Ok(())
     }

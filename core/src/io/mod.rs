@@ -106,6 +106,10 @@ pub trait StorageDir: Send + Sync + Debug {
     fn lock_file(&self, _rel: &Path) -> io::Result<Option<std::fs::File>> {
         Ok(None)
     }
+    /// Renames file `from` to `to`, replacing `to`; durable only once the
+    /// directory is synced ([`StorageDir::sync_dir`]). Handles opened on
+    /// `from` must be dropped first.
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
     /// Makes the entries of directory `rel` durable (files created, renamed
     /// or removed in it), as an fsync of the directory does.
     fn sync_dir(&self, rel: &Path) -> io::Result<()>;

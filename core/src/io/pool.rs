@@ -178,6 +178,10 @@ impl StorageDir for PooledDir {
         self.inner.lock_file(rel)
     }
 
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        self.inner.rename(from, to)
+    }
+
     fn local_path(&self, rel: &Path) -> Option<PathBuf> {
         self.inner.local_path(rel)
     }

@@ -8,7 +8,13 @@
 //! - Every file is durable before the manifest is replaced, and the
 //!   manifest names only what the files hold: a backup cut short keeps
 //!   its previous manifest, and the files beyond it only extend the
-//!   streams it lists.
+//!   streams it lists. New files are copied under a temp name and renamed
+//!   once whole; files that grow are only appended to (a crash leaves a
+//!   torn tail, which readers ignore).
+//! - A prune is carried into the backup after the new manifest, so the old
+//!   one stays true until then. Only when the store pruned past everything
+//!   the old backup held of a stream (nothing would connect) is the old
+//!   manifest removed first: that backup cannot survive the update.
 //! - Sealed segments are immutable: they are hard-linked where both sides
 //!   are local directories on one file system, copied otherwise. The
 //!   active segment is copied up to its committed length, never linked.
@@ -61,7 +67,7 @@ impl Store {
         if self.writable {
             self.check_owner()?;
         }
-        check_destination(dest.as_ref())?;
+        let old = check_destination(dest.as_ref())?;
         marker::ensure_current(dest.as_ref(), marker::check(dest.as_ref())?)?;
 
         // Every stream's snapshot first, so the backup is one moment of
@@ -77,8 +83,15 @@ impl Store {
             taken.push((id, snapshot));
         }
         let mut manifest = BackupManifest::default();
+        let mut deferred = Vec::new();
         for (id, snapshot) in &taken {
-            self.back_up_stream(dest.as_ref(), *id, snapshot)?;
+            let old_head = old
+                .as_ref()
+                .and_then(|m| m.streams.iter().find(|s| s.stream == *id))
+                .map(|s| s.head.next_offset);
+            if let Some(prune) = self.back_up_stream(dest.as_ref(), *id, snapshot, old_head)? {
+                deferred.push(prune);
+            }
             self.back_up_tree(dest.as_ref(), *id)?;
             manifest.streams.push(BackedUpStream {
                 stream: *id,
@@ -96,31 +109,53 @@ impl Store {
             copy_small_files(self.dir.as_ref(), dest.as_ref(), Path::new(records))?;
         }
         backup_manifest::write(dest.as_ref(), &manifest)?;
+        for prune in deferred {
+            prune.carry_out(dest.as_ref())?;
+        }
         Ok(manifest)
     }
 
-    fn back_up_stream(&self, dest: &dyn StorageDir, id: u64, snapshot: &Snapshot) -> Result<()> {
+    /// Copies what the backup lacks of one stream. Returns the prune to
+    /// carry into the backup once the new manifest is written, if the old
+    /// one still needs the segments it removes.
+    fn back_up_stream(
+        &self,
+        dest: &dyn StorageDir,
+        id: u64,
+        snapshot: &Snapshot,
+        old_head: Option<u64>,
+    ) -> Result<Option<DeferredPrune>> {
         let rel_dir = layout::stream_dir(id);
         dest.create_dir(&rel_dir)
             .context(|| format!("creating {}", dest.display(&rel_dir).display()))?;
         let first = snapshot.first.next_offset;
-        // The anchor before anything of the pruned range goes, as a prune
-        // does it.
+        let below: Vec<u64> = list_or_empty(dest, &rel_dir)?
+            .iter()
+            .filter_map(|name| layout::parse_segment_name(name))
+            .filter(|&base| base < first)
+            .collect();
+        let mut deferred = None;
         if first > 0 {
             let anchor = prune_anchor::read(self.dir.as_ref(), id)?
                 .filter(|a| a.first == snapshot.first)
                 .ok_or_else(|| Error::invalid(format!("stream {id} was pruned again meanwhile")))?;
-            prune_anchor::write(dest, &anchor)?;
-        }
-        let present = list_or_empty(dest, &rel_dir)?;
-        for name in &present {
-            if let Some(base) = layout::parse_segment_name(name) {
-                if base < first {
-                    for rel in [layout::index_path(id, base), layout::segment_path(id, base)] {
-                        dest.remove(&rel)
-                            .context(|| format!("removing {}", dest.display(&rel).display()))?;
-                    }
-                }
+            let prune = DeferredPrune {
+                stream: id,
+                anchor,
+                removed: below,
+            };
+            if prune.removed.is_empty() {
+                prune_anchor::write(dest, &prune.anchor)?;
+            } else if old_head.is_some_and(|h| h >= first) {
+                deferred = Some(prune);
+            } else {
+                // The old backup's part of this stream ends before what
+                // the store still holds: nothing could connect them.
+                dest.remove(Path::new(MANIFEST_FILE))
+                    .context(|| "removing the old backup manifest".into())?;
+                dest.sync_dir(Path::new(""))
+                    .context(|| "fsync of the backup directory".into())?;
+                prune.carry_out(dest)?;
             }
         }
         let count = snapshot.segments.len();
@@ -144,7 +179,8 @@ impl Store {
             }
         }
         dest.sync_dir(&rel_dir)
-            .context(|| format!("fsync of {}", dest.display(&rel_dir).display()))
+            .context(|| format!("fsync of {}", dest.display(&rel_dir).display()))?;
+        Ok(deferred)
     }
 
     /// The stream's Merkle tree files, under the tree's lock so no file is
@@ -170,8 +206,34 @@ impl Store {
     }
 }
 
-/// Refuses a destination that holds something other than a backup.
-fn check_destination(dest: &dyn StorageDir) -> Result<()> {
+/// A prune of the store carried into its backup: its anchor, then the
+/// segments below it go, as a prune does it.
+#[derive(Debug)]
+struct DeferredPrune {
+    stream: u64,
+    anchor: crate::prune_anchor::PruneAnchor,
+    removed: Vec<u64>,
+}
+
+impl DeferredPrune {
+    fn carry_out(&self, dest: &dyn StorageDir) -> Result<()> {
+        prune_anchor::write(dest, &self.anchor)?;
+        for &base in &self.removed {
+            for rel in [
+                layout::index_path(self.stream, base),
+                layout::segment_path(self.stream, base),
+            ] {
+                dest.remove(&rel)
+                    .context(|| format!("removing {}", dest.display(&rel).display()))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Refuses a destination that holds something other than a backup; the
+/// manifest of the backup it holds, if any.
+fn check_destination(dest: &dyn StorageDir) -> Result<Option<BackupManifest>> {
     let names = list_or_empty(dest, Path::new(""))?;
     let is_backup = names.iter().any(|n| n == MANIFEST_FILE);
     let stray = names.iter().any(|n| {
@@ -188,17 +250,14 @@ fn check_destination(dest: &dyn StorageDir) -> Result<()> {
                     dest.display(Path::new("")).display()
                 )));
             }
-            return Ok(());
+            return Ok(None);
         }
         return Err(Error::invalid(format!(
             "{} is not empty and holds no stratalog backup",
             dest.display(Path::new("")).display()
         )));
     }
-    if is_backup {
-        backup_manifest::read(dest)?;
-    }
-    Ok(())
+    backup_manifest::read(dest)
 }
 
 fn list_or_empty(dir: &dyn StorageDir, rel: &Path) -> Result<Vec<String>> {
@@ -255,13 +314,16 @@ fn copy_prefix(
             }
         }
     }
+    // A new file is written under a temp name and renamed once whole.
+    let temp = crate::io::temp_path(rel);
+    let write_to = if have.is_some() { rel } else { temp.as_path() };
     let target = match have {
         Some(file) => file,
         None => {
-            dest.write_cache(rel, &[])
-                .context(|| format!("creating {}", dest.display(rel).display()))?;
-            dest.open(rel, true)
-                .context(|| format!("opening {}", dest.display(rel).display()))?
+            dest.write_cache(write_to, &[])
+                .context(|| format!("creating {}", dest.display(write_to).display()))?;
+            dest.open(write_to, true)
+                .context(|| format!("opening {}", dest.display(write_to).display()))?
         }
     };
     let source = src
@@ -280,7 +342,13 @@ fn copy_prefix(
     }
     target
         .sync_data()
-        .context(|| format!("fsync of {}", dest.display(rel).display()))
+        .context(|| format!("fsync of {}", dest.display(write_to).display()))?;
+    drop(target);
+    if write_to != rel {
+        dest.rename(write_to, rel)
+            .context(|| format!("renaming {}", dest.display(write_to).display()))?;
+    }
+    Ok(())
 }
 
 fn copy_tree_files(src: &dyn StorageDir, dest: &dyn StorageDir, id: u64) -> Result<()> {

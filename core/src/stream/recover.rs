@@ -55,7 +55,30 @@ pub fn open_stream(
     // A prune records its anchor before it removes a segment, so segments
     // below the anchor are what a prune left when it was cut short: a
     // writer finishes removing them, a reader leaves them be.
-    let anchor = prune_anchor::read(dir.as_ref(), id)?;
+    let anchor = match prune_anchor::read(dir.as_ref(), id) {
+        Ok(anchor) => anchor,
+        Err(crate::Error::Corruption { file, reason, .. }) => {
+            // The stream reports it; the store and its other streams open.
+            let damage = Damage {
+                kind: DamageKind::Bytes,
+                offset: 0,
+                file,
+                reason,
+            };
+            let segments = bases
+                .iter()
+                .map(|&base| Arc::new(Segment::existing(dir.clone(), id, base, writable)))
+                .collect();
+            let snapshot = Snapshot {
+                segments: Arc::new(segments),
+                head: ChainHead::EMPTY,
+                active_len: 0,
+                first: ChainHead::EMPTY,
+            };
+            return Ok((Stream::new(id, dir, options, snapshot, Some(damage)), None));
+        }
+        Err(other) => return Err(other),
+    };
     let first = anchor.as_ref().map_or(ChainHead::EMPTY, |a| a.first);
     let pruned = bases.partition_point(|&b| b < first.next_offset);
     let starts_there = bases.get(pruned) == Some(&first.next_offset);

@@ -83,6 +83,9 @@ impl StorageDir for CountingDir {
     fn write_atomic(&self, rel: &Path, contents: &[u8]) -> io::Result<()> {
         self.inner.write_atomic(rel, contents)
     }
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        self.inner.rename(from, to)
+    }
     fn sync_dir(&self, rel: &Path) -> io::Result<()> {
         self.inner.sync_dir(rel)
     }

@@ -1,0 +1,216 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! Prune and backup under the simulated file system: every operation they
+//! perform fails, every way, followed by a power loss. Afterwards the
+//! stream has its old first offset or its new one, every retained event,
+//! a chain that verifies and the Merkle root it had; a backup holds its
+//! old manifest or its new one, and verifies against whichever it holds.
+
+mod common;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use common::{payload, small};
+use stratalog_core::io::faulty::{Fault, FaultPlan, SimDir};
+use stratalog_core::io::StorageDir;
+use stratalog_core::{ChainHead, Options, Store};
+
+const S: u64 = 2;
+
+fn options() -> Options {
+    small(4096, 16)
+}
+
+/// A store on `dir` holding `events` durable events of stream S, with its
+/// tree built; returns its head and root.
+fn prepared(dir: &SimDir, events: u64) -> (ChainHead, [u8; 32]) {
+    let store = Store::open_on(Arc::new(dir.clone()), options(), true).unwrap();
+    let evs: Vec<Vec<u8>> = (0..events).map(|o| payload(S, o, 40)).collect();
+    for chunk in evs.chunks(50) {
+        store.append_batch(S, chunk, None, true).unwrap();
+    }
+    let root = store.tree_root(S, None).unwrap();
+    let head = store.chain_head(S).unwrap();
+    store.close().unwrap();
+    (head, root)
+}
+
+fn check_stream(dir: &SimDir, head: ChainHead, root: [u8; 32], firsts: &[u64], ctx: &str) -> u64 {
+    let store = Store::open_on(Arc::new(dir.clone()), options(), true).unwrap();
+    let first = store.first_offset(S).unwrap();
+    assert!(firsts.contains(&first), "{ctx}: first offset {first}");
+    let evs = store.read_from(S, first, 1 << 30).unwrap();
+    assert_eq!(evs.len() as u64, head.next_offset - first, "{ctx}");
+    for (i, e) in evs.iter().enumerate() {
+        assert_eq!(&e[..], &payload(S, first + i as u64, 40)[..], "{ctx}");
+    }
+    store.verify_against(S, &head).unwrap();
+    assert_eq!(store.tree_root(S, None).unwrap(), root, "{ctx}");
+    store.close().unwrap();
+    first
+}
+
+#[test]
+fn prune_survives_every_fault_and_power_loss() {
+    // The clean run: how many operations a prune performs, and where it
+    // takes the stream.
+    let dir = SimDir::new();
+    let (head, root) = prepared(&dir, 1200);
+    let store = Store::open_on(Arc::new(dir.clone()), options(), true).unwrap();
+    let before = dir.ops();
+    let first = store.prune(S, 900).unwrap();
+    let prune_ops = dir.ops() - before;
+    store.close().unwrap();
+    assert!(first > 0 && prune_ops > 3, "{first} {prune_ops}");
+    dir.power_loss(0);
+    check_stream(&dir, head, root, &[first], "clean");
+
+    let mut fired = 0;
+    for k in 0..prune_ops + 2 {
+        for fault in Fault::ALL {
+            for torn_keep in [0usize, 100] {
+                let dir = SimDir::new();
+                let (head, root) = prepared(&dir, 1200);
+                let store = Store::open_on(Arc::new(dir.clone()), options(), true).unwrap();
+                dir.set_plan(Some(FaultPlan::at(dir.ops() + k, fault)));
+                let result = store.prune(S, 900);
+                let injected = dir.injected();
+                dir.set_plan(None);
+                let _ = store.close();
+                drop(store);
+                let ctx = format!("op {k} {fault:?} torn_keep={torn_keep}");
+                if injected.is_some() {
+                    fired += 1;
+                    assert!(result.is_err(), "{ctx}: a failure was reported as success");
+                }
+                dir.power_loss(torn_keep);
+                let got = check_stream(&dir, head, root, &[0, first], &ctx);
+                if result.is_ok() {
+                    assert_eq!(got, first, "{ctx}: an acknowledged prune was undone");
+                }
+            }
+        }
+    }
+    println!("prune: {fired} faults over {prune_ops} operations");
+    assert!(fired >= 5, "only {fired} faults fired");
+}
+
+fn backup_heads(dest: &SimDir) -> Option<Vec<(u64, ChainHead)>> {
+    let text = String::from_utf8(dest.read(Path::new("BACKUP")).ok()?).unwrap();
+    Some(
+        text.lines()
+            .filter_map(|l| l.strip_prefix("stream "))
+            .map(|l| {
+                let f: Vec<&str> = l.split(' ').collect();
+                (f[0].parse().unwrap(), f[2].parse().unwrap())
+            })
+            .collect(),
+    )
+}
+
+fn check_backup(dest: &SimDir, expect: Option<&[(u64, ChainHead)]>, ctx: &str) {
+    let Some(heads) = backup_heads(dest) else {
+        assert!(
+            expect.is_none(),
+            "{ctx}: the manifest of a finished backup is gone"
+        );
+        return;
+    };
+    // Whatever a manifest names, the files hold.
+    if let Some(expect) = expect {
+        assert_eq!(heads, expect, "{ctx}");
+    }
+    let copy = Store::open_on(Arc::new(dest.clone()), options(), false).unwrap();
+    for (stream, head) in heads {
+        copy.verify_against(stream, &head).unwrap();
+    }
+}
+
+/// A source store with two streams and a cursor, backed up once into
+/// `dest`, then grown and pruned: what an incremental backup finds.
+fn source_after_first_backup(dest: &SimDir) -> (SimDir, Store, Vec<(u64, ChainHead)>) {
+    let source = SimDir::new();
+    prepared(&source, 700);
+    let store = Store::open_on(Arc::new(source.clone()), options(), true).unwrap();
+    store.append(7, b"another stream").unwrap();
+    store.commit_cursor(S, "reader", 10).unwrap();
+    let first = store.backup_to(Arc::new(dest.clone())).unwrap();
+    let evs: Vec<Vec<u8>> = (700..900).map(|o| payload(S, o, 40)).collect();
+    store.append_batch(S, &evs, None, true).unwrap();
+    assert!(store.prune(S, 500).unwrap() > 0);
+    (source, store, pairs(&first))
+}
+
+fn pairs(m: &stratalog_core::BackupManifest) -> Vec<(u64, ChainHead)> {
+    m.streams.iter().map(|s| (s.stream, s.head)).collect()
+}
+
+#[test]
+fn backup_survives_every_fault_and_power_loss() {
+    // Clean runs: how many operations a first and an incremental backup
+    // perform on the destination.
+    let dest = SimDir::new();
+    let source = SimDir::new();
+    prepared(&source, 700);
+    let store = Store::open_on(Arc::new(source.clone()), options(), true).unwrap();
+    store.append(7, b"another stream").unwrap();
+    let manifest = store.backup_to(Arc::new(dest.clone())).unwrap();
+    let first_ops = dest.ops();
+    dest.power_loss(0);
+    check_backup(&dest, Some(&pairs(&manifest)), "clean first");
+    drop(store);
+    let dest = SimDir::new();
+    let (_source, store, _) = source_after_first_backup(&dest);
+    let before = dest.ops();
+    let manifest = store.backup_to(Arc::new(dest.clone())).unwrap();
+    let second_ops = dest.ops() - before;
+    let newer = pairs(&manifest);
+    dest.power_loss(0);
+    check_backup(&dest, Some(&newer), "clean incremental");
+    drop(store);
+
+    let mut fired = 0;
+    for incremental in [false, true] {
+        let ops = if incremental { second_ops } else { first_ops };
+        for k in 0..ops + 2 {
+            for fault in Fault::ALL {
+                let dest = SimDir::new();
+                let (store, older) = if incremental {
+                    let (_source, store, older) = source_after_first_backup(&dest);
+                    (store, Some(older))
+                } else {
+                    let source = SimDir::new();
+                    prepared(&source, 700);
+                    (
+                        Store::open_on(Arc::new(source), options(), true).unwrap(),
+                        None,
+                    )
+                };
+                dest.set_plan(Some(FaultPlan::at(dest.ops() + k, fault)));
+                let result = store.backup_to(Arc::new(dest.clone()));
+                let injected = dest.injected();
+                dest.set_plan(None);
+                let ctx = format!("incremental={incremental} op {k} {fault:?}");
+                if injected.is_some() {
+                    fired += 1;
+                    assert!(result.is_err(), "{ctx}: a failure was reported as success");
+                }
+                dest.power_loss(0);
+                match &result {
+                    Ok(m) => check_backup(&dest, Some(&pairs(m)), &ctx),
+                    // The old manifest or the new one (the failure came
+                    // after it was written), or none for a first backup:
+                    // whichever, what it names verifies.
+                    Err(_) => {
+                        if let Some(older) = &older {
+                            let heads = backup_heads(&dest).expect("a manifest survives");
+                            assert!(&heads == older || heads == newer, "{ctx}: {heads:?}");
+                        }
+                        check_backup(&dest, None, &ctx);
+                    }
+                }
+            }
+        }
+    }
+    assert!(fired > 10, "only {fired} faults fired");
+}
