@@ -254,8 +254,11 @@ fuzz:
 
 ## The long reliability run: thousands of SIGKILLs instead of 200.
 STRESS_KILLS ?= 3000
+## kill -9 during prune and backup (24 in make test).
+STRESS_PRUNE_KILLS ?= 400
 stress:
 	STRATALOG_CRASH_ITERS=$(STRESS_KILLS) $(CARGO) test --release -p stratalog-core --test crash -- --nocapture
+	STRATALOG_PRUNE_KILLS=$(STRESS_PRUNE_KILLS) $(CARGO) test --release -p stratalog-core --test retention kill_9 -- --nocapture
 
 clean:
 	$(CARGO) clean
