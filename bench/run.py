@@ -56,6 +56,9 @@ ENV = {
     "BENCH_PROOF_EVENTS": os.environ.get("BENCH_PROOF_EVENTS", "1000000"),
     "BENCH_SLOW_PROOF_EVENTS": os.environ.get("BENCH_SLOW_PROOF_EVENTS", "1000000"),
     "BENCH_PROOF_SECONDS": os.environ.get("BENCH_PROOF_SECONDS", "2"),
+    # Issue 15: the stream pruned and backed up, and the one exported.
+    "BENCH_RETENTION_GB": os.environ.get("BENCH_RETENTION_GB", "10"),
+    "BENCH_EXPORT_EVENTS": os.environ.get("BENCH_EXPORT_EVENTS", "200000"),
     # 16 concurrent fsync'd appends need 16 pool threads to wait in.
     "UV_THREADPOOL_SIZE": "16",
 }
@@ -98,6 +101,12 @@ SYSTEMS: dict[str, tuple[str, list[str], str]] = {
         "tamperlog (Python), Merkle proofs", [PY, "bench/python/bench_py.py", "run", "tamperlog-proofs"], ROOT,
     ),
     "hypercore-proofs": ("hypercore (Node), Merkle proofs", ["node", "bench.mjs", "run", "hypercore-proofs"], NODE_DIR),
+    # Issue 15: prune and backup of a BENCH_RETENTION_GB (10 GiB) stream, and
+    # the CLI's export and import. First round only.
+    "retention": ("stratalog Rust core, prune and backup", RUST + ["run", "retention"], ROOT),
+    "python-export": (
+        "stratalog CLI, export and import", [PY, "bench/python/bench_py.py", "run", "python-export"], ROOT,
+    ),
     # Not a system: stratalog, SQLite and the limit's fsync'd single events,
     # interleaved in 20 ms slices (bench_py.py run_duel).
     "duel": ("fsync duel", [PY, "bench/python/bench_py.py", "run", "duel"], ROOT),
@@ -111,7 +120,7 @@ PROOF_SYSTEMS = [
     ("tamperlog-proofs", "tamperlog"),
     ("hypercore-proofs", "hypercore"),
 ]
-ONCE = {"streams", "follow", *(s for s, _ in PROOF_SYSTEMS)}
+ONCE = {"streams", "follow", "retention", "python-export", *(s for s, _ in PROOF_SYSTEMS)}
 ORDER = [s for s in SYSTEMS if s != "duel" and s not in ONCE]
 DUEL = "duel/100B/x1/fsync"
 STRATALOG = ["core", "c", "python", "node"]
@@ -364,6 +373,16 @@ class Report:
         x = v("proofs", "proofs/tree-bytes-per-event")
         rows.append(("Merkle tree storage on disk per event", "n/a" if x is None else f"{x:.2f} B", "<= 34 B",
                      None if x is None else x <= 34))
+        # Issue 15: a prune unlinks segments, so removing 80% of a 10 GiB
+        # stream takes about as long as removing 10%.
+        p10, p80 = v("retention", "retention/prune-10pct"), v("retention", "retention/prune-80pct")
+        gb = float(ENV["BENCH_RETENTION_GB"])
+        rows.append((
+            f"prune of a {gb:g} GiB stream: time to remove 80% vs to remove 10% (independent of the data removed)",
+            "n/a" if p10 is None or p80 is None else f"{p80:.0f} ms vs {p10:.0f} ms",
+            "<= 2x",
+            None if p10 is None or p80 is None else p80 <= 2 * max(p10, 1.0),
+        ))
         r = v("core", "rss/full-scan")
         rows.append((
             f"core peak RSS growth over a full scan of a {int(ENV['BENCH_RSS_MIB']):,} MiB store",
@@ -408,6 +427,49 @@ class Report:
             v("python", DUEL), v("sqlite", DUEL), 1.0, ">= 1x",
         )
         return rows
+
+    # ------------------------------------------------------------ retention
+    def retention_section(self) -> list[str]:
+        """Issue 15: prune, backup, export and import."""
+        v = self.v
+        gb = float(ENV["BENCH_RETENTION_GB"])
+        rows = [
+            ("Merkle tree of the whole stream built (once; a prune needs it up to its new first offset)",
+             v("retention", "retention/build-tree"), "events/s"),
+            ("prune removing the first 10% (includes the first fsync of the tree files)",
+             v("retention", "retention/prune-10pct"), "ms"),
+            ("prune removing the next 80%", v("retention", "retention/prune-80pct"), "ms"),
+            ("backup of what is left, same file system (sealed segments hard-linked)",
+             v("retention", "retention/backup-link"), "MB/s"),
+            ("backup of it into /dev/shm (every byte copied, fsynced)", v("retention", "retention/backup-copy"), "MB/s"),
+            ("`cp -r` of the same store directory into /dev/shm, then `sync -f`", v("retention", "retention/cp"), "MB/s"),
+            ("`stratalog export` to a JSON-lines file", v("python-export", "export/export"), "events/s"),
+            ("`stratalog import` of that file into a fresh store (every hash checked first)",
+             v("python-export", "export/import"), "events/s"),
+        ]
+        size = v("retention", "retention/backup-bytes")
+        lines = [
+            "",
+            "## Retention, backup and export (issue 15, first round only)",
+            "",
+            f"A {gb:g} GiB stream of 1 KiB events (Rust core): its tree, two prunes, then backups of the "
+            + ("remaining store" if size is None else f"remaining {size / 1e9:.2f} GB store")
+            + f". Export and import: {int(ENV['BENCH_EXPORT_EVENTS']):,} events of 100 B through the CLI.",
+            "",
+            "| workload | measured |",
+            "|---|---|",
+        ]
+        for what, x, unit in rows:
+            if x is None:
+                shown = "n/a"
+            elif unit == "ms":
+                shown = f"{x:,.0f} ms"
+            elif unit == "MB/s":
+                shown = f"{x:,.0f} MB/s"
+            else:
+                shown = f"{fmt_rate(x)} ({unit.split('/')[0]})"
+            lines.append(f"| {what} | {shown} |")
+        return lines
 
     # ------------------------------------------------------------ proofs
 
@@ -660,6 +722,7 @@ class Report:
             shown = "n/a" if x is None else (fmt_value("open", x) if unit == "ms" else fmt_rate(x))
             lines.append(f"| {w} | {shown} |")
         lines += self.proofs_section()
+        lines += self.retention_section()
         lines += [
             "",
             "## stratalog against its peers",

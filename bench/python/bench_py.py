@@ -20,6 +20,7 @@ import json
 import os
 import shutil
 import sqlite3
+import subprocess
 import sys
 import threading
 import time
@@ -463,6 +464,39 @@ def run_python_proofs() -> None:
     shutil.rmtree(path)
 
 
+def run_python_export() -> None:
+    """System "python-export": the CLI's `stratalog export` of a stream of
+    BENCH_EXPORT_EVENTS 100 B events into a JSON-lines file, and
+    `stratalog import` of that file into a fresh store (which checks every
+    hash before it appends anything); events/s of each, end to end."""
+    import stratalog
+
+    n = int(os.environ.get("BENCH_EXPORT_EVENTS", "200000"))
+    path = scratch("python-export")
+    store = stratalog.open(path)
+    evs = events(100, 1000)
+    for at in range(0, n, 1000):
+        store.append_batch(1, evs[: min(1000, n - at)])
+    head = store.chain_head(1)
+    store.close()
+    dump = path + ".jsonl"
+    cli = [sys.executable, "-m", "stratalog"]
+    start = time.perf_counter()
+    with open(dump, "wb") as out:
+        subprocess.run([*cli, "export", path, "--stream", "1"], stdout=out, check=True)
+    emit("python-export", "export/export", n / (time.perf_counter() - start), "events/s")
+    target = scratch("python-import")
+    start = time.perf_counter()
+    subprocess.run([*cli, "import", target, dump], stdout=subprocess.DEVNULL, check=True)
+    emit("python-export", "export/import", n / (time.perf_counter() - start), "events/s")
+    copy = stratalog.open_read_only(target)
+    assert copy.chain_head(1) == head, (copy.chain_head(1), head)
+    copy.close()
+    shutil.rmtree(path)
+    shutil.rmtree(target)
+    os.remove(dump)
+
+
 def run_tamperlog_proofs() -> None:
     """System "tamperlog-proofs": tamperlog's own inclusion proofs
     (`AppendOnlyLog.prove_inclusion`) of random entries of a log of
@@ -590,6 +624,7 @@ RUNS: dict[str, Callable[[], None]] = {
     "tamperlog": run_tamperlog,
     "duel": run_duel,
     "python-proofs": run_python_proofs,
+    "python-export": run_python_export,
     "tamperlog-proofs": run_tamperlog_proofs,
 }
 

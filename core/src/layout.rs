@@ -52,6 +52,17 @@ pub fn tail_path(stream: u64) -> PathBuf {
     stream_dir(stream).join(TAIL_FILE)
 }
 
+/// Suffix a prune gives the files it removes before unlinking them in the
+/// background; a writer that finds such a file at open removes it.
+pub const PRUNED_SUFFIX: &str = ".pruned";
+
+/// The name a pruned file has until it is unlinked.
+pub fn pruned_path(rel: &Path) -> PathBuf {
+    let mut name = rel.as_os_str().to_owned();
+    name.push(PRUNED_SUFFIX);
+    PathBuf::from(name)
+}
+
 /// The prune anchor of a stream (see `prune_anchor`).
 pub fn anchor_path(stream: u64) -> PathBuf {
     stream_dir(stream).join(ANCHOR_FILE)

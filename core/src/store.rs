@@ -55,6 +55,8 @@ pub struct Store {
     tree_dir: Arc<dyn StorageDir>,
     /// Held while checking and recording the last signed checkpoint.
     signing: Mutex<()>,
+    /// Threads unlinking the files of finished prunes.
+    unlinking: Mutex<Vec<std::thread::JoinHandle<()>>>,
 }
 
 impl Store {
@@ -186,6 +188,7 @@ impl Store {
             trees: Mutex::new(HashMap::new()),
             tree_dir,
             signing: Mutex::new(()),
+            unlinking: Mutex::new(Vec::new()),
         })
     }
 
@@ -619,6 +622,9 @@ impl Store {
         let _no_more_ops = self.in_flight.write();
         if self.closed.swap(true, Ordering::AcqRel) {
             return Ok(());
+        }
+        for unlinking in std::mem::take(&mut *self.unlinking.lock()) {
+            let _ = unlinking.join();
         }
         let streams = self.streams.take_recovered();
         // Waiters end with Closed (the flag is set, and each wakes to see it).

@@ -174,8 +174,28 @@ fn prune_keeps_every_retained_event_head_and_proof() {
     };
     check(&store);
     store.close().unwrap();
+    // Close waited for the removed files to be unlinked.
+    let sdir = dir.path().join("streams").join(format!("{S:020}"));
+    let names = || -> Vec<String> {
+        fs::read_dir(&sdir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect()
+    };
+    assert!(
+        !names().iter().any(|n| n.ends_with(".pruned")),
+        "{:?}",
+        names()
+    );
+    // One a crash left behind is removed by the next writer.
+    fs::write(sdir.join("00000000000000000000.seg.pruned"), b"leftover").unwrap();
     let store = Store::open(dir.path(), options()).unwrap();
     check(&store);
+    assert!(
+        !names().iter().any(|n| n.ends_with(".pruned")),
+        "{:?}",
+        names()
+    );
     store.close().unwrap();
     let reader = Store::open_read_only(dir.path()).unwrap();
     assert_eq!(reader.first_offset(S).unwrap(), first);

@@ -25,6 +25,7 @@
 mod follow;
 mod many_streams;
 mod proofs;
+mod retention;
 
 use std::fs::{self, File, OpenOptions};
 use std::hint::black_box;
@@ -622,12 +623,13 @@ fn main() {
         ["run", "many-streams"] => many_streams::run(&cfg),
         ["run", "follow"] => follow::run(&cfg),
         ["run", "proofs"] => proofs::run(&cfg),
+        ["run", "retention"] => retention::run(&cfg),
         ["run", "follow-child", mode, path, arg] => {
             follow::child_main(mode, path, arg.parse().unwrap())
         }
         _ => {
             eprintln!(
-                "usage: stratabench prepare | run limit|core|open|commitlog|many-streams|follow"
+                "usage: stratabench prepare | run limit|core|open|commitlog|many-streams|follow|proofs|retention"
             );
             std::process::exit(2);
         }

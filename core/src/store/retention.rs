@@ -25,8 +25,10 @@ impl Store {
     /// First it records, durably, a prune anchor: the new first offset
     /// `F`, the chain hash `h(F - 1)`, and the roots of the Merkle
     /// subtrees covering `[0, F)` (bringing the tree up to `F` if it was
-    /// behind, which reads the events being removed once). Then it unlinks
-    /// the segment files; nothing is rewritten. A crash at any point
+    /// behind, which reads the events being removed once). Then it renames
+    /// the segment files out of the stream and unlinks them on a thread of
+    /// its own (`close` waits for it); nothing is rewritten, so the call
+    /// takes the same time whatever the segments hold. A crash at any point
     /// leaves the old first offset or the new one. Afterwards reads below
     /// `F` fail with [`Error::Pruned`]; `verify` starts at the anchor;
     /// proofs, checkpoints and receipts about retained events are
@@ -66,8 +68,36 @@ impl Store {
             roots,
         };
         tree.commit_prune(&anchor)?;
-        stream.apply_prune(&plan, &anchor)?;
+        let renamed = stream.apply_prune(&plan, &anchor)?;
+        drop(tree);
+        self.unlink_in_background(stream, renamed);
         Ok(first)
+    }
+
+    /// Frees the space of pruned files off the caller's time: the prune is
+    /// complete and durable once they are renamed. `close` waits for it.
+    fn unlink_in_background(
+        &self,
+        stream: std::sync::Arc<crate::stream::Stream>,
+        files: Vec<std::path::PathBuf>,
+    ) {
+        if files.is_empty() {
+            return;
+        }
+        let mut pending = self.unlinking.lock();
+        pending.retain(|h| !h.is_finished());
+        let spawned = std::thread::Builder::new()
+            .name("stratalog-prune".into())
+            .spawn({
+                let files = files.clone();
+                let stream = stream.clone();
+                move || stream.unlink_pruned(&files)
+            });
+        match spawned {
+            Ok(handle) => pending.push(handle),
+            // No thread to be had: free them here.
+            Err(_) => stream.unlink_pruned(&files),
+        }
     }
 
     /// Prunes `stream` as `policy` says, returning its first offset

@@ -11,10 +11,10 @@
 
 use std::sync::Arc;
 
-use super::recover::remove_pruned_segment;
 use super::Stream;
 use crate::error::{Error, Result};
 use crate::hash::ChainHead;
+use crate::layout;
 use crate::prune_anchor::{self, PruneAnchor};
 
 /// What a prune will remove and where the stream will start.
@@ -73,8 +73,15 @@ impl Stream {
     }
 
     /// Carries out `plan`: records `anchor` durably, moves the snapshot to
-    /// it, then removes the segment files.
-    pub(crate) fn apply_prune(&self, plan: &PrunePlan, anchor: &PruneAnchor) -> Result<()> {
+    /// it, then renames the segment files (and their indexes) out of the
+    /// stream (`<name>.pruned`). Returns the new names, for the caller to
+    /// unlink: renaming costs the same whatever a file holds, while a file
+    /// system takes time in proportion to a file's size to free it.
+    pub(crate) fn apply_prune(
+        &self,
+        plan: &PrunePlan,
+        anchor: &PruneAnchor,
+    ) -> Result<Vec<std::path::PathBuf>> {
         let _writer = self.writer.lock();
         let still_there = {
             let shared = self.shared.read();
@@ -98,10 +105,35 @@ impl Stream {
             shared.segments = Arc::new(kept);
             shared.first = anchor.first;
         }
+        let mut renamed = Vec::new();
         for &base in &plan.removed {
-            remove_pruned_segment(self.dir.as_ref(), self.id, base)?;
+            for rel in [
+                layout::index_path(self.id, base),
+                layout::segment_path(self.id, base),
+            ] {
+                let to = layout::pruned_path(&rel);
+                match self.dir.rename(&rel, &to) {
+                    Ok(()) => renamed.push(to),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => {
+                        // What is left below the anchor goes at the next open.
+                        return Err(Error::io(
+                            format!("renaming pruned {}", self.dir.display(&rel).display()),
+                            e,
+                        ));
+                    }
+                }
+            }
         }
-        Ok(())
+        Ok(renamed)
+    }
+
+    /// Unlinks files [`Stream::apply_prune`] renamed. A failure leaves a
+    /// file the next writer's open removes.
+    pub(crate) fn unlink_pruned(&self, files: &[std::path::PathBuf]) {
+        for file in files {
+            let _ = self.dir.remove(file);
+        }
     }
 }
 

@@ -45,7 +45,7 @@ pub fn open_stream(
     for name in &names {
         if let Some(base) = layout::parse_segment_name(name) {
             bases.push(base);
-        } else if writable && is_temp_file(name) {
+        } else if writable && (is_temp_file(name) || name.ends_with(layout::PRUNED_SUFFIX)) {
             let leftover = rel.join(name);
             dir.remove(&leftover)
                 .context(|| format!("removing leftover {}", dir.display(&leftover).display()))?;
