@@ -41,6 +41,7 @@ export type StratalogErrorCode =
   | 'STRATALOG_VERIFICATION_FAILED'
   | 'STRATALOG_CHECKPOINT_REFUSED'
   | 'STRATALOG_WITNESS_FAILED'
+  | 'STRATALOG_PRUNED'
 
 /**
  * What operations reject (or throw) with when the library fails: a plain
@@ -57,11 +58,11 @@ export interface StratalogError extends Error {
   status: number
   /** STRATALOG_IO: the OS error number (errno), 0 if there was none. */
   osError?: number
-  /** CORRUPTION, CHAIN_MISMATCH, OFFSET_OUT_OF_RANGE, POISONED: the stream. */
+  /** CORRUPTION, CHAIN_MISMATCH, OFFSET_OUT_OF_RANGE, POISONED, TIMEOUT, PRUNED: the stream. */
   stream?: U64Result
   /**
    * CORRUPTION, CHAIN_MISMATCH: the offset where verification failed;
-   * OFFSET_OUT_OF_RANGE: the offset asked for.
+   * OFFSET_OUT_OF_RANGE, PRUNED: the offset asked for; TIMEOUT: the offset waited past.
    */
   offset?: U64Result
   /** OFFSET_MISMATCH: the offset the caller expected. */
@@ -74,6 +75,8 @@ export interface StratalogError extends Error {
   size?: U64Result
   /** EVENT_TOO_LARGE: the store's maximum event size. */
   maxSize?: U64Result
+  /** PRUNED: the stream's first retained offset (reads may start there). */
+  firstOffset?: U64Result
 }
 
 /** How a store is configured; every field is optional. */
@@ -444,6 +447,28 @@ export declare class Store {
   commitCursor(stream: U64, name: string, offset: U64): Promise<void>
   /** Segments, bytes and offsets of `stream`, without reading its records. */
   stats(stream: U64): Promise<StreamStats>
+  /** The first offset `stream` still holds: 0 unless it was pruned (reads below it reject with STRATALOG_PRUNED). */
+  firstOffset(stream: U64): Promise<number>
+  /**
+   * Removes the events of `stream` below `before`, whole sealed segments at a time (never the active one), and
+   * resolves to the stream's first offset afterwards, which may be below `before`. Reads below it then reject with
+   * STRATALOG_PRUNED; heads, proofs and `verifyAgainst()` an older head stay valid. Rejects with
+   * STRATALOG_READ_ONLY on a read-only store.
+   */
+  prune(stream: U64, before: U64): Promise<number>
+  /** `prune()` keeping at least the last `count` events of `stream`; resolves to the first offset. */
+  pruneKeepLast(stream: U64, count: U64): Promise<number>
+  /**
+   * `prune()` keeping at most `maxBytes` bytes of `stream`'s segment files (the active segment always stays);
+   * resolves to the first offset.
+   */
+  pruneKeepBytes(stream: U64, maxBytes: U64): Promise<number>
+  /**
+   * Backs the store up into directory `dest` while appends go on (incremental into an earlier backup there) and
+   * resolves to each stream's head in the backup, which is itself a store to open read-only and `verifyAgainst()`
+   * them. Rejects with STRATALOG_INVALID_ARGUMENT if `dest` holds anything but a backup (left untouched).
+   */
+  backup(dest: string | URL): Promise<Map<U64Result, ChainHead>>
   /** Ids of the streams that hold events, ascending. */
   streams(): Promise<U64Result[]>
   /**

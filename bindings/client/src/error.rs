@@ -76,6 +76,26 @@ impl Error {
     }
 }
 
+/// What a PRUNED failure says: the read asked for `offset` of `stream`,
+/// which now starts at `first_offset`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pruned {
+    pub stream: u64,
+    pub offset: u64,
+    pub first_offset: u64,
+}
+
+impl Error {
+    /// The detail of a PRUNED failure; `None` for any other status.
+    pub fn pruned(&self) -> Option<Pruned> {
+        (self.status == stratalog_status::Pruned).then_some(Pruned {
+            stream: self.detail.stream,
+            offset: self.detail.offset,
+            first_offset: self.detail.first_offset,
+        })
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.code(), self.message)

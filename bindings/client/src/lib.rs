@@ -18,7 +18,7 @@ mod proofs;
 mod store;
 mod text;
 
-pub use error::{Error, Result};
+pub use error::{Error, Pruned, Result};
 pub use events::{Events, Iter};
 pub use proofs::{
     verify_checkpoint, verify_consistency, verify_inclusion, verify_receipt,

@@ -379,6 +379,72 @@ impl Store {
         })
     }
 
+    /// Removes the sealed segments of `stream` whose events all lie below
+    /// `before` (never the active one) and returns the stream's first
+    /// offset afterwards, which may stay below `before`. Reads below it
+    /// then fail with PRUNED; READ_ONLY on a read-only store.
+    pub fn prune(&self, stream: u64, before: u64) -> Result<u64> {
+        let mut first = 0u64;
+        // SAFETY: live handle; `first` writable.
+        check(unsafe { stratalog::stratalog_prune(self.raw(), stream, before, &mut first) })?;
+        Ok(first)
+    }
+
+    /// Prunes `stream` so that it keeps at least its last `count` events
+    /// (as far as whole sealed segments allow); returns the first offset.
+    pub fn prune_keep_last(&self, stream: u64, count: u64) -> Result<u64> {
+        let mut first = 0u64;
+        // SAFETY: live handle; `first` writable.
+        check(unsafe {
+            stratalog::stratalog_prune_keep_last(self.raw(), stream, count, &mut first)
+        })?;
+        Ok(first)
+    }
+
+    /// Prunes `stream` so that its segment files hold at most `bytes` bytes
+    /// (the active segment always stays); returns the first offset.
+    pub fn prune_keep_bytes(&self, stream: u64, bytes: u64) -> Result<u64> {
+        let mut first = 0u64;
+        // SAFETY: live handle; `first` writable.
+        check(unsafe {
+            stratalog::stratalog_prune_keep_bytes(self.raw(), stream, bytes, &mut first)
+        })?;
+        Ok(first)
+    }
+
+    /// The first offset `stream` still holds: 0 unless it was pruned.
+    pub fn first_offset(&self, stream: u64) -> Result<u64> {
+        let mut first = 0u64;
+        // SAFETY: live handle; `first` writable.
+        check(unsafe { stratalog::stratalog_first_offset(self.raw(), stream, &mut first) })?;
+        Ok(first)
+    }
+
+    /// Backs the store up into directory `dest` (online; incremental into
+    /// an earlier backup). Works on a read-only store too.
+    pub fn backup(&self, dest: &str) -> Result<()> {
+        let dest = c_path(dest)?;
+        // SAFETY: live handle; NUL-terminated path.
+        check(unsafe { stratalog::stratalog_backup(self.raw(), dest.as_ptr()) })
+    }
+
+    /// [`Store::backup`], then the head of every stream the backup holds,
+    /// read from the backup itself (opened read-only and closed again):
+    /// the heads its manifest records, to verify it against later.
+    pub fn backup_heads(&self, dest: &str) -> Result<Vec<(u64, stratalog_head)>> {
+        self.backup(dest)?;
+        let mut options = Store::default_options();
+        options.max_open_files = self.options.max_open_files;
+        let backup = Store::open_read_only(dest, &options)?;
+        let heads = backup
+            .streams()?
+            .into_iter()
+            .map(|stream| Ok((stream, backup.chain_head(stream)?)))
+            .collect::<Result<Vec<_>>>()?;
+        backup.close()?;
+        Ok(heads)
+    }
+
     /// Segments, bytes and offsets of `stream`, without reading records.
     pub fn stats(&self, stream: u64) -> Result<stratalog_stream_stats> {
         let mut stats = stratalog_stream_stats {

@@ -184,3 +184,48 @@ fn wait_returns_when_the_stream_grows_and_times_out_otherwise() {
     store.append(4, &[b"x"], None, Fsync::No).unwrap();
     assert_eq!(waiter.join().unwrap().unwrap(), 1);
 }
+
+#[test]
+fn prune_first_offset_and_backup_through_the_c_abi() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s");
+    let path = path.to_str().unwrap();
+    let mut options = Store::default_options();
+    options.segment_size = 4096;
+    let store = Store::open(path, &options).unwrap();
+    for i in 0..40u32 {
+        let events: Vec<Vec<u8>> = (0..10)
+            .map(|j| format!("event {i} {j}").repeat(4).into_bytes())
+            .collect();
+        let slices: Vec<&[u8]> = events.iter().map(Vec::as_slice).collect();
+        store.append(3, &slices, None, Fsync::No).unwrap();
+    }
+    let head = store.chain_head(3).unwrap();
+    assert_eq!(store.first_offset(3).unwrap(), 0);
+    let first = store.prune(3, 200).unwrap();
+    assert!(first > 0 && first <= 200, "{first}");
+    assert_eq!(store.first_offset(3).unwrap(), first);
+    let err = store.read_from(3, 0, u64::MAX).unwrap_err();
+    assert_eq!(err.status, Status::Pruned);
+    assert_eq!(err.code(), "STRATALOG_STATUS_PRUNED");
+    let pruned = err.pruned().unwrap();
+    assert_eq!(
+        (pruned.stream, pruned.offset, pruned.first_offset),
+        (3, 0, first)
+    );
+    assert!(store.iter(3, 0).is_err_and(|e| e.pruned().is_some()));
+    assert!(store.read_from(3, first, 1).is_ok());
+    assert_eq!(store.verify_against(3, &head).unwrap().head, head);
+    let kept = store.prune_keep_last(3, 50).unwrap();
+    assert!(kept >= first && kept <= 350, "{kept}");
+    let kept = store.prune_keep_bytes(3, 8192).unwrap();
+    assert!(kept <= 400, "{kept}");
+
+    let backup = dir.path().join("b");
+    let heads = store.backup_heads(backup.to_str().unwrap()).unwrap();
+    assert_eq!(heads, [(3, head)]);
+    let reader = Store::open_read_only(path, &Store::default_options()).unwrap();
+    assert_eq!(reader.prune(3, 400).unwrap_err().status, Status::ReadOnly);
+    assert_eq!(reader.first_offset(3).unwrap(), kept);
+    reader.backup(backup.to_str().unwrap()).unwrap();
+}

@@ -489,6 +489,71 @@ class Store {
     }
   }
 
+  /**
+   * The first offset `stream` still holds: 0 unless it was pruned. Reads
+   * and iterators below it reject with STRATALOG_PRUNED.
+   */
+  async firstOffset(stream) {
+    const first = await settle(this.#native.firstOffset(u64('stream', stream)))
+    return safeNumber('firstOffset', first)
+  }
+
+  /**
+   * Removes the events of `stream` below `before`, a whole sealed segment at
+   * a time, and resolves to the stream's first offset afterwards. A segment
+   * goes only if all its events lie below `before`, and the active segment
+   * never goes, so the result may be below `before`. The prune is durable
+   * before any file is removed. Afterwards reads and iterators below the
+   * first offset reject with STRATALOG_PRUNED (`err.firstOffset` says where
+   * the stream starts); `verify()` starts there and `verifyAgainst()` a
+   * head kept before still passes; heads, roots, proofs and checkpoints
+   * about retained events stay byte-identical. Rejects with
+   * STRATALOG_READ_ONLY on a read-only store. Runs on the libuv pool.
+   */
+  async prune(stream, before) {
+    const s = u64('stream', stream)
+    const b = u64('before', before)
+    return safeNumber('firstOffset', await settle(this.#native.prune(s, b)))
+  }
+
+  /**
+   * `prune()` so that `stream` keeps at least its last `count` events (as
+   * far as whole sealed segments allow); resolves to the first offset.
+   */
+  async pruneKeepLast(stream, count) {
+    const s = u64('stream', stream)
+    const c = u64('count', count)
+    return safeNumber('firstOffset', await settle(this.#native.pruneKeepLast(s, c)))
+  }
+
+  /**
+   * `prune()` so that the segment files of `stream` hold at most `maxBytes`
+   * bytes (oldest first; the active segment always stays, whatever its
+   * size); resolves to the first offset.
+   */
+  async pruneKeepBytes(stream, maxBytes) {
+    const s = u64('stream', stream)
+    const m = u64('maxBytes', maxBytes)
+    return safeNumber('firstOffset', await settle(this.#native.pruneKeepBytes(s, m)))
+  }
+
+  /**
+   * Backs the store up into directory `dest` (a path or file: URL) while
+   * appends go on, and resolves to a Map of each stream id in the backup to
+   * its head there. Sealed segments are hard-linked where possible, active
+   * ones copied up to a committed head, a BACKUP manifest is written last;
+   * the backup is itself a store: `Store.openReadOnly(dest)` and
+   * `verifyAgainst()` each head. A second backup into the same `dest` copies
+   * only what is new. Works on a read-only store too. Rejects with
+   * STRATALOG_INVALID_ARGUMENT if `dest` holds anything but a backup (left
+   * untouched) or is the store itself. Runs on the libuv pool.
+   */
+  async backup(dest) {
+    const d = toPath(dest)
+    const pairs = await settle(this.#native.backup(d))
+    return new Map(pairs.map(([stream, head]) => [stream, fromNativeHead(head)]))
+  }
+
   /** The ids of the streams that hold at least one event, ascending. */
   async streams() {
     return settle(this.#native.streams())

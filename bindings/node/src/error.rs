@@ -113,6 +113,11 @@ fn set_detail(object: &mut Object<'_>, status: Status, d: &ErrorDetail) -> napi:
             set(object, "maxSize", U64(d.max_size))
         }
         Status::Poisoned => set(object, "stream", U64(d.stream)),
+        Status::Pruned => {
+            set(object, "stream", U64(d.stream))?;
+            set(object, "offset", U64(d.offset))?;
+            set(object, "firstOffset", U64(d.first_offset))
+        }
         _ => Ok(()),
     }
 }

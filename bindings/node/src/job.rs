@@ -39,6 +39,8 @@ pub enum Output {
     Bytes(Vec<u8>),
     /// A note or receipt (a string).
     Text(String),
+    /// The head of each stream of a backup: `[stream, head text]` pairs.
+    Heads(Vec<(u64, Head)>),
     /// The outcomes of an ordered group of appends: per batch, its head or
     /// its error (as a value, not thrown).
     Group(Vec<Result<Head, Failure>>),
@@ -92,6 +94,16 @@ impl ToNapiValue for Output {
                 Output::Text(text) => String::to_napi_value(raw, text),
                 Output::Streams(ids) => {
                     Vec::<U64>::to_napi_value(raw, ids.into_iter().map(U64).collect())
+                }
+                Output::Heads(heads) => {
+                    let mut array = env.create_array(heads.len() as u32)?;
+                    for (i, (stream, head)) in heads.into_iter().enumerate() {
+                        let mut pair = env.create_array(2)?;
+                        pair.set(0, U64(stream))?;
+                        pair.set(1, head_string(&head))?;
+                        array.set(i as u32, pair)?;
+                    }
+                    Ok(array.raw())
                 }
                 Output::Group(outcomes) => {
                     let mut array = env.create_array(outcomes.len() as u32)?;

@@ -406,6 +406,58 @@ impl NativeStore {
         }))
     }
 
+    /// Removes the sealed segments of `stream` below `before`, on the pool;
+    /// resolves to the stream's first offset afterwards.
+    #[napi]
+    pub fn prune(&self, env: Env, stream: BigInt, before: BigInt) -> napi::Result<AsyncTask<Job>> {
+        let args = (|| Ok((to_u64("stream", &stream)?, to_u64("before", &before)?)))();
+        let (stream, before) = args.map_err(|f: Failure| f.into_js(&env))?;
+        Ok(self.job(move |store| Ok(Output::Offset(store.prune(stream, before)?))))
+    }
+
+    /// Prunes `stream` to keep at least its last `count` events, on the
+    /// pool; resolves to the first offset.
+    #[napi]
+    pub fn prune_keep_last(
+        &self,
+        env: Env,
+        stream: BigInt,
+        count: BigInt,
+    ) -> napi::Result<AsyncTask<Job>> {
+        let args = (|| Ok((to_u64("stream", &stream)?, to_u64("count", &count)?)))();
+        let (stream, count) = args.map_err(|f: Failure| f.into_js(&env))?;
+        Ok(self.job(move |store| Ok(Output::Offset(store.prune_keep_last(stream, count)?))))
+    }
+
+    /// Prunes `stream` to at most `max_bytes` bytes of segments (the
+    /// active one always stays), on the pool; resolves to the first offset.
+    #[napi]
+    pub fn prune_keep_bytes(
+        &self,
+        env: Env,
+        stream: BigInt,
+        max_bytes: BigInt,
+    ) -> napi::Result<AsyncTask<Job>> {
+        let args = (|| Ok((to_u64("stream", &stream)?, to_u64("maxBytes", &max_bytes)?)))();
+        let (stream, max_bytes) = args.map_err(|f: Failure| f.into_js(&env))?;
+        Ok(self.job(move |store| Ok(Output::Offset(store.prune_keep_bytes(stream, max_bytes)?))))
+    }
+
+    /// The first offset `stream` still holds (0 unless pruned), on the pool.
+    #[napi]
+    pub fn first_offset(&self, env: Env, stream: BigInt) -> napi::Result<AsyncTask<Job>> {
+        let stream = to_u64("stream", &stream).map_err(|f| f.into_js(&env))?;
+        Ok(self.job(move |store| Ok(Output::Offset(store.first_offset(stream)?))))
+    }
+
+    /// Backs the store up into directory `dest`, on the pool; resolves to
+    /// `[stream, head]` pairs read from the backup.
+    #[napi]
+    pub fn backup(&self, env: Env, dest: String) -> napi::Result<AsyncTask<Job>> {
+        let dest = checked_path(dest).map_err(|f| f.into_js(&env))?;
+        Ok(self.job(move |store| Ok(Output::Heads(store.backup_heads(&dest)?))))
+    }
+
     /// Segments, bytes and offsets of `stream`, on the pool.
     #[napi]
     pub fn stats(&self, env: Env, stream: BigInt) -> napi::Result<AsyncTask<Job>> {

@@ -21,6 +21,7 @@ import type {
   StratalogErrorCode,
   TreeOptions,
   U64,
+  U64Result,
   VerifyReport,
   WitnessSpec,
   WitnessedCheckpointOptions,
@@ -74,6 +75,23 @@ async function main(): Promise<void> {
   const streams: Array<number | bigint> = await store.streams()
   await store.sync()
   await store.sync(7n)
+  const first: number = (await store.prune(7, 2)) + (await store.firstOffset(7n))
+  const keptLast: number = await store.pruneKeepLast(7, 100n)
+  const keptBytes: number = await store.pruneKeepBytes(7n, 1 << 20)
+  const backedUp: Map<number | bigint, ChainHead> = await store.backup('/tmp/stratalog-types-backup')
+  for (const [id, backupHead] of backedUp) await reader.verifyAgainst(id, backupHead)
+  try {
+    await store.readFrom(7, 0)
+  } catch (err) {
+    const e = err as StratalogError
+    if (e.code === 'STRATALOG_PRUNED') {
+      const from: U64Result | undefined = e.firstOffset
+      void from
+    }
+  }
+  void first
+  void keptLast
+  void keptBytes
   const readOnly: boolean = reader.readOnly
   const closed: boolean = store.closed
   const compression: 'none' | 'lz4' | 'zstd' = store.options().compression

@@ -27,6 +27,7 @@ impl IntoPyErr for Error {
                     d.next_offset,
                     d.size,
                     d.max_size,
+                    d.first_offset,
                 ))
             });
         match built {

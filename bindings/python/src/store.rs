@@ -282,6 +282,39 @@ impl NativeStore {
         }
     }
 
+    /// Removes the sealed segments of `stream` below `before`; returns the
+    /// stream's first offset afterwards.
+    fn prune(&self, py: Python<'_>, stream: u64, before: u64) -> PyResult<u64> {
+        self.run(py, |s| s.prune(stream, before))
+    }
+
+    /// Prunes `stream` to keep at least its last `count` events; returns
+    /// the first offset.
+    fn prune_keep_last(&self, py: Python<'_>, stream: u64, count: u64) -> PyResult<u64> {
+        self.run(py, |s| s.prune_keep_last(stream, count))
+    }
+
+    /// Prunes `stream` to at most `max_bytes` bytes of segments (the
+    /// active one always stays); returns the first offset.
+    fn prune_keep_bytes(&self, py: Python<'_>, stream: u64, max_bytes: u64) -> PyResult<u64> {
+        self.run(py, |s| s.prune_keep_bytes(stream, max_bytes))
+    }
+
+    /// The first offset `stream` still holds (0 unless pruned).
+    fn first_offset(&self, py: Python<'_>, stream: u64) -> PyResult<u64> {
+        self.run(py, |s| s.first_offset(stream))
+    }
+
+    /// Backs the store up into directory `dest`; returns the head of every
+    /// stream in the backup as [(stream, (next_offset, hash))].
+    fn backup<'py>(&self, py: Python<'py>, dest: &str) -> PyResult<Vec<(u64, HeadTuple<'py>)>> {
+        let heads = self.run(py, |s| s.backup_heads(dest))?;
+        Ok(heads
+            .into_iter()
+            .map(|(stream, head)| (stream, head_tuple(py, head)))
+            .collect())
+    }
+
     /// (segments, bytes, first_offset, next_offset) of `stream`.
     fn stats(&self, py: Python<'_>, stream: u64) -> PyResult<StatsTuple> {
         let s = self.run(py, |s| s.stats(stream))?;

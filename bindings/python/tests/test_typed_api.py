@@ -47,6 +47,27 @@ def test_typed_round_trip(tmp_path: Path) -> None:
         assert path is not None
 
 
+def test_typed_retention(tmp_path: Path) -> None:
+    with stratalog.open(tmp_path / "kept", segment_size=4096) as store:
+        for i in range(40):
+            store.append_batch(2, [b"record %d" % (i * 50 + j) * 4 for j in range(50)])
+        head = store.chain_head(2)
+        first: int = store.prune(2, 1000)
+        assert first == store.first_offset(2) > 0
+        kept: int = store.prune_keep_last(2, 500)
+        at_most: int = store.prune_keep_bytes(2, 1 << 20)
+        assert first <= kept <= at_most
+        try:
+            store.read_from(2, 0)
+        except stratalog.PrunedError as e:
+            stream: int | None = e.stream
+            offset: int = e.offset
+            first_kept: int = e.first_offset
+            assert (stream, offset, first_kept) == (2, 0, at_most)
+        heads: dict[int, ChainHead] = store.backup(tmp_path / "backup")
+        assert heads == {2: head}
+
+
 def test_typed_errors() -> None:
     store = stratalog.open_in_memory(max_event_size=4)
     try:

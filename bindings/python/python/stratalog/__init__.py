@@ -48,6 +48,7 @@ from ._errors import (
     OffsetOutOfRangeError,
     PanicError,
     PoisonedError,
+    PrunedError,
     ForkedError,
     TimeoutError,
     ReadOnlyError,
@@ -71,7 +72,7 @@ from ._types import ChainHead, Compression, StoreOptions, StreamStats, TornTail,
 for _cls in (
     Store, SigningKey, ChainHead, VerifyReport, StoreOptions, StreamStats, TornTail, Compression, Status, Error, InvalidArgumentError,
     NullArgumentError, IOError, VerificationError, CorruptionError, ChainMismatchError,
-    OffsetMismatchError, OffsetOutOfRangeError, EventTooLargeError, LockedError, ReadOnlyError,
+    OffsetMismatchError, OffsetOutOfRangeError, PrunedError, EventTooLargeError, LockedError, ReadOnlyError,
     ClosedError, PoisonedError, ForkedError, TimeoutError, PanicError, CheckpointRefusedError, WitnessError,
 ):
     _cls.__module__ = __name__
@@ -114,6 +115,7 @@ __all__ = [
     "WitnessError",
     "OffsetMismatchError",
     "OffsetOutOfRangeError",
+    "PrunedError",
     "EventTooLargeError",
     "LockedError",
     "ReadOnlyError",

@@ -15,6 +15,7 @@ the structured detail (``stratalog_last_error_detail()``)::
     ├── WitnessError              a witness did not cosign a checkpoint
     ├── OffsetMismatchError       .expected / .actual
     ├── OffsetOutOfRangeError     (also IndexError) .offset / .next_offset
+    ├── PrunedError               (also IndexError) .offset / .first_offset: pruned away
     ├── EventTooLargeError        (also ValueError) .size / .max_size
     ├── LockedError               another writer holds the store
     ├── ReadOnlyError             the store was opened read-only
@@ -44,6 +45,7 @@ __all__ = [
     "WitnessError",
     "OffsetMismatchError",
     "OffsetOutOfRangeError",
+    "PrunedError",
     "EventTooLargeError",
     "LockedError",
     "ReadOnlyError",
@@ -77,6 +79,7 @@ class Status(enum.IntEnum):
     VERIFICATION_FAILED = 16
     CHECKPOINT_REFUSED = 17
     WITNESS_FAILED = 18
+    PRUNED = 19
 
 
 class Error(Exception):
@@ -215,6 +218,23 @@ class OffsetOutOfRangeError(Error, IndexError):
         self.next_offset = next_offset
 
 
+class PrunedError(Error, IndexError):
+    """A read or iterator started below the stream's first offset: those
+    events were removed by :meth:`Store.prune` (or ``prune_keep_last`` /
+    ``prune_keep_bytes``). ``stream`` and ``offset`` say which read,
+    ``first_offset`` is the stream's first retained offset, where reading
+    may start again."""
+
+    status = Status.PRUNED
+
+    def __init__(
+        self, message: str = "", *, stream: int | None = None, offset: int = 0, first_offset: int = 0
+    ) -> None:
+        super().__init__(message, stream=stream)
+        self.offset = offset
+        self.first_offset = first_offset
+
+
 class EventTooLargeError(Error, ValueError):
     """An event is larger than the store's maximum event size. ``size`` is
     the event's size, ``max_size`` the limit."""
@@ -317,6 +337,7 @@ def _from_native(
     next_offset: int,
     size: int,
     max_size: int,
+    first_offset: int = 0,
 ) -> Error:
     """Builds the exception for a failed C call (called by ``_native``).
 
@@ -334,6 +355,8 @@ def _from_native(
         err = OffsetMismatchError(message, expected=expected, actual=actual)
     elif status == Status.OFFSET_OUT_OF_RANGE:
         err = OffsetOutOfRangeError(message, stream=stream, offset=offset, next_offset=next_offset)
+    elif status == Status.PRUNED:
+        err = PrunedError(message, stream=stream, offset=offset, first_offset=first_offset)
     elif status == Status.EVENT_TOO_LARGE:
         err = EventTooLargeError(message, size=size, max_size=max_size)
     elif status == Status.VERIFICATION_FAILED:

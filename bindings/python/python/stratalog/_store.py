@@ -219,7 +219,8 @@ class Store:
         """The events of ``stream`` from ``offset`` on, stopping before their
         total size would pass ``max_bytes`` but returning at least one event
         if there is one. Reading at the end returns ``[]``; past the end
-        raises :class:`OffsetOutOfRangeError`. Every event is checksummed and
+        raises :class:`OffsetOutOfRangeError`, below the first offset of a
+        pruned stream :class:`PrunedError`. Every event is checksummed and
         chain-verified before it is returned."""
         return self._native.read_from(stream, offset, max_bytes)
 
@@ -227,7 +228,8 @@ class Store:
         """A lazy iterator of ``(offset, event)`` over ``stream`` from
         ``start`` to the head as it is now. It reads a bounded window at a
         time, so it walks streams of any size in constant memory. Errors
-        (a start past the end, damage) are raised by ``next()``.
+        (a start past the end or below a pruned stream's first offset,
+        damage) are raised by ``next()``.
 
         It does not borrow the store: an iterator made before :meth:`close`
         goes on to the head it saw. Use it from one thread at a time; it is
@@ -319,6 +321,66 @@ class Store:
     def streams(self) -> list[int]:
         """The ids of the streams holding at least one event, increasing."""
         return self._native.streams()
+
+    # -- retention and backups -----------------------------------------------
+
+    def first_offset(self, stream: int) -> int:
+        """The first offset ``stream`` still holds: 0 unless it was pruned.
+        Reads and iterators below it raise :class:`PrunedError`."""
+        return self._native.first_offset(check_u64("stream", stream))
+
+    def prune(self, stream: int, before: int) -> int:
+        """Removes the events of ``stream`` below ``before``, a whole sealed
+        segment at a time, and returns the stream's first offset afterwards.
+        A segment goes only if every event in it lies below ``before``, and
+        the active segment never goes, so the result may be below
+        ``before`` (it never moves back). The prune is durable before any
+        file is removed: a crash leaves the old first offset or the new one.
+
+        Afterwards, reads and iterators below the first offset raise
+        :class:`PrunedError`; :meth:`verify` starts at it, and
+        :meth:`verify_against` a head kept before still passes. Heads, Merkle
+        roots, proofs and checkpoints about retained events stay valid and
+        byte-identical. A stream that does not exist has first offset 0.
+
+        Raises :class:`ReadOnlyError` on a store from
+        :func:`open_read_only`, :class:`ClosedError`, :class:`IOError`."""
+        return self._native.prune(check_u64("stream", stream), check_u64("before", before))
+
+    def prune_keep_last(self, stream: int, count: int) -> int:
+        """:meth:`prune` so that ``stream`` keeps at least its last ``count``
+        events (whole sealed segments go, as far as that allows). Returns
+        the first offset."""
+        return self._native.prune_keep_last(check_u64("stream", stream), check_u64("count", count))
+
+    def prune_keep_bytes(self, stream: int, max_bytes: int) -> int:
+        """:meth:`prune` so that the segment files of ``stream`` hold at most
+        ``max_bytes`` bytes (the oldest sealed segments go first; the active
+        segment always stays, whatever its size). Returns the first
+        offset."""
+        return self._native.prune_keep_bytes(check_u64("stream", stream), check_u64("max_bytes", max_bytes))
+
+    def backup(self, dest: PathLike) -> dict[int, ChainHead]:
+        """Backs the store up into directory ``dest`` while writers keep
+        appending, and returns the head of every stream in the backup.
+
+        Each stream is synced and snapshotted at one head; sealed segments
+        are hard-linked where the file system allows (copied otherwise),
+        active ones copied up to that head; prune anchors, tree files,
+        cursors and signed-checkpoint records come along; everything is
+        fsynced, and a ``BACKUP`` manifest with each stream's first offset
+        and head is written last. The backup is itself a store: open it
+        with :func:`open_read_only` and :meth:`verify_against` the returned
+        heads. A second backup into the same directory copies only what is
+        new. Works on a read-only store too, beside a writer in another
+        process. The GIL is released throughout.
+
+        Raises :class:`InvalidArgumentError` if ``dest`` holds something
+        that is not a backup (it is left untouched) or is the store itself,
+        :class:`LockedError` if another backup into it is running,
+        :class:`IOError`."""
+        heads = self._native.backup(_path(dest))
+        return {stream: ChainHead._trusted(next_offset, digest) for stream, (next_offset, digest) in heads}
 
     # -- verification --------------------------------------------------------
 

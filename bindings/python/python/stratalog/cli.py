@@ -9,6 +9,8 @@
     stratalog tail   PATH --stream N [--from OFFSET] [--follow]
     stratalog export STORE --stream S [--from N] [--to M]  events as JSON lines, with hashes
     stratalog import STORE FILE                         append an export to an empty stream
+    stratalog prune  STORE --stream S (--before N | --keep-last N | --keep-bytes N)
+    stratalog backup STORE DEST                         online (incremental) backup; prints its heads
 
     stratalog keygen NAME --out KEYFILE                 new signing key; prints its vkey
     stratalog checkpoint STORE --stream S --key KEYFILE [--size N] [--origin O] [--witness "VKEY URL"]...
@@ -52,7 +54,20 @@ the final head, and refuses (exit 1) with nothing appended if anything is
 off or the stream is not empty; then it appends in batches, syncs, and
 checks that the stream's head is the file's.
 
-Every command but ``import`` opens the store read-only: it takes no lock
+Retention and backups: ``prune`` removes a stream's oldest events, whole
+sealed segments at a time (never the active one), below offset N
+(``--before``), or keeping at least the last N events (``--keep-last``) or
+at most N bytes of segments (``--keep-bytes``); it prints the stream's new
+first offset, which may be below N. Reads below it fail from then on;
+heads, proofs and ``verify --against`` an older head still pass.
+``backup`` copies the store into DEST (hard links for sealed segments
+where possible) while a writer keeps appending, writes a ``BACKUP``
+manifest last, and prints the head of every stream in the backup, one
+``stream S: HEAD`` line each; a second backup into DEST copies only what
+is new. DEST is itself a store: ``verify DEST --stream S --against HEAD``
+checks it. A DEST that holds anything else is refused (exit 2) untouched.
+
+Every command but ``import`` and ``prune`` opens the store read-only: it takes no lock
 and never writes, so it works while another process appends (it sees the
 store as it was when it opened; ``tail --follow`` goes on with what the
 writer appends, like ``tail -f``, until Ctrl-C, which exits 0). ``--json`` prints machine-readable output (``dump --json``
@@ -83,6 +98,7 @@ import argparse
 import base64
 import builtins
 import contextlib
+import errno
 import hashlib
 import itertools
 import json
@@ -164,7 +180,8 @@ def _parser(json_out: IO[str] | None = None) -> argparse.ArgumentParser:
     parser = Parser(
         prog="stratalog",
         description="Inspect and verify a stratalog store (opened read-only), sign checkpoints of its streams, "
-        "prove events and check receipts, export a stream and import it into an empty one.",
+        "prove events and check receipts, export a stream and import it into an empty one, prune a stream "
+        "and back the store up.",
         epilog="Exit status: 0 success, 1 verification failed (or an import refused), 2 usage error or unreadable store.",
     )
     parser.add_argument("--version", action="version", version=f"stratalog {__version__}")
@@ -231,6 +248,37 @@ def _parser(json_out: IO[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("--stream", type=_u64, metavar="S", required=True, help="the stream")
     p.add_argument("--from", dest="start", type=_u64, default=0, metavar="N", help="first offset (default 0)")
     p.add_argument("--to", dest="end", type=_u64, metavar="M", help="end offset, not included (default: every event)")
+
+    p = sub.add_parser(
+        "prune",
+        parents=[common],
+        help="remove a stream's oldest events (whole sealed segments)",
+        description="Remove the oldest events of a stream in STORE (opened for writing), whole sealed segments "
+        "at a time; the active segment always stays. Prints the stream's new first offset, which may be below "
+        "--before. Reads below it fail from then on; heads, proofs and verify --against an older head still pass.",
+    )
+    p.add_argument("path", metavar="STORE", help="store directory")
+    p.add_argument("--stream", type=_u64, metavar="S", required=True, help="the stream")
+    policy = p.add_mutually_exclusive_group(required=True)
+    policy.add_argument("--before", type=_u64, metavar="N", help="remove the segments whose events all lie below N")
+    policy.add_argument(
+        "--keep-last", dest="keep_last", type=_u64, metavar="N", help="keep at least the last N events"
+    )
+    policy.add_argument(
+        "--keep-bytes", dest="keep_bytes", type=_u64, metavar="N", help="keep at most N bytes of segment files"
+    )
+
+    p = sub.add_parser(
+        "backup",
+        parents=[common],
+        help="back the store up into a directory; prints the backup's heads",
+        description="Back STORE up into DEST while writers keep appending (STORE is opened read-only): sealed "
+        "segments are hard-linked where possible, active ones copied up to a committed head, a BACKUP manifest "
+        "is written last. Prints the head of every stream in the backup. A second backup into DEST copies only "
+        "what is new; a DEST holding anything else is refused, untouched.",
+    )
+    p.add_argument("path", metavar="STORE", help="store directory")
+    p.add_argument("dest", metavar="DEST", help="the backup directory (created if needed)")
 
     p = sub.add_parser(
         "import",
@@ -360,7 +408,7 @@ def _emit_json(out: IO[str], value: Any) -> None:
 
 
 #: Detail attributes of the exceptions, as they appear in JSON.
-_DETAILS = ("stream", "offset", "expected", "actual", "next_offset", "size", "max_size", "errno")
+_DETAILS = ("stream", "offset", "expected", "actual", "next_offset", "first_offset", "size", "max_size", "errno")
 
 
 def _error_dict(err: Error) -> dict[str, Any]:
@@ -975,6 +1023,83 @@ def _cmd_import(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     return EXIT_OK
 
 
+# -- retention and backups ------------------------------------------------------
+
+
+def _cmd_prune(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    as_json = bool(args.json)
+    path = os.fsdecode(args.path)
+
+    def failed(e: Error, text: str, code: int) -> int:
+        _failure(out, err, as_json, path, "prune", e, f"stratalog: prune: {text}")
+        return code
+
+    if not os.path.isdir(path):
+        # A writable open would create a store there: prune never does.
+        missing = StoreIOError(f"{path} is not a store directory", errno=errno.ENOENT)
+        return failed(missing, f"cannot open {path}: {missing.message}", EXIT_ERROR)
+    library_log = logging.getLogger("stratalog")
+    was_disabled, library_log.disabled = library_log.disabled, True
+    try:
+        store = open_writable(path)
+    except Error as e:
+        return failed(e, f"cannot open {path}: {e.message}", EXIT_ERROR)
+    finally:
+        library_log.disabled = was_disabled
+    for torn in store.torn_tails:
+        err.write(
+            f"stratalog: note: stream {torn.stream}: cut off an unfinished batch of {torn.dropped_bytes} "
+            f"bytes at the end of {torn.segment} (a crash during an append left it; it held no "
+            "acknowledged event).\n"
+        )
+    stream = args.stream
+    try:
+        with store:
+            if args.keep_last is not None:
+                policy, value = "keep_last", args.keep_last
+                first = store.prune_keep_last(stream, value)
+            elif args.keep_bytes is not None:
+                policy, value = "keep_bytes", args.keep_bytes
+                first = store.prune_keep_bytes(stream, value)
+            else:
+                policy, value = "before", args.before
+                first = store.prune(stream, value)
+    except Error as e:
+        return failed(
+            e,
+            f"{path}: {type(e).__name__}: {e.message}",
+            EXIT_FAILED if isinstance(e, VerificationError) else EXIT_ERROR,
+        )
+    if as_json:
+        _emit_json(
+            out,
+            {"ok": True, "command": "prune", "path": path, "stream": stream, policy: value, "first_offset": first},
+        )
+    else:
+        out.write(f"{first}\n")
+    return EXIT_OK
+
+
+def _cmd_backup(store: Store, args: argparse.Namespace, out: IO[str], path: str) -> int:
+    dest = os.fsdecode(args.dest)
+    heads = store.backup(dest)
+    if args.json:
+        _emit_json(
+            out,
+            {
+                "ok": True,
+                "command": "backup",
+                "path": path,
+                "dest": dest,
+                "streams": [{"stream": s, **h.to_dict()} for s, h in sorted(heads.items())],
+            },
+        )
+    else:
+        for s, h in sorted(heads.items()):
+            out.write(f"stream {s}: {h}\n")
+    return EXIT_OK
+
+
 # -- proofs --------------------------------------------------------------------
 
 #: The commands that sign with --key, on a store.
@@ -1187,6 +1312,8 @@ def main(argv: Sequence[str] | None = None, *, stdout: IO[str] | None = None, st
         return _cmd_verify_checkpoint(args, out, err)
     if args.command == "import":
         return _cmd_import(args, out, err)
+    if args.command == "prune":
+        return _cmd_prune(args, out, err)
     path = os.fsdecode(args.path)
     key: SigningKey | None = None
     if args.command in _SIGNING:
@@ -1229,6 +1356,8 @@ def main(argv: Sequence[str] | None = None, *, stdout: IO[str] | None = None, st
                 return _cmd_tail(store, args, out)
             if args.command == "export":
                 return _cmd_export(store, args, out)
+            if args.command == "backup":
+                return _cmd_backup(store, args, out, path)
             if key is not None:
                 if args.command == "checkpoint":
                     return _cmd_checkpoint(store, key, args, out)
