@@ -417,6 +417,13 @@ typedef struct stratalog_options {
    * the usual limit of 1,024 descriptors per process. Default 256.
    */
   uint64_t max_open_files;
+  /**
+   * Whether each batch records its append time (Unix milliseconds) in a
+   * time record before its first event, for stratalog_seek_time() and
+   * stratalog_prune_keep_newer(). Costs 68 bytes per batch. Default
+   * false. Recorded in each new segment's header.
+   */
+  bool timestamps;
 } stratalog_options;
 
 /**
@@ -841,7 +848,7 @@ bool stratalog_last_error_offsets(uint64_t *expected, uint64_t *actual);
 /**
  * Fills `opts` with the defaults: 64 MiB segments, a checkpoint every 256
  * events, no compression, 16 MiB maximum event size, fsync false, at most
- * 256 open files.
+ * 256 open files, no timestamps.
  *
  * Returns STRATALOG_STATUS_NULL_ARGUMENT if `opts` is NULL.
  *
@@ -1194,6 +1201,38 @@ enum stratalog_status stratalog_prune_keep_bytes(const struct stratalog_store *s
                                                  uint64_t stream,
                                                  uint64_t bytes,
                                                  uint64_t *first_offset);
+
+/**
+ * Prunes `stream` so that it keeps every batch recorded at or after
+ * `unix_ms` (Unix milliseconds), by the time records of a store opened
+ * with `timestamps` (see stratalog_seek_time()), like stratalog_prune().
+ *
+ * # Safety
+ * As stratalog_prune().
+ */
+enum stratalog_status stratalog_prune_keep_newer(const struct stratalog_store *store,
+                                                 uint64_t stream,
+                                                 uint64_t unix_ms,
+                                                 uint64_t *first_offset);
+
+/**
+ * Writes to `*offset` the first offset of `stream` from which every batch
+ * was appended at or after `unix_ms` (Unix milliseconds), by the time
+ * records a store opened with `timestamps` writes before each batch: the
+ * offset just after the last batch recorded earlier, the stream's first
+ * offset if none is, its next offset if all are. Batches written without
+ * timestamps are never taken as earlier. Read from there with
+ * stratalog_read_from() or stratalog_iter_new().
+ *
+ * Errors: NULL_ARGUMENT, CLOSED, IO, CORRUPTION.
+ *
+ * # Safety
+ * `store` is NULL or a live handle; `offset` is NULL or writable.
+ */
+enum stratalog_status stratalog_seek_time(const struct stratalog_store *store,
+                                          uint64_t stream,
+                                          uint64_t unix_ms,
+                                          uint64_t *offset);
 
 /**
  * Writes to `*out` the first offset `stream` still holds: 0 unless it was

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! 0   [4]  magic "SLRC"
-//! 4   u8   kind        0 = event, 1 = checkpoint
+//! 4   u8   kind        0 = event, 1 = checkpoint, 2 = time
 //! 5   u8   codec       0 = raw, 1 = lz4, 2 = zstd
 //! 6   u8   flags       bit 0 = COMMIT (last record of a batch)
 //! 7   u8   reserved    0
@@ -31,6 +31,20 @@ pub const FLAG_COMMIT: u8 = 1;
 pub enum Kind {
     Event = 0,
     Checkpoint = 1,
+    /// The append time of the batch it begins: 8 bytes, u64_le Unix
+    /// milliseconds (in segments whose header says TIMED).
+    Time = 2,
+}
+
+/// Stored length of a time record's payload.
+pub const TIME_LEN: u32 = 8;
+
+/// The Unix milliseconds a time record holds (its payload already checked
+/// to be `TIME_LEN` bytes by `decode_header` and the record CRC).
+pub fn time_of(stored: &[u8]) -> u64 {
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&stored[..8]);
+    u64::from_le_bytes(b)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,6 +119,7 @@ pub fn decode_header(buf: &[u8]) -> Result<Header, HeaderFault> {
     let kind = match b[4] {
         0 => Kind::Event,
         1 => Kind::Checkpoint,
+        2 => Kind::Time,
         _ => return Err(HeaderFault::Field("kind")),
     };
     let codec = match b[5] {
@@ -131,6 +146,11 @@ pub fn decode_header(buf: &[u8]) -> Result<Header, HeaderFault> {
     }
     if kind == Kind::Checkpoint && header.is_commit() {
         return Err(HeaderFault::Field("checkpoint flags"));
+    }
+    if kind == Kind::Time
+        && (header.stored_len != TIME_LEN || codec != Codec::Raw || header.is_commit())
+    {
+        return Err(HeaderFault::Field("time record"));
     }
     Ok(header)
 }

@@ -570,6 +570,11 @@ fn backups_are_stores_that_verify_against_their_manifest() {
         Error::InvalidArgument(_)
     ));
     assert_eq!(fs::read(stray.join("notes.txt")).unwrap(), b"mine");
+    assert_eq!(
+        fs::read_dir(&stray).unwrap().count(),
+        1,
+        "a refusal leaves nothing behind"
+    );
     assert!(store.backup(dir.path().join("inside")).is_err());
     // A read-only store backs up too (what the CLI does beside a writer).
     let reader = Store::open_read_only(dir.path()).unwrap();

@@ -81,7 +81,7 @@ pub use proofs::{
 };
 pub use retention::{
     stratalog_backup, stratalog_first_offset, stratalog_prune, stratalog_prune_keep_bytes,
-    stratalog_prune_keep_last,
+    stratalog_prune_keep_last, stratalog_prune_keep_newer, stratalog_seek_time,
 };
 pub use signing_key::{
     stratalog_signing_key, stratalog_signing_key_cosigner_vkey, stratalog_signing_key_free,

@@ -69,6 +69,11 @@ pub struct stratalog_options {
     /// reopened on their next use, so a store of 100,000 streams runs under
     /// the usual limit of 1,024 descriptors per process. Default 256.
     pub max_open_files: u64,
+    /// Whether each batch records its append time (Unix milliseconds) in a
+    /// time record before its first event, for stratalog_seek_time() and
+    /// stratalog_prune_keep_newer(). Costs 68 bytes per batch. Default
+    /// false. Recorded in each new segment's header.
+    pub timestamps: bool,
 }
 
 impl stratalog_options {
@@ -80,6 +85,7 @@ impl stratalog_options {
             max_event_size: o.max_event_size,
             fsync: o.fsync,
             max_open_files: o.max_open_files,
+            timestamps: o.timestamps,
         }
     }
 }
@@ -106,6 +112,8 @@ pub(crate) unsafe fn read_options(opts: *const stratalog_options) -> Result<Opti
             args::field(ptr::addr_of!((*opts).max_open_files)),
         )
     };
+    // SAFETY: as above.
+    let timestamps: u8 = unsafe { args::field(ptr::addr_of!((*opts).timestamps).cast::<u8>()) };
     let compression = stratalog_compression::to_core(compression).ok_or_else(|| {
         Fail::invalid(format!(
             "options.compression must be STRATALOG_COMPRESSION_NONE, _LZ4 or _ZSTD, got {compression}"
@@ -118,12 +126,13 @@ pub(crate) unsafe fn read_options(opts: *const stratalog_options) -> Result<Opti
         fsync: fsync != 0,
         max_event_size,
         max_open_files,
+        timestamps: timestamps != 0,
     })
 }
 
 /// Fills `opts` with the defaults: 64 MiB segments, a checkpoint every 256
 /// events, no compression, 16 MiB maximum event size, fsync false, at most
-/// 256 open files.
+/// 256 open files, no timestamps.
 ///
 /// Returns STRATALOG_STATUS_NULL_ARGUMENT if `opts` is NULL.
 ///

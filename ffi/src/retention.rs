@@ -97,6 +97,59 @@ pub unsafe extern "C" fn stratalog_prune_keep_bytes(
     })
 }
 
+/// Prunes `stream` so that it keeps every batch recorded at or after
+/// `unix_ms` (Unix milliseconds), by the time records of a store opened
+/// with `timestamps` (see stratalog_seek_time()), like stratalog_prune().
+///
+/// # Safety
+/// As stratalog_prune().
+#[no_mangle]
+pub unsafe extern "C" fn stratalog_prune_keep_newer(
+    store: *const stratalog_store,
+    stream: u64,
+    unix_ms: u64,
+    first_offset: *mut u64,
+) -> stratalog_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let (store, out) = unsafe {
+            (
+                handle::store(store)?,
+                args::out(first_offset, "first_offset")?,
+            )
+        };
+        out.write(store.apply_retention(stream, Retention::KeepNewerThan(unix_ms))?);
+        Ok(())
+    })
+}
+
+/// Writes to `*offset` the first offset of `stream` from which every batch
+/// was appended at or after `unix_ms` (Unix milliseconds), by the time
+/// records a store opened with `timestamps` writes before each batch: the
+/// offset just after the last batch recorded earlier, the stream's first
+/// offset if none is, its next offset if all are. Batches written without
+/// timestamps are never taken as earlier. Read from there with
+/// stratalog_read_from() or stratalog_iter_new().
+///
+/// Errors: NULL_ARGUMENT, CLOSED, IO, CORRUPTION.
+///
+/// # Safety
+/// `store` is NULL or a live handle; `offset` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn stratalog_seek_time(
+    store: *const stratalog_store,
+    stream: u64,
+    unix_ms: u64,
+    offset: *mut u64,
+) -> stratalog_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let (store, out) = unsafe { (handle::store(store)?, args::out(offset, "offset")?) };
+        out.write(store.seek_time(stream, unix_ms)?);
+        Ok(())
+    })
+}
+
 /// Writes to `*out` the first offset `stream` still holds: 0 unless it was
 /// pruned.
 ///

@@ -2013,6 +2013,46 @@ static void test_prune_and_backup(void)
     stratalog_close(s);
 }
 
+/* Per-batch timestamps: seek by time, prune by time. */
+static void test_timestamps(void)
+{
+    char path[4200];
+    fresh_path(path, sizeof path, "timestamps");
+    stratalog_options o = small_options();
+    CHECK(o.timestamps == false);
+    o.timestamps = true;
+    stratalog_store *s = NULL;
+    CHECK_OK(stratalog_open(path, &o, &s));
+    stratalog_slice two[2] = {slice_of("a"), slice_of("b")};
+    stratalog_head head;
+    struct timespec ts;
+    uint64_t starts[30], before[30];
+    for (int i = 0; i < 30; i++) {
+        clock_gettime(CLOCK_REALTIME, &ts);
+        before[i] = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+        CHECK_OK(stratalog_append_batch(s, 2, two, 2, NULL, STRATALOG_FSYNC_NO, &head));
+        starts[i] = head.next_offset - 2;
+        struct timespec nap = {0, 3 * 1000 * 1000};
+        nanosleep(&nap, NULL);
+    }
+    uint64_t at = 99;
+    CHECK_OK(stratalog_seek_time(s, 2, 0, &at));
+    CHECK(at == 0);
+    CHECK_OK(stratalog_seek_time(s, 2, UINT64_MAX, &at));
+    CHECK(at == head.next_offset);
+    CHECK_OK(stratalog_seek_time(s, 2, before[20], &at));
+    CHECK(at <= starts[20] && at >= starts[19]);
+    CHECK_OK(stratalog_seek_time(s, 99, before[20], &at));
+    CHECK(at == 0);
+    uint64_t first = 0;
+    CHECK_OK(stratalog_prune_keep_newer(s, 2, before[25], &first));
+    CHECK(first <= starts[25]);
+    CHECK_OK(stratalog_verify_against(s, 2, &head, NULL));
+    CHECK_STATUS(stratalog_seek_time(s, 2, 0, NULL), STRATALOG_STATUS_NULL_ARGUMENT);
+    CHECK_OK(stratalog_shutdown(s));
+    stratalog_close(s);
+}
+
 int main(int argc, char **argv)
 {
     int own_scratch = argc < 2;
@@ -2059,6 +2099,7 @@ int main(int argc, char **argv)
     run_test("proofs", test_proofs);
     run_test("iter_extend", test_iter_extend);
     run_test("prune_and_backup", test_prune_and_backup);
+    run_test("timestamps", test_timestamps);
 
     if (own_scratch)
         nftw(scratch, remove_entry, 16, FTW_DEPTH | FTW_PHYS);

@@ -115,6 +115,7 @@ impl Store {
             max_event_size: 0,
             fsync: false,
             max_open_files: 0,
+            timestamps: false,
         };
         // SAFETY: `options` is writable; the call cannot fail with it.
         unsafe { stratalog::stratalog_options_default(&mut options) };

@@ -245,9 +245,8 @@ def test_backup_refuses_a_directory_that_is_not_a_backup(filled: Path, tmp_path:
         # Nor into the store itself.
         with pytest.raises(stratalog.InvalidArgumentError):
             store.backup(filled)
-    # The file is untouched. (The library takes the destination's LOCK
-    # before it looks, so an empty LOCK file may be left beside it.)
-    assert {p.name for p in dest.iterdir()} - {"LOCK"} == {"notes.txt"}
+    # The file is untouched, and nothing is left beside it.
+    assert {p.name for p in dest.iterdir()} == {"notes.txt"}
     assert (dest / "notes.txt").read_text() == "mine"
 
 
@@ -365,7 +364,7 @@ def test_cli_backup(filled: Path, tmp_path: Path) -> None:
     refused = run_cli("--json", "backup", str(filled), str(taken))
     assert refused.returncode == 2
     assert json.loads(refused.stdout)["code"] == "STRATALOG_STATUS_INVALID_ARGUMENT"
-    assert {p.name for p in taken.iterdir()} - {"LOCK"} == {"keep.txt"}
+    assert {p.name for p in taken.iterdir()} == {"keep.txt"}
     assert (taken / "keep.txt").read_text() == "mine"
 
     missing = run_cli("backup", str(tmp_path / "missing"), str(tmp_path / "b2"))

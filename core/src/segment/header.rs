@@ -10,7 +10,8 @@
 //! 32  [32] base hash: chain hash before the base offset
 //! 64  u64  checkpoint interval: a checkpoint precedes exactly the events
 //!          whose offset is a non-zero multiple of it
-//! 72  u32  reserved, 0
+//! 72  u32  flags: bit 0 = TIMED, every batch begins with a time record;
+//!          other bits 0
 //! 76  u32  CRC32 of bytes 0..76
 //! ```
 //! Version 1 (stratalog 0.1), 68 bytes: the same up to the base hash, with
@@ -43,7 +44,12 @@ pub struct SegmentRules {
     /// A checkpoint record precedes exactly the events whose offset is a
     /// non-zero multiple of this, and no checkpoint appears anywhere else.
     pub checkpoint_interval: u64,
+    /// Every batch begins with a time record, and none stands elsewhere.
+    pub timed: bool,
 }
+
+/// Header flag: every batch begins with a time record.
+const FLAG_TIMED: u32 = 1;
 
 impl SegmentRules {
     /// The rules a writer with `options` follows.
@@ -52,6 +58,7 @@ impl SegmentRules {
             // Options::validate bounds it by MAX_EVENT_SIZE_LIMIT < u32::MAX.
             max_event_size: u32::try_from(options.max_event_size).unwrap_or(u32::MAX),
             checkpoint_interval: options.checkpoint_interval,
+            timed: options.timestamps,
         }
     }
 
@@ -101,6 +108,8 @@ impl SegmentHeader {
                 b[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
                 b[12..16].copy_from_slice(&rules.max_event_size.to_le_bytes());
                 b[64..72].copy_from_slice(&rules.checkpoint_interval.to_le_bytes());
+                let flags = if rules.timed { FLAG_TIMED } else { 0 };
+                b[72..76].copy_from_slice(&flags.to_le_bytes());
             }
             None => b[8..12].copy_from_slice(&1u32.to_le_bytes()),
         }
@@ -150,12 +159,13 @@ impl SegmentHeader {
             }
             None
         } else {
-            if word(72) != 0 {
-                return Err("segment header reserved field is not zero".into());
+            if word(72) & !FLAG_TIMED != 0 {
+                return Err("segment header flags hold an unknown bit".into());
             }
             let rules = SegmentRules {
                 max_event_size: word(12),
                 checkpoint_interval: long(64),
+                timed: word(72) & FLAG_TIMED != 0,
             };
             if rules.max_event_size == 0 || u64::from(rules.max_event_size) > MAX_EVENT_SIZE_LIMIT {
                 return Err(format!(
@@ -201,6 +211,7 @@ mod tests {
             rules: Some(SegmentRules {
                 max_event_size: 64 << 20,
                 checkpoint_interval: 256,
+                timed: false,
             }),
         }
     }
@@ -257,10 +268,27 @@ mod tests {
     }
 
     #[test]
+    fn the_timed_flag_round_trips_and_unknown_flags_are_refused() {
+        let timed = SegmentHeader {
+            rules: sample().rules.map(|r| SegmentRules { timed: true, ..r }),
+            ..sample()
+        };
+        let b = timed.encode();
+        assert_eq!(&b[72..76], &1u32.to_le_bytes());
+        assert_eq!(SegmentHeader::decode(&b, 3, 100).unwrap(), timed);
+        let mut bad = b.clone();
+        bad[72] = 2;
+        let crc = crc32fast::hash(&bad[..76]);
+        bad[76..80].copy_from_slice(&crc.to_le_bytes());
+        assert!(SegmentHeader::decode(&bad, 3, 100).is_err());
+    }
+
+    #[test]
     fn checkpoint_positions_follow_the_interval() {
         let rules = SegmentRules {
             max_event_size: 1,
             checkpoint_interval: 4,
+            timed: false,
         };
         let at: Vec<u64> = (0..13).filter(|&o| rules.checkpoint_before(o)).collect();
         assert_eq!(at, [4, 8, 12]);

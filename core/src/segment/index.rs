@@ -260,6 +260,7 @@ mod tests {
         let rules = Some(SegmentRules {
             max_event_size: 100,
             checkpoint_interval: 4,
+            timed: false,
         });
         let all: Vec<IndexEntry> = [12, 16, 20, 24, 28]
             .iter()

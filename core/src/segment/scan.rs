@@ -87,6 +87,8 @@ pub struct TailScan {
     pub committed_len: u64,
     /// Checkpoints within the committed part.
     pub checkpoints: Vec<IndexEntry>,
+    /// The last time record of the committed part the scan read.
+    pub last_time: Option<u64>,
     pub end: TailEnd,
 }
 
@@ -107,6 +109,8 @@ pub fn scan_tail(
     let mut last_commit: Option<RawRecord> = None;
     let mut checkpoints = from.checkpoints;
     let mut pending = Vec::new();
+    let mut pending_time = None;
+    let mut last_time = None;
 
     let mut end = loop {
         match reader.next()? {
@@ -119,7 +123,7 @@ pub fn scan_tail(
                         h.offset
                     ))
                 } else {
-                    placement.check(h.kind, h.offset)
+                    placement.check(h.kind, h.offset, h.is_commit())
                 };
                 if let Err(reason) = misplaced {
                     break TailEnd::Damaged {
@@ -134,12 +138,14 @@ pub fn scan_tail(
                         offset: h.offset,
                         pos: rec.pos,
                     }),
+                    Kind::Time => pending_time = Some(crate::record::time_of(&rec.stored)),
                     Kind::Event => {
                         next_offset += 1;
                         if h.is_commit() {
                             committed_len = reader.pos();
                             committed_offset = next_offset;
                             checkpoints.append(&mut pending);
+                            last_time = pending_time.or(last_time);
                             last_commit = Some(rec);
                         }
                     }
@@ -179,6 +185,7 @@ pub fn scan_tail(
                         },
                         committed_len: records_start,
                         checkpoints: Vec::new(),
+                        last_time: None,
                         end: TailEnd::Damaged {
                             kind: DamageKind::Bytes,
                             offset: rec.header.offset,
@@ -199,6 +206,7 @@ pub fn scan_tail(
         head,
         committed_len,
         checkpoints,
+        last_time,
         end,
     })
 }

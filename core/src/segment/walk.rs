@@ -12,15 +12,21 @@ use crate::record::{Codec, Kind};
 
 use super::header::{SegmentHeader, SegmentRules};
 
-/// Where checkpoint records may stand. A writer never puts two in a row,
-/// and in a segment that records its interval (format version 2) a
-/// checkpoint precedes exactly the events whose offset is a non-zero
-/// multiple of it. Checked as records are met, so deleting, inserting or
-/// moving a checkpoint breaks the stream like any other record would.
+/// Where checkpoint and time records may stand. A writer never puts two
+/// checkpoints in a row, and in a segment that records its interval
+/// (format version 2) a checkpoint precedes exactly the events whose
+/// offset is a non-zero multiple of it. In a TIMED segment a time record
+/// begins every batch (before its checkpoint, if one is due) and stands
+/// nowhere else. Checked as records are met, so deleting, inserting or
+/// moving one breaks the stream like any other record would.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Placement {
     rules: Option<SegmentRules>,
     after_checkpoint: bool,
+    after_time: bool,
+    /// Whether the next record begins a batch; `None` when not known (a
+    /// walk that started at a checkpoint inside a segment).
+    batch_start: Option<bool>,
     /// The next offset the interval puts a checkpoint before, kept so the
     /// check costs no division per record: callers pass offsets that never
     /// go down (checked against the chain first).
@@ -28,11 +34,24 @@ pub struct Placement {
 }
 
 impl Placement {
+    /// At the start of a batch: the first record of a segment, or just
+    /// after a COMMIT.
     pub fn new(rules: Option<SegmentRules>) -> Self {
         Placement {
             rules,
             after_checkpoint: false,
+            after_time: false,
+            batch_start: Some(true),
             next_due: 0,
+        }
+    }
+
+    /// At a checkpoint inside a segment, where whether a batch begins is
+    /// not known.
+    pub fn mid_segment(rules: Option<SegmentRules>) -> Self {
+        Placement {
+            batch_start: None,
+            ..Placement::new(rules)
         }
     }
 
@@ -45,11 +64,36 @@ impl Placement {
         offset != 0 && offset == self.next_due
     }
 
-    /// Checks that a record of `kind` carrying `offset` may come next.
-    pub fn check(&mut self, kind: Kind, offset: u64) -> Result<(), String> {
+    /// Checks that a record of `kind` carrying `offset` (with COMMIT set
+    /// or not) may come next.
+    pub fn check(&mut self, kind: Kind, offset: u64, commit: bool) -> Result<(), String> {
         let interval = self.rules.map(|r| r.checkpoint_interval);
+        let timed = self.rules.is_some_and(|r| r.timed);
+        if kind == Kind::Time {
+            if !timed {
+                return Err(format!(
+                    "time record at offset {offset} in a segment whose header records no timestamps"
+                ));
+            }
+            if self.after_time || self.after_checkpoint || self.batch_start == Some(false) {
+                return Err(format!(
+                    "time record at offset {offset} does not begin a batch"
+                ));
+            }
+            self.after_time = true;
+            self.batch_start = Some(false);
+            return Ok(());
+        }
+        if timed && self.batch_start == Some(true) {
+            return Err(format!(
+                "the batch at offset {offset} lacks the time record its segment puts before every batch"
+            ));
+        }
+        self.after_time = false;
+        self.batch_start = Some(commit);
         let expected = interval.is_some_and(|k| self.due(offset, k));
         match kind {
+            Kind::Time => {}
             Kind::Checkpoint => {
                 if self.after_checkpoint {
                     return Err(format!(
@@ -90,6 +134,8 @@ pub struct ChainWalk {
     /// The segment's bound on raw payloads.
     limit: u64,
     placement: Placement,
+    /// The time of the last time record met (Unix milliseconds).
+    pub last_time: Option<u64>,
 }
 
 impl ChainWalk {
@@ -100,17 +146,26 @@ impl ChainWalk {
             hash: head.hash,
             limit: MAX_EVENT_SIZE_LIMIT,
             placement: Placement::default(),
+            last_time: None,
         }
     }
 
-    /// A walk of the segment with `header`, from `head` (its base, or a
-    /// checkpoint inside it).
+    /// A walk of the segment with `header`, from `head` at its base.
     pub fn enter(header: &SegmentHeader, head: ChainHead) -> Self {
         ChainWalk {
             next_offset: head.next_offset,
             hash: head.hash,
             limit: header.event_limit(),
             placement: Placement::new(header.rules),
+            last_time: None,
+        }
+    }
+
+    /// A walk of the segment with `header` from a checkpoint inside it.
+    pub fn enter_at_checkpoint(header: &SegmentHeader, head: ChainHead) -> Self {
+        ChainWalk {
+            placement: Placement::mid_segment(header.rules),
+            ..ChainWalk::enter(header, head)
         }
     }
 
@@ -128,6 +183,7 @@ impl ChainWalk {
         let what = match h.kind {
             Kind::Event => "event",
             Kind::Checkpoint => "checkpoint",
+            Kind::Time => "time",
         };
         let mismatch = |offset: u64, reason: String| Error::ChainMismatch {
             stream: segment.stream,
@@ -154,10 +210,15 @@ impl ChainWalk {
             ));
         }
         self.placement
-            .check(h.kind, h.offset)
+            .check(h.kind, h.offset, h.is_commit())
             .map_err(|reason| mismatch(self.next_offset, reason))?;
-        if h.kind == Kind::Checkpoint {
-            return Ok(None);
+        match h.kind {
+            Kind::Checkpoint => return Ok(None),
+            Kind::Time => {
+                self.last_time = Some(crate::record::time_of(&rec.stored));
+                return Ok(None);
+            }
+            Kind::Event => {}
         }
         let payload = decode_payload(segment, rec, self.limit)?;
         self.hash = chain_step(&self.hash, self.next_offset, &payload);
@@ -198,19 +259,20 @@ mod tests {
             let rules = SegmentRules {
                 max_event_size: 1,
                 checkpoint_interval: interval,
+                timed: false,
             };
             for start in 0..20u64 {
                 let mut placement = Placement::new(Some(rules));
                 for offset in start..start + 40 {
                     if rules.checkpoint_before(offset) {
-                        assert_eq!(placement.check(Kind::Checkpoint, offset), Ok(()));
+                        assert_eq!(placement.check(Kind::Checkpoint, offset, false), Ok(()));
                     } else {
-                        assert!(placement.check(Kind::Checkpoint, offset).is_err());
+                        assert!(placement.check(Kind::Checkpoint, offset, false).is_err());
                         // A refused record leaves the state as it was.
                         placement.after_checkpoint = false;
                     }
                     assert_eq!(
-                        placement.check(Kind::Event, offset),
+                        placement.check(Kind::Event, offset, false),
                         Ok(()),
                         "{interval} {offset}"
                     );
@@ -218,9 +280,9 @@ mod tests {
             }
         }
         let mut v1 = Placement::new(None);
-        assert_eq!(v1.check(Kind::Checkpoint, 5), Ok(()));
-        assert!(v1.check(Kind::Checkpoint, 5).is_err());
-        assert_eq!(v1.check(Kind::Event, 5), Ok(()));
-        assert_eq!(v1.check(Kind::Event, 6), Ok(()));
+        assert_eq!(v1.check(Kind::Checkpoint, 5, false), Ok(()));
+        assert!(v1.check(Kind::Checkpoint, 5, false).is_err());
+        assert_eq!(v1.check(Kind::Event, 5, false), Ok(()));
+        assert_eq!(v1.check(Kind::Event, 6, false), Ok(()));
     }
 }

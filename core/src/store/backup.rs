@@ -56,6 +56,9 @@ impl Store {
                 }
             }
         }
+        // Refused before the lock file is made, so a refusal leaves the
+        // directory as it was.
+        check_destination(&DiskDir::new(dest))?;
         // Keeps a writer (or another backup) out of the backup meanwhile.
         let _lock = super::take_lock(dest)?;
         self.backup_to(Arc::new(DiskDir::new(dest)))

@@ -16,6 +16,9 @@ pub enum Retention {
     /// At most this many bytes of segment files, as far as whole sealed
     /// segments allow (the active segment always stays, whatever its size).
     KeepBytes(u64),
+    /// Every batch recorded at or after this time (Unix milliseconds; see
+    /// [`Store::seek_time`]).
+    KeepNewerThan(u64),
 }
 
 impl Store {
@@ -111,9 +114,25 @@ impl Store {
             match policy {
                 Retention::KeepLast(n) => s.chain_head()?.next_offset.saturating_sub(n),
                 Retention::KeepBytes(max) => s.offset_keeping_bytes(max)?,
+                Retention::KeepNewerThan(millis) => s.seek_time(millis)?,
             }
         };
         self.prune(stream, before)
+    }
+
+    /// The first offset from which every batch of `stream` was appended at
+    /// or after `millis` (Unix milliseconds), by the time records a store
+    /// opened with [`Options::timestamps`](crate::Options::timestamps)
+    /// writes before each batch: the offset just after the last batch
+    /// recorded earlier, the stream's first offset if none is, its next
+    /// offset if all are. Batches written without timestamps are never
+    /// taken as earlier. Reading from there is a plain read.
+    pub fn seek_time(&self, stream: u64, millis: u64) -> Result<u64> {
+        let _op = self.begin()?;
+        match self.stream(stream)? {
+            Some(s) => s.seek_time(millis),
+            None => Ok(0),
+        }
     }
 
     /// The first offset `stream` still holds: 0 unless it was pruned.

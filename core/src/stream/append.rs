@@ -48,6 +48,23 @@ impl Stream {
         let mut checkpoints = Vec::new();
         let mut head = before.head;
         let rules = SegmentRules::of(&self.options);
+        if rules.timed {
+            // Never earlier than the batch before: a clock set back does
+            // not make times go backwards within the stream.
+            let time = unix_millis().max(writer.last_time);
+            writer.last_time = time;
+            record::encode(
+                &mut writer.buf,
+                Kind::Time,
+                0,
+                head.next_offset,
+                &head.hash,
+                |out| {
+                    out.extend_from_slice(&time.to_le_bytes());
+                    record::Codec::Raw
+                },
+            );
+        }
         let last = events.len() - 1;
         for (i, event) in events.iter().enumerate() {
             let payload = event.as_ref();
@@ -174,4 +191,11 @@ impl Stream {
     pub(super) fn sync_segment(&self, segment: &Segment, end: u64) -> Result<()> {
         segment.sync_to(end, || self.poison_error(), |err| self.poison_with(err))
     }
+}
+
+/// Now, in Unix milliseconds (0 for a clock before 1970).
+fn unix_millis() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }

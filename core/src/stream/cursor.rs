@@ -247,7 +247,7 @@ impl Cursor {
                 let header = segment.header()?;
                 // The checkpoint's own prev_hash starts the walk; the records
                 // after it must link to it.
-                self.walk = ChainWalk::enter(
+                self.walk = ChainWalk::enter_at_checkpoint(
                     &header,
                     ChainHead {
                         next_offset: entry.offset,
@@ -316,13 +316,14 @@ impl Cursor {
                     let segment = reader.segment();
                     let payload = self.walk.step(segment, &rec)?;
                     self.at_commit = rec.header.is_commit();
+                    let checkpoint = rec.header.kind == Kind::Checkpoint;
                     return Ok(match payload {
                         Some(p) => {
                             self.bytes += p.len() as u64;
                             Some((offset, p))
                         }
                         None => {
-                            self.checkpoints += 1;
+                            self.checkpoints += u64::from(checkpoint);
                             None
                         }
                     });

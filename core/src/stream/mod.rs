@@ -19,6 +19,7 @@ mod prune;
 mod recover;
 mod stats;
 mod tail;
+mod time;
 mod verify;
 mod wait;
 
@@ -67,6 +68,9 @@ pub struct Damage {
 struct Writer {
     encoder: Encoder,
     buf: Vec<u8>,
+    /// The time of the last batch written or found (Unix milliseconds):
+    /// the next one is never earlier.
+    last_time: u64,
 }
 
 #[derive(Debug)]
@@ -98,6 +102,7 @@ impl Stream {
             writer: Mutex::new(Writer {
                 encoder: Encoder::new(options.compression),
                 buf: Vec::new(),
+                last_time: 0,
             }),
             dir,
             options,
