@@ -23,6 +23,7 @@ use crate::fork::Owner;
 use crate::hash::ChainHead;
 use crate::io::disk::{sync_dir, DiskDir};
 use crate::io::memory::MemoryDir;
+use crate::io::overlay::ReadThroughDir;
 use crate::io::pool::{FilePool, PooledDir};
 use crate::io::StorageDir;
 use crate::layout;
@@ -50,8 +51,9 @@ pub struct Store {
     watched: Mutex<HashSet<(u64, PathBuf)>>,
     /// Merkle trees loaded so far, by stream (see `tree`).
     trees: Mutex<HashMap<u64, Arc<Mutex<crate::tree::StreamTree>>>>,
-    /// Where trees are kept: the store itself, or memory for a read-only
-    /// store, which writes nothing of the kind.
+    /// Where trees are kept: the store itself, or for a read-only store,
+    /// which writes nothing of the kind, memory that reads through to the
+    /// writer's tree files (`io/overlay.rs`).
     tree_dir: Arc<dyn StorageDir>,
     /// Held while checking and recording the last signed checkpoint.
     signing: Mutex<()>,
@@ -173,7 +175,7 @@ impl Store {
         let tree_dir: Arc<dyn StorageDir> = if writable {
             dir.clone()
         } else {
-            Arc::new(MemoryDir::new())
+            Arc::new(ReadThroughDir::new(dir.clone()))
         };
         Ok(Store {
             dir,

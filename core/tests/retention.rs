@@ -197,12 +197,34 @@ fn prune_keeps_every_retained_event_head_and_proof() {
         names()
     );
     store.close().unwrap();
+    let tree_files = || -> Vec<(std::path::PathBuf, Vec<u8>)> {
+        let tdir = dir.path().join("trees").join(format!("{S:020}"));
+        let mut files: Vec<_> = fs::read_dir(&tdir)
+            .unwrap()
+            .map(|e| {
+                let p = e.unwrap().path();
+                let bytes = fs::read(&p).unwrap();
+                (p, bytes)
+            })
+            .collect();
+        files.sort();
+        files
+    };
+    let before = tree_files();
     let reader = Store::open_read_only(dir.path()).unwrap();
     assert_eq!(reader.first_offset(S).unwrap(), first);
     assert_eq!(reader.verify(S).unwrap().head, end);
     assert_eq!(
         reader.prune(S, 2000).unwrap_err().to_string(),
         "store is read-only"
+    );
+    // A read-only store proves from the writer's tree files, which it
+    // never changes.
+    check(&reader);
+    drop(reader);
+    assert!(
+        before == tree_files(),
+        "a read-only store changed the tree files"
     );
 }
 

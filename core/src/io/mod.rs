@@ -29,6 +29,7 @@ pub mod disk;
 #[cfg(feature = "fault-injection")]
 pub mod faulty;
 pub mod memory;
+pub mod overlay;
 pub mod pool;
 pub mod watch;
 
