@@ -34,22 +34,33 @@ impl Stream {
         let mut segments: Vec<Arc<Segment>> = (*before.segments).clone();
         let mut head = before.head;
         let mut active_len = before.active_len;
+        let listed = self.segment_bases()?;
         // A prune by the writer: its anchor is durable before any segment
-        // goes, so the segments below it are dropped here, and a reader
-        // that had not reached the new first offset starts there.
+        // goes, so once the first segment this reader holds is gone from
+        // the listing, the anchor names where the stream starts now; the
+        // segments below it are dropped here, and a reader that had not
+        // reached it starts there.
         let mut first = before.first;
-        if let Ok(Some(anchor)) = self.prune_anchor() {
-            if anchor.first.next_offset > first.next_offset {
-                first = anchor.first;
-                segments.retain(|s| s.base_offset >= first.next_offset);
-                if segments.is_empty() {
-                    head = first;
-                    active_len = 0;
+        let pruned = segments
+            .first()
+            .is_some_and(|s| listed.binary_search(&s.base_offset).is_err());
+        if pruned || segments.is_empty() {
+            if let Ok(Some(anchor)) = self.prune_anchor() {
+                if anchor.first.next_offset > first.next_offset {
+                    first = anchor.first;
+                    segments.retain(|s| s.base_offset >= first.next_offset);
+                    if segments.is_empty() {
+                        head = first;
+                        active_len = 0;
+                    }
                 }
             }
         }
-        let mut newer = self.segments_after(segments.last().map(|s| s.base_offset))?;
-        newer.retain(|&base| base >= first.next_offset);
+        let after = segments.last().map(|s| s.base_offset);
+        let mut newer: Vec<u64> = listed
+            .into_iter()
+            .filter(|&base| base >= first.next_offset && after.is_none_or(|a| base > a))
+            .collect();
         newer.reverse();
         loop {
             if let Some(active) = segments.last() {
@@ -100,10 +111,9 @@ impl Stream {
         Ok(head.next_offset > before.head.next_offset)
     }
 
-    /// Base offsets of the stream's segment files after `after` (all of
-    /// them for `None`), ascending. A stream directory not there yet has
-    /// none.
-    fn segments_after(&self, after: Option<u64>) -> Result<Vec<u64>> {
+    /// Base offsets of the stream's segment files, ascending. A stream
+    /// directory not there yet has none.
+    fn segment_bases(&self) -> Result<Vec<u64>> {
         let rel = layout::stream_dir(self.id);
         let names = match self.dir.list(&rel) {
             Ok(names) => names,
@@ -118,7 +128,6 @@ impl Stream {
         let mut bases: Vec<u64> = names
             .iter()
             .filter_map(|n| layout::parse_segment_name(n))
-            .filter(|&b| after.is_none_or(|a| b > a))
             .collect();
         bases.sort_unstable();
         Ok(bases)
