@@ -100,6 +100,12 @@ export interface OpenOptions {
    * used. Default 256.
    */
   maxOpenFiles?: U64
+  /**
+   * Each batch records the time it was appended (Unix milliseconds, 68 bytes
+   * a batch), for `seekTime()` and `pruneKeepNewer()`. Recorded in each new
+   * segment's header: a segment keeps the setting it was created with. Default false.
+   */
+  timestamps?: boolean
 }
 
 /**
@@ -148,6 +154,7 @@ export interface StoreOptions {
   maxEventSize: number
   fsync: boolean
   maxOpenFiles: number
+  timestamps: boolean
 }
 
 export interface AppendOptions {
@@ -463,6 +470,18 @@ export declare class Store {
    * resolves to the first offset.
    */
   pruneKeepBytes(stream: U64, maxBytes: U64): Promise<number>
+  /**
+   * The first offset of `stream` from which every batch was appended at or after `when` (a `Date`, or milliseconds
+   * since the Unix epoch: a number, rounded down, or a bigint), by the times a store opened with `timestamps` records:
+   * just after the last batch recorded earlier, the stream's first offset if none is, its next offset if all are.
+   * Batches written without timestamps never count as earlier; a stream that does not exist resolves to 0.
+   */
+  seekTime(stream: U64, when: Date | number | bigint): Promise<number>
+  /**
+   * `prune()` keeping every batch of `stream` appended at or after `when` (as `seekTime()` finds them); resolves to
+   * the first offset. Nothing goes on a store that recorded no times.
+   */
+  pruneKeepNewer(stream: U64, when: Date | number | bigint): Promise<number>
   /**
    * Backs the store up into directory `dest` while appends go on (incremental into an earlier backup there) and
    * resolves to each stream's head in the backup, which is itself a store to open read-only and `verifyAgainst()`

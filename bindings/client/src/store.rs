@@ -413,6 +413,29 @@ impl Store {
         Ok(first)
     }
 
+    /// Prunes `stream` so that it keeps every batch recorded at or after
+    /// `unix_ms` (Unix milliseconds), by the time records of a store
+    /// opened with `timestamps`; returns the first offset.
+    pub fn prune_keep_newer(&self, stream: u64, unix_ms: u64) -> Result<u64> {
+        let mut first = 0u64;
+        // SAFETY: live handle; `first` writable.
+        check(unsafe {
+            stratalog::stratalog_prune_keep_newer(self.raw(), stream, unix_ms, &mut first)
+        })?;
+        Ok(first)
+    }
+
+    /// The first offset of `stream` from which every batch was recorded at
+    /// or after `unix_ms` (Unix milliseconds): the stream's first offset if
+    /// none is earlier, its next offset if all are. Batches without a time
+    /// record never count as earlier; 0 for a stream that does not exist.
+    pub fn seek_time(&self, stream: u64, unix_ms: u64) -> Result<u64> {
+        let mut offset = 0u64;
+        // SAFETY: live handle; `offset` writable.
+        check(unsafe { stratalog::stratalog_seek_time(self.raw(), stream, unix_ms, &mut offset) })?;
+        Ok(offset)
+    }
+
     /// The first offset `stream` still holds: 0 unless it was pruned.
     pub fn first_offset(&self, stream: u64) -> Result<u64> {
         let mut first = 0u64;

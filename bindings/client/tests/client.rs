@@ -229,3 +229,54 @@ fn prune_first_offset_and_backup_through_the_c_abi() {
     assert_eq!(reader.first_offset(3).unwrap(), kept);
     reader.backup(backup.to_str().unwrap()).unwrap();
 }
+
+#[test]
+fn timestamps_seek_time_and_prune_keep_newer_through_the_c_abi() {
+    fn now_ms() -> u64 {
+        let since = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap();
+        u64::try_from(since.as_millis()).unwrap()
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s");
+    let path = path.to_str().unwrap();
+    let mut options = Store::default_options();
+    options.segment_size = 4096;
+    options.timestamps = true;
+    let store = Store::open(path, &options).unwrap();
+    assert!(store.options().unwrap().timestamps);
+    // Ten events a batch: a prune keeps the last 64-event chunk whole.
+    let event = [b'x'; 100];
+    let batch: Vec<&[u8]> = vec![&event; 10];
+    store.append(5, &batch, None, Fsync::No).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    let middle = now_ms();
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    let mut boundary = 0;
+    for _ in 0..40 {
+        boundary = store
+            .append(5, &batch, None, Fsync::No)
+            .unwrap()
+            .next_offset;
+    }
+    assert_eq!(store.seek_time(5, 0).unwrap(), 0);
+    assert_eq!(store.seek_time(5, middle).unwrap(), 10);
+    assert_eq!(store.seek_time(5, u64::MAX).unwrap(), boundary);
+    assert_eq!(store.seek_time(6, middle).unwrap(), 0);
+    assert!(store.stats(5).unwrap().segments > 2);
+    let first = store.prune_keep_newer(5, middle).unwrap();
+    assert_eq!(first, 0, "the first segment holds batches on both sides");
+    let first = store.prune_keep_newer(5, u64::MAX).unwrap();
+    assert!(first > 0 && first < boundary, "{first}");
+    assert_eq!(store.first_offset(5).unwrap(), first);
+    assert_eq!(
+        store.read_from(5, 0, u64::MAX).unwrap_err().status,
+        Status::Pruned
+    );
+
+    let plain = Store::open_in_memory(&Store::default_options()).unwrap();
+    assert!(!plain.options().unwrap().timestamps);
+    plain.append(1, &[b"a"], None, Fsync::No).unwrap();
+    assert_eq!(plain.seek_time(1, u64::MAX).unwrap(), 0);
+}

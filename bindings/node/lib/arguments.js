@@ -153,7 +153,7 @@ function toPath(path) {
 
 function openOptions(
   options,
-  allowed = ['segmentSize', 'checkpointInterval', 'compression', 'maxEventSize', 'fsync', 'maxOpenFiles'],
+  allowed = ['segmentSize', 'checkpointInterval', 'compression', 'maxEventSize', 'fsync', 'maxOpenFiles', 'timestamps'],
 ) {
   const o = optionsObject('options', options, allowed)
   const out = {}
@@ -167,7 +167,34 @@ function openOptions(
     out.compression = o.compression
   }
   if (o.fsync !== undefined) out.fsync = bool('options.fsync', o.fsync)
+  if (o.timestamps !== undefined) out.timestamps = bool('options.timestamps', o.timestamps)
   return out
+}
+
+/**
+ * A point in time as whole Unix milliseconds (a bigint): a valid `Date`, a
+ * non-negative finite `number` of milliseconds since the epoch (rounded
+ * down, as `Date` keeps whole milliseconds), or a `bigint` of them.
+ */
+function unixMillis(name, value) {
+  if (value instanceof Date) {
+    const ms = value.getTime()
+    if (Number.isNaN(ms)) throw rangeError(`The "${name}" argument is an invalid Date`)
+    if (ms < 0) throw rangeError(`The "${name}" argument is before the Unix epoch. Received ${value.toISOString()}`)
+    return BigInt(ms)
+  }
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) {
+      throw rangeError(`The value of "${name}" must be a finite number of milliseconds. Received ${value}`)
+    }
+    if (value < 0) throw rangeError(`The value of "${name}" is before the Unix epoch. Received ${value}`)
+    return u64(name, Math.floor(value))
+  }
+  if (typeof value === 'bigint') return u64(name, value)
+  throw typeError(
+    `The "${name}" argument must be a Date, or a number or bigint of milliseconds since the Unix epoch. ` +
+      `Received ${describe(value)}`,
+  )
 }
 
 function byteLimit(name, value, fallback, max) {
@@ -178,4 +205,4 @@ function byteLimit(name, value, fallback, max) {
   return n > max ? max : n
 }
 
-module.exports = { MAX_SAFE, U64_MAX, describe, typeError, rangeError, u64, toNumber, bytes, bool, optionsObject, appendOptions, checkEvents, plainEvents, eventsArray, toPath, openOptions, byteLimit }
+module.exports = { MAX_SAFE, U64_MAX, describe, typeError, rangeError, u64, toNumber, bytes, bool, optionsObject, appendOptions, checkEvents, plainEvents, eventsArray, toPath, openOptions, byteLimit, unixMillis }

@@ -3,7 +3,7 @@
 // every other operation handed to the addon.
 
 const native = require('../binding.js')
-const { U64_MAX, typeError, rangeError, u64, toNumber, bytes, optionsObject, appendOptions, checkEvents, plainEvents, eventsArray, toPath, openOptions, byteLimit } = require('./arguments.js')
+const { U64_MAX, typeError, rangeError, u64, toNumber, bytes, optionsObject, appendOptions, checkEvents, plainEvents, eventsArray, toPath, openOptions, byteLimit, unixMillis } = require('./arguments.js')
 const { fromNativeHead, toReport, headArgument, split, settle, safeNumber } = require('./results.js')
 const { EXTEND, EventIterator } = require('./iterator.js')
 const { keyArg, treeOptions, splitHashes, witnessesArg } = require('./proofs.js')
@@ -139,6 +139,7 @@ class Store {
       maxEventSize: safeNumber('maxEventSize', o.maxEventSize),
       fsync: o.fsync,
       maxOpenFiles: safeNumber('maxOpenFiles', o.maxOpenFiles),
+      timestamps: o.timestamps,
     }
   }
 
@@ -535,6 +536,36 @@ class Store {
     const s = u64('stream', stream)
     const m = u64('maxBytes', maxBytes)
     return safeNumber('firstOffset', await settle(this.#native.pruneKeepBytes(s, m)))
+  }
+
+  /**
+   * The first offset of `stream` from which every batch was appended at or
+   * after `when`, by the time each batch of a store opened with
+   * `{ timestamps: true }` records: the offset just after the last batch
+   * recorded earlier, the stream's first offset if none is, its next offset
+   * if all are. `when` is a `Date` or milliseconds since the Unix epoch (a
+   * number, rounded down, or a bigint). Batches written without timestamps
+   * are never taken as earlier, so a store that recorded none resolves to
+   * its first offset whatever `when` is; a stream that does not exist to
+   * 0. Read from there with `readFrom()` or `iterate()`. Runs on the libuv
+   * pool.
+   */
+  async seekTime(stream, when) {
+    const s = u64('stream', stream)
+    const ms = unixMillis('when', when)
+    return safeNumber('offset', await settle(this.#native.seekTime(s, ms)))
+  }
+
+  /**
+   * `prune()` so that `stream` keeps every batch appended at or after
+   * `when` (as `seekTime()` finds them; whole sealed segments go, as far as
+   * that allows, so older batches may stay); resolves to the first offset.
+   * On a store that recorded no times nothing is removed.
+   */
+  async pruneKeepNewer(stream, when) {
+    const s = u64('stream', stream)
+    const ms = unixMillis('when', when)
+    return safeNumber('firstOffset', await settle(this.#native.pruneKeepNewer(s, ms)))
   }
 
   /**

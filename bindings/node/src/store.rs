@@ -34,6 +34,8 @@ pub struct OpenOptions {
     pub max_event_size: Option<BigInt>,
     pub fsync: Option<bool>,
     pub max_open_files: Option<BigInt>,
+    /// Whether each batch records its append time.
+    pub timestamps: Option<bool>,
 }
 
 /// The options of an open store, as `NativeStore.options()` returns them.
@@ -46,6 +48,7 @@ pub struct StoreOptions {
     pub max_event_size: BigInt,
     pub fsync: bool,
     pub max_open_files: BigInt,
+    pub timestamps: bool,
 }
 
 fn options(given: Option<OpenOptions>) -> Result<Options, Failure> {
@@ -70,6 +73,9 @@ fn options(given: Option<OpenOptions>) -> Result<Options, Failure> {
     }
     if let Some(f) = o.fsync {
         opts.fsync = f;
+    }
+    if let Some(t) = o.timestamps {
+        opts.timestamps = t;
     }
     Ok(opts)
 }
@@ -443,6 +449,34 @@ impl NativeStore {
         Ok(self.job(move |store| Ok(Output::Offset(store.prune_keep_bytes(stream, max_bytes)?))))
     }
 
+    /// Prunes `stream` to keep every batch recorded at or after `unix_ms`
+    /// (Unix milliseconds), on the pool; resolves to the first offset.
+    #[napi]
+    pub fn prune_keep_newer(
+        &self,
+        env: Env,
+        stream: BigInt,
+        unix_ms: BigInt,
+    ) -> napi::Result<AsyncTask<Job>> {
+        let args = (|| Ok((to_u64("stream", &stream)?, to_u64("when", &unix_ms)?)))();
+        let (stream, unix_ms) = args.map_err(|f: Failure| f.into_js(&env))?;
+        Ok(self.job(move |store| Ok(Output::Offset(store.prune_keep_newer(stream, unix_ms)?))))
+    }
+
+    /// The first offset of `stream` from which every recorded batch time is
+    /// at least `unix_ms` (Unix milliseconds), on the pool.
+    #[napi]
+    pub fn seek_time(
+        &self,
+        env: Env,
+        stream: BigInt,
+        unix_ms: BigInt,
+    ) -> napi::Result<AsyncTask<Job>> {
+        let args = (|| Ok((to_u64("stream", &stream)?, to_u64("when", &unix_ms)?)))();
+        let (stream, unix_ms) = args.map_err(|f: Failure| f.into_js(&env))?;
+        Ok(self.job(move |store| Ok(Output::Offset(store.seek_time(stream, unix_ms)?))))
+    }
+
     /// The first offset `stream` still holds (0 unless pruned), on the pool.
     #[napi]
     pub fn first_offset(&self, env: Env, stream: BigInt) -> napi::Result<AsyncTask<Job>> {
@@ -520,6 +554,7 @@ impl NativeStore {
             max_event_size: BigInt::from(opts.max_event_size),
             fsync: opts.fsync,
             max_open_files: BigInt::from(opts.max_open_files),
+            timestamps: opts.timestamps,
         })
     }
 

@@ -78,6 +78,15 @@ async function main(): Promise<void> {
   const first: number = (await store.prune(7, 2)) + (await store.firstOffset(7n))
   const keptLast: number = await store.pruneKeepLast(7, 100n)
   const keptBytes: number = await store.pruneKeepBytes(7n, 1 << 20)
+  const timed: Store = Store.openInMemory({ timestamps: true })
+  const recorded: boolean = timed.options().timestamps
+  const since: number = await timed.seekTime(7, new Date('2026-12-04T15:00:00Z'))
+  const sinceMs: number = (await timed.seekTime(7n, Date.now())) + (await timed.seekTime(7, 1n << 40n))
+  const keptNewer: number = await store.pruneKeepNewer(7, new Date(Date.now() - 86_400_000))
+  void recorded
+  void since
+  void sinceMs
+  void keptNewer
   const backedUp: Map<number | bigint, ChainHead> = await store.backup('/tmp/stratalog-types-backup')
   for (const [id, backupHead] of backedUp) await reader.verifyAgainst(id, backupHead)
   try {
@@ -117,6 +126,8 @@ async function main(): Promise<void> {
 
   // @ts-expect-error strings are not events
   await store.append(7, 'gamma')
+  // @ts-expect-error a time is a Date or milliseconds, not a string
+  await store.seekTime(7, '2026-12-04')
   // @ts-expect-error sync appends return the head, not a promise
   const notPromise: Promise<ChainHead> = store.appendSync(8, Buffer.from('x'))
   // @ts-expect-error unknown compression

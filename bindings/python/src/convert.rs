@@ -11,8 +11,8 @@ use crate::error::IntoPyErr;
 pub(crate) type HeadTuple<'py> = (u64, Bound<'py, PyBytes>);
 pub(crate) type ReportTuple<'py> = (u64, u64, u64, u64, u64, Bound<'py, PyBytes>);
 /// (segment_size, checkpoint_interval, compression name, max_event_size,
-/// fsync, max_open_files)
-pub(crate) type OptionsTuple = (u64, u64, &'static str, u64, bool, u64);
+/// fsync, max_open_files, timestamps)
+pub(crate) type OptionsTuple = (u64, u64, &'static str, u64, bool, u64, bool);
 /// (segments, bytes, first_offset, next_offset)
 pub(crate) type StatsTuple = (u64, u64, u64, u64);
 
@@ -48,6 +48,7 @@ pub(crate) fn options_tuple(o: &Options) -> OptionsTuple {
         o.max_event_size,
         o.fsync,
         o.max_open_files,
+        o.timestamps,
     )
 }
 

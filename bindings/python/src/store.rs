@@ -63,7 +63,7 @@ impl NativeStore {
 impl NativeStore {
     /// Opens (creating if needed) the store in directory `path` for writing.
     #[staticmethod]
-    #[pyo3(signature = (path, *, segment_size=None, checkpoint_interval=None, compression=None, max_event_size=None, fsync=None, max_open_files=None))]
+    #[pyo3(signature = (path, *, segment_size=None, checkpoint_interval=None, compression=None, max_event_size=None, fsync=None, max_open_files=None, timestamps=false))]
     #[allow(clippy::too_many_arguments)]
     fn open(
         py: Python<'_>,
@@ -74,8 +74,9 @@ impl NativeStore {
         max_event_size: Option<u64>,
         fsync: Option<bool>,
         max_open_files: Option<u64>,
+        timestamps: bool,
     ) -> PyResult<Self> {
-        let opts = make_options(
+        let mut opts = make_options(
             py,
             segment_size,
             checkpoint_interval,
@@ -84,12 +85,13 @@ impl NativeStore {
             fsync,
             max_open_files,
         )?;
+        opts.timestamps = timestamps;
         NativeStore::opened(py, || Store::open(path, &opts))
     }
 
     /// Opens a new, empty store held in memory.
     #[staticmethod]
-    #[pyo3(signature = (*, segment_size=None, checkpoint_interval=None, compression=None, max_event_size=None, fsync=None))]
+    #[pyo3(signature = (*, segment_size=None, checkpoint_interval=None, compression=None, max_event_size=None, fsync=None, timestamps=false))]
     fn open_in_memory(
         py: Python<'_>,
         segment_size: Option<u64>,
@@ -97,8 +99,9 @@ impl NativeStore {
         compression: Option<&str>,
         max_event_size: Option<u64>,
         fsync: Option<bool>,
+        timestamps: bool,
     ) -> PyResult<Self> {
-        let opts = make_options(
+        let mut opts = make_options(
             py,
             segment_size,
             checkpoint_interval,
@@ -107,6 +110,7 @@ impl NativeStore {
             fsync,
             None,
         )?;
+        opts.timestamps = timestamps;
         NativeStore::opened(py, || Store::open_in_memory(&opts))
     }
 
@@ -300,6 +304,18 @@ impl NativeStore {
         self.run(py, |s| s.prune_keep_bytes(stream, max_bytes))
     }
 
+    /// Prunes `stream` to keep every batch recorded at or after `unix_ms`
+    /// (Unix milliseconds); returns the first offset.
+    fn prune_keep_newer(&self, py: Python<'_>, stream: u64, unix_ms: u64) -> PyResult<u64> {
+        self.run(py, |s| s.prune_keep_newer(stream, unix_ms))
+    }
+
+    /// The first offset of `stream` from which every recorded batch time is
+    /// at least `unix_ms` (Unix milliseconds).
+    fn seek_time(&self, py: Python<'_>, stream: u64, unix_ms: u64) -> PyResult<u64> {
+        self.run(py, |s| s.seek_time(stream, unix_ms))
+    }
+
     /// The first offset `stream` still holds (0 unless pruned).
     fn first_offset(&self, py: Python<'_>, stream: u64) -> PyResult<u64> {
         self.run(py, |s| s.first_offset(stream))
@@ -329,7 +345,7 @@ impl NativeStore {
 
     /// The options the store was opened with: (segment_size,
     /// checkpoint_interval, compression name, max_event_size, fsync,
-    /// max_open_files).
+    /// max_open_files, timestamps).
     fn options(&self, py: Python<'_>) -> PyResult<OptionsTuple> {
         let options = self.store.options().map_err(|e| e.into_pyerr(py))?;
         Ok(options_tuple(options))

@@ -112,3 +112,19 @@ def test_typed_witnesses() -> None:
     assert checked[0] == 1
     with pytest.raises(stratalog.VerificationError):
         stratalog.verify_witnessed_checkpoint(note, key.vkey, [cosigner])
+
+
+def test_typed_timestamps(tmp_path: Path) -> None:
+    import datetime
+
+    with stratalog.open(tmp_path / "timed", timestamps=True) as store:
+        timed: bool = store.options.timestamps
+        assert timed
+        store.append(4, b"x")
+        when: stratalog.TimeLike = datetime.datetime(2200, 1, 1, tzinfo=datetime.timezone.utc)
+        end: int = store.seek_time(4, when)
+        assert end == 1 == store.seek_time(4, 7_258_118_400.0) == store.seek_time(4, 7_258_118_400)
+        first: int = store.prune_keep_newer(4, 0)
+        assert first == 0
+    with stratalog.open_in_memory(timestamps=True) as mem:
+        assert mem.options.timestamps

@@ -56,7 +56,7 @@ from ._errors import (
     VerificationError,
     WitnessError,
 )
-from ._store import BytesLike, EventIterator, PathLike, Store, open, open_in_memory, open_read_only
+from ._store import BytesLike, EventIterator, PathLike, Store, TimeLike, open, open_in_memory, open_read_only
 from ._proofs import (
     LEAF_DATA_SIZE,
     SigningKey,
@@ -103,6 +103,7 @@ __all__ = [
     "Compression",
     "BytesLike",
     "PathLike",
+    "TimeLike",
     "Status",
     "Error",
     "InvalidArgumentError",

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime
 import logging
+import math
 import os
+from fractions import Fraction
 from types import TracebackType
 from typing import TYPE_CHECKING, Iterable, Iterator, Sequence, Union
 
@@ -14,7 +17,7 @@ from ._types import ChainHead, Compression, CompressionLike, StoreOptions, Strea
 if TYPE_CHECKING:
     from ._proofs import SigningKey
 
-__all__ = ["Store", "EventIterator", "open", "open_in_memory", "open_read_only", "BytesLike", "PathLike"]
+__all__ = ["Store", "EventIterator", "open", "open_in_memory", "open_read_only", "BytesLike", "PathLike", "TimeLike"]
 
 BytesLike = Union[bytes, bytearray, memoryview]
 """What an event may be: bytes (passed without a copy), bytearray or
@@ -22,6 +25,13 @@ memoryview (copied once). ``str`` is refused with TypeError: encode text
 yourself."""
 
 PathLike = Union[str, "os.PathLike[str]", "os.PathLike[bytes]", bytes]
+
+TimeLike = Union[datetime.datetime, int, float]
+"""A point in time for :meth:`Store.seek_time` and
+:meth:`Store.prune_keep_newer`: a :class:`datetime.datetime` (aware, or
+naive for local time, as :meth:`datetime.datetime.timestamp` takes it), or
+a number of seconds since the Unix epoch (an int, or a float such as
+:func:`time.time` returns)."""
 
 EventIterator = _native.EventIter
 """The iterator :meth:`Store.iter` returns: yields ``(offset, bytes)``."""
@@ -43,6 +53,37 @@ def _path(path: PathLike) -> str:
     except UnicodeEncodeError:
         raise InvalidArgumentError("invalid argument: path is not valid UTF-8") from None
     return raw
+
+
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+_MICROSECOND = datetime.timedelta(microseconds=1)
+
+
+def _unix_ms(name: str, when: object) -> int:
+    """``when`` (a :data:`TimeLike`) as whole Unix milliseconds, rounded
+    down. A float is first rounded to the microsecond, exactly, as
+    :meth:`datetime.datetime.fromtimestamp` rounds it, so a datetime and its
+    ``timestamp()`` always give the same milliseconds (float arithmetic such
+    as ``t * 1000`` could land one below). A naive datetime is local time.
+    InvalidArgumentError (a ValueError) before the epoch, for NaN or an
+    infinity; TypeError for anything else (bool included)."""
+    if isinstance(when, datetime.datetime):
+        # astimezone() takes a naive datetime as local time, as timestamp() does.
+        micros = (when.astimezone(datetime.timezone.utc) - _EPOCH) // _MICROSECOND
+    elif isinstance(when, bool) or not isinstance(when, (int, float)):
+        raise TypeError(
+            f"{name} must be a datetime.datetime or a number of seconds since the Unix epoch, "
+            f"not {type(when).__name__}"
+        )
+    elif isinstance(when, int):
+        micros = int(when) * 1_000_000
+    elif not math.isfinite(when):
+        raise InvalidArgumentError(f"invalid argument: {name} must be a finite number of seconds, got {when!r}")
+    else:
+        micros = round(Fraction(when) * 1_000_000)
+    if micros < 0:
+        raise InvalidArgumentError(f"invalid argument: {name} is before the Unix epoch ({when!r})")
+    return check_u64(name, micros // 1000)
 
 
 def _cursor_name(name: object) -> str:
@@ -146,8 +187,10 @@ class Store:
     def options(self) -> StoreOptions:
         """The options the store was opened with (the defaults for a
         read-only store, apart from ``max_event_size``)."""
-        segment_size, interval, codec, max_event_size, fsync, max_open_files = self._native.options()
-        return StoreOptions(segment_size, interval, Compression(codec), max_event_size, fsync, max_open_files)
+        segment_size, interval, codec, max_event_size, fsync, max_open_files, timestamps = self._native.options()
+        return StoreOptions(
+            segment_size, interval, Compression(codec), max_event_size, fsync, max_open_files, timestamps
+        )
 
     @property
     def torn_tails(self) -> tuple[TornTail, ...]:
@@ -360,6 +403,39 @@ class Store:
         offset."""
         return self._native.prune_keep_bytes(check_u64("stream", stream), check_u64("max_bytes", max_bytes))
 
+    def seek_time(self, stream: int, when: TimeLike) -> int:
+        """The first offset of ``stream`` from which every batch was
+        appended at or after ``when``, by the time each batch of a store
+        opened with ``timestamps=True`` records: the offset just after the
+        last batch recorded earlier, the stream's first offset if none is,
+        its next offset if all are. Read from there with :meth:`iter` or
+        :meth:`read_from`.
+
+        ``when`` is a :class:`datetime.datetime` (aware, or naive for local
+        time) or seconds since the Unix epoch (int or float); it is compared
+        in whole milliseconds, rounded down (a float first rounded to the
+        microsecond, so ``dt`` and ``dt.timestamp()`` agree). Batches
+        written without timestamps are never taken as earlier, so a store
+        that never recorded any returns its first offset whatever
+        ``when`` is; a stream that does not exist returns 0. Times are the
+        writer's wall clock, never earlier than the batch before, and are
+        not part of the chain (they are covered by the record CRC only).
+        The GIL is released.
+
+        Raises :class:`InvalidArgumentError` (a ValueError) for a time
+        before the epoch, TypeError for something that is not a time,
+        :class:`ClosedError`, :class:`IOError`, :class:`CorruptionError`."""
+        return self._native.seek_time(check_u64("stream", stream), _unix_ms("when", when))
+
+    def prune_keep_newer(self, stream: int, when: TimeLike) -> int:
+        """:meth:`prune` so that ``stream`` keeps every batch appended at or
+        after ``when`` (as :meth:`seek_time` finds them; whole sealed
+        segments go, as far as that allows, so older batches may stay).
+        Returns the first offset. ``when`` as for :meth:`seek_time`; on a
+        store that recorded no times nothing is removed. Raises as
+        :meth:`prune` and :meth:`seek_time`."""
+        return self._native.prune_keep_newer(check_u64("stream", stream), _unix_ms("when", when))
+
     def backup(self, dest: PathLike) -> dict[int, ChainHead]:
         """Backs the store up into directory ``dest`` while writers keep
         appending, and returns the head of every stream in the backup.
@@ -517,6 +593,7 @@ def open(  # noqa: A001 - stratalog.open, like io.open
     max_event_size: int | None = None,
     fsync: bool = False,
     max_open_files: int | None = None,
+    timestamps: bool = False,
 ) -> Store:
     """Opens the store in directory ``path`` (created if needed) for reading
     and writing, and takes its writer lock. A torn tail left by a crash is
@@ -529,7 +606,11 @@ def open(  # noqa: A001 - stratalog.open, like io.open
     default durability of appends that do not say. ``max_open_files``
     (default 256, at least 8): the most segment files the store keeps open,
     whatever its number of streams; the least recently used are closed and
-    reopened when next used.
+    reopened when next used. ``timestamps``: each batch records the time it
+    was appended (Unix milliseconds, 68 bytes a batch) for
+    :meth:`Store.seek_time` and :meth:`Store.prune_keep_newer`. It is
+    recorded in each new segment's header: a segment keeps the setting it
+    was created with.
 
     Raises :class:`LockedError` if another process or handle writes the
     store, :class:`InvalidArgumentError` for bad options or a non-empty
@@ -543,6 +624,7 @@ def open(  # noqa: A001 - stratalog.open, like io.open
         max_event_size=_opt_u64("max_event_size", max_event_size),
         fsync=bool(fsync),
         max_open_files=_opt_u64("max_open_files", max_open_files),
+        timestamps=bool(timestamps),
     )
     return _opened(Store(native, os.fsdecode(os.fspath(path))))
 
@@ -554,6 +636,7 @@ def open_in_memory(
     compression: CompressionLike = None,
     max_event_size: int | None = None,
     fsync: bool = False,
+    timestamps: bool = False,
 ) -> Store:
     """A new, empty store held in memory only; its contents go when it is
     closed. Same options as :func:`open`. Heads do not depend on where a
@@ -564,6 +647,7 @@ def open_in_memory(
         compression=Compression.name_of(compression),
         max_event_size=_opt_u64("max_event_size", max_event_size),
         fsync=bool(fsync),
+        timestamps=bool(timestamps),
     )
     return Store(native, None)
 

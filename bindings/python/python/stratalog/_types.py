@@ -193,6 +193,8 @@ class StoreOptions:
     limit each segment records). ``fsync``: the
     store's default durability for appends that do not say.
     ``max_open_files``: the most segment files the store keeps open.
+    ``timestamps``: each batch records its append time
+    (:meth:`Store.seek_time`).
     """
 
     segment_size: int
@@ -201,3 +203,4 @@ class StoreOptions:
     max_event_size: int
     fsync: bool
     max_open_files: int
+    timestamps: bool = False

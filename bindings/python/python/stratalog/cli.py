@@ -6,10 +6,10 @@
     stratalog verify PATH [--stream N] [--against HEAD] verify streams
     stratalog dump   PATH --stream N [--from OFFSET] [--limit K]
     stratalog stats  PATH                               streams, sizes
-    stratalog tail   PATH --stream N [--from OFFSET] [--follow]
+    stratalog tail   PATH --stream N [--from OFFSET | --since WHEN] [--follow]
     stratalog export STORE --stream S [--from N] [--to M]  events as JSON lines, with hashes
     stratalog import STORE FILE                         append an export to an empty stream
-    stratalog prune  STORE --stream S (--before N | --keep-last N | --keep-bytes N)
+    stratalog prune  STORE --stream S (--before N | --keep-last N | --keep-bytes N | --keep-newer WHEN)
     stratalog backup STORE DEST                         online (incremental) backup; prints its heads
 
     stratalog keygen NAME --out KEYFILE                 new signing key; prints its vkey
@@ -56,10 +56,16 @@ checks that the stream's head is the file's.
 
 Retention and backups: ``prune`` removes a stream's oldest events, whole
 sealed segments at a time (never the active one), below offset N
-(``--before``), or keeping at least the last N events (``--keep-last``) or
-at most N bytes of segments (``--keep-bytes``); it prints the stream's new
-first offset, which may be below N. Reads below it fail from then on;
-heads, proofs and ``verify --against`` an older head still pass.
+(``--before``), or keeping at least the last N events (``--keep-last``),
+at most N bytes of segments (``--keep-bytes``) or every batch appended at
+or after WHEN (``--keep-newer``, by the times a store opened with
+``timestamps`` records; nothing goes in a store that recorded none); it
+prints the stream's new first offset, which may be below N. Reads below it
+fail from then on; heads, proofs and ``verify --against`` an older head
+still pass. WHEN (also ``tail --since``) is an ISO 8601 date and time,
+``2026-12-04T15:00:00+00:00`` (``Z`` for UTC; without an offset it is local
+time), or a number of seconds since the Unix epoch, ``1796396400.5``; it is
+taken to the millisecond, rounded down.
 ``backup`` copies the store into DEST (hard links for sealed segments
 where possible) while a writer keeps appending, writes a ``BACKUP``
 manifest last, and prints the head of every stream in the backup, one
@@ -98,6 +104,7 @@ import argparse
 import base64
 import builtins
 import contextlib
+import datetime
 import errno
 import hashlib
 import itertools
@@ -127,7 +134,8 @@ from ._errors import (
     WitnessError,
 )
 from ._proofs import SigningKey, verify_witnessed_checkpoint
-from ._store import Store, open_read_only
+from ._store import Store, TimeLike, open_read_only
+from ._store import _unix_ms as unix_ms
 from ._store import open as open_writable
 from ._types import U64_MAX, ChainHead, VerifyReport
 
@@ -144,6 +152,27 @@ def _u64(text: str) -> int:
     if not 0 <= value <= U64_MAX:
         raise argparse.ArgumentTypeError(f"must be in 0..2**64-1: {text}")
     return value
+
+
+def _when(text: str) -> TimeLike:
+    """A WHEN argument: Unix seconds (an int, or a decimal fraction), or an
+    ISO 8601 date and time (naive: local time; ``Z``: UTC)."""
+    stripped = text.strip()
+    if stripped and stripped.replace(".", "", 1).isdigit() and stripped.isascii():
+        return float(stripped) if "." in stripped else int(stripped)
+    iso = stripped[:-1] + "+00:00" if stripped[-1:] in ("Z", "z") else stripped
+    try:
+        when = datetime.datetime.fromisoformat(iso)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not a time (expected an ISO 8601 date and time, e.g. 2026-12-04T15:00:00Z, "
+            f"or a number of Unix seconds): {text!r}"
+        ) from None
+    try:
+        unix_ms("WHEN", when)
+    except (ValueError, OverflowError) as e:
+        raise argparse.ArgumentTypeError(f"{text!r}: {e}") from None
+    return when
 
 
 def _head_arg(text: str) -> ChainHead:
@@ -227,12 +256,23 @@ def _parser(json_out: IO[str] | None = None) -> argparse.ArgumentParser:
         "tail",
         parents=[common],
         help="print the events of a stream, and with --follow those still to come",
-        description="Print the events of a stream from --from (default: the last 10), and with --follow "
-        "go on printing the events the writer appends, as they are committed, until Ctrl-C.",
+        description="Print the events of a stream from --from, or from the first batch appended at or after "
+        "--since (default: the last 10), and with --follow go on printing the events the writer appends, as "
+        "they are committed, until Ctrl-C.",
     )
     p.add_argument("path", metavar="PATH", help="store directory")
     p.add_argument("--stream", type=_u64, metavar="N", required=True, help="the stream")
-    p.add_argument("--from", dest="start", type=_u64, metavar="OFFSET", help="first offset (default: the last 10 events)")
+    start = p.add_mutually_exclusive_group()
+    start.add_argument(
+        "--from", dest="start", type=_u64, metavar="OFFSET", help="first offset (default: the last 10 events)"
+    )
+    start.add_argument(
+        "--since",
+        type=_when,
+        metavar="WHEN",
+        help="start at the first batch appended at or after WHEN (ISO 8601, naive = local time, or Unix "
+        "seconds), by the times a store opened with timestamps records",
+    )
     p.add_argument("--follow", "-f", action="store_true", help="wait for new events and print them as they arrive")
 
     p = sub.add_parser(
@@ -255,7 +295,8 @@ def _parser(json_out: IO[str] | None = None) -> argparse.ArgumentParser:
         help="remove a stream's oldest events (whole sealed segments)",
         description="Remove the oldest events of a stream in STORE (opened for writing), whole sealed segments "
         "at a time; the active segment always stays. Prints the stream's new first offset, which may be below "
-        "--before. Reads below it fail from then on; heads, proofs and verify --against an older head still pass.",
+        "--before. Reads below it fail from then on; heads, proofs and verify --against an older head still pass. "
+        "WHEN is an ISO 8601 date and time (naive = local time, Z = UTC) or a number of Unix seconds.",
     )
     p.add_argument("path", metavar="STORE", help="store directory")
     p.add_argument("--stream", type=_u64, metavar="S", required=True, help="the stream")
@@ -266,6 +307,13 @@ def _parser(json_out: IO[str] | None = None) -> argparse.ArgumentParser:
     )
     policy.add_argument(
         "--keep-bytes", dest="keep_bytes", type=_u64, metavar="N", help="keep at most N bytes of segment files"
+    )
+    policy.add_argument(
+        "--keep-newer",
+        dest="keep_newer",
+        type=_when,
+        metavar="WHEN",
+        help="keep every batch appended at or after WHEN (a store opened with timestamps records the times)",
     )
 
     p = sub.add_parser(
@@ -660,7 +708,12 @@ TAIL_LAST = 10
 
 def _cmd_tail(store: Store, args: argparse.Namespace, out: IO[str]) -> int:
     end = store.chain_head(args.stream).next_offset
-    start = max(end - TAIL_LAST, 0) if args.start is None else args.start
+    if args.since is not None:
+        start = store.seek_time(args.stream, args.since)
+    elif args.start is not None:
+        start = args.start
+    else:
+        start = max(end - TAIL_LAST, 0)
     if args.follow:
         try:
             for offset, event in store.follow(args.stream, start):
@@ -1061,6 +1114,10 @@ def _cmd_prune(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
             elif args.keep_bytes is not None:
                 policy, value = "keep_bytes", args.keep_bytes
                 first = store.prune_keep_bytes(stream, value)
+            elif args.keep_newer is not None:
+                # The time as the milliseconds compared, in JSON.
+                policy, value = "keep_newer_ms", unix_ms("WHEN", args.keep_newer)
+                first = store.prune_keep_newer(stream, args.keep_newer)
             else:
                 policy, value = "before", args.before
                 first = store.prune(stream, value)
