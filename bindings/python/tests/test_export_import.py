@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import json
 import os
 import random
@@ -14,9 +15,11 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
-from conftest import REPO, VECTOR_EVENTS, VECTOR_HEADS, cli_path, run_cli
+from conftest import REPO, VECTOR_EVENTS, VECTOR_HEADS, cli_path
+from conftest import run_cli as run_installed_cli
 
 import stratalog
+from stratalog.cli import main as cli_main
 
 ZERO_HEAD = "0:" + "0" * 64
 
@@ -28,6 +31,18 @@ VECTOR_EXPORT = (
     '{"stream":7,"offset":3,"data":"","hash":"3cb80ca14de4a41ef744edd1ddda687284025e7a798e149c9e4da9c6cfebe6fc"}\n'
     '{"stream":7,"head":"4:3cb80ca14de4a41ef744edd1ddda687284025e7a798e149c9e4da9c6cfebe6fc"}\n'
 )
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """Runs the CLI in this process (its `main`, which the installed script
+    calls): dozens of cases, without a Python start-up each. The installed
+    script itself is run by the stdin tests below and by test_cli.py."""
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        code = cli_main(list(args), stdout=out, stderr=err)
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else 2
+    return subprocess.CompletedProcess(["stratalog", *args], code, out.getvalue(), err.getvalue())
 
 
 def run_cli_stdin(*args: str, stdin: bytes, timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -81,11 +96,11 @@ def vectors(tmp_path: Path) -> Path:
 
 
 def test_help_lists_export_and_import() -> None:
-    out = run_cli("--help")
+    out = run_installed_cli("--help")
     assert out.returncode == 0
     assert "export" in out.stdout and "import" in out.stdout
-    assert run_cli("export", "--help").returncode == 0
-    assert run_cli("import", "--help", module=True).returncode == 0
+    assert run_installed_cli("export", "--help").returncode == 0
+    assert run_installed_cli("import", "--help", module=True).returncode == 0
 
 
 def test_export_of_the_test_vectors_is_exact(vectors: Path) -> None:
