@@ -721,3 +721,34 @@ fn kill_9_during_prune_and_backup_loses_nothing_retained() {
         }
     }
 }
+
+#[test]
+fn backups_taken_while_another_thread_prunes_and_appends_come_out_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let dest = tempfile::tempdir().unwrap();
+    let store = std::sync::Arc::new(Store::open(dir.path(), options()).unwrap());
+    fill(&store, 3000, 40);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let pruner = {
+        let (store, stop) = (store.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut n = 3000;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                n += 200;
+                fill(&store, n, 40);
+                store.prune(S, n - 1000).unwrap();
+            }
+        })
+    };
+    for round in 0..15 {
+        let target = dest.path().join(format!("b{}", round % 3));
+        let manifest = store.backup(&target).unwrap();
+        let copy = Store::open_read_only(&target).unwrap();
+        for s in &manifest.streams {
+            copy.verify_against(s.stream, &s.head).unwrap();
+            assert_eq!(copy.first_offset(s.stream).unwrap(), s.first_offset);
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    pruner.join().unwrap();
+}

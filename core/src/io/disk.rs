@@ -29,7 +29,6 @@ impl DiskDir {
     }
 }
 
-/// fsyncs a directory so that entries created or renamed in it are durable.
 /// Makes `to` a second name of file `from`, durably (its directory is
 /// fsynced).
 pub fn hard_link(from: &Path, to: &Path) -> io::Result<()> {
@@ -40,6 +39,7 @@ pub fn hard_link(from: &Path, to: &Path) -> io::Result<()> {
     }
 }
 
+/// fsyncs a directory so that entries created or renamed in it are durable.
 pub fn sync_dir(path: &Path) -> io::Result<()> {
     File::open(path)?.sync_all()
 }

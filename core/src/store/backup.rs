@@ -2,9 +2,11 @@
 //! while writers keep appending (docs/FORMAT.md, "Backups").
 //!
 //! Invariants kept here:
-//! - Each stream is synced before its snapshot is taken, so a backup never
-//!   holds an event its store could still lose (and an incremental backup
-//!   never builds on history the store later replaced).
+//! - Each stream is synced right before its snapshot is taken and copied,
+//!   with prunes of it in this process kept out meanwhile (its tree
+//!   lock), so a backup never holds an event its store could still lose
+//!   (and an incremental backup never builds on history the store later
+//!   replaced).
 //! - Every file is durable before the manifest is replaced, and the
 //!   manifest names only what the files hold: a backup cut short keeps
 //!   its previous manifest, and the files beyond it only extend the
@@ -73,31 +75,48 @@ impl Store {
         let old = check_destination(dest.as_ref())?;
         marker::ensure_current(dest.as_ref(), marker::check(dest.as_ref())?)?;
 
-        // Every stream's snapshot first, so the backup is one moment of
-        // the store as nearly as streams written in parallel allow.
-        let mut taken = Vec::new();
+        let mut manifest = BackupManifest::default();
+        let mut deferred = Vec::new();
         for id in self.streams.existing_ids()? {
             let Some(stream) = self.stream(id)? else {
                 continue;
             };
-            stream.sync()?;
-            let snapshot = stream.snapshot();
-            stream.chain_head()?;
-            taken.push((id, snapshot));
-        }
-        let mut manifest = BackupManifest::default();
-        let mut deferred = Vec::new();
-        for (id, snapshot) in &taken {
             let old_head = old
                 .as_ref()
-                .and_then(|m| m.streams.iter().find(|s| s.stream == *id))
+                .and_then(|m| m.streams.iter().find(|s| s.stream == id))
                 .map(|s| s.head.next_offset);
-            if let Some(prune) = self.back_up_stream(dest.as_ref(), *id, snapshot, old_head)? {
+            // A prune in this process holds the stream's tree lock from
+            // start to end, so holding it keeps prunes out while the
+            // stream (and its tree files) are copied. A read-only store's
+            // writer prunes in another process: a segment gone under the
+            // copy is met by taking the stream again as it is now.
+            let tree = if self.writable {
+                Some(self.tree_of(&stream)?)
+            } else {
+                None
+            };
+            let _no_prune = tree.as_ref().map(|t| t.lock());
+            let mut attempts = 0;
+            let (snapshot, prune) = loop {
+                if attempts > 0 && !self.writable {
+                    stream.refresh()?;
+                }
+                stream.sync()?;
+                let snapshot = stream.snapshot();
+                stream.chain_head()?;
+                match self.back_up_stream(dest.as_ref(), id, &snapshot, old_head) {
+                    Err(e) if attempts < 3 && source_gone(&e) => attempts += 1,
+                    other => break (snapshot, other?),
+                }
+            };
+            if let Some(prune) = prune {
                 deferred.push(prune);
             }
-            self.back_up_tree(dest.as_ref(), *id)?;
+            if !list_or_empty(self.dir.as_ref(), &layout::tree_dir(id))?.is_empty() {
+                copy_tree_files(self.dir.as_ref(), dest.as_ref(), id)?;
+            }
             manifest.streams.push(BackedUpStream {
-                stream: *id,
+                stream: id,
                 first_offset: snapshot.first.next_offset,
                 head: snapshot.head,
             });
@@ -141,7 +160,15 @@ impl Store {
         if first > 0 {
             let anchor = prune_anchor::read(self.dir.as_ref(), id)?
                 .filter(|a| a.first == snapshot.first)
-                .ok_or_else(|| Error::invalid(format!("stream {id} was pruned again meanwhile")))?;
+                .ok_or_else(|| {
+                    Error::io(
+                        format!("backing up stream {id}"),
+                        std::io::Error::new(
+                            std::io::ErrorKind::NotFound,
+                            "it was pruned again meanwhile",
+                        ),
+                    )
+                })?;
             let prune = DeferredPrune {
                 stream: id,
                 anchor,
@@ -185,28 +212,11 @@ impl Store {
             .context(|| format!("fsync of {}", dest.display(&rel_dir).display()))?;
         Ok(deferred)
     }
+}
 
-    /// The stream's Merkle tree files, under the tree's lock so no file is
-    /// caught half-written. Rebuildable from the segments except over a
-    /// pruned range, which is why they travel with the backup.
-    fn back_up_tree(&self, dest: &dyn StorageDir, id: u64) -> Result<()> {
-        let rel = layout::tree_dir(id);
-        if list_or_empty(self.dir.as_ref(), &rel)?.is_empty() {
-            return Ok(());
-        }
-        if !self.writable {
-            // The writer's files, which a read-only store never loads: an
-            // entry caught half-written fails its CRC in the backup and is
-            // rebuilt there, and the pruned range's entries never change.
-            return copy_tree_files(self.dir.as_ref(), dest, id);
-        }
-        let Some(stream) = self.stream(id)? else {
-            return Ok(());
-        };
-        let tree = self.tree_of(&stream)?;
-        let _tree = tree.lock();
-        copy_tree_files(self.dir.as_ref(), dest, id)
-    }
+/// Whether `err` says a file of the store went missing under a copy.
+fn source_gone(err: &Error) -> bool {
+    matches!(err, Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound)
 }
 
 /// A prune of the store carried into its backup: its anchor, then the
