@@ -234,3 +234,32 @@ fn a_time_record_in_an_untimed_segment_is_damage() {
         Error::ChainMismatch { .. }
     ));
 }
+
+/// After a reopen that read no time record (its scan started at the tail
+/// marker), the first timed append still never records a time earlier
+/// than the last batch's: it reads that batch's time from the segment.
+#[test]
+fn times_never_go_backwards_across_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = Store::open(dir.path(), timed(1 << 20, 100)).unwrap();
+        timed_batches(&store, 3, 2);
+        store.close().unwrap();
+    }
+    // The last batch claims to be an hour ahead (a clock that was).
+    let ahead = now_ms() + 3_600_000;
+    let seg = common::segments(dir.path(), S).pop().unwrap();
+    let (header, mut recs) = parse_segment(&fs::read(&seg).unwrap());
+    let last_time = recs.iter().rposition(|r| r.kind == 2).unwrap();
+    let forged_at = recs[last_time].offset;
+    recs[last_time].stored = ahead.to_le_bytes().to_vec();
+    write_segment(&seg, &header, &recs);
+
+    let store = Store::open(dir.path(), timed(1 << 20, 100)).unwrap();
+    let evs = [payload(S, 6, 30)];
+    store.append_batch(S, &evs, None, false).unwrap();
+    // Both the forged batch and the new one are at or after `ahead`.
+    assert_eq!(store.seek_time(S, ahead).unwrap(), forged_at);
+    assert_eq!(store.seek_time(S, ahead + 1).unwrap(), 7);
+    store.verify(S).unwrap();
+}

@@ -73,6 +73,11 @@ impl Store {
             self.check_owner()?;
         }
         let old = check_destination(dest.as_ref())?;
+        if old.is_none() {
+            // A backup from its first byte on: one cut short is recognized
+            // as one (holding nothing yet), and never taken for a store.
+            backup_manifest::write(dest.as_ref(), &BackupManifest::default())?;
+        }
         marker::ensure_current(dest.as_ref(), marker::check(dest.as_ref())?)?;
 
         let mut manifest = BackupManifest::default();
@@ -101,8 +106,10 @@ impl Store {
                 if attempts > 0 && !self.writable {
                     stream.refresh()?;
                 }
-                stream.sync()?;
+                // The snapshot first, then a sync that covers every byte
+                // it names: an append in between is not copied.
                 let snapshot = stream.snapshot();
+                stream.sync()?;
                 stream.chain_head()?;
                 match self.back_up_stream(dest.as_ref(), id, &snapshot, old_head) {
                     Err(e) if attempts < 3 && source_gone(&e) => attempts += 1,
@@ -178,6 +185,9 @@ impl Store {
                 prune_anchor::write(dest, &prune.anchor)?;
             } else if old_head.is_some_and(|h| h >= first) {
                 deferred = Some(prune);
+            } else if old_head.is_none() {
+                // What is there of it, the old manifest does not name.
+                prune.carry_out(dest)?;
             } else {
                 // The old backup's part of this stream ends before what
                 // the store still holds: nothing could connect them.
@@ -253,20 +263,13 @@ fn check_destination(dest: &dyn StorageDir) -> Result<Option<BackupManifest>> {
         n != layout::LOCK_FILE && n != MANIFEST_FILE && !n.ends_with(crate::io::TEMP_SUFFIX)
     });
     if stray && !is_backup {
-        if names.iter().any(|n| n == layout::STORE_MARKER) {
-            // A backup cut short before its first manifest, or a store.
-            if backup_manifest::read(dest)?.is_none()
-                && names.iter().any(|n| n == layout::OPEN_MARKER)
-            {
-                return Err(Error::invalid(format!(
-                    "{} is a store in use, not a backup",
-                    dest.display(Path::new("")).display()
-                )));
-            }
-            return Ok(None);
-        }
+        let what = if names.iter().any(|n| n == layout::STORE_MARKER) {
+            "is a store, not a backup (a backup always holds a BACKUP manifest)"
+        } else {
+            "is not empty and holds no stratalog backup"
+        };
         return Err(Error::invalid(format!(
-            "{} is not empty and holds no stratalog backup",
+            "{} {what}",
             dest.display(Path::new("")).display()
         )));
     }

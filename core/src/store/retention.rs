@@ -53,6 +53,11 @@ impl Store {
         // The tree's lock keeps prunes of one stream one at a time.
         let tree = self.tree_of(&stream)?;
         let mut tree = tree.lock();
+        // The tree's chunks up to the new first offset can never be
+        // rebuilt once it is durable, so no leaf in them may describe an
+        // event a power loss could still take: the stream is made durable
+        // first.
+        stream.sync()?;
         let Some(plan) = stream.plan_prune(before, CHUNK)? else {
             return stream.first_offset();
         };

@@ -49,10 +49,15 @@ impl Stream {
         let mut head = before.head;
         let rules = SegmentRules::of(&self.options);
         if rules.timed {
-            // Never earlier than the batch before: a clock set back does
-            // not make times go backwards within the stream.
-            let time = unix_millis().max(writer.last_time);
-            writer.last_time = time;
+            // Never earlier than the batch before, whoever wrote it: a
+            // clock set back, or a restart, does not make times go
+            // backwards within the stream (`seek_time` relies on it).
+            let floor = match writer.last_time {
+                Some(t) => t,
+                None => self.last_recorded_time(&before)?.unwrap_or(0),
+            };
+            let time = unix_millis().max(floor);
+            writer.last_time = Some(time);
             record::encode(
                 &mut writer.buf,
                 Kind::Time,

@@ -69,8 +69,10 @@ struct Writer {
     encoder: Encoder,
     buf: Vec<u8>,
     /// The time of the last batch written or found (Unix milliseconds):
-    /// the next one is never earlier.
-    last_time: u64,
+    /// the next one is never earlier. `None` until known: an open that
+    /// started its scan at a tail marker saw no time record, and the
+    /// first timed append looks for the last one.
+    last_time: Option<u64>,
 }
 
 #[derive(Debug)]
@@ -102,7 +104,7 @@ impl Stream {
             writer: Mutex::new(Writer {
                 encoder: Encoder::new(options.compression),
                 buf: Vec::new(),
-                last_time: 0,
+                last_time: None,
             }),
             dir,
             options,

@@ -231,7 +231,7 @@ pub fn open_stream(
         first,
     };
     let stream = Stream::new(id, dir, options, snapshot, None);
-    stream.writer.lock().last_time = scan.last_time.unwrap_or(0);
+    stream.writer.lock().last_time = scan.last_time;
     if let Some(len) = marked {
         stream.set_tail_mark(TailMark {
             base_offset: header.base_offset,

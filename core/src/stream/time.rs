@@ -49,6 +49,37 @@ impl Stream {
     }
 }
 
+impl Stream {
+    /// The time of the stream's last recorded batch: the last time record
+    /// of the newest segment that has any (read once, by the first timed
+    /// append after an open that did not meet one).
+    pub(super) fn last_recorded_time(&self, snapshot: &super::Snapshot) -> Result<Option<u64>> {
+        let segments = &snapshot.segments;
+        for i in (0..segments.len()).rev() {
+            let limit = if i + 1 == segments.len() {
+                snapshot.active_len
+            } else {
+                segments[i].sealed_len()?
+            };
+            let header = segments[i].header()?;
+            if !header.rules.is_some_and(|r| r.timed) {
+                continue;
+            }
+            let mut reader = RecordReader::new(segments[i].clone(), header.len() as u64, limit);
+            let mut last = None;
+            while let Next::Record(rec) = reader.next()? {
+                if rec.header.kind == Kind::Time {
+                    last = Some(time_of(&rec.stored));
+                }
+            }
+            if last.is_some() {
+                return Ok(last);
+            }
+        }
+        Ok(None)
+    }
+}
+
 /// The time of a segment's first batch, if it records one.
 fn first_time(segment: &Arc<Segment>, limit: u64) -> Result<Option<u64>> {
     let header = segment.header()?;
