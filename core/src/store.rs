@@ -51,6 +51,8 @@ pub struct Store {
     watched: Mutex<HashSet<(u64, PathBuf)>>,
     /// Merkle trees loaded so far, by stream (see `tree`).
     trees: Mutex<HashMap<u64, Arc<Mutex<crate::tree::StreamTree>>>>,
+    /// Held while a tree loads (see `tree_of`).
+    tree_loads: Mutex<()>,
     /// Where trees are kept: the store itself, or for a read-only store,
     /// which writes nothing of the kind, memory that reads through to the
     /// writer's tree files (`io/overlay.rs`).
@@ -188,6 +190,7 @@ impl Store {
             owner: Owner::current(),
             watched: Mutex::new(HashSet::new()),
             trees: Mutex::new(HashMap::new()),
+            tree_loads: Mutex::new(()),
             tree_dir,
             signing: Mutex::new(()),
             unlinking: Mutex::new(Vec::new()),

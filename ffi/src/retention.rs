@@ -58,17 +58,8 @@ pub unsafe extern "C" fn stratalog_prune_keep_last(
     count: u64,
     first_offset: *mut u64,
 ) -> stratalog_status {
-    guard(|| {
-        // SAFETY: per the contract.
-        let (store, out) = unsafe {
-            (
-                handle::store(store)?,
-                args::out(first_offset, "first_offset")?,
-            )
-        };
-        out.write(store.apply_retention(stream, Retention::KeepLast(count))?);
-        Ok(())
-    })
+    // SAFETY: per the contract.
+    unsafe { apply_retention(store, stream, Retention::KeepLast(count), first_offset) }
 }
 
 /// Prunes `stream` so that its segment files hold at most `bytes` bytes
@@ -84,17 +75,8 @@ pub unsafe extern "C" fn stratalog_prune_keep_bytes(
     bytes: u64,
     first_offset: *mut u64,
 ) -> stratalog_status {
-    guard(|| {
-        // SAFETY: per the contract.
-        let (store, out) = unsafe {
-            (
-                handle::store(store)?,
-                args::out(first_offset, "first_offset")?,
-            )
-        };
-        out.write(store.apply_retention(stream, Retention::KeepBytes(bytes))?);
-        Ok(())
-    })
+    // SAFETY: per the contract.
+    unsafe { apply_retention(store, stream, Retention::KeepBytes(bytes), first_offset) }
 }
 
 /// Prunes `stream` so that it keeps every batch recorded at or after
@@ -110,17 +92,15 @@ pub unsafe extern "C" fn stratalog_prune_keep_newer(
     unix_ms: u64,
     first_offset: *mut u64,
 ) -> stratalog_status {
-    guard(|| {
-        // SAFETY: per the contract.
-        let (store, out) = unsafe {
-            (
-                handle::store(store)?,
-                args::out(first_offset, "first_offset")?,
-            )
-        };
-        out.write(store.apply_retention(stream, Retention::KeepNewerThan(unix_ms))?);
-        Ok(())
-    })
+    // SAFETY: per the contract.
+    unsafe {
+        apply_retention(
+            store,
+            stream,
+            Retention::KeepNewerThan(unix_ms),
+            first_offset,
+        )
+    }
 }
 
 /// Writes to `*offset` the first offset of `stream` from which every batch
@@ -198,6 +178,29 @@ pub unsafe extern "C" fn stratalog_backup(
         // SAFETY: per the contract.
         let (store, dest) = unsafe { (handle::store(store)?, args::path(dest_path)?) };
         store.backup(dest)?;
+        Ok(())
+    })
+}
+
+/// The body of the stratalog_prune_keep_* calls.
+///
+/// # Safety
+/// As stratalog_prune().
+unsafe fn apply_retention(
+    store: *const stratalog_store,
+    stream: u64,
+    policy: Retention,
+    first_offset: *mut u64,
+) -> stratalog_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let (store, out) = unsafe {
+            (
+                handle::store(store)?,
+                args::out(first_offset, "first_offset")?,
+            )
+        };
+        out.write(store.apply_retention(stream, policy)?);
         Ok(())
     })
 }

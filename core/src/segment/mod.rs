@@ -141,6 +141,11 @@ impl Segment {
         self.dir.display(&self.rel_path())
     }
 
+    /// The directory of the store it belongs to.
+    pub(crate) fn dir(&self) -> &dyn StorageDir {
+        self.dir.as_ref()
+    }
+
     pub(crate) fn corruption(&self, offset: u64, reason: impl Into<String>) -> Error {
         Error::Corruption {
             stream: self.stream,

@@ -32,6 +32,13 @@ impl Store {
         if let Some(tree) = self.trees.lock().get(&stream.id) {
             return Ok(tree.clone());
         }
+        // One load at a time, so a stream never has two trees at once: a
+        // load cuts chunks it finds beyond the stream, and must never cut
+        // what a loaded tree has since written (and a prune made durable).
+        let _loading = self.tree_loads.lock();
+        if let Some(tree) = self.trees.lock().get(&stream.id) {
+            return Ok(tree.clone());
+        }
         let tree = Arc::new(Mutex::new(StreamTree::load(stream, self.tree_dir.clone())?));
         let mut trees = self.trees.lock();
         if trees.len() >= LOADED_TREES && !trees.contains_key(&stream.id) {

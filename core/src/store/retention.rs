@@ -75,11 +75,15 @@ impl Store {
             first: plan.first,
             roots,
         };
-        tree.commit_prune(&anchor)?;
-        let renamed = stream.apply_prune(&plan, &anchor)?;
+        tree.make_durable()?;
+        let applied = stream.apply_prune(&plan, &anchor)?;
+        tree.adopt_anchor(&anchor);
         drop(tree);
-        self.unlink_in_background(stream, renamed);
-        Ok(first)
+        self.unlink_in_background(stream, applied.renamed);
+        match applied.rename_failure {
+            None => Ok(first),
+            Some(e) => Err(e),
+        }
     }
 
     /// Frees the space of pruned files off the caller's time: the prune is

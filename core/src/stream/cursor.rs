@@ -12,6 +12,7 @@ use bytes::Bytes;
 use super::{Snapshot, Stream};
 use crate::error::{Error, Result};
 use crate::hash::ChainHead;
+use crate::prune_anchor;
 use crate::record::Kind;
 use crate::segment::ChainWalk;
 use crate::segment::IndexEntry;
@@ -83,21 +84,49 @@ impl Cursor {
             cursor.walk = ChainWalk::new(cursor.snapshot.head);
             return Ok(cursor);
         }
+        match cursor.move_to(offset, first) {
+            Ok(()) => Ok(cursor),
+            Err(e) => Err(cursor.explain_missing(e, offset)),
+        }
+    }
+
+    /// Positions a new cursor at `offset`, where the stream starts at
+    /// `first`.
+    fn move_to(&mut self, offset: u64, first: u64) -> Result<()> {
         // At the stream's first offset the walk starts at the segment's
         // header even where a checkpoint stands, so the first segment is
         // checked against genesis or the prune anchor.
-        if offset == first || !cursor.start_at_checkpoint(offset)? {
+        if offset == first || !self.start_at_checkpoint(offset)? {
             // The first segment must start the chain at genesis, or where
             // the prune anchor says the stream starts now.
-            let expect = (seg_index == 0).then_some(cursor.snapshot.first);
-            cursor.start_segment(seg_index, expect)?;
+            let expect = (self.seg_index == 0).then_some(self.snapshot.first);
+            self.start_segment(self.seg_index, expect)?;
         }
-        while cursor.walk.next_offset < offset {
-            cursor.next_record()?;
+        while self.walk.next_offset < offset {
+            self.next_record()?;
         }
-        cursor.bytes = 0;
-        cursor.checkpoints = 0;
-        Ok(cursor)
+        self.bytes = 0;
+        self.checkpoints = 0;
+        Ok(())
+    }
+
+    /// A segment file of this cursor's snapshot that a prune has since
+    /// taken away shows as a missing file: said as what it is, the events
+    /// left being pruned (the anchor is durable before any file goes, also
+    /// when another process's writer pruned).
+    fn explain_missing(&self, err: Error, offset: u64) -> Error {
+        let missing = matches!(&err, Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound);
+        let Some(segment) = self.snapshot.segments.first().filter(|_| missing) else {
+            return err;
+        };
+        match prune_anchor::read(segment.dir(), self.stream) {
+            Ok(Some(anchor)) if anchor.first.next_offset > offset => Error::Pruned {
+                stream: self.stream,
+                offset,
+                first_offset: anchor.first.next_offset,
+            },
+            _ => err,
+        }
     }
 
     /// The offset of the next event this cursor returns.
@@ -154,12 +183,7 @@ impl Cursor {
     /// Where reading segment `index` stops: its length when sealed, the
     /// published length when active.
     fn segment_limit(&self, index: usize) -> Result<u64> {
-        let segment = &self.snapshot.segments[index];
-        if index + 1 == self.snapshot.segments.len() {
-            Ok(self.snapshot.active_len)
-        } else {
-            segment.sealed_len()
-        }
+        self.snapshot.segment_limit(index)
     }
 
     /// Opens segment `index` for reading from its header, checking that it
@@ -374,6 +398,13 @@ impl Cursor {
 
     /// The next event, or `None` at the end of the snapshot.
     pub fn next_event(&mut self) -> Result<Option<(u64, Bytes)>> {
+        match self.read_next_event() {
+            Err(e) => Err(self.explain_missing(e, self.walk.next_offset)),
+            read => read,
+        }
+    }
+
+    fn read_next_event(&mut self) -> Result<Option<(u64, Bytes)>> {
         while self.walk.next_offset < self.snapshot.head.next_offset {
             if let Some(event) = self.next_record()? {
                 return Ok(Some(event));

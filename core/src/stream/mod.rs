@@ -54,6 +54,18 @@ pub struct Snapshot {
     pub first: ChainHead,
 }
 
+impl Snapshot {
+    /// Where reading segment `index` stops: its length when sealed, the
+    /// committed length when it is the active one.
+    pub(crate) fn segment_limit(&self, index: usize) -> Result<u64> {
+        if index + 1 == self.segments.len() {
+            Ok(self.active_len)
+        } else {
+            self.segments[index].sealed_len()
+        }
+    }
+}
+
 /// Damage found when the store opened: the stream serves its intact prefix
 /// and reports this for everything beyond it.
 #[derive(Debug, Clone)]

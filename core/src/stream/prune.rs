@@ -74,14 +74,14 @@ impl Stream {
 
     /// Carries out `plan`: records `anchor` durably, moves the snapshot to
     /// it, then renames the segment files (and their indexes) out of the
-    /// stream (`<name>.pruned`). Returns the new names, for the caller to
-    /// unlink: renaming costs the same whatever a file holds, while a file
-    /// system takes time in proportion to a file's size to free it.
+    /// stream (`<name>.pruned`). An error means the anchor is not in
+    /// place; once it is, the prune has happened, and a failed rename only
+    /// leaves a file the next writer's open removes ([`AppliedPrune`]).
     pub(crate) fn apply_prune(
         &self,
         plan: &PrunePlan,
         anchor: &PruneAnchor,
-    ) -> Result<Vec<std::path::PathBuf>> {
+    ) -> Result<AppliedPrune> {
         let _writer = self.writer.lock();
         let still_there = {
             let shared = self.shared.read();
@@ -105,7 +105,7 @@ impl Stream {
             shared.segments = Arc::new(kept);
             shared.first = anchor.first;
         }
-        let mut renamed = Vec::new();
+        let mut applied = AppliedPrune::default();
         for &base in &plan.removed {
             for rel in [
                 layout::index_path(self.id, base),
@@ -113,19 +113,19 @@ impl Stream {
             ] {
                 let to = layout::pruned_path(&rel);
                 match self.dir.rename(&rel, &to) {
-                    Ok(()) => renamed.push(to),
+                    Ok(()) => applied.renamed.push(to),
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                     Err(e) => {
-                        // What is left below the anchor goes at the next open.
-                        return Err(Error::io(
+                        applied.rename_failure = Some(Error::io(
                             format!("renaming pruned {}", self.dir.display(&rel).display()),
                             e,
                         ));
+                        return Ok(applied);
                     }
                 }
             }
         }
-        Ok(renamed)
+        Ok(applied)
     }
 
     /// Unlinks files [`Stream::apply_prune`] renamed. A failure leaves a
@@ -135,6 +135,17 @@ impl Stream {
             let _ = self.dir.remove(file);
         }
     }
+}
+
+/// A prune whose anchor is durable and in force.
+#[derive(Default)]
+pub(crate) struct AppliedPrune {
+    /// Files moved out of the stream, for the caller to unlink: renaming
+    /// costs the same whatever a file holds, while a file system takes
+    /// time in proportion to a file's size to free it.
+    pub renamed: Vec<std::path::PathBuf>,
+    /// Why the rest were not moved (the next writer's open removes them).
+    pub rename_failure: Option<Error>,
 }
 
 impl Stream {

@@ -29,11 +29,7 @@ impl Stream {
         let snapshot = self.snapshot();
         let segments = &snapshot.segments;
         for i in (0..segments.len()).rev() {
-            let limit = if i + 1 == segments.len() {
-                snapshot.active_len
-            } else {
-                segments[i].sealed_len()?
-            };
+            let limit = snapshot.segment_limit(i)?;
             let end = match segments.get(i + 1) {
                 Some(next) => next.base_offset,
                 None => snapshot.head.next_offset,
@@ -56,11 +52,7 @@ impl Stream {
     pub(super) fn last_recorded_time(&self, snapshot: &super::Snapshot) -> Result<Option<u64>> {
         let segments = &snapshot.segments;
         for i in (0..segments.len()).rev() {
-            let limit = if i + 1 == segments.len() {
-                snapshot.active_len
-            } else {
-                segments[i].sealed_len()?
-            };
+            let limit = snapshot.segment_limit(i)?;
             let header = segments[i].header()?;
             if !header.rules.is_some_and(|r| r.timed) {
                 continue;

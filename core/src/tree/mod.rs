@@ -188,13 +188,19 @@ impl StreamTree {
         Ok((roots, leaf))
     }
 
-    /// Makes the stored chunks durable, and records the anchor the tree
-    /// is held to from now on.
-    pub fn commit_prune(&mut self, anchor: &PruneAnchor) -> Result<()> {
+    /// Makes the stored chunks durable: a prune anchor about to be
+    /// written will vouch for them, and they can never be rebuilt.
+    pub fn make_durable(&mut self) -> Result<()> {
         self.files.sync(self.durable_chunks, self.chunks)?;
         self.durable_chunks = self.chunks;
-        self.anchor = Some(anchor.clone());
         Ok(())
+    }
+
+    /// Holds the tree to `anchor` from now on: called once the anchor is
+    /// durable in the stream, never before (a prune that fails before that
+    /// leaves the tree as it was).
+    pub fn adopt_anchor(&mut self, anchor: &PruneAnchor) {
+        self.anchor = Some(anchor.clone());
     }
 
     /// Whether chunk `chunks - 1` ends with the leaf of the chain hash the
