@@ -28,8 +28,11 @@ BINDING_DIST_TESTS :=
 
 all: build
 
+## The C library in release mode (libstratalog.so and .a in target/release).
+## The Python and Node packages are built by their own tools (maturin,
+## napi) in `make demo` and `make test`; `make check` compiles every crate.
 build:
-	$(CARGO) build --workspace --release
+	$(CARGO) build --release -p stratalog-ffi
 
 ## All tests. CI runs exactly this.
 test: check test-rust test-c $(BINDING_TESTS) test-dist test-readme test-demo
@@ -66,7 +69,7 @@ QUIETLY := bash examples/quietly.sh
 
 demo:
 	@echo "make demo: building, then running every example (their output is in $(DEMO_LOGS)/)"
-	@$(QUIETLY) $(DEMO_LOGS)/build.log "cargo build --workspace --release" $(MAKE) --no-print-directory build
+	@$(QUIETLY) $(DEMO_LOGS)/build.log "cargo build --release -p stratalog-ffi" $(MAKE) --no-print-directory build
 	@for step in demo-c $(BINDING_DEMOS); do \
 		$(QUIETLY) $(DEMO_LOGS)/$$step.log "make $$step" $(MAKE) --no-print-directory $$step || exit; \
 	done

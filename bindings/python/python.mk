@@ -9,8 +9,8 @@
 #   make dist-python   the sdist and the abi3 manylinux wheel, in dist/
 #   make test-dist-python  that wheel on every CPython here, no cargo on PATH
 #
-# The crate is a workspace member, so `make check` (fmt, clippy) and
-# `make build` already cover its Rust code.
+# The crate is a workspace member, so `make check` (fmt, clippy) already
+# covers its Rust code.
 
 PY_SRC := bindings/python
 PY_VENV := build/python-venv

@@ -65,7 +65,11 @@ VALGRIND=(timeout 900 valgrind -q --fair-sched=yes --error-exitcode=99 --leak-ch
 
 # ---- the library -------------------------------------------------------------
 say "building libstratalog (debug)"
-"$CARGO" build -p stratalog-ffi
+# As `cargo test --workspace` builds it (it leaves target/debug/libstratalog.so
+# and .a behind): after `make test-rust` nothing is compiled again, where
+# `cargo build -p stratalog-ffi` would resolve other features (no
+# dev-dependencies) and rebuild the library and a dozen crates under it.
+"$CARGO" test --workspace --no-run
 mkdir -p "$OUT"
 # VERSION, SONAME and REALNAME: the names `make install` gives the library.
 # shellcheck source=../lib/version.sh

@@ -58,7 +58,7 @@ for i in 1 60 120; do
     grep -q "made-up error $i at core/src/lib.rs:$i\$" "$WORK/fail.out" ||
         { cat "$WORK/fail.out"; fail "error line $i of the build is not shown"; }
 done
-grep -q 'cargo build --workspace --release ... FAILED' "$WORK/fail.out" ||
+grep -q 'cargo build --release -p stratalog-ffi ... FAILED' "$WORK/fail.out" ||
     { cat "$WORK/fail.out"; fail "the failing step is not named"; }
 if grep -q '^== 1\. ' "$WORK/fail.out"; then fail "the story ran after a failed build"; fi
 echo ok

@@ -291,7 +291,11 @@ class WitnessServer:
         self.httpd.daemon_threads = True
         host, port = self.httpd.server_address[:2]
         self.url = f"http://{host!s}:{port}{prefix}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, name=f"witness {witness.name}", daemon=True)
+        # serve_forever polls for shutdown every poll_interval (0.5 s by default),
+        # which every test that stops a witness would wait out.
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, name=f"witness {witness.name}", daemon=True
+        )
         self.thread.start()
 
     @property
