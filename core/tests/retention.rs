@@ -798,3 +798,173 @@ fn backups_taken_while_another_thread_prunes_and_appends_come_out_whole() {
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     pruner.join().unwrap();
 }
+
+/// Every file under `root`, by path, with its bytes.
+fn snapshot_files(root: &Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.file_name().is_some_and(|n| n != "LOCK") {
+                out.push((path.clone(), fs::read(&path).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A backup cut short can end a stream with a hard link to one of the
+/// store's sealed segments. A writer opening the backup gives that file a
+/// copy of its own before appending: the store's segment is never written.
+#[test]
+fn a_writer_on_a_backup_never_appends_into_a_linked_store_segment() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = tempfile::tempdir().unwrap();
+    let dest = tempfile::tempdir().unwrap();
+    let backup = dest.path().join("b");
+    let store = Store::open(dir.path(), options()).unwrap();
+    fill(&store, 1000, 50);
+    store.backup(&backup).unwrap();
+    let store_files = snapshot_files(dir.path());
+    // The state of a backup cut short before its active segment: the last
+    // segment left is a link to a sealed segment of the store.
+    let segs = common::segments(&backup, S);
+    fs::remove_file(segs.last().unwrap()).unwrap();
+    let last = &segs[segs.len() - 2];
+    assert_eq!(fs::metadata(last).unwrap().nlink(), 2);
+    let copy = Store::open(&backup, options()).unwrap();
+    let head = copy.chain_head(S).unwrap();
+    let evs: Vec<Vec<u8>> = (0..3)
+        .map(|i| format!("into the backup {i}").into_bytes())
+        .collect();
+    let end = copy.append_batch(S, &evs, None, true).unwrap();
+    assert_eq!(end.next_offset, head.next_offset + 3);
+    copy.verify(S).unwrap();
+    copy.close().unwrap();
+    assert_eq!(fs::metadata(last).unwrap().nlink(), 1);
+    assert!(
+        snapshot_files(dir.path()) == store_files,
+        "the store's files changed"
+    );
+    store.verify(S).unwrap();
+}
+
+/// An empty active segment whose header a writer rewrote (reopened with
+/// other options) is copied again whole by the next backup, not extended
+/// under its old header.
+#[test]
+fn an_incremental_backup_after_a_header_rewrite_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let dest = tempfile::tempdir().unwrap();
+    let backup = dest.path().join("b");
+    let store = Store::open(dir.path(), options()).unwrap();
+    fill(&store, 500, 50);
+    store.close().unwrap();
+    // A crash right after a rotation created the next segment: the last
+    // segment holds its header only.
+    let segs = common::segments(dir.path(), S);
+    let last = segs.last().unwrap();
+    fs::OpenOptions::new()
+        .write(true)
+        .open(last)
+        .unwrap()
+        .set_len(80)
+        .unwrap();
+    let store = Store::open(dir.path(), options()).unwrap();
+    let before = store.chain_head(S).unwrap();
+    store.backup(&backup).unwrap();
+    store.close().unwrap();
+    let header_before = fs::read(last).unwrap();
+    let timed = Options {
+        timestamps: true,
+        ..options()
+    };
+    let store = Store::open(dir.path(), timed).unwrap();
+    let evs: Vec<Vec<u8>> = (0..5).map(|i| format!("timed {i}").into_bytes()).collect();
+    let end = store.append_batch(S, &evs, None, false).unwrap();
+    assert_eq!(end.next_offset, before.next_offset + 5);
+    assert_ne!(fs::read(last).unwrap()[..80], header_before[..80]);
+    let manifest = store.backup(&backup).unwrap();
+    let copy = Store::open_read_only(&backup).unwrap();
+    for s in &manifest.streams {
+        copy.verify_against(s.stream, &s.head).unwrap();
+    }
+    assert_eq!(copy.chain_head(S).unwrap(), end);
+}
+
+/// A tree file that is no longer an extension of its copy (rebuilt, or
+/// damaged in the backup) is replaced by a new file renamed into place,
+/// never cut and rewritten where it lies.
+#[test]
+fn a_changed_tree_file_is_replaced_in_the_backup_by_a_rename() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = tempfile::tempdir().unwrap();
+    let dest = tempfile::tempdir().unwrap();
+    let backup = dest.path().join("b");
+    let store = Store::open(dir.path(), options()).unwrap();
+    fill(&store, 1000, 50);
+    store.tree_root(S, None).unwrap();
+    store.backup(&backup).unwrap();
+    let trees = backup.join("trees").join(format!("{S:020}"));
+    let file = fs::read_dir(&trees)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| fs::metadata(p).unwrap().len() > 0)
+        .expect("a tree file in the backup");
+    let source = dir.path().join(file.strip_prefix(&backup).unwrap());
+    let mut longer = fs::read(&file).unwrap();
+    longer.extend_from_slice(&[0xAB; 100]);
+    fs::write(&file, &longer).unwrap();
+    let inode = fs::metadata(&file).unwrap().ino();
+    store.backup(&backup).unwrap();
+    assert_ne!(
+        fs::metadata(&file).unwrap().ino(),
+        inode,
+        "rewritten in place"
+    );
+    assert_eq!(fs::read(&file).unwrap(), fs::read(&source).unwrap());
+}
+
+/// A backup of one store is never brought up to date from another: the
+/// call fails before it writes anything, and the backup still verifies.
+#[test]
+fn a_backup_refuses_another_stores_history() {
+    let a_dir = tempfile::tempdir().unwrap();
+    let b_dir = tempfile::tempdir().unwrap();
+    let dest = tempfile::tempdir().unwrap();
+    let backup = dest.path().join("b");
+    let b = Store::open(b_dir.path(), options()).unwrap();
+    b.append(S, b"another history").unwrap();
+    fill(&b, 600, 50);
+    let manifest = b.backup(&backup).unwrap();
+    let a = Store::open(a_dir.path(), options()).unwrap();
+    fill(&a, 900, 50);
+    let files = snapshot_files(&backup);
+    let err = a.backup(&backup).unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidArgument(m) if m.contains("not a backup of this store")),
+        "{err:?}"
+    );
+    assert!(
+        snapshot_files(&backup) == files,
+        "the backup was written to"
+    );
+    // Shorter than the backup: refused too.
+    let c_dir = tempfile::tempdir().unwrap();
+    let c = Store::open(c_dir.path(), options()).unwrap();
+    c.append(S, b"another history").unwrap();
+    assert!(c.backup(&backup).is_err());
+    assert!(snapshot_files(&backup) == files);
+    // The store it belongs to brings it up to date.
+    fill(&b, 700, 50);
+    let manifest2 = b.backup(&backup).unwrap();
+    assert_ne!(manifest2, manifest);
+    let copy = Store::open_read_only(&backup).unwrap();
+    for s in &manifest2.streams {
+        copy.verify_against(s.stream, &s.head).unwrap();
+    }
+}

@@ -39,6 +39,28 @@ pub fn hard_link(from: &Path, to: &Path) -> io::Result<()> {
     }
 }
 
+/// Gives `path` a file of its own when it has other names (hard links,
+/// such as a backup's links to a store's sealed segments), so that writing
+/// to it never writes into the other names' file: a copy under a temp name,
+/// fsynced, renamed over it, and the directory fsynced. Returns whether it
+/// did.
+pub fn unshare(path: &Path) -> io::Result<bool> {
+    use std::os::unix::fs::MetadataExt;
+    if fs::metadata(path)?.nlink() <= 1 {
+        return Ok(false);
+    }
+    let mut temp = path.as_os_str().to_owned();
+    temp.push(super::TEMP_SUFFIX);
+    let temp = std::path::PathBuf::from(temp);
+    fs::copy(path, &temp)?;
+    File::open(&temp)?.sync_all()?;
+    fs::rename(&temp, path)?;
+    if let Some(parent) = path.parent() {
+        sync_dir(parent)?;
+    }
+    Ok(true)
+}
+
 /// fsyncs a directory so that entries created or renamed in it are durable.
 pub fn sync_dir(path: &Path) -> io::Result<()> {
     File::open(path)?.sync_all()

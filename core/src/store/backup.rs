@@ -11,8 +11,12 @@
 //!   manifest names only what the files hold: a backup cut short keeps
 //!   its previous manifest, and the files beyond it only extend the
 //!   streams it lists. New files are copied under a temp name and renamed
-//!   once whole; files that grow are only appended to (a crash leaves a
-//!   torn tail, which readers ignore).
+//!   once whole; files that only grew are appended to (a crash leaves a
+//!   torn tail, which readers ignore), never a file with other names;
+//!   files that changed otherwise are replaced whole by a rename.
+//! - An existing backup is only ever brought up to date from the store it
+//!   is a backup of: the store must pass through every head its manifest
+//!   lists, checked before anything is written.
 //! - A prune is carried into the backup after the new manifest, so the old
 //!   one stays true until then. Only when the store pruned past everything
 //!   the old backup held of a stream (nothing would connect) is the old
@@ -73,6 +77,9 @@ impl Store {
             self.check_owner()?;
         }
         let old = check_destination(dest.as_ref())?;
+        if let Some(old) = &old {
+            self.check_same_history(old)?;
+        }
         if old.is_none() {
             // A backup from its first byte on: one cut short is recognized
             // as one (holding nothing yet), and never taken for a store.
@@ -142,6 +149,50 @@ impl Store {
             prune.carry_out(dest.as_ref())?;
         }
         Ok(manifest)
+    }
+
+    /// Refuses to bring up to date a backup of another store, or of a
+    /// history this store no longer has: every stream the old manifest
+    /// lists must pass through the head it records (where the store still
+    /// holds that point). Nothing is written before this passes.
+    fn check_same_history(&self, old: &BackupManifest) -> Result<()> {
+        for backed_up in &old.streams {
+            let head = backed_up.head;
+            let refuse = |why: &str| {
+                Err(Error::invalid(format!(
+                    "the backup's stream {} (head {head}) {why}: it is not a backup of this store",
+                    backed_up.stream
+                )))
+            };
+            let Some(stream) = self.stream(backed_up.stream)? else {
+                if head.next_offset == 0 {
+                    continue;
+                }
+                return refuse("is not in the store");
+            };
+            if !self.writable {
+                stream.refresh()?;
+            }
+            let snapshot = stream.snapshot();
+            let ours = if head.next_offset == 0 {
+                continue;
+            } else if head.next_offset < snapshot.first.next_offset {
+                // Pruned past: nothing left here to compare.
+                continue;
+            } else if head.next_offset == snapshot.first.next_offset {
+                snapshot.first
+            } else if head.next_offset > snapshot.head.next_offset {
+                return refuse("is longer than the store's");
+            } else {
+                let mut cursor = stream.cursor(head.next_offset - 1)?;
+                cursor.next_event()?;
+                cursor.head()
+            };
+            if ours != head {
+                return refuse("does not match the store's history there");
+            }
+        }
+        Ok(())
     }
 
     /// Copies what the backup lacks of one stream. Returns the prune to
@@ -289,7 +340,10 @@ fn list_or_empty(dir: &dyn StorageDir, rel: &Path) -> Result<Vec<String>> {
 
 /// Makes `dest`'s copy of `rel` hold the first `len` bytes of the source's,
 /// durably: a hard link for a sealed segment not copied yet (where both are
-/// local), otherwise a copy of the bytes it lacks.
+/// local); bytes appended in place when the copy is a private file the
+/// source only extends; otherwise (a header rewritten, a tree file rebuilt)
+/// a whole new copy under a temp name, renamed over the old one once
+/// complete, so a crash leaves the old copy or the new one.
 fn copy_prefix(
     src: &dyn StorageDir,
     dest: &dyn StorageDir,
@@ -307,45 +361,48 @@ fn copy_prefix(
             ))
         }
     };
-    let dest_len = match &have {
-        Some(file) => file
-            .len()
-            .context(|| format!("reading {}", dest.display(rel).display()))?,
-        None => 0,
-    };
-    if dest_len == len {
-        return Ok(());
-    }
-    if dest_len > len {
-        return Err(Error::invalid(format!(
-            "{} holds {dest_len} bytes, more than the {len} of {}: it is not a backup of this store",
-            dest.display(rel).display(),
-            src.display(rel).display()
-        )));
-    }
-    if have.is_none() && immutable {
-        if let (Some(from), Some(to)) = (src.local_path(rel), dest.local_path(rel)) {
-            if crate::io::disk::hard_link(&from, &to).is_ok() {
-                return Ok(());
-            }
-        }
-    }
-    // A new file is written under a temp name and renamed once whole.
-    let temp = crate::io::temp_path(rel);
-    let write_to = if have.is_some() { rel } else { temp.as_path() };
-    let target = match have {
-        Some(file) => file,
-        None => {
-            dest.write_cache(write_to, &[])
-                .context(|| format!("creating {}", dest.display(write_to).display()))?;
-            dest.open(write_to, true)
-                .context(|| format!("opening {}", dest.display(write_to).display()))?
-        }
-    };
     let source = src
         .open(rel, false)
         .context(|| format!("opening {}", src.display(rel).display()))?;
-    let mut pos = dest_len;
+    let extend = match &have {
+        Some(file) => {
+            let dest_len = file
+                .len()
+                .context(|| format!("reading {}", dest.display(rel).display()))?;
+            if dest_len <= len && is_prefix(dest, rel, file.as_ref(), dest_len, source.as_ref())? {
+                if dest_len == len {
+                    return Ok(());
+                }
+                // Never write into a file that has other names: it may be
+                // a link to a store's own segment.
+                (link_count(dest, rel) <= 1).then_some(dest_len)
+            } else {
+                None
+            }
+        }
+        None => {
+            if immutable {
+                if let (Some(from), Some(to)) = (src.local_path(rel), dest.local_path(rel)) {
+                    if crate::io::disk::hard_link(&from, &to).is_ok() {
+                        return Ok(());
+                    }
+                }
+            }
+            None
+        }
+    };
+    let temp = crate::io::temp_path(rel);
+    let (target, write_to, mut pos) = match (extend, have) {
+        (Some(from), Some(file)) => (file, rel, from),
+        _ => {
+            dest.write_cache(&temp, &[])
+                .context(|| format!("creating {}", dest.display(&temp).display()))?;
+            let file = dest
+                .open(&temp, true)
+                .context(|| format!("opening {}", dest.display(&temp).display()))?;
+            (file, temp.as_path(), 0)
+        }
+    };
     while pos < len {
         let n = COPY_BLOCK.min((len - pos) as usize);
         let block = source
@@ -353,7 +410,7 @@ fn copy_prefix(
             .context(|| format!("reading {}", src.display(rel).display()))?;
         target
             .write_all_at(&block, pos)
-            .context(|| format!("writing {}", dest.display(rel).display()))?;
+            .context(|| format!("writing {}", dest.display(write_to).display()))?;
         pos += n as u64;
     }
     target
@@ -365,6 +422,44 @@ fn copy_prefix(
             .context(|| format!("renaming {}", dest.display(write_to).display()))?;
     }
     Ok(())
+}
+
+/// Bytes compared at each end of a copy to tell an extension of it from a
+/// file rewritten since (a segment header, a rebuilt tree file). Files of
+/// one store never differ in the middle alone: a rewrite changes a header
+/// or a length, and another store's files are refused beforehand
+/// (`check_same_history`).
+const SAMPLE: u64 = 4096;
+
+/// Whether `dest`'s `dest_len` bytes are the first bytes of `source`, by
+/// the first and last [`SAMPLE`] bytes of each.
+fn is_prefix(
+    dest: &dyn StorageDir,
+    rel: &Path,
+    copy: &dyn crate::io::ByteFile,
+    dest_len: u64,
+    source: &dyn crate::io::ByteFile,
+) -> Result<bool> {
+    let head = dest_len.min(SAMPLE);
+    let tail_at = dest_len - dest_len.min(SAMPLE);
+    for (pos, n) in [(0, head), (tail_at, dest_len - tail_at)] {
+        let ours = copy
+            .read_vec_at(n as usize, pos)
+            .context(|| format!("reading {}", dest.display(rel).display()))?;
+        match source.read_vec_at(n as usize, pos) {
+            Ok(theirs) if theirs == ours => {}
+            _ => return Ok(false),
+        }
+    }
+    Ok(true)
+}
+
+/// How many names `dest`'s file `rel` has (1 where that cannot be known).
+fn link_count(dest: &dyn StorageDir, rel: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    dest.local_path(rel)
+        .and_then(|p| std::fs::metadata(p).ok())
+        .map_or(1, |m| m.nlink())
 }
 
 fn copy_tree_files(src: &dyn StorageDir, dest: &dyn StorageDir, id: u64) -> Result<()> {
@@ -382,15 +477,8 @@ fn copy_tree_files(src: &dyn StorageDir, dest: &dyn StorageDir, id: u64) -> Resu
         let len = file
             .len()
             .context(|| format!("reading {}", src.display(&rel).display()))?;
-        // A tree file may have been cut and rebuilt since the last backup:
-        // a copy longer than the source starts over.
-        if let Ok(existing) = dest.open(&rel, true) {
-            if existing.len().unwrap_or(0) > len {
-                existing
-                    .truncate(0)
-                    .context(|| format!("cutting {}", dest.display(&rel).display()))?;
-            }
-        }
+        // A tree file cut and rebuilt since the last backup is no longer
+        // an extension of the copy: copy_prefix replaces it whole.
         copy_prefix(src, dest, &rel, len, false)?;
     }
     dest.sync_dir(&rel_dir)

@@ -113,6 +113,13 @@ pub fn open_stream(
         }
     }
     let bases = &bases[pruned..];
+    if let (true, Some(&base)) = (writable, bases.last()) {
+        // Before anything opens it: the writer appends to this file.
+        if let Some(path) = dir.local_path(&layout::segment_path(id, base)) {
+            crate::io::disk::unshare(&path)
+                .context(|| format!("giving {} a file of its own", path.display()))?;
+        }
+    }
     let segments: Vec<Arc<Segment>> = bases
         .iter()
         .map(|&base| Arc::new(Segment::existing(dir.clone(), id, base, writable)))
