@@ -24,8 +24,6 @@ cd "$ROOT"
 CARGO="${CARGO:-cargo}"
 CC="${CC:-cc}"
 CXX="${CXX:-c++}"
-TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
-LIBDIR="$TARGET_DIR/debug"
 OUT="$ROOT/build/c-tests"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/stratalog-c-tests.XXXXXX")"
 trap 'rm -rf "$WORK"' EXIT
@@ -65,11 +63,40 @@ VALGRIND=(timeout 900 valgrind -q --fair-sched=yes --error-exitcode=99 --leak-ch
 
 # ---- the library -------------------------------------------------------------
 say "building libstratalog (debug)"
-# As `cargo test --workspace` builds it (it leaves target/debug/libstratalog.so
-# and .a behind): after `make test-rust` nothing is compiled again, where
-# `cargo build -p stratalog-ffi` would resolve other features (no
-# dev-dependencies) and rebuild the library and a dozen crates under it.
-"$CARGO" test --workspace --no-run
+# The library exactly as `cargo test --workspace` builds it, so that after
+# `make test-rust` nothing is compiled again (`cargo build -p stratalog-ffi`
+# resolves other features, without dev-dependencies, and rebuilt the
+# library and a dozen crates under it). cargo test leaves its .so and .a in
+# target/debug/deps/ only; cargo names them in its JSON messages, and they
+# are linked into $OUT/lib for the tests.
+LIBDIR="$OUT/lib"
+mkdir -p "$LIBDIR"
+"$CARGO" test --workspace --no-run --message-format=json-render-diagnostics >"$WORK/cargo.json"
+python3 - "$WORK/cargo.json" "$LIBDIR" <<'PY'
+import json, os, shutil, sys
+found = {}
+for line in open(sys.argv[1]):
+    try:
+        msg = json.loads(line)
+    except ValueError:
+        continue
+    target = msg.get("target") or {}
+    if msg.get("reason") == "compiler-artifact" and target.get("name") == "stratalog" and "cdylib" in target.get("kind", []):
+        for path in msg["filenames"]:
+            name = os.path.basename(path)
+            if name in ("libstratalog.so", "libstratalog.a"):
+                found[name] = path
+if sorted(found) != ["libstratalog.a", "libstratalog.so"]:
+    sys.exit(f"cargo test --no-run built no libstratalog.so and .a: {found}")
+for name, path in found.items():
+    dest = os.path.join(sys.argv[2], name)
+    if os.path.lexists(dest):
+        os.remove(dest)
+    try:
+        os.link(path, dest)
+    except OSError:
+        shutil.copy2(path, dest)
+PY
 mkdir -p "$OUT"
 # VERSION, SONAME and REALNAME: the names `make install` gives the library.
 # shellcheck source=../lib/version.sh
