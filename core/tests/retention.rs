@@ -836,7 +836,9 @@ fn a_writer_on_a_backup_never_appends_into_a_linked_store_segment() {
     fs::remove_file(segs.last().unwrap()).unwrap();
     let last = &segs[segs.len() - 2];
     assert_eq!(fs::metadata(last).unwrap().nlink(), 2);
-    let copy = Store::open(&backup, options()).unwrap();
+    // Larger segments (not a rule a segment's header records): the batch
+    // fits, so the writer appends to that last segment.
+    let copy = Store::open(&backup, small(1 << 20, 16)).unwrap();
     let head = copy.chain_head(S).unwrap();
     let evs: Vec<Vec<u8>> = (0..3)
         .map(|i| format!("into the backup {i}").into_bytes())
@@ -845,12 +847,15 @@ fn a_writer_on_a_backup_never_appends_into_a_linked_store_segment() {
     assert_eq!(end.next_offset, head.next_offset + 3);
     copy.verify(S).unwrap();
     copy.close().unwrap();
-    assert_eq!(fs::metadata(last).unwrap().nlink(), 1);
     assert!(
         snapshot_files(dir.path()) == store_files,
         "the store's files changed"
     );
     store.verify(S).unwrap();
+    assert_eq!(fs::metadata(last).unwrap().nlink(), 1);
+    let copy = Store::open_read_only(&backup).unwrap();
+    copy.verify(S).unwrap();
+    assert_eq!(copy.chain_head(S).unwrap(), end);
 }
 
 /// An empty active segment whose header a writer rewrote (reopened with
@@ -959,6 +964,11 @@ fn a_backup_refuses_another_stores_history() {
     c.append(S, b"another history").unwrap();
     assert!(c.backup(&backup).is_err());
     assert!(snapshot_files(&backup) == files);
+    let copy = Store::open_read_only(&backup).unwrap();
+    for s in &manifest.streams {
+        copy.verify_against(s.stream, &s.head).unwrap();
+    }
+    drop(copy);
     // The store it belongs to brings it up to date.
     fill(&b, 700, 50);
     let manifest2 = b.backup(&backup).unwrap();
@@ -967,4 +977,102 @@ fn a_backup_refuses_another_stores_history() {
     for s in &manifest2.streams {
         copy.verify_against(s.stream, &s.head).unwrap();
     }
+}
+
+/// A stream the backup lists, even an empty one, that the store does not
+/// have at all: another store's backup, refused with nothing written.
+#[test]
+fn a_backup_refuses_a_store_without_one_of_its_streams() {
+    let b_dir = tempfile::tempdir().unwrap();
+    let a_dir = tempfile::tempdir().unwrap();
+    let dest = tempfile::tempdir().unwrap();
+    let backup = dest.path().join("b");
+    let b = Store::open(b_dir.path(), options()).unwrap();
+    fill(&b, 600, 50);
+    b.close().unwrap();
+    // A: the same history of S, and nothing else.
+    common::copy_dir(b_dir.path(), a_dir.path());
+    // B gets stream 9, left holding its first segment's header only (a
+    // crash right after the segment was made): its head is 0.
+    let b = Store::open(b_dir.path(), options()).unwrap();
+    b.append(9, b"only in b").unwrap();
+    b.close().unwrap();
+    let seg = common::segments(b_dir.path(), 9).remove(0);
+    let header = common::header_len(&fs::read(&seg).unwrap());
+    fs::OpenOptions::new()
+        .write(true)
+        .open(&seg)
+        .unwrap()
+        .set_len(header as u64)
+        .unwrap();
+    let b = Store::open(b_dir.path(), options()).unwrap();
+    let manifest = b.backup(&backup).unwrap();
+    let nine = manifest.streams.iter().find(|s| s.stream == 9).unwrap();
+    assert_eq!(nine.head.next_offset, 0);
+    let files = snapshot_files(&backup);
+    let a = Store::open(a_dir.path(), options()).unwrap();
+    let err = a.backup(&backup).unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidArgument(m) if m.contains("is not in the store")),
+        "{err:?}"
+    );
+    assert!(
+        snapshot_files(&backup) == files,
+        "the backup was written to"
+    );
+    let copy = Store::open_read_only(&backup).unwrap();
+    for s in &manifest.streams {
+        copy.verify_against(s.stream, &s.head).unwrap();
+    }
+}
+
+/// Another store that pruned past everything the backup holds: what is
+/// left to compare, the Merkle subtree roots both prune anchors keep, does
+/// not agree, so it is refused with nothing written (it would otherwise
+/// have replaced the backup). The backup's own store, pruned as far, is
+/// taken.
+#[test]
+fn a_backup_refuses_another_store_pruned_past_its_head() {
+    let b_dir = tempfile::tempdir().unwrap();
+    let a_dir = tempfile::tempdir().unwrap();
+    let dest = tempfile::tempdir().unwrap();
+    let backup = dest.path().join("b");
+    let b = Store::open(b_dir.path(), options()).unwrap();
+    let b_head = fill(&b, 800, 50);
+    let b_first = b.prune(S, 600).unwrap();
+    let manifest = b.backup(&backup).unwrap();
+    let a = Store::open(a_dir.path(), options()).unwrap();
+    a.append(S, b"another history").unwrap();
+    fill(&a, 1200, 50);
+    let a_first = a.prune(S, 1000).unwrap();
+    // Both anchors keep the root of [0, 512), and A holds nothing the
+    // backup holds.
+    assert!(b_first >= 512 && a_first < 1024, "{b_first} {a_first}");
+    assert!(a_first > b_head.next_offset, "{a_first}");
+    let files = snapshot_files(&backup);
+    let err = a.backup(&backup).unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidArgument(m) if m.contains("not a backup of this store")),
+        "{err:?}"
+    );
+    assert!(
+        snapshot_files(&backup) == files,
+        "the backup was written to"
+    );
+    let copy = Store::open_read_only(&backup).unwrap();
+    for s in &manifest.streams {
+        copy.verify_against(s.stream, &s.head).unwrap();
+    }
+    drop(copy);
+    // B pruned past the backup's head: the roots agree, and it goes on.
+    let end = fill(&b, 1200, 50);
+    let first = b.prune(S, 1000).unwrap();
+    assert!(first > b_head.next_offset && first < 1024, "{first}");
+    let manifest = b.backup(&backup).unwrap();
+    let copy = Store::open_read_only(&backup).unwrap();
+    assert_eq!(copy.first_offset(S).unwrap(), first);
+    for s in &manifest.streams {
+        copy.verify_against(s.stream, &s.head).unwrap();
+    }
+    assert_eq!(copy.chain_head(S).unwrap(), end);
 }

@@ -7,7 +7,7 @@
 
 mod common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use common::{payload, small};
@@ -257,4 +257,90 @@ fn a_backup_into_a_closed_store_is_refused() {
     assert_eq!(other.ops(), before, "the store was written to");
     let copy = Store::open_on(Arc::new(other), options(), false).unwrap();
     assert_eq!(copy.chain_head(S).unwrap().next_offset, 100);
+}
+
+/// The tree files of stream S in `dir`, by path, with their bytes (temp
+/// files left by a copy cut short are not among them).
+fn tree_files(dir: &SimDir) -> Vec<(PathBuf, Vec<u8>)> {
+    let rel = Path::new("trees").join(format!("{S:020}"));
+    let mut out = Vec::new();
+    for name in dir.list(&rel).unwrap() {
+        if !name.ends_with(".tmp") {
+            let path = rel.join(name);
+            let bytes = dir.read(&path).unwrap();
+            out.push((path, bytes));
+        }
+    }
+    out
+}
+
+/// A source store backed up once into a new `dest`, whose copy of a tree
+/// file then holds more than the store's (what a store whose tree was cut
+/// and rebuilt leaves): the next backup must replace it. Returns the
+/// store's directory, the store, and the backup's tree files as they were.
+fn backup_with_a_changed_tree_file(dest: &SimDir) -> (SimDir, Store, Vec<(PathBuf, Vec<u8>)>) {
+    let source = SimDir::new();
+    prepared(&source, 700);
+    let store = Store::open_on(Arc::new(source.clone()), options(), true).unwrap();
+    store.backup_to(Arc::new(dest.clone())).unwrap();
+    let (rel, bytes) = tree_files(dest)
+        .into_iter()
+        .find(|(_, b)| !b.is_empty())
+        .expect("a tree file in the backup");
+    let file = dest.open(&rel, true).unwrap();
+    file.write_all_at(&[0xAB; 100], bytes.len() as u64).unwrap();
+    file.sync_data().unwrap();
+    (source, store, tree_files(dest))
+}
+
+/// A tree file that is not an extension of its copy is replaced by a
+/// rename: a backup that fails at any operation (the state a kill at that
+/// moment leaves), and then a power loss, leave each tree file of the
+/// backup as it was or as the store's, never cut or half rewritten.
+#[test]
+fn a_changed_tree_file_is_replaced_whole_under_every_fault() {
+    let dest = SimDir::new();
+    let (_source, store, _) = backup_with_a_changed_tree_file(&dest);
+    let before = dest.ops();
+    store.backup_to(Arc::new(dest.clone())).unwrap();
+    let ops = dest.ops() - before;
+    drop(store);
+
+    let mut fired = 0;
+    for k in 0..ops + 2 {
+        for fault in Fault::ALL {
+            let dest = SimDir::new();
+            let (source, store, old) = backup_with_a_changed_tree_file(&dest);
+            let new: Vec<_> = old
+                .iter()
+                .map(|(rel, _)| (rel.clone(), source.read(rel).unwrap()))
+                .collect();
+            dest.set_plan(Some(FaultPlan::at(dest.ops() + k, fault)));
+            let result = store.backup_to(Arc::new(dest.clone()));
+            if dest.injected().is_some() {
+                fired += 1;
+                assert!(result.is_err(), "op {k} {fault:?}: reported as success");
+            }
+            dest.set_plan(None);
+            drop(store);
+            for stage in ["killed", "power loss"] {
+                if stage == "power loss" {
+                    dest.power_loss(0);
+                }
+                for ((rel, was), (_, now)) in old.iter().zip(&new) {
+                    let got = dest.read(rel).unwrap();
+                    assert!(
+                        got == *was || got == *now,
+                        "op {k} {fault:?} {stage}: {} holds {} bytes, neither its old {} nor the store's {}",
+                        rel.display(),
+                        got.len(),
+                        was.len(),
+                        now.len()
+                    );
+                }
+            }
+            check_backup(&dest, None, &format!("op {k} {fault:?}"));
+        }
+    }
+    assert!(fired > 5, "only {fired} faults fired");
 }

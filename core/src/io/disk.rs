@@ -39,14 +39,19 @@ pub fn hard_link(from: &Path, to: &Path) -> io::Result<()> {
     }
 }
 
+/// How many names (hard links) the file at `path` has.
+pub fn link_count(path: &Path) -> io::Result<u64> {
+    use std::os::unix::fs::MetadataExt;
+    Ok(fs::metadata(path)?.nlink())
+}
+
 /// Gives `path` a file of its own when it has other names (hard links,
 /// such as a backup's links to a store's sealed segments), so that writing
 /// to it never writes into the other names' file: a copy under a temp name,
 /// fsynced, renamed over it, and the directory fsynced. Returns whether it
 /// did.
 pub fn unshare(path: &Path) -> io::Result<bool> {
-    use std::os::unix::fs::MetadataExt;
-    if fs::metadata(path)?.nlink() <= 1 {
+    if link_count(path)? <= 1 {
         return Ok(false);
     }
     let mut temp = path.as_os_str().to_owned();

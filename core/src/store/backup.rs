@@ -14,9 +14,13 @@
 //!   once whole; files that only grew are appended to (a crash leaves a
 //!   torn tail, which readers ignore), never a file with other names;
 //!   files that changed otherwise are replaced whole by a rename.
+//!   Whether a file only grew is judged by its first and last 4 KiB, so a
+//!   rewritten segment header always counts as a change.
 //! - An existing backup is only ever brought up to date from the store it
-//!   is a backup of: the store must pass through every head its manifest
-//!   lists, checked before anything is written.
+//!   is a backup of, checked before anything is written: the store must
+//!   hold every stream its manifest lists and pass through the head it
+//!   records; where the store pruned past that head, the Merkle subtree
+//!   roots both prune anchors keep must agree.
 //! - A prune is carried into the backup after the new manifest, so the old
 //!   one stays true until then. Only when the store pruned past everything
 //!   the old backup held of a stream (nothing would connect) is the old
@@ -24,6 +28,9 @@
 //! - Sealed segments are immutable: they are hard-linked where both sides
 //!   are local directories on one file system, copied otherwise. The
 //!   active segment is copied up to its committed length, never linked.
+//!   A backup cut short may still end a stream with such a link, so a
+//!   writer that opens a backup first gives its last segment a file of its
+//!   own (`crate::io::disk::unshare`, from stream/recover.rs).
 //! - A second backup into the same place copies only what is new.
 
 use std::path::{Path, PathBuf};
@@ -78,7 +85,7 @@ impl Store {
         }
         let old = check_destination(dest.as_ref())?;
         if let Some(old) = &old {
-            self.check_same_history(old)?;
+            self.check_same_history(dest.as_ref(), old)?;
         }
         if old.is_none() {
             // A backup from its first byte on: one cut short is recognized
@@ -153,9 +160,11 @@ impl Store {
 
     /// Refuses to bring up to date a backup of another store, or of a
     /// history this store no longer has: every stream the old manifest
-    /// lists must pass through the head it records (where the store still
-    /// holds that point). Nothing is written before this passes.
-    fn check_same_history(&self, old: &BackupManifest) -> Result<()> {
+    /// lists must be in the store and pass through the head it records.
+    /// Where the store pruned past that head, the Merkle subtree roots its
+    /// prune anchor and the backup's both keep must agree instead. Nothing
+    /// is written before this passes.
+    fn check_same_history(&self, dest: &dyn StorageDir, old: &BackupManifest) -> Result<()> {
         for backed_up in &old.streams {
             let head = backed_up.head;
             let refuse = |why: &str| {
@@ -164,10 +173,10 @@ impl Store {
                     backed_up.stream
                 )))
             };
+            // A store never loses a stream it has backed up (a stream's
+            // directory, once it holds a segment, stays), so a missing one
+            // is another store's, even an empty one.
             let Some(stream) = self.stream(backed_up.stream)? else {
-                if head.next_offset == 0 {
-                    continue;
-                }
                 return refuse("is not in the store");
             };
             if !self.writable {
@@ -175,9 +184,12 @@ impl Store {
             }
             let snapshot = stream.snapshot();
             let ours = if head.next_offset == 0 {
+                // Every stream starts from the same empty head.
                 continue;
             } else if head.next_offset < snapshot.first.next_offset {
-                // Pruned past: nothing left here to compare.
+                if !self.anchors_agree(dest, backed_up.stream)? {
+                    return refuse("was pruned from another history than the store's");
+                }
                 continue;
             } else if head.next_offset == snapshot.first.next_offset {
                 snapshot.first
@@ -193,6 +205,31 @@ impl Store {
             }
         }
         Ok(())
+    }
+
+    /// For a stream the store pruned past the backup's head, all that is
+    /// left to compare: the roots of the perfect Merkle subtrees that both
+    /// the store's prune anchor and the backup's cover (both cover `[0,
+    /// first)`, so they share a range wherever their first offsets share
+    /// leading bits). No backup anchor, or no range in common: nothing to
+    /// compare, and the backup is taken as this store's.
+    fn anchors_agree(&self, dest: &dyn StorageDir, id: u64) -> Result<bool> {
+        let (Some(ours), Some(theirs)) = (
+            prune_anchor::read(self.dir.as_ref(), id)?,
+            prune_anchor::read(dest, id)?,
+        ) else {
+            return Ok(true);
+        };
+        let roots = |a: &prune_anchor::PruneAnchor| {
+            prune_anchor::covering_ranges(a.first.next_offset)
+                .into_iter()
+                .zip(a.roots.clone())
+                .collect::<Vec<_>>()
+        };
+        let theirs = roots(&theirs);
+        Ok(roots(&ours)
+            .iter()
+            .all(|(range, root)| theirs.iter().all(|(r, h)| r != range || h == root)))
     }
 
     /// Copies what the backup lacks of one stream. Returns the prune to
@@ -454,12 +491,12 @@ fn is_prefix(
     Ok(true)
 }
 
-/// How many names `dest`'s file `rel` has (1 where that cannot be known).
+/// How many names `dest`'s file `rel` has: 1 where there are no hard
+/// links (not a local directory), and more than 1 where a local file's
+/// count cannot be read, so that doubt never leads to writing in place.
 fn link_count(dest: &dyn StorageDir, rel: &Path) -> u64 {
-    use std::os::unix::fs::MetadataExt;
     dest.local_path(rel)
-        .and_then(|p| std::fs::metadata(p).ok())
-        .map_or(1, |m| m.nlink())
+        .map_or(1, |p| crate::io::disk::link_count(&p).unwrap_or(u64::MAX))
 }
 
 fn copy_tree_files(src: &dyn StorageDir, dest: &dyn StorageDir, id: u64) -> Result<()> {
