@@ -1076,3 +1076,42 @@ fn a_backup_refuses_another_store_pruned_past_its_head() {
     }
     assert_eq!(copy.chain_head(S).unwrap(), end);
 }
+
+/// The review's case: another store pruned past the backup's head, where
+/// the backup itself was never pruned (or pruned where no anchor range
+/// is shared with the store's). The store's tree keeps the leaf of the
+/// head's event, and it is not the leaf of the head's hash: refused, with
+/// nothing written.
+#[test]
+fn another_store_pruned_past_an_unpruned_backup_is_refused() {
+    for backup_prune in [None, Some(300)] {
+        let b_dir = tempfile::tempdir().unwrap();
+        let a_dir = tempfile::tempdir().unwrap();
+        let dest = tempfile::tempdir().unwrap();
+        let backup = dest.path().join("b");
+        let b = Store::open(b_dir.path(), options()).unwrap();
+        let b_head = fill(&b, 800, 50);
+        if let Some(before) = backup_prune {
+            b.prune(S, before).unwrap();
+        }
+        let manifest = b.backup(&backup).unwrap();
+        let a = Store::open(a_dir.path(), options()).unwrap();
+        a.append(S, b"another history").unwrap();
+        fill(&a, 1200, 50);
+        assert!(a.prune(S, 1000).unwrap() > b_head.next_offset);
+        let files = snapshot_files(&backup);
+        let err = a.backup(&backup).unwrap_err();
+        assert!(
+            matches!(&err, Error::InvalidArgument(m) if m.contains("does not match")),
+            "{backup_prune:?}: {err:?}"
+        );
+        assert!(
+            snapshot_files(&backup) == files,
+            "the backup was written to"
+        );
+        let copy = Store::open_read_only(&backup).unwrap();
+        for s in &manifest.streams {
+            copy.verify_against(s.stream, &s.head).unwrap();
+        }
+    }
+}

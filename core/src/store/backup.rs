@@ -19,8 +19,8 @@
 //! - An existing backup is only ever brought up to date from the store it
 //!   is a backup of, checked before anything is written: the store must
 //!   hold every stream its manifest lists and pass through the head it
-//!   records; where the store pruned past that head, the Merkle subtree
-//!   roots both prune anchors keep must agree.
+//!   records; where the store pruned past that head, the leaf its Merkle
+//!   tree keeps for the event there must be the leaf of the head's hash.
 //! - A prune is carried into the backup after the new manifest, so the old
 //!   one stays true until then. Only when the store pruned past everything
 //!   the old backup held of a stream (nothing would connect) is the old
@@ -43,6 +43,7 @@ use crate::io::disk::DiskDir;
 use crate::io::StorageDir;
 use crate::layout;
 use crate::marker;
+use crate::merkle;
 use crate::prune_anchor;
 use crate::stream::Snapshot;
 
@@ -85,7 +86,7 @@ impl Store {
         }
         let old = check_destination(dest.as_ref())?;
         if let Some(old) = &old {
-            self.check_same_history(dest.as_ref(), old)?;
+            self.check_same_history(old)?;
         }
         if old.is_none() {
             // A backup from its first byte on: one cut short is recognized
@@ -161,10 +162,11 @@ impl Store {
     /// Refuses to bring up to date a backup of another store, or of a
     /// history this store no longer has: every stream the old manifest
     /// lists must be in the store and pass through the head it records.
-    /// Where the store pruned past that head, the Merkle subtree roots its
-    /// prune anchor and the backup's both keep must agree instead. Nothing
-    /// is written before this passes.
-    fn check_same_history(&self, dest: &dyn StorageDir, old: &BackupManifest) -> Result<()> {
+    /// Where the store pruned past that head, its Merkle tree still holds
+    /// the leaf of the event there, which hashes that event's chain hash:
+    /// it must be the leaf of the head's hash. Nothing is written before
+    /// this passes.
+    fn check_same_history(&self, old: &BackupManifest) -> Result<()> {
         for backed_up in &old.streams {
             let head = backed_up.head;
             let refuse = |why: &str| {
@@ -179,57 +181,51 @@ impl Store {
             let Some(stream) = self.stream(backed_up.stream)? else {
                 return refuse("is not in the store");
             };
+            if head.next_offset == 0 {
+                // Every stream starts from the same empty head.
+                continue;
+            }
             if !self.writable {
                 stream.refresh()?;
             }
             let snapshot = stream.snapshot();
-            let ours = if head.next_offset == 0 {
-                // Every stream starts from the same empty head.
-                continue;
-            } else if head.next_offset < snapshot.first.next_offset {
-                if !self.anchors_agree(dest, backed_up.stream)? {
-                    return refuse("was pruned from another history than the store's");
-                }
-                continue;
-            } else if head.next_offset == snapshot.first.next_offset {
-                snapshot.first
-            } else if head.next_offset > snapshot.head.next_offset {
+            if head.next_offset > snapshot.head.next_offset {
                 return refuse("is longer than the store's");
+            }
+            let ours = if head.next_offset == snapshot.first.next_offset {
+                Some(snapshot.first)
             } else {
-                let mut cursor = stream.cursor(head.next_offset - 1)?;
-                cursor.next_event()?;
-                cursor.head()
+                match stream.cursor(head.next_offset - 1).and_then(|mut cursor| {
+                    cursor.next_event()?;
+                    Ok(cursor.head())
+                }) {
+                    Ok(ours) => Some(ours),
+                    // Pruned past it (before or during this check).
+                    Err(Error::Pruned { .. }) => None,
+                    Err(e) => return Err(e),
+                }
             };
-            if ours != head {
+            let same = match ours {
+                Some(ours) => ours == head,
+                None => {
+                    let last = head.next_offset - 1;
+                    let tree = self.tree_of(&stream)?;
+                    let leaf = tree.lock().stored_leaf(last)?;
+                    match leaf {
+                        Some(leaf) => leaf == merkle::event_leaf_hash(last, &head.hash),
+                        None => {
+                            return refuse(
+                                "cannot be compared: the store pruned past it and its Merkle tree does not hold that event",
+                            )
+                        }
+                    }
+                }
+            };
+            if !same {
                 return refuse("does not match the store's history there");
             }
         }
         Ok(())
-    }
-
-    /// For a stream the store pruned past the backup's head, all that is
-    /// left to compare: the roots of the perfect Merkle subtrees that both
-    /// the store's prune anchor and the backup's cover (both cover `[0,
-    /// first)`, so they share a range wherever their first offsets share
-    /// leading bits). No backup anchor, or no range in common: nothing to
-    /// compare, and the backup is taken as this store's.
-    fn anchors_agree(&self, dest: &dyn StorageDir, id: u64) -> Result<bool> {
-        let (Some(ours), Some(theirs)) = (
-            prune_anchor::read(self.dir.as_ref(), id)?,
-            prune_anchor::read(dest, id)?,
-        ) else {
-            return Ok(true);
-        };
-        let roots = |a: &prune_anchor::PruneAnchor| {
-            prune_anchor::covering_ranges(a.first.next_offset)
-                .into_iter()
-                .zip(a.roots.clone())
-                .collect::<Vec<_>>()
-        };
-        let theirs = roots(&theirs);
-        Ok(roots(&ours)
-            .iter()
-            .all(|(range, root)| theirs.iter().all(|(r, h)| r != range || h == root)))
     }
 
     /// Copies what the backup lacks of one stream. Returns the prune to

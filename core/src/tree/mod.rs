@@ -188,6 +188,17 @@ impl StreamTree {
         Ok((roots, leaf))
     }
 
+    /// The leaf hash of event `offset` as the tree's files hold it, within
+    /// the complete chunks (which a prune keeps for the events it removes);
+    /// `None` beyond them or where a block fails its CRC.
+    pub fn stored_leaf(&mut self, offset: u64) -> Result<Option<Hash>> {
+        if offset >= self.chunks * CHUNK {
+            return Ok(None);
+        }
+        let block = self.files.read_block(offset / CHUNK)?;
+        Ok(block.map(|leaves| leaves[(offset % CHUNK) as usize]))
+    }
+
     /// Makes the stored chunks durable: a prune anchor about to be
     /// written will vouch for them, and they can never be rebuilt.
     pub fn make_durable(&mut self) -> Result<()> {
