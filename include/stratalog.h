@@ -424,6 +424,39 @@ typedef struct stratalog_options {
    * false. Recorded in each new segment's header.
    */
   bool timestamps;
+  /**
+   * The tier to upload sealed segments to: a NUL-terminated URL such as
+   * "s3://bucket/prefix" (docs/TIERING.md), or NULL (the default) for
+   * none. Read by stratalog_open(); stratalog_open_read_only_with() of a
+   * URL reads tier_options.
+   */
+  const char *tier_url;
+  /**
+   * The tier's options: 2 × tier_option_count NUL-terminated strings,
+   * each key followed by its value ("endpoint", "http://127.0.0.1:9000",
+   * "allow_http", "true", "region", "us-east-1", ...). An unknown key is
+   * INVALID_ARGUMENT. Credentials come from the AWS environment
+   * variables unless given here. Default NULL and 0.
+   */
+  const char *const *tier_options;
+  size_t tier_option_count;
+  /**
+   * Bytes of sealed segments kept locally once the bucket holds them;
+   * the oldest beyond it are deleted locally and read from the bucket.
+   * Default UINT64_MAX: keep every local copy.
+   */
+  uint64_t local_cache_bytes;
+  /**
+   * Take over the tier from another writer whose lease expired
+   * (tier_lease_ms without renewal). Default false: LOCKED.
+   */
+  bool tier_takeover;
+  /**
+   * How long the tier's writer lease lasts without renewal, in
+   * milliseconds; the writer renews it every third of that. Default
+   * 30000.
+   */
+  uint64_t tier_lease_ms;
 } stratalog_options;
 
 /**
@@ -448,6 +481,41 @@ typedef struct stratalog_stream_stats {
    */
   uint64_t next_offset;
 } stratalog_stream_stats;
+
+/**
+ * What a tiered store's uploader is doing, filled by
+ * stratalog_get_tier_stats().
+ */
+typedef struct stratalog_tier_stats {
+  /**
+   * Sealed segments not yet listed in their stream's manifest, and
+   * their bytes.
+   */
+  uint64_t pending_segments;
+  uint64_t pending_bytes;
+  /**
+   * Segments this open uploaded, and their bytes.
+   */
+  uint64_t uploaded_segments;
+  uint64_t uploaded_bytes;
+  /**
+   * Local copies deleted because the bucket holds them.
+   */
+  uint64_t evicted_segments;
+  /**
+   * The writer lease's epoch.
+   */
+  uint64_t epoch;
+  /**
+   * Another writer took the tier over: nothing more is uploaded and
+   * appends fail with LOCKED.
+   */
+  bool fenced;
+  /**
+   * The last upload failed: stratalog_tier_last_error() says why.
+   */
+  bool has_error;
+} stratalog_tier_stats;
 
 /**
  * An unfinished batch recovery found at the end of a stream: what a crash
@@ -848,7 +916,8 @@ bool stratalog_last_error_offsets(uint64_t *expected, uint64_t *actual);
 /**
  * Fills `opts` with the defaults: 64 MiB segments, a checkpoint every 256
  * events, no compression, 16 MiB maximum event size, fsync false, at most
- * 256 open files, no timestamps.
+ * 256 open files, no timestamps, no tier (every local copy kept, takeover
+ * off, a 30 s lease).
  *
  * Returns STRATALOG_STATUS_NULL_ARGUMENT if `opts` is NULL.
  *
@@ -1453,6 +1522,12 @@ enum stratalog_status stratalog_open_read_only(const char *path, struct stratalo
  * under, and reads follow those. Accepted so one set of options can serve
  * both kinds of open.
  *
+ * `path` may also be a tier's URL ("s3://bucket/prefix"): the store is
+ * then read straight from the bucket, with no local store, with
+ * `opts->tier_options` (the endpoint, region, ...). It holds what the
+ * writer had sealed and uploaded when this opened (stratalog_sync_tier()
+ * uploads everything), and verifies it as it reads.
+ *
  * # Safety
  * As stratalog_open_read_only(); `opts` is NULL or points to a
  * stratalog_options.
@@ -1586,6 +1661,43 @@ const uint64_t *stratalog_stream_list_data(const struct stratalog_stream_list *l
  * `list` is NULL or a live list; it is invalid afterwards.
  */
 void stratalog_stream_list_free(struct stratalog_stream_list *list);
+
+/**
+ * Seals the active segment of every stream holding unsealed events and
+ * waits until the tier's bucket holds everything appended before the
+ * call. Uploads otherwise run in the background and never hold up an
+ * append; a machine lost before they finish loses what was not uploaded.
+ *
+ * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (no tier), LOCKED (another
+ * writer took the tier over), IO (an upload failed meanwhile; they go on
+ * in the background, with backoff), POISONED, CLOSED.
+ *
+ * # Safety
+ * `store` is NULL or a live handle.
+ */
+enum stratalog_status stratalog_sync_tier(struct stratalog_store *store);
+
+/**
+ * Fills `*out` with what the tier's uploader is doing now.
+ *
+ * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (no tier).
+ *
+ * # Safety
+ * `store` is NULL or a live handle; `out` is NULL or writable.
+ */
+enum stratalog_status stratalog_get_tier_stats(const struct stratalog_store *store,
+                                               struct stratalog_tier_stats *out);
+
+/**
+ * The tier's last upload error into `*out` (a new string; free with
+ * stratalog_string_free()), or NULL when the last round succeeded.
+ *
+ * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (no tier).
+ *
+ * # Safety
+ * `store` is NULL or a live handle; `out` is NULL or writable.
+ */
+enum stratalog_status stratalog_tier_last_error(const struct stratalog_store *store, char **out);
 
 /**
  * The unfinished batches recovery found at the ends of streams so far

@@ -106,6 +106,43 @@ export interface OpenOptions {
    * segment's header: a segment keeps the setting it was created with. Default false.
    */
   timestamps?: boolean
+  /**
+   * Upload every sealed segment to this object store ("s3://bucket/prefix") in the background, never on the
+   * append path. A second writer on the same tier rejects with STRATALOG_LOCKED.
+   */
+  tier?: string
+  /**
+   * The tier's options: object_store's keys for the scheme (`endpoint`, `region`, `allow_http`, ...; camelCase
+   * such as `allowHttp` works too). Credentials come from the usual AWS environment variables.
+   */
+  tierOptions?: TierOptions
+  /** Bytes of uploaded sealed segments kept locally; the oldest beyond it are read from the bucket. Default: all. */
+  localCacheBytes?: U64
+  /** Take the tier over from a writer whose lease went unrenewed for `tierLeaseMs`. Default false. */
+  tierTakeover?: boolean
+  /** How long the tier's writer lease lasts without renewal, in milliseconds. Default 30000. */
+  tierLeaseMs?: U64
+}
+
+/** Options of an object store, e.g. `{ endpoint: 'http://127.0.0.1:9000', allowHttp: true, region: 'us-east-1' }`. */
+export type TierOptions = Record<string, string | boolean | number>
+
+/** What a tiered store's uploader is doing (`store.tierStats()`). */
+export interface TierStats {
+  /** Sealed segments (and their bytes) not yet in the bucket. */
+  pendingSegments: number
+  pendingBytes: number
+  /** Segments (and bytes) this open uploaded. */
+  uploadedSegments: number
+  uploadedBytes: number
+  /** Local copies deleted because the bucket holds them. */
+  evictedSegments: number
+  /** The writer lease's epoch. */
+  epoch: number
+  /** Another writer took the tier over: nothing more is uploaded and appends reject with STRATALOG_LOCKED. */
+  fenced: boolean
+  /** Why the last upload failed; null once a round succeeds. */
+  lastError: string | null
 }
 
 /**
@@ -117,6 +154,8 @@ export interface ReadOnlyOptions {
   maxEventSize?: U64
   /** As for `Store.open()`. */
   maxOpenFiles?: U64
+  /** For a tier's URL ("s3://bucket/prefix"): as for `Store.open()`. */
+  tierOptions?: TierOptions
 }
 
 /** The options a store was opened with. */
@@ -389,7 +428,9 @@ export declare class Store {
   /**
    * Opens an existing store for reading only (no lock; appends reject with STRATALOG_READ_ONLY). It is a snapshot
    * taken at open: it never sees what the writer appends afterwards, except what `wait()` takes in (it follows
-   * the writer in another process).
+   * the writer in another process). `path` may also be a tier's URL ("s3://bucket/prefix"): the store is then
+   * read straight from the bucket with no local copy, every event verified as it is read, as the writer had
+   * uploaded it when this opened.
    */
   static openReadOnly(path: string | URL, options?: ReadOnlyOptions): Promise<Store>
 
@@ -537,6 +578,14 @@ export declare class Store {
    * called before it that are still in flight or queued land first, and are covered too.
    */
   sync(stream?: U64): Promise<void>
+  /**
+   * Seals every stream's unsealed events and resolves once the tier's bucket holds everything appended before
+   * the call. Rejects with STRATALOG_INVALID_ARGUMENT without a tier, STRATALOG_LOCKED once another writer took
+   * the tier over, STRATALOG_IO if an upload fails meanwhile (uploads go on in the background).
+   */
+  syncTier(): Promise<void>
+  /** What the tier's uploader is doing now. Throws STRATALOG_INVALID_ARGUMENT without a tier. */
+  tierStats(): TierStats
   /** Waits for operations in flight, syncs, releases the lock and frees the store. Idempotent. */
   close(): void
 }

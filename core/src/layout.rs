@@ -14,6 +14,7 @@
 //! signed/<sha256(origin):hex>           the last checkpoint signed for an origin
 //! signed/LOCK                           held while one is checked and recorded
 //! witnessed/<sha256(origin, witness):hex> the last size a witness cosigned
+//! TIER                               this writer's id on its tier (tier/agent.rs)
 //! ```
 //! Zero-padded decimal names sort in numeric order.
 
@@ -119,6 +120,11 @@ pub fn parse_stream_dir(name: &str) -> Option<u64> {
 /// The base offset of a segment file name, if `name` is one.
 pub fn parse_segment_name(name: &str) -> Option<u64> {
     parse_number(name.strip_suffix(SEGMENT_EXT)?.strip_suffix('.')?)
+}
+
+/// The base offset of an index file name, if `name` is one.
+pub fn parse_index_name(name: &str) -> Option<u64> {
+    parse_number(name.strip_suffix(INDEX_EXT)?.strip_suffix('.')?)
 }
 
 fn parse_number(digits: &str) -> Option<u64> {

@@ -49,6 +49,7 @@ mod signed_record;
 mod store;
 mod stream;
 mod stream_table;
+pub mod tier;
 mod tiles;
 mod tree;
 mod witness;
@@ -68,6 +69,7 @@ pub use offline::{
 pub use options::{Compression, Options, MAX_EVENT_SIZE_LIMIT, MIN_OPEN_FILES};
 pub use store::{Retention, Store};
 pub use stream::{Batch, EventIter, StreamStats, TornTail, VerifyReport};
+pub use tier::{Tier, TierConfig, TierStats};
 pub use witness::Witness;
 
 /// Format constants a verifier outside this crate needs (see docs/FORMAT.md).

@@ -31,6 +31,7 @@ use crate::marker;
 use crate::options::Options;
 use crate::stream::{Batch, EventIter, Follow, Stream, StreamStats, TornTail, VerifyReport};
 use crate::stream_table::StreamTable;
+use crate::tier::{Tier, TierAgent, TierConfig, TierStats};
 
 /// An open store. `Send + Sync`: share it between threads (e.g. in an
 /// `Arc`); reads run concurrently with each other and with appends, and
@@ -61,12 +62,35 @@ pub struct Store {
     signing: Mutex<()>,
     /// Threads unlinking the files of finished prunes.
     unlinking: Mutex<Vec<std::thread::JoinHandle<()>>>,
+    /// The uploader and lease of a store given a tier.
+    tier: Option<TierAgent>,
 }
 
 impl Store {
     /// Opens (creating if needed) the store at `path` for reading and
     /// writing. Fails with [`Error::Locked`] if another handle writes it.
     pub fn open(path: impl AsRef<Path>, options: Options) -> Result<Store> {
+        Store::open_with_tier(path, options, None)
+    }
+
+    /// [`Store::open`] with a tier: sealed segments are uploaded to the
+    /// bucket in the background, local copies beyond the cache size are
+    /// read from it, and a second writer on the same tier is fenced off
+    /// (`docs/TIERING.md`). Fails with [`Error::Locked`] while another
+    /// writer holds the tier's lease.
+    pub fn open_tiered(
+        path: impl AsRef<Path>,
+        options: Options,
+        tier: TierConfig,
+    ) -> Result<Store> {
+        Store::open_with_tier(path, options, Some(tier))
+    }
+
+    fn open_with_tier(
+        path: impl AsRef<Path>,
+        options: Options,
+        tier: Option<TierConfig>,
+    ) -> Result<Store> {
         options.validate()?;
         let path = path.as_ref();
         create_root(path)?;
@@ -86,9 +110,26 @@ impl Store {
             }
         }
         marker::ensure_current(dir.as_ref(), found)?;
+        let (agent, dir) = match tier {
+            None => (None, dir),
+            Some(config) => {
+                let (agent, tiered) = TierAgent::start(dir, config, &options)?;
+                (Some(agent), tiered as Arc<dyn StorageDir>)
+            }
+        };
         let mut store = Store::load(dir, options, true)?;
         store.lock = Mutex::new(Some(lock));
+        store.tier = agent;
         Ok(store)
+    }
+
+    /// Opens for reading only the store a tier holds, with no local store:
+    /// the sealed segments its manifests list, read from the bucket and
+    /// verified as they are read. What the writer has not sealed and
+    /// uploaded yet is not there.
+    pub fn open_tier_read_only(tier: Arc<dyn Tier>, options: Options) -> Result<Store> {
+        let dir = crate::tier::read_only_dir(tier)?;
+        Store::open_on(dir, options, false)
     }
 
     /// Opens an existing store for reading only, with default options. Takes
@@ -194,6 +235,7 @@ impl Store {
             tree_dir,
             signing: Mutex::new(()),
             unlinking: Mutex::new(Vec::new()),
+            tier: None,
         })
     }
 
@@ -246,6 +288,9 @@ impl Store {
             return Err(Error::ReadOnly);
         }
         self.check_owner()?;
+        if let Some(fenced) = self.tier.as_ref().and_then(TierAgent::fenced) {
+            return Err(fenced);
+        }
         self.streams.get_or_create(id)
     }
 
@@ -615,6 +660,35 @@ impl Store {
         }
     }
 
+    /// Seals the active segment of every stream that holds unsealed
+    /// events and waits until the tier's bucket holds everything appended
+    /// before the call. Fails with [`Error::InvalidArgument`] on a store
+    /// without a tier, [`Error::Locked`] once another writer took the
+    /// tier over, and with the upload's error if one fails meanwhile (the
+    /// uploads go on in the background; call again to wait again).
+    pub fn sync_tier(&self) -> Result<()> {
+        let _op = self.begin()?;
+        let Some(agent) = &self.tier else {
+            return Err(Error::invalid("this store has no tier"));
+        };
+        self.check_owner()?;
+        if let Some(fenced) = agent.fenced() {
+            return Err(fenced);
+        }
+        let mut targets = Vec::new();
+        for id in self.streams.existing_ids()? {
+            if let Some(stream) = self.stream(id)? {
+                targets.push((id, stream.seal_now()?.next_offset));
+            }
+        }
+        agent.sync(&targets)
+    }
+
+    /// What the tier's uploader is doing; `None` for a store without one.
+    pub fn tier_stats(&self) -> Option<TierStats> {
+        self.tier.as_ref().map(TierAgent::stats)
+    }
+
     /// Syncs and closes the store, leaving each stream's tail marker so the
     /// next open reads little (docs/FORMAT.md); every later call fails with
     /// [`Error::Closed`] and the writer lock is released. It first waits for
@@ -630,6 +704,9 @@ impl Store {
         }
         for unlinking in std::mem::take(&mut *self.unlinking.lock()) {
             let _ = unlinking.join();
+        }
+        if let Some(agent) = &self.tier {
+            agent.close();
         }
         let streams = self.streams.take_recovered();
         // Waiters end with Closed (the flag is set, and each wakes to see it).

@@ -37,6 +37,7 @@ mod slice;
 mod stats;
 mod store;
 mod stream_list;
+mod tier;
 mod torn;
 mod verify;
 mod version;
@@ -99,6 +100,9 @@ pub use store::{
 pub use stream_list::{
     stratalog_stream_list, stratalog_stream_list_data, stratalog_stream_list_free,
     stratalog_stream_list_get, stratalog_stream_list_len, stratalog_streams,
+};
+pub use tier::{
+    stratalog_get_tier_stats, stratalog_sync_tier, stratalog_tier_last_error, stratalog_tier_stats,
 };
 pub use torn::{stratalog_torn_tail, stratalog_torn_tails};
 pub use verify::{

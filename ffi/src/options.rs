@@ -4,7 +4,7 @@
 use std::ffi::c_char;
 use std::ptr;
 
-use stratalog_core::{Compression, Options};
+use stratalog_core::{Compression, Options, TierConfig};
 
 use crate::args;
 use crate::error::{guard, guard_value, stratalog_status, Fail};
@@ -74,7 +74,37 @@ pub struct stratalog_options {
     /// stratalog_prune_keep_newer(). Costs 68 bytes per batch. Default
     /// false. Recorded in each new segment's header.
     pub timestamps: bool,
+    /// The tier to upload sealed segments to: a NUL-terminated URL such as
+    /// "s3://bucket/prefix" (docs/TIERING.md), or NULL (the default) for
+    /// none. Read by stratalog_open(); stratalog_open_read_only_with() of a
+    /// URL reads tier_options.
+    pub tier_url: *const c_char,
+    /// The tier's options: 2 × tier_option_count NUL-terminated strings,
+    /// each key followed by its value ("endpoint", "http://127.0.0.1:9000",
+    /// "allow_http", "true", "region", "us-east-1", ...). An unknown key is
+    /// INVALID_ARGUMENT. Credentials come from the AWS environment
+    /// variables unless given here. Default NULL and 0.
+    pub tier_options: *const *const c_char,
+    pub tier_option_count: usize,
+    /// Bytes of sealed segments kept locally once the bucket holds them;
+    /// the oldest beyond it are deleted locally and read from the bucket.
+    /// Default UINT64_MAX: keep every local copy.
+    pub local_cache_bytes: u64,
+    /// Take over the tier from another writer whose lease expired
+    /// (tier_lease_ms without renewal). Default false: LOCKED.
+    pub tier_takeover: bool,
+    /// How long the tier's writer lease lasts without renewal, in
+    /// milliseconds; the writer renews it every third of that. Default
+    /// 30000.
+    pub tier_lease_ms: u64,
 }
+
+// SAFETY: the pointers in the struct (the tier's URL and options) are only
+// read during the call the struct is passed to, which the caller keeps
+// them valid for; the struct itself is plain data that any thread may copy.
+unsafe impl Send for stratalog_options {}
+// SAFETY: as above; nothing writes through the pointers.
+unsafe impl Sync for stratalog_options {}
 
 impl stratalog_options {
     pub(crate) fn from_core(o: &Options) -> Self {
@@ -86,6 +116,12 @@ impl stratalog_options {
             fsync: o.fsync,
             max_open_files: o.max_open_files,
             timestamps: o.timestamps,
+            tier_url: ptr::null(),
+            tier_options: ptr::null(),
+            tier_option_count: 0,
+            local_cache_bytes: u64::MAX,
+            tier_takeover: false,
+            tier_lease_ms: TierConfig::DEFAULT_LEASE_TTL.as_millis() as u64,
         }
     }
 }
@@ -130,9 +166,81 @@ pub(crate) unsafe fn read_options(opts: *const stratalog_options) -> Result<Opti
     })
 }
 
+/// The tier's key/value options from `opts` (none for NULL).
+///
+/// # Safety
+/// `opts` is NULL or points to a readable `stratalog_options` whose
+/// tier_options holds 2 × tier_option_count readable strings.
+pub(crate) unsafe fn read_tier_options(
+    opts: *const stratalog_options,
+) -> Result<Vec<(String, String)>, Fail> {
+    if opts.is_null() {
+        return Ok(Vec::new());
+    }
+    // SAFETY: per the contract, read as plain integers and pointers.
+    let (list, count) = unsafe {
+        (
+            args::field(ptr::addr_of!((*opts).tier_options)),
+            args::field(ptr::addr_of!((*opts).tier_option_count)),
+        )
+    };
+    let len = count
+        .checked_mul(2)
+        .ok_or_else(|| Fail::invalid("options.tier_option_count is too large"))?;
+    // SAFETY: per the contract.
+    let strings = unsafe { args::array(list, len, "options.tier_options")? };
+    let mut pairs = Vec::with_capacity(count);
+    for pair in strings.chunks_exact(2) {
+        // SAFETY: each is a NUL-terminated string per the contract.
+        let (key, value) = unsafe {
+            (
+                args::text(pair[0], "a tier option key")?,
+                args::text(pair[1], "a tier option value")?,
+            )
+        };
+        pairs.push((key.to_owned(), value.to_owned()));
+    }
+    Ok(pairs)
+}
+
+/// The tier `opts` configures, connected, or `None` when tier_url is NULL.
+///
+/// # Safety
+/// As [`read_tier_options`].
+pub(crate) unsafe fn read_tier(opts: *const stratalog_options) -> Result<Option<TierConfig>, Fail> {
+    if opts.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: per the contract.
+    let (url, cache, takeover, lease_ms) = unsafe {
+        (
+            args::field(ptr::addr_of!((*opts).tier_url)),
+            args::field(ptr::addr_of!((*opts).local_cache_bytes)),
+            args::field(ptr::addr_of!((*opts).tier_takeover).cast::<u8>()),
+            args::field(ptr::addr_of!((*opts).tier_lease_ms)),
+        )
+    };
+    if url.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: per the contract.
+    let url = unsafe { args::text(url, "options.tier_url")? };
+    // SAFETY: per the contract.
+    let pairs = unsafe { read_tier_options(opts)? };
+    if lease_ms == 0 {
+        return Err(Fail::invalid("options.tier_lease_ms must be at least 1"));
+    }
+    let mut config = TierConfig::new(stratalog_tier::connect(url, &pairs)?);
+    config.local_cache_bytes = (cache != u64::MAX).then_some(cache);
+    config.takeover = takeover != 0;
+    config.lease_ttl = std::time::Duration::from_millis(lease_ms);
+    Ok(Some(config))
+}
+
 /// Fills `opts` with the defaults: 64 MiB segments, a checkpoint every 256
 /// events, no compression, 16 MiB maximum event size, fsync false, at most
-/// 256 open files, no timestamps.
+/// 256 open files, no timestamps, no tier (every local copy kept, takeover
+/// off, a 30 s lease).
 ///
 /// Returns STRATALOG_STATUS_NULL_ARGUMENT if `opts` is NULL.
 ///

@@ -7,7 +7,7 @@ use stratalog_core::{Options, Store};
 
 use crate::args;
 use crate::error::{guard, guard_value, stratalog_status, Fail};
-use crate::options::{read_options, stratalog_options};
+use crate::options::{read_options, read_tier, read_tier_options, stratalog_options};
 use crate::torn::TornTails;
 
 /// An open store. Opaque: create it with stratalog_open(),
@@ -92,7 +92,14 @@ pub unsafe extern "C" fn stratalog_open(
         // SAFETY: per the contract.
         let path = unsafe { args::path(path)? };
         // SAFETY: per the contract.
-        unsafe { open_into(out, opts, |options| Store::open(path, options)) }
+        let tier = unsafe { read_tier(opts)? };
+        // SAFETY: per the contract.
+        unsafe {
+            open_into(out, opts, |options| match tier {
+                Some(tier) => Store::open_tiered(path, options, tier),
+                None => Store::open(path, options),
+            })
+        }
     })
 }
 
@@ -144,6 +151,12 @@ pub unsafe extern "C" fn stratalog_open_read_only(
 /// under, and reads follow those. Accepted so one set of options can serve
 /// both kinds of open.
 ///
+/// `path` may also be a tier's URL ("s3://bucket/prefix"): the store is
+/// then read straight from the bucket, with no local store, with
+/// `opts->tier_options` (the endpoint, region, ...). It holds what the
+/// writer had sealed and uploaded when this opened (stratalog_sync_tier()
+/// uploads everything), and verifies it as it reads.
+///
 /// # Safety
 /// As stratalog_open_read_only(); `opts` is NULL or points to a
 /// stratalog_options.
@@ -156,6 +169,17 @@ pub unsafe extern "C" fn stratalog_open_read_only_with(
     guard(|| {
         // SAFETY: per the contract.
         let path = unsafe { args::path(path)? };
+        if is_url(path) {
+            // SAFETY: per the contract.
+            let pairs = unsafe { read_tier_options(opts)? };
+            let tier = stratalog_tier::connect(path, &pairs)?;
+            // SAFETY: per the contract.
+            return unsafe {
+                open_into(out, opts, |options| {
+                    Store::open_tier_read_only(tier, options)
+                })
+            };
+        }
         // SAFETY: per the contract.
         unsafe {
             open_into(out, opts, |options| {
@@ -280,5 +304,16 @@ pub unsafe extern "C" fn stratalog_store_options(
         let out = unsafe { args::out(out, "out")? };
         out.write(stratalog_options::from_core(store.options()));
         Ok(())
+    })
+}
+
+/// Whether an argument naming a store is a URL ("scheme://...") rather
+/// than a directory.
+fn is_url(path: &str) -> bool {
+    path.split_once("://").is_some_and(|(scheme, _)| {
+        !scheme.is_empty()
+            && scheme
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'-' || b == b'.')
     })
 }

@@ -2053,6 +2053,57 @@ static void test_timestamps(void)
     stratalog_close(s);
 }
 
+static void test_tier_options_and_errors(void)
+{
+    stratalog_options o;
+    CHECK_OK(stratalog_options_default(&o));
+    CHECK(o.tier_url == NULL && o.tier_options == NULL && o.tier_option_count == 0);
+    CHECK(o.local_cache_bytes == UINT64_MAX && o.tier_takeover == false && o.tier_lease_ms == 30000);
+
+    char path[4200];
+    fresh_path(path, sizeof path, "tier");
+    stratalog_store *s = NULL;
+    /* A scheme this build does not reach, and an option object_store does
+       not know: refused before anything is written. */
+    o.tier_url = "gs://bucket/prefix";
+    CHECK_STATUS(stratalog_open(path, &o, &s), STRATALOG_STATUS_INVALID_ARGUMENT);
+    CHECK(s == NULL && strstr(stratalog_last_error(), "not supported") != NULL);
+    const char *bad[] = {"endpiont", "http://127.0.0.1:1"};
+    o.tier_url = "s3://bucket/prefix";
+    o.tier_options = bad;
+    o.tier_option_count = 1;
+    CHECK_STATUS(stratalog_open(path, &o, &s), STRATALOG_STATUS_INVALID_ARGUMENT);
+    CHECK(strstr(stratalog_last_error(), "endpiont") != NULL);
+    o.tier_options = NULL;
+    CHECK_STATUS(stratalog_open(path, &o, &s), STRATALOG_STATUS_NULL_ARGUMENT);
+    o.tier_option_count = 0;
+    o.tier_lease_ms = 0;
+    CHECK_STATUS(stratalog_open(path, &o, &s), STRATALOG_STATUS_INVALID_ARGUMENT);
+
+    /* Nothing listens there: reading the bucket fails with IO, in bounded
+       time. */
+    const char *unreachable[] = {"endpoint", "http://127.0.0.1:1", "allow_http", "true",
+                                 "region", "us-east-1", "access_key_id", "k",
+                                 "secret_access_key", "s"};
+    stratalog_options ro = small_options();
+    ro.tier_options = unreachable;
+    ro.tier_option_count = 5;
+    CHECK_STATUS(stratalog_open_read_only_with("s3://bucket/prefix", &ro, &s), STRATALOG_STATUS_IO);
+    CHECK(s == NULL);
+
+    /* A store without a tier. */
+    CHECK_OK(stratalog_open(path, NULL, &s));
+    stratalog_tier_stats stats;
+    char *text = (char *)"untouched";
+    CHECK_STATUS(stratalog_sync_tier(s), STRATALOG_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(stratalog_get_tier_stats(s, &stats), STRATALOG_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(stratalog_tier_last_error(s, &text), STRATALOG_STATUS_INVALID_ARGUMENT);
+    CHECK(strcmp(text, "untouched") == 0);
+    CHECK_STATUS(stratalog_get_tier_stats(s, NULL), STRATALOG_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(stratalog_sync_tier(NULL), STRATALOG_STATUS_NULL_ARGUMENT);
+    stratalog_close(s);
+}
+
 int main(int argc, char **argv)
 {
     int own_scratch = argc < 2;
@@ -2100,6 +2151,7 @@ int main(int argc, char **argv)
     run_test("iter_extend", test_iter_extend);
     run_test("prune_and_backup", test_prune_and_backup);
     run_test("timestamps", test_timestamps);
+    run_test("tier_options_and_errors", test_tier_options_and_errors);
 
     if (own_scratch)
         nftw(scratch, remove_entry, 16, FTW_DEPTH | FTW_PHYS);

@@ -17,6 +17,7 @@ mod events;
 mod proofs;
 mod store;
 mod text;
+mod tier;
 
 pub use error::{Error, Pruned, Result};
 pub use events::{Events, Iter};
@@ -32,6 +33,7 @@ pub use stratalog::{
     stratalog_stream_stats as StreamStats, stratalog_verify_report as VerifyReport,
 };
 pub use text::{compression_name, head_text, parse_compression, parse_head, status_name, version};
+pub use tier::{Tier, TierStats};
 
 /// The head of a stream with no events: offset 0 and 32 zero bytes.
 pub const EMPTY_HEAD: Head = Head {

@@ -21,7 +21,7 @@ fn size_arg(size: Option<u64>) -> u64 {
 ///
 /// # Safety
 /// `text` is a string from this library, not freed before.
-unsafe fn take_text(text: *mut c_char) -> String {
+pub(crate) unsafe fn take_text(text: *mut c_char) -> String {
     if text.is_null() {
         return String::new();
     }

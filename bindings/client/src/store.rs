@@ -116,6 +116,12 @@ impl Store {
             fsync: false,
             max_open_files: 0,
             timestamps: false,
+            tier_url: ptr::null(),
+            tier_options: ptr::null(),
+            tier_option_count: 0,
+            local_cache_bytes: u64::MAX,
+            tier_takeover: false,
+            tier_lease_ms: 0,
         };
         // SAFETY: `options` is writable; the call cannot fail with it.
         unsafe { stratalog::stratalog_options_default(&mut options) };

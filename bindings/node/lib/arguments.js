@@ -153,13 +153,34 @@ function toPath(path) {
 
 function openOptions(
   options,
-  allowed = ['segmentSize', 'checkpointInterval', 'compression', 'maxEventSize', 'fsync', 'maxOpenFiles', 'timestamps'],
+  allowed = [
+    'segmentSize',
+    'checkpointInterval',
+    'compression',
+    'maxEventSize',
+    'fsync',
+    'maxOpenFiles',
+    'timestamps',
+    'tier',
+    'tierOptions',
+    'localCacheBytes',
+    'tierTakeover',
+    'tierLeaseMs',
+  ],
 ) {
   const o = optionsObject('options', options, allowed)
   const out = {}
-  for (const key of ['segmentSize', 'checkpointInterval', 'maxEventSize', 'maxOpenFiles']) {
+  for (const key of ['segmentSize', 'checkpointInterval', 'maxEventSize', 'maxOpenFiles', 'localCacheBytes', 'tierLeaseMs']) {
     if (o[key] !== undefined) out[key] = u64(`options.${key}`, o[key])
   }
+  if (o.tier !== undefined) {
+    if (typeof o.tier !== 'string') {
+      throw typeError(`The "options.tier" option must be of type string. Received ${describe(o.tier)}`)
+    }
+    out.tier = o.tier
+  }
+  if (o.tierOptions !== undefined) out.tierOptions = tierOptions(o.tierOptions)
+  if (o.tierTakeover !== undefined) out.tierTakeover = bool('options.tierTakeover', o.tierTakeover)
   if (o.compression !== undefined) {
     if (typeof o.compression !== 'string') {
       throw typeError(`The "options.compression" option must be of type string. Received ${describe(o.compression)}`)
@@ -169,6 +190,25 @@ function openOptions(
   if (o.fsync !== undefined) out.fsync = bool('options.fsync', o.fsync)
   if (o.timestamps !== undefined) out.timestamps = bool('options.timestamps', o.timestamps)
   return out
+}
+
+/**
+ * A tier's options as `[key, value]` string pairs: an object whose keys are
+ * object_store's (`endpoint`, `region`, `allow_http`, ...), also accepted
+ * in camelCase (`allowHttp`), with string, boolean or number values.
+ */
+function tierOptions(options) {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw typeError(`The "options.tierOptions" option must be an object. Received ${describe(options)}`)
+  }
+  return Object.entries(options).map(([key, value]) => {
+    if (!['string', 'boolean', 'number'].includes(typeof value)) {
+      throw typeError(
+        `The "options.tierOptions.${key}" option must be a string, boolean or number. Received ${describe(value)}`,
+      )
+    }
+    return [key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), String(value)]
+  })
 }
 
 /**

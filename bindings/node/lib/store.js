@@ -114,9 +114,40 @@ class Store {
    * and listed in `tornTails`.
    */
   static async openReadOnly(path, options) {
-    const p = toPath(path)
-    const o = openOptions(options, ['maxEventSize', 'maxOpenFiles'])
+    const p = typeof path === 'string' && path.includes('://') ? path : toPath(path)
+    const o = openOptions(options, ['maxEventSize', 'maxOpenFiles', 'tierOptions'])
     return new Store(STORE_TOKEN, await settle(native.NativeStore.openReadOnly(p, o)))
+  }
+
+  /**
+   * Seals the active segment of every stream holding unsealed events and
+   * resolves once the tier's bucket holds everything appended before the
+   * call. Rejects with STRATALOG_INVALID_ARGUMENT on a store without a
+   * tier, STRATALOG_LOCKED once another writer took the tier over,
+   * STRATALOG_IO if an upload fails meanwhile (uploads go on in the
+   * background; call again to wait again).
+   */
+  async syncTier() {
+    return settle(this.#native.syncTier())
+  }
+
+  /**
+   * What the tier's uploader is doing now: `{ pendingSegments,
+   * pendingBytes, uploadedSegments, uploadedBytes, evictedSegments, epoch,
+   * fenced, lastError }` (`lastError` null once a round succeeds).
+   */
+  tierStats() {
+    const s = this.#native.tierStats()
+    return {
+      pendingSegments: safeNumber('pendingSegments', s.pendingSegments),
+      pendingBytes: safeNumber('pendingBytes', s.pendingBytes),
+      uploadedSegments: safeNumber('uploadedSegments', s.uploadedSegments),
+      uploadedBytes: safeNumber('uploadedBytes', s.uploadedBytes),
+      evictedSegments: safeNumber('evictedSegments', s.evictedSegments),
+      epoch: safeNumber('epoch', s.epoch),
+      fenced: s.fenced,
+      lastError: s.lastError ?? null,
+    }
   }
 
   /** Whether the store was opened read-only (false once closed). */

@@ -36,6 +36,94 @@ pub struct OpenOptions {
     pub max_open_files: Option<BigInt>,
     /// Whether each batch records its append time.
     pub timestamps: Option<bool>,
+    /// The tier's URL ("s3://bucket/prefix").
+    pub tier: Option<String>,
+    /// The tier's options (object_store keys: endpoint, region, ...), as
+    /// `[key, value]` pairs.
+    pub tier_options: Option<Vec<Vec<String>>>,
+    pub local_cache_bytes: Option<BigInt>,
+    pub tier_takeover: Option<bool>,
+    pub tier_lease_ms: Option<BigInt>,
+}
+
+/// What a tiered store's uploader is doing.
+#[napi(object)]
+#[derive(Debug)]
+pub struct TierStats {
+    pub pending_segments: BigInt,
+    pub pending_bytes: BigInt,
+    pub uploaded_segments: BigInt,
+    pub uploaded_bytes: BigInt,
+    pub evicted_segments: BigInt,
+    pub epoch: BigInt,
+    pub fenced: bool,
+    pub last_error: Option<String>,
+}
+
+/// The store options, and the tier (with its options) when one is given.
+struct Opening {
+    options: Options,
+    tier: Option<client::Tier>,
+    tier_options: Vec<(String, String)>,
+}
+
+fn opening(given: Option<OpenOptions>) -> Result<Opening, Failure> {
+    let (tier_url, pairs, cache, takeover, lease) = match &given {
+        Some(o) => (
+            o.tier.clone(),
+            o.tier_options.clone().unwrap_or_default(),
+            o.local_cache_bytes
+                .as_ref()
+                .map(|v| to_u64("localCacheBytes", v))
+                .transpose()?,
+            o.tier_takeover.unwrap_or(false),
+            o.tier_lease_ms
+                .as_ref()
+                .map(|v| to_u64("tierLeaseMs", v))
+                .transpose()?,
+        ),
+        None => (None, Vec::new(), None, false, None),
+    };
+    let mut tier_options = Vec::with_capacity(pairs.len());
+    for pair in pairs {
+        match <[String; 2]>::try_from(pair) {
+            Ok([key, value]) => tier_options.push((key, value)),
+            Err(_) => {
+                return Err(Failure::invalid_value(
+                    "tierOptions holds [key, value] pairs",
+                ))
+            }
+        }
+    }
+    let tier = tier_url.map(|url| client::Tier {
+        url,
+        options: tier_options.clone(),
+        local_cache_bytes: cache,
+        takeover,
+        lease_ms: lease,
+    });
+    Ok(Opening {
+        options: options(given)?,
+        tier,
+        tier_options,
+    })
+}
+
+impl Opening {
+    fn open(&self, path: &str) -> Result<Store, client::Error> {
+        match &self.tier {
+            Some(tier) => Store::open_tiered(path, &self.options, tier),
+            None => Store::open(path, &self.options),
+        }
+    }
+
+    fn open_read_only(&self, path: &str) -> Result<Store, client::Error> {
+        if path.contains("://") {
+            Store::open_tier_read_only(path, &self.options, &self.tier_options)
+        } else {
+            Store::open_read_only(path, &self.options)
+        }
+    }
 }
 
 /// The options of an open store, as `NativeStore.options()` returns them.
@@ -154,9 +242,9 @@ impl NativeStore {
         path: String,
         options: Option<OpenOptions>,
     ) -> napi::Result<AsyncTask<Job>> {
-        let args = checked_path(path).and_then(|p| Ok((p, self::options(options)?)));
-        let (path, opts) = args.map_err(|f| f.into_js(&env))?;
-        Ok(Job::spawn(move || opened(Store::open(&path, &opts))))
+        let args = checked_path(path).and_then(|p| Ok((p, opening(options)?)));
+        let (path, opening) = args.map_err(|f| f.into_js(&env))?;
+        Ok(Job::spawn(move || opened(opening.open(&path))))
     }
 
     /// Opens a store for writing on the calling (JS) thread.
@@ -167,7 +255,7 @@ impl NativeStore {
         options: Option<OpenOptions>,
     ) -> napi::Result<NativeStore> {
         checked_path(path)
-            .and_then(|path| Ok(Store::open(&path, &self::options(options)?)?))
+            .and_then(|path| Ok(opening(options)?.open(&path)?))
             .map(|store| NativeStore::new(Arc::new(store)))
             .map_err(|f| f.into_js(&env))
     }
@@ -188,11 +276,38 @@ impl NativeStore {
         path: String,
         options: Option<OpenOptions>,
     ) -> napi::Result<AsyncTask<Job>> {
-        let args = checked_path(path).and_then(|p| Ok((p, self::options(options)?)));
-        let (path, opts) = args.map_err(|f| f.into_js(&env))?;
-        Ok(Job::spawn(move || {
-            opened(Store::open_read_only(&path, &opts))
-        }))
+        let args = checked_path(path).and_then(|p| Ok((p, opening(options)?)));
+        let (path, opening) = args.map_err(|f| f.into_js(&env))?;
+        Ok(Job::spawn(move || opened(opening.open_read_only(&path))))
+    }
+
+    /// Seals every stream's unsealed events and waits, on the pool, until
+    /// the tier's bucket holds everything appended before the call.
+    #[napi]
+    pub fn sync_tier(&self) -> AsyncTask<Job> {
+        self.job(|s| {
+            s.sync_tier()?;
+            Ok(Output::Undefined)
+        })
+    }
+
+    /// What the tier's uploader is doing now (no I/O: synchronous).
+    #[napi]
+    pub fn tier_stats(&self, env: Env) -> napi::Result<TierStats> {
+        let s = self
+            .store
+            .tier_stats()
+            .map_err(|e| Failure::from(e).into_js(&env))?;
+        Ok(TierStats {
+            pending_segments: BigInt::from(s.pending_segments),
+            pending_bytes: BigInt::from(s.pending_bytes),
+            uploaded_segments: BigInt::from(s.uploaded_segments),
+            uploaded_bytes: BigInt::from(s.uploaded_bytes),
+            evicted_segments: BigInt::from(s.evicted_segments),
+            epoch: BigInt::from(s.epoch),
+            fenced: s.fenced,
+            last_error: s.last_error,
+        })
     }
 
     /// Appends the events packed in `data` (event i is the next `lengths[i]`

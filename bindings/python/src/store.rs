@@ -5,7 +5,7 @@ use pyo3::types::{PyBytes, PyList};
 use std::time::{Duration, Instant};
 
 use pyo3::exceptions::PyValueError;
-use stratalog_client::{Error, Fsync, Head, Status, Store};
+use stratalog_client::{Error, Fsync, Head, Status, Store, Tier};
 
 use crate::convert::{
     collect_events, event_bytes, hash32, head_tuple, make_options, options_tuple, report_tuple,
@@ -14,6 +14,9 @@ use crate::convert::{
 use crate::error::IntoPyErr;
 use crate::iter::EventIter;
 use crate::proofs::{proof_list, NativeSigningKey};
+
+/// `Store.tier_stats()`'s tuple.
+type TierStatsTuple = (u64, u64, u64, u64, u64, u64, bool, Option<String>);
 
 /// An open store. Closing it (from any thread) makes later calls raise
 /// ClosedError; the handle itself is freed when the object is collected.
@@ -63,7 +66,7 @@ impl NativeStore {
 impl NativeStore {
     /// Opens (creating if needed) the store in directory `path` for writing.
     #[staticmethod]
-    #[pyo3(signature = (path, *, segment_size=None, checkpoint_interval=None, compression=None, max_event_size=None, fsync=None, max_open_files=None, timestamps=false))]
+    #[pyo3(signature = (path, *, segment_size=None, checkpoint_interval=None, compression=None, max_event_size=None, fsync=None, max_open_files=None, timestamps=false, tier=None, tier_options=Vec::new(), local_cache_bytes=None, tier_takeover=false, tier_lease_ms=None))]
     #[allow(clippy::too_many_arguments)]
     fn open(
         py: Python<'_>,
@@ -75,6 +78,11 @@ impl NativeStore {
         fsync: Option<bool>,
         max_open_files: Option<u64>,
         timestamps: bool,
+        tier: Option<String>,
+        tier_options: Vec<(String, String)>,
+        local_cache_bytes: Option<u64>,
+        tier_takeover: bool,
+        tier_lease_ms: Option<u64>,
     ) -> PyResult<Self> {
         let mut opts = make_options(
             py,
@@ -86,7 +94,19 @@ impl NativeStore {
             max_open_files,
         )?;
         opts.timestamps = timestamps;
-        NativeStore::opened(py, || Store::open(path, &opts))
+        match tier {
+            None => NativeStore::opened(py, || Store::open(path, &opts)),
+            Some(url) => {
+                let tier = Tier {
+                    url,
+                    options: tier_options,
+                    local_cache_bytes,
+                    takeover: tier_takeover,
+                    lease_ms: tier_lease_ms,
+                };
+                NativeStore::opened(py, || Store::open_tiered(path, &opts, &tier))
+            }
+        }
     }
 
     /// Opens a new, empty store held in memory.
@@ -116,15 +136,44 @@ impl NativeStore {
 
     /// Opens an existing store for reading only (no lock, never writes).
     #[staticmethod]
-    #[pyo3(signature = (path, *, max_event_size=None, max_open_files=None))]
+    #[pyo3(signature = (path, *, max_event_size=None, max_open_files=None, tier_options=None))]
     fn open_read_only(
         py: Python<'_>,
         path: &str,
         max_event_size: Option<u64>,
         max_open_files: Option<u64>,
+        tier_options: Option<Vec<(String, String)>>,
     ) -> PyResult<Self> {
         let opts = make_options(py, None, None, None, max_event_size, None, max_open_files)?;
-        NativeStore::opened(py, || Store::open_read_only(path, &opts))
+        match tier_options {
+            None => NativeStore::opened(py, || Store::open_read_only(path, &opts)),
+            Some(pairs) => {
+                NativeStore::opened(py, || Store::open_tier_read_only(path, &opts, &pairs))
+            }
+        }
+    }
+
+    /// Seals every stream's unsealed events and waits (without the GIL)
+    /// until the tier's bucket holds everything appended before the call.
+    fn sync_tier(&self, py: Python<'_>) -> PyResult<()> {
+        self.run(py, |s| s.sync_tier())
+    }
+
+    /// The tier's uploader state: (pending_segments, pending_bytes,
+    /// uploaded_segments, uploaded_bytes, evicted_segments, epoch, fenced,
+    /// last_error or None).
+    fn tier_stats(&self, py: Python<'_>) -> PyResult<TierStatsTuple> {
+        let s = self.run(py, |s| s.tier_stats())?;
+        Ok((
+            s.pending_segments,
+            s.pending_bytes,
+            s.uploaded_segments,
+            s.uploaded_bytes,
+            s.evicted_segments,
+            s.epoch,
+            s.fenced,
+            s.last_error,
+        ))
     }
 
     /// Appends `events` (an iterable of bytes-like objects) atomically;

@@ -148,14 +148,9 @@ impl Stream {
     ) -> Result<(Arc<Segment>, u64, Option<Arc<Segment>>)> {
         let rules = SegmentRules::of(&self.options);
         let fresh = |head: ChainHead| -> Result<(Arc<Segment>, u64, Option<Arc<Segment>>)> {
-            let header = SegmentHeader {
-                stream: self.id,
-                base_offset: head.next_offset,
-                base_hash: head.hash,
-                rules: Some(rules),
-            };
-            let new = Arc::new(Segment::create(self.dir.clone(), header)?);
-            Ok((new.clone(), header.len() as u64, Some(new)))
+            let new = self.create_segment(head)?;
+            let pos = new.written_len();
+            Ok((new.clone(), pos, Some(new)))
         };
         match before.segments.last() {
             None => fresh(before.head),
@@ -174,6 +169,38 @@ impl Stream {
                 }
             }
         }
+    }
+
+    /// A new, empty segment starting at `head`, under the store's rules.
+    fn create_segment(&self, head: ChainHead) -> Result<Arc<Segment>> {
+        let header = SegmentHeader {
+            stream: self.id,
+            base_offset: head.next_offset,
+            base_hash: head.hash,
+            rules: Some(SegmentRules::of(&self.options)),
+        };
+        Ok(Arc::new(Segment::create(self.dir.clone(), header)?))
+    }
+
+    /// Seals the active segment now if it holds records, starting an empty
+    /// one at the head, so everything appended so far is in sealed
+    /// segments (what a tier uploads). Returns the head.
+    pub(crate) fn seal_now(&self) -> Result<ChainHead> {
+        let _guard = self.writer.lock();
+        if let Some(err) = self.damage_error().or_else(|| self.poison_error()) {
+            return Err(err);
+        }
+        let before = self.snapshot();
+        let Some(active) = before.segments.last() else {
+            return Ok(before.head);
+        };
+        if before.active_len <= active.header()?.len() as u64 {
+            return Ok(before.head);
+        }
+        self.seal(active, &before)?;
+        let new = self.create_segment(before.head)?;
+        self.publish_rotation(new);
+        Ok(before.head)
     }
 
     /// Seals the active segment: fsync it, then write its index. After this

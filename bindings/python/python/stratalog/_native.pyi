@@ -51,6 +51,11 @@ class Store:
         fsync: bool | None = None,
         max_open_files: int | None = None,
         timestamps: bool = False,
+        tier: str | None = None,
+        tier_options: list[tuple[str, str]] = ...,
+        local_cache_bytes: int | None = None,
+        tier_takeover: bool = False,
+        tier_lease_ms: int | None = None,
     ) -> Store: ...
     @staticmethod
     def open_in_memory(
@@ -64,8 +69,14 @@ class Store:
     ) -> Store: ...
     @staticmethod
     def open_read_only(
-        path: str, *, max_event_size: int | None = None, max_open_files: int | None = None
+        path: str,
+        *,
+        max_event_size: int | None = None,
+        max_open_files: int | None = None,
+        tier_options: list[tuple[str, str]] | None = None,
     ) -> Store: ...
+    def sync_tier(self) -> None: ...
+    def tier_stats(self) -> tuple[int, int, int, int, int, int, bool, str | None]: ...
     def append_batch(
         self,
         stream: int,

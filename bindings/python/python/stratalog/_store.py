@@ -8,11 +8,11 @@ import math
 import os
 from fractions import Fraction
 from types import TracebackType
-from typing import TYPE_CHECKING, Iterable, Iterator, Sequence, Union
+from typing import TYPE_CHECKING, Iterable, Iterator, Mapping, Sequence, Union
 
 from . import _native
 from ._errors import ClosedError, InvalidArgumentError, TimeoutError
-from ._types import ChainHead, Compression, CompressionLike, StoreOptions, StreamStats, TornTail, VerifyReport, check_u64
+from ._types import ChainHead, Compression, CompressionLike, StoreOptions, StreamStats, TierStats, TornTail, VerifyReport, check_u64
 
 if TYPE_CHECKING:
     from ._proofs import SigningKey
@@ -255,6 +255,21 @@ class Store:
         appends to ``stream`` only, or with no argument those to every
         stream."""
         self._native.sync(stream)
+
+    def sync_tier(self) -> None:
+        """Seals the active segment of every stream holding unsealed events
+        and waits until the tier's bucket holds everything appended before
+        the call (the GIL is released meanwhile). Uploads otherwise run in
+        the background; a machine lost before they finish loses what was
+        not uploaded. Raises :class:`InvalidArgumentError` on a store without
+        a tier, :class:`LockedError` once another writer took the tier
+        over, :class:`IOError` if an upload fails meanwhile (uploads go on
+        in the background; call again to wait again)."""
+        self._native.sync_tier()
+
+    def tier_stats(self) -> TierStats:
+        """What the tier's uploader is doing now (see :class:`TierStats`)."""
+        return TierStats(*self._native.tier_stats())
 
     # -- reading -------------------------------------------------------------
 
@@ -594,6 +609,11 @@ def open(  # noqa: A001 - stratalog.open, like io.open
     fsync: bool = False,
     max_open_files: int | None = None,
     timestamps: bool = False,
+    tier: str | None = None,
+    tier_options: Mapping[str, str] | None = None,
+    local_cache_bytes: int | None = None,
+    tier_takeover: bool = False,
+    tier_lease: float | None = None,
 ) -> Store:
     """Opens the store in directory ``path`` (created if needed) for reading
     and writing, and takes its writer lock. A torn tail left by a crash is
@@ -612,9 +632,21 @@ def open(  # noqa: A001 - stratalog.open, like io.open
     recorded in each new segment's header: a segment keeps the setting it
     was created with.
 
+    ``tier`` (e.g. ``"s3://bucket/prefix"``) uploads every sealed segment to
+    that object store in the background, never on the append path, with
+    ``tier_options`` for the object store (``endpoint``, ``region``,
+    ``allow_http``, ...; credentials from the usual AWS environment
+    variables). Beyond ``local_cache_bytes`` of uploaded segments the oldest
+    local copies are deleted and read from the bucket when needed.
+    :meth:`Store.sync_tier` waits until the bucket holds everything. A
+    second writer on the same tier raises :class:`LockedError`;
+    ``tier_takeover=True`` takes the tier over once the first writer's lease
+    (``tier_lease`` seconds, default 30) has gone unrenewed.
+
     Raises :class:`LockedError` if another process or handle writes the
-    store, :class:`InvalidArgumentError` for bad options or a non-empty
-    directory that is not a store, :class:`IOError`, :class:`CorruptionError`.
+    store (or its tier), :class:`InvalidArgumentError` for bad options or a
+    non-empty directory that is not a store, :class:`IOError`,
+    :class:`CorruptionError`.
     """
     native = _native.Store.open(
         _path(path),
@@ -625,6 +657,11 @@ def open(  # noqa: A001 - stratalog.open, like io.open
         fsync=bool(fsync),
         max_open_files=_opt_u64("max_open_files", max_open_files),
         timestamps=bool(timestamps),
+        tier=tier,
+        tier_options=_tier_pairs(tier_options),
+        local_cache_bytes=_opt_u64("local_cache_bytes", local_cache_bytes),
+        tier_takeover=bool(tier_takeover),
+        tier_lease_ms=None if tier_lease is None else _lease_ms(tier_lease),
     )
     return _opened(Store(native, os.fsdecode(os.fspath(path))))
 
@@ -653,7 +690,11 @@ def open_in_memory(
 
 
 def open_read_only(
-    path: PathLike, *, max_event_size: int | None = None, max_open_files: int | None = None
+    path: PathLike,
+    *,
+    max_event_size: int | None = None,
+    max_open_files: int | None = None,
+    tier_options: Mapping[str, str] | None = None,
 ) -> Store:
     """Opens an existing store for reading only. It takes no lock and never
     writes, so it works while another process appends. It is a snapshot:
@@ -666,16 +707,46 @@ def open_read_only(
     the limit it was written under, and reads follow that.
     ``max_open_files`` as for :func:`open`.
 
+    ``path`` may also be a tier's URL (``"s3://bucket/prefix"``, with
+    ``tier_options`` as for :func:`open`): the store is then read straight
+    from the bucket with no local copy, every event verified as it is read.
+    It holds what the writer had uploaded when it opened.
+
     Raises :class:`IOError` (errno ENOENT) if the directory does not exist,
     :class:`InvalidArgumentError` if it is not a store,
     :class:`CorruptionError`.
     """
+    target = _path(path)
+    url = "://" in target
     native = _native.Store.open_read_only(
-        _path(path),
+        target,
         max_event_size=_opt_u64("max_event_size", max_event_size),
         max_open_files=_opt_u64("max_open_files", max_open_files),
+        tier_options=_tier_pairs(tier_options) if url else None,
     )
+    if url:
+        return _opened(Store(native, target))
     return _opened(Store(native, os.fsdecode(os.fspath(path))))
+
+
+def _tier_pairs(options: Mapping[str, str] | None) -> list[tuple[str, str]]:
+    if options is None:
+        return []
+    if not isinstance(options, Mapping):
+        raise TypeError(f"tier_options must be a mapping of str to str, not {type(options).__name__}")
+    pairs = []
+    for key, value in options.items():
+        if not isinstance(key, str) or not isinstance(value, (str, bool, int)):
+            raise TypeError(f"tier_options: {key!r}: keys and values must be str")
+        pairs.append((key, ("true" if value else "false") if isinstance(value, bool) else str(value)))
+    return pairs
+
+
+def _lease_ms(seconds: float) -> int:
+    ms = int(float(seconds) * 1000)
+    if not ms > 0:
+        raise InvalidArgumentError(f"invalid argument: tier_lease must be positive, got {seconds!r}")
+    return ms
 
 
 _log = logging.getLogger("stratalog")

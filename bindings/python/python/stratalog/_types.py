@@ -183,6 +183,25 @@ class StreamStats:
 
 
 @dataclass(frozen=True, slots=True)
+class TierStats:
+    """What a tiered store's uploader is doing (:meth:`Store.tier_stats`):
+    sealed segments (and bytes) not yet in the bucket, those uploaded and
+    local copies evicted by this open, the writer lease's ``epoch``,
+    ``fenced`` once another writer took the tier over (appends then raise
+    :class:`LockedError`), and the ``last_error`` of the uploads (None
+    once a round succeeds)."""
+
+    pending_segments: int
+    pending_bytes: int
+    uploaded_segments: int
+    uploaded_bytes: int
+    evicted_segments: int
+    epoch: int
+    fenced: bool
+    last_error: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class StoreOptions:
     """The options a store was opened with (:attr:`Store.options`).
 

@@ -206,6 +206,17 @@ def _parser(json_out: IO[str] | None = None) -> argparse.ArgumentParser:
     common.add_argument(
         "--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output on stdout"
     )
+    common.add_argument(
+        "--tier-option",
+        dest="tier_options",
+        action="append",
+        type=_tier_option,
+        default=argparse.SUPPRESS,
+        metavar="KEY=VALUE",
+        help="for a PATH that is a tier's URL (s3://bucket/prefix): an object store option such as "
+        "endpoint=http://127.0.0.1:9000, allow_http=true or region=us-east-1 (repeat it; credentials come from "
+        "the AWS environment variables)",
+    )
     parser = Parser(
         prog="stratalog",
         description="Inspect and verify a stratalog store (opened read-only), sign checkpoints of its streams, "
@@ -226,9 +237,11 @@ def _parser(json_out: IO[str] | None = None) -> argparse.ArgumentParser:
         parents=[common],
         help="verify streams",
         description="Verify every checksum and chain link of a stream (all streams by default). "
-        "With --against, also prove the stream still holds the history HEAD summarizes.",
+        "With --against, also prove the stream still holds the history HEAD summarizes. "
+        "PATH may be a tier's URL (s3://bucket/prefix, with --tier-option): the stream is then "
+        "verified straight from the bucket, with no local store.",
     )
-    p.add_argument("path", metavar="PATH", help="store directory")
+    p.add_argument("path", metavar="PATH", help="store directory, or a tier's URL")
     p.add_argument("--stream", type=_u64, metavar="N", help="only stream N")
     p.add_argument(
         "--against", type=_head_arg, metavar="HEAD", help="a head '<next_offset>:<hex>' kept earlier (needs --stream)"
@@ -1351,6 +1364,13 @@ def _cmd_verify_checkpoint(args: argparse.Namespace, out: IO[str], err: IO[str])
     return EXIT_OK
 
 
+def _tier_option(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return key, value
+
+
 def main(argv: Sequence[str] | None = None, *, stdout: IO[str] | None = None, stderr: IO[str] | None = None) -> int:
     """Runs the command line; returns the exit status."""
     out = stdout if stdout is not None else sys.stdout
@@ -1384,7 +1404,10 @@ def main(argv: Sequence[str] | None = None, *, stdout: IO[str] | None = None, st
     library_log = logging.getLogger("stratalog")
     was_disabled, library_log.disabled = library_log.disabled, True
     try:
-        store = open_read_only(path)
+        if "://" in path:
+            store = open_read_only(path, tier_options=dict(getattr(args, "tier_options", None) or []))
+        else:
+            store = open_read_only(path)
     except VerificationError as e:
         text = f"stratalog: {path}: {type(e).__name__}: {e.message}"
         _failure(out, err, as_json, path, args.command, e, text)

@@ -1,0 +1,264 @@
+"""The object-storage tier against a real S3 API (moto_server on 127.0.0.1,
+started here): uploads, eviction and reads from the bucket, verification
+straight from the bucket (library and CLI), fencing of a second writer and
+a takeover, kill -9 of a writer mid-upload, an unreachable bucket, a
+tampered object."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+import stratalog
+from s3_server import MotoServer, Proxy, aws_test_environment, set_aws_test_environment
+
+SEGMENT = 8192
+
+
+@pytest.fixture(scope="module")
+def s3() -> Iterator[MotoServer]:
+    set_aws_test_environment()
+    server = MotoServer()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def options(endpoint: str) -> dict[str, str]:
+    return {"endpoint": endpoint, "allow_http": "true", "region": "us-east-1"}
+
+
+@pytest.fixture
+def bucket(s3: MotoServer) -> str:
+    return f"s3://{s3.new_bucket()}/logs"
+
+
+def boto(s3: MotoServer) -> Any:
+    import boto3  # moto[server] brings it
+
+    return boto3.client("s3", endpoint_url=s3.endpoint, region_name="us-east-1")
+
+
+def events(stream: int, start: int, n: int) -> list[bytes]:
+    return [f"stream {stream} event {i} ".encode() * 8 for i in range(start, start + n)]
+
+
+def fill(store: stratalog.Store, stream: int, start: int, n: int) -> stratalog.ChainHead:
+    head = store.chain_head(stream)
+    for i in range(start, start + n, 10):
+        head = store.append_batch(stream, events(stream, i, min(10, start + n - i)))
+    return head
+
+
+def test_sync_tier_uploads_and_the_bucket_reads_and_verifies_alone(tmp_path: Path, s3: MotoServer, bucket: str) -> None:
+    with stratalog.open(tmp_path / "a", segment_size=SEGMENT, tier=bucket, tier_options=options(s3.endpoint)) as store:
+        head = fill(store, 1, 0, 400)
+        fill(store, 2, 0, 15)
+        store.sync_tier()
+        stats = store.tier_stats()
+        assert stats.pending_segments == 0 and stats.last_error is None and not stats.fenced
+        assert stats.uploaded_segments >= 10 and stats.epoch == 1
+    keys = [o["Key"] for o in boto(s3).list_objects_v2(Bucket=bucket[5:].split("/")[0])["Contents"]]
+    assert "logs/STRATALOG" in keys and "logs/WRITER" in keys
+    assert f"logs/streams/{1:020}/MANIFEST" in keys
+    with stratalog.open_read_only(bucket, tier_options=options(s3.endpoint)) as remote:
+        assert remote.read_only and remote.streams() == [1, 2]
+        assert remote.verify_against(1, head).events == 400
+        assert [e for _, e in remote.iter(1)] == events(1, 0, 400)
+        assert remote.read_from(1, 222, max_bytes=1) == events(1, 222, 1)
+        with pytest.raises(stratalog.ReadOnlyError):
+            remote.append(1, b"no")
+
+
+def test_evicted_segments_are_read_back_from_the_bucket(tmp_path: Path, s3: MotoServer, bucket: str) -> None:
+    opts = dict(segment_size=SEGMENT, tier=bucket, tier_options=options(s3.endpoint), local_cache_bytes=0)
+    with stratalog.open(tmp_path / "a", **opts) as store:  # type: ignore[arg-type]
+        head = fill(store, 1, 0, 400)
+        store.sync_tier()
+        assert store.tier_stats().evicted_segments >= 10
+        assert len(list((tmp_path / "a" / "streams" / f"{1:020}").glob("*.seg"))) == 1
+        assert [e for _, e in store.iter(1)] == events(1, 0, 400)
+    with stratalog.open(tmp_path / "a", **opts) as store:  # type: ignore[arg-type]
+        assert store.chain_head(1) == head
+        store.verify_against(1, head)
+        assert store.read_from(1, 3, max_bytes=1) == events(1, 3, 1)
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "stratalog", *args], capture_output=True, text=True, timeout=120, env=os.environ.copy()
+    )
+
+
+def test_cli_verifies_from_the_bucket_and_catches_a_tampered_object(tmp_path: Path, s3: MotoServer, bucket: str) -> None:
+    with stratalog.open(tmp_path / "a", segment_size=SEGMENT, tier=bucket, tier_options=options(s3.endpoint)) as store:
+        head = fill(store, 4, 0, 300)
+        store.sync_tier()
+    tier_args = ["--tier-option", f"endpoint={s3.endpoint}", "--tier-option", "allow_http=true"]
+    ok = cli("verify", bucket, "--stream", "4", "--against", str(head), *tier_args)
+    assert ok.returncode == 0, ok.stderr
+    assert "300" in ok.stdout
+    short = cli("verify", bucket, "--stream", "4", "--against", f"301:{'00' * 32}", *tier_args)
+    assert short.returncode == 1, short.stdout + short.stderr
+
+    client = boto(s3)
+    name = bucket[5:].split("/")[0]
+    seg = sorted(o["Key"] for o in client.list_objects_v2(Bucket=name)["Contents"] if o["Key"].endswith(".seg"))[1]
+    body = bytearray(client.get_object(Bucket=name, Key=seg)["Body"].read())
+    body[len(body) // 2] ^= 0x01
+    client.put_object(Bucket=name, Key=seg, Body=bytes(body))
+    bad = cli("verify", bucket, "--stream", "4", *tier_args)
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+    assert "checksum mismatch" in bad.stdout and "FAILED" in bad.stdout, bad.stdout
+    with stratalog.open_read_only(bucket, tier_options=options(s3.endpoint)) as remote:
+        with pytest.raises((stratalog.CorruptionError, stratalog.ChainMismatchError)):
+            remote.verify(4)
+    with pytest.raises(stratalog.InvalidArgumentError, match="endpiont"):
+        stratalog.open_read_only(bucket, tier_options={"endpiont": s3.endpoint})
+
+
+WRITER = textwrap.dedent(
+    """
+    import os, sys, stratalog
+    path, url, endpoint, lease = sys.argv[1:5]
+    opts = {"endpoint": endpoint, "allow_http": "true", "region": "us-east-1"}
+    store = stratalog.open(path, segment_size=8192, tier=url, tier_options=opts, tier_lease=float(lease))
+    n = int(os.environ.get("EVENTS", "300"))
+    for i in range(0, n, 10):
+        store.append_batch(7, [b"writer A %d" % j for j in range(i, i + 10)])
+    print(store.chain_head(7), flush=True)
+    if os.environ.get("SYNC") == "1":
+        print("syncing", flush=True)
+        store.sync_tier()
+        print("synced", store.chain_head(7), flush=True)
+    sys.stdin.read()
+    """
+)
+
+
+def start_writer(tmp_path: Path, path: Path, url: str, endpoint: str, lease: float, **env: str) -> subprocess.Popen[str]:
+    script = tmp_path / "writer.py"
+    script.write_text(WRITER)
+    return subprocess.Popen(
+        [sys.executable, str(script), str(path), url, endpoint, str(lease)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **aws_test_environment(), **env},
+    )
+
+
+def kill(process: subprocess.Popen[str]) -> None:
+    """kill -9, then release the pipes."""
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    for pipe in (process.stdin, process.stdout):
+        if pipe is not None:
+            pipe.close()
+
+
+def test_a_second_writer_is_locked_and_a_standby_takes_over_a_dead_one(tmp_path: Path, s3: MotoServer, bucket: str) -> None:
+    a = start_writer(tmp_path, tmp_path / "a", bucket, s3.endpoint, 1.0, SYNC="1")
+    assert a.stdout is not None
+    a.stdout.readline()
+    assert a.stdout.readline().strip() == "syncing"
+    synced = stratalog.ChainHead.parse(a.stdout.readline().split()[1])
+    # Another machine (another directory), while A lives: LOCKED, with or
+    # without takeover.
+    for takeover in (False, True):
+        with pytest.raises(stratalog.LockedError):
+            stratalog.open(tmp_path / "b", tier=bucket, tier_options=options(s3.endpoint), tier_takeover=takeover, tier_lease=1.0)
+    kill(a)
+    # A's machine is gone: once its lease expires, a standby takes over and
+    # continues the chain from the bucket.
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            b = stratalog.open(tmp_path / "b", segment_size=SEGMENT, tier=bucket, tier_options=options(s3.endpoint), tier_takeover=True, tier_lease=1.0)
+            break
+        except stratalog.LockedError:
+            assert time.monotonic() < deadline, "the standby never took over"
+            time.sleep(0.3)
+    with b:
+        assert b.chain_head(7) == synced
+        assert b.tier_stats().epoch == 2
+        head = b.append(7, b"standby B")
+        b.sync_tier()
+    # A restarts on its old disk: its lease is gone, so LOCKED.
+    with pytest.raises(stratalog.LockedError):
+        stratalog.open(tmp_path / "a", tier=bucket, tier_options=options(s3.endpoint))
+    with stratalog.open_read_only(bucket, tier_options=options(s3.endpoint)) as remote:
+        remote.verify_against(7, head)
+        got = [e for _, e in remote.iter(7)]
+        assert got[-1] == b"standby B" and len(got) == synced.next_offset + 1
+
+
+def test_a_writer_killed_mid_upload_resumes_and_loses_nothing(tmp_path: Path, s3: MotoServer, bucket: str) -> None:
+    local = tmp_path / "a"
+    for delay in (0.05, 0.3):
+        a = start_writer(tmp_path, local, bucket, s3.endpoint, 30.0, SYNC="1", EVENTS="1500")
+        assert a.stdout is not None
+        a.stdout.readline()
+        assert a.stdout.readline().strip() == "syncing"
+        time.sleep(delay)
+        kill(a)
+    # The same machine restarts: same writer id, so the same lease.
+    with stratalog.open(local, segment_size=SEGMENT, tier=bucket, tier_options=options(s3.endpoint)) as store:
+        head = store.chain_head(7)
+        assert head.next_offset == 3000
+        store.sync_tier()
+        assert store.tier_stats().pending_segments == 0
+    with stratalog.open_read_only(bucket, tier_options=options(s3.endpoint)) as remote:
+        remote.verify_against(7, head)
+        assert remote.read_from(7, 2999, max_bytes=1) == [b"writer A 1499"]
+
+
+def test_appends_go_on_while_the_bucket_is_unreachable(tmp_path: Path, s3: MotoServer, bucket: str) -> None:
+    proxy = Proxy(s3.port)
+    try:
+        with stratalog.open(tmp_path / "a", segment_size=SEGMENT, tier=bucket, tier_options=options(proxy.endpoint)) as store:
+            fill(store, 3, 0, 50)
+            proxy.set_down(True)
+            head = fill(store, 3, 50, 400)
+            with pytest.raises(stratalog.IOError):
+                store.sync_tier()
+            stats = store.tier_stats()
+            assert stats.pending_segments >= 10 and stats.pending_bytes > 0
+            assert stats.last_error
+            proxy.set_down(False)
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    store.sync_tier()
+                    break
+                except stratalog.IOError:
+                    assert time.monotonic() < deadline, store.tier_stats()
+            stats = store.tier_stats()
+            assert stats.pending_segments == 0 and stats.last_error is None
+    finally:
+        proxy.close()
+    with stratalog.open_read_only(bucket, tier_options=options(s3.endpoint)) as remote:
+        remote.verify_against(3, head)
+
+
+def test_tier_errors_are_clear(tmp_path: Path, s3: MotoServer, bucket: str) -> None:
+    with pytest.raises(stratalog.InvalidArgumentError, match="not supported"):
+        stratalog.open(tmp_path / "x", tier="gs://bucket/p")
+    with pytest.raises(stratalog.InvalidArgumentError, match="unknown tier option"):
+        stratalog.open(tmp_path / "x", tier=bucket, tier_options={"region": "us-east-1", "bogus": "1"})
+    with stratalog.open(tmp_path / "plain") as plain:
+        with pytest.raises(stratalog.InvalidArgumentError, match="no tier"):
+            plain.sync_tier()
+    with stratalog.open(tmp_path / "t", tier=bucket, tier_options=options(s3.endpoint)) as tiered:
+        tiered.append(1, b"x")
+        with pytest.raises(stratalog.InvalidArgumentError, match="prun"):
+            tiered.prune(1, 1)

@@ -1,0 +1,298 @@
+//! The writer's lease on a tier: the `WRITER` object, which says who may
+//! upload and under which epoch.
+//!
+//! ```text
+//! stratalog-writer 1
+//! id <32 hex digits: the writer, kept in the local store's TIER file>
+//! epoch <n: +1 at every takeover>
+//! ttl_ms <n: how long it lasts unrenewed>
+//! renewal <n: +1 at every renewal>
+//! host <name>
+//! pid <n>
+//! ```
+//! The holder renews it by compare-and-swap every third of its ttl. A
+//! second writer is refused ([`Error::Locked`]) while it is held, live or
+//! not; with `takeover` it takes over an expired lease, raising the epoch.
+//! Expiry is judged by the bucket's clock alone (the lease's last write
+//! against a probe object written just now), so no two machines' clocks
+//! are compared. The lease answers "who writes"; a fork is prevented by
+//! each manifest's compare-and-swap (uploader.rs), which a writer that
+//! lost its lease can no longer win.
+
+use std::time::Duration;
+
+use parking_lot::Mutex;
+
+use super::{Put, Tier};
+use crate::error::{Error, Result};
+
+pub(crate) const WRITER_KEY: &str = "WRITER";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct LeaseRecord {
+    pub id: String,
+    pub epoch: u64,
+    pub ttl_ms: u64,
+    pub renewal: u64,
+    pub host: String,
+    pub pid: u32,
+}
+
+impl LeaseRecord {
+    fn encode(&self) -> Vec<u8> {
+        format!(
+            "stratalog-writer 1\nid {}\nepoch {}\nttl_ms {}\nrenewal {}\nhost {}\npid {}\n",
+            self.id, self.epoch, self.ttl_ms, self.renewal, self.host, self.pid
+        )
+        .into_bytes()
+    }
+
+    fn decode(bytes: &[u8]) -> Option<Self> {
+        let text = std::str::from_utf8(bytes).ok()?;
+        let mut lines = text.lines();
+        if lines.next()? != "stratalog-writer 1" {
+            return None;
+        }
+        let mut field = |name: &str| -> Option<String> {
+            let line = lines.next()?;
+            Some(line.strip_prefix(name)?.strip_prefix(' ')?.to_owned())
+        };
+        Some(LeaseRecord {
+            id: field("id")?,
+            epoch: field("epoch")?.parse().ok()?,
+            ttl_ms: field("ttl_ms")?.parse().ok()?,
+            renewal: field("renewal")?.parse().ok()?,
+            host: field("host")?,
+            pid: field("pid")?.parse().ok()?,
+        })
+    }
+}
+
+/// A lease this process holds.
+#[derive(Debug)]
+pub(crate) struct Lease {
+    record: Mutex<(LeaseRecord, String)>,
+}
+
+/// What a renewal found.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Renewal {
+    Held,
+    /// Another writer holds it now (its description).
+    Lost(String),
+}
+
+impl Lease {
+    /// Takes the lease for writer `id`: creates it, renews our own (a
+    /// restart on the same disk keeps its epoch), or, with `takeover`,
+    /// takes over one that expired. Anything else is `Locked`.
+    pub(crate) fn acquire(
+        tier: &dyn Tier,
+        id: &str,
+        ttl: Duration,
+        takeover: bool,
+    ) -> Result<Self> {
+        let io = |e| Error::io(format!("reading the lease of {}", tier.url()), e);
+        let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        let ours = |epoch: u64| LeaseRecord {
+            id: id.to_owned(),
+            epoch,
+            ttl_ms,
+            renewal: 0,
+            host: hostname(),
+            pid: std::process::id(),
+        };
+        // A create or swap that races another writer's is decided by the
+        // bucket; the loop reads what won and decides again.
+        for _ in 0..4 {
+            let Some(current) = tier.get(WRITER_KEY).map_err(io)? else {
+                let record = ours(1);
+                if let Put::Done(etag) = tier.put_create(WRITER_KEY, record.encode()).map_err(io)? {
+                    return Self::held(tier, record, etag);
+                }
+                continue;
+            };
+            let held = LeaseRecord::decode(&current.bytes).ok_or_else(|| {
+                Error::invalid(format!(
+                    "{}/{WRITER_KEY} is not a stratalog writer lease",
+                    tier.url()
+                ))
+            })?;
+            let etag = current.etag.clone().unwrap_or_default();
+            let record = if held.id == id {
+                LeaseRecord {
+                    renewal: held.renewal + 1,
+                    ..ours(held.epoch)
+                }
+            } else if takeover && expired(tier, &held)? {
+                ours(held.epoch + 1)
+            } else {
+                return Err(Error::Locked(std::path::PathBuf::from(format!(
+                    "{} (lease of writer {} on {}, pid {}, epoch {})",
+                    tier.url(),
+                    held.id,
+                    held.host,
+                    held.pid,
+                    held.epoch
+                ))));
+            };
+            if let Put::Done(etag) = tier
+                .put_update(WRITER_KEY, record.encode(), &etag)
+                .map_err(io)?
+            {
+                return Self::held(tier, record, etag);
+            }
+        }
+        Err(Error::Locked(std::path::PathBuf::from(tier.url())))
+    }
+
+    fn held(tier: &dyn Tier, record: LeaseRecord, etag: Option<String>) -> Result<Self> {
+        let etag = match etag {
+            Some(etag) => etag,
+            // A bucket that gives no version tag on writes: read it back.
+            None => tier
+                .head(WRITER_KEY)
+                .map_err(|e| Error::io(format!("reading the lease of {}", tier.url()), e))?
+                .and_then(|info| info.etag)
+                .ok_or_else(|| {
+                    Error::invalid(format!(
+                        "{} gives no version tags, so a writer cannot be fenced there",
+                        tier.url()
+                    ))
+                })?,
+        };
+        Ok(Lease {
+            record: Mutex::new((record, etag)),
+        })
+    }
+
+    pub(crate) fn epoch(&self) -> u64 {
+        self.record.lock().0.epoch
+    }
+
+    pub(crate) fn ttl(&self) -> Duration {
+        Duration::from_millis(self.record.lock().0.ttl_ms)
+    }
+
+    /// Renews the lease by compare-and-swap.
+    pub(crate) fn renew(&self, tier: &dyn Tier) -> std::io::Result<Renewal> {
+        let mut guard = self.record.lock();
+        let (record, etag) = &mut *guard;
+        let next = LeaseRecord {
+            renewal: record.renewal + 1,
+            ..record.clone()
+        };
+        match tier.put_update(WRITER_KEY, next.encode(), etag)? {
+            Put::Done(new) => {
+                *record = next;
+                if let Some(new) = new {
+                    *etag = new;
+                }
+                Ok(Renewal::Held)
+            }
+            Put::Conflict => {
+                // A retried request that did succeed also lands here: the
+                // bytes in the bucket decide.
+                let current = tier.get(WRITER_KEY)?;
+                match current {
+                    Some(obj) if obj.bytes == next.encode() => {
+                        *record = next;
+                        if let Some(new) = obj.etag {
+                            *etag = new;
+                        }
+                        Ok(Renewal::Held)
+                    }
+                    Some(obj) => Ok(Renewal::Lost(LeaseRecord::decode(&obj.bytes).map_or_else(
+                        || "an unreadable lease".to_owned(),
+                        |held| {
+                            format!("writer {} on {} (epoch {})", held.id, held.host, held.epoch)
+                        },
+                    ))),
+                    None => Ok(Renewal::Lost("nobody (the lease was deleted)".to_owned())),
+                }
+            }
+        }
+    }
+}
+
+/// Whether `held` went unrenewed for longer than its ttl, by the bucket's
+/// clock: its last write against a probe object written now.
+fn expired(tier: &dyn Tier, held: &LeaseRecord) -> Result<bool> {
+    let io = |e| Error::io(format!("checking the lease of {}", tier.url()), e);
+    let probe = format!("probes/{}", std::process::id());
+    tier.put(&probe, Vec::new()).map_err(io)?;
+    let now = tier.head(&probe).map_err(io)?;
+    let _ = tier.delete(&probe);
+    let lease = tier.head(WRITER_KEY).map_err(io)?;
+    Ok(match (now, lease) {
+        (Some(now), Some(lease)) => {
+            now.modified_unix_ms.saturating_sub(lease.modified_unix_ms) > held.ttl_ms
+        }
+        _ => false,
+    })
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .ok()
+        .filter(|h| !h.is_empty() && !h.contains(char::is_whitespace))
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+pub(crate) fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tier::memory::MemoryTier;
+
+    #[test]
+    fn a_second_writer_is_locked_and_takes_over_only_an_expired_lease() {
+        let tier = MemoryTier::new();
+        let a = Lease::acquire(&tier, "aaaa", Duration::from_millis(200), false).expect("first");
+        assert_eq!(a.epoch(), 1);
+        let again =
+            Lease::acquire(&tier, "aaaa", Duration::from_millis(200), false).expect("same id");
+        assert_eq!(again.epoch(), 1, "a restart keeps its epoch");
+        let locked = Lease::acquire(&tier, "bbbb", Duration::from_millis(200), false);
+        assert!(matches!(locked, Err(Error::Locked(_))), "{locked:?}");
+        let live = Lease::acquire(&tier, "bbbb", Duration::from_millis(200), true);
+        assert!(
+            matches!(live, Err(Error::Locked(_))),
+            "a live lease is not taken"
+        );
+        assert_eq!(again.renew(&tier).expect("renews"), Renewal::Held);
+        std::thread::sleep(Duration::from_millis(300));
+        let b = Lease::acquire(&tier, "bbbb", Duration::from_millis(200), true).expect("takeover");
+        assert_eq!(b.epoch(), 2);
+        match again.renew(&tier).expect("answers") {
+            Renewal::Lost(who) => assert!(who.contains("bbbb"), "{who}"),
+            Renewal::Held => panic!("the old writer still thinks it holds the lease"),
+        }
+        assert_eq!(b.renew(&tier).expect("renews"), Renewal::Held);
+    }
+
+    #[test]
+    fn records_round_trip_and_junk_is_refused() {
+        let r = LeaseRecord {
+            id: "ab".into(),
+            epoch: 3,
+            ttl_ms: 30_000,
+            renewal: 9,
+            host: "h".into(),
+            pid: 42,
+        };
+        assert_eq!(LeaseRecord::decode(&r.encode()), Some(r));
+        let tier = MemoryTier::new();
+        tier.overwrite(WRITER_KEY, b"hello".to_vec());
+        assert!(matches!(
+            Lease::acquire(&tier, "x", Duration::from_secs(1), true),
+            Err(Error::InvalidArgument(_))
+        ));
+    }
+}

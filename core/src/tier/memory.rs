@@ -1,0 +1,167 @@
+//! A [`Tier`] held in memory, with the semantics of a bucket that supports
+//! conditional writes: for tests, and for faults a real server cannot be
+//! made to produce on cue.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use super::{Object, ObjectInfo, Put, Tier};
+
+#[derive(Debug, Clone)]
+struct Stored {
+    bytes: Arc<Vec<u8>>,
+    etag: String,
+    modified_unix_ms: u64,
+}
+
+/// An in-memory bucket. Clones share their objects, as two machines share
+/// one bucket.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryTier {
+    objects: Arc<Mutex<BTreeMap<String, Stored>>>,
+    versions: Arc<AtomicU64>,
+    /// While set, every call fails as an unreachable bucket does.
+    down: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl MemoryTier {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Makes every call fail (`true`) or work again (`false`).
+    pub fn set_down(&self, down: bool) {
+        self.down.store(down, Ordering::SeqCst);
+    }
+
+    /// Every key, sorted.
+    pub fn keys(&self) -> Vec<String> {
+        self.objects.lock().keys().cloned().collect()
+    }
+
+    /// Replaces an object's bytes behind the writer's back (tests of
+    /// tampering).
+    pub fn overwrite(&self, key: &str, bytes: Vec<u8>) {
+        let stored = self.stored(bytes);
+        self.objects.lock().insert(key.to_owned(), stored);
+    }
+
+    fn stored(&self, bytes: Vec<u8>) -> Stored {
+        let version = self.versions.fetch_add(1, Ordering::SeqCst) + 1;
+        Stored {
+            bytes: Arc::new(bytes),
+            etag: format!("\"v{version}\""),
+            modified_unix_ms: crate::tier::lease::unix_ms(),
+        }
+    }
+
+    fn check_up(&self) -> io::Result<()> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(io::Error::new(
+                io::ErrorKind::ConnectionRefused,
+                "memory tier is down",
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Tier for MemoryTier {
+    fn url(&self) -> &str {
+        "memory://"
+    }
+
+    fn get(&self, key: &str) -> io::Result<Option<Object>> {
+        self.check_up()?;
+        Ok(self.objects.lock().get(key).map(|s| Object {
+            bytes: s.bytes.to_vec(),
+            etag: Some(s.etag.clone()),
+        }))
+    }
+
+    fn get_range(&self, key: &str, range: Range<u64>) -> io::Result<Vec<u8>> {
+        self.check_up()?;
+        let objects = self.objects.lock();
+        let stored = objects
+            .get(key)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("{key} not found")))?;
+        let len = stored.bytes.len() as u64;
+        if range.start > range.end || range.end > len {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("{key} holds {len} bytes, not {range:?}"),
+            ));
+        }
+        Ok(stored.bytes[range.start as usize..range.end as usize].to_vec())
+    }
+
+    fn head(&self, key: &str) -> io::Result<Option<ObjectInfo>> {
+        self.check_up()?;
+        Ok(self.objects.lock().get(key).map(|s| ObjectInfo {
+            size: s.bytes.len() as u64,
+            etag: Some(s.etag.clone()),
+            modified_unix_ms: s.modified_unix_ms,
+        }))
+    }
+
+    fn put_create(&self, key: &str, bytes: Vec<u8>) -> io::Result<Put> {
+        self.check_up()?;
+        let mut objects = self.objects.lock();
+        if objects.contains_key(key) {
+            return Ok(Put::Conflict);
+        }
+        let stored = self.stored(bytes);
+        let etag = stored.etag.clone();
+        objects.insert(key.to_owned(), stored);
+        Ok(Put::Done(Some(etag)))
+    }
+
+    fn put_update(&self, key: &str, bytes: Vec<u8>, etag: &str) -> io::Result<Put> {
+        self.check_up()?;
+        let mut objects = self.objects.lock();
+        match objects.get(key) {
+            Some(s) if s.etag == etag => {}
+            _ => return Ok(Put::Conflict),
+        }
+        let stored = self.stored(bytes);
+        let new = stored.etag.clone();
+        objects.insert(key.to_owned(), stored);
+        Ok(Put::Done(Some(new)))
+    }
+
+    fn put(&self, key: &str, bytes: Vec<u8>) -> io::Result<()> {
+        self.check_up()?;
+        let stored = self.stored(bytes);
+        self.objects.lock().insert(key.to_owned(), stored);
+        Ok(())
+    }
+
+    fn list_dirs(&self, dir: &str) -> io::Result<Vec<String>> {
+        self.check_up()?;
+        let prefix = if dir.is_empty() {
+            String::new()
+        } else {
+            format!("{}/", dir.trim_end_matches('/'))
+        };
+        let mut out: Vec<String> = self
+            .objects
+            .lock()
+            .keys()
+            .filter_map(|k| k.strip_prefix(&prefix))
+            .filter_map(|rest| rest.split_once('/').map(|(d, _)| d.to_owned()))
+            .collect();
+        out.dedup();
+        Ok(out)
+    }
+
+    fn delete(&self, key: &str) -> io::Result<()> {
+        self.check_up()?;
+        self.objects.lock().remove(key);
+        Ok(())
+    }
+}

@@ -1,0 +1,238 @@
+//! The directory a tiered store runs on: its local directory, with the
+//! sealed segments the bucket holds filled in where the local copy is gone
+//! (evicted, or never here: a standby, or a reader with no local store).
+//!
+//! Everything is written locally; only reads fall through to the bucket,
+//! and only for the files a manifest lists (a segment and its index) and
+//! the store marker. Listing a stream shows the local files and every file
+//! the manifest lists, so the engine above sees one store.
+
+use std::collections::BTreeSet;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use super::catalog::Catalog;
+use super::remote_file::RemoteFile;
+use super::{object_key, Tier};
+use crate::io::{watch, ByteFile, StorageDir};
+use crate::layout;
+
+/// Called with a stream's id when one of its segments may have sealed
+/// (its index or the next segment was written).
+pub(crate) type OnSeal = Box<dyn Fn(u64) + Send + Sync>;
+
+pub(crate) struct TieredDir {
+    local: Arc<dyn StorageDir>,
+    tier: Arc<dyn Tier>,
+    catalog: Arc<Catalog>,
+    on_seal: OnceLock<OnSeal>,
+}
+
+impl std::fmt::Debug for TieredDir {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TieredDir")
+            .field("local", &self.local)
+            .field("tier", &self.tier.url())
+            .finish()
+    }
+}
+
+/// What a path inside the store names, as far as the bucket is concerned.
+enum Remote {
+    Segment { stream: u64, base: u64 },
+    Index { stream: u64, base: u64 },
+    Marker,
+}
+
+fn classify(rel: &Path) -> Option<Remote> {
+    let parts: Vec<&str> = rel.iter().filter_map(|p| p.to_str()).collect();
+    match parts.as_slice() {
+        [layout::STORE_MARKER] => Some(Remote::Marker),
+        [layout::STREAMS_DIR, dir, name] => {
+            let stream = layout::parse_stream_dir(dir)?;
+            if let Some(base) = layout::parse_segment_name(name) {
+                Some(Remote::Segment { stream, base })
+            } else {
+                layout::parse_index_name(name).map(|base| Remote::Index { stream, base })
+            }
+        }
+        _ => None,
+    }
+}
+
+impl TieredDir {
+    pub(crate) fn new(
+        local: Arc<dyn StorageDir>,
+        tier: Arc<dyn Tier>,
+        catalog: Arc<Catalog>,
+    ) -> Self {
+        TieredDir {
+            local,
+            tier,
+            catalog,
+            on_seal: OnceLock::new(),
+        }
+    }
+
+    pub(crate) fn set_on_seal(&self, on_seal: OnSeal) {
+        let _ = self.on_seal.set(on_seal);
+    }
+
+    fn remote_file(&self, rel: &Path) -> Option<RemoteFile> {
+        let (stream, base, ext) = match classify(rel)? {
+            Remote::Segment { stream, base } => (stream, base, layout::SEGMENT_EXT),
+            Remote::Index { stream, base } => (stream, base, layout::INDEX_EXT),
+            Remote::Marker => return None,
+        };
+        let entry = self.catalog.entry(stream, base)?;
+        let len = if ext == layout::SEGMENT_EXT {
+            entry.segment_len
+        } else {
+            entry.index_len
+        };
+        Some(RemoteFile::new(
+            self.tier.clone(),
+            object_key(stream, base, entry.epoch, ext),
+            len,
+        ))
+    }
+
+    /// The names the manifests add to directory `rel`.
+    fn remote_names(&self, rel: &Path) -> Option<Vec<String>> {
+        let parts: Vec<&str> = rel.iter().filter_map(|p| p.to_str()).collect();
+        match parts.as_slice() {
+            [layout::STREAMS_DIR] => Some(
+                self.catalog
+                    .streams()
+                    .into_iter()
+                    .filter(|s| self.catalog.get(*s).is_some_and(|m| !m.entries.is_empty()))
+                    .map(|s| format!("{s:020}"))
+                    .collect(),
+            ),
+            [layout::STREAMS_DIR, dir] => {
+                let manifest = self.catalog.get(layout::parse_stream_dir(dir)?)?;
+                if manifest.entries.is_empty() {
+                    return None;
+                }
+                let mut names = Vec::with_capacity(manifest.entries.len() * 2);
+                for e in &manifest.entries {
+                    let base = e.base.next_offset;
+                    names.push(format!("{base:020}.{}", layout::SEGMENT_EXT));
+                    names.push(format!("{base:020}.{}", layout::INDEX_EXT));
+                }
+                Some(names)
+            }
+            _ => None,
+        }
+    }
+}
+
+fn is_not_found(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::NotFound
+}
+
+impl StorageDir for TieredDir {
+    fn create_dir(&self, rel: &Path) -> io::Result<()> {
+        self.local.create_dir(rel)
+    }
+
+    fn list(&self, rel: &Path) -> io::Result<Vec<String>> {
+        let remote = self.remote_names(rel);
+        let local = match self.local.list(rel) {
+            Ok(names) => names,
+            Err(e) if is_not_found(&e) && remote.is_some() => Vec::new(),
+            Err(e) => return Err(e),
+        };
+        let Some(remote) = remote else {
+            return Ok(local);
+        };
+        let all: BTreeSet<String> = local.into_iter().chain(remote).collect();
+        Ok(all.into_iter().collect())
+    }
+
+    fn open(&self, rel: &Path, writable: bool) -> io::Result<Arc<dyn ByteFile>> {
+        match self.local.open(rel, writable) {
+            Err(e) if is_not_found(&e) => match self.remote_file(rel) {
+                Some(remote) => Ok(Arc::new(remote)),
+                None => Err(e),
+            },
+            other => other,
+        }
+    }
+
+    fn write_atomic(&self, rel: &Path, contents: &[u8]) -> io::Result<()> {
+        self.local.write_atomic(rel, contents)?;
+        // A seal writes the index, then creates the next segment (also an
+        // atomic write); the uploader takes a segment once it is no longer
+        // the last, so either may be the moment it becomes uploadable.
+        if let Some(Remote::Index { stream, .. } | Remote::Segment { stream, .. }) = classify(rel) {
+            if let Some(on_seal) = self.on_seal.get() {
+                on_seal(stream);
+            }
+        }
+        Ok(())
+    }
+
+    fn write_cache(&self, rel: &Path, contents: &[u8]) -> io::Result<()> {
+        self.local.write_cache(rel, contents)
+    }
+
+    fn sync_all_files(&self) -> io::Result<bool> {
+        self.local.sync_all_files()
+    }
+
+    fn watch_dir(&self, rel: &Path, wake: watch::Wake) -> io::Result<bool> {
+        self.local.watch_dir(rel, wake)
+    }
+
+    fn lock_file(&self, rel: &Path) -> io::Result<Option<std::fs::File>> {
+        self.local.lock_file(rel)
+    }
+
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        self.local.rename(from, to)
+    }
+
+    fn sync_dir(&self, rel: &Path) -> io::Result<()> {
+        self.local.sync_dir(rel)
+    }
+
+    fn local_path(&self, rel: &Path) -> Option<PathBuf> {
+        // An evicted segment is not a local file: a backup copies it
+        // (reading it from the bucket) instead of linking it.
+        self.local.local_path(rel).filter(|path| path.exists())
+    }
+
+    fn read(&self, rel: &Path) -> io::Result<Vec<u8>> {
+        match self.local.read(rel) {
+            Err(e) if is_not_found(&e) => match classify(rel) {
+                Some(Remote::Marker) => self
+                    .tier
+                    .get(layout::STORE_MARKER)?
+                    .map(|o| o.bytes)
+                    .ok_or(e),
+                Some(_) => match self.remote_file(rel) {
+                    Some(remote) => remote.read_vec_at(remote.len()? as usize, 0),
+                    None => Err(e),
+                },
+                None => Err(e),
+            },
+            other => other,
+        }
+    }
+
+    fn remove(&self, rel: &Path) -> io::Result<()> {
+        self.local.remove(rel)
+    }
+
+    fn display(&self, rel: &Path) -> PathBuf {
+        match self.local.open(rel, false) {
+            Err(e) if is_not_found(&e) => match self.remote_file(rel) {
+                Some(_) => PathBuf::from(format!("{}/{}", self.tier.url(), rel.display())),
+                None => self.local.display(rel),
+            },
+            _ => self.local.display(rel),
+        }
+    }
+}

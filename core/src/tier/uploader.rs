@@ -1,0 +1,294 @@
+//! Moving sealed segments into the bucket: one round per stream uploads
+//! every local sealed segment past the manifest's end, then moves the
+//! manifest by compare-and-swap.
+//!
+//! Invariants kept here:
+//! - No queue is persisted: what is pending is derived from the files
+//!   (local sealed segments at or past the manifest's end), so a crash
+//!   anywhere loses no work and a restart resumes it.
+//! - Objects go first, the manifest last, so a manifest never lists a
+//!   missing object. An object already there (a previous attempt that
+//!   died before its manifest write) is adopted only if its bytes are the
+//!   ones this round would write.
+//! - A segment is listed only if it starts exactly where the manifest
+//!   ends, offset and chain hash, so the manifests describe one unbroken
+//!   chain; a local segment that does not fit stops the stream's uploads
+//!   with an error.
+//! - A manifest written by a later epoch fences this writer for good.
+
+use sha2::{Digest, Sha256};
+
+use super::catalog::Catalog;
+use super::manifest::{Manifest, ManifestEntry};
+use super::{manifest_key, object_key, Put, Tier};
+use crate::io::StorageDir;
+use crate::layout;
+use crate::segment::{SegmentHeader, SegmentIndex};
+
+/// Segments listed per manifest write at most, so a long backlog shows
+/// progress (and frees cache) as it drains.
+const ENTRIES_PER_ROUND: usize = 16;
+
+/// Why a round stopped.
+#[derive(Debug)]
+pub(crate) enum RoundError {
+    /// A later writer owns the stream now.
+    Fenced(String),
+    /// Anything else; the round is tried again later.
+    Failed(String),
+}
+
+impl RoundError {
+    fn failed(what: impl Into<String>) -> Self {
+        RoundError::Failed(what.into())
+    }
+}
+
+/// One segment uploaded and listed by a round.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Uploaded {
+    pub stream: u64,
+    pub base: u64,
+    pub bytes: u64,
+}
+
+/// The manifest etags this writer last saw, by stream (`None`: the
+/// manifest does not exist).
+pub(crate) type Etags = std::collections::HashMap<u64, Option<String>>;
+
+pub(crate) struct Round<'a> {
+    pub tier: &'a dyn Tier,
+    pub local: &'a dyn StorageDir,
+    pub catalog: &'a Catalog,
+    pub etags: &'a mut Etags,
+    pub epoch: u64,
+}
+
+/// A stream's local segments: every base but the last is sealed.
+pub(crate) fn local_bases(local: &dyn StorageDir, stream: u64) -> Result<Vec<u64>, String> {
+    let rel = layout::stream_dir(stream);
+    let mut bases: Vec<u64> = match local.list(&rel) {
+        Ok(names) => names
+            .iter()
+            .filter_map(|n| layout::parse_segment_name(n))
+            .collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(format!("listing {}: {e}", local.display(&rel).display())),
+    };
+    bases.sort_unstable();
+    Ok(bases)
+}
+
+/// Reads the bucket's manifest of `stream`, with its etag.
+pub(crate) fn fetch_manifest(
+    tier: &dyn Tier,
+    stream: u64,
+) -> Result<(Manifest, Option<String>), String> {
+    let key = manifest_key(stream);
+    match tier.get(&key) {
+        Ok(None) => Ok((Manifest::empty(stream), None)),
+        Ok(Some(obj)) => {
+            let manifest = Manifest::decode(&obj.bytes, stream)
+                .map_err(|e| format!("{}/{key}: {e}", tier.url()))?;
+            Ok((manifest, obj.etag))
+        }
+        Err(e) => Err(format!("reading {}/{key}: {e}", tier.url())),
+    }
+}
+
+impl Round<'_> {
+    /// Uploads what is pending for `stream` (a batch of it, at most);
+    /// returns what it listed.
+    pub(crate) fn run(&mut self, stream: u64) -> Result<Vec<Uploaded>, RoundError> {
+        let current = match self.catalog.get(stream) {
+            Some(m) if self.etags.contains_key(&stream) => (*m).clone(),
+            _ => {
+                let (m, etag) = fetch_manifest(self.tier, stream).map_err(RoundError::Failed)?;
+                self.etags.insert(stream, etag);
+                self.catalog.set(m.clone());
+                m
+            }
+        };
+        if current.epoch > self.epoch {
+            return Err(RoundError::Fenced(format!(
+                "stream {stream}'s manifest was written by epoch {}, after this writer's {}",
+                current.epoch, self.epoch
+            )));
+        }
+        let bases = local_bases(self.local, stream).map_err(RoundError::Failed)?;
+        let end = current.end().next_offset;
+        let sealed = &bases[..bases.len().saturating_sub(1)];
+        let pending: Vec<u64> = sealed.iter().copied().filter(|&b| b >= end).collect();
+        if pending.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut next = current.clone();
+        let mut done = Vec::new();
+        for &base in pending.iter().take(ENTRIES_PER_ROUND) {
+            let entry = self.upload_segment(stream, base, &next)?;
+            done.push(Uploaded {
+                stream,
+                base,
+                bytes: entry.segment_len,
+            });
+            next.entries.push(entry);
+        }
+        next.epoch = self.epoch;
+        next.seq = current.seq + 1;
+        self.swap_manifest(&next)?;
+        Ok(done)
+    }
+
+    /// Uploads one sealed segment and its index, returning its entry.
+    fn upload_segment(
+        &self,
+        stream: u64,
+        base: u64,
+        manifest: &Manifest,
+    ) -> Result<ManifestEntry, RoundError> {
+        let seg_rel = layout::segment_path(stream, base);
+        let idx_rel = layout::index_path(stream, base);
+        let shown = |rel: &std::path::Path| self.local.display(rel).display().to_string();
+        let index_bytes = self
+            .local
+            .read(&idx_rel)
+            .map_err(|e| RoundError::failed(format!("reading {}: {e}", shown(&idx_rel))))?;
+        let index = SegmentIndex::decode(&index_bytes, stream, base).ok_or_else(|| {
+            RoundError::failed(format!("{} is not a valid index", shown(&idx_rel)))
+        })?;
+        let file = self
+            .local
+            .open(&seg_rel, false)
+            .map_err(|e| RoundError::failed(format!("opening {}: {e}", shown(&seg_rel))))?;
+        let len = file
+            .len()
+            .map_err(|e| RoundError::failed(format!("reading {}: {e}", shown(&seg_rel))))?;
+        if len != index.segment_len {
+            return Err(RoundError::failed(format!(
+                "{} holds {len} bytes but its index says {}",
+                shown(&seg_rel),
+                index.segment_len
+            )));
+        }
+        let bytes = usize::try_from(len)
+            .map_err(|_| RoundError::failed("segment too large for memory"))
+            .and_then(|len| {
+                file.read_vec_at(len, 0)
+                    .map_err(|e| RoundError::failed(format!("reading {}: {e}", shown(&seg_rel))))
+            })?;
+        let header = SegmentHeader::decode(&bytes, stream, base)
+            .map_err(|e| RoundError::failed(format!("{}: {e}", shown(&seg_rel))))?;
+        let expected = manifest.end();
+        if base != expected.next_offset || header.base_hash != expected.hash {
+            return Err(RoundError::failed(format!(
+                "{} does not continue the chain the bucket holds for stream {stream}, which ends at offset {}; the local copy has diverged from {}",
+                shown(&seg_rel),
+                expected.next_offset,
+                self.tier.url()
+            )));
+        }
+        let entry = ManifestEntry {
+            base: expected,
+            end: index.end(),
+            segment_len: len,
+            index_len: index_bytes.len() as u64,
+            epoch: self.epoch,
+            segment_sha256: Sha256::digest(&bytes).into(),
+        };
+        if entry.end.next_offset <= base {
+            return Err(RoundError::failed(format!(
+                "{} is sealed but holds no events",
+                shown(&seg_rel)
+            )));
+        }
+        self.put_once(
+            &object_key(stream, base, self.epoch, layout::SEGMENT_EXT),
+            bytes,
+        )?;
+        self.put_once(
+            &object_key(stream, base, self.epoch, layout::INDEX_EXT),
+            index_bytes,
+        )?;
+        Ok(entry)
+    }
+
+    /// Writes an object that must never change: a create, or adopting the
+    /// same bytes a previous attempt left.
+    fn put_once(&self, key: &str, bytes: Vec<u8>) -> Result<(), RoundError> {
+        let url = self.tier.url();
+        let io = |e: std::io::Error| RoundError::failed(format!("writing {url}/{key}: {e}"));
+        match self.tier.put_create(key, bytes.clone()).map_err(io)? {
+            Put::Done(_) => Ok(()),
+            Put::Conflict => match self.tier.get(key).map_err(io)? {
+                Some(obj) if obj.bytes == bytes => Ok(()),
+                Some(_) => Err(RoundError::failed(format!(
+                    "{url}/{key} already exists with other contents"
+                ))),
+                // S3 answers a concurrent conditional write with a
+                // conflict, and nothing may be there yet: try later.
+                None => Err(RoundError::failed(format!(
+                    "{url}/{key}: the write conflicted with another"
+                ))),
+            },
+        }
+    }
+
+    /// Moves the manifest to `next` by compare-and-swap.
+    fn swap_manifest(&mut self, next: &Manifest) -> Result<(), RoundError> {
+        let key = manifest_key(next.stream);
+        let url = self.tier.url();
+        let io = |e: std::io::Error| RoundError::failed(format!("writing {url}/{key}: {e}"));
+        let bytes = next.encode();
+        let put = match self.etags.get(&next.stream).cloned().flatten() {
+            Some(etag) => self.tier.put_update(&key, bytes.clone(), &etag),
+            None => self.tier.put_create(&key, bytes.clone()),
+        }
+        .map_err(io)?;
+        let etag = match put {
+            Put::Done(Some(etag)) => Some(etag),
+            Put::Done(None) => self.tier.head(&key).map_err(io)?.and_then(|i| i.etag),
+            Put::Conflict => {
+                // Someone moved it, or our own retried write landed.
+                let (found, etag) =
+                    fetch_manifest(self.tier, next.stream).map_err(RoundError::Failed)?;
+                if found == *next {
+                    etag
+                } else {
+                    let fenced = found.epoch > self.epoch;
+                    self.etags.insert(next.stream, etag);
+                    self.catalog.set(found.clone());
+                    return Err(if fenced {
+                        RoundError::Fenced(format!(
+                            "stream {}'s manifest was moved by epoch {}, after this writer's {}",
+                            next.stream, found.epoch, self.epoch
+                        ))
+                    } else {
+                        RoundError::failed(format!(
+                            "{url}/{key} changed underneath this writer; reading it again"
+                        ))
+                    });
+                }
+            }
+        };
+        self.etags.insert(next.stream, etag);
+        self.catalog.set(next.clone());
+        Ok(())
+    }
+}
+
+/// The manifests of every stream the bucket holds.
+pub(crate) fn load_catalog(tier: &dyn Tier, etags: &mut Etags) -> Result<Catalog, String> {
+    let catalog = Catalog::default();
+    let dirs = tier
+        .list_dirs(layout::STREAMS_DIR)
+        .map_err(|e| format!("listing {}/{}: {e}", tier.url(), layout::STREAMS_DIR))?;
+    for dir in dirs {
+        let Some(stream) = layout::parse_stream_dir(&dir) else {
+            continue;
+        };
+        let (manifest, etag) = fetch_manifest(tier, stream)?;
+        etags.insert(stream, etag);
+        catalog.set(manifest);
+    }
+    Ok(catalog)
+}

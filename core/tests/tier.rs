@@ -1,0 +1,299 @@
+//! The object-storage tier against the in-memory bucket: uploads, reads
+//! and verification from the bucket, eviction, fencing and faults. The
+//! same behaviour against a real S3 server is tested from Python
+//! (bindings/python/tests/test_tier.py, with moto_server).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{payload, segments, small};
+use stratalog_core::tier::memory::MemoryTier;
+use stratalog_core::{ChainHead, Error, Store, Tier, TierConfig};
+
+fn config(tier: &MemoryTier) -> TierConfig {
+    TierConfig::new(Arc::new(tier.clone()))
+}
+
+/// Appends `n` events of 200 B to `stream` in batches of 10.
+fn fill(store: &Store, stream: u64, from: u64, n: u64) -> ChainHead {
+    let mut head = store.chain_head(stream).unwrap();
+    for start in (from..from + n).step_by(10) {
+        let batch: Vec<Vec<u8>> = (start..(start + 10).min(from + n))
+            .map(|i| payload(stream, i, 200))
+            .collect();
+        head = store.append_batch(stream, &batch, None, false).unwrap();
+    }
+    head
+}
+
+fn read_all(store: &Store, stream: u64) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    for event in store.iter(stream, 0).unwrap() {
+        out.push(event.unwrap().1.to_vec());
+    }
+    out
+}
+
+fn expected(stream: u64, n: u64) -> Vec<Vec<u8>> {
+    (0..n).map(|i| payload(stream, i, 200)).collect()
+}
+
+#[test]
+fn sync_tier_uploads_everything_and_the_bucket_verifies_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let bucket = MemoryTier::new();
+    let store = Store::open_tiered(dir.path(), small(8192, 16), config(&bucket)).unwrap();
+    let head3 = fill(&store, 3, 0, 300);
+    let head9 = fill(&store, 9, 0, 25);
+    store.sync_tier().unwrap();
+    let stats = store.tier_stats().unwrap();
+    assert_eq!(stats.pending_segments, 0);
+    assert!(stats.uploaded_segments >= 8, "{stats:?}");
+    assert_eq!(stats.last_error, None);
+    assert!(!stats.fenced);
+    let keys = bucket.keys();
+    assert!(keys.contains(&"STRATALOG".to_owned()), "{keys:?}");
+    assert!(keys.contains(&"WRITER".to_owned()));
+    assert!(keys.contains(&format!("streams/{:020}/MANIFEST", 3)));
+    assert!(keys.iter().any(|k| k.ends_with("-00000001.seg")));
+
+    // Everything appended before sync_tier is in the bucket, and reads
+    // and verifies from there with no local store.
+    let remote = Store::open_tier_read_only(Arc::new(bucket.clone()), Default::default()).unwrap();
+    assert_eq!(remote.streams().unwrap(), vec![3, 9]);
+    assert_eq!(remote.verify_against(3, &head3).unwrap().events, 300);
+    assert_eq!(remote.verify_against(9, &head9).unwrap().events, 25);
+    assert_eq!(read_all(&remote, 3), expected(3, 300));
+    assert_eq!(
+        remote.read_from(3, 123, 1).unwrap()[0].to_vec(),
+        payload(3, 123, 200)
+    );
+    assert!(matches!(remote.append(3, b"x"), Err(Error::ReadOnly)));
+
+    // The writer goes on appending; a second sync uploads only the new.
+    let uploaded = stats.uploaded_segments;
+    let head3 = fill(&store, 3, 300, 40);
+    store.sync_tier().unwrap();
+    assert!(store.tier_stats().unwrap().uploaded_segments > uploaded);
+    let remote = Store::open_tier_read_only(Arc::new(bucket.clone()), Default::default()).unwrap();
+    remote.verify_against(3, &head3).unwrap();
+    store.close().unwrap();
+}
+
+#[test]
+fn evicted_segments_are_read_from_the_bucket_and_survive_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let bucket = MemoryTier::new();
+    let mut cfg = config(&bucket);
+    cfg.local_cache_bytes = Some(0);
+    let store = Store::open_tiered(dir.path(), small(8192, 16), cfg.clone()).unwrap();
+    let head = fill(&store, 1, 0, 400);
+    store.sync_tier().unwrap();
+    let stats = store.tier_stats().unwrap();
+    assert!(stats.evicted_segments >= 8, "{stats:?}");
+    // Only the active segment (empty after the seal) is still local.
+    assert_eq!(segments(dir.path(), 1).len(), 1);
+    assert_eq!(read_all(&store, 1), expected(1, 400));
+    store.verify_against(1, &head).unwrap();
+    store.close().unwrap();
+
+    let store = Store::open_tiered(dir.path(), small(8192, 16), cfg).unwrap();
+    assert_eq!(store.chain_head(1).unwrap(), head);
+    assert_eq!(
+        store.read_from(1, 7, 1).unwrap()[0].to_vec(),
+        payload(1, 7, 200)
+    );
+    let head = fill(&store, 1, 400, 20);
+    store.verify_against(1, &head).unwrap();
+    store.close().unwrap();
+}
+
+#[test]
+fn a_tampered_object_is_never_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let bucket = MemoryTier::new();
+    let store = Store::open_tiered(dir.path(), small(8192, 16), config(&bucket)).unwrap();
+    fill(&store, 2, 0, 200);
+    store.sync_tier().unwrap();
+    store.close().unwrap();
+    let key = bucket
+        .keys()
+        .into_iter()
+        .find(|k| k.ends_with(".seg"))
+        .unwrap();
+    let mut bytes = bucket.get(&key).unwrap().unwrap().bytes;
+    let at = bytes.len() / 2;
+    bytes[at] ^= 1;
+    bucket.overwrite(&key, bytes);
+    let remote = Store::open_tier_read_only(Arc::new(bucket.clone()), Default::default()).unwrap();
+    match remote.verify(2) {
+        Err(Error::Corruption { .. } | Error::ChainMismatch { .. }) => {}
+        other => panic!("a flipped byte in {key} verified: {other:?}"),
+    }
+    let mut served = 0;
+    for event in remote.iter(2, 0).unwrap() {
+        match event {
+            Ok((offset, data)) => {
+                assert_eq!(data.to_vec(), payload(2, offset, 200));
+                served += 1;
+            }
+            Err(Error::Corruption { .. } | Error::ChainMismatch { .. }) => break,
+            Err(other) => panic!("{other:?}"),
+        }
+    }
+    assert!(served < 200);
+}
+
+#[test]
+fn a_second_writer_is_locked_and_a_takeover_fences_the_first_without_a_fork() {
+    let a_dir = tempfile::tempdir().unwrap();
+    let b_dir = tempfile::tempdir().unwrap();
+    let bucket = MemoryTier::new();
+    let mut cfg = config(&bucket);
+    cfg.lease_ttl = Duration::from_millis(300);
+    let a = Store::open_tiered(a_dir.path(), small(8192, 16), cfg.clone()).unwrap();
+    let synced = fill(&a, 5, 0, 100);
+    a.sync_tier().unwrap();
+    // A live writer: refused, with takeover or not.
+    let mut b_cfg = cfg.clone();
+    assert!(matches!(
+        Store::open_tiered(b_dir.path(), small(8192, 16), b_cfg.clone()),
+        Err(Error::Locked(_))
+    ));
+    b_cfg.takeover = true;
+    assert!(matches!(
+        Store::open_tiered(b_dir.path(), small(8192, 16), b_cfg.clone()),
+        Err(Error::Locked(_))
+    ));
+    // A stops renewing (its machine "dies" but the handle lives on, as in
+    // a partition); after the ttl a standby takes over.
+    bucket.set_down(true);
+    let unsynced = fill(&a, 5, 100, 30);
+    std::thread::sleep(Duration::from_millis(700));
+    bucket.set_down(false);
+    let b = loop {
+        match Store::open_tiered(b_dir.path(), small(8192, 16), b_cfg.clone()) {
+            Ok(b) => break b,
+            // A may renew once more as the bucket comes back: wait it out.
+            Err(Error::Locked(_)) => std::thread::sleep(Duration::from_millis(400)),
+            Err(e) => panic!("{e:?}"),
+        }
+    };
+    assert_eq!(
+        b.chain_head(5).unwrap(),
+        synced,
+        "B continues from the bucket"
+    );
+    assert_eq!(read_all(&b, 5), expected(5, 100));
+    let b_head = b.append(5, b"from the standby").unwrap();
+    b.sync_tier().unwrap();
+
+    // A learns it was fenced at its next renewal or upload.
+    assert!(unsynced.next_offset > synced.next_offset);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match a.sync_tier() {
+            Err(Error::Locked(_)) => break,
+            other => {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "A was never fenced: {other:?}"
+                );
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+    }
+    assert!(a.tier_stats().unwrap().fenced);
+    assert!(matches!(a.append(5, b"late"), Err(Error::Locked(_))));
+
+    // The bucket holds one chain: A's history to the takeover, then B's.
+    let remote = Store::open_tier_read_only(Arc::new(bucket.clone()), Default::default()).unwrap();
+    remote.verify_against(5, &b_head).unwrap();
+    let events = read_all(&remote, 5);
+    assert_eq!(events.len(), 101);
+    assert_eq!(events[100], b"from the standby".to_vec());
+    drop(a);
+    b.close().unwrap();
+}
+
+#[test]
+fn appends_go_on_while_the_bucket_is_down_and_uploads_resume() {
+    let dir = tempfile::tempdir().unwrap();
+    let bucket = MemoryTier::new();
+    let store = Store::open_tiered(dir.path(), small(8192, 16), config(&bucket)).unwrap();
+    bucket.set_down(true);
+    let head = fill(&store, 4, 0, 200);
+    let err = store.sync_tier().unwrap_err();
+    assert!(matches!(err, Error::Io { .. }), "{err:?}");
+    let stats = store.tier_stats().unwrap();
+    assert!(stats.pending_segments >= 1, "{stats:?}");
+    assert!(stats.pending_bytes > 0);
+    assert!(
+        stats.last_error.as_deref().unwrap_or("").contains("down"),
+        "{stats:?}"
+    );
+    store.close().unwrap();
+
+    // A restart finds the sealed segments still pending and uploads them.
+    bucket.set_down(false);
+    let store = Store::open_tiered(dir.path(), small(8192, 16), config(&bucket)).unwrap();
+    store.sync_tier().unwrap();
+    let stats = store.tier_stats().unwrap();
+    assert_eq!((stats.pending_segments, stats.last_error), (0, None));
+    let remote = Store::open_tier_read_only(Arc::new(bucket.clone()), Default::default()).unwrap();
+    remote.verify_against(4, &head).unwrap();
+    store.close().unwrap();
+}
+
+#[test]
+fn objects_left_by_a_crash_before_the_manifest_write_are_adopted() {
+    let dir = tempfile::tempdir().unwrap();
+    let bucket = MemoryTier::new();
+    let store = Store::open_tiered(dir.path(), small(8192, 16), config(&bucket)).unwrap();
+    let head = fill(&store, 6, 0, 150);
+    store.sync_tier().unwrap();
+    store.close().unwrap();
+    // As if the writer died after putting the objects, before the first
+    // manifest write: the objects are there, no manifest lists them.
+    let manifest = format!("streams/{:020}/MANIFEST", 6);
+    let before = bucket.get(&manifest).unwrap().unwrap().bytes;
+    bucket.delete(&manifest).unwrap();
+    let store = Store::open_tiered(dir.path(), small(8192, 16), config(&bucket)).unwrap();
+    store.sync_tier().unwrap();
+    let after = bucket.get(&manifest).unwrap().unwrap().bytes;
+    // The same entries (only the sequence number differs).
+    assert_eq!(before.len(), after.len());
+    let remote = Store::open_tier_read_only(Arc::new(bucket.clone()), Default::default()).unwrap();
+    remote.verify_against(6, &head).unwrap();
+    // An object with other bytes under the same key is never adopted.
+    store.close().unwrap();
+    let seg = bucket
+        .keys()
+        .into_iter()
+        .find(|k| k.contains(&format!("{:020}/", 6)) && k.ends_with(".seg"))
+        .unwrap();
+    bucket.delete(&manifest).unwrap();
+    bucket.overwrite(&seg, b"someone else's bytes".to_vec());
+    let store = Store::open_tiered(dir.path(), small(8192, 16), config(&bucket)).unwrap();
+    let err = store.sync_tier().unwrap_err();
+    assert!(err.to_string().contains("other contents"), "{err}");
+    store.close().unwrap();
+}
+
+#[test]
+fn a_tiered_store_refuses_to_prune_and_an_untiered_one_to_sync_tier() {
+    let dir = tempfile::tempdir().unwrap();
+    let bucket = MemoryTier::new();
+    let store = Store::open_tiered(dir.path(), small(8192, 16), config(&bucket)).unwrap();
+    fill(&store, 1, 0, 100);
+    assert!(matches!(store.prune(1, 50), Err(Error::InvalidArgument(_))));
+    store.close().unwrap();
+    let plain = tempfile::tempdir().unwrap();
+    let store = Store::open(plain.path(), small(8192, 16)).unwrap();
+    assert!(matches!(store.sync_tier(), Err(Error::InvalidArgument(_))));
+    assert!(store.tier_stats().is_none());
+}

@@ -1,0 +1,365 @@
+//! # stratalog-tier
+//!
+//! The object stores a stratalog store can tier its sealed segments to,
+//! reached through the [`object_store`] crate: `s3://bucket/prefix` (AWS S3
+//! and every S3-compatible server) today. [`connect`] turns a URL and
+//! options into the [`Tier`] the engine (`stratalog-core`) talks to.
+//!
+//! The engine is synchronous and object_store is async: every call is
+//! spawned on a tokio runtime this crate owns, driven by one thread of its
+//! own, and the caller waits on a channel. Nothing here ever blocks on a
+//! runtime from the caller's thread, so a store works the same from a
+//! Python thread, Node's thread pool or inside an embedder's own tokio
+//! runtime.
+
+use std::future::Future;
+use std::io;
+use std::ops::Range;
+use std::sync::{Arc, Once};
+use std::time::Duration;
+
+use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
+use object_store::path::Path as ObjectPath;
+use object_store::{
+    BackoffConfig, ObjectStore, ObjectStoreExt, ObjectStoreScheme, PutMode, PutOptions, PutPayload,
+    RetryConfig, UpdateVersion,
+};
+use stratalog_core::tier::{Object, ObjectInfo, Put, Tier};
+use stratalog_core::{Error, Result};
+
+/// Options every S3 client here gets unless the caller sets them: bounded
+/// waits, so a call on behalf of a read fails in seconds rather than
+/// minutes (the uploader retries on its own, with backoff).
+const DEFAULT_TIMEOUT: &str = "30s";
+const DEFAULT_CONNECT_TIMEOUT: &str = "5s";
+
+/// Opens the tier at `url` with `options` (object_store's configuration
+/// keys for that scheme, e.g. `endpoint`, `region`, `allow_http`,
+/// `access_key_id`). Credentials and everything else unset come from the
+/// environment as the AWS tools read it (`AWS_ACCESS_KEY_ID`,
+/// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_DEFAULT_REGION`,
+/// `AWS_ENDPOINT_URL`, ...). An unknown key is an error, never ignored.
+pub fn connect(url: &str, options: &[(String, String)]) -> Result<Arc<dyn Tier>> {
+    let parsed = url::Url::parse(url)
+        .map_err(|e| Error::InvalidArgument(format!("tier URL {url:?}: {e}")))?;
+    let (scheme, prefix) = ObjectStoreScheme::parse(&parsed)
+        .map_err(|e| Error::InvalidArgument(format!("tier URL {url:?}: {e}")))?;
+    let store: Arc<dyn ObjectStore> = match scheme {
+        ObjectStoreScheme::AmazonS3 => Arc::new(s3(url, options)?),
+        other => {
+            return Err(Error::InvalidArgument(format!(
+                "tier URL {url:?}: {other:?} is not supported by this build; use s3://bucket/prefix (any S3-compatible server, with the endpoint option)"
+            )))
+        }
+    };
+    let runtime = Runtime::start()?;
+    Ok(Arc::new(ObjectStoreTier {
+        url: url.trim_end_matches('/').to_owned(),
+        store,
+        prefix,
+        runtime,
+    }))
+}
+
+fn s3(url: &str, options: &[(String, String)]) -> Result<object_store::aws::AmazonS3> {
+    install_crypto_provider();
+    let mut builder = AmazonS3Builder::from_env()
+        .with_url(url)
+        .with_retry(RetryConfig {
+            backoff: BackoffConfig {
+                init_backoff: Duration::from_millis(100),
+                max_backoff: Duration::from_secs(2),
+                base: 2.0,
+            },
+            max_retries: 3,
+            retry_timeout: Duration::from_secs(30),
+        });
+    let mut set = |key: &str, value: &str| -> Result<()> {
+        let parsed: AmazonS3ConfigKey = key.parse().map_err(|_| {
+            Error::InvalidArgument(format!(
+                "unknown tier option {key:?} for an s3:// tier (see object_store's AmazonS3ConfigKey: endpoint, region, allow_http, access_key_id, ...)"
+            ))
+        })?;
+        builder = std::mem::take(&mut builder).with_config(parsed, value);
+        Ok(())
+    };
+    set("timeout", DEFAULT_TIMEOUT)?;
+    set("connect_timeout", DEFAULT_CONNECT_TIMEOUT)?;
+    for (key, value) in options {
+        set(key, value)?;
+    }
+    builder
+        .build()
+        .map_err(|e| Error::InvalidArgument(format!("tier {url}: {e}")))
+}
+
+/// reqwest is built without a crypto provider of its own (so the wheels
+/// build with zig, which aws-lc cannot), and takes rustls's process-wide
+/// default; install ring's once, unless the embedder installed one.
+fn install_crypto_provider() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
+/// A current-thread tokio runtime driven by a thread of its own.
+#[derive(Debug)]
+struct Runtime {
+    handle: tokio::runtime::Handle,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    /// The process that started it: a child made by `fork()` has no such
+    /// thread, and must not wait for one.
+    pid: u32,
+}
+
+impl Runtime {
+    fn start() -> Result<Runtime> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Io {
+                context: "starting the tier's runtime".into(),
+                source: e,
+            })?;
+        let handle = runtime.handle().clone();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        std::thread::Builder::new()
+            .name("stratalog-tier-io".into())
+            .spawn(move || {
+                runtime.block_on(async {
+                    let _ = stopped.await;
+                });
+            })
+            .map_err(|e| Error::Io {
+                context: "starting the tier's runtime thread".into(),
+                source: e,
+            })?;
+        Ok(Runtime {
+            handle,
+            stop: Some(stop),
+            pid: std::process::id(),
+        })
+    }
+
+    /// Runs `fut` on the runtime and waits for it.
+    fn call<T: Send + 'static>(
+        &self,
+        fut: impl Future<Output = T> + Send + 'static,
+    ) -> io::Result<T> {
+        if std::process::id() != self.pid {
+            return Err(io::Error::other(
+                "this tier was opened by the parent of this forked process; open the store again here",
+            ));
+        }
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        self.handle.spawn(async move {
+            let _ = tx.send(fut.await);
+        });
+        rx.recv()
+            .map_err(|_| io::Error::other("the tier's runtime has stopped"))
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+#[derive(Debug)]
+struct ObjectStoreTier {
+    url: String,
+    store: Arc<dyn ObjectStore>,
+    prefix: ObjectPath,
+    runtime: Runtime,
+}
+
+impl ObjectStoreTier {
+    fn path(&self, key: &str) -> ObjectPath {
+        key.split('/')
+            .filter(|p| !p.is_empty())
+            .fold(self.prefix.clone(), |path, part| path.join(part))
+    }
+
+    fn put_with(&self, key: &str, bytes: Vec<u8>, mode: PutMode) -> io::Result<Put> {
+        let store = self.store.clone();
+        let path = self.path(key);
+        let outcome = self.runtime.call(async move {
+            store
+                .put_opts(&path, PutPayload::from(bytes), PutOptions::from(mode))
+                .await
+        })?;
+        match outcome {
+            Ok(done) => Ok(Put::Done(done.e_tag)),
+            Err(object_store::Error::AlreadyExists { .. })
+            | Err(object_store::Error::Precondition { .. }) => Ok(Put::Conflict),
+            Err(e) => Err(to_io(e)),
+        }
+    }
+}
+
+fn to_io(e: object_store::Error) -> io::Error {
+    match e {
+        object_store::Error::NotFound { .. } => {
+            io::Error::new(io::ErrorKind::NotFound, e.to_string())
+        }
+        object_store::Error::PermissionDenied { .. }
+        | object_store::Error::Unauthenticated { .. } => {
+            io::Error::new(io::ErrorKind::PermissionDenied, e.to_string())
+        }
+        other => io::Error::other(other.to_string()),
+    }
+}
+
+fn missing_is_none<T>(r: object_store::Result<T>) -> io::Result<Option<T>> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(object_store::Error::NotFound { .. }) => Ok(None),
+        Err(e) => Err(to_io(e)),
+    }
+}
+
+impl Tier for ObjectStoreTier {
+    fn url(&self) -> &str {
+        &self.url
+    }
+
+    fn get(&self, key: &str) -> io::Result<Option<Object>> {
+        let store = self.store.clone();
+        let path = self.path(key);
+        let got = self.runtime.call(async move {
+            let got = store.get(&path).await?;
+            let etag = got.meta.e_tag.clone();
+            let bytes = got.bytes().await?;
+            Ok::<_, object_store::Error>((bytes, etag))
+        })?;
+        Ok(missing_is_none(got)?.map(|(bytes, etag)| Object {
+            bytes: bytes.to_vec(),
+            etag,
+        }))
+    }
+
+    fn get_range(&self, key: &str, range: Range<u64>) -> io::Result<Vec<u8>> {
+        if range.is_empty() {
+            return Ok(Vec::new());
+        }
+        let store = self.store.clone();
+        let path = self.path(key);
+        let wanted = range.end - range.start;
+        let bytes = self
+            .runtime
+            .call(async move { store.get_range(&path, range).await })?
+            .map_err(to_io)?;
+        if (bytes.len() as u64) < wanted {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("{}/{key} is shorter than the range asked for", self.url),
+            ));
+        }
+        Ok(bytes.to_vec())
+    }
+
+    fn head(&self, key: &str) -> io::Result<Option<ObjectInfo>> {
+        let store = self.store.clone();
+        let path = self.path(key);
+        let meta = self.runtime.call(async move { store.head(&path).await })?;
+        Ok(missing_is_none(meta)?.map(|m| ObjectInfo {
+            size: m.size,
+            etag: m.e_tag,
+            modified_unix_ms: u64::try_from(m.last_modified.timestamp_millis()).unwrap_or(0),
+        }))
+    }
+
+    fn put_create(&self, key: &str, bytes: Vec<u8>) -> io::Result<Put> {
+        self.put_with(key, bytes, PutMode::Create)
+    }
+
+    fn put_update(&self, key: &str, bytes: Vec<u8>, etag: &str) -> io::Result<Put> {
+        self.put_with(
+            key,
+            bytes,
+            PutMode::Update(UpdateVersion {
+                e_tag: Some(etag.to_owned()),
+                version: None,
+            }),
+        )
+    }
+
+    fn put(&self, key: &str, bytes: Vec<u8>) -> io::Result<()> {
+        match self.put_with(key, bytes, PutMode::Overwrite)? {
+            Put::Done(_) => Ok(()),
+            Put::Conflict => Err(io::Error::other(format!(
+                "{}/{key}: unexpected conflict",
+                self.url
+            ))),
+        }
+    }
+
+    fn list_dirs(&self, dir: &str) -> io::Result<Vec<String>> {
+        let store = self.store.clone();
+        let path = self.path(dir);
+        let listed = self
+            .runtime
+            .call(async move { store.list_with_delimiter(Some(&path)).await })?
+            .map_err(to_io)?;
+        let mut names: Vec<String> = listed
+            .common_prefixes
+            .iter()
+            .filter_map(|p| p.filename().map(str::to_owned))
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
+    fn delete(&self, key: &str) -> io::Result<()> {
+        let store = self.store.clone();
+        let path = self.path(key);
+        match self
+            .runtime
+            .call(async move { store.delete(&path).await })?
+        {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(to_io(e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_schemes_and_options_are_refused() {
+        for url in ["gs://b/p", "ftp://x/y", "not a url"] {
+            assert!(
+                matches!(connect(url, &[]), Err(Error::InvalidArgument(_))),
+                "{url}"
+            );
+        }
+        let bad = connect(
+            "s3://bucket/prefix",
+            &[("endpiont".into(), "http://x".into())],
+        );
+        match bad {
+            Err(Error::InvalidArgument(msg)) => assert!(msg.contains("endpiont"), "{msg}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn keys_nest_under_the_prefix() {
+        let tier = connect(
+            "s3://bucket/some/prefix/",
+            &[
+                ("endpoint".into(), "http://127.0.0.1:9".into()),
+                ("allow_http".into(), "true".into()),
+                ("region".into(), "us-east-1".into()),
+            ],
+        )
+        .expect("builds without touching the network");
+        assert_eq!(tier.url(), "s3://bucket/some/prefix");
+    }
+}
