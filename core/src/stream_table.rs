@@ -119,6 +119,29 @@ impl StreamTable {
         Ok(entry.stream.get_or_init(|| Arc::new(stream)).clone())
     }
 
+    /// Adds the streams whose directories appeared in `streams/` since the
+    /// store listed it (for a read-only store: the writer, in another
+    /// process, made them after this one opened), unrecovered like those
+    /// found at open. Streams already known are left as they are.
+    pub(crate) fn relist(&self) -> Result<()> {
+        let root = layout::streams_dir();
+        let names = match self.dir.list(&root) {
+            Ok(names) => names,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => {
+                return Err(crate::Error::io(
+                    format!("listing {}", self.dir.display(&root).display()),
+                    e,
+                ))
+            }
+        };
+        let mut entries = self.entries.write();
+        for id in names.iter().filter_map(|n| layout::parse_stream_dir(n)) {
+            entries.entry(id).or_insert_with(Entry::unrecovered);
+        }
+        Ok(())
+    }
+
     /// Recovers every stream now, in id order: what a writer does when the
     /// store was not closed cleanly, so that every torn tail is found (and
     /// reported) at open.

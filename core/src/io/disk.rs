@@ -49,17 +49,32 @@ pub fn link_count(path: &Path) -> io::Result<u64> {
 /// such as a backup's links to a store's sealed segments), so that writing
 /// to it never writes into the other names' file: a copy under a temp name,
 /// fsynced, renamed over it, and the directory fsynced. Returns whether it
-/// did.
+/// did. If the copy, its fsync or the rename fails, the temp file is
+/// removed (best effort) and `path` is left as it was.
 pub fn unshare(path: &Path) -> io::Result<bool> {
+    unshare_with(path, |from, to| fs::copy(from, to).map(|_| ()))
+}
+
+/// [`unshare`], copying with `copy` (tests make it fail).
+fn unshare_with(
+    path: &Path,
+    copy: impl FnOnce(&Path, &Path) -> io::Result<()>,
+) -> io::Result<bool> {
     if link_count(path)? <= 1 {
         return Ok(false);
     }
     let mut temp = path.as_os_str().to_owned();
     temp.push(super::TEMP_SUFFIX);
     let temp = std::path::PathBuf::from(temp);
-    fs::copy(path, &temp)?;
-    File::open(&temp)?.sync_all()?;
-    fs::rename(&temp, path)?;
+    let replaced = copy(path, &temp)
+        .and_then(|()| File::open(&temp)?.sync_all())
+        .and_then(|()| fs::rename(&temp, path));
+    if let Err(e) = replaced {
+        // The error that stopped it is what the caller needs; a temp file
+        // that cannot be removed either is one a writer's open removes.
+        let _ = fs::remove_file(&temp);
+        return Err(e);
+    }
     if let Some(parent) = path.parent() {
         sync_dir(parent)?;
     }
@@ -285,5 +300,42 @@ impl ByteFile for DiskFile {
         } else {
             Err(io::Error::last_os_error())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    /// A copy that fails part way leaves no temp file behind, and the file
+    /// and its other name as they were.
+    #[test]
+    fn unshare_removes_its_temp_file_when_the_copy_fails() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("00000000000000000000.seg");
+        let other = dir.path().join("other");
+        fs::write(&path, b"segment bytes").unwrap();
+        fs::hard_link(&path, &other).unwrap();
+        let err = unshare_with(&path, |from, to| {
+            let bytes = fs::read(from)?;
+            fs::write(to, &bytes[..4])?;
+            Err(io::Error::other("the copy failed part way"))
+        })
+        .unwrap_err();
+        assert_eq!(err.to_string(), "the copy failed part way");
+        let mut names: Vec<String> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["00000000000000000000.seg", "other"]);
+        assert_eq!(link_count(&path).unwrap(), 2);
+        assert_eq!(fs::read(&path).unwrap(), b"segment bytes");
+        // Once it can copy, it does.
+        assert!(unshare(&path).unwrap());
+        assert_eq!(link_count(&path).unwrap(), 1);
+        assert_eq!(fs::read(&path).unwrap(), b"segment bytes");
+        assert_eq!(fs::read(&other).unwrap(), b"segment bytes");
     }
 }

@@ -11,16 +11,26 @@
 //!   manifest names only what the files hold: a backup cut short keeps
 //!   its previous manifest, and the files beyond it only extend the
 //!   streams it lists. New files are copied under a temp name and renamed
-//!   once whole; files that only grew are appended to (a crash leaves a
-//!   torn tail, which readers ignore), never a file with other names;
-//!   files that changed otherwise are replaced whole by a rename.
-//!   Whether a file only grew is judged by its first and last 4 KiB, so a
-//!   rewritten segment header always counts as a change.
+//!   once whole. A segment that only grew is written in place, never a
+//!   file with other names, and only from the length the old manifest
+//!   vouches for (what the old backup copied of it, fsynced before that
+//!   manifest was written): bytes past it may be what a backup cut short
+//!   by a power loss wrote and nothing fsynced, a middle block of them
+//!   zeroed by out-of-order writeback, so they are written again. (A
+//!   crash meanwhile leaves a torn tail, which readers ignore.) Files that
+//!   changed otherwise, tree files that grew (no manifest records their
+//!   length) and segments nothing vouches for are replaced whole by a
+//!   rename. Whether the vouched bytes are still a prefix of the source is
+//!   judged by their first and last 4 KiB, so a rewritten segment header
+//!   always counts as a change.
 //! - An existing backup is only ever brought up to date from the store it
 //!   is a backup of, checked before anything is written: the store must
 //!   hold every stream its manifest lists and pass through the head it
 //!   records; where the store pruned past that head, the leaf its Merkle
 //!   tree keeps for the event there must be the leaf of the head's hash.
+//!   A read-only store lists `streams/` again before it finds a stream
+//!   missing: its writer may have made the stream since it opened. A
+//!   damaged stream of the store is reported as such, never as a refusal.
 //! - A prune is carried into the backup after the new manifest, so the old
 //!   one stays true until then. Only when the store pruned past everything
 //!   the old backup held of a stream (nothing would connect) is the old
@@ -45,6 +55,8 @@ use crate::layout;
 use crate::marker;
 use crate::merkle;
 use crate::prune_anchor;
+use crate::record::Kind;
+use crate::segment::{Next, RecordReader, Segment};
 use crate::stream::Snapshot;
 
 /// Bytes copied per read and write.
@@ -101,10 +113,13 @@ impl Store {
             let Some(stream) = self.stream(id)? else {
                 continue;
             };
-            let old_head = old
+            if let Some(err) = stream.damage_error() {
+                return Err(source_damaged(err));
+            }
+            let old_stream = old
                 .as_ref()
                 .and_then(|m| m.streams.iter().find(|s| s.stream == id))
-                .map(|s| s.head.next_offset);
+                .copied();
             // A prune in this process holds the stream's tree lock from
             // start to end, so holding it keeps prunes out while the
             // stream (and its tree files) are copied. A read-only store's
@@ -126,7 +141,7 @@ impl Store {
                 let snapshot = stream.snapshot();
                 stream.sync()?;
                 stream.chain_head()?;
-                match self.back_up_stream(dest.as_ref(), id, &snapshot, old_head) {
+                match self.back_up_stream(dest.as_ref(), id, &snapshot, old_stream) {
                     Err(e) if attempts < 3 && source_gone(&e) => attempts += 1,
                     other => break (snapshot, other?),
                 }
@@ -177,10 +192,25 @@ impl Store {
             };
             // A store never loses a stream it has backed up (a stream's
             // directory, once it holds a segment, stays), so a missing one
-            // is another store's, even an empty one.
-            let Some(stream) = self.stream(backed_up.stream)? else {
+            // is another store's, even an empty one. A read-only store
+            // knows the streams `streams/` held when it opened: its writer
+            // may have made this one since (and a backup taken since lists
+            // it), so it looks again before it says so.
+            let found = match self.stream(backed_up.stream)? {
+                None if !self.writable => {
+                    self.streams.relist()?;
+                    self.stream(backed_up.stream)?
+                }
+                found => found,
+            };
+            let Some(stream) = found else {
                 return refuse("is not in the store");
             };
+            // A damaged stream cannot be compared, and is not another
+            // store's: it is reported as what it is.
+            if let Some(err) = stream.damage_error() {
+                return Err(source_damaged(err));
+            }
             if head.next_offset == 0 {
                 // Every stream starts from the same empty head.
                 continue;
@@ -228,16 +258,18 @@ impl Store {
         Ok(())
     }
 
-    /// Copies what the backup lacks of one stream. Returns the prune to
-    /// carry into the backup once the new manifest is written, if the old
-    /// one still needs the segments it removes.
+    /// Copies what the backup lacks of one stream (`old`: what the old
+    /// manifest says of it). Returns the prune to carry into the backup
+    /// once the new manifest is written, if the old one still needs the
+    /// segments it removes.
     fn back_up_stream(
         &self,
         dest: &dyn StorageDir,
         id: u64,
         snapshot: &Snapshot,
-        old_head: Option<u64>,
+        old: Option<BackedUpStream>,
     ) -> Result<Option<DeferredPrune>> {
+        let old_head = old.map(|o| o.head.next_offset);
         let rel_dir = layout::stream_dir(id);
         dest.create_dir(&rel_dir)
             .context(|| format!("creating {}", dest.display(&rel_dir).display()))?;
@@ -291,7 +323,19 @@ impl Store {
             } else {
                 snapshot.active_len
             };
-            copy_prefix(self.dir.as_ref(), dest, &rel, len, sealed)?;
+            let next_base = snapshot.segments.get(i + 1).map(|s| s.base_offset);
+            let vouched = match old_head {
+                Some(n) => vouched_len(segment, next_base, n, len)?,
+                None => 0,
+            };
+            copy_prefix(
+                self.dir.as_ref(),
+                dest,
+                &rel,
+                len,
+                sealed,
+                Trusted::UpTo(vouched),
+            )?;
             if sealed {
                 let idx = layout::index_path(id, segment.base_offset);
                 if dest.read(&idx).is_err() {
@@ -305,6 +349,88 @@ impl Store {
         dest.sync_dir(&rel_dir)
             .context(|| format!("fsync of {}", dest.display(&rel_dir).display()))?;
         Ok(deferred)
+    }
+}
+
+/// A damage of the store's own stream, `err`, said as what stops the
+/// backup: the source is damaged (the backup is neither refused nor at
+/// fault). The kind of error stays what the damage is.
+fn source_damaged(err: Error) -> Error {
+    let why = |stream: u64, reason: String| {
+        format!("cannot back up stream {stream}: the source store's stream is damaged: {reason}")
+    };
+    match err {
+        Error::Corruption {
+            stream,
+            offset,
+            file,
+            reason,
+        } => Error::Corruption {
+            stream,
+            offset,
+            file,
+            reason: why(stream, reason),
+        },
+        Error::ChainMismatch {
+            stream,
+            offset,
+            reason,
+        } => Error::ChainMismatch {
+            stream,
+            offset,
+            reason: why(stream, reason),
+        },
+        other => other,
+    }
+}
+
+/// How many bytes of the backup's copy of `segment` (`len` bytes long in
+/// the store now; `next_base`: the base of the segment after it, if any)
+/// an old manifest whose head for the stream is at offset `n` vouches
+/// for: what the old backup copied of it, fsynced before that manifest
+/// was written. All of a segment the next one follows at or before `n`
+/// (a rotation adds nothing to a segment, so the old backup copied it
+/// whole, as sealed or as active); up to the end of the batch that ends
+/// at `n` for the segment holding it; nothing for one that starts at or
+/// after `n`.
+fn vouched_len(segment: &Segment, next_base: Option<u64>, n: u64, len: u64) -> Result<u64> {
+    if segment.base_offset >= n {
+        return Ok(0);
+    }
+    if next_base.is_some_and(|next| next <= n) {
+        return Ok(len);
+    }
+    Ok(committed_len_at(segment, n, len)?.unwrap_or(0))
+}
+
+/// The length of `segment`'s prefix that ends with the batch ending at
+/// offset `n`, looked for within its first `limit` bytes (from the last
+/// checkpoint before `n` it knows of); `None` where no batch ends there.
+fn committed_len_at(segment: &Segment, n: u64, limit: u64) -> Result<Option<u64>> {
+    let mut pos = segment.records_start()?;
+    if let Some(entry) = segment
+        .checkpoints_snapshot()
+        .iter()
+        .rev()
+        .find(|e| e.offset < n && e.pos >= pos && e.pos < limit)
+    {
+        pos = entry.pos;
+    }
+    let mut reader = RecordReader::new(segment, pos, limit);
+    loop {
+        let Next::Record(rec) = reader.next()? else {
+            return Ok(None);
+        };
+        if rec.header.kind != Kind::Event {
+            continue;
+        }
+        let next = rec.header.offset.saturating_add(1);
+        if next == n && rec.header.is_commit() {
+            return Ok(Some(reader.pos()));
+        }
+        if next >= n {
+            return Ok(None);
+        }
     }
 }
 
@@ -371,20 +497,38 @@ fn list_or_empty(dir: &dyn StorageDir, rel: &Path) -> Result<Vec<String>> {
     }
 }
 
+/// How far [`copy_prefix`] may trust the bytes a copy already holds.
+#[derive(Debug, Clone, Copy)]
+enum Trusted {
+    /// The first bytes, as many as the old manifest vouches for (copied
+    /// and fsynced before it was written): a copy is extended in place
+    /// from there, and never from further on, since a backup cut short
+    /// may have written more that nothing fsynced.
+    UpTo(u64),
+    /// A file only ever replaced whole by a rename (a tree file): a copy
+    /// of the source's length was fsynced whole before its rename, and one
+    /// that is not is copied again whole (no manifest vouches for a part).
+    Renamed,
+}
+
 /// Makes `dest`'s copy of `rel` hold the first `len` bytes of the source's,
 /// durably: a hard link for a sealed segment not copied yet (where both are
-/// local); bytes appended in place when the copy is a private file the
-/// source only extends; otherwise (a header rewritten, a tree file rebuilt)
-/// a whole new copy under a temp name, renamed over the old one once
-/// complete, so a crash leaves the old copy or the new one.
+/// local); bytes written in place from the length `trusted` vouches for
+/// when the copy is a private file the source only extends; otherwise (a
+/// header rewritten, a tree file grown or rebuilt, a copy nothing vouches
+/// for) a whole new copy under a temp name, renamed over the old one once
+/// complete, so a crash leaves the old copy or the new one. The copy is
+/// opened for reading to compare it (it may be a link to a read-only
+/// file), and for writing only to be written in place.
 fn copy_prefix(
     src: &dyn StorageDir,
     dest: &dyn StorageDir,
     rel: &Path,
     len: u64,
     immutable: bool,
+    trusted: Trusted,
 ) -> Result<()> {
-    let have = match dest.open(rel, true) {
+    let have = match dest.open(rel, false) {
         Ok(file) => Some(file),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => {
@@ -397,20 +541,30 @@ fn copy_prefix(
     let source = src
         .open(rel, false)
         .context(|| format!("opening {}", src.display(rel).display()))?;
-    let extend = match &have {
+    let mut extend_from = None;
+    match &have {
         Some(file) => {
             let dest_len = file
                 .len()
                 .context(|| format!("reading {}", dest.display(rel).display()))?;
-            if dest_len <= len && is_prefix(dest, rel, file.as_ref(), dest_len, source.as_ref())? {
-                if dest_len == len {
-                    return Ok(());
+            // Never write into a file that has other names: it may be a
+            // link to a store's own segment (which is fsynced).
+            let linked = link_count(dest, rel) > 1;
+            let vouched = match trusted {
+                Trusted::UpTo(vouched) => Some(vouched),
+                Trusted::Renamed => None,
+            };
+            let whole = linked || vouched.is_none_or(|v| v >= len);
+            if dest_len == len
+                && whole
+                && is_prefix(dest, rel, file.as_ref(), dest_len, source.as_ref())?
+            {
+                return Ok(());
+            }
+            if let Some(from) = vouched.filter(|&v| v > 0 && v <= dest_len && dest_len <= len) {
+                if !linked && is_prefix(dest, rel, file.as_ref(), from, source.as_ref())? {
+                    extend_from = Some(from);
                 }
-                // Never write into a file that has other names: it may be
-                // a link to a store's own segment.
-                (link_count(dest, rel) <= 1).then_some(dest_len)
-            } else {
-                None
             }
         }
         None => {
@@ -421,13 +575,18 @@ fn copy_prefix(
                     }
                 }
             }
-            None
         }
-    };
+    }
+    drop(have);
     let temp = crate::io::temp_path(rel);
-    let (target, write_to, mut pos) = match (extend, have) {
-        (Some(from), Some(file)) => (file, rel, from),
-        _ => {
+    let (target, write_to, mut pos) = match extend_from {
+        Some(from) => {
+            let file = dest
+                .open(rel, true)
+                .context(|| format!("opening {}", dest.display(rel).display()))?;
+            (file, rel, from)
+        }
+        None => {
             dest.write_cache(&temp, &[])
                 .context(|| format!("creating {}", dest.display(&temp).display()))?;
             let file = dest
@@ -461,11 +620,15 @@ fn copy_prefix(
 /// file rewritten since (a segment header, a rebuilt tree file). Files of
 /// one store never differ in the middle alone: a rewrite changes a header
 /// or a length, and another store's files are refused beforehand
-/// (`check_same_history`).
+/// (`check_same_history`). Nor does a copy differ from what was copied in
+/// the middle alone, since only bytes that were fsynced are compared: a
+/// manifest vouches for them, or the copy was renamed into place whole.
+/// Bytes a backup cut short wrote and nothing fsynced are never trusted
+/// this way (a power loss may have zeroed a block between the two ends).
 const SAMPLE: u64 = 4096;
 
-/// Whether `dest`'s `dest_len` bytes are the first bytes of `source`, by
-/// the first and last [`SAMPLE`] bytes of each.
+/// Whether `dest`'s first `dest_len` bytes are the first bytes of
+/// `source`, by the first and last [`SAMPLE`] bytes of those.
 fn is_prefix(
     dest: &dyn StorageDir,
     rel: &Path,
@@ -510,9 +673,9 @@ fn copy_tree_files(src: &dyn StorageDir, dest: &dyn StorageDir, id: u64) -> Resu
         let len = file
             .len()
             .context(|| format!("reading {}", src.display(&rel).display()))?;
-        // A tree file cut and rebuilt since the last backup is no longer
-        // an extension of the copy: copy_prefix replaces it whole.
-        copy_prefix(src, dest, &rel, len, false)?;
+        // No manifest records how much of a tree file the last backup
+        // copied, so one that changed since is replaced whole.
+        copy_prefix(src, dest, &rel, len, false, Trusted::Renamed)?;
     }
     dest.sync_dir(&rel_dir)
         .context(|| format!("fsync of {}", dest.display(&rel_dir).display()))

@@ -32,7 +32,16 @@ impl Store {
     /// the segment files out of the stream and unlinks them on a thread of
     /// its own (`close` waits for it); nothing is rewritten, so the call
     /// takes the same time whatever the segments hold. A crash at any point
-    /// leaves the old first offset or the new one. Afterwards reads below
+    /// leaves the old first offset or the new one.
+    ///
+    /// Once the anchor is durable the prune has happened, and this returns
+    /// the new first offset even if moving a segment file out failed: that
+    /// file is no part of the stream any more (no read, `verify` or backup
+    /// uses it); it is unlinked in the background with the others, and
+    /// where that fails too, the next writer's open removes it. An error
+    /// means the prune did not take effect in this open (see
+    /// `Stream::apply_prune` for an anchor whose directory fsync failed,
+    /// which the next writer's open may still complete). Afterwards reads below
     /// `F` fail with [`Error::Pruned`]; `verify` starts at the anchor;
     /// proofs, checkpoints and receipts about retained events are
     /// byte-identical to what they were.
@@ -86,11 +95,10 @@ impl Store {
         let applied = stream.apply_prune(&plan, &anchor)?;
         tree.adopt_anchor(&anchor);
         drop(tree);
-        self.unlink_in_background(stream, applied.renamed);
-        match applied.rename_failure {
-            None => Ok(first),
-            Some(e) => Err(e),
-        }
+        let mut files = applied.renamed;
+        files.extend(applied.not_moved);
+        self.unlink_in_background(stream, files);
+        Ok(first)
     }
 
     /// Frees the space of pruned files off the caller's time: the prune is

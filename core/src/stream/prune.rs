@@ -74,9 +74,24 @@ impl Stream {
 
     /// Carries out `plan`: records `anchor` durably, moves the snapshot to
     /// it, then renames the segment files (and their indexes) out of the
-    /// stream (`<name>.pruned`). An error means the anchor is not in
-    /// place; once it is, the prune has happened, and a failed rename only
-    /// leaves a file the next writer's open removes ([`AppliedPrune`]).
+    /// stream (`<name>.pruned`).
+    ///
+    /// An error means the stream is as it was in this open: its snapshot
+    /// was not moved and no file was renamed. The anchor is not in force
+    /// then, but it may be on disk: the anchor is written to a temp file,
+    /// fsynced, renamed over the old one, and the directory fsynced, so a
+    /// failure of that last fsync (or of anything after the rename) comes
+    /// back as an error with the new anchor already in place, and a crash
+    /// may keep it or not. Where it stays, the next writer's open finishes
+    /// the prune (removes the segments below it) and a read-only follower
+    /// takes it once a segment below it is gone; where it does not, the
+    /// old anchor holds. Either way nothing retained is lost.
+    ///
+    /// Once the anchor is durable the prune has happened and this returns
+    /// `Ok`: a file whose rename failed stays in the stream's directory
+    /// under its own name, outside the stream (nothing of this open reads
+    /// it), listed in [`AppliedPrune::not_moved`] for the caller to remove,
+    /// and removed by the next writer's open otherwise.
     pub(crate) fn apply_prune(
         &self,
         plan: &PrunePlan,
@@ -115,13 +130,7 @@ impl Stream {
                 match self.dir.rename(&rel, &to) {
                     Ok(()) => applied.renamed.push(to),
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => {
-                        applied.rename_failure = Some(Error::io(
-                            format!("renaming pruned {}", self.dir.display(&rel).display()),
-                            e,
-                        ));
-                        return Ok(applied);
-                    }
+                    Err(_) => applied.not_moved.push(rel),
                 }
             }
         }
@@ -144,8 +153,11 @@ pub(crate) struct AppliedPrune {
     /// costs the same whatever a file holds, while a file system takes
     /// time in proportion to a file's size to free it.
     pub renamed: Vec<std::path::PathBuf>,
-    /// Why the rest were not moved (the next writer's open removes them).
-    pub rename_failure: Option<Error>,
+    /// Files below the anchor whose rename failed: still under their own
+    /// names in the stream's directory, outside the stream. The caller
+    /// unlinks them as it does the renamed ones; any left are removed by
+    /// the next writer's open.
+    pub not_moved: Vec<std::path::PathBuf>,
 }
 
 impl Stream {
