@@ -24,8 +24,11 @@ NPM_FLAGS ?= --no-audit --no-fund --engine-strict
 
 .PHONY: test-node demo-node node-build node-pack
 
-test-node:
-	cd $(NODE_DIR) && $(NPM) ci $(NPM_FLAGS) && $(NPM) run build && $(NPM) test
+# The tier tests run against moto_server, from the Python test tools'
+# virtualenv (bindings/python/requirements-dev.txt).
+test-node: $(PY_VENV)/.tools
+	cd $(NODE_DIR) && $(NPM) ci $(NPM_FLAGS) && $(NPM) run build && \
+		STRATALOG_MOTO_SERVER=$(CURDIR)/$(PY_BIN)/moto_server $(NPM) test
 
 node-build:
 	cd $(NODE_DIR) && { [ -x node_modules/.bin/napi ] || $(NPM) ci $(NPM_FLAGS); } && $(NPM) run build

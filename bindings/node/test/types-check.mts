@@ -19,6 +19,8 @@ import type {
   OpenOptions,
   StratalogError,
   StratalogErrorCode,
+  TierOptions,
+  TierStats,
   TreeOptions,
   U64,
   U64Result,
@@ -78,6 +80,16 @@ async function main(): Promise<void> {
   const first: number = (await store.prune(7, 2)) + (await store.firstOffset(7n))
   const keptLast: number = await store.pruneKeepLast(7, 100n)
   const keptBytes: number = await store.pruneKeepBytes(7n, 1 << 20)
+  const tierOptions: TierOptions = { endpoint: 'http://127.0.0.1:9000', allowHttp: true, region: 'us-east-1' }
+  const tiered: Store = await Store.open('data', { tier: 's3://bucket/p', tierOptions, localCacheBytes: 1n << 30n })
+  await tiered.syncTier()
+  const tierStats: TierStats = tiered.tierStats()
+  const pending: number = tierStats.pendingSegments + tierStats.pendingBytes
+  const lastError: string | null = tierStats.lastError
+  const fromBucket: Store = await Store.openReadOnly('s3://bucket/p', { tierOptions })
+  void pending
+  void lastError
+  void fromBucket
   const timed: Store = Store.openInMemory({ timestamps: true })
   const recorded: boolean = timed.options().timestamps
   const since: number = await timed.seekTime(7, new Date('2026-12-04T15:00:00Z'))
