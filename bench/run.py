@@ -59,6 +59,10 @@ ENV = {
     # Issue 15: the stream pruned and backed up, and the one exported.
     "BENCH_RETENTION_GB": os.environ.get("BENCH_RETENTION_GB", "10"),
     "BENCH_EXPORT_EVENTS": os.environ.get("BENCH_EXPORT_EVENTS", "200000"),
+    # Issue 16: the S3 API the tier cells run against, and the sealed data
+    # they upload.
+    "BENCH_MOTO_SERVER": os.path.join(ROOT, "build", "bench-venv", "bin", "moto_server"),
+    "BENCH_TIER_MB": os.environ.get("BENCH_TIER_MB", "128"),
     # 16 concurrent fsync'd appends need 16 pool threads to wait in.
     "UV_THREADPOOL_SIZE": "16",
 }
@@ -107,6 +111,9 @@ SYSTEMS: dict[str, tuple[str, list[str], str]] = {
     "python-export": (
         "stratalog CLI, export and import", [PY, "bench/python/bench_py.py", "run", "python-export"], ROOT,
     ),
+    # Issue 16: the object-storage tier against moto_server on 127.0.0.1.
+    # First round only.
+    "tier": ("stratalog Rust core, S3 tier", RUST + ["run", "tier"], ROOT),
     # Not a system: stratalog, SQLite and the limit's fsync'd single events,
     # interleaved in 20 ms slices (bench_py.py run_duel).
     "duel": ("fsync duel", [PY, "bench/python/bench_py.py", "run", "duel"], ROOT),
@@ -120,7 +127,7 @@ PROOF_SYSTEMS = [
     ("tamperlog-proofs", "tamperlog"),
     ("hypercore-proofs", "hypercore"),
 ]
-ONCE = {"streams", "follow", "retention", "python-export", *(s for s, _ in PROOF_SYSTEMS)}
+ONCE = {"streams", "follow", "retention", "tier", "python-export", *(s for s, _ in PROOF_SYSTEMS)}
 ORDER = [s for s in SYSTEMS if s != "duel" and s not in ONCE]
 DUEL = "duel/100B/x1/fsync"
 STRATALOG = ["core", "c", "python", "node"]
@@ -358,6 +365,11 @@ class Report:
         x = v("follow", "follow/idle-cpu")
         rows.append(("CPU time of an idle follower over 10 s", "n/a" if x is None else f"{x:.0f} ms", "<= 10 ms",
                      None if x is None else x <= 10))
+        # Issue 16: appends never wait for the bucket.
+        ratio_row(
+            "core appends with an S3 tier uploading every sealed segment meanwhile vs without, 100 B x1000",
+            v("tier", "tier/append/tiered"), v("tier", "tier/append/alone"), 0.90, ">= 90%",
+        )
         # Issue 13: proofs of a 1,000,000-event stream.
         for workload, what, goal, unit in (
             ("proofs/inclusion", "inclusion proofs of random events, 1M-event stream, Rust core", 100_000, "proofs/s"),
@@ -470,6 +482,47 @@ class Report:
                 shown = f"{fmt_rate(x)} ({unit.split('/')[0]})"
             lines.append(f"| {what} | {shown} |")
         return lines
+
+    # ------------------------------------------------------------ tier
+    def tier_section(self) -> list[str]:
+        """Issue 16: the S3 tier against moto_server on 127.0.0.1."""
+        v = self.v
+        if v("tier", "tier/upload") is None:
+            return []
+
+        def mb(x: float | None) -> str:
+            return "n/a" if x is None else f"{x:,.0f} MB/s"
+
+        alone, tiered = v("tier", "tier/append/alone"), v("tier", "tier/append/tiered")
+        cold, gets = v("tier", "tier/cold-read"), v("tier", "tier/cold-read-gets")
+        up, raw_put = v("tier", "tier/upload"), v("tier", "tier/raw-put")
+        ver, raw_get = v("tier", "tier/verify"), v("tier", "tier/raw-get")
+        pct = lambda a, b: "" if a is None or not b else f" ({a / b:.0%} of the raw transfer)"  # noqa: E731
+        return [
+            "",
+            "## S3 tier (issue 16, first round only)",
+            "",
+            f"Against moto_server (Python) on 127.0.0.1: {int(ENV['BENCH_TIER_MB'])} MB of 8 MiB sealed segments. "
+            "The raw transfers put and get the same files through the same server and client (object_store), "
+            "one after another: the limit of this machine and server.",
+            "",
+            "| workload | measured |",
+            "|---|---|",
+            f"| appends 100 B x1000 into 1 MiB segments, no tier | {'n/a' if alone is None else fmt_rate(alone)} |",
+            f"| the same with the tier uploading every sealed segment meanwhile | "
+            f"{'n/a' if tiered is None else fmt_rate(tiered)} |",
+            "| CPU cores busy while appending: this process alone / tiered (writer + uploader) / the S3 server | "
+            + " / ".join("n/a" if x is None else f"{x:.2f}" for x in (
+                v("tier", "tier/append/cpu-alone"), v("tier", "tier/append/cpu-tiered"),
+                v("tier", "tier/append/cpu-server")))
+            + " |",
+            f"| `sync_tier` upload of the sealed segments | {mb(up)}{pct(up, raw_put)} |",
+            f"| raw put of the same objects | {mb(raw_put)} |",
+            f"| `verify` straight from the bucket (no local store) | {mb(ver)}{pct(ver, raw_get)} |",
+            f"| raw get of the same objects | {mb(raw_get)} |",
+            f"| cold read of one event from a segment only the bucket holds (median) | "
+            + ("n/a" if cold is None else f"{cold:.1f} ms, {gets:.0f} GETs") + " |",
+        ]
 
     # ------------------------------------------------------------ proofs
 
@@ -723,6 +776,7 @@ class Report:
             lines.append(f"| {w} | {shown} |")
         lines += self.proofs_section()
         lines += self.retention_section()
+        lines += self.tier_section()
         lines += [
             "",
             "## stratalog against its peers",

@@ -26,6 +26,7 @@ mod follow;
 mod many_streams;
 mod proofs;
 mod retention;
+mod tier;
 
 use std::fs::{self, File, OpenOptions};
 use std::hint::black_box;
@@ -624,12 +625,13 @@ fn main() {
         ["run", "follow"] => follow::run(&cfg),
         ["run", "proofs"] => proofs::run(&cfg),
         ["run", "retention"] => retention::run(&cfg),
+        ["run", "tier"] => tier::run(&cfg),
         ["run", "follow-child", mode, path, arg] => {
             follow::child_main(mode, path, arg.parse().unwrap())
         }
         _ => {
             eprintln!(
-                "usage: stratabench prepare | run limit|core|open|commitlog|many-streams|follow|proofs|retention"
+                "usage: stratabench prepare | run limit|core|open|commitlog|many-streams|follow|proofs|retention|tier"
             );
             std::process::exit(2);
         }

@@ -129,6 +129,8 @@ impl TierAgent {
             progress: Condvar::new(),
         });
         shared.note_cached_copies();
+        // A store reopened with a smaller cache trims it now.
+        shared.evict(&mut shared.state.lock());
         let weak = Arc::downgrade(&shared);
         dir.set_on_seal(Box::new(move |stream| {
             if let Some(shared) = weak.upgrade() {

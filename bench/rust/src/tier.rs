@@ -1,0 +1,277 @@
+//! Issue 16: the object-storage tier against a local S3 API (moto_server,
+//! from build/bench-venv; `BENCH_MOTO_SERVER` names it). Emitted as
+//! system "tier":
+//!
+//! - `tier/append/alone`, `tier/append/tiered` (events/s): 100 B x1000
+//!   batches into 1 MiB segments, without a tier and with one uploading
+//!   every sealed segment meanwhile.
+//! - `tier/upload` (MB/s): `sync_tier` of `BENCH_TIER_MB` (128) of sealed
+//!   segments a store holds when it first opens with the tier; beside
+//!   `tier/raw-put` (MB/s), the same files put through the same server with
+//!   the same client (object_store), one after another, as `aws s3 cp`
+//!   would.
+//! - `tier/verify` (MB/s): `verify` of that stream straight from the
+//!   bucket, with no local store; beside `tier/raw-get` (MB/s), every
+//!   object fetched whole.
+//! - `tier/cold-read` (ms, median) and `tier/cold-read-gets` (GETs): one
+//!   event read from a segment only the bucket holds.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::ops::Range;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use stratalog_core::tier::{Object, ObjectInfo, Put, Tier};
+use stratalog_core::{Options, Store, TierConfig};
+
+use crate::{emit, events, Cfg};
+
+struct Moto {
+    child: Child,
+    endpoint: String,
+}
+
+impl Moto {
+    fn start() -> Moto {
+        let exe = std::env::var("BENCH_MOTO_SERVER")
+            .unwrap_or_else(|_| "build/bench-venv/bin/moto_server".into());
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(&exe)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {exe}: {e}"));
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "moto_server did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Moto {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    /// Creates a bucket with an unsigned PUT (moto allows it).
+    fn bucket(&self, name: &str) {
+        let host = self.endpoint.trim_start_matches("http://");
+        let mut s = TcpStream::connect(host).unwrap();
+        write!(
+            s,
+            "PUT /{name} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut reply = String::new();
+        s.read_to_string(&mut reply).unwrap();
+        assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    }
+
+    fn tier(&self, bucket: &str) -> Arc<dyn Tier> {
+        let options = [
+            ("endpoint", self.endpoint.as_str()),
+            ("allow_http", "true"),
+            ("region", "us-east-1"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned()));
+        stratalog_tier::connect(&format!("s3://{bucket}/bench"), &options).unwrap()
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Counts the GETs made through it.
+#[derive(Debug)]
+struct Counting(Arc<dyn Tier>, AtomicU64);
+
+impl Tier for Counting {
+    fn url(&self) -> &str {
+        self.0.url()
+    }
+    fn get(&self, key: &str) -> std::io::Result<Option<Object>> {
+        self.1.fetch_add(1, Ordering::Relaxed);
+        self.0.get(key)
+    }
+    fn get_range(&self, key: &str, range: Range<u64>) -> std::io::Result<Vec<u8>> {
+        self.1.fetch_add(1, Ordering::Relaxed);
+        self.0.get_range(key, range)
+    }
+    fn head(&self, key: &str) -> std::io::Result<Option<ObjectInfo>> {
+        self.0.head(key)
+    }
+    fn put_create(&self, key: &str, bytes: Vec<u8>) -> std::io::Result<Put> {
+        self.0.put_create(key, bytes)
+    }
+    fn put_update(&self, key: &str, bytes: Vec<u8>, etag: &str) -> std::io::Result<Put> {
+        self.0.put_update(key, bytes, etag)
+    }
+    fn put(&self, key: &str, bytes: Vec<u8>) -> std::io::Result<()> {
+        self.0.put(key, bytes)
+    }
+    fn list_dirs(&self, dir: &str) -> std::io::Result<Vec<String>> {
+        self.0.list_dirs(dir)
+    }
+    fn delete(&self, key: &str) -> std::io::Result<()> {
+        self.0.delete(key)
+    }
+}
+
+fn options(segment_size: u64) -> Options {
+    Options {
+        segment_size,
+        ..Options::default()
+    }
+}
+
+/// CPU seconds (user + system) process `pid` ("self" for this one) used.
+fn cpu_seconds(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // The fields after the command name, which is in parentheses.
+    let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..].split(' ').collect();
+    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
+    ticks / 100.0
+}
+
+fn append_rate(store: &Store, seconds: f64) -> f64 {
+    let evs = events(100, 1000);
+    let start = Instant::now();
+    let mut n = 0u64;
+    while start.elapsed().as_secs_f64() < seconds {
+        store.append_batch(1, &evs, None, false).unwrap();
+        n += 1000;
+    }
+    n as f64 / start.elapsed().as_secs_f64()
+}
+
+pub fn run(cfg: &Cfg) {
+    for (k, v) in [
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_DEFAULT_REGION", "us-east-1"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ] {
+        std::env::set_var(k, v);
+    }
+    let moto = Moto::start();
+    let seconds = (cfg.budget.as_secs_f64() * 10.0).max(2.0);
+
+    // Appends with and without a tier uploading beside them.
+    let server = moto.child.id().to_string();
+    let alone = Store::open(cfg.scratch("tier-alone"), options(1 << 20)).unwrap();
+    let cpu = cpu_seconds("self");
+    let rate_alone = append_rate(&alone, seconds);
+    let cpu_alone = cpu_seconds("self") - cpu;
+    alone.close().unwrap();
+    moto.bucket("append");
+    let tiered = Store::open_tiered(
+        cfg.scratch("tier-tiered"),
+        options(1 << 20),
+        TierConfig::new(moto.tier("append")),
+    )
+    .unwrap();
+    let (cpu, server_cpu) = (cpu_seconds("self"), cpu_seconds(&server));
+    let rate_tiered = append_rate(&tiered, seconds);
+    let (cpu_tiered, server_cpu) = (cpu_seconds("self") - cpu, cpu_seconds(&server) - server_cpu);
+    let uploaded = tiered.tier_stats().unwrap().uploaded_segments;
+    tiered.close().unwrap();
+    emit("tier", "tier/append/alone", rate_alone, "events/s");
+    emit("tier", "tier/append/tiered", rate_tiered, "events/s");
+    emit("tier", "tier/append/uploaded-meanwhile", uploaded as f64, "segments");
+    // Where the CPU went, per second of appending: this process (the
+    // writer, plus the uploader when tiered) and the S3 server, which
+    // shares this machine's cores.
+    emit("tier", "tier/append/cpu-alone", cpu_alone / seconds, "cores");
+    emit("tier", "tier/append/cpu-tiered", cpu_tiered / seconds, "cores");
+    emit("tier", "tier/append/cpu-server", server_cpu / seconds, "cores");
+
+    // Upload of a backlog of sealed segments, and the raw transfer.
+    let mb: u64 = std::env::var("BENCH_TIER_MB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(128);
+    let path = cfg.scratch("tier-upload");
+    let store = Store::open(&path, options(8 << 20)).unwrap();
+    let evs = events(1024, 1000);
+    for _ in 0..(mb << 20) / (1024 * 1000) {
+        store.append_batch(1, &evs, None, false).unwrap();
+    }
+    let head = store.chain_head(1).unwrap();
+    store.close().unwrap();
+    moto.bucket("upload");
+    let store = Store::open_tiered(&path, options(8 << 20), TierConfig::new(moto.tier("upload"))).unwrap();
+    let start = Instant::now();
+    store.sync_tier().unwrap();
+    let took = start.elapsed().as_secs_f64();
+    let bytes = store.tier_stats().unwrap().uploaded_bytes;
+    store.close().unwrap();
+    emit("tier", "tier/upload", bytes as f64 / 1e6 / took, "MB/s");
+
+    moto.bucket("raw");
+    let raw = moto.tier("raw");
+    let mut files: Vec<_> = std::fs::read_dir(path.join("streams").join(format!("{:020}", 1)))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "seg"))
+        .collect();
+    files.sort();
+    let start = Instant::now();
+    let mut raw_bytes = 0u64;
+    for (i, file) in files.iter().enumerate() {
+        let data = std::fs::read(file).unwrap();
+        raw_bytes += data.len() as u64;
+        raw.put(&format!("objects/{i}"), data).unwrap();
+    }
+    emit("tier", "tier/raw-put", raw_bytes as f64 / 1e6 / start.elapsed().as_secs_f64(), "MB/s");
+    let start = Instant::now();
+    let mut got = 0u64;
+    for i in 0..files.len() {
+        got += raw.get(&format!("objects/{i}")).unwrap().unwrap().bytes.len() as u64;
+    }
+    emit("tier", "tier/raw-get", got as f64 / 1e6 / start.elapsed().as_secs_f64(), "MB/s");
+
+    // Verify straight from the bucket.
+    let start = Instant::now();
+    let remote = Store::open_tier_read_only(moto.tier("upload"), Options::default()).unwrap();
+    let report = remote.verify_against(1, &head).unwrap();
+    emit("tier", "tier/verify", report.bytes as f64 / 1e6 / start.elapsed().as_secs_f64(), "MB/s");
+    drop(remote);
+
+    // A cold read of one event from a segment only the bucket holds: the
+    // writer reopened with a cache that keeps nothing (its local copies go
+    // at open), reading one event of each sealed segment once.
+    let counting = Arc::new(Counting(moto.tier("upload"), AtomicU64::new(0)));
+    let mut config = TierConfig::new(counting.clone());
+    config.local_cache_bytes = Some(0);
+    let store = Store::open_tiered(&path, options(8 << 20), config).unwrap();
+    assert!(store.tier_stats().unwrap().evicted_segments > 0);
+    let per_segment = head.next_offset / files.len() as u64;
+    let mut times = Vec::new();
+    let mut gets = Vec::new();
+    for i in 0..files.len() as u64 - 1 {
+        let offset = i * per_segment + per_segment / 2;
+        let before = counting.1.load(Ordering::Relaxed);
+        let start = Instant::now();
+        let read = store.read_from(1, offset, 1).unwrap();
+        times.push(start.elapsed().as_secs_f64() * 1e3);
+        gets.push((counting.1.load(Ordering::Relaxed) - before) as f64);
+        assert_eq!(read.len(), 1);
+    }
+    store.close().unwrap();
+    times.sort_by(f64::total_cmp);
+    gets.sort_by(f64::total_cmp);
+    emit("tier", "tier/cold-read", times[times.len() / 2], "ms");
+    emit("tier", "tier/cold-read-gets", gets[gets.len() / 2], "GETs");
+}
