@@ -188,13 +188,33 @@ pub fn run(cfg: &Cfg) {
     tiered.close().unwrap();
     emit("tier", "tier/append/alone", rate_alone, "events/s");
     emit("tier", "tier/append/tiered", rate_tiered, "events/s");
-    emit("tier", "tier/append/uploaded-meanwhile", uploaded as f64, "segments");
+    emit(
+        "tier",
+        "tier/append/uploaded-meanwhile",
+        uploaded as f64,
+        "segments",
+    );
     // Where the CPU went, per second of appending: this process (the
     // writer, plus the uploader when tiered) and the S3 server, which
     // shares this machine's cores.
-    emit("tier", "tier/append/cpu-alone", cpu_alone / seconds, "cores");
-    emit("tier", "tier/append/cpu-tiered", cpu_tiered / seconds, "cores");
-    emit("tier", "tier/append/cpu-server", server_cpu / seconds, "cores");
+    emit(
+        "tier",
+        "tier/append/cpu-alone",
+        cpu_alone / seconds,
+        "cores",
+    );
+    emit(
+        "tier",
+        "tier/append/cpu-tiered",
+        cpu_tiered / seconds,
+        "cores",
+    );
+    emit(
+        "tier",
+        "tier/append/cpu-server",
+        server_cpu / seconds,
+        "cores",
+    );
 
     // Upload of a backlog of sealed segments, and the raw transfer.
     let mb: u64 = std::env::var("BENCH_TIER_MB")
@@ -210,7 +230,12 @@ pub fn run(cfg: &Cfg) {
     let head = store.chain_head(1).unwrap();
     store.close().unwrap();
     moto.bucket("upload");
-    let store = Store::open_tiered(&path, options(8 << 20), TierConfig::new(moto.tier("upload"))).unwrap();
+    let store = Store::open_tiered(
+        &path,
+        options(8 << 20),
+        TierConfig::new(moto.tier("upload")),
+    )
+    .unwrap();
     let start = Instant::now();
     store.sync_tier().unwrap();
     let took = start.elapsed().as_secs_f64();
@@ -234,19 +259,39 @@ pub fn run(cfg: &Cfg) {
         raw_bytes += data.len() as u64;
         raw.put(&format!("objects/{i}"), data).unwrap();
     }
-    emit("tier", "tier/raw-put", raw_bytes as f64 / 1e6 / start.elapsed().as_secs_f64(), "MB/s");
+    emit(
+        "tier",
+        "tier/raw-put",
+        raw_bytes as f64 / 1e6 / start.elapsed().as_secs_f64(),
+        "MB/s",
+    );
     let start = Instant::now();
     let mut got = 0u64;
     for i in 0..files.len() {
-        got += raw.get(&format!("objects/{i}")).unwrap().unwrap().bytes.len() as u64;
+        got += raw
+            .get(&format!("objects/{i}"))
+            .unwrap()
+            .unwrap()
+            .bytes
+            .len() as u64;
     }
-    emit("tier", "tier/raw-get", got as f64 / 1e6 / start.elapsed().as_secs_f64(), "MB/s");
+    emit(
+        "tier",
+        "tier/raw-get",
+        got as f64 / 1e6 / start.elapsed().as_secs_f64(),
+        "MB/s",
+    );
 
     // Verify straight from the bucket.
     let start = Instant::now();
     let remote = Store::open_tier_read_only(moto.tier("upload"), Options::default()).unwrap();
     let report = remote.verify_against(1, &head).unwrap();
-    emit("tier", "tier/verify", report.bytes as f64 / 1e6 / start.elapsed().as_secs_f64(), "MB/s");
+    emit(
+        "tier",
+        "tier/verify",
+        report.bytes as f64 / 1e6 / start.elapsed().as_secs_f64(),
+        "MB/s",
+    );
     drop(remote);
 
     // A cold read of one event from a segment only the bucket holds: the
