@@ -119,6 +119,9 @@ impl Store {
         };
         let mut store = Store::load(dir, options, true)?;
         store.lock = Mutex::new(Some(lock));
+        if let Some(agent) = &agent {
+            agent.set_store_dir(store.dir.clone());
+        }
         store.tier = agent;
         Ok(store)
     }

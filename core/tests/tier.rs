@@ -30,6 +30,18 @@ fn fill(store: &Store, stream: u64, from: u64, n: u64) -> ChainHead {
     head
 }
 
+/// Files this process holds open that were deleted (Linux).
+fn deleted_files_held_open() -> usize {
+    std::fs::read_dir("/proc/self/fd")
+        .map(|fds| {
+            fds.flatten()
+                .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+                .filter(|target| target.to_string_lossy().ends_with(".seg (deleted)"))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
 fn read_all(store: &Store, stream: u64) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     for event in store.iter(stream, 0).unwrap() {
@@ -95,9 +107,14 @@ fn evicted_segments_are_read_from_the_bucket_and_survive_a_reopen() {
     store.sync_tier().unwrap();
     let stats = store.tier_stats().unwrap();
     assert!(stats.evicted_segments >= 8, "{stats:?}");
-    // Only the active segment (empty after the seal) is still local.
+    // Only the active segment (empty after the seal) is still local, and
+    // no descriptor keeps an evicted file's space.
     assert_eq!(segments(dir.path(), 1).len(), 1);
+    assert_eq!(deleted_files_held_open(), 0);
+    // The events come back from the bucket.
+    let gets = bucket.gets();
     assert_eq!(read_all(&store, 1), expected(1, 400));
+    assert!(bucket.gets() >= gets + 8, "{} GETs", bucket.gets() - gets);
     store.verify_against(1, &head).unwrap();
     store.close().unwrap();
 
@@ -153,71 +170,132 @@ fn a_second_writer_is_locked_and_a_takeover_fences_the_first_without_a_fork() {
     let a_dir = tempfile::tempdir().unwrap();
     let b_dir = tempfile::tempdir().unwrap();
     let bucket = MemoryTier::new();
-    let mut cfg = config(&bucket);
-    cfg.lease_ttl = Duration::from_millis(300);
-    let a = Store::open_tiered(a_dir.path(), small(8192, 16), cfg.clone()).unwrap();
+    // A and B reach the bucket over networks of their own.
+    let (a_net, b_net) = (bucket.view(), bucket.view());
+    let lease = |net: &MemoryTier, takeover| {
+        let mut cfg = config(net);
+        cfg.lease_ttl = Duration::from_millis(300);
+        cfg.takeover = takeover;
+        cfg
+    };
+    let a = Store::open_tiered(a_dir.path(), small(8192, 16), lease(&a_net, false)).unwrap();
     let synced = fill(&a, 5, 0, 100);
+    let quiet = fill(&a, 6, 0, 100);
     a.sync_tier().unwrap();
     // A live writer: refused, with takeover or not.
-    let mut b_cfg = cfg.clone();
-    assert!(matches!(
-        Store::open_tiered(b_dir.path(), small(8192, 16), b_cfg.clone()),
-        Err(Error::Locked(_))
-    ));
-    b_cfg.takeover = true;
-    assert!(matches!(
-        Store::open_tiered(b_dir.path(), small(8192, 16), b_cfg.clone()),
-        Err(Error::Locked(_))
-    ));
-    // A stops renewing (its machine "dies" but the handle lives on, as in
-    // a partition); after the ttl a standby takes over.
-    bucket.set_down(true);
+    for takeover in [false, true] {
+        assert!(matches!(
+            Store::open_tiered(b_dir.path(), small(8192, 16), lease(&b_net, takeover)),
+            Err(Error::Locked(_))
+        ));
+    }
+    // A is cut off from the bucket (its handle lives on, as in a
+    // partition) and keeps appending; once its lease expires, a standby
+    // takes over.
+    a_net.set_down(true);
     let unsynced = fill(&a, 5, 100, 30);
-    std::thread::sleep(Duration::from_millis(700));
-    bucket.set_down(false);
+    fill(&a, 6, 100, 100);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
     let b = loop {
-        match Store::open_tiered(b_dir.path(), small(8192, 16), b_cfg.clone()) {
+        match Store::open_tiered(b_dir.path(), small(8192, 16), lease(&b_net, true)) {
             Ok(b) => break b,
-            // A may renew once more as the bucket comes back: wait it out.
-            Err(Error::Locked(_)) => std::thread::sleep(Duration::from_millis(400)),
+            Err(Error::Locked(_)) => {
+                assert!(std::time::Instant::now() < deadline, "B never took over");
+                std::thread::sleep(Duration::from_millis(200));
+            }
             Err(e) => panic!("{e:?}"),
         }
     };
+    assert_eq!(b.tier_stats().unwrap().epoch, 2);
     assert_eq!(
         b.chain_head(5).unwrap(),
         synced,
         "B continues from the bucket"
     );
+    assert_eq!(b.chain_head(6).unwrap(), quiet);
     assert_eq!(read_all(&b, 5), expected(5, 100));
-    let b_head = b.append(5, b"from the standby").unwrap();
-    b.sync_tier().unwrap();
 
-    // A learns it was fenced at its next renewal or upload.
+    // A's network comes back before B wrote anything: every manifest
+    // already carries B's epoch, so A cannot extend any stream, not even
+    // the one B never writes.
+    a_net.set_down(false);
     assert!(unsynced.next_offset > synced.next_offset);
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        match a.sync_tier() {
-            Err(Error::Locked(_)) => break,
-            other => {
-                assert!(
-                    std::time::Instant::now() < deadline,
-                    "A was never fenced: {other:?}"
-                );
-                std::thread::sleep(Duration::from_millis(100));
-            }
-        }
+    match a.sync_tier() {
+        Err(Error::Locked(_)) => {}
+        other => panic!("A was not fenced: {other:?}"),
     }
     assert!(a.tier_stats().unwrap().fenced);
     assert!(matches!(a.append(5, b"late"), Err(Error::Locked(_))));
+    let b_head = b.append(5, b"from the standby").unwrap();
+    b.sync_tier().unwrap();
 
-    // The bucket holds one chain: A's history to the takeover, then B's.
+    // The bucket holds one chain per stream: A's history to the takeover,
+    // then B's.
     let remote = Store::open_tier_read_only(Arc::new(bucket.clone()), Default::default()).unwrap();
     remote.verify_against(5, &b_head).unwrap();
+    remote.verify_against(6, &quiet).unwrap();
     let events = read_all(&remote, 5);
     assert_eq!(events.len(), 101);
     assert_eq!(events[100], b"from the standby".to_vec());
     drop(a);
     b.close().unwrap();
+
+    // A's directory, opened again with the tier: its lease is gone.
+    let mut again = lease(&a_net, false);
+    again.lease_ttl = Duration::from_secs(30);
+    assert!(matches!(
+        Store::open_tiered(a_dir.path(), small(8192, 16), again.clone()),
+        Err(Error::Locked(_))
+    ));
+    // With a takeover (B closed and its lease expired), A's diverged tail
+    // is refused, never uploaded over B's history.
+    std::thread::sleep(Duration::from_millis(1500));
+    again.takeover = true;
+    match Store::open_tiered(a_dir.path(), small(8192, 16), again) {
+        Err(Error::InvalidArgument(msg)) => assert!(msg.contains("diverged"), "{msg}"),
+        other => panic!("A's diverged copy was accepted: {other:?}"),
+    }
+}
+
+#[test]
+fn a_stream_pruned_before_it_was_tiered_uploads_from_its_anchor() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), small(8192, 16)).unwrap();
+    let head = fill(&store, 3, 0, 400);
+    let first = store.prune(3, 200).unwrap();
+    assert!(first > 0);
+    store.close().unwrap();
+    let bucket = MemoryTier::new();
+    let store = Store::open_tiered(dir.path(), small(8192, 16), config(&bucket)).unwrap();
+    store.sync_tier().unwrap();
+    store.close().unwrap();
+    let remote = Store::open_tier_read_only(Arc::new(bucket.clone()), Default::default()).unwrap();
+    assert_eq!(remote.first_offset(3).unwrap(), first);
+    remote.verify_against(3, &head).unwrap();
+    assert!(matches!(
+        remote.read_from(3, 0, 1),
+        Err(Error::Pruned { first_offset, .. }) if first_offset == first
+    ));
+}
+
+#[test]
+fn a_garbled_manifest_is_corruption() {
+    let dir = tempfile::tempdir().unwrap();
+    let bucket = MemoryTier::new();
+    let store = Store::open_tiered(dir.path(), small(8192, 16), config(&bucket)).unwrap();
+    fill(&store, 2, 0, 100);
+    store.sync_tier().unwrap();
+    store.close().unwrap();
+    let key = format!("streams/{:020}/MANIFEST", 2);
+    let mut bytes = bucket.get(&key).unwrap().unwrap().bytes;
+    bytes[90] ^= 0xff;
+    bucket.overwrite(&key, bytes);
+    match Store::open_tier_read_only(Arc::new(bucket.clone()), Default::default()) {
+        Err(Error::Corruption {
+            stream: 2, reason, ..
+        }) => assert!(reason.contains("checksum"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]

@@ -207,7 +207,10 @@ function tierOptions(options) {
         `The "options.tierOptions.${key}" option must be a string, boolean or number. Received ${describe(value)}`,
       )
     }
-    return [key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), String(value)]
+    // camelCase (allowHttp) to object_store's snake_case (allow_http);
+    // any other spelling goes as it is.
+    const snake = /^[a-z][a-zA-Z0-9]*$/.test(key) ? key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`) : key
+    return [snake, String(value)]
   })
 }
 

@@ -79,6 +79,18 @@ def test_sync_tier_uploads_and_the_bucket_reads_and_verifies_alone(tmp_path: Pat
             remote.append(1, b"no")
 
 
+def deleted_segments_held_open() -> list[str]:
+    held = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except FileNotFoundError:  # the directory listing's own descriptor
+            continue
+        if target.endswith(".seg (deleted)"):
+            held.append(target)
+    return held
+
+
 def test_evicted_segments_are_read_back_from_the_bucket(tmp_path: Path, s3: MotoServer, bucket: str) -> None:
     opts = dict(segment_size=SEGMENT, tier=bucket, tier_options=options(s3.endpoint), local_cache_bytes=0)
     with stratalog.open(tmp_path / "a", **opts) as store:  # type: ignore[arg-type]
@@ -86,6 +98,8 @@ def test_evicted_segments_are_read_back_from_the_bucket(tmp_path: Path, s3: Moto
         store.sync_tier()
         assert store.tier_stats().evicted_segments >= 10
         assert len(list((tmp_path / "a" / "streams" / f"{1:020}").glob("*.seg"))) == 1
+        # No descriptor keeps an evicted file's space: reads go to the bucket.
+        assert deleted_segments_held_open() == []
         assert [e for _, e in store.iter(1)] == events(1, 0, 400)
     with stratalog.open(tmp_path / "a", **opts) as store:  # type: ignore[arg-type]
         assert store.chain_head(1) == head
@@ -202,24 +216,66 @@ def test_a_second_writer_is_locked_and_a_standby_takes_over_a_dead_one(tmp_path:
         assert got[-1] == b"standby B" and len(got) == synced.next_offset + 1
 
 
+BACKLOG_WRITER = textwrap.dedent(
+    """
+    import sys, stratalog
+    path, url, endpoint = sys.argv[1:4]
+    opts = {"endpoint": endpoint, "allow_http": "true", "region": "us-east-1"}
+    store = stratalog.open(path, segment_size=8192, tier=url, tier_options=opts)
+    print("opened", flush=True)
+    sys.stdin.readline()
+    for i in range(0, 20000, 10):
+        store.append_batch(7, [b"writer A %d" % j for j in range(i, i + 10)])
+    print(store.chain_head(7), flush=True)
+    sys.stdin.readline()
+    print("syncing", flush=True)
+    store.sync_tier()
+    print("synced", flush=True)
+    sys.stdin.read()
+    """
+)
+
+
 def test_a_writer_killed_mid_upload_resumes_and_loses_nothing(tmp_path: Path, s3: MotoServer, bucket: str) -> None:
+    # The writer builds a backlog while its bucket is unreachable, then is
+    # killed 0.2 s into uploading it; a restart uploads the rest.
+    script = tmp_path / "backlog.py"
+    script.write_text(BACKLOG_WRITER)
     local = tmp_path / "a"
-    for delay in (0.05, 0.3):
-        a = start_writer(tmp_path, local, bucket, s3.endpoint, 30.0, SYNC="1", EVENTS="1500")
-        assert a.stdout is not None
-        a.stdout.readline()
+    proxy = Proxy(s3.port)
+    try:
+        a = subprocess.Popen(
+            [sys.executable, str(script), str(local), bucket, proxy.endpoint],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, **aws_test_environment()},
+        )
+        assert a.stdin is not None and a.stdout is not None
+        assert a.stdout.readline().strip() == "opened"
+        proxy.set_down(True)
+        a.stdin.write("\n")
+        a.stdin.flush()
+        head = stratalog.ChainHead.parse(a.stdout.readline().strip())
+        assert head.next_offset == 20000
+        proxy.set_down(False)
+        a.stdin.write("\n")
+        a.stdin.flush()
         assert a.stdout.readline().strip() == "syncing"
-        time.sleep(delay)
+        time.sleep(0.2)
         kill(a)
+    finally:
+        proxy.close()
     # The same machine restarts: same writer id, so the same lease.
     with stratalog.open(local, segment_size=SEGMENT, tier=bucket, tier_options=options(s3.endpoint)) as store:
-        head = store.chain_head(7)
-        assert head.next_offset == 3000
+        assert store.chain_head(7) == head
         store.sync_tier()
-        assert store.tier_stats().pending_segments == 0
+        stats = store.tier_stats()
+        # The restart had uploads left to do: the kill came mid-upload.
+        assert stats.pending_segments == 0 and stats.uploaded_segments > 0, stats
     with stratalog.open_read_only(bucket, tier_options=options(s3.endpoint)) as remote:
         remote.verify_against(7, head)
-        assert remote.read_from(7, 2999, max_bytes=1) == [b"writer A 1499"]
+        assert remote.read_from(7, 19999, max_bytes=1) == [b"writer A 19999"]
 
 
 def test_appends_go_on_while_the_bucket_is_unreachable(tmp_path: Path, s3: MotoServer, bucket: str) -> None:
@@ -255,6 +311,10 @@ def test_tier_errors_are_clear(tmp_path: Path, s3: MotoServer, bucket: str) -> N
         stratalog.open(tmp_path / "x", tier="gs://bucket/p")
     with pytest.raises(stratalog.InvalidArgumentError, match="unknown tier option"):
         stratalog.open(tmp_path / "x", tier=bucket, tier_options={"region": "us-east-1", "bogus": "1"})
+    with pytest.raises(stratalog.InvalidArgumentError, match="need a tier"):
+        stratalog.open(tmp_path / "x", tier_options=options(s3.endpoint))
+    with pytest.raises(stratalog.InvalidArgumentError, match="tier_lease"):
+        stratalog.open(tmp_path / "x", tier=bucket, tier_options=options(s3.endpoint), tier_lease=float("nan"))
     with stratalog.open(tmp_path / "plain") as plain:
         with pytest.raises(stratalog.InvalidArgumentError, match="no tier"):
             plain.sync_tier()

@@ -76,6 +76,19 @@ impl FilePool {
             .count()
     }
 
+    /// Closes the idle descriptors of files at `rel`.
+    fn close_idle(&self, rel: &Path) {
+        let closed: Vec<Arc<Descriptor>> = self
+            .open
+            .lock()
+            .iter()
+            .filter_map(Weak::upgrade)
+            .filter(|slot| slot.rel == rel)
+            .filter_map(|slot| slot.take_idle())
+            .collect();
+        drop(closed);
+    }
+
     fn tick(&self) -> u64 {
         self.clock.fetch_add(1, Ordering::Relaxed)
     }
@@ -194,8 +207,13 @@ impl StorageDir for PooledDir {
         self.inner.read(rel)
     }
 
+    /// Removes the file and closes the descriptor the pool holds for it
+    /// (unless an operation is using it right now), so its space is freed
+    /// and a later use of the path opens it again, through `inner`.
     fn remove(&self, rel: &Path) -> io::Result<()> {
-        self.inner.remove(rel)
+        self.inner.remove(rel)?;
+        self.pool.close_idle(rel);
+        Ok(())
     }
 
     fn display(&self, rel: &Path) -> PathBuf {

@@ -3,23 +3,36 @@
 //!
 //! Invariants kept here:
 //! - Appends never wait for the bucket: the uploader runs on its own
-//!   thread, woken when a segment seals, and retries with backoff.
+//!   thread, woken when a segment seals, and retries each stream with its
+//!   own backoff.
+//! - Before the store opens, every manifest in the bucket carries this
+//!   writer's epoch (`uploader::stamp`), and a stream continues from the
+//!   bucket only as stamped: no older writer can move a manifest after
+//!   that, and a stream never starts from a manifest an older writer could
+//!   still extend.
 //! - A local copy of a segment is deleted only once a manifest write
 //!   listing it succeeded, only if it is sealed, and only while the local
-//!   sealed bytes exceed the cache size.
+//!   sealed bytes exceed the cache size; its pooled descriptor is closed
+//!   with it, so the space is freed and later reads go to the bucket.
 //! - Once fenced (another writer took the lease, or a manifest shows a
 //!   later epoch) nothing more is uploaded and the store refuses appends.
+//! - `sync` always returns: on success, on a failure of one of its
+//!   streams, when the uploader stops, or when a round finds nothing left
+//!   to upload short of the target.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
+use sha2::{Digest, Sha256};
 
 use super::catalog::Catalog;
 use super::lease::{Lease, Renewal};
+use super::manifest::Manifest;
 use super::object_dir::TieredDir;
 use super::uploader::{self, local_bases, Etags, Round, RoundError};
 use super::{object_key, Tier, TierConfig, TierStats};
@@ -40,15 +53,23 @@ const BACKOFF_MAX: Duration = Duration::from_secs(30);
 pub(crate) struct TierAgent {
     shared: Arc<Shared>,
     thread: Mutex<Option<JoinHandle<()>>>,
+    /// The process that started the uploader: a forked child has no such
+    /// thread to stop or wait for.
+    pid: u32,
 }
 
 #[derive(Debug)]
 struct Shared {
     tier: Arc<dyn Tier>,
     local: Arc<dyn StorageDir>,
+    /// The store's own directory (pooled), once it is loaded: evictions go
+    /// through it so the pool closes the evicted file's descriptor.
+    store_dir: OnceLock<Arc<dyn StorageDir>>,
     catalog: Arc<Catalog>,
     lease: Lease,
     cache_bytes: Option<u64>,
+    /// Read on every append, so kept outside the state's lock.
+    fenced: AtomicBool,
     state: Mutex<State>,
     /// Wakes the uploader.
     kick: Condvar,
@@ -60,23 +81,30 @@ struct Shared {
 struct State {
     dirty: BTreeSet<u64>,
     closing: bool,
+    /// The uploader thread has ended.
+    stopped: bool,
     etags: Etags,
     stats: TierStats,
-    /// Bumped by every failed round, so a waiter can tell a failure after
-    /// its call from one before.
-    failures: u64,
-    /// Pending bytes by stream, as last counted.
-    pending: std::collections::BTreeMap<u64, (u64, u64)>,
+    /// Per stream: rounds that failed, the last failure, and when to try
+    /// again (with the backoff after it).
+    failures: HashMap<u64, u64>,
+    stream_errors: HashMap<u64, String>,
+    retry: HashMap<u64, (Instant, Duration)>,
+    /// Per stream: rounds that found nothing (more) to upload.
+    idle_rounds: HashMap<u64, u64>,
+    /// Pending segments and bytes by stream, as last counted.
+    pending: BTreeMap<u64, (u64, u64)>,
     /// Local sealed copies the bucket holds, oldest first, and their bytes.
     cached: VecDeque<(u64, u64, u64)>,
     cached_bytes: u64,
 }
 
 impl TierAgent {
-    /// Takes the lease and reads the manifests, before the store is
-    /// loaded; prepares each stream whose bucket copy is ahead of the local
-    /// one (a standby, or a new machine) to continue from the bucket; and
-    /// returns the agent with the directory the store must run on.
+    /// Reads the manifests, takes the lease, stamps every manifest with
+    /// this writer's epoch, before the store is loaded; prepares each
+    /// stream whose bucket copy is ahead of the local one (a standby, or a
+    /// new machine) to continue from the bucket; and returns the agent with
+    /// the directory the store must run on.
     pub(crate) fn start(
         local: Arc<dyn StorageDir>,
         config: TierConfig,
@@ -84,27 +112,45 @@ impl TierAgent {
     ) -> Result<(TierAgent, Arc<TieredDir>)> {
         let tier = config.tier.clone();
         let id = writer_id(local.as_ref())?;
-        let lease = Lease::acquire(tier.as_ref(), &id, config.lease_ttl, config.takeover)?;
+        let mut etags = Etags::new();
+        let catalog = uploader::load_catalog(tier.as_ref(), &mut etags)?;
+        let newest = catalog
+            .streams()
+            .iter()
+            .filter_map(|&s| catalog.get(s))
+            .map(|m| m.epoch)
+            .max()
+            .unwrap_or(0);
+        let lease = Lease::acquire(
+            tier.as_ref(),
+            &id,
+            config.lease_ttl,
+            config.takeover,
+            newest.saturating_add(1),
+        )?;
         let marker = Path::new(layout::STORE_MARKER);
         if let Ok(bytes) = local.read(marker) {
             tier.put_create(layout::STORE_MARKER, bytes)
                 .map_err(|e| Error::io(format!("writing {}/STRATALOG", tier.url()), e))?;
         }
-        let mut etags = Etags::new();
-        let catalog = uploader::load_catalog(tier.as_ref(), &mut etags)
-            .map_err(|e| Error::io(e, std::io::Error::other("tier unreadable")))?;
         let mut dirty: BTreeSet<u64> = BTreeSet::new();
         for stream in catalog.streams() {
-            if let Some(manifest) = catalog.get(stream) {
-                if manifest.epoch > lease.epoch() {
-                    return Err(Error::Locked(std::path::PathBuf::from(format!(
-                        "{} (stream {stream} was written by epoch {})",
-                        tier.url(),
-                        manifest.epoch
-                    ))));
-                }
-                continue_from_bucket(&local, tier.as_ref(), &manifest, options)?;
-            }
+            let Some(found) = catalog.get(stream) else {
+                continue;
+            };
+            let manifest = if found.epoch == lease.epoch() {
+                (*found).clone()
+            } else {
+                uploader::stamp(
+                    tier.as_ref(),
+                    stream,
+                    lease.epoch(),
+                    &mut etags,
+                    (*found).clone(),
+                )?
+            };
+            continue_from_bucket(&local, tier.as_ref(), &manifest, options)?;
+            catalog.set(manifest);
             dirty.insert(stream);
         }
         if let Ok(names) = local.list(&layout::streams_dir()) {
@@ -121,9 +167,11 @@ impl TierAgent {
         let shared = Arc::new(Shared {
             tier,
             local,
+            store_dir: OnceLock::new(),
             catalog,
             lease,
             cache_bytes: config.local_cache_bytes,
+            fenced: AtomicBool::new(false),
             state: Mutex::new(state),
             kick: Condvar::new(),
             progress: Condvar::new(),
@@ -141,21 +189,32 @@ impl TierAgent {
         let worker = shared.clone();
         let thread = std::thread::Builder::new()
             .name("stratalog-tier".into())
-            .spawn(move || worker.run())
+            .spawn(move || {
+                let _stopped = Stopped(&worker);
+                worker.run();
+            })
             .map_err(|e| Error::io("starting the tier's upload thread", e))?;
         Ok((
             TierAgent {
                 shared,
                 thread: Mutex::new(Some(thread)),
+                pid: std::process::id(),
             },
             dir,
         ))
     }
 
+    /// The store's loaded (pooled) directory, which evictions go through.
+    pub(crate) fn set_store_dir(&self, dir: Arc<dyn StorageDir>) {
+        let _ = self.shared.store_dir.set(dir);
+    }
+
     /// Why the store may not append, if it is fenced.
     pub(crate) fn fenced(&self) -> Option<Error> {
-        let state = self.shared.state.lock();
-        state.stats.fenced.then(|| self.shared.locked(&state))
+        if !self.shared.fenced.load(Ordering::Acquire) {
+            return None;
+        }
+        Some(self.shared.locked(&self.shared.state.lock()))
     }
 
     pub(crate) fn stats(&self) -> TierStats {
@@ -167,44 +226,75 @@ impl TierAgent {
     }
 
     /// Waits until each stream's manifest reaches its target offset: the
-    /// segments holding it are sealed already. Fails if the store is fenced
-    /// or an upload fails meanwhile (with that failure).
+    /// segments holding it are sealed already. Fails if the store is
+    /// fenced, if an upload of one of these streams fails meanwhile (with
+    /// that failure), if the uploader stops, or if a round finds nothing
+    /// left to upload for a stream short of its target.
     pub(crate) fn sync(&self, targets: &[(u64, u64)]) -> Result<()> {
         let shared = &self.shared;
         let mut state = shared.state.lock();
-        state.dirty.extend(targets.iter().map(|t| t.0));
+        let mut marks = Vec::with_capacity(targets.len());
+        for &(stream, _) in targets {
+            state.dirty.insert(stream);
+            // Asked for now: the stream's backoff does not hold it back.
+            state.retry.remove(&stream);
+            marks.push((
+                state.failures.get(&stream).copied().unwrap_or(0),
+                state.idle_rounds.get(&stream).copied().unwrap_or(0),
+            ));
+        }
         shared.kick.notify_one();
-        let failures = state.failures;
         loop {
-            if state.stats.fenced {
+            if shared.fenced.load(Ordering::Acquire) {
                 return Err(shared.locked(&state));
             }
-            let reached = targets.iter().all(|&(stream, target)| {
-                shared
+            let mut reached = true;
+            for (&(stream, target), &(failed, idle)) in targets.iter().zip(&marks) {
+                let end = shared
                     .catalog
                     .get(stream)
-                    .is_some_and(|m| m.end().next_offset >= target)
-                    || target == 0
-            });
+                    .map_or(0, |m| m.end().next_offset);
+                if target == 0 || end >= target {
+                    continue;
+                }
+                reached = false;
+                if state.failures.get(&stream).copied().unwrap_or(0) != failed {
+                    let why = state
+                        .stream_errors
+                        .get(&stream)
+                        .cloned()
+                        .unwrap_or_default();
+                    return Err(Error::io(
+                        format!("uploading stream {stream} to {}", shared.tier.url()),
+                        std::io::Error::other(why),
+                    ));
+                }
+                let idle_now = state.idle_rounds.get(&stream).copied().unwrap_or(0);
+                if idle_now != idle && !state.dirty.contains(&stream) {
+                    return Err(Error::io(
+                        format!("uploading stream {stream} to {}", shared.tier.url()),
+                        std::io::Error::other(format!(
+                            "the bucket's copy ends at offset {end}, before {target}, and nothing sealed is left to upload"
+                        )),
+                    ));
+                }
+            }
             if reached {
                 return Ok(());
             }
-            if state.failures != failures {
-                let why = state.stats.last_error.clone().unwrap_or_default();
-                return Err(Error::io(
-                    format!("uploading to {}", shared.tier.url()),
-                    std::io::Error::other(why),
-                ));
-            }
-            if state.closing {
+            if state.closing || state.stopped {
                 return Err(Error::Closed);
             }
             shared.progress.wait_for(&mut state, Duration::from_secs(1));
         }
     }
 
-    /// Stops the uploader (after the round it is in, if any).
+    /// Stops the uploader (after the upload it is in, if any).
     pub(crate) fn close(&self) {
+        if std::process::id() != self.pid {
+            // A forked child: the uploader and its lock are the parent's.
+            return;
+        }
         self.shared.state.lock().closing = true;
         self.shared.kick.notify_all();
         self.shared.progress.notify_all();
@@ -216,9 +306,17 @@ impl TierAgent {
 
 impl Drop for TierAgent {
     fn drop(&mut self) {
-        self.shared.state.lock().closing = true;
-        self.shared.kick.notify_all();
-        self.shared.progress.notify_all();
+        self.close();
+    }
+}
+
+/// Marks the uploader stopped when its thread ends, however it ends.
+struct Stopped<'a>(&'a Arc<Shared>);
+
+impl Drop for Stopped<'_> {
+    fn drop(&mut self) {
+        self.0.state.lock().stopped = true;
+        self.0.progress.notify_all();
     }
 }
 
@@ -235,29 +333,38 @@ impl Shared {
         )))
     }
 
-    fn run(self: Arc<Self>) {
+    fn run(self: &Arc<Self>) {
         let renew_every = (self.lease.ttl() / 3).max(Duration::from_millis(50));
         let mut renew_at = Instant::now() + renew_every;
-        let mut backoff = BACKOFF_MIN;
-        let mut retry_at: Option<Instant> = None;
         loop {
             let work: Vec<u64> = {
                 let mut state = self.state.lock();
                 loop {
-                    if state.closing || state.stats.fenced {
+                    if state.closing || self.fenced.load(Ordering::Acquire) {
                         return;
                     }
                     let now = Instant::now();
                     if now >= renew_at {
                         break Vec::new();
                     }
-                    let ready = retry_at.is_none_or(|at| now >= at);
-                    if ready && !state.dirty.is_empty() {
-                        break std::mem::take(&mut state.dirty).into_iter().collect();
+                    let ready: Vec<u64> = state
+                        .dirty
+                        .iter()
+                        .copied()
+                        .filter(|s| state.retry.get(s).is_none_or(|(at, _)| now >= *at))
+                        .collect();
+                    if !ready.is_empty() {
+                        for s in &ready {
+                            state.dirty.remove(s);
+                        }
+                        break ready;
                     }
-                    let until = retry_at
-                        .filter(|_| !state.dirty.is_empty())
-                        .map_or(renew_at, |r| r.min(renew_at));
+                    let next_retry = state
+                        .dirty
+                        .iter()
+                        .filter_map(|s| state.retry.get(s).map(|r| r.0))
+                        .min();
+                    let until = next_retry.map_or(renew_at, |r| r.min(renew_at));
                     self.kick.wait_until(&mut state, until);
                 }
             };
@@ -270,39 +377,40 @@ impl Shared {
                         return;
                     }
                     Err(e) => {
-                        self.failed(format!("renewing the lease on {}: {e}", self.tier.url()))
+                        let mut state = self.state.lock();
+                        state.stats.last_error =
+                            Some(format!("renewing the lease on {}: {e}", self.tier.url()));
                     }
                 }
             }
-            let mut failed = false;
             for stream in work {
-                if let Err(stop) = self.upload(stream) {
-                    match stop {
-                        RoundError::Fenced(why) => {
-                            self.fence(why);
-                            return;
-                        }
-                        RoundError::Failed(why) => {
-                            self.state.lock().dirty.insert(stream);
-                            self.failed(why);
-                            failed = true;
+                if self.state.lock().closing {
+                    return;
+                }
+                match self.upload(stream) {
+                    Ok(()) => {
+                        let mut state = self.state.lock();
+                        state.retry.remove(&stream);
+                        state.stream_errors.remove(&stream);
+                        if state.stream_errors.is_empty() {
+                            state.stats.last_error = None;
                         }
                     }
+                    Err(RoundError::Fenced(why)) => {
+                        self.fence(why);
+                        return;
+                    }
+                    Err(RoundError::Failed(why)) => self.failed(stream, why),
                 }
-            }
-            if failed {
-                retry_at = Some(Instant::now() + backoff);
-                backoff = (backoff * 2).min(BACKOFF_MAX);
-            } else {
-                retry_at = None;
-                backoff = BACKOFF_MIN;
+                self.progress.notify_all();
             }
             self.progress.notify_all();
         }
     }
 
-    /// Uploads what `stream` has pending, until nothing is (or a round
-    /// fails), evicting local copies as the cache fills.
+    /// Uploads what `stream` has pending, batch after batch until nothing
+    /// is (or a round fails, or the store closes), evicting local copies as
+    /// the cache fills.
     fn upload(&self, stream: u64) -> std::result::Result<(), RoundError> {
         loop {
             let mut etags = std::mem::take(&mut self.state.lock().etags);
@@ -322,7 +430,9 @@ impl Shared {
                 counted => state.pending.insert(stream, counted),
             };
             let done = outcome?;
-            state.stats.last_error = None;
+            if done.is_empty() {
+                *state.idle_rounds.entry(stream).or_default() += 1;
+            }
             for up in &done {
                 state.stats.uploaded_segments += 1;
                 state.stats.uploaded_bytes += up.bytes;
@@ -330,9 +440,10 @@ impl Shared {
                 state.cached_bytes += up.bytes;
             }
             self.evict(&mut state);
+            let closing = state.closing;
             drop(state);
             self.progress.notify_all();
-            if done.is_empty() || pending.0 == 0 {
+            if done.is_empty() || pending.0 == 0 || closing {
                 return Ok(());
             }
         }
@@ -366,37 +477,52 @@ impl Shared {
         let Some(limit) = self.cache_bytes else {
             return;
         };
+        let mut kept = VecDeque::new();
         while state.cached_bytes > limit {
             let Some((stream, base, bytes)) = state.cached.pop_front() else {
                 break;
             };
-            state.cached_bytes -= bytes;
             // Only what a successful manifest write lists, and never the
             // last (active) segment.
             let listed = self.catalog.entry(stream, base).is_some();
             let last = local_bases(self.local.as_ref(), stream)
                 .ok()
                 .and_then(|b| b.last().copied());
-            if !listed || last == Some(base) {
+            if !listed {
+                state.cached_bytes -= bytes;
+                continue;
+            }
+            if last == Some(base) {
+                kept.push_back((stream, base, bytes));
                 continue;
             }
             let rel = layout::segment_path(stream, base);
-            match self.local.remove(&rel) {
-                Ok(()) => state.stats.evicted_segments += 1,
+            let dir = self.store_dir.get().unwrap_or(&self.local);
+            match dir.remove(&rel) {
+                Ok(()) => {
+                    state.cached_bytes -= bytes;
+                    state.stats.evicted_segments += 1;
+                }
                 Err(e) => {
                     state.stats.last_error = Some(format!(
                         "evicting {}: {e}",
                         self.local.display(&rel).display()
-                    ))
+                    ));
+                    kept.push_back((stream, base, bytes));
+                    break;
                 }
             }
+        }
+        // Not evictable now, but still counted: tried again next time.
+        while let Some(entry) = kept.pop_back() {
+            state.cached.push_front(entry);
         }
     }
 
     /// Counts the local sealed copies the bucket already holds (from an
     /// earlier open) toward the cache, oldest first.
     fn note_cached_copies(&self) {
-        let mut state = self.state.lock();
+        let mut copies = Vec::new();
         for stream in self.catalog.streams() {
             let Some(manifest) = self.catalog.get(stream) else {
                 continue;
@@ -406,24 +532,43 @@ impl Shared {
             };
             for &base in &bases[..bases.len().saturating_sub(1)] {
                 if let Some(entry) = manifest.entry(base) {
-                    state.cached.push_back((stream, base, entry.segment_len));
-                    state.cached_bytes += entry.segment_len;
+                    let sealed_at = self
+                        .local
+                        .local_path(&layout::segment_path(stream, base))
+                        .and_then(|p| std::fs::metadata(p).ok())
+                        .and_then(|m| m.modified().ok());
+                    copies.push((sealed_at, stream, base, entry.segment_len));
                 }
             }
         }
+        copies.sort();
+        let mut state = self.state.lock();
+        for (_, stream, base, len) in copies {
+            state.cached.push_back((stream, base, len));
+            state.cached_bytes += len;
+        }
     }
 
-    fn failed(&self, why: String) {
+    fn failed(&self, stream: u64, why: String) {
         let mut state = self.state.lock();
-        state.failures += 1;
+        *state.failures.entry(stream).or_default() += 1;
+        let backoff = state
+            .retry
+            .get(&stream)
+            .map_or(BACKOFF_MIN, |r| (r.1 * 2).min(BACKOFF_MAX));
+        state
+            .retry
+            .insert(stream, (Instant::now() + backoff, backoff));
+        state.dirty.insert(stream);
+        state.stream_errors.insert(stream, why.clone());
         state.stats.last_error = Some(why);
     }
 
     fn fence(&self, why: String) {
+        self.fenced.store(true, Ordering::Release);
         let mut state = self.state.lock();
         state.stats.fenced = true;
         state.stats.last_error = Some(why);
-        state.failures += 1;
         drop(state);
         self.progress.notify_all();
     }
@@ -457,12 +602,13 @@ fn writer_id(local: &dyn StorageDir) -> Result<String> {
 /// Makes a stream whose bucket copy ends past every local segment continue
 /// from the bucket: an empty local segment at the manifest's end (and the
 /// index of the local last segment if the bucket has one it lacks). A
-/// local active segment inside the bucket's history that the bucket does
-/// not hold is a diverged copy: refused, never overwritten.
+/// local copy that is not the bucket's (a segment inside the bucket's
+/// history with other bytes, or one past its end that does not start
+/// where it ends) is a diverged copy: refused, never overwritten.
 fn continue_from_bucket(
     local: &Arc<dyn StorageDir>,
     tier: &dyn Tier,
-    manifest: &super::manifest::Manifest,
+    manifest: &Manifest,
     options: &Options,
 ) -> Result<()> {
     let stream = manifest.stream;
@@ -470,32 +616,52 @@ fn continue_from_bucket(
     if manifest.entries.is_empty() {
         return Ok(());
     }
+    let diverged = |what: String| {
+        Error::invalid(format!(
+            "the local copy of stream {stream} has diverged from {}: {what}; move {} aside to continue from the bucket",
+            tier.url(),
+            local.display(&layout::stream_dir(stream)).display()
+        ))
+    };
     let bases = local_bases(local.as_ref(), stream)
-        .map_err(|e| Error::io(e, std::io::Error::other("listing")))?;
+        .map_err(|e| Error::io(e, std::io::Error::other("listing a stream")))?;
     if bases.last().is_some_and(|&b| b >= end.next_offset) {
-        return Ok(());
+        // Ahead of the bucket: the local segments past its end must start
+        // exactly where it ends (the uploader checks the rest as it goes).
+        let Some(&first_past) = bases.iter().find(|&&b| b >= end.next_offset) else {
+            return Ok(());
+        };
+        let header = Segment::existing(local.clone(), stream, first_past, false).header();
+        return match header {
+            Ok(h) if first_past == end.next_offset && h.base_hash == end.hash => Ok(()),
+            Ok(_) => Err(diverged(format!(
+                "its segment at offset {first_past} does not start where the bucket's copy ends, at {}",
+                end.next_offset
+            ))),
+            Err(e) => Err(e),
+        };
     }
     if let Some(&last) = bases.last() {
         let Some(entry) = manifest.entry(last) else {
-            return Err(Error::invalid(format!(
-                "the local copy of stream {stream} has diverged from {}: its active segment at offset {last} is not one the bucket holds (the bucket's copy ends at {}); move {} aside to continue from the bucket",
-                tier.url(),
-                end.next_offset,
-                local.display(&layout::stream_dir(stream)).display()
+            return Err(diverged(format!(
+                "its active segment at offset {last} is not one the bucket holds (the bucket's copy ends at {})",
+                end.next_offset
             )));
         };
         let rel = layout::segment_path(stream, last);
-        let len = local
+        let bytes = local
             .open(&rel, false)
-            .and_then(|f| f.len())
+            .and_then(|f| {
+                let len = usize::try_from(f.len()?).map_err(std::io::Error::other)?;
+                f.read_vec_at(len, 0)
+            })
             .map_err(|e| Error::io(format!("reading {}", local.display(&rel).display()), e))?;
-        if len != entry.segment_len {
-            return Err(Error::invalid(format!(
-                "the local copy of stream {stream} has diverged from {}: {} holds {len} bytes, the bucket's copy {}; move {} aside to continue from the bucket",
-                tier.url(),
-                local.display(&rel).display(),
-                entry.segment_len,
-                local.display(&layout::stream_dir(stream)).display()
+        if bytes.len() as u64 != entry.segment_len
+            || Sha256::digest(&bytes)[..] != entry.segment_sha256[..]
+        {
+            return Err(diverged(format!(
+                "{} is not the segment the bucket holds at offset {last}",
+                local.display(&rel).display()
             )));
         }
         let idx = layout::index_path(stream, last);

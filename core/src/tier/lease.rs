@@ -28,6 +28,9 @@ use crate::error::{Error, Result};
 
 pub(crate) const WRITER_KEY: &str = "WRITER";
 
+/// The coarsest clock a bucket keeps object times with (S3: seconds).
+const CLOCK_RESOLUTION_MS: u64 = 1000;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct LeaseRecord {
     pub id: String,
@@ -85,12 +88,15 @@ pub(crate) enum Renewal {
 impl Lease {
     /// Takes the lease for writer `id`: creates it, renews our own (a
     /// restart on the same disk keeps its epoch), or, with `takeover`,
-    /// takes over one that expired. Anything else is `Locked`.
+    /// takes over one that expired. Anything else is `Locked`. A new lease
+    /// (or one taken over) gets an epoch of at least `min_epoch`: above
+    /// every epoch a manifest carries, even if `WRITER` was lost.
     pub(crate) fn acquire(
         tier: &dyn Tier,
         id: &str,
         ttl: Duration,
         takeover: bool,
+        min_epoch: u64,
     ) -> Result<Self> {
         let io = |e| Error::io(format!("reading the lease of {}", tier.url()), e);
         let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
@@ -106,7 +112,7 @@ impl Lease {
         // bucket; the loop reads what won and decides again.
         for _ in 0..4 {
             let Some(current) = tier.get(WRITER_KEY).map_err(io)? else {
-                let record = ours(1);
+                let record = ours(min_epoch.max(1));
                 if let Put::Done(etag) = tier.put_create(WRITER_KEY, record.encode()).map_err(io)? {
                     return Self::held(tier, record, etag);
                 }
@@ -119,13 +125,26 @@ impl Lease {
                 ))
             })?;
             let etag = current.etag.clone().unwrap_or_default();
-            let record = if held.id == id {
+            // The same id on another host is a copy of this store's
+            // directory (rsync, a cloned machine): another writer. So is
+            // our own id under an epoch some manifest has passed.
+            let ours_still = held.id == id
+                && held.host == hostname()
+                && held.epoch.saturating_add(1) >= min_epoch;
+            let record = if ours_still {
                 LeaseRecord {
-                    renewal: held.renewal + 1,
+                    renewal: held.renewal.wrapping_add(1),
                     ..ours(held.epoch)
                 }
-            } else if takeover && expired(tier, &held)? {
-                ours(held.epoch + 1)
+            } else if takeover && expired(tier, id, &held)? {
+                let epoch = held
+                    .epoch
+                    .checked_add(1)
+                    .ok_or_else(|| {
+                        Error::invalid(format!("{}: lease epochs exhausted", tier.url()))
+                    })?
+                    .max(min_epoch);
+                ours(epoch)
             } else {
                 return Err(Error::Locked(std::path::PathBuf::from(format!(
                     "{} (lease of writer {} on {}, pid {}, epoch {})",
@@ -179,7 +198,7 @@ impl Lease {
         let mut guard = self.record.lock();
         let (record, etag) = &mut *guard;
         let next = LeaseRecord {
-            renewal: record.renewal + 1,
+            renewal: record.renewal.wrapping_add(1),
             ..record.clone()
         };
         match tier.put_update(WRITER_KEY, next.encode(), etag)? {
@@ -216,17 +235,20 @@ impl Lease {
 }
 
 /// Whether `held` went unrenewed for longer than its ttl, by the bucket's
-/// clock: its last write against a probe object written now.
-fn expired(tier: &dyn Tier, held: &LeaseRecord) -> Result<bool> {
+/// clock: its last write against a probe object writer `id` writes now.
+fn expired(tier: &dyn Tier, id: &str, held: &LeaseRecord) -> Result<bool> {
     let io = |e| Error::io(format!("checking the lease of {}", tier.url()), e);
-    let probe = format!("probes/{}", std::process::id());
+    let probe = format!("probes/{id}");
     tier.put(&probe, Vec::new()).map_err(io)?;
     let now = tier.head(&probe).map_err(io)?;
     let _ = tier.delete(&probe);
     let lease = tier.head(WRITER_KEY).map_err(io)?;
     Ok(match (now, lease) {
         (Some(now), Some(lease)) => {
-            now.modified_unix_ms.saturating_sub(lease.modified_unix_ms) > held.ttl_ms
+            // S3 keeps object times to the second: a second of slack, so a
+            // live lease is never judged expired by rounding.
+            now.modified_unix_ms.saturating_sub(lease.modified_unix_ms)
+                > held.ttl_ms.saturating_add(CLOCK_RESOLUTION_MS)
         }
         _ => false,
     })
@@ -254,27 +276,50 @@ mod tests {
     #[test]
     fn a_second_writer_is_locked_and_takes_over_only_an_expired_lease() {
         let tier = MemoryTier::new();
-        let a = Lease::acquire(&tier, "aaaa", Duration::from_millis(200), false).expect("first");
+        let a = Lease::acquire(&tier, "aaaa", Duration::from_millis(200), false, 0).expect("first");
         assert_eq!(a.epoch(), 1);
         let again =
-            Lease::acquire(&tier, "aaaa", Duration::from_millis(200), false).expect("same id");
+            Lease::acquire(&tier, "aaaa", Duration::from_millis(200), false, 0).expect("same id");
         assert_eq!(again.epoch(), 1, "a restart keeps its epoch");
-        let locked = Lease::acquire(&tier, "bbbb", Duration::from_millis(200), false);
+        let locked = Lease::acquire(&tier, "bbbb", Duration::from_millis(200), false, 0);
         assert!(matches!(locked, Err(Error::Locked(_))), "{locked:?}");
-        let live = Lease::acquire(&tier, "bbbb", Duration::from_millis(200), true);
+        let live = Lease::acquire(&tier, "bbbb", Duration::from_millis(200), true, 0);
         assert!(
             matches!(live, Err(Error::Locked(_))),
             "a live lease is not taken"
         );
         assert_eq!(again.renew(&tier).expect("renews"), Renewal::Held);
-        std::thread::sleep(Duration::from_millis(300));
-        let b = Lease::acquire(&tier, "bbbb", Duration::from_millis(200), true).expect("takeover");
+        std::thread::sleep(Duration::from_millis(300 + CLOCK_RESOLUTION_MS));
+        let b =
+            Lease::acquire(&tier, "bbbb", Duration::from_millis(200), true, 0).expect("takeover");
         assert_eq!(b.epoch(), 2);
         match again.renew(&tier).expect("answers") {
             Renewal::Lost(who) => assert!(who.contains("bbbb"), "{who}"),
             Renewal::Held => panic!("the old writer still thinks it holds the lease"),
         }
         assert_eq!(b.renew(&tier).expect("renews"), Renewal::Held);
+    }
+
+    #[test]
+    fn a_copy_of_the_store_on_another_host_is_another_writer() {
+        let tier = MemoryTier::new();
+        let copied = LeaseRecord {
+            id: "aaaa".into(),
+            epoch: 4,
+            ttl_ms: 60_000,
+            renewal: 0,
+            host: "some-other-host".into(),
+            pid: 1,
+        };
+        tier.overwrite(WRITER_KEY, copied.encode());
+        assert!(matches!(
+            Lease::acquire(&tier, "aaaa", Duration::from_secs(60), false, 0),
+            Err(Error::Locked(_))
+        ));
+        // A lost WRITER never restarts the epochs below a manifest's.
+        let fresh = MemoryTier::new();
+        let lease = Lease::acquire(&fresh, "bbbb", Duration::from_secs(60), false, 9).expect("new");
+        assert_eq!(lease.epoch(), 9);
     }
 
     #[test]
@@ -291,7 +336,7 @@ mod tests {
         let tier = MemoryTier::new();
         tier.overwrite(WRITER_KEY, b"hello".to_vec());
         assert!(matches!(
-            Lease::acquire(&tier, "x", Duration::from_secs(1), true),
+            Lease::acquire(&tier, "x", Duration::from_secs(1), true, 0),
             Err(Error::InvalidArgument(_))
         ));
     }

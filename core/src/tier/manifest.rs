@@ -117,7 +117,10 @@ impl Manifest {
             ));
         }
         let n = r.u32() as usize;
-        if body.len() != FIXED_LEN + n * ENTRY_LEN {
+        if n.checked_mul(ENTRY_LEN)
+            .and_then(|e| e.checked_add(FIXED_LEN))
+            != Some(body.len())
+        {
             return Err(format!("length does not fit {n} entries"));
         }
         let found = r.u64();

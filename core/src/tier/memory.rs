@@ -19,19 +19,39 @@ struct Stored {
     modified_unix_ms: u64,
 }
 
-/// An in-memory bucket. Clones share their objects, as two machines share
-/// one bucket.
+/// An in-memory bucket. Clones share their objects and their network, as
+/// two processes of one machine do; [`MemoryTier::view`] shares only the
+/// objects, as another machine does.
 #[derive(Debug, Clone, Default)]
 pub struct MemoryTier {
     objects: Arc<Mutex<BTreeMap<String, Stored>>>,
     versions: Arc<AtomicU64>,
-    /// While set, every call fails as an unreachable bucket does.
+    /// While set, every call through this network fails as an unreachable
+    /// bucket does.
     down: Arc<std::sync::atomic::AtomicBool>,
+    /// GETs (whole and ranged) made through this network.
+    gets: Arc<AtomicU64>,
 }
 
 impl MemoryTier {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The same bucket reached over a network of its own: `set_down` on one
+    /// view leaves the others working.
+    pub fn view(&self) -> Self {
+        MemoryTier {
+            objects: self.objects.clone(),
+            versions: self.versions.clone(),
+            down: Arc::default(),
+            gets: Arc::default(),
+        }
+    }
+
+    /// GETs (whole and ranged) made so far through this network.
+    pub fn gets(&self) -> u64 {
+        self.gets.load(Ordering::SeqCst)
     }
 
     /// Makes every call fail (`true`) or work again (`false`).
@@ -78,6 +98,7 @@ impl Tier for MemoryTier {
 
     fn get(&self, key: &str) -> io::Result<Option<Object>> {
         self.check_up()?;
+        self.gets.fetch_add(1, Ordering::SeqCst);
         Ok(self.objects.lock().get(key).map(|s| Object {
             bytes: s.bytes.to_vec(),
             etag: Some(s.etag.clone()),
@@ -86,6 +107,7 @@ impl Tier for MemoryTier {
 
     fn get_range(&self, key: &str, range: Range<u64>) -> io::Result<Vec<u8>> {
         self.check_up()?;
+        self.gets.fetch_add(1, Ordering::SeqCst);
         let objects = self.objects.lock();
         let stored = objects
             .get(key)

@@ -134,8 +134,7 @@ impl TierConfig {
 /// open of a local store is).
 pub(crate) fn read_only_dir(tier: Arc<dyn Tier>) -> crate::Result<Arc<dyn crate::io::StorageDir>> {
     let mut etags = uploader::Etags::new();
-    let catalog = uploader::load_catalog(tier.as_ref(), &mut etags)
-        .map_err(|e| crate::Error::io(e, io::Error::other("tier unreadable")))?;
+    let catalog = uploader::load_catalog(tier.as_ref(), &mut etags)?;
     let local: Arc<dyn crate::io::StorageDir> = Arc::new(crate::io::memory::MemoryDir::new());
     Ok(Arc::new(TieredDir::new(local, tier, Arc::new(catalog))))
 }

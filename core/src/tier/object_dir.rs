@@ -14,6 +14,7 @@ use std::sync::{Arc, OnceLock};
 
 use super::catalog::Catalog;
 use super::remote_file::RemoteFile;
+use super::uploader::anchor_key;
 use super::{object_key, Tier};
 use crate::io::{watch, ByteFile, StorageDir};
 use crate::layout;
@@ -42,13 +43,22 @@ impl std::fmt::Debug for TieredDir {
 enum Remote {
     Segment { stream: u64, base: u64 },
     Index { stream: u64, base: u64 },
+    Anchor { stream: u64 },
     Marker,
 }
+
+/// The largest index object read whole: an index holds 16 bytes per
+/// checkpoint, so even a 4 GiB segment with a checkpoint every event
+/// stays far below it. A manifest claiming more is not believed.
+const MAX_INDEX_BYTES: u64 = 1 << 30;
 
 fn classify(rel: &Path) -> Option<Remote> {
     let parts: Vec<&str> = rel.iter().filter_map(|p| p.to_str()).collect();
     match parts.as_slice() {
         [layout::STORE_MARKER] => Some(Remote::Marker),
+        [layout::STREAMS_DIR, dir, layout::ANCHOR_FILE] => Some(Remote::Anchor {
+            stream: layout::parse_stream_dir(dir)?,
+        }),
         [layout::STREAMS_DIR, dir, name] => {
             let stream = layout::parse_stream_dir(dir)?;
             if let Some(base) = layout::parse_segment_name(name) {
@@ -83,7 +93,7 @@ impl TieredDir {
         let (stream, base, ext) = match classify(rel)? {
             Remote::Segment { stream, base } => (stream, base, layout::SEGMENT_EXT),
             Remote::Index { stream, base } => (stream, base, layout::INDEX_EXT),
-            Remote::Marker => return None,
+            Remote::Marker | Remote::Anchor { .. } => return None,
         };
         let entry = self.catalog.entry(stream, base)?;
         let len = if ext == layout::SEGMENT_EXT {
@@ -115,7 +125,10 @@ impl TieredDir {
                 if manifest.entries.is_empty() {
                     return None;
                 }
-                let mut names = Vec::with_capacity(manifest.entries.len() * 2);
+                let mut names = Vec::with_capacity(manifest.entries.len() * 2 + 1);
+                if manifest.first.next_offset > 0 {
+                    names.push(layout::ANCHOR_FILE.to_owned());
+                }
                 for e in &manifest.entries {
                     let base = e.base.next_offset;
                     names.push(format!("{base:020}.{}", layout::SEGMENT_EXT));
@@ -212,8 +225,30 @@ impl StorageDir for TieredDir {
                     .get(layout::STORE_MARKER)?
                     .map(|o| o.bytes)
                     .ok_or(e),
+                Some(Remote::Anchor { stream }) => {
+                    match self.catalog.get(stream).map(|m| m.first.next_offset) {
+                        Some(first) if first > 0 => self
+                            .tier
+                            .get(&anchor_key(stream, first))?
+                            .map(|o| o.bytes)
+                            .ok_or(e),
+                        _ => Err(e),
+                    }
+                }
                 Some(_) => match self.remote_file(rel) {
-                    Some(remote) => remote.read_vec_at(remote.len()? as usize, 0),
+                    Some(remote) => {
+                        let len = remote.len()?;
+                        if len > MAX_INDEX_BYTES {
+                            return Err(io::Error::new(
+                                io::ErrorKind::InvalidData,
+                                format!(
+                                    "the manifest gives {} a size of {len} bytes",
+                                    rel.display()
+                                ),
+                            ));
+                        }
+                        remote.read_vec_at(len as usize, 0)
+                    }
                     None => Err(e),
                 },
                 None => Err(e),
@@ -229,7 +264,7 @@ impl StorageDir for TieredDir {
     fn display(&self, rel: &Path) -> PathBuf {
         match self.local.open(rel, false) {
             Err(e) if is_not_found(&e) => match self.remote_file(rel) {
-                Some(_) => PathBuf::from(format!("{}/{}", self.tier.url(), rel.display())),
+                Some(remote) => PathBuf::from(format!("{}/{}", self.tier.url(), remote.key())),
                 None => self.local.display(rel),
             },
             _ => self.local.display(rel),

@@ -49,6 +49,11 @@ impl RemoteFile {
         }
     }
 
+    /// The object's key under the tier's prefix.
+    pub(crate) fn key(&self) -> &str {
+        &self.key
+    }
+
     fn block_at(&self, pos: u64) -> io::Result<(u64, Arc<Vec<u8>>)> {
         let mut cache = self.cache.lock();
         if let Some(hit) = cache
@@ -64,7 +69,7 @@ impl RemoteFile {
         } else {
             MIN_FETCH
         };
-        let end = (pos + cache.fetch).min(self.len);
+        let end = pos.saturating_add(cache.fetch).min(self.len);
         let bytes = self.tier.get_range(&self.key, pos..end)?;
         if bytes.len() as u64 != end - pos {
             return Err(io::Error::new(

@@ -15,12 +15,18 @@
 //!   chain; a local segment that does not fit stops the stream's uploads
 //!   with an error.
 //! - A manifest written by a later epoch fences this writer for good.
+//!   Every manifest is stamped with the epoch of the writer that holds the
+//!   lease when it opens (`stamp`), so from then on no older writer's
+//!   compare-and-swap of it can succeed: a takeover fences the old writer
+//!   at once, even on a stream the new one never writes.
 
 use sha2::{Digest, Sha256};
 
 use super::catalog::Catalog;
 use super::manifest::{Manifest, ManifestEntry};
 use super::{manifest_key, object_key, Put, Tier};
+use crate::error::Error;
+use crate::hash::Hash;
 use crate::io::StorageDir;
 use crate::layout;
 use crate::segment::{SegmentHeader, SegmentIndex};
@@ -79,21 +85,32 @@ pub(crate) fn local_bases(local: &dyn StorageDir, stream: u64) -> Result<Vec<u64
     Ok(bases)
 }
 
-/// Reads the bucket's manifest of `stream`, with its etag.
+/// Reads the bucket's manifest of `stream`, with its etag. A manifest that
+/// does not decode is `Corruption` of the stream.
 pub(crate) fn fetch_manifest(
     tier: &dyn Tier,
     stream: u64,
-) -> Result<(Manifest, Option<String>), String> {
+) -> crate::Result<(Manifest, Option<String>)> {
     let key = manifest_key(stream);
     match tier.get(&key) {
         Ok(None) => Ok((Manifest::empty(stream), None)),
         Ok(Some(obj)) => {
-            let manifest = Manifest::decode(&obj.bytes, stream)
-                .map_err(|e| format!("{}/{key}: {e}", tier.url()))?;
+            let manifest =
+                Manifest::decode(&obj.bytes, stream).map_err(|reason| Error::Corruption {
+                    stream,
+                    offset: 0,
+                    file: format!("{}/{key}", tier.url()).into(),
+                    reason,
+                })?;
             Ok((manifest, obj.etag))
         }
-        Err(e) => Err(format!("reading {}/{key}: {e}", tier.url())),
+        Err(e) => Err(Error::io(format!("reading {}/{key}", tier.url()), e)),
     }
+}
+
+/// The key of the prune anchor a manifest starting at `first` needs.
+pub(crate) fn anchor_key(stream: u64, first: u64) -> String {
+    format!("streams/{stream:020}/ANCHOR-{first:020}")
 }
 
 impl Round<'_> {
@@ -103,7 +120,8 @@ impl Round<'_> {
         let current = match self.catalog.get(stream) {
             Some(m) if self.etags.contains_key(&stream) => (*m).clone(),
             _ => {
-                let (m, etag) = fetch_manifest(self.tier, stream).map_err(RoundError::Failed)?;
+                let (m, etag) = fetch_manifest(self.tier, stream)
+                    .map_err(|e| RoundError::Failed(e.to_string()))?;
                 self.etags.insert(stream, etag);
                 self.catalog.set(m.clone());
                 m
@@ -118,11 +136,26 @@ impl Round<'_> {
         let bases = local_bases(self.local, stream).map_err(RoundError::Failed)?;
         let end = current.end().next_offset;
         let sealed = &bases[..bases.len().saturating_sub(1)];
+        // What the bucket holds must be what this writer holds: a local
+        // sealed segment inside the bucket's history that the manifest
+        // does not list is a fork, never skipped.
+        if let Some(stray) = sealed
+            .iter()
+            .find(|&&b| b < end && b >= current.first.next_offset && current.entry(b).is_none())
+        {
+            return Err(RoundError::failed(format!(
+                "the local copy of stream {stream} has diverged from {}: its sealed segment at offset {stray} is not one the bucket holds",
+                self.tier.url()
+            )));
+        }
         let pending: Vec<u64> = sealed.iter().copied().filter(|&b| b >= end).collect();
         if pending.is_empty() {
             return Ok(Vec::new());
         }
         let mut next = current.clone();
+        if next.entries.is_empty() {
+            self.start_after_prune(stream, &mut next)?;
+        }
         let mut done = Vec::new();
         for &base in pending.iter().take(ENTRIES_PER_ROUND) {
             let entry = self.upload_segment(stream, base, &next)?;
@@ -137,6 +170,28 @@ impl Round<'_> {
         next.seq = current.seq + 1;
         self.swap_manifest(&next)?;
         Ok(done)
+    }
+
+    /// A stream pruned before its first upload starts in the bucket where
+    /// its prune anchor says, and the anchor goes up first (a reader of
+    /// the bucket needs it, as a reader of the directory does).
+    fn start_after_prune(&self, stream: u64, next: &mut Manifest) -> Result<(), RoundError> {
+        let anchor = crate::prune_anchor::read(self.local, stream)
+            .map_err(|e| RoundError::Failed(e.to_string()))?;
+        let Some(anchor) = anchor else {
+            return Ok(());
+        };
+        let bytes = self.local.read(&layout::anchor_path(stream)).map_err(|e| {
+            RoundError::failed(format!("reading the prune anchor of stream {stream}: {e}"))
+        })?;
+        let sha256: Hash = Sha256::digest(&bytes).into();
+        self.put_once(
+            &anchor_key(stream, anchor.first.next_offset),
+            bytes,
+            &sha256,
+        )?;
+        next.first = anchor.first;
+        Ok(())
     }
 
     /// Uploads one sealed segment and its index, returning its entry.
@@ -201,26 +256,29 @@ impl Round<'_> {
                 shown(&seg_rel)
             )));
         }
+        let index_sha256: Hash = Sha256::digest(&index_bytes).into();
         self.put_once(
             &object_key(stream, base, self.epoch, layout::SEGMENT_EXT),
             bytes,
+            &entry.segment_sha256,
         )?;
         self.put_once(
             &object_key(stream, base, self.epoch, layout::INDEX_EXT),
             index_bytes,
+            &index_sha256,
         )?;
         Ok(entry)
     }
 
     /// Writes an object that must never change: a create, or adopting the
-    /// same bytes a previous attempt left.
-    fn put_once(&self, key: &str, bytes: Vec<u8>) -> Result<(), RoundError> {
+    /// same bytes (by their SHA-256) a previous attempt left.
+    fn put_once(&self, key: &str, bytes: Vec<u8>, sha256: &Hash) -> Result<(), RoundError> {
         let url = self.tier.url();
         let io = |e: std::io::Error| RoundError::failed(format!("writing {url}/{key}: {e}"));
-        match self.tier.put_create(key, bytes.clone()).map_err(io)? {
+        match self.tier.put_create(key, bytes).map_err(io)? {
             Put::Done(_) => Ok(()),
             Put::Conflict => match self.tier.get(key).map_err(io)? {
-                Some(obj) if obj.bytes == bytes => Ok(()),
+                Some(obj) if Sha256::digest(&obj.bytes)[..] == sha256[..] => Ok(()),
                 Some(_) => Err(RoundError::failed(format!(
                     "{url}/{key} already exists with other contents"
                 ))),
@@ -240,8 +298,8 @@ impl Round<'_> {
         let io = |e: std::io::Error| RoundError::failed(format!("writing {url}/{key}: {e}"));
         let bytes = next.encode();
         let put = match self.etags.get(&next.stream).cloned().flatten() {
-            Some(etag) => self.tier.put_update(&key, bytes.clone(), &etag),
-            None => self.tier.put_create(&key, bytes.clone()),
+            Some(etag) => self.tier.put_update(&key, bytes, &etag),
+            None => self.tier.put_create(&key, bytes),
         }
         .map_err(io)?;
         let etag = match put {
@@ -249,24 +307,32 @@ impl Round<'_> {
             Put::Done(None) => self.tier.head(&key).map_err(io)?.and_then(|i| i.etag),
             Put::Conflict => {
                 // Someone moved it, or our own retried write landed.
-                let (found, etag) =
-                    fetch_manifest(self.tier, next.stream).map_err(RoundError::Failed)?;
+                let (found, etag) = fetch_manifest(self.tier, next.stream)
+                    .map_err(|e| RoundError::Failed(e.to_string()))?;
                 if found == *next {
                     etag
-                } else {
-                    let fenced = found.epoch > self.epoch;
+                } else if found.epoch > self.epoch {
                     self.etags.insert(next.stream, etag);
                     self.catalog.set(found.clone());
-                    return Err(if fenced {
-                        RoundError::Fenced(format!(
-                            "stream {}'s manifest was moved by epoch {}, after this writer's {}",
-                            next.stream, found.epoch, self.epoch
-                        ))
-                    } else {
-                        RoundError::failed(format!(
-                            "{url}/{key} changed underneath this writer; reading it again"
-                        ))
-                    });
+                    return Err(RoundError::Fenced(format!(
+                        "stream {}'s manifest was moved by epoch {}, after this writer's {}",
+                        next.stream, found.epoch, self.epoch
+                    )));
+                } else if found.epoch == self.epoch {
+                    // A write of ours whose answer was lost: go on from it.
+                    self.etags.insert(next.stream, etag);
+                    self.catalog.set(found);
+                    return Err(RoundError::failed(format!(
+                        "{url}/{key} was moved by an earlier write of this writer; going on from it"
+                    )));
+                } else {
+                    // Every manifest carries this writer's epoch from its
+                    // open on (TierAgent::start), so an older writer cannot
+                    // have moved it since: someone else wrote it.
+                    return Err(RoundError::failed(format!(
+                        "{url}/{key} was rewritten by epoch {} after this writer (epoch {}) took it; refusing to write over it",
+                        found.epoch, self.epoch
+                    )));
                 }
             }
         };
@@ -277,11 +343,11 @@ impl Round<'_> {
 }
 
 /// The manifests of every stream the bucket holds.
-pub(crate) fn load_catalog(tier: &dyn Tier, etags: &mut Etags) -> Result<Catalog, String> {
+pub(crate) fn load_catalog(tier: &dyn Tier, etags: &mut Etags) -> crate::Result<Catalog> {
     let catalog = Catalog::default();
     let dirs = tier
         .list_dirs(layout::STREAMS_DIR)
-        .map_err(|e| format!("listing {}/{}: {e}", tier.url(), layout::STREAMS_DIR))?;
+        .map_err(|e| Error::io(format!("listing {}/{}", tier.url(), layout::STREAMS_DIR), e))?;
     for dir in dirs {
         let Some(stream) = layout::parse_stream_dir(&dir) else {
             continue;
@@ -291,4 +357,59 @@ pub(crate) fn load_catalog(tier: &dyn Tier, etags: &mut Etags) -> Result<Catalog
         catalog.set(manifest);
     }
     Ok(catalog)
+}
+
+/// Writes `manifest` again under this writer's `epoch` (sequence + 1), so
+/// that no older writer's compare-and-swap of it can succeed from now on.
+/// On a conflict it reads the manifest again and stamps that. Returns the
+/// manifest as stamped.
+pub(crate) fn stamp(
+    tier: &dyn Tier,
+    stream: u64,
+    epoch: u64,
+    etags: &mut Etags,
+    mut manifest: Manifest,
+) -> crate::Result<Manifest> {
+    let key = manifest_key(stream);
+    for _ in 0..8 {
+        if manifest.epoch > epoch {
+            return Err(Error::Locked(
+                format!(
+                    "{} (stream {stream} was written by epoch {}, after this writer's {epoch})",
+                    tier.url(),
+                    manifest.epoch
+                )
+                .into(),
+            ));
+        }
+        let Some(Some(etag)) = etags.get(&stream).cloned() else {
+            return Ok(manifest);
+        };
+        let stamped = Manifest {
+            epoch,
+            seq: manifest.seq + 1,
+            ..manifest.clone()
+        };
+        match tier
+            .put_update(&key, stamped.encode(), &etag)
+            .map_err(|e| Error::io(format!("writing {}/{key}", tier.url()), e))?
+        {
+            Put::Done(new) => {
+                etags.insert(stream, new);
+                return Ok(stamped);
+            }
+            Put::Conflict => {
+                let (found, etag) = fetch_manifest(tier, stream)?;
+                if found == stamped {
+                    etags.insert(stream, etag);
+                    return Ok(stamped);
+                }
+                etags.insert(stream, etag);
+                manifest = found;
+            }
+        }
+    }
+    Err(Error::Locked(
+        format!("{} (stream {stream}'s manifest keeps changing)", tier.url()).into(),
+    ))
 }

@@ -648,6 +648,10 @@ def open(  # noqa: A001 - stratalog.open, like io.open
     non-empty directory that is not a store, :class:`IOError`,
     :class:`CorruptionError`.
     """
+    if tier is None and (tier_options is not None or local_cache_bytes is not None or tier_takeover or tier_lease is not None):
+        raise InvalidArgumentError(
+            "invalid argument: tier_options, local_cache_bytes, tier_takeover and tier_lease need a tier"
+        )
     native = _native.Store.open(
         _path(path),
         segment_size=_opt_u64("segment_size", segment_size),
@@ -743,10 +747,10 @@ def _tier_pairs(options: Mapping[str, str] | None) -> list[tuple[str, str]]:
 
 
 def _lease_ms(seconds: float) -> int:
-    ms = int(float(seconds) * 1000)
-    if not ms > 0:
-        raise InvalidArgumentError(f"invalid argument: tier_lease must be positive, got {seconds!r}")
-    return ms
+    value = float(seconds)
+    if not math.isfinite(value) or int(value * 1000) <= 0:
+        raise InvalidArgumentError(f"invalid argument: tier_lease must be a positive number of seconds, got {seconds!r}")
+    return int(value * 1000)
 
 
 _log = logging.getLogger("stratalog")
