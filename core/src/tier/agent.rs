@@ -48,6 +48,8 @@ pub(crate) const TIER_ID_FILE: &str = "TIER";
 
 const BACKOFF_MIN: Duration = Duration::from_millis(200);
 const BACKOFF_MAX: Duration = Duration::from_secs(30);
+/// The longest `close` waits for an upload in flight.
+const CLOSE_WAIT: Duration = Duration::from_secs(10);
 
 #[derive(Debug)]
 pub(crate) struct TierAgent {
@@ -289,17 +291,31 @@ impl TierAgent {
         }
     }
 
-    /// Stops the uploader (after the upload it is in, if any).
+    /// Stops the uploader after the upload it is in, if any, waiting for
+    /// that at most `CLOSE_WAIT` (a bucket that stopped answering can hold
+    /// one request for its whole timeout); past that the thread is left to
+    /// end on its own. Nothing is lost either way: what was not uploaded
+    /// is uploaded at the next open.
     pub(crate) fn close(&self) {
         if std::process::id() != self.pid {
             // A forked child: the uploader and its lock are the parent's.
             return;
         }
-        self.shared.state.lock().closing = true;
-        self.shared.kick.notify_all();
-        self.shared.progress.notify_all();
+        let shared = &self.shared;
+        let mut state = shared.state.lock();
+        state.closing = true;
+        shared.kick.notify_all();
+        shared.progress.notify_all();
+        let deadline = Instant::now() + CLOSE_WAIT;
+        while !state.stopped && Instant::now() < deadline {
+            shared.progress.wait_until(&mut state, deadline);
+        }
+        let stopped = state.stopped;
+        drop(state);
         if let Some(thread) = self.thread.lock().take() {
-            let _ = thread.join();
+            if stopped {
+                let _ = thread.join();
+            }
         }
     }
 }

@@ -2,7 +2,7 @@
 //! [`ByteFile`].
 //!
 //! Reads are served from the last blocks fetched. A read that starts where
-//! the previous one ended doubles the next fetch (up to 8 MiB), so a scan
+//! the previous one ended doubles the next fetch (up to 4 MiB), so a scan
 //! costs few requests while a random read fetches little.
 
 use std::collections::VecDeque;
@@ -15,8 +15,8 @@ use super::Tier;
 use crate::io::ByteFile;
 
 const MIN_FETCH: u64 = 64 << 10;
-const MAX_FETCH: u64 = 8 << 20;
-const KEPT_BLOCKS: usize = 3;
+const MAX_FETCH: u64 = 4 << 20;
+const KEPT_BLOCKS: usize = 2;
 
 #[derive(Debug)]
 pub(crate) struct RemoteFile {
