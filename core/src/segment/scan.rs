@@ -16,6 +16,12 @@
 //! A scan starts at the first record, or just after a batch that a
 //! confirmed tail marker (`super::tail`) says ends there: it then takes the
 //! head there and the checkpoints before it as given.
+//!
+//! A follower's refresh (`stream/follow.rs`) scans what the writer appended
+//! since with [`scan_tail_keeping`], which also keeps the records it checked
+//! (up to a byte budget): those of whole committed batches only, a
+//! contiguous run from where the scan started, so the follower's readers
+//! take them instead of reading and checking the same bytes again.
 
 use super::header::SegmentHeader;
 use super::index::IndexEntry;
@@ -90,6 +96,12 @@ pub struct TailScan {
     /// The last time record of the committed part the scan read.
     pub last_time: Option<u64>,
     pub end: TailEnd,
+    /// With [`scan_tail_keeping`]: the records from the start of the scan,
+    /// of committed batches only, that fit the budget.
+    pub records: Vec<RawRecord>,
+    /// The scan stopped after a batch once `step` bytes were read, before
+    /// the end of the file: more may be committed after `committed_len`.
+    pub stopped: bool,
 }
 
 pub fn scan_tail(
@@ -98,7 +110,70 @@ pub fn scan_tail(
     from: ScanStart,
     file_len: u64,
 ) -> Result<TailScan> {
+    scan_tail_keeping(segment, header, from, file_len, 0, u64::MAX)
+}
+
+/// The records a scan keeps: a prefix of the committed batches it read, as
+/// long as their bytes (and what keeping them costs) stay within a budget.
+struct Keep {
+    /// Whether records are still kept: the budget has not run out.
+    open: bool,
+    budget: u64,
+    records: Vec<RawRecord>,
+    /// How many of `records` belong to committed batches.
+    committed: usize,
+}
+
+impl Keep {
+    fn new(budget: u64) -> Self {
+        Keep {
+            open: budget > 0,
+            budget,
+            records: Vec::new(),
+            committed: 0,
+        }
+    }
+
+    fn push(&mut self, rec: RawRecord) {
+        if !self.open {
+            return;
+        }
+        let cost = rec.kept_cost();
+        if cost > self.budget {
+            // Out of budget: keep the whole batches up to here and no
+            // more, so what is kept stays one run of whole batches.
+            self.open = false;
+            self.records.truncate(self.committed);
+            return;
+        }
+        self.budget -= cost;
+        self.records.push(rec);
+    }
+
+    fn commit(&mut self) {
+        self.committed = self.records.len();
+    }
+
+    fn into_committed(mut self) -> Vec<RawRecord> {
+        self.records.truncate(self.committed);
+        self.records
+    }
+}
+
+/// [`scan_tail`], also keeping the records of the committed batches it
+/// read, from `from.pos` on, as long as they fit `budget` bytes.
+pub fn scan_tail_keeping(
+    segment: &Segment,
+    header: &SegmentHeader,
+    from: ScanStart,
+    file_len: u64,
+    budget: u64,
+    step: u64,
+) -> Result<TailScan> {
+    let stop_at = from.pos.saturating_add(step);
+    let mut stopped = false;
     let records_start = header.len() as u64;
+    let mut keep = Keep::new(budget);
     let mut reader = RecordReader::new(segment, from.pos, file_len);
     // A start is never just after a checkpoint (one is always followed by
     // its event in the same batch), so placement starts afresh there.
@@ -133,6 +208,7 @@ pub fn scan_tail(
                         reason,
                     };
                 }
+                let mut commit = false;
                 match h.kind {
                     Kind::Checkpoint => pending.push(IndexEntry {
                         offset: h.offset,
@@ -141,14 +217,27 @@ pub fn scan_tail(
                     Kind::Time => pending_time = Some(crate::record::time_of(&rec.stored)),
                     Kind::Event => {
                         next_offset += 1;
-                        if h.is_commit() {
-                            committed_len = reader.pos();
-                            committed_offset = next_offset;
-                            checkpoints.append(&mut pending);
-                            last_time = pending_time.or(last_time);
-                            last_commit = Some(rec);
-                        }
+                        commit = h.is_commit();
                     }
+                }
+                if !commit {
+                    keep.push(rec);
+                    continue;
+                }
+                committed_len = reader.pos();
+                committed_offset = next_offset;
+                checkpoints.append(&mut pending);
+                last_time = pending_time.or(last_time);
+                if keep.open {
+                    last_commit = Some(rec.clone());
+                    keep.push(rec);
+                } else {
+                    last_commit = Some(rec);
+                }
+                keep.commit();
+                if committed_len >= stop_at && committed_len < file_len {
+                    stopped = true;
+                    break TailEnd::Clean;
                 }
             }
             Next::Fault { pos, fault } => {
@@ -166,7 +255,7 @@ pub fn scan_tail(
             }
         }
     };
-    if end == TailEnd::Clean && committed_len < file_len {
+    if end == TailEnd::Clean && committed_len < file_len && !stopped {
         end = TailEnd::Torn { file_len };
     }
 
@@ -192,6 +281,8 @@ pub fn scan_tail(
                             pos: rec.pos,
                             reason: e.to_string(),
                         },
+                        records: Vec::new(),
+                        stopped: false,
                     };
                     return Ok(scan);
                 }
@@ -208,5 +299,7 @@ pub fn scan_tail(
         checkpoints,
         last_time,
         end,
+        records: keep.into_committed(),
+        stopped,
     })
 }

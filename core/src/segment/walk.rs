@@ -177,8 +177,9 @@ impl ChainWalk {
     }
 
     /// Checks one record against the chain. Returns the raw payload of an
-    /// event, `None` for a checkpoint.
-    pub fn step(&mut self, segment: &Segment, rec: &RawRecord) -> Result<Option<Bytes>> {
+    /// event (moved out of the record when stored raw), `None` for a
+    /// checkpoint.
+    pub fn step(&mut self, segment: &Segment, rec: RawRecord) -> Result<Option<Bytes>> {
         let h = &rec.header;
         let what = match h.kind {
             Kind::Event => "event",
@@ -220,7 +221,7 @@ impl ChainWalk {
             }
             Kind::Event => {}
         }
-        let payload = decode_payload(segment, rec, self.limit)?;
+        let payload = decode_payload_owned(segment, rec, self.limit)?;
         self.hash = chain_step(&self.hash, self.next_offset, &payload);
         self.next_offset += 1;
         Ok(Some(payload))
@@ -229,6 +230,12 @@ impl ChainWalk {
 
 /// The raw payload of an event record: a zero-copy slice when stored raw.
 pub fn decode_payload(segment: &Segment, rec: &RawRecord, max_event_size: u64) -> Result<Bytes> {
+    decode_payload_owned(segment, rec.clone(), max_event_size)
+}
+
+/// [`decode_payload`] of a record the caller is done with: a payload
+/// stored raw is moved out of it.
+fn decode_payload_owned(segment: &Segment, rec: RawRecord, max_event_size: u64) -> Result<Bytes> {
     if rec.header.codec == Codec::Raw {
         if rec.stored.len() as u64 > max_event_size {
             return Err(segment.corruption(
@@ -239,7 +246,7 @@ pub fn decode_payload(segment: &Segment, rec: &RawRecord, max_event_size: u64) -
                 ),
             ));
         }
-        return Ok(rec.stored.clone());
+        return Ok(rec.stored);
     }
     codec::decode(rec.header.codec, &rec.stored, max_event_size)
         .map(Bytes::from)

@@ -4,6 +4,18 @@
 //! A cursor starts at the nearest checkpoint at or before the requested
 //! offset (or the start of that offset's segment), so the cost of
 //! positioning is bounded by the checkpoint interval, not by the log size.
+//!
+//! Invariants kept here:
+//! - A cursor reads nothing past its snapshot: sealed segments to their
+//!   length, the active one to the committed length the snapshot gives, and
+//!   offsets up to the snapshot's head. So it never returns an event that
+//!   is not committed.
+//! - Every event it returns passed the record's CRCs and the chain walk
+//!   (offset, link to the hash before it, placement) from a verified start.
+//!   Records a follower's refresh already read and CRC-checked
+//!   (`Snapshot::checked`) are handed to the record reader, which returns
+//!   them instead of reading the same bytes again (one read and one CRC
+//!   per record); the chain walk checks them like any other record.
 
 use std::sync::Arc;
 
@@ -169,13 +181,20 @@ impl Cursor {
         }
         let was_active = self.seg_index + 1 == old.segments.len();
         self.snapshot = snapshot;
-        if was_active {
+        let limit = if was_active {
             // The segment it reads was the active one: it has grown, or
             // been sealed at its full length.
-            let limit = self.segment_limit(self.seg_index)?;
-            if let Some(reader) = self.reader.as_mut() {
+            Some(self.segment_limit(self.seg_index)?)
+        } else {
+            None
+        };
+        if let Some(reader) = self.reader.as_mut() {
+            if let Some(limit) = limit {
                 reader.extend_limit(limit);
             }
+            // What the refresh behind the new snapshot read of this
+            // segment, the reader takes from there.
+            reader.use_checked(self.snapshot.checked_of(reader.segment()));
         }
         Ok(true)
     }
@@ -250,8 +269,17 @@ impl Cursor {
         );
         self.seg_index = index;
         self.at_commit = true;
-        self.reader = Some(RecordReader::new(segment, header.len() as u64, limit));
+        self.reader = Some(self.reader_of(segment, header.len() as u64, limit));
         Ok(())
+    }
+
+    /// A reader of `segment` from `pos` to `limit`, taking what the
+    /// snapshot's refresh already read and checked of it from there.
+    fn reader_of(&self, segment: Arc<Segment>, pos: u64, limit: u64) -> RecordReader<Arc<Segment>> {
+        let checked = self.snapshot.checked_of(&segment);
+        let mut reader = RecordReader::new(segment, pos, limit);
+        reader.use_checked(checked);
+        reader
     }
 
     /// Starts at the checkpoint at or before `offset` in its segment, if the
@@ -278,7 +306,7 @@ impl Cursor {
                         hash: rec.header.prev_hash,
                     },
                 );
-                self.walk.step(&segment, &rec)?;
+                self.walk.step(&segment, rec)?;
                 self.reader = Some(reader);
                 self.at_commit = false;
                 return Ok(true);
@@ -303,7 +331,7 @@ impl Cursor {
         if entry.pos < segment.records_start()? || entry.pos >= limit {
             return Ok(None);
         }
-        let mut reader = RecordReader::new(segment.clone(), entry.pos, limit);
+        let mut reader = self.reader_of(segment.clone(), entry.pos, limit);
         Ok(match reader.next()? {
             Next::Record(rec)
                 if rec.header.kind == Kind::Checkpoint && rec.header.offset == entry.offset =>
@@ -338,9 +366,10 @@ impl Cursor {
                 Next::Record(rec) => {
                     let offset = self.walk.next_offset;
                     let segment = reader.segment();
-                    let payload = self.walk.step(segment, &rec)?;
-                    self.at_commit = rec.header.is_commit();
+                    let commit = rec.header.is_commit();
                     let checkpoint = rec.header.kind == Kind::Checkpoint;
+                    let payload = self.walk.step(segment, rec)?;
+                    self.at_commit = commit;
                     return Ok(match payload {
                         Some(p) => {
                             self.bytes += p.len() as u64;

@@ -40,7 +40,7 @@ use crate::hash::ChainHead;
 use crate::io::StorageDir;
 use crate::options::Options;
 use crate::segment::DamageKind;
-use crate::segment::Segment;
+use crate::segment::{CheckedRecords, Segment};
 
 /// What readers copy: the segments and how far the stream is committed.
 #[derive(Debug, Clone)]
@@ -52,6 +52,11 @@ pub struct Snapshot {
     /// Where the stream starts: `(0, zero hash)`, or after a prune the
     /// first retained offset and the chain hash before it (its anchor).
     pub first: ChainHead,
+    /// Records a follower's refresh read and CRC-checked to find what the
+    /// writer committed (`follow.rs`), at most one run per segment, all
+    /// below this snapshot's limits: its cursors take them instead of
+    /// reading the same bytes again. `None` on a writer's stream.
+    pub checked: Option<Arc<Vec<Arc<CheckedRecords>>>>,
 }
 
 impl Snapshot {
@@ -63,6 +68,15 @@ impl Snapshot {
         } else {
             self.segments[index].sealed_len()
         }
+    }
+
+    /// The records of `segment` already read and checked, if any.
+    pub(crate) fn checked_of(&self, segment: &Segment) -> Option<Arc<CheckedRecords>> {
+        self.checked
+            .as_ref()?
+            .iter()
+            .find(|c| c.of(segment))
+            .cloned()
     }
 }
 
@@ -135,6 +149,7 @@ impl Stream {
             head: ChainHead::EMPTY,
             active_len: 0,
             first: ChainHead::EMPTY,
+            checked: None,
         };
         Stream::new(id, dir, options, snapshot, None)
     }
