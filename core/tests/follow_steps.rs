@@ -5,7 +5,8 @@
 //! change: never an event of a batch whose COMMIT is not on disk, every
 //! committed event exactly once and in order however the iterator is
 //! extended (across rotations, midway through a step), a waiter past any
-//! offset at once however far behind, and a forged record reported.
+//! offset at once however far behind, and a forged record reported, by the
+//! follower's iterator and by `verify`, which reads the files again.
 
 mod common;
 
@@ -302,4 +303,38 @@ fn a_forged_record_among_checked_ones_is_reported() {
         "{err}"
     );
     assert_eq!(served, 121 - BATCH);
+}
+
+/// `verify` on a follower reads the files as they are now, not the records
+/// its last refresh read and checked: a record forged after the follower
+/// took it in is reported.
+#[test]
+fn verify_reads_the_files_not_what_the_follower_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s");
+    let writer = Store::open(&path, options(64 << 20)).unwrap();
+    append_to(&writer, 0, BATCH);
+    let follower = Store::open_read_only(&path).unwrap();
+    append_to(&writer, BATCH, 4 * BATCH);
+    writer.close().unwrap();
+    assert_eq!(
+        follower
+            .wait(STREAM, BATCH, Some(Duration::from_secs(30)))
+            .unwrap(),
+        4 * BATCH
+    );
+    assert_eq!(follower.verify(STREAM).unwrap().events, 4 * BATCH);
+    let seg = segments(&path, STREAM).pop().unwrap();
+    let (header, mut recs) = parse_segment(&std::fs::read(&seg).unwrap());
+    let victim = recs
+        .iter_mut()
+        .find(|r| r.kind == 0 && r.offset == 150)
+        .unwrap();
+    victim.stored[0] ^= 1;
+    write_segment(&seg, &header, &recs);
+    let err = follower.verify(STREAM).unwrap_err();
+    assert!(
+        matches!(err, Error::ChainMismatch { offset: 151, .. }),
+        "{err}"
+    );
 }

@@ -32,6 +32,9 @@
 //!   every one, so tamper detection is unchanged. What lies past the budget,
 //!   or was taken in by an earlier step than the cursor's snapshot, is read
 //!   from the file as before.
+//! - `verify` never takes checked records: it reads every byte from the
+//!   files as they are now, so a record changed after a refresh checked it
+//!   is reported there.
 //! - A snapshot holds the checked records of the last step that grew the
 //!   stream only: each one replaces them, so what they keep alive is
 //!   bounded by the budget (per snapshot still in use).

@@ -55,7 +55,8 @@ pub struct Snapshot {
     /// Records a follower's refresh read and CRC-checked to find what the
     /// writer committed (`follow.rs`), at most one run per segment, all
     /// below this snapshot's limits: its cursors take them instead of
-    /// reading the same bytes again. `None` on a writer's stream.
+    /// reading the same bytes again (`verify` does not: it reads the
+    /// files). `None` on a writer's stream.
     pub checked: Option<Arc<Vec<Arc<CheckedRecords>>>>,
 }
 
