@@ -305,9 +305,11 @@ fn a_forged_record_among_checked_ones_is_reported() {
     assert_eq!(served, 121 - BATCH);
 }
 
-/// `verify` on a follower reads the files as they are now, not the records
-/// its last refresh read and checked: a record forged after the follower
-/// took it in is reported.
+/// A follower's iterator takes the events its refresh step read and
+/// verified, without reading them again (the single pass: a record forged
+/// after that step does not reach it, as it would not reach a reader that
+/// read before the forgery); `verify` reads the files as they are now, and
+/// reports it.
 #[test]
 fn verify_reads_the_files_not_what_the_follower_checked() {
     let dir = tempfile::tempdir().unwrap();
@@ -324,6 +326,13 @@ fn verify_reads_the_files_not_what_the_follower_checked() {
         4 * BATCH
     );
     assert_eq!(follower.verify(STREAM).unwrap().events, 4 * BATCH);
+    let mut iter = follower.iter(STREAM, 0).unwrap();
+    let mut next = 0;
+    for _ in 0..BATCH {
+        let (offset, e) = iter.next().unwrap().unwrap();
+        assert_eq!((offset, &e[..]), (next, &event(next)[..]));
+        next += 1;
+    }
     let seg = segments(&path, STREAM).pop().unwrap();
     let (header, mut recs) = parse_segment(&std::fs::read(&seg).unwrap());
     let victim = recs
@@ -332,6 +341,8 @@ fn verify_reads_the_files_not_what_the_follower_checked() {
         .unwrap();
     victim.stored[0] ^= 1;
     write_segment(&seg, &header, &recs);
+    drain(&mut iter, &mut next);
+    assert_eq!(next, 4 * BATCH);
     let err = follower.verify(STREAM).unwrap_err();
     assert!(
         matches!(err, Error::ChainMismatch { offset: 151, .. }),

@@ -6,18 +6,8 @@
 //! window, not copies. The first window is small, so a random read that
 //! starts at a checkpoint copies little; each refill doubles it, so a scan
 //! makes few system calls.
-//!
-//! A reader may also be handed [`CheckedRecords`]: records of its segment
-//! that a follower's refresh (`stream/follow.rs`) has already read and
-//! CRC-checked. Standing exactly at the position of one of them, the
-//! reader returns that record (the very bytes that passed the CRC, shared)
-//! instead of reading and checking the same bytes again; anywhere else it
-//! reads the file. Either way every record it returns passed its CRCs, lies
-//! below the reader's limit, and is what the file held at its position when
-//! it was checked, so callers (the chain walk) cannot tell the two apart.
 
 use std::ops::Deref;
-use std::sync::Arc;
 
 use bytes::Bytes;
 
@@ -42,14 +32,6 @@ pub struct RawRecord {
     pub stored: Bytes,
 }
 
-impl RawRecord {
-    /// What keeping this record in memory costs: its bytes in the file
-    /// (which its payload keeps alive) and the record itself.
-    pub fn kept_cost(&self) -> u64 {
-        self.header.record_len() + std::mem::size_of::<RawRecord>() as u64
-    }
-}
-
 /// What stopped a walk before the limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
@@ -70,47 +52,6 @@ impl Fault {
     }
 }
 
-/// Records of one segment that were read and CRC-checked once already, in
-/// file order and contiguous (each starts where the one before it ends),
-/// and all within the committed part of the segment the scan that made
-/// them found (whole batches: `scan::scan_tail_keeping`).
-#[derive(Debug)]
-pub struct CheckedRecords {
-    segment: Arc<Segment>,
-    records: Vec<RawRecord>,
-}
-
-impl CheckedRecords {
-    pub fn new(segment: Arc<Segment>, records: Vec<RawRecord>) -> Self {
-        CheckedRecords { segment, records }
-    }
-
-    /// Whether these are records of `segment` (this very handle: segments
-    /// of one stream's snapshots are shared, never made twice).
-    pub fn of(&self, segment: &Segment) -> bool {
-        std::ptr::eq(Arc::as_ptr(&self.segment), segment)
-    }
-
-    /// What keeping these records costs (`RawRecord::kept_cost`).
-    pub fn kept_cost(&self) -> u64 {
-        self.records.iter().map(RawRecord::kept_cost).sum()
-    }
-
-    /// The index of the record at `pos`, with `hint` tried first.
-    fn find(&self, pos: u64, hint: usize) -> Option<usize> {
-        if self.records.get(hint).is_some_and(|r| r.pos == pos) {
-            return Some(hint);
-        }
-        let first = self.records.first()?.pos;
-        let last = self.records.last()?.pos;
-        if pos < first || pos > last {
-            return None;
-        }
-        let i = self.records.partition_point(|r| r.pos < pos);
-        self.records.get(i).filter(|r| r.pos == pos).map(|_| i)
-    }
-}
-
 #[derive(Debug)]
 pub enum Next {
     Record(RawRecord),
@@ -128,10 +69,6 @@ pub struct RecordReader<S: Deref<Target = Segment>> {
     window_len: u64,
     pos: u64,
     limit: u64,
-    /// Records of this segment already checked, and the index of the one
-    /// expected next.
-    checked: Option<Arc<CheckedRecords>>,
-    checked_next: usize,
 }
 
 impl<S: Deref<Target = Segment>> RecordReader<S> {
@@ -145,30 +82,7 @@ impl<S: Deref<Target = Segment>> RecordReader<S> {
             pos,
             // An empty range when a caller's start lies past the end.
             limit: limit.max(pos),
-            checked: None,
-            checked_next: 0,
         }
-    }
-
-    /// Hands the reader records of its segment that were read and checked
-    /// already (replacing any it had); records of another segment are
-    /// ignored.
-    pub fn use_checked(&mut self, checked: Option<Arc<CheckedRecords>>) {
-        self.checked = checked.filter(|c| c.of(&self.segment));
-        self.checked_next = 0;
-    }
-
-    /// The checked record standing at `pos`, if there is one and it ends
-    /// within the limit.
-    fn take_checked(&mut self, pos: u64) -> Option<RawRecord> {
-        let checked = self.checked.as_ref()?;
-        let i = checked.find(pos, self.checked_next)?;
-        let rec = &checked.records[i];
-        if rec.header.record_len() > self.limit - pos {
-            return None;
-        }
-        self.checked_next = i + 1;
-        Some(rec.clone())
     }
 
     pub fn segment(&self) -> &Segment {
@@ -183,6 +97,22 @@ impl<S: Deref<Target = Segment>> RecordReader<S> {
 
     pub fn pos(&self) -> u64 {
         self.pos
+    }
+
+    pub fn limit(&self) -> u64 {
+        self.limit
+    }
+
+    /// Moves on to `pos` (forward, within the limit) without reading what
+    /// lies between: records the caller took as verified elsewhere
+    /// (`walk::VerifiedRun`). False, changing nothing, if `pos` is not
+    /// there.
+    pub fn skip_to(&mut self, pos: u64) -> bool {
+        if pos < self.pos || pos > self.limit {
+            return false;
+        }
+        self.pos = pos;
+        true
     }
 
     /// Makes the window hold the `len` bytes at `pos` (which the caller has
@@ -205,10 +135,6 @@ impl<S: Deref<Target = Segment>> RecordReader<S> {
         let remaining = self.limit - pos;
         if remaining == 0 {
             return Ok(Next::End);
-        }
-        if let Some(rec) = self.take_checked(pos) {
-            self.pos = pos + rec.header.record_len();
-            return Ok(Next::Record(rec));
         }
         if remaining < HEADER_LEN as u64 {
             return Ok(Next::Fault {

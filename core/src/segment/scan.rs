@@ -18,19 +18,21 @@
 //! head there and the checkpoints before it as given.
 //!
 //! A follower's refresh (`stream/follow.rs`) scans what the writer appended
-//! since with [`scan_tail_keeping`], which also keeps the records it checked
-//! (up to a byte budget): those of whole committed batches only, a
-//! contiguous run from where the scan started, so the follower's readers
-//! take them instead of reading and checking the same bytes again.
+//! since with [`scan_tail_keeping`], which also walks the records it checked
+//! along the chain as a cursor would and keeps their events (up to a byte
+//! budget, of whole committed batches only, one run from where the scan
+//! started), so the follower's cursors take them instead of reading and
+//! checking the same records again.
 
 use super::header::SegmentHeader;
 use super::index::IndexEntry;
 use super::reader::{Next, RawRecord, RecordReader};
-use super::walk::{decode_payload, Placement};
+use super::walk::{decode_payload, ChainWalk, Kept, Placement};
 use super::Segment;
 use crate::error::Result;
-use crate::hash::{chain_step, ChainHead};
-use crate::record::Kind;
+use crate::hash::{chain_step, ChainHead, Hash};
+use crate::record::{Codec, Kind};
+use bytes::Bytes;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TailEnd {
@@ -96,9 +98,10 @@ pub struct TailScan {
     /// The last time record of the committed part the scan read.
     pub last_time: Option<u64>,
     pub end: TailEnd,
-    /// With [`scan_tail_keeping`]: the records from the start of the scan,
-    /// of committed batches only, that fit the budget.
-    pub records: Vec<RawRecord>,
+    /// With [`scan_tail_keeping`]: the events of the committed batches
+    /// from the start of the scan that fit the budget, walked along the
+    /// chain.
+    pub kept: Option<Kept>,
     /// The scan stopped after a batch once `step` bytes were read, before
     /// the end of the file: more may be committed after `committed_len`.
     pub stopped: bool,
@@ -113,55 +116,103 @@ pub fn scan_tail(
     scan_tail_keeping(segment, header, from, file_len, 0, u64::MAX)
 }
 
-/// The records a scan keeps: a prefix of the committed batches it read, as
-/// long as their bytes (and what keeping them costs) stay within a budget.
+/// What a scan keeps: the events of a run of whole committed batches from
+/// where it started, walked along the chain as a cursor walks them, as
+/// long as they fit a budget and the chain holds.
 struct Keep {
-    /// Whether records are still kept: the budget has not run out.
+    /// Whether events are still kept: the budget has not run out and the
+    /// chain has held so far.
     open: bool,
     budget: u64,
-    records: Vec<RawRecord>,
-    /// How many of `records` belong to committed batches.
+    walk: ChainWalk,
+    events: Vec<(Bytes, Hash)>,
+    checkpoints: u64,
+    /// The state at the end of the last committed batch kept.
     committed: usize,
+    committed_checkpoints: u64,
+    committed_pos: u64,
+    committed_time: Option<u64>,
+    cost: u64,
+    committed_cost: u64,
 }
 
 impl Keep {
-    fn new(budget: u64) -> Self {
+    fn new(header: &SegmentHeader, from: &ScanStart, budget: u64) -> Self {
         Keep {
             open: budget > 0,
             budget,
-            records: Vec::new(),
+            walk: ChainWalk::enter(header, from.head),
+            events: Vec::new(),
+            checkpoints: 0,
             committed: 0,
+            committed_checkpoints: 0,
+            committed_pos: from.pos,
+            committed_time: None,
+            cost: 0,
+            committed_cost: 0,
         }
     }
 
-    fn push(&mut self, rec: RawRecord) {
+    /// Walks `rec`, the next record, and keeps its event.
+    fn push(&mut self, segment: &Segment, rec: RawRecord) {
         if !self.open {
             return;
         }
-        let cost = rec.kept_cost();
-        if cost > self.budget {
-            // Out of budget: keep the whole batches up to here and no
-            // more, so what is kept stays one run of whole batches.
-            self.open = false;
-            self.records.truncate(self.committed);
-            return;
+        let kind = rec.header.kind;
+        let mut cost = rec.header.record_len() + std::mem::size_of::<(Bytes, Hash)>() as u64;
+        if rec.header.codec != Codec::Raw {
+            // Decoded into a buffer of its own.
+            cost += u64::from(rec.header.stored_len);
         }
-        self.budget -= cost;
-        self.records.push(rec);
+        if cost > self.budget {
+            return self.close();
+        }
+        match self.walk.step(segment, rec) {
+            Ok(Some(payload)) => self.events.push((payload, self.walk.hash)),
+            Ok(None) => self.checkpoints += u64::from(kind == Kind::Checkpoint),
+            // The chain does not hold here: the cursor that reads this
+            // record reports it.
+            Err(_) => return self.close(),
+        }
+        self.budget -= cost.min(self.budget);
+        self.cost += cost;
     }
 
-    fn commit(&mut self) {
-        self.committed = self.records.len();
+    /// The record just pushed ended a batch at `pos`.
+    fn commit(&mut self, pos: u64) {
+        if self.open {
+            self.committed = self.events.len();
+            self.committed_checkpoints = self.checkpoints;
+            self.committed_pos = pos;
+            self.committed_time = self.walk.last_time;
+            self.committed_cost = self.cost;
+        }
     }
 
-    fn into_committed(mut self) -> Vec<RawRecord> {
-        self.records.truncate(self.committed);
-        self.records
+    /// Keeps the whole batches up to here and no more.
+    fn close(&mut self) {
+        self.open = false;
+        self.events.truncate(self.committed);
+    }
+
+    fn into_kept(mut self, start_pos: u64, start: ChainHead) -> Option<Kept> {
+        self.events.truncate(self.committed);
+        (!self.events.is_empty()).then_some(Kept {
+            start_pos,
+            start,
+            end_pos: self.committed_pos,
+            events: self.events,
+            checkpoints: self.committed_checkpoints,
+            last_time: self.committed_time,
+            cost: self.committed_cost,
+        })
     }
 }
 
-/// [`scan_tail`], also keeping the records of the committed batches it
-/// read, from `from.pos` on, as long as they fit `budget` bytes.
+/// [`scan_tail`], also walking along the chain the committed batches it
+/// reads from `from.pos` on and keeping their events, as long as they fit
+/// `budget` bytes and the chain holds; and stopping after the first COMMIT
+/// once `step` bytes are read.
 pub fn scan_tail_keeping(
     segment: &Segment,
     header: &SegmentHeader,
@@ -173,7 +224,8 @@ pub fn scan_tail_keeping(
     let stop_at = from.pos.saturating_add(step);
     let mut stopped = false;
     let records_start = header.len() as u64;
-    let mut keep = Keep::new(budget);
+    let mut keep = Keep::new(header, &from, budget);
+    let (start_pos, start_head) = (from.pos, from.head);
     let mut reader = RecordReader::new(segment, from.pos, file_len);
     // A start is never just after a checkpoint (one is always followed by
     // its event in the same batch), so placement starts afresh there.
@@ -221,7 +273,7 @@ pub fn scan_tail_keeping(
                     }
                 }
                 if !commit {
-                    keep.push(rec);
+                    keep.push(segment, rec);
                     continue;
                 }
                 committed_len = reader.pos();
@@ -230,11 +282,11 @@ pub fn scan_tail_keeping(
                 last_time = pending_time.or(last_time);
                 if keep.open {
                     last_commit = Some(rec.clone());
-                    keep.push(rec);
+                    keep.push(segment, rec);
                 } else {
                     last_commit = Some(rec);
                 }
-                keep.commit();
+                keep.commit(committed_len);
                 if committed_len >= stop_at && committed_len < file_len {
                     stopped = true;
                     break TailEnd::Clean;
@@ -281,7 +333,7 @@ pub fn scan_tail_keeping(
                             pos: rec.pos,
                             reason: e.to_string(),
                         },
-                        records: Vec::new(),
+                        kept: None,
                         stopped: false,
                     };
                     return Ok(scan);
@@ -299,7 +351,7 @@ pub fn scan_tail_keeping(
         checkpoints,
         last_time,
         end,
-        records: keep.into_committed(),
+        kept: keep.into_kept(start_pos, start_head),
         stopped,
     })
 }

@@ -12,10 +12,11 @@
 //!   is not committed.
 //! - Every event it returns passed the record's CRCs and the chain walk
 //!   (offset, link to the hash before it, placement) from a verified start.
-//!   Records a follower's refresh already read and CRC-checked
-//!   (`Snapshot::checked`) are handed to the record reader, which returns
-//!   them instead of reading the same bytes again (one read and one CRC
-//!   per record); the chain walk checks them like any other record.
+//!   A follower's cursor takes the events its refresh step already read
+//!   and verified the same way (`Snapshot::checked`, see `follow.rs`) only
+//!   when its own walk stands exactly where that walk started (same
+//!   segment, byte position and chain head, at a batch boundary), and then
+//!   moves its walk and reader past them as if it had read them itself.
 
 use std::sync::Arc;
 
@@ -28,8 +29,8 @@ use crate::prune_anchor;
 use crate::record::Kind;
 use crate::segment::ChainWalk;
 use crate::segment::IndexEntry;
-use crate::segment::Segment;
 use crate::segment::{Next, RawRecord, RecordReader};
+use crate::segment::{Segment, VerifiedRun};
 
 /// A position in a stream, fixed to the snapshot it was made from.
 #[derive(Debug)]
@@ -42,6 +43,9 @@ pub struct Cursor {
     walk: ChainWalk,
     /// Whether the last record read closed a batch.
     at_commit: bool,
+    /// A run of verified events this cursor is taking (see `follow.rs`),
+    /// and how many it has taken.
+    serving: Option<(Arc<VerifiedRun>, usize)>,
     /// Raw payload bytes returned or checked so far.
     pub bytes: u64,
     pub checkpoints: u64,
@@ -89,6 +93,7 @@ impl Cursor {
             seg_index,
             reader: None,
             at_commit: true,
+            serving: None,
             bytes: 0,
             checkpoints: 0,
         };
@@ -188,13 +193,8 @@ impl Cursor {
         } else {
             None
         };
-        if let Some(reader) = self.reader.as_mut() {
-            if let Some(limit) = limit {
-                reader.extend_limit(limit);
-            }
-            // What the refresh behind the new snapshot read of this
-            // segment, the reader takes from there.
-            reader.use_checked(self.snapshot.checked_of(reader.segment()));
+        if let (Some(reader), Some(limit)) = (self.reader.as_mut(), limit) {
+            reader.extend_limit(limit);
         }
         Ok(true)
     }
@@ -269,17 +269,8 @@ impl Cursor {
         );
         self.seg_index = index;
         self.at_commit = true;
-        self.reader = Some(self.reader_of(segment, header.len() as u64, limit));
+        self.reader = Some(RecordReader::new(segment, header.len() as u64, limit));
         Ok(())
-    }
-
-    /// A reader of `segment` from `pos` to `limit`, taking what the
-    /// snapshot's refresh already read and checked of it from there.
-    fn reader_of(&self, segment: Arc<Segment>, pos: u64, limit: u64) -> RecordReader<Arc<Segment>> {
-        let checked = self.snapshot.checked_of(&segment);
-        let mut reader = RecordReader::new(segment, pos, limit);
-        reader.use_checked(checked);
-        reader
     }
 
     /// Starts at the checkpoint at or before `offset` in its segment, if the
@@ -331,7 +322,7 @@ impl Cursor {
         if entry.pos < segment.records_start()? || entry.pos >= limit {
             return Ok(None);
         }
-        let mut reader = self.reader_of(segment.clone(), entry.pos, limit);
+        let mut reader = RecordReader::new(segment.clone(), entry.pos, limit);
         Ok(match reader.next()? {
             Next::Record(rec)
                 if rec.header.kind == Kind::Checkpoint && rec.header.offset == entry.offset =>
@@ -359,6 +350,9 @@ impl Cursor {
     /// next segment when one ends.
     fn next_record(&mut self) -> Result<Option<(u64, Bytes)>> {
         loop {
+            if let Some(event) = self.next_verified()? {
+                return Ok(Some(event));
+            }
             let Some(reader) = self.reader.as_mut() else {
                 return Err(self.ended_early());
             };
@@ -409,6 +403,68 @@ impl Cursor {
                 }
             }
         }
+    }
+
+    /// The next event of the verified run this cursor takes, if it takes
+    /// one; at the run's end, the walk and reader move past it. A run is
+    /// taken up only where this cursor's walk stands exactly at its start:
+    /// the same segment, byte position and chain head, at a batch boundary.
+    fn next_verified(&mut self) -> Result<Option<(u64, Bytes)>> {
+        let Some(reader) = self.reader.as_mut() else {
+            return Ok(None);
+        };
+        let (run, taken) = match self.serving.as_mut() {
+            Some(serving) => serving,
+            None => {
+                if !self.at_commit || !self.walk.at_batch_start() {
+                    return Ok(None);
+                }
+                let Some(run) = self.snapshot.checked_of(reader.segment()) else {
+                    return Ok(None);
+                };
+                let kept = &run.kept;
+                if kept.start_pos != reader.pos()
+                    || kept.start != self.walk.head()
+                    || kept.end_pos > reader.limit()
+                {
+                    return Ok(None);
+                }
+                self.serving.insert((run, 0))
+            }
+        };
+        let Some((payload, hash)) = run.kept.events.get(*taken) else {
+            // Not taken up with no events, nor left at its end (below).
+            self.serving = None;
+            return Ok(None);
+        };
+        *taken += 1;
+        let event = (self.walk.next_offset, payload.clone());
+        self.walk.take_verified(*hash);
+        self.bytes += payload.len() as u64;
+        if *taken < run.kept.events.len() {
+            self.at_commit = false;
+            return Ok(Some(event));
+        }
+        // The last one: the walk and reader move past the run, to where
+        // the next one may be taken up. Within the limit, checked when the
+        // run was taken up (limits only grow, and the reader did not move
+        // since).
+        if !reader.skip_to(run.kept.end_pos) {
+            return Err(Error::ChainMismatch {
+                stream: self.stream,
+                offset: self.walk.next_offset,
+                reason: format!(
+                    "a verified run of {} ends at byte {}, outside what the reader may read",
+                    reader.segment().display_path().display(),
+                    run.kept.end_pos
+                ),
+            });
+        }
+        self.walk.end_verified(run.kept.last_time);
+        self.checkpoints += run.kept.checkpoints;
+        self.at_commit = true;
+        self.serving = None;
+        Ok(Some(event))
     }
 
     fn ended_early(&self) -> Error {

@@ -20,31 +20,36 @@
 //!   that grows with the lag. `refresh` takes every step (all that is
 //!   committed); a waiter (`wait.rs`) takes steps until the stream is past
 //!   the offset it waits for, and its next wait goes on at once.
-//! - One read and one CRC check per record: the records of the committed
-//!   batches a step scanned (up to `CHECKED_BUDGET` bytes of them, from
-//!   where it started) are published with the snapshot
-//!   (`Snapshot::checked`), and the cursors reading that snapshot take them
-//!   from there instead of reading the file again. The record reader hands
-//!   one out only when it stands exactly at its position, in the same
-//!   segment, below its limit; they are the bytes that passed the CRC, of
-//!   whole committed batches only, so a cursor gets what it would have read
-//!   itself. Its chain walk (offset, link, placement, SHA-256) still checks
-//!   every one, so tamper detection is unchanged. What lies past the budget,
-//!   or was taken in by an earlier step than the cursor's snapshot, is read
-//!   from the file as before.
-//! - `verify` never takes checked records: it reads every byte from the
+//! - One pass per record: a step's scan reads and CRC-checks each record,
+//!   and also walks the committed batches it reads along the chain exactly
+//!   as a cursor would (`ChainWalk::step`: offset, link to the hash before,
+//!   placement, SHA-256), from the head it starts at. The events of those
+//!   batches (up to `CHECKED_BUDGET` bytes, from where it started, ending at
+//!   a COMMIT, and only as far as the chain holds) are published with the
+//!   snapshot (`Snapshot::checked`, a `VerifiedRun` per segment). A cursor
+//!   of that snapshot whose own walk stands exactly at a run's start (same
+//!   segment, byte position and chain head, at a batch boundary) takes
+//!   them as its next events and moves past their records without reading
+//!   them again: they are what its walk would have produced, so every
+//!   event served has passed the CRC and chain verification, and only
+//!   whole committed batches are ever kept. Anything else (past the
+//!   budget, after a link that does not hold, taken in by a step older
+//!   than the cursor's snapshot, a cursor started midway) is read from the
+//!   files and checked by the cursor as before, which is also where a
+//!   broken link is reported.
+//! - `verify` never takes verified runs: it reads every byte from the
 //!   files as they are now, so a record changed after a refresh checked it
 //!   is reported there.
-//! - A snapshot holds the checked records of the last step that grew the
-//!   stream only: each one replaces them, so what they keep alive is
-//!   bounded by the budget (per snapshot still in use).
+//! - A snapshot holds the runs of the last step that grew the stream only:
+//!   each one replaces them, so what they keep alive is bounded by the
+//!   budget (per snapshot still in use).
 
 use std::sync::Arc;
 
 use super::Stream;
 use crate::error::Result;
 use crate::layout;
-use crate::segment::{scan_tail_keeping, CheckedRecords, ScanStart, Segment};
+use crate::segment::{scan_tail_keeping, ScanStart, Segment, VerifiedRun};
 
 /// How many bytes one refresh step scans before it stops at the next
 /// COMMIT. Small enough that what a step read is still in the cache when
@@ -54,10 +59,10 @@ use crate::segment::{scan_tail_keeping, CheckedRecords, ScanStart, Segment};
 /// (a directory listing) stays negligible.
 const STEP: u64 = 1 << 20;
 
-/// How many bytes of checked records (their bytes and what keeping each
-/// costs, `RawRecord::kept_cost`) one step hands on to the cursors: a step
-/// plus a large batch. The records of a batch beyond it are read twice
-/// rather than held in memory.
+/// How many bytes of verified events (their records' bytes, decoded
+/// payloads and hashes) one step hands on to the cursors: a step plus a
+/// large batch. The records of a batch beyond it are read twice rather
+/// than held in memory.
 const CHECKED_BUDGET: u64 = 16 << 20;
 
 /// What a refresh step did.
@@ -142,7 +147,7 @@ impl Stream {
             .filter(|&base| base >= first.next_offset && after.is_none_or(|a| base > a))
             .collect();
         newer.reverse();
-        let mut checked: Vec<Arc<CheckedRecords>> = Vec::new();
+        let mut checked: Vec<Arc<VerifiedRun>> = Vec::new();
         let mut budget = CHECKED_BUDGET;
         let mut left = STEP;
         loop {
@@ -162,10 +167,9 @@ impl Stream {
                     let start = from.pos;
                     let scan = scan_tail_keeping(active, &header, from, file_len, budget, left)?;
                     left = left.saturating_sub(scan.committed_len.saturating_sub(start));
-                    if !scan.records.is_empty() {
-                        let kept = CheckedRecords::new(active.clone(), scan.records);
-                        budget = budget.saturating_sub(kept.kept_cost());
-                        checked.push(Arc::new(kept));
+                    if let Some(kept) = scan.kept {
+                        budget = budget.saturating_sub(kept.cost);
+                        checked.push(Arc::new(VerifiedRun::new(active.clone(), kept)));
                     }
                     active.set_checkpoints(scan.checkpoints);
                     active.set_written_len(scan.committed_len);
