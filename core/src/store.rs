@@ -408,7 +408,10 @@ impl Store {
     /// the wait sleeps until the file system reports a change in the
     /// stream's directory, checking at least every second (every 10 ms
     /// where notifications are not available). What `wait` took in, the
-    /// read-only store's reads see from then on.
+    /// read-only store's reads see from then on. A follower far behind
+    /// takes it in about a MiB at a time: the wait returns as soon as the
+    /// stream is past `offset` (never sleeping while more is committed and
+    /// it is not), and the next wait goes on at once.
     pub fn wait(&self, stream: u64, offset: u64, timeout: Option<Duration>) -> Result<u64> {
         // A timeout too far to represent is no timeout.
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));

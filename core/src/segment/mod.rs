@@ -25,9 +25,9 @@ pub(crate) use header::{SegmentHeader, SegmentRules};
 pub use header::{FORMAT_VERSION, LEN as HEADER_LEN};
 pub(crate) use index::{IndexEntry, SegmentIndex};
 pub(crate) use reader::{Next, RawRecord, RecordReader};
-pub(crate) use scan::{scan_tail, DamageKind, ScanStart, TailEnd};
+pub(crate) use scan::{scan_tail, scan_tail_keeping, DamageKind, ScanStart, TailEnd};
 pub(crate) use tail::TailMarker;
-pub(crate) use walk::ChainWalk;
+pub(crate) use walk::{ChainWalk, VerifiedRun};
 
 /// Reading, writing and resuming from a stream's tail marker.
 pub(crate) mod tail_marker {

@@ -99,6 +99,22 @@ impl<S: Deref<Target = Segment>> RecordReader<S> {
         self.pos
     }
 
+    pub fn limit(&self) -> u64 {
+        self.limit
+    }
+
+    /// Moves on to `pos` (forward, within the limit) without reading what
+    /// lies between: records the caller took as verified elsewhere
+    /// (`walk::VerifiedRun`). False, changing nothing, if `pos` is not
+    /// there.
+    pub fn skip_to(&mut self, pos: u64) -> bool {
+        if pos < self.pos || pos > self.limit {
+            return false;
+        }
+        self.pos = pos;
+        true
+    }
+
     /// Makes the window hold the `len` bytes at `pos` (which the caller has
     /// checked lie below the limit) and returns where they start in it.
     /// Callers borrow what they only check and slice (a reference count)

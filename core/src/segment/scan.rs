@@ -16,15 +16,23 @@
 //! A scan starts at the first record, or just after a batch that a
 //! confirmed tail marker (`super::tail`) says ends there: it then takes the
 //! head there and the checkpoints before it as given.
+//!
+//! A follower's refresh (`stream/follow.rs`) scans what the writer appended
+//! since with [`scan_tail_keeping`], which also walks the records it checked
+//! along the chain as a cursor would and keeps their events (up to a byte
+//! budget, of whole committed batches only, one run from where the scan
+//! started), so the follower's cursors take them instead of reading and
+//! checking the same records again.
 
 use super::header::SegmentHeader;
 use super::index::IndexEntry;
 use super::reader::{Next, RawRecord, RecordReader};
-use super::walk::{decode_payload, Placement};
+use super::walk::{decode_payload, ChainWalk, Kept, Placement};
 use super::Segment;
 use crate::error::Result;
-use crate::hash::{chain_step, ChainHead};
-use crate::record::Kind;
+use crate::hash::{chain_step, ChainHead, Hash};
+use crate::record::{Codec, Kind};
+use bytes::Bytes;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TailEnd {
@@ -90,6 +98,13 @@ pub struct TailScan {
     /// The last time record of the committed part the scan read.
     pub last_time: Option<u64>,
     pub end: TailEnd,
+    /// With [`scan_tail_keeping`]: the events of the committed batches
+    /// from the start of the scan that fit the budget, walked along the
+    /// chain.
+    pub kept: Option<Kept>,
+    /// The scan stopped after a batch once `step` bytes were read, before
+    /// the end of the file: more may be committed after `committed_len`.
+    pub stopped: bool,
 }
 
 pub fn scan_tail(
@@ -98,7 +113,119 @@ pub fn scan_tail(
     from: ScanStart,
     file_len: u64,
 ) -> Result<TailScan> {
+    scan_tail_keeping(segment, header, from, file_len, 0, u64::MAX)
+}
+
+/// What a scan keeps: the events of a run of whole committed batches from
+/// where it started, walked along the chain as a cursor walks them, as
+/// long as they fit a budget and the chain holds.
+struct Keep {
+    /// Whether events are still kept: the budget has not run out and the
+    /// chain has held so far.
+    open: bool,
+    budget: u64,
+    walk: ChainWalk,
+    events: Vec<(Bytes, Hash)>,
+    checkpoints: u64,
+    /// The state at the end of the last committed batch kept.
+    committed: usize,
+    committed_checkpoints: u64,
+    committed_pos: u64,
+    committed_time: Option<u64>,
+    cost: u64,
+    committed_cost: u64,
+}
+
+impl Keep {
+    fn new(header: &SegmentHeader, from: &ScanStart, budget: u64) -> Self {
+        Keep {
+            open: budget > 0,
+            budget,
+            walk: ChainWalk::enter(header, from.head),
+            events: Vec::new(),
+            checkpoints: 0,
+            committed: 0,
+            committed_checkpoints: 0,
+            committed_pos: from.pos,
+            committed_time: None,
+            cost: 0,
+            committed_cost: 0,
+        }
+    }
+
+    /// Walks `rec`, the next record, and keeps its event.
+    fn push(&mut self, segment: &Segment, rec: RawRecord) {
+        if !self.open {
+            return;
+        }
+        let kind = rec.header.kind;
+        let mut cost = rec.header.record_len() + std::mem::size_of::<(Bytes, Hash)>() as u64;
+        if rec.header.codec != Codec::Raw {
+            // Decoded into a buffer of its own.
+            cost += u64::from(rec.header.stored_len);
+        }
+        if cost > self.budget {
+            return self.close();
+        }
+        match self.walk.step(segment, rec) {
+            Ok(Some(payload)) => self.events.push((payload, self.walk.hash)),
+            Ok(None) => self.checkpoints += u64::from(kind == Kind::Checkpoint),
+            // The chain does not hold here: the cursor that reads this
+            // record reports it.
+            Err(_) => return self.close(),
+        }
+        self.budget -= cost.min(self.budget);
+        self.cost += cost;
+    }
+
+    /// The record just pushed ended a batch at `pos`.
+    fn commit(&mut self, pos: u64) {
+        if self.open {
+            self.committed = self.events.len();
+            self.committed_checkpoints = self.checkpoints;
+            self.committed_pos = pos;
+            self.committed_time = self.walk.last_time;
+            self.committed_cost = self.cost;
+        }
+    }
+
+    /// Keeps the whole batches up to here and no more.
+    fn close(&mut self) {
+        self.open = false;
+        self.events.truncate(self.committed);
+    }
+
+    fn into_kept(mut self, start_pos: u64, start: ChainHead) -> Option<Kept> {
+        self.events.truncate(self.committed);
+        (!self.events.is_empty()).then_some(Kept {
+            start_pos,
+            start,
+            end_pos: self.committed_pos,
+            events: self.events,
+            checkpoints: self.committed_checkpoints,
+            last_time: self.committed_time,
+            cost: self.committed_cost,
+        })
+    }
+}
+
+/// [`scan_tail`], also walking along the chain the committed batches it
+/// reads from `from.pos` on and keeping their events, as long as they fit
+/// `budget` bytes and the chain holds; and stopping after the first COMMIT
+/// once `step` bytes are read.
+pub fn scan_tail_keeping(
+    segment: &Segment,
+    header: &SegmentHeader,
+    from: ScanStart,
+    file_len: u64,
+    budget: u64,
+    step: u64,
+) -> Result<TailScan> {
+    let stop_at = from.pos.saturating_add(step);
+    let mut stopped = false;
     let records_start = header.len() as u64;
+    let mut keep = Keep::new(header, &from, budget);
+    let (start_pos, start_head) = (from.pos, from.head);
     let mut reader = RecordReader::new(segment, from.pos, file_len);
     // A start is never just after a checkpoint (one is always followed by
     // its event in the same batch), so placement starts afresh there.
@@ -133,6 +260,7 @@ pub fn scan_tail(
                         reason,
                     };
                 }
+                let mut commit = false;
                 match h.kind {
                     Kind::Checkpoint => pending.push(IndexEntry {
                         offset: h.offset,
@@ -141,14 +269,27 @@ pub fn scan_tail(
                     Kind::Time => pending_time = Some(crate::record::time_of(&rec.stored)),
                     Kind::Event => {
                         next_offset += 1;
-                        if h.is_commit() {
-                            committed_len = reader.pos();
-                            committed_offset = next_offset;
-                            checkpoints.append(&mut pending);
-                            last_time = pending_time.or(last_time);
-                            last_commit = Some(rec);
-                        }
+                        commit = h.is_commit();
                     }
+                }
+                if !commit {
+                    keep.push(segment, rec);
+                    continue;
+                }
+                committed_len = reader.pos();
+                committed_offset = next_offset;
+                checkpoints.append(&mut pending);
+                last_time = pending_time.or(last_time);
+                if keep.open {
+                    last_commit = Some(rec.clone());
+                    keep.push(segment, rec);
+                } else {
+                    last_commit = Some(rec);
+                }
+                keep.commit(committed_len);
+                if committed_len >= stop_at && committed_len < file_len {
+                    stopped = true;
+                    break TailEnd::Clean;
                 }
             }
             Next::Fault { pos, fault } => {
@@ -166,7 +307,7 @@ pub fn scan_tail(
             }
         }
     };
-    if end == TailEnd::Clean && committed_len < file_len {
+    if end == TailEnd::Clean && committed_len < file_len && !stopped {
         end = TailEnd::Torn { file_len };
     }
 
@@ -192,6 +333,8 @@ pub fn scan_tail(
                             pos: rec.pos,
                             reason: e.to_string(),
                         },
+                        kept: None,
+                        stopped: false,
                     };
                     return Ok(scan);
                 }
@@ -208,5 +351,7 @@ pub fn scan_tail(
         checkpoints,
         last_time,
         end,
+        kept: keep.into_kept(start_pos, start_head),
+        stopped,
     })
 }

@@ -1,5 +1,7 @@
 //! Following the hash chain record by record.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 
 use super::reader::RawRecord;
@@ -176,9 +178,33 @@ impl ChainWalk {
         }
     }
 
+    /// Whether the next record may begin a batch: the walk has not met a
+    /// record of an unfinished batch (it stands at a segment's start or
+    /// after a COMMIT).
+    pub fn at_batch_start(&self) -> bool {
+        self.placement.batch_start == Some(true)
+            && !self.placement.after_checkpoint
+            && !self.placement.after_time
+    }
+
+    /// Moves past one event of a [`VerifiedRun`] this walk took up at its
+    /// start: `hash` is the chain hash after it.
+    pub fn take_verified(&mut self, hash: Hash) {
+        self.next_offset += 1;
+        self.hash = hash;
+    }
+
+    /// Stands at the end of a [`VerifiedRun`] taken up, all its events
+    /// taken: after a COMMIT, with the run's last time record.
+    pub fn end_verified(&mut self, last_time: Option<u64>) {
+        self.placement = Placement::new(self.placement.rules);
+        self.last_time = last_time.or(self.last_time);
+    }
+
     /// Checks one record against the chain. Returns the raw payload of an
-    /// event, `None` for a checkpoint.
-    pub fn step(&mut self, segment: &Segment, rec: &RawRecord) -> Result<Option<Bytes>> {
+    /// event (moved out of the record when stored raw), `None` for a
+    /// checkpoint.
+    pub fn step(&mut self, segment: &Segment, rec: RawRecord) -> Result<Option<Bytes>> {
         let h = &rec.header;
         let what = match h.kind {
             Kind::Event => "event",
@@ -220,15 +246,66 @@ impl ChainWalk {
             }
             Kind::Event => {}
         }
-        let payload = decode_payload(segment, rec, self.limit)?;
+        let payload = decode_payload_owned(segment, rec, self.limit)?;
         self.hash = chain_step(&self.hash, self.next_offset, &payload);
         self.next_offset += 1;
         Ok(Some(payload))
     }
 }
 
+/// Events of one segment whose records a follower's refresh step
+/// (`stream/follow.rs`) read, CRC-checked and walked along the chain once
+/// already (offset, link, placement, SHA-256, as [`ChainWalk::step`]), from
+/// a batch boundary to the end of a committed batch. A cursor whose own
+/// walk stands exactly at the start (same segment, byte position and chain
+/// head, at a batch boundary) takes them as its next events instead of
+/// reading and checking the same records again: they are what its walk
+/// would have produced from there.
+#[derive(Debug)]
+pub struct VerifiedRun {
+    segment: Arc<Segment>,
+    pub(crate) kept: Kept,
+}
+
+/// What a scan kept of the batches it walked (see [`VerifiedRun`]).
+#[derive(Debug)]
+pub struct Kept {
+    /// Where the run starts: a batch boundary, and the chain head there.
+    pub start_pos: u64,
+    pub start: ChainHead,
+    /// Where its last record, a COMMIT, ends.
+    pub end_pos: u64,
+    /// Each event's payload and the chain hash after it; the offsets run
+    /// on from `start.next_offset`.
+    pub events: Vec<(Bytes, Hash)>,
+    /// Checkpoint records among them.
+    pub checkpoints: u64,
+    /// The time of the last time record among them.
+    pub last_time: Option<u64>,
+    /// What keeping them costs in memory (roughly).
+    pub cost: u64,
+}
+
+impl VerifiedRun {
+    pub fn new(segment: Arc<Segment>, kept: Kept) -> Self {
+        VerifiedRun { segment, kept }
+    }
+
+    /// Whether these are events of `segment` (this very handle: segments
+    /// of one stream's snapshots are shared, never made twice).
+    pub fn of(&self, segment: &Segment) -> bool {
+        std::ptr::eq(Arc::as_ptr(&self.segment), segment)
+    }
+}
+
 /// The raw payload of an event record: a zero-copy slice when stored raw.
 pub fn decode_payload(segment: &Segment, rec: &RawRecord, max_event_size: u64) -> Result<Bytes> {
+    decode_payload_owned(segment, rec.clone(), max_event_size)
+}
+
+/// [`decode_payload`] of a record the caller is done with: a payload
+/// stored raw is moved out of it.
+fn decode_payload_owned(segment: &Segment, rec: RawRecord, max_event_size: u64) -> Result<Bytes> {
     if rec.header.codec == Codec::Raw {
         if rec.stored.len() as u64 > max_event_size {
             return Err(segment.corruption(
@@ -239,7 +316,7 @@ pub fn decode_payload(segment: &Segment, rec: &RawRecord, max_event_size: u64) -
                 ),
             ));
         }
-        return Ok(rec.stored.clone());
+        return Ok(rec.stored);
     }
     codec::decode(rec.header.codec, &rec.stored, max_event_size)
         .map(Bytes::from)

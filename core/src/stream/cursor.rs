@@ -4,6 +4,19 @@
 //! A cursor starts at the nearest checkpoint at or before the requested
 //! offset (or the start of that offset's segment), so the cost of
 //! positioning is bounded by the checkpoint interval, not by the log size.
+//!
+//! Invariants kept here:
+//! - A cursor reads nothing past its snapshot: sealed segments to their
+//!   length, the active one to the committed length the snapshot gives, and
+//!   offsets up to the snapshot's head. So it never returns an event that
+//!   is not committed.
+//! - Every event it returns passed the record's CRCs and the chain walk
+//!   (offset, link to the hash before it, placement) from a verified start.
+//!   A follower's cursor takes the events its refresh step already read
+//!   and verified the same way (`Snapshot::checked`, see `follow.rs`) only
+//!   when its own walk stands exactly where that walk started (same
+//!   segment, byte position and chain head, at a batch boundary), and then
+//!   moves its walk and reader past them as if it had read them itself.
 
 use std::sync::Arc;
 
@@ -16,8 +29,8 @@ use crate::prune_anchor;
 use crate::record::Kind;
 use crate::segment::ChainWalk;
 use crate::segment::IndexEntry;
-use crate::segment::Segment;
 use crate::segment::{Next, RawRecord, RecordReader};
+use crate::segment::{Segment, VerifiedRun};
 
 /// A position in a stream, fixed to the snapshot it was made from.
 #[derive(Debug)]
@@ -30,6 +43,9 @@ pub struct Cursor {
     walk: ChainWalk,
     /// Whether the last record read closed a batch.
     at_commit: bool,
+    /// A run of verified events this cursor is taking (see `follow.rs`),
+    /// and how many it has taken.
+    serving: Option<(Arc<VerifiedRun>, usize)>,
     /// Raw payload bytes returned or checked so far.
     pub bytes: u64,
     pub checkpoints: u64,
@@ -77,6 +93,7 @@ impl Cursor {
             seg_index,
             reader: None,
             at_commit: true,
+            serving: None,
             bytes: 0,
             checkpoints: 0,
         };
@@ -169,13 +186,15 @@ impl Cursor {
         }
         let was_active = self.seg_index + 1 == old.segments.len();
         self.snapshot = snapshot;
-        if was_active {
+        let limit = if was_active {
             // The segment it reads was the active one: it has grown, or
             // been sealed at its full length.
-            let limit = self.segment_limit(self.seg_index)?;
-            if let Some(reader) = self.reader.as_mut() {
-                reader.extend_limit(limit);
-            }
+            Some(self.segment_limit(self.seg_index)?)
+        } else {
+            None
+        };
+        if let (Some(reader), Some(limit)) = (self.reader.as_mut(), limit) {
+            reader.extend_limit(limit);
         }
         Ok(true)
     }
@@ -278,7 +297,7 @@ impl Cursor {
                         hash: rec.header.prev_hash,
                     },
                 );
-                self.walk.step(&segment, &rec)?;
+                self.walk.step(&segment, rec)?;
                 self.reader = Some(reader);
                 self.at_commit = false;
                 return Ok(true);
@@ -331,6 +350,9 @@ impl Cursor {
     /// next segment when one ends.
     fn next_record(&mut self) -> Result<Option<(u64, Bytes)>> {
         loop {
+            if let Some(event) = self.next_verified()? {
+                return Ok(Some(event));
+            }
             let Some(reader) = self.reader.as_mut() else {
                 return Err(self.ended_early());
             };
@@ -338,9 +360,10 @@ impl Cursor {
                 Next::Record(rec) => {
                     let offset = self.walk.next_offset;
                     let segment = reader.segment();
-                    let payload = self.walk.step(segment, &rec)?;
-                    self.at_commit = rec.header.is_commit();
+                    let commit = rec.header.is_commit();
                     let checkpoint = rec.header.kind == Kind::Checkpoint;
+                    let payload = self.walk.step(segment, rec)?;
+                    self.at_commit = commit;
                     return Ok(match payload {
                         Some(p) => {
                             self.bytes += p.len() as u64;
@@ -380,6 +403,68 @@ impl Cursor {
                 }
             }
         }
+    }
+
+    /// The next event of the verified run this cursor takes, if it takes
+    /// one; at the run's end, the walk and reader move past it. A run is
+    /// taken up only where this cursor's walk stands exactly at its start:
+    /// the same segment, byte position and chain head, at a batch boundary.
+    fn next_verified(&mut self) -> Result<Option<(u64, Bytes)>> {
+        let Some(reader) = self.reader.as_mut() else {
+            return Ok(None);
+        };
+        let (run, taken) = match self.serving.as_mut() {
+            Some(serving) => serving,
+            None => {
+                if !self.at_commit || !self.walk.at_batch_start() {
+                    return Ok(None);
+                }
+                let Some(run) = self.snapshot.checked_of(reader.segment()) else {
+                    return Ok(None);
+                };
+                let kept = &run.kept;
+                if kept.start_pos != reader.pos()
+                    || kept.start != self.walk.head()
+                    || kept.end_pos > reader.limit()
+                {
+                    return Ok(None);
+                }
+                self.serving.insert((run, 0))
+            }
+        };
+        let Some((payload, hash)) = run.kept.events.get(*taken) else {
+            // Not taken up with no events, nor left at its end (below).
+            self.serving = None;
+            return Ok(None);
+        };
+        *taken += 1;
+        let event = (self.walk.next_offset, payload.clone());
+        self.walk.take_verified(*hash);
+        self.bytes += payload.len() as u64;
+        if *taken < run.kept.events.len() {
+            self.at_commit = false;
+            return Ok(Some(event));
+        }
+        // The last one: the walk and reader move past the run, to where
+        // the next one may be taken up. Within the limit, checked when the
+        // run was taken up (limits only grow, and the reader did not move
+        // since).
+        if !reader.skip_to(run.kept.end_pos) {
+            return Err(Error::ChainMismatch {
+                stream: self.stream,
+                offset: self.walk.next_offset,
+                reason: format!(
+                    "a verified run of {} ends at byte {}, outside what the reader may read",
+                    reader.segment().display_path().display(),
+                    run.kept.end_pos
+                ),
+            });
+        }
+        self.walk.end_verified(run.kept.last_time);
+        self.checkpoints += run.kept.checkpoints;
+        self.at_commit = true;
+        self.serving = None;
+        Ok(Some(event))
     }
 
     fn ended_early(&self) -> Error {

@@ -40,7 +40,7 @@ use crate::hash::ChainHead;
 use crate::io::StorageDir;
 use crate::options::Options;
 use crate::segment::DamageKind;
-use crate::segment::Segment;
+use crate::segment::{Segment, VerifiedRun};
 
 /// What readers copy: the segments and how far the stream is committed.
 #[derive(Debug, Clone)]
@@ -52,6 +52,13 @@ pub struct Snapshot {
     /// Where the stream starts: `(0, zero hash)`, or after a prune the
     /// first retained offset and the chain hash before it (its anchor).
     pub first: ChainHead,
+    /// The events a follower's refresh step read, CRC-checked and walked
+    /// along the chain to find what the writer committed (`follow.rs`), at
+    /// most one run per segment, all below this snapshot's head: its
+    /// cursors take them instead of reading and checking the same records
+    /// again (`verify` does not: it reads the files). `None` on a writer's
+    /// stream.
+    pub checked: Option<Arc<Vec<Arc<VerifiedRun>>>>,
 }
 
 impl Snapshot {
@@ -63,6 +70,15 @@ impl Snapshot {
         } else {
             self.segments[index].sealed_len()
         }
+    }
+
+    /// The events of `segment` already read and verified, if any.
+    pub(crate) fn checked_of(&self, segment: &Segment) -> Option<Arc<VerifiedRun>> {
+        self.checked
+            .as_ref()?
+            .iter()
+            .find(|c| c.of(segment))
+            .cloned()
     }
 }
 
@@ -135,6 +151,7 @@ impl Stream {
             head: ChainHead::EMPTY,
             active_len: 0,
             first: ChainHead::EMPTY,
+            checked: None,
         };
         Stream::new(id, dir, options, snapshot, None)
     }

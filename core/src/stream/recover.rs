@@ -74,6 +74,7 @@ pub fn open_stream(
                 head: ChainHead::EMPTY,
                 active_len: 0,
                 first: ChainHead::EMPTY,
+                checked: None,
             };
             return Ok((Stream::new(id, dir, options, snapshot, Some(damage)), None));
         }
@@ -99,6 +100,7 @@ pub fn open_stream(
             head: first,
             active_len: 0,
             first,
+            checked: None,
         };
         return Ok((Stream::new(id, dir, options, snapshot, Some(damage)), None));
     }
@@ -145,6 +147,7 @@ pub fn open_stream(
                 head,
                 active_len,
                 first,
+                checked: None,
             };
             Stream::new(id, dir.clone(), options.clone(), snapshot, Some(damage))
         };
@@ -236,6 +239,7 @@ pub fn open_stream(
         head: scan.head,
         active_len,
         first,
+        checked: None,
     };
     let stream = Stream::new(id, dir, options, snapshot, None);
     stream.writer.lock().last_time = scan.last_time;

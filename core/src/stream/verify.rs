@@ -1,7 +1,7 @@
 //! Full verification of a stream from genesis, or from its prune anchor.
 
 use super::cursor::Cursor;
-use super::Stream;
+use super::{Snapshot, Stream};
 use crate::error::{Error, Result};
 use crate::hash::ChainHead;
 
@@ -22,7 +22,7 @@ pub struct VerifyReport {
 
 impl Stream {
     /// Walks every record from the stream's first offset (0, or its prune
-    /// anchor): CRCs, dense offsets, every chain
+    /// anchor), read from the files: CRCs, dense offsets, every chain
     /// link, every checkpoint and segment boundary, and that the chain ends
     /// at the head held in memory. `probe`, when given, is the offset whose
     /// chain hash the caller also wants (`verify_against`).
@@ -30,7 +30,13 @@ impl Stream {
         if let Some(err) = self.damage_error() {
             return Err(err);
         }
-        let snapshot = self.snapshot();
+        // Every byte from the files as they are now: not the records a
+        // follower's refresh read and checked earlier (`Snapshot::checked`),
+        // which may no longer be what the files hold.
+        let snapshot = Snapshot {
+            checked: None,
+            ..self.snapshot()
+        };
         let first = snapshot.first;
         if let Some(offset) = probe.filter(|&p| p < first.next_offset) {
             return Err(Error::Pruned {

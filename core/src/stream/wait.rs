@@ -6,7 +6,10 @@
 //! wakeup is never lost between the check and the sleep. A follower (a
 //! read-only store, whose appends happen in another process) refreshes the
 //! stream under `lock` before each check, and is woken by the file system
-//! watcher taking `lock` the same way, or by its polling interval.
+//! watcher taking `lock` the same way, or by its polling interval. Its
+//! refresh takes steps (`follow.rs`) until the stream is past the offset
+//! waited for or all that is committed is in: it never sleeps while more
+//! is committed than it has taken in and the stream is not past the offset.
 
 use std::time::{Duration, Instant};
 
@@ -55,7 +58,7 @@ impl Stream {
                 // Not under `lock`: the watcher's thread takes `lock` to
                 // wake us, and setting up a watch waits for that thread.
                 parking_lot::MutexGuard::unlocked(&mut guard, follow.before_check);
-                if self.refresh()? {
+                if self.refresh_past(offset)? {
                     // Others waiting on this stream see it too.
                     self.waiters.grown.notify_all();
                 }
@@ -85,7 +88,7 @@ impl Stream {
                         .timed_out()
                     {
                         if follow.is_some() {
-                            self.refresh()?;
+                            self.refresh_past(offset)?;
                         }
                         let next = self.chain_head()?.next_offset;
                         if next > offset {
