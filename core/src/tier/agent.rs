@@ -101,6 +101,16 @@ struct State {
     cached_bytes: u64,
 }
 
+impl State {
+    /// A round of `stream` succeeded: its error and backoff go.
+    fn clear_error(&mut self, stream: u64) {
+        self.retry.remove(&stream);
+        if self.stream_errors.remove(&stream).is_some() && self.stream_errors.is_empty() {
+            self.stats.last_error = None;
+        }
+    }
+}
+
 impl TierAgent {
     /// Reads the manifests, takes the lease, stamps every manifest with
     /// this writer's epoch, before the store is loaded; prepares each
@@ -282,6 +292,11 @@ impl TierAgent {
                 }
             }
             if reached {
+                // Everything asked for is in the bucket: whatever failed on
+                // the way has been overcome.
+                for &(stream, _) in targets {
+                    state.clear_error(stream);
+                }
                 return Ok(());
             }
             if state.closing || state.stopped {
@@ -387,7 +402,12 @@ impl Shared {
             if Instant::now() >= renew_at {
                 renew_at = Instant::now() + renew_every;
                 match self.lease.renew(self.tier.as_ref()) {
-                    Ok(Renewal::Held) => {}
+                    Ok(Renewal::Held) => {
+                        let mut state = self.state.lock();
+                        if state.stream_errors.is_empty() {
+                            state.stats.last_error = None;
+                        }
+                    }
                     Ok(Renewal::Lost(holder)) => {
                         self.fence(format!("the lease is held by {holder}"));
                         return;
@@ -404,14 +424,7 @@ impl Shared {
                     return;
                 }
                 match self.upload(stream) {
-                    Ok(()) => {
-                        let mut state = self.state.lock();
-                        state.retry.remove(&stream);
-                        state.stream_errors.remove(&stream);
-                        if state.stream_errors.is_empty() {
-                            state.stats.last_error = None;
-                        }
-                    }
+                    Ok(()) => self.state.lock().clear_error(stream),
                     Err(RoundError::Fenced(why)) => {
                         self.fence(why);
                         return;
@@ -446,6 +459,7 @@ impl Shared {
                 counted => state.pending.insert(stream, counted),
             };
             let done = outcome?;
+            state.clear_error(stream);
             if done.is_empty() {
                 *state.idle_rounds.entry(stream).or_default() += 1;
             }
