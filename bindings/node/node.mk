@@ -54,7 +54,7 @@ dist-node: node-pack
 	mkdir -p $(DIST_DIR) && rm -f $(DIST_DIR)/stratalog-*.tgz
 	cp $(NODE_PACK_DIR)/stratalog-$(VERSION).tgz $(DIST_DIR)/
 
-test-dist-node: dist-node
+test-dist-node: dist-node $(PY_VENV)/.tools
 	bash tests/dist/node.sh $(DIST_DIR)/stratalog-$(VERSION).tgz
 
 BINDING_TESTS += test-node

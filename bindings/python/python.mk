@@ -107,7 +107,8 @@ dist-python: $(PY_DIST_VENV)/.tools
 		--wheel-dir $(PY_DIST_WHEELHOUSE) $(PY_SDIST)
 	cp $(PY_DIST_WHEELHOUSE)/stratalog-$(VERSION)-*.whl $(DIST_DIR)/
 
-test-dist-python: dist-python
+# The tier tests of the suite need moto_server from the test tools' venv.
+test-dist-python: dist-python $(PY_VENV)/.tools
 	bash tests/dist/python.sh $(DIST_DIR) $(PY_DIST_VENV)
 
 BINDING_TESTS += test-python

@@ -42,6 +42,9 @@ keep=(npm_config_update_notifier=false)
 for var in $(compgen -e); do
     case "$var" in http_proxy | https_proxy | no_proxy | HTTP_PROXY | HTTPS_PROXY | NO_PROXY) keep+=("$var=${!var}") ;; esac
 done
+# The tier tests run against moto_server from the Python test tools'
+# virtualenv (an S3 server, not part of what is tested).
+keep+=("STRATALOG_MOTO_SERVER=$ROOT/build/python-venv/bin/moto_server")
 user() { env -i "${keep[@]}" PATH="$CLEAN_PATH" HOME="$WORK/home" LANG=C.UTF-8 "$@"; }
 mkdir -p "$WORK/home"
 for tool in cargo rustc rustup; do

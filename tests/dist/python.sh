@@ -113,6 +113,11 @@ say "2. on ${#pythons[@]} CPythons: pip install of the wheel with no cargo on PA
 pytest_req="$(grep -E '^pytest[<>=!~ ]' "$ROOT/bindings/python/requirements-dev.txt")"
 # The witness tests' own witness signs with it (an independent Ed25519).
 crypto_req="$(grep -E '^cryptography[<>=!~ ]' "$ROOT/bindings/python/requirements-dev.txt")"
+# The tier tests run against moto_server from the test tools' virtualenv
+# (an S3 server, not part of what is tested), and tamper with objects
+# through boto3, installed with the full suite below.
+boto_req="$(grep -E '^boto3[<>=!~ ]' "$ROOT/bindings/python/requirements-dev.txt")"
+keep+=("STRATALOG_MOTO_SERVER=$ROOT/build/python-venv/bin/moto_server")
 for py in "${pythons[@]}"; do
     v="$("$py" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')"
     say "Python $v ($("$py" -c 'import sys; print(sys.version.split()[0])'))"
@@ -141,6 +146,8 @@ for py in "${pythons[@]}"; do
     tests=("$ROOT/bindings/python/tests")
     if [[ "$py" != "$oldest" && "$py" != "$newest" ]]; then
         tests=("$ROOT"/bindings/python/tests/test_{store,errors,vectors,typed_api}.py)
+    else
+        user python -m pip install --quiet "$boto_req" || fail "pip install $boto_req failed on Python $v"
     fi
     # From $WORK, so the source tree is not on sys.path (conftest.py also
     # refuses to test it).

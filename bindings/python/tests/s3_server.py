@@ -27,7 +27,11 @@ class MotoServer:
     """``moto_server -H 127.0.0.1 -p PORT`` in a child process."""
 
     def __init__(self) -> None:
-        exe = shutil.which("moto_server", path=str(Path(sys.executable).parent)) or shutil.which("moto_server")
+        exe = (
+            os.environ.get("STRATALOG_MOTO_SERVER")
+            or shutil.which("moto_server", path=str(Path(sys.executable).parent))
+            or shutil.which("moto_server")
+        )
         if exe is None:
             raise RuntimeError("moto_server is not installed (bindings/python/requirements-dev.txt lists moto[server])")
         self.port = free_port()
