@@ -375,3 +375,28 @@ fn a_tiered_store_refuses_to_prune_and_an_untiered_one_to_sync_tier() {
     assert!(matches!(store.sync_tier(), Err(Error::InvalidArgument(_))));
     assert!(store.tier_stats().is_none());
 }
+
+#[test]
+fn a_local_segment_the_manifest_does_not_list_stops_the_uploads() {
+    use stratalog_core::tier::manifest::Manifest;
+    let dir = tempfile::tempdir().unwrap();
+    let bucket = MemoryTier::new();
+    let store = Store::open_tiered(dir.path(), small(8192, 16), config(&bucket)).unwrap();
+    fill(&store, 4, 0, 200);
+    store.sync_tier().unwrap();
+    store.close().unwrap();
+    // The bucket's manifest now lists the first two segments as one: the
+    // local second segment is inside the bucket's history but not in it.
+    let key = format!("streams/{:020}/MANIFEST", 4);
+    let mut manifest = Manifest::decode(&bucket.get(&key).unwrap().unwrap().bytes, 4).unwrap();
+    assert!(manifest.entries.len() >= 3);
+    let second = manifest.entries.remove(1);
+    manifest.entries[0].end = second.end;
+    bucket.overwrite(&key, manifest.encode());
+    let store = Store::open_tiered(dir.path(), small(8192, 16), config(&bucket)).unwrap();
+    fill(&store, 4, 200, 100);
+    let err = store.sync_tier().unwrap_err();
+    assert!(err.to_string().contains("diverged"), "{err}");
+    assert!(store.tier_stats().unwrap().last_error.unwrap().contains("diverged"));
+    store.close().unwrap();
+}
