@@ -397,6 +397,11 @@ fn a_local_segment_the_manifest_does_not_list_stops_the_uploads() {
     fill(&store, 4, 200, 100);
     let err = store.sync_tier().unwrap_err();
     assert!(err.to_string().contains("diverged"), "{err}");
-    assert!(store.tier_stats().unwrap().last_error.unwrap().contains("diverged"));
+    assert!(store
+        .tier_stats()
+        .unwrap()
+        .last_error
+        .unwrap()
+        .contains("diverged"));
     store.close().unwrap();
 }
