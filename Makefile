@@ -28,11 +28,18 @@ BINDING_DIST_TESTS :=
 
 all: build
 
-## The C library in release mode (libstratalog.so and .a in target/release).
-## The Python and Node packages are built by their own tools (maturin,
-## napi) in `make demo` and `make test`; `make check` compiles every crate.
+## The C library in release mode (libstratalog.so and .a in
+## target/HOST/release). The Python and Node packages are built by their own
+## tools (maturin, napi) in `make demo` and `make test`; `make check`
+## compiles every crate.
+##
+## Every release build names the host triple explicitly, as napi always
+## does: cargo then keeps one set of release artefacts in target/HOST/,
+## which the C library, the Python module and the Node addon share, instead
+## of compiling the whole dependency tree (object_store's included) twice.
+HOST := $(shell rustc -vV | sed -n 's/^host: //p')
 build:
-	$(CARGO) build --release -p stratalog-ffi
+	$(CARGO) build --release -p stratalog-ffi --target $(HOST)
 
 ## All tests. CI runs exactly this.
 test: check test-rust test-c $(BINDING_TESTS) test-dist test-readme test-demo
@@ -64,7 +71,7 @@ test-c:
 ## $(DEMO_LOGS)/, and printed in full if the step fails.
 DEMO_DIR ?= demo-data
 DEMO_LOGS := build/demo/logs
-RELEASE_DIR = $(or $(CARGO_TARGET_DIR),target)/release
+RELEASE_DIR = $(or $(CARGO_TARGET_DIR),target)/$(HOST)/release
 QUIETLY := bash examples/quietly.sh
 
 demo:
@@ -245,7 +252,6 @@ FUZZ_RUSTFLAGS := -Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4
 	-Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table \
 	-Cllvm-args=-sanitizer-coverage-trace-compares --cfg fuzzing
 # An explicit --target keeps the coverage flags off build scripts.
-HOST := $(shell rustc -vV | sed -n 's/^host: //p')
 fuzz:
 	RUSTFLAGS="$(FUZZ_RUSTFLAGS)" $(CARGO) build --release --manifest-path fuzz/Cargo.toml \
 		--target $(HOST) --target-dir target/fuzz

@@ -12,8 +12,11 @@
 #
 # Everything comes from the npm registry (pinned in package-lock.json) and
 # crates.io; the addon is compiled here, nothing prebuilt is downloaded. The
-# addon crate is a workspace member, so it shares target/ (napi build puts
-# its artefacts under target/x86_64-unknown-linux-gnu/).
+# addon crate is a workspace member, so it shares target/: napi build puts
+# its artefacts under target/x86_64-unknown-linux-gnu/, where the C library
+# and the Python module are built too (the root Makefile's `build`). The
+# addon is stripped after the build, not with napi's --strip: that sets
+# RUSTFLAGS, which would give every crate a second set of artefacts.
 
 NODE_DIR := bindings/node
 NODE_PACK_DIR := $(NODE_DIR)/build/pack

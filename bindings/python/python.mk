@@ -45,8 +45,11 @@ $(PY_VENV)/.tools: $(PY_SRC)/requirements-dev.txt
 
 # Always rebuilt and reinstalled: pip builds the wheel through maturin,
 # and cargo makes that incremental.
+# --target: the release artefacts the C library and the Node addon share
+# (the root Makefile's `build`).
 python-install: $(PY_VENV)/.tools
-	$(PY_BIN)/python -m pip install --force-reinstall --no-deps ./$(PY_SRC)
+	MATURIN_PEP517_ARGS="--target $(HOST)" \
+		$(PY_BIN)/python -m pip install --force-reinstall --no-deps ./$(PY_SRC)
 
 # pytest runs from build/ with the venv's script (no source directory on
 # sys.path), so it imports the installed package; tests/conftest.py refuses

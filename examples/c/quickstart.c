@@ -3,7 +3,7 @@
  * it back, print the stream's chain head, and verify the stream against it.
  *
  * Run it alone (after `make install`, or point -I/-L at include/ and
- * target/release/):
+ * target/x86_64-unknown-linux-gnu/release/):
  *
  *     cc quickstart.c $(pkg-config --cflags --libs stratalog) -o quickstart
  *     ./quickstart [STORE_DIR]        # default: ./data
