@@ -2,8 +2,10 @@
 //!
 //! The object stores a stratalog store can tier its sealed segments to,
 //! reached through the [`object_store`] crate: `s3://bucket/prefix` (AWS S3
-//! and every S3-compatible server) today. [`connect`] turns a URL and
-//! options into the [`Tier`] the engine (`stratalog-core`) talks to.
+//! and every S3-compatible server), `file:///path` (a local or network file
+//! system) and `memory:///prefix` (in this process only). [`connect`] turns
+//! a URL and options into the [`Tier`] the engine (`stratalog-core`) talks
+//! to.
 //!
 //! The engine is synchronous and object_store is async: every call is
 //! spawned on a tokio runtime this crate owns, driven by one thread of its
@@ -27,6 +29,8 @@ use object_store::{
 use stratalog_core::tier::{Object, ObjectInfo, Put, Tier};
 use stratalog_core::{Error, Result};
 
+mod local;
+
 /// Options every S3 client here gets unless the caller sets them: bounded
 /// waits, so a call on behalf of a read fails in seconds rather than
 /// minutes (the uploader retries on its own, with backoff).
@@ -44,11 +48,20 @@ pub fn connect(url: &str, options: &[(String, String)]) -> Result<Arc<dyn Tier>>
         .map_err(|e| Error::InvalidArgument(format!("tier URL {url:?}: {e}")))?;
     let (scheme, prefix) = ObjectStoreScheme::parse(&parsed)
         .map_err(|e| Error::InvalidArgument(format!("tier URL {url:?}: {e}")))?;
-    let store: Arc<dyn ObjectStore> = match scheme {
-        ObjectStoreScheme::AmazonS3 => Arc::new(s3(url, options)?),
+    let (store, swap): (Arc<dyn ObjectStore>, Swap) = match scheme {
+        ObjectStoreScheme::AmazonS3 => (Arc::new(s3(url, options)?), Swap::Conditional),
+        ObjectStoreScheme::Local => {
+            local::refuse_options(url, "file://", options)?;
+            let fs = local::file_system();
+            (fs.clone(), Swap::UnderDirectoryLock(fs))
+        }
+        ObjectStoreScheme::Memory => {
+            local::refuse_options(url, "memory://", options)?;
+            (local::in_memory(), Swap::Conditional)
+        }
         other => {
             return Err(Error::InvalidArgument(format!(
-                "tier URL {url:?}: {other:?} is not supported by this build; use s3://bucket/prefix (any S3-compatible server, with the endpoint option)"
+                "tier URL {url:?}: {other:?} is not supported by this build; use s3://bucket/prefix (any S3-compatible server, with the endpoint option), file:///path or memory:///prefix"
             )))
         }
     };
@@ -56,9 +69,19 @@ pub fn connect(url: &str, options: &[(String, String)]) -> Result<Arc<dyn Tier>>
     Ok(Arc::new(ObjectStoreTier {
         url: url.trim_end_matches('/').to_owned(),
         store,
+        swap,
         prefix,
         runtime,
     }))
+}
+
+/// How a compare-and-swap (`PutMode::Update`) is made.
+#[derive(Debug)]
+enum Swap {
+    /// By the store itself: S3's conditional writes, InMemory's etags.
+    Conditional,
+    /// By this crate, for a file system (see the `local` module).
+    UnderDirectoryLock(Arc<object_store::local::LocalFileSystem>),
 }
 
 fn s3(url: &str, options: &[(String, String)]) -> Result<object_store::aws::AmazonS3> {
@@ -173,6 +196,7 @@ impl Drop for Runtime {
 struct ObjectStoreTier {
     url: String,
     store: Arc<dyn ObjectStore>,
+    swap: Swap,
     prefix: ObjectPath,
     runtime: Runtime,
 }
@@ -278,14 +302,27 @@ impl Tier for ObjectStoreTier {
     }
 
     fn put_update(&self, key: &str, bytes: Vec<u8>, etag: &str) -> io::Result<Put> {
-        self.put_with(
-            key,
-            bytes,
-            PutMode::Update(UpdateVersion {
-                e_tag: Some(etag.to_owned()),
-                version: None,
-            }),
-        )
+        match &self.swap {
+            Swap::Conditional => self.put_with(
+                key,
+                bytes,
+                PutMode::Update(UpdateVersion {
+                    e_tag: Some(etag.to_owned()),
+                    version: None,
+                }),
+            ),
+            Swap::UnderDirectoryLock(fs) => {
+                let Some(_locked) = local::lock_directory_of(fs, &self.path(key))? else {
+                    return Ok(Put::Conflict);
+                };
+                match self.head(key)? {
+                    Some(current) if current.etag.as_deref() == Some(etag) => {
+                        self.put_with(key, bytes, PutMode::Overwrite)
+                    }
+                    _ => Ok(Put::Conflict),
+                }
+            }
+        }
     }
 
     fn put(&self, key: &str, bytes: Vec<u8>) -> io::Result<()> {
@@ -333,7 +370,7 @@ mod tests {
 
     #[test]
     fn unknown_schemes_and_options_are_refused() {
-        for url in ["gs://b/p", "ftp://x/y", "not a url"] {
+        for url in ["gs://b/p", "ftp://x/y", "not a url", "file://host/p"] {
             assert!(
                 matches!(connect(url, &[]), Err(Error::InvalidArgument(_))),
                 "{url}"

@@ -95,3 +95,26 @@ test('tier: uploads, reads back from the bucket, fences a second writer', async 
   assert.throws(() => Store.openSync(tempStore(t, 'x'), { tier: 42 }), TypeError)
   assert.throws(() => Store.openSync(tempStore(t, 'y'), { tier: url, tierOptions: { endpoint: {} } }), TypeError)
 })
+
+test('tier: a file:// tier needs no server and fences like a bucket', async (t) => {
+  const url = `file://${tempStore(t, 'tier')}`
+  const store = await Store.open(tempStore(t), { segmentSize: 8192, tier: url, localCacheBytes: 0 })
+  let head
+  for (let i = 0; i < 200; i += 10) {
+    head = await store.appendBatch(1, Array.from({ length: 10 }, (_, j) => Buffer.from(`event ${i + j} `.repeat(8))))
+  }
+  await store.syncTier()
+  const stats = store.tierStats()
+  assert.equal(stats.pendingSegments, 0)
+  assert.ok(stats.evictedSegments >= 2, JSON.stringify(stats))
+  assert.deepEqual(await store.readFrom(1, 7, { maxBytes: 1 }), [Buffer.from('event 7 '.repeat(8))])
+  await assert.rejects(Store.open(tempStore(t, 'other'), { tier: url }), (err) => err.code === 'STRATALOG_LOCKED')
+  const remote = await Store.openReadOnly(url)
+  assert.equal((await remote.verifyAgainst(1, head)).events, 200)
+  remote.close()
+  store.close()
+  await assert.rejects(
+    Store.open(tempStore(t, 'opts'), { tier: url, tierOptions: { region: 'x' } }),
+    (err) => err.code === 'STRATALOG_INVALID_ARGUMENT' && /takes no options/.test(err.message),
+  )
+})
