@@ -311,8 +311,11 @@ impl Store {
         fsync: bool,
     ) -> Result<ChainHead> {
         let _op = self.begin()?;
-        self.stream_for_append(stream)?
-            .append_batch(events, expected_offset, fsync)
+        let appended = self
+            .stream_for_append(stream)?
+            .append_batch(events, expected_offset, fsync);
+        self.note_tier_append();
+        appended
     }
 
     /// Appends several batches to `stream` in their order, each atomically
@@ -330,7 +333,15 @@ impl Store {
         if batches.is_empty() {
             return Ok(Vec::new());
         }
-        Ok(self.stream_for_append(stream)?.append_batches(batches))
+        let appended = self.stream_for_append(stream)?.append_batches(batches);
+        self.note_tier_append();
+        Ok(appended)
+    }
+
+    fn note_tier_append(&self) {
+        if let Some(agent) = &self.tier {
+            agent.note_append();
+        }
     }
 
     /// Appends one event with the store's default durability.
@@ -671,7 +682,9 @@ impl Store {
     /// before the call. Fails with [`Error::InvalidArgument`] on a store
     /// without a tier, [`Error::Locked`] once another writer took the
     /// tier over, and with the upload's error if one fails meanwhile (the
-    /// uploads go on in the background; call again to wait again).
+    /// uploads go on in the background; call again to wait again). After
+    /// a `sync_tier` that succeeded with no append after it, `close`
+    /// releases the tier's lease: the next writer opens at once.
     pub fn sync_tier(&self) -> Result<()> {
         let _op = self.begin()?;
         let Some(agent) = &self.tier else {
@@ -681,13 +694,15 @@ impl Store {
         if let Some(fenced) = agent.fenced() {
             return Err(fenced);
         }
-        let mut targets = Vec::new();
-        for id in self.streams.existing_ids()? {
-            if let Some(stream) = self.stream(id)? {
-                targets.push((id, stream.seal_now()?.next_offset));
+        agent.sync(|| {
+            let mut targets = Vec::new();
+            for id in self.streams.existing_ids()? {
+                if let Some(stream) = self.stream(id)? {
+                    targets.push((id, stream.seal_now()?.next_offset));
+                }
             }
-        }
-        agent.sync(&targets)
+            Ok(targets)
+        })
     }
 
     /// What the tier's uploader is doing; `None` for a store without one.

@@ -238,6 +238,8 @@ fn a_second_writer_is_locked_and_a_takeover_fences_the_first_without_a_fork() {
     assert_eq!(events.len(), 101);
     assert_eq!(events[100], b"from the standby".to_vec());
     drop(a);
+    // B closes with an event the bucket lacks, so it keeps the lease.
+    b.append(6, b"not uploaded").unwrap();
     b.close().unwrap();
 
     // A's directory, opened again with the tier: its lease is gone.
@@ -255,6 +257,70 @@ fn a_second_writer_is_locked_and_a_takeover_fences_the_first_without_a_fork() {
         Err(Error::InvalidArgument(msg)) => assert!(msg.contains("diverged"), "{msg}"),
         other => panic!("A's diverged copy was accepted: {other:?}"),
     }
+}
+
+#[test]
+fn a_clean_close_with_everything_in_the_bucket_releases_the_lease() {
+    let bucket = MemoryTier::new();
+    let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let open = |i: usize| Store::open_tiered(dirs[i].path(), small(8192, 16), config(&bucket));
+
+    // Closed without sync_tier: the active segment is not in the bucket,
+    // so the lease stays and a second writer is refused.
+    let a = open(0).unwrap();
+    fill(&a, 1, 0, 50);
+    a.close().unwrap();
+    assert!(matches!(open(1), Err(Error::Locked(_))));
+
+    // Synced, then appended again: still refused.
+    let a = open(0).unwrap();
+    fill(&a, 1, 50, 50);
+    a.sync_tier().unwrap();
+    a.append(1, b"after the sync").unwrap();
+    a.close().unwrap();
+    assert!(matches!(open(1), Err(Error::Locked(_))));
+
+    // Synced with nothing after: released. B opens without takeover,
+    // raises the epoch and continues from the bucket.
+    let a = open(0).unwrap();
+    let head = a.append(1, b"the last one").unwrap();
+    a.sync_tier().unwrap();
+    a.close().unwrap();
+    let b = open(1).unwrap();
+    assert_eq!(b.tier_stats().unwrap().epoch, 2);
+    assert_eq!(b.chain_head(1).unwrap(), head);
+    assert_eq!(read_all(&b, 1).len(), 102);
+    // B holds it now: A and anyone else are refused until B releases it.
+    assert!(matches!(open(0), Err(Error::Locked(_))));
+    assert!(matches!(open(2), Err(Error::Locked(_))));
+    b.sync_tier().unwrap();
+    drop(b);
+    let c = open(2).unwrap();
+    assert_eq!(
+        c.tier_stats().unwrap().epoch,
+        3,
+        "a dropped store releases too"
+    );
+    let from_c = c.append(1, b"from C").unwrap();
+    c.sync_tier().unwrap();
+    c.close().unwrap();
+
+    // Back to A's directory: the segment A started after its last sync is
+    // empty, and the bucket's segment there (C's) begins as it does, so A
+    // continues from the bucket.
+    let a = open(0).unwrap();
+    assert_eq!(a.tier_stats().unwrap().epoch, 4);
+    assert_eq!(a.chain_head(1).unwrap(), from_c);
+    let all = read_all(&a, 1);
+    assert_eq!(
+        (all.len(), all[102].as_slice()),
+        (103, b"from C".as_slice())
+    );
+    let last = a.append(1, b"A again").unwrap();
+    a.sync_tier().unwrap();
+    a.close().unwrap();
+    let remote = Store::open_tier_read_only(Arc::new(bucket.clone()), Default::default()).unwrap();
+    assert_eq!(remote.verify_against(1, &last).unwrap().events, 104);
 }
 
 #[test]

@@ -207,9 +207,13 @@ def test_a_second_writer_is_locked_and_a_standby_takes_over_a_dead_one(tmp_path:
         assert b.tier_stats().epoch == 2
         head = b.append(7, b"standby B")
         b.sync_tier()
-    # A restarts on its old disk: its lease is gone, so LOCKED.
-    with pytest.raises(stratalog.LockedError):
-        stratalog.open(tmp_path / "a", tier=bucket, tier_options=options(s3.endpoint))
+        # A restarts on its old disk: its lease is gone, so LOCKED.
+        with pytest.raises(stratalog.LockedError):
+            stratalog.open(tmp_path / "a", tier=bucket, tier_options=options(s3.endpoint))
+    # B closed with everything in the bucket, so it released the lease: A's
+    # directory opens again at once and continues from B's last event.
+    with stratalog.open(tmp_path / "a", tier=bucket, tier_options=options(s3.endpoint)) as again:
+        assert again.chain_head(7) == head and again.tier_stats().epoch == 3
     with stratalog.open_read_only(bucket, tier_options=options(s3.endpoint)) as remote:
         remote.verify_against(7, head)
         got = [e for _, e in remote.iter(7)]

@@ -19,6 +19,9 @@
 //! - `sync` always returns: on success, on a failure of one of its
 //!   streams, when the uploader stops, or when a round finds nothing left
 //!   to upload short of the target.
+//! - The lease is released at close only if the bucket holds every event:
+//!   a `sync` succeeded and nothing was appended after it (`unsynced`,
+//!   set after every append and cleared before a sync seals).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::path::Path;
@@ -72,6 +75,8 @@ struct Shared {
     cache_bytes: Option<u64>,
     /// Read on every append, so kept outside the state's lock.
     fenced: AtomicBool,
+    /// Something may have been appended that the bucket does not hold.
+    unsynced: AtomicBool,
     state: Mutex<State>,
     /// Wakes the uploader.
     kick: Condvar,
@@ -184,6 +189,7 @@ impl TierAgent {
             lease,
             cache_bytes: config.local_cache_bytes,
             fenced: AtomicBool::new(false),
+            unsynced: AtomicBool::new(true),
             state: Mutex::new(state),
             kick: Condvar::new(),
             progress: Condvar::new(),
@@ -237,12 +243,36 @@ impl TierAgent {
         stats
     }
 
+    /// Called after every append, whatever its outcome.
+    pub(crate) fn note_append(&self) {
+        // Read first: the flag's cache line is written once per sync, not
+        // once per append.
+        if !self.shared.unsynced.load(Ordering::Relaxed) {
+            self.shared.unsynced.store(true, Ordering::Relaxed);
+        }
+    }
+
     /// Waits until each stream's manifest reaches its target offset: the
     /// segments holding it are sealed already. Fails if the store is
     /// fenced, if an upload of one of these streams fails meanwhile (with
     /// that failure), if the uploader stops, or if a round finds nothing
     /// left to upload for a stream short of its target.
-    pub(crate) fn sync(&self, targets: &[(u64, u64)]) -> Result<()> {
+    ///
+    /// `seal` seals the active segments and says what to wait for. If all
+    /// this succeeds and no append follows, the bucket holds every event:
+    /// the flag is cleared before sealing, and appends take the stream
+    /// lock sealing takes, so an append the sealed segments miss notes
+    /// itself after the clearing.
+    pub(crate) fn sync(&self, seal: impl FnOnce() -> Result<Vec<(u64, u64)>>) -> Result<()> {
+        self.shared.unsynced.store(false, Ordering::SeqCst);
+        let synced = seal().and_then(|targets| self.wait_for(&targets));
+        if synced.is_err() {
+            self.shared.unsynced.store(true, Ordering::SeqCst);
+        }
+        synced
+    }
+
+    fn wait_for(&self, targets: &[(u64, u64)]) -> Result<()> {
         let shared = &self.shared;
         let mut state = shared.state.lock();
         let mut marks = Vec::with_capacity(targets.len());
@@ -310,7 +340,8 @@ impl TierAgent {
     /// that at most `CLOSE_WAIT` (a bucket that stopped answering can hold
     /// one request for its whole timeout); past that the thread is left to
     /// end on its own. Nothing is lost either way: what was not uploaded
-    /// is uploaded at the next open.
+    /// is uploaded at the next open. If the bucket holds every event, the
+    /// lease is released, so the next writer, anywhere, opens at once.
     pub(crate) fn close(&self) {
         if std::process::id() != self.pid {
             // A forked child: the uploader and its lock are the parent's.
@@ -331,6 +362,13 @@ impl TierAgent {
             if stopped {
                 let _ = thread.join();
             }
+        }
+        if stopped
+            && !shared.fenced.load(Ordering::Acquire)
+            && !shared.unsynced.swap(true, Ordering::SeqCst)
+        {
+            // A courtesy: a lease not released expires on its own.
+            let _ = shared.lease.release(shared.tier.as_ref());
         }
     }
 }
@@ -629,6 +667,13 @@ fn writer_id(local: &dyn StorageDir) -> Result<String> {
     Ok(id)
 }
 
+/// Whether `segment` (a local segment file's bytes) holds no events and
+/// starts where the bucket's segment starting at `base` does.
+fn is_empty_start_of(segment: &[u8], stream: u64, base: ChainHead) -> bool {
+    SegmentHeader::decode(segment, stream, base.next_offset)
+        .is_ok_and(|h| h.len() == segment.len() && h.base_hash == base.hash)
+}
+
 /// Makes a stream whose bucket copy ends past every local segment continue
 /// from the bucket: an empty local segment at the manifest's end (and the
 /// index of the local last segment if the bucket has one it lacks). A
@@ -686,7 +731,16 @@ fn continue_from_bucket(
                 f.read_vec_at(len, 0)
             })
             .map_err(|e| Error::io(format!("reading {}", local.display(&rel).display()), e))?;
-        if bytes.len() as u64 != entry.segment_len
+        let empty_start = is_empty_start_of(&bytes, stream, entry.base);
+        if empty_start {
+            // The segment this writer started after its last seal, still
+            // empty: the bucket's segment there begins as it does and goes
+            // on (another writer continued the stream). Nothing is lost by
+            // continuing from the bucket instead.
+            local
+                .remove(&rel)
+                .map_err(|e| Error::io(format!("removing {}", local.display(&rel).display()), e))?;
+        } else if bytes.len() as u64 != entry.segment_len
             || Sha256::digest(&bytes)[..] != entry.segment_sha256[..]
         {
             return Err(diverged(format!(
@@ -695,7 +749,7 @@ fn continue_from_bucket(
             )));
         }
         let idx = layout::index_path(stream, last);
-        if local.read(&idx).is_err() {
+        if !empty_start && local.read(&idx).is_err() {
             let key = object_key(stream, last, entry.epoch, layout::INDEX_EXT);
             let io = |e| Error::io(format!("copying {}/{key}", tier.url()), e);
             let obj = tier

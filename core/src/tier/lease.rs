@@ -13,6 +13,9 @@
 //! The holder renews it by compare-and-swap every third of its ttl. A
 //! second writer is refused ([`Error::Locked`]) while it is held, live or
 //! not; with `takeover` it takes over an expired lease, raising the epoch.
+//! A holder whose every event is in the bucket releases it when it closes
+//! (`ttl_ms 0`): the next writer takes it at once, no takeover needed,
+//! again raising the epoch.
 //! Expiry is judged by the bucket's clock alone (the lease's last write
 //! against a probe object written just now), so no two machines' clocks
 //! are compared. The lease answers "who writes"; a fork is prevented by
@@ -30,6 +33,9 @@ pub(crate) const WRITER_KEY: &str = "WRITER";
 
 /// The coarsest clock a bucket keeps object times with (S3: seconds).
 const CLOCK_RESOLUTION_MS: u64 = 1000;
+
+/// The ttl of a lease its holder released: free for the next writer.
+const RELEASED: u64 = 0;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct LeaseRecord {
@@ -136,7 +142,7 @@ impl Lease {
                     renewal: held.renewal.wrapping_add(1),
                     ..ours(held.epoch)
                 }
-            } else if takeover && expired(tier, id, &held)? {
+            } else if held.ttl_ms == RELEASED || (takeover && expired(tier, id, &held)?) {
                 let epoch = held
                     .epoch
                     .checked_add(1)
@@ -234,6 +240,33 @@ impl Lease {
     }
 }
 
+impl Lease {
+    /// Gives the lease up (a clean close with everything in the bucket):
+    /// the next writer takes it without waiting for it to expire. Only our
+    /// own lease is released, by compare-and-swap; if it is not ours any
+    /// more, or the bucket does not answer, nothing changes and the lease
+    /// expires as it would have.
+    pub(crate) fn release(&self, tier: &dyn Tier) -> std::io::Result<bool> {
+        let mut guard = self.record.lock();
+        let (record, etag) = &mut *guard;
+        let released = LeaseRecord {
+            ttl_ms: RELEASED,
+            renewal: record.renewal.wrapping_add(1),
+            ..record.clone()
+        };
+        match tier.put_update(WRITER_KEY, released.encode(), etag)? {
+            Put::Done(new) => {
+                *record = released;
+                if let Some(new) = new {
+                    *etag = new;
+                }
+                Ok(true)
+            }
+            Put::Conflict => Ok(false),
+        }
+    }
+}
+
 /// Whether `held` went unrenewed for longer than its ttl, by the bucket's
 /// clock: its last write against a probe object writer `id` writes now.
 fn expired(tier: &dyn Tier, id: &str, held: &LeaseRecord) -> Result<bool> {
@@ -298,6 +331,29 @@ mod tests {
             Renewal::Held => panic!("the old writer still thinks it holds the lease"),
         }
         assert_eq!(b.renew(&tier).expect("renews"), Renewal::Held);
+    }
+
+    #[test]
+    fn a_released_lease_is_taken_at_once_and_only_its_holder_releases_it() {
+        let tier = MemoryTier::new();
+        let a = Lease::acquire(&tier, "aaaa", Duration::from_secs(60), false, 0).expect("first");
+        assert!(a.release(&tier).expect("answers"));
+        let b = Lease::acquire(&tier, "bbbb", Duration::from_secs(60), false, 0)
+            .expect("a released lease needs no takeover");
+        assert_eq!(b.epoch(), 2, "a new writer raises the epoch");
+        assert!(
+            !a.release(&tier).expect("answers"),
+            "a lease taken by another is not released"
+        );
+        assert!(matches!(
+            Lease::acquire(&tier, "cccc", Duration::from_secs(60), false, 0),
+            Err(Error::Locked(_))
+        ));
+        assert!(b.release(&tier).expect("answers"));
+        let again = Lease::acquire(&tier, "bbbb", Duration::from_secs(60), false, 0)
+            .expect("its own writer takes it back");
+        assert_eq!(again.epoch(), 2, "and keeps its epoch");
+        assert_eq!(again.ttl(), Duration::from_secs(60));
     }
 
     #[test]
