@@ -141,8 +141,7 @@ PC_LIBDIR = $(LIBDIR)
 PC_INCLUDEDIR = $(INCLUDEDIR)
 endif
 
-install:
-	$(CARGO) build --release -p stratalog-ffi
+install: build
 	rm -rf $(INSTALL_STAGE) && mkdir -p $(INSTALL_STAGE)
 	$(CC) $(SHARED_LDFLAGS) -o $(INSTALL_STAGE)/$(REALNAME).full \
 		-Wl,--whole-archive $(RELEASE_DIR)/libstratalog.a -Wl,--no-whole-archive -Wl,--as-needed $(SHARED_LIBS)
@@ -224,8 +223,7 @@ NPM_FLAGS ?= --no-audit --no-fund --engine-strict
 bench: bench-build
 	$(BENCH_VENV)/bin/python bench/run.py
 
-bench-build:
-	$(CARGO) build --release -p stratalog-ffi
+bench-build: build
 	$(CARGO) build --release --manifest-path bench/rust/Cargo.toml --target-dir build/bench/target
 	mkdir -p build/bench/bin
 	$(CC) -std=c11 -O2 -Wall -Wextra -Werror -pedantic -Iinclude bench/c/bench_c.c -o build/bench/bin/bench_c \
