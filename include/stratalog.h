@@ -503,6 +503,11 @@ typedef struct stratalog_tier_stats {
    */
   uint64_t evicted_segments;
   /**
+   * Segments read from the bucket and copied back into the local
+   * directory (within local_cache_bytes), so later reads are local.
+   */
+  uint64_t copied_back_segments;
+  /**
    * The writer lease's epoch.
    */
   uint64_t epoch;

@@ -137,6 +137,8 @@ export interface TierStats {
   uploadedBytes: number
   /** Local copies deleted because the bucket holds them. */
   evictedSegments: number
+  /** Segments read from the bucket and copied back into the local directory (within localCacheBytes). */
+  copiedBackSegments: number
   /** The writer lease's epoch. */
   epoch: number
   /** Another writer took the tier over: nothing more is uploaded and appends reject with STRATALOG_LOCKED. */

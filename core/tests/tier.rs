@@ -129,6 +129,124 @@ fn evicted_segments_are_read_from_the_bucket_and_survive_a_reopen() {
     store.close().unwrap();
 }
 
+/// Bytes of the local sealed segments of `stream` (every one but the last).
+fn local_sealed_bytes(dir: &std::path::Path, stream: u64) -> u64 {
+    let all = segments(dir, stream);
+    all[..all.len() - 1]
+        .iter()
+        .map(|p| std::fs::metadata(p).unwrap().len())
+        .sum()
+}
+
+#[test]
+fn segments_read_from_the_bucket_are_copied_back_within_the_cache_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let bucket = MemoryTier::new();
+    let mut cfg = config(&bucket);
+    // About three 8 KiB segments.
+    let limit = 3 * 8192 + 4096;
+    cfg.local_cache_bytes = Some(limit);
+    let store = Store::open_tiered(dir.path(), small(8192, 16), cfg.clone()).unwrap();
+    let head = fill(&store, 1, 0, 600);
+    store.sync_tier().unwrap();
+    let evicted = store.tier_stats().unwrap().evicted_segments;
+    assert!(evicted >= 8, "{evicted}");
+    assert!(local_sealed_bytes(dir.path(), 1) <= limit);
+    store.close().unwrap();
+
+    // Opening reads nothing from the bucket's segments, so copies nothing.
+    let store = Store::open_tiered(dir.path(), small(8192, 16), cfg).unwrap();
+    assert_eq!(store.chain_head(1).unwrap(), head);
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(store.tier_stats().unwrap().copied_back_segments, 0);
+
+    // A read of the oldest events goes to the bucket, then the segment is
+    // copied back, and the next read of it stays local.
+    assert_eq!(
+        store.read_from(1, 0, 1).unwrap()[0].to_vec(),
+        payload(1, 0, 200)
+    );
+    let first = dir.path().join(format!("streams/{:020}/{:020}.seg", 1, 0));
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !first.exists() {
+        assert!(std::time::Instant::now() < deadline, "never copied back");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let key = bucket
+        .keys()
+        .into_iter()
+        .find(|k| k.starts_with(&format!("streams/{:020}/{:020}-", 1, 0)) && k.ends_with(".seg"))
+        .unwrap();
+    let gets = bucket.gets_of(&key);
+    for offset in [1, 5, 9] {
+        assert_eq!(
+            store.read_from(1, offset, 1).unwrap()[0].to_vec(),
+            payload(1, offset, 200)
+        );
+    }
+    assert_eq!(bucket.gets_of(&key), gets, "read again from the bucket");
+
+    // A whole scan copies back what it reads, and the cache stays within
+    // its size: the oldest copies make room.
+    assert_eq!(read_all(&store, 1), expected(1, 600));
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while store.tier_stats().unwrap().copied_back_segments < 4 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{:?}",
+            store.tier_stats()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    store.sync_tier().unwrap();
+    assert!(local_sealed_bytes(dir.path(), 1) <= limit);
+    assert_eq!(deleted_files_held_open(), 0);
+    store.verify_against(1, &head).unwrap();
+    store.close().unwrap();
+}
+
+#[test]
+fn a_copy_back_checks_the_bytes_against_the_manifest() {
+    let dir = tempfile::tempdir().unwrap();
+    let bucket = MemoryTier::new();
+    let mut cfg = config(&bucket);
+    cfg.local_cache_bytes = Some(0);
+    let store = Store::open_tiered(dir.path(), small(8192, 16), cfg.clone()).unwrap();
+    fill(&store, 1, 0, 200);
+    store.sync_tier().unwrap();
+    store.close().unwrap();
+    // The first segment's object now holds other bytes of the same length.
+    let key = bucket
+        .keys()
+        .into_iter()
+        .find(|k| k.starts_with(&format!("streams/{:020}/{:020}-", 1, 0)) && k.ends_with(".seg"))
+        .unwrap();
+    let mut bytes = bucket.view().get(&key).unwrap().unwrap().bytes;
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    bucket.overwrite(&key, bytes);
+
+    cfg.local_cache_bytes = None;
+    let store = Store::open_tiered(dir.path(), small(8192, 16), cfg).unwrap();
+    let _ = store.read_from(1, 0, 1);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while store.tier_stats().unwrap().last_error.is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{:?}",
+            store.tier_stats()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let why = store.tier_stats().unwrap().last_error.unwrap();
+    assert!(why.contains("not the ones its manifest lists"), "{why}");
+    assert!(!dir
+        .path()
+        .join(format!("streams/{:020}/{:020}.seg", 1, 0))
+        .exists());
+    assert_eq!(store.tier_stats().unwrap().copied_back_segments, 0);
+}
+
 #[test]
 fn a_tampered_object_is_never_served() {
     let dir = tempfile::tempdir().unwrap();

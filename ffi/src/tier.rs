@@ -25,6 +25,9 @@ pub struct stratalog_tier_stats {
     pub uploaded_bytes: u64,
     /// Local copies deleted because the bucket holds them.
     pub evicted_segments: u64,
+    /// Segments read from the bucket and copied back into the local
+    /// directory (within local_cache_bytes), so later reads are local.
+    pub copied_back_segments: u64,
     /// The writer lease's epoch.
     pub epoch: u64,
     /// Another writer took the tier over: nothing more is uploaded and
@@ -42,6 +45,7 @@ impl From<&TierStats> for stratalog_tier_stats {
             uploaded_segments: s.uploaded_segments,
             uploaded_bytes: s.uploaded_bytes,
             evicted_segments: s.evicted_segments,
+            copied_back_segments: s.copied_back_segments,
             epoch: s.epoch,
             fenced: s.fenced,
             has_error: s.last_error.is_some(),

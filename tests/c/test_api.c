@@ -2104,6 +2104,75 @@ static void test_tier_options_and_errors(void)
     stratalog_close(s);
 }
 
+/* A real tier with no server: a directory, through a file:// URL. */
+static void test_tier_on_a_file_system(void)
+{
+    char path[4200], tier_dir[4200], url[4300];
+    fresh_path(path, sizeof path, "tiered");
+    fresh_path(tier_dir, sizeof tier_dir, "tier-dir");
+    snprintf(url, sizeof url, "file://%s", tier_dir);
+    stratalog_options o = small_options();
+    o.tier_url = url;
+    o.local_cache_bytes = 0;
+    stratalog_store *s = NULL;
+    CHECK_OK(stratalog_open(path, &o, &s));
+    if (s == NULL)
+        return;
+    stratalog_head head;
+    char event[256];
+    for (uint64_t i = 0; i < 200; i++) {
+        numbered_event(i, event, sizeof event);
+        CHECK_OK(append_text(s, 1, event, &head));
+    }
+    CHECK_OK(stratalog_sync_tier(s));
+    stratalog_tier_stats stats;
+    memset(&stats, 0xAB, sizeof stats);
+    CHECK_OK(stratalog_get_tier_stats(s, &stats));
+    CHECK(stats.pending_segments == 0 && stats.pending_bytes == 0);
+    CHECK(stats.uploaded_segments >= 2 && stats.uploaded_bytes > 0);
+    CHECK(stats.evicted_segments == stats.uploaded_segments);
+    CHECK(stats.copied_back_segments == 0);
+    CHECK(stats.epoch == 1 && !stats.fenced && !stats.has_error);
+    char *text = (char *)"untouched";
+    CHECK_OK(stratalog_tier_last_error(s, &text));
+    CHECK(text == NULL);
+    /* The first segment is evicted: it is read back from the tier. */
+    char seg[4400];
+    segment_path(seg, sizeof seg, path, 1, 0);
+    CHECK(file_size(seg) == -1);
+    CHECK(read_all_and_check(s, 1, numbered_event) == 200);
+
+    /* A second writer on the same tier, from another directory: LOCKED. */
+    char other[4200];
+    fresh_path(other, sizeof other, "tiered-other");
+    stratalog_store *second = NULL;
+    CHECK_STATUS(stratalog_open(other, &o, &second), STRATALOG_STATUS_LOCKED);
+    CHECK(second == NULL);
+
+    /* The tier alone, with no local store. */
+    stratalog_store *remote = NULL;
+    stratalog_options ro = small_options();
+    CHECK_OK(stratalog_open_read_only_with(url, &ro, &remote));
+    stratalog_verify_report report;
+    CHECK_OK(stratalog_verify_against(remote, 1, &head, &report));
+    CHECK(report.events == 200);
+    CHECK(read_all_and_check(remote, 1, numbered_event) == 200);
+    stratalog_close(remote);
+    stratalog_close(s);
+
+    /* Closed after a sync with nothing after it: the lease is released,
+       so the other directory opens at once and continues the chain. */
+    CHECK_OK(stratalog_open(other, &o, &second));
+    if (second == NULL)
+        return;
+    stratalog_head other_head;
+    CHECK_OK(stratalog_chain_head(second, 1, &other_head));
+    CHECK(heads_equal(&other_head, &head));
+    CHECK_OK(stratalog_get_tier_stats(second, &stats));
+    CHECK(stats.epoch == 2);
+    stratalog_close(second);
+}
+
 int main(int argc, char **argv)
 {
     int own_scratch = argc < 2;
@@ -2152,6 +2221,7 @@ int main(int argc, char **argv)
     run_test("prune_and_backup", test_prune_and_backup);
     run_test("timestamps", test_timestamps);
     run_test("tier_options_and_errors", test_tier_options_and_errors);
+    run_test("tier_on_a_file_system", test_tier_on_a_file_system);
 
     if (own_scratch)
         nftw(scratch, remove_entry, 16, FTW_DEPTH | FTW_PHYS);

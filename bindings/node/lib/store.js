@@ -133,8 +133,8 @@ class Store {
 
   /**
    * What the tier's uploader is doing now: `{ pendingSegments,
-   * pendingBytes, uploadedSegments, uploadedBytes, evictedSegments, epoch,
-   * fenced, lastError }` (`lastError` null once a round succeeds).
+   * pendingBytes, uploadedSegments, uploadedBytes, evictedSegments,
+   * copiedBackSegments, epoch, fenced, lastError }` (`lastError` null once a round succeeds).
    */
   tierStats() {
     const s = this.#native.tierStats()
@@ -144,6 +144,7 @@ class Store {
       uploadedSegments: safeNumber('uploadedSegments', s.uploadedSegments),
       uploadedBytes: safeNumber('uploadedBytes', s.uploadedBytes),
       evictedSegments: safeNumber('evictedSegments', s.evictedSegments),
+      copiedBackSegments: safeNumber('copiedBackSegments', s.copiedBackSegments),
       epoch: safeNumber('epoch', s.epoch),
       fenced: s.fenced,
       lastError: s.lastError ?? null,

@@ -16,7 +16,7 @@ use crate::iter::EventIter;
 use crate::proofs::{proof_list, NativeSigningKey};
 
 /// `Store.tier_stats()`'s tuple.
-type TierStatsTuple = (u64, u64, u64, u64, u64, u64, bool, Option<String>);
+type TierStatsTuple = (u64, u64, u64, u64, u64, u64, u64, bool, Option<String>);
 
 /// An open store. Closing it (from any thread) makes later calls raise
 /// ClosedError; the handle itself is freed when the object is collected.
@@ -160,8 +160,8 @@ impl NativeStore {
     }
 
     /// The tier's uploader state: (pending_segments, pending_bytes,
-    /// uploaded_segments, uploaded_bytes, evicted_segments, epoch, fenced,
-    /// last_error or None).
+    /// uploaded_segments, uploaded_bytes, evicted_segments,
+    /// copied_back_segments, epoch, fenced, last_error or None).
     fn tier_stats(&self, py: Python<'_>) -> PyResult<TierStatsTuple> {
         let s = self.run(py, |s| s.tier_stats())?;
         Ok((
@@ -170,6 +170,7 @@ impl NativeStore {
             s.uploaded_segments,
             s.uploaded_bytes,
             s.evicted_segments,
+            s.copied_back_segments,
             s.epoch,
             s.fenced,
             s.last_error,

@@ -105,6 +105,17 @@ def test_evicted_segments_are_read_back_from_the_bucket(tmp_path: Path, s3: Moto
         assert store.chain_head(1) == head
         store.verify_against(1, head)
         assert store.read_from(1, 3, max_bytes=1) == events(1, 3, 1)
+        assert store.tier_stats().copied_back_segments == 0
+    # With room in the cache, what is read from the bucket is copied back.
+    opts["local_cache_bytes"] = 1 << 30
+    with stratalog.open(tmp_path / "a", **opts) as store:  # type: ignore[arg-type]
+        assert [e for _, e in store.iter(1)] == events(1, 0, 400)
+        deadline = time.monotonic() + 20
+        while store.tier_stats().copied_back_segments < 10:
+            assert time.monotonic() < deadline, store.tier_stats()
+            time.sleep(0.05)
+        assert len(list((tmp_path / "a" / "streams" / f"{1:020}").glob("*.seg"))) >= 11
+        store.verify_against(1, head)
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:

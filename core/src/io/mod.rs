@@ -119,6 +119,10 @@ pub trait StorageDir: Send + Sync + Debug {
     fn local_path(&self, _rel: &Path) -> Option<PathBuf> {
         None
     }
+    /// File `rel` was put in place by a layer below this directory (a
+    /// tiered store's copy fetched from the bucket): handles this
+    /// directory keeps for the path go, so its next use opens the new file.
+    fn forget_handles(&self, _rel: &Path) {}
     /// Reads a whole (small) file.
     fn read(&self, rel: &Path) -> io::Result<Vec<u8>>;
     /// Removes a file; a missing file is fine.

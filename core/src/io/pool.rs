@@ -207,6 +207,12 @@ impl StorageDir for PooledDir {
         self.inner.read(rel)
     }
 
+    /// Closes the idle descriptors of `rel`; one in use stays with its
+    /// operation and is closed by the pool's usual eviction.
+    fn forget_handles(&self, rel: &Path) {
+        self.pool.close_idle(rel);
+    }
+
     /// Removes the file and closes the descriptor the pool holds for it
     /// (unless an operation is using it right now), so its space is freed
     /// and a later use of the path opens it again, through `inner`.

@@ -19,6 +19,10 @@
 //! - `sync` always returns: on success, on a failure of one of its
 //!   streams, when the uploader stops, or when a round finds nothing left
 //!   to upload short of the target.
+//! - A segment read from the bucket is copied back into the local
+//!   directory (by the uploader thread, never on the read path) when the
+//!   cache can hold it, only if its bytes are the ones its manifest entry
+//!   lists, and then counts toward the cache like any other copy.
 //! - The lease is released at close only if the bucket holds every event:
 //!   a `sync` succeeded and nothing was appended after it (`unsynced`,
 //!   set after every append and cleared before a sync seals).
@@ -104,6 +108,10 @@ struct State {
     /// Local sealed copies the bucket holds, oldest first, and their bytes.
     cached: VecDeque<(u64, u64, u64)>,
     cached_bytes: u64,
+    /// Segments read from the bucket, to copy into the local directory
+    /// (stream, base), and the same as a set.
+    fetches: VecDeque<(u64, u64)>,
+    fetch_queued: BTreeSet<(u64, u64)>,
 }
 
 impl State {
@@ -202,6 +210,12 @@ impl TierAgent {
             if let Some(shared) = weak.upgrade() {
                 shared.state.lock().dirty.insert(stream);
                 shared.kick.notify_one();
+            }
+        }));
+        let weak = Arc::downgrade(&shared);
+        dir.set_on_remote_open(Box::new(move |stream, base| {
+            if let Some(shared) = weak.upgrade() {
+                shared.want_local_copy(stream, base);
             }
         }));
         let worker = shared.clone();
@@ -422,7 +436,7 @@ impl Shared {
                         .copied()
                         .filter(|s| state.retry.get(s).is_none_or(|(at, _)| now >= *at))
                         .collect();
-                    if !ready.is_empty() {
+                    if !ready.is_empty() || !state.fetches.is_empty() {
                         for s in &ready {
                             state.dirty.remove(s);
                         }
@@ -472,6 +486,98 @@ impl Shared {
                 self.progress.notify_all();
             }
             self.progress.notify_all();
+            // Uploads first: copies of what was read are only a cache.
+            loop {
+                let next = {
+                    let mut state = self.state.lock();
+                    if state.closing || !state.dirty.is_empty() {
+                        break;
+                    }
+                    state.fetches.pop_front()
+                };
+                let Some((stream, base)) = next else {
+                    break;
+                };
+                self.copy_back(stream, base);
+                self.state.lock().fetch_queued.remove(&(stream, base));
+            }
+        }
+    }
+
+    /// Queues a copy of a segment just opened from the bucket, if the
+    /// cache can hold it.
+    fn want_local_copy(&self, stream: u64, base: u64) {
+        let Some(entry) = self.catalog.entry(stream, base) else {
+            return;
+        };
+        if self
+            .cache_bytes
+            .is_some_and(|limit| entry.segment_len > limit)
+        {
+            return;
+        }
+        let mut state = self.state.lock();
+        if state.closing || !state.fetch_queued.insert((stream, base)) {
+            return;
+        }
+        state.fetches.push_back((stream, base));
+        self.kick.notify_one();
+    }
+
+    /// Copies a segment (and its index, if that is missing too) from the
+    /// bucket into the local directory, checked against its manifest
+    /// entry, and counts it as the newest copy in the cache. A failure
+    /// costs nothing but the copy: reads go on from the bucket.
+    fn copy_back(&self, stream: u64, base: u64) {
+        let rel = layout::segment_path(stream, base);
+        let Some(entry) = self.catalog.entry(stream, base) else {
+            return;
+        };
+        if self.local.open(&rel, false).is_ok() {
+            return;
+        }
+        let fetch = |ext: &str, len: u64| -> std::result::Result<Vec<u8>, String> {
+            let key = object_key(stream, base, entry.epoch, ext);
+            match self.tier.get(&key) {
+                Ok(Some(obj)) if obj.bytes.len() as u64 == len => Ok(obj.bytes),
+                Ok(Some(_)) => Err(format!(
+                    "{}/{key} is not the length its manifest lists",
+                    self.tier.url()
+                )),
+                Ok(None) => Err(format!("{}/{key} is missing", self.tier.url())),
+                Err(e) => Err(format!("reading {}/{key}: {e}", self.tier.url())),
+            }
+        };
+        let copied = (|| {
+            let idx = layout::index_path(stream, base);
+            if self.local.read(&idx).is_err() {
+                let bytes = fetch(layout::INDEX_EXT, entry.index_len)?;
+                self.local
+                    .write_atomic(&idx, &bytes)
+                    .map_err(|e| format!("writing {}: {e}", self.local.display(&idx).display()))?;
+            }
+            let bytes = fetch(layout::SEGMENT_EXT, entry.segment_len)?;
+            if Sha256::digest(&bytes)[..] != entry.segment_sha256[..] {
+                return Err(format!(
+                    "not copying segment {base} of stream {stream} back: the bucket's bytes are not the ones its manifest lists"
+                ));
+            }
+            self.local
+                .write_atomic(&rel, &bytes)
+                .map_err(|e| format!("writing {}: {e}", self.local.display(&rel).display()))
+        })();
+        let mut state = self.state.lock();
+        match copied {
+            Ok(()) => {
+                if let Some(dir) = self.store_dir.get() {
+                    dir.forget_handles(&rel);
+                }
+                state.cached.push_back((stream, base, entry.segment_len));
+                state.cached_bytes += entry.segment_len;
+                state.stats.copied_back_segments += 1;
+                self.evict(&mut state);
+            }
+            Err(why) => state.stats.last_error = Some(why),
         }
     }
 

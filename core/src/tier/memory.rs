@@ -29,8 +29,9 @@ pub struct MemoryTier {
     /// While set, every call through this network fails as an unreachable
     /// bucket does.
     down: Arc<std::sync::atomic::AtomicBool>,
-    /// GETs (whole and ranged) made through this network.
+    /// GETs (whole and ranged) made through this network, in all and by key.
     gets: Arc<AtomicU64>,
+    gets_by_key: Arc<Mutex<BTreeMap<String, u64>>>,
 }
 
 impl MemoryTier {
@@ -46,12 +47,23 @@ impl MemoryTier {
             versions: self.versions.clone(),
             down: Arc::default(),
             gets: Arc::default(),
+            gets_by_key: Arc::default(),
         }
     }
 
     /// GETs (whole and ranged) made so far through this network.
     pub fn gets(&self) -> u64 {
         self.gets.load(Ordering::SeqCst)
+    }
+
+    /// GETs (whole and ranged) of `key` made so far through this network.
+    pub fn gets_of(&self, key: &str) -> u64 {
+        self.gets_by_key.lock().get(key).copied().unwrap_or(0)
+    }
+
+    fn count_get(&self, key: &str) {
+        self.gets.fetch_add(1, Ordering::SeqCst);
+        *self.gets_by_key.lock().entry(key.to_owned()).or_default() += 1;
     }
 
     /// Makes every call fail (`true`) or work again (`false`).
@@ -98,7 +110,7 @@ impl Tier for MemoryTier {
 
     fn get(&self, key: &str) -> io::Result<Option<Object>> {
         self.check_up()?;
-        self.gets.fetch_add(1, Ordering::SeqCst);
+        self.count_get(key);
         Ok(self.objects.lock().get(key).map(|s| Object {
             bytes: s.bytes.to_vec(),
             etag: Some(s.etag.clone()),
@@ -107,7 +119,7 @@ impl Tier for MemoryTier {
 
     fn get_range(&self, key: &str, range: Range<u64>) -> io::Result<Vec<u8>> {
         self.check_up()?;
-        self.gets.fetch_add(1, Ordering::SeqCst);
+        self.count_get(key);
         let objects = self.objects.lock();
         let stored = objects
             .get(key)

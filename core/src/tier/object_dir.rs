@@ -23,11 +23,16 @@ use crate::layout;
 /// (its index or the next segment was written).
 pub(crate) type OnSeal = Box<dyn Fn(u64) + Send + Sync>;
 
+/// Called with a stream's id and a segment's base when that segment is
+/// opened from the bucket because it has no local copy.
+pub(crate) type OnRemoteOpen = Box<dyn Fn(u64, u64) + Send + Sync>;
+
 pub(crate) struct TieredDir {
     local: Arc<dyn StorageDir>,
     tier: Arc<dyn Tier>,
     catalog: Arc<Catalog>,
     on_seal: OnceLock<OnSeal>,
+    on_remote_open: OnceLock<OnRemoteOpen>,
 }
 
 impl std::fmt::Debug for TieredDir {
@@ -82,11 +87,16 @@ impl TieredDir {
             tier,
             catalog,
             on_seal: OnceLock::new(),
+            on_remote_open: OnceLock::new(),
         }
     }
 
     pub(crate) fn set_on_seal(&self, on_seal: OnSeal) {
         let _ = self.on_seal.set(on_seal);
+    }
+
+    pub(crate) fn set_on_remote_open(&self, on_remote_open: OnRemoteOpen) {
+        let _ = self.on_remote_open.set(on_remote_open);
     }
 
     fn remote_file(&self, rel: &Path) -> Option<RemoteFile> {
@@ -167,7 +177,14 @@ impl StorageDir for TieredDir {
     fn open(&self, rel: &Path, writable: bool) -> io::Result<Arc<dyn ByteFile>> {
         match self.local.open(rel, writable) {
             Err(e) if is_not_found(&e) => match self.remote_file(rel) {
-                Some(remote) => Ok(Arc::new(remote)),
+                Some(remote) => {
+                    if let (Some(Remote::Segment { stream, base }), Some(on_remote_open)) =
+                        (classify(rel), self.on_remote_open.get())
+                    {
+                        on_remote_open(stream, base);
+                    }
+                    Ok(Arc::new(remote))
+                }
                 None => Err(e),
             },
             other => other,

@@ -11,6 +11,9 @@ pub struct TierStats {
     pub uploaded_bytes: u64,
     /// Local copies deleted because the bucket holds them.
     pub evicted_segments: u64,
+    /// Segments read from the bucket and copied back into the local
+    /// directory (within the cache size), so later reads are local.
+    pub copied_back_segments: u64,
     /// The last failure, until an upload round succeeds.
     pub last_error: Option<String>,
     /// Set once another writer took the lease: this store uploads nothing

@@ -186,7 +186,9 @@ class StreamStats:
 class TierStats:
     """What a tiered store's uploader is doing (:meth:`Store.tier_stats`):
     sealed segments (and bytes) not yet in the bucket, those uploaded and
-    local copies evicted by this open, the writer lease's ``epoch``,
+    local copies evicted by this open, segments read from the bucket and
+    ``copied_back_segments`` into the local directory (within
+    ``local_cache_bytes``), the writer lease's ``epoch``,
     ``fenced`` once another writer took the tier over (appends then raise
     :class:`LockedError`), and the ``last_error`` of the uploads (None
     once a round succeeds)."""
@@ -196,6 +198,7 @@ class TierStats:
     uploaded_segments: int
     uploaded_bytes: int
     evicted_segments: int
+    copied_back_segments: int
     epoch: int
     fenced: bool
     last_error: str | None
