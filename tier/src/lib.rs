@@ -2,10 +2,11 @@
 //!
 //! The object stores a stratalog store can tier its sealed segments to,
 //! reached through the [`object_store`] crate: `s3://bucket/prefix` (AWS S3
-//! and every S3-compatible server), `file:///path` (a local or network file
-//! system) and `memory:///prefix` (in this process only). [`connect`] turns
-//! a URL and options into the [`Tier`] the engine (`stratalog-core`) talks
-//! to.
+//! and every S3-compatible server), `az://container/prefix` (Azure Blob
+//! Storage, and Azurite; `azure.rs`), `file:///path` (a local or network
+//! file system) and `memory:///prefix` (in this process only).
+//! [`connect`] turns a URL and options into the [`Tier`] the engine
+//! (`stratalog-core`) talks to.
 //!
 //! The engine is synchronous and object_store is async: every call is
 //! spawned on a tokio runtime this crate owns, driven by one thread of its
@@ -29,6 +30,7 @@ use object_store::{
 use stratalog_core::tier::{Object, ObjectInfo, Put, Tier};
 use stratalog_core::{Error, Result};
 
+mod azure;
 mod local;
 
 /// Options every S3 client here gets unless the caller sets them: bounded
@@ -39,10 +41,14 @@ const DEFAULT_CONNECT_TIMEOUT: &str = "5s";
 
 /// Opens the tier at `url` with `options` (object_store's configuration
 /// keys for that scheme, e.g. `endpoint`, `region`, `allow_http`,
-/// `access_key_id`). Credentials and everything else unset come from the
+/// `access_key_id` for S3; `account_name`, `access_key`, `endpoint` for
+/// Azure). Credentials and everything else unset come from the
 /// environment as the AWS tools read it (`AWS_ACCESS_KEY_ID`,
 /// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_DEFAULT_REGION`,
-/// `AWS_ENDPOINT_URL`, ...). An unknown key is an error, never ignored.
+/// `AWS_ENDPOINT_URL`, ...), or for Azure as object_store reads the
+/// `AZURE_*` variables (`AZURE_STORAGE_ACCOUNT_NAME`,
+/// `AZURE_STORAGE_ACCOUNT_KEY`, ...). An unknown key is an error, never
+/// ignored.
 pub fn connect(url: &str, options: &[(String, String)]) -> Result<Arc<dyn Tier>> {
     let parsed = url::Url::parse(url)
         .map_err(|e| Error::InvalidArgument(format!("tier URL {url:?}: {e}")))?;
@@ -50,6 +56,7 @@ pub fn connect(url: &str, options: &[(String, String)]) -> Result<Arc<dyn Tier>>
         .map_err(|e| Error::InvalidArgument(format!("tier URL {url:?}: {e}")))?;
     let (store, swap): (Arc<dyn ObjectStore>, Swap) = match scheme {
         ObjectStoreScheme::AmazonS3 => (Arc::new(s3(url, options)?), Swap::Conditional),
+        ObjectStoreScheme::MicrosoftAzure => (Arc::new(azure::azure(url, options)?), Swap::Conditional),
         ObjectStoreScheme::Local => {
             local::refuse_options(url, "file://", options)?;
             let fs = local::file_system();
@@ -78,7 +85,8 @@ pub fn connect(url: &str, options: &[(String, String)]) -> Result<Arc<dyn Tier>>
 /// How a compare-and-swap (`PutMode::Update`) is made.
 #[derive(Debug)]
 enum Swap {
-    /// By the store itself: S3's conditional writes, InMemory's etags.
+    /// By the store itself: S3's and Azure's conditional writes, InMemory's
+    /// etags.
     Conditional,
     /// By this crate, for a file system (see the `local` module).
     UnderDirectoryLock(Arc<object_store::local::LocalFileSystem>),
