@@ -1,26 +1,20 @@
 """A real S3 API for the tier tests: moto's ``moto_server`` (installed from
 PyPI into the test virtualenv), started on a free port of 127.0.0.1 and
-stopped at the end, and a TCP proxy in front of it that can cut the
-network without losing the server's state."""
+stopped at the end. (The TCP proxy that cuts the network in front of it is
+tier_helpers.Proxy.)"""
 
 from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 import uuid
 from pathlib import Path
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tier_helpers import free_port
 
 
 class MotoServer:
@@ -66,75 +60,6 @@ class MotoServer:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
-
-
-class Proxy:
-    """Forwards 127.0.0.1:<port> to ``target``; while ``down`` it drops
-    every connection, as an unreachable bucket does."""
-
-    def __init__(self, target_port: int) -> None:
-        self.target_port = target_port
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = int(self.listener.getsockname()[1])
-        self.endpoint = f"http://127.0.0.1:{self.port}"
-        self.down = False
-        self.open: set[socket.socket] = set()
-        self.lock = threading.Lock()
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
-
-    def set_down(self, down: bool) -> None:
-        self.down = down
-        if down:
-            with self.lock:
-                for s in list(self.open):
-                    try:
-                        s.shutdown(socket.SHUT_RDWR)
-                    except OSError:
-                        pass
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            if self.down:
-                client.close()
-                continue
-            try:
-                upstream = socket.create_connection(("127.0.0.1", self.target_port))
-            except OSError:
-                client.close()
-                continue
-            with self.lock:
-                self.open.update((client, upstream))
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
-
-    def _pipe(self, src: socket.socket, dst: socket.socket) -> None:
-        try:
-            while not self.down:
-                data = src.recv(65536)
-                if not data:
-                    break
-                dst.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (src, dst):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-                s.close()
-            with self.lock:
-                self.open.discard(src)
-                self.open.discard(dst)
-
-    def close(self) -> None:
-        self.listener.close()
-        self.set_down(True)
 
 
 def aws_test_environment() -> dict[str, str]:

@@ -7,7 +7,6 @@ tampered object."""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import textwrap
@@ -18,9 +17,8 @@ from typing import Any, Iterator
 import pytest
 
 import stratalog
-from s3_server import MotoServer, Proxy, aws_test_environment, set_aws_test_environment
-
-SEGMENT = 8192
+from s3_server import MotoServer, aws_test_environment, set_aws_test_environment
+from tier_helpers import SEGMENT, Proxy, cli, deleted_segments_held_open, events, fill, kill
 
 
 @pytest.fixture(scope="module")
@@ -48,17 +46,6 @@ def boto(s3: MotoServer) -> Any:
     return boto3.client("s3", endpoint_url=s3.endpoint, region_name="us-east-1")
 
 
-def events(stream: int, start: int, n: int) -> list[bytes]:
-    return [f"stream {stream} event {i} ".encode() * 8 for i in range(start, start + n)]
-
-
-def fill(store: stratalog.Store, stream: int, start: int, n: int) -> stratalog.ChainHead:
-    head = store.chain_head(stream)
-    for i in range(start, start + n, 10):
-        head = store.append_batch(stream, events(stream, i, min(10, start + n - i)))
-    return head
-
-
 def test_sync_tier_uploads_and_the_bucket_reads_and_verifies_alone(tmp_path: Path, s3: MotoServer, bucket: str) -> None:
     with stratalog.open(tmp_path / "a", segment_size=SEGMENT, tier=bucket, tier_options=options(s3.endpoint)) as store:
         head = fill(store, 1, 0, 400)
@@ -77,18 +64,6 @@ def test_sync_tier_uploads_and_the_bucket_reads_and_verifies_alone(tmp_path: Pat
         assert remote.read_from(1, 222, max_bytes=1) == events(1, 222, 1)
         with pytest.raises(stratalog.ReadOnlyError):
             remote.append(1, b"no")
-
-
-def deleted_segments_held_open() -> list[str]:
-    held = []
-    for fd in os.listdir("/proc/self/fd"):
-        try:
-            target = os.readlink(f"/proc/self/fd/{fd}")
-        except FileNotFoundError:  # the directory listing's own descriptor
-            continue
-        if target.endswith(".seg (deleted)"):
-            held.append(target)
-    return held
 
 
 def test_evicted_segments_are_read_back_from_the_bucket(tmp_path: Path, s3: MotoServer, bucket: str) -> None:
@@ -116,12 +91,6 @@ def test_evicted_segments_are_read_back_from_the_bucket(tmp_path: Path, s3: Moto
             time.sleep(0.05)
         assert len(list((tmp_path / "a" / "streams" / f"{1:020}").glob("*.seg"))) >= 11
         store.verify_against(1, head)
-
-
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "stratalog", *args], capture_output=True, text=True, timeout=120, env=os.environ.copy()
-    )
 
 
 def test_cli_verifies_from_the_bucket_and_catches_a_tampered_object(tmp_path: Path, s3: MotoServer, bucket: str) -> None:
@@ -180,15 +149,6 @@ def start_writer(tmp_path: Path, path: Path, url: str, endpoint: str, lease: flo
         text=True,
         env={**os.environ, **aws_test_environment(), **env},
     )
-
-
-def kill(process: subprocess.Popen[str]) -> None:
-    """kill -9, then release the pipes."""
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    for pipe in (process.stdin, process.stdout):
-        if pipe is not None:
-            pipe.close()
 
 
 def test_a_second_writer_is_locked_and_a_standby_takes_over_a_dead_one(tmp_path: Path, s3: MotoServer, bucket: str) -> None:
