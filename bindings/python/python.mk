@@ -3,8 +3,9 @@
 #
 #   make test-python   virtualenv under build/, `pip install ./bindings/python`
 #                      (maturin from PyPI builds the PyO3 crate in release
-#                      mode into the workspace's target/), then pytest against
-#                      the installed package, mypy --strict, CLI checks
+#                      mode into the workspace's target/), Azurite from npm
+#                      under build/azurite, then pytest against the installed
+#                      package, mypy --strict, CLI checks
 #   make demo-python   the examples on a fresh demo-data/python
 #   make dist-python   the sdist and the abi3 manylinux wheel, in dist/
 #   make test-dist-python  that wheel on every CPython here, no cargo on PATH
@@ -43,6 +44,24 @@ endef
 $(PY_VENV)/.tools: $(PY_SRC)/requirements-dev.txt
 	$(call tools_venv,$(PY_VENV),$<)
 
+# The Azure tier tests' server (tests/test_tier_azure.py): Azurite, the
+# Azure Storage emulator, from the npm registry at the version
+# tests/azurite/package-lock.json pins (3.35.0: later releases need
+# Node >= 21, and the machines run Node 20), installed with `npm ci` into
+# build/azurite (node_modules never lands in the source tree) and remade
+# when the lock changes. The tests find it through STRATALOG_AZURITE and
+# fail, not skip, without it.
+AZURITE_DIR := build/azurite
+AZURITE_BLOB = $(CURDIR)/$(AZURITE_DIR)/node_modules/.bin/azurite-blob
+NPM ?= npm
+NPM_FLAGS ?= --no-audit --no-fund --engine-strict
+
+$(AZURITE_DIR)/.tools: tests/azurite/package.json tests/azurite/package-lock.json
+	rm -rf $(AZURITE_DIR) && mkdir -p $(AZURITE_DIR)
+	cp $^ $(AZURITE_DIR)/
+	cd $(AZURITE_DIR) && $(NPM) ci $(NPM_FLAGS)
+	touch $@
+
 # Always rebuilt and reinstalled: pip builds the wheel through maturin,
 # and cargo makes that incremental.
 # --target: the release artefacts the C library and the Node addon share
@@ -54,8 +73,9 @@ python-install: $(PY_VENV)/.tools
 # pytest runs from build/ with the venv's script (no source directory on
 # sys.path), so it imports the installed package; tests/conftest.py refuses
 # the source tree and turns "no tests collected" (exit 5) into a failure.
-test-python: python-install
-	cd build && PYTHONDONTWRITEBYTECODE=1 ../$(PY_BIN)/pytest ../$(PY_SRC)/tests -p no:cacheprovider
+test-python: python-install $(AZURITE_DIR)/.tools
+	cd build && PYTHONDONTWRITEBYTECODE=1 STRATALOG_AZURITE=$(AZURITE_BLOB) \
+		../$(PY_BIN)/pytest ../$(PY_SRC)/tests -p no:cacheprovider
 	$(PY_BIN)/mypy --strict --cache-dir build/mypy-cache -p stratalog
 	$(PY_BIN)/mypy --strict --cache-dir build/mypy-cache examples/python $(PY_SRC)/tests/test_typed_api.py
 	@echo "== stratalog CLI: clean store exits 0, tampered store exits 1"
@@ -110,8 +130,9 @@ dist-python: $(PY_DIST_VENV)/.tools
 		--wheel-dir $(PY_DIST_WHEELHOUSE) $(PY_SDIST)
 	cp $(PY_DIST_WHEELHOUSE)/stratalog-$(VERSION)-*.whl $(DIST_DIR)/
 
-# The tier tests of the suite need moto_server from the test tools' venv.
-test-dist-python: dist-python $(PY_VENV)/.tools
+# The tier tests of the suite need moto_server from the test tools' venv
+# and Azurite from build/azurite.
+test-dist-python: dist-python $(PY_VENV)/.tools $(AZURITE_DIR)/.tools
 	bash tests/dist/python.sh $(DIST_DIR) $(PY_DIST_VENV)
 
 BINDING_TESTS += test-python

@@ -118,6 +118,10 @@ crypto_req="$(grep -E '^cryptography[<>=!~ ]' "$ROOT/bindings/python/requirement
 # through boto3, installed with the full suite below.
 boto_req="$(grep -E '^boto3[<>=!~ ]' "$ROOT/bindings/python/requirements-dev.txt")"
 keep+=("STRATALOG_MOTO_SERVER=$ROOT/build/python-venv/bin/moto_server")
+# The Azure tier tests run against Azurite, installed from npm into
+# build/azurite by the Makefile (an Azure Blob API, not part of what is
+# tested), with the node that runs it.
+keep+=("STRATALOG_AZURITE=$ROOT/build/azurite/node_modules/.bin/azurite-blob" "STRATALOG_NODE=$(command -v node)")
 for py in "${pythons[@]}"; do
     v="$("$py" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')"
     say "Python $v ($("$py" -c 'import sys; print(sys.version.split()[0])'))"
