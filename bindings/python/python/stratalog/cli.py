@@ -213,9 +213,9 @@ def _parser(json_out: IO[str] | None = None) -> argparse.ArgumentParser:
         type=_tier_option,
         default=argparse.SUPPRESS,
         metavar="KEY=VALUE",
-        help="for a PATH that is a tier's URL (s3://bucket/prefix): an object store option such as "
-        "endpoint=http://127.0.0.1:9000, allow_http=true or region=us-east-1 (repeat it; credentials come from "
-        "the AWS environment variables)",
+        help="for a PATH that is a tier's URL (s3://bucket/prefix, az://container/prefix): an object store option "
+        "such as endpoint=http://127.0.0.1:9000, allow_http=true, region=us-east-1 or account_name=NAME (repeat it; "
+        "credentials come from the AWS_* or AZURE_* environment variables)",
     )
     parser = Parser(
         prog="stratalog",
@@ -238,7 +238,7 @@ def _parser(json_out: IO[str] | None = None) -> argparse.ArgumentParser:
         help="verify streams",
         description="Verify every checksum and chain link of a stream (all streams by default). "
         "With --against, also prove the stream still holds the history HEAD summarizes. "
-        "PATH may be a tier's URL (s3://bucket/prefix, with --tier-option): the stream is then "
+        "PATH may be a tier's URL (s3://bucket/prefix or az://container/prefix, with --tier-option): the stream is then "
         "verified straight from the bucket, with no local store.",
     )
     p.add_argument("path", metavar="PATH", help="store directory, or a tier's URL")
