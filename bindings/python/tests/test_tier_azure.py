@@ -154,6 +154,9 @@ def test_a_second_writer_is_locked_and_a_takeover_fences_the_first_without_a_for
                     a.append(7, b"late")
                 head = b.append(7, b"standby B")
                 b.sync_tier()
+                # A restarts on its old disk: the lease is B's.
+                with pytest.raises(stratalog.LockedError):
+                    stratalog.open(tmp_path / "a", tier=url(container), tier_options=azurite.options())
     finally:
         proxy.close()
     # The container holds one chain: A's up to the takeover, then B's.
@@ -161,8 +164,13 @@ def test_a_second_writer_is_locked_and_a_takeover_fences_the_first_without_a_for
         remote.verify_against(7, head)
         got = [e for _, e in remote.iter(7)]
         assert got[:-1] == events(7, 0, 100) and got[-1] == b"standby B"
-    # A restarts on its old disk: the lease is B's.
-    with pytest.raises(stratalog.LockedError):
+    # B closed with everything in the container and released the lease: a
+    # new directory opens at once and continues from B's last event, while
+    # A's copy, which diverged, is refused, never uploaded over B's history.
+    with stratalog.open(tmp_path / "c", tier=url(container), tier_options=azurite.options()) as c:
+        assert c.chain_head(7) == head and c.tier_stats().epoch == 3
+        c.sync_tier()  # and so releases the lease in turn at close
+    with pytest.raises(stratalog.InvalidArgumentError, match="diverged"):
         stratalog.open(tmp_path / "a", tier=url(container), tier_options=azurite.options())
 
 
