@@ -107,7 +107,7 @@ export interface OpenOptions {
    */
   timestamps?: boolean
   /**
-   * Upload every sealed segment to this object store ("s3://bucket/prefix") in the background, never on the
+   * Upload every sealed segment to this object store ("s3://bucket/prefix", "az://container/prefix", "file:///path") in the background, never on the
    * append path. A second writer on the same tier rejects with STRATALOG_LOCKED.
    */
   tier?: string

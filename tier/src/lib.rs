@@ -68,7 +68,7 @@ pub fn connect(url: &str, options: &[(String, String)]) -> Result<Arc<dyn Tier>>
         }
         other => {
             return Err(Error::InvalidArgument(format!(
-                "tier URL {url:?}: {other:?} is not supported by this build; use s3://bucket/prefix (any S3-compatible server, with the endpoint option), file:///path or memory:///prefix"
+                "tier URL {url:?}: {other:?} is not supported by this build; use s3://bucket/prefix (any S3-compatible server, with the endpoint option), az://container/prefix, file:///path or memory:///prefix"
             )))
         }
     };
