@@ -9,13 +9,10 @@
 //! <etag>` (412, `Precondition`). Both are honoured by Azure Storage and
 //! by Azurite, the emulator the Python tests run against.
 
-use std::time::Duration;
-
 use object_store::azure::{AzureConfigKey, MicrosoftAzure, MicrosoftAzureBuilder};
-use object_store::{BackoffConfig, RetryConfig};
 use stratalog_core::{Error, Result};
 
-use super::{install_crypto_provider, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
+use super::{install_crypto_provider, retry, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
 
 /// Builds the client for the Azure tier at `url`, with `options`
 /// (object_store's [`AzureConfigKey`] names, e.g. `account_name`,
@@ -29,15 +26,7 @@ pub(crate) fn azure(url: &str, options: &[(String, String)]) -> Result<Microsoft
     install_crypto_provider();
     let mut builder = MicrosoftAzureBuilder::from_env()
         .with_url(url)
-        .with_retry(RetryConfig {
-            backoff: BackoffConfig {
-                init_backoff: Duration::from_millis(100),
-                max_backoff: Duration::from_secs(2),
-                base: 2.0,
-            },
-            max_retries: 3,
-            retry_timeout: Duration::from_secs(30),
-        });
+        .with_retry(retry());
     let mut set = |key: &str, value: &str| -> Result<()> {
         let parsed: AzureConfigKey = key.parse().map_err(|_| {
             Error::InvalidArgument(format!(

@@ -39,6 +39,21 @@ mod local;
 const DEFAULT_TIMEOUT: &str = "30s";
 const DEFAULT_CONNECT_TIMEOUT: &str = "5s";
 
+/// The retries every cloud client here makes on its own, short: the
+/// uploader retries with its own backoff, and a read should fail in
+/// seconds.
+fn retry() -> RetryConfig {
+    RetryConfig {
+        backoff: BackoffConfig {
+            init_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(2),
+            base: 2.0,
+        },
+        max_retries: 3,
+        retry_timeout: Duration::from_secs(30),
+    }
+}
+
 /// Opens the tier at `url` with `options` (object_store's configuration
 /// keys for that scheme, e.g. `endpoint`, `region`, `allow_http`,
 /// `access_key_id` for S3; `account_name`, `access_key`, `endpoint` for
@@ -96,15 +111,7 @@ fn s3(url: &str, options: &[(String, String)]) -> Result<object_store::aws::Amaz
     install_crypto_provider();
     let mut builder = AmazonS3Builder::from_env()
         .with_url(url)
-        .with_retry(RetryConfig {
-            backoff: BackoffConfig {
-                init_backoff: Duration::from_millis(100),
-                max_backoff: Duration::from_secs(2),
-                base: 2.0,
-            },
-            max_retries: 3,
-            retry_timeout: Duration::from_secs(30),
-        });
+        .with_retry(retry());
     let mut set = |key: &str, value: &str| -> Result<()> {
         let parsed: AmazonS3ConfigKey = key.parse().map_err(|_| {
             Error::InvalidArgument(format!(
