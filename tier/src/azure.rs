@@ -12,7 +12,7 @@
 use object_store::azure::{AzureConfigKey, MicrosoftAzure, MicrosoftAzureBuilder};
 use stratalog_core::{Error, Result};
 
-use super::{install_crypto_provider, retry, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
+use super::{configured, install_crypto_provider, retry};
 
 /// Builds the client for the Azure tier at `url`, with `options`
 /// (object_store's [`AzureConfigKey`] names, e.g. `account_name`,
@@ -24,23 +24,16 @@ use super::{install_crypto_provider, retry, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIM
 pub(crate) fn azure(url: &str, options: &[(String, String)]) -> Result<MicrosoftAzure> {
     refuse_unsupported_forms(url)?;
     install_crypto_provider();
-    let mut builder = MicrosoftAzureBuilder::from_env()
+    let builder = MicrosoftAzureBuilder::from_env()
         .with_url(url)
         .with_retry(retry());
-    let mut set = |key: &str, value: &str| -> Result<()> {
-        let parsed: AzureConfigKey = key.parse().map_err(|_| {
-            Error::InvalidArgument(format!(
-                "unknown tier option {key:?} for an az:// tier (see object_store's AzureConfigKey: account_name, access_key, endpoint, allow_http, use_emulator, ...)"
-            ))
-        })?;
-        builder = std::mem::take(&mut builder).with_config(parsed, value);
-        Ok(())
-    };
-    set("timeout", DEFAULT_TIMEOUT)?;
-    set("connect_timeout", DEFAULT_CONNECT_TIMEOUT)?;
-    for (key, value) in options {
-        set(key, value)?;
-    }
+    let builder = configured(
+        builder,
+        options,
+        |b, key: AzureConfigKey, value| b.with_config(key, value),
+        "az://",
+        "AzureConfigKey: account_name, access_key, endpoint, allow_http, use_emulator, ...",
+    )?;
     // With use_emulator, object_store takes the emulator's address from
     // AZURITE_BLOB_STORAGE_URL (default http://127.0.0.1:10000) and drops
     // an endpoint without a word: the tier would talk to another server

@@ -107,28 +107,46 @@ enum Swap {
     UnderDirectoryLock(Arc<object_store::local::LocalFileSystem>),
 }
 
-fn s3(url: &str, options: &[(String, String)]) -> Result<object_store::aws::AmazonS3> {
-    install_crypto_provider();
-    let mut builder = AmazonS3Builder::from_env()
-        .with_url(url)
-        .with_retry(retry());
-    let mut set = |key: &str, value: &str| -> Result<()> {
-        let parsed: AmazonS3ConfigKey = key.parse().map_err(|_| {
+/// `builder` with this crate's timeouts, then the caller's `options`,
+/// each key parsed as the client's config key `K`: an unknown key is an
+/// error naming it, never ignored.
+fn configured<B, K: std::str::FromStr>(
+    mut builder: B,
+    options: &[(String, String)],
+    with_config: impl Fn(B, K, &str) -> B,
+    scheme: &str,
+    known: &str,
+) -> Result<B> {
+    let defaults = [
+        ("timeout", DEFAULT_TIMEOUT),
+        ("connect_timeout", DEFAULT_CONNECT_TIMEOUT),
+    ];
+    let given = options.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+    for (key, value) in defaults.into_iter().chain(given) {
+        let parsed: K = key.parse().map_err(|_| {
             Error::InvalidArgument(format!(
-                "unknown tier option {key:?} for an s3:// tier (see object_store's AmazonS3ConfigKey: endpoint, region, allow_http, access_key_id, ...)"
+                "unknown tier option {key:?} for an {scheme} tier (see object_store's {known})"
             ))
         })?;
-        builder = std::mem::take(&mut builder).with_config(parsed, value);
-        Ok(())
-    };
-    set("timeout", DEFAULT_TIMEOUT)?;
-    set("connect_timeout", DEFAULT_CONNECT_TIMEOUT)?;
-    for (key, value) in options {
-        set(key, value)?;
+        builder = with_config(builder, parsed, value);
     }
-    builder
-        .build()
-        .map_err(|e| Error::InvalidArgument(format!("tier {url}: {e}")))
+    Ok(builder)
+}
+
+fn s3(url: &str, options: &[(String, String)]) -> Result<object_store::aws::AmazonS3> {
+    install_crypto_provider();
+    let builder = AmazonS3Builder::from_env()
+        .with_url(url)
+        .with_retry(retry());
+    configured(
+        builder,
+        options,
+        |b, key: AmazonS3ConfigKey, value| b.with_config(key, value),
+        "s3://",
+        "AmazonS3ConfigKey: endpoint, region, allow_http, access_key_id, ...",
+    )?
+    .build()
+    .map_err(|e| Error::InvalidArgument(format!("tier {url}: {e}")))
 }
 
 /// reqwest is built without a crypto provider of its own (so the wheels

@@ -27,7 +27,7 @@ import uuid
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from tier_helpers import free_port
+from tier_helpers import free_port, stop_process
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -168,12 +168,7 @@ class AzuriteServer:
         return status
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process)
         shutil.rmtree(self.location, ignore_errors=True)
 
 

@@ -14,7 +14,7 @@ import urllib.request
 import uuid
 from pathlib import Path
 
-from tier_helpers import free_port
+from tier_helpers import free_port, stop_process
 
 
 class MotoServer:
@@ -54,12 +54,7 @@ class MotoServer:
         return name
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process)
 
 
 def aws_test_environment() -> dict[str, str]:
