@@ -589,7 +589,7 @@ impl Shared {
             let mut etags = std::mem::take(&mut self.state.lock().etags);
             let outcome = Round {
                 tier: self.tier.as_ref(),
-                local: self.local.as_ref(),
+                local: &self.local,
                 catalog: &self.catalog,
                 etags: &mut etags,
                 epoch: self.lease.epoch(),

@@ -14,11 +14,17 @@
 //!   ends, offset and chain hash, so the manifests describe one unbroken
 //!   chain; a local segment that does not fit stops the stream's uploads
 //!   with an error.
+//! - A sealed segment's index is a cache (docs/FORMAT.md), so one that is
+//!   missing or unreadable is rebuilt from the segment's records, as a
+//!   reader rebuilds its entries, written back, and uploaded; one that
+//!   reads well but names another length is damage and stops the uploads.
 //! - A manifest written by a later epoch fences this writer for good.
 //!   Every manifest is stamped with the epoch of the writer that holds the
 //!   lease when it opens (`stamp`), so from then on no older writer's
 //!   compare-and-swap of it can succeed: a takeover fences the old writer
 //!   at once, even on a stream the new one never writes.
+
+use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
@@ -29,7 +35,7 @@ use crate::error::Error;
 use crate::hash::Hash;
 use crate::io::StorageDir;
 use crate::layout;
-use crate::segment::{SegmentHeader, SegmentIndex};
+use crate::segment::{scan_tail, ScanStart, Segment, SegmentHeader, SegmentIndex, TailEnd};
 
 /// Segments listed per manifest write at most, so a long backlog shows
 /// progress (and frees cache) as it drains.
@@ -64,7 +70,7 @@ pub(crate) type Etags = std::collections::HashMap<u64, Option<String>>;
 
 pub(crate) struct Round<'a> {
     pub tier: &'a dyn Tier,
-    pub local: &'a dyn StorageDir,
+    pub local: &'a Arc<dyn StorageDir>,
     pub catalog: &'a Catalog,
     pub etags: &'a mut Etags,
     pub epoch: u64,
@@ -133,7 +139,7 @@ impl Round<'_> {
                 current.epoch, self.epoch
             )));
         }
-        let bases = local_bases(self.local, stream).map_err(RoundError::Failed)?;
+        let bases = local_bases(self.local.as_ref(), stream).map_err(RoundError::Failed)?;
         let end = current.end().next_offset;
         let sealed = &bases[..bases.len().saturating_sub(1)];
         // What the bucket holds must be what this writer holds: a local
@@ -176,7 +182,7 @@ impl Round<'_> {
     /// its prune anchor says, and the anchor goes up first (a reader of
     /// the bucket needs it, as a reader of the directory does).
     fn start_after_prune(&self, stream: u64, next: &mut Manifest) -> Result<(), RoundError> {
-        let anchor = crate::prune_anchor::read(self.local, stream)
+        let anchor = crate::prune_anchor::read(self.local.as_ref(), stream)
             .map_err(|e| RoundError::Failed(e.to_string()))?;
         let Some(anchor) = anchor else {
             return Ok(());
@@ -204,13 +210,6 @@ impl Round<'_> {
         let seg_rel = layout::segment_path(stream, base);
         let idx_rel = layout::index_path(stream, base);
         let shown = |rel: &std::path::Path| self.local.display(rel).display().to_string();
-        let index_bytes = self
-            .local
-            .read(&idx_rel)
-            .map_err(|e| RoundError::failed(format!("reading {}: {e}", shown(&idx_rel))))?;
-        let index = SegmentIndex::decode(&index_bytes, stream, base).ok_or_else(|| {
-            RoundError::failed(format!("{} is not a valid index", shown(&idx_rel)))
-        })?;
         let file = self
             .local
             .open(&seg_rel, false)
@@ -218,6 +217,22 @@ impl Round<'_> {
         let len = file
             .len()
             .map_err(|e| RoundError::failed(format!("reading {}: {e}", shown(&seg_rel))))?;
+        let read_index = match self.local.read(&idx_rel) {
+            Ok(bytes) => Some(bytes),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => {
+                return Err(RoundError::failed(format!(
+                    "reading {}: {e}",
+                    shown(&idx_rel)
+                )))
+            }
+        };
+        let decoded =
+            read_index.and_then(|bytes| Some((SegmentIndex::decode(&bytes, stream, base)?, bytes)));
+        let (index, index_bytes) = match decoded {
+            Some(found) => found,
+            None => self.rebuild_index(stream, base, len)?,
+        };
         if len != index.segment_len {
             return Err(RoundError::failed(format!(
                 "{} holds {len} bytes but its index says {}",
@@ -268,6 +283,58 @@ impl Round<'_> {
             &index_sha256,
         )?;
         Ok(entry)
+    }
+
+    /// The index of sealed segment `base` (`len` bytes) as its seal wrote
+    /// it, from the segment's records: every record's CRCs and offsets are
+    /// checked (the links are checked by whoever reads the segment, as for
+    /// any segment uploaded), and the file must end exactly after a
+    /// committed batch. Written back locally, then returned with its bytes.
+    fn rebuild_index(
+        &self,
+        stream: u64,
+        base: u64,
+        len: u64,
+    ) -> Result<(SegmentIndex, Vec<u8>), RoundError> {
+        let failed = |e: Error| RoundError::failed(e.to_string());
+        let segment = Segment::existing(self.local.clone(), stream, base, false);
+        let header = segment.header().map_err(failed)?;
+        let scan =
+            scan_tail(&segment, &header, ScanStart::first_record(&header), len).map_err(failed)?;
+        let shown = self.local.display(&layout::segment_path(stream, base));
+        match scan.end {
+            TailEnd::Clean if scan.committed_len == len => {}
+            TailEnd::Damaged { reason, .. } => {
+                return Err(RoundError::failed(format!(
+                    "{} has no index, and rebuilding it met damage: {reason}",
+                    shown.display()
+                )))
+            }
+            _ => {
+                return Err(RoundError::failed(format!(
+                    "{} has no index, and does not end with a committed batch",
+                    shown.display()
+                )))
+            }
+        }
+        segment.set_checkpoints(scan.checkpoints);
+        segment
+            .write_index(scan.head.next_offset, scan.head.hash, len)
+            .map_err(failed)?;
+        let idx_rel = layout::index_path(stream, base);
+        let bytes = self.local.read(&idx_rel).map_err(|e| {
+            RoundError::failed(format!(
+                "reading {}: {e}",
+                self.local.display(&idx_rel).display()
+            ))
+        })?;
+        let index = SegmentIndex::decode(&bytes, stream, base).ok_or_else(|| {
+            RoundError::failed(format!(
+                "{} does not read back as written",
+                self.local.display(&idx_rel).display()
+            ))
+        })?;
+        Ok((index, bytes))
     }
 
     /// Writes an object that must never change: a create, or adopting the
