@@ -674,3 +674,133 @@ fn a_segment_without_an_index_whose_records_are_damaged_is_not_uploaded() {
     );
     store.close().unwrap();
 }
+
+/// The tlog-tiles the store exports for `stream` at `size`, by bucket key
+/// (`streams/<id>/tile/...`), without the checkpoint.
+fn exported_tiles(
+    store: &Store,
+    stream: u64,
+    size: u64,
+) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let key = stratalog_core::SigningKey::from_seed("example.com/audit", &[7u8; 32]);
+    let dir = tempfile::tempdir().unwrap();
+    store
+        .export_tiles(stream, &key, dir.path(), Some(size))
+        .unwrap();
+    let mut files = std::collections::BTreeMap::new();
+    let mut todo = vec![dir.path().join("tile")];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            if e.path().is_dir() {
+                todo.push(e.path());
+            } else {
+                let rel = e.path().strip_prefix(dir.path()).unwrap().to_owned();
+                let key = format!("streams/{stream:020}/{}", rel.display());
+                files.insert(key, std::fs::read(e.path()).unwrap());
+            }
+        }
+    }
+    files
+}
+
+/// Every tile of the exporter's tree of `size` is in the bucket, byte for
+/// byte.
+fn assert_bucket_has_tiles(bucket: &MemoryTier, store: &Store, stream: u64, size: u64) {
+    let tiles = exported_tiles(store, stream, size);
+    // At least a level-0 tile and its entry bundle.
+    assert!(tiles.len() >= 2, "{:?}", tiles.keys());
+    for (key, bytes) in tiles {
+        let got = bucket.get(&key).unwrap();
+        assert_eq!(got.map(|o| o.bytes), Some(bytes), "{key} at size {size}");
+    }
+}
+
+fn tile_keys(bucket: &MemoryTier, stream: u64) -> Vec<String> {
+    bucket
+        .keys()
+        .into_iter()
+        .filter(|k| k.starts_with(&format!("streams/{stream:020}/tile/")))
+        .collect()
+}
+
+#[test]
+fn the_trees_tiles_go_up_with_the_segments_and_resume_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let bucket = MemoryTier::new();
+    let mut cfg = config(&bucket);
+    cfg.local_cache_bytes = Some(3 * 8192);
+    let store = Store::open_tiered(dir.path(), small(8192, 16), cfg.clone()).unwrap();
+    fill(&store, 2, 0, 700);
+    store.sync_tier().unwrap();
+    assert_bucket_has_tiles(&bucket, &store, 2, 700);
+    // The tiles of a stream are its own.
+    fill(&store, 8, 0, 20);
+    store.sync_tier().unwrap();
+    assert_bucket_has_tiles(&bucket, &store, 8, 20);
+    store.close().unwrap();
+
+    // A restart goes on from the partial tiles of the manifest's end.
+    let store = Store::open_tiered(dir.path(), small(8192, 16), cfg.clone()).unwrap();
+    fill(&store, 2, 700, 300);
+    store.sync_tier().unwrap();
+    assert_bucket_has_tiles(&bucket, &store, 2, 1000);
+    store.close().unwrap();
+
+    // As if the writer died after its last manifest write, before that
+    // round's tiles: the next open finds them at an earlier end and
+    // rebuilds the rest, reading segments evicted to the bucket.
+    let at_end: Vec<String> = tile_keys(&bucket, 2)
+        .into_iter()
+        .filter(|k| k.ends_with(".p/232") || k.ends_with("tile/1/000.p/3"))
+        .collect();
+    assert_eq!(at_end.len(), 3, "{at_end:?}");
+    for key in &at_end {
+        bucket.delete(key).unwrap();
+    }
+    let store = Store::open_tiered(dir.path(), small(8192, 16), cfg.clone()).unwrap();
+    store.sync_tier().unwrap();
+    assert_bucket_has_tiles(&bucket, &store, 2, 1000);
+    store.close().unwrap();
+
+    // A bucket with no tiles at all (written before tiles went up) gets
+    // them all, from the first segment on.
+    for key in tile_keys(&bucket, 2) {
+        bucket.delete(&key).unwrap();
+    }
+    let store = Store::open_tiered(dir.path(), small(8192, 16), cfg).unwrap();
+    store.sync_tier().unwrap();
+    assert_bucket_has_tiles(&bucket, &store, 2, 1000);
+    store.close().unwrap();
+}
+
+#[test]
+fn a_tile_in_the_bucket_with_other_bytes_stops_the_tiles_as_damage() {
+    let dir = tempfile::tempdir().unwrap();
+    let bucket = MemoryTier::new();
+    let store = Store::open_tiered(dir.path(), small(8192, 16), config(&bucket)).unwrap();
+    fill(&store, 2, 0, 600);
+    store.sync_tier().unwrap();
+    store.close().unwrap();
+    // Every tile goes but a full one, whose bytes change: rebuilding the
+    // tiles meets it, and never writes over it.
+    let full = format!("streams/{:020}/tile/0/001", 2);
+    for key in tile_keys(&bucket, 2) {
+        if key != full {
+            bucket.delete(&key).unwrap();
+        }
+    }
+    let mut bytes = bucket.get(&full).unwrap().unwrap().bytes;
+    bytes[0] ^= 1;
+    bucket.overwrite(&full, bytes.clone());
+    let store = Store::open_tiered(dir.path(), small(8192, 16), config(&bucket)).unwrap();
+    let err = store.sync_tier().unwrap_err();
+    assert!(err.to_string().contains("other contents"), "{err}");
+    assert!(store
+        .tier_stats()
+        .unwrap()
+        .last_error
+        .unwrap()
+        .contains(&full));
+    assert_eq!(bucket.get(&full).unwrap().unwrap().bytes, bytes);
+    store.close().unwrap();
+}

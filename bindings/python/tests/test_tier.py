@@ -54,9 +54,19 @@ def test_sync_tier_uploads_and_the_bucket_reads_and_verifies_alone(tmp_path: Pat
         stats = store.tier_stats()
         assert stats.pending_segments == 0 and stats.last_error is None and not stats.fenced
         assert stats.uploaded_segments >= 10 and stats.epoch == 1
-    keys = [o["Key"] for o in boto(s3).list_objects_v2(Bucket=bucket[5:].split("/")[0])["Contents"]]
+        store.export_tiles(1, stratalog.SigningKey.generate("log.example/tier"), tmp_path / "tiles")
+    client = boto(s3)
+    name = bucket[5:].split("/")[0]
+    keys = [o["Key"] for o in client.list_objects_v2(Bucket=name)["Contents"]]
     assert "logs/STRATALOG" in keys and "logs/WRITER" in keys
     assert f"logs/streams/{1:020}/MANIFEST" in keys
+    # The stream's Merkle tree as C2SP tlog-tiles beside its segments: the
+    # very files export_tiles writes for the tree the bucket holds.
+    exported = sorted(p for p in (tmp_path / "tiles" / "tile").rglob("*") if p.is_file())
+    assert len(exported) >= 4
+    for path in exported:
+        key = f"logs/streams/{1:020}/{path.relative_to(tmp_path / 'tiles').as_posix()}"
+        assert client.get_object(Bucket=name, Key=key)["Body"].read() == path.read_bytes(), key
     with stratalog.open_read_only(bucket, tier_options=options(s3.endpoint)) as remote:
         assert remote.read_only and remote.streams() == [1, 2]
         assert remote.verify_against(1, head).events == 400

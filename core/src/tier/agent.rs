@@ -41,6 +41,7 @@ use super::catalog::Catalog;
 use super::lease::{Lease, Renewal};
 use super::manifest::Manifest;
 use super::object_dir::TieredDir;
+use super::tiles::{self, TileBuilder};
 use super::uploader::{self, local_bases, Etags, Round, RoundError};
 use super::{object_key, Tier, TierConfig, TierStats};
 use crate::error::{Error, Result};
@@ -112,6 +113,10 @@ struct State {
     /// (stream, base), and the same as a set.
     fetches: VecDeque<(u64, u64)>,
     fetch_queued: BTreeSet<(u64, u64)>,
+    /// Per stream: the tree's tiles as last put (`tiles.rs`), and how
+    /// many leaves they cover (kept while the builder is at work).
+    tiles: HashMap<u64, TileBuilder>,
+    tiles_end: HashMap<u64, u64>,
 }
 
 impl State {
@@ -204,7 +209,7 @@ impl TierAgent {
         });
         shared.note_cached_copies();
         // A store reopened with a smaller cache trims it now.
-        shared.evict(&mut shared.state.lock());
+        shared.evict(&mut shared.state.lock(), 0);
         let weak = Arc::downgrade(&shared);
         dir.set_on_seal(Box::new(move |stream| {
             if let Some(shared) = weak.upgrade() {
@@ -306,10 +311,14 @@ impl TierAgent {
             }
             let mut reached = true;
             for (&(stream, target), &(failed, idle)) in targets.iter().zip(&marks) {
-                let end = shared
-                    .catalog
-                    .get(stream)
-                    .map_or(0, |m| m.end().next_offset);
+                let end = shared.catalog.get(stream).map_or(0, |m| {
+                    let listed = m.end().next_offset;
+                    if m.first.next_offset > 0 {
+                        return listed;
+                    }
+                    // The tree's tiles are part of what the bucket holds.
+                    listed.min(state.tiles_end.get(&stream).copied().unwrap_or(0))
+                });
                 if target == 0 || end >= target {
                     continue;
                 }
@@ -536,6 +545,18 @@ impl Shared {
         if self.local.open(&rel, false).is_ok() {
             return;
         }
+        // Room first, so the cache stays within its size even while the
+        // copy is being written; no room, no copy.
+        {
+            let mut state = self.state.lock();
+            self.evict(&mut state, entry.segment_len);
+            if self
+                .cache_bytes
+                .is_some_and(|limit| state.cached_bytes + entry.segment_len > limit)
+            {
+                return;
+            }
+        }
         let fetch = |ext: &str, len: u64| -> std::result::Result<Vec<u8>, String> {
             let key = object_key(stream, base, entry.epoch, ext);
             match self.tier.get(&key) {
@@ -575,7 +596,7 @@ impl Shared {
                 state.cached.push_back((stream, base, entry.segment_len));
                 state.cached_bytes += entry.segment_len;
                 state.stats.copied_back_segments += 1;
-                self.evict(&mut state);
+                self.evict(&mut state, 0);
             }
             Err(why) => state.stats.last_error = Some(why),
         }
@@ -613,14 +634,35 @@ impl Shared {
                 state.cached.push_back((up.stream, up.base, up.bytes));
                 state.cached_bytes += up.bytes;
             }
-            self.evict(&mut state);
+            self.evict(&mut state, 0);
             let closing = state.closing;
             drop(state);
+            self.upload_tiles(stream)?;
             self.progress.notify_all();
             if done.is_empty() || pending.0 == 0 || closing {
                 return Ok(());
             }
         }
+    }
+
+    /// Brings `stream`'s tiles in the bucket up to its manifest's end
+    /// (`tiles.rs`), reading the segments through the store's directory
+    /// (local copies, or the bucket's once evicted).
+    fn upload_tiles(&self, stream: u64) -> std::result::Result<(), RoundError> {
+        let Some(manifest) = self.catalog.get(stream) else {
+            return Ok(());
+        };
+        // Taken out while it works: a failure drops it, and the next try
+        // resumes from what the bucket holds.
+        let builder = self.state.lock().tiles.remove(&stream);
+        let dir = self.store_dir.get().unwrap_or(&self.local);
+        let Some(builder) = tiles::catch_up(self.tier.as_ref(), dir, &manifest, builder)? else {
+            return Ok(());
+        };
+        let mut state = self.state.lock();
+        state.tiles_end.insert(stream, builder.size());
+        state.tiles.insert(stream, builder);
+        Ok(())
     }
 
     /// The sealed local segments of `stream` the bucket does not list
@@ -647,12 +689,14 @@ impl Shared {
 
     /// Deletes the oldest local copies the bucket holds while they exceed
     /// the cache size.
-    fn evict(&self, state: &mut State) {
+    /// Evicts the oldest local copies the bucket holds until the cache is
+    /// within its size with `room` bytes more.
+    fn evict(&self, state: &mut State, room: u64) {
         let Some(limit) = self.cache_bytes else {
             return;
         };
         let mut kept = VecDeque::new();
-        while state.cached_bytes > limit {
+        while state.cached_bytes + room > limit {
             let Some((stream, base, bytes)) = state.cached.pop_front() else {
                 break;
             };

@@ -13,6 +13,7 @@
 //! streams/<id:020>/MANIFEST                   the stream's sealed segments (manifest.rs)
 //! streams/<id:020>/<base:020>-<epoch:08x>.seg a sealed segment, byte for byte
 //! streams/<id:020>/<base:020>-<epoch:08x>.idx its index file
+//! streams/<id:020>/tile/...                   the stream's tree as tlog-tiles (tiles.rs)
 //! ```
 //! Invariants kept across this module:
 //! - Objects are written once (`put_create`) and never changed; only
@@ -39,6 +40,7 @@ pub mod memory;
 mod object_dir;
 mod remote_file;
 mod stats;
+mod tiles;
 mod uploader;
 
 pub(crate) use agent::TierAgent;

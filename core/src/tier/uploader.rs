@@ -51,7 +51,7 @@ pub(crate) enum RoundError {
 }
 
 impl RoundError {
-    fn failed(what: impl Into<String>) -> Self {
+    pub(crate) fn failed(what: impl Into<String>) -> Self {
         RoundError::Failed(what.into())
     }
 }
@@ -337,25 +337,8 @@ impl Round<'_> {
         Ok((index, bytes))
     }
 
-    /// Writes an object that must never change: a create, or adopting the
-    /// same bytes (by their SHA-256) a previous attempt left.
     fn put_once(&self, key: &str, bytes: Vec<u8>, sha256: &Hash) -> Result<(), RoundError> {
-        let url = self.tier.url();
-        let io = |e: std::io::Error| RoundError::failed(format!("writing {url}/{key}: {e}"));
-        match self.tier.put_create(key, bytes).map_err(io)? {
-            Put::Done(_) => Ok(()),
-            Put::Conflict => match self.tier.get(key).map_err(io)? {
-                Some(obj) if Sha256::digest(&obj.bytes)[..] == sha256[..] => Ok(()),
-                Some(_) => Err(RoundError::failed(format!(
-                    "{url}/{key} already exists with other contents"
-                ))),
-                // S3 answers a concurrent conditional write with a
-                // conflict, and nothing may be there yet: try later.
-                None => Err(RoundError::failed(format!(
-                    "{url}/{key}: the write conflicted with another"
-                ))),
-            },
-        }
+        put_once(self.tier, key, bytes, sha256)
     }
 
     /// Moves the manifest to `next` by compare-and-swap.
@@ -406,6 +389,32 @@ impl Round<'_> {
         self.etags.insert(next.stream, etag);
         self.catalog.set(next.clone());
         Ok(())
+    }
+}
+
+/// Writes an object that must never change: a create, or adopting the
+/// same bytes (by their SHA-256) a previous attempt left.
+pub(crate) fn put_once(
+    tier: &dyn Tier,
+    key: &str,
+    bytes: Vec<u8>,
+    sha256: &Hash,
+) -> Result<(), RoundError> {
+    let url = tier.url();
+    let io = |e: std::io::Error| RoundError::failed(format!("writing {url}/{key}: {e}"));
+    match tier.put_create(key, bytes).map_err(io)? {
+        Put::Done(_) => Ok(()),
+        Put::Conflict => match tier.get(key).map_err(io)? {
+            Some(obj) if Sha256::digest(&obj.bytes)[..] == sha256[..] => Ok(()),
+            Some(_) => Err(RoundError::failed(format!(
+                "{url}/{key} already exists with other contents"
+            ))),
+            // S3 answers a concurrent conditional write with a
+            // conflict, and nothing may be there yet: try later.
+            None => Err(RoundError::failed(format!(
+                "{url}/{key}: the write conflicted with another"
+            ))),
+        },
     }
 }
 

@@ -1,0 +1,451 @@
+//! A stream's Merkle tree in the bucket, as C2SP tlog-tiles under the
+//! stream's prefix (`streams/<id:020>/tile/<L>/<N>[.p/<W>]` and
+//! `streams/<id:020>/tile/entries/<N>[.p/<W>]`, the same bytes
+//! `Store::export_tiles` writes), built from the chain hashes of the
+//! segments a manifest lists.
+//!
+//! Invariants kept here:
+//! - Tiles go up only for events a manifest already lists, after its
+//!   compare-and-swap: their bytes follow from the listed chain alone, so
+//!   every writer that ever puts a tile puts the same bytes, a fenced
+//!   writer's leftovers never clash with its successor's, and a tile that
+//!   exists with other bytes is damage.
+//! - For every size `S` the tiles have reached, the bucket holds the whole
+//!   tree of size `S`: the full tiles go up in order, then the partial
+//!   tiles of `S` (`.p/<W>`), last. So finding the partial tiles of a size
+//!   proves everything below it is there, and a restart resumes from them
+//!   (`TileBuilder::resume`) with a handful of GETs.
+//! - Streams pruned before they were tiered (a manifest starting past
+//!   offset 0) get no tiles: their first leaves are not in any segment.
+
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+
+use crate::hash::Hash;
+use crate::io::StorageDir;
+use crate::merkle;
+use crate::segment::{Next, RecordReader, Segment};
+use crate::tiles::{tile_path, TILE_WIDTH};
+
+use super::manifest::{Manifest, ManifestEntry};
+use super::uploader::{put_once, RoundError};
+use super::Tier;
+
+/// How many earlier sizes a restart looks for tiles at (the ends of the
+/// manifest's last entries) before it rebuilds them from the start: one
+/// round lists at most 16 segments, so a crash between a manifest write
+/// and its tiles leaves at most that many behind.
+const RESUME_PROBES: usize = 32;
+
+/// Tiles put at once, at most, while a segment is walked.
+const PUT_BATCH: usize = 64;
+
+/// Brings the tiles of `manifest`'s stream up to the manifest's end, from
+/// `builder` (where this process left them) or else from what the bucket
+/// holds, reading the listed segments through `dir` (local copies, or the
+/// bucket's). Returns where the tiles stand; `None` for a stream that
+/// gets none.
+pub(crate) fn catch_up(
+    tier: &dyn Tier,
+    dir: &Arc<dyn StorageDir>,
+    manifest: &Manifest,
+    builder: Option<TileBuilder>,
+) -> Result<Option<TileBuilder>, RoundError> {
+    if manifest.first.next_offset > 0 {
+        return Ok(None);
+    }
+    let end = manifest.end().next_offset;
+    let mut builder = match builder.filter(|b| b.size() <= end) {
+        Some(b) => b,
+        None => resume_from_bucket(tier, manifest)?,
+    };
+    if builder.size() == end {
+        return Ok(Some(builder));
+    }
+    let stream = manifest.stream;
+    let mut out = Vec::new();
+    for entry in &manifest.entries {
+        if entry.end.next_offset <= builder.size() {
+            continue;
+        }
+        walk_segment(
+            dir,
+            stream,
+            entry,
+            &mut builder,
+            &mut |out_now| put_all(tier, out_now),
+            &mut out,
+        )?;
+    }
+    put_all(tier, &mut out)?;
+    let mut partials = builder.partials(stream);
+    put_all(tier, &mut partials)?;
+    Ok(Some(builder))
+}
+
+fn put_all(tier: &dyn Tier, tiles: &mut Vec<TileObject>) -> Result<(), RoundError> {
+    for (key, bytes) in tiles.drain(..) {
+        let sha256: Hash = Sha256::digest(&bytes).into();
+        put_once(tier, &key, bytes, &sha256)?;
+    }
+    Ok(())
+}
+
+/// The state of the tiles at the latest size the bucket holds them for:
+/// the manifest's end, or one of its last entries' ends, or else none.
+fn resume_from_bucket(tier: &dyn Tier, manifest: &Manifest) -> Result<TileBuilder, RoundError> {
+    let sizes = std::iter::once(manifest.end().next_offset)
+        .chain(manifest.entries.iter().rev().map(|e| e.base.next_offset))
+        .take(RESUME_PROBES)
+        .filter(|&size| size > 0);
+    for size in sizes {
+        let found = TileBuilder::resume(tier, manifest.stream, size).map_err(|e| {
+            RoundError::failed(format!(
+                "reading the tiles of stream {} from {}: {e}",
+                manifest.stream,
+                tier.url()
+            ))
+        })?;
+        if let Some(builder) = found {
+            return Ok(builder);
+        }
+    }
+    Ok(TileBuilder::default())
+}
+
+/// Adds the leaves of the segment `entry` lists past the builder's size,
+/// handing full tiles to `flush` as they pile up. Each event's chain hash
+/// is the `prev_hash` of the record after it (every record carries the
+/// head it follows), and the last one's is the entry's end hash.
+fn walk_segment(
+    dir: &Arc<dyn StorageDir>,
+    stream: u64,
+    entry: &ManifestEntry,
+    builder: &mut TileBuilder,
+    flush: &mut dyn FnMut(&mut Vec<TileObject>) -> Result<(), RoundError>,
+    out: &mut Vec<TileObject>,
+) -> Result<(), RoundError> {
+    let base = entry.base.next_offset;
+    let segment = Segment::existing(dir.clone(), stream, base, false);
+    let shown = || {
+        dir.display(&crate::layout::segment_path(stream, base))
+            .display()
+            .to_string()
+    };
+    let failed =
+        |why: String| RoundError::failed(format!("building the tiles from {}: {why}", shown()));
+    let start = segment.records_start().map_err(|e| failed(e.to_string()))?;
+    let mut reader = RecordReader::new(&segment, start, entry.segment_len);
+    let mut last_event: Option<u64> = None;
+    loop {
+        let rec = match reader.next().map_err(|e| failed(e.to_string()))? {
+            Next::Record(rec) => rec,
+            Next::End => break,
+            Next::Fault { pos, fault } => {
+                return Err(failed(format!("at byte {pos}: {}", fault.describe())))
+            }
+        };
+        if let Some(event) = last_event.take() {
+            if rec.header.offset != event + 1 {
+                return Err(failed(format!(
+                    "the record after event {event} carries offset {}",
+                    rec.header.offset
+                )));
+            }
+            if event == builder.size() {
+                builder.push(stream, event, &rec.header.prev_hash, out);
+            }
+        }
+        if rec.header.kind == crate::record::Kind::Event {
+            last_event = Some(rec.header.offset);
+        }
+        if out.len() >= PUT_BATCH {
+            flush(out)?;
+        }
+    }
+    if let Some(event) = last_event {
+        if event == builder.size() {
+            builder.push(stream, event, &entry.end.hash, out);
+        }
+    }
+    if builder.size() != entry.end.next_offset {
+        return Err(failed(format!(
+            "its events end at offset {}, and its manifest entry says {}",
+            builder.size(),
+            entry.end.next_offset
+        )));
+    }
+    Ok(())
+}
+
+/// Hashes in a tile of one level cover 256 of the level below.
+const TILE_HEIGHT: u32 = 8;
+
+/// The tree's state at `size` leaves: for each level, the hashes of the
+/// tile being filled (fewer than 256), and the entry bundle of the level-0
+/// tile being filled.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct TileBuilder {
+    size: u64,
+    levels: Vec<Vec<Hash>>,
+    bundle: Vec<u8>,
+}
+
+/// A tile to put: its key under the tier's prefix and its bytes.
+pub(crate) type TileObject = (String, Vec<u8>);
+
+fn tile_key(stream: u64, level: Option<u32>, n: u64, width: u64) -> String {
+    format!("streams/{stream:020}/{}", tile_path(level, n, width))
+}
+
+fn bundle_entry(bundle: &mut Vec<u8>, entry: &[u8]) {
+    bundle.extend_from_slice(&(entry.len() as u16).to_be_bytes());
+    bundle.extend_from_slice(entry);
+}
+
+impl TileBuilder {
+    /// How many leaves the tree has.
+    pub(crate) fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// How many complete nodes the tree has at `level`.
+    fn nodes_at(&self, level: u32) -> u64 {
+        self.size.checked_shr(TILE_HEIGHT * level).unwrap_or(0)
+    }
+
+    /// Adds leaf `size` (event `offset == size`, whose chain hash is
+    /// `chain_hash`) and appends the tiles it completes to `out`.
+    pub(crate) fn push(
+        &mut self,
+        stream: u64,
+        offset: u64,
+        chain_hash: &Hash,
+        out: &mut Vec<TileObject>,
+    ) {
+        debug_assert_eq!(offset, self.size);
+        let entry = merkle::leaf_data(offset, chain_hash);
+        bundle_entry(&mut self.bundle, &entry);
+        self.size += 1;
+        self.add(stream, 0, merkle::leaf_hash(&entry), out);
+    }
+
+    fn add(&mut self, stream: u64, level: u32, hash: Hash, out: &mut Vec<TileObject>) {
+        let at = level as usize;
+        if self.levels.len() <= at {
+            self.levels.resize_with(at + 1, Vec::new);
+        }
+        self.levels[at].push(hash);
+        if self.levels[at].len() as u64 != TILE_WIDTH {
+            return;
+        }
+        // The tile's number: how many full tiles of this level come before.
+        let n = (self.nodes_at(level) / TILE_WIDTH).saturating_sub(1);
+        let hashes = std::mem::take(&mut self.levels[at]);
+        if level == 0 {
+            out.push((
+                tile_key(stream, None, n, TILE_WIDTH),
+                std::mem::take(&mut self.bundle),
+            ));
+        }
+        let root = merkle::root_of(&hashes);
+        out.push((
+            tile_key(stream, Some(level), n, TILE_WIDTH),
+            hashes.concat(),
+        ));
+        self.add(stream, level + 1, root, out);
+    }
+
+    /// The partial tiles of the tree at its size: for each level whose
+    /// tile is being filled, its hashes so far (and the entry bundle).
+    pub(crate) fn partials(&self, stream: u64) -> Vec<TileObject> {
+        let mut out = Vec::new();
+        for (level, hashes) in self.levels.iter().enumerate() {
+            if hashes.is_empty() {
+                continue;
+            }
+            let level = level as u32;
+            let n = self.nodes_at(level) / TILE_WIDTH;
+            let width = hashes.len() as u64;
+            if level == 0 {
+                out.push((tile_key(stream, None, n, width), self.bundle.clone()));
+            }
+            out.push((tile_key(stream, Some(level), n, width), hashes.concat()));
+        }
+        out
+    }
+
+    /// The state at `size` leaves from the partial tiles the bucket holds
+    /// for that size; `None` if any is missing or malformed (the tiles
+    /// never reached `size`).
+    pub(crate) fn resume(
+        tier: &dyn Tier,
+        stream: u64,
+        size: u64,
+    ) -> std::io::Result<Option<TileBuilder>> {
+        let mut builder = TileBuilder {
+            size,
+            ..TileBuilder::default()
+        };
+        for level in 0..64u32 {
+            let count = size.checked_shr(TILE_HEIGHT * level).unwrap_or(0);
+            if count == 0 {
+                break;
+            }
+            let (n, width) = (count / TILE_WIDTH, count % TILE_WIDTH);
+            let mut hashes = Vec::new();
+            if width > 0 {
+                let Some(tile) = tier.get(&tile_key(stream, Some(level), n, width))? else {
+                    return Ok(None);
+                };
+                if tile.bytes.len() as u64 != width * 32 {
+                    return Ok(None);
+                }
+                hashes = tile
+                    .bytes
+                    .chunks_exact(32)
+                    .map(|c| {
+                        let mut h = [0u8; 32];
+                        h.copy_from_slice(c);
+                        h
+                    })
+                    .collect();
+                if level == 0 {
+                    let Some(bundle) = tier.get(&tile_key(stream, None, n, width))? else {
+                        return Ok(None);
+                    };
+                    if !bundle_matches(&bundle.bytes, n * TILE_WIDTH, &hashes) {
+                        return Ok(None);
+                    }
+                    builder.bundle = bundle.bytes;
+                }
+            }
+            builder.levels.push(hashes);
+        }
+        Ok(Some(builder))
+    }
+}
+
+/// Whether `bundle` holds one 40-byte entry per leaf hash, for the leaves
+/// from `first` on, each hashing to its leaf.
+fn bundle_matches(bundle: &[u8], first: u64, leaves: &[Hash]) -> bool {
+    let stride = 2 + merkle::LEAF_DATA_LEN;
+    if bundle.len() != leaves.len() * stride {
+        return false;
+    }
+    bundle
+        .chunks_exact(stride)
+        .zip(leaves)
+        .enumerate()
+        .all(|(i, (chunk, leaf))| {
+            let entry = &chunk[2..];
+            chunk[..2] == (merkle::LEAF_DATA_LEN as u16).to_be_bytes()
+                && entry[..8] == (first + i as u64).to_le_bytes()
+                && merkle::leaf_hash(entry) == *leaf
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use crate::tier::memory::MemoryTier;
+
+    fn chain_hash(n: u64) -> Hash {
+        let mut h = [0u8; 32];
+        h[..8].copy_from_slice(&n.wrapping_mul(0x9E37_79B9_7F4A_7C15).to_le_bytes());
+        h
+    }
+
+    /// What the store's own exporter writes for a tree of `size` leaves.
+    fn exported(stream: u64, size: u64) -> std::collections::BTreeMap<String, Vec<u8>> {
+        struct Leaves(Vec<Hash>);
+        impl merkle::proof::Subtrees for Leaves {
+            fn subtree(&mut self, level: u32, index: u64) -> crate::Result<Hash> {
+                let width = 1usize << level;
+                let start = index as usize * width;
+                Ok(merkle::root_of(&self.0[start..start + width]))
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let mut writer = crate::tiles::TileWriter::new(dir.path(), size).unwrap();
+        let mut leaves = Vec::new();
+        for n in 0..size {
+            let entry = merkle::leaf_data(n, &chain_hash(n));
+            writer.add_entry(&entry).unwrap();
+            leaves.push(merkle::leaf_hash(&entry));
+        }
+        writer.finish(&mut Leaves(leaves)).unwrap();
+        let mut files = std::collections::BTreeMap::new();
+        let mut todo = vec![dir.path().to_path_buf()];
+        while let Some(d) = todo.pop() {
+            for e in std::fs::read_dir(&d).unwrap().flatten() {
+                if e.path().is_dir() {
+                    todo.push(e.path());
+                } else {
+                    let rel = e.path().strip_prefix(dir.path()).unwrap().to_owned();
+                    let key = format!("streams/{stream:020}/{}", rel.display());
+                    files.insert(key, std::fs::read(e.path()).unwrap());
+                }
+            }
+        }
+        files
+    }
+
+    /// Full tiles as they complete plus the partial tiles at the end are
+    /// exactly the exporter's directory, at sizes around every boundary of
+    /// the first two levels (and past 65,536 leaves, a third).
+    #[test]
+    fn the_tiles_are_the_exporters_byte_for_byte() {
+        for size in [1, 255, 256, 257, 511, 512, 65_535, 65_536, 65_537, 70_000] {
+            let mut builder = TileBuilder::default();
+            let mut put = std::collections::BTreeMap::new();
+            let mut out = Vec::new();
+            for n in 0..size {
+                builder.push(7, n, &chain_hash(n), &mut out);
+            }
+            out.extend(builder.partials(7));
+            for (key, bytes) in out {
+                assert!(put.insert(key.clone(), bytes).is_none(), "{key} twice");
+            }
+            assert_eq!(put, exported(7, size), "size {size}");
+        }
+    }
+
+    /// A builder resumed from a size's partial tiles goes on exactly as
+    /// one that never stopped; a size whose tiles are missing or wrong
+    /// does not resume.
+    #[test]
+    fn a_resumed_builder_goes_on_as_if_it_never_stopped() {
+        let tier = MemoryTier::new();
+        let mut builder = TileBuilder::default();
+        let mut out = Vec::new();
+        for n in 0..300 {
+            builder.push(3, n, &chain_hash(n), &mut out);
+        }
+        out.extend(builder.partials(3));
+        for (key, bytes) in out {
+            tier.put(&key, bytes).unwrap();
+        }
+        let mut resumed = TileBuilder::resume(&tier, 3, 300).unwrap().unwrap();
+        assert_eq!(resumed, builder);
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        for n in 300..600 {
+            builder.push(3, n, &chain_hash(n), &mut a);
+            resumed.push(3, n, &chain_hash(n), &mut b);
+        }
+        assert_eq!(a, b);
+        assert_eq!(TileBuilder::resume(&tier, 3, 301).unwrap(), None);
+        assert_eq!(
+            TileBuilder::resume(&tier, 3, 0).unwrap(),
+            Some(TileBuilder::default())
+        );
+        // A bundle whose entry no longer hashes to its leaf.
+        let key = tile_key(3, None, 1, 44);
+        let mut bundle = tier.get(&key).unwrap().unwrap().bytes;
+        bundle[30] ^= 1;
+        tier.put(&key, bundle).unwrap();
+        assert_eq!(TileBuilder::resume(&tier, 3, 300).unwrap(), None);
+    }
+}
