@@ -804,3 +804,67 @@ fn a_tile_in_the_bucket_with_other_bytes_stops_the_tiles_as_damage() {
     assert_eq!(bucket.get(&full).unwrap().unwrap().bytes, bytes);
     store.close().unwrap();
 }
+
+#[test]
+fn a_manifest_rewritten_by_an_older_epoch_is_never_written_over() {
+    use stratalog_core::tier::manifest::Manifest;
+    let bucket = MemoryTier::new();
+    let first = tempfile::tempdir().unwrap();
+    let store = Store::open_tiered(first.path(), small(8192, 16), config(&bucket)).unwrap();
+    fill(&store, 4, 0, 100);
+    store.sync_tier().unwrap();
+    store.close().unwrap();
+    // Another machine takes the released lease (epoch 2) and goes on.
+    let second = tempfile::tempdir().unwrap();
+    let store = Store::open_tiered(second.path(), small(8192, 16), config(&bucket)).unwrap();
+    assert_eq!(store.tier_stats().unwrap().epoch, 2);
+    fill(&store, 4, 100, 100);
+    // Something writes the manifest as epoch 1 would, after epoch 2 took
+    // it: no writer of epoch 1 can, so this is not ours to overwrite.
+    let key = format!("streams/{:020}/MANIFEST", 4);
+    let mut manifest = Manifest::decode(&bucket.get(&key).unwrap().unwrap().bytes, 4).unwrap();
+    manifest.epoch = 1;
+    manifest.seq += 5;
+    let planted = manifest.encode();
+    bucket.overwrite(&key, planted.clone());
+    let err = store.sync_tier().unwrap_err();
+    assert!(
+        err.to_string().contains("refusing to write over it"),
+        "{err}"
+    );
+    assert_eq!(bucket.get(&key).unwrap().unwrap().bytes, planted);
+    store.close().unwrap();
+}
+
+#[test]
+fn a_manifest_claiming_a_huge_index_is_not_believed() {
+    use stratalog_core::tier::manifest::Manifest;
+    let dir = tempfile::tempdir().unwrap();
+    let bucket = MemoryTier::new();
+    let store = Store::open_tiered(dir.path(), small(8192, 16), config(&bucket)).unwrap();
+    let head = fill(&store, 4, 0, 300);
+    store.sync_tier().unwrap();
+    store.close().unwrap();
+    let key = format!("streams/{:020}/MANIFEST", 4);
+    let mut manifest = Manifest::decode(&bucket.get(&key).unwrap().unwrap().bytes, 4).unwrap();
+    for entry in &mut manifest.entries {
+        entry.index_len = 3 << 30;
+    }
+    bucket.overwrite(&key, manifest.encode());
+    // The index is a cache: the reader never fetches 3 GiB for it, and
+    // finds the checkpoints by walking the segment instead.
+    let remote = Store::open_tier_read_only(Arc::new(bucket.clone()), Default::default()).unwrap();
+    assert_eq!(read_all(&remote, 4), expected(4, 300));
+    assert_eq!(
+        remote.read_from(4, 250, 1).unwrap()[0].to_vec(),
+        payload(4, 250, 200)
+    );
+    remote.verify_against(4, &head).unwrap();
+    let index_gets: u64 = bucket
+        .keys()
+        .iter()
+        .filter(|k| k.ends_with(".idx"))
+        .map(|k| bucket.gets_of(k))
+        .sum();
+    assert_eq!(index_gets, 0);
+}

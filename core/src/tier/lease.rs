@@ -378,6 +378,30 @@ mod tests {
         assert_eq!(lease.epoch(), 9);
     }
 
+    /// A released lease at the last epoch cannot be taken: the next
+    /// writer would share an epoch with the last one.
+    #[test]
+    fn the_last_epoch_is_never_reused() {
+        let tier = MemoryTier::new();
+        let last = LeaseRecord {
+            id: "aaaa".into(),
+            epoch: u64::MAX,
+            ttl_ms: RELEASED,
+            renewal: 0,
+            host: hostname(),
+            pid: 1,
+        };
+        tier.overwrite(WRITER_KEY, last.encode());
+        let err = Lease::acquire(&tier, "bbbb", Duration::from_secs(60), true, 0).unwrap_err();
+        assert!(
+            matches!(&err, Error::InvalidArgument(m) if m.contains("epochs exhausted")),
+            "{err:?}"
+        );
+        // Its holder still renews its own lease at that epoch.
+        let own = Lease::acquire(&tier, "aaaa", Duration::from_secs(60), false, 0).expect("own");
+        assert_eq!(own.epoch(), u64::MAX);
+    }
+
     #[test]
     fn records_round_trip_and_junk_is_refused() {
         let r = LeaseRecord {
