@@ -207,44 +207,69 @@ fn segments_read_from_the_bucket_are_copied_back_within_the_cache_size() {
 
 #[test]
 fn a_copy_back_checks_the_bytes_against_the_manifest() {
-    let dir = tempfile::tempdir().unwrap();
-    let bucket = MemoryTier::new();
-    let mut cfg = config(&bucket);
-    cfg.local_cache_bytes = Some(0);
-    let store = Store::open_tiered(dir.path(), small(8192, 16), cfg.clone()).unwrap();
-    fill(&store, 1, 0, 200);
-    store.sync_tier().unwrap();
-    store.close().unwrap();
-    // The first segment's object now holds other bytes of the same length.
-    let key = bucket
-        .keys()
-        .into_iter()
-        .find(|k| k.starts_with(&format!("streams/{:020}/{:020}-", 1, 0)) && k.ends_with(".seg"))
-        .unwrap();
-    let mut bytes = bucket.view().get(&key).unwrap().unwrap().bytes;
-    let last = bytes.len() - 1;
-    bytes[last] ^= 1;
-    bucket.overwrite(&key, bytes);
+    type Damage = fn(&MemoryTier, &str);
+    let damages: [(Damage, &str); 3] = [
+        // Other bytes of the same length.
+        (
+            |bucket, key| {
+                let mut bytes = bucket.view().get(key).unwrap().unwrap().bytes;
+                let last = bytes.len() - 1;
+                bytes[last] ^= 1;
+                bucket.overwrite(key, bytes);
+            },
+            "not the ones its manifest lists",
+        ),
+        // Cut short: its first events still read, by ranged GETs.
+        (
+            |bucket, key| {
+                let mut bytes = bucket.view().get(key).unwrap().unwrap().bytes;
+                bytes.truncate(bytes.len() - 10);
+                bucket.overwrite(key, bytes);
+            },
+            "is not the length its manifest lists",
+        ),
+        // Gone.
+        (|bucket, key| bucket.delete(key).unwrap(), "is missing"),
+    ];
+    for (damage, expected) in damages {
+        let dir = tempfile::tempdir().unwrap();
+        let bucket = MemoryTier::new();
+        let mut cfg = config(&bucket);
+        cfg.local_cache_bytes = Some(0);
+        let store = Store::open_tiered(dir.path(), small(8192, 16), cfg.clone()).unwrap();
+        fill(&store, 1, 0, 200);
+        store.sync_tier().unwrap();
+        store.close().unwrap();
+        let key = bucket
+            .keys()
+            .into_iter()
+            .find(|k| {
+                k.starts_with(&format!("streams/{:020}/{:020}-", 1, 0)) && k.ends_with(".seg")
+            })
+            .unwrap();
+        damage(&bucket, &key);
 
-    cfg.local_cache_bytes = None;
-    let store = Store::open_tiered(dir.path(), small(8192, 16), cfg).unwrap();
-    let _ = store.read_from(1, 0, 1);
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while store.tier_stats().unwrap().last_error.is_none() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{:?}",
-            store.tier_stats()
-        );
-        std::thread::sleep(Duration::from_millis(10));
+        cfg.local_cache_bytes = None;
+        let store = Store::open_tiered(dir.path(), small(8192, 16), cfg).unwrap();
+        // The read itself fails only where the object is gone.
+        let _ = store.read_from(1, 0, 1);
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while store.tier_stats().unwrap().last_error.is_none() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{:?}",
+                store.tier_stats()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let why = store.tier_stats().unwrap().last_error.unwrap();
+        assert!(why.contains(expected), "{why}");
+        assert!(!dir
+            .path()
+            .join(format!("streams/{:020}/{:020}.seg", 1, 0))
+            .exists());
+        assert_eq!(store.tier_stats().unwrap().copied_back_segments, 0);
     }
-    let why = store.tier_stats().unwrap().last_error.unwrap();
-    assert!(why.contains("not the ones its manifest lists"), "{why}");
-    assert!(!dir
-        .path()
-        .join(format!("streams/{:020}/{:020}.seg", 1, 0))
-        .exists());
-    assert_eq!(store.tier_stats().unwrap().copied_back_segments, 0);
 }
 
 #[test]
