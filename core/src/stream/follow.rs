@@ -52,12 +52,15 @@ use crate::layout;
 use crate::segment::{scan_tail_keeping, ScanStart, Segment, VerifiedRun};
 
 /// How many bytes one refresh step scans before it stops at the next
-/// COMMIT. Small enough that what a step read is still in the cache when
-/// the follower's cursor takes it (measured on the follow bench: 1 MiB
-/// steps cut a lagging follower's CPU per event by about a tenth against
-/// whole-lag scans of tens of MiB), large enough that a step's own cost
-/// (a directory listing) stays negligible.
-const STEP: u64 = 1 << 20;
+/// COMMIT. Small enough that what a step read is still in the CPU's own
+/// cache when the follower's cursor takes it: on the follow bench (2
+/// cores), 1 MiB steps let a follower that keeps up with a writer slow
+/// that writer by a quarter to a half (its copies into the page cache
+/// stalled on memory the follower's larger working set kept busy), and
+/// 256 KiB steps by under a tenth, with the follower itself faster too.
+/// Large enough that a step's own cost (a directory listing) stays
+/// negligible.
+const STEP: u64 = 256 << 10;
 
 /// How many bytes of verified events (their records' bytes, decoded
 /// payloads and hashes) one step hands on to the cursors: a step plus a
