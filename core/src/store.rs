@@ -420,7 +420,7 @@ impl Store {
     /// stream's directory, checking at least every second (every 10 ms
     /// where notifications are not available). What `wait` took in, the
     /// read-only store's reads see from then on. A follower far behind
-    /// takes it in about a MiB at a time: the wait returns as soon as the
+    /// takes it in about 256 KiB at a time: the wait returns as soon as the
     /// stream is past `offset` (never sleeping while more is committed and
     /// it is not), and the next wait goes on at once.
     pub fn wait(&self, stream: u64, offset: u64, timeout: Option<Duration>) -> Result<u64> {
@@ -551,14 +551,30 @@ impl Store {
         }
     }
 
-    /// Verifies `stream` from genesis: every CRC, offset, chain link,
-    /// checkpoint and segment boundary, ending at the head in memory.
+    /// Verifies `stream` from genesis (or its prune anchor): every CRC,
+    /// offset, chain link, checkpoint and segment boundary, ending at the
+    /// head in memory. A read-only store first takes in what its writer
+    /// committed and pruned since (as `wait` does), so it checks the
+    /// stream as it is now rather than failing on segment files a prune
+    /// removed after it opened.
     pub fn verify(&self, stream: u64) -> Result<VerifyReport> {
         let _op = self.begin()?;
         match self.stream(stream)? {
-            Some(s) => Ok(s.verify(None)?.0),
+            Some(s) => {
+                self.take_in(&s)?;
+                Ok(s.verify(None)?.0)
+            }
             None => Ok(empty_report()),
         }
+    }
+
+    /// In a read-only store: takes in everything `stream`'s writer
+    /// committed and pruned since the last look.
+    fn take_in(&self, stream: &Stream) -> Result<()> {
+        if !self.writable {
+            stream.take_in_all()?;
+        }
+        Ok(())
     }
 
     /// Proves the stream still holds, unchanged, the history `head`
@@ -568,7 +584,10 @@ impl Store {
     pub fn verify_against(&self, stream: u64, head: &ChainHead) -> Result<VerifyReport> {
         let _op = self.begin()?;
         let (report, probed) = match self.stream(stream)? {
-            Some(s) => s.verify(Some(head.next_offset))?,
+            Some(s) => {
+                self.take_in(&s)?;
+                s.verify(Some(head.next_offset))?
+            }
             None => (
                 empty_report(),
                 (head.next_offset == 0).then_some(ChainHead::EMPTY),

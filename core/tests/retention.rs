@@ -1115,3 +1115,23 @@ fn another_store_pruned_past_an_unpruned_backup_is_refused() {
         }
     }
 }
+
+/// An auditor's long-lived read-only store: `verify` checks the stream as
+/// the writer left it since, never the segment files a prune removed.
+#[test]
+fn a_reader_opened_before_a_prune_verifies_what_is_left() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), options()).unwrap();
+    fill(&store, 1000, 50);
+    store.sync().unwrap();
+    let reader = Store::open_read_only(dir.path()).unwrap();
+    let first = store.prune(S, 700).unwrap();
+    assert!(first > 0);
+    let end = fill(&store, 1100, 50);
+    store.sync().unwrap();
+    let head = head_at(&store, 900);
+    let report = reader.verify(S).unwrap();
+    assert_eq!(report.head, end);
+    assert_eq!(reader.first_offset(S).unwrap(), first);
+    assert_eq!(reader.verify_against(S, &head).unwrap().head, end);
+}

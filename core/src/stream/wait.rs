@@ -40,6 +40,15 @@ impl Stream {
         self.waiters.grown.notify_all();
     }
 
+    /// For read-only stores: takes in everything committed (`refresh`),
+    /// and wakes this stream's waiters if the stream grew.
+    pub(crate) fn take_in_all(&self) -> Result<()> {
+        if self.refresh()? {
+            self.waiters.grown.notify_all();
+        }
+        Ok(())
+    }
+
     /// Waits until the stream's next offset is greater than `offset` and
     /// returns it; [`Error::Closed`] once `closed` says so, and
     /// [`Error::Timeout`] at `deadline` (`None`: never). With `follow`,
