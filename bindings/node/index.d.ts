@@ -502,7 +502,8 @@ export declare class Store {
   /**
    * Removes the events of `stream` below `before`, whole sealed segments at a time (never the active one), and
    * resolves to the stream's first offset afterwards, which may be below `before`. Reads below it then reject with
-   * STRATALOG_PRUNED; heads, proofs and `verifyAgainst()` an older head stay valid. Rejects with
+   * STRATALOG_PRUNED; heads, proofs and `verifyAgainst()` an older head stay valid. With a tier, the bucket follows
+   * in the background (manifest first, then the objects below it); `syncTier()` resolves once it has. Rejects with
    * STRATALOG_READ_ONLY on a read-only store.
    */
   prune(stream: U64, before: U64): Promise<number>

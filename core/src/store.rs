@@ -31,7 +31,7 @@ use crate::marker;
 use crate::options::Options;
 use crate::stream::{Batch, EventIter, Follow, Stream, StreamStats, TornTail, VerifyReport};
 use crate::stream_table::StreamTable;
-use crate::tier::{Tier, TierAgent, TierConfig, TierStats};
+use crate::tier::{SyncTarget, Tier, TierAgent, TierConfig, TierStats};
 
 /// An open store. `Send + Sync`: share it between threads (e.g. in an
 /// `Arc`); reads run concurrently with each other and with appends, and
@@ -717,7 +717,11 @@ impl Store {
             let mut targets = Vec::new();
             for id in self.streams.existing_ids()? {
                 if let Some(stream) = self.stream(id)? {
-                    targets.push((id, stream.seal_now()?.next_offset));
+                    targets.push(SyncTarget {
+                        stream: id,
+                        first: stream.first_offset()?,
+                        end: stream.seal_now()?.next_offset,
+                    });
                 }
             }
             Ok(targets)

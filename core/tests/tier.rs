@@ -572,17 +572,188 @@ fn objects_left_by_a_crash_before_the_manifest_write_are_adopted() {
 }
 
 #[test]
-fn a_tiered_store_refuses_to_prune_and_an_untiered_one_to_sync_tier() {
-    let dir = tempfile::tempdir().unwrap();
-    let bucket = MemoryTier::new();
-    let store = Store::open_tiered(dir.path(), small(8192, 16), config(&bucket)).unwrap();
-    fill(&store, 1, 0, 100);
-    assert!(matches!(store.prune(1, 50), Err(Error::InvalidArgument(_))));
-    store.close().unwrap();
+fn an_untiered_store_refuses_to_sync_tier() {
     let plain = tempfile::tempdir().unwrap();
     let store = Store::open(plain.path(), small(8192, 16)).unwrap();
     assert!(matches!(store.sync_tier(), Err(Error::InvalidArgument(_))));
     assert!(store.tier_stats().is_none());
+}
+
+/// The base offsets of `stream`'s segment objects in the bucket (`.seg`
+/// and `.idx` alike).
+fn object_bases(bucket: &MemoryTier, stream: u64) -> Vec<u64> {
+    let prefix = format!("streams/{stream:020}/");
+    let mut bases: Vec<u64> = bucket
+        .keys()
+        .iter()
+        .filter_map(|k| k.strip_prefix(&prefix))
+        .filter(|rest| rest.ends_with(".seg") || rest.ends_with(".idx"))
+        .map(|rest| rest[..20].parse().unwrap())
+        .collect();
+    bases.dedup();
+    bases
+}
+
+fn anchor_keys(bucket: &MemoryTier, stream: u64) -> Vec<String> {
+    let prefix = format!("streams/{stream:020}/ANCHOR-");
+    bucket
+        .keys()
+        .into_iter()
+        .filter(|k| k.starts_with(&prefix))
+        .collect()
+}
+
+/// What a reader of the bucket alone sees after a prune to `first`: the
+/// stream starts there, verifies against `head`, and says `Pruned` below.
+fn assert_bucket_pruned_to(bucket: &MemoryTier, stream: u64, first: u64, head: &ChainHead) {
+    let remote = Store::open_tier_read_only(Arc::new(bucket.clone()), Default::default()).unwrap();
+    assert_eq!(remote.first_offset(stream).unwrap(), first);
+    assert_eq!(
+        remote.verify_against(stream, head).unwrap().events,
+        head.next_offset - first
+    );
+    assert!(matches!(
+        remote.read_from(stream, first - 1, 1),
+        Err(Error::Pruned { first_offset, .. }) if first_offset == first
+    ));
+    assert_eq!(
+        remote.read_from(stream, first, 1).unwrap()[0].to_vec(),
+        payload(stream, first, 200)
+    );
+    let bases = object_bases(bucket, stream);
+    assert_eq!(bases.first(), Some(&first), "{bases:?}");
+    assert_eq!(
+        anchor_keys(bucket, stream),
+        vec![format!("streams/{stream:020}/ANCHOR-{first:020}")]
+    );
+}
+
+#[test]
+fn a_prune_of_a_tiered_store_moves_the_bucket_and_deletes_what_it_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let bucket = MemoryTier::new();
+    let mut cfg = config(&bucket);
+    // Some segments only in the bucket, some local too.
+    cfg.local_cache_bytes = Some(3 * 8192);
+    let store = Store::open_tiered(dir.path(), small(8192, 16), cfg.clone()).unwrap();
+    fill(&store, 1, 0, 1000);
+    fill(&store, 2, 0, 300);
+    store.sync_tier().unwrap();
+    assert!(store.tier_stats().unwrap().evicted_segments > 0);
+    let other =
+        bucket.keys().len() - tile_keys(&bucket, 1).len() - object_bases(&bucket, 1).len() * 2;
+
+    let first = store.prune(1, 600).unwrap();
+    assert!(first > 300 && first <= 600, "{first}");
+    store.sync_tier().unwrap();
+    let head = store.chain_head(1).unwrap();
+    assert_bucket_pruned_to(&bucket, 1, first, &head);
+    // The other stream is untouched.
+    let remote = Store::open_tier_read_only(Arc::new(bucket.clone()), Default::default()).unwrap();
+    assert_eq!(read_all(&remote, 2), expected(2, 300));
+    assert!(
+        bucket.keys().len() - tile_keys(&bucket, 1).len() - object_bases(&bucket, 1).len() * 2
+            >= other
+    );
+    // The writer reads what is left, from either place.
+    assert!(matches!(
+        store.read_from(1, 0, 1),
+        Err(Error::Pruned { .. })
+    ));
+    assert_eq!(
+        store.read_from(1, first, 1).unwrap()[0].to_vec(),
+        payload(1, first, 200)
+    );
+    store.verify_against(1, &head).unwrap();
+
+    // The tree's tiles go on over the prune, byte for byte what the
+    // exporter writes for the same events (from an unpruned store: the
+    // entry bundles of pruned events cannot be exported).
+    let head = fill(&store, 1, 1000, 200);
+    store.sync_tier().unwrap();
+    let replica_dir = tempfile::tempdir().unwrap();
+    let replica = Store::open(replica_dir.path(), small(8192, 16)).unwrap();
+    fill(&replica, 1, 0, 1300);
+    assert_bucket_has_tiles(&bucket, &replica, 1, 1200);
+
+    // A second prune drops the first anchor with the segments.
+    let second = store.prune(1, 900).unwrap();
+    assert!(second > first, "{second}");
+    store.sync_tier().unwrap();
+    assert_bucket_pruned_to(&bucket, 1, second, &head);
+    store.close().unwrap();
+
+    // A restart goes on from there, tiles and all.
+    let store = Store::open_tiered(dir.path(), small(8192, 16), cfg).unwrap();
+    let head = fill(&store, 1, 1200, 100);
+    store.sync_tier().unwrap();
+    assert_bucket_pruned_to(&bucket, 1, second, &head);
+    assert_bucket_has_tiles(&bucket, &replica, 1, 1300);
+    store.close().unwrap();
+}
+
+#[test]
+fn a_prune_the_bucket_missed_reaches_it_at_the_next_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let bucket = MemoryTier::new();
+    let store = Store::open_tiered(dir.path(), small(8192, 16), config(&bucket)).unwrap();
+    fill(&store, 1, 0, 400);
+    store.sync_tier().unwrap();
+    let bucket_end = object_bases(&bucket, 1).into_iter().max().unwrap();
+    // The bucket goes down: what follows is neither uploaded nor pruned
+    // there, and the prune goes past everything the bucket holds.
+    bucket.set_down(true);
+    fill(&store, 1, 400, 600);
+    let first = store.prune(1, 800).unwrap();
+    assert!(first > bucket_end + 100, "{first} vs {bucket_end}");
+    assert!(matches!(store.sync_tier(), Err(Error::Io { .. })));
+    let head = store.chain_head(1).unwrap();
+    store.close().unwrap();
+
+    bucket.set_down(false);
+    let store = Store::open_tiered(dir.path(), small(8192, 16), config(&bucket)).unwrap();
+    store.sync_tier().unwrap();
+    assert_bucket_pruned_to(&bucket, 1, first, &head);
+    let head = fill(&store, 1, 1000, 50);
+    store.sync_tier().unwrap();
+    assert_bucket_pruned_to(&bucket, 1, first, &head);
+    store.close().unwrap();
+}
+
+/// Prunes racing the uploader (a thread syncing the tier over and over):
+/// whatever the interleaving, the bucket ends up starting where the last
+/// prune did, holding every event from there, and nothing below it.
+#[test]
+fn prunes_racing_the_uploads_leave_the_bucket_where_the_last_one_did() {
+    let dir = tempfile::tempdir().unwrap();
+    let bucket = MemoryTier::new();
+    let mut cfg = config(&bucket);
+    cfg.local_cache_bytes = Some(2 * 8192);
+    let store = Arc::new(Store::open_tiered(dir.path(), small(8192, 16), cfg).unwrap());
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let syncer = {
+        let (store, stop) = (store.clone(), stop.clone());
+        std::thread::spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let _ = store.sync_tier();
+            }
+        })
+    };
+    let mut first = 0;
+    for round in 0..12u64 {
+        fill(&store, 1, round * 150, 150);
+        first = store
+            .apply_retention(1, stratalog_core::Retention::KeepLast(300))
+            .unwrap();
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    syncer.join().unwrap();
+    assert!(first > 1000, "{first}");
+    store.sync_tier().unwrap();
+    let head = store.chain_head(1).unwrap();
+    assert_eq!(head.next_offset, 1800);
+    assert_bucket_pruned_to(&bucket, 1, first, &head);
+    Arc::try_unwrap(store).unwrap().close().unwrap();
 }
 
 #[test]

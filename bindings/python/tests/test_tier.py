@@ -303,7 +303,30 @@ def test_tier_errors_are_clear(tmp_path: Path, s3: MotoServer, bucket: str) -> N
     with stratalog.open(tmp_path / "plain") as plain:
         with pytest.raises(stratalog.InvalidArgumentError, match="no tier"):
             plain.sync_tier()
-    with stratalog.open(tmp_path / "t", tier=bucket, tier_options=options(s3.endpoint)) as tiered:
-        tiered.append(1, b"x")
-        with pytest.raises(stratalog.InvalidArgumentError, match="prun"):
-            tiered.prune(1, 1)
+
+
+def test_a_prune_reaches_the_bucket_and_the_bucket_verifies_from_there(tmp_path: Path, s3: MotoServer, bucket: str) -> None:
+    opts = dict(segment_size=SEGMENT, tier=bucket, tier_options=options(s3.endpoint), local_cache_bytes=2 * SEGMENT)
+    with stratalog.open(tmp_path / "a", **opts) as store:  # type: ignore[arg-type]
+        fill(store, 5, 0, 600)
+        store.sync_tier()
+        first = store.prune_keep_last(5, 200)
+        assert 0 < first <= 400
+        head = fill(store, 5, 600, 50)
+        store.sync_tier()
+        assert store.tier_stats().last_error is None
+    client = boto(s3)
+    name, prefix = bucket[5:].split("/", 1)
+    keys = [o["Key"] for o in client.list_objects_v2(Bucket=name, Prefix=f"{prefix}/streams/{5:020}/")["Contents"]]
+    bases = sorted({int(k.rsplit("/", 1)[1][:20]) for k in keys if k.endswith((".seg", ".idx"))})
+    assert bases[0] == first, (first, bases)
+    assert [k.rsplit("/", 1)[1] for k in keys if "/ANCHOR-" in k] == [f"ANCHOR-{first:020}"]
+    with stratalog.open_read_only(bucket, tier_options=options(s3.endpoint)) as remote:
+        assert remote.first_offset(5) == first
+        assert remote.verify_against(5, head).events == 650 - first
+        with pytest.raises(stratalog.PrunedError):
+            remote.read_from(5, first - 1, max_bytes=1)
+        assert [e for _, e in remote.iter(5, first)] == events(5, first, 650 - first)
+    tier_args = ["--tier-option", f"endpoint={s3.endpoint}", "--tier-option", "allow_http=true"]
+    ok = cli("verify", bucket, "--stream", "5", "--against", str(head), *tier_args)
+    assert ok.returncode == 0, ok.stdout + ok.stderr

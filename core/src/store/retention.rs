@@ -46,6 +46,11 @@ impl Store {
     /// proofs, checkpoints and receipts about retained events are
     /// byte-identical to what they were.
     ///
+    /// With a tier, the bucket follows in the background: the uploader's
+    /// next round of the stream puts the anchor up, moves the manifest's
+    /// first offset to it by compare-and-swap, then deletes the objects
+    /// below it (docs/TIERING.md). `sync_tier` returns once it has.
+    ///
     /// The active segment is never removed, nor a segment whose removal
     /// would leave the tree's 64-leaf chunk at `F` incomplete (the last
     /// few dozen events of a stream): such a prune removes less, and a
@@ -56,13 +61,6 @@ impl Store {
             return Err(Error::ReadOnly);
         }
         self.check_owner()?;
-        if self.tier.is_some() {
-            // The bucket's manifests would still list what a prune removes
-            // locally; moving them too is not built yet.
-            return Err(Error::invalid(
-                "pruning a store that has a tier is not supported: its bucket keeps every sealed segment",
-            ));
-        }
         let Some(stream) = self.stream(stream)? else {
             return Ok(0);
         };
@@ -95,6 +93,9 @@ impl Store {
         let applied = stream.apply_prune(&plan, &anchor)?;
         tree.adopt_anchor(&anchor);
         drop(tree);
+        if let Some(agent) = &self.tier {
+            agent.note_prune(stream.id);
+        }
         let mut files = applied.renamed;
         files.extend(applied.not_moved);
         self.unlink_in_background(stream, files);

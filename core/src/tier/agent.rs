@@ -59,6 +59,16 @@ const BACKOFF_MAX: Duration = Duration::from_secs(30);
 /// The longest `close` waits for an upload in flight.
 const CLOSE_WAIT: Duration = Duration::from_secs(10);
 
+/// What `TierAgent::sync` waits for of one stream: the bucket's copy
+/// starting at `first` (a prune reached it) or later, and holding every
+/// event below `end`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SyncTarget {
+    pub stream: u64,
+    pub first: u64,
+    pub end: u64,
+}
+
 #[derive(Debug)]
 pub(crate) struct TierAgent {
     shared: Arc<Shared>,
@@ -262,6 +272,13 @@ impl TierAgent {
         stats
     }
 
+    /// Called after a prune of `stream`: its next round moves the bucket's
+    /// copy to the new first offset (`Round::follow_prune`).
+    pub(crate) fn note_prune(&self, stream: u64) {
+        self.shared.state.lock().dirty.insert(stream);
+        self.shared.kick.notify_one();
+    }
+
     /// Called after every append, whatever its outcome.
     pub(crate) fn note_append(&self) {
         // Read first: the flag's cache line is written once per sync, not
@@ -282,7 +299,7 @@ impl TierAgent {
     /// the flag is cleared before sealing, and appends take the stream
     /// lock sealing takes, so an append the sealed segments miss notes
     /// itself after the clearing.
-    pub(crate) fn sync(&self, seal: impl FnOnce() -> Result<Vec<(u64, u64)>>) -> Result<()> {
+    pub(crate) fn sync(&self, seal: impl FnOnce() -> Result<Vec<SyncTarget>>) -> Result<()> {
         self.shared.unsynced.store(false, Ordering::SeqCst);
         let synced = seal().and_then(|targets| self.wait_for(&targets));
         if synced.is_err() {
@@ -291,11 +308,11 @@ impl TierAgent {
         synced
     }
 
-    fn wait_for(&self, targets: &[(u64, u64)]) -> Result<()> {
+    fn wait_for(&self, targets: &[SyncTarget]) -> Result<()> {
         let shared = &self.shared;
         let mut state = shared.state.lock();
         let mut marks = Vec::with_capacity(targets.len());
-        for &(stream, _) in targets {
+        for &SyncTarget { stream, .. } in targets {
             state.dirty.insert(stream);
             // Asked for now: the stream's backoff does not hold it back.
             state.retry.remove(&stream);
@@ -310,16 +327,24 @@ impl TierAgent {
                 return Err(shared.locked(&state));
             }
             let mut reached = true;
-            for (&(stream, target), &(failed, idle)) in targets.iter().zip(&marks) {
-                let end = shared.catalog.get(stream).map_or(0, |m| {
+            for (target, &(failed, idle)) in targets.iter().zip(&marks) {
+                let SyncTarget {
+                    stream,
+                    first,
+                    end: target,
+                } = *target;
+                let (bucket_first, end) = shared.catalog.get(stream).map_or((0, 0), |m| {
                     let listed = m.end().next_offset;
-                    if m.first.next_offset > 0 {
-                        return listed;
-                    }
-                    // The tree's tiles are part of what the bucket holds.
-                    listed.min(state.tiles_end.get(&stream).copied().unwrap_or(0))
+                    // The tree's tiles are part of what the bucket holds,
+                    // where the stream has them (`tiles::catch_up`).
+                    let tiles = match state.tiles_end.get(&stream) {
+                        Some(&tiles) => tiles,
+                        None if m.first.next_offset > 0 => listed,
+                        None => 0,
+                    };
+                    (m.first.next_offset, listed.min(tiles))
                 });
-                if target == 0 || end >= target {
+                if (target == 0 || end >= target) && bucket_first >= first {
                     continue;
                 }
                 reached = false;
@@ -347,7 +372,7 @@ impl TierAgent {
             if reached {
                 // Everything asked for is in the bucket: whatever failed on
                 // the way has been overcome.
-                for &(stream, _) in targets {
+                for &SyncTarget { stream, .. } in targets {
                     state.clear_error(stream);
                 }
                 return Ok(());
@@ -657,6 +682,7 @@ impl Shared {
         let builder = self.state.lock().tiles.remove(&stream);
         let dir = self.store_dir.get().unwrap_or(&self.local);
         let Some(builder) = tiles::catch_up(self.tier.as_ref(), dir, &manifest, builder)? else {
+            self.state.lock().tiles_end.remove(&stream);
             return Ok(());
         };
         let mut state = self.state.lock();
@@ -857,8 +883,16 @@ fn continue_from_bucket(
             return Ok(());
         };
         let header = Segment::existing(local.clone(), stream, first_past, false).header();
+        // Or where a prune the bucket has yet to follow starts the stream
+        // (`Round::follow_prune` moves the manifest there).
+        let pruned_to = crate::prune_anchor::read(local.as_ref(), stream)?
+            .map(|a| a.first)
+            .filter(|first| first.next_offset > end.next_offset);
         return match header {
             Ok(h) if first_past == end.next_offset && h.base_hash == end.hash => Ok(()),
+            Ok(h) if pruned_to == Some(ChainHead { next_offset: first_past, hash: h.base_hash }) => {
+                Ok(())
+            }
             Ok(_) => Err(diverged(format!(
                 "its segment at offset {first_past} does not start where the bucket's copy ends, at {}",
                 end.next_offset

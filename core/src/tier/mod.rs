@@ -43,7 +43,7 @@ mod stats;
 mod tiles;
 mod uploader;
 
-pub(crate) use agent::TierAgent;
+pub(crate) use agent::{SyncTarget, TierAgent};
 pub(crate) use object_dir::TieredDir;
 pub use stats::TierStats;
 

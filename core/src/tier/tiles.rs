@@ -15,8 +15,12 @@
 //!   tiles of `S` (`.p/<W>`), last. So finding the partial tiles of a size
 //!   proves everything below it is there, and a restart resumes from them
 //!   (`TileBuilder::resume`) with a handful of GETs.
-//! - Streams pruned before they were tiered (a manifest starting past
-//!   offset 0) get no tiles: their first leaves are not in any segment.
+//! - The tiles of a pruned stream go on from where they stood (in this
+//!   process, or resumed from the bucket): full tiles are never deleted,
+//!   so the bucket keeps the whole tree, as the local tree files do. A
+//!   stream whose tiles stand below its first offset (pruned before it
+//!   was tiered, or before its tiles reached the prune) gets no more:
+//!   those leaves are in no segment now.
 
 use std::sync::Arc;
 
@@ -52,14 +56,15 @@ pub(crate) fn catch_up(
     manifest: &Manifest,
     builder: Option<TileBuilder>,
 ) -> Result<Option<TileBuilder>, RoundError> {
-    if manifest.first.next_offset > 0 {
-        return Ok(None);
-    }
     let end = manifest.end().next_offset;
     let mut builder = match builder.filter(|b| b.size() <= end) {
         Some(b) => b,
         None => resume_from_bucket(tier, manifest)?,
     };
+    if builder.size() < manifest.first.next_offset {
+        // The leaves below the first offset are in no segment any more.
+        return Ok(None);
+    }
     if builder.size() == end {
         return Ok(Some(builder));
     }

@@ -139,7 +139,14 @@ impl Round<'_> {
                 current.epoch, self.epoch
             )));
         }
+        let current = self.follow_prune(stream, current)?;
         let bases = local_bases(self.local.as_ref(), stream).map_err(RoundError::Failed)?;
+        if self.pruned_past(stream, &current)? {
+            // A prune since `follow_prune` may have taken segments from
+            // this listing that the manifest has yet to drop; its own
+            // round (`TierAgent::note_prune`) moves the manifest first.
+            return Ok(Vec::new());
+        }
         let end = current.end().next_offset;
         let sealed = &bases[..bases.len().saturating_sub(1)];
         // What the bucket holds must be what this writer holds: a local
@@ -160,7 +167,7 @@ impl Round<'_> {
         }
         let mut next = current.clone();
         if next.entries.is_empty() {
-            self.start_after_prune(stream, &mut next)?;
+            self.put_anchor(stream, &mut next)?;
         }
         let mut done = Vec::new();
         for &base in pending.iter().take(ENTRIES_PER_ROUND) {
@@ -178,10 +185,94 @@ impl Round<'_> {
         Ok(done)
     }
 
-    /// A stream pruned before its first upload starts in the bucket where
-    /// its prune anchor says, and the anchor goes up first (a reader of
-    /// the bucket needs it, as a reader of the directory does).
-    fn start_after_prune(&self, stream: u64, next: &mut Manifest) -> Result<(), RoundError> {
+    /// Moves the bucket's copy of `stream` to where the local prune anchor
+    /// says the stream starts, if that is past the manifest's first
+    /// offset: the anchor goes up first, then the manifest drops the
+    /// entries below it by compare-and-swap, then their objects (and the
+    /// anchor the manifest named before) are deleted. Returns the manifest
+    /// now in force.
+    ///
+    /// The segment the anchor names must be where the bucket's chain
+    /// passes (an entry starts there with the anchor's hash, or the
+    /// manifest ends there), or the local copy has diverged and nothing
+    /// moves. A bucket that ends before the anchor starts over from it,
+    /// and the uploads go on from there (`upload_segment` checks each
+    /// continues the chain).
+    ///
+    /// A delete that fails leaves an object no manifest names: it is
+    /// reported and never read again, and takes only space.
+    fn follow_prune(&mut self, stream: u64, current: Manifest) -> Result<Manifest, RoundError> {
+        let anchor = crate::prune_anchor::read(self.local.as_ref(), stream)
+            .map_err(|e| RoundError::Failed(e.to_string()))?;
+        let Some(anchor) = anchor else {
+            return Ok(current);
+        };
+        let first = anchor.first;
+        if first.next_offset <= current.first.next_offset {
+            return Ok(current);
+        }
+        let end = current.end();
+        let passes = if end.next_offset > first.next_offset {
+            current
+                .entry(first.next_offset)
+                .is_some_and(|e| e.base == first)
+        } else {
+            end.next_offset < first.next_offset || end == first
+        };
+        if !passes {
+            return Err(RoundError::failed(format!(
+                "stream {stream} was pruned to offset {} locally, where the chain {} holds does not pass; the local copy has diverged",
+                first.next_offset,
+                self.tier.url()
+            )));
+        }
+        let mut next = current.clone();
+        let (dropped, kept): (Vec<ManifestEntry>, Vec<ManifestEntry>) = current
+            .entries
+            .iter()
+            .cloned()
+            .partition(|e| e.base.next_offset < first.next_offset);
+        next.entries = kept;
+        self.put_anchor(stream, &mut next)?;
+        next.epoch = self.epoch;
+        next.seq = current.seq + 1;
+        self.swap_manifest(&next)?;
+        let mut garbage: Vec<String> = dropped
+            .iter()
+            .flat_map(|e| {
+                let base = e.base.next_offset;
+                [layout::SEGMENT_EXT, layout::INDEX_EXT]
+                    .map(|ext| object_key(stream, base, e.epoch, ext))
+            })
+            .collect();
+        if current.first.next_offset > 0 {
+            garbage.push(anchor_key(stream, current.first.next_offset));
+        }
+        for key in garbage {
+            self.tier.delete(&key).map_err(|e| {
+                RoundError::failed(format!(
+                    "deleting {}/{key}, which stream {stream}'s manifest no longer lists after a prune (it stays, unread): {e}",
+                    self.tier.url()
+                ))
+            })?;
+        }
+        Ok(next)
+    }
+
+    /// Whether the local prune anchor of `stream` is past `manifest`'s
+    /// first offset.
+    fn pruned_past(&self, stream: u64, manifest: &Manifest) -> Result<bool, RoundError> {
+        let anchor = crate::prune_anchor::read(self.local.as_ref(), stream)
+            .map_err(|e| RoundError::Failed(e.to_string()))?;
+        Ok(anchor.is_some_and(|a| a.first.next_offset > manifest.first.next_offset))
+    }
+
+    /// A pruned stream starts in the bucket where its prune anchor says,
+    /// and the anchor goes up before the manifest names it (a reader of
+    /// the bucket needs it, as a reader of the directory does): the
+    /// first upload of a stream pruned before it was tiered, and every
+    /// prune after (`follow_prune`).
+    fn put_anchor(&self, stream: u64, next: &mut Manifest) -> Result<(), RoundError> {
         let anchor = crate::prune_anchor::read(self.local.as_ref(), stream)
             .map_err(|e| RoundError::Failed(e.to_string()))?;
         let Some(anchor) = anchor else {

@@ -401,6 +401,10 @@ class Store:
         roots, proofs and checkpoints about retained events stay valid and
         byte-identical. A stream that does not exist has first offset 0.
 
+        With a tier, the bucket follows in the background: the anchor goes
+        up, the stream's manifest moves to the new first offset, then the
+        objects below it are deleted; :meth:`sync_tier` returns once it has.
+
         Raises :class:`ReadOnlyError` on a store from
         :func:`open_read_only`, :class:`ClosedError`, :class:`IOError`."""
         return self._native.prune(check_u64("stream", stream), check_u64("before", before))
