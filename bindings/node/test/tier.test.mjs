@@ -113,6 +113,15 @@ test('tier: a file:// tier needs no server and fences like a bucket', async (t) 
   const remote = await Store.openReadOnly(url)
   assert.equal((await remote.verifyAgainst(1, head)).events, 200)
   remote.close()
+  // A prune reaches the bucket: it then starts where the store does.
+  const first = await store.pruneKeepLast(1, 50)
+  assert.ok(first > 0 && first <= 150, `${first}`)
+  await store.syncTier()
+  const pruned = await Store.openReadOnly(url)
+  assert.equal(await pruned.firstOffset(1), first)
+  assert.equal((await pruned.verifyAgainst(1, head)).events, 200 - first)
+  await assert.rejects(pruned.readFrom(1, first - 1, { maxBytes: 1 }), (err) => err.code === 'STRATALOG_PRUNED')
+  pruned.close()
   store.close()
   await assert.rejects(
     Store.open(tempStore(t, 'opts'), { tier: url, tierOptions: { region: 'x' } }),
