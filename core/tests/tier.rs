@@ -969,6 +969,86 @@ fn the_trees_tiles_go_up_with_the_segments_and_resume_after_a_restart() {
     store.close().unwrap();
 }
 
+/// The partial tiles of a tile go once the full tile is up (tlog-tiles
+/// allows it), and a restart that must resume at a size whose partial
+/// tiles went takes the start of the full tile instead, never rebuilding
+/// from the first segment.
+#[test]
+fn partial_tiles_go_once_their_tile_is_full_and_a_restart_resumes_from_full_tiles() {
+    let dir = tempfile::tempdir().unwrap();
+    let bucket = MemoryTier::new();
+    let mut cfg = config(&bucket);
+    cfg.local_cache_bytes = Some(0);
+    let store = Store::open_tiered(dir.path(), small(8192, 16), cfg.clone()).unwrap();
+    // A round ends every 60 events: partial tiles at every one of them.
+    for round in 0..10 {
+        fill(&store, 1, round * 60, 60);
+        store.sync_tier().unwrap();
+    }
+    let tiles = tile_keys(&bucket, 1);
+    let partials_of = |tile: &str| -> Vec<String> {
+        let prefix = format!("streams/{:020}/{tile}.p/", 1);
+        tiles
+            .iter()
+            .filter_map(|k| k.strip_prefix(&prefix).map(str::to_owned))
+            .collect()
+    };
+    for full in [
+        "tile/0/000",
+        "tile/0/001",
+        "tile/entries/000",
+        "tile/entries/001",
+    ] {
+        assert!(
+            tiles.contains(&format!("streams/{:020}/{full}", 1)),
+            "{tiles:?}"
+        );
+        assert_eq!(partials_of(full), Vec::<String>::new(), "{full}");
+    }
+    // The tiles still partial keep one per size a round ended at (every
+    // sync, and seals between), up to the last.
+    let widths = |tile: &str| -> Vec<u64> {
+        let mut w: Vec<u64> = partials_of(tile)
+            .iter()
+            .map(|w| w.parse().unwrap())
+            .collect();
+        w.sort_unstable();
+        w
+    };
+    let level0 = widths("tile/0/002");
+    assert!(
+        level0.contains(&28) && level0.last() == Some(&88),
+        "{level0:?}"
+    );
+    assert_eq!(widths("tile/1/000"), vec![1, 2]);
+    assert_bucket_has_tiles(&bucket, &store, 1, 600);
+    store.close().unwrap();
+
+    // As if the last two rounds' tiles never went up: the next open
+    // resumes at 480, from full tiles 0 and 1 cut to 224 entries.
+    for key in tile_keys(&bucket, 1) {
+        if key.contains("/002.p/") || key.ends_with("tile/1/000.p/2") {
+            bucket.delete(&key).unwrap();
+        }
+    }
+    let first_segment = bucket
+        .keys()
+        .into_iter()
+        .find(|k| k.starts_with(&format!("streams/{:020}/{:020}-", 1, 0)) && k.ends_with(".seg"))
+        .unwrap();
+    let gets = bucket.gets_of(&first_segment);
+    let store = Store::open_tiered(dir.path(), small(8192, 16), cfg).unwrap();
+    let gets_open = bucket.gets_of(&first_segment);
+    store.sync_tier().unwrap();
+    assert_eq!(
+        (gets_open, bucket.gets_of(&first_segment)),
+        (gets, gets),
+        "rebuilt from the first segment"
+    );
+    assert_bucket_has_tiles(&bucket, &store, 1, 600);
+    store.close().unwrap();
+}
+
 #[test]
 fn a_tile_in_the_bucket_with_other_bytes_stops_the_tiles_as_damage() {
     let dir = tempfile::tempdir().unwrap();

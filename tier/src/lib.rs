@@ -235,6 +235,16 @@ struct ObjectStoreTier {
 }
 
 impl ObjectStoreTier {
+    /// One listing of `dir` with `/` as the delimiter: the objects
+    /// directly under it and its sub-directories.
+    fn list_under(&self, dir: &str) -> io::Result<object_store::ListResult> {
+        let store = self.store.clone();
+        let path = self.path(dir);
+        self.runtime
+            .call(async move { store.list_with_delimiter(Some(&path)).await })?
+            .map_err(to_io)
+    }
+
     fn path(&self, key: &str) -> ObjectPath {
         key.split('/')
             .filter(|p| !p.is_empty())
@@ -277,6 +287,15 @@ fn missing_is_none<T>(r: object_store::Result<T>) -> io::Result<Option<T>> {
         Err(object_store::Error::NotFound { .. }) => Ok(None),
         Err(e) => Err(to_io(e)),
     }
+}
+
+/// The last component of each path, sorted.
+fn sorted_names<'a>(paths: impl Iterator<Item = &'a ObjectPath>) -> Vec<String> {
+    let mut names: Vec<String> = paths
+        .filter_map(|p| p.filename().map(str::to_owned))
+        .collect();
+    names.sort();
+    names
 }
 
 impl Tier for ObjectStoreTier {
@@ -369,19 +388,13 @@ impl Tier for ObjectStoreTier {
     }
 
     fn list_dirs(&self, dir: &str) -> io::Result<Vec<String>> {
-        let store = self.store.clone();
-        let path = self.path(dir);
-        let listed = self
-            .runtime
-            .call(async move { store.list_with_delimiter(Some(&path)).await })?
-            .map_err(to_io)?;
-        let mut names: Vec<String> = listed
-            .common_prefixes
-            .iter()
-            .filter_map(|p| p.filename().map(str::to_owned))
-            .collect();
-        names.sort();
-        Ok(names)
+        let listed = self.list_under(dir)?;
+        Ok(sorted_names(listed.common_prefixes.iter()))
+    }
+
+    fn list_objects(&self, dir: &str) -> io::Result<Vec<String>> {
+        let listed = self.list_under(dir)?;
+        Ok(sorted_names(listed.objects.iter().map(|o| &o.location)))
     }
 
     fn delete(&self, key: &str) -> io::Result<()> {

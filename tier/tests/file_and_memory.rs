@@ -80,11 +80,23 @@ fn check_conditional_puts(tier: &dyn Tier) {
     assert_eq!(got.etag.as_deref(), Some(second.as_str()));
 }
 
+/// Listing: objects directly under a directory, and its sub-directories.
+fn check_listing(tier: &dyn Tier) {
+    for key in ["l/t.p/9", "l/t.p/10", "l/t.p/deeper/x", "l/t", "l/u.p/1"] {
+        tier.put(key, b"x".to_vec()).unwrap();
+    }
+    assert_eq!(tier.list_objects("l/t.p").unwrap(), vec!["10", "9"]);
+    assert_eq!(tier.list_objects("l").unwrap(), vec!["t"]);
+    assert_eq!(tier.list_dirs("l").unwrap(), vec!["t.p", "u.p"]);
+    assert_eq!(tier.list_objects("l/none").unwrap(), Vec::<String>::new());
+}
+
 #[test]
 fn a_file_tier_has_write_once_puts_and_compare_and_swap() {
     let dir = tempfile::tempdir().unwrap();
     let tier = stratalog_tier::connect(&file_url(dir.path()), &[]).unwrap();
     check_conditional_puts(tier.as_ref());
+    check_listing(tier.as_ref());
     // The objects are plain files under the URL's path.
     assert_eq!(std::fs::read(dir.path().join("a/b/KEY")).unwrap(), b"two");
 }
@@ -93,6 +105,8 @@ fn a_file_tier_has_write_once_puts_and_compare_and_swap() {
 fn a_memory_tier_has_write_once_puts_and_compare_and_swap() {
     let tier = stratalog_tier::connect("memory:///conditional-puts", &[]).unwrap();
     check_conditional_puts(tier.as_ref());
+    check_listing(tier.as_ref());
+    check_listing(&stratalog_core::tier::memory::MemoryTier::new());
 }
 
 #[test]

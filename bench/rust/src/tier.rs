@@ -123,6 +123,9 @@ impl Tier for Counting {
     fn list_dirs(&self, dir: &str) -> std::io::Result<Vec<String>> {
         self.0.list_dirs(dir)
     }
+    fn list_objects(&self, dir: &str) -> std::io::Result<Vec<String>> {
+        self.0.list_objects(dir)
+    }
     fn delete(&self, key: &str) -> std::io::Result<()> {
         self.0.delete(key)
     }

@@ -67,6 +67,11 @@ def test_sync_tier_uploads_and_the_bucket_reads_and_verifies_alone(tmp_path: Pat
     for path in exported:
         key = f"logs/streams/{1:020}/{path.relative_to(tmp_path / 'tiles').as_posix()}"
         assert client.get_object(Bucket=name, Key=key)["Body"].read() == path.read_bytes(), key
+    # Tile 0 is full at 400 leaves: the partial tiles of the sizes below it
+    # that rounds ended at are gone (tlog-tiles allows it).
+    assert f"logs/streams/{1:020}/tile/0/000" in keys
+    tile0 = (f"logs/streams/{1:020}/tile/0/000.p/", f"logs/streams/{1:020}/tile/entries/000.p/")
+    assert [k for k in keys if k.startswith(tile0)] == []
     with stratalog.open_read_only(bucket, tier_options=options(s3.endpoint)) as remote:
         assert remote.read_only and remote.streams() == [1, 2]
         assert remote.verify_against(1, head).events == 400

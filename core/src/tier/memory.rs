@@ -193,6 +193,19 @@ impl Tier for MemoryTier {
         Ok(out)
     }
 
+    fn list_objects(&self, dir: &str) -> io::Result<Vec<String>> {
+        self.check_up()?;
+        let prefix = format!("{}/", dir.trim_end_matches('/'));
+        Ok(self
+            .objects
+            .lock()
+            .keys()
+            .filter_map(|k| k.strip_prefix(&prefix))
+            .filter(|rest| !rest.contains('/'))
+            .map(str::to_owned)
+            .collect())
+    }
+
     fn delete(&self, key: &str) -> io::Result<()> {
         self.check_up()?;
         self.objects.lock().remove(key);

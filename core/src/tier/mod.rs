@@ -98,6 +98,9 @@ pub trait Tier: Send + Sync + Debug {
     /// The names directly under `dir` that are themselves prefixes of
     /// objects ("sub-directories"), sorted.
     fn list_dirs(&self, dir: &str) -> io::Result<Vec<String>>;
+    /// The names of the objects directly under `dir` (not in its
+    /// sub-directories), sorted.
+    fn list_objects(&self, dir: &str) -> io::Result<Vec<String>>;
     /// Removes an object; a missing one is fine.
     fn delete(&self, key: &str) -> io::Result<()>;
 }

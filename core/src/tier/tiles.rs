@@ -93,6 +93,27 @@ fn put_all(tier: &dyn Tier, tiles: &mut Vec<TileObject>) -> Result<(), RoundErro
     for (key, bytes) in tiles.drain(..) {
         let sha256: Hash = Sha256::digest(&bytes).into();
         put_once(tier, &key, bytes, &sha256)?;
+        if !key.contains(".p/") {
+            drop_partials(tier, &key)?;
+        }
+    }
+    Ok(())
+}
+
+/// Deletes the partial tiles of the full tile at `key`, which is up:
+/// tlog-tiles lets a log delete them then (a client holding a checkpoint
+/// of an earlier size falls back to the full tile), and without it every
+/// size a round ends at would leave objects behind for good.
+fn drop_partials(tier: &dyn Tier, key: &str) -> Result<(), RoundError> {
+    let dir = format!("{key}.p");
+    let failed = |e: std::io::Error| {
+        RoundError::failed(format!(
+            "deleting the partial tiles {}/{dir}/*, now that the full tile is up: {e}",
+            tier.url()
+        ))
+    };
+    for width in tier.list_objects(&dir).map_err(failed)? {
+        tier.delete(&format!("{dir}/{width}")).map_err(failed)?;
     }
     Ok(())
 }
@@ -301,14 +322,10 @@ impl TileBuilder {
             let (n, width) = (count / TILE_WIDTH, count % TILE_WIDTH);
             let mut hashes = Vec::new();
             if width > 0 {
-                let Some(tile) = tier.get(&tile_key(stream, Some(level), n, width))? else {
+                let Some(tile) = partial_or_full(tier, stream, Some(level), n, width, 32)? else {
                     return Ok(None);
                 };
-                if tile.bytes.len() as u64 != width * 32 {
-                    return Ok(None);
-                }
                 hashes = tile
-                    .bytes
                     .chunks_exact(32)
                     .map(|c| {
                         let mut h = [0u8; 32];
@@ -317,19 +334,47 @@ impl TileBuilder {
                     })
                     .collect();
                 if level == 0 {
-                    let Some(bundle) = tier.get(&tile_key(stream, None, n, width))? else {
+                    let stride = 2 + merkle::LEAF_DATA_LEN as u64;
+                    let Some(bundle) = partial_or_full(tier, stream, None, n, width, stride)?
+                    else {
                         return Ok(None);
                     };
-                    if !bundle_matches(&bundle.bytes, n * TILE_WIDTH, &hashes) {
+                    if !bundle_matches(&bundle, n * TILE_WIDTH, &hashes) {
                         return Ok(None);
                     }
-                    builder.bundle = bundle.bytes;
+                    builder.bundle = bundle;
                 }
             }
             builder.levels.push(hashes);
         }
         Ok(Some(builder))
     }
+}
+
+/// The first `width` entries (`stride` bytes each) of tile `n` at `level`
+/// (`None`: the entry bundle): its partial tile of that width, or once that
+/// is deleted, the start of the full tile. `None` if neither is there
+/// with the size it must have.
+fn partial_or_full(
+    tier: &dyn Tier,
+    stream: u64,
+    level: Option<u32>,
+    n: u64,
+    width: u64,
+    stride: u64,
+) -> std::io::Result<Option<Vec<u8>>> {
+    if let Some(partial) = tier.get(&tile_key(stream, level, n, width))? {
+        return Ok((partial.bytes.len() as u64 == width * stride).then_some(partial.bytes));
+    }
+    let Some(full) = tier.get(&tile_key(stream, level, n, TILE_WIDTH))? else {
+        return Ok(None);
+    };
+    if full.bytes.len() as u64 != TILE_WIDTH * stride {
+        return Ok(None);
+    }
+    let mut bytes = full.bytes;
+    bytes.truncate((width * stride) as usize);
+    Ok(Some(bytes))
 }
 
 /// Whether `bundle` holds one 40-byte entry per leaf hash, for the leaves
