@@ -35,6 +35,7 @@ use crate::error::Error;
 use crate::hash::Hash;
 use crate::io::StorageDir;
 use crate::layout;
+use crate::prune_anchor::PruneAnchor;
 use crate::segment::{scan_tail, ScanStart, Segment, SegmentHeader, SegmentIndex, TailEnd};
 
 /// Segments listed per manifest write at most, so a long backlog shows
@@ -166,9 +167,6 @@ impl Round<'_> {
             return Ok(Vec::new());
         }
         let mut next = current.clone();
-        if next.entries.is_empty() {
-            self.put_anchor(stream, &mut next)?;
-        }
         let mut done = Vec::new();
         for &base in pending.iter().take(ENTRIES_PER_ROUND) {
             let entry = self.upload_segment(stream, base, &next)?;
@@ -199,12 +197,13 @@ impl Round<'_> {
     /// and the uploads go on from there (`upload_segment` checks each
     /// continues the chain).
     ///
+    /// This is also how a stream pruned before it was tiered starts in
+    /// the bucket: its first manifest names the anchor and no entries.
+    ///
     /// A delete that fails leaves an object no manifest names: it is
     /// reported and never read again, and takes only space.
     fn follow_prune(&mut self, stream: u64, current: Manifest) -> Result<Manifest, RoundError> {
-        let anchor = crate::prune_anchor::read(self.local.as_ref(), stream)
-            .map_err(|e| RoundError::Failed(e.to_string()))?;
-        let Some(anchor) = anchor else {
+        let Some(anchor) = self.local_anchor(stream)? else {
             return Ok(current);
         };
         let first = anchor.first;
@@ -233,7 +232,8 @@ impl Round<'_> {
             .cloned()
             .partition(|e| e.base.next_offset < first.next_offset);
         next.entries = kept;
-        self.put_anchor(stream, &mut next)?;
+        next.first = first;
+        self.put_anchor(&anchor)?;
         next.epoch = self.epoch;
         next.seq = current.seq + 1;
         self.swap_manifest(&next)?;
@@ -262,33 +262,28 @@ impl Round<'_> {
     /// Whether the local prune anchor of `stream` is past `manifest`'s
     /// first offset.
     fn pruned_past(&self, stream: u64, manifest: &Manifest) -> Result<bool, RoundError> {
-        let anchor = crate::prune_anchor::read(self.local.as_ref(), stream)
-            .map_err(|e| RoundError::Failed(e.to_string()))?;
+        let anchor = self.local_anchor(stream)?;
         Ok(anchor.is_some_and(|a| a.first.next_offset > manifest.first.next_offset))
     }
 
-    /// A pruned stream starts in the bucket where its prune anchor says,
-    /// and the anchor goes up before the manifest names it (a reader of
-    /// the bucket needs it, as a reader of the directory does): the
-    /// first upload of a stream pruned before it was tiered, and every
-    /// prune after (`follow_prune`).
-    fn put_anchor(&self, stream: u64, next: &mut Manifest) -> Result<(), RoundError> {
-        let anchor = crate::prune_anchor::read(self.local.as_ref(), stream)
-            .map_err(|e| RoundError::Failed(e.to_string()))?;
-        let Some(anchor) = anchor else {
-            return Ok(());
-        };
-        let bytes = self.local.read(&layout::anchor_path(stream)).map_err(|e| {
-            RoundError::failed(format!("reading the prune anchor of stream {stream}: {e}"))
-        })?;
+    /// The prune anchor of `stream` in the local directory, if any.
+    fn local_anchor(&self, stream: u64) -> Result<Option<PruneAnchor>, RoundError> {
+        crate::prune_anchor::read(self.local.as_ref(), stream)
+            .map_err(|e| RoundError::Failed(e.to_string()))
+    }
+
+    /// Puts `anchor` in the bucket, write-once, before a manifest names
+    /// it: a reader of the bucket needs it, as a reader of the directory
+    /// does. Its bytes are the file's (`PruneAnchor::decode` takes only
+    /// the one encoding).
+    fn put_anchor(&self, anchor: &PruneAnchor) -> Result<(), RoundError> {
+        let bytes = anchor.encode();
         let sha256: Hash = Sha256::digest(&bytes).into();
         self.put_once(
-            &anchor_key(stream, anchor.first.next_offset),
+            &anchor_key(anchor.stream, anchor.first.next_offset),
             bytes,
             &sha256,
-        )?;
-        next.first = anchor.first;
-        Ok(())
+        )
     }
 
     /// Uploads one sealed segment and its index, returning its entry.
