@@ -720,6 +720,43 @@ fn a_prune_the_bucket_missed_reaches_it_at_the_next_open() {
     store.close().unwrap();
 }
 
+/// A local prune anchor at a point the bucket's chain does not pass (here
+/// the bucket's entry there carries another base hash) is divergence: the
+/// bucket's manifest and objects are left as they are.
+#[test]
+fn a_prune_the_bucket_chain_does_not_pass_moves_nothing() {
+    use stratalog_core::tier::manifest::Manifest;
+    let dir = tempfile::tempdir().unwrap();
+    let bucket = MemoryTier::new();
+    let store = Store::open_tiered(dir.path(), small(8192, 16), config(&bucket)).unwrap();
+    fill(&store, 1, 0, 600);
+    store.sync_tier().unwrap();
+    bucket.set_down(true);
+    let first = store.prune(1, 300).unwrap();
+    store.close().unwrap();
+    bucket.set_down(false);
+    let key = format!("streams/{:020}/MANIFEST", 1);
+    let mut manifest = Manifest::decode(&bucket.get(&key).unwrap().unwrap().bytes, 1).unwrap();
+    let at = manifest
+        .entries
+        .iter()
+        .position(|e| e.base.next_offset == first)
+        .unwrap();
+    manifest.entries[at].base.hash[0] ^= 1;
+    manifest.entries[at - 1].end.hash[0] ^= 1;
+    bucket.overwrite(&key, manifest.encode());
+    let objects = object_bases(&bucket, 1);
+
+    let store = Store::open_tiered(dir.path(), small(8192, 16), config(&bucket)).unwrap();
+    let err = store.sync_tier().unwrap_err();
+    assert!(err.to_string().contains("diverged"), "{err}");
+    let now = Manifest::decode(&bucket.get(&key).unwrap().unwrap().bytes, 1).unwrap();
+    assert_eq!(now.first.next_offset, 0);
+    assert_eq!(object_bases(&bucket, 1), objects);
+    assert_eq!(anchor_keys(&bucket, 1), Vec::<String>::new());
+    store.close().unwrap();
+}
+
 /// Prunes racing the uploader (a thread syncing the tier over and over):
 /// whatever the interleaving, the bucket ends up starting where the last
 /// prune did, holding every event from there, and nothing below it.

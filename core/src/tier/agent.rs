@@ -124,7 +124,9 @@ struct State {
     fetches: VecDeque<(u64, u64)>,
     fetch_queued: BTreeSet<(u64, u64)>,
     /// Per stream: the tree's tiles as last put (`tiles.rs`), and how
-    /// many leaves they cover (kept while the builder is at work).
+    /// many leaves they cover (kept while the builder is at work;
+    /// `u64::MAX` for a stream that gets no tiles, so `sync` waits for
+    /// none).
     tiles: HashMap<u64, TileBuilder>,
     tiles_end: HashMap<u64, u64>,
 }
@@ -337,11 +339,7 @@ impl TierAgent {
                     let listed = m.end().next_offset;
                     // The tree's tiles are part of what the bucket holds,
                     // where the stream has them (`tiles::catch_up`).
-                    let tiles = match state.tiles_end.get(&stream) {
-                        Some(&tiles) => tiles,
-                        None if m.first.next_offset > 0 => listed,
-                        None => 0,
-                    };
+                    let tiles = state.tiles_end.get(&stream).copied().unwrap_or(0);
                     (m.first.next_offset, listed.min(tiles))
                 });
                 if (target == 0 || end >= target) && bucket_first >= first {
@@ -682,7 +680,7 @@ impl Shared {
         let builder = self.state.lock().tiles.remove(&stream);
         let dir = self.store_dir.get().unwrap_or(&self.local);
         let Some(builder) = tiles::catch_up(self.tier.as_ref(), dir, &manifest, builder)? else {
-            self.state.lock().tiles_end.remove(&stream);
+            self.state.lock().tiles_end.insert(stream, u64::MAX);
             return Ok(());
         };
         let mut state = self.state.lock();
@@ -885,12 +883,20 @@ fn continue_from_bucket(
         let header = Segment::existing(local.clone(), stream, first_past, false).header();
         // Or where a prune the bucket has yet to follow starts the stream
         // (`Round::follow_prune` moves the manifest there).
-        let pruned_to = crate::prune_anchor::read(local.as_ref(), stream)?
-            .map(|a| a.first)
-            .filter(|first| first.next_offset > end.next_offset);
+        let pruned_to = || -> Result<Option<ChainHead>> {
+            Ok(crate::prune_anchor::read(local.as_ref(), stream)?
+                .map(|a| a.first)
+                .filter(|first| first.next_offset > end.next_offset))
+        };
         return match header {
             Ok(h) if first_past == end.next_offset && h.base_hash == end.hash => Ok(()),
-            Ok(h) if pruned_to == Some(ChainHead { next_offset: first_past, hash: h.base_hash }) => {
+            Ok(h)
+                if pruned_to()?
+                    == Some(ChainHead {
+                        next_offset: first_past,
+                        hash: h.base_hash,
+                    }) =>
+            {
                 Ok(())
             }
             Ok(_) => Err(diverged(format!(
