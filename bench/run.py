@@ -359,6 +359,10 @@ class Report:
             v("follow", "follow/follower"), v("follow", "follow/writer/followed"), 0.95, ">= 95%",
         )
         ratio_row(
+            "a follower reads at least as fast as a writer appends, 100 B x1000 batches (each alone on the CPUs)",
+            v("follow", "follow/follower/backlog"), v("follow", "follow/writer/alone"), 1.0, ">= 1.00x",
+        )
+        ratio_row(
             "writer rate with a follower process vs alone, 100 B x1000 batches",
             v("follow", "follow/writer/followed"), v("follow", "follow/writer/alone"), 0.90, ">= 90%",
         )

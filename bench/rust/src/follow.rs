@@ -8,6 +8,9 @@
 //!   writer appending batches of 1000 events of 100 B, without and with a
 //!   follower process reading everything it writes; `follow/follower`
 //!   (events/s): the follower's rate over the same run, start to caught up.
+//! - `follow/follower/backlog` (events/s): a follower's own pace, reading
+//!   the same writer's events all written while it waited (paused on its
+//!   stdin), so the two never share the CPUs.
 //! - `follow/idle-cpu` (ms): CPU time a follower process spends waiting
 //!   10 s on a stream (holding one event) nothing is appended to.
 
@@ -98,6 +101,7 @@ fn child(mode: &str, path: &Path, arg: u64) -> std::process::Child {
             &path.display().to_string(),
             &arg.to_string(),
         ])
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
         .unwrap()
@@ -171,6 +175,30 @@ fn throughput(cfg: &Cfg) {
         (written + 1) as f64 / caught_up,
         "events/s",
     );
+    drop(store);
+
+    // The follower's own pace: the same writer's events, all written
+    // before a follower (open since the start, paused on its stdin) reads
+    // them, so neither shares the CPUs with the other.
+    let path = cfg.scratch("follow-backlog");
+    let store = Store::open(&path, Options::default()).unwrap();
+    let mut follower = child("backlog", &path, 0);
+    let mut lines = ready(&mut follower);
+    let (written, _) = rounds(&store);
+    store.append(STREAM, b"end").unwrap();
+    {
+        use std::io::Write;
+        let mut go = follower.stdin.take().unwrap();
+        writeln!(go, "go").unwrap();
+    }
+    let caught_up: f64 = lines.next().unwrap().unwrap().parse().unwrap();
+    follower.wait().unwrap();
+    emit(
+        "follow",
+        "follow/follower/backlog",
+        (written + 1) as f64 / caught_up,
+        "events/s",
+    );
 }
 
 fn idle_cpu(cfg: &Cfg) {
@@ -222,7 +250,11 @@ pub fn child_main(mode: &str, path: &str, arg: u64) {
                 println!("{micros}");
             }
         }
-        "drain" => {
+        "drain" | "backlog" => {
+            if mode == "backlog" {
+                let mut go = String::new();
+                std::io::stdin().read_line(&mut go).unwrap();
+            }
             let start = Instant::now();
             let mut iter = store.iter(STREAM, 0).unwrap();
             loop {

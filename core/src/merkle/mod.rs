@@ -16,7 +16,7 @@ pub mod verify;
 
 use sha2::{Digest, Sha256};
 
-use crate::hash::Hash;
+use crate::hash::{sha256_padded, Block, Hash};
 
 /// Bytes of one leaf's data: the offset and the chain hash after it.
 pub const LEAF_DATA_LEN: usize = 40;
@@ -37,7 +37,7 @@ pub fn leaf_hash(data: &[u8]) -> Hash {
         block[1..1 + LEAF_DATA_LEN].copy_from_slice(data);
         block[1 + LEAF_DATA_LEN] = 0x80;
         block[56..].copy_from_slice(&((1 + LEAF_DATA_LEN as u64) * 8).to_be_bytes());
-        return compress(&[block]);
+        return sha256_padded(&[block]);
     }
     let mut hasher = Sha256::new();
     hasher.update([0u8]);
@@ -50,11 +50,6 @@ pub fn event_leaf_hash(offset: u64, chain_hash: &Hash) -> Hash {
     leaf_hash(&leaf_data(offset, chain_hash))
 }
 
-/// SHA-256's initial state (FIPS 180-4 §5.3.3).
-const SHA256_IV: [u32; 8] = [
-    0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
-];
-
 /// `SHA-256(0x01 || left || right)`. Proofs are made of little else, so
 /// the two padded blocks of its 65-byte message go straight to the
 /// compression function (the same SHA-256, without the buffering).
@@ -66,20 +61,7 @@ pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
     blocks[1][0] = right[31];
     blocks[1][1] = 0x80;
     blocks[1][56..].copy_from_slice(&(65u64 * 8).to_be_bytes());
-    compress(&blocks)
-}
-
-type Block = sha2::digest::generic_array::GenericArray<u8, sha2::digest::consts::U64>;
-
-/// SHA-256 of a message already padded into `blocks`.
-fn compress(blocks: &[Block]) -> Hash {
-    let mut state = SHA256_IV;
-    sha2::compress256(&mut state, blocks);
-    let mut out = [0u8; 32];
-    for (bytes, word) in out.chunks_exact_mut(4).zip(state) {
-        bytes.copy_from_slice(&word.to_be_bytes());
-    }
-    out
+    sha256_padded(&blocks)
 }
 
 /// The root of the empty tree: `SHA-256("")`.

@@ -30,7 +30,7 @@ use super::reader::{Next, RawRecord, RecordReader};
 use super::walk::{decode_payload, ChainWalk, Kept, Placement};
 use super::Segment;
 use crate::error::Result;
-use crate::hash::{chain_step, ChainHead, Hash};
+use crate::hash::{chain_step, chain_steps, ChainHead, Hash, Link};
 use crate::record::{Codec, Kind};
 use bytes::Bytes;
 
@@ -119,13 +119,29 @@ pub fn scan_tail(
 /// What a scan keeps: the events of a run of whole committed batches from
 /// where it started, walked along the chain as a cursor walks them, as
 /// long as they fit a budget and the chain holds.
+///
+/// The links are checked a batch at a time, at its COMMIT: the walk checks
+/// each record's offset and placement as it comes, and the batch's events
+/// are then hashed from the links their records claim, several at once
+/// (`hash::chain_steps`), each claim checked against the hash before it.
+/// Only whole batches are kept, so a broken link found at the COMMIT
+/// drops exactly what a record-by-record walk would have.
 struct Keep {
     /// Whether events are still kept: the budget has not run out and the
     /// chain has held so far.
     open: bool,
     budget: u64,
+    /// Its hash is the chain's at the end of the last batch kept.
     walk: ChainWalk,
+    /// The offset of `events[0]`.
+    start_offset: u64,
+    /// Each event's payload and the chain hash after it (for the open
+    /// batch, the hash its record links to until the batch is checked).
     events: Vec<(Bytes, Hash)>,
+    /// The records of the open batch, in order: the hash each links to,
+    /// and whether it is an event.
+    links: Vec<(Hash, bool)>,
+    hashes: Vec<Hash>,
     checkpoints: u64,
     /// The state at the end of the last committed batch kept.
     committed: usize,
@@ -142,7 +158,10 @@ impl Keep {
             open: budget > 0,
             budget,
             walk: ChainWalk::enter(header, from.head),
+            start_offset: from.head.next_offset,
             events: Vec::new(),
+            links: Vec::new(),
+            hashes: Vec::new(),
             checkpoints: 0,
             committed: 0,
             committed_checkpoints: 0,
@@ -167,9 +186,15 @@ impl Keep {
         if cost > self.budget {
             return self.close();
         }
-        match self.walk.step(segment, rec) {
-            Ok(Some(payload)) => self.events.push((payload, self.walk.hash)),
-            Ok(None) => self.checkpoints += u64::from(kind == Kind::Checkpoint),
+        match self.walk.step_unlinked(segment, rec) {
+            Ok((link, Some(payload))) => {
+                self.links.push((link, true));
+                self.events.push((payload, link));
+            }
+            Ok((link, None)) => {
+                self.links.push((link, false));
+                self.checkpoints += u64::from(kind == Kind::Checkpoint);
+            }
             // The chain does not hold here: the cursor that reads this
             // record reports it.
             Err(_) => return self.close(),
@@ -180,19 +205,62 @@ impl Keep {
 
     /// The record just pushed ended a batch at `pos`.
     fn commit(&mut self, pos: u64) {
-        if self.open {
-            self.committed = self.events.len();
-            self.committed_checkpoints = self.checkpoints;
-            self.committed_pos = pos;
-            self.committed_time = self.walk.last_time;
-            self.committed_cost = self.cost;
+        if !self.open {
+            return;
         }
+        if !self.check_links() {
+            // The chain does not hold in this batch: the cursor that
+            // reads it reports where.
+            return self.close();
+        }
+        self.committed = self.events.len();
+        self.committed_checkpoints = self.checkpoints;
+        self.committed_pos = pos;
+        self.committed_time = self.walk.last_time;
+        self.committed_cost = self.cost;
+    }
+
+    /// Hashes the open batch's events and checks every record's link;
+    /// moves the walk's hash to the batch's end if they hold.
+    fn check_links(&mut self) -> bool {
+        let first = self.committed;
+        let batch = &self.events[first..];
+        let links: Vec<Link<'_>> = batch
+            .iter()
+            .enumerate()
+            .map(|(i, (payload, link))| Link {
+                prev: link,
+                offset: self.start_offset + (first + i) as u64,
+                payload,
+            })
+            .collect();
+        chain_steps(&links, &mut self.hashes);
+        let mut hash = self.walk.hash;
+        let mut computed = self.hashes.iter();
+        for &(link, event) in &self.links {
+            if link != hash {
+                return false;
+            }
+            if event {
+                match computed.next() {
+                    Some(&h) => hash = h,
+                    None => return false,
+                }
+            }
+        }
+        for ((_, after), &h) in self.events[first..].iter_mut().zip(&self.hashes) {
+            *after = h;
+        }
+        self.links.clear();
+        self.walk.hash = hash;
+        true
     }
 
     /// Keeps the whole batches up to here and no more.
     fn close(&mut self) {
         self.open = false;
         self.events.truncate(self.committed);
+        self.links.clear();
     }
 
     fn into_kept(mut self, start_pos: u64, start: ChainHead) -> Option<Kept> {

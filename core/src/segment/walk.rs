@@ -205,51 +205,71 @@ impl ChainWalk {
     /// event (moved out of the record when stored raw), `None` for a
     /// checkpoint.
     pub fn step(&mut self, segment: &Segment, rec: RawRecord) -> Result<Option<Bytes>> {
+        if rec.header.offset == self.next_offset && rec.header.prev_hash != self.hash {
+            return Err(self.mismatch(
+                segment,
+                &rec,
+                "record does not link to the hash before it".into(),
+            ));
+        }
+        let (_, payload) = self.step_unlinked(segment, rec)?;
+        if let Some(payload) = &payload {
+            self.hash = chain_step(&self.hash, self.next_offset - 1, payload);
+        }
+        Ok(payload)
+    }
+
+    /// [`ChainWalk::step`] but for the link: checks the record's offset and
+    /// placement and decodes its payload, and returns the hash the record
+    /// links to with the payload. `hash` stays where it was: the caller
+    /// hashes the events from the links they claim (`hash::chain_steps`,
+    /// several at a time), checks each claim against the hash before it,
+    /// and sets `hash` to the last.
+    pub fn step_unlinked(
+        &mut self,
+        segment: &Segment,
+        rec: RawRecord,
+    ) -> Result<(Hash, Option<Bytes>)> {
         let h = &rec.header;
-        let what = match h.kind {
+        if h.offset != self.next_offset {
+            let reason = format!(
+                "record carries offset {}, expected {}",
+                h.offset, self.next_offset
+            );
+            return Err(self.mismatch(segment, &rec, reason));
+        }
+        if let Err(reason) = self.placement.check(h.kind, h.offset, h.is_commit()) {
+            return Err(self.mismatch(segment, &rec, reason));
+        }
+        let link = h.prev_hash;
+        match h.kind {
+            Kind::Checkpoint => return Ok((link, None)),
+            Kind::Time => {
+                self.last_time = Some(crate::record::time_of(&rec.stored));
+                return Ok((link, None));
+            }
+            Kind::Event => {}
+        }
+        let payload = decode_payload_owned(segment, rec, self.limit)?;
+        self.next_offset += 1;
+        Ok((link, Some(payload)))
+    }
+
+    fn mismatch(&self, segment: &Segment, rec: &RawRecord, reason: String) -> Error {
+        let what = match rec.header.kind {
             Kind::Event => "event",
             Kind::Checkpoint => "checkpoint",
             Kind::Time => "time",
         };
-        let mismatch = |offset: u64, reason: String| Error::ChainMismatch {
+        Error::ChainMismatch {
             stream: segment.stream,
-            offset,
+            offset: self.next_offset,
             reason: format!(
                 "{reason} ({what} record at byte {} of {})",
                 rec.pos,
                 segment.display_path().display()
             ),
-        };
-        if h.offset != self.next_offset {
-            return Err(mismatch(
-                self.next_offset,
-                format!(
-                    "record carries offset {}, expected {}",
-                    h.offset, self.next_offset
-                ),
-            ));
         }
-        if h.prev_hash != self.hash {
-            return Err(mismatch(
-                self.next_offset,
-                "record does not link to the hash before it".into(),
-            ));
-        }
-        self.placement
-            .check(h.kind, h.offset, h.is_commit())
-            .map_err(|reason| mismatch(self.next_offset, reason))?;
-        match h.kind {
-            Kind::Checkpoint => return Ok(None),
-            Kind::Time => {
-                self.last_time = Some(crate::record::time_of(&rec.stored));
-                return Ok(None);
-            }
-            Kind::Event => {}
-        }
-        let payload = decode_payload_owned(segment, rec, self.limit)?;
-        self.hash = chain_step(&self.hash, self.next_offset, &payload);
-        self.next_offset += 1;
-        Ok(Some(payload))
     }
 }
 

@@ -1,11 +1,18 @@
 //! The hash chain: `h(-1) = 0^32`, `h(n) = SHA-256(h(n-1) || u64_le(n) || payload(n))`.
 
+mod lanes;
+mod message;
+#[cfg(target_arch = "x86_64")]
+mod shani_x4;
+
 use std::fmt;
 use std::str::FromStr;
 
-use sha2::{Digest, Sha256};
-
 use crate::error::Error;
+
+pub use lanes::{chain_steps, Link};
+use message::ChainMessage;
+pub(crate) use message::{sha256_padded, Block};
 
 /// A 32-byte SHA-256 chain hash.
 pub type Hash = [u8; 32];
@@ -14,12 +21,14 @@ pub type Hash = [u8; 32];
 pub const GENESIS_HASH: Hash = [0u8; 32];
 
 /// One link of the chain: the hash of event `offset` given the hash before it.
+///
+/// Every append, verified read and `verify` computes one per event, so the
+/// message goes to SHA-256's compression function block by block, padded
+/// here (`message.rs`), without the buffering of the `Digest` API: about a
+/// quarter faster for 100-byte events. The tests check it against that API
+/// for every length around the block boundaries.
 pub fn chain_step(prev: &Hash, offset: u64, payload: &[u8]) -> Hash {
-    let mut hasher = Sha256::new();
-    hasher.update(prev);
-    hasher.update(offset.to_le_bytes());
-    hasher.update(payload);
-    hasher.finalize().into()
+    ChainMessage::new(prev, offset, payload).digest()
 }
 
 /// The summary of a stream's whole history: how many events it holds and the
@@ -109,6 +118,36 @@ pub fn from_hex(s: &str) -> Option<Hash> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The chain hash as its definition reads, through the `Digest` API.
+    fn by_definition(prev: &Hash, offset: u64, payload: &[u8]) -> Hash {
+        use sha2::{Digest, Sha256};
+        let mut hasher = Sha256::new();
+        hasher.update(prev);
+        hasher.update(offset.to_le_bytes());
+        hasher.update(payload);
+        hasher.finalize().into()
+    }
+
+    /// Every payload length from empty to past three blocks: the message
+    /// ending in the first block, exactly filling one, leaving no room for
+    /// the length, and with whole blocks between.
+    #[test]
+    fn chain_step_is_sha256_of_its_message() {
+        let prev: Hash = std::array::from_fn(|i| i as u8 * 7 + 1);
+        let payload: Vec<u8> = (0..300u32).map(|i| (i * 31 + 5) as u8).collect();
+        for len in 0..payload.len() {
+            for offset in [0, 1, u64::MAX - len as u64] {
+                assert_eq!(
+                    chain_step(&prev, offset, &payload[..len]),
+                    by_definition(&prev, offset, &payload[..len]),
+                    "payload of {len} bytes"
+                );
+            }
+        }
+        let big = vec![0xa5u8; 1 << 16];
+        assert_eq!(chain_step(&prev, 9, &big), by_definition(&prev, 9, &big));
+    }
 
     #[test]
     fn display_parse_round_trip() {
