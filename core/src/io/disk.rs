@@ -4,10 +4,11 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use super::watch::{DirWatcher, Wake};
-use super::{temp_path, ByteFile, StorageDir};
+use super::{ByteFile, StorageDir};
 
 /// A store directory on a real file system.
 #[derive(Debug)]
@@ -26,6 +27,20 @@ impl DiskDir {
 
     fn path(&self, rel: &Path) -> PathBuf {
         self.root.join(rel)
+    }
+
+    /// A temporary name beside `rel` that no other writer uses: two
+    /// writers of one file (an uploader rebuilding an index while a reader
+    /// caches it, or two processes) must not write, or rename away, each
+    /// other's temporary file. It ends in `TEMP_SUFFIX`, so a writer's open
+    /// removes it if a crash leaves it.
+    fn unique_temp(&self, rel: &Path) -> PathBuf {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let mut name = rel.as_os_str().to_owned();
+        name.push(format!(".{}-{n}", std::process::id()));
+        name.push(super::TEMP_SUFFIX);
+        self.path(Path::new(&name))
     }
 }
 
@@ -125,7 +140,7 @@ impl StorageDir for DiskDir {
 
     fn write_atomic(&self, rel: &Path, contents: &[u8]) -> io::Result<()> {
         let final_path = self.path(rel);
-        let temp = self.path(&temp_path(rel));
+        let temp = self.unique_temp(rel);
         let mut file = OpenOptions::new()
             .write(true)
             .create(true)
@@ -142,7 +157,7 @@ impl StorageDir for DiskDir {
         // No fsyncs: a cache lost or torn by a power loss is found out by
         // its checks, and two fsyncs per file would cost more than it saves
         // (a store closing 1,000 streams would wait for 2,000 of them).
-        let temp = self.path(&temp_path(rel));
+        let temp = self.unique_temp(rel);
         fs::write(&temp, contents)?;
         fs::rename(&temp, self.path(rel))
     }
@@ -307,6 +322,35 @@ impl ByteFile for DiskFile {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+
+    /// Threads writing one file at once (an uploader rebuilding an index
+    /// while a reader caches it) all succeed, the file is whole, and no
+    /// temporary file is left.
+    #[test]
+    fn writers_of_one_file_at_once_never_clash() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = DiskDir::new(dir.path());
+        let rel = Path::new("00000000000000000000.idx");
+        let contents: Vec<Vec<u8>> = (0..4u8).map(|t| vec![t; 64 << 10]).collect();
+        std::thread::scope(|scope| {
+            for (t, bytes) in contents.iter().enumerate() {
+                let store = &store;
+                scope.spawn(move || {
+                    for _ in 0..200 {
+                        if t % 2 == 0 {
+                            store.write_atomic(rel, bytes).unwrap();
+                        } else {
+                            store.write_cache(rel, bytes).unwrap();
+                        }
+                    }
+                });
+            }
+        });
+        let written = fs::read(dir.path().join(rel)).unwrap();
+        assert!(contents.contains(&written));
+        let names: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(names.len(), 1);
+    }
 
     /// A copy that fails part way leaves no temp file behind, and the file
     /// and its other name as they were.
