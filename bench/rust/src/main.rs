@@ -244,21 +244,20 @@ fn limit(cfg: &Cfg) {
 
 // ---------------------------------------------------------------- stratalog core
 
-/// `BENCH_ONLY=<text>`: run only the append cells whose name contains it
-/// and skip the rest (for profiling one cell of the core, e.g.
-/// `BENCH_ONLY=append/4KiB/x100/nosync perf record stratabench run core`).
+/// `BENCH_ONLY=<text>`: run only the cells of `run core` whose name
+/// contains it (for profiling one cell, e.g.
+/// `BENCH_ONLY=append/4KiB/x100/nosync perf record stratabench run core`;
+/// `BENCH_ONLY=/4KiB` also runs the 4 KiB reads and verify).
 fn only() -> Option<String> {
     std::env::var("BENCH_ONLY").ok().filter(|s| !s.is_empty())
 }
 
 fn core(cfg: &Cfg) {
     let only = only();
+    let wanted = |name: &str| only.as_ref().is_none_or(|o| name.contains(o.as_str()));
     for fsync in [false, true] {
         for (size, batch) in APPEND_CELLS {
-            if only
-                .as_ref()
-                .is_some_and(|o| !append_name(size, batch, fsync).contains(o.as_str()))
-            {
+            if !wanted(&append_name(size, batch, fsync)) {
                 continue;
             }
             let evs = events(size, batch);
@@ -277,11 +276,8 @@ fn core(cfg: &Cfg) {
             );
         }
     }
-    if only.is_some() {
-        return;
-    }
     let event = events(100, 1);
-    for threads in THREADS {
+    for threads in THREADS.into_iter().filter(|t| wanted(&format!("durable/{t}t"))) {
         let dir = cfg.scratch("core");
         let store = Store::open(&dir, Options::default()).unwrap();
         let rate = run_threads(threads, cfg.budget, || {
@@ -298,6 +294,9 @@ fn core(cfg: &Cfg) {
         (STREAM_100, cfg.seq100, "100B"),
         (STREAM_4K, cfg.seq4k, "4KiB"),
     ] {
+        if !wanted(&format!("read/seq/{name}")) {
+            continue;
+        }
         let start = Instant::now();
         let mut n = 0u64;
         for event in store.iter(stream, 0).unwrap() {
@@ -313,18 +312,23 @@ fn core(cfg: &Cfg) {
         );
     }
     let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
-    let (n, secs) = run_for(cfg.budget, 100, || {
-        let offset = rng.below(cfg.seq100 - RANDOM_EVENTS);
-        let got = store
-            .read_from(STREAM_100, offset, RANDOM_MAX_BYTES)
-            .unwrap();
-        assert_eq!(got.len() as u64, RANDOM_EVENTS);
-    });
-    emit("core", "read/random/100B", secs * 1e6 / n as f64, "us");
+    if wanted("read/random/100B") {
+        let (n, secs) = run_for(cfg.budget, 100, || {
+            let offset = rng.below(cfg.seq100 - RANDOM_EVENTS);
+            let got = store
+                .read_from(STREAM_100, offset, RANDOM_MAX_BYTES)
+                .unwrap();
+            assert_eq!(got.len() as u64, RANDOM_EVENTS);
+        });
+        emit("core", "read/random/100B", secs * 1e6 / n as f64, "us");
+    }
     for (stream, count, name) in [
         (STREAM_100, cfg.seq100, "100B"),
         (STREAM_4K, cfg.seq4k, "4KiB"),
     ] {
+        if !wanted(&format!("verify/{name}")) {
+            continue;
+        }
         let start = Instant::now();
         let report = store.verify(stream).unwrap();
         let secs = start.elapsed().as_secs_f64();
@@ -337,7 +341,9 @@ fn core(cfg: &Cfg) {
         );
     }
     drop(store);
-    open_cells(cfg);
+    if only.is_none() {
+        open_cells(cfg);
+    }
 }
 
 /// The open cells and the RSS cell; `stratabench run open` runs these

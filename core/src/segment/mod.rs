@@ -12,6 +12,7 @@
 
 mod header;
 mod index;
+mod keep;
 mod reader;
 mod scan;
 mod tail;
@@ -24,10 +25,11 @@ mod walk;
 pub(crate) use header::{SegmentHeader, SegmentRules};
 pub use header::{FORMAT_VERSION, LEN as HEADER_LEN};
 pub(crate) use index::{IndexEntry, SegmentIndex};
+pub(crate) use keep::{read_ahead, VerifiedRun};
 pub(crate) use reader::{Next, RawRecord, RecordReader};
 pub(crate) use scan::{scan_tail, scan_tail_keeping, DamageKind, ScanStart, TailEnd};
 pub(crate) use tail::TailMarker;
-pub(crate) use walk::{ChainWalk, VerifiedRun};
+pub(crate) use walk::ChainWalk;
 
 /// Reading, writing and resuming from a stream's tail marker.
 pub(crate) mod tail_marker {

@@ -115,6 +115,14 @@ impl<S: Deref<Target = Segment>> RecordReader<S> {
         true
     }
 
+    /// Moves back to `pos`, where a record this reader returned began or
+    /// ended: a caller that read ahead goes on from where what it took
+    /// ends (`keep::read_ahead`). The window may still hold those bytes.
+    pub fn back_to(&mut self, pos: u64) {
+        debug_assert!(pos <= self.pos);
+        self.pos = pos.min(self.pos);
+    }
+
     /// Makes the window hold the `len` bytes at `pos` (which the caller has
     /// checked lie below the limit) and returns where they start in it.
     /// Callers borrow what they only check and slice (a reference count)

@@ -26,13 +26,13 @@
 
 use super::header::SegmentHeader;
 use super::index::IndexEntry;
+use super::keep::{Keep, Kept};
 use super::reader::{Next, RawRecord, RecordReader};
-use super::walk::{decode_payload, ChainWalk, Kept, Placement};
+use super::walk::{decode_payload, ChainWalk, Placement};
 use super::Segment;
 use crate::error::Result;
-use crate::hash::{chain_step, chain_steps, ChainHead, Hash, Link};
-use crate::record::{Codec, Kind};
-use bytes::Bytes;
+use crate::hash::{chain_step, ChainHead};
+use crate::record::Kind;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TailEnd {
@@ -116,167 +116,6 @@ pub fn scan_tail(
     scan_tail_keeping(segment, header, from, file_len, 0, u64::MAX)
 }
 
-/// What a scan keeps: the events of a run of whole committed batches from
-/// where it started, walked along the chain as a cursor walks them, as
-/// long as they fit a budget and the chain holds.
-///
-/// The links are checked a batch at a time, at its COMMIT: the walk checks
-/// each record's offset and placement as it comes, and the batch's events
-/// are then hashed from the links their records claim, several at once
-/// (`hash::chain_steps`), each claim checked against the hash before it.
-/// Only whole batches are kept, so a broken link found at the COMMIT
-/// drops exactly what a record-by-record walk would have.
-struct Keep {
-    /// Whether events are still kept: the budget has not run out and the
-    /// chain has held so far.
-    open: bool,
-    budget: u64,
-    /// Its hash is the chain's at the end of the last batch kept.
-    walk: ChainWalk,
-    /// The offset of `events[0]`.
-    start_offset: u64,
-    /// Each event's payload and the chain hash after it (for the open
-    /// batch, the hash its record links to until the batch is checked).
-    events: Vec<(Bytes, Hash)>,
-    /// The records of the open batch, in order: the hash each links to,
-    /// and whether it is an event.
-    links: Vec<(Hash, bool)>,
-    hashes: Vec<Hash>,
-    checkpoints: u64,
-    /// The state at the end of the last committed batch kept.
-    committed: usize,
-    committed_checkpoints: u64,
-    committed_pos: u64,
-    committed_time: Option<u64>,
-    cost: u64,
-    committed_cost: u64,
-}
-
-impl Keep {
-    fn new(header: &SegmentHeader, from: &ScanStart, budget: u64) -> Self {
-        Keep {
-            open: budget > 0,
-            budget,
-            walk: ChainWalk::enter(header, from.head),
-            start_offset: from.head.next_offset,
-            events: Vec::new(),
-            links: Vec::new(),
-            hashes: Vec::new(),
-            checkpoints: 0,
-            committed: 0,
-            committed_checkpoints: 0,
-            committed_pos: from.pos,
-            committed_time: None,
-            cost: 0,
-            committed_cost: 0,
-        }
-    }
-
-    /// Walks `rec`, the next record, and keeps its event.
-    fn push(&mut self, segment: &Segment, rec: RawRecord) {
-        if !self.open {
-            return;
-        }
-        let kind = rec.header.kind;
-        let mut cost = rec.header.record_len() + std::mem::size_of::<(Bytes, Hash)>() as u64;
-        if rec.header.codec != Codec::Raw {
-            // Decoded into a buffer of its own.
-            cost += u64::from(rec.header.stored_len);
-        }
-        if cost > self.budget {
-            return self.close();
-        }
-        match self.walk.step_unlinked(segment, rec) {
-            Ok((link, Some(payload))) => {
-                self.links.push((link, true));
-                self.events.push((payload, link));
-            }
-            Ok((link, None)) => {
-                self.links.push((link, false));
-                self.checkpoints += u64::from(kind == Kind::Checkpoint);
-            }
-            // The chain does not hold here: the cursor that reads this
-            // record reports it.
-            Err(_) => return self.close(),
-        }
-        self.budget -= cost.min(self.budget);
-        self.cost += cost;
-    }
-
-    /// The record just pushed ended a batch at `pos`.
-    fn commit(&mut self, pos: u64) {
-        if !self.open {
-            return;
-        }
-        if !self.check_links() {
-            // The chain does not hold in this batch: the cursor that
-            // reads it reports where.
-            return self.close();
-        }
-        self.committed = self.events.len();
-        self.committed_checkpoints = self.checkpoints;
-        self.committed_pos = pos;
-        self.committed_time = self.walk.last_time;
-        self.committed_cost = self.cost;
-    }
-
-    /// Hashes the open batch's events and checks every record's link;
-    /// moves the walk's hash to the batch's end if they hold.
-    fn check_links(&mut self) -> bool {
-        let first = self.committed;
-        let batch = &self.events[first..];
-        let links: Vec<Link<'_>> = batch
-            .iter()
-            .enumerate()
-            .map(|(i, (payload, link))| Link {
-                prev: link,
-                offset: self.start_offset + (first + i) as u64,
-                payload,
-            })
-            .collect();
-        chain_steps(&links, &mut self.hashes);
-        let mut hash = self.walk.hash;
-        let mut computed = self.hashes.iter();
-        for &(link, event) in &self.links {
-            if link != hash {
-                return false;
-            }
-            if event {
-                match computed.next() {
-                    Some(&h) => hash = h,
-                    None => return false,
-                }
-            }
-        }
-        for ((_, after), &h) in self.events[first..].iter_mut().zip(&self.hashes) {
-            *after = h;
-        }
-        self.links.clear();
-        self.walk.hash = hash;
-        true
-    }
-
-    /// Keeps the whole batches up to here and no more.
-    fn close(&mut self) {
-        self.open = false;
-        self.events.truncate(self.committed);
-        self.links.clear();
-    }
-
-    fn into_kept(mut self, start_pos: u64, start: ChainHead) -> Option<Kept> {
-        self.events.truncate(self.committed);
-        (!self.events.is_empty()).then_some(Kept {
-            start_pos,
-            start,
-            end_pos: self.committed_pos,
-            events: self.events,
-            checkpoints: self.committed_checkpoints,
-            last_time: self.committed_time,
-            cost: self.committed_cost,
-        })
-    }
-}
-
 /// [`scan_tail`], also walking along the chain the committed batches it
 /// reads from `from.pos` on and keeping their events, as long as they fit
 /// `budget` bytes and the chain holds; and stopping after the first COMMIT
@@ -292,8 +131,8 @@ pub fn scan_tail_keeping(
     let stop_at = from.pos.saturating_add(step);
     let mut stopped = false;
     let records_start = header.len() as u64;
-    let mut keep = Keep::new(header, &from, budget);
-    let (start_pos, start_head) = (from.pos, from.head);
+    // Batches are kept whole: a follower keeps committed events only.
+    let mut keep = Keep::new(ChainWalk::enter(header, from.head), from.pos, budget);
     let mut reader = RecordReader::new(segment, from.pos, file_len);
     // A start is never just after a checkpoint (one is always followed by
     // its event in the same batch), so placement starts afresh there.
@@ -348,13 +187,13 @@ pub fn scan_tail_keeping(
                 committed_offset = next_offset;
                 checkpoints.append(&mut pending);
                 last_time = pending_time.or(last_time);
-                if keep.open {
+                if keep.is_open() {
                     last_commit = Some(rec.clone());
                     keep.push(segment, rec);
                 } else {
                     last_commit = Some(rec);
                 }
-                keep.commit(committed_len);
+                keep.settle(committed_len, true);
                 if committed_len >= stop_at && committed_len < file_len {
                     stopped = true;
                     break TailEnd::Clean;
@@ -419,7 +258,7 @@ pub fn scan_tail_keeping(
         checkpoints,
         last_time,
         end,
-        kept: keep.into_kept(start_pos, start_head),
+        kept: keep.into_kept(),
         stopped,
     })
 }

@@ -1,7 +1,5 @@
 //! Following the hash chain record by record.
 
-use std::sync::Arc;
-
 use bytes::Bytes;
 
 use super::reader::RawRecord;
@@ -187,18 +185,20 @@ impl ChainWalk {
             && !self.placement.after_time
     }
 
-    /// Moves past one event of a [`VerifiedRun`] this walk took up at its
+    /// Moves past one event of a `VerifiedRun` this walk took up at its
     /// start: `hash` is the chain hash after it.
     pub fn take_verified(&mut self, hash: Hash) {
         self.next_offset += 1;
         self.hash = hash;
     }
 
-    /// Stands at the end of a [`VerifiedRun`] taken up, all its events
-    /// taken: after a COMMIT, with the run's last time record.
-    pub fn end_verified(&mut self, last_time: Option<u64>) {
-        self.placement = Placement::new(self.placement.rules);
-        self.last_time = last_time.or(self.last_time);
+    /// Stands at the end of a `VerifiedRun` taken up, all its events
+    /// taken: `end` is the walk of the run's own reader there (a run that
+    /// met no time record knows none, and the last one before it stands).
+    pub fn end_verified(&mut self, end: ChainWalk) {
+        let last_time = end.last_time.or(self.last_time);
+        *self = end;
+        self.last_time = last_time;
     }
 
     /// Checks one record against the chain. Returns the raw payload of an
@@ -270,51 +270,6 @@ impl ChainWalk {
                 segment.display_path().display()
             ),
         }
-    }
-}
-
-/// Events of one segment whose records a follower's refresh step
-/// (`stream/follow.rs`) read, CRC-checked and walked along the chain once
-/// already (offset, link, placement, SHA-256, as [`ChainWalk::step`]), from
-/// a batch boundary to the end of a committed batch. A cursor whose own
-/// walk stands exactly at the start (same segment, byte position and chain
-/// head, at a batch boundary) takes them as its next events instead of
-/// reading and checking the same records again: they are what its walk
-/// would have produced from there.
-#[derive(Debug)]
-pub struct VerifiedRun {
-    segment: Arc<Segment>,
-    pub(crate) kept: Kept,
-}
-
-/// What a scan kept of the batches it walked (see [`VerifiedRun`]).
-#[derive(Debug)]
-pub struct Kept {
-    /// Where the run starts: a batch boundary, and the chain head there.
-    pub start_pos: u64,
-    pub start: ChainHead,
-    /// Where its last record, a COMMIT, ends.
-    pub end_pos: u64,
-    /// Each event's payload and the chain hash after it; the offsets run
-    /// on from `start.next_offset`.
-    pub events: Vec<(Bytes, Hash)>,
-    /// Checkpoint records among them.
-    pub checkpoints: u64,
-    /// The time of the last time record among them.
-    pub last_time: Option<u64>,
-    /// What keeping them costs in memory (roughly).
-    pub cost: u64,
-}
-
-impl VerifiedRun {
-    pub fn new(segment: Arc<Segment>, kept: Kept) -> Self {
-        VerifiedRun { segment, kept }
-    }
-
-    /// Whether these are events of `segment` (this very handle: segments
-    /// of one stream's snapshots are shared, never made twice).
-    pub fn of(&self, segment: &Segment) -> bool {
-        std::ptr::eq(Arc::as_ptr(&self.segment), segment)
     }
 }
 

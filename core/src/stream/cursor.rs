@@ -17,6 +17,11 @@
 //!   when its own walk stands exactly where that walk started (same
 //!   segment, byte position and chain head, at a batch boundary), and then
 //!   moves its walk and reader past them as if it had read them itself.
+//! - Otherwise it reads a group of records ahead of itself and checks
+//!   their links together (`segment::read_ahead`), which keeps only what
+//!   its own walk would have returned, and stops where a follower's run
+//!   starts. Where a group keeps nothing, the cursor reads those records
+//!   one by one, so an error names the same record it always did.
 
 use std::sync::Arc;
 
@@ -29,8 +34,15 @@ use crate::prune_anchor;
 use crate::record::Kind;
 use crate::segment::ChainWalk;
 use crate::segment::IndexEntry;
+use crate::segment::{read_ahead, Segment, VerifiedRun};
 use crate::segment::{Next, RawRecord, RecordReader};
-use crate::segment::{Segment, VerifiedRun};
+
+/// The events a cursor reads ahead of itself at first, and at most: groups
+/// hashed together (`segment::read_ahead`). Four SHA-256 lanes want at
+/// least four events at once; a first group of 8 keeps what a short read
+/// reads for nothing small, and 64 (or 256 KiB) bounds what one holds.
+const FIRST_READ_AHEAD: usize = 8;
+const MAX_READ_AHEAD: usize = 64;
 
 /// A position in a stream, fixed to the snapshot it was made from.
 #[derive(Debug)]
@@ -43,9 +55,15 @@ pub struct Cursor {
     walk: ChainWalk,
     /// Whether the last record read closed a batch.
     at_commit: bool,
-    /// A run of verified events this cursor is taking (see `follow.rs`),
-    /// and how many it has taken.
+    /// A run of verified events this cursor is taking (a follower's, see
+    /// `follow.rs`, or its own read ahead), and how many it has taken.
     serving: Option<(Arc<VerifiedRun>, usize)>,
+    /// How many events the next read ahead takes: it starts small, so a
+    /// short read reads little past what it returns, and doubles.
+    ahead_group: usize,
+    /// No read ahead before this offset: the last one kept nothing, and
+    /// the records it stopped at are read one by one.
+    ahead_after: u64,
     /// Raw payload bytes returned or checked so far.
     pub bytes: u64,
     pub checkpoints: u64,
@@ -94,6 +112,8 @@ impl Cursor {
             reader: None,
             at_commit: true,
             serving: None,
+            ahead_group: FIRST_READ_AHEAD,
+            ahead_after: 0,
             bytes: 0,
             checkpoints: 0,
         };
@@ -406,31 +426,17 @@ impl Cursor {
     }
 
     /// The next event of the verified run this cursor takes, if it takes
-    /// one; at the run's end, the walk and reader move past it. A run is
-    /// taken up only where this cursor's walk stands exactly at its start:
-    /// the same segment, byte position and chain head, at a batch boundary.
+    /// one; at the run's end, the walk and reader move past it.
     fn next_verified(&mut self) -> Result<Option<(u64, Bytes)>> {
-        let Some(reader) = self.reader.as_mut() else {
+        if self.serving.is_none() {
+            let Some(run) = self.follower_run().or_else(|| self.read_ahead()) else {
+                return Ok(None);
+            };
+            self.serving = Some((run, 0));
+        }
+        let (Some(reader), Some((run, taken))) = (self.reader.as_mut(), self.serving.as_mut())
+        else {
             return Ok(None);
-        };
-        let (run, taken) = match self.serving.as_mut() {
-            Some(serving) => serving,
-            None => {
-                if !self.at_commit || !self.walk.at_batch_start() {
-                    return Ok(None);
-                }
-                let Some(run) = self.snapshot.checked_of(reader.segment()) else {
-                    return Ok(None);
-                };
-                let kept = &run.kept;
-                if kept.start_pos != reader.pos()
-                    || kept.start != self.walk.head()
-                    || kept.end_pos > reader.limit()
-                {
-                    return Ok(None);
-                }
-                self.serving.insert((run, 0))
-            }
         };
         let Some((payload, hash)) = run.kept.events.get(*taken) else {
             // Not taken up with no events, nor left at its end (below).
@@ -460,11 +466,53 @@ impl Cursor {
                 ),
             });
         }
-        self.walk.end_verified(run.kept.last_time);
+        self.walk.end_verified(run.kept.end);
         self.checkpoints += run.kept.checkpoints;
-        self.at_commit = true;
+        self.at_commit = run.kept.ends_batch;
         self.serving = None;
         Ok(Some(event))
+    }
+
+    /// The events a follower's refresh step read and verified from exactly
+    /// where this cursor stands, if there are any: the same segment, byte
+    /// position and chain head, at a batch boundary.
+    fn follower_run(&self) -> Option<Arc<VerifiedRun>> {
+        let reader = self.reader.as_ref()?;
+        if !self.at_commit || !self.walk.at_batch_start() {
+            return None;
+        }
+        let run = self.snapshot.checked_of(reader.segment())?;
+        let kept = &run.kept;
+        (kept.start_pos == reader.pos()
+            && kept.start == self.walk.head()
+            && kept.end_pos <= reader.limit())
+        .then_some(run)
+    }
+
+    /// The next group of events read and walked as one run, their links
+    /// hashed together, if one can be kept from here; when none can, the
+    /// records are read one by one for a group's length (they report what
+    /// is wrong with them exactly as they always did). A group stops where
+    /// a follower's run starts, so that the cursor takes that run there.
+    fn read_ahead(&mut self) -> Option<Arc<VerifiedRun>> {
+        let reader = self.reader.as_ref()?;
+        let head = self.snapshot.head.next_offset;
+        let left = head - self.walk.next_offset.min(head);
+        let until = match self.snapshot.checked_of(reader.segment()) {
+            Some(run) if run.kept.start_pos > reader.pos() => run.kept.start_pos,
+            _ => reader.limit(),
+        };
+        if self.walk.next_offset < self.ahead_after || left == 0 || reader.pos() >= until {
+            return None;
+        }
+        let reader = self.reader.as_mut()?;
+        let Some(kept) = read_ahead(reader, self.walk, self.ahead_group, left, until) else {
+            self.ahead_after = self.walk.next_offset + self.ahead_group as u64;
+            return None;
+        };
+        self.ahead_group = (self.ahead_group * 2).min(MAX_READ_AHEAD);
+        let segment = self.snapshot.segments[self.seg_index].clone();
+        Some(Arc::new(VerifiedRun::new(segment, kept)))
     }
 
     fn ended_early(&self) -> Error {
