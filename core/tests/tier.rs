@@ -692,6 +692,97 @@ fn a_prune_of_a_tiered_store_moves_the_bucket_and_deletes_what_it_dropped() {
     store.close().unwrap();
 }
 
+/// Waits (at most 30 s) for `done`: what the uploader does after the bucket
+/// holds the data (`sync_tier` has returned by then) happens on its thread.
+fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !done() {
+        assert!(std::time::Instant::now() < deadline, "never: {what}");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+/// Objects a prune's round could not delete (the bucket refused, or the
+/// writer died between the manifest's move and its deletes) are deleted by
+/// a later round, and nothing at or past the first offset is.
+#[test]
+fn objects_a_prune_left_in_the_bucket_are_swept_by_a_later_round() {
+    let dir = tempfile::tempdir().unwrap();
+    let bucket = MemoryTier::new();
+    let store = Store::open_tiered(dir.path(), small(8192, 16), config(&bucket)).unwrap();
+    fill(&store, 1, 0, 1000);
+    store.sync_tier().unwrap();
+    bucket.set_deletes_fail(true);
+    let first = store.prune(1, 600).unwrap();
+    // The bucket holds everything appended: `sync_tier` returns. The
+    // failed deletes are the stream's error.
+    store.sync_tier().unwrap();
+    let refused = |store: &Store| {
+        let stats = store.tier_stats().unwrap();
+        stats
+            .last_error
+            .is_some_and(|e| e.contains("refused the delete"))
+    };
+    eventually("the refused delete is reported", || refused(&store));
+    // The manifest moved; what it dropped is still there.
+    assert!(object_bases(&bucket, 1)[0] < first);
+    let remote = Store::open_tier_read_only(Arc::new(bucket.clone()), Default::default()).unwrap();
+    assert_eq!(remote.first_offset(1).unwrap(), first);
+    drop(remote);
+    // Still refused: appends go on and are uploaded.
+    let head = fill(&store, 1, 1000, 100);
+    store.sync_tier().unwrap();
+    let remote = Store::open_tier_read_only(Arc::new(bucket.clone()), Default::default()).unwrap();
+    remote.verify_against(1, &head).unwrap();
+    drop(remote);
+    assert!(object_bases(&bucket, 1)[0] < first);
+    // Partial tiles whose full tile is up, which the refused deletes left.
+    let stale_partials = |bucket: &MemoryTier| {
+        let keys = bucket.keys();
+        keys.iter()
+            .filter(|k| {
+                k.split_once(".p/")
+                    .is_some_and(|(full, _)| keys.iter().any(|f| f == full))
+            })
+            .count()
+    };
+    assert!(stale_partials(&bucket) > 0);
+    bucket.set_deletes_fail(false);
+    let head = fill(&store, 1, 1100, 100);
+    store.sync_tier().unwrap();
+    eventually("the leftovers are swept", || {
+        object_bases(&bucket, 1)[0] == first
+            && stale_partials(&bucket) == 0
+            && store.tier_stats().unwrap().last_error.is_none()
+    });
+    assert_bucket_pruned_to(&bucket, 1, first, &head);
+    store.close().unwrap();
+
+    // What a writer that died between a manifest's move and its deletes
+    // leaves: objects below the first offset, of any epoch, and an older
+    // anchor. The first round after the next open deletes them.
+    let stream_dir = format!("streams/{:020}", 1);
+    let leftovers = [
+        format!("{stream_dir}/{:020}-{:08x}.seg", 16, 1),
+        format!("{stream_dir}/{:020}-{:08x}.idx", first - 1, 7),
+        format!("{stream_dir}/ANCHOR-{:020}", first / 2),
+    ];
+    for key in &leftovers {
+        bucket.overwrite(key, b"left behind".to_vec());
+    }
+    let others = bucket.keys().len() - leftovers.len();
+    let store = Store::open_tiered(dir.path(), small(8192, 16), config(&bucket)).unwrap();
+    let head = fill(&store, 1, 1200, 100);
+    store.sync_tier().unwrap();
+    eventually("the crash's leftovers are swept", || {
+        let keys = bucket.keys();
+        leftovers.iter().all(|k| !keys.contains(k))
+    });
+    assert!(bucket.keys().len() >= others);
+    assert_bucket_pruned_to(&bucket, 1, first, &head);
+    store.close().unwrap();
+}
+
 #[test]
 fn a_prune_the_bucket_missed_reaches_it_at_the_next_open() {
     let dir = tempfile::tempdir().unwrap();

@@ -129,6 +129,14 @@ struct State {
     /// none).
     tiles: HashMap<u64, TileBuilder>,
     tiles_end: HashMap<u64, u64>,
+    /// Streams whose objects below the manifest's first offset this writer
+    /// has deleted (`Round::sweep`): none when it opens, so a crash or a
+    /// delete that failed after a prune leaves nothing behind for good.
+    swept: BTreeSet<u64>,
+    /// Per stream: directories of partial tiles whose full tile is up and
+    /// whose deletes failed, tried again at each round (kept in memory
+    /// only: after a restart they stay in the bucket, unread).
+    superseded_partials: HashMap<u64, Vec<String>>,
 }
 
 impl State {
@@ -629,19 +637,13 @@ impl Shared {
     /// is (or a round fails, or the store closes), evicting local copies as
     /// the cache fills.
     fn upload(&self, stream: u64) -> std::result::Result<(), RoundError> {
+        // Deletes of what the bucket no longer needs that failed: reported
+        // once the uploads are done, never holding them back.
+        let mut cleanup = None;
         loop {
-            let mut etags = std::mem::take(&mut self.state.lock().etags);
-            let outcome = Round {
-                tier: self.tier.as_ref(),
-                local: &self.local,
-                catalog: &self.catalog,
-                etags: &mut etags,
-                epoch: self.lease.epoch(),
-            }
-            .run(stream);
+            let outcome = self.round(|round| round.run(stream));
             let pending = self.count_pending(stream);
             let mut state = self.state.lock();
-            state.etags = etags;
             match pending {
                 (0, _) => state.pending.remove(&stream),
                 counted => state.pending.insert(stream, counted),
@@ -660,32 +662,79 @@ impl Shared {
             self.evict(&mut state, 0);
             let closing = state.closing;
             drop(state);
-            self.upload_tiles(stream)?;
+            self.upload_tiles(stream, &mut cleanup)?;
+            if let Err(e) = self.round(|round| round.sweep(stream)) {
+                cleanup.get_or_insert(e);
+            }
             self.progress.notify_all();
             if done.is_empty() || pending.0 == 0 || closing {
-                return Ok(());
+                return cleanup.map_or(Ok(()), Err);
             }
         }
     }
 
+    /// Runs `work` on a round that holds this writer's manifest etags and
+    /// sweep marks (taken out of the state while it works).
+    fn round<T>(&self, work: impl FnOnce(&mut Round<'_>) -> T) -> T {
+        let (mut etags, mut swept) = {
+            let mut state = self.state.lock();
+            (
+                std::mem::take(&mut state.etags),
+                std::mem::take(&mut state.swept),
+            )
+        };
+        let out = work(&mut Round {
+            tier: self.tier.as_ref(),
+            local: &self.local,
+            catalog: &self.catalog,
+            etags: &mut etags,
+            swept: &mut swept,
+            epoch: self.lease.epoch(),
+        });
+        let mut state = self.state.lock();
+        state.etags = etags;
+        state.swept = swept;
+        out
+    }
+
     /// Brings `stream`'s tiles in the bucket up to its manifest's end
     /// (`tiles.rs`), reading the segments through the store's directory
-    /// (local copies, or the bucket's once evicted).
-    fn upload_tiles(&self, stream: u64) -> std::result::Result<(), RoundError> {
+    /// (local copies, or the bucket's once evicted). Partial tiles it
+    /// could not delete are noted in `cleanup`.
+    fn upload_tiles(
+        &self,
+        stream: u64,
+        cleanup: &mut Option<RoundError>,
+    ) -> std::result::Result<(), RoundError> {
         let Some(manifest) = self.catalog.get(stream) else {
             return Ok(());
         };
         // Taken out while it works: a failure drops it, and the next try
         // resumes from what the bucket holds.
-        let builder = self.state.lock().tiles.remove(&stream);
-        let dir = self.store_dir.get().unwrap_or(&self.local);
-        let Some(builder) = tiles::catch_up(self.tier.as_ref(), dir, &manifest, builder)? else {
-            self.state.lock().tiles_end.insert(stream, u64::MAX);
-            return Ok(());
+        let (builder, mut superseded) = {
+            let mut state = self.state.lock();
+            let superseded = state.superseded_partials.remove(&stream);
+            (state.tiles.remove(&stream), superseded.unwrap_or_default())
         };
+        let dir = self.store_dir.get().unwrap_or(&self.local);
+        let tier = self.tier.as_ref();
+        let built = tiles::catch_up(tier, dir, &manifest, builder, &mut superseded);
+        if let Err(e) = tiles::drop_partials(tier, &mut superseded) {
+            cleanup.get_or_insert(e);
+        }
         let mut state = self.state.lock();
-        state.tiles_end.insert(stream, builder.size());
-        state.tiles.insert(stream, builder);
+        if !superseded.is_empty() {
+            state.superseded_partials.insert(stream, superseded);
+        }
+        match built? {
+            Some(builder) => {
+                state.tiles_end.insert(stream, builder.size());
+                state.tiles.insert(stream, builder);
+            }
+            None => {
+                state.tiles_end.insert(stream, u64::MAX);
+            }
+        }
         Ok(())
     }
 
