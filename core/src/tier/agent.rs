@@ -516,7 +516,8 @@ impl Shared {
                     return;
                 }
                 match self.upload(stream) {
-                    Ok(()) => self.state.lock().clear_error(stream),
+                    Ok(None) => self.state.lock().clear_error(stream),
+                    Ok(Some(why)) => self.cleanup_failed(stream, why),
                     Err(RoundError::Fenced(why)) => {
                         self.fence(why);
                         return;
@@ -636,9 +637,11 @@ impl Shared {
     /// Uploads what `stream` has pending, batch after batch until nothing
     /// is (or a round fails, or the store closes), evicting local copies as
     /// the cache fills.
-    fn upload(&self, stream: u64) -> std::result::Result<(), RoundError> {
-        // Deletes of what the bucket no longer needs that failed: reported
-        // once the uploads are done, never holding them back.
+    ///
+    /// Returns why deletes of what the bucket no longer needs failed, if
+    /// they did: that is reported, but is no failed round (no backoff
+    /// holds the next uploads back).
+    fn upload(&self, stream: u64) -> std::result::Result<Option<String>, RoundError> {
         let mut cleanup = None;
         loop {
             let outcome = self.round(|round| round.run(stream));
@@ -662,13 +665,13 @@ impl Shared {
             self.evict(&mut state, 0);
             let closing = state.closing;
             drop(state);
-            self.upload_tiles(stream, &mut cleanup)?;
-            if let Err(e) = self.round(|round| round.sweep(stream)) {
-                cleanup.get_or_insert(e);
+            if let Err(why) = self.round(|round| round.sweep(stream)) {
+                cleanup.get_or_insert(why);
             }
+            self.upload_tiles(stream, &mut cleanup)?;
             self.progress.notify_all();
             if done.is_empty() || pending.0 == 0 || closing {
-                return cleanup.map_or(Ok(()), Err);
+                return Ok(cleanup);
             }
         }
     }
@@ -704,7 +707,7 @@ impl Shared {
     fn upload_tiles(
         &self,
         stream: u64,
-        cleanup: &mut Option<RoundError>,
+        cleanup: &mut Option<String>,
     ) -> std::result::Result<(), RoundError> {
         let Some(manifest) = self.catalog.get(stream) else {
             return Ok(());
@@ -719,8 +722,8 @@ impl Shared {
         let dir = self.store_dir.get().unwrap_or(&self.local);
         let tier = self.tier.as_ref();
         let built = tiles::catch_up(tier, dir, &manifest, builder, &mut superseded);
-        if let Err(e) = tiles::drop_partials(tier, &mut superseded) {
-            cleanup.get_or_insert(e);
+        if let Err(why) = tiles::drop_partials(tier, &mut superseded) {
+            cleanup.get_or_insert(why);
         }
         let mut state = self.state.lock();
         if !superseded.is_empty() {
@@ -851,6 +854,15 @@ impl Shared {
             .retry
             .insert(stream, (Instant::now() + backoff, backoff));
         state.dirty.insert(stream);
+        state.stream_errors.insert(stream, why.clone());
+        state.stats.last_error = Some(why);
+    }
+
+    /// A round uploaded what it had to, but deletes of what the bucket
+    /// no longer needs failed: the stream's error until a round does
+    /// them, with no backoff (they are tried again at its next round).
+    fn cleanup_failed(&self, stream: u64, why: String) {
+        let mut state = self.state.lock();
         state.stream_errors.insert(stream, why.clone());
         state.stats.last_error = Some(why);
     }

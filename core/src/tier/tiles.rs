@@ -112,7 +112,7 @@ fn put_all(
 /// size a round ends at would leave objects behind. A directory whose
 /// deletes fail stays in `dirs`, to be tried again; the tiles go on
 /// meanwhile (a bucket that refuses deletes holds the tree all the same).
-pub(crate) fn drop_partials(tier: &dyn Tier, dirs: &mut Vec<String>) -> Result<(), RoundError> {
+pub(crate) fn drop_partials(tier: &dyn Tier, dirs: &mut Vec<String>) -> Result<(), String> {
     let mut first_error = None;
     dirs.retain(|dir| {
         let dropped = tier.list_objects(dir).and_then(|widths| {
@@ -133,7 +133,7 @@ pub(crate) fn drop_partials(tier: &dyn Tier, dirs: &mut Vec<String>) -> Result<(
             }
         }
     });
-    first_error.map_or(Ok(()), |why| Err(RoundError::Failed(why)))
+    first_error.map_or(Ok(()), Err)
 }
 
 /// The state of the tiles at the latest size the bucket holds them for:

@@ -218,8 +218,8 @@ impl Round<'_> {
     /// This is also how a stream pruned before it was tiered starts in
     /// the bucket: its first manifest names the anchor and no entries.
     ///
-    /// A delete that fails leaves an object no manifest names: it is
-    /// reported, never read again, and deleted by the next round's sweep.
+    /// A delete that fails leaves an object no manifest names: never read
+    /// again, and deleted (or reported) by the sweep that ends the round.
     fn follow_prune(&mut self, stream: u64, current: Manifest) -> Result<Manifest, RoundError> {
         let Some(anchor) = self.local_anchor(stream)? else {
             return Ok(current);
@@ -266,11 +266,12 @@ impl Round<'_> {
         if current.first.next_offset > 0 {
             garbage.push(anchor_key(stream, current.first.next_offset));
         }
+        // A delete that fails is left to `sweep`, which tries again and
+        // reports it; the manifest has moved, so the round goes on.
         self.swept.remove(&stream);
-        for key in garbage {
-            self.delete_unlisted(stream, &key)?;
+        if garbage.iter().all(|key| self.tier.delete(key).is_ok()) {
+            self.swept.insert(stream);
         }
-        self.swept.insert(stream);
         Ok(next)
     }
 
@@ -280,10 +281,10 @@ impl Round<'_> {
     /// objects of any epoch whose base lies below the first offset, and
     /// anchors other than the manifest's own, are never read again: the
     /// first offset only grows. Does its work once per pruned stream after
-    /// the writer opens, and after a round whose deletes failed; called
+    /// the writer opens, and after a prune whose deletes failed; called
     /// after each round's uploads, so a bucket that refuses deletes
-    /// delays none.
-    pub(crate) fn sweep(&mut self, stream: u64) -> Result<(), RoundError> {
+    /// delays none. Returns why a delete failed.
+    pub(crate) fn sweep(&mut self, stream: u64) -> Result<(), String> {
         let Some(manifest) = self.catalog.get(stream) else {
             return Ok(());
         };
@@ -295,7 +296,7 @@ impl Round<'_> {
         let names = self
             .tier
             .list_objects(&dir)
-            .map_err(|e| RoundError::failed(format!("listing {}/{dir}: {e}", self.tier.url())))?;
+            .map_err(|e| format!("listing {}/{dir}: {e}", self.tier.url()))?;
         let keep_anchor = anchor_key(stream, first);
         for name in names {
             let key = format!("{dir}/{name}");
@@ -304,20 +305,16 @@ impl Round<'_> {
                 None => parse_object_base(&name).is_some_and(|base| base < first),
             };
             if below {
-                self.delete_unlisted(stream, &key)?;
+                self.tier.delete(&key).map_err(|e| {
+                    format!(
+                        "deleting {}/{key}, which stream {stream}'s manifest no longer lists after a prune (it stays, unread, until a later round deletes it): {e}",
+                        self.tier.url()
+                    )
+                })?;
             }
         }
         self.swept.insert(stream);
         Ok(())
-    }
-
-    fn delete_unlisted(&self, stream: u64, key: &str) -> Result<(), RoundError> {
-        self.tier.delete(key).map_err(|e| {
-            RoundError::failed(format!(
-                "deleting {}/{key}, which stream {stream}'s manifest no longer lists after a prune (it stays, unread, until a later round deletes it): {e}",
-                self.tier.url()
-            ))
-        })
     }
 
     /// Whether the local prune anchor of `stream` is past `manifest`'s
