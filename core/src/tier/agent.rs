@@ -129,14 +129,6 @@ struct State {
     /// none).
     tiles: HashMap<u64, TileBuilder>,
     tiles_end: HashMap<u64, u64>,
-    /// Streams whose objects below the manifest's first offset this writer
-    /// has deleted (`Round::sweep`): none when it opens, so a crash or a
-    /// delete that failed after a prune leaves nothing behind for good.
-    swept: BTreeSet<u64>,
-    /// Per stream: directories of partial tiles whose full tile is up and
-    /// whose deletes failed, tried again at each round (kept in memory
-    /// only: after a restart they stay in the bucket, unread).
-    superseded_partials: HashMap<u64, Vec<String>>,
 }
 
 impl State {
@@ -516,8 +508,7 @@ impl Shared {
                     return;
                 }
                 match self.upload(stream) {
-                    Ok(None) => self.state.lock().clear_error(stream),
-                    Ok(Some(why)) => self.cleanup_failed(stream, why),
+                    Ok(()) => self.state.lock().clear_error(stream),
                     Err(RoundError::Fenced(why)) => {
                         self.fence(why);
                         return;
@@ -637,16 +628,20 @@ impl Shared {
     /// Uploads what `stream` has pending, batch after batch until nothing
     /// is (or a round fails, or the store closes), evicting local copies as
     /// the cache fills.
-    ///
-    /// Returns why deletes of what the bucket no longer needs failed, if
-    /// they did: that is reported, but is no failed round (no backoff
-    /// holds the next uploads back).
-    fn upload(&self, stream: u64) -> std::result::Result<Option<String>, RoundError> {
-        let mut cleanup = None;
+    fn upload(&self, stream: u64) -> std::result::Result<(), RoundError> {
         loop {
-            let outcome = self.round(|round| round.run(stream));
+            let mut etags = std::mem::take(&mut self.state.lock().etags);
+            let outcome = Round {
+                tier: self.tier.as_ref(),
+                local: &self.local,
+                catalog: &self.catalog,
+                etags: &mut etags,
+                epoch: self.lease.epoch(),
+            }
+            .run(stream);
             let pending = self.count_pending(stream);
             let mut state = self.state.lock();
+            state.etags = etags;
             match pending {
                 (0, _) => state.pending.remove(&stream),
                 counted => state.pending.insert(stream, counted),
@@ -665,79 +660,32 @@ impl Shared {
             self.evict(&mut state, 0);
             let closing = state.closing;
             drop(state);
-            if let Err(why) = self.round(|round| round.sweep(stream)) {
-                cleanup.get_or_insert(why);
-            }
-            self.upload_tiles(stream, &mut cleanup)?;
+            self.upload_tiles(stream)?;
             self.progress.notify_all();
             if done.is_empty() || pending.0 == 0 || closing {
-                return Ok(cleanup);
+                return Ok(());
             }
         }
     }
 
-    /// Runs `work` on a round that holds this writer's manifest etags and
-    /// sweep marks (taken out of the state while it works).
-    fn round<T>(&self, work: impl FnOnce(&mut Round<'_>) -> T) -> T {
-        let (mut etags, mut swept) = {
-            let mut state = self.state.lock();
-            (
-                std::mem::take(&mut state.etags),
-                std::mem::take(&mut state.swept),
-            )
-        };
-        let out = work(&mut Round {
-            tier: self.tier.as_ref(),
-            local: &self.local,
-            catalog: &self.catalog,
-            etags: &mut etags,
-            swept: &mut swept,
-            epoch: self.lease.epoch(),
-        });
-        let mut state = self.state.lock();
-        state.etags = etags;
-        state.swept = swept;
-        out
-    }
-
     /// Brings `stream`'s tiles in the bucket up to its manifest's end
     /// (`tiles.rs`), reading the segments through the store's directory
-    /// (local copies, or the bucket's once evicted). Partial tiles it
-    /// could not delete are noted in `cleanup`.
-    fn upload_tiles(
-        &self,
-        stream: u64,
-        cleanup: &mut Option<String>,
-    ) -> std::result::Result<(), RoundError> {
+    /// (local copies, or the bucket's once evicted).
+    fn upload_tiles(&self, stream: u64) -> std::result::Result<(), RoundError> {
         let Some(manifest) = self.catalog.get(stream) else {
             return Ok(());
         };
         // Taken out while it works: a failure drops it, and the next try
         // resumes from what the bucket holds.
-        let (builder, mut superseded) = {
-            let mut state = self.state.lock();
-            let superseded = state.superseded_partials.remove(&stream);
-            (state.tiles.remove(&stream), superseded.unwrap_or_default())
-        };
+        let builder = self.state.lock().tiles.remove(&stream);
         let dir = self.store_dir.get().unwrap_or(&self.local);
-        let tier = self.tier.as_ref();
-        let built = tiles::catch_up(tier, dir, &manifest, builder, &mut superseded);
-        if let Err(why) = tiles::drop_partials(tier, &mut superseded) {
-            cleanup.get_or_insert(why);
-        }
+        let Some(builder) = tiles::catch_up(self.tier.as_ref(), dir, &manifest, builder)? else {
+            self.state.lock().tiles_end.insert(stream, u64::MAX);
+            return Ok(());
+        };
         let mut state = self.state.lock();
-        if !superseded.is_empty() {
-            state.superseded_partials.insert(stream, superseded);
-        }
-        match built? {
-            Some(builder) => {
-                state.tiles_end.insert(stream, builder.size());
-                state.tiles.insert(stream, builder);
-            }
-            None => {
-                state.tiles_end.insert(stream, u64::MAX);
-            }
-        }
+        state.tiles_end.insert(stream, builder.size());
+        state.tiles.insert(stream, builder);
         Ok(())
     }
 
@@ -854,15 +802,6 @@ impl Shared {
             .retry
             .insert(stream, (Instant::now() + backoff, backoff));
         state.dirty.insert(stream);
-        state.stream_errors.insert(stream, why.clone());
-        state.stats.last_error = Some(why);
-    }
-
-    /// A round uploaded what it had to, but deletes of what the bucket
-    /// no longer needs failed: the stream's error until a round does
-    /// them, with no backoff (they are tried again at its next round).
-    fn cleanup_failed(&self, stream: u64, why: String) {
-        let mut state = self.state.lock();
         state.stream_errors.insert(stream, why.clone());
         state.stats.last_error = Some(why);
     }
