@@ -265,6 +265,37 @@ fn leftover_temp_files_are_removed_by_a_writer() {
     assert_eq!(store.chain_head(4).unwrap().next_offset, 1);
 }
 
+/// A writer's open leaves alone the temporary files this process may be
+/// writing at that moment (a tier's uploader rebuilding an index while
+/// the stream opens), and removes those other processes left.
+#[test]
+fn a_writers_open_keeps_this_process_temp_files_in_flight() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = Store::open(dir.path(), Options::default()).unwrap();
+        store.append(4, b"x").unwrap();
+    }
+    let stream_dir = dir.path().join("streams").join(format!("{:020}", 4));
+    let own = std::process::id();
+    let other = if own == 1 { 2 } else { own - 1 };
+    let in_flight = stream_dir.join(format!("{:020}.idx.{own}-7.tmp", 0));
+    let left_by_others = [
+        stream_dir.join(format!("{:020}.idx.{other}-7.tmp", 0)),
+        stream_dir.join(format!("{:020}.idx.{own}0-7.tmp", 0)),
+        stream_dir.join(format!("{:020}.idx.{own}-.tmp", 0)),
+    ];
+    std::fs::write(&in_flight, b"half an index").unwrap();
+    for path in &left_by_others {
+        std::fs::write(path, b"half an index").unwrap();
+    }
+    let store = Store::open(dir.path(), Options::default()).unwrap();
+    assert_eq!(store.chain_head(4).unwrap().next_offset, 1);
+    assert!(in_flight.exists());
+    for path in &left_by_others {
+        assert!(!path.exists(), "{}", path.display());
+    }
+}
+
 #[test]
 fn missing_or_damaged_index_is_rebuilt() {
     let dir = tempfile::tempdir().unwrap();

@@ -130,11 +130,17 @@ fn evicted_segments_are_read_from_the_bucket_and_survive_a_reopen() {
 }
 
 /// Bytes of the local sealed segments of `stream` (every one but the last).
+/// The uploader may be copying segments back and evicting others
+/// meanwhile: a file evicted since the listing counts for nothing.
 fn local_sealed_bytes(dir: &std::path::Path, stream: u64) -> u64 {
     let all = segments(dir, stream);
     all[..all.len() - 1]
         .iter()
-        .map(|p| std::fs::metadata(p).unwrap().len())
+        .map(|p| match std::fs::metadata(p) {
+            Ok(m) => m.len(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
+            Err(e) => panic!("{}: {e}", p.display()),
+        })
         .sum()
 }
 
@@ -689,6 +695,89 @@ fn a_prune_of_a_tiered_store_moves_the_bucket_and_deletes_what_it_dropped() {
     store.sync_tier().unwrap();
     assert_bucket_pruned_to(&bucket, 1, second, &head);
     assert_bucket_has_tiles(&bucket, &replica, 1, 1300);
+    store.close().unwrap();
+}
+
+/// Objects a prune's round could not delete (the bucket refused, or the
+/// writer died between the manifest's move and its deletes) are deleted by
+/// a later round, and nothing at or past the first offset is.
+#[test]
+fn objects_a_prune_left_in_the_bucket_are_swept_by_a_later_round() {
+    let dir = tempfile::tempdir().unwrap();
+    let bucket = MemoryTier::new();
+    let store = Store::open_tiered(dir.path(), small(8192, 16), config(&bucket)).unwrap();
+    fill(&store, 1, 0, 1000);
+    store.sync_tier().unwrap();
+    bucket.set_deletes_fail(true);
+    let first = store.prune(1, 600).unwrap();
+    // The bucket holds everything appended: `sync_tier` returns, once the
+    // deletes were tried. Their failure is the stream's error.
+    store.sync_tier().unwrap();
+    let refused = |store: &Store| {
+        let stats = store.tier_stats().unwrap();
+        stats
+            .last_error
+            .is_some_and(|e| e.contains("refused the delete"))
+    };
+    assert!(refused(&store), "{:?}", store.tier_stats());
+    // The manifest moved; what it dropped is still there.
+    assert!(object_bases(&bucket, 1)[0] < first);
+    let remote = Store::open_tier_read_only(Arc::new(bucket.clone()), Default::default()).unwrap();
+    assert_eq!(remote.first_offset(1).unwrap(), first);
+    drop(remote);
+    // Still refused: appends go on and are uploaded.
+    let head = fill(&store, 1, 1000, 100);
+    store.sync_tier().unwrap();
+    let remote = Store::open_tier_read_only(Arc::new(bucket.clone()), Default::default()).unwrap();
+    remote.verify_against(1, &head).unwrap();
+    drop(remote);
+    assert!(object_bases(&bucket, 1)[0] < first);
+    // Partial tiles whose full tile is up, which the refused deletes left.
+    let stale_partials = |bucket: &MemoryTier| {
+        let keys = bucket.keys();
+        keys.iter()
+            .filter(|k| {
+                k.split_once(".p/")
+                    .is_some_and(|(full, _)| keys.iter().any(|f| f == full))
+            })
+            .count()
+    };
+    assert!(stale_partials(&bucket) > 0);
+    bucket.set_deletes_fail(false);
+    let head = fill(&store, 1, 1100, 100);
+    store.sync_tier().unwrap();
+    assert_eq!(object_bases(&bucket, 1)[0], first);
+    assert_eq!(stale_partials(&bucket), 0);
+    assert_eq!(store.tier_stats().unwrap().last_error, None);
+    assert_bucket_pruned_to(&bucket, 1, first, &head);
+    store.close().unwrap();
+
+    // What a writer that died between a manifest's move and its deletes
+    // leaves: objects below the first offset, of any epoch, and an older
+    // anchor. The first round after the next open deletes them.
+    let stream_dir = format!("streams/{:020}", 1);
+    let leftovers = [
+        format!("{stream_dir}/{:020}-{:08x}.seg", 16, 1),
+        format!("{stream_dir}/{:020}-{:08x}.idx", first - 1, 7),
+        format!("{stream_dir}/ANCHOR-{:020}", first / 2),
+    ];
+    for key in &leftovers {
+        bucket.overwrite(key, b"left behind".to_vec());
+    }
+    // The segment and index objects the manifest lists, all at or past
+    // the first offset: none of them may go.
+    let listed: Vec<String> = bucket
+        .keys()
+        .into_iter()
+        .filter(|k| (k.ends_with(".seg") || k.ends_with(".idx")) && !leftovers.contains(k))
+        .collect();
+    let store = Store::open_tiered(dir.path(), small(8192, 16), config(&bucket)).unwrap();
+    let head = fill(&store, 1, 1200, 100);
+    store.sync_tier().unwrap();
+    let keys = bucket.keys();
+    assert!(leftovers.iter().all(|k| !keys.contains(k)), "{keys:?}");
+    assert!(listed.iter().all(|k| keys.contains(k)));
+    assert_bucket_pruned_to(&bucket, 1, first, &head);
     store.close().unwrap();
 }
 

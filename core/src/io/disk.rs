@@ -29,18 +29,13 @@ impl DiskDir {
         self.root.join(rel)
     }
 
-    /// A temporary name beside `rel` that no other writer uses: two
-    /// writers of one file (an uploader rebuilding an index while a reader
-    /// caches it, or two processes) must not write, or rename away, each
-    /// other's temporary file. It ends in `TEMP_SUFFIX`, so a writer's open
+    /// A temporary name beside `rel` that no other write uses
+    /// (`unique_temp_path`). It ends in `TEMP_SUFFIX`, so a writer's open
     /// removes it if a crash leaves it.
     fn unique_temp(&self, rel: &Path) -> PathBuf {
         static NEXT: AtomicU64 = AtomicU64::new(0);
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let mut name = rel.as_os_str().to_owned();
-        name.push(format!(".{}-{n}", std::process::id()));
-        name.push(super::TEMP_SUFFIX);
-        self.path(Path::new(&name))
+        self.path(&super::unique_temp_path(rel, n))
     }
 }
 

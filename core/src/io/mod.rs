@@ -135,6 +135,27 @@ pub trait StorageDir: Send + Sync + Debug {
 /// are garbage a writer removes.
 pub const TEMP_SUFFIX: &str = ".tmp";
 
+/// The temporary name of one write of `rel` by this process (`n` tells
+/// its writes apart): `<name>.<pid>-<n>.tmp`. Two writers of one file (an
+/// uploader rebuilding an index while a reader caches it, or two
+/// processes) must not write, or rename away, each other's temporary file.
+pub(crate) fn unique_temp_path(rel: &Path, n: u64) -> PathBuf {
+    let mut name = rel.as_os_str().to_owned();
+    name.push(format!(".{}-{n}{TEMP_SUFFIX}", std::process::id()));
+    PathBuf::from(name)
+}
+
+/// Whether `name` is a temporary file of a write this process may still be
+/// making (`unique_temp_path`): a writer opening a stream removes the
+/// leftovers of others, never these. One a crashed process left under a
+/// number this one reuses stays until another process opens the stream.
+pub(crate) fn is_own_temp(name: &str) -> bool {
+    let own = format!(".{}-", std::process::id());
+    name.strip_suffix(TEMP_SUFFIX)
+        .and_then(|stem| stem.rsplit_once(&own))
+        .is_some_and(|(_, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
 pub(crate) fn temp_path(rel: &Path) -> PathBuf {
     let mut name = rel.as_os_str().to_owned();
     name.push(TEMP_SUFFIX);

@@ -496,8 +496,11 @@ impl Cursor {
     /// a follower's run starts, so that the cursor takes that run there.
     fn read_ahead(&mut self) -> Option<Arc<VerifiedRun>> {
         let reader = self.reader.as_ref()?;
-        let head = self.snapshot.head.next_offset;
-        let left = head - self.walk.next_offset.min(head);
+        let left = self
+            .snapshot
+            .head
+            .next_offset
+            .saturating_sub(self.walk.next_offset);
         let until = match self.snapshot.checked_of(reader.segment()) {
             Some(run) if run.kept.start_pos > reader.pos() => run.kept.start_pos,
             _ => reader.limit(),

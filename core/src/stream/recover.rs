@@ -45,7 +45,12 @@ pub fn open_stream(
     for name in &names {
         if let Some(base) = layout::parse_segment_name(name) {
             bases.push(base);
-        } else if writable && (is_temp_file(name) || name.ends_with(layout::PRUNED_SUFFIX)) {
+        } else if writable
+            && ((is_temp_file(name) && !crate::io::is_own_temp(name))
+                || name.ends_with(layout::PRUNED_SUFFIX))
+        {
+            // This process's own temporary files are writes in flight (the
+            // tier's uploader runs before, and beside, stream opens).
             let leftover = rel.join(name);
             dir.remove(&leftover)
                 .context(|| format!("removing leftover {}", dir.display(&leftover).display()))?;

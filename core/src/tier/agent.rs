@@ -17,8 +17,14 @@
 //! - Once fenced (another writer took the lease, or a manifest shows a
 //!   later epoch) nothing more is uploaded and the store refuses appends.
 //! - `sync` always returns: on success, on a failure of one of its
-//!   streams, when the uploader stops, or when a round finds nothing left
-//!   to upload short of the target.
+//!   streams, when the uploader stops, or when a round that began after
+//!   its seal finds nothing left to upload short of the target. It goes by
+//!   what a round settled once its bookkeeping was done (evictions, the
+//!   deletes below a prune's first offset), never by a manifest that
+//!   moved mid-round.
+//! - Deletes of what the bucket no longer needs never fail a round: a
+//!   failure is reported (`last_error`) until a later round's deletes
+//!   succeed.
 //! - A segment read from the bucket is copied back into the local
 //!   directory (by the uploader thread, never on the read path) when the
 //!   cache can hold it, only if its bytes are the ones its manifest entry
@@ -112,8 +118,10 @@ struct State {
     failures: HashMap<u64, u64>,
     stream_errors: HashMap<u64, String>,
     retry: HashMap<u64, (Instant, Duration)>,
-    /// Per stream: rounds that found nothing (more) to upload.
-    idle_rounds: HashMap<u64, u64>,
+    /// Per stream: rounds begun, and the number of the last one that
+    /// found nothing (more) to upload, counted once it had finished.
+    rounds_begun: HashMap<u64, u64>,
+    last_idle_round: HashMap<u64, u64>,
     /// Pending segments and bytes by stream, as last counted.
     pending: BTreeMap<u64, (u64, u64)>,
     /// Local sealed copies the bucket holds, oldest first, and their bytes.
@@ -129,15 +137,76 @@ struct State {
     /// none).
     tiles: HashMap<u64, TileBuilder>,
     tiles_end: HashMap<u64, u64>,
+    /// Streams whose objects below the manifest's first offset this writer
+    /// has deleted (`Round::sweep`): none when it opens, so a crash or a
+    /// delete that failed after a prune leaves nothing behind for good.
+    swept: BTreeSet<u64>,
+    /// Per stream: directories of partial tiles whose full tile is up and
+    /// whose deletes failed, tried again at each round (kept in memory
+    /// only: after a restart they stay in the bucket, unread).
+    superseded_partials: HashMap<u64, Vec<String>>,
+    /// Why deletes of what the bucket no longer needs failed, by stream
+    /// and kind. Reported, never a failed round, and cleared only when
+    /// those deletes succeed: `sync` reaching its target says nothing
+    /// about them.
+    cleanup_errors: HashMap<(u64, Cleanup), String>,
+    /// Per stream: its manifest's first offset and end as of the last
+    /// round whose bookkeeping is done (local copies evicted, objects below
+    /// the first offset swept or the failure noted). `sync` waits on this,
+    /// not on the manifest, which moves in the middle of a round.
+    settled: HashMap<u64, (u64, u64)>,
+}
+
+/// What a round deletes once the bucket no longer needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Cleanup {
+    /// Objects below the manifest's first offset (`Round::sweep`).
+    BelowFirst,
+    /// Partial tiles whose full tile is up (`tiles::drop_partials`).
+    PartialTiles,
 }
 
 impl State {
     /// A round of `stream` succeeded: its error and backoff go.
     fn clear_error(&mut self, stream: u64) {
         self.retry.remove(&stream);
-        if self.stream_errors.remove(&stream).is_some() && self.stream_errors.is_empty() {
-            self.stats.last_error = None;
+        if self.stream_errors.remove(&stream).is_some() {
+            self.settle_last_error();
         }
+    }
+
+    /// Notes how `stream`'s deletes of `what` went.
+    fn note_cleanup(
+        &mut self,
+        stream: u64,
+        what: Cleanup,
+        outcome: std::result::Result<(), String>,
+    ) {
+        match outcome {
+            Ok(()) => {
+                if self.cleanup_errors.remove(&(stream, what)).is_some() {
+                    self.settle_last_error();
+                }
+            }
+            Err(why) => {
+                self.stats.last_error = Some(why.clone());
+                self.cleanup_errors.insert((stream, what), why);
+            }
+        }
+    }
+
+    /// After an error went away: the last error shown is one still
+    /// outstanding, or none.
+    fn settle_last_error(&mut self) {
+        let mut outstanding = self
+            .stream_errors
+            .values()
+            .chain(self.cleanup_errors.values());
+        let shown = self.stats.last_error.as_ref();
+        if shown.is_some_and(|e| outstanding.clone().any(|o| o == e)) {
+            return;
+        }
+        self.stats.last_error = outstanding.next().cloned();
     }
 }
 
@@ -320,7 +389,7 @@ impl TierAgent {
             state.retry.remove(&stream);
             marks.push((
                 state.failures.get(&stream).copied().unwrap_or(0),
-                state.idle_rounds.get(&stream).copied().unwrap_or(0),
+                state.rounds_begun.get(&stream).copied().unwrap_or(0),
             ));
         }
         shared.kick.notify_one();
@@ -329,18 +398,17 @@ impl TierAgent {
                 return Err(shared.locked(&state));
             }
             let mut reached = true;
-            for (target, &(failed, idle)) in targets.iter().zip(&marks) {
+            for (target, &(failed, begun)) in targets.iter().zip(&marks) {
                 let SyncTarget {
                     stream,
                     first,
                     end: target,
                 } = *target;
-                let (bucket_first, end) = shared.catalog.get(stream).map_or((0, 0), |m| {
-                    let listed = m.end().next_offset;
+                let (bucket_first, end) = state.settled.get(&stream).map_or((0, 0), |&(f, e)| {
                     // The tree's tiles are part of what the bucket holds,
                     // where the stream has them (`tiles::catch_up`).
                     let tiles = state.tiles_end.get(&stream).copied().unwrap_or(0);
-                    (m.first.next_offset, listed.min(tiles))
+                    (f, e.min(tiles))
                 });
                 if (target == 0 || end >= target) && bucket_first >= first {
                     continue;
@@ -357,8 +425,12 @@ impl TierAgent {
                         std::io::Error::other(why),
                     ));
                 }
-                let idle_now = state.idle_rounds.get(&stream).copied().unwrap_or(0);
-                if idle_now != idle && !state.dirty.contains(&stream) {
+                // Nothing more will come only if the latest round began
+                // after the target's segments were sealed (so it saw them),
+                // found nothing, and no other is due.
+                let idle = state.last_idle_round.get(&stream).copied().unwrap_or(0);
+                let latest = state.rounds_begun.get(&stream).copied().unwrap_or(0);
+                if idle > begun && idle == latest && !state.dirty.contains(&stream) {
                     return Err(Error::io(
                         format!("uploading stream {stream} to {}", shared.tier.url()),
                         std::io::Error::other(format!(
@@ -486,12 +558,7 @@ impl Shared {
             if Instant::now() >= renew_at {
                 renew_at = Instant::now() + renew_every;
                 match self.lease.renew(self.tier.as_ref()) {
-                    Ok(Renewal::Held) => {
-                        let mut state = self.state.lock();
-                        if state.stream_errors.is_empty() {
-                            state.stats.last_error = None;
-                        }
-                    }
+                    Ok(Renewal::Held) => self.state.lock().settle_last_error(),
                     Ok(Renewal::Lost(holder)) => {
                         self.fence(format!("the lease is held by {holder}"));
                         return;
@@ -627,29 +694,33 @@ impl Shared {
 
     /// Uploads what `stream` has pending, batch after batch until nothing
     /// is (or a round fails, or the store closes), evicting local copies as
-    /// the cache fills.
+    /// the cache fills. Deletes of what the bucket no longer needs that
+    /// fail are reported (`cleanup_errors`), but are no failed round: no
+    /// backoff holds the next uploads back.
     fn upload(&self, stream: u64) -> std::result::Result<(), RoundError> {
         loop {
-            let mut etags = std::mem::take(&mut self.state.lock().etags);
-            let outcome = Round {
-                tier: self.tier.as_ref(),
-                local: &self.local,
-                catalog: &self.catalog,
-                etags: &mut etags,
-                epoch: self.lease.epoch(),
-            }
-            .run(stream);
+            let round_no = {
+                let mut state = self.state.lock();
+                let begun = state.rounds_begun.entry(stream).or_default();
+                *begun += 1;
+                *begun
+            };
+            let outcome = self.round(|round| round.run(stream));
+            // After a round that worked only: the sweep goes by the
+            // manifest that round read or wrote.
+            let swept = outcome
+                .is_ok()
+                .then(|| self.round(|round| round.sweep(stream)));
             let pending = self.count_pending(stream);
             let mut state = self.state.lock();
-            state.etags = etags;
             match pending {
                 (0, _) => state.pending.remove(&stream),
                 counted => state.pending.insert(stream, counted),
             };
             let done = outcome?;
             state.clear_error(stream);
-            if done.is_empty() {
-                *state.idle_rounds.entry(stream).or_default() += 1;
+            if let Some(swept) = swept {
+                state.note_cleanup(stream, Cleanup::BelowFirst, swept);
             }
             for up in &done {
                 state.stats.uploaded_segments += 1;
@@ -658,9 +729,18 @@ impl Shared {
                 state.cached_bytes += up.bytes;
             }
             self.evict(&mut state, 0);
+            if let Some(m) = self.catalog.get(stream) {
+                let settled = (m.first.next_offset, m.end().next_offset);
+                state.settled.insert(stream, settled);
+            }
             let closing = state.closing;
             drop(state);
             self.upload_tiles(stream)?;
+            if done.is_empty() {
+                // Counted once the tiles are up too: `sync` takes a round
+                // that found nothing more as all the bucket will hold.
+                self.state.lock().last_idle_round.insert(stream, round_no);
+            }
             self.progress.notify_all();
             if done.is_empty() || pending.0 == 0 || closing {
                 return Ok(());
@@ -668,24 +748,63 @@ impl Shared {
         }
     }
 
+    /// Runs `work` on a round that holds this writer's manifest etags and
+    /// sweep marks (taken out of the state while it works).
+    fn round<T>(&self, work: impl FnOnce(&mut Round<'_>) -> T) -> T {
+        let (mut etags, mut swept) = {
+            let mut state = self.state.lock();
+            (
+                std::mem::take(&mut state.etags),
+                std::mem::take(&mut state.swept),
+            )
+        };
+        let out = work(&mut Round {
+            tier: self.tier.as_ref(),
+            local: &self.local,
+            catalog: &self.catalog,
+            etags: &mut etags,
+            swept: &mut swept,
+            epoch: self.lease.epoch(),
+        });
+        let mut state = self.state.lock();
+        state.etags = etags;
+        state.swept = swept;
+        out
+    }
+
     /// Brings `stream`'s tiles in the bucket up to its manifest's end
     /// (`tiles.rs`), reading the segments through the store's directory
-    /// (local copies, or the bucket's once evicted).
+    /// (local copies, or the bucket's once evicted). Partial tiles it
+    /// could not delete are tried again at the stream's next round.
     fn upload_tiles(&self, stream: u64) -> std::result::Result<(), RoundError> {
         let Some(manifest) = self.catalog.get(stream) else {
             return Ok(());
         };
         // Taken out while it works: a failure drops it, and the next try
         // resumes from what the bucket holds.
-        let builder = self.state.lock().tiles.remove(&stream);
-        let dir = self.store_dir.get().unwrap_or(&self.local);
-        let Some(builder) = tiles::catch_up(self.tier.as_ref(), dir, &manifest, builder)? else {
-            self.state.lock().tiles_end.insert(stream, u64::MAX);
-            return Ok(());
+        let (builder, mut superseded) = {
+            let mut state = self.state.lock();
+            let superseded = state.superseded_partials.remove(&stream);
+            (state.tiles.remove(&stream), superseded.unwrap_or_default())
         };
+        let dir = self.store_dir.get().unwrap_or(&self.local);
+        let tier = self.tier.as_ref();
+        let built = tiles::catch_up(tier, dir, &manifest, builder, &mut superseded);
+        let dropped = tiles::drop_partials(tier, &mut superseded);
         let mut state = self.state.lock();
-        state.tiles_end.insert(stream, builder.size());
-        state.tiles.insert(stream, builder);
+        state.note_cleanup(stream, Cleanup::PartialTiles, dropped);
+        if !superseded.is_empty() {
+            state.superseded_partials.insert(stream, superseded);
+        }
+        match built? {
+            Some(builder) => {
+                state.tiles_end.insert(stream, builder.size());
+                state.tiles.insert(stream, builder);
+            }
+            None => {
+                state.tiles_end.insert(stream, u64::MAX);
+            }
+        }
         Ok(())
     }
 

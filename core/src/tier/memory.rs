@@ -29,6 +29,9 @@ pub struct MemoryTier {
     /// While set, every call through this network fails as an unreachable
     /// bucket does.
     down: Arc<std::sync::atomic::AtomicBool>,
+    /// While set, every delete fails (a bucket policy that forbids them,
+    /// or a delete lost on the way); everything else works.
+    deletes_fail: Arc<std::sync::atomic::AtomicBool>,
     /// GETs (whole and ranged) made through this network, in all and by key.
     gets: Arc<AtomicU64>,
     gets_by_key: Arc<Mutex<BTreeMap<String, u64>>>,
@@ -46,6 +49,7 @@ impl MemoryTier {
             objects: self.objects.clone(),
             versions: self.versions.clone(),
             down: Arc::default(),
+            deletes_fail: Arc::default(),
             gets: Arc::default(),
             gets_by_key: Arc::default(),
         }
@@ -69,6 +73,11 @@ impl MemoryTier {
     /// Makes every call fail (`true`) or work again (`false`).
     pub fn set_down(&self, down: bool) {
         self.down.store(down, Ordering::SeqCst);
+    }
+
+    /// Makes every delete fail (`true`) or work again (`false`).
+    pub fn set_deletes_fail(&self, fail: bool) {
+        self.deletes_fail.store(fail, Ordering::SeqCst);
     }
 
     /// Every key, sorted.
@@ -208,6 +217,12 @@ impl Tier for MemoryTier {
 
     fn delete(&self, key: &str) -> io::Result<()> {
         self.check_up()?;
+        if self.deletes_fail.load(Ordering::SeqCst) {
+            return Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                "the bucket refused the delete",
+            ));
+        }
         self.objects.lock().remove(key);
         Ok(())
     }

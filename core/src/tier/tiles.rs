@@ -49,12 +49,14 @@ const PUT_BATCH: usize = 64;
 /// `builder` (where this process left them) or else from what the bucket
 /// holds, reading the listed segments through `dir` (local copies, or the
 /// bucket's). Returns where the tiles stand; `None` for a stream that
-/// gets none.
+/// gets none. The partial tiles of each full tile it puts are to be
+/// deleted: their directories go to `superseded` ([`drop_partials`]).
 pub(crate) fn catch_up(
     tier: &dyn Tier,
     dir: &Arc<dyn StorageDir>,
     manifest: &Manifest,
     builder: Option<TileBuilder>,
+    superseded: &mut Vec<String>,
 ) -> Result<Option<TileBuilder>, RoundError> {
     let end = manifest.end().next_offset;
     let mut builder = match builder.filter(|b| b.size() <= end) {
@@ -79,43 +81,59 @@ pub(crate) fn catch_up(
             stream,
             entry,
             &mut builder,
-            &mut |out_now| put_all(tier, out_now),
+            &mut |out_now| put_all(tier, out_now, superseded),
             &mut out,
         )?;
     }
-    put_all(tier, &mut out)?;
+    put_all(tier, &mut out, superseded)?;
     let mut partials = builder.partials(stream);
-    put_all(tier, &mut partials)?;
+    put_all(tier, &mut partials, superseded)?;
     Ok(Some(builder))
 }
 
-fn put_all(tier: &dyn Tier, tiles: &mut Vec<TileObject>) -> Result<(), RoundError> {
+fn put_all(
+    tier: &dyn Tier,
+    tiles: &mut Vec<TileObject>,
+    superseded: &mut Vec<String>,
+) -> Result<(), RoundError> {
     for (key, bytes) in tiles.drain(..) {
         let sha256: Hash = Sha256::digest(&bytes).into();
         put_once(tier, &key, bytes, &sha256)?;
         if !key.contains(".p/") {
-            drop_partials(tier, &key)?;
+            superseded.push(format!("{key}.p"));
         }
     }
     Ok(())
 }
 
-/// Deletes the partial tiles of the full tile at `key`, which is up:
+/// Deletes the partial tiles in each of `dirs`, whose full tile is up:
 /// tlog-tiles lets a log delete them then (a client holding a checkpoint
 /// of an earlier size falls back to the full tile), and without it every
-/// size a round ends at would leave objects behind for good.
-fn drop_partials(tier: &dyn Tier, key: &str) -> Result<(), RoundError> {
-    let dir = format!("{key}.p");
-    let failed = |e: std::io::Error| {
-        RoundError::failed(format!(
-            "deleting the partial tiles {}/{dir}/*, now that the full tile is up: {e}",
-            tier.url()
-        ))
-    };
-    for width in tier.list_objects(&dir).map_err(failed)? {
-        tier.delete(&format!("{dir}/{width}")).map_err(failed)?;
-    }
-    Ok(())
+/// size a round ends at would leave objects behind. A directory whose
+/// deletes fail stays in `dirs`, to be tried again; the tiles go on
+/// meanwhile (a bucket that refuses deletes holds the tree all the same).
+pub(crate) fn drop_partials(tier: &dyn Tier, dirs: &mut Vec<String>) -> Result<(), String> {
+    let mut first_error = None;
+    dirs.retain(|dir| {
+        let dropped = tier.list_objects(dir).and_then(|widths| {
+            widths
+                .iter()
+                .try_for_each(|width| tier.delete(&format!("{dir}/{width}")))
+        });
+        match dropped {
+            Ok(()) => false,
+            Err(e) => {
+                first_error.get_or_insert_with(|| {
+                    format!(
+                        "deleting the partial tiles {}/{dir}/*, now that the full tile is up (tried again at the next round): {e}",
+                        tier.url()
+                    )
+                });
+                true
+            }
+        }
+    });
+    first_error.map_or(Ok(()), Err)
 }
 
 /// The state of the tiles at the latest size the bucket holds them for:

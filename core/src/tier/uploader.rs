@@ -74,6 +74,9 @@ pub(crate) struct Round<'a> {
     pub local: &'a Arc<dyn StorageDir>,
     pub catalog: &'a Catalog,
     pub etags: &'a mut Etags,
+    /// Streams with nothing left below the manifest's first offset (see
+    /// `sweep`).
+    pub swept: &'a mut std::collections::BTreeSet<u64>,
     pub epoch: u64,
 }
 
@@ -113,6 +116,21 @@ pub(crate) fn fetch_manifest(
         }
         Err(e) => Err(Error::io(format!("reading {}/{key}", tier.url()), e)),
     }
+}
+
+/// The base offset a segment or index object's name (`object_key`, within
+/// its stream's directory) carries.
+fn parse_object_base(name: &str) -> Option<u64> {
+    let (stem, ext) = name.rsplit_once('.')?;
+    if ext != layout::SEGMENT_EXT && ext != layout::INDEX_EXT {
+        return None;
+    }
+    let (base, epoch) = stem.split_once('-')?;
+    let well_formed = base.len() == 20
+        && base.bytes().all(|b| b.is_ascii_digit())
+        && epoch.len() >= 8
+        && epoch.bytes().all(|b| b.is_ascii_hexdigit());
+    well_formed.then(|| base.parse().ok())?
 }
 
 /// The key of the prune anchor a manifest starting at `first` needs.
@@ -200,8 +218,8 @@ impl Round<'_> {
     /// This is also how a stream pruned before it was tiered starts in
     /// the bucket: its first manifest names the anchor and no entries.
     ///
-    /// A delete that fails leaves an object no manifest names: it is
-    /// reported and never read again, and takes only space.
+    /// A delete that fails leaves an object no manifest names: never read
+    /// again, and deleted (or reported) by the sweep that ends the round.
     fn follow_prune(&mut self, stream: u64, current: Manifest) -> Result<Manifest, RoundError> {
         let Some(anchor) = self.local_anchor(stream)? else {
             return Ok(current);
@@ -248,15 +266,54 @@ impl Round<'_> {
         if current.first.next_offset > 0 {
             garbage.push(anchor_key(stream, current.first.next_offset));
         }
-        for key in garbage {
-            self.tier.delete(&key).map_err(|e| {
-                RoundError::failed(format!(
-                    "deleting {}/{key}, which stream {stream}'s manifest no longer lists after a prune (it stays, unread): {e}",
-                    self.tier.url()
-                ))
-            })?;
+        // A delete that fails is left to `sweep`, which tries again and
+        // reports it; the manifest has moved, so the round goes on.
+        self.swept.remove(&stream);
+        if garbage.iter().all(|key| self.tier.delete(key).is_ok()) {
+            self.swept.insert(stream);
         }
         Ok(next)
+    }
+
+    /// Deletes the objects of `stream` below its manifest's first offset
+    /// that a prune's round left behind: its deletes failed, or the writer
+    /// died between the manifest's move and them. Segment and index
+    /// objects of any epoch whose base lies below the first offset, and
+    /// anchors of an earlier first offset, are never read again: the
+    /// first offset only grows. Does its work once per pruned stream after
+    /// the writer opens, and after a prune whose deletes failed; called
+    /// after each round's uploads, so a bucket that refuses deletes
+    /// delays none. Returns why a delete failed.
+    pub(crate) fn sweep(&mut self, stream: u64) -> Result<(), String> {
+        let Some(manifest) = self.catalog.get(stream) else {
+            return Ok(());
+        };
+        let first = manifest.first.next_offset;
+        if first == 0 || self.swept.contains(&stream) {
+            return Ok(());
+        }
+        let dir = format!("streams/{stream:020}");
+        let names = self
+            .tier
+            .list_objects(&dir)
+            .map_err(|e| format!("listing {}/{dir}: {e}", self.tier.url()))?;
+        for name in names {
+            let key = format!("{dir}/{name}");
+            let below = match name.strip_prefix("ANCHOR-") {
+                Some(at) => at.parse::<u64>().is_ok_and(|at| at < first),
+                None => parse_object_base(&name).is_some_and(|base| base < first),
+            };
+            if below {
+                self.tier.delete(&key).map_err(|e| {
+                    format!(
+                        "deleting {}/{key}, which stream {stream}'s manifest no longer lists after a prune (it stays, unread, until a later round deletes it): {e}",
+                        self.tier.url()
+                    )
+                })?;
+            }
+        }
+        self.swept.insert(stream);
+        Ok(())
     }
 
     /// Whether the local prune anchor of `stream` is past `manifest`'s
@@ -574,4 +631,31 @@ pub(crate) fn stamp(
     Err(Error::Locked(
         format!("{} (stream {stream}'s manifest keeps changing)", tier.url()).into(),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Names the sweep deletes by are exactly the names `object_key` gives.
+    #[test]
+    fn object_names_parse_back_to_their_base() {
+        for (base, epoch) in [(0u64, 1u64), (4096, 0xffff_ffff), (u64::MAX, 1 << 40)] {
+            for ext in [layout::SEGMENT_EXT, layout::INDEX_EXT] {
+                let key = object_key(7, base, epoch, ext);
+                let name = key.rsplit_once('/').map(|(_, n)| n).unwrap_or(&key);
+                assert_eq!(parse_object_base(name), Some(base), "{key}");
+            }
+        }
+        for other in [
+            "MANIFEST",
+            "ANCHOR-00000000000000000016",
+            "00000000000000000016-00000001.tmp",
+            "16-00000001.seg",
+            "00000000000000000016-0001.seg",
+            "00000000000000000016.seg",
+        ] {
+            assert_eq!(parse_object_base(other), None, "{other}");
+        }
+    }
 }
