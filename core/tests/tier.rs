@@ -493,6 +493,42 @@ fn a_stream_pruned_before_it_was_tiered_uploads_from_its_anchor() {
     ));
 }
 
+/// A bucket reader opened before a prune that deleted objects it lists:
+/// a read of the pruned events is `Pruned`, naming the new first offset,
+/// not an I/O error; the events kept read and verify as before.
+#[test]
+fn a_bucket_reader_opened_before_a_prune_reads_pruned_as_pruned() {
+    let dir = tempfile::tempdir().unwrap();
+    let bucket = MemoryTier::new();
+    let store = Store::open_tiered(dir.path(), small(8192, 16), config(&bucket)).unwrap();
+    let head = fill(&store, 1, 0, 600);
+    store.sync_tier().unwrap();
+    let remote = Store::open_tier_read_only(Arc::new(bucket.clone()), Default::default()).unwrap();
+    assert_eq!(remote.first_offset(1).unwrap(), 0);
+    let first = store.prune(1, 300).unwrap();
+    assert!(first > 0);
+    store.sync_tier().unwrap();
+    assert!(object_bases(&bucket, 1)[0] >= first);
+    for offset in [0, first - 1] {
+        match remote.read_from(1, offset, 1) {
+            Err(Error::Pruned {
+                stream: 1,
+                offset: at,
+                first_offset,
+            }) => assert_eq!((at, first_offset), (offset, first)),
+            other => panic!("reading offset {offset}: {other:?}"),
+        }
+    }
+    assert_eq!(
+        remote.read_from(1, first, 1).unwrap()[0].to_vec(),
+        payload(1, first, 200)
+    );
+    // A verify checks what the stream holds now: from the prune anchor.
+    let report = remote.verify_against(1, &head).unwrap();
+    assert_eq!(report.events, 600 - first);
+    store.close().unwrap();
+}
+
 #[test]
 fn a_garbled_manifest_is_corruption() {
     let dir = tempfile::tempdir().unwrap();

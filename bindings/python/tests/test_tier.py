@@ -310,6 +310,25 @@ def test_tier_errors_are_clear(tmp_path: Path, s3: MotoServer, bucket: str) -> N
             plain.sync_tier()
 
 
+def test_a_bucket_reader_opened_before_a_prune_reads_pruned_as_pruned(tmp_path: Path, s3: MotoServer, bucket: str) -> None:
+    opts = dict(segment_size=SEGMENT, tier=bucket, tier_options=options(s3.endpoint))
+    with stratalog.open(tmp_path / "a", **opts) as store:  # type: ignore[arg-type]
+        head = fill(store, 6, 0, 600)
+        store.sync_tier()
+        with stratalog.open_read_only(bucket, tier_options=options(s3.endpoint)) as remote:
+            assert remote.first_offset(6) == 0
+            first = store.prune_keep_last(6, 200)
+            assert 0 < first <= 400
+            store.sync_tier()
+            # The objects it lists below `first` are gone from the bucket:
+            # the read says why, with where the stream starts now.
+            with pytest.raises(stratalog.PrunedError) as pruned:
+                remote.read_from(6, 0, max_bytes=1)
+            assert (pruned.value.offset, pruned.value.first_offset) == (0, first)
+            assert [e for _, e in remote.iter(6, first)] == events(6, first, 600 - first)
+            assert remote.verify_against(6, head).events == 600 - first
+
+
 def test_a_prune_reaches_the_bucket_and_the_bucket_verifies_from_there(tmp_path: Path, s3: MotoServer, bucket: str) -> None:
     opts = dict(segment_size=SEGMENT, tier=bucket, tier_options=options(s3.endpoint), local_cache_bytes=2 * SEGMENT)
     with stratalog.open(tmp_path / "a", **opts) as store:  # type: ignore[arg-type]

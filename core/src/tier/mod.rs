@@ -140,8 +140,7 @@ impl TierConfig {
 pub(crate) fn read_only_dir(tier: Arc<dyn Tier>) -> crate::Result<Arc<dyn crate::io::StorageDir>> {
     let mut etags = uploader::Etags::new();
     let catalog = uploader::load_catalog(tier.as_ref(), &mut etags)?;
-    let local: Arc<dyn crate::io::StorageDir> = Arc::new(crate::io::memory::MemoryDir::new());
-    Ok(Arc::new(TieredDir::new(local, tier, Arc::new(catalog))))
+    Ok(Arc::new(TieredDir::reader(tier, Arc::new(catalog))))
 }
 
 /// The key of a stream's manifest.

@@ -31,6 +31,12 @@ pub(crate) struct TieredDir {
     local: Arc<dyn StorageDir>,
     tier: Arc<dyn Tier>,
     catalog: Arc<Catalog>,
+    /// A reader's: its manifests are the bucket's as of some moment, so an
+    /// object found gone (a writer pruned since) makes it read its
+    /// stream's manifest again, and the prune anchor then read names the
+    /// new first offset (a read of the pruned events is `Pruned`). A
+    /// writer's manifests are the ones it writes: never read again.
+    reread_when_missing: bool,
     on_seal: OnceLock<OnSeal>,
     on_remote_open: OnceLock<OnRemoteOpen>,
 }
@@ -86,8 +92,18 @@ impl TieredDir {
             local,
             tier,
             catalog,
+            reread_when_missing: false,
             on_seal: OnceLock::new(),
             on_remote_open: OnceLock::new(),
+        }
+    }
+
+    /// A reader's directory (see `reread_when_missing`).
+    pub(crate) fn reader(tier: Arc<dyn Tier>, catalog: Arc<Catalog>) -> Self {
+        let local = Arc::new(crate::io::memory::MemoryDir::new());
+        TieredDir {
+            reread_when_missing: true,
+            ..TieredDir::new(local, tier, catalog)
         }
     }
 
@@ -111,11 +127,18 @@ impl TieredDir {
         } else {
             entry.index_len
         };
-        Some(RemoteFile::new(
+        let file = RemoteFile::new(
             self.tier.clone(),
             object_key(stream, base, entry.epoch, ext),
             len,
-        ))
+        );
+        if !self.reread_when_missing {
+            return Some(file);
+        }
+        let (tier, catalog) = (self.tier.clone(), self.catalog.clone());
+        Some(file.with_on_missing(Arc::new(move || {
+            reread_manifest(tier.as_ref(), &catalog, stream)
+        })))
     }
 
     /// The names the manifests add to directory `rel`.
@@ -147,6 +170,20 @@ impl TieredDir {
                 Some(names)
             }
             _ => None,
+        }
+    }
+}
+
+/// Takes the bucket's manifest of `stream` into `catalog` if it is newer
+/// than the one there. A manifest that cannot be read changes nothing:
+/// the read that found its object gone fails as it would have.
+fn reread_manifest(tier: &dyn Tier, catalog: &Catalog, stream: u64) {
+    if let Ok((found, _)) = super::uploader::fetch_manifest(tier, stream) {
+        if catalog
+            .get(stream)
+            .is_none_or(|known| found.seq > known.seq)
+        {
+            catalog.set(found);
         }
     }
 }

@@ -18,12 +18,25 @@ const MIN_FETCH: u64 = 64 << 10;
 const MAX_FETCH: u64 = 4 << 20;
 const KEPT_BLOCKS: usize = 2;
 
-#[derive(Debug)]
+/// Called when the object turns out to be gone: a prune deleted it after
+/// the manifest listing it was read.
+pub(crate) type OnMissing = Arc<dyn Fn() + Send + Sync>;
+
 pub(crate) struct RemoteFile {
     tier: Arc<dyn Tier>,
     key: String,
     len: u64,
     cache: Mutex<Cache>,
+    on_missing: Option<OnMissing>,
+}
+
+impl std::fmt::Debug for RemoteFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RemoteFile")
+            .field("key", &self.key)
+            .field("len", &self.len)
+            .finish()
+    }
 }
 
 #[derive(Debug, Default)]
@@ -46,7 +59,15 @@ impl RemoteFile {
                 fetch: MIN_FETCH,
                 ..Cache::default()
             }),
+            on_missing: None,
         }
+    }
+
+    /// Calls `hook` (before the read's `NotFound` error returns) when the
+    /// object is gone.
+    pub(crate) fn with_on_missing(mut self, hook: OnMissing) -> Self {
+        self.on_missing = Some(hook);
+        self
     }
 
     /// The object's key under the tier's prefix.
@@ -109,7 +130,15 @@ impl ByteFile for RemoteFile {
         let mut done = 0usize;
         while done < buf.len() {
             let at = pos + done as u64;
-            let (start, block) = self.block_at(at)?;
+            let (start, block) = match self.block_at(at) {
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    if let Some(on_missing) = &self.on_missing {
+                        on_missing();
+                    }
+                    return Err(e);
+                }
+                found => found?,
+            };
             let from = (at - start) as usize;
             let n = (block.len() - from).min(buf.len() - done);
             buf[done..done + n].copy_from_slice(&block[from..from + n]);
