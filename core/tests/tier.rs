@@ -1132,21 +1132,26 @@ fn the_trees_tiles_go_up_with_the_segments_and_resume_after_a_restart() {
 }
 
 /// The partial tiles of a tile go once the full tile is up (tlog-tiles
-/// allows it), and a restart that must resume at a size whose partial
-/// tiles went takes the start of the full tile instead, never rebuilding
-/// from the first segment.
+/// allows it), by name, with no listing; a restart resumes from the
+/// latest size whose partial tiles are all there, never from a full tile
+/// alone (it may have gone up in a batch cut short below it).
 #[test]
-fn partial_tiles_go_once_their_tile_is_full_and_a_restart_resumes_from_full_tiles() {
+fn partial_tiles_go_once_their_tile_is_full_and_a_restart_resumes_from_whole_sizes() {
     let dir = tempfile::tempdir().unwrap();
     let bucket = MemoryTier::new();
     let mut cfg = config(&bucket);
     cfg.local_cache_bytes = Some(0);
     let store = Store::open_tiered(dir.path(), small(8192, 16), cfg.clone()).unwrap();
     // A round ends every 60 events: partial tiles at every one of them.
-    for round in 0..10 {
+    fill(&store, 1, 0, 60);
+    store.sync_tier().unwrap();
+    let lists = bucket.lists();
+    for round in 1..10 {
         fill(&store, 1, round * 60, 60);
         store.sync_tier().unwrap();
     }
+    // Full tiles went up (and made partial tiles stale) without a listing.
+    assert_eq!(bucket.lists(), lists);
     let tiles = tile_keys(&bucket, 1);
     let partials_of = |tile: &str| -> Vec<String> {
         let prefix = format!("streams/{:020}/{tile}.p/", 1);
@@ -1186,10 +1191,10 @@ fn partial_tiles_go_once_their_tile_is_full_and_a_restart_resumes_from_full_tile
     assert_bucket_has_tiles(&bucket, &store, 1, 600);
     store.close().unwrap();
 
-    // As if the last two rounds' tiles never went up: the next open
-    // resumes at 480, from full tiles 0 and 1 cut to 224 entries.
+    // As if the last round's tiles never went up: the next open resumes
+    // from the round before (540), reading no segment before it.
     for key in tile_keys(&bucket, 1) {
-        if key.contains("/002.p/") || key.ends_with("tile/1/000.p/2") {
+        if key.ends_with("/002.p/88") {
             bucket.delete(&key).unwrap();
         }
     }
@@ -1199,7 +1204,7 @@ fn partial_tiles_go_once_their_tile_is_full_and_a_restart_resumes_from_full_tile
         .find(|k| k.starts_with(&format!("streams/{:020}/{:020}-", 1, 0)) && k.ends_with(".seg"))
         .unwrap();
     let gets = bucket.gets_of(&first_segment);
-    let store = Store::open_tiered(dir.path(), small(8192, 16), cfg).unwrap();
+    let store = Store::open_tiered(dir.path(), small(8192, 16), cfg.clone()).unwrap();
     let gets_open = bucket.gets_of(&first_segment);
     store.sync_tier().unwrap();
     assert_eq!(
@@ -1208,6 +1213,47 @@ fn partial_tiles_go_once_their_tile_is_full_and_a_restart_resumes_from_full_tile
         "rebuilt from the first segment"
     );
     assert_bucket_has_tiles(&bucket, &store, 1, 600);
+    store.close().unwrap();
+
+    // A full tile with no partial tiles of a size beside it, and a hole
+    // below it (a batch cut short): not a size to resume from. The tiles
+    // are built again from the first segment, and the hole filled.
+    for key in tile_keys(&bucket, 1) {
+        if key.contains("/002.p/") || key.ends_with("tile/1/000.p/2") || key.ends_with("tile/0/000")
+        {
+            bucket.delete(&key).unwrap();
+        }
+    }
+    let store = Store::open_tiered(dir.path(), small(8192, 16), cfg.clone()).unwrap();
+    store.sync_tier().unwrap();
+    assert!(bucket.gets_of(&first_segment) > gets, "not rebuilt");
+    assert_bucket_has_tiles(&bucket, &store, 1, 600);
+    fill(&store, 1, 600, 20);
+    store.sync_tier().unwrap();
+    store.close().unwrap();
+
+    // Resumed at 620, the builder knows only that size's partial tiles of
+    // tile 2; once it is full, the widths of earlier sizes go too.
+    let earlier = |bucket: &MemoryTier| {
+        tile_keys(bucket, 1)
+            .iter()
+            .filter(|k| k.contains("tile/0/002.p/"))
+            .count()
+    };
+    assert!(earlier(&bucket) > 1);
+    let store = Store::open_tiered(dir.path(), small(8192, 16), cfg).unwrap();
+    fill(&store, 1, 620, 180);
+    store.sync_tier().unwrap();
+    let keys = tile_keys(&bucket, 1);
+    let stale: Vec<&String> = keys
+        .iter()
+        .filter(|k| {
+            k.split_once(".p/")
+                .is_some_and(|(full, _)| keys.iter().any(|f| f == full))
+        })
+        .collect();
+    assert_eq!(stale, Vec::<&String>::new());
+    assert_bucket_has_tiles(&bucket, &store, 1, 800);
     store.close().unwrap();
 }
 

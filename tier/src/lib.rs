@@ -38,6 +38,8 @@ mod local;
 /// minutes (the uploader retries on its own, with backoff).
 const DEFAULT_TIMEOUT: &str = "30s";
 const DEFAULT_CONNECT_TIMEOUT: &str = "5s";
+/// Small objects put at once by `put_create_all`.
+const PUTS_AT_ONCE: usize = 8;
 
 /// The retries every cloud client here makes on its own, short: the
 /// uploader retries with its own backoff, and a read should fail in
@@ -259,12 +261,16 @@ impl ObjectStoreTier {
                 .put_opts(&path, PutPayload::from(bytes), PutOptions::from(mode))
                 .await
         })?;
-        match outcome {
-            Ok(done) => Ok(Put::Done(done.e_tag)),
-            Err(object_store::Error::AlreadyExists { .. })
-            | Err(object_store::Error::Precondition { .. }) => Ok(Put::Conflict),
-            Err(e) => Err(to_io(e)),
-        }
+        put_outcome(outcome)
+    }
+}
+
+fn put_outcome(outcome: object_store::Result<object_store::PutResult>) -> io::Result<Put> {
+    match outcome {
+        Ok(done) => Ok(Put::Done(done.e_tag)),
+        Err(object_store::Error::AlreadyExists { .. })
+        | Err(object_store::Error::Precondition { .. }) => Ok(Put::Conflict),
+        Err(e) => Err(to_io(e)),
     }
 }
 
@@ -351,6 +357,35 @@ impl Tier for ObjectStoreTier {
 
     fn put_create(&self, key: &str, bytes: Vec<u8>) -> io::Result<Put> {
         self.put_with(key, bytes, PutMode::Create)
+    }
+
+    fn put_create_all(&self, objects: Vec<(String, Vec<u8>)>) -> Vec<io::Result<Put>> {
+        use futures::StreamExt;
+        let count = objects.len();
+        let puts: Vec<(ObjectPath, Vec<u8>)> = objects
+            .into_iter()
+            .map(|(key, bytes)| (self.path(&key), bytes))
+            .collect();
+        let store = self.store.clone();
+        let outcomes = self.runtime.call(async move {
+            futures::stream::iter(puts)
+                .map(|(path, bytes)| {
+                    let store = store.clone();
+                    async move {
+                        let create = PutOptions::from(PutMode::Create);
+                        store.put_opts(&path, PutPayload::from(bytes), create).await
+                    }
+                })
+                .buffered(PUTS_AT_ONCE)
+                .collect::<Vec<_>>()
+                .await
+        });
+        match outcomes {
+            Ok(outcomes) => outcomes.into_iter().map(put_outcome).collect(),
+            Err(e) => (0..count)
+                .map(|_| Err(io::Error::new(e.kind(), e.to_string())))
+                .collect(),
+        }
     }
 
     fn put_update(&self, key: &str, bytes: Vec<u8>, etag: &str) -> io::Result<Put> {

@@ -78,6 +78,24 @@ fn check_conditional_puts(tier: &dyn Tier) {
     let got = tier.get("a/b/KEY").unwrap().unwrap();
     assert_eq!(got.bytes, b"two");
     assert_eq!(got.etag.as_deref(), Some(second.as_str()));
+
+    // Many write-once puts at once: each outcome in its object's place,
+    // an existing key a conflict that leaves it as it was.
+    let objects: Vec<(String, Vec<u8>)> = (0..20)
+        .map(|i| (format!("a/many/{i:02}"), vec![i as u8; 100 + i]))
+        .chain([("a/b/KEY".to_owned(), b"three".to_vec())])
+        .collect();
+    let outcomes = tier.put_create_all(objects.clone());
+    assert_eq!(outcomes.len(), objects.len());
+    for ((key, bytes), outcome) in objects.iter().zip(outcomes) {
+        if key == "a/b/KEY" {
+            assert_eq!(outcome.unwrap(), Put::Conflict);
+            assert_eq!(tier.get(key).unwrap().unwrap().bytes, b"two");
+        } else {
+            assert!(matches!(outcome.unwrap(), Put::Done(_)), "{key}");
+            assert_eq!(&tier.get(key).unwrap().unwrap().bytes, bytes, "{key}");
+        }
+    }
 }
 
 /// Listing: objects directly under a directory, and its sub-directories.

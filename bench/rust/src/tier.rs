@@ -114,6 +114,9 @@ impl Tier for Counting {
     fn put_create(&self, key: &str, bytes: Vec<u8>) -> std::io::Result<Put> {
         self.0.put_create(key, bytes)
     }
+    fn put_create_all(&self, objects: Vec<(String, Vec<u8>)>) -> Vec<std::io::Result<Put>> {
+        self.0.put_create_all(objects)
+    }
     fn put_update(&self, key: &str, bytes: Vec<u8>, etag: &str) -> std::io::Result<Put> {
         self.0.put_update(key, bytes, etag)
     }

@@ -141,10 +141,10 @@ struct State {
     /// has deleted (`Round::sweep`): none when it opens, so a crash or a
     /// delete that failed after a prune leaves nothing behind for good.
     swept: BTreeSet<u64>,
-    /// Per stream: directories of partial tiles whose full tile is up and
+    /// Per stream: partial tiles whose full tile is up and
     /// whose deletes failed, tried again at each round (kept in memory
     /// only: after a restart they stay in the bucket, unread).
-    superseded_partials: HashMap<u64, Vec<String>>,
+    superseded_partials: HashMap<u64, Vec<tiles::StalePartials>>,
     /// Why deletes of what the bucket no longer needs failed, by stream
     /// and kind. Reported, never a failed round, and cleared only when
     /// those deletes succeed: `sync` reaching its target says nothing

@@ -35,6 +35,8 @@ pub struct MemoryTier {
     /// GETs (whole and ranged) made through this network, in all and by key.
     gets: Arc<AtomicU64>,
     gets_by_key: Arc<Mutex<BTreeMap<String, u64>>>,
+    /// Listings made through this network.
+    lists: Arc<AtomicU64>,
 }
 
 impl MemoryTier {
@@ -52,7 +54,14 @@ impl MemoryTier {
             deletes_fail: Arc::default(),
             gets: Arc::default(),
             gets_by_key: Arc::default(),
+            lists: Arc::default(),
         }
+    }
+
+    /// Listings (of objects or of sub-directories) made so far through
+    /// this network.
+    pub fn lists(&self) -> u64 {
+        self.lists.load(Ordering::SeqCst)
     }
 
     /// GETs (whole and ranged) made so far through this network.
@@ -186,6 +195,7 @@ impl Tier for MemoryTier {
 
     fn list_dirs(&self, dir: &str) -> io::Result<Vec<String>> {
         self.check_up()?;
+        self.lists.fetch_add(1, Ordering::SeqCst);
         let prefix = if dir.is_empty() {
             String::new()
         } else {
@@ -204,6 +214,7 @@ impl Tier for MemoryTier {
 
     fn list_objects(&self, dir: &str) -> io::Result<Vec<String>> {
         self.check_up()?;
+        self.lists.fetch_add(1, Ordering::SeqCst);
         let prefix = format!("{}/", dir.trim_end_matches('/'));
         Ok(self
             .objects

@@ -91,6 +91,16 @@ pub trait Tier: Send + Sync + Debug {
     fn head(&self, key: &str) -> io::Result<Option<ObjectInfo>>;
     /// Writes the object only if no object has the key.
     fn put_create(&self, key: &str, bytes: Vec<u8>) -> io::Result<Put>;
+    /// `put_create` of each object, several at once where the bucket is
+    /// reached over a network; the outcomes in the same order. (Small
+    /// objects, such as tiles, cost a round trip each: one after another,
+    /// that latency, not the bandwidth, would bound the upload.)
+    fn put_create_all(&self, objects: Vec<(String, Vec<u8>)>) -> Vec<io::Result<Put>> {
+        objects
+            .into_iter()
+            .map(|(key, bytes)| self.put_create(&key, bytes))
+            .collect()
+    }
     /// Replaces the object only if its version is still `etag`.
     fn put_update(&self, key: &str, bytes: Vec<u8>, etag: &str) -> io::Result<Put>;
     /// Writes the object whatever is there.

@@ -11,10 +11,17 @@
 //!   writer's leftovers never clash with its successor's, and a tile that
 //!   exists with other bytes is damage.
 //! - For every size `S` the tiles have reached, the bucket holds the whole
-//!   tree of size `S`: the full tiles go up in order, then the partial
-//!   tiles of `S` (`.p/<W>`), last. So finding the partial tiles of a size
-//!   proves everything below it is there, and a restart resumes from them
-//!   (`TileBuilder::resume`) with a handful of GETs.
+//!   tree of size `S`: the full tiles go up (a batch at a time, several at
+//!   once within a batch), then the partial tiles of `S` (`.p/<W>`), last.
+//!   So finding every partial tile of a size proves everything below it is
+//!   there, and a restart resumes from them (`TileBuilder::resume`) with a
+//!   handful of GETs. A full tile alone proves nothing (its batch may have
+//!   been cut short below it), so a resume never starts from one.
+//! - Partial tiles are deleted only once their full tile is up and the
+//!   round that put it has put its own partial tiles: the latest size a
+//!   round reached keeps every partial tile a resume needs. The builder
+//!   knows which partial tiles it put, so it deletes those by name; only
+//!   tiles from before a resume (other widths it never saw) are listed.
 //! - The tiles of a pruned stream go on from where they stood (in this
 //!   process, or resumed from the bucket): full tiles are never deleted,
 //!   so the bucket keeps the whole tree, as the local tree files do. A
@@ -22,6 +29,7 @@
 //!   was tiered, or before its tiles reached the prune) gets no more:
 //!   those leaves are in no segment now.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
@@ -33,7 +41,7 @@ use crate::segment::{Next, RecordReader, Segment};
 use crate::tiles::{tile_path, TILE_WIDTH};
 
 use super::manifest::{Manifest, ManifestEntry};
-use super::uploader::{put_once, RoundError};
+use super::uploader::{settle_put_once, RoundError};
 use super::Tier;
 
 /// How many earlier sizes a restart looks for tiles at (the ends of the
@@ -49,14 +57,14 @@ const PUT_BATCH: usize = 64;
 /// `builder` (where this process left them) or else from what the bucket
 /// holds, reading the listed segments through `dir` (local copies, or the
 /// bucket's). Returns where the tiles stand; `None` for a stream that
-/// gets none. The partial tiles of each full tile it puts are to be
-/// deleted: their directories go to `superseded` ([`drop_partials`]).
+/// gets none. The partial tiles its full tiles made stale go to
+/// `superseded`, to be deleted ([`drop_partials`]).
 pub(crate) fn catch_up(
     tier: &dyn Tier,
     dir: &Arc<dyn StorageDir>,
     manifest: &Manifest,
     builder: Option<TileBuilder>,
-    superseded: &mut Vec<String>,
+    superseded: &mut Vec<StalePartials>,
 ) -> Result<Option<TileBuilder>, RoundError> {
     let end = manifest.end().next_offset;
     let mut builder = match builder.filter(|b| b.size() <= end) {
@@ -71,7 +79,10 @@ pub(crate) fn catch_up(
         return Ok(Some(builder));
     }
     let stream = manifest.stream;
-    let mut out = Vec::new();
+    // Out of the builder while it is walked: the tiles a walk completes
+    // are put as they pile up.
+    let mut up = std::mem::take(&mut builder.up);
+    let mut full = Vec::new();
     for entry in &manifest.entries {
         if entry.end.next_offset <= builder.size() {
             continue;
@@ -81,52 +92,122 @@ pub(crate) fn catch_up(
             stream,
             entry,
             &mut builder,
-            &mut |out_now| put_all(tier, out_now, superseded),
-            &mut out,
+            &mut |out_now| put_all(tier, out_now, &mut up),
+            &mut full,
         )?;
     }
-    put_all(tier, &mut out, superseded)?;
+    put_all(tier, &mut full, &mut up)?;
     let mut partials = builder.partials(stream);
-    put_all(tier, &mut partials, superseded)?;
+    put_all(tier, &mut partials, &mut up)?;
+    // Stale only now that the partial tiles of this size are up.
+    superseded.append(&mut up.stale);
+    builder.up = up;
     Ok(Some(builder))
 }
 
+/// Puts `tiles`, several at once, each write-once; notes the partial
+/// tiles put, and the ones each full tile put makes stale.
 fn put_all(
     tier: &dyn Tier,
     tiles: &mut Vec<TileObject>,
-    superseded: &mut Vec<String>,
+    up: &mut PartialsUp,
 ) -> Result<(), RoundError> {
-    for (key, bytes) in tiles.drain(..) {
-        let sha256: Hash = Sha256::digest(&bytes).into();
-        put_once(tier, &key, bytes, &sha256)?;
-        if !key.contains(".p/") {
-            superseded.push(format!("{key}.p"));
+    let batch: Vec<TileObject> = std::mem::take(tiles);
+    let keys: Vec<(String, Hash)> = batch
+        .iter()
+        .map(|(key, bytes)| (key.clone(), Sha256::digest(bytes).into()))
+        .collect();
+    let outcomes = tier.put_create_all(batch);
+    let mut first_error = None;
+    for ((key, sha256), outcome) in keys.iter().zip(outcomes) {
+        let put = outcome
+            .map_err(|e| RoundError::failed(format!("writing {}/{key}: {e}", tier.url())))
+            .and_then(|put| settle_put_once(tier, key, put, sha256));
+        match put {
+            Ok(()) => up.note_put(key),
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
         }
     }
-    Ok(())
+    first_error.map_or(Ok(()), Err)
 }
 
-/// Deletes the partial tiles in each of `dirs`, whose full tile is up:
-/// tlog-tiles lets a log delete them then (a client holding a checkpoint
-/// of an earlier size falls back to the full tile), and without it every
-/// size a round ends at would leave objects behind. A directory whose
-/// deletes fail stays in `dirs`, to be tried again; the tiles go on
-/// meanwhile (a bucket that refuses deletes holds the tree all the same).
-pub(crate) fn drop_partials(tier: &dyn Tier, dirs: &mut Vec<String>) -> Result<(), String> {
+/// Partial tiles a full tile made stale: tlog-tiles lets a log delete
+/// them once the full tile is up (a client holding a checkpoint of an
+/// earlier size falls back to the full tile), and without it every size a
+/// round ends at would leave objects behind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct StalePartials {
+    /// Those this builder put (or found when it resumed).
+    keys: Vec<String>,
+    /// The full tile's `.p` directory, when other widths this builder
+    /// never saw may be there: listed, and all of it deleted.
+    list: Option<String>,
+}
+
+/// The partial tiles a builder knows are in the bucket.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct PartialsUp {
+    /// By the key of their full tile.
+    known: BTreeMap<String, Vec<String>>,
+    /// Full tiles whose `.p` directory may hold widths never seen here
+    /// (the tiles being filled when the builder resumed), or every full
+    /// tile (`unseen_all`: it started over on a bucket that has tiles).
+    unseen: BTreeSet<String>,
+    unseen_all: bool,
+    /// Made stale by the full tiles put since the last round's end.
+    stale: Vec<StalePartials>,
+}
+
+impl PartialsUp {
+    fn note_put(&mut self, key: &str) {
+        if let Some((full, _)) = key.split_once(".p/") {
+            let known = self.known.entry(full.to_owned()).or_default();
+            if !known.iter().any(|k| k == key) {
+                known.push(key.to_owned());
+            }
+            return;
+        }
+        let keys = self.known.remove(key).unwrap_or_default();
+        let list = (self.unseen.remove(key) || self.unseen_all).then(|| format!("{key}.p"));
+        if !keys.is_empty() || list.is_some() {
+            self.stale.push(StalePartials { keys, list });
+        }
+    }
+}
+
+/// Deletes each of `stale`'s partial tiles. Those whose deletes fail stay
+/// in `stale`, to be tried again; the tiles go on meanwhile (a bucket that
+/// refuses deletes holds the tree all the same).
+pub(crate) fn drop_partials(tier: &dyn Tier, stale: &mut Vec<StalePartials>) -> Result<(), String> {
     let mut first_error = None;
-    dirs.retain(|dir| {
-        let dropped = tier.list_objects(dir).and_then(|widths| {
-            widths
+    stale.retain(|partials| {
+        let listed = match &partials.list {
+            Some(dir) => tier.list_objects(dir).map(|widths| {
+                widths
+                    .iter()
+                    .map(|width| format!("{dir}/{width}"))
+                    .collect::<Vec<_>>()
+            }),
+            None => Ok(Vec::new()),
+        };
+        let dropped = listed.and_then(|listed| {
+            partials
+                .keys
                 .iter()
-                .try_for_each(|width| tier.delete(&format!("{dir}/{width}")))
+                .chain(&listed)
+                .try_for_each(|key| tier.delete(key))
         });
         match dropped {
             Ok(()) => false,
             Err(e) => {
                 first_error.get_or_insert_with(|| {
+                    let what = partials.list.as_deref().or(partials.keys.first().map(String::as_str));
                     format!(
-                        "deleting the partial tiles {}/{dir}/*, now that the full tile is up (tried again at the next round): {e}",
-                        tier.url()
+                        "deleting the partial tiles {}/{}, now that the full tile is up (tried again at the next round): {e}",
+                        tier.url(),
+                        what.unwrap_or_default()
                     )
                 });
                 true
@@ -155,7 +236,15 @@ fn resume_from_bucket(tier: &dyn Tier, manifest: &Manifest) -> Result<TileBuilde
             return Ok(builder);
         }
     }
-    Ok(TileBuilder::default())
+    // Starting over: if the bucket has tiles already, any full tile may
+    // have partial tiles of widths this builder never sees.
+    let dir = format!("streams/{:020}/tile", manifest.stream);
+    let tiles_there = tier
+        .list_dirs(&dir)
+        .map_err(|e| RoundError::failed(format!("listing {}/{dir}: {e}", tier.url())))?;
+    let mut builder = TileBuilder::default();
+    builder.up.unseen_all = !tiles_there.is_empty();
+    Ok(builder)
 }
 
 /// Adds the leaves of the segment `entry` lists past the builder's size,
@@ -234,6 +323,7 @@ pub(crate) struct TileBuilder {
     size: u64,
     levels: Vec<Vec<Hash>>,
     bundle: Vec<u8>,
+    up: PartialsUp,
 }
 
 /// A tile to put: its key under the tier's prefix and its bytes.
@@ -340,7 +430,8 @@ impl TileBuilder {
             let (n, width) = (count / TILE_WIDTH, count % TILE_WIDTH);
             let mut hashes = Vec::new();
             if width > 0 {
-                let Some(tile) = partial_or_full(tier, stream, Some(level), n, width, 32)? else {
+                let Some(tile) = builder.resume_partial(tier, stream, Some(level), n, width, 32)?
+                else {
                     return Ok(None);
                 };
                 hashes = tile
@@ -353,7 +444,8 @@ impl TileBuilder {
                     .collect();
                 if level == 0 {
                     let stride = 2 + merkle::LEAF_DATA_LEN as u64;
-                    let Some(bundle) = partial_or_full(tier, stream, None, n, width, stride)?
+                    let Some(bundle) =
+                        builder.resume_partial(tier, stream, None, n, width, stride)?
                     else {
                         return Ok(None);
                     };
@@ -367,32 +459,33 @@ impl TileBuilder {
         }
         Ok(Some(builder))
     }
-}
 
-/// The first `width` entries (`stride` bytes each) of tile `n` at `level`
-/// (`None`: the entry bundle): its partial tile of that width, or once that
-/// is deleted, the start of the full tile. `None` if neither is there
-/// with the size it must have.
-fn partial_or_full(
-    tier: &dyn Tier,
-    stream: u64,
-    level: Option<u32>,
-    n: u64,
-    width: u64,
-    stride: u64,
-) -> std::io::Result<Option<Vec<u8>>> {
-    if let Some(partial) = tier.get(&tile_key(stream, level, n, width))? {
-        return Ok((partial.bytes.len() as u64 == width * stride).then_some(partial.bytes));
+    /// The partial tile of `width` entries (`stride` bytes each) of tile
+    /// `n` at `level` (`None`: the entry bundle), noted as known; `None` if
+    /// it is not there with the size it must have. Never the start of the
+    /// full tile: that alone does not prove the tiles below it are up.
+    fn resume_partial(
+        &mut self,
+        tier: &dyn Tier,
+        stream: u64,
+        level: Option<u32>,
+        n: u64,
+        width: u64,
+        stride: u64,
+    ) -> std::io::Result<Option<Vec<u8>>> {
+        let key = tile_key(stream, level, n, width);
+        let Some(partial) = tier.get(&key)? else {
+            return Ok(None);
+        };
+        if partial.bytes.len() as u64 != width * stride {
+            return Ok(None);
+        }
+        let full = tile_key(stream, level, n, TILE_WIDTH);
+        self.up.known.insert(full.clone(), vec![key]);
+        // Earlier sizes' partial tiles of the same tile may be there too.
+        self.up.unseen.insert(full);
+        Ok(Some(partial.bytes))
     }
-    let Some(full) = tier.get(&tile_key(stream, level, n, TILE_WIDTH))? else {
-        return Ok(None);
-    };
-    if full.bytes.len() as u64 != TILE_WIDTH * stride {
-        return Ok(None);
-    }
-    let mut bytes = full.bytes;
-    bytes.truncate((width * stride) as usize);
-    Ok(Some(bytes))
 }
 
 /// Whether `bundle` holds one 40-byte entry per leaf hash, for the leaves
@@ -497,7 +590,8 @@ mod tests {
             tier.put(&key, bytes).unwrap();
         }
         let mut resumed = TileBuilder::resume(&tier, 3, 300).unwrap().unwrap();
-        assert_eq!(resumed, builder);
+        let state = |b: &TileBuilder| (b.size, b.levels.clone(), b.bundle.clone());
+        assert_eq!(state(&resumed), state(&builder));
         let (mut a, mut b) = (Vec::new(), Vec::new());
         for n in 300..600 {
             builder.push(3, n, &chain_hash(n), &mut a);

@@ -543,9 +543,24 @@ pub(crate) fn put_once(
     bytes: Vec<u8>,
     sha256: &Hash,
 ) -> Result<(), RoundError> {
+    let put = tier
+        .put_create(key, bytes)
+        .map_err(|e| RoundError::failed(format!("writing {}/{key}: {e}", tier.url())))?;
+    settle_put_once(tier, key, put, sha256)
+}
+
+/// The outcome of a write-once put of `key` (bytes whose SHA-256 is
+/// `sha256`): done, or a conflict that holds the same bytes (a previous
+/// attempt's), read back to be sure.
+pub(crate) fn settle_put_once(
+    tier: &dyn Tier,
+    key: &str,
+    put: Put,
+    sha256: &Hash,
+) -> Result<(), RoundError> {
     let url = tier.url();
     let io = |e: std::io::Error| RoundError::failed(format!("writing {url}/{key}: {e}"));
-    match tier.put_create(key, bytes).map_err(io)? {
+    match put {
         Put::Done(_) => Ok(()),
         Put::Conflict => match tier.get(key).map_err(io)? {
             Some(obj) if Sha256::digest(&obj.bytes)[..] == sha256[..] => Ok(()),
