@@ -1352,3 +1352,41 @@ fn a_manifest_claiming_a_huge_index_is_not_believed() {
         .sum();
     assert_eq!(index_gets, 0);
 }
+
+/// The nice level in a `/proc/.../stat` file (Linux).
+#[cfg(target_os = "linux")]
+fn nice_in(stat: &std::path::Path) -> Option<i64> {
+    let stat = std::fs::read_to_string(stat).ok()?;
+    // After "(comm)": state is field 3, nice field 19.
+    let fields: Vec<&str> = stat.rsplit_once(") ")?.1.split(' ').collect();
+    fields.get(19 - 3)?.parse().ok()
+}
+
+/// The uploader is background work: its thread runs ten nice levels below
+/// the thread that opened the store (capped at 19).
+#[cfg(target_os = "linux")]
+#[test]
+fn the_uploader_thread_yields_the_cpu_to_appends() {
+    let dir = tempfile::tempdir().unwrap();
+    let bucket = MemoryTier::new();
+    let store = Store::open_tiered(dir.path(), small(8192, 16), config(&bucket)).unwrap();
+    fill(&store, 1, 0, 100);
+    store.sync_tier().unwrap();
+    let own = nice_in("/proc/thread-self/stat".as_ref()).unwrap();
+    // Other tests' stores have uploaders too, one maybe just started (not
+    // lowered yet); this store's has run a round.
+    let uploaders: Vec<i64> = std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .flatten()
+        .filter(|task| {
+            std::fs::read_to_string(task.path().join("comm"))
+                .is_ok_and(|comm| comm.trim_end() == "stratalog-tier")
+        })
+        .filter_map(|task| nice_in(&task.path().join("stat")))
+        .collect();
+    assert!(
+        uploaders.contains(&(own + 10).min(19)),
+        "{uploaders:?}, this thread {own}"
+    );
+    store.close().unwrap();
+}

@@ -309,6 +309,7 @@ impl TierAgent {
             .name("stratalog-tier".into())
             .spawn(move || {
                 let _stopped = Stopped(&worker);
+                yield_to_appends();
                 worker.run();
             })
             .map_err(|e| Error::io("starting the tier's upload thread", e))?;
@@ -932,6 +933,37 @@ impl Shared {
         state.stats.last_error = Some(why);
         drop(state);
         self.progress.notify_all();
+    }
+}
+
+/// How much lower than the appends the uploader thread runs (nice
+/// levels): background work, as a database's compactions are, so on a
+/// busy machine the appends get the CPU first. Under full contention it
+/// still gets about a tenth of a core, so it is never starved.
+#[cfg(target_os = "linux")]
+const UPLOADER_NICENESS: libc::c_int = 10;
+
+/// Lowers this (the uploader's) thread's CPU priority; a failure leaves it
+/// as it was (a lower priority is a courtesy, never needed).
+fn yield_to_appends() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: gettid and setpriority take plain integers and touch only
+    // this thread's scheduling priority (per thread on Linux).
+    unsafe {
+        let tid = libc::gettid();
+        let Ok(who) = libc::id_t::try_from(tid) else {
+            return;
+        };
+        *libc::__errno_location() = 0;
+        let now = libc::getpriority(libc::PRIO_PROCESS, who);
+        if now == -1 && *libc::__errno_location() != 0 {
+            return;
+        }
+        libc::setpriority(
+            libc::PRIO_PROCESS,
+            who,
+            now.saturating_add(UPLOADER_NICENESS).min(19),
+        );
     }
 }
 
