@@ -1257,6 +1257,123 @@ fn partial_tiles_go_once_their_tile_is_full_and_a_restart_resumes_from_whole_siz
     store.close().unwrap();
 }
 
+/// A stream pruned before it was tiered still gets its whole tree in the
+/// bucket: the hash tiles below the first offset come from the local tree
+/// files (checked against the prune anchor), byte for byte what the
+/// exporter writes for the same events unpruned; the entry bundles of
+/// level-0 tiles that start below it are gone with their events.
+#[test]
+fn a_stream_pruned_before_it_was_tiered_gets_its_hash_tiles_from_the_tree_files() {
+    let (pruned, unpruned) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let reference = Store::open(unpruned.path(), small(8192, 16)).unwrap();
+    let store = Store::open(pruned.path(), small(8192, 16)).unwrap();
+    fill(&reference, 3, 0, 700);
+    fill(&store, 3, 0, 700);
+    let first = store.prune(3, 600).unwrap();
+    assert!(first > 256, "{first}");
+    store.close().unwrap();
+
+    let bucket = MemoryTier::new();
+    let store = Store::open_tiered(pruned.path(), small(8192, 16), config(&bucket)).unwrap();
+    store.sync_tier().unwrap();
+    let check = |size: u64| {
+        let expected = exported_tiles(&reference, 3, size);
+        let in_bucket: std::collections::BTreeSet<String> =
+            tile_keys(&bucket, 3).into_iter().collect();
+        for (key, bytes) in &expected {
+            let entries_below_first = key.contains("/tile/entries/")
+                && key
+                    .split("/tile/entries/")
+                    .nth(1)
+                    .map(|n| {
+                        n.split(".p/")
+                            .next()
+                            .unwrap()
+                            .replace("x", "")
+                            .replace('/', "")
+                    })
+                    .is_some_and(|n| n.parse::<u64>().unwrap() * 256 < first);
+            if entries_below_first {
+                assert!(!in_bucket.contains(key), "{key} at size {size}");
+            } else {
+                let got = bucket.get(key).unwrap().map(|o| o.bytes);
+                assert_eq!(got.as_ref(), Some(bytes), "{key} at size {size}");
+            }
+        }
+        // Nothing else, but for partial tiles of earlier sizes a round
+        // ended at, whose tile is still partial.
+        for key in &in_bucket {
+            let still_partial = key
+                .split_once(".p/")
+                .is_some_and(|(full, _)| !expected.contains_key(full));
+            assert!(
+                expected.contains_key(key) || still_partial,
+                "{key} at size {size}"
+            );
+        }
+    };
+    check(700);
+    // The tiles go on as events come.
+    fill(&reference, 3, 700, 400);
+    fill(&store, 3, 700, 400);
+    store.sync_tier().unwrap();
+    check(1100);
+    store.close().unwrap();
+    // And after a restart, from the bucket's partial tiles.
+    let store = Store::open_tiered(pruned.path(), small(8192, 16), config(&bucket)).unwrap();
+    fill(&reference, 3, 1100, 50);
+    fill(&store, 3, 1100, 50);
+    store.sync_tier().unwrap();
+    check(1150);
+    store.close().unwrap();
+}
+
+/// Tree files that cannot vouch for the pruned leaves put no tile up, and
+/// say why: a block that fails its CRC, or one whose CRC holds but whose
+/// leaves do not make the tree the prune anchor records.
+#[test]
+fn damaged_tree_files_below_the_first_offset_put_no_tile_up() {
+    const BLOCK: usize = 64 * 32 + 4;
+    let crc_fails = |bytes: &mut Vec<u8>| bytes[5 * BLOCK + 100] ^= 1;
+    let leaf_forged = |bytes: &mut Vec<u8>| {
+        let block = &mut bytes[2 * BLOCK..3 * BLOCK];
+        block[10 * 32] ^= 1;
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(&3u64.to_le_bytes());
+        crc.update(&2u64.to_le_bytes());
+        crc.update(&block[..BLOCK - 4]);
+        let crc = crc.finalize().to_le_bytes();
+        block[BLOCK - 4..].copy_from_slice(&crc);
+    };
+    type Damage = fn(&mut Vec<u8>);
+    let damages: [(Damage, &str); 2] = [
+        (crc_fails, "missing or damaged"),
+        (leaf_forged, "not the one the prune anchor records"),
+    ];
+    for (damage, why) in damages {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), small(8192, 16)).unwrap();
+        fill(&store, 3, 0, 700);
+        store.prune(3, 600).unwrap();
+        store.close().unwrap();
+        let leaves = dir.path().join(format!("trees/{:020}/{:020}.leaves", 3, 0));
+        let mut bytes = std::fs::read(&leaves).unwrap();
+        damage(&mut bytes);
+        std::fs::write(&leaves, bytes).unwrap();
+
+        let bucket = MemoryTier::new();
+        let store = Store::open_tiered(dir.path(), small(8192, 16), config(&bucket)).unwrap();
+        let err = store.sync_tier().unwrap_err().to_string();
+        assert!(err.contains(why) && err.contains("restore trees/"), "{err}");
+        assert_eq!(tile_keys(&bucket, 3), Vec::<String>::new());
+        // The segments went up all the same.
+        let remote =
+            Store::open_tier_read_only(Arc::new(bucket.clone()), Default::default()).unwrap();
+        assert_eq!(remote.chain_head(3).unwrap(), store.chain_head(3).unwrap());
+        store.close().unwrap();
+    }
+}
+
 #[test]
 fn a_tile_in_the_bucket_with_other_bytes_stops_the_tiles_as_damage() {
     let dir = tempfile::tempdir().unwrap();

@@ -113,9 +113,10 @@ struct State {
     stopped: bool,
     etags: Etags,
     stats: TierStats,
-    /// Per stream: rounds that failed, the last failure, and when to try
-    /// again (with the backoff after it).
-    failures: HashMap<u64, u64>,
+    /// Per stream: the number of the last round that failed (see
+    /// `rounds_begun`), the last failure, and when to try again (with the
+    /// backoff after it).
+    last_failed_round: HashMap<u64, u64>,
     stream_errors: HashMap<u64, String>,
     retry: HashMap<u64, (Instant, Duration)>,
     /// Per stream: rounds begun, and the number of the last one that
@@ -388,10 +389,7 @@ impl TierAgent {
             state.dirty.insert(stream);
             // Asked for now: the stream's backoff does not hold it back.
             state.retry.remove(&stream);
-            marks.push((
-                state.failures.get(&stream).copied().unwrap_or(0),
-                state.rounds_begun.get(&stream).copied().unwrap_or(0),
-            ));
+            marks.push(state.rounds_begun.get(&stream).copied().unwrap_or(0));
         }
         shared.kick.notify_one();
         loop {
@@ -399,7 +397,7 @@ impl TierAgent {
                 return Err(shared.locked(&state));
             }
             let mut reached = true;
-            for (target, &(failed, begun)) in targets.iter().zip(&marks) {
+            for (target, &begun) in targets.iter().zip(&marks) {
                 let SyncTarget {
                     stream,
                     first,
@@ -415,7 +413,10 @@ impl TierAgent {
                     continue;
                 }
                 reached = false;
-                if state.failures.get(&stream).copied().unwrap_or(0) != failed {
+                // Only a round that began after the target's segments were
+                // sealed speaks for them.
+                let failed = state.last_failed_round.get(&stream).copied().unwrap_or(0);
+                if failed > begun {
                     let why = state
                         .stream_errors
                         .get(&stream)
@@ -425,6 +426,12 @@ impl TierAgent {
                         format!("uploading stream {stream} to {}", shared.tier.url()),
                         std::io::Error::other(why),
                     ));
+                }
+                // One that began before and failed is tried again at once,
+                // not after its backoff.
+                if state.retry.remove(&stream).is_some() {
+                    state.dirty.insert(stream);
+                    shared.kick.notify_one();
                 }
                 // Nothing more will come only if the latest round began
                 // after the target's segments were sealed (so it saw them),
@@ -697,8 +704,11 @@ impl Shared {
     /// is (or a round fails, or the store closes), evicting local copies as
     /// the cache fills. Deletes of what the bucket no longer needs that
     /// fail are reported (`cleanup_errors`), but are no failed round: no
-    /// backoff holds the next uploads back.
+    /// backoff holds the next uploads back. Tiles that fail hold no
+    /// segment back either: the failure is returned once the segments
+    /// are up.
     fn upload(&self, stream: u64) -> std::result::Result<(), RoundError> {
+        let mut tiles_failed = None;
         loop {
             let round_no = {
                 let mut state = self.state.lock();
@@ -736,15 +746,20 @@ impl Shared {
             }
             let closing = state.closing;
             drop(state);
-            self.upload_tiles(stream)?;
-            if done.is_empty() {
+            // The segments come first: tiles that fail (damaged tree
+            // files, a tile with other bytes) hold none of them back, and
+            // are not tried again before the next call.
+            if tiles_failed.is_none() {
+                tiles_failed = self.upload_tiles(stream).err();
+            }
+            if done.is_empty() && tiles_failed.is_none() {
                 // Counted once the tiles are up too: `sync` takes a round
                 // that found nothing more as all the bucket will hold.
                 self.state.lock().last_idle_round.insert(stream, round_no);
             }
             self.progress.notify_all();
             if done.is_empty() || pending.0 == 0 || closing {
-                return Ok(());
+                return tiles_failed.map_or(Ok(()), Err);
             }
         }
     }
@@ -790,7 +805,14 @@ impl Shared {
         };
         let dir = self.store_dir.get().unwrap_or(&self.local);
         let tier = self.tier.as_ref();
-        let built = tiles::catch_up(tier, dir, &manifest, builder, &mut superseded);
+        // A stream pruned before its tiles reached the prune takes the
+        // leaves below it from the local tree files, checked against its
+        // anchor.
+        let anchor = || {
+            crate::prune_anchor::read(self.local.as_ref(), stream)
+                .map_err(|e| RoundError::failed(e.to_string()))
+        };
+        let built = tiles::catch_up(tier, dir, &manifest, &anchor, builder, &mut superseded);
         let dropped = tiles::drop_partials(tier, &mut superseded);
         let mut state = self.state.lock();
         state.note_cleanup(stream, Cleanup::PartialTiles, dropped);
@@ -913,7 +935,10 @@ impl Shared {
 
     fn failed(&self, stream: u64, why: String) {
         let mut state = self.state.lock();
-        *state.failures.entry(stream).or_default() += 1;
+        // Rounds of a stream run one after another: the latest begun is
+        // the one that failed.
+        let round = state.rounds_begun.get(&stream).copied().unwrap_or(0);
+        state.last_failed_round.insert(stream, round);
         let backoff = state
             .retry
             .get(&stream)

@@ -26,8 +26,12 @@
 //!   process, or resumed from the bucket): full tiles are never deleted,
 //!   so the bucket keeps the whole tree, as the local tree files do. A
 //!   stream whose tiles stand below its first offset (pruned before it
-//!   was tiered, or before its tiles reached the prune) gets no more:
-//!   those leaves are in no segment now.
+//!   was tiered, or before its tiles reached the prune) takes the leaf
+//!   hashes below it from the local tree files, which a prune keeps; they
+//!   go up only once the tree they make is checked against the prune
+//!   anchor's roots. Their events' chain hashes are gone, so the entry
+//!   bundles of the level-0 tiles those leaves are in never go up; every
+//!   hash tile does.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -37,8 +41,10 @@ use sha2::{Digest, Sha256};
 use crate::hash::Hash;
 use crate::io::StorageDir;
 use crate::merkle;
+use crate::prune_anchor::PruneAnchor;
 use crate::segment::{Next, RecordReader, Segment};
 use crate::tiles::{tile_path, TILE_WIDTH};
+use crate::tree::files::{TreeFiles, CHUNK};
 
 use super::manifest::{Manifest, ManifestEntry};
 use super::uploader::{settle_put_once, RoundError};
@@ -59,29 +65,48 @@ const PUT_BATCH: usize = 64;
 /// bucket's). Returns where the tiles stand; `None` for a stream that
 /// gets none. The partial tiles its full tiles made stale go to
 /// `superseded`, to be deleted ([`drop_partials`]).
+///
+/// `anchor` reads the stream's prune anchor; where the manifest starts
+/// there, the leaves below it come from the tree files in `dir`.
 pub(crate) fn catch_up(
     tier: &dyn Tier,
     dir: &Arc<dyn StorageDir>,
     manifest: &Manifest,
+    anchor: &dyn Fn() -> Result<Option<PruneAnchor>, RoundError>,
     builder: Option<TileBuilder>,
     superseded: &mut Vec<StalePartials>,
 ) -> Result<Option<TileBuilder>, RoundError> {
     let end = manifest.end().next_offset;
+    let first = manifest.first.next_offset;
     let mut builder = match builder.filter(|b| b.size() <= end) {
         Some(b) => b,
         None => resume_from_bucket(tier, manifest)?,
     };
-    if builder.size() < manifest.first.next_offset {
+    let stream = manifest.stream;
+    // Out of the builder while it works: the tiles it completes are put as
+    // they pile up.
+    let mut up = std::mem::take(&mut builder.up);
+    let below_first = builder.size() < first;
+    if below_first {
         // The leaves below the first offset are in no segment any more.
-        return Ok(None);
+        let Some(anchor) = anchor()?.filter(|a| a.first == manifest.first) else {
+            return Ok(None);
+        };
+        let mut leaves = PrunedLeaves::new(dir, stream, &anchor);
+        // Checked whole before a tile of them goes up: tiles are
+        // written once.
+        let mut trial = builder.clone();
+        leaves.feed(&mut trial, &mut |out| {
+            out.clear();
+            Ok(())
+        })?;
+        leaves.check(&trial)?;
+        leaves.feed(&mut builder, &mut |out| put_all(tier, out, &mut up))?;
     }
-    if builder.size() == end {
+    if builder.size() == end && !below_first {
+        builder.up = up;
         return Ok(Some(builder));
     }
-    let stream = manifest.stream;
-    // Out of the builder while it is walked: the tiles a walk completes
-    // are put as they pile up.
-    let mut up = std::mem::take(&mut builder.up);
     let mut full = Vec::new();
     for entry in &manifest.entries {
         if entry.end.next_offset <= builder.size() {
@@ -103,6 +128,82 @@ pub(crate) fn catch_up(
     superseded.append(&mut up.stale);
     builder.up = up;
     Ok(Some(builder))
+}
+
+/// The leaf hashes of a pruned stream's events below its first offset,
+/// from the local tree files (a prune keeps them: docs/FORMAT.md).
+struct PrunedLeaves<'a> {
+    files: TreeFiles,
+    anchor: &'a PruneAnchor,
+}
+
+impl<'a> PrunedLeaves<'a> {
+    fn new(dir: &Arc<dyn StorageDir>, stream: u64, anchor: &'a PruneAnchor) -> Self {
+        PrunedLeaves {
+            files: TreeFiles::new(stream, dir.clone()),
+            anchor,
+        }
+    }
+
+    fn failed(&self, why: impl std::fmt::Display) -> RoundError {
+        RoundError::failed(format!(
+            "building the tiles of stream {} below its first offset {} from the local tree files: {why}",
+            self.anchor.stream, self.anchor.first.next_offset
+        ))
+    }
+
+    /// Adds the leaves from the builder's size up to the first offset,
+    /// handing the tiles they complete to `flush` as they pile up. The
+    /// last leaf must be the one of the chain hash the anchor keeps.
+    fn feed(
+        &mut self,
+        builder: &mut TileBuilder,
+        flush: &mut dyn FnMut(&mut Vec<TileObject>) -> Result<(), RoundError>,
+    ) -> Result<(), RoundError> {
+        let (stream, first) = (self.anchor.stream, self.anchor.first.next_offset);
+        let mut out = Vec::new();
+        while builder.size() < first {
+            let at = builder.size();
+            let block = self
+                .files
+                .read_block(at / CHUNK)
+                .map_err(|e| self.failed(e))?
+                .ok_or_else(|| {
+                    self.failed(format!(
+                        "the leaves from {} are missing or damaged (restore trees/ from a backup)",
+                        at / CHUNK * CHUNK
+                    ))
+                })?;
+            let upto = (at / CHUNK * CHUNK + CHUNK).min(first);
+            for offset in at..upto {
+                let leaf = block[(offset % CHUNK) as usize];
+                if offset + 1 == first
+                    && leaf != merkle::event_leaf_hash(offset, &self.anchor.first.hash)
+                {
+                    return Err(self.failed(format!(
+                        "the leaf of event {offset} is not the one of the chain hash the prune anchor keeps"
+                    )));
+                }
+                builder.push_leaf_hash(stream, leaf, &mut out);
+            }
+            if out.len() >= PUT_BATCH {
+                flush(&mut out)?;
+            }
+        }
+        flush(&mut out)
+    }
+
+    /// Whether the tree `builder` holds at the first offset is the one the
+    /// prune anchor records.
+    fn check(&self, builder: &TileBuilder) -> Result<(), RoundError> {
+        let first = self.anchor.first.next_offset;
+        if builder.size() != first || builder.perfect_roots() != self.anchor.roots {
+            return Err(self.failed(
+                "the tree they make is not the one the prune anchor records (restore trees/ from a backup)",
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// Puts `tiles`, several at once, each write-once; notes the partial
@@ -225,7 +326,8 @@ fn resume_from_bucket(tier: &dyn Tier, manifest: &Manifest) -> Result<TileBuilde
         .take(RESUME_PROBES)
         .filter(|&size| size > 0);
     for size in sizes {
-        let found = TileBuilder::resume(tier, manifest.stream, size).map_err(|e| {
+        let first = manifest.first.next_offset;
+        let found = TileBuilder::resume(tier, manifest.stream, size, first).map_err(|e| {
             RoundError::failed(format!(
                 "reading the tiles of stream {} from {}: {e}",
                 manifest.stream,
@@ -323,6 +425,9 @@ pub(crate) struct TileBuilder {
     size: u64,
     levels: Vec<Vec<Hash>>,
     bundle: Vec<u8>,
+    /// The level-0 tile being filled has leaves whose entries are gone (a
+    /// prune's, added by their hash alone): it gets no entry bundle.
+    bundle_gap: bool,
     up: PartialsUp,
 }
 
@@ -365,6 +470,30 @@ impl TileBuilder {
         self.add(stream, 0, merkle::leaf_hash(&entry), out);
     }
 
+    /// Adds leaf `size` by its hash alone (its event was pruned): its
+    /// level-0 tile gets no entry bundle.
+    pub(crate) fn push_leaf_hash(&mut self, stream: u64, leaf: Hash, out: &mut Vec<TileObject>) {
+        self.bundle.clear();
+        self.bundle_gap = true;
+        self.size += 1;
+        self.add(stream, 0, leaf, out);
+    }
+
+    /// The roots of the perfect subtrees covering the tree, largest first
+    /// (one per set bit of its size), as a prune anchor records them.
+    fn perfect_roots(&self) -> Vec<Hash> {
+        let mut roots = Vec::new();
+        for hashes in self.levels.iter().rev() {
+            let mut rest = &hashes[..];
+            while !rest.is_empty() {
+                let take = 1usize << rest.len().ilog2();
+                roots.push(merkle::root_of(&rest[..take]));
+                rest = &rest[take..];
+            }
+        }
+        roots
+    }
+
     fn add(&mut self, stream: u64, level: u32, hash: Hash, out: &mut Vec<TileObject>) {
         let at = level as usize;
         if self.levels.len() <= at {
@@ -378,10 +507,10 @@ impl TileBuilder {
         let n = (self.nodes_at(level) / TILE_WIDTH).saturating_sub(1);
         let hashes = std::mem::take(&mut self.levels[at]);
         if level == 0 {
-            out.push((
-                tile_key(stream, None, n, TILE_WIDTH),
-                std::mem::take(&mut self.bundle),
-            ));
+            let bundle = std::mem::take(&mut self.bundle);
+            if !std::mem::take(&mut self.bundle_gap) {
+                out.push((tile_key(stream, None, n, TILE_WIDTH), bundle));
+            }
         }
         let root = merkle::root_of(&hashes);
         out.push((
@@ -402,7 +531,7 @@ impl TileBuilder {
             let level = level as u32;
             let n = self.nodes_at(level) / TILE_WIDTH;
             let width = hashes.len() as u64;
-            if level == 0 {
+            if level == 0 && !self.bundle_gap {
                 out.push((tile_key(stream, None, n, width), self.bundle.clone()));
             }
             out.push((tile_key(stream, Some(level), n, width), hashes.concat()));
@@ -412,11 +541,14 @@ impl TileBuilder {
 
     /// The state at `size` leaves from the partial tiles the bucket holds
     /// for that size; `None` if any is missing or malformed (the tiles
-    /// never reached `size`).
+    /// never reached `size`). The entry bundle of a level-0 tile that
+    /// starts below `first` (the stream's first offset) may be missing:
+    /// its pruned entries are gone.
     pub(crate) fn resume(
         tier: &dyn Tier,
         stream: u64,
         size: u64,
+        first: u64,
     ) -> std::io::Result<Option<TileBuilder>> {
         let mut builder = TileBuilder {
             size,
@@ -444,15 +576,13 @@ impl TileBuilder {
                     .collect();
                 if level == 0 {
                     let stride = 2 + merkle::LEAF_DATA_LEN as u64;
-                    let Some(bundle) =
-                        builder.resume_partial(tier, stream, None, n, width, stride)?
-                    else {
-                        return Ok(None);
-                    };
-                    if !bundle_matches(&bundle, n * TILE_WIDTH, &hashes) {
-                        return Ok(None);
+                    match builder.resume_partial(tier, stream, None, n, width, stride)? {
+                        Some(bundle) if bundle_matches(&bundle, n * TILE_WIDTH, &hashes) => {
+                            builder.bundle = bundle;
+                        }
+                        None if n * TILE_WIDTH < first => builder.bundle_gap = true,
+                        _ => return Ok(None),
                     }
-                    builder.bundle = bundle;
                 }
             }
             builder.levels.push(hashes);
@@ -589,7 +719,7 @@ mod tests {
         for (key, bytes) in out {
             tier.put(&key, bytes).unwrap();
         }
-        let mut resumed = TileBuilder::resume(&tier, 3, 300).unwrap().unwrap();
+        let mut resumed = TileBuilder::resume(&tier, 3, 300, 0).unwrap().unwrap();
         let state = |b: &TileBuilder| (b.size, b.levels.clone(), b.bundle.clone());
         assert_eq!(state(&resumed), state(&builder));
         let (mut a, mut b) = (Vec::new(), Vec::new());
@@ -598,9 +728,9 @@ mod tests {
             resumed.push(3, n, &chain_hash(n), &mut b);
         }
         assert_eq!(a, b);
-        assert_eq!(TileBuilder::resume(&tier, 3, 301).unwrap(), None);
+        assert_eq!(TileBuilder::resume(&tier, 3, 301, 0).unwrap(), None);
         assert_eq!(
-            TileBuilder::resume(&tier, 3, 0).unwrap(),
+            TileBuilder::resume(&tier, 3, 0, 0).unwrap(),
             Some(TileBuilder::default())
         );
         // A bundle whose entry no longer hashes to its leaf.
@@ -608,6 +738,6 @@ mod tests {
         let mut bundle = tier.get(&key).unwrap().unwrap().bytes;
         bundle[30] ^= 1;
         tier.put(&key, bundle).unwrap();
-        assert_eq!(TileBuilder::resume(&tier, 3, 300).unwrap(), None);
+        assert_eq!(TileBuilder::resume(&tier, 3, 300, 0).unwrap(), None);
     }
 }
