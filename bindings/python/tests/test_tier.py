@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 from typing import Any, Iterator
@@ -294,6 +295,75 @@ def test_appends_go_on_while_the_bucket_is_unreachable(tmp_path: Path, s3: MotoS
         proxy.close()
     with stratalog.open_read_only(bucket, tier_options=options(s3.endpoint)) as remote:
         remote.verify_against(3, head)
+
+
+def sync_tier_once_it_works(store: stratalog.Store) -> None:
+    """``sync_tier()`` until it succeeds (a retry past a fault's backoff)."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            store.sync_tier()
+            return
+        except stratalog.IOError:
+            assert time.monotonic() < deadline, store.tier_stats()
+
+
+def test_appends_never_wait_for_a_bucket_that_stopped_answering(tmp_path: Path, s3: MotoServer, bucket: str) -> None:
+    proxy = Proxy(s3.port)
+    try:
+        opts = dict(segment_size=SEGMENT, tier=bucket, tier_options=options(proxy.endpoint))
+        with stratalog.open(tmp_path / "a", **opts) as store:  # type: ignore[arg-type]
+            fill(store, 4, 0, 50)
+            store.sync_tier()
+            proxy.set_stalled(True)
+            # Every request now hangs (until the client's 30 s timeout),
+            # the uploader's among them. Appends seal dozens of segments
+            # and fsync: were they waiting for an upload, this would take
+            # many timeouts.
+            heads: list[stratalog.ChainHead] = []
+            appending = threading.Thread(target=lambda: (heads.append(fill(store, 4, 50, 400)), store.sync()))
+            appending.start()
+            appending.join(60)
+            assert not appending.is_alive() and heads, "the appends waited for the bucket"
+            stats = store.tier_stats()
+            assert stats.pending_segments >= 10 and stats.pending_bytes > 0
+            proxy.set_stalled(False)
+            sync_tier_once_it_works(store)
+            assert store.tier_stats().pending_segments == 0
+    finally:
+        proxy.close()
+    with stratalog.open_read_only(bucket, tier_options=options(s3.endpoint)) as remote:
+        remote.verify_against(4, heads[0])
+
+
+def test_puts_cut_half_way_are_retried_and_lose_nothing(tmp_path: Path, s3: MotoServer, bucket: str) -> None:
+    proxy = Proxy(s3.port)
+    try:
+        opts = dict(segment_size=SEGMENT, tier=bucket, tier_options=options(proxy.endpoint))
+        with stratalog.open(tmp_path / "a", **opts) as store:  # type: ignore[arg-type]
+            # Every connection is cut once 2 KiB of requests went through
+            # it: each segment's PUT (8 KiB) breaks off half-way.
+            proxy.cut_requests_after(2048)
+            head = fill(store, 5, 0, 400)
+            with pytest.raises(stratalog.IOError):
+                store.sync_tier()
+            stats = store.tier_stats()
+            assert stats.pending_segments >= 10 and stats.last_error
+            proxy.cut_requests_after(None)
+            sync_tier_once_it_works(store)
+            stats = store.tier_stats()
+            assert stats.pending_segments == 0 and stats.last_error is None
+    finally:
+        proxy.close()
+    # Only whole objects are listed: the bucket alone verifies every event.
+    with stratalog.open_read_only(bucket, tier_options=options(s3.endpoint)) as remote:
+        assert remote.verify_against(5, head).events == 400
+    client = boto(s3)
+    name, prefix = bucket[5:].split("/", 1)
+    listed = client.list_objects_v2(Bucket=name, Prefix=f"{prefix}/streams/{5:020}/")["Contents"]
+    for obj in listed:
+        if obj["Key"].endswith(".seg"):
+            assert obj["Size"] > 2048, obj
 
 
 def test_tier_errors_are_clear(tmp_path: Path, s3: MotoServer, bucket: str) -> None:

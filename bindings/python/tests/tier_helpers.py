@@ -67,7 +67,10 @@ def kill(process: subprocess.Popen[str]) -> None:
 
 class Proxy:
     """Forwards 127.0.0.1:<port> to ``target``; while ``down`` it drops
-    every connection, as an unreachable bucket does."""
+    every connection, as an unreachable bucket does; while stalled it holds
+    every byte (requests hang, as on a bucket that stopped answering);
+    with ``cut_requests_after(n)`` it cuts each connection once n bytes of
+    requests went through it (a put failing half-way)."""
 
     def __init__(self, target_port: int) -> None:
         self.target_port = target_port
@@ -75,6 +78,9 @@ class Proxy:
         self.port = int(self.listener.getsockname()[1])
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self.down = False
+        self.flowing = threading.Event()
+        self.flowing.set()
+        self.cut_after: int | None = None
         self.open: set[socket.socket] = set()
         self.lock = threading.Lock()
         self.thread = threading.Thread(target=self._accept, daemon=True)
@@ -89,6 +95,15 @@ class Proxy:
                         s.shutdown(socket.SHUT_RDWR)
                     except OSError:
                         pass
+
+    def set_stalled(self, stalled: bool) -> None:
+        if stalled:
+            self.flowing.clear()
+        else:
+            self.flowing.set()
+
+    def cut_requests_after(self, n: int | None) -> None:
+        self.cut_after = n
 
     def _accept(self) -> None:
         while True:
@@ -106,16 +121,23 @@ class Proxy:
                 continue
             with self.lock:
                 self.open.update((client, upstream))
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+            for a, b, requests in ((client, upstream, True), (upstream, client, False)):
+                threading.Thread(target=self._pipe, args=(a, b, requests), daemon=True).start()
 
-    def _pipe(self, src: socket.socket, dst: socket.socket) -> None:
+    def _pipe(self, src: socket.socket, dst: socket.socket, requests: bool) -> None:
+        sent = 0
         try:
             while not self.down:
                 data = src.recv(65536)
                 if not data:
                     break
+                self.flowing.wait()
+                cut_after = self.cut_after if requests else None
+                if cut_after is not None and sent + len(data) > cut_after:
+                    dst.sendall(data[: max(cut_after - sent, 0)])
+                    break
                 dst.sendall(data)
+                sent += len(data)
         except OSError:
             pass
         finally:
@@ -132,6 +154,7 @@ class Proxy:
     def close(self) -> None:
         self.listener.close()
         self.set_down(True)
+        self.flowing.set()
 
 
 def stop_process(process: subprocess.Popen[bytes]) -> None:

@@ -337,8 +337,31 @@ impl TierAgent {
         Some(self.shared.locked(&self.shared.state.lock()))
     }
 
+    /// The uploader's stats. What is pending is counted again for every
+    /// stream that sealed a segment since its last round, or had some
+    /// pending: the uploader counts only after a round, and a round can
+    /// hang on a bucket that stopped answering.
     pub(crate) fn stats(&self) -> TierStats {
-        let state = self.shared.state.lock();
+        let streams: BTreeSet<u64> = {
+            let state = self.shared.state.lock();
+            state
+                .dirty
+                .iter()
+                .chain(state.pending.keys())
+                .copied()
+                .collect()
+        };
+        let counted: Vec<(u64, (u64, u64))> = streams
+            .into_iter()
+            .map(|stream| (stream, self.shared.count_pending(stream)))
+            .collect();
+        let mut state = self.shared.state.lock();
+        for (stream, pending) in counted {
+            match pending {
+                (0, _) => state.pending.remove(&stream),
+                pending => state.pending.insert(stream, pending),
+            };
+        }
         let mut stats = state.stats.clone();
         stats.pending_segments = state.pending.values().map(|p| p.0).sum();
         stats.pending_bytes = state.pending.values().map(|p| p.1).sum();
