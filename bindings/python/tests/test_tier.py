@@ -269,6 +269,17 @@ def test_a_writer_killed_mid_upload_resumes_and_loses_nothing(tmp_path: Path, s3
         assert remote.read_from(7, 19999, max_bytes=1) == [b"writer A 19999"]
 
 
+def sync_tier_once_it_works(store: stratalog.Store) -> None:
+    """``sync_tier()`` until it succeeds (a retry past a fault's backoff)."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            store.sync_tier()
+            return
+        except stratalog.IOError:
+            assert time.monotonic() < deadline, store.tier_stats()
+
+
 def test_appends_go_on_while_the_bucket_is_unreachable(tmp_path: Path, s3: MotoServer, bucket: str) -> None:
     proxy = Proxy(s3.port)
     try:
@@ -282,30 +293,13 @@ def test_appends_go_on_while_the_bucket_is_unreachable(tmp_path: Path, s3: MotoS
             assert stats.pending_segments >= 10 and stats.pending_bytes > 0
             assert stats.last_error
             proxy.set_down(False)
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    store.sync_tier()
-                    break
-                except stratalog.IOError:
-                    assert time.monotonic() < deadline, store.tier_stats()
+            sync_tier_once_it_works(store)
             stats = store.tier_stats()
             assert stats.pending_segments == 0 and stats.last_error is None
     finally:
         proxy.close()
     with stratalog.open_read_only(bucket, tier_options=options(s3.endpoint)) as remote:
         remote.verify_against(3, head)
-
-
-def sync_tier_once_it_works(store: stratalog.Store) -> None:
-    """``sync_tier()`` until it succeeds (a retry past a fault's backoff)."""
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            store.sync_tier()
-            return
-        except stratalog.IOError:
-            assert time.monotonic() < deadline, store.tier_stats()
 
 
 def test_appends_never_wait_for_a_bucket_that_stopped_answering(tmp_path: Path, s3: MotoServer, bucket: str) -> None:
