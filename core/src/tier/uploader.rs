@@ -415,16 +415,20 @@ impl Round<'_> {
             )));
         }
         let index_sha256: Hash = Sha256::digest(&index_bytes).into();
-        self.put_once(
-            &object_key(stream, base, self.epoch, layout::SEGMENT_EXT),
-            bytes,
-            &entry.segment_sha256,
-        )?;
-        self.put_once(
-            &object_key(stream, base, self.epoch, layout::INDEX_EXT),
-            index_bytes,
-            &index_sha256,
-        )?;
+        // Both at once: one round trip to the bucket, not two.
+        let seg_key = object_key(stream, base, self.epoch, layout::SEGMENT_EXT);
+        let idx_key = object_key(stream, base, self.epoch, layout::INDEX_EXT);
+        let puts = self.tier.put_create_all(vec![
+            (seg_key.clone(), bytes),
+            (idx_key.clone(), index_bytes),
+        ]);
+        let expected = [(seg_key, entry.segment_sha256), (idx_key, index_sha256)];
+        for ((key, sha256), put) in expected.iter().zip(puts) {
+            let put = put.map_err(|e| {
+                RoundError::failed(format!("writing {}/{key}: {e}", self.tier.url()))
+            })?;
+            settle_put_once(self.tier, key, put, sha256)?;
+        }
         Ok(entry)
     }
 
