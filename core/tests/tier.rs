@@ -1330,35 +1330,44 @@ fn a_stream_pruned_before_it_was_tiered_gets_its_hash_tiles_from_the_tree_files(
 
 /// Tree files that cannot vouch for the pruned leaves put no tile up, and
 /// say why: a block that fails its CRC, or one whose CRC holds but whose
-/// leaves do not make the tree the prune anchor records.
+/// leaves do not make the tree the prune anchor records (a leaf inside,
+/// or the last one, whose chain hash the anchor keeps).
 #[test]
 fn damaged_tree_files_below_the_first_offset_put_no_tile_up() {
     const BLOCK: usize = 64 * 32 + 4;
-    let crc_fails = |bytes: &mut Vec<u8>| bytes[5 * BLOCK + 100] ^= 1;
-    let leaf_forged = |bytes: &mut Vec<u8>| {
-        let block = &mut bytes[2 * BLOCK..3 * BLOCK];
-        block[10 * 32] ^= 1;
+    /// Flips a bit of leaf `offset` and gives its block a CRC that holds.
+    fn forge(bytes: &mut [u8], offset: u64) {
+        let chunk = offset / 64;
+        let block = &mut bytes[chunk as usize * BLOCK..(chunk as usize + 1) * BLOCK];
+        block[(offset % 64) as usize * 32] ^= 1;
         let mut crc = crc32fast::Hasher::new();
         crc.update(&3u64.to_le_bytes());
-        crc.update(&2u64.to_le_bytes());
+        crc.update(&chunk.to_le_bytes());
         crc.update(&block[..BLOCK - 4]);
         let crc = crc.finalize().to_le_bytes();
         block[BLOCK - 4..].copy_from_slice(&crc);
-    };
-    type Damage = fn(&mut Vec<u8>);
-    let damages: [(Damage, &str); 2] = [
-        (crc_fails, "missing or damaged"),
-        (leaf_forged, "not the one the prune anchor records"),
+    }
+    type Damage = fn(&mut Vec<u8>, u64);
+    let damages: [(Damage, &str); 3] = [
+        (|bytes, _| bytes[5 * BLOCK + 100] ^= 1, "missing or damaged"),
+        (
+            |bytes, _| forge(bytes, 138),
+            "not the one the prune anchor records",
+        ),
+        (
+            |bytes, first| forge(bytes, first - 1),
+            "not the one of the chain hash the prune anchor keeps",
+        ),
     ];
     for (damage, why) in damages {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path(), small(8192, 16)).unwrap();
         fill(&store, 3, 0, 700);
-        store.prune(3, 600).unwrap();
+        let first = store.prune(3, 600).unwrap();
         store.close().unwrap();
         let leaves = dir.path().join(format!("trees/{:020}/{:020}.leaves", 3, 0));
         let mut bytes = std::fs::read(&leaves).unwrap();
-        damage(&mut bytes);
+        damage(&mut bytes, first);
         std::fs::write(&leaves, bytes).unwrap();
 
         let bucket = MemoryTier::new();

@@ -108,6 +108,9 @@ struct Shared {
 #[derive(Debug, Default)]
 struct State {
     dirty: BTreeSet<u64>,
+    /// Streams taken out of `dirty` for the uploader's current batch, until
+    /// each one's upload ends (its pending count is from before then).
+    taken: BTreeSet<u64>,
     closing: bool,
     /// The uploader thread has ended.
     stopped: bool,
@@ -338,18 +341,14 @@ impl TierAgent {
     }
 
     /// The uploader's stats. What is pending is counted again for every
-    /// stream that sealed a segment since its last round, or had some
-    /// pending: the uploader counts only after a round, and a round can
-    /// hang on a bucket that stopped answering.
+    /// stream that sealed a segment since its last round ended (waiting,
+    /// or taken for an upload that has not ended): the uploader counts
+    /// only after a round, and a round can hang on a bucket that stopped
+    /// answering. The others' counts are as fresh as their last round.
     pub(crate) fn stats(&self) -> TierStats {
         let streams: BTreeSet<u64> = {
             let state = self.shared.state.lock();
-            state
-                .dirty
-                .iter()
-                .chain(state.pending.keys())
-                .copied()
-                .collect()
+            state.dirty.union(&state.taken).copied().collect()
         };
         let counted: Vec<(u64, (u64, u64))> = streams
             .into_iter()
@@ -574,6 +573,7 @@ impl Shared {
                     if !ready.is_empty() || !state.fetches.is_empty() {
                         for s in &ready {
                             state.dirty.remove(s);
+                            state.taken.insert(*s);
                         }
                         break ready;
                     }
@@ -605,7 +605,9 @@ impl Shared {
                 if self.state.lock().closing {
                     return;
                 }
-                match self.upload(stream) {
+                let uploaded = self.upload(stream);
+                self.state.lock().taken.remove(&stream);
+                match uploaded {
                     Ok(()) => self.state.lock().clear_error(stream),
                     Err(RoundError::Fenced(why)) => {
                         self.fence(why);

@@ -181,7 +181,7 @@ impl<'a> PrunedLeaves<'a> {
                     && leaf != merkle::event_leaf_hash(offset, &self.anchor.first.hash)
                 {
                     return Err(self.failed(format!(
-                        "the leaf of event {offset} is not the one of the chain hash the prune anchor keeps"
+                        "the leaf of event {offset} is not the one of the chain hash the prune anchor keeps (restore trees/ from a backup)"
                     )));
                 }
                 builder.push_leaf_hash(stream, leaf, &mut out);
