@@ -53,6 +53,7 @@ pub mod tier;
 mod tiles;
 mod tree;
 mod witness;
+mod writer_lock;
 
 pub use backup_manifest::{BackedUpStream, BackupManifest};
 pub use bytes::Bytes;

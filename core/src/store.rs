@@ -8,7 +8,7 @@ mod retention;
 pub use retention::Retention;
 
 use std::collections::{HashMap, HashSet};
-use std::fs::{self, File, OpenOptions, TryLockError};
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -32,6 +32,7 @@ use crate::options::Options;
 use crate::stream::{Batch, EventIter, Follow, Stream, StreamStats, TornTail, VerifyReport};
 use crate::stream_table::StreamTable;
 use crate::tier::{SyncTarget, Tier, TierAgent, TierConfig, TierStats};
+use crate::writer_lock::WriterLock;
 
 /// An open store. `Send + Sync`: share it between threads (e.g. in an
 /// `Arc`); reads run concurrently with each other and with appends, and
@@ -45,7 +46,7 @@ pub struct Store {
     closed: AtomicBool,
     /// Read-held by every operation, write-held by `close`.
     in_flight: RwLock<()>,
-    lock: Mutex<Option<File>>,
+    lock: Mutex<Option<WriterLock>>,
     /// The process that opened the store: only it may write.
     owner: Owner,
     /// Directories a read-only store's followers watch, by stream.
@@ -94,7 +95,7 @@ impl Store {
         options.validate()?;
         let path = path.as_ref();
         create_root(path)?;
-        let lock = take_lock(path)?;
+        let lock = WriterLock::take(path)?;
         let dir: Arc<dyn StorageDir> = Arc::new(DiskDir::new(path));
         let found = marker::check(dir.as_ref())?;
         if found.is_none() {
@@ -859,22 +860,4 @@ fn create_root(path: &Path) -> Result<()> {
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     sync_dir(parent).context(|| format!("fsync of {}", parent.display()))
-}
-
-fn take_lock(path: &Path) -> Result<File> {
-    let lock_path: PathBuf = path.join(layout::LOCK_FILE);
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&lock_path)
-        .context(|| format!("opening {}", lock_path.display()))?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(TryLockError::WouldBlock) => Err(Error::Locked(path.to_path_buf())),
-        Err(TryLockError::Error(e)) => {
-            Err(Error::io(format!("locking {}", lock_path.display()), e))
-        }
-    }
 }

@@ -154,6 +154,39 @@ fn second_process_is_locked_out() {
     assert_eq!(child(dir.path()), Some(0), "the lock is released on close");
 }
 
+/// A child process started by another thread holds a copy of every
+/// descriptor, the writer lock's included, from its fork until its exec
+/// closes them. A store closed and reopened meanwhile must still open.
+#[test]
+fn a_store_reopens_while_another_thread_starts_processes() {
+    let dir = tempfile::tempdir().unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let spawner = {
+        let stop = stop.clone();
+        thread::spawn(move || {
+            let mut started = 0u32;
+            while !stop.load(Ordering::Relaxed) {
+                Command::new("true").status().unwrap();
+                started += 1;
+            }
+            started
+        })
+    };
+    for round in 0..300u64 {
+        let store = Store::open(dir.path(), Options::default())
+            .unwrap_or_else(|e| panic!("open {round}: {e}"));
+        store.append(1, round.to_le_bytes()).unwrap();
+        store.close().unwrap();
+    }
+    stop.store(true, Ordering::Relaxed);
+    assert!(spawner.join().unwrap() > 0);
+    let store = Store::open_read_only(dir.path()).unwrap();
+    let events = store.read_from(1, 0, u64::MAX).unwrap();
+    let expected: Vec<Vec<u8>> = (0..300u64).map(|r| r.to_le_bytes().to_vec()).collect();
+    assert_eq!(events, expected);
+    store.verify(1).unwrap();
+}
+
 #[test]
 fn bad_arguments_are_errors() {
     let store = Store::open_in_memory(Options {

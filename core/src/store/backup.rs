@@ -86,7 +86,7 @@ impl Store {
         // directory as it was.
         check_destination(&DiskDir::new(dest))?;
         // Keeps a writer (or another backup) out of the backup meanwhile.
-        let _lock = super::take_lock(dest)?;
+        let _lock = crate::writer_lock::WriterLock::take(dest)?;
         self.backup_to(Arc::new(DiskDir::new(dest)))
     }
 
