@@ -1516,3 +1516,110 @@ fn the_uploader_thread_yields_the_cpu_to_appends() {
     );
     store.close().unwrap();
 }
+
+/// The manifest parts of `stream` in the bucket: (base, end) by key.
+fn part_keys(bucket: &MemoryTier, stream: u64) -> Vec<(String, u64, u64)> {
+    let prefix = format!("streams/{stream:020}/");
+    bucket
+        .keys()
+        .into_iter()
+        .filter_map(|k| {
+            let rest = k.strip_prefix(&prefix)?.strip_suffix(".part")?;
+            let base = rest[..20].parse().unwrap();
+            let end = rest[21..41].parse().unwrap();
+            Some((k, base, end))
+        })
+        .collect()
+}
+
+#[test]
+fn a_long_manifest_folds_into_parts_that_readers_follow_through_a_prune() {
+    let dir = tempfile::tempdir().unwrap();
+    let bucket = MemoryTier::new();
+    let mut cfg = config(&bucket);
+    cfg.manifest_part_entries = 3;
+    cfg.local_cache_bytes = Some(2 * 8192);
+    let store = Store::open_tiered(dir.path(), small(8192, 16), cfg.clone()).unwrap();
+    let head = fill(&store, 1, 0, 1000);
+    store.sync_tier().unwrap();
+    let sealed = object_bases(&bucket, 1).len() as u64;
+    assert!(sealed >= 20, "{sealed}");
+    // Every whole run of 3 entries is a part; the manifest keeps the rest
+    // and one reference per part.
+    let parts = part_keys(&bucket, 1);
+    assert_eq!(parts.len() as u64, sealed / 3, "{parts:?}");
+    assert_eq!(parts[0].1, 0);
+    assert!(parts.windows(2).all(|w| w[0].2 == w[1].1), "{parts:?}");
+    let manifest = bucket
+        .get(&format!("streams/{:020}/MANIFEST", 1))
+        .unwrap()
+        .unwrap()
+        .bytes;
+    assert_eq!(manifest[8..12], 2u32.to_le_bytes());
+    assert!(
+        manifest.len() <= 80 + 4 + parts.len() * 124 + 2 * 136 + 4,
+        "{}",
+        manifest.len()
+    );
+    let remote = Store::open_tier_read_only(Arc::new(bucket.clone()), Default::default()).unwrap();
+    assert_eq!(remote.verify_against(1, &head).unwrap().events, 1000);
+    assert_eq!(read_all(&remote, 1), expected(1, 1000));
+    drop(remote);
+
+    // A writer reopened learns the evicted segments from the parts.
+    store.close().unwrap();
+    let store = Store::open_tiered(dir.path(), small(8192, 16), cfg.clone()).unwrap();
+    assert!(segments(dir.path(), 1).len() < sealed as usize);
+    assert_eq!(read_all(&store, 1), expected(1, 1000));
+    fill(&store, 1, 1000, 300);
+
+    // A prune drops the parts below it and keeps the one it cuts through.
+    let first = store.prune(1, 500).unwrap();
+    store.sync_tier().unwrap();
+    let head = store.chain_head(1).unwrap();
+    assert_bucket_pruned_to(&bucket, 1, first, &head);
+    let parts = part_keys(&bucket, 1);
+    assert!(parts.iter().all(|p| p.2 > first), "{first} {parts:?}");
+    assert!(parts[0].1 <= first, "{first} {parts:?}");
+    assert!(parts.len() as u64 >= (object_bases(&bucket, 1).len() as u64) / 3);
+    let remote = Store::open_tier_read_only(Arc::new(bucket.clone()), Default::default()).unwrap();
+    let left: Vec<Vec<u8>> = remote
+        .iter(1, first)
+        .unwrap()
+        .map(|e| e.unwrap().1.to_vec())
+        .collect();
+    assert_eq!(left, expected(1, 1300)[first as usize..]);
+    drop(remote);
+    store.close().unwrap();
+    // A part below the first offset that a writer's death left is deleted
+    // by the first round after the next open.
+    let leftover = format!("streams/{:020}/{:020}-{first:020}-{:08x}.part", 1, 0, 9);
+    bucket.overwrite(&leftover, b"left behind".to_vec());
+    let store = Store::open_tiered(dir.path(), small(8192, 16), cfg.clone()).unwrap();
+    let head = fill(&store, 1, 1300, 200);
+    store.sync_tier().unwrap();
+    store.close().unwrap();
+    assert!(!bucket.keys().contains(&leftover));
+    assert_bucket_pruned_to(&bucket, 1, first, &head);
+
+    // A part with a flipped bit, or gone, is corruption of the stream.
+    let (key, _, _) = part_keys(&bucket, 1).pop().unwrap();
+    let good = bucket.get(&key).unwrap().unwrap().bytes;
+    let mut bad = good.clone();
+    bad[40] ^= 1;
+    bucket.overwrite(&key, bad);
+    match Store::open_tier_read_only(Arc::new(bucket.clone()), Default::default()) {
+        Err(Error::Corruption { file, .. }) => {
+            assert!(file.to_string_lossy().ends_with(&key), "{file:?}")
+        }
+        other => panic!("a flipped bit in {key} was read: {other:?}"),
+    }
+    bucket.delete(&key).unwrap();
+    match Store::open_tier_read_only(Arc::new(bucket.clone()), Default::default()) {
+        Err(Error::Corruption { reason, .. }) => assert!(reason.contains("missing"), "{reason}"),
+        other => panic!("a missing {key} was not reported: {other:?}"),
+    }
+    bucket.overwrite(&key, good);
+    let remote = Store::open_tier_read_only(Arc::new(bucket.clone()), Default::default()).unwrap();
+    remote.verify_against(1, &head).unwrap();
+}

@@ -416,3 +416,40 @@ def test_a_prune_reaches_the_bucket_and_the_bucket_verifies_from_there(tmp_path:
     tier_args = ["--tier-option", f"endpoint={s3.endpoint}", "--tier-option", "allow_http=true"]
     ok = cli("verify", bucket, "--stream", "5", "--against", str(head), *tier_args)
     assert ok.returncode == 0, ok.stdout + ok.stderr
+
+
+def test_a_manifest_of_over_1024_segments_is_folded_into_a_part(tmp_path: Path, s3: MotoServer, bucket: str) -> None:
+    # One 3000-byte event per 4096-byte segment: every append seals one.
+    payloads = [f"event {i} ".encode().ljust(3000, b".") for i in range(1030)]
+    opts = dict(segment_size=4096, tier=bucket, tier_options=options(s3.endpoint))
+    with stratalog.open(tmp_path / "a", **opts) as store:  # type: ignore[arg-type]
+        for payload in payloads:
+            head = store.append(2, payload)
+        store.sync_tier()
+        assert store.tier_stats().last_error is None
+    client = boto(s3)
+    name, prefix = bucket[5:].split("/", 1)
+    stream_dir = f"{prefix}/streams/{2:020}/"
+    pages = client.get_paginator("list_objects_v2").paginate(Bucket=name, Prefix=stream_dir)
+    listed = [o for page in pages for o in page["Contents"]]
+    sealed = sum(1 for o in listed if o["Key"].endswith(".seg"))
+    assert sealed == 1030  # sync_tier sealed the last one too
+    parts = [o["Key"] for o in listed if o["Key"].endswith(".part")]
+    assert [p.rsplit("/", 1)[1][:41] for p in parts] == [f"{0:020}-{1024:020}"]
+    manifest = client.get_object(Bucket=name, Key=f"{stream_dir}MANIFEST")["Body"].read()
+    assert manifest[8:12] == (2).to_bytes(4, "little")
+    assert len(manifest) == 80 + 4 + 124 + (sealed - 1024) * 136 + 4
+    with stratalog.open_read_only(bucket, tier_options=options(s3.endpoint)) as remote:
+        assert remote.verify_against(2, head).events == 1030
+        assert remote.read_from(2, 7, max_bytes=1) == [payloads[7]]
+    tier_args = ["--tier-option", f"endpoint={s3.endpoint}", "--tier-option", "allow_http=true"]
+    ok = cli("verify", bucket, "--stream", "2", "--against", str(head), *tier_args)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+
+    # A part with a flipped byte is corruption, named as such.
+    part = client.get_object(Bucket=name, Key=parts[0])["Body"].read()
+    client.put_object(Bucket=name, Key=parts[0], Body=part[:100] + bytes([part[100] ^ 1]) + part[101:])
+    with pytest.raises(stratalog.CorruptionError, match=r"\.part"):
+        stratalog.open_read_only(bucket, tier_options=options(s3.endpoint))
+    bad = cli("verify", bucket, "--stream", "2", *tier_args)
+    assert bad.returncode != 0 and ".part" in bad.stdout + bad.stderr, bad.stdout + bad.stderr

@@ -94,6 +94,8 @@ struct Shared {
     catalog: Arc<Catalog>,
     lease: Lease,
     cache_bytes: Option<u64>,
+    /// Entries per manifest part (`TierConfig::manifest_part_entries`).
+    part_entries: usize,
     /// Read on every append, so kept outside the state's lock.
     fenced: AtomicBool,
     /// Something may have been appended that the bucket does not hold.
@@ -286,6 +288,7 @@ impl TierAgent {
             catalog,
             lease,
             cache_bytes: config.local_cache_bytes,
+            part_entries: config.manifest_part_entries,
             fenced: AtomicBool::new(false),
             unsynced: AtomicBool::new(true),
             state: Mutex::new(state),
@@ -806,6 +809,7 @@ impl Shared {
             etags: &mut etags,
             swept: &mut swept,
             epoch: self.lease.epoch(),
+            part_entries: self.part_entries,
         });
         let mut state = self.state.lock();
         state.etags = etags;

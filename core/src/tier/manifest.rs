@@ -2,33 +2,70 @@
 //! bucket holds for it, in order. Only the writer holding the lease moves
 //! it, by compare-and-swap.
 //!
+//! A long stream's entries are folded into write-once manifest parts of a
+//! fixed number of entries each, so a manifest move rewrites the newest
+//! entries and one short reference per part, not the stream's history:
+//!
 //! ```text
 //! 0   [8]  magic "STRATMAN"
-//! 8   u32  format version (1)
-//! 12  u32  entry count n
+//! 8   u32  format version: 1 (no parts), 2 (parts)
+//! 12  u32  entry count n (the entries after the parts)
 //! 16  u64  stream id
 //! 24  u64  epoch of the writer that wrote it
 //! 32  u64  sequence number (+1 at every write)
 //! 40  u64  first offset (where the first entry starts; 0 unless pruned)
 //! 48  [32] chain hash before the first offset
-//! 80  n × entry (136 bytes):
+//!     version 2 only:
+//! 80  u32  part count p
+//! 84  p × part reference (124 bytes):
+//!       u64 base offset, [32] base hash, u64 end offset, [32] end hash,
+//!       u32 entry count, u64 epoch in the part's object name,
+//!       [32] SHA-256 of the part object
+//! ..  n × entry (136 bytes):
 //!       u64 base offset, [32] base hash, u64 end offset, [32] end hash,
 //!       u64 segment length, u64 index length, u64 epoch in the object
 //!       names, [32] SHA-256 of the segment object
 //! ..  u32  CRC32 of everything before it
 //! ```
-//! Invariants checked by every decode: the entries are contiguous (each
-//! starts where the one before ends, offset and hash) from the first
-//! offset, none is empty. The manifest is not trusted for content:
+//!
+//! A part object (`<base:020>-<epoch:08x>.part`):
+//!
+//! ```text
+//! 0   [8]  magic "STRATMPT"
+//! 8   u32  format version (1)
+//! 12  u32  entry count
+//! 16  u64  stream id
+//! 24  entries as above
+//! ..  u32  CRC32 of everything before it
+//! ```
+//!
+//! Invariants checked by every decode: the parts and then the entries are
+//! contiguous (each starts where the one before ends, offset and hash),
+//! none is empty, and the entries from the first offset on start exactly
+//! there. A prune drops the parts that end at or below the first offset; a
+//! part it cuts through stays whole, and its entries below the first
+//! offset are not the manifest's. The manifest is not trusted for content:
 //! everything read through it is checked against the segments' bytes and
 //! the chain, and the CRC only catches a torn or garbled object.
+
+use sha2::{Digest, Sha256};
 
 use crate::hash::{ChainHead, Hash};
 
 pub const MAGIC: [u8; 8] = *b"STRATMAN";
+pub const PART_MAGIC: [u8; 8] = *b"STRATMPT";
 const VERSION: u32 = 1;
+const VERSION_WITH_PARTS: u32 = 2;
+const PART_VERSION: u32 = 1;
 const FIXED_LEN: usize = 80;
 const ENTRY_LEN: usize = 136;
+const PART_REF_LEN: usize = 124;
+const PART_FIXED_LEN: usize = 24;
+
+/// Entries per manifest part unless the tier is told otherwise: a part of
+/// 139 KiB, and a manifest of at most as many entries plus 124 bytes per
+/// part (1 M segments: 124 KiB).
+pub const DEFAULT_PART_ENTRIES: usize = 1024;
 
 /// One sealed segment in the bucket.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,13 +79,40 @@ pub struct ManifestEntry {
     pub segment_sha256: Hash,
 }
 
+/// A write-once manifest part: the entries from `base` to `end`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartRef {
+    pub base: ChainHead,
+    pub end: ChainHead,
+    pub count: u32,
+    /// The epoch in the part's object name.
+    pub epoch: u64,
+    pub sha256: Hash,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Manifest {
     pub stream: u64,
     pub epoch: u64,
     pub seq: u64,
     pub first: ChainHead,
+    /// The parts the oldest entries are folded into; the first may start
+    /// below `first` (a prune cut through it).
+    pub parts: Vec<PartRef>,
+    /// Every segment from `first` on, folded or not.
     pub entries: Vec<ManifestEntry>,
+}
+
+/// A manifest object as it reads, before its parts are fetched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManifestObject {
+    pub stream: u64,
+    pub epoch: u64,
+    pub seq: u64,
+    pub first: ChainHead,
+    pub parts: Vec<PartRef>,
+    /// The entries after the parts.
+    pub tail: Vec<ManifestEntry>,
 }
 
 impl Manifest {
@@ -58,6 +122,7 @@ impl Manifest {
             epoch: 0,
             seq: 0,
             first: ChainHead::EMPTY,
+            parts: Vec::new(),
             entries: Vec::new(),
         }
     }
@@ -75,93 +140,314 @@ impl Manifest {
             .map(|i| &self.entries[i])
     }
 
+    /// How many of `entries` the parts hold.
+    fn folded(&self) -> usize {
+        match self.parts.last() {
+            None => 0,
+            Some(last) => self
+                .entries
+                .partition_point(|e| e.base.next_offset < last.end.next_offset),
+        }
+    }
+
+    /// Folds the unfolded entries into new parts of `per_part` entries
+    /// each (`epoch` in their names) while that many are unfolded; returns
+    /// each new part with its object's bytes, to be put before a manifest
+    /// naming it is.
+    pub fn fold(&mut self, per_part: usize, epoch: u64) -> Vec<(PartRef, Vec<u8>)> {
+        let per_part = per_part.clamp(1, u32::MAX as usize);
+        let mut made = Vec::new();
+        loop {
+            let from = self.folded();
+            let Some(run) = self.entries.get(from..from + per_part) else {
+                return made;
+            };
+            let (Some(first), Some(last)) = (run.first(), run.last()) else {
+                return made;
+            };
+            let bytes = encode_part(self.stream, run);
+            let part = PartRef {
+                base: first.base,
+                end: last.end,
+                count: run.len() as u32,
+                epoch,
+                sha256: Sha256::digest(&bytes).into(),
+            };
+            self.parts.push(part.clone());
+            made.push((part, bytes));
+        }
+    }
+
+    /// Drops what lies below `first`: the entries, and the parts that end
+    /// at or below it. Returns the parts dropped.
+    pub fn prune_to(&mut self, first: ChainHead) -> (Vec<ManifestEntry>, Vec<PartRef>) {
+        let at = first.next_offset;
+        let (dropped, kept) = std::mem::take(&mut self.entries)
+            .into_iter()
+            .partition(|e| e.base.next_offset < at);
+        self.entries = kept;
+        let (gone, parts) = std::mem::take(&mut self.parts)
+            .into_iter()
+            .partition(|p| p.end.next_offset <= at);
+        self.parts = parts;
+        self.first = first;
+        (dropped, gone)
+    }
+
     pub fn encode(&self) -> Vec<u8> {
-        let mut b = Vec::with_capacity(FIXED_LEN + self.entries.len() * ENTRY_LEN + 4);
+        let tail = &self.entries[self.folded()..];
+        let mut b = Vec::with_capacity(
+            FIXED_LEN + 4 + self.parts.len() * PART_REF_LEN + tail.len() * ENTRY_LEN + 4,
+        );
         b.extend_from_slice(&MAGIC);
-        b.extend_from_slice(&VERSION.to_le_bytes());
-        b.extend_from_slice(&(self.entries.len() as u32).to_le_bytes());
+        let version = if self.parts.is_empty() {
+            VERSION
+        } else {
+            VERSION_WITH_PARTS
+        };
+        b.extend_from_slice(&version.to_le_bytes());
+        b.extend_from_slice(&(tail.len() as u32).to_le_bytes());
         for x in [self.stream, self.epoch, self.seq, self.first.next_offset] {
             b.extend_from_slice(&x.to_le_bytes());
         }
         b.extend_from_slice(&self.first.hash);
-        for e in &self.entries {
-            b.extend_from_slice(&e.base.next_offset.to_le_bytes());
-            b.extend_from_slice(&e.base.hash);
-            b.extend_from_slice(&e.end.next_offset.to_le_bytes());
-            b.extend_from_slice(&e.end.hash);
-            for x in [e.segment_len, e.index_len, e.epoch] {
-                b.extend_from_slice(&x.to_le_bytes());
+        if !self.parts.is_empty() {
+            b.extend_from_slice(&(self.parts.len() as u32).to_le_bytes());
+            for p in &self.parts {
+                put_head(&mut b, &p.base);
+                put_head(&mut b, &p.end);
+                b.extend_from_slice(&p.count.to_le_bytes());
+                b.extend_from_slice(&p.epoch.to_le_bytes());
+                b.extend_from_slice(&p.sha256);
             }
-            b.extend_from_slice(&e.segment_sha256);
+        }
+        for e in tail {
+            put_entry(&mut b, e);
         }
         let crc = crc32fast::hash(&b);
         b.extend_from_slice(&crc.to_le_bytes());
         b
     }
 
-    /// Decodes the manifest of `stream`, saying what is wrong with one
-    /// that is not well formed.
+    /// Decodes a manifest that names no parts (tests and tools; a reader
+    /// of the bucket goes through [`ManifestObject`]).
     pub fn decode(b: &[u8], stream: u64) -> Result<Self, String> {
-        let (body, crc) = b.split_last_chunk::<4>().ok_or("shorter than a manifest")?;
-        if body.len() < FIXED_LEN || body[..8] != MAGIC {
-            return Err("not a stratalog manifest".into());
-        }
-        if crc32fast::hash(body) != u32::from_le_bytes(*crc) {
-            return Err("checksum mismatch".into());
+        ManifestObject::decode(b, stream)?.assemble(Vec::new())
+    }
+}
+
+impl ManifestObject {
+    /// Decodes the manifest object of `stream`, saying what is wrong with
+    /// one that is not well formed.
+    pub fn decode(b: &[u8], stream: u64) -> Result<Self, String> {
+        let body = checked_body(b, &MAGIC, "manifest")?;
+        if body.len() < FIXED_LEN {
+            return Err("shorter than a manifest".into());
         }
         let mut r = Fields(body, 8);
         let version = r.u32();
-        if version != VERSION {
+        if version != VERSION && version != VERSION_WITH_PARTS {
             return Err(format!(
                 "manifest format version {version} is not supported"
             ));
         }
         let n = r.u32() as usize;
-        if n.checked_mul(ENTRY_LEN)
-            .and_then(|e| e.checked_add(FIXED_LEN))
-            != Some(body.len())
-        {
-            return Err(format!("length does not fit {n} entries"));
-        }
         let found = r.u64();
+        let (epoch, seq) = (r.u64(), r.u64());
+        let first = r.head();
+        let mut fixed = FIXED_LEN;
+        let mut part_count = 0usize;
+        if version == VERSION_WITH_PARTS {
+            if body.len() < FIXED_LEN + 4 {
+                return Err("shorter than a manifest with parts".into());
+            }
+            part_count = r.u32() as usize;
+            fixed = part_count
+                .checked_mul(PART_REF_LEN)
+                .and_then(|p| p.checked_add(FIXED_LEN + 4))
+                .ok_or("part count out of range")?;
+        }
+        if n.checked_mul(ENTRY_LEN).and_then(|e| e.checked_add(fixed)) != Some(body.len()) {
+            return Err(format!(
+                "length does not fit {part_count} parts and {n} entries"
+            ));
+        }
         if found != stream {
             return Err(format!("manifest of stream {found}, not {stream}"));
         }
-        let (epoch, seq) = (r.u64(), r.u64());
-        let first = r.head();
-        let mut entries: Vec<ManifestEntry> = Vec::with_capacity(n);
-        for i in 0..n {
-            let base = r.head();
-            let end = r.head();
-            let (segment_len, index_len, object_epoch) = (r.u64(), r.u64(), r.u64());
-            let segment_sha256 = r.hash();
-            let expected = entries.last().map_or(first, |e| e.end);
-            if base != expected {
+        let mut parts: Vec<PartRef> = Vec::with_capacity(part_count);
+        for i in 0..part_count {
+            let part = PartRef {
+                base: r.head(),
+                end: r.head(),
+                count: r.u32(),
+                epoch: r.u64(),
+                sha256: r.hash(),
+            };
+            if part.count == 0 || part.end.next_offset <= part.base.next_offset {
+                return Err(format!("part {i} holds no events"));
+            }
+            if let Some(before) = parts.last() {
+                if part.base != before.end {
+                    return Err(format!(
+                        "part {i} starts at offset {} but the one before ends at {}",
+                        part.base.next_offset, before.end.next_offset
+                    ));
+                }
+            }
+            parts.push(part);
+        }
+        if let Some(oldest) = parts.first() {
+            let at = first.next_offset;
+            if at < oldest.base.next_offset || at >= oldest.end.next_offset {
                 return Err(format!(
-                    "entry {i} starts at offset {} but the one before ends at {}",
-                    base.next_offset, expected.next_offset
+                    "the first offset {at} is not inside the first part, {}..{}",
+                    oldest.base.next_offset, oldest.end.next_offset
                 ));
             }
-            if end.next_offset <= base.next_offset {
-                return Err(format!("entry {i} holds no events"));
-            }
-            entries.push(ManifestEntry {
-                base,
-                end,
-                segment_len,
-                index_len,
-                epoch: object_epoch,
-                segment_sha256,
-            });
         }
-        Ok(Manifest {
+        let tail = (0..n).map(|_| r.entry()).collect();
+        Ok(ManifestObject {
             stream,
             epoch,
             seq,
             first,
+            parts,
+            tail,
+        })
+    }
+
+    /// The manifest, given the entries of each of its parts in order
+    /// (checked against them by `decode_part`): every entry from the first
+    /// offset on, contiguous.
+    pub fn assemble(self, parts: Vec<Vec<ManifestEntry>>) -> Result<Manifest, String> {
+        if parts.len() != self.parts.len() {
+            return Err(format!(
+                "{} parts given for a manifest of {}",
+                parts.len(),
+                self.parts.len()
+            ));
+        }
+        let at = self.first.next_offset;
+        let mut entries: Vec<ManifestEntry> = parts
+            .into_iter()
+            .flatten()
+            .filter(|e| e.base.next_offset >= at)
+            .collect();
+        if let Some(last) = self.parts.last() {
+            if self.tail.first().is_some_and(|e| e.base != last.end) {
+                return Err(format!(
+                    "the entries after the parts do not start where the last part ends, at offset {}",
+                    last.end.next_offset
+                ));
+            }
+        }
+        entries.extend(self.tail);
+        check_chain(self.first, &entries)?;
+        Ok(Manifest {
+            stream: self.stream,
+            epoch: self.epoch,
+            seq: self.seq,
+            first: self.first,
+            parts: self.parts,
             entries,
         })
     }
+}
+
+/// The entries of the part `part` of `stream`, from its object's bytes.
+pub fn decode_part(b: &[u8], stream: u64, part: &PartRef) -> Result<Vec<ManifestEntry>, String> {
+    if Sha256::digest(b)[..] != part.sha256[..] {
+        return Err("its SHA-256 is not the one the manifest names".into());
+    }
+    let body = checked_body(b, &PART_MAGIC, "manifest part")?;
+    let mut r = Fields(body, 8);
+    let version = r.u32();
+    if version != PART_VERSION {
+        return Err(format!(
+            "manifest part format version {version} is not supported"
+        ));
+    }
+    let n = r.u32() as usize;
+    if n.checked_mul(ENTRY_LEN)
+        .and_then(|e| e.checked_add(PART_FIXED_LEN))
+        != Some(body.len())
+    {
+        return Err(format!("length does not fit {n} entries"));
+    }
+    let found = r.u64();
+    if found != stream {
+        return Err(format!("manifest part of stream {found}, not {stream}"));
+    }
+    let entries: Vec<ManifestEntry> = (0..n).map(|_| r.entry()).collect();
+    check_chain(part.base, &entries)?;
+    if n != part.count as usize || entries.last().map(|e| e.end) != Some(part.end) {
+        return Err(format!(
+            "it holds {n} entries up to another end than the {} up to offset {} the manifest names",
+            part.count, part.end.next_offset
+        ));
+    }
+    Ok(entries)
+}
+
+fn encode_part(stream: u64, entries: &[ManifestEntry]) -> Vec<u8> {
+    let mut b = Vec::with_capacity(PART_FIXED_LEN + entries.len() * ENTRY_LEN + 4);
+    b.extend_from_slice(&PART_MAGIC);
+    b.extend_from_slice(&PART_VERSION.to_le_bytes());
+    b.extend_from_slice(&(entries.len() as u32).to_le_bytes());
+    b.extend_from_slice(&stream.to_le_bytes());
+    for e in entries {
+        put_entry(&mut b, e);
+    }
+    let crc = crc32fast::hash(&b);
+    b.extend_from_slice(&crc.to_le_bytes());
+    b
+}
+
+/// The bytes before the CRC, once magic and CRC are checked.
+fn checked_body<'a>(b: &'a [u8], magic: &[u8; 8], what: &str) -> Result<&'a [u8], String> {
+    let (body, crc) = b
+        .split_last_chunk::<4>()
+        .ok_or_else(|| format!("shorter than a {what}"))?;
+    if body.len() < 24 || body[..8] != magic[..] {
+        return Err(format!("not a stratalog {what}"));
+    }
+    if crc32fast::hash(body) != u32::from_le_bytes(*crc) {
+        return Err("checksum mismatch".into());
+    }
+    Ok(body)
+}
+
+/// Entries contiguous from `from`, offset and hash, none empty.
+fn check_chain(from: ChainHead, entries: &[ManifestEntry]) -> Result<(), String> {
+    let mut expected = from;
+    for (i, e) in entries.iter().enumerate() {
+        if e.base != expected {
+            return Err(format!(
+                "entry {i} starts at offset {} but the one before ends at {}",
+                e.base.next_offset, expected.next_offset
+            ));
+        }
+        if e.end.next_offset <= e.base.next_offset {
+            return Err(format!("entry {i} holds no events"));
+        }
+        expected = e.end;
+    }
+    Ok(())
+}
+
+fn put_head(b: &mut Vec<u8>, head: &ChainHead) {
+    b.extend_from_slice(&head.next_offset.to_le_bytes());
+    b.extend_from_slice(&head.hash);
+}
+
+fn put_entry(b: &mut Vec<u8>, e: &ManifestEntry) {
+    put_head(b, &e.base);
+    put_head(b, &e.end);
+    for x in [e.segment_len, e.index_len, e.epoch] {
+        b.extend_from_slice(&x.to_le_bytes());
+    }
+    b.extend_from_slice(&e.segment_sha256);
 }
 
 /// Little-endian fields read in order from a buffer whose length the
@@ -191,6 +477,16 @@ impl Fields<'_> {
             hash: self.hash(),
         }
     }
+    fn entry(&mut self) -> ManifestEntry {
+        ManifestEntry {
+            base: self.head(),
+            end: self.head(),
+            segment_len: self.u64(),
+            index_len: self.u64(),
+            epoch: self.u64(),
+            segment_sha256: self.hash(),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -210,6 +506,7 @@ mod tests {
             epoch: 3,
             seq: 12,
             first: ChainHead::EMPTY,
+            parts: Vec::new(),
             entries: vec![
                 ManifestEntry {
                     base: ChainHead::EMPTY,
@@ -267,5 +564,144 @@ mod tests {
         let mut empty_entry = sample();
         empty_entry.entries[1].end = head(10, 1);
         assert!(Manifest::decode(&empty_entry.encode(), 7).is_err());
+    }
+
+    /// A manifest of `n` one-event-per-offset-range entries from offset 0.
+    fn long(n: u64) -> Manifest {
+        let mut m = Manifest::empty(7);
+        let mut at = ChainHead::EMPTY;
+        for i in 0..n {
+            let end = head(at.next_offset + 3, (i % 250) as u8 + 1);
+            m.entries.push(ManifestEntry {
+                base: at,
+                end,
+                segment_len: 1000 + i,
+                index_len: 50,
+                epoch: 1,
+                segment_sha256: [(i % 200) as u8; 32],
+            });
+            at = end;
+        }
+        m
+    }
+
+    /// The manifest back from its object and its parts' objects.
+    fn read_back(bytes: &[u8], parts: &[(PartRef, Vec<u8>)]) -> Result<Manifest, String> {
+        let object = ManifestObject::decode(bytes, 7)?;
+        let entries = object
+            .parts
+            .iter()
+            .map(|r| {
+                let (_, b) = parts.iter().find(|(p, _)| p == r).ok_or("part missing")?;
+                decode_part(b, 7, r)
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        object.assemble(entries)
+    }
+
+    #[test]
+    fn parts_fold_the_oldest_entries_and_read_back() {
+        let mut m = long(10);
+        let made = m.fold(4, 5);
+        assert_eq!(made.len(), 2, "8 of 10 entries folded, 2 left over");
+        assert_eq!(made[0].0.base, ChainHead::EMPTY);
+        assert_eq!(made[0].0.end, m.entries[3].end);
+        assert_eq!(made[1].0.base, m.entries[4].base);
+        assert!(made.iter().all(|(p, _)| p.count == 4 && p.epoch == 5));
+        assert_eq!(made[0].1.len(), PART_FIXED_LEN + 4 * ENTRY_LEN + 4);
+        let bytes = m.encode();
+        assert_eq!(bytes[8..12], 2u32.to_le_bytes());
+        assert_eq!(
+            bytes.len(),
+            FIXED_LEN + 4 + 2 * PART_REF_LEN + 2 * ENTRY_LEN + 4
+        );
+        assert_eq!(read_back(&bytes, &made), Ok(m.clone()));
+        // Nothing more to fold until another whole part is unfolded.
+        assert!(m.clone().fold(4, 6).is_empty());
+        m.entries.extend(long(12).entries.split_off(10));
+        let more = m.fold(4, 6);
+        assert_eq!(more.len(), 1);
+        let all: Vec<_> = made.into_iter().chain(more).collect();
+        assert_eq!(read_back(&m.encode(), &all), Ok(m));
+        // Without parts, version 1 as before.
+        assert_eq!(long(3).encode()[8..12], 1u32.to_le_bytes());
+    }
+
+    #[test]
+    fn a_prune_drops_whole_parts_and_cuts_through_one() {
+        let mut m = long(10);
+        let made = m.fold(4, 5);
+        let at = m.entries[5].base;
+        let (dropped, gone) = m.prune_to(at);
+        assert_eq!(dropped.len(), 5);
+        assert_eq!(gone, vec![made[0].0.clone()]);
+        assert_eq!(m.parts, vec![made[1].0.clone()]);
+        assert_eq!(m.entries.len(), 5);
+        assert_eq!(read_back(&m.encode(), &made), Ok(m.clone()));
+        // Folding goes on after the part the prune cut through.
+        m.entries.extend(long(14).entries.split_off(10));
+        let more = m.fold(4, 6);
+        assert_eq!(more.len(), 1);
+        assert_eq!(more[0].0.base, m.entries[3].base);
+        let all: Vec<_> = made.into_iter().chain(more).collect();
+        assert_eq!(read_back(&m.encode(), &all), Ok(m.clone()));
+        // A prune to a part's end drops it; to the manifest's end, all.
+        let end = m.end();
+        let (_, gone) = m.prune_to(end);
+        assert_eq!(gone.len(), 2);
+        assert!(m.parts.is_empty() && m.entries.is_empty());
+        assert_eq!(m.encode()[8..12], 1u32.to_le_bytes());
+    }
+
+    #[test]
+    fn damaged_or_mismatched_parts_are_refused() {
+        let mut m = long(9);
+        let made = m.fold(4, 5);
+        let bytes = m.encode();
+        let (part, part_bytes) = &made[0];
+        // Any flipped bit: the SHA-256 differs.
+        let mut bad = part_bytes.clone();
+        bad[30] ^= 1;
+        assert!(decode_part(&bad, 7, part).unwrap_err().contains("SHA-256"));
+        // Another part's bytes under this reference.
+        assert!(decode_part(&made[1].1, 7, part).is_err());
+        // A reference whose count or end is not the object's.
+        let mut wrong = part.clone();
+        wrong.count = 3;
+        assert!(decode_part(part_bytes, 7, &wrong).is_err());
+        // A part of another stream.
+        assert!(decode_part(part_bytes, 8, part)
+            .unwrap_err()
+            .contains("stream 7"));
+        // Entries given for a manifest that are not its parts'.
+        let object = ManifestObject::decode(&bytes, 7).unwrap();
+        let swapped = vec![
+            decode_part(&made[1].1, 7, &made[1].0).unwrap(),
+            decode_part(&made[0].1, 7, &made[0].0).unwrap(),
+        ];
+        assert!(object.clone().assemble(swapped).is_err());
+        assert!(object.assemble(Vec::new()).is_err());
+        // Every flipped bit of the manifest object itself is refused.
+        for i in [8, 12, 80, 84, 100, 84 + PART_REF_LEN, bytes.len() - 1] {
+            let mut bad = bytes.clone();
+            bad[i] ^= 0x40;
+            assert!(read_back(&bad, &made).is_err(), "flip at {i} accepted");
+        }
+        // Parts out of order, and a first offset outside the first part,
+        // even with a good CRC.
+        let mut reordered = m.clone();
+        reordered.parts.swap(0, 1);
+        assert!(ManifestObject::decode(&reordered.encode(), 7).is_err());
+        let mut outside = m.clone();
+        outside.first = m.entries[4].base;
+        outside.entries.drain(..4);
+        assert!(ManifestObject::decode(&outside.encode(), 7)
+            .unwrap_err()
+            .contains("not inside the first part"));
+        // A manifest too short for its fields.
+        let mut short = bytes[..FIXED_LEN - 8].to_vec();
+        let crc = crc32fast::hash(&short);
+        short.extend_from_slice(&crc.to_le_bytes());
+        assert!(ManifestObject::decode(&short, 7).is_err());
     }
 }

@@ -11,6 +11,8 @@
 //! STRATALOG                                   store marker, copied once
 //! WRITER                                      the writer's lease (lease.rs)
 //! streams/<id:020>/MANIFEST                   the stream's sealed segments (manifest.rs)
+//! streams/<id:020>/<base:020>-<end:020>-<epoch:08x>.part
+//!                                             a part of it: the entries from base to end
 //! streams/<id:020>/<base:020>-<epoch:08x>.seg a sealed segment, byte for byte
 //! streams/<id:020>/<base:020>-<epoch:08x>.idx its index file
 //! streams/<id:020>/tile/...                   the stream's tree as tlog-tiles (tiles.rs)
@@ -128,6 +130,9 @@ pub struct TierConfig {
     /// How long a lease lasts without renewal; the holder renews it every
     /// third of that.
     pub lease_ttl: std::time::Duration,
+    /// Entries per write-once manifest part: a manifest move rewrites at
+    /// most this many entries plus one reference per part.
+    pub manifest_part_entries: usize,
 }
 
 impl TierConfig {
@@ -140,6 +145,7 @@ impl TierConfig {
             local_cache_bytes: None,
             takeover: false,
             lease_ttl: Self::DEFAULT_LEASE_TTL,
+            manifest_part_entries: manifest::DEFAULT_PART_ENTRIES,
         }
     }
 }
@@ -156,6 +162,14 @@ pub(crate) fn read_only_dir(tier: Arc<dyn Tier>) -> crate::Result<Arc<dyn crate:
 /// The key of a stream's manifest.
 pub(crate) fn manifest_key(stream: u64) -> String {
     format!("streams/{stream:020}/MANIFEST")
+}
+
+/// The key of a manifest part of `stream`.
+pub(crate) fn part_key(stream: u64, part: &manifest::PartRef) -> String {
+    format!(
+        "streams/{stream:020}/{:020}-{:020}-{:08x}.part",
+        part.base.next_offset, part.end.next_offset, part.epoch
+    )
 }
 
 /// The key of a segment's object (`ext` "seg" or "idx") uploaded by the

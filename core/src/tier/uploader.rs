@@ -29,8 +29,8 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 
 use super::catalog::Catalog;
-use super::manifest::{Manifest, ManifestEntry};
-use super::{manifest_key, object_key, Put, Tier};
+use super::manifest::{decode_part, Manifest, ManifestEntry, ManifestObject};
+use super::{manifest_key, object_key, part_key, Put, Tier};
 use crate::error::Error;
 use crate::hash::Hash;
 use crate::io::StorageDir;
@@ -78,6 +78,8 @@ pub(crate) struct Round<'a> {
     /// `sweep`).
     pub swept: &'a mut std::collections::BTreeSet<u64>,
     pub epoch: u64,
+    /// Entries per manifest part.
+    pub part_entries: usize,
 }
 
 /// A stream's local segments: every base but the last is sealed.
@@ -95,27 +97,53 @@ pub(crate) fn local_bases(local: &dyn StorageDir, stream: u64) -> Result<Vec<u64
     Ok(bases)
 }
 
-/// Reads the bucket's manifest of `stream`, with its etag. A manifest that
-/// does not decode is `Corruption` of the stream.
+/// Times a reader goes back to a manifest whose part it found missing: a
+/// prune moved the manifest and deleted the part between the two reads.
+const PART_MISSING_REREADS: usize = 3;
+
+/// Reads the bucket's manifest of `stream` and its parts, with the
+/// manifest's etag. A manifest or part that does not decode, or a part
+/// the manifest names that stays missing, is `Corruption` of the stream.
 pub(crate) fn fetch_manifest(
     tier: &dyn Tier,
     stream: u64,
 ) -> crate::Result<(Manifest, Option<String>)> {
     let key = manifest_key(stream);
-    match tier.get(&key) {
-        Ok(None) => Ok((Manifest::empty(stream), None)),
-        Ok(Some(obj)) => {
-            let manifest =
-                Manifest::decode(&obj.bytes, stream).map_err(|reason| Error::Corruption {
-                    stream,
-                    offset: 0,
-                    file: format!("{}/{key}", tier.url()).into(),
-                    reason,
-                })?;
-            Ok((manifest, obj.etag))
+    let corrupt = |key: &str, reason: String| Error::Corruption {
+        stream,
+        offset: 0,
+        file: format!("{}/{key}", tier.url()).into(),
+        reason,
+    };
+    let read = |key: &str| {
+        tier.get(key)
+            .map_err(|e| Error::io(format!("reading {}/{key}", tier.url()), e))
+    };
+    let mut missing = String::new();
+    for _ in 0..PART_MISSING_REREADS {
+        let Some(obj) = read(&key)? else {
+            return Ok((Manifest::empty(stream), None));
+        };
+        let object = ManifestObject::decode(&obj.bytes, stream).map_err(|r| corrupt(&key, r))?;
+        let mut parts = Vec::with_capacity(object.parts.len());
+        for part in &object.parts {
+            let part_key = part_key(stream, part);
+            let Some(found) = read(&part_key)? else {
+                missing = part_key;
+                break;
+            };
+            parts.push(decode_part(&found.bytes, stream, part).map_err(|r| corrupt(&part_key, r))?);
         }
-        Err(e) => Err(Error::io(format!("reading {}/{key}", tier.url()), e)),
+        if parts.len() < object.parts.len() {
+            continue;
+        }
+        let manifest = object.assemble(parts).map_err(|r| corrupt(&key, r))?;
+        return Ok((manifest, obj.etag));
     }
+    Err(corrupt(
+        &key,
+        format!("it names the manifest part {missing}, which is missing"),
+    ))
 }
 
 /// The base offset a segment or index object's name (`object_key`, within
@@ -131,6 +159,20 @@ fn parse_object_base(name: &str) -> Option<u64> {
         && epoch.len() >= 8
         && epoch.bytes().all(|b| b.is_ascii_hexdigit());
     well_formed.then(|| base.parse().ok())?
+}
+
+/// The end offset a manifest part's name (`part_key`) carries.
+fn parse_part_end(name: &str) -> Option<u64> {
+    let stem = name.strip_suffix(".part")?;
+    let mut fields = stem.split('-');
+    let (base, end, epoch) = (fields.next()?, fields.next()?, fields.next()?);
+    let well_formed = fields.next().is_none()
+        && [base, end]
+            .iter()
+            .all(|f| f.len() == 20 && f.bytes().all(|b| b.is_ascii_digit()))
+        && epoch.len() >= 8
+        && epoch.bytes().all(|b| b.is_ascii_hexdigit());
+    well_formed.then(|| end.parse().ok())?
 }
 
 /// The key of the prune anchor a manifest starting at `first` needs.
@@ -197,7 +239,7 @@ impl Round<'_> {
         }
         next.epoch = self.epoch;
         next.seq = current.seq + 1;
-        self.swap_manifest(&next)?;
+        self.swap_manifest(&mut next)?;
         Ok(done)
     }
 
@@ -244,17 +286,11 @@ impl Round<'_> {
             )));
         }
         let mut next = current.clone();
-        let (dropped, kept): (Vec<ManifestEntry>, Vec<ManifestEntry>) = current
-            .entries
-            .iter()
-            .cloned()
-            .partition(|e| e.base.next_offset < first.next_offset);
-        next.entries = kept;
-        next.first = first;
+        let (dropped, dropped_parts) = next.prune_to(first);
         self.put_anchor(&anchor)?;
         next.epoch = self.epoch;
         next.seq = current.seq + 1;
-        self.swap_manifest(&next)?;
+        self.swap_manifest(&mut next)?;
         let mut garbage: Vec<String> = dropped
             .iter()
             .flat_map(|e| {
@@ -262,6 +298,7 @@ impl Round<'_> {
                 [layout::SEGMENT_EXT, layout::INDEX_EXT]
                     .map(|ext| object_key(stream, base, e.epoch, ext))
             })
+            .chain(dropped_parts.iter().map(|p| part_key(stream, p)))
             .collect();
         if current.first.next_offset > 0 {
             garbage.push(anchor_key(stream, current.first.next_offset));
@@ -278,8 +315,9 @@ impl Round<'_> {
     /// Deletes the objects of `stream` below its manifest's first offset
     /// that a prune's round left behind: its deletes failed, or the writer
     /// died between the manifest's move and them. Segment and index
-    /// objects of any epoch whose base lies below the first offset, and
-    /// anchors of an earlier first offset, are never read again: the
+    /// objects of any epoch whose base lies below the first offset,
+    /// manifest parts that end at or below it, and anchors of an earlier
+    /// first offset, are never read again: the
     /// first offset only grows. Does its work once per pruned stream after
     /// the writer opens, and after a prune whose deletes failed; called
     /// after each round's uploads, so a bucket that refuses deletes
@@ -301,7 +339,10 @@ impl Round<'_> {
             let key = format!("{dir}/{name}");
             let below = match name.strip_prefix("ANCHOR-") {
                 Some(at) => at.parse::<u64>().is_ok_and(|at| at < first),
-                None => parse_object_base(&name).is_some_and(|base| base < first),
+                None => match parse_part_end(&name) {
+                    Some(end) => end <= first,
+                    None => parse_object_base(&name).is_some_and(|base| base < first),
+                },
             };
             if below {
                 self.tier.delete(&key).map_err(|e| {
@@ -488,11 +529,31 @@ impl Round<'_> {
         put_once(self.tier, key, bytes, sha256)
     }
 
-    /// Moves the manifest to `next` by compare-and-swap.
-    fn swap_manifest(&mut self, next: &Manifest) -> Result<(), RoundError> {
+    /// Moves the manifest to `next` by compare-and-swap, folding its
+    /// oldest unfolded entries into parts first (put before the manifest
+    /// that names them).
+    fn swap_manifest(&mut self, next: &mut Manifest) -> Result<(), RoundError> {
         let key = manifest_key(next.stream);
         let url = self.tier.url();
         let io = |e: std::io::Error| RoundError::failed(format!("writing {url}/{key}: {e}"));
+        let mut folded = next.clone();
+        let parts = folded.fold(self.part_entries, self.epoch);
+        if !parts.is_empty() {
+            let (keys, objects): (Vec<_>, Vec<_>) = parts
+                .into_iter()
+                .map(|(part, bytes)| {
+                    let key = part_key(next.stream, &part);
+                    ((key.clone(), part.sha256), (key, bytes))
+                })
+                .unzip();
+            let puts = self.tier.put_create_all(objects);
+            for ((part_key, sha256), put) in keys.iter().zip(puts) {
+                let put =
+                    put.map_err(|e| RoundError::failed(format!("writing {url}/{part_key}: {e}")))?;
+                settle_put_once(self.tier, part_key, put, sha256)?;
+            }
+        }
+        *next = folded;
         let bytes = next.encode();
         let put = match self.etags.get(&next.stream).cloned().flatten() {
             Some(etag) => self.tier.put_update(&key, bytes, &etag),
@@ -675,6 +736,40 @@ mod tests {
             "00000000000000000016.seg",
         ] {
             assert_eq!(parse_object_base(other), None, "{other}");
+        }
+    }
+
+    /// Parts the sweep deletes are named as `part_key` names them.
+    #[test]
+    fn part_names_parse_back_to_their_end() {
+        use crate::hash::ChainHead;
+        for (base, end, epoch) in [(0u64, 16u64, 1u64), (16, u64::MAX, 1 << 40)] {
+            let part = super::super::manifest::PartRef {
+                base: ChainHead {
+                    next_offset: base,
+                    hash: [1; 32],
+                },
+                end: ChainHead {
+                    next_offset: end,
+                    hash: [2; 32],
+                },
+                count: 4,
+                epoch,
+                sha256: [3; 32],
+            };
+            let key = part_key(7, &part);
+            let name = key.rsplit_once('/').map(|(_, n)| n).unwrap_or(&key);
+            assert_eq!(parse_part_end(name), Some(end), "{key}");
+            assert_eq!(parse_object_base(name), None, "{key}");
+        }
+        for other in [
+            "00000000000000000016-00000001.seg",
+            "00000000000000000000-00000000000000000016.part",
+            "00000000000000000000-00000000000000000016-0001.part",
+            "00000000000000000000-00000000000000000016-00000001-2.part",
+            "00000000000000000000-16-00000001.part",
+        ] {
+            assert_eq!(parse_part_end(other), None, "{other}");
         }
     }
 }
