@@ -10,10 +10,12 @@
 //!
 //! Invariant: a `WriterLock` is the only holder of the lock in this process.
 //! The process remembers each lock file (by device and inode) that it held
-//! and whether it still holds it. When a lock it held and has released is
-//! busy, the holder can only be a copy of its own old descriptor, so the
-//! open waits a little for the child's exec before saying `Locked`. A lock
-//! this process never held, or holds now, is `Locked` at once.
+//! and whether it still holds it: one small entry per store it ever
+//! locked. When a lock it held and has released is busy, the holder is
+//! most likely a copy of its own old descriptor, so the open waits a
+//! little for the child's exec before saying `Locked` (if another process
+//! took the lock meanwhile, `Locked` only comes 2 s later). A lock this
+//! process never held, or holds now, is `Locked` at once.
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions, TryLockError};

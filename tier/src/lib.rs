@@ -38,8 +38,10 @@ mod local;
 /// minutes (the uploader retries on its own, with backoff).
 const DEFAULT_TIMEOUT: &str = "30s";
 const DEFAULT_CONNECT_TIMEOUT: &str = "5s";
-/// Small objects put at once by `put_create_all`.
-const PUTS_AT_ONCE: usize = 8;
+/// Requests in flight at once by `put_create_all` and `get_all` (small
+/// objects: each costs a round trip, which one after another would bound
+/// the transfer).
+const REQUESTS_AT_ONCE: usize = 8;
 
 /// The retries every cloud client here makes on its own, short: the
 /// uploader retries with its own backoff, and a read should fail in
@@ -287,6 +289,25 @@ fn to_io(e: object_store::Error) -> io::Error {
     }
 }
 
+/// An object read whole, with its version tag.
+async fn fetch_whole(
+    store: &Arc<dyn ObjectStore>,
+    path: &ObjectPath,
+) -> object_store::Result<(bytes::Bytes, Option<String>)> {
+    let got = store.get(path).await?;
+    let etag = got.meta.e_tag.clone();
+    Ok((got.bytes().await?, etag))
+}
+
+fn to_object(
+    got: object_store::Result<(bytes::Bytes, Option<String>)>,
+) -> io::Result<Option<Object>> {
+    Ok(missing_is_none(got)?.map(|(bytes, etag)| Object {
+        bytes: bytes.to_vec(),
+        etag,
+    }))
+}
+
 fn missing_is_none<T>(r: object_store::Result<T>) -> io::Result<Option<T>> {
     match r {
         Ok(v) => Ok(Some(v)),
@@ -312,16 +333,33 @@ impl Tier for ObjectStoreTier {
     fn get(&self, key: &str) -> io::Result<Option<Object>> {
         let store = self.store.clone();
         let path = self.path(key);
-        let got = self.runtime.call(async move {
-            let got = store.get(&path).await?;
-            let etag = got.meta.e_tag.clone();
-            let bytes = got.bytes().await?;
-            Ok::<_, object_store::Error>((bytes, etag))
-        })?;
-        Ok(missing_is_none(got)?.map(|(bytes, etag)| Object {
-            bytes: bytes.to_vec(),
-            etag,
-        }))
+        let got = self
+            .runtime
+            .call(async move { fetch_whole(&store, &path).await })?;
+        to_object(got)
+    }
+
+    fn get_all(&self, keys: Vec<String>) -> Vec<io::Result<Option<Object>>> {
+        use futures::StreamExt;
+        let count = keys.len();
+        let paths: Vec<ObjectPath> = keys.iter().map(|key| self.path(key)).collect();
+        let store = self.store.clone();
+        let outcomes = self.runtime.call(async move {
+            futures::stream::iter(paths)
+                .map(|path| {
+                    let store = store.clone();
+                    async move { fetch_whole(&store, &path).await }
+                })
+                .buffered(REQUESTS_AT_ONCE)
+                .collect::<Vec<_>>()
+                .await
+        });
+        match outcomes {
+            Ok(outcomes) => outcomes.into_iter().map(to_object).collect(),
+            Err(e) => (0..count)
+                .map(|_| Err(io::Error::new(e.kind(), e.to_string())))
+                .collect(),
+        }
     }
 
     fn get_range(&self, key: &str, range: Range<u64>) -> io::Result<Vec<u8>> {
@@ -376,7 +414,7 @@ impl Tier for ObjectStoreTier {
                         store.put_opts(&path, PutPayload::from(bytes), create).await
                     }
                 })
-                .buffered(PUTS_AT_ONCE)
+                .buffered(REQUESTS_AT_ONCE)
                 .collect::<Vec<_>>()
                 .await
         });

@@ -96,6 +96,21 @@ fn check_conditional_puts(tier: &dyn Tier) {
             assert_eq!(&tier.get(key).unwrap().unwrap().bytes, bytes, "{key}");
         }
     }
+
+    // Many gets at once: each object in its key's place, a missing one None.
+    let keys: Vec<String> = (0..20)
+        .rev()
+        .map(|i| format!("a/many/{i:02}"))
+        .chain(["a/many/none".to_owned()])
+        .collect();
+    let got = tier.get_all(keys.clone());
+    assert_eq!(got.len(), keys.len());
+    for (key, got) in keys.iter().zip(got) {
+        match got.unwrap() {
+            Some(obj) => assert_eq!(Some(obj), tier.get(key).unwrap(), "{key}"),
+            None => assert_eq!(key, "a/many/none"),
+        }
+    }
 }
 
 /// Listing: objects directly under a directory, and its sub-directories.

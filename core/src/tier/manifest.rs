@@ -28,7 +28,7 @@
 //! ..  u32  CRC32 of everything before it
 //! ```
 //!
-//! A part object (`<base:020>-<epoch:08x>.part`):
+//! A part object (`<base:020>-<end:020>-<epoch:08x>.part`):
 //!
 //! ```text
 //! 0   [8]  magic "STRATMPT"
@@ -66,6 +66,9 @@ const PART_FIXED_LEN: usize = 24;
 /// 139 KiB, and a manifest of at most as many entries plus 124 bytes per
 /// part (1 M segments: 124 KiB).
 pub const DEFAULT_PART_ENTRIES: usize = 1024;
+
+/// Entries per part at most (a part of 136 MiB).
+const MAX_PART_ENTRIES: usize = 1 << 20;
 
 /// One sealed segment in the bucket.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -155,7 +158,7 @@ impl Manifest {
     /// each new part with its object's bytes, to be put before a manifest
     /// naming it is.
     pub fn fold(&mut self, per_part: usize, epoch: u64) -> Vec<(PartRef, Vec<u8>)> {
-        let per_part = per_part.clamp(1, u32::MAX as usize);
+        let per_part = per_part.clamp(1, MAX_PART_ENTRIES);
         let mut made = Vec::new();
         loop {
             let from = self.folded();

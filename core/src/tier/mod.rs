@@ -86,6 +86,11 @@ pub trait Tier: Send + Sync + Debug {
     fn url(&self) -> &str;
     /// The whole object, or `None` if there is none.
     fn get(&self, key: &str) -> io::Result<Option<Object>>;
+    /// `get` of each key, several at once where the bucket is reached over
+    /// a network; the outcomes in the same order.
+    fn get_all(&self, keys: Vec<String>) -> Vec<io::Result<Option<Object>>> {
+        keys.iter().map(|key| self.get(key)).collect()
+    }
     /// Bytes `range` of an object; a range past its end is
     /// `UnexpectedEof`, a missing object `NotFound`.
     fn get_range(&self, key: &str, range: Range<u64>) -> io::Result<Vec<u8>>;

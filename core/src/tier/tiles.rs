@@ -47,7 +47,7 @@ use crate::tiles::{tile_path, TILE_WIDTH};
 use crate::tree::files::{TreeFiles, CHUNK};
 
 use super::manifest::{Manifest, ManifestEntry};
-use super::uploader::{settle_put_once, RoundError};
+use super::uploader::{put_each_once, RoundError};
 use super::Tier;
 
 /// How many earlier sizes a restart looks for tiles at (the ends of the
@@ -213,19 +213,17 @@ fn put_all(
     tiles: &mut Vec<TileObject>,
     up: &mut PartialsUp,
 ) -> Result<(), RoundError> {
-    let batch: Vec<TileObject> = std::mem::take(tiles);
-    let keys: Vec<(String, Hash)> = batch
-        .iter()
-        .map(|(key, bytes)| (key.clone(), Sha256::digest(bytes).into()))
+    let batch = std::mem::take(tiles)
+        .into_iter()
+        .map(|(key, bytes)| {
+            let sha256: Hash = Sha256::digest(&bytes).into();
+            (key, bytes, sha256)
+        })
         .collect();
-    let outcomes = tier.put_create_all(batch);
     let mut first_error = None;
-    for ((key, sha256), outcome) in keys.iter().zip(outcomes) {
-        let put = outcome
-            .map_err(|e| RoundError::failed(format!("writing {}/{key}: {e}", tier.url())))
-            .and_then(|put| settle_put_once(tier, key, put, sha256));
-        match put {
-            Ok(()) => up.note_put(key),
+    for (key, settled) in put_each_once(tier, batch) {
+        match settled {
+            Ok(()) => up.note_put(&key),
             Err(e) => {
                 first_error.get_or_insert(e);
             }

@@ -115,27 +115,35 @@ pub(crate) fn fetch_manifest(
         file: format!("{}/{key}", tier.url()).into(),
         reason,
     };
-    let read = |key: &str| {
-        tier.get(key)
-            .map_err(|e| Error::io(format!("reading {}/{key}", tier.url()), e))
-    };
     let mut missing = String::new();
     for _ in 0..PART_MISSING_REREADS {
-        let Some(obj) = read(&key)? else {
+        missing.clear();
+        let read = tier.get(&key);
+        let Some(obj) = read.map_err(|e| Error::io(format!("reading {}/{key}", tier.url()), e))?
+        else {
             return Ok((Manifest::empty(stream), None));
         };
         let object = ManifestObject::decode(&obj.bytes, stream).map_err(|r| corrupt(&key, r))?;
+        let keys: Vec<String> = object.parts.iter().map(|p| part_key(stream, p)).collect();
+        let found = tier.get_all(keys.clone());
         let mut parts = Vec::with_capacity(object.parts.len());
-        for part in &object.parts {
-            let part_key = part_key(stream, part);
-            let Some(found) = read(&part_key)? else {
+        for ((part, part_key), got) in object.parts.iter().zip(keys).zip(found) {
+            let got =
+                got.map_err(|e| Error::io(format!("reading {}/{part_key}", tier.url()), e))?;
+            let Some(got) = got else {
                 missing = part_key;
                 break;
             };
-            parts.push(decode_part(&found.bytes, stream, part).map_err(|r| corrupt(&part_key, r))?);
+            parts.push(decode_part(&got.bytes, stream, part).map_err(|r| corrupt(&part_key, r))?);
+        }
+        if !missing.is_empty() {
+            continue;
         }
         if parts.len() < object.parts.len() {
-            continue;
+            return Err(Error::io(
+                format!("reading {}/{key}'s parts", tier.url()),
+                std::io::Error::other("the bucket gave no outcome for some of them"),
+            ));
         }
         let manifest = object.assemble(parts).map_err(|r| corrupt(&key, r))?;
         return Ok((manifest, obj.etag));
@@ -459,16 +467,12 @@ impl Round<'_> {
         // Both at once: one round trip to the bucket, not two.
         let seg_key = object_key(stream, base, self.epoch, layout::SEGMENT_EXT);
         let idx_key = object_key(stream, base, self.epoch, layout::INDEX_EXT);
-        let puts = self.tier.put_create_all(vec![
-            (seg_key.clone(), bytes),
-            (idx_key.clone(), index_bytes),
-        ]);
-        let expected = [(seg_key, entry.segment_sha256), (idx_key, index_sha256)];
-        for ((key, sha256), put) in expected.iter().zip(puts) {
-            let put = put.map_err(|e| {
-                RoundError::failed(format!("writing {}/{key}: {e}", self.tier.url()))
-            })?;
-            settle_put_once(self.tier, key, put, sha256)?;
+        let objects = vec![
+            (seg_key, bytes, entry.segment_sha256),
+            (idx_key, index_bytes, index_sha256),
+        ];
+        for (_, settled) in put_each_once(self.tier, objects) {
+            settled?;
         }
         Ok(entry)
     }
@@ -538,20 +542,12 @@ impl Round<'_> {
         let io = |e: std::io::Error| RoundError::failed(format!("writing {url}/{key}: {e}"));
         let mut folded = next.clone();
         let parts = folded.fold(self.part_entries, self.epoch);
-        if !parts.is_empty() {
-            let (keys, objects): (Vec<_>, Vec<_>) = parts
-                .into_iter()
-                .map(|(part, bytes)| {
-                    let key = part_key(next.stream, &part);
-                    ((key.clone(), part.sha256), (key, bytes))
-                })
-                .unzip();
-            let puts = self.tier.put_create_all(objects);
-            for ((part_key, sha256), put) in keys.iter().zip(puts) {
-                let put =
-                    put.map_err(|e| RoundError::failed(format!("writing {url}/{part_key}: {e}")))?;
-                settle_put_once(self.tier, part_key, put, sha256)?;
-            }
+        let objects = parts
+            .into_iter()
+            .map(|(part, bytes)| (part_key(next.stream, &part), bytes, part.sha256))
+            .collect();
+        for (_, settled) in put_each_once(self.tier, objects) {
+            settled?;
         }
         *next = folded;
         let bytes = next.encode();
@@ -612,6 +608,42 @@ pub(crate) fn put_once(
         .put_create(key, bytes)
         .map_err(|e| RoundError::failed(format!("writing {}/{key}: {e}", tier.url())))?;
     settle_put_once(tier, key, put, sha256)
+}
+
+/// Puts each object (key, bytes, their SHA-256) write-once, several at
+/// once where the bucket is reached over a network, each outcome settled
+/// as `put_once` settles it, in order. An object the tier gave no outcome
+/// for is an error, never taken as written.
+pub(crate) fn put_each_once(
+    tier: &dyn Tier,
+    objects: Vec<(String, Vec<u8>, Hash)>,
+) -> Vec<(String, Result<(), RoundError>)> {
+    if objects.is_empty() {
+        return Vec::new();
+    }
+    let mut keys: Vec<(String, Hash)> = Vec::with_capacity(objects.len());
+    let mut puts: Vec<(String, Vec<u8>)> = Vec::with_capacity(objects.len());
+    for (key, bytes, sha256) in objects {
+        keys.push((key.clone(), sha256));
+        puts.push((key, bytes));
+    }
+    let mut outcomes = tier.put_create_all(puts).into_iter();
+    keys.into_iter()
+        .map(|(key, sha256)| {
+            let settled = match outcomes.next() {
+                Some(Ok(put)) => settle_put_once(tier, &key, put, &sha256),
+                Some(Err(e)) => Err(RoundError::failed(format!(
+                    "writing {}/{key}: {e}",
+                    tier.url()
+                ))),
+                None => Err(RoundError::failed(format!(
+                    "writing {}/{key}: the bucket gave no outcome for it",
+                    tier.url()
+                ))),
+            };
+            (key, settled)
+        })
+        .collect()
 }
 
 /// The outcome of a write-once put of `key` (bytes whose SHA-256 is
