@@ -760,9 +760,9 @@ impl Store {
         }
         let mut result = Ok(());
         // A forked child closing its copy writes nothing: the streams and
-        // the lock are the parent's. Dropping its copy of the lock file
-        // closes a duplicate descriptor, which does not release the
-        // parent's flock.
+        // the lock are the parent's. Dropping its copy of the lock neither
+        // unlocks it (writer_lock.rs) nor, closing a duplicate descriptor,
+        // releases the parent's flock.
         if self.writable && self.owner.is_current() {
             for (stream, synced) in streams.iter().zip(self.sync_streams(&streams)) {
                 match synced {

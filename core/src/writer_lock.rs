@@ -1,63 +1,31 @@
 //! The writer lock: an exclusive `flock` on `<store>/LOCK`, one per store.
 //!
 //! `flock` belongs to the open file description, and every process forked
-//! while this process holds the lock gets a copy of that description. A
+//! while this process holds the lock gets a copy of that description: a
 //! child started by `Command` (or Python's `subprocess`) from any thread
-//! holds the copy from its fork until its exec closes it; a child forked
-//! and left running (`multiprocessing`) holds it until it exits or closes
-//! the inherited handle. So a store this process closed can look locked
-//! for a moment after the close, with no other writer anywhere.
+//! holds it from its fork until its exec closes it, and a child forked and
+//! left running (`multiprocessing`) until it exits. Closing our descriptor
+//! alone would leave the lock held by those copies, so a store closed and
+//! reopened (here or in another process) would look locked with no writer
+//! anywhere.
 //!
-//! Invariant: a `WriterLock` is the only holder of the lock in this process.
-//! The process remembers each lock file (by device and inode) that it held
-//! and whether it still holds it: one small entry per store it ever
-//! locked. When a lock it held and has released is busy, the holder is
-//! most likely a copy of its own old descriptor, so the open waits a
-//! little for the child's exec before saying `Locked` (if another process
-//! took the lock meanwhile, `Locked` only comes 2 s later). A lock this
-//! process never held, or holds now, is `Locked` at once.
+//! Invariant: the process that took the lock releases it explicitly
+//! (`LOCK_UN` acts on the description, so every copy lets go at once)
+//! before closing its descriptor. A forked child never does: its handle is
+//! a copy of its parent's, whose lock must outlive the child's close.
 
-use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, PoisonError};
-use std::time::{Duration, Instant};
 
 use crate::error::{Error, IoContext, Result};
+use crate::fork::Owner;
 use crate::layout;
-
-/// How long a lock this process released may stay busy before the open
-/// says `Locked`: far beyond any fork-to-exec, short beside a user's wait.
-const RELEASED_LOCK_WAIT: Duration = Duration::from_secs(2);
-const FIRST_RETRY: Duration = Duration::from_millis(1);
-const LONGEST_RETRY: Duration = Duration::from_millis(50);
-
-/// A lock file's identity: device and inode, so a store removed and made
-/// again at the same path is a new lock.
-type LockId = (u64, u64);
-
-/// The lock files this process has held: `true` while a `WriterLock` holds
-/// one, `false` once it has been released.
-static HELD: Mutex<BTreeMap<LockId, bool>> = Mutex::new(BTreeMap::new());
-
-fn held_before(id: LockId) -> Option<bool> {
-    let held = HELD.lock().unwrap_or_else(PoisonError::into_inner);
-    held.get(&id).copied()
-}
-
-fn set_held(id: LockId, now: bool) {
-    let mut held = HELD.lock().unwrap_or_else(PoisonError::into_inner);
-    held.insert(id, now);
-}
 
 /// The exclusive lock on a store directory; released when dropped.
 #[derive(Debug)]
 pub(crate) struct WriterLock {
-    // Closed after `drop` below has marked the lock released, so an open
-    // in another thread that finds it busy meanwhile waits for the close.
-    #[allow(dead_code)]
     file: File,
-    id: Option<LockId>,
+    owner: Owner,
 }
 
 impl WriterLock {
@@ -72,28 +40,14 @@ impl WriterLock {
             .truncate(false)
             .open(&lock_path)
             .context(|| format!("opening {}", lock_path.display()))?;
-        let id = lock_id(&file);
-        let started = Instant::now();
-        let mut pause = FIRST_RETRY;
-        loop {
-            match file.try_lock() {
-                Ok(()) => {
-                    if let Some(id) = id {
-                        set_held(id, true);
-                    }
-                    return Ok(WriterLock { file, id });
-                }
-                Err(TryLockError::WouldBlock) => {
-                    let released_by_us = id.and_then(held_before) == Some(false);
-                    if !released_by_us || started.elapsed() >= RELEASED_LOCK_WAIT {
-                        return Err(Error::Locked(root.to_path_buf()));
-                    }
-                    std::thread::sleep(pause);
-                    pause = (pause * 2).min(LONGEST_RETRY);
-                }
-                Err(TryLockError::Error(e)) => {
-                    return Err(Error::io(format!("locking {}", lock_path.display()), e))
-                }
+        match file.try_lock() {
+            Ok(()) => Ok(WriterLock {
+                file,
+                owner: Owner::current(),
+            }),
+            Err(TryLockError::WouldBlock) => Err(Error::Locked(root.to_path_buf())),
+            Err(TryLockError::Error(e)) => {
+                Err(Error::io(format!("locking {}", lock_path.display()), e))
             }
         }
     }
@@ -101,20 +55,10 @@ impl WriterLock {
 
 impl Drop for WriterLock {
     fn drop(&mut self) {
-        if let Some(id) = self.id {
-            set_held(id, false);
+        if self.owner.is_current() {
+            // A failure leaves the lock to the close that follows, as
+            // before; there is no one to tell from a drop.
+            let _ = self.file.unlock();
         }
     }
-}
-
-#[cfg(unix)]
-fn lock_id(file: &File) -> Option<LockId> {
-    use std::os::unix::fs::MetadataExt;
-    file.metadata().ok().map(|m| (m.dev(), m.ino()))
-}
-
-/// Elsewhere a busy lock is always `Locked` at once.
-#[cfg(not(unix))]
-fn lock_id(_file: &File) -> Option<LockId> {
-    None
 }

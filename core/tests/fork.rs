@@ -84,4 +84,35 @@ fn a_forked_child_cannot_write_through_its_parents_handle() {
     assert_eq!(all, [b"before".to_vec(), b"parent".to_vec()]);
     assert_eq!(reopened.chain_head(1).unwrap(), after);
     reopened.verify(1).unwrap();
+
+    // A child forked while the parent holds the lock, and still alive,
+    // holds a copy of the lock's descriptor: the parent's close must
+    // release the lock all the same.
+    let mut fds = [0; 2];
+    // SAFETY: a pipe into a two-element array.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    // SAFETY: as in `in_child`; the child only blocks on the pipe.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork failed");
+    if pid == 0 {
+        let mut byte = 0u8;
+        // SAFETY: reads the pipe until the parent closes its end, then
+        // leaves without running the parent's destructors.
+        unsafe {
+            libc::close(fds[1]);
+            libc::read(fds[0], (&mut byte as *mut u8).cast(), 1);
+            libc::_exit(0);
+        }
+    }
+    // SAFETY: the parent's copy of the read end.
+    unsafe { libc::close(fds[0]) };
+    reopened.close().unwrap();
+    let while_child_lives = Store::open(&path, Options::default());
+    // SAFETY: ends the child, then waits for it.
+    unsafe { libc::close(fds[1]) };
+    let mut status = 0;
+    // SAFETY: waits for the child just made.
+    assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+    let again = while_child_lives.expect("the lock outlived the close");
+    assert_eq!(again.chain_head(1).unwrap(), after);
 }
