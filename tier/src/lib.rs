@@ -265,6 +265,38 @@ impl ObjectStoreTier {
         })?;
         put_outcome(outcome)
     }
+
+    /// `request` of each item, `REQUESTS_AT_ONCE` in flight, each outcome
+    /// `settle`d in its item's place; a runtime that cannot run them fails
+    /// every one.
+    fn each_at_once<I, T, R, Fut>(
+        &self,
+        items: Vec<I>,
+        request: impl Fn(Arc<dyn ObjectStore>, I) -> Fut + Send + 'static,
+        settle: impl Fn(T) -> io::Result<R>,
+    ) -> Vec<io::Result<R>>
+    where
+        I: Send + 'static,
+        T: Send + 'static,
+        Fut: Future<Output = T> + Send + 'static,
+    {
+        use futures::StreamExt;
+        let count = items.len();
+        let store = self.store.clone();
+        let outcomes = self.runtime.call(async move {
+            futures::stream::iter(items)
+                .map(move |item| request(store.clone(), item))
+                .buffered(REQUESTS_AT_ONCE)
+                .collect::<Vec<_>>()
+                .await
+        });
+        match outcomes {
+            Ok(outcomes) => outcomes.into_iter().map(settle).collect(),
+            Err(e) => (0..count)
+                .map(|_| Err(io::Error::new(e.kind(), e.to_string())))
+                .collect(),
+        }
+    }
 }
 
 fn put_outcome(outcome: object_store::Result<object_store::PutResult>) -> io::Result<Put> {
@@ -340,26 +372,12 @@ impl Tier for ObjectStoreTier {
     }
 
     fn get_all(&self, keys: Vec<String>) -> Vec<io::Result<Option<Object>>> {
-        use futures::StreamExt;
-        let count = keys.len();
         let paths: Vec<ObjectPath> = keys.iter().map(|key| self.path(key)).collect();
-        let store = self.store.clone();
-        let outcomes = self.runtime.call(async move {
-            futures::stream::iter(paths)
-                .map(|path| {
-                    let store = store.clone();
-                    async move { fetch_whole(&store, &path).await }
-                })
-                .buffered(REQUESTS_AT_ONCE)
-                .collect::<Vec<_>>()
-                .await
-        });
-        match outcomes {
-            Ok(outcomes) => outcomes.into_iter().map(to_object).collect(),
-            Err(e) => (0..count)
-                .map(|_| Err(io::Error::new(e.kind(), e.to_string())))
-                .collect(),
-        }
+        self.each_at_once(
+            paths,
+            |store, path| async move { fetch_whole(&store, &path).await },
+            to_object,
+        )
     }
 
     fn get_range(&self, key: &str, range: Range<u64>) -> io::Result<Vec<u8>> {
@@ -398,32 +416,18 @@ impl Tier for ObjectStoreTier {
     }
 
     fn put_create_all(&self, objects: Vec<(String, Vec<u8>)>) -> Vec<io::Result<Put>> {
-        use futures::StreamExt;
-        let count = objects.len();
         let puts: Vec<(ObjectPath, Vec<u8>)> = objects
             .into_iter()
             .map(|(key, bytes)| (self.path(&key), bytes))
             .collect();
-        let store = self.store.clone();
-        let outcomes = self.runtime.call(async move {
-            futures::stream::iter(puts)
-                .map(|(path, bytes)| {
-                    let store = store.clone();
-                    async move {
-                        let create = PutOptions::from(PutMode::Create);
-                        store.put_opts(&path, PutPayload::from(bytes), create).await
-                    }
-                })
-                .buffered(REQUESTS_AT_ONCE)
-                .collect::<Vec<_>>()
-                .await
-        });
-        match outcomes {
-            Ok(outcomes) => outcomes.into_iter().map(put_outcome).collect(),
-            Err(e) => (0..count)
-                .map(|_| Err(io::Error::new(e.kind(), e.to_string())))
-                .collect(),
-        }
+        self.each_at_once(
+            puts,
+            |store, (path, bytes)| async move {
+                let create = PutOptions::from(PutMode::Create);
+                store.put_opts(&path, PutPayload::from(bytes), create).await
+            },
+            put_outcome,
+        )
     }
 
     fn put_update(&self, key: &str, bytes: Vec<u8>, etag: &str) -> io::Result<Put> {

@@ -126,6 +126,12 @@ pub(crate) fn fetch_manifest(
         let object = ManifestObject::decode(&obj.bytes, stream).map_err(|r| corrupt(&key, r))?;
         let keys: Vec<String> = object.parts.iter().map(|p| part_key(stream, p)).collect();
         let found = tier.get_all(keys.clone());
+        if found.len() != keys.len() {
+            return Err(Error::io(
+                format!("reading the parts of {}/{key}", tier.url()),
+                std::io::Error::other("the bucket gave no outcome for some of them"),
+            ));
+        }
         let mut parts = Vec::with_capacity(object.parts.len());
         for ((part, part_key), got) in object.parts.iter().zip(keys).zip(found) {
             let got =
@@ -138,12 +144,6 @@ pub(crate) fn fetch_manifest(
         }
         if !missing.is_empty() {
             continue;
-        }
-        if parts.len() < object.parts.len() {
-            return Err(Error::io(
-                format!("reading {}/{key}'s parts", tier.url()),
-                std::io::Error::other("the bucket gave no outcome for some of them"),
-            ));
         }
         let manifest = object.assemble(parts).map_err(|r| corrupt(&key, r))?;
         return Ok((manifest, obj.etag));
@@ -325,8 +325,8 @@ impl Round<'_> {
     /// died between the manifest's move and them. Segment and index
     /// objects of any epoch whose base lies below the first offset,
     /// manifest parts that end at or below it, and anchors of an earlier
-    /// first offset, are never read again: the
-    /// first offset only grows. Does its work once per pruned stream after
+    /// first offset, are never read again: the first offset only grows.
+    /// Does its work once per pruned stream after
     /// the writer opens, and after a prune whose deletes failed; called
     /// after each round's uploads, so a bucket that refuses deletes
     /// delays none. Returns why a delete failed.
@@ -535,21 +535,20 @@ impl Round<'_> {
 
     /// Moves the manifest to `next` by compare-and-swap, folding its
     /// oldest unfolded entries into parts first (put before the manifest
-    /// that names them).
+    /// that names them). On an error `next` may name parts the bucket
+    /// lacks: the caller drops it.
     fn swap_manifest(&mut self, next: &mut Manifest) -> Result<(), RoundError> {
         let key = manifest_key(next.stream);
         let url = self.tier.url();
         let io = |e: std::io::Error| RoundError::failed(format!("writing {url}/{key}: {e}"));
-        let mut folded = next.clone();
-        let parts = folded.fold(self.part_entries, self.epoch);
-        let objects = parts
+        let objects = next
+            .fold(self.part_entries, self.epoch)
             .into_iter()
             .map(|(part, bytes)| (part_key(next.stream, &part), bytes, part.sha256))
             .collect();
         for (_, settled) in put_each_once(self.tier, objects) {
             settled?;
         }
-        *next = folded;
         let bytes = next.encode();
         let put = match self.etags.get(&next.stream).cloned().flatten() {
             Some(etag) => self.tier.put_update(&key, bytes, &etag),
@@ -802,6 +801,106 @@ mod tests {
             "00000000000000000000-16-00000001.part",
         ] {
             assert_eq!(parse_part_end(other), None, "{other}");
+        }
+    }
+
+    /// A tier that answers every batch call with no outcomes at all, as a
+    /// faulty `Tier` implementation might.
+    #[derive(Debug)]
+    struct Mute(super::super::memory::MemoryTier);
+
+    impl Tier for Mute {
+        fn url(&self) -> &str {
+            "mute://"
+        }
+        fn get(&self, key: &str) -> std::io::Result<Option<super::super::Object>> {
+            self.0.get(key)
+        }
+        fn get_all(&self, _: Vec<String>) -> Vec<std::io::Result<Option<super::super::Object>>> {
+            Vec::new()
+        }
+        fn get_range(&self, key: &str, range: std::ops::Range<u64>) -> std::io::Result<Vec<u8>> {
+            self.0.get_range(key, range)
+        }
+        fn head(&self, key: &str) -> std::io::Result<Option<super::super::ObjectInfo>> {
+            self.0.head(key)
+        }
+        fn put_create(&self, key: &str, bytes: Vec<u8>) -> std::io::Result<Put> {
+            self.0.put_create(key, bytes)
+        }
+        fn put_create_all(&self, _: Vec<(String, Vec<u8>)>) -> Vec<std::io::Result<Put>> {
+            Vec::new()
+        }
+        fn put_update(&self, key: &str, bytes: Vec<u8>, etag: &str) -> std::io::Result<Put> {
+            self.0.put_update(key, bytes, etag)
+        }
+        fn put(&self, key: &str, bytes: Vec<u8>) -> std::io::Result<()> {
+            self.0.put(key, bytes)
+        }
+        fn list_dirs(&self, dir: &str) -> std::io::Result<Vec<String>> {
+            self.0.list_dirs(dir)
+        }
+        fn list_objects(&self, dir: &str) -> std::io::Result<Vec<String>> {
+            self.0.list_objects(dir)
+        }
+        fn delete(&self, key: &str) -> std::io::Result<()> {
+            self.0.delete(key)
+        }
+    }
+
+    /// Objects a tier gives no outcome for are never taken as written, and
+    /// parts it gives nothing for never make a manifest.
+    #[test]
+    fn missing_outcomes_are_errors() {
+        let bucket = super::super::memory::MemoryTier::new();
+        let mute = Mute(bucket.clone());
+        let objects = vec![
+            (
+                "a".to_owned(),
+                b"one".to_vec(),
+                Sha256::digest(b"one").into(),
+            ),
+            (
+                "b".to_owned(),
+                b"two".to_vec(),
+                Sha256::digest(b"two").into(),
+            ),
+        ];
+        let settled = put_each_once(&mute, objects);
+        assert_eq!(settled.len(), 2);
+        for (key, outcome) in settled {
+            match outcome {
+                Err(RoundError::Failed(e)) => assert!(e.contains("no outcome"), "{key}: {e}"),
+                other => panic!("{key}: {other:?}"),
+            }
+        }
+
+        // A manifest with a part, whose part the mute tier will not give.
+        let mut manifest = Manifest::empty(3);
+        let mut at = crate::hash::ChainHead::EMPTY;
+        for i in 0..2u64 {
+            let end = crate::hash::ChainHead {
+                next_offset: at.next_offset + 5,
+                hash: [i as u8 + 1; 32],
+            };
+            manifest.entries.push(ManifestEntry {
+                base: at,
+                end,
+                segment_len: 100,
+                index_len: 10,
+                epoch: 1,
+                segment_sha256: [0; 32],
+            });
+            at = end;
+        }
+        for (part, bytes) in manifest.fold(2, 1) {
+            bucket.put(&part_key(3, &part), bytes).unwrap();
+        }
+        bucket.put(&manifest_key(3), manifest.encode()).unwrap();
+        assert_eq!(fetch_manifest(&bucket, 3).unwrap().0, manifest);
+        match fetch_manifest(&mute, 3) {
+            Err(Error::Io { context, .. }) => assert!(context.contains("parts"), "{context}"),
+            other => panic!("{other:?}"),
         }
     }
 }
