@@ -314,6 +314,30 @@ fn a_tampered_object_is_never_served() {
     assert!(served < 200);
 }
 
+/// A writer's tier config over `net`, with a lease that expires fast.
+fn leased(net: &MemoryTier, takeover: bool) -> TierConfig {
+    let mut cfg = config(net);
+    cfg.lease_ttl = Duration::from_millis(300);
+    cfg.takeover = takeover;
+    cfg
+}
+
+/// Opens `dir` as the writer of `cfg`'s tier once the lease it waits for
+/// expires (`cfg.takeover`).
+fn take_over(dir: &std::path::Path, cfg: TierConfig) -> Store {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        match Store::open_tiered(dir, small(8192, 16), cfg.clone()) {
+            Ok(store) => return store,
+            Err(Error::Locked(_)) => {
+                assert!(std::time::Instant::now() < deadline, "never took over");
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+}
+
 #[test]
 fn a_second_writer_is_locked_and_a_takeover_fences_the_first_without_a_fork() {
     let a_dir = tempfile::tempdir().unwrap();
@@ -321,12 +345,7 @@ fn a_second_writer_is_locked_and_a_takeover_fences_the_first_without_a_fork() {
     let bucket = MemoryTier::new();
     // A and B reach the bucket over networks of their own.
     let (a_net, b_net) = (bucket.view(), bucket.view());
-    let lease = |net: &MemoryTier, takeover| {
-        let mut cfg = config(net);
-        cfg.lease_ttl = Duration::from_millis(300);
-        cfg.takeover = takeover;
-        cfg
-    };
+    let lease = leased;
     let a = Store::open_tiered(a_dir.path(), small(8192, 16), lease(&a_net, false)).unwrap();
     let synced = fill(&a, 5, 0, 100);
     let quiet = fill(&a, 6, 0, 100);
@@ -344,17 +363,7 @@ fn a_second_writer_is_locked_and_a_takeover_fences_the_first_without_a_fork() {
     a_net.set_down(true);
     let unsynced = fill(&a, 5, 100, 30);
     fill(&a, 6, 100, 100);
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    let b = loop {
-        match Store::open_tiered(b_dir.path(), small(8192, 16), lease(&b_net, true)) {
-            Ok(b) => break b,
-            Err(Error::Locked(_)) => {
-                assert!(std::time::Instant::now() < deadline, "B never took over");
-                std::thread::sleep(Duration::from_millis(200));
-            }
-            Err(e) => panic!("{e:?}"),
-        }
-    };
+    let b = take_over(b_dir.path(), lease(&b_net, true));
     assert_eq!(b.tier_stats().unwrap().epoch, 2);
     assert_eq!(
         b.chain_head(5).unwrap(),
@@ -406,6 +415,102 @@ fn a_second_writer_is_locked_and_a_takeover_fences_the_first_without_a_fork() {
         Err(Error::InvalidArgument(msg)) => assert!(msg.contains("diverged"), "{msg}"),
         other => panic!("A's diverged copy was accepted: {other:?}"),
     }
+}
+
+/// `stream`'s segment, index and part objects in the bucket, by name:
+/// (key, base, epoch).
+fn stream_objects(bucket: &MemoryTier, stream: u64) -> Vec<(String, u64, u64)> {
+    let prefix = format!("streams/{stream:020}/");
+    bucket
+        .keys()
+        .into_iter()
+        .filter_map(|key| {
+            let name = key.strip_prefix(&prefix)?;
+            let (stem, ext) = name.rsplit_once('.')?;
+            let fields: Vec<&str> = stem.split('-').collect();
+            let (base, epoch) = match (ext, fields.as_slice()) {
+                ("seg" | "idx", [base, epoch]) | ("part", [base, _, epoch]) => (base, epoch),
+                _ => return None,
+            };
+            let epoch = u64::from_str_radix(epoch, 16).unwrap();
+            Some((key.clone(), base.parse().unwrap(), epoch))
+        })
+        .collect()
+}
+
+#[test]
+fn what_a_fenced_writer_put_but_never_listed_is_swept_by_its_successor() {
+    let a_dir = tempfile::tempdir().unwrap();
+    let b_dir = tempfile::tempdir().unwrap();
+    let bucket = MemoryTier::new();
+    let (a_net, b_net) = (bucket.view(), bucket.view());
+    let lease = |net: &MemoryTier, takeover| TierConfig {
+        // Parts of four entries, so a round folds a part before its
+        // manifest write.
+        manifest_part_entries: 4,
+        ..leased(net, takeover)
+    };
+    let a = Store::open_tiered(a_dir.path(), small(8192, 16), lease(&a_net, false)).unwrap();
+    let synced = fill(&a, 5, 0, 100);
+    a.sync_tier().unwrap();
+    a_net.set_down(true);
+    // Events B will never have.
+    fill(&a, 5, 1000, 300);
+    let b = take_over(b_dir.path(), lease(&b_net, true));
+    // A's network comes back: its round puts its segments and a part,
+    // then loses the manifest's compare-and-swap to B's stamp.
+    a_net.set_down(false);
+    assert!(matches!(a.sync_tier(), Err(Error::Locked(_))));
+    let orphans: Vec<String> = stream_objects(&bucket, 5)
+        .into_iter()
+        .filter(|(_, base, epoch)| *epoch == 1 && *base >= synced.next_offset)
+        .map(|(key, ..)| key)
+        .collect();
+    assert!(orphans.iter().any(|k| k.ends_with(".seg")), "{orphans:?}");
+    assert!(orphans.iter().any(|k| k.ends_with(".part")), "{orphans:?}");
+    drop(a);
+    fill(&b, 5, 100, 300);
+    b.sync_tier().unwrap();
+    b.close().unwrap();
+
+    // What B's successor finds besides: an object of B's epoch that no
+    // manifest lists (as if B too had been fenced mid-round), one of the
+    // successor's epoch (an upload of its own, about to be listed), and
+    // one the store did not name.
+    let stream_dir = format!("streams/{:020}", 5);
+    let far = 1u64 << 40;
+    let stale = format!("{stream_dir}/{far:020}-{:08x}.seg", 2);
+    let own = format!("{stream_dir}/{far:020}-{:08x}.idx", 3);
+    let stranger = format!("{stream_dir}/README");
+    for key in [&stale, &own, &stranger] {
+        bucket.overwrite(key, b"not listed".to_vec());
+    }
+    let kept: Vec<String> = stream_objects(&bucket, 5)
+        .into_iter()
+        .filter(|(key, base, epoch)| {
+            key != &stale && key != &own && (*epoch == 2 || *base < synced.next_offset)
+        })
+        .map(|(key, ..)| key)
+        .collect();
+    // B released its lease (the bucket holds everything): a standby
+    // takes it at once, under the next epoch.
+    let c_dir = tempfile::tempdir().unwrap();
+    let c = Store::open_tiered(c_dir.path(), small(8192, 16), lease(&bucket, false)).unwrap();
+    assert_eq!(c.tier_stats().unwrap().epoch, 3);
+    let head = fill(&c, 5, 400, 10);
+    c.sync_tier().unwrap();
+    let keys = bucket.keys();
+    for gone in orphans.iter().chain([&stale]) {
+        assert!(!keys.contains(gone), "{gone} is still there");
+    }
+    for key in kept.iter().chain([&own, &stranger]) {
+        assert!(keys.contains(key), "{key} was deleted");
+    }
+    assert_eq!(c.tier_stats().unwrap().last_error, None);
+    c.close().unwrap();
+    let remote = Store::open_tier_read_only(Arc::new(bucket.clone()), Default::default()).unwrap();
+    remote.verify_against(5, &head).unwrap();
+    assert_eq!(read_all(&remote, 5), expected(5, 410));
 }
 
 #[test]

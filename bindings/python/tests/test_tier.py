@@ -179,6 +179,20 @@ def test_a_second_writer_is_locked_and_a_standby_takes_over_a_dead_one(tmp_path:
         with pytest.raises(stratalog.LockedError):
             stratalog.open(tmp_path / "b", tier=bucket, tier_options=options(s3.endpoint), tier_takeover=takeover, tier_lease=1.0)
     kill(a)
+    # What A would leave had it died between its puts and its manifest
+    # write: a segment under its epoch that no manifest lists.
+    client = boto(s3)
+    name, prefix = bucket[5:].split("/", 1)
+    stream_dir = f"{prefix}/streams/{7:020}/"
+    orphan = f"{stream_dir}{1 << 40:020}-{1:08x}.seg"
+    client.put_object(Bucket=name, Key=orphan, Body=b"put, never listed")
+
+    def objects() -> set[str]:
+        # Tiles aside: a full tile makes partial ones go.
+        found = client.list_objects_v2(Bucket=name, Prefix=stream_dir)["Contents"]
+        return {o["Key"] for o in found if "/tile/" not in o["Key"]}
+
+    listed = objects() - {orphan}
     # A's machine is gone: once its lease expires, a standby takes over and
     # continues the chain from the bucket.
     deadline = time.monotonic() + 20
@@ -194,6 +208,10 @@ def test_a_second_writer_is_locked_and_a_standby_takes_over_a_dead_one(tmp_path:
         assert b.tier_stats().epoch == 2
         head = b.append(7, b"standby B")
         b.sync_tier()
+        # B swept what A put and never listed; all A listed stays.
+        keys = objects()
+        assert orphan not in keys and listed <= keys
+        assert b.tier_stats().last_error is None
         # A restarts on its old disk: its lease is gone, so LOCKED.
         with pytest.raises(stratalog.LockedError):
             stratalog.open(tmp_path / "a", tier=bucket, tier_options=options(s3.endpoint))

@@ -143,9 +143,10 @@ struct State {
     /// none).
     tiles: HashMap<u64, TileBuilder>,
     tiles_end: HashMap<u64, u64>,
-    /// Streams whose objects below the manifest's first offset this writer
-    /// has deleted (`Round::sweep`): none when it opens, so a crash or a
-    /// delete that failed after a prune leaves nothing behind for good.
+    /// Streams whose unlisted objects this writer has deleted
+    /// (`Round::sweep`) with nothing left behind since: none when it opens,
+    /// so a crash, a fenced writer's uploads or a delete that failed after
+    /// a prune leave nothing behind for good.
     swept: BTreeSet<u64>,
     /// Per stream: partial tiles whose full tile is up and
     /// whose deletes failed, tried again at each round (kept in memory
@@ -157,8 +158,8 @@ struct State {
     /// about them.
     cleanup_errors: HashMap<(u64, Cleanup), String>,
     /// Per stream: its manifest's first offset and end as of the last
-    /// round whose bookkeeping is done (local copies evicted, objects below
-    /// the first offset swept or the failure noted). `sync` waits on this,
+    /// round whose bookkeeping is done (local copies evicted, objects no
+    /// manifest lists swept or the failure noted). `sync` waits on this,
     /// not on the manifest, which moves in the middle of a round.
     settled: HashMap<u64, (u64, u64)>,
 }
@@ -166,8 +167,8 @@ struct State {
 /// What a round deletes once the bucket no longer needs it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Cleanup {
-    /// Objects below the manifest's first offset (`Round::sweep`).
-    BelowFirst,
+    /// Objects no manifest will list again, or ever (`Round::sweep`).
+    Unlisted,
     /// Partial tiles whose full tile is up (`tiles::drop_partials`).
     PartialTiles,
 }
@@ -759,7 +760,7 @@ impl Shared {
             let done = outcome?;
             state.clear_error(stream);
             if let Some(swept) = swept {
-                state.note_cleanup(stream, Cleanup::BelowFirst, swept);
+                state.note_cleanup(stream, Cleanup::Unlisted, swept);
             }
             for up in &done {
                 state.stats.uploaded_segments += 1;

@@ -23,6 +23,8 @@
 //!   lease when it opens (`stamp`), so from then on no older writer's
 //!   compare-and-swap of it can succeed: a takeover fences the old writer
 //!   at once, even on a stream the new one never writes.
+//! - Only objects no manifest will list are deleted: below the first
+//!   offset, or put by an earlier epoch and not listed (`sweep`).
 
 use std::sync::Arc;
 
@@ -74,8 +76,7 @@ pub(crate) struct Round<'a> {
     pub local: &'a Arc<dyn StorageDir>,
     pub catalog: &'a Catalog,
     pub etags: &'a mut Etags,
-    /// Streams with nothing left below the manifest's first offset (see
-    /// `sweep`).
+    /// Streams with no object left that no manifest lists (see `sweep`).
     pub swept: &'a mut std::collections::BTreeSet<u64>,
     pub epoch: u64,
     /// Entries per manifest part.
@@ -154,33 +155,51 @@ pub(crate) fn fetch_manifest(
     ))
 }
 
-/// The base offset a segment or index object's name (`object_key`, within
-/// its stream's directory) carries.
-fn parse_object_base(name: &str) -> Option<u64> {
-    let (stem, ext) = name.rsplit_once('.')?;
-    if ext != layout::SEGMENT_EXT && ext != layout::INDEX_EXT {
-        return None;
-    }
-    let (base, epoch) = stem.split_once('-')?;
-    let well_formed = base.len() == 20
-        && base.bytes().all(|b| b.is_ascii_digit())
-        && epoch.len() >= 8
-        && epoch.bytes().all(|b| b.is_ascii_hexdigit());
-    well_formed.then(|| base.parse().ok())?
+/// What an object's name within its stream's directory says it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StreamObject {
+    /// A segment or index object (`object_key`).
+    Segment { base: u64, epoch: u64 },
+    /// A manifest part (`part_key`).
+    Part { end: u64, epoch: u64 },
+    /// A prune anchor (`anchor_key`).
+    Anchor { first: u64 },
 }
 
-/// The end offset a manifest part's name (`part_key`) carries.
-fn parse_part_end(name: &str) -> Option<u64> {
-    let stem = name.strip_suffix(".part")?;
-    let mut fields = stem.split('-');
-    let (base, end, epoch) = (fields.next()?, fields.next()?, fields.next()?);
-    let well_formed = fields.next().is_none()
-        && [base, end]
-            .iter()
-            .all(|f| f.len() == 20 && f.bytes().all(|b| b.is_ascii_digit()))
-        && epoch.len() >= 8
-        && epoch.bytes().all(|b| b.is_ascii_hexdigit());
-    well_formed.then(|| end.parse().ok())?
+impl StreamObject {
+    /// Parses a name as `object_key`, `part_key` and `anchor_key` write
+    /// them; `None` for any other name (the manifest, a stranger's object).
+    fn parse(name: &str) -> Option<Self> {
+        let offset = |field: &str| {
+            (field.len() == 20 && field.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| field.parse::<u64>().ok())?
+        };
+        let epoch = |field: &str| {
+            (field.len() >= 8 && field.bytes().all(|b| b.is_ascii_hexdigit()))
+                .then(|| u64::from_str_radix(field, 16).ok())?
+        };
+        if let Some(first) = name.strip_prefix("ANCHOR-") {
+            return Some(StreamObject::Anchor {
+                first: offset(first)?,
+            });
+        }
+        let (stem, ext) = name.rsplit_once('.')?;
+        let fields: Vec<&str> = stem.split('-').collect();
+        match (ext, fields.as_slice()) {
+            (layout::SEGMENT_EXT | layout::INDEX_EXT, [base, e]) => Some(StreamObject::Segment {
+                base: offset(base)?,
+                epoch: epoch(e)?,
+            }),
+            ("part", [base, end, e]) => {
+                offset(base)?;
+                Some(StreamObject::Part {
+                    end: offset(end)?,
+                    epoch: epoch(e)?,
+                })
+            }
+            _ => None,
+        }
+    }
 }
 
 /// The key of the prune anchor a manifest starting at `first` needs.
@@ -313,29 +332,41 @@ impl Round<'_> {
         }
         // A delete that fails is left to `sweep`, which tries again and
         // reports it; the manifest has moved, so the round goes on.
-        self.swept.remove(&stream);
-        if garbage.iter().all(|key| self.tier.delete(key).is_ok()) {
-            self.swept.insert(stream);
+        if !garbage.iter().all(|key| self.tier.delete(key).is_ok()) {
+            self.swept.remove(&stream);
         }
         Ok(next)
     }
 
-    /// Deletes the objects of `stream` below its manifest's first offset
-    /// that a prune's round left behind: its deletes failed, or the writer
-    /// died between the manifest's move and them. Segment and index
-    /// objects of any epoch whose base lies below the first offset,
-    /// manifest parts that end at or below it, and anchors of an earlier
-    /// first offset, are never read again: the first offset only grows.
-    /// Does its work once per pruned stream after
-    /// the writer opens, and after a prune whose deletes failed; called
-    /// after each round's uploads, so a bucket that refuses deletes
-    /// delays none. Returns why a delete failed.
+    /// Deletes the objects of `stream` that no manifest will list again,
+    /// or ever: those of any epoch below the manifest's first offset that
+    /// a prune's round left behind (its deletes failed, or the writer died
+    /// between the manifest's move and them), and those an earlier epoch
+    /// put but never listed (a writer fenced, or killed, between its puts
+    /// and its manifest write). Segment and index objects whose base lies
+    /// below the first offset, manifest parts that end at or below it, and
+    /// anchors of an earlier first offset, are never read again: the first
+    /// offset only grows. An object of an earlier epoch that the manifest
+    /// does not list never will be: this writer stamped every manifest
+    /// with its epoch before it opened, so no earlier writer's
+    /// compare-and-swap can list anything again, and this writer lists only
+    /// objects of its own epoch. Objects of this epoch or later, and
+    /// anchors (whose names carry no epoch), are left to the writer that
+    /// may be about to list them.
+    ///
+    /// Does its work once per stream after the writer opens (when the
+    /// stream is pruned, or an earlier epoch wrote to the bucket), and
+    /// after a prune whose deletes failed; called after each round that
+    /// worked, going by the manifest that round left, so a bucket that
+    /// refuses deletes delays no upload. Returns why a delete failed.
     pub(crate) fn sweep(&mut self, stream: u64) -> Result<(), String> {
         let Some(manifest) = self.catalog.get(stream) else {
             return Ok(());
         };
         let first = manifest.first.next_offset;
-        if first == 0 || self.swept.contains(&stream) {
+        // Epoch 1 is the bucket's first writer (leases start above every
+        // epoch a manifest carries): nothing older can have left anything.
+        if self.swept.contains(&stream) || (first == 0 && self.epoch <= 1) {
             return Ok(());
         }
         let dir = format!("streams/{stream:020}");
@@ -343,19 +374,26 @@ impl Round<'_> {
             .tier
             .list_objects(&dir)
             .map_err(|e| format!("listing {}/{dir}: {e}", self.tier.url()))?;
+        let listed_parts: std::collections::BTreeSet<String> =
+            manifest.parts.iter().map(|p| part_key(stream, p)).collect();
         for name in names {
             let key = format!("{dir}/{name}");
-            let below = match name.strip_prefix("ANCHOR-") {
-                Some(at) => at.parse::<u64>().is_ok_and(|at| at < first),
-                None => match parse_part_end(&name) {
-                    Some(end) => end <= first,
-                    None => parse_object_base(&name).is_some_and(|base| base < first),
-                },
+            let unread = match StreamObject::parse(&name) {
+                Some(StreamObject::Anchor { first: at }) => at < first,
+                Some(StreamObject::Part { end, epoch }) => {
+                    end <= first || (epoch < self.epoch && !listed_parts.contains(&key))
+                }
+                Some(StreamObject::Segment { base, epoch }) => {
+                    base < first
+                        || (epoch < self.epoch
+                            && manifest.entry(base).is_none_or(|e| e.epoch != epoch))
+                }
+                None => false,
             };
-            if below {
+            if unread {
                 self.tier.delete(&key).map_err(|e| {
                     format!(
-                        "deleting {}/{key}, which stream {stream}'s manifest no longer lists after a prune (it stays, unread, until a later round deletes it): {e}",
+                        "deleting {}/{key}, which no manifest of stream {stream} will list again (it stays, unread, until a later round deletes it): {e}",
                         self.tier.url()
                     )
                 })?;
@@ -748,59 +786,62 @@ pub(crate) fn stamp(
 mod tests {
     use super::*;
 
-    /// Names the sweep deletes by are exactly the names `object_key` gives.
+    /// The name of `key` within its stream's directory.
+    fn name_of(key: &str) -> &str {
+        key.rsplit_once('/').map_or(key, |(_, n)| n)
+    }
+
+    /// The sweep goes by names: exactly those `object_key`, `part_key` and
+    /// `anchor_key` give parse, and back to what made them.
     #[test]
-    fn object_names_parse_back_to_their_base() {
+    fn stream_object_names_parse_back_to_what_made_them() {
+        use crate::hash::ChainHead;
         for (base, epoch) in [(0u64, 1u64), (4096, 0xffff_ffff), (u64::MAX, 1 << 40)] {
             for ext in [layout::SEGMENT_EXT, layout::INDEX_EXT] {
                 let key = object_key(7, base, epoch, ext);
-                let name = key.rsplit_once('/').map(|(_, n)| n).unwrap_or(&key);
-                assert_eq!(parse_object_base(name), Some(base), "{key}");
+                let parsed = StreamObject::parse(name_of(&key));
+                assert_eq!(parsed, Some(StreamObject::Segment { base, epoch }), "{key}");
             }
         }
-        for other in [
-            "MANIFEST",
-            "ANCHOR-00000000000000000016",
-            "00000000000000000016-00000001.tmp",
-            "16-00000001.seg",
-            "00000000000000000016-0001.seg",
-            "00000000000000000016.seg",
-        ] {
-            assert_eq!(parse_object_base(other), None, "{other}");
-        }
-    }
-
-    /// Parts the sweep deletes are named as `part_key` names them.
-    #[test]
-    fn part_names_parse_back_to_their_end() {
-        use crate::hash::ChainHead;
         for (base, end, epoch) in [(0u64, 16u64, 1u64), (16, u64::MAX, 1 << 40)] {
+            let head = |next_offset, byte| ChainHead {
+                next_offset,
+                hash: [byte; 32],
+            };
             let part = super::super::manifest::PartRef {
-                base: ChainHead {
-                    next_offset: base,
-                    hash: [1; 32],
-                },
-                end: ChainHead {
-                    next_offset: end,
-                    hash: [2; 32],
-                },
+                base: head(base, 1),
+                end: head(end, 2),
                 count: 4,
                 epoch,
                 sha256: [3; 32],
             };
             let key = part_key(7, &part);
-            let name = key.rsplit_once('/').map(|(_, n)| n).unwrap_or(&key);
-            assert_eq!(parse_part_end(name), Some(end), "{key}");
-            assert_eq!(parse_object_base(name), None, "{key}");
+            let parsed = StreamObject::parse(name_of(&key));
+            assert_eq!(parsed, Some(StreamObject::Part { end, epoch }), "{key}");
+        }
+        for first in [1u64, u64::MAX] {
+            let key = anchor_key(7, first);
+            let parsed = StreamObject::parse(name_of(&key));
+            assert_eq!(parsed, Some(StreamObject::Anchor { first }), "{key}");
         }
         for other in [
-            "00000000000000000016-00000001.seg",
+            "MANIFEST",
+            "ANCHOR-16",
+            "ANCHOR-0000000000000000001x",
+            "00000000000000000016-00000001.tmp",
+            "16-00000001.seg",
+            "00000000000000000016-0001.seg",
+            "00000000000000000016-0000000g.seg",
+            "00000000000000000016.seg",
+            "00000000000000000016-00000001-2.seg",
             "00000000000000000000-00000000000000000016.part",
             "00000000000000000000-00000000000000000016-0001.part",
             "00000000000000000000-00000000000000000016-00000001-2.part",
             "00000000000000000000-16-00000001.part",
+            "0000000000000000000a-00000000000000000016-00000001.part",
+            "99999999999999999999-00000001.seg",
         ] {
-            assert_eq!(parse_part_end(other), None, "{other}");
+            assert_eq!(StreamObject::parse(other), None, "{other}");
         }
     }
 
