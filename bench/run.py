@@ -512,7 +512,8 @@ class Report:
             "",
             "| workload | measured |",
             "|---|---|",
-            f"| appends 100 B x1000 into 1 MiB segments, no tier | {'n/a' if alone is None else fmt_rate(alone)} |",
+            f"| appends 100 B x1000 into 1 MiB segments, no tier (median of 5 turns, alternating with the next row's) | "
+            f"{'n/a' if alone is None else fmt_rate(alone)} |",
             f"| the same with the tier uploading every sealed segment meanwhile | "
             f"{'n/a' if tiered is None else fmt_rate(tiered)} |",
             "| CPU cores busy while appending: this process alone / tiered (writer + uploader) / the S3 server | "
