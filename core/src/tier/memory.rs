@@ -74,6 +74,17 @@ impl MemoryTier {
         self.gets_by_key.lock().get(key).copied().unwrap_or(0)
     }
 
+    /// GETs (whole and ranged) of keys starting with `prefix` made so far
+    /// through this network.
+    pub fn gets_under(&self, prefix: &str) -> u64 {
+        let by_key = self.gets_by_key.lock();
+        by_key
+            .iter()
+            .filter(|(key, _)| key.starts_with(prefix))
+            .map(|(_, n)| n)
+            .sum()
+    }
+
     fn count_get(&self, key: &str) {
         self.gets.fetch_add(1, Ordering::SeqCst);
         *self.gets_by_key.lock().entry(key.to_owned()).or_default() += 1;

@@ -57,7 +57,7 @@ use super::Tier;
 const RESUME_PROBES: usize = 32;
 
 /// Tiles put at once, at most, while a segment is walked.
-const PUT_BATCH: usize = 64;
+const PUT_BATCH: usize = 256;
 
 /// Brings the tiles of `manifest`'s stream up to the manifest's end, from
 /// `builder` (where this process left them) or else from what the bucket
@@ -122,7 +122,13 @@ pub(crate) fn catch_up(
         )?;
     }
     put_all(tier, &mut full, &mut up)?;
-    let mut partials = builder.partials(stream);
+    // A partial tile already up is the same tile (its key names its
+    // width): put again, it would cost a conflict and a GET to compare.
+    let mut partials: Vec<TileObject> = builder
+        .partials(stream)
+        .into_iter()
+        .filter(|(key, _)| !up.is_known(key))
+        .collect();
     put_all(tier, &mut partials, &mut up)?;
     // Stale only now that the partial tiles of this size are up.
     superseded.append(&mut up.stale);
@@ -260,6 +266,15 @@ pub(crate) struct PartialsUp {
 }
 
 impl PartialsUp {
+    /// Whether the partial tile `key` is known to be in the bucket.
+    fn is_known(&self, key: &str) -> bool {
+        key.split_once(".p/").is_some_and(|(full, _)| {
+            self.known
+                .get(full)
+                .is_some_and(|keys| keys.iter().any(|k| k == key))
+        })
+    }
+
     fn note_put(&mut self, key: &str) {
         if let Some((full, _)) = key.split_once(".p/") {
             let known = self.known.entry(full.to_owned()).or_default();
@@ -318,11 +333,18 @@ pub(crate) fn drop_partials(tier: &dyn Tier, stale: &mut Vec<StalePartials>) -> 
 
 /// The state of the tiles at the latest size the bucket holds them for:
 /// the manifest's end, or one of its last entries' ends, or else none.
+/// A bucket with no tiles of the stream (its first upload) costs one
+/// listing, not a GET per size probed.
 fn resume_from_bucket(tier: &dyn Tier, manifest: &Manifest) -> Result<TileBuilder, RoundError> {
+    let dir = format!("streams/{:020}/tile", manifest.stream);
+    let tiles_there = !tier
+        .list_dirs(&dir)
+        .map_err(|e| RoundError::failed(format!("listing {}/{dir}: {e}", tier.url())))?
+        .is_empty();
     let sizes = std::iter::once(manifest.end().next_offset)
         .chain(manifest.entries.iter().rev().map(|e| e.base.next_offset))
         .take(RESUME_PROBES)
-        .filter(|&size| size > 0);
+        .filter(|&size| size > 0 && tiles_there);
     for size in sizes {
         let first = manifest.first.next_offset;
         let found = TileBuilder::resume(tier, manifest.stream, size, first).map_err(|e| {
@@ -338,12 +360,8 @@ fn resume_from_bucket(tier: &dyn Tier, manifest: &Manifest) -> Result<TileBuilde
     }
     // Starting over: if the bucket has tiles already, any full tile may
     // have partial tiles of widths this builder never sees.
-    let dir = format!("streams/{:020}/tile", manifest.stream);
-    let tiles_there = tier
-        .list_dirs(&dir)
-        .map_err(|e| RoundError::failed(format!("listing {}/{dir}: {e}", tier.url())))?;
     let mut builder = TileBuilder::default();
-    builder.up.unseen_all = !tiles_there.is_empty();
+    builder.up.unseen_all = tiles_there;
     Ok(builder)
 }
 
