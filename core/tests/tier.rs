@@ -129,6 +129,86 @@ fn evicted_segments_are_read_from_the_bucket_and_survive_a_reopen() {
     store.close().unwrap();
 }
 
+/// GETs of the segment objects (not indexes) of `stream`.
+fn segment_gets(bucket: &MemoryTier, stream: u64) -> Vec<(String, u64)> {
+    let prefix = format!("streams/{stream:020}/");
+    bucket
+        .keys()
+        .into_iter()
+        .filter(|k| k.starts_with(&prefix) && k.ends_with(".seg"))
+        .map(|k| {
+            let n = bucket.gets_of(&k);
+            (k, n)
+        })
+        .collect()
+}
+
+/// GETs of segment objects between `before` and now, by key.
+fn segment_gets_since(bucket: &MemoryTier, before: &[(String, u64)]) -> Vec<(String, u64)> {
+    segment_gets(bucket, 1)
+        .into_iter()
+        .zip(before)
+        .filter(|((_, now), (_, then))| now > then)
+        .map(|((key, now), (_, then))| (key, now - then))
+        .collect()
+}
+
+#[test]
+fn a_cold_read_of_one_event_fetches_the_walk_from_its_checkpoint_at_once() {
+    // 1 KiB events in segments of about 1000, a checkpoint every 128:
+    // the walk from a checkpoint to the event before the next one is
+    // about twice a random read's first fetch.
+    let options = small(1 << 20, 128);
+    let dir = tempfile::tempdir().unwrap();
+    let bucket = MemoryTier::new();
+    let mut cfg = config(&bucket);
+    cfg.local_cache_bytes = Some(0);
+    let store = Store::open_tiered(dir.path(), options.clone(), cfg.clone()).unwrap();
+    for start in (0..3000).step_by(100) {
+        let batch: Vec<Vec<u8>> = (start..start + 100).map(|i| payload(1, i, 1024)).collect();
+        store.append_batch(1, &batch, None, false).unwrap();
+    }
+    store.sync_tier().unwrap();
+    store.close().unwrap();
+    // Only the active segment is local: segment 0 and the next one are
+    // only in the bucket.
+    assert_eq!(segments(dir.path(), 1).len(), 1);
+
+    // Reopened, nothing of the segments is known yet.
+    let store = Store::open_tiered(dir.path(), options, cfg).unwrap();
+    let first_key = segment_gets(&bucket, 1)[0].0.clone();
+    let read_one = |offset: u64| {
+        let before = segment_gets(&bucket, 1);
+        assert_eq!(
+            store.read_from(1, offset, 1).unwrap()[0].to_vec(),
+            payload(1, offset, 1024)
+        );
+        segment_gets_since(&bucket, &before)
+    };
+    // The header, then one GET from checkpoint 384 past event 510; the
+    // next segment's base (to check the index against) comes from the
+    // manifest.
+    assert_eq!(read_one(510), vec![(first_key.clone(), 2)]);
+    // The header is known now: one GET.
+    assert_eq!(read_one(250), vec![(first_key.clone(), 1)]);
+    store.close().unwrap();
+
+    // A reader with no local store also fetches the index, once.
+    let remote = Store::open_tier_read_only(Arc::new(bucket.clone()), Default::default()).unwrap();
+    let index_key = first_key.replace(".seg", ".idx");
+    let index_gets = bucket.gets_of(&index_key);
+    let before = segment_gets(&bucket, 1);
+    assert_eq!(
+        remote.read_from(1, 890, 1).unwrap()[0].to_vec(),
+        payload(1, 890, 1024)
+    );
+    assert_eq!(
+        segment_gets_since(&bucket, &before),
+        vec![(first_key.clone(), 2)]
+    );
+    assert_eq!(bucket.gets_of(&index_key), index_gets + 1);
+}
+
 /// Bytes of the local sealed segments of `stream` (every one but the last).
 /// The uploader may be copying segments back and evicting others
 /// meanwhile: a file evicted since the listing counts for nothing.

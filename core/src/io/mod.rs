@@ -22,8 +22,11 @@
 
 use std::fmt::Debug;
 use std::io;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+use crate::hash::ChainHead;
 
 pub mod disk;
 #[cfg(feature = "fault-injection")]
@@ -65,6 +68,13 @@ pub trait ByteFile: Send + Sync + Debug {
     }
     /// Cuts the file to `len` bytes.
     fn truncate(&self, len: u64) -> io::Result<()>;
+    /// Says the bytes of `range` are about to be read in order, so a file
+    /// that pays per request (an object in a bucket) can fetch them with
+    /// one. Returns whether it does: the reader then keeps within the
+    /// span where it can. A hint: reads work the same without it.
+    fn will_read(&self, _range: Range<u64>) -> bool {
+        false
+    }
 }
 
 /// A directory tree holding one store. Paths are relative to its root.
@@ -123,6 +133,12 @@ pub trait StorageDir: Send + Sync + Debug {
     /// tiered store's copy fetched from the bucket): handles this
     /// directory keeps for the path go, so its next use opens the new file.
     fn forget_handles(&self, _rel: &Path) {}
+    /// Where the segment file `rel` starts the chain, when this directory
+    /// knows it without reading the file (a tier's manifest lists the
+    /// base of a segment only the bucket holds); `None` otherwise.
+    fn known_segment_base(&self, _rel: &Path) -> Option<ChainHead> {
+        None
+    }
     /// Reads a whole (small) file.
     fn read(&self, rel: &Path) -> io::Result<Vec<u8>>;
     /// Removes a file; a missing file is fine.

@@ -26,6 +26,7 @@
 
 use std::fmt;
 use std::io;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
@@ -33,6 +34,7 @@ use std::sync::{Arc, Weak};
 use parking_lot::Mutex;
 
 use super::{ByteFile, StorageDir};
+use crate::hash::ChainHead;
 
 /// The fewest descriptors a pool may be limited to: a stream appends
 /// through one and reads may hold a few more at once.
@@ -207,6 +209,10 @@ impl StorageDir for PooledDir {
         self.inner.read(rel)
     }
 
+    fn known_segment_base(&self, rel: &Path) -> Option<ChainHead> {
+        self.inner.known_segment_base(rel)
+    }
+
     /// Closes the idle descriptors of `rel`; one in use stays with its
     /// operation and is closed by the pool's usual eviction.
     fn forget_handles(&self, rel: &Path) {
@@ -333,6 +339,11 @@ impl ByteFile for PooledFile {
 
     fn start_writeback(&self, pos: u64, len: u64) -> io::Result<()> {
         self.acquire()?.start_writeback(pos, len)
+    }
+
+    fn will_read(&self, range: Range<u64>) -> bool {
+        // A hint: a file that cannot be opened now fails the read after it.
+        self.acquire().is_ok_and(|file| file.will_read(range))
     }
 
     fn truncate(&self, len: u64) -> io::Result<()> {

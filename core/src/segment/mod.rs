@@ -198,6 +198,30 @@ impl Segment {
         Ok(*self.header.get_or_init(|| header))
     }
 
+    /// Where the chain stands at this segment's start: from its header
+    /// once read, or else from what the directory knows without reading
+    /// the file (a tier's manifest), so that checking the index of the
+    /// segment before does not fetch this one from a bucket. A walk into
+    /// this segment still checks its header against the chain.
+    pub(crate) fn base_head(&self) -> Result<ChainHead> {
+        if let Some(known) = self
+            .header
+            .get()
+            .map(|h| ChainHead {
+                next_offset: h.base_offset,
+                hash: h.base_hash,
+            })
+            .or_else(|| self.dir.known_segment_base(&self.rel_path()))
+        {
+            return Ok(known);
+        }
+        let header = self.header()?;
+        Ok(ChainHead {
+            next_offset: header.base_offset,
+            hash: header.base_hash,
+        })
+    }
+
     /// Where the first record starts: just after the header.
     pub(crate) fn records_start(&self) -> Result<u64> {
         Ok(self.header()?.len() as u64)
@@ -398,6 +422,21 @@ impl Segment {
         let found = last_at_or_before(&entries, offset);
         self.set_checkpoints(entries);
         Ok(found)
+    }
+
+    /// The checkpoint after `entry`, if the segment's index names one.
+    pub(crate) fn checkpoint_after(&self, entry: IndexEntry) -> Option<IndexEntry> {
+        let checkpoints = self.checkpoints.read();
+        let entries = checkpoints.as_ref()?;
+        entries
+            .get(entries.partition_point(|e| e.offset <= entry.offset))
+            .copied()
+    }
+
+    /// Tells the file the bytes of `range` are read next; whether it
+    /// fetches them at once (see [`ByteFile::will_read`]).
+    pub(crate) fn will_read(&self, range: std::ops::Range<u64>) -> bool {
+        self.file().is_ok_and(|file| file.will_read(range))
     }
 
     /// Reads the index file of this sealed segment, or rebuilds the entries

@@ -69,6 +69,9 @@ pub struct RecordReader<S: Deref<Target = Segment>> {
     window_len: u64,
     pos: u64,
     limit: u64,
+    /// Refills stop here while below it (a record crossing it is read
+    /// whole): the end of what the file fetches at once (0: none).
+    planned_end: u64,
 }
 
 impl<S: Deref<Target = Segment>> RecordReader<S> {
@@ -82,7 +85,26 @@ impl<S: Deref<Target = Segment>> RecordReader<S> {
             pos,
             // An empty range when a caller's start lies past the end.
             limit: limit.max(pos),
+            planned_end: 0,
         }
+    }
+
+    /// A reader of `[pos, limit)` that reads `[pos, planned_end)` next:
+    /// the file is told so, and if it fetches that span at once (a
+    /// segment in a bucket, with one request) windows do not reach past
+    /// it unless a record does. A local file reads as any reader does.
+    pub fn planned(segment: S, pos: u64, planned_end: u64, limit: u64) -> Self {
+        let planned_end = planned_end.min(limit);
+        let fetched = segment.will_read(pos..planned_end);
+        RecordReader {
+            planned_end: if fetched { planned_end } else { 0 },
+            ..RecordReader::new(segment, pos, limit)
+        }
+    }
+
+    /// Whether the file fetches a planned span at once (see `planned`).
+    pub fn keeps_to_plan(&self) -> bool {
+        self.planned_end > 0
     }
 
     pub fn segment(&self) -> &Segment {
@@ -130,7 +152,10 @@ impl<S: Deref<Target = Segment>> RecordReader<S> {
     fn window_at(&mut self, pos: u64, len: u64) -> Result<usize> {
         let end = self.start + self.window.len() as u64;
         if pos < self.start || pos + len > end {
-            let want = len.max(self.window_len.min(self.limit - pos));
+            let mut want = len.max(self.window_len.min(self.limit - pos));
+            if pos < self.planned_end {
+                want = want.min(self.planned_end - pos).max(len);
+            }
             self.window = self.segment.read_at(pos, want as usize)?;
             self.start = pos;
             self.window_len = (self.window_len * 2).min(MAX_WINDOW);

@@ -64,6 +64,10 @@ pub struct Cursor {
     /// No read ahead before this offset: the last one kept nothing, and
     /// the records it stopped at are read one by one.
     ahead_after: u64,
+    /// While a new cursor walks to its first offset in a file that fetches
+    /// per request: no read ahead passes it, so a one-event read reads
+    /// only the first group past it, within the span fetched.
+    walking_to: Option<u64>,
     /// Raw payload bytes returned or checked so far.
     pub bytes: u64,
     pub checkpoints: u64,
@@ -114,6 +118,7 @@ impl Cursor {
             serving: None,
             ahead_group: FIRST_READ_AHEAD,
             ahead_after: 0,
+            walking_to: None,
             bytes: 0,
             checkpoints: 0,
         };
@@ -139,8 +144,16 @@ impl Cursor {
             let expect = (self.seg_index == 0).then_some(self.snapshot.first);
             self.start_segment(self.seg_index, expect)?;
         }
+        // A local file reads ahead as a scan does: fewer, larger groups
+        // cost less there than stopping at the offset.
+        let to_plan = self.reader.as_ref().is_some_and(|r| r.keeps_to_plan());
+        self.walking_to = to_plan.then_some(offset);
         while self.walk.next_offset < offset {
             self.next_record()?;
+        }
+        if to_plan {
+            self.walking_to = None;
+            self.ahead_group = FIRST_READ_AHEAD;
         }
         self.bytes = 0;
         self.checkpoints = 0;
@@ -342,7 +355,19 @@ impl Cursor {
         if entry.pos < segment.records_start()? || entry.pos >= limit {
             return Ok(None);
         }
-        let mut reader = RecordReader::new(segment.clone(), entry.pos, limit);
+        // The event sought lies before the next checkpoint, and the first
+        // group read ahead of it at most FIRST_READ_AHEAD events past that
+        // (their bytes estimated from the span's mean record): a segment in
+        // a bucket sends all of it with one ranged GET.
+        let span_end = match segment.checkpoint_after(entry) {
+            Some(next) => {
+                let span = next.pos.saturating_sub(entry.pos);
+                let mean = span / next.offset.saturating_sub(entry.offset).max(1);
+                next.pos.saturating_add(mean * FIRST_READ_AHEAD as u64)
+            }
+            None => limit,
+        };
+        let mut reader = RecordReader::planned(segment.clone(), entry.pos, span_end, limit);
         Ok(match reader.next()? {
             Next::Record(rec)
                 if rec.header.kind == Kind::Checkpoint && rec.header.offset == entry.offset =>
@@ -354,16 +379,16 @@ impl Cursor {
     }
 
     /// Where the chain stands after the current segment, if it is sealed:
-    /// the next segment's base. `None` when that cannot be read; the
+    /// the next segment's base (from its header, or from a tier's manifest
+    /// when only the bucket holds it). `None` when that cannot be read; the
     /// segment's index is then not trusted (and the walk that reaches the
     /// next segment reports what is wrong with it).
     fn sealed_end(&self) -> Option<ChainHead> {
-        let next = self.snapshot.segments.get(self.seg_index + 1)?;
-        let header = next.header().ok()?;
-        Some(ChainHead {
-            next_offset: header.base_offset,
-            hash: header.base_hash,
-        })
+        self.snapshot
+            .segments
+            .get(self.seg_index + 1)?
+            .base_head()
+            .ok()
     }
 
     /// The next record's payload (`None` for a checkpoint), moving to the
@@ -497,9 +522,8 @@ impl Cursor {
     fn read_ahead(&mut self) -> Option<Arc<VerifiedRun>> {
         let reader = self.reader.as_ref()?;
         let left = self
-            .snapshot
-            .head
-            .next_offset
+            .walking_to
+            .unwrap_or(self.snapshot.head.next_offset)
             .saturating_sub(self.walk.next_offset);
         let until = match self.snapshot.checked_of(reader.segment()) {
             Some(run) if run.kept.start_pos > reader.pos() => run.kept.start_pos,

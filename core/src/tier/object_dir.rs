@@ -16,6 +16,7 @@ use super::catalog::Catalog;
 use super::remote_file::RemoteFile;
 use super::uploader::anchor_key;
 use super::{object_key, Tier};
+use crate::hash::ChainHead;
 use crate::io::{watch, ByteFile, StorageDir};
 use crate::layout;
 
@@ -309,6 +310,18 @@ impl StorageDir for TieredDir {
             },
             other => other,
         }
+    }
+
+    fn known_segment_base(&self, rel: &Path) -> Option<ChainHead> {
+        let Some(Remote::Segment { stream, base }) = classify(rel) else {
+            return None;
+        };
+        // A local copy's header costs a read of the disk: it is the truth
+        // the walk checks anyway.
+        if self.local.local_path(rel).is_some_and(|path| path.exists()) {
+            return None;
+        }
+        self.catalog.entry(stream, base).map(|entry| entry.base)
     }
 
     fn remove(&self, rel: &Path) -> io::Result<()> {

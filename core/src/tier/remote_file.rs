@@ -3,10 +3,13 @@
 //!
 //! Reads are served from the last blocks fetched. A read that starts where
 //! the previous one ended doubles the next fetch (up to 4 MiB), so a scan
-//! costs few requests while a random read fetches little.
+//! costs few requests while a random read fetches little. A reader that
+//! knows what it will read (from a checkpoint up to the next: the walk to
+//! one event) says so first, and that span comes with one request.
 
 use std::collections::VecDeque;
 use std::io;
+use std::ops::Range;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -45,6 +48,8 @@ struct Cache {
     blocks: VecDeque<(u64, Arc<Vec<u8>>)>,
     next_sequential: u64,
     fetch: u64,
+    /// The span the next read is said to start (`will_read`).
+    planned: Option<Range<u64>>,
 }
 
 impl RemoteFile {
@@ -56,6 +61,8 @@ impl RemoteFile {
             key,
             len,
             cache: Mutex::new(Cache {
+                // The first read (a header, at 0) continues nothing.
+                next_sequential: u64::MAX,
                 fetch: MIN_FETCH,
                 ..Cache::default()
             }),
@@ -85,10 +92,10 @@ impl RemoteFile {
         {
             return Ok(hit);
         }
-        cache.fetch = if pos == cache.next_sequential {
-            (cache.fetch * 2).min(MAX_FETCH)
-        } else {
-            MIN_FETCH
+        cache.fetch = match cache.planned.take() {
+            Some(span) if span.contains(&pos) => (span.end - pos).clamp(MIN_FETCH, MAX_FETCH),
+            _ if pos == cache.next_sequential => (cache.fetch * 2).min(MAX_FETCH),
+            _ => MIN_FETCH,
         };
         let end = pos.saturating_add(cache.fetch).min(self.len);
         let bytes = self.tier.get_range(&self.key, pos..end)?;
@@ -157,5 +164,10 @@ impl ByteFile for RemoteFile {
 
     fn truncate(&self, _len: u64) -> io::Result<()> {
         Err(read_only())
+    }
+
+    fn will_read(&self, range: Range<u64>) -> bool {
+        self.cache.lock().planned = Some(range);
+        true
     }
 }
