@@ -23,7 +23,7 @@
 //! rules let any reader check a segment without being told how it was
 //! written.
 
-use crate::hash::Hash;
+use crate::hash::{ChainHead, Hash};
 use crate::options::{Options, MAX_EVENT_SIZE_LIMIT};
 
 pub const MAGIC: [u8; 8] = *b"STRATSEG";
@@ -79,6 +79,14 @@ pub struct SegmentHeader {
 }
 
 impl SegmentHeader {
+    /// Where the chain stands at the segment's start.
+    pub fn base(&self) -> ChainHead {
+        ChainHead {
+            next_offset: self.base_offset,
+            hash: self.base_hash,
+        }
+    }
+
     /// Bytes before the first record.
     pub fn len(&self) -> usize {
         if self.rules.is_some() {

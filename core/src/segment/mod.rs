@@ -204,22 +204,13 @@ impl Segment {
     /// segment before does not fetch this one from a bucket. A walk into
     /// this segment still checks its header against the chain.
     pub(crate) fn base_head(&self) -> Result<ChainHead> {
-        if let Some(known) = self
-            .header
-            .get()
-            .map(|h| ChainHead {
-                next_offset: h.base_offset,
-                hash: h.base_hash,
-            })
-            .or_else(|| self.dir.known_segment_base(&self.rel_path()))
-        {
-            return Ok(known);
+        if let Some(header) = self.header.get() {
+            return Ok(header.base());
         }
-        let header = self.header()?;
-        Ok(ChainHead {
-            next_offset: header.base_offset,
-            hash: header.base_hash,
-        })
+        match self.dir.known_segment_base(&self.rel_path()) {
+            Some(known) => Ok(known),
+            None => Ok(self.header()?.base()),
+        }
     }
 
     /// Where the first record starts: just after the header.

@@ -78,10 +78,7 @@ impl ScanStart {
     pub fn first_record(header: &SegmentHeader) -> Self {
         ScanStart {
             pos: header.len() as u64,
-            head: ChainHead {
-                next_offset: header.base_offset,
-                hash: header.base_hash,
-            },
+            head: header.base(),
             checkpoints: Vec::new(),
         }
     }
@@ -227,10 +224,7 @@ pub fn scan_tail_keeping(
                     // The last committed event cannot be decoded: treat it as
                     // damage at that offset rather than guess a head.
                     let scan = TailScan {
-                        head: ChainHead {
-                            next_offset: header.base_offset,
-                            hash: header.base_hash,
-                        },
+                        head: header.base(),
                         committed_len: records_start,
                         checkpoints: Vec::new(),
                         last_time: None,

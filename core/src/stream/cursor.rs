@@ -151,8 +151,8 @@ impl Cursor {
         while self.walk.next_offset < offset {
             self.next_record()?;
         }
+        self.walking_to = None;
         if to_plan {
-            self.walking_to = None;
             self.ahead_group = FIRST_READ_AHEAD;
         }
         self.bytes = 0;
@@ -293,13 +293,7 @@ impl Cursor {
             }
         }
         let limit = self.segment_limit(index)?;
-        self.walk = ChainWalk::enter(
-            &header,
-            ChainHead {
-                next_offset: header.base_offset,
-                hash: header.base_hash,
-            },
-        );
+        self.walk = ChainWalk::enter(&header, header.base());
         self.seg_index = index;
         self.at_commit = true;
         self.reader = Some(RecordReader::new(segment, header.len() as u64, limit));

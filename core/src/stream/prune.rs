@@ -61,10 +61,7 @@ impl Stream {
         }
         let header = snapshot.segments[keep_from].header()?;
         Ok(Some(PrunePlan {
-            first: ChainHead {
-                next_offset: header.base_offset,
-                hash: header.base_hash,
-            },
+            first: header.base(),
             removed: snapshot.segments[..keep_from]
                 .iter()
                 .map(|s| s.base_offset)
