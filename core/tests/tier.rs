@@ -182,11 +182,10 @@ fn a_cold_read_of_one_event_fetches_the_walk_from_its_checkpoint_at_once() {
         );
         segment_gets_since(&bucket, &before)
     };
-    // The header, then one GET from checkpoint 384 past event 510; the
-    // next segment's base (to check the index against) comes from the
-    // manifest.
-    assert_eq!(read_one(510), vec![(first_key.clone(), 2)]);
-    // The header is known now: one GET.
+    // One GET from checkpoint 384 past event 510: the segment's header
+    // and the next segment's base (to check the index against) come from
+    // the manifest.
+    assert_eq!(read_one(510), vec![(first_key.clone(), 1)]);
     assert_eq!(read_one(250), vec![(first_key.clone(), 1)]);
     store.close().unwrap();
 
@@ -201,9 +200,56 @@ fn a_cold_read_of_one_event_fetches_the_walk_from_its_checkpoint_at_once() {
     );
     assert_eq!(
         segment_gets_since(&bucket, &before),
-        vec![(first_key.clone(), 2)]
+        vec![(first_key.clone(), 1)]
     );
     assert_eq!(bucket.gets_of(&index_key), index_gets + 1);
+}
+
+#[test]
+fn a_manifest_entry_whose_header_copy_lies_fails_verification() {
+    use stratalog_core::tier::manifest::Manifest;
+    let dir = tempfile::tempdir().unwrap();
+    let bucket = MemoryTier::new();
+    let mut cfg = config(&bucket);
+    cfg.local_cache_bytes = Some(0);
+    let store = Store::open_tiered(dir.path(), small(8192, 16), cfg).unwrap();
+    let head = fill(&store, 4, 0, 300);
+    store.sync_tier().unwrap();
+    store.close().unwrap();
+    let key = format!("streams/{:020}/MANIFEST", 4);
+    let honest = bucket.get(&key).unwrap().unwrap().bytes;
+    let mut manifest = Manifest::decode(&honest, 4).unwrap();
+    assert!(manifest.entries.iter().all(|e| e.rules.is_some()));
+    // The segments say a checkpoint every 16 events; the copy of the
+    // second one's header says 32.
+    let rules = manifest.entries[1].rules.as_mut().unwrap();
+    assert_eq!(rules.checkpoint_interval, 16);
+    rules.checkpoint_interval = 32;
+    let lied_about = manifest.entries[1].base.next_offset;
+    bucket.overwrite(&key, manifest.encode());
+
+    let remote = Store::open_tier_read_only(Arc::new(bucket.clone()), Default::default()).unwrap();
+    match remote.verify(4) {
+        Err(Error::Corruption { offset, reason, .. }) => {
+            assert_eq!(offset, lied_about);
+            assert!(reason.contains("manifest entry records"), "{reason}");
+        }
+        other => panic!("a lying header copy verified: {other:?}"),
+    }
+    // A read from inside that segment follows the copy's rules, and the
+    // records do not: never served as anything but what they are.
+    let inside = lied_about + 20;
+    match remote.read_from(4, inside, 1) {
+        Ok(events) => assert_eq!(events[0].to_vec(), payload(4, inside, 200)),
+        Err(Error::Corruption { .. } | Error::ChainMismatch { .. }) => {}
+        Err(other) => panic!("{other:?}"),
+    }
+    drop(remote);
+
+    // The honest manifest back: the bucket verifies.
+    bucket.overwrite(&key, honest);
+    let remote = Store::open_tier_read_only(Arc::new(bucket.clone()), Default::default()).unwrap();
+    remote.verify_against(4, &head).unwrap();
 }
 
 /// Bytes of the local sealed segments of `stream` (every one but the last).
@@ -1757,9 +1803,9 @@ fn a_long_manifest_folds_into_parts_that_readers_follow_through_a_prune() {
         .unwrap()
         .unwrap()
         .bytes;
-    assert_eq!(manifest[8..12], 2u32.to_le_bytes());
+    assert_eq!(manifest[8..12], 3u32.to_le_bytes());
     assert!(
-        manifest.len() <= 80 + 4 + parts.len() * 124 + 2 * 136 + 4,
+        manifest.len() <= 80 + 4 + parts.len() * 124 + 2 * 152 + 4,
         "{}",
         manifest.len()
     );

@@ -12,6 +12,7 @@ import sys
 import textwrap
 import threading
 import time
+import zlib
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -455,14 +456,28 @@ def test_a_manifest_of_over_1024_segments_is_folded_into_a_part(tmp_path: Path, 
     parts = [o["Key"] for o in listed if o["Key"].endswith(".part")]
     assert [p.rsplit("/", 1)[1][:41] for p in parts] == [f"{0:020}-{1024:020}"]
     manifest = client.get_object(Bucket=name, Key=f"{stream_dir}MANIFEST")["Body"].read()
-    assert manifest[8:12] == (2).to_bytes(4, "little")
-    assert len(manifest) == 80 + 4 + 124 + (sealed - 1024) * 136 + 4
+    assert manifest[8:12] == (3).to_bytes(4, "little")
+    assert len(manifest) == 80 + 4 + 124 + (sealed - 1024) * 152 + 4
     with stratalog.open_read_only(bucket, tier_options=options(s3.endpoint)) as remote:
         assert remote.verify_against(2, head).events == 1030
         assert remote.read_from(2, 7, max_bytes=1) == [payloads[7]]
     tier_args = ["--tier-option", f"endpoint={s3.endpoint}", "--tier-option", "allow_http=true"]
     ok = cli("verify", bucket, "--stream", "2", "--against", str(head), *tier_args)
     assert ok.returncode == 0, ok.stdout + ok.stderr
+
+    # The last entry's copy of its segment's header says another
+    # checkpoint interval than the segment (a good CRC): verify says so.
+    interval_at = len(manifest) - 4 - 152 + 136 + 4
+    interval = int.from_bytes(manifest[interval_at : interval_at + 8], "little")
+    assert interval > 0
+    lying = bytearray(manifest[:-4])
+    lying[interval_at : interval_at + 8] = (interval * 2).to_bytes(8, "little")
+    lying += zlib.crc32(lying).to_bytes(4, "little")
+    client.put_object(Bucket=name, Key=f"{stream_dir}MANIFEST", Body=bytes(lying))
+    with stratalog.open_read_only(bucket, tier_options=options(s3.endpoint)) as remote:
+        with pytest.raises(stratalog.CorruptionError, match="manifest entry records"):
+            remote.verify(2)
+    client.put_object(Bucket=name, Key=f"{stream_dir}MANIFEST", Body=manifest)
 
     # A part with a flipped byte is corruption, named as such.
     part = client.get_object(Bucket=name, Key=parts[0])["Body"].read()

@@ -36,6 +36,17 @@ pub mod overlay;
 pub mod pool;
 pub mod watch;
 
+/// A segment's header as a directory knows it without reading the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownHeader {
+    /// Where the segment starts the chain.
+    pub base: ChainHead,
+    /// The header's bytes, when the directory keeps all of it. Not trusted
+    /// more than the file: the header the file holds is checked against
+    /// them whenever it is read.
+    pub bytes: Option<Vec<u8>>,
+}
+
 /// One open file.
 pub trait ByteFile: Send + Sync + Debug {
     /// The current length in bytes.
@@ -133,10 +144,10 @@ pub trait StorageDir: Send + Sync + Debug {
     /// tiered store's copy fetched from the bucket): handles this
     /// directory keeps for the path go, so its next use opens the new file.
     fn forget_handles(&self, _rel: &Path) {}
-    /// Where the segment file `rel` starts the chain, when this directory
-    /// knows it without reading the file (a tier's manifest lists the
-    /// base of a segment only the bucket holds); `None` otherwise.
-    fn known_segment_base(&self, _rel: &Path) -> Option<ChainHead> {
+    /// What this directory knows of the header of segment file `rel`
+    /// without reading the file (a tier's manifest lists the segments only
+    /// the bucket holds); `None` otherwise.
+    fn known_segment_header(&self, _rel: &Path) -> Option<KnownHeader> {
         None
     }
     /// Reads a whole (small) file.

@@ -33,8 +33,7 @@ use std::sync::{Arc, Weak};
 
 use parking_lot::Mutex;
 
-use super::{ByteFile, StorageDir};
-use crate::hash::ChainHead;
+use super::{ByteFile, KnownHeader, StorageDir};
 
 /// The fewest descriptors a pool may be limited to: a stream appends
 /// through one and reads may hold a few more at once.
@@ -209,8 +208,8 @@ impl StorageDir for PooledDir {
         self.inner.read(rel)
     }
 
-    fn known_segment_base(&self, rel: &Path) -> Option<ChainHead> {
-        self.inner.known_segment_base(rel)
+    fn known_segment_header(&self, rel: &Path) -> Option<KnownHeader> {
+        self.inner.known_segment_header(rel)
     }
 
     /// Closes the idle descriptors of `rel`; one in use stays with its

@@ -62,6 +62,40 @@ impl SegmentRules {
         }
     }
 
+    /// The rules from a version-2 header's fields (also copied into a
+    /// tier's manifest entries), or what is wrong with them.
+    pub fn from_header_fields(
+        max_event_size: u32,
+        checkpoint_interval: u64,
+        flags: u32,
+    ) -> Result<Self, String> {
+        if flags & !FLAG_TIMED != 0 {
+            return Err("flags hold an unknown bit".into());
+        }
+        if max_event_size == 0 || u64::from(max_event_size) > MAX_EVENT_SIZE_LIMIT {
+            return Err(format!(
+                "records an invalid maximum event size {max_event_size}"
+            ));
+        }
+        if checkpoint_interval == 0 {
+            return Err("records a checkpoint interval of 0".into());
+        }
+        Ok(SegmentRules {
+            max_event_size,
+            checkpoint_interval,
+            timed: flags & FLAG_TIMED != 0,
+        })
+    }
+
+    /// The header's flags word for these rules.
+    pub fn header_flags(&self) -> u32 {
+        if self.timed {
+            FLAG_TIMED
+        } else {
+            0
+        }
+    }
+
     /// Whether the writer puts a checkpoint record right before event
     /// `offset`.
     pub fn checkpoint_before(&self, offset: u64) -> bool {
@@ -116,8 +150,7 @@ impl SegmentHeader {
                 b[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
                 b[12..16].copy_from_slice(&rules.max_event_size.to_le_bytes());
                 b[64..72].copy_from_slice(&rules.checkpoint_interval.to_le_bytes());
-                let flags = if rules.timed { FLAG_TIMED } else { 0 };
-                b[72..76].copy_from_slice(&flags.to_le_bytes());
+                b[72..76].copy_from_slice(&rules.header_flags().to_le_bytes());
             }
             None => b[8..12].copy_from_slice(&1u32.to_le_bytes()),
         }
@@ -167,23 +200,8 @@ impl SegmentHeader {
             }
             None
         } else {
-            if word(72) & !FLAG_TIMED != 0 {
-                return Err("segment header flags hold an unknown bit".into());
-            }
-            let rules = SegmentRules {
-                max_event_size: word(12),
-                checkpoint_interval: long(64),
-                timed: word(72) & FLAG_TIMED != 0,
-            };
-            if rules.max_event_size == 0 || u64::from(rules.max_event_size) > MAX_EVENT_SIZE_LIMIT {
-                return Err(format!(
-                    "segment header records an invalid maximum event size {}",
-                    rules.max_event_size
-                ));
-            }
-            if rules.checkpoint_interval == 0 {
-                return Err("segment header records a checkpoint interval of 0".into());
-            }
+            let rules = SegmentRules::from_header_fields(word(12), long(64), word(72))
+                .map_err(|e| format!("segment header {e}"))?;
             Some(rules)
         };
         let mut base_hash = [0u8; 32];

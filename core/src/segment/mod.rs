@@ -65,6 +65,9 @@ pub(crate) struct Segment {
     writable: bool,
     file: OnceLock<Arc<dyn ByteFile>>,
     header: OnceLock<SegmentHeader>,
+    /// The copy of the header the directory keeps, if any (see
+    /// [`Segment::known_header`]), decoded on first use.
+    copied_header: OnceLock<Option<SegmentHeader>>,
     /// Length of a sealed segment, taken on first use.
     sealed_len: OnceLock<u64>,
     /// Checkpoint positions; `None` until loaded (sealed segments load lazily).
@@ -104,6 +107,7 @@ impl Segment {
             writable,
             file: OnceLock::new(),
             header: OnceLock::new(),
+            copied_header: OnceLock::new(),
             sealed_len: OnceLock::new(),
             checkpoints: RwLock::new(None),
             written_len: AtomicU64::new(0),
@@ -178,7 +182,8 @@ impl Segment {
             .map_err(|e| self.io_error("reading the length of", e))
     }
 
-    /// The segment's header, read and checked on first use.
+    /// The segment's header, read from the file and checked on first use
+    /// (also against the directory's copy, when it keeps one).
     pub(crate) fn header(&self) -> Result<SegmentHeader> {
         if let Some(header) = self.header.get() {
             return Ok(*header);
@@ -195,7 +200,53 @@ impl Segment {
             .map_err(|e| self.io_error("reading", e))?;
         let header = SegmentHeader::decode(&buf, self.stream, self.base_offset)
             .map_err(|reason| self.corruption(self.base_offset, reason))?;
+        if self.copied_header()?.is_some_and(|copy| copy != header) {
+            return Err(self.corruption(
+                self.base_offset,
+                "the segment's header is not the one its manifest entry records",
+            ));
+        }
         Ok(*self.header.get_or_init(|| header))
+    }
+
+    /// The header a read from inside the segment follows: the file's once
+    /// read, or else the directory's copy (a tier's manifest entry), so a
+    /// read from a checkpoint of a segment only a bucket holds does not
+    /// fetch the header first. The records read are checked against the
+    /// chain either way, and a walk from the segment's start reads the
+    /// file's header ([`Segment::header`]), which is checked against the
+    /// copy: a full verification sees a copy that lies.
+    pub(crate) fn known_header(&self) -> Result<SegmentHeader> {
+        if let Some(header) = self.header.get() {
+            return Ok(*header);
+        }
+        match self.copied_header()? {
+            Some(copy) => Ok(copy),
+            None => self.header(),
+        }
+    }
+
+    /// The directory's copy of the header, decoded once.
+    fn copied_header(&self) -> Result<Option<SegmentHeader>> {
+        if let Some(copy) = self.copied_header.get() {
+            return Ok(*copy);
+        }
+        let copy = match self
+            .dir
+            .known_segment_header(&self.rel_path())
+            .and_then(|known| known.bytes)
+        {
+            Some(bytes) => Some(
+                SegmentHeader::decode(&bytes, self.stream, self.base_offset).map_err(|reason| {
+                    self.corruption(
+                        self.base_offset,
+                        format!("the manifest entry's copy of the header: {reason}"),
+                    )
+                })?,
+            ),
+            None => None,
+        };
+        Ok(*self.copied_header.get_or_init(|| copy))
     }
 
     /// Where the chain stands at this segment's start: from its header
@@ -207,15 +258,15 @@ impl Segment {
         if let Some(header) = self.header.get() {
             return Ok(header.base());
         }
-        match self.dir.known_segment_base(&self.rel_path()) {
-            Some(known) => Ok(known),
+        match self.dir.known_segment_header(&self.rel_path()) {
+            Some(known) => Ok(known.base),
             None => Ok(self.header()?.base()),
         }
     }
 
     /// Where the first record starts: just after the header.
     pub(crate) fn records_start(&self) -> Result<u64> {
-        Ok(self.header()?.len() as u64)
+        Ok(self.known_header()?.len() as u64)
     }
 
     /// The length of a sealed segment: taken once, as it never changes.
@@ -444,7 +495,11 @@ impl Segment {
             if let Some(index) = SegmentIndex::decode(&bytes, self.stream, self.base_offset) {
                 if index.segment_len == len
                     && end == Some(index.end())
-                    && index.entries_plausible(self.header()?.rules, self.records_start()?, len)
+                    && index.entries_plausible(
+                        self.known_header()?.rules,
+                        self.records_start()?,
+                        len,
+                    )
                 {
                     return Ok(index.entries);
                 }

@@ -314,7 +314,7 @@ impl Cursor {
                 return Ok(false);
             };
             if let Some((reader, rec)) = self.checkpoint_at(&segment, entry, limit)? {
-                let header = segment.header()?;
+                let header = segment.known_header()?;
                 // The checkpoint's own prev_hash starts the walk; the records
                 // after it must link to it.
                 self.walk = ChainWalk::enter_at_checkpoint(

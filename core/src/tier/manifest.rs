@@ -8,31 +8,38 @@
 //!
 //! ```text
 //! 0   [8]  magic "STRATMAN"
-//! 8   u32  format version: 1 (no parts), 2 (parts)
+//! 8   u32  format version: 3 (this library writes), 2 and 1 (read)
 //! 12  u32  entry count n (the entries after the parts)
 //! 16  u64  stream id
 //! 24  u64  epoch of the writer that wrote it
 //! 32  u64  sequence number (+1 at every write)
 //! 40  u64  first offset (where the first entry starts; 0 unless pruned)
 //! 48  [32] chain hash before the first offset
-//!     version 2 only:
+//!     versions 2 and 3 (version 1 has no parts):
 //! 80  u32  part count p
 //! 84  p × part reference (124 bytes):
 //!       u64 base offset, [32] base hash, u64 end offset, [32] end hash,
 //!       u32 entry count, u64 epoch in the part's object name,
 //!       [32] SHA-256 of the part object
-//! ..  n × entry (136 bytes):
+//! ..  n × entry (152 bytes; 136 in versions 1 and 2, without the rules):
 //!       u64 base offset, [32] base hash, u64 end offset, [32] end hash,
 //!       u64 segment length, u64 index length, u64 epoch in the object
-//!       names, [32] SHA-256 of the segment object
+//!       names, [32] SHA-256 of the segment object,
+//!       the rules of the segment's header: u32 max event size, u64
+//!       checkpoint interval, u32 flags (all 0: a version-1 header, which
+//!       records none)
 //! ..  u32  CRC32 of everything before it
 //! ```
+//!
+//! With the rules, an entry holds everything the segment's header does,
+//! so a read from a checkpoint of a segment only the bucket holds fetches
+//! the walk alone, not the header first.
 //!
 //! A part object (`<base:020>-<end:020>-<epoch:08x>.part`):
 //!
 //! ```text
 //! 0   [8]  magic "STRATMPT"
-//! 8   u32  format version (1)
+//! 8   u32  format version: 2 (152-byte entries), 1 (136, read)
 //! 12  u32  entry count
 //! 16  u64  stream id
 //! 24  entries as above
@@ -46,19 +53,30 @@
 //! part it cuts through stays whole, and its entries below the first
 //! offset are not the manifest's. The manifest is not trusted for content:
 //! everything read through it is checked against the segments' bytes and
-//! the chain, and the CRC only catches a torn or garbled object.
+//! the chain (a segment's header, whenever it is read, against the
+//! entry's copy), and the CRC only catches a torn or garbled object.
 
 use sha2::{Digest, Sha256};
 
 use crate::hash::{ChainHead, Hash};
+use crate::segment::{SegmentHeader, SegmentRules};
 
 pub const MAGIC: [u8; 8] = *b"STRATMAN";
 pub const PART_MAGIC: [u8; 8] = *b"STRATMPT";
-const VERSION: u32 = 1;
+/// Without parts or rules (read only).
+const VERSION_PLAIN: u32 = 1;
+/// With parts, without rules (read only).
 const VERSION_WITH_PARTS: u32 = 2;
-const PART_VERSION: u32 = 1;
+/// With parts and rules: what this library writes.
+const VERSION: u32 = 3;
+const PART_VERSION_PLAIN: u32 = 1;
+const PART_VERSION: u32 = 2;
 const FIXED_LEN: usize = 80;
-const ENTRY_LEN: usize = 136;
+/// An entry of a version-3 manifest or a version-2 part.
+const ENTRY_LEN: usize = ENTRY_LEN_PLAIN + RULES_LEN;
+/// An entry without rules (older versions).
+const ENTRY_LEN_PLAIN: usize = 136;
+const RULES_LEN: usize = 16;
 const PART_REF_LEN: usize = 124;
 const PART_FIXED_LEN: usize = 24;
 
@@ -80,6 +98,22 @@ pub struct ManifestEntry {
     /// The epoch in the names of its objects.
     pub epoch: u64,
     pub segment_sha256: Hash,
+    /// The rules its header records; `None` for a version-1 header and
+    /// for an entry of a manifest written before entries carried them.
+    pub rules: Option<SegmentRules>,
+}
+
+impl ManifestEntry {
+    /// The header of the segment of `stream` this entry lists, when the
+    /// entry records its rules.
+    pub fn header(&self, stream: u64) -> Option<SegmentHeader> {
+        Some(SegmentHeader {
+            stream,
+            base_offset: self.base.next_offset,
+            base_hash: self.base.hash,
+            rules: Some(self.rules?),
+        })
+    }
 }
 
 /// A write-once manifest part: the entries from `base` to `end`.
@@ -203,26 +237,19 @@ impl Manifest {
             FIXED_LEN + 4 + self.parts.len() * PART_REF_LEN + tail.len() * ENTRY_LEN + 4,
         );
         b.extend_from_slice(&MAGIC);
-        let version = if self.parts.is_empty() {
-            VERSION
-        } else {
-            VERSION_WITH_PARTS
-        };
-        b.extend_from_slice(&version.to_le_bytes());
+        b.extend_from_slice(&VERSION.to_le_bytes());
         b.extend_from_slice(&(tail.len() as u32).to_le_bytes());
         for x in [self.stream, self.epoch, self.seq, self.first.next_offset] {
             b.extend_from_slice(&x.to_le_bytes());
         }
         b.extend_from_slice(&self.first.hash);
-        if !self.parts.is_empty() {
-            b.extend_from_slice(&(self.parts.len() as u32).to_le_bytes());
-            for p in &self.parts {
-                put_head(&mut b, &p.base);
-                put_head(&mut b, &p.end);
-                b.extend_from_slice(&p.count.to_le_bytes());
-                b.extend_from_slice(&p.epoch.to_le_bytes());
-                b.extend_from_slice(&p.sha256);
-            }
+        b.extend_from_slice(&(self.parts.len() as u32).to_le_bytes());
+        for p in &self.parts {
+            put_head(&mut b, &p.base);
+            put_head(&mut b, &p.end);
+            b.extend_from_slice(&p.count.to_le_bytes());
+            b.extend_from_slice(&p.epoch.to_le_bytes());
+            b.extend_from_slice(&p.sha256);
         }
         for e in tail {
             put_entry(&mut b, e);
@@ -249,18 +276,27 @@ impl ManifestObject {
         }
         let mut r = Fields(body, 8);
         let version = r.u32();
-        if version != VERSION && version != VERSION_WITH_PARTS {
-            return Err(format!(
-                "manifest format version {version} is not supported"
-            ));
-        }
+        let with_rules = match version {
+            VERSION_PLAIN | VERSION_WITH_PARTS => false,
+            VERSION => true,
+            _ => {
+                return Err(format!(
+                    "manifest format version {version} is not supported"
+                ))
+            }
+        };
+        let entry_len = if with_rules {
+            ENTRY_LEN
+        } else {
+            ENTRY_LEN_PLAIN
+        };
         let n = r.u32() as usize;
         let found = r.u64();
         let (epoch, seq) = (r.u64(), r.u64());
         let first = r.head();
         let mut fixed = FIXED_LEN;
         let mut part_count = 0usize;
-        if version == VERSION_WITH_PARTS {
+        if version != VERSION_PLAIN {
             if body.len() < FIXED_LEN + 4 {
                 return Err("shorter than a manifest with parts".into());
             }
@@ -270,7 +306,7 @@ impl ManifestObject {
                 .and_then(|p| p.checked_add(FIXED_LEN + 4))
                 .ok_or("part count out of range")?;
         }
-        if n.checked_mul(ENTRY_LEN).and_then(|e| e.checked_add(fixed)) != Some(body.len()) {
+        if n.checked_mul(entry_len).and_then(|e| e.checked_add(fixed)) != Some(body.len()) {
             return Err(format!(
                 "length does not fit {part_count} parts and {n} entries"
             ));
@@ -309,7 +345,9 @@ impl ManifestObject {
                 ));
             }
         }
-        let tail = (0..n).map(|_| r.entry()).collect();
+        let tail = (0..n)
+            .map(|i| r.entry(with_rules).map_err(|e| format!("entry {i} {e}")))
+            .collect::<Result<_, _>>()?;
         Ok(ManifestObject {
             stream,
             epoch,
@@ -366,13 +404,22 @@ pub fn decode_part(b: &[u8], stream: u64, part: &PartRef) -> Result<Vec<Manifest
     let body = checked_body(b, &PART_MAGIC, "manifest part")?;
     let mut r = Fields(body, 8);
     let version = r.u32();
-    if version != PART_VERSION {
-        return Err(format!(
-            "manifest part format version {version} is not supported"
-        ));
-    }
+    let with_rules = match version {
+        PART_VERSION_PLAIN => false,
+        PART_VERSION => true,
+        _ => {
+            return Err(format!(
+                "manifest part format version {version} is not supported"
+            ))
+        }
+    };
+    let entry_len = if with_rules {
+        ENTRY_LEN
+    } else {
+        ENTRY_LEN_PLAIN
+    };
     let n = r.u32() as usize;
-    if n.checked_mul(ENTRY_LEN)
+    if n.checked_mul(entry_len)
         .and_then(|e| e.checked_add(PART_FIXED_LEN))
         != Some(body.len())
     {
@@ -382,7 +429,9 @@ pub fn decode_part(b: &[u8], stream: u64, part: &PartRef) -> Result<Vec<Manifest
     if found != stream {
         return Err(format!("manifest part of stream {found}, not {stream}"));
     }
-    let entries: Vec<ManifestEntry> = (0..n).map(|_| r.entry()).collect();
+    let entries: Vec<ManifestEntry> = (0..n)
+        .map(|i| r.entry(with_rules).map_err(|e| format!("entry {i} {e}")))
+        .collect::<Result<_, _>>()?;
     check_chain(part.base, &entries)?;
     if n != part.count as usize || entries.last().map(|e| e.end) != Some(part.end) {
         return Err(format!(
@@ -451,6 +500,17 @@ fn put_entry(b: &mut Vec<u8>, e: &ManifestEntry) {
         b.extend_from_slice(&x.to_le_bytes());
     }
     b.extend_from_slice(&e.segment_sha256);
+    let (max_event_size, interval, flags) = match e.rules {
+        Some(rules) => (
+            rules.max_event_size,
+            rules.checkpoint_interval,
+            rules.header_flags(),
+        ),
+        None => (0, 0, 0),
+    };
+    b.extend_from_slice(&max_event_size.to_le_bytes());
+    b.extend_from_slice(&interval.to_le_bytes());
+    b.extend_from_slice(&flags.to_le_bytes());
 }
 
 /// Little-endian fields read in order from a buffer whose length the
@@ -480,15 +540,27 @@ impl Fields<'_> {
             hash: self.hash(),
         }
     }
-    fn entry(&mut self) -> ManifestEntry {
-        ManifestEntry {
+    /// An entry; `with_rules` when its version records them.
+    fn entry(&mut self, with_rules: bool) -> Result<ManifestEntry, String> {
+        let mut entry = ManifestEntry {
             base: self.head(),
             end: self.head(),
             segment_len: self.u64(),
             index_len: self.u64(),
             epoch: self.u64(),
             segment_sha256: self.hash(),
+            rules: None,
+        };
+        if with_rules {
+            let (max_event_size, interval, flags) = (self.u32(), self.u64(), self.u32());
+            if (max_event_size, interval, flags) != (0, 0, 0) {
+                entry.rules = Some(
+                    SegmentRules::from_header_fields(max_event_size, interval, flags)
+                        .map_err(|e| format!("records rules no segment header has: {e}"))?,
+                );
+            }
         }
+        Ok(entry)
     }
 }
 
@@ -501,6 +573,14 @@ mod tests {
             next_offset: n,
             hash: [byte; 32],
         }
+    }
+
+    fn rules(checkpoint_interval: u64, timed: bool) -> Option<SegmentRules> {
+        Some(SegmentRules {
+            max_event_size: 1 << 20,
+            checkpoint_interval,
+            timed,
+        })
     }
 
     fn sample() -> Manifest {
@@ -518,6 +598,7 @@ mod tests {
                     index_len: 100,
                     epoch: 2,
                     segment_sha256: [9; 32],
+                    rules: rules(256, true),
                 },
                 ManifestEntry {
                     base: head(10, 1),
@@ -526,6 +607,8 @@ mod tests {
                     index_len: 116,
                     epoch: 3,
                     segment_sha256: [8; 32],
+                    // A version-1 segment's header records none.
+                    rules: None,
                 },
             ],
         }
@@ -535,9 +618,14 @@ mod tests {
     fn round_trips_and_finds_entries() {
         let m = sample();
         let bytes = m.encode();
-        assert_eq!(bytes.len(), FIXED_LEN + 2 * ENTRY_LEN + 4);
+        assert_eq!(bytes[8..12], VERSION.to_le_bytes());
+        assert_eq!(bytes.len(), FIXED_LEN + 4 + 2 * ENTRY_LEN + 4);
         let back = Manifest::decode(&bytes, 7).expect("decodes");
         assert_eq!(back, m);
+        let header = back.entries[0].header(7).expect("rules recorded");
+        assert_eq!(header.base(), ChainHead::EMPTY);
+        assert_eq!(header.rules, rules(256, true));
+        assert_eq!(back.entries[1].header(7), None);
         assert_eq!(back.end(), head(25, 2));
         assert_eq!(back.entry(10).map(|e| e.epoch), Some(3));
         assert!(back.entry(11).is_none());
@@ -582,6 +670,7 @@ mod tests {
                 index_len: 50,
                 epoch: 1,
                 segment_sha256: [(i % 200) as u8; 32],
+                rules: rules(64 + i, i % 2 == 0),
             });
             at = end;
         }
@@ -613,7 +702,7 @@ mod tests {
         assert!(made.iter().all(|(p, _)| p.count == 4 && p.epoch == 5));
         assert_eq!(made[0].1.len(), PART_FIXED_LEN + 4 * ENTRY_LEN + 4);
         let bytes = m.encode();
-        assert_eq!(bytes[8..12], 2u32.to_le_bytes());
+        assert_eq!(bytes[8..12], VERSION.to_le_bytes());
         assert_eq!(
             bytes.len(),
             FIXED_LEN + 4 + 2 * PART_REF_LEN + 2 * ENTRY_LEN + 4
@@ -626,8 +715,8 @@ mod tests {
         assert_eq!(more.len(), 1);
         let all: Vec<_> = made.into_iter().chain(more).collect();
         assert_eq!(read_back(&m.encode(), &all), Ok(m));
-        // Without parts, version 1 as before.
-        assert_eq!(long(3).encode()[8..12], 1u32.to_le_bytes());
+        // Without parts: a part count of 0.
+        assert_eq!(long(3).encode().len(), FIXED_LEN + 4 + 3 * ENTRY_LEN + 4);
     }
 
     #[test]
@@ -653,7 +742,7 @@ mod tests {
         let (_, gone) = m.prune_to(end);
         assert_eq!(gone.len(), 2);
         assert!(m.parts.is_empty() && m.entries.is_empty());
-        assert_eq!(m.encode()[8..12], 1u32.to_le_bytes());
+        assert_eq!(read_back(&m.encode(), &[]), Ok(m));
     }
 
     #[test]
@@ -706,5 +795,115 @@ mod tests {
         let crc = crc32fast::hash(&short);
         short.extend_from_slice(&crc.to_le_bytes());
         assert!(ManifestObject::decode(&short, 7).is_err());
+    }
+
+    /// `m` as a manifest of version 1 (no parts) or 2 wrote it, with the
+    /// parts `m.fold` made as version-1 parts: entries without rules.
+    fn encode_plain(m: &Manifest, version: u32, parts: &[PartRef]) -> Vec<u8> {
+        let mut b = m.encode();
+        b.truncate(FIXED_LEN);
+        b[8..12].copy_from_slice(&version.to_le_bytes());
+        if version == VERSION_WITH_PARTS {
+            b.extend_from_slice(&(parts.len() as u32).to_le_bytes());
+            for p in parts {
+                put_head(&mut b, &p.base);
+                put_head(&mut b, &p.end);
+                b.extend_from_slice(&p.count.to_le_bytes());
+                b.extend_from_slice(&p.epoch.to_le_bytes());
+                b.extend_from_slice(&p.sha256);
+            }
+        }
+        put_plain_entries(&mut b, &m.entries[m.folded()..]);
+        sealed(b)
+    }
+
+    /// Entries as versions before rules wrote them.
+    fn put_plain_entries(b: &mut Vec<u8>, entries: &[ManifestEntry]) {
+        for e in entries {
+            let at = b.len();
+            put_entry(b, e);
+            b.truncate(at + ENTRY_LEN_PLAIN);
+        }
+    }
+
+    /// `b` followed by its CRC32.
+    fn sealed(mut b: Vec<u8>) -> Vec<u8> {
+        let crc = crc32fast::hash(&b);
+        b.extend_from_slice(&crc.to_le_bytes());
+        b
+    }
+
+    #[test]
+    fn manifests_and_parts_written_before_rules_read_without_them() {
+        let plain = |m: &Manifest| {
+            let mut m = m.clone();
+            m.entries.iter_mut().for_each(|e| e.rules = None);
+            m
+        };
+        let m = sample();
+        let bytes = encode_plain(&m, VERSION_PLAIN, &[]);
+        assert_eq!(bytes.len(), FIXED_LEN + 2 * ENTRY_LEN_PLAIN + 4);
+        assert_eq!(Manifest::decode(&bytes, 7), Ok(plain(&m)));
+
+        // Version 2 naming version-1 parts: the parts' objects rebuilt as
+        // they were written then.
+        let mut m = long(10);
+        m.fold(4, 5);
+        let mut old = plain(&m);
+        old.parts.clear();
+        let mut parts = Vec::new();
+        for chunk in old.entries[..8].chunks(4) {
+            let mut b = PART_MAGIC.to_vec();
+            b.extend_from_slice(&PART_VERSION_PLAIN.to_le_bytes());
+            b.extend_from_slice(&4u32.to_le_bytes());
+            b.extend_from_slice(&7u64.to_le_bytes());
+            put_plain_entries(&mut b, chunk);
+            let b = sealed(b);
+            let part = PartRef {
+                base: chunk[0].base,
+                end: chunk[3].end,
+                count: 4,
+                epoch: 5,
+                sha256: Sha256::digest(&b).into(),
+            };
+            parts.push((part, b));
+        }
+        old.parts = parts.iter().map(|(p, _)| p.clone()).collect();
+        let bytes = encode_plain(&old, VERSION_WITH_PARTS, &old.parts);
+        assert_eq!(read_back(&bytes, &parts), Ok(old.clone()));
+
+        // A new writer goes on from it: its new entries carry rules, the
+        // old parts stay as they are.
+        let mut next = old.clone();
+        next.entries.extend(long(14).entries.split_off(10));
+        let made = next.fold(4, 6);
+        assert_eq!(made.len(), 1);
+        assert_eq!(made[0].1[8..12], PART_VERSION.to_le_bytes());
+        let all: Vec<_> = parts.into_iter().chain(made).collect();
+        let back = read_back(&next.encode(), &all).expect("reads");
+        assert_eq!(back, next);
+        assert!(back.entries[..10].iter().all(|e| e.rules.is_none()));
+        assert!(back.entries[10..].iter().all(|e| e.rules.is_some()));
+    }
+
+    #[test]
+    fn rules_no_segment_header_could_hold_are_refused() {
+        let mut m = sample();
+        m.entries[0].rules = Some(SegmentRules {
+            max_event_size: 0,
+            checkpoint_interval: 5,
+            timed: false,
+        });
+        assert!(Manifest::decode(&m.encode(), 7)
+            .unwrap_err()
+            .contains("entry 0 records rules no segment header has"));
+        // An unknown flag bit, with a good CRC.
+        let mut bytes = sample().encode();
+        let flags_at = FIXED_LEN + 4 + ENTRY_LEN - 4;
+        bytes[flags_at] |= 2;
+        bytes.truncate(bytes.len() - 4);
+        assert!(Manifest::decode(&sealed(bytes), 7)
+            .unwrap_err()
+            .contains("flags hold an unknown bit"));
     }
 }

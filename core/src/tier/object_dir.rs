@@ -16,8 +16,7 @@ use super::catalog::Catalog;
 use super::remote_file::RemoteFile;
 use super::uploader::anchor_key;
 use super::{object_key, Tier};
-use crate::hash::ChainHead;
-use crate::io::{watch, ByteFile, StorageDir};
+use crate::io::{watch, ByteFile, KnownHeader, StorageDir};
 use crate::layout;
 
 /// Called with a stream's id when one of its segments may have sealed
@@ -312,7 +311,7 @@ impl StorageDir for TieredDir {
         }
     }
 
-    fn known_segment_base(&self, rel: &Path) -> Option<ChainHead> {
+    fn known_segment_header(&self, rel: &Path) -> Option<KnownHeader> {
         let Some(Remote::Segment { stream, base }) = classify(rel) else {
             return None;
         };
@@ -321,7 +320,11 @@ impl StorageDir for TieredDir {
         if self.local.local_path(rel).is_some_and(|path| path.exists()) {
             return None;
         }
-        self.catalog.entry(stream, base).map(|entry| entry.base)
+        let entry = self.catalog.entry(stream, base)?;
+        Some(KnownHeader {
+            base: entry.base,
+            bytes: entry.header(stream).map(|header| header.encode()),
+        })
     }
 
     fn remove(&self, rel: &Path) -> io::Result<()> {

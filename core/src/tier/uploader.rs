@@ -494,6 +494,7 @@ impl Round<'_> {
             index_len: index_bytes.len() as u64,
             epoch: self.epoch,
             segment_sha256: Sha256::digest(&bytes).into(),
+            rules: header.rules,
         };
         if entry.end.next_offset <= base {
             return Err(RoundError::failed(format!(
@@ -931,6 +932,7 @@ mod tests {
                 index_len: 10,
                 epoch: 1,
                 segment_sha256: [0; 32],
+                rules: None,
             });
             at = end;
         }
