@@ -526,7 +526,8 @@ class Report:
             f"| `verify` straight from the bucket (no local store) | {mb(ver)}{pct(ver, raw_get)} |",
             f"| raw get of the same objects | {mb(raw_get)} |",
             f"| cold read of one event from a segment only the bucket holds (median) | "
-            + ("n/a" if cold is None else f"{cold:.1f} ms, {gets:.0f} GETs") + " |",
+            + ("n/a" if cold is None else f"{cold:.1f} ms, {gets:.0f} GET{'' if gets == 1 else 's'}")
+            + " |",
         ]
 
     # ------------------------------------------------------------ proofs

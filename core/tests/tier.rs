@@ -842,6 +842,59 @@ fn objects_left_by_a_crash_before_the_manifest_write_are_adopted() {
 }
 
 #[test]
+fn an_unlisted_part_an_older_build_left_is_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let bucket = MemoryTier::new();
+    let mut cfg = config(&bucket);
+    cfg.manifest_part_entries = 3;
+    let store = Store::open_tiered(dir.path(), small(8192, 16), cfg.clone()).unwrap();
+    let head = fill(&store, 6, 0, 200);
+    store.sync_tier().unwrap();
+    store.close().unwrap();
+    let parts = part_keys(&bucket, 6);
+    assert!(!parts.is_empty());
+    let key = format!("streams/{:020}/", 6);
+    let part = bucket
+        .keys()
+        .into_iter()
+        .find(|k| k.starts_with(&key) && k.ends_with(".part"))
+        .unwrap();
+    let written = bucket.get(&part).unwrap().unwrap().bytes;
+    // As if a build that wrote version-1 parts (136-byte entries, no
+    // rules) put it and died before its manifest write: the same
+    // segments under the same name, other bytes, listed nowhere.
+    assert_eq!(written[8..12], 2u32.to_le_bytes());
+    let mut old = written[..24].to_vec();
+    old[8..12].copy_from_slice(&1u32.to_le_bytes());
+    for entry in written[24..written.len() - 4].chunks(152) {
+        old.extend_from_slice(&entry[..136]);
+    }
+    let crc = crc32fast::hash(&old);
+    old.extend_from_slice(&crc.to_le_bytes());
+    bucket.overwrite(&part, old);
+    bucket.delete(&format!("{key}MANIFEST")).unwrap();
+
+    let store = Store::open_tiered(dir.path(), small(8192, 16), cfg.clone()).unwrap();
+    store.sync_tier().unwrap();
+    assert_eq!(bucket.get(&part).unwrap().unwrap().bytes, written);
+    let remote = Store::open_tier_read_only(Arc::new(bucket.clone()), Default::default()).unwrap();
+    remote.verify_against(6, &head).unwrap();
+    store.close().unwrap();
+
+    // Other bytes that are not those segments stay, and stop the uploads.
+    bucket.overwrite(&part, b"someone else's part".to_vec());
+    bucket.delete(&format!("{key}MANIFEST")).unwrap();
+    let store = Store::open_tiered(dir.path(), small(8192, 16), cfg).unwrap();
+    let err = store.sync_tier().unwrap_err();
+    assert!(err.to_string().contains("other contents"), "{err}");
+    assert_eq!(
+        bucket.get(&part).unwrap().unwrap().bytes,
+        b"someone else's part".to_vec()
+    );
+    store.close().unwrap();
+}
+
+#[test]
 fn an_untiered_store_refuses_to_sync_tier() {
     let plain = tempfile::tempdir().unwrap();
     let store = Store::open(plain.path(), small(8192, 16)).unwrap();

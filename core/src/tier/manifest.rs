@@ -81,11 +81,11 @@ const PART_REF_LEN: usize = 124;
 const PART_FIXED_LEN: usize = 24;
 
 /// Entries per manifest part unless the tier is told otherwise: a part of
-/// 139 KiB, and a manifest of at most as many entries plus 124 bytes per
+/// 152 KiB, and a manifest of at most as many entries plus 124 bytes per
 /// part (1 M segments: 124 KiB).
 pub const DEFAULT_PART_ENTRIES: usize = 1024;
 
-/// Entries per part at most (a part of 136 MiB).
+/// Entries per part at most (a part of 152 MiB).
 const MAX_PART_ENTRIES: usize = 1 << 20;
 
 /// One sealed segment in the bucket.

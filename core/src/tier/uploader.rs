@@ -31,7 +31,7 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 
 use super::catalog::Catalog;
-use super::manifest::{decode_part, Manifest, ManifestEntry, ManifestObject};
+use super::manifest::{decode_part, Manifest, ManifestEntry, ManifestObject, PartRef};
 use super::{manifest_key, object_key, part_key, Put, Tier};
 use crate::error::Error;
 use crate::hash::Hash;
@@ -572,6 +572,57 @@ impl Round<'_> {
         put_once(self.tier, key, bytes, sha256)
     }
 
+    /// Replaces the part object at `key` when it lists the same segments
+    /// as `part` does, in an older part version: one this writer's epoch
+    /// put and never listed (killed between its puts and its manifest
+    /// write, then restarted by a build that writes parts with rules). No
+    /// manifest lists it (a fold makes only parts the manifest lacks) and
+    /// none will (its name carries this writer's epoch), so nothing reads
+    /// it. Returns whether it did; anything else under the key stays.
+    fn replaced_older_part(
+        &self,
+        stream: u64,
+        key: &str,
+        part: &PartRef,
+        bytes: Vec<u8>,
+    ) -> Result<bool, RoundError> {
+        let Ok(Some(found)) = self.tier.get(key) else {
+            return Ok(false);
+        };
+        let as_found = PartRef {
+            sha256: Sha256::digest(&found.bytes).into(),
+            ..part.clone()
+        };
+        if as_found.sha256 == part.sha256 {
+            // The same bytes: the put failed for another reason.
+            return Ok(false);
+        }
+        let without_rules = |entries: &[ManifestEntry]| -> Vec<ManifestEntry> {
+            entries
+                .iter()
+                .map(|e| ManifestEntry {
+                    rules: None,
+                    ..e.clone()
+                })
+                .collect()
+        };
+        match (
+            decode_part(&found.bytes, stream, &as_found),
+            decode_part(&bytes, stream, part),
+        ) {
+            (Ok(old), Ok(new)) if without_rules(&old) == without_rules(&new) => {}
+            _ => return Ok(false),
+        }
+        self.tier.delete(key).map_err(|e| {
+            RoundError::failed(format!(
+                "deleting {}/{key}, an unlisted part of an older version: {e}",
+                self.tier.url()
+            ))
+        })?;
+        self.put_once(key, bytes, &part.sha256)?;
+        Ok(true)
+    }
+
     /// Moves the manifest to `next` by compare-and-swap, folding its
     /// oldest unfolded entries into parts first (put before the manifest
     /// that names them). On an error `next` may name parts the bucket
@@ -580,13 +631,19 @@ impl Round<'_> {
         let key = manifest_key(next.stream);
         let url = self.tier.url();
         let io = |e: std::io::Error| RoundError::failed(format!("writing {url}/{key}: {e}"));
-        let objects = next
-            .fold(self.part_entries, self.epoch)
-            .into_iter()
-            .map(|(part, bytes)| (part_key(next.stream, &part), bytes, part.sha256))
+        let made = next.fold(self.part_entries, self.epoch);
+        let objects = made
+            .iter()
+            .map(|(part, bytes)| (part_key(next.stream, part), bytes.clone(), part.sha256))
             .collect();
-        for (_, settled) in put_each_once(self.tier, objects) {
-            settled?;
+        for ((part, bytes), (key, settled)) in
+            made.into_iter().zip(put_each_once(self.tier, objects))
+        {
+            if let Err(e) = settled {
+                if !self.replaced_older_part(next.stream, &key, &part, bytes)? {
+                    return Err(e);
+                }
+            }
         }
         let bytes = next.encode();
         let put = match self.etags.get(&next.stream).cloned().flatten() {
