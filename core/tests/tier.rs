@@ -236,9 +236,19 @@ fn a_manifest_entry_whose_header_copy_lies_fails_verification() {
         }
         other => panic!("a lying header copy verified: {other:?}"),
     }
-    // A read from inside that segment follows the copy's rules, and the
-    // records do not: never served as anything but what they are.
+    // Once the lie is known, a read from inside that segment no longer
+    // follows the copy: it fails as the check did.
     let inside = lied_about + 20;
+    match remote.read_from(4, inside, 1) {
+        Err(Error::Corruption { reason, .. }) => {
+            assert!(reason.contains("manifest entry records"), "{reason}")
+        }
+        other => panic!("{other:?}"),
+    }
+    drop(remote);
+    // Before it is known, such a read follows the copy's rules, which the
+    // records do not: never served as anything but what they are.
+    let remote = Store::open_tier_read_only(Arc::new(bucket.clone()), Default::default()).unwrap();
     match remote.read_from(4, inside, 1) {
         Ok(events) => assert_eq!(events[0].to_vec(), payload(4, inside, 200)),
         Err(Error::Corruption { .. } | Error::ChainMismatch { .. }) => {}

@@ -37,7 +37,7 @@ pub(crate) mod tail_marker {
 }
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
@@ -68,6 +68,9 @@ pub(crate) struct Segment {
     /// The copy of the header the directory keeps, if any (see
     /// [`Segment::known_header`]), decoded on first use.
     copied_header: OnceLock<Option<SegmentHeader>>,
+    /// The file's own header was found to differ from the copy: reads no
+    /// longer follow the copy.
+    copy_refuted: AtomicBool,
     /// Length of a sealed segment, taken on first use.
     sealed_len: OnceLock<u64>,
     /// Checkpoint positions; `None` until loaded (sealed segments load lazily).
@@ -108,6 +111,7 @@ impl Segment {
             file: OnceLock::new(),
             header: OnceLock::new(),
             copied_header: OnceLock::new(),
+            copy_refuted: AtomicBool::new(false),
             sealed_len: OnceLock::new(),
             checkpoints: RwLock::new(None),
             written_len: AtomicU64::new(0),
@@ -201,6 +205,7 @@ impl Segment {
         let header = SegmentHeader::decode(&buf, self.stream, self.base_offset)
             .map_err(|reason| self.corruption(self.base_offset, reason))?;
         if self.copied_header()?.is_some_and(|copy| copy != header) {
+            self.copy_refuted.store(true, Ordering::Release);
             return Err(self.corruption(
                 self.base_offset,
                 "the segment's header is not the one its manifest entry records",
@@ -215,14 +220,15 @@ impl Segment {
     /// fetch the header first. The records read are checked against the
     /// chain either way, and a walk from the segment's start reads the
     /// file's header ([`Segment::header`]), which is checked against the
-    /// copy: a full verification sees a copy that lies.
+    /// copy: a full verification sees a copy that lies, and from then on
+    /// every read of the segment fails as that check did.
     pub(crate) fn known_header(&self) -> Result<SegmentHeader> {
         if let Some(header) = self.header.get() {
             return Ok(*header);
         }
         match self.copied_header()? {
-            Some(copy) => Ok(copy),
-            None => self.header(),
+            Some(copy) if !self.copy_refuted.load(Ordering::Acquire) => Ok(copy),
+            _ => self.header(),
         }
     }
 
