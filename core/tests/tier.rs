@@ -884,7 +884,18 @@ fn an_unlisted_part_an_older_build_left_is_replaced() {
     bucket.overwrite(&part, old);
     bucket.delete(&format!("{key}MANIFEST")).unwrap();
 
+    // A bucket refusing the delete keeps the old part and fails the
+    // round, saying why; once it deletes again, the part is replaced.
+    bucket.set_deletes_fail(true);
     let store = Store::open_tiered(dir.path(), small(8192, 16), cfg.clone()).unwrap();
+    let err = store.sync_tier().unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("an unlisted part of an older version"),
+        "{err}"
+    );
+    assert_ne!(bucket.get(&part).unwrap().unwrap().bytes, written);
+    bucket.set_deletes_fail(false);
     store.sync_tier().unwrap();
     assert_eq!(bucket.get(&part).unwrap().unwrap().bytes, written);
     let remote = Store::open_tier_read_only(Arc::new(bucket.clone()), Default::default()).unwrap();
