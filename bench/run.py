@@ -63,6 +63,9 @@ ENV = {
     # they upload.
     "BENCH_MOTO_SERVER": os.path.join(ROOT, "build", "bench-venv", "bin", "moto_server"),
     "BENCH_TIER_MB": os.environ.get("BENCH_TIER_MB", "128"),
+    # The tier of many streams: how many, and the wait added per request.
+    "BENCH_TIER_STREAMS": os.environ.get("BENCH_TIER_STREAMS", "1000"),
+    "BENCH_TIER_RTT_MS": os.environ.get("BENCH_TIER_RTT_MS", "10"),
     # 16 concurrent fsync'd appends need 16 pool threads to wait in.
     "UV_THREADPOOL_SIZE": "16",
 }
@@ -114,6 +117,9 @@ SYSTEMS: dict[str, tuple[str, list[str], str]] = {
     # Issue 16: the object-storage tier against moto_server on 127.0.0.1.
     # First round only.
     "tier": ("stratalog Rust core, S3 tier", RUST + ["run", "tier"], ROOT),
+    # A tiered store of 1,000 streams against a bucket 10 ms away (the
+    # in-memory bucket, the wait added per request). First round only.
+    "tier-many": ("stratalog Rust core, tier of many streams", RUST + ["run", "tier-many"], ROOT),
     # Not a system: stratalog, SQLite and the limit's fsync'd single events,
     # interleaved in 20 ms slices (bench_py.py run_duel).
     "duel": ("fsync duel", [PY, "bench/python/bench_py.py", "run", "duel"], ROOT),
@@ -127,7 +133,7 @@ PROOF_SYSTEMS = [
     ("tamperlog-proofs", "tamperlog"),
     ("hypercore-proofs", "hypercore"),
 ]
-ONCE = {"streams", "follow", "retention", "tier", "python-export", *(s for s, _ in PROOF_SYSTEMS)}
+ONCE = {"streams", "follow", "retention", "tier", "tier-many", "python-export", *(s for s, _ in PROOF_SYSTEMS)}
 ORDER = [s for s in SYSTEMS if s != "duel" and s not in ONCE]
 DUEL = "duel/100B/x1/fsync"
 STRATALOG = ["core", "c", "python", "node"]
@@ -528,6 +534,31 @@ class Report:
             f"| cold read of one event from a segment only the bucket holds (median) | "
             + ("n/a" if cold is None else f"{cold:.1f} ms, {gets:.0f} GET{'' if gets == 1 else 's'}")
             + " |",
+        ] + self.tier_many_rows()
+
+    def tier_many_rows(self) -> list[str]:
+        """A tiered store of many streams, against a bucket a round trip away."""
+        v = self.v
+        rows = [
+            ("`sync_tier` of one new event in each stream", "tier-many/sync"),
+            ("the same writer opening again (every manifest read)", "tier-many/open"),
+            ("another writer taking over (every manifest read and stamped)", "tier-many/takeover"),
+            ("`open_read_only` of the bucket (every stream recovered)", "tier-many/read-only-open"),
+        ]
+        if all(v("tier-many", w) is None for _, w in rows):
+            return []
+        streams, rtt = int(ENV["BENCH_TIER_STREAMS"]), int(ENV["BENCH_TIER_RTT_MS"])
+        return [
+            "",
+            f"A tiered store of {streams:,} streams, one event each, against the in-memory bucket with "
+            f"{rtt} ms added to every request (a batch call one per 32 requests, as the object_store tier "
+            "keeps 32 in flight): the round trips the engine waits for one after another.",
+            "",
+            "| workload | measured |",
+            "|---|---|",
+        ] + [
+            f"| {what} | " + ("n/a" if v("tier-many", w) is None else f"{v('tier-many', w):.2f} s") + " |"
+            for what, w in rows
         ]
 
     # ------------------------------------------------------------ proofs

@@ -49,6 +49,7 @@ mod signed_record;
 mod store;
 mod stream;
 mod stream_table;
+mod threads;
 pub mod tier;
 mod tiles;
 mod tree;

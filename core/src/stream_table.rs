@@ -10,9 +10,11 @@
 //!   A recovery that fails is not remembered: the next use tries again.
 //! - Nothing reads or appends to a stream that was not recovered: the only
 //!   way to a `Stream` is through `get` or `get_or_create`.
-//! - Torn tails are reported as recovery finds them, in that order.
+//! - Torn tails are reported as recovery finds them, in that order (in
+//!   id order when every stream is recovered at once).
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use parking_lot::{Mutex, RwLock};
@@ -22,6 +24,9 @@ use crate::io::StorageDir;
 use crate::layout;
 use crate::options::Options;
 use crate::stream::{open_stream, Stream, TornTail};
+
+/// Streams `recover_all` recovers at once, at most.
+const RECOVERING_AT_ONCE: usize = 8;
 
 #[derive(Debug)]
 struct Entry {
@@ -104,19 +109,26 @@ impl StreamTable {
     }
 
     fn recovered(&self, id: u64, entry: &Entry) -> Result<Arc<Stream>> {
-        if let Some(stream) = entry.stream.get() {
-            return Ok(stream.clone());
-        }
-        let _recovering = entry.recovering.lock();
-        if let Some(stream) = entry.stream.get() {
-            return Ok(stream.clone());
-        }
-        let (stream, torn) =
-            open_stream(self.dir.clone(), self.options.clone(), id, self.writable)?;
+        let (stream, torn) = self.recover(id, entry)?;
         if let Some(torn) = torn {
             self.torn_tails.lock().push(torn);
         }
-        Ok(entry.stream.get_or_init(|| Arc::new(stream)).clone())
+        Ok(stream)
+    }
+
+    /// The stream of `entry`, recovered now if it was not yet, with the
+    /// torn tail that recovery found (for the caller to report).
+    fn recover(&self, id: u64, entry: &Entry) -> Result<(Arc<Stream>, Option<TornTail>)> {
+        if let Some(stream) = entry.stream.get() {
+            return Ok((stream.clone(), None));
+        }
+        let _recovering = entry.recovering.lock();
+        if let Some(stream) = entry.stream.get() {
+            return Ok((stream.clone(), None));
+        }
+        let (stream, torn) =
+            open_stream(self.dir.clone(), self.options.clone(), id, self.writable)?;
+        Ok((entry.stream.get_or_init(|| Arc::new(stream)).clone(), torn))
     }
 
     /// Adds the streams whose directories appeared in `streams/` since the
@@ -142,15 +154,45 @@ impl StreamTable {
         Ok(())
     }
 
-    /// Recovers every stream now, in id order: what a writer does when the
-    /// store was not closed cleanly, so that every torn tail is found (and
-    /// reported) at open.
+    /// Recovers every stream now: what a writer does when the store was
+    /// not closed cleanly, so that every torn tail is found (and reported,
+    /// in id order) at open, and what a read-only store does. Several
+    /// streams at once: in a bucket each recovery waits for a round trip,
+    /// and thousands of them one after another would make the open wait
+    /// for thousands. Once one fails no more are begun, and the failure of
+    /// the lowest id among those tried is returned.
     pub(crate) fn recover_all(&self) -> Result<()> {
         let entries = self.entries_now();
-        for (id, entry) in entries {
-            self.recovered(id, &entry)?;
+        let next = AtomicUsize::new(0);
+        let failed = AtomicBool::new(false);
+        let outcomes = Mutex::new(Vec::with_capacity(entries.len()));
+        let worker = || {
+            while !failed.load(Ordering::Acquire) {
+                let Some((id, entry)) = entries.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                    return;
+                };
+                let outcome = self.recover(*id, entry).map(|(_, torn)| torn);
+                if outcome.is_err() {
+                    failed.store(true, Ordering::Release);
+                }
+                outcomes.lock().push((*id, outcome));
+            }
+        };
+        let helpers = RECOVERING_AT_ONCE.min(entries.len()).saturating_sub(1);
+        crate::threads::with_helpers(helpers, "stratalog-open", worker);
+        let mut outcomes = outcomes.into_inner();
+        outcomes.sort_unstable_by_key(|(id, _)| *id);
+        let mut first_error = None;
+        let mut torn_tails = self.torn_tails.lock();
+        for (_, outcome) in outcomes {
+            match outcome {
+                Ok(torn) => torn_tails.extend(torn),
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
         }
-        Ok(())
+        first_error.map_or(Ok(()), Err)
     }
 
     /// Ids of the streams holding at least one segment, in increasing

@@ -456,6 +456,30 @@ impl Tier for ObjectStoreTier {
         }
     }
 
+    fn put_update_all(&self, objects: Vec<(String, Vec<u8>, String)>) -> Vec<io::Result<Put>> {
+        if let Swap::UnderDirectoryLock(_) = &self.swap {
+            return objects
+                .into_iter()
+                .map(|(key, bytes, etag)| self.put_update(&key, bytes, &etag))
+                .collect();
+        }
+        let puts: Vec<(ObjectPath, Vec<u8>, String)> = objects
+            .into_iter()
+            .map(|(key, bytes, etag)| (self.path(&key), bytes, etag))
+            .collect();
+        self.each_at_once(
+            puts,
+            |store, (path, bytes, etag)| async move {
+                let update = PutOptions::from(PutMode::Update(UpdateVersion {
+                    e_tag: Some(etag),
+                    version: None,
+                }));
+                store.put_opts(&path, PutPayload::from(bytes), update).await
+            },
+            put_outcome,
+        )
+    }
+
     fn put(&self, key: &str, bytes: Vec<u8>) -> io::Result<()> {
         match self.put_with(key, bytes, PutMode::Overwrite)? {
             Put::Done(_) => Ok(()),

@@ -111,6 +111,45 @@ fn check_conditional_puts(tier: &dyn Tier) {
             None => assert_eq!(key, "a/many/none"),
         }
     }
+
+    // Many compare-and-swaps at once: each from its object's etag, except
+    // a stale etag and a missing object, which conflict and change nothing.
+    let updates: Vec<(String, Vec<u8>, String)> = (0..20)
+        .map(|i| {
+            let key = format!("a/many/{i:02}");
+            let etag = tier.get(&key).unwrap().unwrap().etag.unwrap();
+            (key, vec![0xa0 + i as u8; 10], etag)
+        })
+        .chain([
+            ("a/b/KEY".to_owned(), b"stale".to_vec(), first.clone()),
+            ("a/many/none".to_owned(), b"x".to_vec(), second.clone()),
+        ])
+        .collect();
+    let outcomes = tier.put_update_all(updates.clone());
+    assert_eq!(outcomes.len(), updates.len());
+    for ((key, bytes, etag), outcome) in updates.iter().zip(outcomes) {
+        let now = tier.get(key).unwrap();
+        match key.as_str() {
+            "a/b/KEY" => {
+                assert_eq!(outcome.unwrap(), Put::Conflict);
+                assert_eq!(now.unwrap().bytes, b"two");
+            }
+            "a/many/none" => {
+                assert_eq!(outcome.unwrap(), Put::Conflict);
+                assert_eq!(now, None);
+            }
+            _ => {
+                let new = etag_of(outcome.unwrap());
+                assert_ne!(&new, etag, "{key}");
+                let now = now.unwrap();
+                assert_eq!(
+                    (&now.bytes, now.etag.as_ref()),
+                    (bytes, Some(&new)),
+                    "{key}"
+                );
+            }
+        }
+    }
 }
 
 /// Listing: objects directly under a directory, and its sub-directories.

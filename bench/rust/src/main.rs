@@ -27,6 +27,7 @@ mod many_streams;
 mod proofs;
 mod retention;
 mod tier;
+mod tier_many;
 
 use std::fs::{self, File, OpenOptions};
 use std::hint::black_box;
@@ -277,7 +278,10 @@ fn core(cfg: &Cfg) {
         }
     }
     let event = events(100, 1);
-    for threads in THREADS.into_iter().filter(|t| wanted(&format!("durable/{t}t"))) {
+    for threads in THREADS
+        .into_iter()
+        .filter(|t| wanted(&format!("durable/{t}t")))
+    {
         let dir = cfg.scratch("core");
         let store = Store::open(&dir, Options::default()).unwrap();
         let rate = run_threads(threads, cfg.budget, || {
@@ -632,12 +636,13 @@ fn main() {
         ["run", "proofs"] => proofs::run(&cfg),
         ["run", "retention"] => retention::run(&cfg),
         ["run", "tier"] => tier::run(&cfg),
+        ["run", "tier-many"] => tier_many::run(&cfg),
         ["run", "follow-child", mode, path, arg] => {
             follow::child_main(mode, path, arg.parse().unwrap())
         }
         _ => {
             eprintln!(
-                "usage: stratabench prepare | run limit|core|open|commitlog|many-streams|follow|proofs|retention|tier"
+                "usage: stratabench prepare | run limit|core|open|commitlog|many-streams|follow|proofs|retention|tier|tier-many"
             );
             std::process::exit(2);
         }

@@ -35,7 +35,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -46,6 +46,7 @@ use sha2::{Digest, Sha256};
 use super::catalog::Catalog;
 use super::lease::{Lease, Renewal};
 use super::manifest::Manifest;
+use super::manifest_read;
 use super::object_dir::TieredDir;
 use super::tiles::{self, TileBuilder};
 use super::uploader::{self, local_bases, Etags, Round, RoundError};
@@ -62,6 +63,9 @@ pub(crate) const TIER_ID_FILE: &str = "TIER";
 
 const BACKOFF_MIN: Duration = Duration::from_millis(200);
 const BACKOFF_MAX: Duration = Duration::from_secs(30);
+/// Streams uploaded at once, at most. Each round holds one segment (and
+/// its index) in memory at a time.
+const STREAMS_AT_ONCE: usize = 4;
 /// The longest `close` waits for an upload in flight.
 const CLOSE_WAIT: Duration = Duration::from_secs(10);
 
@@ -143,6 +147,18 @@ struct State {
     /// none).
     tiles: HashMap<u64, TileBuilder>,
     tiles_end: HashMap<u64, u64>,
+    /// Streams that had a manifest (or objects) in the bucket when this
+    /// writer opened, and those whose manifest it has tried to write
+    /// since. The bucket has no manifest of any other stream, and a round
+    /// of one knows it with no GET: only this writer (it holds the lease)
+    /// makes one, and a fenced writer that makes one meanwhile makes this
+    /// writer's create conflict.
+    may_have_manifest: BTreeSet<u64>,
+    /// Streams whose manifest this writer created (nothing was there):
+    /// none of their tiles can be in the bucket (tiles go up only for
+    /// events a manifest lists), so their first tiles start from nothing,
+    /// with no listing of the tile directory.
+    fresh_tiles: BTreeSet<u64>,
     /// Streams whose unlisted objects this writer has deleted
     /// (`Round::sweep`) with nothing left behind since: none when it opens,
     /// so a crash, a fenced writer's uploads or a delete that failed after
@@ -231,7 +247,7 @@ impl TierAgent {
         let tier = config.tier.clone();
         let id = writer_id(local.as_ref())?;
         let mut etags = Etags::new();
-        let catalog = uploader::load_catalog(tier.as_ref(), &mut etags)?;
+        let catalog = manifest_read::load_catalog(tier.as_ref(), &mut etags)?;
         let newest = catalog
             .streams()
             .iter()
@@ -252,24 +268,16 @@ impl TierAgent {
                 .map_err(|e| Error::io(format!("writing {}/STRATALOG", tier.url()), e))?;
         }
         let mut dirty: BTreeSet<u64> = BTreeSet::new();
-        for stream in catalog.streams() {
-            let Some(found) = catalog.get(stream) else {
-                continue;
-            };
-            let manifest = if found.epoch == lease.epoch() {
-                (*found).clone()
-            } else {
-                uploader::stamp(
-                    tier.as_ref(),
-                    stream,
-                    lease.epoch(),
-                    &mut etags,
-                    (*found).clone(),
-                )?
-            };
+        let found: Vec<Manifest> = catalog
+            .streams()
+            .into_iter()
+            .filter_map(|stream| catalog.get(stream))
+            .map(|found| (*found).clone())
+            .collect();
+        for manifest in uploader::stamp_all(tier.as_ref(), lease.epoch(), &mut etags, found)? {
             continue_from_bucket(&local, tier.as_ref(), &manifest, options)?;
+            dirty.insert(manifest.stream);
             catalog.set(manifest);
-            dirty.insert(stream);
         }
         if let Ok(names) = local.list(&layout::streams_dir()) {
             dirty.extend(names.iter().filter_map(|n| layout::parse_stream_dir(n)));
@@ -278,6 +286,7 @@ impl TierAgent {
         let dir = Arc::new(TieredDir::new(local.clone(), tier.clone(), catalog.clone()));
         let mut state = State {
             dirty,
+            may_have_manifest: etags.keys().copied().collect(),
             etags,
             ..State::default()
         };
@@ -605,21 +614,9 @@ impl Shared {
                     }
                 }
             }
-            for stream in work {
-                if self.state.lock().closing {
-                    return;
-                }
-                let uploaded = self.upload(stream);
-                self.state.lock().taken.remove(&stream);
-                match uploaded {
-                    Ok(()) => self.state.lock().clear_error(stream),
-                    Err(RoundError::Fenced(why)) => {
-                        self.fence(why);
-                        return;
-                    }
-                    Err(RoundError::Failed(why)) => self.failed(stream, why),
-                }
-                self.progress.notify_all();
+            self.upload_each(&work);
+            if self.fenced.load(Ordering::Acquire) {
+                return;
             }
             self.progress.notify_all();
             // Uploads first: copies of what was read are only a cache.
@@ -638,6 +635,33 @@ impl Shared {
                 self.state.lock().fetch_queued.remove(&(stream, base));
             }
         }
+    }
+
+    /// Uploads each of `streams`, up to `STREAMS_AT_ONCE` of them at a time
+    /// (this thread and helpers, which inherit its lower priority): with
+    /// thousands of streams, one after another, their round trips would
+    /// bound the uploads. Stops taking streams once the store closes or is
+    /// fenced (what is left is uploaded from the next open on).
+    fn upload_each(&self, streams: &[u64]) {
+        let next = AtomicUsize::new(0);
+        let worker = || loop {
+            if self.state.lock().closing || self.fenced.load(Ordering::Acquire) {
+                return;
+            }
+            let Some(&stream) = streams.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                return;
+            };
+            let uploaded = self.upload(stream);
+            self.state.lock().taken.remove(&stream);
+            match uploaded {
+                Ok(()) => self.state.lock().clear_error(stream),
+                Err(RoundError::Fenced(why)) => self.fence(why),
+                Err(RoundError::Failed(why)) => self.failed(stream, why),
+            }
+            self.progress.notify_all();
+        };
+        let helpers = STREAMS_AT_ONCE.min(streams.len()).saturating_sub(1);
+        crate::threads::with_helpers(helpers, "stratalog-tier", worker);
     }
 
     /// Queues a copy of a segment just opened from the bucket, if the
@@ -745,12 +769,12 @@ impl Shared {
                 *begun += 1;
                 *begun
             };
-            let outcome = self.round(|round| round.run(stream));
+            let outcome = self.round(stream, |round| round.run(stream));
             // After a round that worked only: the sweep goes by the
             // manifest that round read or wrote.
             let swept = outcome
                 .is_ok()
-                .then(|| self.round(|round| round.sweep(stream)));
+                .then(|| self.round(stream, |round| round.sweep(stream)));
             let pending = self.count_pending(stream);
             let mut state = self.state.lock();
             match pending {
@@ -793,17 +817,19 @@ impl Shared {
         }
     }
 
-    /// Runs `work` on a round that holds this writer's manifest etags and
-    /// sweep marks (taken out of the state while it works).
-    fn round<T>(&self, work: impl FnOnce(&mut Round<'_>) -> T) -> T {
-        let (mut etags, mut swept) = {
+    /// Runs `work` on a round of `stream` that holds this writer's
+    /// manifest etag and sweep mark of it (taken out of the state while it
+    /// works: rounds of other streams run meanwhile, and a round touches
+    /// only its own stream's).
+    fn round<T>(&self, stream: u64, work: impl FnOnce(&mut Round<'_>) -> T) -> T {
+        let (mut etags, mut swept, known_absent) = {
             let mut state = self.state.lock();
-            (
-                std::mem::take(&mut state.etags),
-                std::mem::take(&mut state.swept),
-            )
+            let known_absent = !state.may_have_manifest.contains(&stream);
+            let etags: Etags = state.etags.remove_entry(&stream).into_iter().collect();
+            let swept: BTreeSet<u64> = state.swept.take(&stream).into_iter().collect();
+            (etags, swept, known_absent)
         };
-        let out = work(&mut Round {
+        let mut round = Round {
             tier: self.tier.as_ref(),
             local: &self.local,
             catalog: &self.catalog,
@@ -811,10 +837,21 @@ impl Shared {
             swept: &mut swept,
             epoch: self.lease.epoch(),
             part_entries: self.part_entries,
-        });
+            known_absent,
+            tried_manifest: false,
+            created_manifest: false,
+        };
+        let out = work(&mut round);
+        let (tried, created) = (round.tried_manifest, round.created_manifest);
         let mut state = self.state.lock();
-        state.etags = etags;
-        state.swept = swept;
+        state.etags.extend(etags);
+        state.swept.extend(swept);
+        if tried {
+            state.may_have_manifest.insert(stream);
+        }
+        if created {
+            state.fresh_tiles.insert(stream);
+        }
         out
     }
 
@@ -831,7 +868,12 @@ impl Shared {
         let (builder, mut superseded) = {
             let mut state = self.state.lock();
             let superseded = state.superseded_partials.remove(&stream);
-            (state.tiles.remove(&stream), superseded.unwrap_or_default())
+            let fresh = state.fresh_tiles.remove(&stream);
+            let builder = state
+                .tiles
+                .remove(&stream)
+                .or_else(|| fresh.then(TileBuilder::default));
+            (builder, superseded.unwrap_or_default())
         };
         let dir = self.store_dir.get().unwrap_or(&self.local);
         let tier = self.tier.as_ref();

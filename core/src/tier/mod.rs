@@ -38,6 +38,7 @@ mod agent;
 mod catalog;
 mod lease;
 pub mod manifest;
+mod manifest_read;
 pub mod memory;
 mod object_dir;
 mod remote_file;
@@ -110,6 +111,17 @@ pub trait Tier: Send + Sync + Debug {
     }
     /// Replaces the object only if its version is still `etag`.
     fn put_update(&self, key: &str, bytes: Vec<u8>, etag: &str) -> io::Result<Put>;
+    /// `put_update` of each `(key, bytes, etag)`, several at once where
+    /// the bucket is reached over a network; the outcomes in the same
+    /// order. (A writer taking over stamps every stream's manifest: one
+    /// after another, thousands of streams would cost thousands of round
+    /// trips before it could append.)
+    fn put_update_all(&self, objects: Vec<(String, Vec<u8>, String)>) -> Vec<io::Result<Put>> {
+        objects
+            .into_iter()
+            .map(|(key, bytes, etag)| self.put_update(&key, bytes, &etag))
+            .collect()
+    }
     /// Writes the object whatever is there.
     fn put(&self, key: &str, bytes: Vec<u8>) -> io::Result<()>;
     /// The names directly under `dir` that are themselves prefixes of
@@ -160,7 +172,7 @@ impl TierConfig {
 /// open of a local store is).
 pub(crate) fn read_only_dir(tier: Arc<dyn Tier>) -> crate::Result<Arc<dyn crate::io::StorageDir>> {
     let mut etags = uploader::Etags::new();
-    let catalog = uploader::load_catalog(tier.as_ref(), &mut etags)?;
+    let catalog = manifest_read::load_catalog(tier.as_ref(), &mut etags)?;
     Ok(Arc::new(TieredDir::reader(tier, Arc::new(catalog))))
 }
 

@@ -178,7 +178,7 @@ impl TieredDir {
 /// than the one there. A manifest that cannot be read changes nothing:
 /// the read that found its object gone fails as it would have.
 fn reread_manifest(tier: &dyn Tier, catalog: &Catalog, stream: u64) {
-    if let Ok((found, _)) = super::uploader::fetch_manifest(tier, stream) {
+    if let Ok((found, _)) = super::manifest_read::fetch_manifest(tier, stream) {
         if catalog
             .get(stream)
             .is_none_or(|known| found.seq > known.seq)

@@ -25,13 +25,19 @@
 //!   at once, even on a stream the new one never writes.
 //! - Only objects no manifest will list are deleted: below the first
 //!   offset, or put by an earlier epoch and not listed (`sweep`).
+//! - A round reads its stream's manifest unless this writer knows it: from
+//!   its own last read or write, or that there is none (`known_absent`:
+//!   none when it opened and none tried since; only the lease holder makes
+//!   one, and one a fenced writer makes meanwhile makes this writer's
+//!   create conflict, as after a read).
 
 use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
 use super::catalog::Catalog;
-use super::manifest::{decode_part, Manifest, ManifestEntry, ManifestObject, PartRef};
+use super::manifest::{decode_part, Manifest, ManifestEntry, PartRef};
+use super::manifest_read::fetch_manifest;
 use super::{manifest_key, object_key, part_key, Put, Tier};
 use crate::error::Error;
 use crate::hash::Hash;
@@ -81,6 +87,14 @@ pub(crate) struct Round<'a> {
     pub epoch: u64,
     /// Entries per manifest part.
     pub part_entries: usize,
+    /// The bucket has no manifest of the stream (there was none when this
+    /// writer opened, and it has tried to write none since): not read
+    /// before the write that creates it.
+    pub known_absent: bool,
+    /// Set when this round tried to write the stream's manifest, and when
+    /// it created it (nothing was there).
+    pub tried_manifest: bool,
+    pub created_manifest: bool,
 }
 
 /// A stream's local segments: every base but the last is sealed.
@@ -96,63 +110,6 @@ pub(crate) fn local_bases(local: &dyn StorageDir, stream: u64) -> Result<Vec<u64
     };
     bases.sort_unstable();
     Ok(bases)
-}
-
-/// Times a reader goes back to a manifest whose part it found missing: a
-/// prune moved the manifest and deleted the part between the two reads.
-const PART_MISSING_REREADS: usize = 3;
-
-/// Reads the bucket's manifest of `stream` and its parts, with the
-/// manifest's etag. A manifest or part that does not decode, or a part
-/// the manifest names that stays missing, is `Corruption` of the stream.
-pub(crate) fn fetch_manifest(
-    tier: &dyn Tier,
-    stream: u64,
-) -> crate::Result<(Manifest, Option<String>)> {
-    let key = manifest_key(stream);
-    let corrupt = |key: &str, reason: String| Error::Corruption {
-        stream,
-        offset: 0,
-        file: format!("{}/{key}", tier.url()).into(),
-        reason,
-    };
-    let mut missing = String::new();
-    for _ in 0..PART_MISSING_REREADS {
-        missing.clear();
-        let read = tier.get(&key);
-        let Some(obj) = read.map_err(|e| Error::io(format!("reading {}/{key}", tier.url()), e))?
-        else {
-            return Ok((Manifest::empty(stream), None));
-        };
-        let object = ManifestObject::decode(&obj.bytes, stream).map_err(|r| corrupt(&key, r))?;
-        let keys: Vec<String> = object.parts.iter().map(|p| part_key(stream, p)).collect();
-        let found = tier.get_all(keys.clone());
-        if found.len() != keys.len() {
-            return Err(Error::io(
-                format!("reading the parts of {}/{key}", tier.url()),
-                std::io::Error::other("the bucket gave no outcome for some of them"),
-            ));
-        }
-        let mut parts = Vec::with_capacity(object.parts.len());
-        for ((part, part_key), got) in object.parts.iter().zip(keys).zip(found) {
-            let got =
-                got.map_err(|e| Error::io(format!("reading {}/{part_key}", tier.url()), e))?;
-            let Some(got) = got else {
-                missing = part_key;
-                break;
-            };
-            parts.push(decode_part(&got.bytes, stream, part).map_err(|r| corrupt(&part_key, r))?);
-        }
-        if !missing.is_empty() {
-            continue;
-        }
-        let manifest = object.assemble(parts).map_err(|r| corrupt(&key, r))?;
-        return Ok((manifest, obj.etag));
-    }
-    Err(corrupt(
-        &key,
-        format!("it names the manifest part {missing}, which is missing"),
-    ))
 }
 
 /// What an object's name within its stream's directory says it is.
@@ -213,6 +170,10 @@ impl Round<'_> {
     pub(crate) fn run(&mut self, stream: u64) -> Result<Vec<Uploaded>, RoundError> {
         let current = match self.catalog.get(stream) {
             Some(m) if self.etags.contains_key(&stream) => (*m).clone(),
+            None if self.known_absent => {
+                self.etags.insert(stream, None);
+                Manifest::empty(stream)
+            }
             _ => {
                 let (m, etag) = fetch_manifest(self.tier, stream)
                     .map_err(|e| RoundError::Failed(e.to_string()))?;
@@ -646,11 +607,16 @@ impl Round<'_> {
             }
         }
         let bytes = next.encode();
-        let put = match self.etags.get(&next.stream).cloned().flatten() {
-            Some(etag) => self.tier.put_update(&key, bytes, &etag),
+        let known_etag = self.etags.get(&next.stream).cloned().flatten();
+        self.tried_manifest = true;
+        let put = match &known_etag {
+            Some(etag) => self.tier.put_update(&key, bytes, etag),
             None => self.tier.put_create(&key, bytes),
         }
         .map_err(io)?;
+        if known_etag.is_none() && matches!(put, Put::Done(_)) {
+            self.created_manifest = true;
+        }
         let etag = match put {
             Put::Done(Some(etag)) => Some(etag),
             Put::Done(None) => self.tier.head(&key).map_err(io)?.and_then(|i| i.etag),
@@ -768,21 +734,67 @@ pub(crate) fn settle_put_once(
     }
 }
 
-/// The manifests of every stream the bucket holds.
-pub(crate) fn load_catalog(tier: &dyn Tier, etags: &mut Etags) -> crate::Result<Catalog> {
-    let catalog = Catalog::default();
-    let dirs = tier
-        .list_dirs(layout::STREAMS_DIR)
-        .map_err(|e| Error::io(format!("listing {}/{}", tier.url(), layout::STREAMS_DIR), e))?;
-    for dir in dirs {
-        let Some(stream) = layout::parse_stream_dir(&dir) else {
-            continue;
-        };
-        let (manifest, etag) = fetch_manifest(tier, stream)?;
-        etags.insert(stream, etag);
-        catalog.set(manifest);
+/// `stamp` of each of `manifests` not stamped with `epoch` yet, the
+/// writes several at once; one that conflicts is read again and stamped
+/// alone. Returns the manifests as stamped, in the same order.
+pub(crate) fn stamp_all(
+    tier: &dyn Tier,
+    epoch: u64,
+    etags: &mut Etags,
+    manifests: Vec<Manifest>,
+) -> crate::Result<Vec<Manifest>> {
+    let mut writes = Vec::new();
+    let mut stamped = Vec::with_capacity(manifests.len());
+    for manifest in manifests {
+        let etag = etags.get(&manifest.stream).cloned().flatten();
+        match etag {
+            Some(etag) if manifest.epoch < epoch => {
+                let next = Manifest {
+                    epoch,
+                    seq: manifest.seq + 1,
+                    ..manifest.clone()
+                };
+                let key = manifest_key(manifest.stream);
+                writes.push((stamped.len(), key, next.encode(), etag));
+                stamped.push(next);
+            }
+            // Ours already, none in the bucket, or a later writer's
+            // (`stamp` refuses it).
+            _ if manifest.epoch > epoch => {
+                stamped.push(stamp(tier, manifest.stream, epoch, etags, manifest)?)
+            }
+            _ => stamped.push(manifest),
+        }
     }
-    Ok(catalog)
+    let count = writes.len();
+    let (places, puts): (Vec<usize>, Vec<_>) = writes
+        .into_iter()
+        .map(|(at, key, bytes, etag)| (at, (key, bytes, etag)))
+        .unzip();
+    let outcomes = tier.put_update_all(puts);
+    if outcomes.len() != count {
+        return Err(Error::io(
+            format!("stamping the manifests in {}", tier.url()),
+            std::io::Error::other("the bucket gave no outcome for some of them"),
+        ));
+    }
+    for (at, outcome) in places.into_iter().zip(outcomes) {
+        let stream = stamped[at].stream;
+        let key = manifest_key(stream);
+        match outcome.map_err(|e| Error::io(format!("writing {}/{key}", tier.url()), e))? {
+            Put::Done(new) => {
+                etags.insert(stream, new);
+            }
+            Put::Conflict => {
+                let (found, etag) = fetch_manifest(tier, stream)?;
+                etags.insert(stream, etag);
+                if found != stamped[at] {
+                    stamped[at] = stamp(tier, stream, epoch, etags, found)?;
+                }
+            }
+        }
+    }
+    Ok(stamped)
 }
 
 /// Writes `manifest` again under this writer's `epoch` (sequence + 1), so
@@ -903,6 +915,67 @@ mod tests {
         }
     }
 
+    /// A taking-over writer stamps every older manifest with its epoch;
+    /// one moved since it was read is read again and stamped as it is
+    /// now; its own are left alone; a later writer's locks it out.
+    #[test]
+    fn stamp_all_stamps_what_is_older_and_rereads_what_moved() {
+        use super::super::manifest_read::fetch_manifests;
+        use super::super::memory::MemoryTier;
+        let bucket = MemoryTier::new();
+        for (stream, epoch) in [(1u64, 1u64), (2, 2), (3, 1), (4, 3)] {
+            let manifest = Manifest {
+                epoch,
+                seq: 5,
+                ..Manifest::empty(stream)
+            };
+            bucket
+                .put(&manifest_key(stream), manifest.encode())
+                .unwrap();
+        }
+        let read = |streams: &[u64], etags: &mut Etags| -> Vec<Manifest> {
+            fetch_manifests(&bucket, streams)
+                .unwrap()
+                .into_iter()
+                .map(|(m, etag)| {
+                    etags.insert(m.stream, etag);
+                    m
+                })
+                .collect()
+        };
+        let mut etags = Etags::new();
+        let found = read(&[1, 2, 3], &mut etags);
+        // Stream 3 moves after the read, by a writer of epoch 1.
+        let moved = Manifest {
+            epoch: 1,
+            seq: 6,
+            ..Manifest::empty(3)
+        };
+        bucket.overwrite(&manifest_key(3), moved.encode());
+        let own = etags[&2].clone();
+        let stamped = stamp_all(&bucket, 2, &mut etags, found).unwrap();
+        let now = read(&[1, 2, 3], &mut Etags::new());
+        assert_eq!(stamped, now);
+        let epochs_and_seqs: Vec<(u64, u64)> = now.iter().map(|m| (m.epoch, m.seq)).collect();
+        assert_eq!(epochs_and_seqs, [(2, 6), (2, 5), (2, 7)]);
+        assert_eq!(etags[&2], own, "its own manifest is not written again");
+        for stream in [1, 3] {
+            assert_eq!(
+                etags[&stream],
+                bucket.head(&manifest_key(stream)).unwrap().unwrap().etag
+            );
+        }
+
+        let mut etags = Etags::new();
+        let found = read(&[1, 4], &mut etags);
+        match stamp_all(&bucket, 2, &mut etags, found) {
+            Err(Error::Locked(what)) => {
+                assert!(what.to_string_lossy().contains("epoch 3"), "{what:?}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
     /// A tier that answers every batch call with no outcomes at all, as a
     /// faulty `Tier` implementation might.
     #[derive(Debug)]
@@ -975,28 +1048,7 @@ mod tests {
         }
 
         // A manifest with a part, whose part the mute tier will not give.
-        let mut manifest = Manifest::empty(3);
-        let mut at = crate::hash::ChainHead::EMPTY;
-        for i in 0..2u64 {
-            let end = crate::hash::ChainHead {
-                next_offset: at.next_offset + 5,
-                hash: [i as u8 + 1; 32],
-            };
-            manifest.entries.push(ManifestEntry {
-                base: at,
-                end,
-                segment_len: 100,
-                index_len: 10,
-                epoch: 1,
-                segment_sha256: [0; 32],
-                rules: None,
-            });
-            at = end;
-        }
-        for (part, bytes) in manifest.fold(2, 1) {
-            bucket.put(&part_key(3, &part), bytes).unwrap();
-        }
-        bucket.put(&manifest_key(3), manifest.encode()).unwrap();
+        let manifest = super::super::manifest_read::tests::put_manifest(&bucket, 3, 2);
         assert_eq!(fetch_manifest(&bucket, 3).unwrap().0, manifest);
         match fetch_manifest(&mute, 3) {
             Err(Error::Io { context, .. }) => assert!(context.contains("parts"), "{context}"),

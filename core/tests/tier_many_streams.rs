@@ -1,0 +1,196 @@
+//! A tiered store of many streams against a bucket a round trip away:
+//! the uploads of several streams run at once, a new stream's first
+//! upload asks nothing it knows already, and the manifests an open reads,
+//! and those a new writer stamps, go in batches, not one request per
+//! stream after another. (Round trips, not bandwidth, bound a store
+//! of many small streams on a real bucket; the rates are in `make bench`.)
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::io;
+use std::ops::Range;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::small;
+use stratalog_core::tier::manifest::ManifestObject;
+use stratalog_core::tier::memory::MemoryTier;
+use stratalog_core::tier::{Object, ObjectInfo, Put};
+use stratalog_core::{ChainHead, Store, Tier, TierConfig};
+
+const STREAMS: u64 = 24;
+
+/// The in-memory bucket behind a round trip: every call waits `rtt`
+/// (a batch call once, as its requests travel together), and the calls in
+/// flight at once and the batch sizes are recorded.
+#[derive(Debug)]
+struct Distant {
+    bucket: MemoryTier,
+    rtt: Duration,
+    in_flight: AtomicUsize,
+    most_in_flight: AtomicUsize,
+    get_batches: Mutex<Vec<usize>>,
+    update_batches: Mutex<Vec<usize>>,
+}
+
+impl Distant {
+    fn new(bucket: &MemoryTier) -> Arc<Distant> {
+        Arc::new(Distant {
+            bucket: bucket.view(),
+            rtt: Duration::from_millis(3),
+            in_flight: AtomicUsize::new(0),
+            most_in_flight: AtomicUsize::new(0),
+            get_batches: Mutex::default(),
+            update_batches: Mutex::default(),
+        })
+    }
+
+    fn call<T>(&self, request: impl FnOnce(&MemoryTier) -> T) -> T {
+        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.most_in_flight.fetch_max(now, Ordering::SeqCst);
+        std::thread::sleep(self.rtt);
+        let out = request(&self.bucket);
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        out
+    }
+}
+
+impl Tier for Distant {
+    fn url(&self) -> &str {
+        "memory://distant"
+    }
+    fn get(&self, key: &str) -> io::Result<Option<Object>> {
+        self.call(|b| b.get(key))
+    }
+    fn get_all(&self, keys: Vec<String>) -> Vec<io::Result<Option<Object>>> {
+        self.get_batches.lock().unwrap().push(keys.len());
+        self.call(|b| b.get_all(keys))
+    }
+    fn get_range(&self, key: &str, range: Range<u64>) -> io::Result<Vec<u8>> {
+        self.call(|b| b.get_range(key, range))
+    }
+    fn head(&self, key: &str) -> io::Result<Option<ObjectInfo>> {
+        self.call(|b| b.head(key))
+    }
+    fn put_create(&self, key: &str, bytes: Vec<u8>) -> io::Result<Put> {
+        self.call(|b| b.put_create(key, bytes))
+    }
+    fn put_create_all(&self, objects: Vec<(String, Vec<u8>)>) -> Vec<io::Result<Put>> {
+        self.call(|b| b.put_create_all(objects))
+    }
+    fn put_update(&self, key: &str, bytes: Vec<u8>, etag: &str) -> io::Result<Put> {
+        self.call(|b| b.put_update(key, bytes, etag))
+    }
+    fn put_update_all(&self, objects: Vec<(String, Vec<u8>, String)>) -> Vec<io::Result<Put>> {
+        self.update_batches.lock().unwrap().push(objects.len());
+        self.call(|b| b.put_update_all(objects))
+    }
+    fn put(&self, key: &str, bytes: Vec<u8>) -> io::Result<()> {
+        self.call(|b| b.put(key, bytes))
+    }
+    fn list_dirs(&self, dir: &str) -> io::Result<Vec<String>> {
+        self.call(|b| b.list_dirs(dir))
+    }
+    fn list_objects(&self, dir: &str) -> io::Result<Vec<String>> {
+        self.call(|b| b.list_objects(dir))
+    }
+    fn delete(&self, key: &str) -> io::Result<()> {
+        self.call(|b| b.delete(key))
+    }
+}
+
+fn manifest_key(stream: u64) -> String {
+    format!("streams/{stream:020}/MANIFEST")
+}
+
+fn manifest_epoch(bucket: &MemoryTier, stream: u64) -> u64 {
+    let bytes = bucket.get(&manifest_key(stream)).unwrap().unwrap().bytes;
+    ManifestObject::decode(&bytes, stream).unwrap().epoch
+}
+
+/// Appends one event to each stream, the stream's number in it.
+fn one_each(store: &Store) -> Vec<ChainHead> {
+    (1..=STREAMS)
+        .map(|s| store.append(s, format!("event of {s}").as_bytes()).unwrap())
+        .collect()
+}
+
+#[test]
+fn many_streams_go_up_and_open_without_a_round_trip_per_stream_in_turn() {
+    let bucket = MemoryTier::new();
+    let dirs: Vec<_> = (0..2).map(|_| tempfile::tempdir().unwrap()).collect();
+    let open = |i: usize, distant: &Arc<Distant>| {
+        Store::open_tiered(
+            dirs[i].path(),
+            small(8192, 16),
+            TierConfig::new(distant.clone()),
+        )
+    };
+
+    // A sync of many streams uploads several at once.
+    let distant = Distant::new(&bucket);
+    let a = open(0, &distant).unwrap();
+    let heads = one_each(&a);
+    let lists = distant.bucket.lists();
+    a.sync_tier().unwrap();
+    let most = distant.most_in_flight.load(Ordering::SeqCst);
+    assert!(
+        most >= 2,
+        "the streams went up one at a time ({most} in flight at most)"
+    );
+    // The streams were new: no manifest was read before it was created,
+    // and no tile directory listed before the first tiles went up.
+    for stream in 1..=STREAMS {
+        assert_eq!(distant.bucket.gets_of(&manifest_key(stream)), 0, "{stream}");
+    }
+    assert_eq!(distant.bucket.lists(), lists, "listed while uploading");
+    a.close().unwrap();
+    // A read-only open recovers every stream, several at once.
+    let distant = Distant::new(&bucket);
+    let remote = Store::open_tier_read_only(distant.clone(), Default::default()).unwrap();
+    let most = distant.most_in_flight.load(Ordering::SeqCst);
+    assert!(
+        most >= 2,
+        "the streams were recovered one at a time ({most} in flight at most)"
+    );
+    for (stream, head) in (1..=STREAMS).zip(&heads) {
+        remote.verify_against(stream, head).unwrap();
+    }
+    drop(remote);
+
+    // Opening reads every manifest in one batch, each once.
+    let distant = Distant::new(&bucket);
+    let a = open(0, &distant).unwrap();
+    let batches = distant.get_batches.lock().unwrap().clone();
+    assert!(
+        batches.first() == Some(&(STREAMS as usize)),
+        "the manifests were not read in one batch: {batches:?}"
+    );
+    for stream in 1..=STREAMS {
+        let gets = distant.bucket.gets_of(&manifest_key(stream));
+        assert_eq!(gets, 1, "{stream}");
+    }
+    let more = one_each(&a);
+    a.sync_tier().unwrap();
+    a.close().unwrap();
+
+    // A new writer (the lease was released) stamps every manifest with
+    // its epoch in one batch, and continues every stream from the bucket.
+    let distant = Distant::new(&bucket);
+    let b = open(1, &distant).unwrap();
+    assert_eq!(b.tier_stats().unwrap().epoch, 2);
+    let stamped = distant.update_batches.lock().unwrap().clone();
+    assert_eq!(
+        stamped,
+        [STREAMS as usize],
+        "the stamps did not go in one batch"
+    );
+    for (stream, head) in (1..=STREAMS).zip(&more) {
+        assert_eq!(manifest_epoch(&bucket, stream), 2, "{stream}");
+        assert_eq!(b.chain_head(stream).unwrap(), *head, "{stream}");
+    }
+    b.close().unwrap();
+}
