@@ -38,9 +38,13 @@ struct Distant {
 
 impl Distant {
     fn new(bucket: &MemoryTier) -> Arc<Distant> {
+        Distant::away(bucket, Duration::from_millis(3))
+    }
+
+    fn away(bucket: &MemoryTier, rtt: Duration) -> Arc<Distant> {
         Arc::new(Distant {
             bucket: bucket.view(),
-            rtt: Duration::from_millis(3),
+            rtt,
             in_flight: AtomicUsize::new(0),
             most_in_flight: AtomicUsize::new(0),
             get_batches: Mutex::default(),
@@ -193,4 +197,54 @@ fn many_streams_go_up_and_open_without_a_round_trip_per_stream_in_turn() {
         assert_eq!(b.chain_head(stream).unwrap(), *head, "{stream}");
     }
     b.close().unwrap();
+}
+
+/// A batch of uploads longer than the lease's time renews the lease as it
+/// goes: a standby watching for the lease to lapse never takes over the
+/// live writer, and the writer is never fenced.
+#[test]
+fn a_long_batch_of_uploads_keeps_the_lease() {
+    let bucket = MemoryTier::new();
+    let dirs: Vec<_> = (0..2).map(|_| tempfile::tempdir().unwrap()).collect();
+    // Sealed segments of many streams, there before the tier: the
+    // uploader's first batch takes them all.
+    let local = Store::open(dirs[0].path(), small(4096, 16)).unwrap();
+    for stream in 1..=32u64 {
+        for i in 0..40u64 {
+            local.append(stream, [i as u8; 200]).unwrap();
+        }
+    }
+    local.close().unwrap();
+    let leased = |distant: Arc<Distant>, takeover: bool| {
+        let mut config = TierConfig::new(distant);
+        config.lease_ttl = Duration::from_millis(300);
+        config.takeover = takeover;
+        config
+    };
+    let slow = Distant::away(&bucket, Duration::from_millis(40));
+    let a = Store::open_tiered(dirs[0].path(), small(4096, 16), leased(slow, false)).unwrap();
+    let done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let standby = scope.spawn(|| {
+            let mut tries = 0;
+            while !done.load(Ordering::SeqCst) {
+                let config = leased(Distant::new(&bucket), true);
+                match Store::open_tiered(dirs[1].path(), small(4096, 16), config) {
+                    Err(stratalog_core::Error::Locked(_)) => tries += 1,
+                    Err(e) => panic!("{e:?}"),
+                    Ok(_) => panic!("the standby took over a live writer"),
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            tries
+        });
+        let synced = a.sync_tier();
+        done.store(true, Ordering::SeqCst);
+        let tries = standby.join().unwrap();
+        synced.unwrap();
+        assert!(tries > 0);
+    });
+    let stats = a.tier_stats().unwrap();
+    assert!(!stats.fenced && stats.pending_segments == 0, "{stats:?}");
+    a.close().unwrap();
 }

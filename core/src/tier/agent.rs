@@ -109,6 +109,8 @@ struct Shared {
     kick: Condvar,
     /// Wakes `sync` waiters after every round.
     progress: Condvar,
+    /// When the lease is due for renewal (`renew_lease_if_due`).
+    renew_at: Mutex<Instant>,
 }
 
 #[derive(Debug, Default)]
@@ -291,6 +293,7 @@ impl TierAgent {
             ..State::default()
         };
         state.stats.epoch = lease.epoch();
+        let first_renewal = Instant::now() + renew_every(lease.ttl());
         let shared = Arc::new(Shared {
             tier,
             local,
@@ -304,6 +307,7 @@ impl TierAgent {
             state: Mutex::new(state),
             kick: Condvar::new(),
             progress: Condvar::new(),
+            renew_at: Mutex::new(first_renewal),
         });
         shared.note_cached_copies();
         // A store reopened with a smaller cache trims it now.
@@ -564,8 +568,6 @@ impl Shared {
     }
 
     fn run(self: &Arc<Self>) {
-        let renew_every = (self.lease.ttl() / 3).max(Duration::from_millis(50));
-        let mut renew_at = Instant::now() + renew_every;
         loop {
             let work: Vec<u64> = {
                 let mut state = self.state.lock();
@@ -574,6 +576,7 @@ impl Shared {
                         return;
                     }
                     let now = Instant::now();
+                    let renew_at = *self.renew_at.lock();
                     if now >= renew_at {
                         break Vec::new();
                     }
@@ -599,20 +602,9 @@ impl Shared {
                     self.kick.wait_until(&mut state, until);
                 }
             };
-            if Instant::now() >= renew_at {
-                renew_at = Instant::now() + renew_every;
-                match self.lease.renew(self.tier.as_ref()) {
-                    Ok(Renewal::Held) => self.state.lock().settle_last_error(),
-                    Ok(Renewal::Lost(holder)) => {
-                        self.fence(format!("the lease is held by {holder}"));
-                        return;
-                    }
-                    Err(e) => {
-                        let mut state = self.state.lock();
-                        state.stats.last_error =
-                            Some(format!("renewing the lease on {}: {e}", self.tier.url()));
-                    }
-                }
+            if let Err(RoundError::Fenced(why)) = self.renew_lease_if_due() {
+                self.fence(why);
+                return;
             }
             self.upload_each(&work);
             if self.fenced.load(Ordering::Acquire) {
@@ -662,6 +654,36 @@ impl Shared {
         };
         let helpers = STREAMS_AT_ONCE.min(streams.len()).saturating_sub(1);
         crate::threads::with_helpers(helpers, "stratalog-tier", worker);
+    }
+
+    /// Renews the lease if a third of its time has passed since the last
+    /// renewal, from whichever upload thread gets here first: between the
+    /// streams of a batch and between a stream's rounds too, so neither a
+    /// batch of thousands of streams nor a long backlog lets it lapse (a
+    /// standby would take over a writer that is alive). A renewal that
+    /// fails is shown as the last error and tried again when next due; a
+    /// lease another writer holds now fences this one.
+    fn renew_lease_if_due(&self) -> std::result::Result<(), RoundError> {
+        {
+            let mut renew_at = self.renew_at.lock();
+            let now = Instant::now();
+            if now < *renew_at {
+                return Ok(());
+            }
+            *renew_at = now + renew_every(self.lease.ttl());
+        }
+        match self.lease.renew(self.tier.as_ref()) {
+            Ok(Renewal::Held) => self.state.lock().settle_last_error(),
+            Ok(Renewal::Lost(holder)) => {
+                return Err(RoundError::Fenced(format!("the lease is held by {holder}")))
+            }
+            Err(e) => {
+                let mut state = self.state.lock();
+                state.stats.last_error =
+                    Some(format!("renewing the lease on {}: {e}", self.tier.url()));
+            }
+        }
+        Ok(())
     }
 
     /// Queues a copy of a segment just opened from the bucket, if the
@@ -763,6 +785,7 @@ impl Shared {
     fn upload(&self, stream: u64) -> std::result::Result<(), RoundError> {
         let mut tiles_failed = None;
         loop {
+            self.renew_lease_if_due()?;
             let round_no = {
                 let mut state = self.state.lock();
                 let begun = state.rounds_begun.entry(stream).or_default();
@@ -1031,6 +1054,12 @@ impl Shared {
         drop(state);
         self.progress.notify_all();
     }
+}
+
+/// How often a lease of `ttl` is renewed: a third of it, so a renewal
+/// can fail twice before the lease lapses.
+fn renew_every(ttl: Duration) -> Duration {
+    (ttl / 3).max(Duration::from_millis(50))
 }
 
 /// How much lower than the appends the uploader thread runs (nice
