@@ -248,3 +248,51 @@ fn a_long_batch_of_uploads_keeps_the_lease() {
     assert!(!stats.fenced && stats.pending_segments == 0, "{stats:?}");
     a.close().unwrap();
 }
+
+/// One request that takes longer than the lease has left (a large segment
+/// on a slow link) does not let it lapse either: the lease is renewed
+/// beside the uploads, not between them.
+#[test]
+fn a_put_longer_than_the_lease_keeps_it() {
+    let bucket = MemoryTier::new();
+    let dirs: Vec<_> = (0..2).map(|_| tempfile::tempdir().unwrap()).collect();
+    let leased = |distant: Arc<Distant>, takeover: bool| {
+        let mut config = TierConfig::new(distant);
+        config.lease_ttl = Duration::from_secs(3);
+        config.takeover = takeover;
+        config
+    };
+    // Every request of the writer takes most of a renewal interval; a
+    // stream's round makes several, one after another, past the point
+    // where the bucket's clock calls the lease expired (its time plus a
+    // second) if nothing renews it meanwhile.
+    let slow = Distant::away(&bucket, Duration::from_millis(900));
+    let a = Store::open_tiered(dirs[0].path(), small(4096, 16), leased(slow, false)).unwrap();
+    for i in 0..40u64 {
+        a.append(1, [i as u8; 200]).unwrap();
+    }
+    let done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let standby = scope.spawn(|| {
+            let mut tries = 0;
+            while !done.load(Ordering::SeqCst) {
+                let config = leased(Distant::new(&bucket), true);
+                match Store::open_tiered(dirs[1].path(), small(4096, 16), config) {
+                    Err(stratalog_core::Error::Locked(_)) => tries += 1,
+                    Err(e) => panic!("{e:?}"),
+                    Ok(_) => panic!("the standby took over a live writer"),
+                }
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            tries
+        });
+        let synced = a.sync_tier();
+        done.store(true, Ordering::SeqCst);
+        let tries = standby.join().unwrap();
+        synced.unwrap();
+        assert!(tries > 0);
+    });
+    let stats = a.tier_stats().unwrap();
+    assert!(!stats.fenced && stats.pending_segments == 0, "{stats:?}");
+    a.close().unwrap();
+}

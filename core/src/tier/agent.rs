@@ -83,6 +83,7 @@ pub(crate) struct SyncTarget {
 pub(crate) struct TierAgent {
     shared: Arc<Shared>,
     thread: Mutex<Option<JoinHandle<()>>>,
+    keeper: Mutex<Option<JoinHandle<()>>>,
     /// The process that started the uploader: a forked child has no such
     /// thread to stop or wait for.
     pid: u32,
@@ -111,6 +112,8 @@ struct Shared {
     progress: Condvar,
     /// When the lease is due for renewal (`renew_lease_if_due`).
     renew_at: Mutex<Instant>,
+    /// Wakes the lease keeper (at close).
+    lease_kick: Condvar,
 }
 
 #[derive(Debug, Default)]
@@ -122,6 +125,8 @@ struct State {
     closing: bool,
     /// The uploader thread has ended.
     stopped: bool,
+    /// The lease keeper's thread has ended.
+    keeper_stopped: bool,
     etags: Etags,
     stats: TierStats,
     /// Per stream: the number of the last round that failed (see
@@ -264,6 +269,10 @@ impl TierAgent {
             config.takeover,
             newest.saturating_add(1),
         )?;
+        // Counted from here: an open that takes long (a slow bucket, many
+        // manifests to stamp) has its lease renewed as soon as the keeper
+        // starts.
+        let first_renewal = Instant::now() + renew_every(lease.ttl());
         let marker = Path::new(layout::STORE_MARKER);
         if let Ok(bytes) = local.read(marker) {
             tier.put_create(layout::STORE_MARKER, bytes)
@@ -293,7 +302,6 @@ impl TierAgent {
             ..State::default()
         };
         state.stats.epoch = lease.epoch();
-        let first_renewal = Instant::now() + renew_every(lease.ttl());
         let shared = Arc::new(Shared {
             tier,
             local,
@@ -308,6 +316,7 @@ impl TierAgent {
             kick: Condvar::new(),
             progress: Condvar::new(),
             renew_at: Mutex::new(first_renewal),
+            lease_kick: Condvar::new(),
         });
         shared.note_cached_copies();
         // A store reopened with a smaller cache trims it now.
@@ -334,14 +343,23 @@ impl TierAgent {
                 worker.run();
             })
             .map_err(|e| Error::io("starting the tier's upload thread", e))?;
-        Ok((
-            TierAgent {
-                shared,
-                thread: Mutex::new(Some(thread)),
-                pid: std::process::id(),
-            },
-            dir,
-        ))
+        let agent = TierAgent {
+            shared: shared.clone(),
+            thread: Mutex::new(Some(thread)),
+            keeper: Mutex::new(None),
+            pid: std::process::id(),
+        };
+        // At the normal priority, unlike the uploader: a renewal starved
+        // of CPU would let a standby take over a live writer.
+        let keeper = std::thread::Builder::new()
+            .name("stratalog-lease".into())
+            .spawn(move || {
+                let _stopped = KeeperStopped(&shared);
+                shared.keep_lease();
+            })
+            .map_err(|e| Error::io("starting the tier's lease thread", e))?;
+        *agent.keeper.lock() = Some(keeper);
+        Ok((agent, dir))
     }
 
     /// The store's loaded (pooled) directory, which evictions go through.
@@ -516,16 +534,23 @@ impl TierAgent {
         let mut state = shared.state.lock();
         state.closing = true;
         shared.kick.notify_all();
+        shared.lease_kick.notify_all();
         shared.progress.notify_all();
         let deadline = Instant::now() + CLOSE_WAIT;
-        while !state.stopped && Instant::now() < deadline {
+        let keeper_started = self.keeper.lock().is_some();
+        while !(state.stopped && (state.keeper_stopped || !keeper_started))
+            && Instant::now() < deadline
+        {
             shared.progress.wait_until(&mut state, deadline);
         }
-        let stopped = state.stopped;
+        // The lease is released only once nothing can renew it any more.
+        let stopped = state.stopped && (state.keeper_stopped || !keeper_started);
         drop(state);
-        if let Some(thread) = self.thread.lock().take() {
-            if stopped {
-                let _ = thread.join();
+        for thread in [&self.thread, &self.keeper] {
+            if let Some(thread) = thread.lock().take() {
+                if stopped {
+                    let _ = thread.join();
+                }
             }
         }
         if stopped
@@ -554,6 +579,16 @@ impl Drop for Stopped<'_> {
     }
 }
 
+/// Marks the lease keeper stopped when its thread ends, however it ends.
+struct KeeperStopped<'a>(&'a Arc<Shared>);
+
+impl Drop for KeeperStopped<'_> {
+    fn drop(&mut self) {
+        self.0.state.lock().keeper_stopped = true;
+        self.0.progress.notify_all();
+    }
+}
+
 impl Shared {
     fn locked(&self, state: &State) -> Error {
         Error::Locked(std::path::PathBuf::from(format!(
@@ -576,10 +611,6 @@ impl Shared {
                         return;
                     }
                     let now = Instant::now();
-                    let renew_at = *self.renew_at.lock();
-                    if now >= renew_at {
-                        break Vec::new();
-                    }
                     let ready: Vec<u64> = state
                         .dirty
                         .iter()
@@ -598,14 +629,14 @@ impl Shared {
                         .iter()
                         .filter_map(|s| state.retry.get(s).map(|r| r.0))
                         .min();
-                    let until = next_retry.map_or(renew_at, |r| r.min(renew_at));
+                    // Woken by seals, syncs, prunes and reads; the
+                    // timeout (as often as the lease is renewed) only
+                    // bounds what a missed wake-up could cost.
+                    let idle = now + renew_every(self.lease.ttl());
+                    let until = next_retry.map_or(idle, |r| r.min(idle));
                     self.kick.wait_until(&mut state, until);
                 }
             };
-            if let Err(RoundError::Fenced(why)) = self.renew_lease_if_due() {
-                self.fence(why);
-                return;
-            }
             self.upload_each(&work);
             if self.fenced.load(Ordering::Acquire) {
                 return;
@@ -656,13 +687,34 @@ impl Shared {
         crate::threads::with_helpers(helpers, "stratalog-tier", worker);
     }
 
+    /// The lease keeper's thread: renews the lease every third of its
+    /// time until the store closes or is fenced, whatever the uploader is
+    /// doing (a batch of thousands of streams, or one put of a large
+    /// segment on a slow link, can outlast the lease, and a standby would
+    /// take over a writer that is alive).
+    fn keep_lease(&self) {
+        let mut state = self.state.lock();
+        loop {
+            if state.closing || self.fenced.load(Ordering::Acquire) {
+                return;
+            }
+            let due = *self.renew_at.lock();
+            if Instant::now() < due {
+                self.lease_kick.wait_until(&mut state, due);
+                continue;
+            }
+            drop(state);
+            if let Err(RoundError::Fenced(why)) = self.renew_lease_if_due() {
+                self.fence(why);
+            }
+            state = self.state.lock();
+        }
+    }
+
     /// Renews the lease if a third of its time has passed since the last
-    /// renewal, from whichever upload thread gets here first: between the
-    /// streams of a batch and between a stream's rounds too, so neither a
-    /// batch of thousands of streams nor a long backlog lets it lapse (a
-    /// standby would take over a writer that is alive). A renewal that
-    /// fails is shown as the last error and tried again when next due; a
-    /// lease another writer holds now fences this one.
+    /// renewal. A renewal that fails is shown as the last error and tried
+    /// again when next due; a lease another writer holds now fences this
+    /// one.
     fn renew_lease_if_due(&self) -> std::result::Result<(), RoundError> {
         {
             let mut renew_at = self.renew_at.lock();
@@ -785,7 +837,6 @@ impl Shared {
     fn upload(&self, stream: u64) -> std::result::Result<(), RoundError> {
         let mut tiles_failed = None;
         loop {
-            self.renew_lease_if_due()?;
             let round_no = {
                 let mut state = self.state.lock();
                 let begun = state.rounds_begun.entry(stream).or_default();
@@ -1052,6 +1103,8 @@ impl Shared {
         state.stats.fenced = true;
         state.stats.last_error = Some(why);
         drop(state);
+        self.kick.notify_all();
+        self.lease_kick.notify_all();
         self.progress.notify_all();
     }
 }
