@@ -199,6 +199,49 @@ fn many_streams_go_up_and_open_without_a_round_trip_per_stream_in_turn() {
     b.close().unwrap();
 }
 
+/// Runs `a.sync_tier()` while a standby (another directory of `dirs`, over
+/// a bucket close by) keeps trying to take over with a lease of `ttl`,
+/// every `pause`: every try must be refused, and the writer must end
+/// unfenced with nothing pending.
+fn sync_while_a_standby_tries(
+    a: &Store,
+    bucket: &MemoryTier,
+    standby_dir: &std::path::Path,
+    ttl: Duration,
+    pause: Duration,
+) {
+    let done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let standby = scope.spawn(|| {
+            let mut tries = 0;
+            while !done.load(Ordering::SeqCst) {
+                let config = leased(Distant::new(bucket), ttl, true);
+                match Store::open_tiered(standby_dir, small(4096, 16), config) {
+                    Err(stratalog_core::Error::Locked(_)) => tries += 1,
+                    Err(e) => panic!("{e:?}"),
+                    Ok(_) => panic!("the standby took over a live writer"),
+                }
+                std::thread::sleep(pause);
+            }
+            tries
+        });
+        let synced = a.sync_tier();
+        done.store(true, Ordering::SeqCst);
+        let tries = standby.join().unwrap();
+        synced.unwrap();
+        assert!(tries > 0);
+    });
+    let stats = a.tier_stats().unwrap();
+    assert!(!stats.fenced && stats.pending_segments == 0, "{stats:?}");
+}
+
+fn leased(distant: Arc<Distant>, ttl: Duration, takeover: bool) -> TierConfig {
+    let mut config = TierConfig::new(distant);
+    config.lease_ttl = ttl;
+    config.takeover = takeover;
+    config
+}
+
 /// A batch of uploads longer than the lease's time renews the lease as it
 /// goes: a standby watching for the lease to lapse never takes over the
 /// live writer, and the writer is never fenced.
@@ -215,37 +258,10 @@ fn a_long_batch_of_uploads_keeps_the_lease() {
         }
     }
     local.close().unwrap();
-    let leased = |distant: Arc<Distant>, takeover: bool| {
-        let mut config = TierConfig::new(distant);
-        config.lease_ttl = Duration::from_millis(300);
-        config.takeover = takeover;
-        config
-    };
+    let ttl = Duration::from_millis(300);
     let slow = Distant::away(&bucket, Duration::from_millis(40));
-    let a = Store::open_tiered(dirs[0].path(), small(4096, 16), leased(slow, false)).unwrap();
-    let done = std::sync::atomic::AtomicBool::new(false);
-    std::thread::scope(|scope| {
-        let standby = scope.spawn(|| {
-            let mut tries = 0;
-            while !done.load(Ordering::SeqCst) {
-                let config = leased(Distant::new(&bucket), true);
-                match Store::open_tiered(dirs[1].path(), small(4096, 16), config) {
-                    Err(stratalog_core::Error::Locked(_)) => tries += 1,
-                    Err(e) => panic!("{e:?}"),
-                    Ok(_) => panic!("the standby took over a live writer"),
-                }
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            tries
-        });
-        let synced = a.sync_tier();
-        done.store(true, Ordering::SeqCst);
-        let tries = standby.join().unwrap();
-        synced.unwrap();
-        assert!(tries > 0);
-    });
-    let stats = a.tier_stats().unwrap();
-    assert!(!stats.fenced && stats.pending_segments == 0, "{stats:?}");
+    let a = Store::open_tiered(dirs[0].path(), small(4096, 16), leased(slow, ttl, false)).unwrap();
+    sync_while_a_standby_tries(&a, &bucket, dirs[1].path(), ttl, Duration::from_millis(100));
     a.close().unwrap();
 }
 
@@ -256,43 +272,16 @@ fn a_long_batch_of_uploads_keeps_the_lease() {
 fn a_put_longer_than_the_lease_keeps_it() {
     let bucket = MemoryTier::new();
     let dirs: Vec<_> = (0..2).map(|_| tempfile::tempdir().unwrap()).collect();
-    let leased = |distant: Arc<Distant>, takeover: bool| {
-        let mut config = TierConfig::new(distant);
-        config.lease_ttl = Duration::from_secs(3);
-        config.takeover = takeover;
-        config
-    };
+    let ttl = Duration::from_secs(3);
     // Every request of the writer takes most of a renewal interval; a
     // stream's round makes several, one after another, past the point
     // where the bucket's clock calls the lease expired (its time plus a
     // second) if nothing renews it meanwhile.
     let slow = Distant::away(&bucket, Duration::from_millis(900));
-    let a = Store::open_tiered(dirs[0].path(), small(4096, 16), leased(slow, false)).unwrap();
+    let a = Store::open_tiered(dirs[0].path(), small(4096, 16), leased(slow, ttl, false)).unwrap();
     for i in 0..40u64 {
         a.append(1, [i as u8; 200]).unwrap();
     }
-    let done = std::sync::atomic::AtomicBool::new(false);
-    std::thread::scope(|scope| {
-        let standby = scope.spawn(|| {
-            let mut tries = 0;
-            while !done.load(Ordering::SeqCst) {
-                let config = leased(Distant::new(&bucket), true);
-                match Store::open_tiered(dirs[1].path(), small(4096, 16), config) {
-                    Err(stratalog_core::Error::Locked(_)) => tries += 1,
-                    Err(e) => panic!("{e:?}"),
-                    Ok(_) => panic!("the standby took over a live writer"),
-                }
-                std::thread::sleep(Duration::from_millis(200));
-            }
-            tries
-        });
-        let synced = a.sync_tier();
-        done.store(true, Ordering::SeqCst);
-        let tries = standby.join().unwrap();
-        synced.unwrap();
-        assert!(tries > 0);
-    });
-    let stats = a.tier_stats().unwrap();
-    assert!(!stats.fenced && stats.pending_segments == 0, "{stats:?}");
+    sync_while_a_standby_tries(&a, &bucket, dirs[1].path(), ttl, Duration::from_millis(200));
     a.close().unwrap();
 }

@@ -110,8 +110,6 @@ struct Shared {
     kick: Condvar,
     /// Wakes `sync` waiters after every round.
     progress: Condvar,
-    /// When the lease is due for renewal (`renew_lease_if_due`).
-    renew_at: Mutex<Instant>,
     /// Wakes the lease keeper (at close).
     lease_kick: Condvar,
 }
@@ -315,7 +313,6 @@ impl TierAgent {
             state: Mutex::new(state),
             kick: Condvar::new(),
             progress: Condvar::new(),
-            renew_at: Mutex::new(first_renewal),
             lease_kick: Condvar::new(),
         });
         shared.note_cached_copies();
@@ -355,7 +352,7 @@ impl TierAgent {
             .name("stratalog-lease".into())
             .spawn(move || {
                 let _stopped = KeeperStopped(&shared);
-                shared.keep_lease();
+                shared.keep_lease(first_renewal);
             })
             .map_err(|e| Error::io("starting the tier's lease thread", e))?;
         *agent.keeper.lock() = Some(keeper);
@@ -692,50 +689,37 @@ impl Shared {
     /// doing (a batch of thousands of streams, or one put of a large
     /// segment on a slow link, can outlast the lease, and a standby would
     /// take over a writer that is alive).
-    fn keep_lease(&self) {
+    fn keep_lease(&self, first_renewal: Instant) {
+        let mut due = first_renewal;
         let mut state = self.state.lock();
         loop {
             if state.closing || self.fenced.load(Ordering::Acquire) {
                 return;
             }
-            let due = *self.renew_at.lock();
             if Instant::now() < due {
                 self.lease_kick.wait_until(&mut state, due);
                 continue;
             }
             drop(state);
-            if let Err(RoundError::Fenced(why)) = self.renew_lease_if_due() {
-                self.fence(why);
-            }
+            due = Instant::now() + renew_every(self.lease.ttl());
+            self.renew_lease();
             state = self.state.lock();
         }
     }
 
-    /// Renews the lease if a third of its time has passed since the last
-    /// renewal. A renewal that fails is shown as the last error and tried
-    /// again when next due; a lease another writer holds now fences this
-    /// one.
-    fn renew_lease_if_due(&self) -> std::result::Result<(), RoundError> {
-        {
-            let mut renew_at = self.renew_at.lock();
-            let now = Instant::now();
-            if now < *renew_at {
-                return Ok(());
-            }
-            *renew_at = now + renew_every(self.lease.ttl());
-        }
+    /// Renews the lease. A renewal that fails is shown as the last error
+    /// and tried again when next due; a lease another writer holds now
+    /// fences this one.
+    fn renew_lease(&self) {
         match self.lease.renew(self.tier.as_ref()) {
             Ok(Renewal::Held) => self.state.lock().settle_last_error(),
-            Ok(Renewal::Lost(holder)) => {
-                return Err(RoundError::Fenced(format!("the lease is held by {holder}")))
-            }
+            Ok(Renewal::Lost(holder)) => self.fence(format!("the lease is held by {holder}")),
             Err(e) => {
                 let mut state = self.state.lock();
                 state.stats.last_error =
                     Some(format!("renewing the lease on {}: {e}", self.tier.url()));
             }
         }
-        Ok(())
     }
 
     /// Queues a copy of a segment just opened from the bucket, if the
