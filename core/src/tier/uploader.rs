@@ -1006,6 +1006,9 @@ mod tests {
         fn put_update(&self, key: &str, bytes: Vec<u8>, etag: &str) -> std::io::Result<Put> {
             self.0.put_update(key, bytes, etag)
         }
+        fn put_update_all(&self, _: Vec<(String, Vec<u8>, String)>) -> Vec<std::io::Result<Put>> {
+            Vec::new()
+        }
         fn put(&self, key: &str, bytes: Vec<u8>) -> std::io::Result<()> {
             self.0.put(key, bytes)
         }
@@ -1054,5 +1057,30 @@ mod tests {
             Err(Error::Io { context, .. }) => assert!(context.contains("parts"), "{context}"),
             other => panic!("{other:?}"),
         }
+
+        // Nor do manifests it gives nothing for, read in a batch.
+        use super::super::manifest_read::fetch_manifests;
+        match fetch_manifests(&mute, &[3]) {
+            Err(Error::Io { context, .. }) => {
+                assert!(context.contains("reading the manifests"), "{context}")
+            }
+            other => panic!("{other:?}"),
+        }
+
+        // A stamp it gives no outcome for is not taken as written: the
+        // writer's etag stays the one it read, and the bucket keeps the
+        // older epoch.
+        let mut etags = Etags::new();
+        let (found, etag) = fetch_manifest(&bucket, 3).unwrap();
+        etags.insert(3, etag.clone());
+        match stamp_all(&mute, 2, &mut etags, vec![found]) {
+            Err(Error::Io { context, source }) => {
+                assert!(context.contains("stamping the manifests"), "{context}");
+                assert!(source.to_string().contains("no outcome"), "{source}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(etags[&3], etag);
+        assert_eq!(fetch_manifest(&bucket, 3).unwrap().0.epoch, manifest.epoch);
     }
 }
