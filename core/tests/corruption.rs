@@ -59,6 +59,10 @@ fn stream_of(path: &Path) -> Option<u64> {
     path.parent()?.file_name()?.to_str()?.parse().ok()
 }
 
+/// The damage runs on two copies of the store at once, each taking every
+/// other file, so the test uses both cores of a small machine.
+const WORKERS: usize = 2;
+
 #[test]
 fn every_byte_of_every_file() {
     let dir = tempfile::tempdir().unwrap();
@@ -75,8 +79,49 @@ fn every_byte_of_every_file() {
             .count()
             >= 4
     );
+    let copies: Vec<PathBuf> = (0..WORKERS)
+        .map(|w| {
+            let copy = dir.path().join(format!("copy-{w}"));
+            common::copy_dir(&root, &copy);
+            copy
+        })
+        .collect();
+    let flips: usize = std::thread::scope(|scope| {
+        let workers: Vec<_> = copies
+            .iter()
+            .enumerate()
+            .map(|(w, copy)| {
+                let mine: Vec<PathBuf> = files
+                    .iter()
+                    .skip(w)
+                    .step_by(WORKERS)
+                    .map(|f| copy.join(f.strip_prefix(&root).unwrap()))
+                    .collect();
+                let all = &all;
+                std::thread::Builder::new()
+                    .name(format!("damage-{w}"))
+                    .spawn_scoped(scope, move || damage_each_byte(copy, &mine, all))
+                    .unwrap()
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| {
+                w.join()
+                    .expect("a damage worker failed: its panic is above")
+            })
+            .sum()
+    });
+    assert!(flips > 15000, "only {flips} flips");
+    println!("bytes flipped: {flips} across {} files", files.len());
+}
+
+/// Damages each byte of each of `files` (in the store at `root`) in turn,
+/// checks the store each time, and restores the byte; returns the number
+/// of flips.
+fn damage_each_byte(root: &Path, files: &[PathBuf], all: &BTreeMap<u64, Vec<Vec<u8>>>) -> usize {
     let mut flips = 0;
-    for file in &files {
+    for file in files {
         let original = std::fs::read(file).unwrap();
         let is_segment = file.extension().is_some_and(|e| e == "seg");
         let blame = if is_segment {
@@ -95,11 +140,11 @@ fn every_byte_of_every_file() {
                 flips += 1;
                 // The undamaged stream is checked now and then only.
                 check_one(
-                    &root,
+                    root,
                     file,
                     i,
                     is_segment.then(|| blame[i]),
-                    &all,
+                    all,
                     (i * 3 + k) % 16 == 0,
                 );
                 // Nothing was cut or rewritten by opening the damaged store.
@@ -113,8 +158,7 @@ fn every_byte_of_every_file() {
             std::fs::write(file, &original).unwrap();
         }
     }
-    assert!(flips > 15000, "only {flips} flips");
-    println!("bytes flipped: {flips} across {} files", files.len());
+    flips
 }
 
 fn check_one(

@@ -198,6 +198,10 @@ fn spawn_reader(
     })
 }
 
+/// Kill loops that run at once, each on stores of its own, so the harness
+/// checking one store and the driver writing another use both cores.
+const LOOPS: usize = 2;
+
 #[test]
 fn kill_nine_at_random_moments() {
     let iterations: usize = std::env::var("STRATALOG_CRASH_ITERS")
@@ -205,16 +209,51 @@ fn kill_nine_at_random_moments() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(200);
     let tmp = tempfile::tempdir().unwrap();
-    let mut rng = Rng(0x5EED_1234_ABCD_0001);
     let verified = Arc::new(AtomicU64::new(0));
-    let mut dir = tmp.path().join("store-0");
+    let (kills, acknowledged) = thread::scope(|scope| {
+        let loops: Vec<_> = (0..LOOPS)
+            .map(|l| {
+                let dir = tmp.path().join(format!("loop-{l}"));
+                let seed = 0x5EED_1234_ABCD_0001 + l as u64 * 0x1_0000_0000;
+                // The first loops take one more kill each when the count
+                // does not divide evenly.
+                let share = iterations / LOOPS + usize::from(l < iterations % LOOPS);
+                let verified = verified.clone();
+                thread::Builder::new()
+                    .name(format!("kill-loop-{l}"))
+                    .spawn_scoped(scope, move || kill_loop(&dir, seed, share, &verified))
+                    .unwrap()
+            })
+            .collect();
+        loops
+            .into_iter()
+            .map(|l| l.join().expect("a kill loop failed: its panic is above"))
+            .fold((0, 0), |(k, a), (kills, acked)| (k + kills, a + acked))
+    });
+    println!(
+        "kills: {kills}, acknowledged batches: {acknowledged}, read-only verifications during writes: {}",
+        verified.load(Ordering::Relaxed)
+    );
+    assert_eq!(kills, iterations);
+    assert!(
+        acknowledged > iterations as u64,
+        "the driver barely ran: {acknowledged} batches"
+    );
+}
+
+/// Starts a driver on a store under `root` and kills it, `iterations`
+/// times, checking the store after each kill; returns the kills and the
+/// batches the drivers acknowledged.
+fn kill_loop(root: &Path, seed: u64, iterations: usize, verified: &Arc<AtomicU64>) -> (usize, u64) {
+    let mut rng = Rng(seed);
+    let mut dir = root.join("store-0");
     let mut checked = [0u64; STREAMS as usize];
     let mut kills = 0;
     let mut acknowledged = 0u64;
     for iteration in 0..iterations {
         // A fresh store every 25 kills keeps the run's disk use bounded.
         if iteration % 25 == 0 {
-            dir = tmp.path().join(format!("store-{iteration}"));
+            dir = root.join(format!("store-{iteration}"));
             std::fs::create_dir_all(&dir).unwrap();
             Store::open(&dir, options()).unwrap();
             checked = [0; STREAMS as usize];
@@ -250,13 +289,5 @@ fn kill_nine_at_random_moments() {
         let logs = parse_log(&lines);
         check_after_kill(&dir, &logs, &mut checked, iteration);
     }
-    println!(
-        "kills: {kills}, acknowledged batches: {acknowledged}, read-only verifications during writes: {}",
-        verified.load(Ordering::Relaxed)
-    );
-    assert_eq!(kills, iterations);
-    assert!(
-        acknowledged > iterations as u64,
-        "the driver barely ran: {acknowledged} batches"
-    );
+    (kills, acknowledged)
 }

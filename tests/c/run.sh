@@ -5,7 +5,8 @@
 #     as C++, with -Wall -Wextra -Werror -pedantic, and links from C++.
 #  2. tests/c/test_api.c, linked dynamically and statically against
 #     libstratalog, runs under -fsanitize=address,undefined and under
-#     valgrind memcheck (errors and definite/indirect leaks fail the run).
+#     valgrind memcheck (errors and definite/indirect leaks fail the run;
+#     the two valgrind runs go at once).
 #  3. `make install` into a temporary PREFIX, then tests/c/installed.sh
 #     there: libstratalog.so.MAJOR.MINOR.PATCH with its SONAME and links,
 #     stripped with its debug info beside it, exporting exactly the header's
@@ -151,10 +152,23 @@ say "dynamic, ASan + UBSan"
 "$OUT/test_api_dynamic_asan" "$WORK/dyn-asan"
 say "static, ASan + UBSan"
 "$OUT/test_api_static_asan" "$WORK/static-asan"
-say "dynamic, valgrind"
-"${VALGRIND[@]}" "$OUT/test_api_dynamic" "$WORK/dyn-valgrind"
-say "static, valgrind"
-"${VALGRIND[@]}" "$OUT/test_api_static" "$WORK/static-valgrind"
+# valgrind runs a program on one core: the two builds run at once, each
+# printing its output when it is done, in this order.
+say "dynamic and static, valgrind"
+declare -A valgrind_pid
+for run in dynamic static; do
+    "${VALGRIND[@]}" "$OUT/test_api_$run" "$WORK/$run-valgrind" >"$WORK/valgrind-$run.log" 2>&1 &
+    valgrind_pid[$run]=$!
+done
+failed=()
+for run in dynamic static; do
+    status=0
+    wait "${valgrind_pid[$run]}" || status=$?
+    say "$run, valgrind (exit $status)"
+    cat "$WORK/valgrind-$run.log"
+    ((status == 0)) || failed+=("$run")
+done
+((${#failed[@]} == 0)) || { echo "valgrind failed: ${failed[*]}" >&2; exit 1; }
 
 # ---- 3. install, pkg-config, the example ------------------------------------
 say "make install into a temporary prefix"

@@ -167,7 +167,9 @@ def test_close_while_other_threads_use_the_store(tmp_path: Path, round_: int) ->
 
 
 def test_an_iterator_shared_by_two_threads_never_crashes(store: stratalog.Store) -> None:
-    store.append_batch(0, [b"%d" % i for i in range(20_000)])
+    # A thread that finds the other inside next() retries at once: 5,000
+    # events already make millions of such collisions, in about a second.
+    store.append_batch(0, [b"%d" % i for i in range(5_000)])
     it = store.iter(0)
     seen: list[list[int]] = [[], []]
     busy = [0, 0]
@@ -189,5 +191,5 @@ def test_an_iterator_shared_by_two_threads_never_crashes(store: stratalog.Store)
     for t in threads:
         t.join()
     # Every event was handed out exactly once, each thread saw them in order.
-    assert sorted(seen[0] + seen[1]) == list(range(20_000))
+    assert sorted(seen[0] + seen[1]) == list(range(5_000))
     assert all(s == sorted(s) for s in seen)
