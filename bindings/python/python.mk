@@ -104,7 +104,8 @@ demo-python: python-install
 ## build; maturin links it with zig (ziglang from PyPI) against glibc 2.28,
 ## whatever the build machine's glibc. Its own cargo target directory: zig
 ## as the linker would otherwise rebuild the workspace's release artefacts
-## back and forth. `make test-dist-python` installs the wheel into fresh
+## back and forth. No debug info is built for it: maturin strips the wheel.
+## `make test-dist-python` installs the wheel into fresh
 ## virtualenvs with no cargo or rustc on PATH and runs the test suite there
 ## (tests/dist/python.sh).
 PY_DIST_VENV := build/dist-venv
@@ -125,6 +126,7 @@ dist-python: $(PY_DIST_VENV)/.tools
 	find $(DIST_DIR) -maxdepth 1 -name 'stratalog-*.tar.gz' ! -name 'stratalog-*-linux-*' -delete
 	$(PY_DIST_VENV)/bin/maturin sdist -m $(PY_SRC)/Cargo.toml --out $(DIST_DIR)
 	PATH="$(abspath $(PY_DIST_VENV))/bin:$$PATH" CARGO_TARGET_DIR=$(PY_DIST_TARGET) \
+		CARGO_PROFILE_RELEASE_DEBUG=false \
 		MATURIN_PEP517_ARGS="--zig --compatibility $(PY_MANYLINUX) --target $(shell uname -m)-unknown-linux-gnu" \
 		$(PY_DIST_VENV)/bin/python -m pip wheel --quiet --no-deps --no-build-isolation \
 		--wheel-dir $(PY_DIST_WHEELHOUSE) $(PY_SDIST)
