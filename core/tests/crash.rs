@@ -218,10 +218,10 @@ fn kill_nine_at_random_moments() {
                 // The first loops take one more kill each when the count
                 // does not divide evenly.
                 let share = iterations / LOOPS + usize::from(l < iterations % LOOPS);
-                let verified = verified.clone();
+                let verified = &verified;
                 thread::Builder::new()
                     .name(format!("kill-loop-{l}"))
-                    .spawn_scoped(scope, move || kill_loop(&dir, seed, share, &verified))
+                    .spawn_scoped(scope, move || kill_loop(&dir, seed, share, verified))
                     .unwrap()
             })
             .collect();
