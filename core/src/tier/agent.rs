@@ -1110,10 +1110,13 @@ const UPLOADER_NICENESS: libc::c_int = 10;
 /// as it was (a lower priority is a courtesy, never needed).
 fn yield_to_appends() {
     #[cfg(target_os = "linux")]
-    // SAFETY: gettid and setpriority take plain integers and touch only
-    // this thread's scheduling priority (per thread on Linux).
+    // SAFETY: the gettid system call, getpriority and setpriority take
+    // plain integers and touch only this thread's scheduling priority (per
+    // thread on Linux).
     unsafe {
-        let tid = libc::gettid();
+        // The system call, not glibc's gettid(): that wrapper arrived in
+        // glibc 2.30, and the packages are linked to load on glibc 2.28.
+        let tid = libc::syscall(libc::SYS_gettid);
         let Ok(who) = libc::id_t::try_from(tid) else {
             return;
         };
