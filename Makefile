@@ -13,10 +13,55 @@
 
 SHELL := /bin/bash
 CARGO ?= cargo
+# The host's target triple: see `build`.
+HOST := $(shell rustc -vV | sed -n 's/^host: //p')
 export CARGO_TERM_COLOR ?= never
 
 .PHONY: all build test test-rust test-c test-readme test-demo check demo demo-c bench stress fuzz clean install uninstall \
 	dist dist-c test-dist test-dist-c test-dist-versions
+
+# A virtualenv at $(1)/ with the tools of the requirements file $(2),
+# marked $(1)/.tools; its rule depends on $(2), so it is remade when the tool
+# list changes. `python3 -m venv` needs Debian's python3-venv for a Debian
+# python: it is installed only when venv creation fails and we are root (as
+# in CI).
+PYTHON3 ?= python3
+define tools_venv
+	rm -rf $(1)
+	$(PYTHON3) -m venv $(1) || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			rm -rf $(1) && apt-get update -qq && apt-get install -y -qq python3-venv && \
+			$(PYTHON3) -m venv $(1); \
+		else \
+			echo "python3 -m venv failed: install python3-venv" >&2; exit 1; \
+		fi; }
+	$(1)/bin/python -m pip install --quiet -r $(2)
+	touch $(1)/.tools
+endef
+
+## Every release build, the C library's, the Python module's and the Node
+## addon's, links with tools/link/cc: zig's C compiler driver (the ziglang
+## package from PyPI, through maturin's wrapper, in $(LINK_VENV)), linking
+## against the symbols of glibc 2.28 whatever this machine's glibc. So
+## every package `make dist` builds loads on any Linux with glibc >= 2.28,
+## as the wheel's manylinux_2_28 tag promises. One linker
+## for all of them also keeps one set of release artefacts: cargo rebuilds
+## everything for a different linker. The C compiler is still the system's.
+## RELEASE_ENV is the environment for a release cargo (or napi, or maturin)
+## build; on a host other than Linux with glibc it is empty.
+LINK_VENV := build/link-venv
+ifneq ($(filter %-linux-gnu,$(HOST)),)
+RELEASE_LINKER := $(CURDIR)/tools/link/cc
+LINK_TOOLS := $(LINK_VENV)/.tools
+RELEASE_ENV := CARGO_TARGET_$(shell echo '$(HOST)' | tr 'a-z-' 'A-Z_')_LINKER=$(RELEASE_LINKER)
+else
+RELEASE_LINKER :=
+LINK_TOOLS :=
+RELEASE_ENV :=
+endif
+
+$(LINK_VENV)/.tools: tools/link/requirements.txt
+	$(call tools_venv,$(LINK_VENV),$<)
 
 # Each binding owns a fragment that appends its targets to these lists.
 BINDING_TESTS :=
@@ -37,9 +82,10 @@ all: build
 ## does: cargo then keeps one set of release artefacts in target/HOST/,
 ## which the C library, the Python module and the Node addon share, instead
 ## of compiling the whole dependency tree (object_store's included) twice.
-HOST := $(shell rustc -vV | sed -n 's/^host: //p')
-build:
-	$(CARGO) build --release -p stratalog-ffi --target $(HOST)
+## For the same reason every one of them links with the release linker
+## (RELEASE_ENV, above).
+build: $(LINK_TOOLS)
+	$(RELEASE_ENV) $(CARGO) build --release -p stratalog-ffi --target $(HOST)
 
 ## All tests. CI runs exactly this.
 test: check test-rust test-c $(BINDING_TESTS) test-dist test-readme test-demo
@@ -128,6 +174,13 @@ REALNAME := libstratalog.so.$(VERSION)
 SHARED_LIBS := $(shell sed -n 's/^Libs.private: //p' ffi/stratalog.pc.in)
 SHARED_LDFLAGS := -shared -Wl,-soname,$(SONAME) -Wl,--version-script=ffi/libstratalog.map \
 	-Wl,--gc-sections -Wl,-z,relro,-z,now -Wl,-z,noexecstack
+# The C compiler driver of that link, and the unwinder it needs besides
+# SHARED_LIBS. `make install` uses this machine's cc (and its libgcc_s);
+# `make dist` the release linker, so the tarball's library needs glibc
+# 2.28 only, with zig's own libunwind linked in (zig has no
+# libgcc_s).
+SHARED_CC ?= $(CC)
+SHARED_UNWIND ?=
 # `make dist` installs into a staging prefix whose stratalog.pc finds its
 # files relative to itself (pkg-config's ${pcfiledir}), so the unpacked
 # tarball works wherever it lands.
@@ -143,8 +196,9 @@ endif
 
 install: build
 	rm -rf $(INSTALL_STAGE) && mkdir -p $(INSTALL_STAGE)
-	$(CC) $(SHARED_LDFLAGS) -o $(INSTALL_STAGE)/$(REALNAME).full \
-		-Wl,--whole-archive $(RELEASE_DIR)/libstratalog.a -Wl,--no-whole-archive -Wl,--as-needed $(SHARED_LIBS)
+	$(SHARED_CC) $(SHARED_LDFLAGS) -o $(INSTALL_STAGE)/$(REALNAME).full \
+		-Wl,--whole-archive $(RELEASE_DIR)/libstratalog.a -Wl,--no-whole-archive -Wl,--as-needed $(SHARED_LIBS) \
+		$(SHARED_UNWIND)
 	$(OBJCOPY) --only-keep-debug $(INSTALL_STAGE)/$(REALNAME).full $(INSTALL_STAGE)/$(REALNAME).debug
 	$(OBJCOPY) --strip-unneeded --remove-section=.comment $(INSTALL_STAGE)/$(REALNAME).full $(INSTALL_STAGE)/$(REALNAME)
 	cd $(INSTALL_STAGE) && $(OBJCOPY) --add-gnu-debuglink=$(REALNAME).debug $(REALNAME)
@@ -191,6 +245,7 @@ dist: dist-c $(BINDING_DISTS)
 dist-c:
 	rm -rf $(DIST_C_STAGE) $(DIST_DIR)/stratalog-*-linux-*.tar.gz && mkdir -p $(DIST_DIR)
 	$(MAKE) --no-print-directory install DESTDIR= RELOCATABLE_PC=1 PREFIX=$(abspath $(DIST_C_STAGE)) \
+		$(if $(RELEASE_LINKER),SHARED_CC=$(RELEASE_LINKER) SHARED_UNWIND=-lunwind) \
 		LIBDIR=$(abspath $(DIST_C_STAGE))/lib INCLUDEDIR=$(abspath $(DIST_C_STAGE))/include \
 		PKGCONFIGDIR=$(abspath $(DIST_C_STAGE))/lib/pkgconfig DEBUGDIR=$(abspath $(DIST_C_STAGE))/lib/.debug
 	tar -C build/dist --sort=name --owner=0 --group=0 --numeric-owner --mtime=@$(SOURCE_DATE_EPOCH) \
@@ -230,7 +285,8 @@ bench-build: build
 		-L$(RELEASE_DIR) -lstratalog -lpthread -Wl,-rpath,$(abspath $(RELEASE_DIR))
 	[ -x $(BENCH_VENV)/bin/python ] || $(PYTHON3) -m venv $(BENCH_VENV)
 	$(BENCH_VENV)/bin/python -m pip install --quiet -r bench/requirements.txt
-	$(BENCH_VENV)/bin/python -m pip install --quiet --force-reinstall --no-deps ./bindings/python
+	$(RELEASE_ENV) MATURIN_PEP517_ARGS="--target $(HOST)" \
+		$(BENCH_VENV)/bin/python -m pip install --quiet --force-reinstall --no-deps ./bindings/python
 	$(MAKE) node-pack
 	mkdir -p $(BENCH_NODE)
 	cp bench/node/package.json bench/node/package-lock.json bench/node/bench.mjs $(BENCH_NODE)/

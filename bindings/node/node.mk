@@ -14,7 +14,8 @@
 # crates.io; the addon is compiled here, nothing prebuilt is downloaded. The
 # addon crate is a workspace member, so it shares target/: napi build puts
 # its artefacts under target/x86_64-unknown-linux-gnu/, where the C library
-# and the Python module are built too (the root Makefile's `build`). The
+# and the Python module are built too (the root Makefile's `build`), with
+# the same linker (RELEASE_ENV: the addon needs glibc 2.28 only). The
 # addon is stripped after the build, not with napi's --strip: that sets
 # RUSTFLAGS, which would give every crate a second set of artefacts.
 
@@ -29,12 +30,12 @@ NPM_FLAGS ?= --no-audit --no-fund --engine-strict
 
 # The tier tests run against moto_server, from the Python test tools'
 # virtualenv (bindings/python/requirements-dev.txt).
-test-node: $(PY_VENV)/.tools
-	cd $(NODE_DIR) && $(NPM) ci $(NPM_FLAGS) && $(NPM) run build && \
+test-node: $(PY_VENV)/.tools $(LINK_TOOLS)
+	cd $(NODE_DIR) && $(NPM) ci $(NPM_FLAGS) && $(RELEASE_ENV) $(NPM) run build && \
 		STRATALOG_MOTO_SERVER=$(CURDIR)/$(PY_BIN)/moto_server $(NPM) test
 
-node-build:
-	cd $(NODE_DIR) && { [ -x node_modules/.bin/napi ] || $(NPM) ci $(NPM_FLAGS); } && $(NPM) run build
+node-build: $(LINK_TOOLS)
+	cd $(NODE_DIR) && { [ -x node_modules/.bin/napi ] || $(NPM) ci $(NPM_FLAGS); } && $(RELEASE_ENV) $(NPM) run build
 
 node-pack: node-build
 	rm -rf $(NODE_PACK_DIR) && mkdir -p $(NODE_PACK_DIR)

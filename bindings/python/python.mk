@@ -16,29 +16,10 @@
 PY_SRC := bindings/python
 PY_VENV := build/python-venv
 PY_BIN := $(PY_VENV)/bin
-PYTHON3 ?= python3
 PY_CLI_DIR := build/python-cli
 PY_VECTOR_HEAD := 4:3cb80ca14de4a41ef744edd1ddda687284025e7a798e149c9e4da9c6cfebe6fc
 
 .PHONY: test-python demo-python python-install
-
-# A virtualenv at $(1)/ with the tools of the requirements file $(2),
-# marked $(1)/.tools; its rule depends on $(2), so it is remade when the tool
-# list changes. `python3 -m venv` needs Debian's python3-venv for a Debian
-# python: it is installed only when venv creation fails and we are root (as
-# in CI).
-define tools_venv
-	rm -rf $(1)
-	$(PYTHON3) -m venv $(1) || { \
-		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-			rm -rf $(1) && apt-get update -qq && apt-get install -y -qq python3-venv && \
-			$(PYTHON3) -m venv $(1); \
-		else \
-			echo "python3 -m venv failed: install python3-venv" >&2; exit 1; \
-		fi; }
-	$(1)/bin/python -m pip install --quiet -r $(2)
-	touch $(1)/.tools
-endef
 
 # The virtualenv and the test tools.
 $(PY_VENV)/.tools: $(PY_SRC)/requirements-dev.txt
@@ -66,8 +47,8 @@ $(AZURITE_DIR)/.tools: tests/azurite/package.json tests/azurite/package-lock.jso
 # and cargo makes that incremental.
 # --target: the release artefacts the C library and the Node addon share
 # (the root Makefile's `build`).
-python-install: $(PY_VENV)/.tools
-	MATURIN_PEP517_ARGS="--target $(HOST)" \
+python-install: $(PY_VENV)/.tools $(LINK_TOOLS)
+	$(RELEASE_ENV) MATURIN_PEP517_ARGS="--target $(HOST)" \
 		$(PY_BIN)/python -m pip install --force-reinstall --no-deps ./$(PY_SRC)
 
 # pytest runs from build/ with the venv's script (no source directory on
@@ -101,16 +82,19 @@ demo-python: python-install
 ## tagged manylinux_2_28 built from that sdist, into $(DIST_DIR)/. The wheel
 ## goes through pip and the package's own build backend, as a user's
 ## `pip install stratalog-<version>.tar.gz` would, so the sdist is proven to
-## build; maturin links it with zig (ziglang from PyPI) against glibc 2.28,
-## whatever the build machine's glibc. Its own cargo target directory: zig
-## as the linker would otherwise rebuild the workspace's release artefacts
-## back and forth. No debug info is built for it: maturin strips the wheel.
-## `make test-dist-python` installs the wheel into fresh
-## virtualenvs with no cargo or rustc on PATH and runs the test suite there
-## (tests/dist/python.sh).
+## build. Linked as every release build is (the root Makefile's
+## RELEASE_ENV), against glibc 2.28 whatever the build machine's glibc, and
+## in the same target directory: cargo finds the crates of `make
+## python-install` up to date (it keys them by their paths inside the
+## workspace, which the sdist keeps), so this build only packs.
+## `make test-dist-python` installs the wheel into fresh virtualenvs with
+## no cargo or rustc on PATH and runs the test suite there
+## (tests/dist/python.sh), with auditwheel from $(PY_DIST_VENV).
 PY_DIST_VENV := build/dist-venv
-PY_DIST_TARGET = $(abspath $(or $(CARGO_TARGET_DIR),target))/dist-wheel
 PY_DIST_WHEELHOUSE := build/dist-wheel
+# pip unpacks the sdist in a temporary directory: without this, its cargo
+# target directory would be there too, and start empty.
+PY_DIST_TARGET = $(abspath $(or $(CARGO_TARGET_DIR),target))
 PY_MANYLINUX := manylinux_2_28
 PY_SDIST = $(DIST_DIR)/stratalog-$(VERSION).tar.gz
 .PHONY: dist-python test-dist-python
@@ -118,23 +102,21 @@ PY_SDIST = $(DIST_DIR)/stratalog-$(VERSION).tar.gz
 $(PY_DIST_VENV)/.tools: $(PY_SRC)/requirements-dist.txt
 	$(call tools_venv,$(PY_DIST_VENV),$<)
 
-# --no-build-isolation: the backend's maturin is the pinned one of the tools
-# venv, and maturin finds zig there as `python3 -m ziglang` (the venv's bin
-# comes first on PATH).
-dist-python: $(PY_DIST_VENV)/.tools
+# --no-build-isolation: the backend's maturin is the pinned one of the
+# linker's tools venv, whose python runs pip.
+dist-python: $(LINK_TOOLS)
 	mkdir -p $(DIST_DIR) && rm -rf $(DIST_DIR)/stratalog-*.whl $(PY_DIST_WHEELHOUSE)
 	find $(DIST_DIR) -maxdepth 1 -name 'stratalog-*.tar.gz' ! -name 'stratalog-*-linux-*' -delete
-	$(PY_DIST_VENV)/bin/maturin sdist -m $(PY_SRC)/Cargo.toml --out $(DIST_DIR)
-	PATH="$(abspath $(PY_DIST_VENV))/bin:$$PATH" CARGO_TARGET_DIR=$(PY_DIST_TARGET) \
-		CARGO_PROFILE_RELEASE_DEBUG=false \
-		MATURIN_PEP517_ARGS="--zig --compatibility $(PY_MANYLINUX) --target $(shell uname -m)-unknown-linux-gnu" \
-		$(PY_DIST_VENV)/bin/python -m pip wheel --quiet --no-deps --no-build-isolation \
+	$(LINK_VENV)/bin/maturin sdist -m $(PY_SRC)/Cargo.toml --out $(DIST_DIR)
+	PATH="$(abspath $(LINK_VENV))/bin:$$PATH" $(RELEASE_ENV) CARGO_TARGET_DIR=$(PY_DIST_TARGET) \
+		MATURIN_PEP517_ARGS="--compatibility $(PY_MANYLINUX) --target $(HOST)" \
+		$(LINK_VENV)/bin/python -m pip wheel --quiet --no-deps --no-build-isolation --no-cache-dir \
 		--wheel-dir $(PY_DIST_WHEELHOUSE) $(PY_SDIST)
 	cp $(PY_DIST_WHEELHOUSE)/stratalog-$(VERSION)-*.whl $(DIST_DIR)/
 
 # The tier tests of the suite need moto_server from the test tools' venv
 # and Azurite from build/azurite.
-test-dist-python: dist-python $(PY_VENV)/.tools $(AZURITE_DIR)/.tools
+test-dist-python: dist-python $(PY_DIST_VENV)/.tools $(PY_VENV)/.tools $(AZURITE_DIR)/.tools
 	bash tests/dist/python.sh $(DIST_DIR) $(PY_DIST_VENV)
 
 BINDING_TESTS += test-python

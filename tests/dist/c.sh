@@ -5,6 +5,8 @@
 #     include/stratalog.h, lib/libstratalog.so.MAJOR.MINOR.PATCH, the
 #     soname link and libstratalog.so, lib/.debug/ with the debug info,
 #     libstratalog.a and lib/pkgconfig/stratalog.pc, under one top directory;
+#     libstratalog.so needs glibc 2.28 at most and nothing else
+#     (tests/dist/glibc.sh);
 #  2. its stratalog.pc finds the files relative to itself (${pcfiledir}),
 #     so the tarball works wherever it is unpacked;
 #  3. unpacked where the build never was, with PATH=/usr/bin:/bin (no cargo,
@@ -61,6 +63,9 @@ d $TOP/lib/pkgconfig/
 LIST
 sort -k2 -o "$WORK/expected" "$WORK/expected"
 diff -u "$WORK/expected" "$WORK/listing" || fail "the tarball's contents differ (- expected, + tarball)"
+mkdir -p "$WORK/contents"
+tar -C "$WORK/contents" -xzf "$TARBALL" "$TOP/lib/$REALNAME"
+bash "$ROOT/tests/dist/glibc.sh" "$WORK/contents/$TOP/lib/$REALNAME" || fail "libstratalog.so needs more than glibc 2.28"
 
 say "2. a relocatable stratalog.pc"
 # Unpacked somewhere the build never saw: nothing may depend on where the

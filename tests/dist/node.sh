@@ -3,7 +3,8 @@
 # gets it.
 #
 #  1. dist/stratalog-VERSION.tgz holds the prebuilt addon for linux-x64-gnu,
-#     the CommonJS and ESM entry points and both .d.ts files;
+#     the CommonJS and ESM entry points and both .d.ts files; the addon
+#     needs glibc 2.28 at most and nothing else (tests/dist/glibc.sh);
 #  2. `npm install` of it into a fresh project, with env -i PATH=/usr/bin:/bin
 #     (no cargo, no rustc) and a fresh HOME (an empty npm cache), finishes
 #     without a build step and in seconds;
@@ -64,6 +65,9 @@ if (scripts.length) { console.error("install scripts: " + scripts); process.exit
 if (p.version !== process.argv[2]) { console.error(`package.json ${p.version} != header ${process.argv[2]}`); process.exit(1) }
 ' "$WORK/package.json" "$VERSION" || fail "the packed package.json has install scripts or the wrong version"
 echo "$(wc -l <"$WORK/listing") files, with stratalog.linux-x64-gnu.node; no install scripts"
+mkdir -p "$WORK/addon"
+tar -C "$WORK/addon" -xzf "$TARBALL" package/stratalog.linux-x64-gnu.node
+bash "$ROOT/tests/dist/glibc.sh" "$WORK/addon/package/stratalog.linux-x64-gnu.node" || fail "the addon needs more than glibc 2.28"
 
 say "2. npm install of the tarball, PATH=$CLEAN_PATH"
 APP="$WORK/my-app"
