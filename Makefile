@@ -44,13 +44,17 @@ endef
 ## package from PyPI, through maturin's wrapper, in $(LINK_VENV)), linking
 ## against the symbols of glibc 2.28 whatever this machine's glibc. So
 ## every package `make dist` builds loads on any Linux with glibc >= 2.28,
-## as the wheel's manylinux_2_28 tag promises. One linker
-## for all of them also keeps one set of release artefacts: cargo rebuilds
-## everything for a different linker. The C compiler is still the system's.
-## RELEASE_ENV is the environment for a release cargo (or napi, or maturin)
-## build; on a host other than Linux with glibc it is empty.
+## as the wheel's manylinux_2_28 tag promises. One linker for all of them
+## also keeps one set of release artefacts: cargo rebuilds everything for a
+## different linker. The C compiler is still the system's. RELEASE_ENV is
+## the environment for a release cargo (or napi, or maturin) build.
+## PORTABLE=0 (or a host other than Linux with glibc) links with the
+## system's linker instead, with no Python needed: for `make install` on a
+## machine without python3-venv, whose library then needs this machine's
+## glibc. `make test` checks the packages for glibc 2.28, so not with it.
+PORTABLE ?= 1
 LINK_VENV := build/link-venv
-ifneq ($(filter %-linux-gnu,$(HOST)),)
+ifeq ($(PORTABLE):$(if $(filter %-linux-gnu,$(HOST)),glibc),1:glibc)
 RELEASE_LINKER := $(CURDIR)/tools/link/cc
 LINK_TOOLS := $(LINK_VENV)/.tools
 RELEASE_ENV := CARGO_TARGET_$(shell echo '$(HOST)' | tr 'a-z-' 'A-Z_')_LINKER=$(RELEASE_LINKER)
