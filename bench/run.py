@@ -233,6 +233,15 @@ def prepare() -> None:
 # ---------------------------------------------------------------- formatting
 
 
+def upload_puts(v) -> str:
+    """What a `sync_tier` puts besides the segments the upload rate counts."""
+    mb, puts = v("tier", "tier/upload-put-mb"), v("tier", "tier/upload-puts")
+    also = "their indexes, the manifest and the log's tiles, one hash tile and one entry bundle per 256 events"
+    if mb is None or puts is None:
+        return f"it also puts {also}"
+    return f"it puts {puts:,.0f} objects, {mb:,.0f} MB in all: the segments, {also}"
+
+
 def fmt_rate(v: float | None) -> str:
     if v is None:
         return "n/a"
@@ -527,7 +536,8 @@ class Report:
                 v("tier", "tier/append/cpu-alone"), v("tier", "tier/append/cpu-tiered"),
                 v("tier", "tier/append/cpu-server")))
             + " |",
-            f"| `sync_tier` upload of the sealed segments | {mb(up)}{pct(up, raw_put)} |",
+            f"| `sync_tier` upload of the sealed segments (MB/s of segments; {upload_puts(v)}) | "
+            f"{mb(up)}{pct(up, raw_put)} |",
             f"| raw put of the same objects | {mb(raw_put)} |",
             f"| `verify` straight from the bucket (no local store) | {mb(ver)}{pct(ver, raw_get)} |",
             f"| raw get of the same objects | {mb(raw_get)} |",
