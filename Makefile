@@ -274,7 +274,6 @@ test-dist-c: dist-c
 ## for 10 GiB; it needs that much free disk).
 BENCH_VENV := build/bench-venv
 BENCH_NODE := build/bench/node
-PYTHON3 ?= python3
 NPM ?= npm
 NPM_FLAGS ?= --no-audit --no-fund --engine-strict
 

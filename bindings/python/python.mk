@@ -103,8 +103,9 @@ $(PY_DIST_VENV)/.tools: $(PY_SRC)/requirements-dist.txt
 	$(call tools_venv,$(PY_DIST_VENV),$<)
 
 # --no-build-isolation: the backend's maturin is the pinned one of the
-# linker's tools venv, whose python runs pip.
-dist-python: $(LINK_TOOLS)
+# linker's tools venv, whose python runs pip (that venv is needed even
+# with PORTABLE=0, whose wheel then fails maturin's manylinux_2_28 check).
+dist-python: $(LINK_VENV)/.tools
 	mkdir -p $(DIST_DIR) && rm -rf $(DIST_DIR)/stratalog-*.whl $(PY_DIST_WHEELHOUSE)
 	find $(DIST_DIR) -maxdepth 1 -name 'stratalog-*.tar.gz' ! -name 'stratalog-*-linux-*' -delete
 	$(LINK_VENV)/bin/maturin sdist -m $(PY_SRC)/Cargo.toml --out $(DIST_DIR)
