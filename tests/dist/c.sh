@@ -6,7 +6,8 @@
 #     soname link and libstratalog.so, lib/.debug/ with the debug info,
 #     libstratalog.a and lib/pkgconfig/stratalog.pc, under one top directory;
 #     libstratalog.so needs glibc 2.28 at most and nothing else
-#     (tests/dist/glibc.sh);
+#     (tests/dist/glibc.sh, which must refuse two libraries that call
+#     glibc's gettid(), from 2.30);
 #  2. its stratalog.pc finds the files relative to itself (${pcfiledir}),
 #     so the tarball works wherever it is unpacked;
 #  3. unpacked where the build never was, with PATH=/usr/bin:/bin (no cargo,
@@ -66,6 +67,22 @@ diff -u "$WORK/expected" "$WORK/listing" || fail "the tarball's contents differ 
 mkdir -p "$WORK/contents"
 tar -C "$WORK/contents" -xzf "$TARBALL" "$TOP/lib/$REALNAME"
 bash "$ROOT/tests/dist/glibc.sh" "$WORK/contents/$TOP/lib/$REALNAME" || fail "libstratalog.so needs more than glibc 2.28"
+# The check refuses what it must: a library that calls glibc's gettid()
+# (glibc 2.30), linked by this machine's cc (a versioned symbol, newer than
+# 2.28) and by the release linker (against 2.28's symbols: unversioned).
+printf '#include <unistd.h>\nint gettid(void);\nint ids(void) { return getpid() + gettid(); }\n' >"$WORK/gettid.c"
+cc -shared -fPIC -o "$WORK/libnewer.so" "$WORK/gettid.c"
+linked=("$WORK/libnewer.so")
+if [[ -x "$ROOT/build/link-venv/bin/maturin" ]]; then
+    "$ROOT/tools/link/cc" -shared -fPIC -o "$WORK/libunversioned.so" "$WORK/gettid.c"
+    linked+=("$WORK/libunversioned.so")
+fi
+for lib in "${linked[@]}"; do
+    if bash "$ROOT/tests/dist/glibc.sh" "$lib" 2>"$WORK/refused"; then
+        fail "tests/dist/glibc.sh passed $(basename "$lib"), which calls gettid()"
+    fi
+    echo "refused as it should be: $(cat "$WORK/refused")"
+done
 
 say "2. a relocatable stratalog.pc"
 # Unpacked somewhere the build never saw: nothing may depend on where the

@@ -18,7 +18,7 @@ LIB="${1:?usage: glibc.sh LIBRARY [PROVIDED_BY_HOST]}"
 HOST_SYMBOLS="${2:-}"
 fail() { echo "glibc.sh: $(basename "$LIB"): $*" >&2; exit 1; }
 
-newest="$(objdump -T "$LIB" | grep -oE 'GLIBC_2\.[0-9]+' | sort -uV | tail -n 1)"
+newest="$(objdump -T "$LIB" | { grep -oE 'GLIBC_2\.[0-9]+' || true; } | sort -uV | tail -n 1)"
 [[ -n "$newest" ]] || fail "no glibc symbol versions at all"
 ((${newest#GLIBC_2.} <= 28)) || fail "needs $newest, newer than glibc 2.28"
 
