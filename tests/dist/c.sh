@@ -6,8 +6,8 @@
 #     soname link and libstratalog.so, lib/.debug/ with the debug info,
 #     libstratalog.a and lib/pkgconfig/stratalog.pc, under one top directory;
 #     libstratalog.so needs glibc 2.28 at most and nothing else
-#     (tests/dist/glibc.sh, which must refuse two libraries that call
-#     glibc's gettid(), from 2.30);
+#     (tests/dist/glibc.sh, which must refuse, each for its reason,
+#     libraries built to break each of its rules);
 #  2. its stratalog.pc finds the files relative to itself (${pcfiledir}),
 #     so the tarball works wherever it is unpacked;
 #  3. unpacked where the build never was, with PATH=/usr/bin:/bin (no cargo,
@@ -67,20 +67,29 @@ diff -u "$WORK/expected" "$WORK/listing" || fail "the tarball's contents differ 
 mkdir -p "$WORK/contents"
 tar -C "$WORK/contents" -xzf "$TARBALL" "$TOP/lib/$REALNAME"
 bash "$ROOT/tests/dist/glibc.sh" "$WORK/contents/$TOP/lib/$REALNAME" || fail "libstratalog.so needs more than glibc 2.28"
-# The check refuses what it must: a library that calls glibc's gettid()
-# (glibc 2.30), linked by this machine's cc (a versioned symbol, newer than
-# 2.28) and by the release linker (against 2.28's symbols: unversioned).
+# The check refuses what it must, each for its own reason: a library that
+# calls glibc's gettid() (glibc 2.30) linked by this machine's cc (a
+# versioned symbol newer than 2.28) and by the release linker (against
+# 2.28's symbols: unversioned); one that needs libgcc_s (not glibc's);
+# one with no glibc symbol versions at all.
 printf '#include <unistd.h>\nint gettid(void);\nint ids(void) { return getpid() + gettid(); }\n' >"$WORK/gettid.c"
+printf '#include <unistd.h>\nint id(void) { return getpid(); }\n' >"$WORK/getpid.c"
+printf 'int one(void) { return 1; }\n' >"$WORK/plain.c"
 cc -shared -fPIC -o "$WORK/libnewer.so" "$WORK/gettid.c"
-linked=("$WORK/libnewer.so")
+cc -shared -fPIC -o "$WORK/libgcc-s.so" "$WORK/getpid.c" -Wl,--no-as-needed -lgcc_s
+cc -shared -fPIC -nostdlib -o "$WORK/libunbound.so" "$WORK/plain.c"
+refusals=("libnewer.so:needs GLIBC_2.30" "libgcc-s.so:needs libraries beyond glibc: libgcc_s.so.1"
+    "libunbound.so:no glibc symbol versions")
 if [[ -x "$ROOT/build/link-venv/bin/maturin" ]]; then
     "$ROOT/tools/link/cc" -shared -fPIC -o "$WORK/libunversioned.so" "$WORK/gettid.c"
-    linked+=("$WORK/libunversioned.so")
+    refusals+=("libunversioned.so:needs symbols no glibc 2.28 library provides: gettid")
 fi
-for lib in "${linked[@]}"; do
+for refusal in "${refusals[@]}"; do
+    lib="$WORK/${refusal%%:*}"
     if bash "$ROOT/tests/dist/glibc.sh" "$lib" 2>"$WORK/refused"; then
-        fail "tests/dist/glibc.sh passed $(basename "$lib"), which calls gettid()"
+        fail "tests/dist/glibc.sh passed $(basename "$lib")"
     fi
+    grep -qF "${refusal#*:}" "$WORK/refused" || fail "tests/dist/glibc.sh refused $(basename "$lib") for another reason: $(cat "$WORK/refused")"
     echo "refused as it should be: $(cat "$WORK/refused")"
 done
 
