@@ -1,4 +1,5 @@
-//! Many chain steps at once, for readers that check a run of records.
+//! Many hashes at once: chain steps for readers that check a run of
+//! records, and the nodes of one level of a Merkle tree.
 //!
 //! A writer extends the chain one event after another: each hash is the
 //! next one's input. A reader need not: every record carries the hash it
@@ -13,8 +14,11 @@
 //! block. `shani_x4` is that kernel; this module feeds it whole messages
 //! of any lengths, a lane taking the next message as soon as its own ends.
 //! Without SHA-NI (or off x86-64), each message goes through `chain_step`.
+//!
+//! A tree level's nodes need no chain argument: they are independent by
+//! construction, so `sha256_padded_x4` just hashes four at a time.
 
-use super::message::{digest_of, ChainMessage, SHA256_IV};
+use super::message::{digest_of, sha256_padded, Block, ChainMessage, SHA256_IV};
 use super::{chain_step, Hash};
 
 /// One event to hash: the chain hash its record links to, its offset and
@@ -38,6 +42,23 @@ pub fn chain_steps(links: &[Link<'_>], out: &mut Vec<Hash>) {
             .iter()
             .map(|l| chain_step(l.prev, l.offset, l.payload)),
     );
+}
+
+/// SHA-256 of four messages already padded into `N` blocks each, side by
+/// side on SHA-NI where the CPU has it. A Merkle tree's nodes come in
+/// such fours: every level of a chunk is a row of two-block messages.
+pub(crate) fn sha256_padded_x4<const N: usize>(messages: &[[Block; N]; 4]) -> [Hash; 4] {
+    #[cfg(target_arch = "x86_64")]
+    if super::shani_x4::available() {
+        use super::shani_x4::{compress_x4, LANES};
+        const { assert!(LANES == 4) };
+        let mut states = [SHA256_IV; LANES];
+        for i in 0..N {
+            compress_x4(&mut states, messages.each_ref().map(|m| &m[i]));
+        }
+        return states.map(digest_of);
+    }
+    messages.each_ref().map(|m| sha256_padded(m))
 }
 
 /// A message in a lane: which link, its blocks, and how many are done.

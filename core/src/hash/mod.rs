@@ -10,6 +10,7 @@ use std::str::FromStr;
 
 use crate::error::Error;
 
+pub(crate) use lanes::sha256_padded_x4;
 pub use lanes::{chain_steps, Link};
 use message::ChainMessage;
 pub(crate) use message::{sha256_padded, Block};

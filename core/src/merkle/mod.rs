@@ -16,7 +16,7 @@ pub mod verify;
 
 use sha2::{Digest, Sha256};
 
-use crate::hash::{sha256_padded, Block, Hash};
+use crate::hash::{sha256_padded, sha256_padded_x4, Block, Hash};
 
 /// Bytes of one leaf's data: the offset and the chain hash after it.
 pub const LEAF_DATA_LEN: usize = 40;
@@ -54,6 +54,11 @@ pub fn event_leaf_hash(offset: u64, chain_hash: &Hash) -> Hash {
 /// the two padded blocks of its 65-byte message go straight to the
 /// compression function (the same SHA-256, without the buffering).
 pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
+    sha256_padded(&node_message(left, right))
+}
+
+/// The padded blocks of a node's message.
+fn node_message(left: &Hash, right: &Hash) -> [Block; 2] {
     let mut blocks = [Block::default(); 2];
     blocks[0][0] = 1;
     blocks[0][1..33].copy_from_slice(left);
@@ -61,7 +66,24 @@ pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
     blocks[1][0] = right[31];
     blocks[1][1] = 0x80;
     blocks[1][56..].copy_from_slice(&(65u64 * 8).to_be_bytes());
-    sha256_padded(&blocks)
+    blocks
+}
+
+/// The level above `children` (node hashes side by side, an even number):
+/// `parents[i] = node_hash(children[2i], children[2i + 1])`. The nodes of
+/// a level are independent, so they are hashed four at a time
+/// (`sha256_padded_x4`): a proof expands a whole chunk, 63 nodes.
+pub fn node_hashes(children: &[Hash], parents: &mut [Hash]) {
+    debug_assert_eq!(children.len(), 2 * parents.len());
+    let whole = parents.len() / 4 * 4;
+    let (by_four, rest) = parents.split_at_mut(whole);
+    for (four, eight) in by_four.chunks_exact_mut(4).zip(children.chunks_exact(8)) {
+        let messages = std::array::from_fn(|i| node_message(&eight[2 * i], &eight[2 * i + 1]));
+        four.copy_from_slice(&sha256_padded_x4(&messages));
+    }
+    for (parent, pair) in rest.iter_mut().zip(children.chunks_exact(2).skip(whole)) {
+        *parent = node_hash(&pair[0], &pair[1]);
+    }
 }
 
 /// The root of the empty tree: `SHA-256("")`.
@@ -115,6 +137,25 @@ mod tests {
             let mut message = vec![0u8];
             message.extend_from_slice(&data);
             assert_eq!(leaf_hash(&data), <Hash>::from(Sha256::digest(&message)));
+        }
+    }
+
+    #[test]
+    fn node_hashes_are_node_hash_of_each_pair() {
+        // Every count around the groups of four, so whole groups, the
+        // ones left over, and both together are all checked.
+        let children: Vec<Hash> = (0..38u8)
+            .map(|i| std::array::from_fn(|j| i.wrapping_mul(37) ^ (j as u8).wrapping_mul(11)))
+            .collect();
+        for parents_len in 0..=19 {
+            let kids = &children[..2 * parents_len];
+            let mut parents = vec![[0xeeu8; 32]; parents_len];
+            node_hashes(kids, &mut parents);
+            let expected: Vec<Hash> = kids
+                .chunks_exact(2)
+                .map(|p| node_hash(&p[0], &p[1]))
+                .collect();
+            assert_eq!(parents, expected, "{parents_len} parents");
         }
     }
 

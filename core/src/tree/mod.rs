@@ -49,9 +49,8 @@ fn expand(leaves: &[Hash]) -> Box<[Hash; EXPANDED]> {
     all[..CHUNK as usize].copy_from_slice(leaves);
     for level in 1..=CHUNK_LEVEL {
         let (below, at) = (level_start(level - 1), level_start(level));
-        for i in 0..(CHUNK as usize >> level) {
-            all[at + i] = node_hash(&all[below + 2 * i], &all[below + 2 * i + 1]);
-        }
+        let (children, parents) = all.split_at_mut(at);
+        merkle::node_hashes(&children[below..], &mut parents[..CHUNK as usize >> level]);
     }
     all
 }
