@@ -840,8 +840,8 @@ enum stratalog_status stratalog_iter_new(const struct stratalog_store *store,
 /**
  * Advances the iterator. On success `*has_event` says whether there was an
  * event; if so `*offset`, `*data` and `*len` describe it. The bytes belong to
- * the iterator and stay valid until the next stratalog_iter_next() or
- * stratalog_iter_free() on it; `*data` is never NULL. After the last event,
+ * the iterator and stay valid until the next stratalog_iter_next(),
+ * stratalog_iter_next_batch() or stratalog_iter_free() on it; `*data` is never NULL. After the last event,
  * or after a failure, every call returns OK with `*has_event` false.
  *
  * Errors: NULL_ARGUMENT, OFFSET_OUT_OF_RANGE, CORRUPTION, CHAIN_MISMATCH, IO.
@@ -857,13 +857,48 @@ enum stratalog_status stratalog_iter_next(struct stratalog_iter *iter,
                                           size_t *len);
 
 /**
+ * Advances the iterator by up to `max_events` events in one call, for
+ * callers that pay for each call (a language binding that lets go of its
+ * interpreter's lock around every one). On success `*count` events were
+ * read, 0 after the last one: event i has offset `*first_offset + i` (a
+ * stream's offsets have no gaps) and its bytes are at `data[i]`, `lens[i]`
+ * long, never NULL. The bytes belong to the iterator and stay valid until
+ * the next stratalog_iter_next(), stratalog_iter_next_batch() or
+ * stratalog_iter_free() on it. The batch also ends after the event that
+ * brings its bytes to `max_bytes` or more, so it holds little memory
+ * whatever the events' sizes. At the end `*first_offset` is the offset the
+ * next event will have (after stratalog_iter_extend()).
+ *
+ * A failure met after the batch's first event ends the batch there: the
+ * call returns the events before it, and the next call reports it. So the
+ * events and the error are exactly those stratalog_iter_next() gives one
+ * at a time. After a failure every call returns OK with `*count` 0.
+ *
+ * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (`max_events` 0),
+ * OFFSET_OUT_OF_RANGE, CORRUPTION, CHAIN_MISMATCH, IO.
+ *
+ * # Safety
+ * `iter` is NULL or a live iterator used by this thread only; `count` and
+ * `first_offset` are NULL or writable; `data` and `lens` are NULL or point
+ * to `max_events` writable elements each.
+ */
+enum stratalog_status stratalog_iter_next_batch(struct stratalog_iter *iter,
+                                                size_t max_events,
+                                                uint64_t max_bytes,
+                                                size_t *count,
+                                                uint64_t *first_offset,
+                                                const uint8_t **data,
+                                                size_t *lens);
+
+/**
  * Takes `iter` on to its stream's head as it is now, from where it
  * stopped: what a follower calls after stratalog_wait() says the stream
  * grew, instead of making a new iterator. It goes on verifying the chain
  * from its own position (a new iterator starts again from the nearest
  * checkpoint); an iterator that cannot (it failed, or was made at the
- * stream's end) starts afresh at its next offset. The bytes of its last
- * event stay valid until the next stratalog_iter_next().
+ * stream's end) starts afresh at its next offset. The bytes it handed out
+ * last stay valid until its next stratalog_iter_next() or
+ * stratalog_iter_next_batch().
  *
  * Errors: NULL_ARGUMENT, CORRUPTION, CHAIN_MISMATCH, IO, CLOSED.
  *

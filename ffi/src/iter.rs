@@ -3,7 +3,7 @@
 use stratalog_core::{Bytes, EventIter};
 
 use crate::args;
-use crate::error::{guard, guard_value, stratalog_status};
+use crate::error::{guard, guard_value, stratalog_status, Fail};
 use crate::events::data_ptr;
 use crate::store::{self as handle, stratalog_store};
 
@@ -17,7 +17,11 @@ use crate::store::{self as handle, stratalog_store};
 #[derive(Debug)]
 pub struct stratalog_iter {
     iter: EventIter,
-    current: Option<Bytes>,
+    /// The events the last call handed out, alive until the next call.
+    held: Vec<Bytes>,
+    /// A failure a batch met after its first event: the batch returns
+    /// the events before it, the next call reports it.
+    failed: Option<stratalog_core::Error>,
 }
 
 /// Makes an iterator over `stream` from offset `start`, positioned and
@@ -48,7 +52,8 @@ pub unsafe extern "C" fn stratalog_iter_new(
             out,
             stratalog_iter {
                 iter,
-                current: None,
+                held: Vec::new(),
+                failed: None,
             },
         );
         Ok(())
@@ -57,8 +62,8 @@ pub unsafe extern "C" fn stratalog_iter_new(
 
 /// Advances the iterator. On success `*has_event` says whether there was an
 /// event; if so `*offset`, `*data` and `*len` describe it. The bytes belong to
-/// the iterator and stay valid until the next stratalog_iter_next() or
-/// stratalog_iter_free() on it; `*data` is never NULL. After the last event,
+/// the iterator and stay valid until the next stratalog_iter_next(),
+/// stratalog_iter_next_batch() or stratalog_iter_free() on it; `*data` is never NULL. After the last event,
 /// or after a failure, every call returns OK with `*has_event` false.
 ///
 /// Errors: NULL_ARGUMENT, OFFSET_OUT_OF_RANGE, CORRUPTION, CHAIN_MISMATCH, IO.
@@ -85,7 +90,10 @@ pub unsafe extern "C" fn stratalog_iter_next(
                 args::out(len, "len")?,
             )
         };
-        it.current = None;
+        it.held.clear();
+        if let Some(e) = it.failed.take() {
+            return Err(e.into());
+        }
         match it.iter.next() {
             None => {
                 has_event.write(false);
@@ -97,10 +105,89 @@ pub unsafe extern "C" fn stratalog_iter_next(
                 offset.write(at);
                 data.write(data_ptr(&event));
                 len.write(event.len());
-                it.current = Some(event);
+                it.held.push(event);
                 Ok(())
             }
         }
+    })
+}
+
+/// Advances the iterator by up to `max_events` events in one call, for
+/// callers that pay for each call (a language binding that lets go of its
+/// interpreter's lock around every one). On success `*count` events were
+/// read, 0 after the last one: event i has offset `*first_offset + i` (a
+/// stream's offsets have no gaps) and its bytes are at `data[i]`, `lens[i]`
+/// long, never NULL. The bytes belong to the iterator and stay valid until
+/// the next stratalog_iter_next(), stratalog_iter_next_batch() or
+/// stratalog_iter_free() on it. The batch also ends after the event that
+/// brings its bytes to `max_bytes` or more, so it holds little memory
+/// whatever the events' sizes. At the end `*first_offset` is the offset the
+/// next event will have (after stratalog_iter_extend()).
+///
+/// A failure met after the batch's first event ends the batch there: the
+/// call returns the events before it, and the next call reports it. So the
+/// events and the error are exactly those stratalog_iter_next() gives one
+/// at a time. After a failure every call returns OK with `*count` 0.
+///
+/// Errors: NULL_ARGUMENT, INVALID_ARGUMENT (`max_events` 0),
+/// OFFSET_OUT_OF_RANGE, CORRUPTION, CHAIN_MISMATCH, IO.
+///
+/// # Safety
+/// `iter` is NULL or a live iterator used by this thread only; `count` and
+/// `first_offset` are NULL or writable; `data` and `lens` are NULL or point
+/// to `max_events` writable elements each.
+#[no_mangle]
+pub unsafe extern "C" fn stratalog_iter_next_batch(
+    iter: *mut stratalog_iter,
+    max_events: usize,
+    max_bytes: u64,
+    count: *mut usize,
+    first_offset: *mut u64,
+    data: *mut *const u8,
+    lens: *mut usize,
+) -> stratalog_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let (it, count, first_offset, data, lens) = unsafe {
+            (
+                args::object_mut(iter, "iter")?,
+                args::out(count, "count")?,
+                args::out(first_offset, "first_offset")?,
+                args::out_array(data, max_events, "data")?,
+                args::out_array(lens, max_events, "lens")?,
+            )
+        };
+        if max_events == 0 {
+            return Err(Fail::invalid("max_events must be at least 1"));
+        }
+        it.held.clear();
+        if let Some(e) = it.failed.take() {
+            return Err(e.into());
+        }
+        let mut first = None;
+        let mut bytes = 0u64;
+        while it.held.len() < max_events && bytes < max_bytes.max(1) {
+            match it.iter.next() {
+                None => break,
+                Some(Ok((at, event))) => {
+                    first.get_or_insert(at);
+                    bytes = bytes.saturating_add(event.len() as u64);
+                    it.held.push(event);
+                }
+                Some(Err(e)) if it.held.is_empty() => return Err(e.into()),
+                Some(Err(e)) => {
+                    it.failed = Some(e);
+                    break;
+                }
+            }
+        }
+        for (i, event) in it.held.iter().enumerate() {
+            data.write(i, data_ptr(event));
+            lens.write(i, event.len());
+        }
+        count.write(it.held.len());
+        first_offset.write(first.unwrap_or_else(|| it.iter.next_offset()));
+        Ok(())
     })
 }
 
@@ -109,8 +196,9 @@ pub unsafe extern "C" fn stratalog_iter_next(
 /// grew, instead of making a new iterator. It goes on verifying the chain
 /// from its own position (a new iterator starts again from the nearest
 /// checkpoint); an iterator that cannot (it failed, or was made at the
-/// stream's end) starts afresh at its next offset. The bytes of its last
-/// event stay valid until the next stratalog_iter_next().
+/// stream's end) starts afresh at its next offset. The bytes it handed out
+/// last stay valid until its next stratalog_iter_next() or
+/// stratalog_iter_next_batch().
 ///
 /// Errors: NULL_ARGUMENT, CORRUPTION, CHAIN_MISMATCH, IO, CLOSED.
 ///

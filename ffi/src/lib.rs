@@ -62,7 +62,7 @@ pub use head::{
 };
 pub use iter::{
     stratalog_iter, stratalog_iter_extend, stratalog_iter_free, stratalog_iter_new,
-    stratalog_iter_next,
+    stratalog_iter_next, stratalog_iter_next_batch,
 };
 pub use last_error::{
     stratalog_last_error, stratalog_last_error_detail, stratalog_last_error_offsets,

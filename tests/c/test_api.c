@@ -1136,9 +1136,177 @@ static void test_flipped_byte_in_sealed_segment_is_found(void)
     stratalog_status st = stratalog_verify(s, 9, &report);
     CHECK(st == STRATALOG_STATUS_CORRUPTION || st == STRATALOG_STATUS_CHAIN_MISMATCH);
     CHECK(report.failed_offset == 2);
+    /* Iterated one event at a time and in batches, the damaged stream
+     * gives the same events and then the same failure, at offset 2. */
+    uint64_t single_events = 0, single_failed_at = UINT64_MAX;
+    stratalog_status single_status = STRATALOG_STATUS_OK;
+    stratalog_iter *it = NULL;
+    CHECK_OK(stratalog_iter_new(s, 9, 0, &it));
+    for (;;) {
+        bool has = false;
+        uint64_t at = 0;
+        const uint8_t *data = NULL;
+        size_t len = 0;
+        single_status = stratalog_iter_next(it, &has, &at, &data, &len);
+        if (single_status != STRATALOG_STATUS_OK) {
+            stratalog_error_detail d;
+            CHECK(stratalog_last_error_detail(&d));
+            single_failed_at = d.offset;
+            break;
+        }
+        if (!has)
+            break;
+        CHECK(at == single_events && len == 100);
+        single_events++;
+    }
+    stratalog_iter_free(it);
+    CHECK(single_status == STRATALOG_STATUS_CORRUPTION ||
+          single_status == STRATALOG_STATUS_CHAIN_MISMATCH);
+    CHECK(single_failed_at == 2 && single_events == 2);
+
+    uint64_t batch_events = 0, batch_failed_at = UINT64_MAX;
+    stratalog_status batch_status = STRATALOG_STATUS_OK;
+    it = NULL;
+    CHECK_OK(stratalog_iter_new(s, 9, 0, &it));
+    for (;;) {
+        const uint8_t *data[64];
+        size_t lens[64];
+        size_t count = 0;
+        uint64_t first = 0;
+        batch_status = stratalog_iter_next_batch(it, 64, UINT64_MAX, &count, &first, data, lens);
+        if (batch_status != STRATALOG_STATUS_OK) {
+            stratalog_error_detail d;
+            CHECK(stratalog_last_error_detail(&d));
+            batch_failed_at = d.offset;
+            break;
+        }
+        if (count == 0)
+            break;
+        CHECK(first == batch_events);
+        for (size_t i = 0; i < count; i++)
+            CHECK(lens[i] == 100 && data[i][0] == 'a' + (first + i) % 26);
+        batch_events += count;
+    }
+    CHECK(batch_status == single_status && batch_failed_at == single_failed_at);
+    CHECK(batch_events == single_events);
+    /* After the failure: the end, every time. */
+    size_t count = 99;
+    uint64_t first = 0;
+    const uint8_t *data[4];
+    size_t lens[4];
+    CHECK_OK(stratalog_iter_next_batch(it, 4, UINT64_MAX, &count, &first, data, lens));
+    CHECK(count == 0);
+    stratalog_iter_free(it);
+
     /* Appends to the intact tail still work; verification still fails. */
     CHECK_OK(append_text(s, 9, "tail", NULL));
     CHECK(stratalog_verify(s, 9, NULL) != STRATALOG_STATUS_OK);
+    stratalog_close(s);
+}
+
+/* stratalog_iter_next_batch: the same events as stratalog_iter_next, in
+ * batches bounded by count and by bytes, mixed freely with single steps,
+ * taken on by stratalog_iter_extend; bad arguments leave the outputs as
+ * they were. */
+static void test_iter_next_batch(void)
+{
+    char path[4200];
+    fresh_path(path, sizeof path, "iter-batch");
+    stratalog_options o = small_options();
+    stratalog_store *s = NULL;
+    CHECK_OK(stratalog_open(path, &o, &s));
+    if (s == NULL)
+        return;
+    for (uint64_t i = 0; i < 200; i++) {
+        char text[256];
+        numbered_event(i, text, sizeof text);
+        CHECK_OK(append_text(s, 1, text, NULL));
+    }
+
+    enum { MAX = 7 };
+    const uint8_t *data[MAX];
+    size_t lens[MAX];
+    size_t count = 99;
+    uint64_t first = 0;
+    stratalog_iter *it = NULL;
+    CHECK_OK(stratalog_iter_new(s, 1, 3, &it));
+    uint64_t expect = 3;
+    size_t batches = 0;
+    for (;;) {
+        CHECK_OK(stratalog_iter_next_batch(it, MAX, UINT64_MAX, &count, &first, data, lens));
+        CHECK(count <= MAX);
+        if (count == 0)
+            break;
+        batches++;
+        CHECK(first == expect);
+        for (size_t i = 0; i < count; i++) {
+            char want[256];
+            numbered_event(first + i, want, sizeof want);
+            CHECK(data[i] != NULL && lens[i] == strlen(want) && memcmp(data[i], want, lens[i]) == 0);
+        }
+        expect += count;
+    }
+    CHECK(expect == 200);
+    CHECK(batches == (200 - 3 + MAX - 1) / MAX); /* full batches, whatever the segments */
+    CHECK(first == 200); /* at the end: the next offset */
+    count = 99;
+    CHECK_OK(stratalog_iter_next_batch(it, MAX, UINT64_MAX, &count, &first, data, lens));
+    CHECK(count == 0);
+
+    /* The stream grows; extend takes the iterator on, batch or single. */
+    CHECK_OK(append_text(s, 1, "two hundred", NULL));
+    CHECK_OK(append_text(s, 1, "two hundred and one", NULL));
+    CHECK_OK(stratalog_iter_extend(s, it));
+    CHECK_OK(stratalog_iter_next_batch(it, MAX, UINT64_MAX, &count, &first, data, lens));
+    CHECK(count == 2 && first == 200);
+    CHECK(count == 2 && lens[1] == 19 && memcmp(data[1], "two hundred and one", 19) == 0);
+    stratalog_iter_free(it);
+
+    /* max_bytes: a batch ends after the event that reaches it, and holds
+     * at least one. */
+    it = NULL;
+    CHECK_OK(stratalog_iter_new(s, 1, 0, &it));
+    size_t want_lens[3];
+    for (uint64_t i = 0; i < 3; i++) {
+        char want[256];
+        numbered_event(i, want, sizeof want);
+        want_lens[i] = strlen(want);
+    }
+    CHECK_OK(stratalog_iter_next_batch(it, MAX, 1, &count, &first, data, lens));
+    CHECK(count == 1 && first == 0 && lens[0] == want_lens[0]);
+    CHECK_OK(stratalog_iter_next_batch(it, MAX, want_lens[1] + 1, &count, &first, data, lens));
+    CHECK(count == 2 && first == 1);
+    /* A single step goes on where the batch stopped, and a batch after it. */
+    bool has = false;
+    uint64_t at = 0;
+    const uint8_t *one = NULL;
+    size_t one_len = 0;
+    CHECK_OK(stratalog_iter_next(it, &has, &at, &one, &one_len));
+    CHECK(has && at == 3);
+    CHECK_OK(stratalog_iter_next_batch(it, 1, UINT64_MAX, &count, &first, data, lens));
+    CHECK(count == 1 && first == 4);
+
+    /* Bad arguments: a status, and the outputs untouched. */
+    count = 99;
+    first = 77;
+    CHECK_STATUS(stratalog_iter_next_batch(it, 0, UINT64_MAX, &count, &first, data, lens),
+                 STRATALOG_STATUS_INVALID_ARGUMENT);
+    CHECK(count == 99 && first == 77);
+    CHECK_STATUS(stratalog_iter_next_batch(NULL, MAX, UINT64_MAX, &count, &first, data, lens),
+                 STRATALOG_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(stratalog_iter_next_batch(it, MAX, UINT64_MAX, NULL, &first, data, lens),
+                 STRATALOG_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(stratalog_iter_next_batch(it, MAX, UINT64_MAX, &count, NULL, data, lens),
+                 STRATALOG_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(stratalog_iter_next_batch(it, MAX, UINT64_MAX, &count, &first, NULL, lens),
+                 STRATALOG_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(stratalog_iter_next_batch(it, MAX, UINT64_MAX, &count, &first, data, NULL),
+                 STRATALOG_STATUS_NULL_ARGUMENT);
+    CHECK(count == 99 && first == 77);
+    /* None of them moved the iterator. */
+    CHECK_OK(stratalog_iter_next_batch(it, 1, UINT64_MAX, &count, &first, data, lens));
+    CHECK(count == 1 && first == 5);
+    stratalog_iter_free(it);
     stratalog_close(s);
 }
 
@@ -2218,6 +2386,7 @@ int main(int argc, char **argv)
     run_test("cursors", test_cursors);
     run_test("proofs", test_proofs);
     run_test("iter_extend", test_iter_extend);
+    run_test("iter_next_batch", test_iter_next_batch);
     run_test("prune_and_backup", test_prune_and_backup);
     run_test("timestamps", test_timestamps);
     run_test("tier_options_and_errors", test_tier_options_and_errors);

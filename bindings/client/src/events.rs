@@ -69,16 +69,41 @@ impl Drop for Events {
 
 /// A lazy iterator over one stream's events, reading a bounded window at a
 /// time. Used by one thread at a time (`&mut self`).
+///
+/// It asks the library for events a batch at a time
+/// (`stratalog_iter_next_batch`) and hands them out one by one, so a
+/// caller that pays for each library call (Python releases the GIL around
+/// it) pays once per batch: [`Iter::has_buffered`] says whether the next
+/// event needs a call.
 #[derive(Debug)]
 pub struct Iter {
     raw: NonNull<stratalog_iter>,
+    ahead: Ahead,
 }
 
+/// Events of the last batch not yet handed out.
+#[derive(Debug, Default)]
+struct Ahead {
+    first_offset: u64,
+    /// Pointers into the library's iterator, valid until its next call,
+    /// which only `Iter::next_event` makes, once these are handed out.
+    data: Vec<*const u8>,
+    lens: Vec<usize>,
+    count: usize,
+    next: usize,
+}
+
+/// Events per batch: enough that a call's cost vanishes per event.
+const AHEAD_EVENTS: usize = 256;
+/// Bytes per batch (the library's read window): the memory a batch keeps.
+const AHEAD_BYTES: u64 = 256 << 10;
+
 // SAFETY: an iterator may move between threads; `&mut self` on `next`
-// keeps it to one at a time, as the library requires.
+// keeps it to one at a time, as the library requires. The pointers it
+// holds are into the library's iterator, which moves with it.
 unsafe impl Send for Iter {}
-// SAFETY: no method takes `&self`: a shared reference can do nothing with
-// the iterator, so sharing one between threads is harmless.
+// SAFETY: no method takes `&self` but `has_buffered`, which reads two
+// counters: a shared reference can do nothing else with the iterator.
 unsafe impl Sync for Iter {}
 
 impl Iter {
@@ -86,7 +111,14 @@ impl Iter {
     /// `raw` is NULL or an iterator the caller owns and hands over.
     pub(crate) unsafe fn from_raw(raw: *mut stratalog_iter) -> Result<Iter> {
         NonNull::new(raw)
-            .map(|raw| Iter { raw })
+            .map(|raw| Iter {
+                raw,
+                ahead: Ahead {
+                    data: vec![std::ptr::null(); AHEAD_EVENTS],
+                    lens: vec![0; AHEAD_EVENTS],
+                    ..Ahead::default()
+                },
+            })
             .ok_or_else(|| Error::new(stratalog_status::Panic, "iter_new returned no iterator"))
     }
 
@@ -97,28 +129,52 @@ impl Iter {
         check(unsafe { stratalog::stratalog_iter_extend(store.raw(), self.raw.as_ptr()) })
     }
 
+    /// Whether the next [`Iter::next_event`] is served from the last batch,
+    /// without a library call (no I/O, no hashing).
+    pub fn has_buffered(&self) -> bool {
+        self.ahead.next < self.ahead.count
+    }
+
     /// The next event and its offset; `None` after the last one or after
     /// a failure. The bytes are valid until the next call.
     pub fn next_event(&mut self) -> Result<Option<(u64, &[u8])>> {
-        let (mut has, mut offset, mut data, mut len) = (false, 0u64, std::ptr::null(), 0usize);
-        // SAFETY: a live iterator used by this thread only; outputs writable.
-        check(unsafe {
-            stratalog::stratalog_iter_next(
-                self.raw.as_ptr(),
-                &mut has,
-                &mut offset,
-                &mut data,
-                &mut len,
-            )
-        })?;
-        if !has {
+        if !self.has_buffered() && !self.read_batch()? {
             return Ok(None);
         }
-        // SAFETY: `data` points at `len` bytes the iterator owns until its
-        // next call, which `&mut self` cannot make while this borrow lives.
-        Ok(Some((offset, unsafe {
-            std::slice::from_raw_parts(data, len)
-        })))
+        let ahead = &mut self.ahead;
+        let i = ahead.next;
+        ahead.next += 1;
+        // SAFETY: entry `i < count` of the batch the library wrote: `lens[i]`
+        // bytes at `data[i]` (never NULL), owned by the library's iterator
+        // until its next call, which `&mut self` cannot make while this
+        // borrow lives.
+        let event = unsafe { std::slice::from_raw_parts(ahead.data[i], ahead.lens[i]) };
+        Ok(Some((ahead.first_offset + i as u64, event)))
+    }
+
+    /// Reads the next batch; false at the end.
+    fn read_batch(&mut self) -> Result<bool> {
+        let ahead = &mut self.ahead;
+        let (mut count, mut first_offset) = (0usize, 0u64);
+        // SAFETY: a live iterator used by this thread only; `data` and
+        // `lens` hold `AHEAD_EVENTS` writable elements each. Every event of
+        // the last batch was handed out, and those borrows have ended.
+        check(unsafe {
+            stratalog::stratalog_iter_next_batch(
+                self.raw.as_ptr(),
+                AHEAD_EVENTS,
+                AHEAD_BYTES,
+                &mut count,
+                &mut first_offset,
+                ahead.data.as_mut_ptr(),
+                ahead.lens.as_mut_ptr(),
+            )
+        })
+        .inspect_err(|_| ahead.count = 0)?;
+        ahead.first_offset = first_offset;
+        ahead.count = count.min(AHEAD_EVENTS);
+        ahead.next = 0;
+        Ok(ahead.count > 0)
     }
 }
 

@@ -280,3 +280,53 @@ fn timestamps_seek_time_and_prune_keep_newer_through_the_c_abi() {
     plain.append(1, &[b"a"], None, Fsync::No).unwrap();
     assert_eq!(plain.seek_time(1, u64::MAX).unwrap(), 0);
 }
+
+#[test]
+fn an_iterator_hands_out_every_event_across_its_batches_and_extends() {
+    // Sizes from empty to 4 KiB: batches end at 256 events and at 256 KiB,
+    // so both bounds fall inside this stream, at unaligned offsets.
+    let store = Store::open_in_memory(&Store::default_options()).unwrap();
+    let event = |i: u64| vec![(i % 251) as u8; (i * 37 % 4097) as usize];
+    let events: Vec<Vec<u8>> = (0..1500).map(event).collect();
+    for chunk in events.chunks(100) {
+        let slices: Vec<&[u8]> = chunk.iter().map(Vec::as_slice).collect();
+        store.append(3, &slices, None, Fsync::Default).unwrap();
+    }
+    // Where the library's batches should end: after 256 events, or after
+    // the event that brings a batch to 256 KiB.
+    let mut expected_calls = 1; // the last one finds the end
+    let (mut in_batch, mut bytes) = (0, 0);
+    for i in 5..1500 {
+        if in_batch == 0 {
+            expected_calls += 1;
+        }
+        in_batch += 1;
+        bytes += event(i).len();
+        if in_batch == 256 || bytes >= 256 << 10 {
+            (in_batch, bytes) = (0, 0);
+        }
+    }
+    let mut iter = store.iter(3, 5).unwrap();
+    let (mut at, mut calls) = (5, 0);
+    loop {
+        calls += usize::from(!iter.has_buffered());
+        let Some((offset, bytes)) = iter.next_event().unwrap() else {
+            break;
+        };
+        assert_eq!(offset, at);
+        assert_eq!(bytes, event(at).as_slice(), "event {at}");
+        at += 1;
+    }
+    assert_eq!(at, 1500);
+    assert_eq!(calls, expected_calls);
+    assert!(!iter.has_buffered());
+    assert_eq!(iter.next_event().unwrap(), None);
+    store
+        .append(3, &[b"late", b"later"], None, Fsync::Default)
+        .unwrap();
+    iter.extend(&store).unwrap();
+    assert_eq!(iter.next_event().unwrap(), Some((1500, &b"late"[..])));
+    assert!(iter.has_buffered());
+    assert_eq!(iter.next_event().unwrap(), Some((1501, &b"later"[..])));
+    assert_eq!(iter.next_event().unwrap(), None);
+}

@@ -46,7 +46,13 @@ impl EventIter {
         };
         // The bytes stay the iterator's until its next step: copied once,
         // into the `bytes` below, while `&mut self` keeps it from moving.
-        let step = py.detach(|| iter.next_event());
+        // The GIL is let go only for a step that reads (and hashes) a
+        // batch; most take an event the last one read.
+        let step = if iter.has_buffered() {
+            iter.next_event()
+        } else {
+            py.detach(|| iter.next_event())
+        };
         let out = match step {
             Ok(Some((offset, event))) => Ok(Some((offset, PyBytes::new(py, event)))),
             Ok(None) => Ok(None),

@@ -142,6 +142,24 @@ def test_corruption_error_from_a_flipped_byte(store_path: Path) -> None:
         assert store.chain_head(0) == head
 
 
+@pytest.mark.parametrize("damaged", [0, 3, 20])
+def test_iter_yields_every_event_before_the_damage_then_raises(store_path: Path, damaged: int) -> None:
+    # The iterator reads ahead in batches; an event it never returns still
+    # must not cost the ones before it, nor move the error.
+    with stratalog.open(store_path, segment_size=4096) as store:
+        for i in range(100):
+            store.append(0, b"event %03d" % i + b"." * 100)
+    first = segments(store_path, 0)[0]
+    flip_byte(first, first.read_bytes().index(b"event %03d" % damaged) + 3)
+    with stratalog.open(store_path) as store:
+        got = []
+        with pytest.raises(stratalog.CorruptionError) as info:
+            for offset, event in store.iter(0):
+                got.append((offset, event))
+        assert info.value.offset == damaged
+        assert got == [(i, b"event %03d" % i + b"." * 100) for i in range(damaged)]
+
+
 def test_chain_mismatch_error_after_truncation_and_rollback(store_path: Path) -> None:
     with stratalog.open(store_path) as store:
         store.append(0, b"alpha")
