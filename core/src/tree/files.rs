@@ -75,9 +75,44 @@ pub struct TreeFiles {
     /// Leaf files opened so far, by number (descriptors are the pool's to
     /// budget; this keeps at most `OPEN_LEAF_FILES` handles).
     leaves: std::collections::HashMap<u64, Arc<dyn ByteFile>>,
-    /// Whole pages of the node file as read (entries still CRC-checked on
-    /// every use), by page number.
-    pages: std::collections::HashMap<u64, Box<[u8]>>,
+    /// Whole pages of the node file as read, by page number.
+    pages: std::collections::HashMap<u64, Page>,
+}
+
+/// A page of the node file as read. Entries are CRC-checked on first use,
+/// not at load: a proof reads a dozen entries of as many pages, and
+/// checking all 128 of each page it loads would cost it more than the read.
+#[derive(Debug)]
+struct Page {
+    bytes: Box<[u8]>,
+    /// Bit `i`: entry `i` passed its CRC.
+    checked: u128,
+}
+
+const _: () = assert!(PAGE_ENTRIES <= u128::BITS as u64);
+
+impl Page {
+    /// Entry `slot` (node `index`), checked against its CRC the first time.
+    fn entry(&mut self, stream: u64, index: u64, slot: usize) -> Option<Hash> {
+        let at = slot * NODE_LEN;
+        let entry: &[u8; NODE_LEN] = self.bytes.get(at..at + NODE_LEN)?.try_into().ok()?;
+        let bit = 1u128 << slot;
+        if self.checked & bit != 0 {
+            let mut hash = [0u8; 32];
+            hash.copy_from_slice(&entry[..32]);
+            return Some(hash);
+        }
+        let hash = checked_node(stream, index, entry)?;
+        self.checked |= bit;
+        Some(hash)
+    }
+}
+
+/// The hash of node entry `index` read as `entry`, if it passes its CRC.
+fn checked_node(stream: u64, index: u64, entry: &[u8; NODE_LEN]) -> Option<Hash> {
+    let mut hash = [0u8; 32];
+    hash.copy_from_slice(&entry[..32]);
+    (node_crc(stream, index, &hash).to_le_bytes() == entry[32..]).then_some(hash)
 }
 
 impl TreeFiles {
@@ -273,44 +308,39 @@ impl TreeFiles {
 
     /// Node entry `index`; `None` if missing or failing its CRC.
     pub fn read_node(&mut self, index: u64) -> Result<Option<Hash>> {
+        let page_no = index / PAGE_ENTRIES;
+        let slot = (index % PAGE_ENTRIES) as usize;
+        if let Some(page) = self.pages.get_mut(&page_no) {
+            return Ok(page.entry(self.stream, index, slot));
+        }
         let Some(file) = self.nodes(false)? else {
             return Ok(None);
         };
-        let page = index / PAGE_ENTRIES;
-        let at = (index % PAGE_ENTRIES) as usize * NODE_LEN;
-        let mut buf = [0u8; NODE_LEN];
-        if let Some(bytes) = self.pages.get(&page) {
-            buf.copy_from_slice(&bytes[at..at + NODE_LEN]);
-        } else {
-            let mut bytes = vec![0u8; PAGE_ENTRIES as usize * NODE_LEN].into_boxed_slice();
-            match file.read_exact_at(&mut bytes, page * PAGE_ENTRIES * NODE_LEN as u64) {
-                Ok(()) => {
-                    buf.copy_from_slice(&bytes[at..at + NODE_LEN]);
-                    if self.pages.len() >= CACHED_PAGES {
-                        // Keep the pages near the root, which every proof reads.
-                        if let Some(&evict) = self.pages.keys().max() {
-                            self.pages.remove(&evict);
-                        }
-                    }
-                    self.pages.insert(page, bytes);
-                }
-                // The last page is not whole yet: read the one entry.
-                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-                    match file.read_exact_at(&mut buf, index * NODE_LEN as u64) {
-                        Ok(()) => {}
-                        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
-                        Err(e) => return Err(e).context(|| "reading the tree's node file".into()),
-                    }
-                }
-                Err(e) => return Err(e).context(|| "reading the tree's node file".into()),
+        let mut bytes = vec![0u8; PAGE_ENTRIES as usize * NODE_LEN].into_boxed_slice();
+        match file.read_exact_at(&mut bytes, page_no * PAGE_ENTRIES * NODE_LEN as u64) {
+            Ok(()) => {}
+            // The last page is not whole yet: read the one entry.
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                let mut entry = [0u8; NODE_LEN];
+                return match file.read_exact_at(&mut entry, index * NODE_LEN as u64) {
+                    Ok(()) => Ok(checked_node(self.stream, index, &entry)),
+                    Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(None),
+                    Err(e) => Err(e).context(|| "reading the tree's node file".into()),
+                };
+            }
+            Err(e) => return Err(e).context(|| "reading the tree's node file".into()),
+        }
+        if self.pages.len() >= CACHED_PAGES {
+            // Keep the pages near the root, which every proof reads.
+            if let Some(&evict) = self.pages.keys().max() {
+                self.pages.remove(&evict);
             }
         }
-        let mut hash = [0u8; 32];
-        hash.copy_from_slice(&buf[..32]);
-        if node_crc(self.stream, index, &hash).to_le_bytes() != buf[32..] {
-            return Ok(None);
-        }
-        Ok(Some(hash))
+        let page = self
+            .pages
+            .entry(page_no)
+            .or_insert(Page { bytes, checked: 0 });
+        Ok(page.entry(self.stream, index, slot))
     }
 
     /// Writes node entries `first..` in one write.
