@@ -839,10 +839,11 @@ enum stratalog_status stratalog_iter_new(const struct stratalog_store *store,
 
 /**
  * Advances the iterator. On success `*has_event` says whether there was an
- * event; if so `*offset`, `*data` and `*len` describe it. The bytes belong to
- * the iterator and stay valid until the next stratalog_iter_next(),
- * stratalog_iter_next_batch() or stratalog_iter_free() on it; `*data` is never NULL. After the last event,
- * or after a failure, every call returns OK with `*has_event` false.
+ * event; if so `*offset`, `*data` and `*len` describe it. The bytes belong
+ * to the iterator and stay valid until the next stratalog_iter_next(),
+ * stratalog_iter_next_batch() or stratalog_iter_free() on it; `*data` is
+ * never NULL. After the last event, or after a failure, every call returns
+ * OK with `*has_event` false.
  *
  * Errors: NULL_ARGUMENT, OFFSET_OUT_OF_RANGE, CORRUPTION, CHAIN_MISMATCH, IO.
  *
@@ -865,8 +866,8 @@ enum stratalog_status stratalog_iter_next(struct stratalog_iter *iter,
  * long, never NULL. The bytes belong to the iterator and stay valid until
  * the next stratalog_iter_next(), stratalog_iter_next_batch() or
  * stratalog_iter_free() on it. The batch also ends after the event that
- * brings its bytes to `max_bytes` or more, so it holds little memory
- * whatever the events' sizes. At the end `*first_offset` is the offset the
+ * brings its bytes to `max_bytes` or more (it holds at least one event),
+ * so it keeps little memory whatever the events' sizes. At the end `*first_offset` is the offset the
  * next event will have (after stratalog_iter_extend()).
  *
  * A failure met after the batch's first event ends the batch there: the

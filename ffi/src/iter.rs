@@ -61,10 +61,11 @@ pub unsafe extern "C" fn stratalog_iter_new(
 }
 
 /// Advances the iterator. On success `*has_event` says whether there was an
-/// event; if so `*offset`, `*data` and `*len` describe it. The bytes belong to
-/// the iterator and stay valid until the next stratalog_iter_next(),
-/// stratalog_iter_next_batch() or stratalog_iter_free() on it; `*data` is never NULL. After the last event,
-/// or after a failure, every call returns OK with `*has_event` false.
+/// event; if so `*offset`, `*data` and `*len` describe it. The bytes belong
+/// to the iterator and stay valid until the next stratalog_iter_next(),
+/// stratalog_iter_next_batch() or stratalog_iter_free() on it; `*data` is
+/// never NULL. After the last event, or after a failure, every call returns
+/// OK with `*has_event` false.
 ///
 /// Errors: NULL_ARGUMENT, OFFSET_OUT_OF_RANGE, CORRUPTION, CHAIN_MISMATCH, IO.
 ///
@@ -120,8 +121,8 @@ pub unsafe extern "C" fn stratalog_iter_next(
 /// long, never NULL. The bytes belong to the iterator and stay valid until
 /// the next stratalog_iter_next(), stratalog_iter_next_batch() or
 /// stratalog_iter_free() on it. The batch also ends after the event that
-/// brings its bytes to `max_bytes` or more, so it holds little memory
-/// whatever the events' sizes. At the end `*first_offset` is the offset the
+/// brings its bytes to `max_bytes` or more (it holds at least one event),
+/// so it keeps little memory whatever the events' sizes. At the end `*first_offset` is the offset the
 /// next event will have (after stratalog_iter_extend()).
 ///
 /// A failure met after the batch's first event ends the batch there: the
@@ -166,13 +167,16 @@ pub unsafe extern "C" fn stratalog_iter_next_batch(
         }
         let mut first = None;
         let mut bytes = 0u64;
-        while it.held.len() < max_events && bytes < max_bytes.max(1) {
+        while it.held.len() < max_events {
             match it.iter.next() {
                 None => break,
                 Some(Ok((at, event))) => {
                     first.get_or_insert(at);
                     bytes = bytes.saturating_add(event.len() as u64);
                     it.held.push(event);
+                    if bytes >= max_bytes {
+                        break;
+                    }
                 }
                 Some(Err(e)) if it.held.is_empty() => return Err(e.into()),
                 Some(Err(e)) => {

@@ -1283,7 +1283,7 @@ static void test_iter_next_batch(void)
     size_t one_len = 0;
     CHECK_OK(stratalog_iter_next(it, &has, &at, &one, &one_len));
     CHECK(has && at == 3);
-    CHECK_OK(stratalog_iter_next_batch(it, 1, UINT64_MAX, &count, &first, data, lens));
+    CHECK_OK(stratalog_iter_next_batch(it, MAX, 0, &count, &first, data, lens)); /* still one */
     CHECK(count == 1 && first == 4);
 
     /* Bad arguments: a status, and the outputs untouched. */
