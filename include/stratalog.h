@@ -867,8 +867,9 @@ enum stratalog_status stratalog_iter_next(struct stratalog_iter *iter,
  * the next stratalog_iter_next(), stratalog_iter_next_batch() or
  * stratalog_iter_free() on it. The batch also ends after the event that
  * brings its bytes to `max_bytes` or more (it holds at least one event),
- * so it keeps little memory whatever the events' sizes. At the end `*first_offset` is the offset the
- * next event will have (after stratalog_iter_extend()).
+ * so it keeps little memory whatever the events' sizes. At the end
+ * `*first_offset` is the offset the next event will have (after
+ * stratalog_iter_extend()).
  *
  * A failure met after the batch's first event ends the batch there: the
  * call returns the events before it, and the next call reports it. So the

@@ -122,8 +122,9 @@ pub unsafe extern "C" fn stratalog_iter_next(
 /// the next stratalog_iter_next(), stratalog_iter_next_batch() or
 /// stratalog_iter_free() on it. The batch also ends after the event that
 /// brings its bytes to `max_bytes` or more (it holds at least one event),
-/// so it keeps little memory whatever the events' sizes. At the end `*first_offset` is the offset the
-/// next event will have (after stratalog_iter_extend()).
+/// so it keeps little memory whatever the events' sizes. At the end
+/// `*first_offset` is the offset the next event will have (after
+/// stratalog_iter_extend()).
 ///
 /// A failure met after the batch's first event ends the batch there: the
 /// call returns the events before it, and the next call reports it. So the
@@ -217,7 +218,12 @@ pub unsafe extern "C" fn stratalog_iter_extend(
     guard(|| {
         // SAFETY: per the contract.
         let (store, it) = unsafe { (handle::store(store)?, args::object_mut(iter, "iter")?) };
-        store.extend_iter(&mut it.iter)?;
+        // A failure a batch held back comes first, as it would have one
+        // event at a time; extending now would start the failed iterator
+        // afresh and meet the same damage a second time.
+        if it.failed.is_none() {
+            store.extend_iter(&mut it.iter)?;
+        }
         Ok(())
     })
 }

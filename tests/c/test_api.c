@@ -1198,6 +1198,18 @@ static void test_flipped_byte_in_sealed_segment_is_found(void)
     CHECK(count == 0);
     stratalog_iter_free(it);
 
+    /* A failure a batch held back is reported once, also when the
+     * iterator is extended before the next call. */
+    it = NULL;
+    CHECK_OK(stratalog_iter_new(s, 9, 0, &it));
+    CHECK_OK(stratalog_iter_next_batch(it, 64, UINT64_MAX, &count, &first, data, lens));
+    CHECK(count == 2 && first == 0);
+    CHECK_OK(stratalog_iter_extend(s, it));
+    CHECK(stratalog_iter_next_batch(it, 4, UINT64_MAX, &count, &first, data, lens) == single_status);
+    CHECK_OK(stratalog_iter_next_batch(it, 4, UINT64_MAX, &count, &first, data, lens));
+    CHECK(count == 0);
+    stratalog_iter_free(it);
+
     /* Appends to the intact tail still work; verification still fails. */
     CHECK_OK(append_text(s, 9, "tail", NULL));
     CHECK(stratalog_verify(s, 9, NULL) != STRATALOG_STATUS_OK);
@@ -1259,6 +1271,7 @@ static void test_iter_next_batch(void)
     CHECK_OK(stratalog_iter_extend(s, it));
     CHECK_OK(stratalog_iter_next_batch(it, MAX, UINT64_MAX, &count, &first, data, lens));
     CHECK(count == 2 && first == 200);
+    CHECK(count == 2 && lens[0] == 11 && memcmp(data[0], "two hundred", 11) == 0);
     CHECK(count == 2 && lens[1] == 19 && memcmp(data[1], "two hundred and one", 19) == 0);
     stratalog_iter_free(it);
 

@@ -82,7 +82,7 @@ pub struct Iter {
 }
 
 /// Events of the last batch not yet handed out.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Ahead {
     first_offset: u64,
     /// Pointers into the library's iterator, valid until its next call,
@@ -114,9 +114,11 @@ impl Iter {
             .map(|raw| Iter {
                 raw,
                 ahead: Ahead {
+                    first_offset: 0,
                     data: vec![std::ptr::null(); AHEAD_EVENTS],
                     lens: vec![0; AHEAD_EVENTS],
-                    ..Ahead::default()
+                    count: 0,
+                    next: 0,
                 },
             })
             .ok_or_else(|| Error::new(stratalog_status::Panic, "iter_new returned no iterator"))
@@ -156,13 +158,14 @@ impl Iter {
     fn read_batch(&mut self) -> Result<bool> {
         let ahead = &mut self.ahead;
         let (mut count, mut first_offset) = (0usize, 0u64);
+        let room = ahead.data.len().min(ahead.lens.len());
         // SAFETY: a live iterator used by this thread only; `data` and
-        // `lens` hold `AHEAD_EVENTS` writable elements each. Every event of
-        // the last batch was handed out, and those borrows have ended.
+        // `lens` hold `room` writable elements each. Every event of the
+        // last batch was handed out, and those borrows have ended.
         check(unsafe {
             stratalog::stratalog_iter_next_batch(
                 self.raw.as_ptr(),
-                AHEAD_EVENTS,
+                room,
                 AHEAD_BYTES,
                 &mut count,
                 &mut first_offset,
@@ -172,7 +175,7 @@ impl Iter {
         })
         .inspect_err(|_| ahead.count = 0)?;
         ahead.first_offset = first_offset;
-        ahead.count = count.min(AHEAD_EVENTS);
+        ahead.count = count.min(room);
         ahead.next = 0;
         Ok(ahead.count > 0)
     }

@@ -283,10 +283,11 @@ fn timestamps_seek_time_and_prune_keep_newer_through_the_c_abi() {
 
 #[test]
 fn an_iterator_hands_out_every_event_across_its_batches_and_extends() {
-    // Sizes from empty to 4 KiB: batches end at 256 events and at 256 KiB,
-    // so both bounds fall inside this stream, at unaligned offsets.
+    // Small events (empty ones among them) and then up to 4 KiB: batches
+    // end at 256 events in the first part and at 256 KiB in the second.
     let store = Store::open_in_memory(&Store::default_options()).unwrap();
-    let event = |i: u64| vec![(i % 251) as u8; (i * 37 % 4097) as usize];
+    let size = |i: u64| if i < 600 { i % 17 } else { i * 37 % 4097 };
+    let event = |i: u64| vec![(i % 251) as u8; size(i) as usize];
     let events: Vec<Vec<u8>> = (0..1500).map(event).collect();
     for chunk in events.chunks(100) {
         let slices: Vec<&[u8]> = chunk.iter().map(Vec::as_slice).collect();
@@ -295,17 +296,20 @@ fn an_iterator_hands_out_every_event_across_its_batches_and_extends() {
     // Where the library's batches should end: after 256 events, or after
     // the event that brings a batch to 256 KiB.
     let mut expected_calls = 1; // the last one finds the end
-    let (mut in_batch, mut bytes) = (0, 0);
+    let (mut in_batch, mut bytes, mut by_count, mut by_bytes) = (0, 0, 0, 0);
     for i in 5..1500 {
         if in_batch == 0 {
             expected_calls += 1;
         }
         in_batch += 1;
-        bytes += event(i).len();
+        bytes += size(i);
         if in_batch == 256 || bytes >= 256 << 10 {
+            by_count += usize::from(in_batch == 256);
+            by_bytes += usize::from(in_batch < 256);
             (in_batch, bytes) = (0, 0);
         }
     }
+    assert!(by_count > 0 && by_bytes > 0, "{by_count} {by_bytes}");
     let mut iter = store.iter(3, 5).unwrap();
     let (mut at, mut calls) = (5, 0);
     loop {

@@ -92,7 +92,7 @@ fn node_message(left: &Hash, right: &Hash) -> [Block; 2] {
 /// `parents[i] = node_hash(children[2i], children[2i + 1])`. The nodes of
 /// a level are independent, so they are hashed four at a time
 /// (`sha256_padded_x4`): a proof expands a whole chunk, 63 nodes.
-pub fn node_hashes(children: &[Hash], parents: &mut [Hash]) {
+pub(crate) fn node_hashes(children: &[Hash], parents: &mut [Hash]) {
     debug_assert_eq!(children.len(), 2 * parents.len());
     let whole = parents.len() / 4 * 4;
     let (by_four, rest) = parents.split_at_mut(whole);
