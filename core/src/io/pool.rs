@@ -109,7 +109,11 @@ impl FilePool {
             let mut live: Vec<Arc<Slot>> = open.drain(..).filter_map(|w| w.upgrade()).collect();
             let target = self.limit - self.limit / 8;
             if live.len() > target {
-                live.sort_by_key(|s| (s.is_dirty(), s.last_used.load(Ordering::Relaxed)));
+                // Other threads touch these files while the sort runs, so
+                // each key is read once: a key that changed between two
+                // comparisons would break the total order `sort` requires
+                // (it panics on one it notices).
+                live.sort_by_cached_key(|s| (s.is_dirty(), s.last_used.load(Ordering::Relaxed)));
                 let mut excess = live.len() - target;
                 live.retain(|candidate| {
                     if excess == 0 || Arc::ptr_eq(candidate, slot) {
@@ -449,5 +453,48 @@ mod tests {
         drop(in_use);
         assert_eq!(busy.read_vec_at(4, 0).unwrap(), b"busy");
         assert!(pool.open_count() <= MIN_OPEN_FILES as usize + 1);
+    }
+
+    /// Eviction sorts files by their last use while other threads use
+    /// them: a sort that read the clock at each comparison saw keys change
+    /// under it and panicked ("does not correctly implement a total order").
+    #[test]
+    fn evicting_while_other_threads_use_the_files_is_safe() {
+        let (pool, dir) = pooled(1024);
+        let dir = Arc::new(dir);
+        let shared: Vec<_> = (0..1024)
+            .map(|i| create(&dir, &format!("s{i}"), b"shared"))
+            .collect();
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            for reader in 0..2 {
+                let (shared, stop) = (&shared, &stop);
+                scope.spawn(move || {
+                    let mut i = reader;
+                    while !stop.load(Ordering::Relaxed) {
+                        let file = &shared[i % shared.len()];
+                        assert_eq!(file.read_vec_at(6, 0).unwrap(), b"shared");
+                        i = i.wrapping_mul(31).wrapping_add(7);
+                    }
+                });
+            }
+            // Stops the readers even if the crowding below panics.
+            struct StopOnDrop<'a>(&'a std::sync::atomic::AtomicBool);
+            impl Drop for StopOnDrop<'_> {
+                fn drop(&mut self) {
+                    self.0.store(true, Ordering::Relaxed);
+                }
+            }
+            let _stop = StopOnDrop(&stop);
+            for round in 0..20 {
+                let _crowd: Vec<_> = (0..1024)
+                    .map(|i| create(&dir, &format!("c{round}-{i}"), b"x"))
+                    .collect();
+            }
+        });
+        assert!(pool.open_count() <= 1024 + 2);
+        for file in &shared {
+            assert_eq!(file.read_vec_at(6, 0).unwrap(), b"shared");
+        }
     }
 }
