@@ -232,6 +232,72 @@ fn backup_survives_every_fault_and_power_loss() {
     assert!(fired > 10, "only {fired} faults fired");
 }
 
+/// A source whose prune passed everything its first backup into `dest`
+/// held of stream S: the next backup has nothing to connect to.
+fn source_pruned_past_first_backup(dest: &SimDir) -> (Store, Vec<(u64, ChainHead)>) {
+    let source = SimDir::new();
+    prepared(&source, 700);
+    let store = Store::open_on(Arc::new(source), options(), true).unwrap();
+    store.append(7, b"another stream").unwrap();
+    let first = store.backup_to(Arc::new(dest.clone())).unwrap();
+    let evs: Vec<Vec<u8>> = (700..1500).map(|o| payload(S, o, 40)).collect();
+    for chunk in evs.chunks(50) {
+        store.append_batch(S, chunk, None, true).unwrap();
+    }
+    let first_kept = store.prune(S, 1200).unwrap();
+    assert!(first_kept > 700, "{first_kept}");
+    (store, pairs(&first))
+}
+
+/// Such a backup cannot keep its old manifest through the update. Cut
+/// short anywhere, it still holds a manifest (the old one, one listing no
+/// stream, or the new one), so the next backup into it goes on; one whose
+/// manifest was simply gone would be refused as a store for good.
+#[test]
+fn a_backup_the_store_pruned_past_is_resumed_after_any_fault() {
+    let dest = SimDir::new();
+    let (store, _) = source_pruned_past_first_backup(&dest);
+    let before = dest.ops();
+    let manifest = store.backup_to(Arc::new(dest.clone())).unwrap();
+    let ops = dest.ops() - before;
+    let newer = pairs(&manifest);
+    dest.power_loss(0);
+    check_backup(&dest, Some(&newer), "clean");
+    drop(store);
+
+    let mut fired = 0;
+    for k in 0..ops + 2 {
+        for fault in Fault::ALL {
+            let dest = SimDir::new();
+            let (store, older) = source_pruned_past_first_backup(&dest);
+            dest.set_plan(Some(FaultPlan::at(dest.ops() + k, fault)));
+            let result = store.backup_to(Arc::new(dest.clone()));
+            let injected = dest.injected();
+            dest.set_plan(None);
+            let ctx = format!("op {k} {fault:?}");
+            if injected.is_some() {
+                fired += 1;
+                assert!(result.is_err(), "{ctx}: a failure was reported as success");
+            }
+            dest.power_loss(0);
+            let heads = backup_heads(&dest)
+                .unwrap_or_else(|| panic!("{ctx}: the backup lost its manifest"));
+            assert!(
+                heads == older || heads.is_empty() || heads == newer,
+                "{ctx}: {heads:?}"
+            );
+            check_backup(&dest, None, &ctx);
+            let again = store
+                .backup_to(Arc::new(dest.clone()))
+                .unwrap_or_else(|e| panic!("{ctx}: the next backup failed: {e}"));
+            assert_eq!(pairs(&again), newer, "{ctx}");
+            dest.power_loss(0);
+            check_backup(&dest, Some(&newer), &ctx);
+        }
+    }
+    assert!(fired > 10, "only {fired} faults fired");
+}
+
 /// The tree chunks a prune fixes for good cover events up to the next
 /// whole chunk, some of them retained: a prune makes them durable first,
 /// so a power loss right after it cannot leave the tree describing events

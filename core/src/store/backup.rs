@@ -34,7 +34,10 @@
 //! - A prune is carried into the backup after the new manifest, so the old
 //!   one stays true until then. Only when the store pruned past everything
 //!   the old backup held of a stream (nothing would connect) is the old
-//!   manifest removed first: that backup cannot survive the update.
+//!   manifest replaced first, by an empty one: that backup cannot survive
+//!   the update, and one cut short from there on holds nothing yet.
+//! - The destination holds a manifest from the first write of a backup
+//!   on, so a backup cut short anywhere is never taken for a store.
 //! - Sealed segments are immutable: they are hard-linked where both sides
 //!   are local directories on one file system, copied otherwise. The
 //!   active segment is copied up to its committed length, never linked.
@@ -306,11 +309,12 @@ impl Store {
                 prune.carry_out(dest)?;
             } else {
                 // The old backup's part of this stream ends before what
-                // the store still holds: nothing could connect them.
-                dest.remove(Path::new(MANIFEST_FILE))
-                    .context(|| "removing the old backup manifest".into())?;
-                dest.sync_dir(Path::new(""))
-                    .context(|| "fsync of the backup directory".into())?;
+                // the store still holds: nothing could connect them. The
+                // old manifest gives way to an empty one, not to none: a
+                // backup cut short from here on must still be taken for
+                // one (holding nothing yet), or every later backup into it
+                // would refuse it as a store.
+                backup_manifest::write(dest, &BackupManifest::default())?;
                 prune.carry_out(dest)?;
             }
         }
