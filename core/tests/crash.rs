@@ -70,6 +70,9 @@ fn crash_driver() {
     let store = Store::open(&dir, options()).unwrap();
     let mut rng = Rng(seed | 1);
     let stdout = std::io::stdout();
+    // Ends the harness's "test crash_driver ... ", which has no line
+    // break: the first "B" line would follow it and go unread.
+    writeln!(stdout.lock()).unwrap();
     loop {
         let stream = rng.next() % STREAMS;
         let start = store.chain_head(stream).unwrap().next_offset;
@@ -278,7 +281,12 @@ fn kill_loop(root: &Path, seed: u64, iterations: usize, verified: &Arc<AtomicU64
             (iteration % 4 == 0).then(|| spawn_reader(dir.clone(), stop.clone(), verified.clone()));
         thread::sleep(Duration::from_millis(5 + rng.next() % 60));
         child.kill().unwrap();
-        child.wait().unwrap();
+        let status = child.wait().unwrap();
+        // A child that ended before the kill failed (a panic exits 101).
+        assert!(
+            status.code().is_none(),
+            "kill {iteration}: the child exited: {status}"
+        );
         kills += 1;
         stop.store(true, Ordering::Release);
         if let Some(r) = reader {
