@@ -147,8 +147,9 @@ demo-c: build
 ## $(LIBDIR)/.debug/, where gdb finds it through the library's
 ## .gnu_debuglink) with the soname link
 ## (libstratalog.so.0.MINOR in 0.x) and libstratalog.so pointing at it;
-## libstratalog.a and a pkg-config file. `make install PREFIX=$$HOME/.local`;
-## DESTDIR for staging. `make uninstall` with the same variables removes
+## libstratalog.a (its debug info stripped, as distributions strip static
+## libraries: it would double the archive) and a pkg-config file.
+## `make install PREFIX=$$HOME/.local`; DESTDIR for staging. `make uninstall` with the same variables removes
 ## exactly those files. `make dist` packs the same layout into a tarball.
 PREFIX ?= /usr/local
 LIBDIR ?= $(PREFIX)/lib
@@ -206,13 +207,14 @@ install: build
 	$(OBJCOPY) --only-keep-debug $(INSTALL_STAGE)/$(REALNAME).full $(INSTALL_STAGE)/$(REALNAME).debug
 	$(OBJCOPY) --strip-unneeded --remove-section=.comment $(INSTALL_STAGE)/$(REALNAME).full $(INSTALL_STAGE)/$(REALNAME)
 	cd $(INSTALL_STAGE) && $(OBJCOPY) --add-gnu-debuglink=$(REALNAME).debug $(REALNAME)
+	$(OBJCOPY) --strip-debug --enable-deterministic-archives $(RELEASE_DIR)/libstratalog.a $(INSTALL_STAGE)/libstratalog.a
 	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(DEBUGDIR)
 	install -m 644 include/stratalog.h $(DESTDIR)$(INCLUDEDIR)/stratalog.h
 	install -m 755 $(INSTALL_STAGE)/$(REALNAME) $(DESTDIR)$(LIBDIR)/$(REALNAME)
 	ln -sfn $(REALNAME) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sfn $(SONAME) $(DESTDIR)$(LIBDIR)/libstratalog.so
 	install -m 644 $(INSTALL_STAGE)/$(REALNAME).debug $(DESTDIR)$(DEBUGDIR)/$(REALNAME).debug
-	install -m 644 $(RELEASE_DIR)/libstratalog.a $(DESTDIR)$(LIBDIR)/libstratalog.a
+	install -m 644 $(INSTALL_STAGE)/libstratalog.a $(DESTDIR)$(LIBDIR)/libstratalog.a
 	sed -e 's|@PREFIX@|$(PC_PREFIX)|g' -e 's|@LIBDIR@|$(PC_LIBDIR)|g' \
 		-e 's|@INCLUDEDIR@|$(PC_INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
 		ffi/stratalog.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/stratalog.pc

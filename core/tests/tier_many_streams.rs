@@ -2,7 +2,7 @@
 //! the uploads of several streams run at once, a new stream's first
 //! upload asks nothing it knows already, and the manifests an open reads,
 //! and those a new writer stamps, go in batches, not one request per
-//! stream after another. (Round trips, not bandwidth, bound a store
+//! stream after another, nor one per small segment of a stream. (Round trips, not bandwidth, bound a store
 //! of many small streams on a real bucket; the rates are in `make bench`.)
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -34,6 +34,8 @@ struct Distant {
     most_in_flight: AtomicUsize,
     get_batches: Mutex<Vec<usize>>,
     update_batches: Mutex<Vec<usize>>,
+    /// The segments (count, bytes) of each `put_create_all` that wrote them.
+    segment_batches: Mutex<Vec<(usize, usize)>>,
 }
 
 impl Distant {
@@ -49,6 +51,7 @@ impl Distant {
             most_in_flight: AtomicUsize::new(0),
             get_batches: Mutex::default(),
             update_batches: Mutex::default(),
+            segment_batches: Mutex::default(),
         })
     }
 
@@ -83,7 +86,17 @@ impl Tier for Distant {
         self.call(|b| b.put_create(key, bytes))
     }
     fn put_create_all(&self, objects: Vec<(String, Vec<u8>)>) -> Vec<io::Result<Put>> {
-        self.call(|b| b.put_create_all(objects))
+        let segments: Vec<usize> = objects
+            .iter()
+            .filter(|(key, _)| key.ends_with(".seg"))
+            .map(|(_, bytes)| bytes.len())
+            .collect();
+        let outcomes = self.call(|b| b.put_create_all(objects));
+        if !segments.is_empty() && outcomes.iter().all(|o| matches!(o, Ok(Put::Done(_)))) {
+            let batch = (segments.len(), segments.iter().sum());
+            self.segment_batches.lock().unwrap().push(batch);
+        }
+        outcomes
     }
     fn put_update(&self, key: &str, bytes: Vec<u8>, etag: &str) -> io::Result<Put> {
         self.call(|b| b.put_update(key, bytes, etag))
@@ -284,4 +297,51 @@ fn a_put_longer_than_the_lease_keeps_it() {
     }
     sync_while_a_standby_tries(&a, &bucket, dirs[1].path(), ttl, Duration::from_millis(200));
     a.close().unwrap();
+}
+
+/// Appends `count` events of `len` bytes to stream 1 of a new store with
+/// `segment_size`, while its bucket is down, so that the segments they
+/// seal wait; then syncs, and returns the segments (count, bytes) of each
+/// batch of puts that wrote them.
+fn segment_batches_of_a_backlog(segment_size: u64, len: usize, count: usize) -> Vec<(usize, usize)> {
+    let bucket = MemoryTier::new();
+    let dir = tempfile::tempdir().unwrap();
+    let distant = Distant::new(&bucket);
+    let options = stratalog_core::Options {
+        max_event_size: 8 << 20,
+        ..small(segment_size, 16)
+    };
+    let store = Store::open_tiered(dir.path(), options, TierConfig::new(distant.clone())).unwrap();
+    distant.bucket.set_down(true);
+    let mut head = ChainHead::EMPTY;
+    for i in 0..count {
+        head = store.append(1, &vec![i as u8; len]).unwrap();
+    }
+    distant.bucket.set_down(false);
+    store.sync_tier().unwrap();
+    store.close().unwrap();
+    let remote = Store::open_tier_read_only(Arc::new(bucket), Default::default()).unwrap();
+    assert_eq!(remote.verify_against(1, &head).unwrap().events, count as u64);
+    let batches = distant.segment_batches.lock().unwrap().clone();
+    batches
+}
+
+#[test]
+fn a_streams_small_segments_go_up_several_at_once_and_large_ones_alone() {
+    // One 3000-byte event seals each 4096-byte segment. A round lists 16
+    // segments at most and puts eight at once.
+    let small_ones = segment_batches_of_a_backlog(4096, 3000, 20);
+    let counts: Vec<usize> = small_ones.iter().map(|b| b.0).collect();
+    assert_eq!(counts, [8, 8, 4], "{small_ones:?}");
+
+    // Three 5 MiB segments fit in the 16 MiB a round holds, four do not.
+    let large = segment_batches_of_a_backlog(6 << 20, 5 << 20, 7);
+    let counts: Vec<usize> = large.iter().map(|b| b.0).collect();
+    assert_eq!(counts, [3, 3, 1], "{large:?}");
+    assert!(large.iter().all(|b| b.1 <= 16 << 20), "{large:?}");
+
+    // A segment larger than that (two 8 MiB events) goes alone.
+    let huge = segment_batches_of_a_backlog(18 << 20, 8 << 20, 6);
+    let counts: Vec<usize> = huge.iter().map(|b| b.0).collect();
+    assert_eq!(counts, [1, 1, 1], "{huge:?}");
 }

@@ -34,7 +34,7 @@ STRICT=(-std=c11 -Wall -Wextra -Werror -pedantic -g -O1)
 LIB="$PREFIX/lib"
 SO="$LIB/$REALNAME"
 
-say "1. $REALNAME: SONAME $SONAME, the links, stripped, debug info"
+say "1. $REALNAME: SONAME $SONAME, the links, stripped, debug info; libstratalog.a without debug info"
 cmp "$PREFIX/include/stratalog.h" "$ROOT/include/stratalog.h" || fail "include/stratalog.h is not this release's header"
 [[ -f "$SO" && ! -L "$SO" ]] || fail "no lib/$REALNAME"
 [[ -f "$LIB/libstratalog.a" ]] || fail "no lib/libstratalog.a"
@@ -54,7 +54,14 @@ where="$(gdb -nx -batch -ex 'info line stratalog_open' "$SO" 2>&1)"
 echo "$where"
 grep -qE '^Line [0-9]+ of ".*ffi/src/[a-z_/]+\.rs"' <<<"$where" ||
     fail "gdb found no line information through lib/.debug/$REALNAME.debug"
-echo "$REALNAME $(stat -c %s "$SO") bytes, debug info $(stat -c %s "$LIB/.debug/$REALNAME.debug") bytes"
+# The archive's debug info is stripped, as distributions strip theirs
+# (its symbols stay: a static link needs them).
+archive_sections="$(readelf -S --wide "$LIB/libstratalog.a")"
+if grep -qE ' \.debug_[a-z_]+ ' <<<"$archive_sections"; then
+    fail "libstratalog.a still has debug info"
+fi
+grep -qE ' \.symtab ' <<<"$archive_sections" || fail "libstratalog.a has no symbol table"
+echo "$REALNAME $(stat -c %s "$SO") bytes, debug info $(stat -c %s "$LIB/.debug/$REALNAME.debug") bytes; libstratalog.a $(stat -c %s "$LIB/libstratalog.a") bytes"
 
 say "2. exported symbols: exactly the header's functions"
 grep -E '^[a-z].*[ *]stratalog_[a-z0-9_]+\(' "$ROOT/include/stratalog.h" |

@@ -63,8 +63,8 @@ pub(crate) const TIER_ID_FILE: &str = "TIER";
 
 const BACKOFF_MIN: Duration = Duration::from_millis(200);
 const BACKOFF_MAX: Duration = Duration::from_secs(30);
-/// Streams uploaded at once, at most. Each round holds one segment (and
-/// its index) in memory at a time.
+/// Streams uploaded at once, at most. Each round holds up to 16 MiB of
+/// segments in memory, or one larger segment (the uploader's group).
 const STREAMS_AT_ONCE: usize = 4;
 /// The longest `close` waits for an upload in flight.
 const CLOSE_WAIT: Duration = Duration::from_secs(10);

@@ -41,7 +41,7 @@ use super::manifest_read::fetch_manifest;
 use super::{manifest_key, object_key, part_key, Put, Tier};
 use crate::error::Error;
 use crate::hash::Hash;
-use crate::io::StorageDir;
+use crate::io::{ByteFile, StorageDir};
 use crate::layout;
 use crate::prune_anchor::PruneAnchor;
 use crate::segment::{scan_tail, ScanStart, Segment, SegmentHeader, SegmentIndex, TailEnd};
@@ -49,6 +49,29 @@ use crate::segment::{scan_tail, ScanStart, Segment, SegmentHeader, SegmentIndex,
 /// Segments listed per manifest write at most, so a long backlog shows
 /// progress (and frees cache) as it drains.
 const ENTRIES_PER_ROUND: usize = 16;
+
+/// The segment bytes a round holds in memory to put at once, at most,
+/// unless one segment alone is larger (it then goes up alone).
+const UPLOAD_GROUP_BYTES: u64 = 16 << 20;
+/// Segments put at once, at most (two objects each).
+const SEGMENTS_AT_ONCE: usize = 8;
+
+/// Staged segments and indexes of a round, put together.
+#[derive(Default)]
+struct UploadGroup {
+    objects: Vec<(String, Vec<u8>, Hash)>,
+    segments: usize,
+    bytes: u64,
+}
+
+impl UploadGroup {
+    /// Whether a segment of `len` bytes may join the group.
+    fn has_room_for(&self, len: u64) -> bool {
+        self.segments == 0
+            || (self.segments < SEGMENTS_AT_ONCE
+                && self.bytes.saturating_add(len) <= UPLOAD_GROUP_BYTES)
+    }
+}
 
 /// Why a round stopped.
 #[derive(Debug)]
@@ -214,10 +237,20 @@ impl Round<'_> {
         if pending.is_empty() {
             return Ok(Vec::new());
         }
+        // The objects of several segments go up at once (a round trip
+        // each would bound the upload of small segments by the bucket's
+        // latency), as many as fit in UPLOAD_GROUP_BYTES, or one segment.
+        // Their entries join `next` as they are staged: a put that fails
+        // fails the round, and `next` with it.
         let mut next = current.clone();
         let mut done = Vec::new();
+        let mut group = UploadGroup::default();
         for &base in pending.iter().take(ENTRIES_PER_ROUND) {
-            let entry = self.upload_segment(stream, base, &next)?;
+            let (file, len) = self.open_sealed(stream, base)?;
+            if !group.has_room_for(len) {
+                self.put_group(std::mem::take(&mut group))?;
+            }
+            let entry = self.stage_segment(stream, base, &*file, len, &next, &mut group)?;
             done.push(Uploaded {
                 stream,
                 base,
@@ -225,6 +258,7 @@ impl Round<'_> {
             });
             next.entries.push(entry);
         }
+        self.put_group(group)?;
         next.epoch = self.epoch;
         next.seq = current.seq + 1;
         self.swap_manifest(&mut next)?;
@@ -391,23 +425,39 @@ impl Round<'_> {
         )
     }
 
-    /// Uploads one sealed segment and its index, returning its entry.
-    fn upload_segment(
+    /// Sealed segment `base` of `stream`, opened, and its length.
+    fn open_sealed(
         &self,
         stream: u64,
         base: u64,
+    ) -> Result<(Arc<dyn ByteFile>, u64), RoundError> {
+        let seg_rel = layout::segment_path(stream, base);
+        let shown = || self.local.display(&seg_rel).display().to_string();
+        let file = self
+            .local
+            .open(&seg_rel, false)
+            .map_err(|e| RoundError::failed(format!("opening {}: {e}", shown())))?;
+        let len = file
+            .len()
+            .map_err(|e| RoundError::failed(format!("reading {}: {e}", shown())))?;
+        Ok((file, len))
+    }
+
+    /// Reads sealed segment `base` (`file`, `len` bytes) and its index
+    /// into `group`, after checking that it continues `manifest`; returns
+    /// the segment's manifest entry.
+    fn stage_segment(
+        &self,
+        stream: u64,
+        base: u64,
+        file: &dyn ByteFile,
+        len: u64,
         manifest: &Manifest,
+        group: &mut UploadGroup,
     ) -> Result<ManifestEntry, RoundError> {
         let seg_rel = layout::segment_path(stream, base);
         let idx_rel = layout::index_path(stream, base);
         let shown = |rel: &std::path::Path| self.local.display(rel).display().to_string();
-        let file = self
-            .local
-            .open(&seg_rel, false)
-            .map_err(|e| RoundError::failed(format!("opening {}: {e}", shown(&seg_rel))))?;
-        let len = file
-            .len()
-            .map_err(|e| RoundError::failed(format!("reading {}: {e}", shown(&seg_rel))))?;
         let read_index = match self.local.read(&idx_rel) {
             Ok(bytes) => Some(bytes),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
@@ -464,18 +514,23 @@ impl Round<'_> {
             )));
         }
         let index_sha256: Hash = Sha256::digest(&index_bytes).into();
-        // Both at once: one round trip to the bucket, not two.
         let seg_key = object_key(stream, base, self.epoch, layout::SEGMENT_EXT);
         let idx_key = object_key(stream, base, self.epoch, layout::INDEX_EXT);
-        let objects = vec![
-            (seg_key, bytes, entry.segment_sha256),
-            (idx_key, index_bytes, index_sha256),
-        ];
-        for (_, settled) in put_each_once(self.tier, objects) {
-            settled?;
-        }
+        group.segments += 1;
+        group.bytes += len;
+        group.objects.push((seg_key, bytes, entry.segment_sha256));
+        group.objects.push((idx_key, index_bytes, index_sha256));
         Ok(entry)
     }
+
+    /// Puts the objects of `group`, all at once, each write-once.
+    fn put_group(&self, group: UploadGroup) -> Result<(), RoundError> {
+        for (_, settled) in put_each_once(self.tier, group.objects) {
+            settled?;
+        }
+        Ok(())
+    }
+
 
     /// The index of sealed segment `base` (`len` bytes) as its seal wrote
     /// it, from the segment's records: every record's CRCs and offsets are
