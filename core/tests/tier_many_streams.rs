@@ -303,7 +303,11 @@ fn a_put_longer_than_the_lease_keeps_it() {
 /// `segment_size`, while its bucket is down, so that the segments they
 /// seal wait; then syncs, and returns the segments (count, bytes) of each
 /// batch of puts that wrote them.
-fn segment_batches_of_a_backlog(segment_size: u64, len: usize, count: usize) -> Vec<(usize, usize)> {
+fn segment_batches_of_a_backlog(
+    segment_size: u64,
+    len: usize,
+    count: usize,
+) -> Vec<(usize, usize)> {
     let bucket = MemoryTier::new();
     let dir = tempfile::tempdir().unwrap();
     let distant = Distant::new(&bucket);
@@ -315,13 +319,16 @@ fn segment_batches_of_a_backlog(segment_size: u64, len: usize, count: usize) -> 
     distant.bucket.set_down(true);
     let mut head = ChainHead::EMPTY;
     for i in 0..count {
-        head = store.append(1, &vec![i as u8; len]).unwrap();
+        head = store.append(1, vec![i as u8; len]).unwrap();
     }
     distant.bucket.set_down(false);
     store.sync_tier().unwrap();
     store.close().unwrap();
     let remote = Store::open_tier_read_only(Arc::new(bucket), Default::default()).unwrap();
-    assert_eq!(remote.verify_against(1, &head).unwrap().events, count as u64);
+    assert_eq!(
+        remote.verify_against(1, &head).unwrap().events,
+        count as u64
+    );
     let batches = distant.segment_batches.lock().unwrap().clone();
     batches
 }

@@ -426,11 +426,7 @@ impl Round<'_> {
     }
 
     /// Sealed segment `base` of `stream`, opened, and its length.
-    fn open_sealed(
-        &self,
-        stream: u64,
-        base: u64,
-    ) -> Result<(Arc<dyn ByteFile>, u64), RoundError> {
+    fn open_sealed(&self, stream: u64, base: u64) -> Result<(Arc<dyn ByteFile>, u64), RoundError> {
         let seg_rel = layout::segment_path(stream, base);
         let shown = || self.local.display(&seg_rel).display().to_string();
         let file = self
@@ -530,7 +526,6 @@ impl Round<'_> {
         }
         Ok(())
     }
-
 
     /// The index of sealed segment `base` (`len` bytes) as its seal wrote
     /// it, from the segment's records: every record's CRCs and offsets are
