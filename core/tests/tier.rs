@@ -206,6 +206,52 @@ fn a_cold_read_of_one_event_fetches_the_walk_from_its_checkpoint_at_once() {
 }
 
 #[test]
+fn a_verify_from_the_bucket_fetches_each_segment_in_few_large_blocks() {
+    // Segments of about 9 MiB: a scan that doubled its fetches from 64 KiB
+    // made eight requests of each; a verify says it reads the whole
+    // segment, which comes in 4 MiB blocks.
+    let options = small(9 << 20, 1024);
+    let dir = tempfile::tempdir().unwrap();
+    let bucket = MemoryTier::new();
+    let store = Store::open_tiered(dir.path(), options, config(&bucket)).unwrap();
+    let mut head = ChainHead::EMPTY;
+    for start in (0..24_000).step_by(1000) {
+        let batch: Vec<Vec<u8>> = (start..start + 1000).map(|i| payload(1, i, 1000)).collect();
+        head = store.append_batch(1, &batch, None, false).unwrap();
+    }
+    store.sync_tier().unwrap();
+    store.close().unwrap();
+
+    let remote = Store::open_tier_read_only(Arc::new(bucket.clone()), Default::default()).unwrap();
+    let before = segment_gets(&bucket, 1);
+    assert_eq!(before.len(), 3, "{before:?}");
+    assert_eq!(remote.verify_against(1, &head).unwrap().events, 24_000);
+    let gets = segment_gets_since(&bucket, &before);
+    assert_eq!(gets.len(), 3, "{gets:?}");
+    for (key, n) in &gets {
+        let len = bucket.head(key).unwrap().unwrap().size;
+        assert!(len > 8 << 20, "{key}: {len} bytes");
+        // The 4 MiB blocks, and the first read's 64 KiB, if it is not
+        // taken as the start of the whole.
+        assert!(
+            *n <= len.div_ceil(4 << 20) + 1,
+            "{key}: {n} GETs of {len} bytes"
+        );
+    }
+    // Every byte was checked: a flipped one in the last block is found.
+    let (last, _) = &gets[2];
+    let mut bytes = bucket.get(last).unwrap().unwrap().bytes;
+    let at = bytes.len() - 500;
+    bytes[at] ^= 1;
+    bucket.overwrite(last, bytes);
+    let remote = Store::open_tier_read_only(Arc::new(bucket.clone()), Default::default()).unwrap();
+    match remote.verify_against(1, &head) {
+        Err(Error::Corruption { .. }) => {}
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
 fn a_manifest_entry_whose_header_copy_lies_fails_verification() {
     use stratalog_core::tier::manifest::Manifest;
     let dir = tempfile::tempdir().unwrap();

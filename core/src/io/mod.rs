@@ -81,8 +81,10 @@ pub trait ByteFile: Send + Sync + Debug {
     fn truncate(&self, len: u64) -> io::Result<()>;
     /// Says the bytes of `range` are about to be read in order, so a file
     /// that pays per request (an object in a bucket) can fetch them with
-    /// one. Returns whether it does: the reader then keeps within the
-    /// span where it can. A hint: reads work the same without it.
+    /// one (or, a long span, in large blocks, each fetched while the one
+    /// before is read). Returns whether it does: the reader then keeps
+    /// within the span where it can. A hint: reads work the same without
+    /// it.
     fn will_read(&self, _range: Range<u64>) -> bool {
         false
     }

@@ -68,6 +68,9 @@ pub struct Cursor {
     /// per request: no read ahead passes it, so a one-event read reads
     /// only the first group past it, within the span fetched.
     walking_to: Option<u64>,
+    /// Whether every segment entered is read to its end (a verify): said
+    /// to the file, which may then fetch it in large blocks, ahead.
+    whole_segments: bool,
     /// Raw payload bytes returned or checked so far.
     pub bytes: u64,
     pub checkpoints: u64,
@@ -76,16 +79,19 @@ pub struct Cursor {
 impl Stream {
     /// A cursor at `offset`, chain-verified from the nearest checkpoint.
     pub fn cursor(&self, offset: u64) -> Result<Cursor> {
-        Cursor::seek(self.id, self.snapshot(), self.damage_error(), offset)
+        Cursor::seek(self.id, self.snapshot(), self.damage_error(), offset, false)
     }
 }
 
 impl Cursor {
+    /// A cursor at `offset`; with `whole_segments`, one that reads each
+    /// segment it enters to the end (see the field).
     pub(super) fn seek(
         stream: u64,
         snapshot: Snapshot,
         damage: Option<Error>,
         offset: u64,
+        whole_segments: bool,
     ) -> Result<Cursor> {
         let end = snapshot.head.next_offset;
         if offset > end || (offset == end && damage.is_some()) {
@@ -119,6 +125,7 @@ impl Cursor {
             ahead_group: FIRST_READ_AHEAD,
             ahead_after: 0,
             walking_to: None,
+            whole_segments,
             bytes: 0,
             checkpoints: 0,
         };
@@ -296,7 +303,12 @@ impl Cursor {
         self.walk = ChainWalk::enter(&header, header.base());
         self.seg_index = index;
         self.at_commit = true;
-        self.reader = Some(RecordReader::new(segment, header.len() as u64, limit));
+        let start = header.len() as u64;
+        self.reader = Some(if self.whole_segments {
+            RecordReader::planned(segment, start, limit, limit)
+        } else {
+            RecordReader::new(segment, start, limit)
+        });
         Ok(())
     }
 

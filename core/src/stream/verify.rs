@@ -45,7 +45,7 @@ impl Stream {
                 first_offset: first.next_offset,
             });
         }
-        let mut cursor = Cursor::seek(self.id, snapshot, None, first.next_offset)?;
+        let mut cursor = Cursor::seek(self.id, snapshot, None, first.next_offset, true)?;
         let end = cursor.end();
         let mut probed = (probe == Some(first.next_offset)).then_some(first);
         let mut events = 0u64;

@@ -5,11 +5,19 @@
 //! the previous one ended doubles the next fetch (up to 4 MiB), so a scan
 //! costs few requests while a random read fetches little. A reader that
 //! knows what it will read (from a checkpoint up to the next: the walk to
-//! one event) says so first, and that span comes with one request.
+//! one event; a whole segment: a verify) says so first, and that span
+//! comes with one request, or 4 MiB blocks for a longer one.
+//!
+//! Once a read needs a block of a longer span said, or a scan has reached
+//! 4 MiB fetches, the next block is fetched on a thread of its own while
+//! the reader works on this one: the bucket's latency and the reader's
+//! hashing overlap instead of adding up. One block at most is fetched
+//! ahead; one the reader does not ask for next is dropped.
 
 use std::collections::VecDeque;
 use std::io;
 use std::ops::Range;
+use std::sync::mpsc;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -50,6 +58,19 @@ struct Cache {
     fetch: u64,
     /// The span the next read is said to start (`will_read`).
     planned: Option<Range<u64>>,
+    /// The end of the span last said, once its reading has begun.
+    planned_end: u64,
+    /// Whether sequential reads have doubled the fetches to the largest.
+    scanning: bool,
+    /// The block after the last one fetched, on its way.
+    ahead: Option<Ahead>,
+}
+
+/// A block being fetched by a thread of its own.
+#[derive(Debug)]
+struct Ahead {
+    range: Range<u64>,
+    fetched: mpsc::Receiver<io::Result<Vec<u8>>>,
 }
 
 impl RemoteFile {
@@ -92,26 +113,85 @@ impl RemoteFile {
         {
             return Ok(hit);
         }
-        cache.fetch = match cache.planned.take() {
-            Some(span) if span.contains(&pos) => (span.end - pos).clamp(MIN_FETCH, MAX_FETCH),
-            _ if pos == cache.next_sequential => (cache.fetch * 2).min(MAX_FETCH),
-            _ => MIN_FETCH,
+        if let Some(ahead) = cache.ahead.take() {
+            if ahead.range.contains(&pos) {
+                let bytes = ahead.fetched.recv().unwrap_or_else(|_| {
+                    Err(io::Error::other(format!(
+                        "the fetch of {} ahead of the reader stopped without an answer",
+                        self.key
+                    )))
+                })?;
+                return self.keep(&mut cache, ahead.range, bytes);
+            }
+            cache.ahead = Some(ahead);
+        }
+        (cache.fetch, cache.scanning) = match cache.planned.take() {
+            Some(span) if span.contains(&pos) => {
+                cache.planned_end = span.end;
+                ((span.end - pos).clamp(MIN_FETCH, MAX_FETCH), false)
+            }
+            _ if pos == cache.next_sequential => {
+                let fetch = (cache.fetch * 2).min(MAX_FETCH);
+                (fetch, fetch == MAX_FETCH)
+            }
+            _ => {
+                cache.planned_end = 0;
+                (MIN_FETCH, false)
+            }
         };
         let end = pos.saturating_add(cache.fetch).min(self.len);
         let bytes = self.tier.get_range(&self.key, pos..end)?;
-        if bytes.len() as u64 != end - pos {
+        self.keep(&mut cache, pos..end, bytes)
+    }
+
+    /// Keeps the block `bytes` fetched for `range` (if it is whole), and
+    /// starts fetching the next if the reader is expected to want it.
+    fn keep(
+        &self,
+        cache: &mut Cache,
+        range: Range<u64>,
+        bytes: Vec<u8>,
+    ) -> io::Result<(u64, Arc<Vec<u8>>)> {
+        if bytes.len() as u64 != range.end - range.start {
             return Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
                 format!("{} is shorter than its manifest says", self.key),
             ));
         }
-        let block = (pos, Arc::new(bytes));
-        cache.next_sequential = end;
+        let block = (range.start, Arc::new(bytes));
+        cache.next_sequential = range.end;
         cache.blocks.push_back(block.clone());
         if cache.blocks.len() > KEPT_BLOCKS {
             cache.blocks.pop_front();
         }
+        let next = if range.end < cache.planned_end {
+            (cache.planned_end - range.end).clamp(MIN_FETCH, MAX_FETCH)
+        } else if cache.scanning {
+            MAX_FETCH
+        } else {
+            0
+        };
+        if next > 0 && range.end < self.len {
+            cache.ahead = self.fetch_ahead(range.end..range.end.saturating_add(next).min(self.len));
+        }
         Ok(block)
+    }
+
+    /// Starts fetching `range` on a thread of its own; `None` if no thread
+    /// could be started (the reader then fetches it when it gets there).
+    fn fetch_ahead(&self, range: Range<u64>) -> Option<Ahead> {
+        let (send, fetched) = mpsc::sync_channel(1);
+        let tier = self.tier.clone();
+        let key = self.key.clone();
+        let span = range.clone();
+        std::thread::Builder::new()
+            .name("stratalog-fetch".into())
+            .spawn(move || {
+                // The reader may have gone on without it: nobody to tell.
+                let _ = send.send(tier.get_range(&key, span));
+            })
+            .ok()?;
+        Some(Ahead { range, fetched })
     }
 }
 
@@ -169,5 +249,170 @@ impl ByteFile for RemoteFile {
     fn will_read(&self, range: Range<u64>) -> bool {
         self.cache.lock().planned = Some(range);
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::{Duration, Instant};
+
+    use super::super::memory::MemoryTier;
+    use super::super::{Object, ObjectInfo, Put};
+    use super::*;
+
+    const KEY: &str = "streams/1/object";
+
+    fn object(len: usize) -> Vec<u8> {
+        (0..len).map(|i| (i * 7 + i / 251) as u8).collect()
+    }
+
+    fn bucket_with(bytes: &[u8]) -> MemoryTier {
+        let bucket = MemoryTier::new();
+        bucket.put(KEY, bytes.to_vec()).unwrap();
+        bucket
+    }
+
+    /// Reads `file` from `from` to its end, `chunk` bytes at a time, as a
+    /// record reader's windows do.
+    fn read_on(file: &RemoteFile, from: u64, chunk: usize) -> Vec<u8> {
+        let len = file.len().unwrap();
+        let mut out = Vec::new();
+        let mut pos = from;
+        while pos < len {
+            let mut buf = vec![0; chunk.min((len - pos) as usize)];
+            file.read_exact_at(&mut buf, pos).unwrap();
+            out.extend_from_slice(&buf);
+            pos += buf.len() as u64;
+        }
+        out
+    }
+
+    /// Waits (a few seconds at most) for the GETs of the object to reach `n`.
+    fn wait_for_gets(bucket: &MemoryTier, n: u64) -> u64 {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while bucket.gets_of(KEY) < n && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        bucket.gets_of(KEY)
+    }
+
+    #[test]
+    fn a_span_said_comes_in_large_blocks_each_fetched_before_it_is_read() {
+        let bytes = object((10 << 20) + 5);
+        let bucket = bucket_with(&bytes);
+        let file = RemoteFile::new(Arc::new(bucket.clone()), KEY.into(), bytes.len() as u64);
+        assert!(file.will_read(80..bytes.len() as u64));
+        let mut first = [0u8; 16];
+        file.read_exact_at(&mut first, 80).unwrap();
+        assert_eq!(first[..], bytes[80..96]);
+        // The second block is on its way before the reader gets there.
+        assert_eq!(wait_for_gets(&bucket, 2), 2);
+        assert_eq!(read_on(&file, 96, 256 << 10), bytes[96..]);
+        // 4 MiB, 4 MiB, and the rest: nothing fetched twice.
+        assert_eq!(bucket.gets_of(KEY), 3);
+        assert!(file.cache.lock().ahead.is_none());
+    }
+
+    #[test]
+    fn a_scan_reads_ahead_once_its_fetches_reach_the_largest() {
+        let bytes = object(24 << 20);
+        let bucket = bucket_with(&bytes);
+        let file = RemoteFile::new(Arc::new(bucket.clone()), KEY.into(), bytes.len() as u64);
+        let mut head = vec![0u8; 9 << 20];
+        for (i, chunk) in head.chunks_mut(64 << 10).enumerate() {
+            file.read_exact_at(chunk, (i as u64) << 16).unwrap();
+        }
+        assert!(file.cache.lock().ahead.is_some(), "no block is on its way");
+        head.extend(read_on(&file, 9 << 20, 64 << 10));
+        assert!(head == bytes);
+        // 64 KiB doubling to 4 MiB covers 8 MiB less 64 KiB in seven
+        // fetches; then four 4 MiB blocks and the last 64 KiB, each
+        // fetched ahead, none twice.
+        assert_eq!(bucket.gets_of(KEY), 7 + 5);
+        // Random reads fetch little, and nothing ahead.
+        let file = RemoteFile::new(Arc::new(bucket.clone()), KEY.into(), bytes.len() as u64);
+        let before = bucket.gets_of(KEY);
+        for pos in [20 << 20, 3 << 20, 11 << 20] {
+            let mut buf = [0u8; 100];
+            file.read_exact_at(&mut buf, pos).unwrap();
+            assert_eq!(buf[..], bytes[pos as usize..pos as usize + 100]);
+            assert!(file.cache.lock().ahead.is_none());
+        }
+        assert_eq!(bucket.gets_of(KEY) - before, 3);
+    }
+
+    /// The in-memory bucket, with GETs of ranges past the first held back
+    /// until `open`.
+    #[derive(Debug)]
+    struct Gated {
+        bucket: MemoryTier,
+        open: AtomicBool,
+        first_done: AtomicBool,
+    }
+
+    impl Tier for Gated {
+        fn url(&self) -> &str {
+            "memory://gated"
+        }
+        fn get(&self, key: &str) -> io::Result<Option<Object>> {
+            self.bucket.get(key)
+        }
+        fn get_range(&self, key: &str, range: Range<u64>) -> io::Result<Vec<u8>> {
+            if self.first_done.swap(true, Ordering::SeqCst) {
+                while !self.open.load(Ordering::SeqCst) {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            }
+            self.bucket.get_range(key, range)
+        }
+        fn head(&self, key: &str) -> io::Result<Option<ObjectInfo>> {
+            self.bucket.head(key)
+        }
+        fn put_create(&self, key: &str, bytes: Vec<u8>) -> io::Result<Put> {
+            self.bucket.put_create(key, bytes)
+        }
+        fn put_update(&self, key: &str, bytes: Vec<u8>, etag: &str) -> io::Result<Put> {
+            self.bucket.put_update(key, bytes, etag)
+        }
+        fn put(&self, key: &str, bytes: Vec<u8>) -> io::Result<()> {
+            self.bucket.put(key, bytes)
+        }
+        fn list_dirs(&self, dir: &str) -> io::Result<Vec<String>> {
+            self.bucket.list_dirs(dir)
+        }
+        fn list_objects(&self, dir: &str) -> io::Result<Vec<String>> {
+            self.bucket.list_objects(dir)
+        }
+        fn delete(&self, key: &str) -> io::Result<()> {
+            self.bucket.delete(key)
+        }
+    }
+
+    #[test]
+    fn a_block_fetched_ahead_of_an_object_since_deleted_is_not_found_when_read() {
+        let bytes = object(6 << 20);
+        let bucket = bucket_with(&bytes);
+        let gated = Arc::new(Gated {
+            bucket: bucket.clone(),
+            open: AtomicBool::new(false),
+            first_done: AtomicBool::new(false),
+        });
+        let missing = Arc::new(AtomicBool::new(false));
+        let seen = missing.clone();
+        let file = RemoteFile::new(gated.clone(), KEY.into(), bytes.len() as u64)
+            .with_on_missing(Arc::new(move || seen.store(true, Ordering::SeqCst)));
+        assert!(file.will_read(0..bytes.len() as u64));
+        let mut buf = vec![0u8; 4 << 20];
+        file.read_exact_at(&mut buf, 0).unwrap();
+        assert_eq!(buf, bytes[..4 << 20]);
+        // A prune deletes the object while the next block is on its way.
+        bucket.delete(KEY).unwrap();
+        gated.open.store(true, Ordering::SeqCst);
+        let err = file.read_exact_at(&mut buf[..100], 5 << 20).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::NotFound, "{err}");
+        assert!(missing.load(Ordering::SeqCst));
     }
 }
