@@ -88,6 +88,10 @@ pub trait ByteFile: Send + Sync + Debug {
     fn will_read(&self, _range: Range<u64>) -> bool {
         false
     }
+    /// Says the bytes of `range` will be read in order before long (a
+    /// scan's next file), so a file that pays per request may start
+    /// fetching them now, as `will_read` says them. A hint, as that is.
+    fn fetch_soon(&self, _range: Range<u64>) {}
 }
 
 /// A directory tree holding one store. Paths are relative to its root.

@@ -349,6 +349,12 @@ impl ByteFile for PooledFile {
         self.acquire().is_ok_and(|file| file.will_read(range))
     }
 
+    fn fetch_soon(&self, range: Range<u64>) {
+        if let Ok(file) = self.acquire() {
+            file.fetch_soon(range);
+        }
+    }
+
     fn truncate(&self, len: u64) -> io::Result<()> {
         let result = self.acquire()?.truncate(len);
         self.wrote();

@@ -487,6 +487,14 @@ impl Segment {
         self.file().is_ok_and(|file| file.will_read(range))
     }
 
+    /// Says the bytes of `range` will be read in order before long (see
+    /// [`ByteFile::fetch_soon`]).
+    pub(crate) fn fetch_soon(&self, range: std::ops::Range<u64>) {
+        if let Ok(file) = self.file() {
+            file.fetch_soon(range);
+        }
+    }
+
     /// Reads the index file of this sealed segment, or rebuilds the entries
     /// by scanning the segment when the file is missing, damaged or stale.
     /// Every field written is checked: the CRC, magic, version, stream and

@@ -249,6 +249,22 @@ impl Cursor {
     /// continues the chain exactly where the previous one ended.
     fn start_segment(&mut self, index: usize, expect: Option<ChainHead>) -> Result<()> {
         let segment = self.snapshot.segments[index].clone();
+        if self.whole_segments {
+            // This segment from its header on, and the next one's first
+            // block while this one is read.
+            for (i, soon) in self
+                .snapshot
+                .segments
+                .iter()
+                .enumerate()
+                .skip(index)
+                .take(2)
+            {
+                if let Ok(limit) = self.snapshot.segment_limit(i) {
+                    soon.fetch_soon(0..limit);
+                }
+            }
+        }
         let header = segment.header()?;
         if let Some(expect) = expect {
             if index == 0 && header.base_offset != expect.next_offset {

@@ -11,8 +11,10 @@
 //! Once a read needs a block of a longer span said, or a scan has reached
 //! 4 MiB fetches, the next block is fetched on a thread of its own while
 //! the reader works on this one: the bucket's latency and the reader's
-//! hashing overlap instead of adding up. One block at most is fetched
-//! ahead; one the reader does not ask for next is dropped.
+//! hashing overlap instead of adding up. A span said to come soon
+//! (`fetch_soon`: a verify's next segment) starts its first block at
+//! once. One block at most is fetched ahead; one the reader does not ask
+//! for next is dropped.
 
 use std::collections::VecDeque;
 use std::io;
@@ -250,6 +252,26 @@ impl ByteFile for RemoteFile {
         self.cache.lock().planned = Some(range);
         true
     }
+
+    fn fetch_soon(&self, range: Range<u64>) {
+        let mut cache = self.cache.lock();
+        let start = range.start;
+        let held = cache
+            .blocks
+            .iter()
+            .any(|(at, b)| *at <= start && start < at + b.len() as u64);
+        let coming = cache
+            .ahead
+            .as_ref()
+            .is_some_and(|a| a.range.contains(&start));
+        if held || coming || start >= range.end.min(self.len) {
+            return;
+        }
+        let fetch = (range.end - start).clamp(MIN_FETCH, MAX_FETCH);
+        cache.planned_end = range.end;
+        cache.scanning = false;
+        cache.ahead = self.fetch_ahead(start..start.saturating_add(fetch).min(self.len));
+    }
 }
 
 #[cfg(test)]
@@ -313,6 +335,27 @@ mod tests {
         assert_eq!(read_on(&file, 96, 256 << 10), bytes[96..]);
         // 4 MiB, 4 MiB, and the rest: nothing fetched twice.
         assert_eq!(bucket.gets_of(KEY), 3);
+        assert!(file.cache.lock().ahead.is_none());
+    }
+
+    #[test]
+    fn a_span_said_to_come_soon_is_on_its_way_before_any_read() {
+        let bytes = object((5 << 20) + 3);
+        let bucket = bucket_with(&bytes);
+        let file = RemoteFile::new(Arc::new(bucket.clone()), KEY.into(), bytes.len() as u64);
+        file.fetch_soon(0..bytes.len() as u64);
+        assert_eq!(wait_for_gets(&bucket, 1), 1);
+        // Said again (the reader's own plan), nothing more is fetched.
+        file.fetch_soon(0..bytes.len() as u64);
+        assert!(file.will_read(80..bytes.len() as u64));
+        let mut header = [0u8; 80];
+        file.read_exact_at(&mut header, 0).unwrap();
+        assert_eq!(header[..], bytes[..80]);
+        assert_eq!(read_on(&file, 80, 256 << 10), bytes[80..]);
+        assert_eq!(bucket.gets_of(KEY), 2);
+        // Nothing is fetched for a span already held, or empty.
+        file.fetch_soon(4 << 20..bytes.len() as u64);
+        file.fetch_soon(7..7);
         assert!(file.cache.lock().ahead.is_none());
     }
 
