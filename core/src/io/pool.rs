@@ -350,7 +350,10 @@ impl ByteFile for PooledFile {
     }
 
     fn fetch_soon(&self, range: Range<u64>) {
-        if let Ok(file) = self.acquire() {
+        // Only to a file open already: a hint is no reason to take a
+        // descriptor (nor to count as a use).
+        let open = self.0.file.lock().clone();
+        if let Some(file) = open {
             file.fetch_soon(range);
         }
     }

@@ -8,13 +8,14 @@
 //! one event; a whole segment: a verify) says so first, and that span
 //! comes with one request, or 4 MiB blocks for a longer one.
 //!
-//! Once a read needs a block of a longer span said, or a scan has reached
-//! 4 MiB fetches, the next block is fetched on a thread of its own while
-//! the reader works on this one: the bucket's latency and the reader's
-//! hashing overlap instead of adding up. A span said to come soon
-//! (`fetch_soon`: a verify's next segment) starts its first block at
-//! once. One block at most is fetched ahead; one the reader does not ask
-//! for next is dropped.
+//! A span said to come (`fetch_soon`: a verify's segment, and its next
+//! one) is fetched on a thread of its own, block after block, each while
+//! the reader works on the one before; a scan that has doubled its
+//! fetches to 4 MiB reads ahead the same way. The bucket's latency and
+//! the reader's hashing overlap instead of adding up. Each file has one
+//! block at most on its way (and a replaced one runs to its end); it is
+//! dropped once a read passes it, and one that failed is fetched again
+//! when the reader gets there.
 
 use std::collections::VecDeque;
 use std::io;
@@ -58,10 +59,9 @@ struct Cache {
     blocks: VecDeque<(u64, Arc<Vec<u8>>)>,
     next_sequential: u64,
     fetch: u64,
-    /// The span the next read is said to start (`will_read`).
+    /// The span the next read is said to start (`will_read`): it sizes
+    /// the fetch of the next miss, whichever way that is served.
     planned: Option<Range<u64>>,
-    /// The end of the span last said, once its reading has begun.
-    planned_end: u64,
     /// Whether sequential reads have doubled the fetches to the largest.
     scanning: bool,
     /// The block after the last one fetched, on its way.
@@ -72,6 +72,12 @@ struct Cache {
 #[derive(Debug)]
 struct Ahead {
     range: Range<u64>,
+    /// The end of the span said to come (`fetch_soon`) that this block is
+    /// part of, so the block after it is fetched in turn (0: none).
+    span_end: u64,
+    /// The process that started the fetch: a child `fork` made has the
+    /// channel but not the thread, and would wait for it forever.
+    pid: u32,
     fetched: mpsc::Receiver<io::Result<Vec<u8>>>,
 }
 
@@ -115,44 +121,45 @@ impl RemoteFile {
         {
             return Ok(hit);
         }
+        let plan = cache.planned.take().filter(|span| span.contains(&pos));
         if let Some(ahead) = cache.ahead.take() {
-            if ahead.range.contains(&pos) {
-                let bytes = ahead.fetched.recv().unwrap_or_else(|_| {
-                    Err(io::Error::other(format!(
-                        "the fetch of {} ahead of the reader stopped without an answer",
-                        self.key
-                    )))
-                })?;
-                return self.keep(&mut cache, ahead.range, bytes);
+            if ahead.pid != std::process::id() {
+                // Dropped: its thread is the parent's.
+            } else if ahead.range.contains(&pos) {
+                let bytes = match ahead.fetched.recv() {
+                    Ok(Ok(bytes)) => bytes,
+                    // Made again now the reader wants it: a passing fault
+                    // met before anyone asked is not the reader's error.
+                    _ => self.tier.get_range(&self.key, ahead.range.clone())?,
+                };
+                return self.keep(&mut cache, ahead.range, bytes, ahead.span_end);
+            } else if pos < ahead.range.start {
+                // A read elsewhere before the reader gets to it.
+                cache.ahead = Some(ahead);
             }
-            cache.ahead = Some(ahead);
         }
-        (cache.fetch, cache.scanning) = match cache.planned.take() {
-            Some(span) if span.contains(&pos) => {
-                cache.planned_end = span.end;
-                ((span.end - pos).clamp(MIN_FETCH, MAX_FETCH), false)
-            }
-            _ if pos == cache.next_sequential => {
+        (cache.fetch, cache.scanning) = match plan {
+            Some(span) => ((span.end - pos).clamp(MIN_FETCH, MAX_FETCH), false),
+            None if pos == cache.next_sequential => {
                 let fetch = (cache.fetch * 2).min(MAX_FETCH);
                 (fetch, fetch == MAX_FETCH)
             }
-            _ => {
-                cache.planned_end = 0;
-                (MIN_FETCH, false)
-            }
+            None => (MIN_FETCH, false),
         };
         let end = pos.saturating_add(cache.fetch).min(self.len);
         let bytes = self.tier.get_range(&self.key, pos..end)?;
-        self.keep(&mut cache, pos..end, bytes)
+        self.keep(&mut cache, pos..end, bytes, 0)
     }
 
     /// Keeps the block `bytes` fetched for `range` (if it is whole), and
-    /// starts fetching the next if the reader is expected to want it.
+    /// starts fetching the next if the reader is expected to want it: the
+    /// span said to come (to `span_end`) goes on, or a scan does.
     fn keep(
         &self,
         cache: &mut Cache,
         range: Range<u64>,
         bytes: Vec<u8>,
+        span_end: u64,
     ) -> io::Result<(u64, Arc<Vec<u8>>)> {
         if bytes.len() as u64 != range.end - range.start {
             return Err(io::Error::new(
@@ -166,22 +173,23 @@ impl RemoteFile {
         if cache.blocks.len() > KEPT_BLOCKS {
             cache.blocks.pop_front();
         }
-        let next = if range.end < cache.planned_end {
-            (cache.planned_end - range.end).clamp(MIN_FETCH, MAX_FETCH)
+        let (next, span_end) = if range.end < span_end {
+            ((span_end - range.end).clamp(MIN_FETCH, MAX_FETCH), span_end)
         } else if cache.scanning {
-            MAX_FETCH
+            (MAX_FETCH, 0)
         } else {
-            0
+            (0, 0)
         };
         if next > 0 && range.end < self.len {
-            cache.ahead = self.fetch_ahead(range.end..range.end.saturating_add(next).min(self.len));
+            let next = range.end..range.end.saturating_add(next).min(self.len);
+            cache.ahead = self.fetch_ahead(next, span_end);
         }
         Ok(block)
     }
 
     /// Starts fetching `range` on a thread of its own; `None` if no thread
     /// could be started (the reader then fetches it when it gets there).
-    fn fetch_ahead(&self, range: Range<u64>) -> Option<Ahead> {
+    fn fetch_ahead(&self, range: Range<u64>, span_end: u64) -> Option<Ahead> {
         let (send, fetched) = mpsc::sync_channel(1);
         let tier = self.tier.clone();
         let key = self.key.clone();
@@ -193,7 +201,12 @@ impl RemoteFile {
                 let _ = send.send(tier.get_range(&key, span));
             })
             .ok()?;
-        Some(Ahead { range, fetched })
+        Some(Ahead {
+            range,
+            span_end,
+            pid: std::process::id(),
+            fetched,
+        })
     }
 }
 
@@ -263,14 +276,14 @@ impl ByteFile for RemoteFile {
         let coming = cache
             .ahead
             .as_ref()
-            .is_some_and(|a| a.range.contains(&start));
+            .is_some_and(|a| a.range.contains(&start) && a.pid == std::process::id());
         if held || coming || start >= range.end.min(self.len) {
             return;
         }
         let fetch = (range.end - start).clamp(MIN_FETCH, MAX_FETCH);
-        cache.planned_end = range.end;
         cache.scanning = false;
-        cache.ahead = self.fetch_ahead(start..start.saturating_add(fetch).min(self.len));
+        let first = start..start.saturating_add(fetch).min(self.len);
+        cache.ahead = self.fetch_ahead(first, range.end);
     }
 }
 
@@ -322,20 +335,57 @@ mod tests {
     }
 
     #[test]
-    fn a_span_said_comes_in_large_blocks_each_fetched_before_it_is_read() {
+    fn a_span_said_to_come_is_fetched_block_after_block_before_it_is_read() {
         let bytes = object((10 << 20) + 5);
         let bucket = bucket_with(&bytes);
         let file = RemoteFile::new(Arc::new(bucket.clone()), KEY.into(), bytes.len() as u64);
-        assert!(file.will_read(80..bytes.len() as u64));
-        let mut first = [0u8; 16];
-        file.read_exact_at(&mut first, 80).unwrap();
-        assert_eq!(first[..], bytes[80..96]);
+        file.fetch_soon(0..bytes.len() as u64);
+        let mut header = [0u8; 80];
+        file.read_exact_at(&mut header, 0).unwrap();
+        assert_eq!(header[..], bytes[..80]);
         // The second block is on its way before the reader gets there.
         assert_eq!(wait_for_gets(&bucket, 2), 2);
-        assert_eq!(read_on(&file, 96, 256 << 10), bytes[96..]);
+        assert_eq!(read_on(&file, 80, 256 << 10), bytes[80..]);
         // 4 MiB, 4 MiB, and the rest: nothing fetched twice.
         assert_eq!(bucket.gets_of(KEY), 3);
         assert!(file.cache.lock().ahead.is_none());
+
+        // A plan said and never used (the verify's own) leaves nothing
+        // behind: a one-event read elsewhere later fetches its span alone.
+        let file = RemoteFile::new(Arc::new(bucket.clone()), KEY.into(), bytes.len() as u64);
+        file.fetch_soon(0..bytes.len() as u64);
+        assert!(file.will_read(80..bytes.len() as u64));
+        file.read_exact_at(&mut header, 0).unwrap();
+        let before = wait_for_gets(&bucket, 5);
+        assert_eq!(before, 5, "the first block and the one after it");
+        let at = 9 << 20;
+        assert!(file.will_read(at..at + 1000));
+        let mut event = [0u8; 1000];
+        file.read_exact_at(&mut event, at).unwrap();
+        assert_eq!(event[..], bytes[at as usize..at as usize + 1000]);
+        let cache = file.cache.lock();
+        assert!(cache.ahead.is_none() && cache.planned.is_none());
+        assert_eq!(cache.blocks.back().map(|b| b.1.len()), Some(64 << 10));
+        drop(cache);
+        assert_eq!(bucket.gets_of(KEY), before + 1);
+    }
+
+    #[test]
+    fn a_span_said_to_be_read_sizes_one_fetch_and_no_more() {
+        // The walk to one event: one GET, even when the event is in it
+        // before the span's end, and nothing fetched ahead.
+        let bytes = object(1 << 20);
+        let bucket = bucket_with(&bytes);
+        let file = RemoteFile::new(Arc::new(bucket.clone()), KEY.into(), bytes.len() as u64);
+        assert!(file.will_read(100_000..400_000));
+        let mut buf = [0u8; 500];
+        file.read_exact_at(&mut buf, 100_000).unwrap();
+        assert_eq!(buf[..], bytes[100_000..100_500]);
+        let cache = file.cache.lock();
+        assert!(cache.ahead.is_none());
+        assert_eq!(cache.blocks.back().map(|b| b.1.len()), Some(300_000));
+        drop(cache);
+        assert_eq!(bucket.gets_of(KEY), 1);
     }
 
     #[test]
@@ -394,6 +444,17 @@ mod tests {
         bucket: MemoryTier,
         open: AtomicBool,
         first_done: AtomicBool,
+        /// The next GET let through fails (once), as a dropped connection.
+        fail_next: AtomicBool,
+    }
+
+    fn gated(bucket: &MemoryTier) -> Arc<Gated> {
+        Arc::new(Gated {
+            bucket: bucket.clone(),
+            open: AtomicBool::new(false),
+            first_done: AtomicBool::new(false),
+            fail_next: AtomicBool::new(false),
+        })
     }
 
     impl Tier for Gated {
@@ -407,6 +468,9 @@ mod tests {
             if self.first_done.swap(true, Ordering::SeqCst) {
                 while !self.open.load(Ordering::SeqCst) {
                     std::thread::sleep(Duration::from_millis(1));
+                }
+                if self.fail_next.swap(false, Ordering::SeqCst) {
+                    return Err(io::Error::new(io::ErrorKind::ConnectionReset, "dropped"));
                 }
             }
             self.bucket.get_range(key, range)
@@ -438,16 +502,12 @@ mod tests {
     fn a_block_fetched_ahead_of_an_object_since_deleted_is_not_found_when_read() {
         let bytes = object(6 << 20);
         let bucket = bucket_with(&bytes);
-        let gated = Arc::new(Gated {
-            bucket: bucket.clone(),
-            open: AtomicBool::new(false),
-            first_done: AtomicBool::new(false),
-        });
+        let gated = gated(&bucket);
         let missing = Arc::new(AtomicBool::new(false));
         let seen = missing.clone();
         let file = RemoteFile::new(gated.clone(), KEY.into(), bytes.len() as u64)
             .with_on_missing(Arc::new(move || seen.store(true, Ordering::SeqCst)));
-        assert!(file.will_read(0..bytes.len() as u64));
+        file.fetch_soon(0..bytes.len() as u64);
         let mut buf = vec![0u8; 4 << 20];
         file.read_exact_at(&mut buf, 0).unwrap();
         assert_eq!(buf, bytes[..4 << 20]);
@@ -457,5 +517,28 @@ mod tests {
         let err = file.read_exact_at(&mut buf[..100], 5 << 20).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::NotFound, "{err}");
         assert!(missing.load(Ordering::SeqCst));
+    }
+
+    #[test]
+    fn a_block_whose_fetch_ahead_failed_is_fetched_again_when_read() {
+        let bytes = object(6 << 20);
+        let bucket = bucket_with(&bytes);
+        let gated = gated(&bucket);
+        gated.fail_next.store(true, Ordering::SeqCst);
+        let file = RemoteFile::new(gated.clone(), KEY.into(), bytes.len() as u64);
+        file.fetch_soon(0..bytes.len() as u64);
+        let mut buf = vec![0u8; 4 << 20];
+        file.read_exact_at(&mut buf, 0).unwrap();
+        // The block after it fails on its way; the read of it fetches it
+        // again and gets the bytes.
+        gated.open.store(true, Ordering::SeqCst);
+        assert_eq!(
+            wait_for_gets(&bucket, 1),
+            1,
+            "the failed GET reached no object"
+        );
+        assert_eq!(read_on(&file, 4 << 20, 64 << 10), bytes[4 << 20..]);
+        assert!(!gated.fail_next.load(Ordering::SeqCst));
+        assert_eq!(bucket.gets_of(KEY), 2);
     }
 }
