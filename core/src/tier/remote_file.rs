@@ -68,6 +68,15 @@ struct Cache {
     ahead: Option<Ahead>,
 }
 
+impl Cache {
+    /// The block kept that holds the byte at `pos`.
+    fn block_holding(&self, pos: u64) -> Option<&(u64, Arc<Vec<u8>>)> {
+        self.blocks
+            .iter()
+            .find(|(start, b)| *start <= pos && pos < start + b.len() as u64)
+    }
+}
+
 /// A block being fetched by a thread of its own.
 #[derive(Debug)]
 struct Ahead {
@@ -79,6 +88,13 @@ struct Ahead {
     /// channel but not the thread, and would wait for it forever.
     pid: u32,
     fetched: mpsc::Receiver<io::Result<Vec<u8>>>,
+}
+
+impl Ahead {
+    /// Whether this process's thread is fetching it (see `pid`).
+    fn is_ours(&self) -> bool {
+        self.pid == std::process::id()
+    }
 }
 
 impl RemoteFile {
@@ -113,17 +129,12 @@ impl RemoteFile {
 
     fn block_at(&self, pos: u64) -> io::Result<(u64, Arc<Vec<u8>>)> {
         let mut cache = self.cache.lock();
-        if let Some(hit) = cache
-            .blocks
-            .iter()
-            .find(|(start, b)| *start <= pos && pos < start + b.len() as u64)
-            .cloned()
-        {
-            return Ok(hit);
+        if let Some(hit) = cache.block_holding(pos) {
+            return Ok(hit.clone());
         }
         let plan = cache.planned.take().filter(|span| span.contains(&pos));
         if let Some(ahead) = cache.ahead.take() {
-            if ahead.pid != std::process::id() {
+            if !ahead.is_ours() {
                 // Dropped: its thread is the parent's.
             } else if ahead.range.contains(&pos) {
                 let bytes = match ahead.fetched.recv() {
@@ -269,14 +280,11 @@ impl ByteFile for RemoteFile {
     fn fetch_soon(&self, range: Range<u64>) {
         let mut cache = self.cache.lock();
         let start = range.start;
-        let held = cache
-            .blocks
-            .iter()
-            .any(|(at, b)| *at <= start && start < at + b.len() as u64);
+        let held = cache.block_holding(start).is_some();
         let coming = cache
             .ahead
             .as_ref()
-            .is_some_and(|a| a.range.contains(&start) && a.pid == std::process::id());
+            .is_some_and(|a| a.range.contains(&start) && a.is_ours());
         if held || coming || start >= range.end.min(self.len) {
             return;
         }
@@ -302,6 +310,11 @@ mod tests {
 
     fn object(len: usize) -> Vec<u8> {
         (0..len).map(|i| (i * 7 + i / 251) as u8).collect()
+    }
+
+    /// The object `KEY` of `bucket`, `len` bytes long.
+    fn remote(bucket: &MemoryTier, len: usize) -> RemoteFile {
+        RemoteFile::new(Arc::new(bucket.clone()), KEY.into(), len as u64)
     }
 
     fn bucket_with(bytes: &[u8]) -> MemoryTier {
@@ -338,7 +351,7 @@ mod tests {
     fn a_span_said_to_come_is_fetched_block_after_block_before_it_is_read() {
         let bytes = object((10 << 20) + 5);
         let bucket = bucket_with(&bytes);
-        let file = RemoteFile::new(Arc::new(bucket.clone()), KEY.into(), bytes.len() as u64);
+        let file = remote(&bucket, bytes.len());
         file.fetch_soon(0..bytes.len() as u64);
         let mut header = [0u8; 80];
         file.read_exact_at(&mut header, 0).unwrap();
@@ -352,7 +365,7 @@ mod tests {
 
         // A plan said and never used (the verify's own) leaves nothing
         // behind: a one-event read elsewhere later fetches its span alone.
-        let file = RemoteFile::new(Arc::new(bucket.clone()), KEY.into(), bytes.len() as u64);
+        let file = remote(&bucket, bytes.len());
         file.fetch_soon(0..bytes.len() as u64);
         assert!(file.will_read(80..bytes.len() as u64));
         file.read_exact_at(&mut header, 0).unwrap();
@@ -376,7 +389,7 @@ mod tests {
         // before the span's end, and nothing fetched ahead.
         let bytes = object(1 << 20);
         let bucket = bucket_with(&bytes);
-        let file = RemoteFile::new(Arc::new(bucket.clone()), KEY.into(), bytes.len() as u64);
+        let file = remote(&bucket, bytes.len());
         assert!(file.will_read(100_000..400_000));
         let mut buf = [0u8; 500];
         file.read_exact_at(&mut buf, 100_000).unwrap();
@@ -392,7 +405,7 @@ mod tests {
     fn a_span_said_to_come_soon_is_on_its_way_before_any_read() {
         let bytes = object((5 << 20) + 3);
         let bucket = bucket_with(&bytes);
-        let file = RemoteFile::new(Arc::new(bucket.clone()), KEY.into(), bytes.len() as u64);
+        let file = remote(&bucket, bytes.len());
         file.fetch_soon(0..bytes.len() as u64);
         assert_eq!(wait_for_gets(&bucket, 1), 1);
         // Said again (the reader's own plan), nothing more is fetched.
@@ -413,7 +426,7 @@ mod tests {
     fn a_scan_reads_ahead_once_its_fetches_reach_the_largest() {
         let bytes = object(24 << 20);
         let bucket = bucket_with(&bytes);
-        let file = RemoteFile::new(Arc::new(bucket.clone()), KEY.into(), bytes.len() as u64);
+        let file = remote(&bucket, bytes.len());
         let mut head = vec![0u8; 9 << 20];
         for (i, chunk) in head.chunks_mut(64 << 10).enumerate() {
             file.read_exact_at(chunk, (i as u64) << 16).unwrap();
@@ -426,7 +439,7 @@ mod tests {
         // fetched ahead, none twice.
         assert_eq!(bucket.gets_of(KEY), 7 + 5);
         // Random reads fetch little, and nothing ahead.
-        let file = RemoteFile::new(Arc::new(bucket.clone()), KEY.into(), bytes.len() as u64);
+        let file = remote(&bucket, bytes.len());
         let before = bucket.gets_of(KEY);
         for pos in [20 << 20, 3 << 20, 11 << 20] {
             let mut buf = [0u8; 100];
