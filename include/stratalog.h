@@ -1084,11 +1084,17 @@ enum stratalog_status stratalog_consistency_proof(const struct stratalog_store *
  * NULL means "<key name>/<stream>". The store never signs two
  * inconsistent checkpoints for one origin: it records the last one
  * durably and refuses (CHECKPOINT_REFUSED) a smaller size or a tree that
- * does not extend it.
+ * does not extend it. Nor does it sign events a crash can take: a writer
+ * first makes them durable (an fsync if needed) and, with a tier, waits
+ * until the bucket holds them (sealing the active segment if needed); so
+ * do stratalog_witness_checkpoint(), stratalog_receipt() and
+ * stratalog_export_tiles().
  *
  * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (a bad origin),
  * OFFSET_OUT_OF_RANGE, CHECKPOINT_REFUSED, CLOSED, CORRUPTION,
- * CHAIN_MISMATCH, IO.
+ * CHAIN_MISMATCH, IO (also the bucket's, as stratalog_sync_tier()),
+ * LOCKED (the tier was taken over), POISONED, FORKED (in a forked child,
+ * when the events still need the fsync or the upload).
  *
  * # Safety
  * `store` and `key` are NULL or live handles; `origin` is NULL or

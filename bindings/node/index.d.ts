@@ -549,7 +549,10 @@ export declare class Store {
    * A C2SP checkpoint of the tree of `size` events (default: all) signed by `key`:
    * "<origin>\n<size>\n<base64 root>\n\n— <key name> <base64 signature>\n". Rejects with
    * STRATALOG_CHECKPOINT_REFUSED rather than sign a smaller size than before for the origin, or a tree that does
-   * not extend the one signed before.
+   * not extend the one signed before. Nor does it sign events a crash can take: a writer first makes them durable
+   * (an fsync, if needed) and, in a tiered store, waits until the bucket holds them, sealing the active segment if
+   * needed (rejecting as `syncTier()` does, and with STRATALOG_LOCKED once the tier was taken over).
+   * `witnessCheckpoint()`, `receipt()` and `exportTiles()` sign the same way.
    */
   checkpoint(stream: U64, key: SigningKey, options?: CheckpointOptions): Promise<string>
   /**

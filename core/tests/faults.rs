@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use stratalog_core::io::faulty::{Fault, FaultPlan, SimDir};
 use stratalog_core::io::StorageDir;
-use stratalog_core::{Batch, Error, Options, Store};
+use stratalog_core::{verify_checkpoint, Batch, Error, Options, SigningKey, Store};
 
 fn options() -> Options {
     Options {
@@ -245,6 +245,40 @@ fn sync_stream_makes_that_stream_durable_and_no_other() {
     assert_eq!(store.chain_head(2).unwrap().next_offset, 0);
     store.close().unwrap();
     assert!(matches!(store.sync_stream(1), Err(Error::Closed)));
+}
+
+/// A checkpoint never signs what a power loss can take: the events it
+/// covers are made durable first, so after the power loss the store still
+/// holds the signed tree, and appends go on from it instead of writing
+/// other events where signed ones were. An event appended after the
+/// checkpoint, never synced, is lost as before.
+#[test]
+fn a_checkpoint_makes_the_events_it_signs_durable_first() {
+    let key = SigningKey::from_seed("example.com/audit", &[7u8; 32]);
+    let dir = SimDir::new();
+    let store = Store::open_on(Arc::new(dir.clone()), options(), true).unwrap();
+    let events: Vec<Vec<u8>> = (0..20u32).map(|i| i.to_le_bytes().to_vec()).collect();
+    for pair in events.chunks(2) {
+        store.append_batch(1, pair, None, false).unwrap();
+    }
+    let half = store.checkpoint(1, &key, Some(8), None).unwrap();
+    let whole = store.checkpoint(1, &key, None, None).unwrap();
+    let signed = verify_checkpoint(&whole, &key.vkey()).unwrap();
+    assert_eq!(signed.size, 20);
+    // Already durable: nothing more to do; the same note again.
+    assert_eq!(store.checkpoint(1, &key, None, None).unwrap(), whole);
+    store.append_batch(1, &[b"unsigned"], None, false).unwrap();
+    drop(store);
+    dir.power_loss(0);
+
+    let store = Store::open_on(Arc::new(dir.clone()), options(), true).unwrap();
+    assert_eq!(store.chain_head(1).unwrap().next_offset, 20);
+    assert_eq!(store.tree_root(1, Some(20)).unwrap(), signed.root);
+    assert_eq!(store.read_from(1, 0, u64::MAX).unwrap(), events);
+    assert_eq!(store.checkpoint(1, &key, None, None).unwrap(), whole);
+    let half = verify_checkpoint(&half, &key.vkey()).unwrap();
+    assert_eq!(store.tree_root(1, Some(8)).unwrap(), half.root);
+    store.verify(1).unwrap();
 }
 
 /// `sync` and `close` with many streams holding unsynced bytes make them

@@ -1,10 +1,11 @@
 //! A store handle used in a forked child: writes are refused, reads work,
-//! closing writes nothing and keeps the parent's lock, and the parent goes
+//! a checkpoint is signed only over what is durable already, closing
+//! writes nothing and keeps the parent's lock, and the parent goes
 //! on as if nothing happened.
 #![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use stratalog_core::{Error, Options, Store};
+use stratalog_core::{Error, Options, SigningKey, Store};
 
 /// Runs `child` in a forked child process and returns its exit status
 /// (the child never returns into the test harness).
@@ -34,6 +35,8 @@ fn a_forked_child_cannot_write_through_its_parents_handle() {
     let path = dir.path().join("s");
     let store = Store::open(&path, Options::default()).unwrap();
     let before = store.append_batch(1, &[b"before"], None, true).unwrap();
+    let unsynced = store.append_batch(3, &[b"unsynced"], None, false).unwrap();
+    let key = SigningKey::from_seed("example.com/audit", &[3u8; 32]);
 
     let code = in_child(|| {
         // Every write is refused, naming the process that opened it.
@@ -59,9 +62,20 @@ fn a_forked_child_cannot_write_through_its_parents_handle() {
         ) {
             return 5;
         }
+        // A checkpoint of durable events is signed; one that would need
+        // an fsync first is refused, as the fsync would be.
+        if store.checkpoint(1, &key, None, None).is_err() {
+            return 6;
+        }
+        if !matches!(
+            store.checkpoint(3, &key, None, None),
+            Err(Error::Forked { .. })
+        ) {
+            return 7;
+        }
         // Closing the child's copy writes nothing and releases nothing.
         if store.close().is_err() {
-            return 6;
+            return 8;
         }
         0
     });
@@ -74,6 +88,9 @@ fn a_forked_child_cannot_write_through_its_parents_handle() {
     ));
     let after = store.append_batch(1, &[b"parent"], None, true).unwrap();
     assert_eq!(after.next_offset, before.next_offset + 1);
+    let note = store.checkpoint(3, &key, None, None).unwrap();
+    assert!(note.starts_with("example.com/audit/3\n1\n"), "{note}");
+    assert_eq!(store.chain_head(3).unwrap(), unsynced);
     store.close().unwrap();
     let reopened = Store::open(&path, Options::default()).unwrap();
     let all: Vec<Vec<u8>> = reopened

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use common::{payload, segments, small};
 use stratalog_core::tier::memory::MemoryTier;
-use stratalog_core::{ChainHead, Error, Store, Tier, TierConfig};
+use stratalog_core::{verify_checkpoint, ChainHead, Error, SigningKey, Store, Tier, TierConfig};
 
 fn config(tier: &MemoryTier) -> TierConfig {
     TierConfig::new(Arc::new(tier.clone()))
@@ -591,6 +591,86 @@ fn a_second_writer_is_locked_and_a_takeover_fences_the_first_without_a_fork() {
         Err(Error::InvalidArgument(msg)) => assert!(msg.contains("diverged"), "{msg}"),
         other => panic!("A's diverged copy was accepted: {other:?}"),
     }
+}
+
+/// A checkpoint of a tiered store signs only what the bucket holds: it
+/// first seals and uploads the events it covers, tiles included. So a
+/// machine lost right after it loses no signed event, and the standby
+/// that takes over holds the signed tree instead of writing other events
+/// in its place. A writer cut off from the bucket, or fenced, signs
+/// nothing the bucket lacks.
+#[test]
+fn a_checkpoint_of_a_tiered_store_signs_only_what_the_bucket_holds() {
+    let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let bucket = MemoryTier::new();
+    let (a_net, b_net) = (bucket.view(), bucket.view());
+    let key = SigningKey::from_seed("example.com/audit", &[5u8; 32]);
+    let a = Store::open_tiered(a_dir.path(), small(8192, 16), leased(&a_net, false)).unwrap();
+    fill(&a, 5, 0, 100);
+    // No sync_tier: the last events are in the active segment.
+    let note = a.checkpoint(5, &key, None, None).unwrap();
+    let signed = verify_checkpoint(&note, &key.vkey()).unwrap();
+    assert_eq!(signed.size, 100);
+    let remote = Store::open_tier_read_only(Arc::new(bucket.clone()), Default::default()).unwrap();
+    assert_eq!(remote.chain_head(5).unwrap().next_offset, 100);
+    assert_eq!(remote.tree_root(5, Some(100)).unwrap(), signed.root);
+    assert_bucket_has_tiles(&bucket, &a, 5, 100);
+
+    // Cut off from the bucket: what it holds is still signed, with no
+    // wait; what it lacks is not.
+    a_net.set_down(true);
+    assert_eq!(a.checkpoint(5, &key, Some(100), None).unwrap(), note);
+    let tail = fill(&a, 5, 100, 10);
+    let err = a.checkpoint(5, &key, None, None).unwrap_err();
+    assert!(matches!(err, Error::Io { .. }), "{err:?}");
+
+    // A's machine is lost: a standby takes over and holds every signed
+    // event; signing the same tree gives the same note.
+    let b = take_over(b_dir.path(), leased(&b_net, true));
+    assert_eq!(b.chain_head(5).unwrap().next_offset, 100);
+    assert_eq!(b.checkpoint(5, &key, Some(100), None).unwrap(), note);
+    let b_head = b.append(5, b"from the standby").unwrap();
+    let later =
+        verify_checkpoint(&b.checkpoint(5, &key, None, None).unwrap(), &key.vkey()).unwrap();
+    assert_eq!(later.size, b_head.next_offset);
+
+    // A's network comes back: fenced, it signs none of its own tail, and
+    // still signs the tree the log holds.
+    a_net.set_down(false);
+    assert!(tail.next_offset > 100);
+    match a.checkpoint(5, &key, None, None) {
+        Err(Error::Locked(_)) => {}
+        other => panic!("a fenced writer signed its own tail: {other:?}"),
+    }
+    assert_eq!(a.checkpoint(5, &key, Some(100), None).unwrap(), note);
+    b.close().unwrap();
+}
+
+/// A checkpoint uploads its own stream only, and does not count as a
+/// `sync_tier`: a store closed with another stream's events the bucket
+/// lacks keeps its lease.
+#[test]
+fn a_checkpoint_leaves_the_other_streams_and_the_lease_as_they_are() {
+    let bucket = MemoryTier::new();
+    let dirs: Vec<_> = (0..2).map(|_| tempfile::tempdir().unwrap()).collect();
+    let open = |i: usize| Store::open_tiered(dirs[i].path(), small(8192, 16), config(&bucket));
+    let key = SigningKey::from_seed("example.com/audit", &[5u8; 32]);
+    let a = open(0).unwrap();
+    fill(&a, 1, 0, 20);
+    a.sync_tier().unwrap();
+    let other = fill(&a, 2, 0, 20);
+    fill(&a, 1, 20, 20);
+    a.checkpoint(1, &key, None, None).unwrap();
+    let remote = Store::open_tier_read_only(Arc::new(bucket.clone()), Default::default()).unwrap();
+    assert_eq!(remote.chain_head(1).unwrap().next_offset, 40);
+    assert_eq!(remote.chain_head(2).unwrap().next_offset, 0);
+    a.close().unwrap();
+    assert!(matches!(open(1), Err(Error::Locked(_))));
+    let a = open(0).unwrap();
+    assert_eq!(a.chain_head(2).unwrap(), other);
+    a.sync_tier().unwrap();
+    a.close().unwrap();
+    open(1).unwrap().close().unwrap();
 }
 
 /// `stream`'s segment, index and part objects in the bucket, by name:

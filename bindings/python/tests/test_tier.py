@@ -322,6 +322,32 @@ def test_appends_go_on_while_the_bucket_is_unreachable(tmp_path: Path, s3: MotoS
         remote.verify_against(3, head)
 
 
+def test_a_checkpoint_signs_only_what_the_bucket_holds(tmp_path: Path, s3: MotoServer, bucket: str) -> None:
+    key = stratalog.SigningKey.generate("log.example/tier")
+    proxy = Proxy(s3.port)
+    try:
+        with stratalog.open(tmp_path / "a", segment_size=SEGMENT, tier=bucket, tier_options=options(proxy.endpoint)) as store:
+            fill(store, 5, 0, 150)
+            # No sync_tier: the checkpoint seals and uploads what it signs.
+            note = store.checkpoint(5, key)
+            size, root = stratalog.verify_checkpoint(note, key.vkey)
+            assert size == 150
+            with stratalog.open_read_only(bucket, tier_options=options(s3.endpoint)) as remote:
+                assert remote.chain_head(5).next_offset == 150
+                assert remote.tree_root(5, 150) == root
+                assert [e for _, e in remote.iter(5)] == events(5, 0, 150)
+            # Unreachable: what the bucket holds is still signed; the rest is not.
+            proxy.set_down(True)
+            assert store.checkpoint(5, key, size=150) == note
+            fill(store, 5, 150, 10)
+            with pytest.raises(stratalog.IOError):
+                store.checkpoint(5, key)
+            proxy.set_down(False)
+            assert stratalog.verify_checkpoint(store.checkpoint(5, key), key.vkey)[0] == 160
+    finally:
+        proxy.close()
+
+
 def test_appends_never_wait_for_a_bucket_that_stopped_answering(tmp_path: Path, s3: MotoServer, bucket: str) -> None:
     proxy = Proxy(s3.port)
     try:

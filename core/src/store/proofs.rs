@@ -16,6 +16,7 @@ use crate::note::key::SigningKey;
 use crate::note::receipt;
 use crate::signed_record::{self, SignedHead};
 use crate::stream::Stream;
+use crate::tier::SyncTarget;
 use crate::tiles;
 use crate::tree::StreamTree;
 use crate::witness::{self, Answer, Witness};
@@ -177,6 +178,16 @@ impl Store {
     /// size, another root for the same size, or a tree that does not
     /// contain the one signed before (a store restored from an old backup
     /// and appended to differently).
+    ///
+    /// Nor does it sign events a crash can take: a writer first makes the
+    /// events the tree covers durable (an fsync, if appends since the last
+    /// one are among them) and, in a tiered store, waits until the bucket
+    /// holds them and their tiles (sealing the active segment if they
+    /// reach into it), failing as [`Store::sync_tier`] does, with
+    /// [`Error::Locked`] once the tier was taken over. So a machine lost
+    /// after a checkpoint leaves every event it signed in the bucket.
+    /// [`Store::witness_checkpoint`], [`Store::receipt`] and
+    /// [`Store::export_tiles`] sign the same way.
     pub fn checkpoint(
         &self,
         stream: u64,
@@ -202,6 +213,9 @@ impl Store {
         };
         check_origin(&origin)?;
         let (found, size) = self.sized(stream, size)?;
+        if let Some(found) = &found {
+            self.make_signable(found, size)?;
+        }
         let root = self.root_at(found.as_deref(), size)?;
         let checkpoint = Checkpoint { origin, size, root };
         let note = checkpoint.sign(key)?;
@@ -249,6 +263,42 @@ impl Store {
             )?;
         }
         Ok((note, checkpoint))
+    }
+
+    /// Makes the first `size` events of `stream` survive what the store
+    /// promises to survive before anything signs them: durable on disk,
+    /// and in a tiered store in the bucket too, its tiles included. A note
+    /// signed over events that a power loss, or the loss of the machine,
+    /// then took would stay valid, while the history written in their
+    /// place (a standby continues from the bucket) could be signed as
+    /// well: two signed trees that no one log holds. A read-only handle
+    /// cannot write and signs what it reads.
+    fn make_signable(&self, stream: &Stream, size: u64) -> Result<()> {
+        if !self.writable || size == 0 {
+            return Ok(());
+        }
+        let sealed_end = stream.sealed_end()?;
+        let durable = size <= sealed_end || stream.unsynced()?.is_none();
+        let target = SyncTarget {
+            stream: stream.id,
+            first: 0,
+            end: size,
+        };
+        let uploaded = self.tier.as_ref().is_none_or(|agent| agent.holds(&target));
+        if durable && uploaded {
+            return Ok(());
+        }
+        self.check_owner()?;
+        match &self.tier {
+            None => stream.sync(),
+            Some(agent) => {
+                // Sealing makes the segment durable too.
+                if size > sealed_end {
+                    stream.seal_now()?;
+                }
+                agent.sync_stream(target)
+            }
+        }
     }
 
     /// A signed checkpoint, as [`Store::checkpoint`] makes it, cosigned by

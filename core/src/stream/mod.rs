@@ -225,6 +225,16 @@ impl Stream {
         }))
     }
 
+    /// Where the sealed segments end: the offset the active segment
+    /// starts at (0 for a stream with no segment).
+    pub(crate) fn sealed_end(&self) -> Result<u64> {
+        let snapshot = self.snapshot();
+        match snapshot.segments.last() {
+            None => Ok(0),
+            Some(active) => Ok(active.header()?.base().next_offset),
+        }
+    }
+
     /// Records that a sync of the whole file system made the first `end`
     /// bytes of `segment` durable, or, if it failed, poisons the stream as
     /// a failed fsync of its own would.

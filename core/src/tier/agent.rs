@@ -195,6 +195,24 @@ enum Cleanup {
 }
 
 impl State {
+    /// Whether the bucket holds `target`: the stream's settled copy starts
+    /// at `target.first` or later and holds every event below
+    /// `target.end`, its tiles included where the stream has them
+    /// (`tiles::catch_up`).
+    fn holds(&self, target: &SyncTarget) -> bool {
+        let (first, end) = self.bucket_copy(target.stream);
+        (target.end == 0 || end >= target.end) && first >= target.first
+    }
+
+    /// Where `stream`'s settled copy in the bucket starts and ends, the
+    /// end being the lesser of its manifest's and its tiles'.
+    fn bucket_copy(&self, stream: u64) -> (u64, u64) {
+        self.settled.get(&stream).map_or((0, 0), |&(f, e)| {
+            let tiles = self.tiles_end.get(&stream).copied().unwrap_or(0);
+            (f, e.min(tiles))
+        })
+    }
+
     /// A round of `stream` succeeded: its error and backoff go.
     fn clear_error(&mut self, stream: u64) {
         self.retry.remove(&stream);
@@ -435,6 +453,24 @@ impl TierAgent {
         synced
     }
 
+    /// Whether the bucket already holds `target` (no round asked for).
+    pub(crate) fn holds(&self, target: &SyncTarget) -> bool {
+        self.shared.state.lock().holds(target)
+    }
+
+    /// `sync` for one stream whose segments holding `target` are sealed
+    /// already, leaving the store's "the bucket holds everything" flag as
+    /// it is: the other streams may hold appends the bucket lacks.
+    pub(crate) fn sync_stream(&self, target: SyncTarget) -> Result<()> {
+        if let Some(fenced) = self.fenced() {
+            return Err(fenced);
+        }
+        if self.holds(&target) {
+            return Ok(());
+        }
+        self.wait_for(&[target])
+    }
+
     fn wait_for(&self, targets: &[SyncTarget]) -> Result<()> {
         let shared = &self.shared;
         let mut state = shared.state.lock();
@@ -452,21 +488,15 @@ impl TierAgent {
             }
             let mut reached = true;
             for (target, &begun) in targets.iter().zip(&marks) {
-                let SyncTarget {
-                    stream,
-                    first,
-                    end: target,
-                } = *target;
-                let (bucket_first, end) = state.settled.get(&stream).map_or((0, 0), |&(f, e)| {
-                    // The tree's tiles are part of what the bucket holds,
-                    // where the stream has them (`tiles::catch_up`).
-                    let tiles = state.tiles_end.get(&stream).copied().unwrap_or(0);
-                    (f, e.min(tiles))
-                });
-                if (target == 0 || end >= target) && bucket_first >= first {
+                if state.holds(target) {
                     continue;
                 }
                 reached = false;
+                let SyncTarget {
+                    stream,
+                    end: target,
+                    ..
+                } = *target;
                 // Only a round that began after the target's segments were
                 // sealed speaks for them.
                 let failed = state.last_failed_round.get(&stream).copied().unwrap_or(0);
@@ -493,6 +523,7 @@ impl TierAgent {
                 let idle = state.last_idle_round.get(&stream).copied().unwrap_or(0);
                 let latest = state.rounds_begun.get(&stream).copied().unwrap_or(0);
                 if idle > begun && idle == latest && !state.dirty.contains(&stream) {
+                    let (_, end) = state.bucket_copy(stream);
                     return Err(Error::io(
                         format!("uploading stream {stream} to {}", shared.tier.url()),
                         std::io::Error::other(format!(

@@ -543,7 +543,16 @@ class Store:
         The store never signs two inconsistent checkpoints for one origin:
         it records the last one durably (under ``signed/``, also from a
         read-only store) and raises :class:`CheckpointRefusedError` for a
-        smaller size, or a tree that does not extend it."""
+        smaller size, or a tree that does not extend it.
+
+        Nor does it sign events a crash can take: a writer first makes the
+        events the tree covers durable (an fsync, if needed) and, in a
+        tiered store, waits until the bucket holds them, sealing the active
+        segment if needed (raising as :meth:`sync_tier` does, and
+        :class:`LockedError` once the tier was taken over). So a machine
+        lost after a checkpoint leaves every event it signed in the bucket.
+        :meth:`witness_checkpoint`, :meth:`receipt` and :meth:`export_tiles`
+        sign the same way."""
         if origin is not None and not isinstance(origin, str):
             raise TypeError(f"origin must be a str, not {type(origin).__name__}")
         return self._native.checkpoint(stream, _key(key), _opt_u64("size", size), origin)
