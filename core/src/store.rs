@@ -65,6 +65,10 @@ pub struct Store {
     unlinking: Mutex<Vec<std::thread::JoinHandle<()>>>,
     /// The uploader and lease of a store given a tier.
     tier: Option<TierAgent>,
+    /// The bucket a tiered store or a reader of a bucket reads from: a
+    /// pruned stream's tree takes the leaves of its removed events from
+    /// the tiles there when no local files hold them.
+    bucket: Option<Arc<dyn Tier>>,
 }
 
 impl Store {
@@ -111,6 +115,7 @@ impl Store {
             }
         }
         marker::ensure_current(dir.as_ref(), found)?;
+        let bucket = tier.as_ref().map(|config| config.tier.clone());
         let (agent, dir) = match tier {
             None => (None, dir),
             Some(config) => {
@@ -124,6 +129,7 @@ impl Store {
             agent.set_store_dir(store.dir.clone());
         }
         store.tier = agent;
+        store.bucket = bucket;
         Ok(store)
     }
 
@@ -132,8 +138,10 @@ impl Store {
     /// verified as they are read. What the writer has not sealed and
     /// uploaded yet is not there.
     pub fn open_tier_read_only(tier: Arc<dyn Tier>, options: Options) -> Result<Store> {
-        let dir = crate::tier::read_only_dir(tier)?;
-        Store::open_on(dir, options, false)
+        let dir = crate::tier::read_only_dir(tier.clone())?;
+        let mut store = Store::open_on(dir, options, false)?;
+        store.bucket = Some(tier);
+        Ok(store)
     }
 
     /// Opens an existing store for reading only, with default options. Takes
@@ -240,6 +248,7 @@ impl Store {
             signing: Mutex::new(()),
             unlinking: Mutex::new(Vec::new()),
             tier: None,
+            bucket: None,
         })
     }
 

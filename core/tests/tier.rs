@@ -1159,6 +1159,74 @@ fn a_prune_of_a_tiered_store_moves_the_bucket_and_deletes_what_it_dropped() {
     store.close().unwrap();
 }
 
+/// A pruned stream's proofs need the leaves of its removed events, which
+/// only the writer's local tree files and the bucket's tiles still hold. A
+/// reader of the bucket and a writer that moved to a new machine take them
+/// from the tiles, checked against the prune anchor's roots: the same
+/// roots, proofs and checkpoints as the writer that pruned, and tiles
+/// that lie are `Corruption`, never served.
+#[test]
+fn proofs_of_a_pruned_stream_come_from_the_bucket_and_survive_a_move() {
+    let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let bucket = MemoryTier::new();
+    let key = SigningKey::from_seed("example.com/audit", &[5u8; 32]);
+    let a = Store::open_tiered(a_dir.path(), small(8192, 16), config(&bucket)).unwrap();
+    fill(&a, 1, 0, 1000);
+    let first = a.prune(1, 600).unwrap();
+    assert!(first > 300 && !first.is_multiple_of(64), "{first}");
+    a.sync_tier().unwrap();
+    let root = a.tree_root(1, None).unwrap();
+    let inclusion = a.inclusion_proof(1, 700, None).unwrap();
+    let consistency = a.consistency_proof(1, 800, None).unwrap();
+    let old_consistency = a.consistency_proof(1, 100, None).unwrap();
+    let note = a.checkpoint(1, &key, None, None).unwrap();
+
+    let same_proofs = |store: &Store| {
+        assert_eq!(store.tree_root(1, None).unwrap(), root);
+        assert_eq!(store.inclusion_proof(1, 700, None).unwrap(), inclusion);
+        assert_eq!(store.consistency_proof(1, 800, None).unwrap(), consistency);
+        assert_eq!(
+            store.consistency_proof(1, 100, None).unwrap(),
+            old_consistency
+        );
+    };
+    let remote = Store::open_tier_read_only(Arc::new(bucket.clone()), Default::default()).unwrap();
+    same_proofs(&remote);
+
+    // A planned move: the new machine has no tree files at all.
+    a.close().unwrap();
+    let b = Store::open_tiered(b_dir.path(), small(8192, 16), config(&bucket)).unwrap();
+    assert_eq!(b.first_offset(1).unwrap(), first);
+    same_proofs(&b);
+    assert_eq!(b.checkpoint(1, &key, None, None).unwrap(), note);
+    let head = b.append(1, b"after the move").unwrap();
+    assert_eq!(b.tree_root(1, Some(1000)).unwrap(), root);
+    let receipt = b.receipt(1, 1000, &key, None).unwrap();
+    let (offset, _) =
+        stratalog_core::verify_receipt(&receipt, &key.vkey().to_string(), b"after the move")
+            .unwrap();
+    assert_eq!(offset, 1000);
+    b.sync_tier().unwrap();
+    b.close().unwrap();
+    // Its tree files now hold the pruned range: a reopen needs no tiles.
+    let tile = format!("streams/{:020}/tile/0/000", 1);
+    let mut bytes = bucket.get(&tile).unwrap().unwrap().bytes;
+    bucket.delete(&tile).unwrap();
+    let b = Store::open_tiered(b_dir.path(), small(8192, 16), config(&bucket)).unwrap();
+    assert_eq!(b.tree_root(1, Some(1000)).unwrap(), root);
+    assert_eq!(b.chain_head(1).unwrap(), head);
+    b.close().unwrap();
+
+    // A level-0 tile below the first offset that lies: never served.
+    bytes[40] ^= 1;
+    bucket.put(&tile, bytes).unwrap();
+    let remote = Store::open_tier_read_only(Arc::new(bucket.clone()), Default::default()).unwrap();
+    match remote.tree_root(1, None) {
+        Err(Error::Corruption { stream: 1, .. }) => {}
+        other => panic!("a lying tile was believed: {other:?}"),
+    }
+}
+
 /// Objects a prune's round could not delete (the bucket refused, or the
 /// writer died between the manifest's move and its deletes) are deleted by
 /// a later round, and nothing at or past the first offset is.

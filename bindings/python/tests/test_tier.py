@@ -463,6 +463,29 @@ def test_a_prune_reaches_the_bucket_and_the_bucket_verifies_from_there(tmp_path:
     assert ok.returncode == 0, ok.stdout + ok.stderr
 
 
+def test_proofs_of_a_pruned_stream_from_the_bucket_and_after_a_move(tmp_path: Path, s3: MotoServer, bucket: str) -> None:
+    key = stratalog.SigningKey.generate("log.example/tier")
+    opts = dict(segment_size=SEGMENT, tier=bucket, tier_options=options(s3.endpoint))
+    with stratalog.open(tmp_path / "a", **opts) as store:  # type: ignore[arg-type]
+        fill(store, 5, 0, 700)
+        first = store.prune(5, 650)
+        # The tile holding the first offset is partial in the bucket (700 leaves).
+        assert 512 < first <= 650, first
+        store.sync_tier()
+        root = store.tree_root(5)
+        proof = store.inclusion_proof(5, 690)
+        note = store.checkpoint(5, key)
+    with stratalog.open_read_only(bucket, tier_options=options(s3.endpoint)) as remote:
+        assert remote.tree_root(5) == root
+        assert remote.inclusion_proof(5, 690) == proof
+        stratalog.verify_inclusion(690, 700, root, proof, remote.leaf_data(5, 690))
+    # A planned move to a directory with no tree files.
+    with stratalog.open(tmp_path / "b", **opts) as moved:  # type: ignore[arg-type]
+        assert moved.first_offset(5) == first
+        assert moved.tree_root(5) == root
+        assert moved.checkpoint(5, key) == note
+
+
 def test_a_manifest_of_over_1024_segments_is_folded_into_a_part(tmp_path: Path, s3: MotoServer, bucket: str) -> None:
     # One 3000-byte event per 4096-byte segment: every append seals one.
     payloads = [f"event {i} ".encode().ljust(3000, b".") for i in range(1030)]

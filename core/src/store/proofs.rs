@@ -16,7 +16,7 @@ use crate::note::key::SigningKey;
 use crate::note::receipt;
 use crate::signed_record::{self, SignedHead};
 use crate::stream::Stream;
-use crate::tier::SyncTarget;
+use crate::tier::{tile_leaves, SyncTarget};
 use crate::tiles;
 use crate::tree::StreamTree;
 use crate::witness::{self, Answer, Witness};
@@ -40,7 +40,24 @@ impl Store {
         if let Some(tree) = self.trees.lock().get(&stream.id) {
             return Ok(tree.clone());
         }
-        let tree = Arc::new(Mutex::new(StreamTree::load(stream, self.tree_dir.clone())?));
+        let dir = self.tree_dir.clone();
+        let tree = match self.bucket.as_deref() {
+            None => StreamTree::load(stream, dir, None)?,
+            Some(bucket) => {
+                let from_bucket = |end: u64| {
+                    tile_leaves::leaf_hashes(bucket, stream.id, end).map_err(|e| {
+                        let what = format!(
+                            "reading the leaf hashes of stream {}'s pruned events from {}",
+                            stream.id,
+                            bucket.url()
+                        );
+                        Error::io(what, e)
+                    })
+                };
+                StreamTree::load(stream, dir, Some(&from_bucket))?
+            }
+        };
+        let tree = Arc::new(Mutex::new(tree));
         let mut trees = self.trees.lock();
         if trees.len() >= LOADED_TREES && !trees.contains_key(&stream.id) {
             // One no call is using (only the map holds it), so no two

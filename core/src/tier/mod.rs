@@ -43,6 +43,7 @@ pub mod memory;
 mod object_dir;
 mod remote_file;
 mod stats;
+pub(crate) mod tile_leaves;
 mod tiles;
 mod uploader;
 

@@ -87,8 +87,15 @@ const REMEMBERED_RANGES: usize = 1024;
 
 impl StreamTree {
     /// The tree of `stream` as its files hold it, checked against the
-    /// stream (see the invariants).
-    pub fn load(stream: &Stream, dir: Arc<dyn StorageDir>) -> Result<StreamTree> {
+    /// stream (see the invariants). Where the files lack leaves of events
+    /// a prune removed, `pruned_leaves` (if any) gives the hashes of the
+    /// first `n` leaves from elsewhere (the bucket's tiles); they are held
+    /// to the prune anchor's roots exactly as the files would be.
+    pub fn load(
+        stream: &Stream,
+        dir: Arc<dyn StorageDir>,
+        pruned_leaves: Option<&dyn Fn(u64) -> Result<Vec<Hash>>>,
+    ) -> Result<StreamTree> {
         let mut tree = StreamTree {
             stream: stream.id,
             files: TreeFiles::new(stream.id, dir),
@@ -105,9 +112,18 @@ impl StreamTree {
         let next_offset = stream.chain_head()?.next_offset;
         let mut chunks = tree.files.stored_chunks()?.min(next_offset / CHUNK);
         if chunks < floor {
-            return Err(
-                tree.unrebuildable("the tree files do not reach the events a prune removed")
-            );
+            let Some(pruned_leaves) = pruned_leaves else {
+                return Err(
+                    tree.unrebuildable("the tree files do not reach the events a prune removed")
+                );
+            };
+            tree.fill_pruned(stream, pruned_leaves)?;
+            chunks = tree.chunks;
+            if chunks < floor {
+                return Err(tree.unrebuildable(
+                    "the stream ends before the tree's last chunk of the pruned range",
+                ));
+            }
         }
         if chunks > 0 && !tree.last_leaf_matches(stream, chunks)? {
             chunks = floor;
@@ -120,7 +136,7 @@ impl StreamTree {
         {
             if floor > 0 {
                 return Err(tree.unrebuildable(
-                    "the tree files of the pruned range are damaged or do not hash to the roots its prune anchor records",
+                    "the tree files of the pruned range (or the bucket's tiles of it) are damaged or do not hash to the roots its prune anchor records",
                 ));
             }
             tree.files.truncate(0)?;
@@ -128,6 +144,52 @@ impl StreamTree {
             tree.frontier.clear();
         }
         Ok(tree)
+    }
+
+    /// Writes the chunks that cover the pruned range anew: the leaves
+    /// below the first offset from `pruned_leaves`, the rest of the last
+    /// such chunk from the events after it. `load` then checks them as it
+    /// checks the files.
+    fn fill_pruned(
+        &mut self,
+        stream: &Stream,
+        pruned_leaves: &dyn Fn(u64) -> Result<Vec<Hash>>,
+    ) -> Result<()> {
+        let Some(first) = self.anchor.as_ref().map(|a| a.first.next_offset) else {
+            return Ok(());
+        };
+        self.files.truncate(0)?;
+        self.chunks = 0;
+        self.frontier.clear();
+        self.pending.clear();
+        let leaves = pruned_leaves(first)?;
+        if leaves.len() as u64 != first {
+            return Err(Error::invalid(format!(
+                "{} leaf hashes of stream {} where {first} were asked for",
+                leaves.len(),
+                self.stream
+            )));
+        }
+        for leaf in leaves {
+            self.push_leaf(leaf)?;
+        }
+        let mut cursor = stream.cursor(first)?;
+        while self.chunks < self.floor() {
+            let Some((offset, _)) = cursor.next_event()? else {
+                break;
+            };
+            self.push_leaf(merkle::event_leaf_hash(offset, &cursor.head().hash))?;
+        }
+        self.pending.clear();
+        Ok(())
+    }
+
+    fn push_leaf(&mut self, leaf: Hash) -> Result<()> {
+        self.pending.push(leaf);
+        if self.pending.len() == CHUNK as usize {
+            self.store_chunk()?;
+        }
+        Ok(())
     }
 
     /// Chunks that cover events a prune removed: never cut, never rebuilt.
@@ -324,11 +386,7 @@ impl StreamTree {
             let Some((offset, _)) = cursor.next_event()? else {
                 break;
             };
-            let leaf = merkle::event_leaf_hash(offset, &cursor.head().hash);
-            self.pending.push(leaf);
-            if self.pending.len() == CHUNK as usize {
-                self.store_chunk()?;
-            }
+            self.push_leaf(merkle::event_leaf_hash(offset, &cursor.head().hash))?;
         }
         Ok(())
     }
