@@ -490,6 +490,76 @@ fn a_tampered_object_is_never_served() {
     assert!(served < 200);
 }
 
+/// Objects cut short or removed from the bucket are damage, as segment
+/// files cut or removed are: `Corruption` (or `ChainMismatch` for a later
+/// segment removed) from the writer and from a reader of the bucket,
+/// never an I/O error an auditor would retry; the other streams still
+/// open and verify.
+#[test]
+fn objects_cut_short_or_removed_are_damage_not_io_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let bucket = MemoryTier::new();
+    let mut cfg = config(&bucket);
+    cfg.local_cache_bytes = Some(0);
+    let store = Store::open_tiered(dir.path(), small(8192, 16), cfg).unwrap();
+    fill(&store, 1, 0, 300);
+    let other = fill(&store, 2, 0, 50);
+    store.sync_tier().unwrap();
+    let mut segs: Vec<(String, u64)> = stream_objects(&bucket, 1)
+        .into_iter()
+        .filter(|(key, _, _)| key.ends_with(".seg"))
+        .map(|(key, base, _)| (key, base))
+        .collect();
+    segs.sort_by_key(|&(_, base)| base);
+    assert!(segs.len() >= 4, "{segs:?}");
+    // The writer keeps what it fetched of a segment in memory (and what
+    // it verified is what it got), so it sees a damage only on its first
+    // read of that segment: checked on the first case alone.
+    let damaged = |what: &str, expect_base: u64, first: bool, writer_too: bool| {
+        let remote =
+            Store::open_tier_read_only(Arc::new(bucket.clone()), Default::default()).unwrap();
+        assert_eq!(remote.verify(2).unwrap().events, 50, "{what}");
+        remote.verify_against(2, &other).unwrap();
+        let mut outcomes = vec![("bucket reader", remote.verify(1))];
+        if writer_too {
+            outcomes.push(("writer", store.verify(1)));
+        }
+        for (who, got) in outcomes {
+            match got {
+                Err(Error::Corruption {
+                    stream: 1, offset, ..
+                }) if first => {
+                    assert_eq!(offset, expect_base, "{what}, {who}")
+                }
+                Err(Error::ChainMismatch {
+                    stream: 1, offset, ..
+                }) if !first => {
+                    assert_eq!(offset, expect_base, "{what}, {who}")
+                }
+                other => panic!("{what}, {who}: {other:?}"),
+            }
+        }
+    };
+    let last = segs.len() - 1;
+    let cases = [(2, true), (last, true), (2, false), (0, false)];
+    for (n, (i, cut)) in cases.into_iter().enumerate() {
+        let (key, base) = &segs[i];
+        let bytes = bucket.get(key).unwrap().unwrap().bytes;
+        if cut {
+            bucket.overwrite(key, bytes[..bytes.len() - 100].to_vec());
+            damaged("cut short", *base, true, n == 0);
+        } else {
+            bucket.delete(key).unwrap();
+            damaged("removed", *base, i == 0, false);
+        }
+        bucket.overwrite(key, bytes);
+    }
+    // Mended, everything verifies again.
+    let remote = Store::open_tier_read_only(Arc::new(bucket.clone()), Default::default()).unwrap();
+    assert_eq!(remote.verify(1).unwrap().events, 300);
+    store.close().unwrap();
+}
+
 /// A writer's tier config over `net`, with a lease that expires fast.
 fn leased(net: &MemoryTier, takeover: bool) -> TierConfig {
     let mut cfg = config(net);

@@ -133,6 +133,13 @@ def test_cli_verifies_from_the_bucket_and_catches_a_tampered_object(tmp_path: Pa
     with stratalog.open_read_only(bucket, tier_options=options(s3.endpoint)) as remote:
         with pytest.raises((stratalog.CorruptionError, stratalog.ChainMismatchError)):
             remote.verify(4)
+    # Cut short, or removed: damage too (exit 1), never "could not run".
+    client.put_object(Bucket=name, Key=seg, Body=bytes(body[:-100]))
+    cut = cli("verify", bucket, "--stream", "4", *tier_args)
+    assert cut.returncode == 1 and "CorruptionError" in cut.stdout, cut.stdout + cut.stderr
+    client.delete_object(Bucket=name, Key=seg)
+    gone = cli("verify", bucket, "--stream", "4", *tier_args)
+    assert gone.returncode == 1 and "ChainMismatchError" in gone.stdout, gone.stdout + gone.stderr
     with pytest.raises(stratalog.InvalidArgumentError, match="endpiont"):
         stratalog.open_read_only(bucket, tier_options={"endpiont": s3.endpoint})
 

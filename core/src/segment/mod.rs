@@ -165,6 +165,23 @@ impl Segment {
         }
     }
 
+    /// A read of `len` bytes at `pos`, within the length the segment had
+    /// (its file's, or its manifest's in a bucket), failed: a short read
+    /// means the file or object was cut underneath the store, which is
+    /// damage, not a crash artefact.
+    fn read_error(&self, pos: u64, len: usize, e: std::io::Error) -> Error {
+        if e.kind() != std::io::ErrorKind::UnexpectedEof {
+            return self.io_error("reading", e);
+        }
+        self.corruption(
+            self.base_offset,
+            format!(
+                "segment file ends before byte {}: it was shortened after the store read its length ({e})",
+                pos + len as u64
+            ),
+        )
+    }
+
     fn io_error(&self, what: &str, e: std::io::Error) -> Error {
         Error::io(format!("{what} {}", self.display_path().display()), e)
     }
@@ -201,7 +218,7 @@ impl Segment {
         // longest and let the version decide.
         let mut buf = vec![0u8; len.min(header::LEN as u64) as usize];
         file.read_exact_at(&mut buf, 0)
-            .map_err(|e| self.io_error("reading", e))?;
+            .map_err(|e| self.read_error(0, buf.len(), e))?;
         let header = SegmentHeader::decode(&buf, self.stream, self.base_offset)
             .map_err(|reason| self.corruption(self.base_offset, reason))?;
         if self.copied_header()?.is_some_and(|copy| copy != header) {
@@ -290,14 +307,7 @@ impl Segment {
     pub(crate) fn read_at(&self, pos: u64, len: usize) -> Result<Bytes> {
         match self.file()?.read_vec_at(len, pos) {
             Ok(buf) => Ok(Bytes::from(buf)),
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Err(self.corruption(
-                self.base_offset,
-                format!(
-                    "segment file ends before byte {}: it was shortened after the store read its length",
-                    pos + len as u64
-                ),
-            )),
-            Err(e) => Err(self.io_error("reading", e)),
+            Err(e) => Err(self.read_error(pos, len, e)),
         }
     }
 

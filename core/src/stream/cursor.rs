@@ -170,19 +170,52 @@ impl Cursor {
     /// A segment file of this cursor's snapshot that a prune has since
     /// taken away shows as a missing file: said as what it is, the events
     /// left being pruned (the anchor is durable before any file goes, also
-    /// when another process's writer pruned).
+    /// when another process's writer pruned). One that no prune accounts
+    /// for was removed from outside (a file, or an object its manifest
+    /// lists): damage, by the rule of docs/FORMAT.md ("Which error").
     fn explain_missing(&self, err: Error, offset: u64) -> Error {
         let missing = matches!(&err, Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound);
-        let Some(segment) = self.snapshot.segments.first().filter(|_| missing) else {
+        let Some(first) = self.snapshot.segments.first().filter(|_| missing) else {
             return err;
         };
-        match prune_anchor::read(segment.dir(), self.stream) {
+        match prune_anchor::read(first.dir(), self.stream) {
             Ok(Some(anchor)) if anchor.first.next_offset > offset => Error::Pruned {
                 stream: self.stream,
                 offset,
                 first_offset: anchor.first.next_offset,
             },
-            _ => err,
+            Ok(_) => self.removed_segment(err, offset),
+            Err(_) => err,
+        }
+    }
+
+    /// The error for the segment holding `offset`, found missing: the
+    /// first one is `Corruption` (only a prune anchor may account for
+    /// missing first segments), a later one `ChainMismatch` (a segment
+    /// removed).
+    fn removed_segment(&self, err: Error, offset: u64) -> Error {
+        let segments = &self.snapshot.segments;
+        let index = segments
+            .iter()
+            .rposition(|s| s.base_offset <= offset)
+            .unwrap_or(0);
+        let Some(segment) = segments.get(index) else {
+            return err;
+        };
+        let reason = format!("the segment is missing, and no prune accounts for it ({err})");
+        if index == 0 {
+            Error::Corruption {
+                stream: self.stream,
+                offset: segment.base_offset,
+                file: segment.display_path(),
+                reason,
+            }
+        } else {
+            Error::ChainMismatch {
+                stream: self.stream,
+                offset: segment.base_offset,
+                reason: format!("{} ({})", reason, segment.display_path().display()),
+            }
         }
     }
 
