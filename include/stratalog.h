@@ -641,7 +641,8 @@ enum stratalog_status stratalog_append_batch(struct stratalog_store *store,
  * `name`: 1 to 128 ASCII letters, digits, '.', '_' or '-', not starting
  * with '.' nor ending with ".tmp".
  *
- * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (a bad name), CORRUPTION (the
+ * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (a bad name, or a reader of a
+ * bucket, which has no directory to keep cursors in), CORRUPTION (the
  * cursor's file fails its checks), IO, CLOSED.
  *
  * # Safety
@@ -1088,7 +1089,8 @@ enum stratalog_status stratalog_consistency_proof(const struct stratalog_store *
  * first makes them durable (an fsync if needed) and, with a tier, waits
  * until the bucket holds them (sealing the active segment if needed); so
  * do stratalog_witness_checkpoint(), stratalog_receipt() and
- * stratalog_export_tiles().
+ * stratalog_export_tiles(). A reader of a bucket, with no directory to
+ * record what it signed in, refuses (INVALID_ARGUMENT).
  *
  * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (a bad origin),
  * OFFSET_OUT_OF_RANGE, CHECKPOINT_REFUSED, CLOSED, CORRUPTION,
@@ -1841,11 +1843,13 @@ const char *stratalog_status_str(int32_t status);
  * segment rotations; a stream that does not exist yet is waited for too),
  * and sleeps until the kernel reports a change in the stream's directory
  * (inotify), checking at least every second. Reads through the handle see
- * what a wait took in.
+ * what a wait took in. A reader of a bucket never grows (it reads the
+ * manifests as they were at open): past its end it fails at once.
  *
  * Errors: NULL_ARGUMENT (store), TIMEOUT (the offset waited past and the
  * stream are in stratalog_last_error_detail()), CLOSED, CORRUPTION or
- * CHAIN_MISMATCH (the stream is damaged).
+ * CHAIN_MISMATCH (the stream is damaged), INVALID_ARGUMENT (past the end
+ * of a reader of a bucket).
  *
  * # Safety
  * `store` is NULL or a live handle; `next_offset` is NULL or writable.

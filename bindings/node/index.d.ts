@@ -481,7 +481,8 @@ export declare class Store {
   verifyAgainst(stream: U64, head: ChainHead | ChainHeadLike | string): Promise<VerifyReport>
   /**
    * Resolves to `stream`'s next offset once it is greater than `offset` (at once if it already is). `timeout` in
-   * milliseconds (default: forever); rejects with STRATALOG_TIMEOUT when it passes, STRATALOG_CLOSED on close.
+   * milliseconds (default: forever); rejects with STRATALOG_TIMEOUT when it passes, STRATALOG_CLOSED on close. A
+   * reader of a bucket never grows: past its end it rejects with STRATALOG_INVALID_ARGUMENT at once.
    */
   wait(stream: U64, offset: U64, options?: { timeout?: number | null }): Promise<number>
   /**
@@ -552,7 +553,8 @@ export declare class Store {
    * not extend the one signed before. Nor does it sign events a crash can take: a writer first makes them durable
    * (an fsync, if needed) and, in a tiered store, waits until the bucket holds them, sealing the active segment if
    * needed (rejecting as `syncTier()` does, and with STRATALOG_LOCKED once the tier was taken over).
-   * `witnessCheckpoint()`, `receipt()` and `exportTiles()` sign the same way.
+   * `witnessCheckpoint()`, `receipt()` and `exportTiles()` sign the same way. A reader of a bucket, with no directory
+   * to record what it signed in, rejects with STRATALOG_INVALID_ARGUMENT.
    */
   checkpoint(stream: U64, key: SigningKey, options?: CheckpointOptions): Promise<string>
   /**

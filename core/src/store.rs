@@ -285,6 +285,18 @@ impl Store {
         self.streams.get(id)
     }
 
+    /// A reader of a bucket has no directory: what a read-only handle
+    /// records durably (consumer cursors, the checkpoints it signed) would
+    /// live in memory and be gone at close, so it refuses to `what`.
+    fn check_keeps_records(&self, what: &str) -> Result<()> {
+        if self.writable || self.bucket.is_none() {
+            return Ok(());
+        }
+        Err(Error::invalid(format!(
+            "a reader of a bucket cannot {what}: it has no directory to record it in durably (use the writer's store, or a read-only open of its directory)"
+        )))
+    }
+
     /// Fails in a forked child: see `fork`.
     fn check_owner(&self) -> Result<()> {
         if self.owner.is_current() {
@@ -446,6 +458,17 @@ impl Store {
         if self.writable {
             return stream.wait_past(offset, deadline, closed, None);
         }
+        if self.bucket.is_some() {
+            // A snapshot of the manifests: waiting would never end.
+            let next_offset = stream.chain_head()?.next_offset;
+            if next_offset > offset {
+                return Ok(next_offset);
+            }
+            return Err(Error::invalid(format!(
+                "stream {} ends at offset {next_offset} in this reader of a bucket, which never grows: it reads the manifests as they were when it opened (open it again to see what was uploaded since)",
+                stream.id
+            )));
+        }
         let poll = if self.watch_stream(&stream) {
             FOLLOW_SAFETY_POLL
         } else {
@@ -513,7 +536,9 @@ impl Store {
     /// before `offset` are made durable first (a read-only store fsyncs the
     /// writer's segment through its own descriptor), so a cursor is never
     /// ahead of the data. Fails with [`Error::OffsetOutOfRange`] past the
-    /// stream's end. Works on a read-only store, without the writer lock;
+    /// stream's end, and with [`Error::InvalidArgument`] on a reader of a
+    /// bucket (no directory to keep it in). Works on a read-only store,
+    /// without the writer lock;
     /// cursors are not events and never touch the chain. Names: 1 to 128
     /// ASCII letters, digits, '.', '_' or '-'. One consumer process per
     /// cursor name.
@@ -523,6 +548,7 @@ impl Store {
             self.check_owner()?;
         }
         consumer_cursor::check_name(name)?;
+        self.check_keeps_records("commit a consumer cursor")?;
         let found = self.stream(stream)?;
         let next_offset = match &found {
             Some(s) => s.chain_head()?.next_offset,

@@ -281,6 +281,28 @@ fn a_checkpoint_makes_the_events_it_signs_durable_first() {
     store.verify(1).unwrap();
 }
 
+/// A read-only handle signs only durable events too: it fsyncs the
+/// writer's segment first, as it does for a consumer cursor.
+#[test]
+fn a_read_only_checkpoint_makes_the_writers_events_durable_first() {
+    let key = SigningKey::from_seed("example.com/audit", &[7u8; 32]);
+    let dir = SimDir::new();
+    let writer = Store::open_on(Arc::new(dir.clone()), options(), true).unwrap();
+    for i in 0..5u32 {
+        writer
+            .append_batch(1, &[i.to_le_bytes(), (i + 100).to_le_bytes()], None, false)
+            .unwrap();
+    }
+    let reader = Store::open_on(Arc::new(dir.clone()), options(), false).unwrap();
+    let note = reader.checkpoint(1, &key, None, None).unwrap();
+    assert_eq!(verify_checkpoint(&note, &key.vkey()).unwrap().size, 10);
+    drop((writer, reader));
+    dir.power_loss(0);
+    let store = Store::open_on(Arc::new(dir.clone()), options(), true).unwrap();
+    assert_eq!(store.chain_head(1).unwrap().next_offset, 10);
+    assert_eq!(store.checkpoint(1, &key, None, None).unwrap(), note);
+}
+
 /// `sync` and `close` with many streams holding unsynced bytes make them
 /// durable with one sync of every file; when that one fails, every stream
 /// it was to cover fails and stays poisoned, and nothing it did not make

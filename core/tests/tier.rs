@@ -716,6 +716,51 @@ fn a_checkpoint_of_a_tiered_store_signs_only_what_the_bucket_holds() {
     b.close().unwrap();
 }
 
+/// A reader of a bucket is a snapshot with no directory: waiting past its
+/// end fails at once instead of never returning, and what a read-only
+/// handle records durably (consumer cursors, signed checkpoints) it
+/// refuses rather than keep in memory and lose.
+#[test]
+fn a_reader_of_a_bucket_refuses_what_it_cannot_keep_and_never_waits() {
+    let dir = tempfile::tempdir().unwrap();
+    let bucket = MemoryTier::new();
+    let store = Store::open_tiered(dir.path(), small(8192, 16), config(&bucket)).unwrap();
+    fill(&store, 1, 0, 40);
+    store.sync_tier().unwrap();
+    let remote = Store::open_tier_read_only(Arc::new(bucket.clone()), Default::default()).unwrap();
+    assert_eq!(remote.wait(1, 39, None).unwrap(), 40);
+    let started = std::time::Instant::now();
+    match remote.wait(1, 40, None) {
+        Err(Error::InvalidArgument(msg)) => assert!(msg.contains("never grows"), "{msg}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        remote.wait(9, 0, Some(Duration::from_secs(60))),
+        Err(Error::InvalidArgument(_))
+    ));
+    assert!(started.elapsed() < Duration::from_secs(30));
+    match remote.commit_cursor(1, "projector", 10) {
+        Err(Error::InvalidArgument(msg)) => assert!(msg.contains("reader of a bucket"), "{msg}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(remote.cursor(1, "projector").unwrap(), 0);
+    let key = SigningKey::from_seed("example.com/audit", &[5u8; 32]);
+    assert!(matches!(
+        remote.checkpoint(1, &key, None, None),
+        Err(Error::InvalidArgument(_))
+    ));
+    assert!(matches!(
+        remote.receipt(1, 3, &key, None),
+        Err(Error::InvalidArgument(_))
+    ));
+    // Roots and proofs need no record: they work.
+    assert_eq!(
+        remote.tree_root(1, None).unwrap(),
+        store.tree_root(1, None).unwrap()
+    );
+    store.close().unwrap();
+}
+
 /// A checkpoint uploads its own stream only, and does not count as a
 /// `sync_tier`: a store closed with another stream's events the bucket
 /// lacks keeps its lease.

@@ -14,7 +14,8 @@ use crate::store::{self as handle, stratalog_store};
 /// `name`: 1 to 128 ASCII letters, digits, '.', '_' or '-', not starting
 /// with '.' nor ending with ".tmp".
 ///
-/// Errors: NULL_ARGUMENT, INVALID_ARGUMENT (a bad name), CORRUPTION (the
+/// Errors: NULL_ARGUMENT, INVALID_ARGUMENT (a bad name, or a reader of a
+/// bucket, which has no directory to keep cursors in), CORRUPTION (the
 /// cursor's file fails its checks), IO, CLOSED.
 ///
 /// # Safety

@@ -191,7 +191,8 @@ unsafe fn optional_text<'a>(text: *const c_char, name: &str) -> Result<Option<&'
 /// first makes them durable (an fsync if needed) and, with a tier, waits
 /// until the bucket holds them (sealing the active segment if needed); so
 /// do stratalog_witness_checkpoint(), stratalog_receipt() and
-/// stratalog_export_tiles().
+/// stratalog_export_tiles(). A reader of a bucket, with no directory to
+/// record what it signed in, refuses (INVALID_ARGUMENT).
 ///
 /// Errors: NULL_ARGUMENT, INVALID_ARGUMENT (a bad origin),
 /// OFFSET_OUT_OF_RANGE, CHECKPOINT_REFUSED, CLOSED, CORRUPTION,

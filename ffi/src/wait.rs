@@ -19,11 +19,13 @@ use crate::store::{self as handle, stratalog_store};
 /// segment rotations; a stream that does not exist yet is waited for too),
 /// and sleeps until the kernel reports a change in the stream's directory
 /// (inotify), checking at least every second. Reads through the handle see
-/// what a wait took in.
+/// what a wait took in. A reader of a bucket never grows (it reads the
+/// manifests as they were at open): past its end it fails at once.
 ///
 /// Errors: NULL_ARGUMENT (store), TIMEOUT (the offset waited past and the
 /// stream are in stratalog_last_error_detail()), CLOSED, CORRUPTION or
-/// CHAIN_MISMATCH (the stream is damaged).
+/// CHAIN_MISMATCH (the stream is damaged), INVALID_ARGUMENT (past the end
+/// of a reader of a bucket).
 ///
 /// # Safety
 /// `store` is NULL or a live handle; `next_offset` is NULL or writable.

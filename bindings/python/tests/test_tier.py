@@ -81,6 +81,14 @@ def test_sync_tier_uploads_and_the_bucket_reads_and_verifies_alone(tmp_path: Pat
         assert remote.read_from(1, 222, max_bytes=1) == events(1, 222, 1)
         with pytest.raises(stratalog.ReadOnlyError):
             remote.append(1, b"no")
+        # A snapshot with no directory: it never grows, and keeps nothing.
+        assert remote.wait(1, 399) == 400
+        with pytest.raises(stratalog.InvalidArgumentError, match="never grows"):
+            remote.wait(1, 400)
+        with pytest.raises(stratalog.InvalidArgumentError, match="reader of a bucket"):
+            remote.commit_cursor(1, "projector", 10)
+        with pytest.raises(stratalog.InvalidArgumentError, match="reader of a bucket"):
+            remote.checkpoint(1, stratalog.SigningKey.generate("log.example/tier"))
 
 
 def test_evicted_segments_are_read_back_from_the_bucket(tmp_path: Path, s3: MotoServer, bucket: str) -> None:

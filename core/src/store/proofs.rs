@@ -204,7 +204,11 @@ impl Store {
     /// [`Error::Locked`] once the tier was taken over. So a machine lost
     /// after a checkpoint leaves every event it signed in the bucket.
     /// [`Store::witness_checkpoint`], [`Store::receipt`] and
-    /// [`Store::export_tiles`] sign the same way.
+    /// [`Store::export_tiles`] sign the same way. A read-only handle
+    /// fsyncs the writer's segment it read first, as
+    /// [`Store::commit_cursor`] does. A reader of a bucket, with no
+    /// directory to record what it signed in, refuses with
+    /// [`Error::InvalidArgument`].
     pub fn checkpoint(
         &self,
         stream: u64,
@@ -229,6 +233,7 @@ impl Store {
             None => format!("{}/{stream}", key.name()),
         };
         check_origin(&origin)?;
+        self.check_keeps_records("sign a checkpoint")?;
         let (found, size) = self.sized(stream, size)?;
         if let Some(found) = &found {
             self.make_signable(found, size)?;
@@ -289,10 +294,15 @@ impl Store {
     /// then took would stay valid, while the history written in their
     /// place (a standby continues from the bucket) could be signed as
     /// well: two signed trees that no one log holds. A read-only handle
-    /// cannot write and signs what it reads.
+    /// makes the writer's appends it read durable through its own
+    /// descriptor, as `commit_cursor` does; what a reader of a bucket
+    /// reads is in the bucket already.
     fn make_signable(&self, stream: &Stream, size: u64) -> Result<()> {
-        if !self.writable || size == 0 {
+        if size == 0 || (!self.writable && self.bucket.is_some()) {
             return Ok(());
+        }
+        if !self.writable {
+            return stream.sync();
         }
         let sealed_end = stream.sealed_end()?;
         let durable = size <= sealed_end || stream.unsynced()?.is_none();

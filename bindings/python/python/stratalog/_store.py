@@ -310,7 +310,9 @@ class Store:
         its own (from any thread). A store from :func:`open_read_only`
         follows the writer in another process: the wait takes in what the
         writer has committed to the stream since (whole batches only), and
-        later reads see it."""
+        later reads see it. A reader of a bucket never grows (it reads the
+        manifests as they were at open): past its end it raises
+        :class:`InvalidArgumentError` at once rather than wait forever."""
         return self._native.wait(stream, offset, timeout)
 
     def follow(self, stream: int, start: int = 0, *, timeout: float | None = None) -> Iterator[tuple[int, bytes]]:
@@ -367,7 +369,8 @@ class Store:
         consumer process per name.
 
         Raises :class:`OffsetOutOfRangeError` past the stream's end,
-        :class:`InvalidArgumentError` for a bad name."""
+        :class:`InvalidArgumentError` for a bad name, or on a reader of a
+        bucket, which has no directory to keep cursors in."""
         self._native.commit_cursor(check_u64("stream", stream), _cursor_name(name), check_u64("offset", offset))
 
     def stats(self, stream: int) -> StreamStats:
@@ -552,7 +555,8 @@ class Store:
         :class:`LockedError` once the tier was taken over). So a machine
         lost after a checkpoint leaves every event it signed in the bucket.
         :meth:`witness_checkpoint`, :meth:`receipt` and :meth:`export_tiles`
-        sign the same way."""
+        sign the same way. A reader of a bucket, with no directory to record
+        what it signed in, raises :class:`InvalidArgumentError`."""
         if origin is not None and not isinstance(origin, str):
             raise TypeError(f"origin must be a str, not {type(origin).__name__}")
         return self._native.checkpoint(stream, _key(key), _opt_u64("size", size), origin)
