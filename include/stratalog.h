@@ -427,8 +427,9 @@ typedef struct stratalog_options {
   /**
    * The tier to upload sealed segments to: a NUL-terminated URL such as
    * "s3://bucket/prefix" (docs/TIERING.md), or NULL (the default) for
-   * none. Read by stratalog_open(); stratalog_open_read_only_with() of a
-   * URL reads tier_options.
+   * none. Read by stratalog_open(), which refuses (INVALID_ARGUMENT) the
+   * other tier fields set to anything but their defaults without it;
+   * stratalog_open_read_only_with() of a URL reads tier_options.
    */
   const char *tier_url;
   /**

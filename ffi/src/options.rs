@@ -76,8 +76,9 @@ pub struct stratalog_options {
     pub timestamps: bool,
     /// The tier to upload sealed segments to: a NUL-terminated URL such as
     /// "s3://bucket/prefix" (docs/TIERING.md), or NULL (the default) for
-    /// none. Read by stratalog_open(); stratalog_open_read_only_with() of a
-    /// URL reads tier_options.
+    /// none. Read by stratalog_open(), which refuses (INVALID_ARGUMENT) the
+    /// other tier fields set to anything but their defaults without it;
+    /// stratalog_open_read_only_with() of a URL reads tier_options.
     pub tier_url: *const c_char,
     /// The tier's options: 2 × tier_option_count NUL-terminated strings,
     /// each key followed by its value ("endpoint", "http://127.0.0.1:9000",
@@ -212,15 +213,24 @@ pub(crate) unsafe fn read_tier(opts: *const stratalog_options) -> Result<Option<
         return Ok(None);
     }
     // SAFETY: per the contract.
-    let (url, cache, takeover, lease_ms) = unsafe {
+    let (url, option_count, cache, takeover, lease_ms) = unsafe {
         (
             args::field(ptr::addr_of!((*opts).tier_url)),
+            args::field(ptr::addr_of!((*opts).tier_option_count)),
             args::field(ptr::addr_of!((*opts).local_cache_bytes)),
             args::field(ptr::addr_of!((*opts).tier_takeover).cast::<u8>()),
             args::field(ptr::addr_of!((*opts).tier_lease_ms)),
         )
     };
     if url.is_null() {
+        let default_lease = TierConfig::DEFAULT_LEASE_TTL.as_millis() as u64;
+        if option_count > 0 || cache != u64::MAX || takeover != 0 || lease_ms != default_lease {
+            // Silently ignored, they would leave a user believing the
+            // store is tiered.
+            return Err(Fail::invalid(
+                "tier options, a local cache size, a takeover and a lease need a tier",
+            ));
+        }
         return Ok(None);
     }
     // SAFETY: per the contract.

@@ -2260,6 +2260,25 @@ static void test_tier_options_and_errors(void)
     o.tier_option_count = 0;
     o.tier_lease_ms = 0;
     CHECK_STATUS(stratalog_open(path, &o, &s), STRATALOG_STATUS_INVALID_ARGUMENT);
+    /* Plain HTTP needs allow_http. */
+    const char *plain[] = {"endpoint", "http://127.0.0.1:1", "region", "us-east-1"};
+    o.tier_lease_ms = 30000;
+    o.tier_options = plain;
+    o.tier_option_count = 2;
+    CHECK_STATUS(stratalog_open(path, &o, &s), STRATALOG_STATUS_INVALID_ARGUMENT);
+    CHECK(strstr(stratalog_last_error(), "allow_http=true") != NULL);
+    /* Tier settings without a tier: refused, not ignored. */
+    o.tier_url = NULL;
+    CHECK_STATUS(stratalog_open(path, &o, &s), STRATALOG_STATUS_INVALID_ARGUMENT);
+    CHECK(strstr(stratalog_last_error(), "need a tier") != NULL);
+    o.tier_options = NULL;
+    o.tier_option_count = 0;
+    o.local_cache_bytes = 5;
+    CHECK_STATUS(stratalog_open(path, &o, &s), STRATALOG_STATUS_INVALID_ARGUMENT);
+    o.local_cache_bytes = UINT64_MAX;
+    o.tier_takeover = true;
+    CHECK_STATUS(stratalog_open(path, &o, &s), STRATALOG_STATUS_INVALID_ARGUMENT);
+    CHECK(s == NULL);
 
     /* Nothing listens there: reading the bucket fails with IO, in bounded
        time. */

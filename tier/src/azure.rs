@@ -10,9 +10,10 @@
 //! by Azurite, the emulator the Python tests run against.
 
 use object_store::azure::{AzureConfigKey, MicrosoftAzure, MicrosoftAzureBuilder};
+use object_store::ClientConfigKey;
 use stratalog_core::{Error, Result};
 
-use super::{configured, install_crypto_provider, retry};
+use super::{configured, install_crypto_provider, is_true, refuse_plain_http, retry};
 
 /// Builds the client for the Azure tier at `url`, with `options`
 /// (object_store's [`AzureConfigKey`] names, e.g. `account_name`,
@@ -48,18 +49,16 @@ pub(crate) fn azure(url: &str, options: &[(String, String)]) -> Result<Microsoft
                  for an emulator elsewhere set endpoint=http://HOST:PORT/devstoreaccount1, account_name, access_key and allow_http=true instead"
             )));
         }
+    } else {
+        refuse_plain_http(
+            url,
+            builder.get_config_value(&AzureConfigKey::Endpoint),
+            builder.get_config_value(&AzureConfigKey::Client(ClientConfigKey::AllowHttp)),
+        )?;
     }
     builder
         .build()
         .map_err(|e| Error::InvalidArgument(format!("tier {url}: {e}")))
-}
-
-/// object_store's spelling of a true boolean option.
-fn is_true(value: &str) -> bool {
-    matches!(
-        value.to_ascii_lowercase().as_str(),
-        "1" | "true" | "on" | "yes" | "y"
-    )
 }
 
 /// URLs object_store maps to Azure that are not a blob container this

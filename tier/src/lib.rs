@@ -24,8 +24,8 @@ use std::time::Duration;
 use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::path::Path as ObjectPath;
 use object_store::{
-    BackoffConfig, ObjectStore, ObjectStoreExt, ObjectStoreScheme, PutMode, PutOptions, PutPayload,
-    RetryConfig, UpdateVersion,
+    BackoffConfig, ClientConfigKey, ObjectStore, ObjectStoreExt, ObjectStoreScheme, PutMode,
+    PutOptions, PutPayload, RetryConfig, UpdateVersion,
 };
 use stratalog_core::tier::{Object, ObjectInfo, Put, Tier};
 use stratalog_core::{Error, Result};
@@ -144,15 +144,49 @@ fn s3(url: &str, options: &[(String, String)]) -> Result<object_store::aws::Amaz
     let builder = AmazonS3Builder::from_env()
         .with_url(url)
         .with_retry(retry());
-    configured(
+    let builder = configured(
         builder,
         options,
         |b, key: AmazonS3ConfigKey, value| b.with_config(key, value),
         "s3://",
         "AmazonS3ConfigKey: endpoint, region, allow_http, access_key_id, ...",
-    )?
-    .build()
-    .map_err(|e| Error::InvalidArgument(format!("tier {url}: {e}")))
+    )?;
+    refuse_plain_http(
+        url,
+        builder.get_config_value(&AmazonS3ConfigKey::Endpoint),
+        builder.get_config_value(&AmazonS3ConfigKey::Client(ClientConfigKey::AllowHttp)),
+    )?;
+    builder
+        .build()
+        .map_err(|e| Error::InvalidArgument(format!("tier {url}: {e}")))
+}
+
+/// An `http://` endpoint without `allow_http` would fail every request
+/// with the HTTP client's bare "builder error": refused here, saying why.
+fn refuse_plain_http(
+    url: &str,
+    endpoint: Option<String>,
+    allow_http: Option<String>,
+) -> Result<()> {
+    let plain = endpoint.as_deref().is_some_and(|e| {
+        e.get(..7)
+            .is_some_and(|s| s.eq_ignore_ascii_case("http://"))
+    });
+    if plain && !allow_http.as_deref().is_some_and(is_true) {
+        return Err(Error::InvalidArgument(format!(
+            "tier {url}: endpoint {:?} is plain HTTP; set the option allow_http=true to allow it",
+            endpoint.unwrap_or_default()
+        )));
+    }
+    Ok(())
+}
+
+/// A boolean option's value as object_store reads it.
+fn is_true(value: &str) -> bool {
+    matches!(
+        value.to_ascii_lowercase().as_str(),
+        "1" | "true" | "on" | "yes" | "y"
+    )
 }
 
 /// reqwest is built without a crypto provider of its own (so the wheels
@@ -531,6 +565,41 @@ mod tests {
         );
         match bad {
             Err(Error::InvalidArgument(msg)) => assert!(msg.contains("endpiont"), "{msg}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_plain_http_endpoint_needs_allow_http() {
+        let pairs = |allow: Option<&str>| {
+            let mut p = vec![
+                ("endpoint".to_owned(), "http://127.0.0.1:9".to_owned()),
+                ("region".to_owned(), "us-east-1".to_owned()),
+            ];
+            if let Some(a) = allow {
+                p.push(("allow_http".to_owned(), a.to_owned()));
+            }
+            p
+        };
+        for allow in [None, Some("false")] {
+            match connect("s3://bucket/prefix", &pairs(allow)) {
+                Err(Error::InvalidArgument(msg)) => {
+                    assert!(msg.contains("allow_http=true"), "{msg}")
+                }
+                other => panic!("{allow:?}: {other:?}"),
+            }
+        }
+        connect("s3://bucket/prefix", &pairs(Some("true"))).unwrap();
+        let azure = [
+            ("account_name".to_owned(), "devstoreaccount1".to_owned()),
+            ("access_key".to_owned(), "a2V5".to_owned()),
+            (
+                "endpoint".to_owned(),
+                "http://127.0.0.1:9/devstoreaccount1".to_owned(),
+            ),
+        ];
+        match connect("az://container/prefix", &azure) {
+            Err(Error::InvalidArgument(msg)) => assert!(msg.contains("allow_http=true"), "{msg}"),
             other => panic!("{other:?}"),
         }
     }

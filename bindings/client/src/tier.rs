@@ -12,8 +12,9 @@ use crate::store::Store;
 /// Where and how a store tiers its sealed segments.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Tier {
-    /// "s3://bucket/prefix".
-    pub url: String,
+    /// "s3://bucket/prefix"; `None` for a store with no tier, which the
+    /// library opens only if every other field is left at its default.
+    pub url: Option<String>,
     /// object_store's options for the scheme ("endpoint", "region", ...).
     pub options: Vec<(String, String)>,
     /// Local bytes of uploaded sealed segments kept; `None` keeps all.
@@ -88,10 +89,12 @@ fn cleared(mut options: stratalog_options) -> stratalog_options {
 
 impl Store {
     /// Opens (creating it if needed) the store at `path` for writing, with
-    /// its sealed segments tiered to `tier`.
+    /// its sealed segments tiered to `tier` (or none: `tier.url` `None`).
+    /// Every tier setting goes down to the library, which refuses them
+    /// without a tier: the bindings do not decide that.
     pub fn open_tiered(path: &str, options: &stratalog_options, tier: &Tier) -> Result<Store> {
         let mut options = cleared(*options);
-        let _alive = fill(&mut options, Some(&tier.url), &tier.options)?;
+        let _alive = fill(&mut options, tier.url.as_deref(), &tier.options)?;
         if let Some(bytes) = tier.local_cache_bytes {
             options.local_cache_bytes = bytes;
         }

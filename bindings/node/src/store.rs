@@ -64,7 +64,7 @@ pub struct TierStats {
 /// The store options, and the tier (with its options) when one is given.
 struct Opening {
     options: Options,
-    tier: Option<client::Tier>,
+    tier: client::Tier,
     tier_options: Vec<(String, String)>,
 }
 
@@ -96,13 +96,13 @@ fn opening(given: Option<OpenOptions>) -> Result<Opening, Failure> {
             }
         }
     }
-    let tier = tier_url.map(|url| client::Tier {
-        url,
+    let tier = client::Tier {
+        url: tier_url,
         options: tier_options.clone(),
         local_cache_bytes: cache,
         takeover,
         lease_ms: lease,
-    });
+    };
     Ok(Opening {
         options: options(given)?,
         tier,
@@ -112,10 +112,7 @@ fn opening(given: Option<OpenOptions>) -> Result<Opening, Failure> {
 
 impl Opening {
     fn open(&self, path: &str) -> Result<Store, client::Error> {
-        match &self.tier {
-            Some(tier) => Store::open_tiered(path, &self.options, tier),
-            None => Store::open(path, &self.options),
-        }
+        Store::open_tiered(path, &self.options, &self.tier)
     }
 
     fn open_read_only(&self, path: &str) -> Result<Store, client::Error> {

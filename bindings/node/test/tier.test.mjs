@@ -88,6 +88,13 @@ test('tier: uploads, reads back from the bucket, fences a second writer', async 
     Store.open(tempStore(t, 'bad'), { tier: url, tierOptions: { ...tierOptions, bogus: 'x' } }),
     (err) => err.code === 'STRATALOG_INVALID_ARGUMENT' && /bogus/.test(err.message),
   )
+  // Tier settings without a tier are refused, as in every language.
+  for (const alone of [{ tierOptions }, { localCacheBytes: 5 }, { tierTakeover: true }, { tierLeaseMs: 5000 }]) {
+    await assert.rejects(
+      Store.open(tempStore(t, 'untiered'), alone),
+      (err) => err.code === 'STRATALOG_INVALID_ARGUMENT' && /need a tier/.test(err.message),
+    )
+  }
   const plain = await Store.open(tempStore(t, 'plain'))
   await assert.rejects(plain.syncTier(), (err) => err.code === 'STRATALOG_INVALID_ARGUMENT')
   assert.throws(() => plain.tierStats(), (err) => err.code === 'STRATALOG_INVALID_ARGUMENT')

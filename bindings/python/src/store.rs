@@ -94,19 +94,14 @@ impl NativeStore {
             max_open_files,
         )?;
         opts.timestamps = timestamps;
-        match tier {
-            None => NativeStore::opened(py, || Store::open(path, &opts)),
-            Some(url) => {
-                let tier = Tier {
-                    url,
-                    options: tier_options,
-                    local_cache_bytes,
-                    takeover: tier_takeover,
-                    lease_ms: tier_lease_ms,
-                };
-                NativeStore::opened(py, || Store::open_tiered(path, &opts, &tier))
-            }
-        }
+        let tier = Tier {
+            url: tier,
+            options: tier_options,
+            local_cache_bytes,
+            takeover: tier_takeover,
+            lease_ms: tier_lease_ms,
+        };
+        NativeStore::opened(py, || Store::open_tiered(path, &opts, &tier))
     }
 
     /// Opens a new, empty store held in memory.

@@ -423,8 +423,11 @@ def test_tier_errors_are_clear(tmp_path: Path, s3: MotoServer, bucket: str) -> N
         stratalog.open(tmp_path / "x", tier="gs://bucket/p")
     with pytest.raises(stratalog.InvalidArgumentError, match="unknown tier option"):
         stratalog.open(tmp_path / "x", tier=bucket, tier_options={"region": "us-east-1", "bogus": "1"})
-    with pytest.raises(stratalog.InvalidArgumentError, match="need a tier"):
-        stratalog.open(tmp_path / "x", tier_options=options(s3.endpoint))
+    for alone in ({"tier_options": options(s3.endpoint)}, {"local_cache_bytes": 5}, {"tier_takeover": True}, {"tier_lease": 5.0}):
+        with pytest.raises(stratalog.InvalidArgumentError, match="need a tier"):
+            stratalog.open(tmp_path / "x", **alone)  # type: ignore[arg-type]
+    with pytest.raises(stratalog.InvalidArgumentError, match="allow_http=true"):
+        stratalog.open(tmp_path / "x", tier=bucket, tier_options={"endpoint": s3.endpoint, "region": "us-east-1"})
     with pytest.raises(stratalog.InvalidArgumentError, match="tier_lease"):
         stratalog.open(tmp_path / "x", tier=bucket, tier_options=options(s3.endpoint), tier_lease=float("nan"))
     with stratalog.open(tmp_path / "plain") as plain:

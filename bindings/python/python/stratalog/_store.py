@@ -665,10 +665,6 @@ def open(  # noqa: A001 - stratalog.open, like io.open
     non-empty directory that is not a store, :class:`IOError`,
     :class:`CorruptionError`.
     """
-    if tier is None and (tier_options is not None or local_cache_bytes is not None or tier_takeover or tier_lease is not None):
-        raise InvalidArgumentError(
-            "invalid argument: tier_options, local_cache_bytes, tier_takeover and tier_lease need a tier"
-        )
     native = _native.Store.open(
         _path(path),
         segment_size=_opt_u64("segment_size", segment_size),
