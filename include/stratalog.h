@@ -1520,7 +1520,8 @@ enum stratalog_status stratalog_get_stream_stats(const struct stratalog_store *s
  * stratalog_close().
  *
  * Errors: NULL_ARGUMENT (path or out NULL), INVALID_ARGUMENT (path not UTF-8
- * or empty, bad options, directory not empty and not a store), LOCKED
+ * or empty, bad options, directory not empty and not a store, the directory
+ * of a tiered store opened without its tier_url), LOCKED
  * (another process or another open handle writes the store: the lock is per
  * open, so a second stratalog_open() of the same directory in the same
  * process is LOCKED too), IO, CORRUPTION.

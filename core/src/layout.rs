@@ -30,6 +30,8 @@ pub const SEGMENT_EXT: &str = "seg";
 pub const INDEX_EXT: &str = "idx";
 pub const TAIL_FILE: &str = "TAIL";
 pub const ANCHOR_FILE: &str = "ANCHOR";
+/// Written by the first open with a tier: the store is tiered from then on.
+pub const TIER_FILE: &str = "TIER";
 
 pub fn streams_dir() -> PathBuf {
     PathBuf::from(STREAMS_DIR)

@@ -115,6 +115,16 @@ impl Store {
             }
         }
         marker::ensure_current(dir.as_ref(), found)?;
+        if tier.is_none() && dir.read(Path::new(layout::TIER_FILE)).is_ok() {
+            // Opened without it, the store would stop uploading without a
+            // word (the machine's loss would then cost everything since),
+            // and its evicted segments would read as missing.
+            return Err(Error::invalid(format!(
+                "{} is the directory of a tiered store (its {} file): open it with its tier, so its uploads go on and its evicted segments are read back; to leave the tier, back it up (a backup copies every segment back) and open the backup",
+                path.display(),
+                layout::TIER_FILE
+            )));
+        }
         let bucket = tier.as_ref().map(|config| config.tier.clone());
         let (agent, dir) = match tier {
             None => (None, dir),

@@ -560,6 +560,43 @@ fn objects_cut_short_or_removed_are_damage_not_io_errors() {
     store.close().unwrap();
 }
 
+/// A tiered store's directory opened without its tier would stop
+/// uploading without a word and read its evicted segments as missing: a
+/// writer is refused, a reader's damage says why, and a backup (every
+/// segment copied back) is the way out of the tier.
+#[test]
+fn a_tiered_directory_is_not_opened_for_writing_without_its_tier() {
+    let dir = tempfile::tempdir().unwrap();
+    let bucket = MemoryTier::new();
+    let mut cfg = config(&bucket);
+    cfg.local_cache_bytes = Some(0);
+    let store = Store::open_tiered(dir.path(), small(8192, 16), cfg).unwrap();
+    let head = fill(&store, 1, 0, 300);
+    store.sync_tier().unwrap();
+    let backup = tempfile::tempdir().unwrap();
+    store.backup(backup.path().join("copy")).unwrap();
+    store.close().unwrap();
+
+    match Store::open(dir.path(), small(8192, 16)) {
+        Err(Error::InvalidArgument(msg)) => assert!(msg.contains("tiered store"), "{msg}"),
+        other => panic!("{other:?}"),
+    }
+    let local = Store::open_read_only(dir.path()).unwrap();
+    match local.verify(1) {
+        Err(Error::Corruption { reason, .. }) => {
+            assert!(
+                reason.contains("tiered store, read without its tier"),
+                "{reason}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    let copy = Store::open(backup.path().join("copy"), small(8192, 16)).unwrap();
+    copy.verify_against(1, &head).unwrap();
+    copy.append(1, b"no tier").unwrap();
+    copy.close().unwrap();
+}
+
 /// A writer's tier config over `net`, with a lease that expires fast.
 fn leased(net: &MemoryTier, takeover: bool) -> TierConfig {
     let mut cfg = config(net);

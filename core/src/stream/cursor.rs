@@ -23,6 +23,7 @@
 //!   starts. Where a group keeps nothing, the cursor reads those records
 //!   one by one, so an error names the same record it always did.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -30,6 +31,7 @@ use bytes::Bytes;
 use super::{Snapshot, Stream};
 use crate::error::{Error, Result};
 use crate::hash::ChainHead;
+use crate::layout;
 use crate::prune_anchor;
 use crate::record::Kind;
 use crate::segment::ChainWalk;
@@ -303,17 +305,25 @@ impl Cursor {
             if index == 0 && header.base_offset != expect.next_offset {
                 // Nothing but a prune may take the first segments away, and
                 // a prune leaves an anchor naming where the stream starts.
+                // A tiered store's directory read alone lacks the segments
+                // it evicted: said, so it does not read as plain damage.
+                let tiered = segment.dir().read(Path::new(layout::TIER_FILE)).is_ok();
                 return Err(Error::Corruption {
                     stream: self.stream,
                     offset: expect.next_offset,
                     file: segment.display_path(),
                     reason: format!(
-                        "the stream's first segment starts at offset {}, but {}: the segments before it are missing",
+                        "the stream's first segment starts at offset {}, but {}: the segments before it are missing{}",
                         header.base_offset,
                         if expect.next_offset == 0 {
                             "no prune anchor accounts for the events before it".to_string()
                         } else {
                             format!("its prune anchor says it starts at {}", expect.next_offset)
+                        },
+                        if tiered {
+                            " (this is the directory of a tiered store, read without its tier: segments it evicted are only in the bucket; open it with its tier, or verify from the bucket)"
+                        } else {
+                            ""
                         }
                     ),
                 });

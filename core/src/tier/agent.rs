@@ -59,7 +59,7 @@ use crate::options::Options;
 use crate::segment::{Segment, SegmentHeader, SegmentRules};
 
 /// The local file naming this store's writer to its tier.
-pub(crate) const TIER_ID_FILE: &str = "TIER";
+pub(crate) const TIER_ID_FILE: &str = crate::layout::TIER_FILE;
 
 const BACKOFF_MIN: Duration = Duration::from_millis(200);
 const BACKOFF_MAX: Duration = Duration::from_secs(30);

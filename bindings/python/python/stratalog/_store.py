@@ -661,8 +661,9 @@ def open(  # noqa: A001 - stratalog.open, like io.open
     (``tier_lease`` seconds, default 30) has gone unrenewed.
 
     Raises :class:`LockedError` if another process or handle writes the
-    store (or its tier), :class:`InvalidArgumentError` for bad options or a
-    non-empty directory that is not a store, :class:`IOError`,
+    store (or its tier), :class:`InvalidArgumentError` for bad options, a
+    non-empty directory that is not a store, or a tiered store's directory
+    opened without its ``tier``, :class:`IOError`,
     :class:`CorruptionError`.
     """
     native = _native.Store.open(
