@@ -430,6 +430,8 @@ def test_tier_errors_are_clear(tmp_path: Path, s3: MotoServer, bucket: str) -> N
         stratalog.open(tmp_path / "x", tier=bucket, tier_options={"endpoint": s3.endpoint, "region": "us-east-1"})
     with pytest.raises(stratalog.InvalidArgumentError, match="tier_lease"):
         stratalog.open(tmp_path / "x", tier=bucket, tier_options=options(s3.endpoint), tier_lease=float("nan"))
+    with pytest.raises(stratalog.InvalidArgumentError, match="tier_lease"):
+        stratalog.open(tmp_path / "x", tier=bucket, tier_options=options(s3.endpoint), tier_lease=1e30)
     with stratalog.open(tmp_path / "plain") as plain:
         with pytest.raises(stratalog.InvalidArgumentError, match="no tier"):
             plain.sync_tier()

@@ -152,8 +152,19 @@ impl Lease {
                     .max(min_epoch);
                 ours(epoch)
             } else {
+                let why = if takeover {
+                    format!(
+                        "renewed within its {} ms: the writer is alive, or died less than that ago",
+                        held.ttl_ms
+                    )
+                } else {
+                    format!(
+                        "a takeover may take it once it has gone unrenewed for {} ms",
+                        held.ttl_ms
+                    )
+                };
                 return Err(Error::Locked(std::path::PathBuf::from(format!(
-                    "{} (lease of writer {} on {}, pid {}, epoch {})",
+                    "{} (lease of writer {} on {}, pid {}, epoch {}; {why})",
                     tier.url(),
                     held.id,
                     held.host,
@@ -315,8 +326,17 @@ mod tests {
             Lease::acquire(&tier, "aaaa", Duration::from_millis(200), false, 0).expect("same id");
         assert_eq!(again.epoch(), 1, "a restart keeps its epoch");
         let locked = Lease::acquire(&tier, "bbbb", Duration::from_millis(200), false, 0);
-        assert!(matches!(locked, Err(Error::Locked(_))), "{locked:?}");
+        match &locked {
+            // The message says what would let this writer in.
+            Err(e @ Error::Locked(_)) => {
+                assert!(e.to_string().contains("unrenewed for 200 ms"), "{e}")
+            }
+            other => panic!("{other:?}"),
+        }
         let live = Lease::acquire(&tier, "bbbb", Duration::from_millis(200), true, 0);
+        if let Err(e) = &live {
+            assert!(e.to_string().contains("renewed within its 200 ms"), "{e}");
+        }
         assert!(
             matches!(live, Err(Error::Locked(_))),
             "a live lease is not taken"

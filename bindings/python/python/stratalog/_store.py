@@ -762,8 +762,10 @@ def _tier_pairs(options: Mapping[str, str] | None) -> list[tuple[str, str]]:
 
 def _lease_ms(seconds: float) -> int:
     value = float(seconds)
-    if not math.isfinite(value) or int(value * 1000) <= 0:
-        raise InvalidArgumentError(f"invalid argument: tier_lease must be a positive number of seconds, got {seconds!r}")
+    if not math.isfinite(value) or not 0 < int(value * 1000) < 2**64:
+        raise InvalidArgumentError(
+            f"invalid argument: tier_lease must be a positive number of seconds below 2**64 ms, got {seconds!r}"
+        )
     return int(value * 1000)
 
 
