@@ -33,6 +33,11 @@ pub const ANCHOR_FILE: &str = "ANCHOR";
 /// Written by the first open with a tier: the store is tiered from then on.
 pub const TIER_FILE: &str = "TIER";
 
+/// Whether `dir` is a tiered store's directory (it has a `TIER` file).
+pub(crate) fn is_tiered_dir(dir: &dyn crate::io::StorageDir) -> bool {
+    dir.read(Path::new(TIER_FILE)).is_ok()
+}
+
 pub fn streams_dir() -> PathBuf {
     PathBuf::from(STREAMS_DIR)
 }

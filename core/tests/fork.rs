@@ -5,7 +5,8 @@
 #![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use stratalog_core::{Error, Options, SigningKey, Store};
+use stratalog_core::tier::memory::MemoryTier;
+use stratalog_core::{Error, Options, SigningKey, Store, TierConfig};
 
 /// Runs `child` in a forked child process and returns its exit status
 /// (the child never returns into the test harness).
@@ -37,6 +38,13 @@ fn a_forked_child_cannot_write_through_its_parents_handle() {
     let before = store.append_batch(1, &[b"before"], None, true).unwrap();
     let unsynced = store.append_batch(3, &[b"unsynced"], None, false).unwrap();
     let key = SigningKey::from_seed("example.com/audit", &[3u8; 32]);
+    let tiered = Store::open_tiered(
+        dir.path().join("tiered"),
+        Options::default(),
+        TierConfig::new(std::sync::Arc::new(MemoryTier::new())),
+    )
+    .unwrap();
+    tiered.append_batch(1, &[b"durable"], None, true).unwrap();
 
     let code = in_child(|| {
         // Every write is refused, naming the process that opened it.
@@ -73,6 +81,14 @@ fn a_forked_child_cannot_write_through_its_parents_handle() {
         ) {
             return 7;
         }
+        // Nor does a tiered store's child touch the uploader (its lock
+        // may have been held at the fork): it refuses to sign at all.
+        if !matches!(
+            tiered.checkpoint(1, &key, None, None),
+            Err(Error::Forked { .. })
+        ) {
+            return 9;
+        }
         // Closing the child's copy writes nothing and releases nothing.
         if store.close().is_err() {
             return 8;
@@ -91,6 +107,8 @@ fn a_forked_child_cannot_write_through_its_parents_handle() {
     let note = store.checkpoint(3, &key, None, None).unwrap();
     assert!(note.starts_with("example.com/audit/3\n1\n"), "{note}");
     assert_eq!(store.chain_head(3).unwrap(), unsynced);
+    assert!(tiered.checkpoint(1, &key, None, None).is_ok());
+    tiered.close().unwrap();
     store.close().unwrap();
     let reopened = Store::open(&path, Options::default()).unwrap();
     let all: Vec<Vec<u8>> = reopened

@@ -584,10 +584,7 @@ fn a_tiered_directory_is_not_opened_for_writing_without_its_tier() {
     let local = Store::open_read_only(dir.path()).unwrap();
     match local.verify(1) {
         Err(Error::Corruption { reason, .. }) => {
-            assert!(
-                reason.contains("tiered store, read without its tier"),
-                "{reason}"
-            )
+            assert!(reason.contains("read without its tier"), "{reason}")
         }
         other => panic!("{other:?}"),
     }
@@ -595,6 +592,70 @@ fn a_tiered_directory_is_not_opened_for_writing_without_its_tier() {
     copy.verify_against(1, &head).unwrap();
     copy.append(1, b"no tier").unwrap();
     copy.close().unwrap();
+    // A read-only handle of it reads no bucket: it signs nothing.
+    let key = SigningKey::from_seed("example.com/audit", &[5u8; 32]);
+    match local.checkpoint(1, &key, Some(1), None) {
+        Err(Error::InvalidArgument(msg)) => assert!(msg.contains("tiered store"), "{msg}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// A tiered open that fails (the bucket unreachable, its lease held)
+/// leaves a plain store plain: it still opens without a tier.
+#[test]
+fn a_failed_tiered_open_leaves_a_plain_store_plain() {
+    let dir = tempfile::tempdir().unwrap();
+    let other = tempfile::tempdir().unwrap();
+    let bucket = MemoryTier::new();
+    let store = Store::open(dir.path(), small(8192, 16)).unwrap();
+    fill(&store, 1, 0, 20);
+    store.close().unwrap();
+    bucket.set_down(true);
+    assert!(Store::open_tiered(dir.path(), small(8192, 16), config(&bucket)).is_err());
+    bucket.set_down(false);
+    let holder = Store::open_tiered(other.path(), small(8192, 16), config(&bucket)).unwrap();
+    assert!(matches!(
+        Store::open_tiered(dir.path(), small(8192, 16), config(&bucket)),
+        Err(Error::Locked(_))
+    ));
+    let plain = Store::open(dir.path(), small(8192, 16)).unwrap();
+    assert_eq!(plain.chain_head(1).unwrap().next_offset, 20);
+    plain.close().unwrap();
+    holder.close().unwrap();
+}
+
+/// A segment file gone from under a reader is damage in a plain store
+/// (nothing but a prune removes one), and no sign of it in a tiered
+/// store's directory, whose writer deletes the copies it evicted: there
+/// it stays an I/O error.
+#[test]
+fn a_segment_file_gone_is_damage_unless_a_tier_evicted_it() {
+    for tiered in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let bucket = MemoryTier::new();
+        let store = if tiered {
+            Store::open_tiered(dir.path(), small(8192, 16), config(&bucket)).unwrap()
+        } else {
+            Store::open(dir.path(), small(8192, 16)).unwrap()
+        };
+        fill(&store, 1, 0, 200);
+        let reader = Store::open_read_only(dir.path()).unwrap();
+        let mut files: Vec<_> = std::fs::read_dir(dir.path().join(format!("streams/{:020}", 1)))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "seg"))
+            .collect();
+        files.sort();
+        std::fs::remove_file(&files[1]).unwrap();
+        match (tiered, reader.verify(1)) {
+            (false, Err(Error::ChainMismatch { stream: 1, .. })) => {}
+            (true, Err(Error::Io { source, .. })) => {
+                assert_eq!(source.kind(), std::io::ErrorKind::NotFound)
+            }
+            (_, other) => panic!("tiered {tiered}: {other:?}"),
+        }
+        store.close().unwrap();
+    }
 }
 
 /// A writer's tier config over `net`, with a lease that expires fast.
@@ -1367,16 +1428,29 @@ fn proofs_of_a_pruned_stream_come_from_the_bucket_and_survive_a_move() {
     let b = Store::open_tiered(b_dir.path(), small(8192, 16), config(&bucket)).unwrap();
     assert_eq!(b.tree_root(1, Some(1000)).unwrap(), root);
     assert_eq!(b.chain_head(1).unwrap(), head);
+    b.sync_tier().unwrap();
     b.close().unwrap();
 
     // A level-0 tile below the first offset that lies: never served.
     bytes[40] ^= 1;
-    bucket.put(&tile, bytes).unwrap();
+    bucket.put(&tile, bytes.clone()).unwrap();
     let remote = Store::open_tier_read_only(Arc::new(bucket.clone()), Default::default()).unwrap();
     match remote.tree_root(1, None) {
         Err(Error::Corruption { stream: 1, .. }) => {}
         other => panic!("a lying tile was believed: {other:?}"),
     }
+    // A writer on a new machine keeps none of it: once the tile is mended
+    // its tree loads.
+    let c_dir = tempfile::tempdir().unwrap();
+    let c = Store::open_tiered(c_dir.path(), small(8192, 16), config(&bucket)).unwrap();
+    assert!(matches!(
+        c.tree_root(1, None),
+        Err(Error::Corruption { stream: 1, .. })
+    ));
+    bytes[40] ^= 1;
+    bucket.overwrite(&tile, bytes);
+    assert_eq!(c.tree_root(1, Some(1000)).unwrap(), root);
+    c.close().unwrap();
 }
 
 /// Objects a prune's round could not delete (the bucket refused, or the

@@ -352,3 +352,41 @@ fn a_streams_small_segments_go_up_several_at_once_and_large_ones_alone() {
     let counts: Vec<usize> = huge.iter().map(|b| b.0).collect();
     assert_eq!(counts, [1, 1, 1], "{huge:?}");
 }
+
+/// A checkpoint that waits for a slow bucket does not hold the store's
+/// operations up: a `close` meanwhile goes ahead (it would otherwise wait
+/// for the whole upload, and every call after it too), and the checkpoint
+/// then fails with `Closed`, signing nothing.
+#[test]
+fn a_checkpoint_waiting_for_the_bucket_lets_close_go_first() {
+    let bucket = MemoryTier::new();
+    let slow = Distant::away(&bucket, Duration::from_millis(300));
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(
+        Store::open_tiered(
+            dir.path(),
+            small(1 << 20, 16),
+            TierConfig::new(slow.clone()),
+        )
+        .unwrap(),
+    );
+    for i in 0..50u32 {
+        store.append(1, i.to_le_bytes()).unwrap();
+    }
+    let key = stratalog_core::SigningKey::from_seed("example.com/audit", &[5u8; 32]);
+    let signer = {
+        let store = store.clone();
+        std::thread::spawn(move || store.checkpoint(1, &key, None, None))
+    };
+    // The checkpoint sealed the segment and its upload is on its way.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while slow.in_flight.load(Ordering::SeqCst) == 0 {
+        assert!(std::time::Instant::now() < deadline, "no upload started");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    store.close().unwrap();
+    match signer.join().unwrap() {
+        Err(stratalog_core::Error::Closed) => {}
+        other => panic!("the checkpoint held close back: {other:?}"),
+    }
+}

@@ -2,9 +2,10 @@
 //! (docs/FORMAT.md, *Merkle tree*).
 
 use std::path::Path;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLockReadGuard};
 
 use super::Store;
 use crate::error::{Error, IoContext, Result};
@@ -44,15 +45,8 @@ impl Store {
         let tree = match self.bucket.as_deref() {
             None => StreamTree::load(stream, dir, None)?,
             Some(bucket) => {
-                let from_bucket = |end: u64| {
-                    tile_leaves::leaf_hashes(bucket, stream.id, end).map_err(|e| {
-                        let what = format!(
-                            "reading the leaf hashes of stream {}'s pruned events from {}",
-                            stream.id,
-                            bucket.url()
-                        );
-                        Error::io(what, e)
-                    })
+                let from_bucket = |end: u64, each: &mut dyn FnMut(Hash) -> Result<()>| {
+                    tile_leaves::leaf_hashes(bucket, stream.id, end, each)
                 };
                 StreamTree::load(stream, dir, Some(&from_bucket))?
             }
@@ -216,13 +210,16 @@ impl Store {
         size: Option<u64>,
         origin: Option<&str>,
     ) -> Result<String> {
-        let _op = self.begin()?;
-        self.checkpoint_note(stream, key, size, origin)
+        let mut op = self.begin()?;
+        self.checkpoint_note(&mut op, stream, key, size, origin)
             .map(|(note, _)| note)
     }
 
+    /// `op` is the caller's operation guard, let go while the note waits
+    /// for the bucket (see `make_signable`).
     fn checkpoint_note(
         &self,
+        op: &mut RwLockReadGuard<'_, ()>,
         stream: u64,
         key: &SigningKey,
         size: Option<u64>,
@@ -236,7 +233,7 @@ impl Store {
         self.check_keeps_records("sign a checkpoint")?;
         let (found, size) = self.sized(stream, size)?;
         if let Some(found) = &found {
-            self.make_signable(found, size)?;
+            self.make_signable(op, found, size)?;
         }
         let root = self.root_at(found.as_deref(), size)?;
         let checkpoint = Checkpoint { origin, size, root };
@@ -297,15 +294,33 @@ impl Store {
     /// makes the writer's appends it read durable through its own
     /// descriptor, as `commit_cursor` does; what a reader of a bucket
     /// reads is in the bucket already.
-    fn make_signable(&self, stream: &Stream, size: u64) -> Result<()> {
+    fn make_signable(
+        &self,
+        op: &mut RwLockReadGuard<'_, ()>,
+        stream: &Stream,
+        size: u64,
+    ) -> Result<()> {
         if size == 0 || (!self.writable && self.bucket.is_some()) {
             return Ok(());
         }
         if !self.writable {
+            if layout::is_tiered_dir(self.dir.as_ref()) {
+                return Err(Error::invalid(
+                    "a read-only handle of a tiered store's directory cannot sign: what it reads may not be in the bucket yet (sign from the writer, which waits for the upload)",
+                ));
+            }
             return stream.sync();
         }
         let sealed_end = stream.sealed_end()?;
         let durable = size <= sealed_end || stream.unsynced()?.is_none();
+        if !self.owner.is_current() {
+            // A forked child writes nothing, and must not touch the
+            // uploader's state (its lock may have been held at the fork).
+            return match (&self.tier, durable) {
+                (None, true) => Ok(()),
+                _ => self.check_owner(),
+            };
+        }
         let target = SyncTarget {
             stream: stream.id,
             first: 0,
@@ -315,7 +330,6 @@ impl Store {
         if durable && uploaded {
             return Ok(());
         }
-        self.check_owner()?;
         match &self.tier {
             None => stream.sync(),
             Some(agent) => {
@@ -323,7 +337,14 @@ impl Store {
                 if size > sealed_end {
                     stream.seal_now()?;
                 }
-                agent.sync_stream(target)
+                // The wait may be long (the uploader's round, a bucket
+                // retried): not while holding the operation guard, which
+                // `close` waits for, and every later call behind it.
+                let uploaded = RwLockReadGuard::unlocked(op, || agent.sync_stream(target));
+                if self.closed.load(Ordering::Acquire) {
+                    return Err(Error::Closed);
+                }
+                uploaded
             }
         }
     }
@@ -345,10 +366,10 @@ impl Store {
         size: Option<u64>,
         origin: Option<&str>,
     ) -> Result<String> {
-        let _op = self.begin()?;
+        let mut op = self.begin()?;
         // Each witness gets the log's note alone; what they cosign is
         // gathered after it.
-        let (signed, checkpoint) = self.checkpoint_note(stream, key, size, origin)?;
+        let (signed, checkpoint) = self.checkpoint_note(&mut op, stream, key, size, origin)?;
         let mut note = signed.clone();
         let found = self.stream(stream)?;
         for witness in witnesses {
@@ -410,7 +431,7 @@ impl Store {
         key: &SigningKey,
         size: Option<u64>,
     ) -> Result<String> {
-        let _op = self.begin()?;
+        let mut op = self.begin()?;
         let (found, size) = self.sized(stream, size)?;
         let Some(found) = found.filter(|_| offset < size) else {
             return Err(Error::invalid(format!(
@@ -419,7 +440,7 @@ impl Store {
         };
         let proof = self.with_tree(&found, size, |src| proof::inclusion(src, offset, size))?;
         let (before, _) = self.chain_around(stream, offset)?;
-        let (note, _) = self.checkpoint_note(stream, key, Some(size), None)?;
+        let (note, _) = self.checkpoint_note(&mut op, stream, key, Some(size), None)?;
         Ok(receipt::format(offset, &before, &proof, &note))
     }
 
@@ -434,9 +455,9 @@ impl Store {
         dest: &Path,
         size: Option<u64>,
     ) -> Result<String> {
-        let _op = self.begin()?;
+        let mut op = self.begin()?;
         let (found, size) = self.sized(stream, size)?;
-        let (note, _) = self.checkpoint_note(stream, key, Some(size), None)?;
+        let (note, _) = self.checkpoint_note(&mut op, stream, key, Some(size), None)?;
         if let Some(found) = found.filter(|_| size > 0) {
             let mut writer = tiles::TileWriter::new(dest, size)?;
             let mut cursor = found.cursor(0)?;

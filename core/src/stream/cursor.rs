@@ -23,7 +23,6 @@
 //!   starts. Where a group keeps nothing, the cursor reads those records
 //!   one by one, so an error names the same record it always did.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -175,6 +174,8 @@ impl Cursor {
     /// when another process's writer pruned). One that no prune accounts
     /// for was removed from outside (a file, or an object its manifest
     /// lists): damage, by the rule of docs/FORMAT.md ("Which error").
+    /// Except in a tiered store's directory, whose writer deletes the local
+    /// copies it evicted: there a file gone is no sign of damage.
     fn explain_missing(&self, err: Error, offset: u64) -> Error {
         let missing = matches!(&err, Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound);
         let Some(first) = self.snapshot.segments.first().filter(|_| missing) else {
@@ -186,6 +187,7 @@ impl Cursor {
                 offset,
                 first_offset: anchor.first.next_offset,
             },
+            Ok(_) if layout::is_tiered_dir(first.dir()) => err,
             Ok(_) => self.removed_segment(err, offset),
             Err(_) => err,
         }
@@ -307,7 +309,7 @@ impl Cursor {
                 // a prune leaves an anchor naming where the stream starts.
                 // A tiered store's directory read alone lacks the segments
                 // it evicted: said, so it does not read as plain damage.
-                let tiered = segment.dir().read(Path::new(layout::TIER_FILE)).is_ok();
+                let tiered = layout::is_tiered_dir(segment.dir());
                 return Err(Error::Corruption {
                     stream: self.stream,
                     offset: expect.next_offset,
@@ -321,7 +323,7 @@ impl Cursor {
                             format!("its prune anchor says it starts at {}", expect.next_offset)
                         },
                         if tiered {
-                            " (this is the directory of a tiered store, read without its tier: segments it evicted are only in the bucket; open it with its tier, or verify from the bucket)"
+                            " (this is the directory of a tiered store: if it was read without its tier, the segments it evicted are only in the bucket; open it with its tier, or verify from the bucket)"
                         } else {
                             ""
                         }

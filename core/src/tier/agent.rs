@@ -268,7 +268,7 @@ impl TierAgent {
         options: &Options,
     ) -> Result<(TierAgent, Arc<TieredDir>)> {
         let tier = config.tier.clone();
-        let id = writer_id(local.as_ref())?;
+        let (id, new_id) = writer_id(local.as_ref())?;
         let mut etags = Etags::new();
         let catalog = manifest_read::load_catalog(tier.as_ref(), &mut etags)?;
         let newest = catalog
@@ -285,6 +285,11 @@ impl TierAgent {
             config.takeover,
             newest.saturating_add(1),
         )?;
+        // Kept only once the lease is this id's: a tiered open that fails
+        // before (a wrong bucket, a lease held) leaves a plain store plain.
+        if new_id {
+            save_writer_id(local.as_ref(), &id)?;
+        }
         // Counted from here: an open that takes long (a slow bucket, many
         // manifests to stamp) has its lease renewed as soon as the keeper
         // starts.
@@ -1164,14 +1169,15 @@ fn yield_to_appends() {
     }
 }
 
-/// This store's writer id, made once and kept in the local `TIER` file.
-fn writer_id(local: &dyn StorageDir) -> Result<String> {
+/// This store's writer id, kept in the local `TIER` file, and whether it
+/// is new (made now, not kept yet: [`save_writer_id`]).
+fn writer_id(local: &dyn StorageDir) -> Result<(String, bool)> {
     let rel = Path::new(TIER_ID_FILE);
     if let Ok(bytes) = local.read(rel) {
         let text = String::from_utf8_lossy(&bytes);
         if let Some(id) = text.lines().find_map(|l| l.strip_prefix("id ")) {
             if id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return Ok(id.to_owned());
+                return Ok((id.to_owned(), false));
             }
         }
         return Err(Error::invalid(format!(
@@ -1182,11 +1188,16 @@ fn writer_id(local: &dyn StorageDir) -> Result<String> {
     let mut raw = [0u8; 16];
     getrandom::fill(&mut raw)
         .map_err(|e| Error::io("making a writer id", std::io::Error::other(e.to_string())))?;
-    let id = crate::hash::to_hex(&raw);
+    Ok((crate::hash::to_hex(&raw), true))
+}
+
+/// Keeps `id` in the local `TIER` file: from then on the directory is a
+/// tiered store's, opened for writing with its tier only.
+fn save_writer_id(local: &dyn StorageDir, id: &str) -> Result<()> {
+    let rel = Path::new(TIER_ID_FILE);
     local
         .write_atomic(rel, format!("id {id}\n").as_bytes())
-        .map_err(|e| Error::io(format!("writing {}", local.display(rel).display()), e))?;
-    Ok(id)
+        .map_err(|e| Error::io(format!("writing {}", local.display(rel).display()), e))
 }
 
 /// Whether `segment` (a local segment file's bytes) holds no events and

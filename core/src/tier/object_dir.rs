@@ -175,17 +175,19 @@ impl TieredDir {
 }
 
 /// Takes the bucket's manifest of `stream` into `catalog` if it is newer
-/// than the one there. A manifest that cannot be read changes nothing:
-/// the read that found its object gone fails as it would have.
-fn reread_manifest(tier: &dyn Tier, catalog: &Catalog, stream: u64) {
-    if let Ok((found, _)) = super::manifest_read::fetch_manifest(tier, stream) {
-        if catalog
-            .get(stream)
-            .is_none_or(|known| found.seq > known.seq)
-        {
-            catalog.set(found);
-        }
+/// than the one there. A manifest that cannot be read changes nothing,
+/// and says so: the object found gone is then not known to be pruned, nor
+/// to be missing for good.
+fn reread_manifest(tier: &dyn Tier, catalog: &Catalog, stream: u64) -> io::Result<()> {
+    let (found, _) = super::manifest_read::fetch_manifest(tier, stream)
+        .map_err(|e| io::Error::other(e.to_string()))?;
+    if catalog
+        .get(stream)
+        .is_none_or(|known| found.seq > known.seq)
+    {
+        catalog.set(found);
     }
+    Ok(())
 }
 
 fn is_not_found(e: &io::Error) -> bool {

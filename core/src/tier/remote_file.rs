@@ -32,9 +32,10 @@ const MIN_FETCH: u64 = 64 << 10;
 const MAX_FETCH: u64 = 4 << 20;
 const KEPT_BLOCKS: usize = 2;
 
-/// Called when the object turns out to be gone: a prune deleted it after
-/// the manifest listing it was read.
-pub(crate) type OnMissing = Arc<dyn Fn() + Send + Sync>;
+/// Called when the object turns out to be gone (a prune deleted it after
+/// the manifest listing it was read, or it was removed from outside), to
+/// read the manifest again; fails if it could not.
+pub(crate) type OnMissing = Arc<dyn Fn() -> io::Result<()> + Send + Sync>;
 
 pub(crate) struct RemoteFile {
     tier: Arc<dyn Tier>,
@@ -246,7 +247,13 @@ impl ByteFile for RemoteFile {
             let (start, block) = match self.block_at(at) {
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {
                     if let Some(on_missing) = &self.on_missing {
-                        on_missing();
+                        // Unsure whether a prune took it: not NotFound,
+                        // which readers take as the bucket's last word.
+                        if let Err(why) = on_missing() {
+                            return Err(io::Error::other(format!(
+                                "{e}; and reading its manifest again failed: {why}"
+                            )));
+                        }
                     }
                     return Err(e);
                 }
@@ -518,8 +525,12 @@ mod tests {
         let gated = gated(&bucket);
         let missing = Arc::new(AtomicBool::new(false));
         let seen = missing.clone();
-        let file = RemoteFile::new(gated.clone(), KEY.into(), bytes.len() as u64)
-            .with_on_missing(Arc::new(move || seen.store(true, Ordering::SeqCst)));
+        let file = RemoteFile::new(gated.clone(), KEY.into(), bytes.len() as u64).with_on_missing(
+            Arc::new(move || {
+                seen.store(true, Ordering::SeqCst);
+                Ok(())
+            }),
+        );
         file.fetch_soon(0..bytes.len() as u64);
         let mut buf = vec![0u8; 4 << 20];
         file.read_exact_at(&mut buf, 0).unwrap();
@@ -530,6 +541,18 @@ mod tests {
         let err = file.read_exact_at(&mut buf[..100], 5 << 20).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::NotFound, "{err}");
         assert!(missing.load(Ordering::SeqCst));
+    }
+
+    #[test]
+    fn an_object_gone_whose_manifest_cannot_be_read_again_is_not_not_found() {
+        let bytes = object(1 << 20);
+        let bucket = bucket_with(&bytes);
+        let file = RemoteFile::new(Arc::new(bucket.clone()), KEY.into(), bytes.len() as u64)
+            .with_on_missing(Arc::new(|| Err(io::Error::other("timed out"))));
+        bucket.delete(KEY).unwrap();
+        let err = file.read_exact_at(&mut [0u8; 10], 0).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::Other, "{err}");
+        assert!(err.to_string().contains("timed out"), "{err}");
     }
 
     #[test]

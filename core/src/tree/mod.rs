@@ -55,6 +55,10 @@ fn expand(leaves: &[Hash]) -> Box<[Hash; EXPANDED]> {
     all
 }
 
+/// Gives the hashes of a stream's first `n` leaves, in order, to a sink
+/// (see `StreamTree::load`).
+pub type PrunedLeaves<'a> = dyn Fn(u64, &mut dyn FnMut(Hash) -> Result<()>) -> Result<()> + 'a;
+
 /// A chunk the files hold that is not what they say.
 #[derive(Debug)]
 struct Damaged(u64);
@@ -90,11 +94,12 @@ impl StreamTree {
     /// stream (see the invariants). Where the files lack leaves of events
     /// a prune removed, `pruned_leaves` (if any) gives the hashes of the
     /// first `n` leaves from elsewhere (the bucket's tiles); they are held
-    /// to the prune anchor's roots exactly as the files would be.
+    /// to the prune anchor's roots exactly as the files would be, and
+    /// never kept if they fail that.
     pub fn load(
         stream: &Stream,
         dir: Arc<dyn StorageDir>,
-        pruned_leaves: Option<&dyn Fn(u64) -> Result<Vec<Hash>>>,
+        pruned_leaves: Option<&PrunedLeaves<'_>>,
     ) -> Result<StreamTree> {
         let mut tree = StreamTree {
             stream: stream.id,
@@ -108,6 +113,27 @@ impl StreamTree {
             anchor: stream.prune_anchor()?,
             durable_chunks: 0,
         };
+        let mut filled = false;
+        match tree.check_loaded(stream, pruned_leaves, &mut filled) {
+            Ok(()) => Ok(tree),
+            Err(e) => {
+                if filled {
+                    // The next load fetches them again, the source mended
+                    // or not: never a file that lies for good.
+                    let _ = tree.files.truncate(0);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    fn check_loaded(
+        &mut self,
+        stream: &Stream,
+        pruned_leaves: Option<&PrunedLeaves<'_>>,
+        filled: &mut bool,
+    ) -> Result<()> {
+        let tree = self;
         let floor = tree.floor();
         let next_offset = stream.chain_head()?.next_offset;
         let mut chunks = tree.files.stored_chunks()?.min(next_offset / CHUNK);
@@ -117,6 +143,7 @@ impl StreamTree {
                     tree.unrebuildable("the tree files do not reach the events a prune removed")
                 );
             };
+            *filled = true;
             tree.fill_pruned(stream, pruned_leaves)?;
             chunks = tree.chunks;
             if chunks < floor {
@@ -143,18 +170,14 @@ impl StreamTree {
             tree.chunks = 0;
             tree.frontier.clear();
         }
-        Ok(tree)
+        Ok(())
     }
 
     /// Writes the chunks that cover the pruned range anew: the leaves
     /// below the first offset from `pruned_leaves`, the rest of the last
     /// such chunk from the events after it. `load` then checks them as it
     /// checks the files.
-    fn fill_pruned(
-        &mut self,
-        stream: &Stream,
-        pruned_leaves: &dyn Fn(u64) -> Result<Vec<Hash>>,
-    ) -> Result<()> {
+    fn fill_pruned(&mut self, stream: &Stream, pruned_leaves: &PrunedLeaves<'_>) -> Result<()> {
         let Some(first) = self.anchor.as_ref().map(|a| a.first.next_offset) else {
             return Ok(());
         };
@@ -162,16 +185,13 @@ impl StreamTree {
         self.chunks = 0;
         self.frontier.clear();
         self.pending.clear();
-        let leaves = pruned_leaves(first)?;
-        if leaves.len() as u64 != first {
+        pruned_leaves(first, &mut |leaf| self.push_leaf(leaf))?;
+        if self.size() != first {
             return Err(Error::invalid(format!(
                 "{} leaf hashes of stream {} where {first} were asked for",
-                leaves.len(),
+                self.size(),
                 self.stream
             )));
-        }
-        for leaf in leaves {
-            self.push_leaf(leaf)?;
         }
         let mut cursor = stream.cursor(first)?;
         while self.chunks < self.floor() {
