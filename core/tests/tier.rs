@@ -1044,6 +1044,20 @@ fn a_clean_close_with_everything_in_the_bucket_releases_the_lease() {
     a.close().unwrap();
     let remote = Store::open_tier_read_only(Arc::new(bucket.clone()), Default::default()).unwrap();
     assert_eq!(remote.verify_against(1, &last).unwrap().events, 104);
+
+    // Opened after a release, a session that appends nothing releases
+    // again, with no sync_tier: a reader's visit does not hold a move up.
+    let a = open(0).unwrap();
+    assert_eq!(read_all(&a, 1).len(), 104);
+    a.close().unwrap();
+    let c = open(2).unwrap();
+    assert_eq!(c.chain_head(1).unwrap(), last);
+    c.close().unwrap();
+    // One that appends keeps it, as before.
+    let a = open(0).unwrap();
+    a.append(1, b"not uploaded").unwrap();
+    a.close().unwrap();
+    assert!(matches!(open(2), Err(Error::Locked(_))));
 }
 
 #[test]

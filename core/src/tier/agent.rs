@@ -30,8 +30,9 @@
 //!   cache can hold it, only if its bytes are the ones its manifest entry
 //!   lists, and then counts toward the cache like any other copy.
 //! - The lease is released at close only if the bucket holds every event:
-//!   a `sync` succeeded and nothing was appended after it (`unsynced`,
-//!   set after every append and cleared before a sync seals).
+//!   a `sync` succeeded, or the lease was taken from a writer that had
+//!   released it, and nothing was appended after it (`unsynced`, set after
+//!   every append and cleared before a sync seals).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::path::Path;
@@ -323,6 +324,11 @@ impl TierAgent {
             ..State::default()
         };
         state.stats.epoch = lease.epoch();
+        // After a release the bucket held every event the directory did
+        // (that writer, or an earlier session of this one, made sure
+        // before letting go; a standby's directory continues from it): a
+        // session that appends nothing can let go again.
+        let unsynced = !lease.after_release();
         let shared = Arc::new(Shared {
             tier,
             local,
@@ -332,7 +338,7 @@ impl TierAgent {
             cache_bytes: config.local_cache_bytes,
             part_entries: config.manifest_part_entries,
             fenced: AtomicBool::new(false),
-            unsynced: AtomicBool::new(true),
+            unsynced: AtomicBool::new(unsynced),
             state: Mutex::new(state),
             kick: Condvar::new(),
             progress: Condvar::new(),

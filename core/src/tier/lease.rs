@@ -81,6 +81,9 @@ impl LeaseRecord {
 #[derive(Debug)]
 pub(crate) struct Lease {
     record: Mutex<(LeaseRecord, String)>,
+    /// Taken from a writer that had released it: one that closed with
+    /// every event in the bucket.
+    after_release: bool,
 }
 
 /// What a renewal found.
@@ -118,9 +121,10 @@ impl Lease {
         // bucket; the loop reads what won and decides again.
         for _ in 0..4 {
             let Some(current) = tier.get(WRITER_KEY).map_err(io)? else {
+                let after_release = false;
                 let record = ours(min_epoch.max(1));
                 if let Put::Done(etag) = tier.put_create(WRITER_KEY, record.encode()).map_err(io)? {
-                    return Self::held(tier, record, etag);
+                    return Self::held(tier, record, etag, after_release);
                 }
                 continue;
             };
@@ -131,6 +135,7 @@ impl Lease {
                 ))
             })?;
             let etag = current.etag.clone().unwrap_or_default();
+            let after_release = held.ttl_ms == RELEASED;
             // The same id on another host is a copy of this store's
             // directory (rsync, a cloned machine): another writer. So is
             // our own id under an epoch some manifest has passed.
@@ -176,13 +181,18 @@ impl Lease {
                 .put_update(WRITER_KEY, record.encode(), &etag)
                 .map_err(io)?
             {
-                return Self::held(tier, record, etag);
+                return Self::held(tier, record, etag, after_release);
             }
         }
         Err(Error::Locked(std::path::PathBuf::from(tier.url())))
     }
 
-    fn held(tier: &dyn Tier, record: LeaseRecord, etag: Option<String>) -> Result<Self> {
+    fn held(
+        tier: &dyn Tier,
+        record: LeaseRecord,
+        etag: Option<String>,
+        after_release: bool,
+    ) -> Result<Self> {
         let etag = match etag {
             Some(etag) => etag,
             // A bucket that gives no version tag on writes: read it back.
@@ -199,7 +209,14 @@ impl Lease {
         };
         Ok(Lease {
             record: Mutex::new((record, etag)),
+            after_release,
         })
+    }
+
+    /// Whether it was taken from a writer that had released it, having
+    /// closed with every event in the bucket.
+    pub(crate) fn after_release(&self) -> bool {
+        self.after_release
     }
 
     pub(crate) fn epoch(&self) -> u64 {
