@@ -18,6 +18,13 @@ fn config(tier: &MemoryTier) -> TierConfig {
     TierConfig::new(Arc::new(tier.clone()))
 }
 
+/// A tier config that keeps no local copy of what the bucket holds.
+fn evicting(tier: &MemoryTier) -> TierConfig {
+    let mut cfg = config(tier);
+    cfg.local_cache_bytes = Some(0);
+    cfg
+}
+
 /// Appends `n` events of 200 B to `stream` in batches of 10.
 fn fill(store: &Store, stream: u64, from: u64, n: u64) -> ChainHead {
     let mut head = store.chain_head(stream).unwrap();
@@ -100,8 +107,7 @@ fn sync_tier_uploads_everything_and_the_bucket_verifies_alone() {
 fn evicted_segments_are_read_from_the_bucket_and_survive_a_reopen() {
     let dir = tempfile::tempdir().unwrap();
     let bucket = MemoryTier::new();
-    let mut cfg = config(&bucket);
-    cfg.local_cache_bytes = Some(0);
+    let cfg = evicting(&bucket);
     let store = Store::open_tiered(dir.path(), small(8192, 16), cfg.clone()).unwrap();
     let head = fill(&store, 1, 0, 400);
     store.sync_tier().unwrap();
@@ -158,8 +164,7 @@ fn a_cold_read_of_one_event_fetches_the_walk_from_its_checkpoint_at_once() {
     let options = small(1 << 20, 128);
     let dir = tempfile::tempdir().unwrap();
     let bucket = MemoryTier::new();
-    let mut cfg = config(&bucket);
-    cfg.local_cache_bytes = Some(0);
+    let cfg = evicting(&bucket);
     let store = Store::open_tiered(dir.path(), options.clone(), cfg.clone()).unwrap();
     for start in (0..3000).step_by(100) {
         let batch: Vec<Vec<u8>> = (start..start + 100).map(|i| payload(1, i, 1024)).collect();
@@ -253,8 +258,7 @@ fn a_manifest_entry_whose_header_copy_lies_fails_verification() {
     use stratalog_core::tier::manifest::Manifest;
     let dir = tempfile::tempdir().unwrap();
     let bucket = MemoryTier::new();
-    let mut cfg = config(&bucket);
-    cfg.local_cache_bytes = Some(0);
+    let cfg = evicting(&bucket);
     let store = Store::open_tiered(dir.path(), small(8192, 16), cfg).unwrap();
     let head = fill(&store, 4, 0, 300);
     store.sync_tier().unwrap();
@@ -416,8 +420,7 @@ fn a_copy_back_checks_the_bytes_against_the_manifest() {
     for (damage, expected) in damages {
         let dir = tempfile::tempdir().unwrap();
         let bucket = MemoryTier::new();
-        let mut cfg = config(&bucket);
-        cfg.local_cache_bytes = Some(0);
+        let mut cfg = evicting(&bucket);
         let store = Store::open_tiered(dir.path(), small(8192, 16), cfg.clone()).unwrap();
         fill(&store, 1, 0, 200);
         store.sync_tier().unwrap();
@@ -499,8 +502,7 @@ fn a_tampered_object_is_never_served() {
 fn objects_cut_short_or_removed_are_damage_not_io_errors() {
     let dir = tempfile::tempdir().unwrap();
     let bucket = MemoryTier::new();
-    let mut cfg = config(&bucket);
-    cfg.local_cache_bytes = Some(0);
+    let cfg = evicting(&bucket);
     let store = Store::open_tiered(dir.path(), small(8192, 16), cfg).unwrap();
     fill(&store, 1, 0, 300);
     let other = fill(&store, 2, 0, 50);
@@ -568,8 +570,7 @@ fn objects_cut_short_or_removed_are_damage_not_io_errors() {
 fn a_tiered_directory_is_not_opened_for_writing_without_its_tier() {
     let dir = tempfile::tempdir().unwrap();
     let bucket = MemoryTier::new();
-    let mut cfg = config(&bucket);
-    cfg.local_cache_bytes = Some(0);
+    let cfg = evicting(&bucket);
     let store = Store::open_tiered(dir.path(), small(8192, 16), cfg).unwrap();
     let head = fill(&store, 1, 0, 300);
     store.sync_tier().unwrap();
@@ -656,6 +657,41 @@ fn a_segment_file_gone_is_damage_unless_a_tier_evicted_it() {
         }
         store.close().unwrap();
     }
+}
+
+/// Damage found in an object mended since is not remembered: the next
+/// read fetches the object as it is now, from a reader of the bucket and
+/// from a writer whose copy was evicted, as a local file would be read.
+#[test]
+fn an_object_mended_after_damage_was_found_reads_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let bucket = MemoryTier::new();
+    let cfg = evicting(&bucket);
+    let store = Store::open_tiered(dir.path(), small(8192, 16), cfg).unwrap();
+    let head = fill(&store, 1, 0, 200);
+    store.sync_tier().unwrap();
+    let remote = Store::open_tier_read_only(Arc::new(bucket.clone()), Default::default()).unwrap();
+    let (key, _, _) = stream_objects(&bucket, 1)
+        .into_iter()
+        .find(|(key, base, _)| key.ends_with(".seg") && *base > 0)
+        .unwrap();
+    let good = bucket.get(&key).unwrap().unwrap().bytes;
+    let mut bad = good.clone();
+    let at = bad.len() / 2;
+    bad[at] ^= 1;
+    bucket.overwrite(&key, bad);
+    for reader in [&remote, &store] {
+        assert!(matches!(
+            reader.verify(1),
+            Err(Error::Corruption { .. } | Error::ChainMismatch { .. })
+        ));
+    }
+    bucket.overwrite(&key, good);
+    for reader in [&remote, &store] {
+        assert_eq!(reader.verify_against(1, &head).unwrap().events, 200);
+        assert_eq!(read_all(reader, 1), expected(1, 200));
+    }
+    store.close().unwrap();
 }
 
 /// A writer's tier config over `net`, with a lease that expires fast.
@@ -1893,8 +1929,7 @@ fn the_trees_tiles_go_up_with_the_segments_and_resume_after_a_restart() {
 fn partial_tiles_go_once_their_tile_is_full_and_a_restart_resumes_from_whole_sizes() {
     let dir = tempfile::tempdir().unwrap();
     let bucket = MemoryTier::new();
-    let mut cfg = config(&bucket);
-    cfg.local_cache_bytes = Some(0);
+    let cfg = evicting(&bucket);
     let store = Store::open_tiered(dir.path(), small(8192, 16), cfg.clone()).unwrap();
     // A round ends every 60 events: partial tiles at every one of them.
     fill(&store, 1, 0, 60);

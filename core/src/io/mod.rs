@@ -92,6 +92,11 @@ pub trait ByteFile: Send + Sync + Debug {
     /// scan's next file), so a file that pays per request may start
     /// fetching them now, as `will_read` says them. A hint, as that is.
     fn fetch_soon(&self, _range: Range<u64>) {}
+    /// Forgets what it keeps of the file's bytes in memory (a file that
+    /// pays per request keeps what it fetched), so a reader that found
+    /// them damaged reads them again as the file is now, as it would a
+    /// local file's.
+    fn forget_cached(&self) {}
 }
 
 /// A directory tree holding one store. Paths are relative to its root.

@@ -358,6 +358,13 @@ impl ByteFile for PooledFile {
         }
     }
 
+    fn forget_cached(&self) {
+        let open = self.0.file.lock().clone();
+        if let Some(file) = open {
+            file.forget_cached();
+        }
+    }
+
     fn truncate(&self, len: u64) -> io::Result<()> {
         let result = self.acquire()?.truncate(len);
         self.wrote();

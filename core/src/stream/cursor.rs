@@ -136,7 +136,7 @@ impl Cursor {
         }
         match cursor.move_to(offset, first) {
             Ok(()) => Ok(cursor),
-            Err(e) => Err(cursor.explain_missing(e, offset)),
+            Err(e) => Err(cursor.explained(e, offset)),
         }
     }
 
@@ -626,9 +626,23 @@ impl Cursor {
     /// The next event, or `None` at the end of the snapshot.
     pub fn next_event(&mut self) -> Result<Option<(u64, Bytes)>> {
         match self.read_next_event() {
-            Err(e) => Err(self.explain_missing(e, self.walk.next_offset)),
+            Err(e) => Err(self.explained(e, self.walk.next_offset)),
             read => read,
         }
+    }
+
+    /// A read's error at `offset`, said as what it is (`explain_missing`).
+    /// After damage, the segment's file forgets the bytes it kept: the
+    /// next read sees the file, or object, as it is then (mended, say),
+    /// as a local file's page cache would.
+    fn explained(&self, err: Error, offset: u64) -> Error {
+        let err = self.explain_missing(err, offset);
+        if matches!(err, Error::Corruption { .. } | Error::ChainMismatch { .. }) {
+            if let Some(segment) = self.snapshot.segments.get(self.seg_index) {
+                segment.forget_cached();
+            }
+        }
+        err
     }
 
     fn read_next_event(&mut self) -> Result<Option<(u64, Bytes)>> {

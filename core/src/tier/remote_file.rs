@@ -284,6 +284,14 @@ impl ByteFile for RemoteFile {
         true
     }
 
+    fn forget_cached(&self) {
+        let mut cache = self.cache.lock();
+        cache.blocks.clear();
+        cache.ahead = None;
+        cache.planned = None;
+        cache.scanning = false;
+    }
+
     fn fetch_soon(&self, range: Range<u64>) {
         let mut cache = self.cache.lock();
         let start = range.start;
