@@ -115,7 +115,7 @@ impl Store {
             }
         }
         marker::ensure_current(dir.as_ref(), found)?;
-        if tier.is_none() && dir.read(Path::new(layout::TIER_FILE)).is_ok() {
+        if tier.is_none() && layout::is_tiered_dir(dir.as_ref()) {
             // Opened without it, the store would stop uploading without a
             // word (the machine's loss would then cost everything since),
             // and its evicted segments would read as missing.

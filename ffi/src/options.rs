@@ -9,6 +9,9 @@ use stratalog_core::{Compression, Options, TierConfig};
 use crate::args;
 use crate::error::{guard, guard_value, stratalog_status, Fail};
 
+/// The library's lease, as `tier_lease_ms` says it.
+const DEFAULT_TIER_LEASE_MS: u64 = TierConfig::DEFAULT_LEASE_TTL.as_millis() as u64;
+
 /// Compression of new records. A payload is stored compressed only when that
 /// makes it smaller; the chain hash always covers the raw bytes, so it does
 /// not depend on this setting. Names: stratalog_compression_name() and
@@ -122,7 +125,7 @@ impl stratalog_options {
             tier_option_count: 0,
             local_cache_bytes: u64::MAX,
             tier_takeover: false,
-            tier_lease_ms: TierConfig::DEFAULT_LEASE_TTL.as_millis() as u64,
+            tier_lease_ms: DEFAULT_TIER_LEASE_MS,
         }
     }
 }
@@ -223,8 +226,11 @@ pub(crate) unsafe fn read_tier(opts: *const stratalog_options) -> Result<Option<
         )
     };
     if url.is_null() {
-        let default_lease = TierConfig::DEFAULT_LEASE_TTL.as_millis() as u64;
-        if option_count > 0 || cache != u64::MAX || takeover != 0 || lease_ms != default_lease {
+        if option_count > 0
+            || cache != u64::MAX
+            || takeover != 0
+            || lease_ms != DEFAULT_TIER_LEASE_MS
+        {
             // Silently ignored, they would leave a user believing the
             // store is tiered.
             return Err(Fail::invalid(

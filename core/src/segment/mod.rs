@@ -497,15 +497,15 @@ impl Segment {
         self.file().is_ok_and(|file| file.will_read(range))
     }
 
-    /// Says the bytes of `range` will be read in order before long (see
-    /// [`ByteFile::fetch_soon`]).
-    /// After damage was found in it: see `ByteFile::forget_cached`.
+    /// After damage was found in it: see [`ByteFile::forget_cached`].
     pub(crate) fn forget_cached(&self) {
         if let Some(file) = self.file.get() {
             file.forget_cached();
         }
     }
 
+    /// Says the bytes of `range` will be read in order before long (see
+    /// [`ByteFile::fetch_soon`]).
     pub(crate) fn fetch_soon(&self, range: std::ops::Range<u64>) {
         if let Ok(file) = self.file() {
             file.fetch_soon(range);

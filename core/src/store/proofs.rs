@@ -311,7 +311,7 @@ impl Store {
             }
             return stream.sync();
         }
-        let sealed_end = stream.sealed_end()?;
+        let sealed_end = stream.sealed_end();
         let durable = size <= sealed_end || stream.unsynced()?.is_none();
         if !self.owner.is_current() {
             // A forked child writes nothing, and must not touch the

@@ -227,12 +227,12 @@ impl Stream {
 
     /// Where the sealed segments end: the offset the active segment
     /// starts at (0 for a stream with no segment).
-    pub(crate) fn sealed_end(&self) -> Result<u64> {
-        let snapshot = self.snapshot();
-        match snapshot.segments.last() {
-            None => Ok(0),
-            Some(active) => Ok(active.header()?.base().next_offset),
-        }
+    pub(crate) fn sealed_end(&self) -> u64 {
+        self.shared
+            .read()
+            .segments
+            .last()
+            .map_or(0, |active| active.base_offset)
     }
 
     /// Records that a sync of the whole file system made the first `end`

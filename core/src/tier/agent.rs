@@ -59,9 +59,6 @@ use crate::layout;
 use crate::options::Options;
 use crate::segment::{Segment, SegmentHeader, SegmentRules};
 
-/// The local file naming this store's writer to its tier.
-pub(crate) const TIER_ID_FILE: &str = crate::layout::TIER_FILE;
-
 const BACKOFF_MIN: Duration = Duration::from_millis(200);
 const BACKOFF_MAX: Duration = Duration::from_secs(30);
 /// Streams uploaded at once, at most. Each round holds up to 16 MiB of
@@ -1178,7 +1175,7 @@ fn yield_to_appends() {
 /// This store's writer id, kept in the local `TIER` file, and whether it
 /// is new (made now, not kept yet: [`save_writer_id`]).
 fn writer_id(local: &dyn StorageDir) -> Result<(String, bool)> {
-    let rel = Path::new(TIER_ID_FILE);
+    let rel = Path::new(layout::TIER_FILE);
     if let Ok(bytes) = local.read(rel) {
         let text = String::from_utf8_lossy(&bytes);
         if let Some(id) = text.lines().find_map(|l| l.strip_prefix("id ")) {
@@ -1200,7 +1197,7 @@ fn writer_id(local: &dyn StorageDir) -> Result<(String, bool)> {
 /// Keeps `id` in the local `TIER` file: from then on the directory is a
 /// tiered store's, opened for writing with its tier only.
 fn save_writer_id(local: &dyn StorageDir, id: &str) -> Result<()> {
-    let rel = Path::new(TIER_ID_FILE);
+    let rel = Path::new(layout::TIER_FILE);
     local
         .write_atomic(rel, format!("id {id}\n").as_bytes())
         .map_err(|e| Error::io(format!("writing {}", local.display(rel).display()), e))

@@ -121,10 +121,9 @@ impl Lease {
         // bucket; the loop reads what won and decides again.
         for _ in 0..4 {
             let Some(current) = tier.get(WRITER_KEY).map_err(io)? else {
-                let after_release = false;
                 let record = ours(min_epoch.max(1));
                 if let Put::Done(etag) = tier.put_create(WRITER_KEY, record.encode()).map_err(io)? {
-                    return Self::held(tier, record, etag, after_release);
+                    return Self::held(tier, record, etag, false);
                 }
                 continue;
             };
