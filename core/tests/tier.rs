@@ -1097,6 +1097,37 @@ fn a_clean_close_with_everything_in_the_bucket_releases_the_lease() {
 }
 
 #[test]
+fn a_brand_new_store_that_appends_nothing_releases_its_lease() {
+    let bucket = MemoryTier::new();
+    let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let open = |i: usize| Store::open_tiered(dirs[i].path(), small(8192, 16), config(&bucket));
+
+    // Nothing anywhere, nothing appended: the bucket holds every event.
+    open(0).unwrap().close().unwrap();
+    let b = open(1).unwrap();
+    assert_eq!(b.tier_stats().unwrap().epoch, 2, "taken after a release");
+    b.append(1, b"from B").unwrap();
+    b.close().unwrap();
+    assert!(matches!(open(2), Err(Error::Locked(_))));
+
+    // A plain store with events, tiered for the first time into an empty
+    // bucket: the bucket does not hold them, so the lease is kept.
+    let other = MemoryTier::new();
+    let plain = tempfile::tempdir().unwrap();
+    let store = Store::open(plain.path(), small(8192, 16)).unwrap();
+    fill(&store, 4, 0, 10);
+    store.close().unwrap();
+    Store::open_tiered(plain.path(), small(8192, 16), config(&other))
+        .unwrap()
+        .close()
+        .unwrap();
+    assert!(matches!(
+        Store::open_tiered(dirs[2].path(), small(8192, 16), config(&other)),
+        Err(Error::Locked(_))
+    ));
+}
+
+#[test]
 fn a_stream_pruned_before_it_was_tiered_uploads_from_its_anchor() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path(), small(8192, 16)).unwrap();

@@ -31,7 +31,8 @@
 //!   lists, and then counts toward the cache like any other copy.
 //! - The lease is released at close only if the bucket holds every event:
 //!   a `sync` succeeded, or the lease was taken from a writer that had
-//!   released it, and nothing was appended after it (`unsynced`, set after
+//!   released it or was created for a brand-new store, and nothing was
+//!   appended after it (`unsynced`, set after
 //!   every append and cleared before a sync seals).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
@@ -45,7 +46,7 @@ use parking_lot::{Condvar, Mutex};
 use sha2::{Digest, Sha256};
 
 use super::catalog::Catalog;
-use super::lease::{Lease, Renewal};
+use super::lease::{Lease, Renewal, Taken};
 use super::manifest::Manifest;
 use super::manifest_read;
 use super::object_dir::TieredDir;
@@ -309,9 +310,24 @@ impl TierAgent {
             dirty.insert(manifest.stream);
             catalog.set(manifest);
         }
-        if let Ok(names) = local.list(&layout::streams_dir()) {
+        let listed = local.list(&layout::streams_dir());
+        let streams_known = match &listed {
+            Ok(_) => true,
+            Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+        };
+        if let Ok(names) = listed {
             dirty.extend(names.iter().filter_map(|n| layout::parse_stream_dir(n)));
         }
+        // The bucket holds every event the directory does after a release
+        // (that writer, or an earlier session of this one, made sure
+        // before letting go; a standby's directory continues from it), and
+        // for a brand-new store (no writer, no manifest, no stream here):
+        // a session that appends nothing can let go again.
+        let unsynced = match lease.taken() {
+            Taken::AfterRelease => false,
+            Taken::Created => !(streams_known && dirty.is_empty()),
+            Taken::Otherwise => true,
+        };
         let catalog = Arc::new(catalog);
         let dir = Arc::new(TieredDir::new(local.clone(), tier.clone(), catalog.clone()));
         let mut state = State {
@@ -321,11 +337,6 @@ impl TierAgent {
             ..State::default()
         };
         state.stats.epoch = lease.epoch();
-        // After a release the bucket held every event the directory did
-        // (that writer, or an earlier session of this one, made sure
-        // before letting go; a standby's directory continues from it): a
-        // session that appends nothing can let go again.
-        let unsynced = !lease.after_release();
         let shared = Arc::new(Shared {
             tier,
             local,

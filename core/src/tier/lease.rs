@@ -81,9 +81,20 @@ impl LeaseRecord {
 #[derive(Debug)]
 pub(crate) struct Lease {
     record: Mutex<(LeaseRecord, String)>,
-    /// Taken from a writer that had released it: one that closed with
-    /// every event in the bucket.
-    after_release: bool,
+    /// How it was taken: what the bucket held then.
+    taken: Taken,
+}
+
+/// How a lease was taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Taken {
+    /// Created: the bucket had no writer before.
+    Created,
+    /// From a writer that had released it, having closed with every
+    /// event in the bucket.
+    AfterRelease,
+    /// Renewed (our own) or taken over (one that expired).
+    Otherwise,
 }
 
 /// What a renewal found.
@@ -123,7 +134,7 @@ impl Lease {
             let Some(current) = tier.get(WRITER_KEY).map_err(io)? else {
                 let record = ours(min_epoch.max(1));
                 if let Put::Done(etag) = tier.put_create(WRITER_KEY, record.encode()).map_err(io)? {
-                    return Self::held(tier, record, etag, false);
+                    return Self::held(tier, record, etag, Taken::Created);
                 }
                 continue;
             };
@@ -134,7 +145,11 @@ impl Lease {
                 ))
             })?;
             let etag = current.etag.clone().unwrap_or_default();
-            let after_release = held.ttl_ms == RELEASED;
+            let taken = if held.ttl_ms == RELEASED {
+                Taken::AfterRelease
+            } else {
+                Taken::Otherwise
+            };
             // The same id on another host is a copy of this store's
             // directory (rsync, a cloned machine): another writer. So is
             // our own id under an epoch some manifest has passed.
@@ -180,7 +195,7 @@ impl Lease {
                 .put_update(WRITER_KEY, record.encode(), &etag)
                 .map_err(io)?
             {
-                return Self::held(tier, record, etag, after_release);
+                return Self::held(tier, record, etag, taken);
             }
         }
         Err(Error::Locked(std::path::PathBuf::from(tier.url())))
@@ -190,7 +205,7 @@ impl Lease {
         tier: &dyn Tier,
         record: LeaseRecord,
         etag: Option<String>,
-        after_release: bool,
+        taken: Taken,
     ) -> Result<Self> {
         let etag = match etag {
             Some(etag) => etag,
@@ -208,14 +223,12 @@ impl Lease {
         };
         Ok(Lease {
             record: Mutex::new((record, etag)),
-            after_release,
+            taken,
         })
     }
 
-    /// Whether it was taken from a writer that had released it, having
-    /// closed with every event in the bucket.
-    pub(crate) fn after_release(&self) -> bool {
-        self.after_release
+    pub(crate) fn taken(&self) -> Taken {
+        self.taken
     }
 
     pub(crate) fn epoch(&self) -> u64 {
