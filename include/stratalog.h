@@ -1539,7 +1539,8 @@ enum stratalog_status stratalog_open(const char *path,
  * closed. `opts` may be NULL for the defaults. On success `*out` receives a
  * new handle owned by the caller (free with stratalog_close()).
  *
- * Errors: NULL_ARGUMENT (out NULL), INVALID_ARGUMENT (bad options).
+ * Errors: NULL_ARGUMENT (out NULL), INVALID_ARGUMENT (bad options, or any
+ * tier field set: a store in memory has no tier).
  *
  * # Safety
  * `opts` is NULL or points to a stratalog_options; `out` is NULL or points to

@@ -425,7 +425,7 @@ export declare class Store {
   static open(path: string | URL, options?: OpenOptions): Promise<Store>
   /** `Store.open()` on the calling thread. */
   static openSync(path: string | URL, options?: OpenOptions): Store
-  /** A new empty store in memory; its contents go when it is closed. */
+  /** A new empty store in memory; its contents go when it is closed. It has no tier: tier options throw STRATALOG_INVALID_ARGUMENT. */
   static openInMemory(options?: OpenOptions): Store
   /**
    * Opens an existing store for reading only (no lock; appends reject with STRATALOG_READ_ONLY). It is a snapshot

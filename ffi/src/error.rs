@@ -202,8 +202,21 @@ impl Fail {
         )
     }
 
+    /// Worded as core words its own (`Error::InvalidArgument`), so a
+    /// caller sees one style whichever layer refused.
     pub(crate) fn invalid(message: impl Into<String>) -> Self {
-        Fail::new(stratalog_status::InvalidArgument, message)
+        Error::InvalidArgument(message.into()).into()
+    }
+
+    /// The failure of one part of the arguments (`context`: "batches[3]"),
+    /// said after the kind of failure, which stays first.
+    pub(crate) fn within(self, context: &str) -> Self {
+        let invalid = Error::InvalidArgument(String::new()).to_string();
+        let message = match self.message.strip_prefix(&invalid) {
+            Some(rest) => format!("{invalid}{context}: {rest}"),
+            None => format!("{context}: {}", self.message),
+        };
+        Fail { message, ..self }
     }
 
     pub(crate) fn status(&self) -> stratalog_status {
@@ -434,10 +447,20 @@ mod tests {
     }
 
     #[test]
+    fn a_part_of_the_arguments_is_named_after_the_kind_of_failure() {
+        let fail = Fail::invalid("fsync is 7").within("batches[2]");
+        assert_eq!(fail.message, "invalid argument: batches[2]: fsync is 7");
+        assert_eq!(fail.status(), stratalog_status::InvalidArgument);
+        let fail = Fail::null("events").within("batches[0]");
+        assert_eq!(fail.message, "batches[0]: events must not be NULL");
+        assert_eq!(fail.status(), stratalog_status::NullArgument);
+    }
+
+    #[test]
     fn a_message_with_nul_bytes_is_kept_readable() {
         let status = guard(|| Err(Fail::invalid("a\0b")));
         assert_eq!(status, stratalog_status::InvalidArgument);
-        assert_eq!(last().1, "a?b");
+        assert_eq!(last().1, "invalid argument: a?b");
     }
 
     #[test]

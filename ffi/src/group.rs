@@ -96,8 +96,7 @@ pub unsafe extern "C" fn stratalog_append_batches(
         }
         let mut inputs = Vec::with_capacity(count);
         for (i, b) in batches.iter().enumerate() {
-            let in_batch =
-                |fail: Fail| Fail::new(fail.status(), format!("batches[{i}]: {}", fail.message));
+            let in_batch = |fail: Fail| fail.within(&format!("batches[{i}]"));
             // SAFETY: each batch's events and expected offset satisfy the
             // contract.
             let events = unsafe { slice::events(b.events, b.count) }.map_err(in_batch)?;

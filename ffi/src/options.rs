@@ -212,6 +212,28 @@ pub(crate) unsafe fn read_tier_options(
 /// # Safety
 /// As [`read_tier_options`].
 pub(crate) unsafe fn read_tier(opts: *const stratalog_options) -> Result<Option<TierConfig>, Fail> {
+    // SAFETY: per the contract.
+    unsafe { read_tier_fields(opts, true) }
+}
+
+/// Refuses tier fields in `opts`, for an open that cannot have a tier:
+/// silently ignored, they would leave a user believing the store tiered.
+///
+/// # Safety
+/// As [`read_tier_options`].
+pub(crate) unsafe fn refuse_tier(opts: *const stratalog_options) -> Result<(), Fail> {
+    // SAFETY: per the contract.
+    unsafe { read_tier_fields(opts, false) }.map(|_| ())
+}
+
+/// [`read_tier`], which only checks the fields unless `connect`.
+///
+/// # Safety
+/// As [`read_tier_options`].
+unsafe fn read_tier_fields(
+    opts: *const stratalog_options,
+    connect: bool,
+) -> Result<Option<TierConfig>, Fail> {
     if opts.is_null() {
         return Ok(None);
     }
@@ -238,6 +260,11 @@ pub(crate) unsafe fn read_tier(opts: *const stratalog_options) -> Result<Option<
             ));
         }
         return Ok(None);
+    }
+    if !connect {
+        return Err(Fail::invalid(
+            "an in-memory store cannot have a tier: open a directory with tier_url",
+        ));
     }
     // SAFETY: per the contract.
     let url = unsafe { args::text(url, "options.tier_url")? };

@@ -7,7 +7,7 @@ use stratalog_core::{Options, Store};
 
 use crate::args;
 use crate::error::{guard, guard_value, stratalog_status, Fail};
-use crate::options::{read_options, read_tier, read_tier_options, stratalog_options};
+use crate::options::{read_options, read_tier, read_tier_options, refuse_tier, stratalog_options};
 use crate::torn::TornTails;
 
 /// An open store. Opaque: create it with stratalog_open(),
@@ -108,7 +108,8 @@ pub unsafe extern "C" fn stratalog_open(
 /// closed. `opts` may be NULL for the defaults. On success `*out` receives a
 /// new handle owned by the caller (free with stratalog_close()).
 ///
-/// Errors: NULL_ARGUMENT (out NULL), INVALID_ARGUMENT (bad options).
+/// Errors: NULL_ARGUMENT (out NULL), INVALID_ARGUMENT (bad options, or any
+/// tier field set: a store in memory has no tier).
 ///
 /// # Safety
 /// `opts` is NULL or points to a stratalog_options; `out` is NULL or points to
@@ -118,8 +119,12 @@ pub unsafe extern "C" fn stratalog_open_in_memory(
     opts: *const stratalog_options,
     out: *mut *mut stratalog_store,
 ) -> stratalog_status {
-    // SAFETY: per the contract.
-    guard(|| unsafe { open_into(out, opts, Store::open_in_memory) })
+    guard(|| {
+        // SAFETY: per the contract.
+        unsafe { refuse_tier(opts)? };
+        // SAFETY: per the contract.
+        unsafe { open_into(out, opts, Store::open_in_memory) }
+    })
 }
 
 /// Opens an existing store for reading only, with the default options. Takes

@@ -268,7 +268,7 @@ fn fsync_outside_the_three_values_is_refused_and_writes_nothing() {
     let st = unsafe { stratalog_append_batches(store, 3, &batch, 1, outcome.as_mut_ptr()) };
     assert_eq!(st, stratalog_status::InvalidArgument);
     assert!(
-        last_error().starts_with("batches[0]: fsync"),
+        last_error().starts_with("invalid argument: batches[0]: fsync"),
         "{}",
         last_error()
     );

@@ -2279,6 +2279,18 @@ static void test_tier_options_and_errors(void)
     o.tier_takeover = true;
     CHECK_STATUS(stratalog_open(path, &o, &s), STRATALOG_STATUS_INVALID_ARGUMENT);
     CHECK(s == NULL);
+    /* A store in memory has no tier: refused too, with or without a URL. */
+    CHECK_STATUS(stratalog_open_in_memory(&o, &s), STRATALOG_STATUS_INVALID_ARGUMENT);
+    CHECK(strstr(stratalog_last_error(), "invalid argument: ") == stratalog_last_error());
+    o.tier_takeover = false;
+    o.tier_url = "memory://";
+    CHECK_STATUS(stratalog_open_in_memory(&o, &s), STRATALOG_STATUS_INVALID_ARGUMENT);
+    CHECK(strstr(stratalog_last_error(), "in-memory store cannot have a tier") != NULL);
+    CHECK(s == NULL);
+    o.tier_url = NULL;
+    CHECK_STATUS(stratalog_open_in_memory(&o, &s), STRATALOG_STATUS_OK);
+    stratalog_close(s);
+    s = NULL;
 
     /* Nothing listens there: reading the bucket fails with IO, in bounded
        time. */

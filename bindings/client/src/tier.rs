@@ -87,22 +87,37 @@ fn cleared(mut options: stratalog_options) -> stratalog_options {
     options
 }
 
+/// Calls `open` with `options` carrying every setting of `tier`.
+fn with_tier(
+    options: &stratalog_options,
+    tier: &Tier,
+    open: impl FnOnce(&stratalog_options) -> Result<Store>,
+) -> Result<Store> {
+    let mut options = cleared(*options);
+    let _alive = fill(&mut options, tier.url.as_deref(), &tier.options)?;
+    if let Some(bytes) = tier.local_cache_bytes {
+        options.local_cache_bytes = bytes;
+    }
+    options.tier_takeover = tier.takeover;
+    if let Some(ms) = tier.lease_ms {
+        options.tier_lease_ms = ms;
+    }
+    open(&options)
+}
+
 impl Store {
     /// Opens (creating it if needed) the store at `path` for writing, with
     /// its sealed segments tiered to `tier` (or none: `tier.url` `None`).
     /// Every tier setting goes down to the library, which refuses them
     /// without a tier: the bindings do not decide that.
     pub fn open_tiered(path: &str, options: &stratalog_options, tier: &Tier) -> Result<Store> {
-        let mut options = cleared(*options);
-        let _alive = fill(&mut options, tier.url.as_deref(), &tier.options)?;
-        if let Some(bytes) = tier.local_cache_bytes {
-            options.local_cache_bytes = bytes;
-        }
-        options.tier_takeover = tier.takeover;
-        if let Some(ms) = tier.lease_ms {
-            options.tier_lease_ms = ms;
-        }
-        Store::open(path, &options)
+        with_tier(options, tier, |options| Store::open(path, options))
+    }
+
+    /// A new store in memory only. It can have no tier: the library
+    /// refuses any `tier` setting, as it does without a tier URL.
+    pub fn open_in_memory_with(options: &stratalog_options, tier: &Tier) -> Result<Store> {
+        with_tier(options, tier, Store::open_in_memory)
     }
 
     /// Opens for reading only the store a tier's bucket holds

@@ -261,8 +261,8 @@ impl NativeStore {
     /// A new empty store in memory (no disk, so synchronous).
     #[napi]
     pub fn open_in_memory(env: Env, options: Option<OpenOptions>) -> napi::Result<NativeStore> {
-        self::options(options)
-            .and_then(|opts| Ok(Store::open_in_memory(&opts)?))
+        opening(options)
+            .and_then(|o| Ok(Store::open_in_memory_with(&o.options, &o.tier)?))
             .map(|store| NativeStore::new(Arc::new(store)))
             .map_err(|f| f.into_js(&env))
     }

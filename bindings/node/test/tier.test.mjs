@@ -95,6 +95,13 @@ test('tier: uploads, reads back from the bucket, fences a second writer', async 
       (err) => err.code === 'STRATALOG_INVALID_ARGUMENT' && /need a tier/.test(err.message),
     )
   }
+  // A store in memory has no tier.
+  for (const given of [{ tier: 'memory://' }, { localCacheBytes: 5 }]) {
+    assert.throws(
+      () => Store.openInMemory(given),
+      (err) => err.code === 'STRATALOG_INVALID_ARGUMENT' && /^invalid argument: /.test(err.message),
+    )
+  }
   const plain = await Store.open(tempStore(t, 'plain'))
   await assert.rejects(plain.syncTier(), (err) => err.code === 'STRATALOG_INVALID_ARGUMENT')
   assert.throws(() => plain.tierStats(), (err) => err.code === 'STRATALOG_INVALID_ARGUMENT')
