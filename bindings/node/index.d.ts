@@ -482,7 +482,8 @@ export declare class Store {
   /**
    * Resolves to `stream`'s next offset once it is greater than `offset` (at once if it already is). `timeout` in
    * milliseconds (default: forever); rejects with STRATALOG_TIMEOUT when it passes, STRATALOG_CLOSED on close. A
-   * reader of a bucket never grows: past its end it rejects with STRATALOG_INVALID_ARGUMENT at once.
+   * reader of a bucket never grows: past its end it rejects with STRATALOG_INVALID_ARGUMENT at once. It waits on a
+   * thread of the addon's own, never the libuv pool, so waits in flight never starve other calls.
    */
   wait(stream: U64, offset: U64, options?: { timeout?: number | null }): Promise<number>
   /**

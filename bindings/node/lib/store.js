@@ -25,7 +25,7 @@ const STORE_TOKEN = Symbol('stratalog.Store')
  */
 /** What `follow()`'s abort promise resolves to. */
 const ABORTED = Symbol('aborted')
-/** How long one wait of `follow()` with a signal holds a pool thread. */
+/** How long one wait of `follow()` with a signal holds a waiter thread. */
 const FOLLOW_SLICE_MS = 1000
 
 function cursorName(name) {
@@ -374,7 +374,8 @@ class Store {
    * new ones as they are appended, as an async iterator of
    * `{ offset, data }`, like `tail -f`. On a read-only store it follows the
    * writer in another process, whole committed batches only. It never
-   * blocks the event loop (the waits run on the pool), and it ends when
+   * blocks the event loop or holds the libuv pool while it waits (see
+   * `wait()`), and it ends when
    * `options.signal` (an AbortSignal) aborts or the store is closed.
    */
   follow(stream, options) {
@@ -403,7 +404,7 @@ class Store {
         let grown
         try {
           // With a signal, waits are sliced so that an abort leaves no wait
-          // holding a pool thread for long.
+          // holding a waiter thread for long.
           const waiting = this.wait(stream, next, { timeout: signal ? FOLLOW_SLICE_MS : undefined })
           waiting.catch(() => {}) // a rejection after an abort is nobody's
           grown = aborted ? await Promise.race([waiting, aborted]) : await waiting
@@ -460,8 +461,9 @@ class Store {
    * once if it already is, otherwise as soon as an append takes it there.
    * `timeout` (milliseconds; default forever) bounds the wait: it then
    * rejects with STRATALOG_TIMEOUT; closing the store rejects it with
-   * STRATALOG_CLOSED. The wait occupies a libuv pool thread (the event loop
-   * stays free), so keep few waits in flight. A read-only store follows
+   * STRATALOG_CLOSED. The wait runs on a thread of the addon's own, never
+   * the event loop or the libuv pool: any number of waits in flight leave
+   * appends and reads free, and `process.exit()` does not wait for them. A read-only store follows
    * the writer in another process: the wait takes in what it committed
    * since (whole batches only), and later reads see it.
    */

@@ -14,6 +14,7 @@ use stratalog_client::{Head, StreamStats, VerifyReport};
 use crate::error::Failure;
 use crate::number::U64;
 use crate::value::{head_string, head_value, report_value, Chunk};
+use crate::waiters;
 
 /// Makes a JS value on the JS thread, for results this module does not
 /// know (a new store).
@@ -164,6 +165,22 @@ impl Job {
             inputs,
         })
     }
+}
+
+/// Runs `work` on a waiter thread (waiters.rs), not the libuv pool, for
+/// work that may block as long as it likes; returns a Promise of its
+/// result, settled on the JS thread as a Job's is.
+pub(crate) fn spawn_waiting<'env>(
+    env: &'env Env,
+    work: impl FnOnce() -> Result<Output, Failure> + Send + 'static,
+) -> napi::Result<Object<'env>> {
+    let (deferred, promise) = env.create_deferred()?;
+    waiters::run(move || {
+        let result = work();
+        deferred.resolve(move |env: Env| result.map_err(|failure| failure.into_js(&env)));
+    })
+    .map_err(|e| napi::Error::from_reason(format!("cannot start a thread to wait on: {e}")))?;
+    Ok(promise)
 }
 
 impl Task for Job {

@@ -7,8 +7,9 @@
 //!
 //! Modules form a stack, each using only those above it:
 //! `number` (u64 as a JS number or bigint), `error` (failures as JS
-//! errors), `value` (arguments, chunks, heads), `job` (work on the libuv
-//! pool and its results), `napi_args` (raw Node-API calls), `iter`,
+//! errors), `value` (arguments, chunks, heads), `waiters` (threads for
+//! waits, which must not hold the libuv pool), `job` (work on the libuv
+//! pool or a waiter thread, and its results), `napi_args` (raw Node-API calls), `iter`,
 //! `append`, `store`, `proofs` (keys, roots, proofs, checkpoints,
 //! receipts, tiles and their checks).
 //!
@@ -34,6 +35,7 @@ mod number;
 mod proofs;
 mod store;
 mod value;
+mod waiters;
 
 use napi::bindgen_prelude::{BigInt, Buffer, Object};
 use napi::Env;

@@ -12,7 +12,7 @@ use stratalog_client::{self as client, Fsync, Head, Options, Store};
 use crate::append::{append_group, append_packed, offsets, AppendTarget, QueuedBatch};
 use crate::error::Failure;
 use crate::iter::NativeIter;
-use crate::job::{Job, Output};
+use crate::job::{spawn_waiting, Job, Output};
 use crate::value::to_u64;
 
 /// The options of one batch of `appendGroup`.
@@ -468,16 +468,17 @@ impl NativeStore {
         self.job(|store| Ok(Output::Streams(store.streams()?)))
     }
 
-    /// Waits, on the pool, until `stream`'s next offset passes `offset`, and
-    /// resolves to it; `timeout_ms` (undefined: forever) bounds the wait.
+    /// Waits, on a waiter thread (never the pool: see waiters.rs), until
+    /// `stream`'s next offset passes `offset`, and resolves to it;
+    /// `timeout_ms` (undefined: forever) bounds the wait.
     #[napi]
-    pub fn wait(
+    pub fn wait<'env>(
         &self,
-        env: Env,
+        env: &'env Env,
         stream: BigInt,
         offset: BigInt,
         timeout_ms: Option<f64>,
-    ) -> napi::Result<AsyncTask<Job>> {
+    ) -> napi::Result<Object<'env>> {
         let args = (|| {
             let timeout = match timeout_ms {
                 None => None,
@@ -496,8 +497,11 @@ impl NativeStore {
                 timeout,
             ))
         })();
-        let (stream, offset, timeout) = args.map_err(|f: Failure| f.into_js(&env))?;
-        Ok(self.job(move |store| Ok(Output::Offset(store.wait(stream, offset, timeout)?))))
+        let (stream, offset, timeout) = args.map_err(|f: Failure| f.into_js(env))?;
+        let store = Arc::clone(&self.store);
+        spawn_waiting(env, move || {
+            Ok(Output::Offset(store.wait(stream, offset, timeout)?))
+        })
     }
 
     /// Where consumer `name` of `stream` committed it had processed up to,

@@ -2,6 +2,7 @@
 // store settle correctly, and closing a store with operations in flight
 // rejects the late ones with STRATALOG_CLOSED instead of crashing.
 import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
 import { performance } from 'node:perf_hooks'
 import { setImmediate as tick } from 'node:timers/promises'
 import test from 'node:test'
@@ -227,4 +228,43 @@ test('sync() waits for the appends called before it, in flight or queued', async
   // Nothing is left waiting: a sync append to stream 1 goes through.
   assert.equal(store.appendSync(1, Buffer.from('sync')).nextOffset, 5)
   store.close()
+})
+
+test('waits in flight never starve the pool: more followers than pool threads, then the appends that wake them', { timeout: 30000 }, async (t) => {
+  const store = await Store.open(tempStore(t))
+  // Twice libuv's default pool of four: on the pool, these waits held
+  // every thread and the appends below never ran.
+  const streams = Array.from({ length: 8 }, (_, i) => i + 1)
+  const followed = streams.map(async (stream) => {
+    for await (const { offset, data } of store.follow(stream)) return [offset, data.toString()]
+  })
+  const waited = streams.map((stream) => store.wait(stream, 0))
+  await tick()
+  for (const stream of streams) await store.append(stream, Buffer.from(`to ${stream}`))
+  assert.deepEqual(await Promise.all(followed), streams.map((s) => [0, `to ${s}`]))
+  assert.deepEqual(await Promise.all(waited), streams.map(() => 1))
+  // A wait still settles as before: a timeout, and a close.
+  await assert.rejects(store.wait(1, 5, { timeout: 20 }), (err) => err.code === 'STRATALOG_TIMEOUT')
+  const pending = store.wait(1, 5)
+  store.close()
+  await assert.rejects(pending, (err) => err.code === 'STRATALOG_CLOSED')
+})
+
+test('process.exit() with waits in flight exits at once', (t) => {
+  const script = `
+const { Store } = require('stratalog')
+;(async () => {
+  const store = await Store.open(process.argv[1])
+  for (let s = 1; s <= 6; s++) store.wait(s, 0).catch(() => {})
+  setTimeout(() => process.exit(7), 50)
+})()
+`
+  const dir = tempStore(t)
+  const child = spawnSync(process.execPath, ['-e', script, dir], {
+    cwd: process.cwd(),
+    encoding: 'utf8',
+    timeout: 20000,
+  })
+  assert.equal(child.signal, null, 'the child hung in process.exit() and was killed')
+  assert.equal(child.status, 7, child.stderr)
 })
