@@ -4,6 +4,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use stratalog_client::Iter;
 
+use crate::detach::detach;
 use crate::error::IntoPyErr;
 
 /// A lazy iterator of (offset, bytes) over one stream, reading a bounded
@@ -51,7 +52,7 @@ impl EventIter {
         let step = if iter.has_buffered() {
             iter.next_event()
         } else {
-            py.detach(|| iter.next_event())
+            detach(py, || iter.next_event())
         };
         let out = match step {
             Ok(Some((offset, event))) => Ok(Some((offset, PyBytes::new(py, event)))),

@@ -9,13 +9,16 @@
 //!
 //! Rules this module keeps:
 //! - Every call that may touch the disk runs with the GIL released
-//!   (`Python::detach`), so other Python threads keep running.
+//!   (`detach::detach`, which also keeps a daemon thread's call from
+//!   crashing the interpreter's exit), so other Python threads keep
+//!   running.
 //! - Failures become the exception class of their status through
 //!   `stratalog._errors._from_native`.
 //! - Reads copy each event once: from the library's buffer straight into a
 //!   Python `bytes`.
 
 mod convert;
+mod detach;
 mod error;
 mod iter;
 mod proofs;
@@ -72,5 +75,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(head_parse, m)?)?;
     m.add("HEAD_TEXT_SIZE", stratalog_client::HEAD_TEXT_SIZE)?;
     m.add("LEAF_DATA_SIZE", 40u32)?;
+    detach::register(m)?;
     Ok(())
 }

@@ -8,6 +8,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString};
 use stratalog_client::{self as client, Error};
 
+use crate::detach::detach;
 use crate::error::IntoPyErr;
 
 /// An Ed25519 key that signs checkpoints. Its Debug and the Python repr
@@ -22,7 +23,7 @@ fn made(
     py: Python<'_>,
     f: impl FnOnce() -> Result<client::SigningKey, Error> + Send,
 ) -> PyResult<NativeSigningKey> {
-    let key = py.detach(f).map_err(|e| e.into_pyerr(py))?;
+    let key = detach(py, f).map_err(|e| e.into_pyerr(py))?;
     Ok(NativeSigningKey { key })
 }
 
@@ -48,8 +49,7 @@ impl NativeSigningKey {
 
     /// Writes a new key file (mode 0600, never overwrites).
     fn save(&self, py: Python<'_>, path: &str) -> PyResult<()> {
-        py.detach(|| self.key.save(path))
-            .map_err(|e| e.into_pyerr(py))
+        detach(py, || self.key.save(path)).map_err(|e| e.into_pyerr(py))
     }
 
     /// The verifier key text.
@@ -115,8 +115,7 @@ pub(crate) fn verify_receipt(
 ) -> PyResult<u64> {
     let event = crate::convert::event_bytes(event, None)?;
     let bytes = event.as_bytes();
-    py.detach(|| client::verify_receipt(receipt, vkey, bytes))
-        .map_err(|e| e.into_pyerr(py))
+    detach(py, || client::verify_receipt(receipt, vkey, bytes)).map_err(|e| e.into_pyerr(py))
 }
 
 /// Checks a signed checkpoint; returns (size, root).
@@ -126,9 +125,8 @@ pub(crate) fn verify_checkpoint<'py>(
     note: &str,
     vkey: &str,
 ) -> PyResult<(u64, Bound<'py, PyBytes>)> {
-    let (size, root) = py
-        .detach(|| client::verify_checkpoint(note, vkey))
-        .map_err(|e| e.into_pyerr(py))?;
+    let (size, root) =
+        detach(py, || client::verify_checkpoint(note, vkey)).map_err(|e| e.into_pyerr(py))?;
     Ok((size, PyBytes::new(py, &root)))
 }
 
@@ -143,9 +141,10 @@ pub(crate) fn verify_witnessed_checkpoint<'py>(
     min_cosignatures: usize,
 ) -> PyResult<(u64, Bound<'py, PyBytes>)> {
     let keys: Vec<&str> = witness_vkeys.iter().map(String::as_str).collect();
-    let (size, root) = py
-        .detach(|| client::verify_witnessed_checkpoint(note, vkey, &keys, min_cosignatures))
-        .map_err(|e| e.into_pyerr(py))?;
+    let (size, root) = detach(py, || {
+        client::verify_witnessed_checkpoint(note, vkey, &keys, min_cosignatures)
+    })
+    .map_err(|e| e.into_pyerr(py))?;
     Ok((size, PyBytes::new(py, &root)))
 }
 
@@ -161,8 +160,10 @@ pub(crate) fn verify_inclusion(
 ) -> PyResult<()> {
     let root = hash_arg("root", root)?;
     let proof = proof_arg(proof)?;
-    py.detach(|| client::verify_inclusion(leaf_index, size, &root, &proof, leaf_data))
-        .map_err(|e| e.into_pyerr(py))
+    detach(py, || {
+        client::verify_inclusion(leaf_index, size, &root, &proof, leaf_data)
+    })
+    .map_err(|e| e.into_pyerr(py))
 }
 
 /// Checks a consistency proof.
@@ -178,6 +179,8 @@ pub(crate) fn verify_consistency(
     let old_root = hash_arg("old_root", old_root)?;
     let root = hash_arg("root", root)?;
     let proof = proof_arg(proof)?;
-    py.detach(|| client::verify_consistency(old_size, size, &old_root, &root, &proof))
-        .map_err(|e| e.into_pyerr(py))
+    detach(py, || {
+        client::verify_consistency(old_size, size, &old_root, &root, &proof)
+    })
+    .map_err(|e| e.into_pyerr(py))
 }

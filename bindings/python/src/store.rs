@@ -11,6 +11,7 @@ use crate::convert::{
     collect_events, event_bytes, hash32, head_tuple, make_options, options_tuple, report_tuple,
     HeadTuple, OptionsTuple, ReportTuple, StatsTuple,
 };
+use crate::detach::detach;
 use crate::error::IntoPyErr;
 use crate::iter::EventIter;
 use crate::proofs::{proof_list, NativeSigningKey};
@@ -33,14 +34,14 @@ impl NativeStore {
         py: Python<'_>,
         f: impl FnOnce(&Store) -> Result<T, Error> + Send,
     ) -> PyResult<T> {
-        py.detach(|| f(&self.store)).map_err(|e| e.into_pyerr(py))
+        detach(py, || f(&self.store)).map_err(|e| e.into_pyerr(py))
     }
 
     fn opened(
         py: Python<'_>,
         open: impl FnOnce() -> Result<Store, Error> + Send,
     ) -> PyResult<Self> {
-        let store = py.detach(open).map_err(|e| e.into_pyerr(py))?;
+        let store = detach(py, open).map_err(|e| e.into_pyerr(py))?;
         Ok(NativeStore { store })
     }
 
@@ -318,7 +319,7 @@ impl NativeStore {
                 None => SLICE,
                 Some(d) => d.saturating_duration_since(Instant::now()).min(SLICE),
             };
-            match py.detach(|| self.store.wait(stream, offset, Some(slice))) {
+            match detach(py, || self.store.wait(stream, offset, Some(slice))) {
                 Ok(next) => return Ok(next),
                 Err(e)
                     if e.status == Status::Timeout

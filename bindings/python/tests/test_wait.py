@@ -173,3 +173,53 @@ def test_extend_iter_goes_on_from_the_end_and_refuses_a_closed_iterator() -> Non
         assert list(events) == [(2, b"c")]
         events.close()
         assert store._native.extend_iter(events) is False
+
+
+EXIT_WHILE_WAITING = """
+import atexit, sys, threading, time
+late = []
+# Registered before stratalog's own hook, so it runs after it: the exiting
+# thread may still use a store there.
+atexit.register(lambda: print("late hook", late[0].append(1, b"at exit"), flush=True))
+import stratalog
+mode, path = sys.argv[1], sys.argv[2]
+writer = stratalog.open(path)
+late.append(writer)
+writer.append_batch(1, [b"x" * 100] * 50000)
+
+def forever(call):
+    while True:
+        call()
+
+if mode == "wait":
+    # One asleep for good, the others in and out of the library.
+    threading.Thread(target=writer.wait, args=(2, 0), daemon=True).start()
+    target = lambda: forever(lambda: writer.wait(1, 0))
+elif mode == "follow":
+    reader = stratalog.open_read_only(path)
+    target = lambda: [None for _ in reader.follow(1)]
+else:
+    target = lambda: forever(lambda: [None for _ in writer.iter(1)])
+for _ in range(4):
+    threading.Thread(target=target, daemon=True).start()
+time.sleep(0.05)
+print("exiting", flush=True)
+"""
+
+
+@pytest.mark.parametrize("mode", ["wait", "follow", "iter"])
+def test_the_interpreter_exits_cleanly_with_daemon_threads_in_library_calls(tmp_path: Path, mode: str) -> None:
+    # CPython before 3.14 ends a daemon thread that takes the GIL back
+    # during finalization with pthread_exit, which crashed (SIGSEGV) when
+    # that thread was coming back from a wait, a follow or a read.
+    for attempt in range(5):
+        path = tmp_path / f"{mode}-{attempt}"
+        run = subprocess.run(
+            [sys.executable, "-c", EXIT_WHILE_WAITING, mode, str(path)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert run.returncode == 0, (attempt, run.returncode, run.stderr)
+        lines = run.stdout.splitlines()
+        assert lines[0] == "exiting" and lines[1].startswith("late hook 50001:"), run.stdout
