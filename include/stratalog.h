@@ -1154,7 +1154,8 @@ enum stratalog_status stratalog_export_tiles(const struct stratalog_store *store
  * Checks, with no store, that `receipt` (from stratalog_receipt()) proves
  * that `event` (`event_len` bytes) is in the log whose checkpoint the
  * verifier key `vkey` signed. `offset` NULL or a place for the event's
- * offset, written on success.
+ * offset, written on success. It does not check which log (origin) the
+ * checkpoint is of: stratalog_verify_receipt_for() does.
  *
  * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (vkey is not a verifier key),
  * VERIFICATION_FAILED (the message says what does not check out).
@@ -1171,9 +1172,29 @@ enum stratalog_status stratalog_verify_receipt(const char *receipt,
                                                uint64_t *offset);
 
 /**
+ * stratalog_verify_receipt(), and that the receipt's checkpoint is of the
+ * log `origin` (its first line, e.g. "example.com/log/1"; NULL: any).
+ * One key may sign many logs (a store's streams), so a verifier that
+ * knows which log it expects says so here.
+ *
+ * Errors: as stratalog_verify_receipt(); VERIFICATION_FAILED names both
+ * origins when they differ.
+ *
+ * # Safety
+ * As stratalog_verify_receipt(); `origin` is NULL or NUL-terminated.
+ */
+enum stratalog_status stratalog_verify_receipt_for(const char *receipt,
+                                                   const char *vkey,
+                                                   const char *origin,
+                                                   const uint8_t *event,
+                                                   size_t event_len,
+                                                   uint64_t *offset);
+
+/**
  * Checks, with no store, a signed checkpoint note against the verifier key
  * `vkey`; on success writes its tree size and root (each output may be
- * NULL).
+ * NULL). It does not check which log (origin) the note is of:
+ * stratalog_verify_checkpoint_for() does.
  *
  * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (vkey), VERIFICATION_FAILED.
  *
@@ -1185,6 +1206,23 @@ enum stratalog_status stratalog_verify_checkpoint(const char *note,
                                                   const char *vkey,
                                                   uint64_t *size,
                                                   uint8_t (*root)[32]);
+
+/**
+ * stratalog_verify_checkpoint(), and that the note is of the log `origin`
+ * (its first line; NULL: any). One key may sign many logs (a store's
+ * streams), so a verifier that knows which log it expects says so here.
+ *
+ * Errors: as stratalog_verify_checkpoint(); VERIFICATION_FAILED names both
+ * origins when they differ.
+ *
+ * # Safety
+ * As stratalog_verify_checkpoint(); `origin` is NULL or NUL-terminated.
+ */
+enum stratalog_status stratalog_verify_checkpoint_for(const char *note,
+                                                      const char *vkey,
+                                                      const char *origin,
+                                                      uint64_t *size,
+                                                      uint8_t (*root)[32]);
 
 /**
  * Checks, with no store, that `proof` (`proof_count` hashes of 32 bytes)
@@ -1257,7 +1295,9 @@ enum stratalog_status stratalog_witness_checkpoint(const struct stratalog_store 
  * Checks, with no store, a checkpoint signed by the log key `vkey` and
  * cosigned by at least `min_cosignatures` of the `witness_count` witness
  * verifier keys (type 0x04) at `witness_vkeys`; on success writes its
- * tree size and root (each output may be NULL).
+ * tree size and root (each output may be NULL). It does not check which
+ * log (origin) the note is of: stratalog_verify_witnessed_checkpoint_for()
+ * does.
  *
  * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (a key), VERIFICATION_FAILED.
  *
@@ -1273,6 +1313,26 @@ enum stratalog_status stratalog_verify_witnessed_checkpoint(const char *note,
                                                             size_t min_cosignatures,
                                                             uint64_t *size,
                                                             uint8_t (*root)[32]);
+
+/**
+ * stratalog_verify_witnessed_checkpoint(), and that the note is of the log
+ * `origin` (its first line; NULL: any).
+ *
+ * Errors: as stratalog_verify_witnessed_checkpoint(); VERIFICATION_FAILED
+ * names both origins when they differ.
+ *
+ * # Safety
+ * As stratalog_verify_witnessed_checkpoint(); `origin` is NULL or
+ * NUL-terminated.
+ */
+enum stratalog_status stratalog_verify_witnessed_checkpoint_for(const char *note,
+                                                                const char *vkey,
+                                                                const char *origin,
+                                                                const char *const *witness_vkeys,
+                                                                size_t witness_count,
+                                                                size_t min_cosignatures,
+                                                                uint64_t *size,
+                                                                uint8_t (*root)[32]);
 
 /**
  * Removes the sealed segments of `stream` whose events all lie below

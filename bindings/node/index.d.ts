@@ -279,7 +279,17 @@ export interface CheckpointOptions extends TreeOptions {
 export type WitnessSpec = string | { vkey: string; url: string | URL }
 
 /** Options of `verifyWitnessedCheckpoint()`. */
-export interface WitnessedCheckpointOptions {
+/** The log a verifier expects a checkpoint to be of. */
+export interface OriginOptions {
+  /**
+   * The checkpoint's origin (its first line, e.g. "example.com/log/1"); a note of another log fails with
+   * STRATALOG_VERIFICATION_FAILED. One key may sign many logs (a store's streams): a verifier that knows which it
+   * expects should say so. Default (or null): any.
+   */
+  origin?: string | null
+}
+
+export interface WitnessedCheckpointOptions extends OriginOptions {
   /** How many of the witnesses given must have cosigned. Default (or null): 1. */
   min?: number | null
 }
@@ -328,16 +338,18 @@ export declare class SigningKey {
  * `event` is in the log whose checkpoint the verifier key `vkey` signed: the
  * chain hash, the leaf's inclusion and the signature. Returns the event's
  * offset. Throws a `StratalogError` with code STRATALOG_VERIFICATION_FAILED
- * (the message says what does not check out), or STRATALOG_INVALID_ARGUMENT
- * when `vkey` is not a verifier key.
+ * (the message says what does not check out, including a checkpoint of
+ * another log than `options.origin`), or STRATALOG_INVALID_ARGUMENT when
+ * `vkey` is not a verifier key.
  */
-export declare function verifyReceipt(receipt: string, vkey: string, event: EventData): number
+export declare function verifyReceipt(receipt: string, vkey: string, event: EventData, options?: OriginOptions): number
 
 /**
  * Checks, with no store, a signed checkpoint note against the verifier key
- * `vkey`; returns its size and root. Throws STRATALOG_VERIFICATION_FAILED.
+ * `vkey` (and, given `options.origin`, that it is of that log); returns its
+ * size and root. Throws STRATALOG_VERIFICATION_FAILED.
  */
-export declare function verifyCheckpoint(note: string, vkey: string): CheckedCheckpoint
+export declare function verifyCheckpoint(note: string, vkey: string, options?: OriginOptions): CheckedCheckpoint
 
 /**
  * Checks, with no store, a checkpoint note signed by the log's verifier key

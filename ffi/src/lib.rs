@@ -76,9 +76,10 @@ pub use proofs::{
     stratalog_checkpoint, stratalog_consistency_proof, stratalog_export_tiles,
     stratalog_inclusion_proof, stratalog_leaf_data, stratalog_proof, stratalog_proof_data,
     stratalog_proof_free, stratalog_proof_len, stratalog_receipt, stratalog_tree_root,
-    stratalog_verify_checkpoint, stratalog_verify_consistency, stratalog_verify_inclusion,
-    stratalog_verify_receipt, stratalog_verify_witnessed_checkpoint, stratalog_witness_checkpoint,
-    STRATALOG_LEAF_DATA_SIZE, STRATALOG_SIZE_CURRENT,
+    stratalog_verify_checkpoint, stratalog_verify_checkpoint_for, stratalog_verify_consistency,
+    stratalog_verify_inclusion, stratalog_verify_receipt, stratalog_verify_receipt_for,
+    stratalog_verify_witnessed_checkpoint, stratalog_verify_witnessed_checkpoint_for,
+    stratalog_witness_checkpoint, STRATALOG_LEAF_DATA_SIZE, STRATALOG_SIZE_CURRENT,
 };
 pub use retention::{
     stratalog_backup, stratalog_first_offset, stratalog_prune, stratalog_prune_keep_bytes,

@@ -311,7 +311,8 @@ unsafe fn hashes<'a>(data: *const u8, count: usize, name: &str) -> Result<&'a [H
 /// Checks, with no store, that `receipt` (from stratalog_receipt()) proves
 /// that `event` (`event_len` bytes) is in the log whose checkpoint the
 /// verifier key `vkey` signed. `offset` NULL or a place for the event's
-/// offset, written on success.
+/// offset, written on success. It does not check which log (origin) the
+/// checkpoint is of: stratalog_verify_receipt_for() does.
 ///
 /// Errors: NULL_ARGUMENT, INVALID_ARGUMENT (vkey is not a verifier key),
 /// VERIFICATION_FAILED (the message says what does not check out).
@@ -328,17 +329,42 @@ pub unsafe extern "C" fn stratalog_verify_receipt(
     event_len: usize,
     offset: *mut u64,
 ) -> stratalog_status {
+    // SAFETY: the same contract, with no origin.
+    unsafe { stratalog_verify_receipt_for(receipt, vkey, ptr::null(), event, event_len, offset) }
+}
+
+/// stratalog_verify_receipt(), and that the receipt's checkpoint is of the
+/// log `origin` (its first line, e.g. "example.com/log/1"; NULL: any).
+/// One key may sign many logs (a store's streams), so a verifier that
+/// knows which log it expects says so here.
+///
+/// Errors: as stratalog_verify_receipt(); VERIFICATION_FAILED names both
+/// origins when they differ.
+///
+/// # Safety
+/// As stratalog_verify_receipt(); `origin` is NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn stratalog_verify_receipt_for(
+    receipt: *const c_char,
+    vkey: *const c_char,
+    origin: *const c_char,
+    event: *const u8,
+    event_len: usize,
+    offset: *mut u64,
+) -> stratalog_status {
     guard(|| {
         // SAFETY: per the contract.
-        let (receipt, vkey, event, out) = unsafe {
+        let (receipt, vkey, origin, event, out) = unsafe {
             (
                 args::text(receipt, "receipt")?,
                 args::text(vkey, "vkey")?,
+                optional_text(origin, "origin")?,
                 args::bytes(event, event_len, "event")?,
                 args::optional_out(offset),
             )
         };
-        let (index, _) = stratalog_core::verify_receipt(receipt, vkey, event)?;
+        let (index, checkpoint) = stratalog_core::verify_receipt(receipt, vkey, event)?;
+        checkpoint.expect_origin(origin)?;
         if let Some(out) = out {
             out.write(index);
         }
@@ -348,7 +374,8 @@ pub unsafe extern "C" fn stratalog_verify_receipt(
 
 /// Checks, with no store, a signed checkpoint note against the verifier key
 /// `vkey`; on success writes its tree size and root (each output may be
-/// NULL).
+/// NULL). It does not check which log (origin) the note is of:
+/// stratalog_verify_checkpoint_for() does.
 ///
 /// Errors: NULL_ARGUMENT, INVALID_ARGUMENT (vkey), VERIFICATION_FAILED.
 ///
@@ -362,25 +389,57 @@ pub unsafe extern "C" fn stratalog_verify_checkpoint(
     size: *mut u64,
     root: *mut [u8; 32],
 ) -> stratalog_status {
+    // SAFETY: the same contract, with no origin.
+    unsafe { stratalog_verify_checkpoint_for(note, vkey, ptr::null(), size, root) }
+}
+
+/// stratalog_verify_checkpoint(), and that the note is of the log `origin`
+/// (its first line; NULL: any). One key may sign many logs (a store's
+/// streams), so a verifier that knows which log it expects says so here.
+///
+/// Errors: as stratalog_verify_checkpoint(); VERIFICATION_FAILED names both
+/// origins when they differ.
+///
+/// # Safety
+/// As stratalog_verify_checkpoint(); `origin` is NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn stratalog_verify_checkpoint_for(
+    note: *const c_char,
+    vkey: *const c_char,
+    origin: *const c_char,
+    size: *mut u64,
+    root: *mut [u8; 32],
+) -> stratalog_status {
     guard(|| {
         // SAFETY: per the contract.
-        let (note, vkey, size_out, root_out) = unsafe {
+        let (note, vkey, origin, size_out, root_out) = unsafe {
             (
                 args::text(note, "note")?,
                 args::text(vkey, "vkey")?,
+                optional_text(origin, "origin")?,
                 args::optional_out(size),
                 args::optional_out(root),
             )
         };
         let checkpoint = stratalog_core::verify_checkpoint(note, vkey)?;
-        if let Some(out) = size_out {
-            out.write(checkpoint.size);
-        }
-        if let Some(out) = root_out {
-            out.write(checkpoint.root);
-        }
+        checkpoint.expect_origin(origin)?;
+        write_checkpoint(&checkpoint, size_out, root_out);
         Ok(())
     })
+}
+
+/// Writes a checked checkpoint's size and root to the outputs given.
+fn write_checkpoint(
+    checkpoint: &stratalog_core::Checkpoint,
+    size: Option<args::Out<u64>>,
+    root: Option<args::Out<[u8; 32]>>,
+) {
+    if let Some(out) = size {
+        out.write(checkpoint.size);
+    }
+    if let Some(out) = root {
+        out.write(checkpoint.root);
+    }
 }
 
 /// Checks, with no store, that `proof` (`proof_count` hashes of 32 bytes)
@@ -520,7 +579,9 @@ pub unsafe extern "C" fn stratalog_witness_checkpoint(
 /// Checks, with no store, a checkpoint signed by the log key `vkey` and
 /// cosigned by at least `min_cosignatures` of the `witness_count` witness
 /// verifier keys (type 0x04) at `witness_vkeys`; on success writes its
-/// tree size and root (each output may be NULL).
+/// tree size and root (each output may be NULL). It does not check which
+/// log (origin) the note is of: stratalog_verify_witnessed_checkpoint_for()
+/// does.
 ///
 /// Errors: NULL_ARGUMENT, INVALID_ARGUMENT (a key), VERIFICATION_FAILED.
 ///
@@ -538,12 +599,49 @@ pub unsafe extern "C" fn stratalog_verify_witnessed_checkpoint(
     size: *mut u64,
     root: *mut [u8; 32],
 ) -> stratalog_status {
+    // SAFETY: the same contract, with no origin.
+    unsafe {
+        stratalog_verify_witnessed_checkpoint_for(
+            note,
+            vkey,
+            ptr::null(),
+            witness_vkeys,
+            witness_count,
+            min_cosignatures,
+            size,
+            root,
+        )
+    }
+}
+
+/// stratalog_verify_witnessed_checkpoint(), and that the note is of the log
+/// `origin` (its first line; NULL: any).
+///
+/// Errors: as stratalog_verify_witnessed_checkpoint(); VERIFICATION_FAILED
+/// names both origins when they differ.
+///
+/// # Safety
+/// As stratalog_verify_witnessed_checkpoint(); `origin` is NULL or
+/// NUL-terminated.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn stratalog_verify_witnessed_checkpoint_for(
+    note: *const c_char,
+    vkey: *const c_char,
+    origin: *const c_char,
+    witness_vkeys: *const *const c_char,
+    witness_count: usize,
+    min_cosignatures: usize,
+    size: *mut u64,
+    root: *mut [u8; 32],
+) -> stratalog_status {
     guard(|| {
         // SAFETY: per the contract.
-        let (note, vkey, witnesses, size_out, root_out) = unsafe {
+        let (note, vkey, origin, witnesses, size_out, root_out) = unsafe {
             (
                 args::text(note, "note")?,
                 args::text(vkey, "vkey")?,
+                optional_text(origin, "origin")?,
                 texts(witness_vkeys, witness_count, "witness_vkeys")?,
                 args::optional_out(size),
                 args::optional_out(root),
@@ -551,12 +649,8 @@ pub unsafe extern "C" fn stratalog_verify_witnessed_checkpoint(
         };
         let checkpoint =
             stratalog_core::verify_witnessed_checkpoint(note, vkey, &witnesses, min_cosignatures)?;
-        if let Some(out) = size_out {
-            out.write(checkpoint.size);
-        }
-        if let Some(out) = root_out {
-            out.write(checkpoint.root);
-        }
+        checkpoint.expect_origin(origin)?;
+        write_checkpoint(&checkpoint, size_out, root_out);
         Ok(())
     })
 }

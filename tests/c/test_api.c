@@ -1969,6 +1969,15 @@ static void test_proofs(void)
     uint8_t signed_root[32];
     CHECK_OK(stratalog_verify_checkpoint(note, vkey, &size, &signed_root));
     CHECK(size == 4 && memcmp(signed_root, root, 32) == 0);
+    /* The log it is of, when the verifier says which it expects. */
+    size = 0;
+    CHECK_OK(stratalog_verify_checkpoint_for(note, vkey, "example.com/c-test/1", &size, NULL));
+    CHECK(size == 4);
+    size = 0;
+    CHECK_STATUS(stratalog_verify_checkpoint_for(note, vkey, "example.com/c-test/2", &size, NULL),
+                 STRATALOG_STATUS_VERIFICATION_FAILED);
+    CHECK(size == 0 && strstr(stratalog_last_error(), "\"example.com/c-test/2\"") != NULL);
+    CHECK_OK(stratalog_verify_checkpoint_for(note, vkey, NULL, NULL, NULL));
     char *same = NULL;
     CHECK_OK(stratalog_checkpoint(s, 1, again, 4, NULL, &same));
     CHECK(strcmp(same, note) == 0); /* Ed25519 is deterministic */
@@ -1996,6 +2005,15 @@ static void test_proofs(void)
     CHECK(strstr(stratalog_last_error(), "event 2") != NULL);
     CHECK_STATUS(stratalog_verify_receipt(receipt, "not a vkey", (const uint8_t *)"gamma", 5, NULL),
                  STRATALOG_STATUS_INVALID_ARGUMENT);
+    offset = 99;
+    CHECK_OK(stratalog_verify_receipt_for(receipt, vkey, "example.com/c-test/1", (const uint8_t *)"gamma", 5,
+                                          &offset));
+    CHECK(offset == 2);
+    offset = 99;
+    CHECK_STATUS(stratalog_verify_receipt_for(receipt, vkey, "example.com/c-test/7", (const uint8_t *)"gamma", 5,
+                                              &offset),
+                 STRATALOG_STATUS_VERIFICATION_FAILED);
+    CHECK(offset == 99);
     stratalog_string_free(receipt);
 
     /* Tiles. */
@@ -2052,6 +2070,11 @@ static void test_proofs(void)
     const char *cosigners[1] = {cosigner};
     const char *vector_vkey = "example.com/log+cc714670+AddamAGCsQq31Uv+08lkBzoO4XLz2qYjJa8CGmj3B1Ea";
     CHECK_OK(stratalog_verify_witnessed_checkpoint(witnessed, vector_vkey, cosigners, 1, 0, NULL, NULL));
+    CHECK_OK(stratalog_verify_witnessed_checkpoint_for(witnessed, vector_vkey, "example.com/log/1", cosigners, 1, 0,
+                                                       NULL, NULL));
+    CHECK_STATUS(stratalog_verify_witnessed_checkpoint_for(witnessed, vector_vkey, "example.com/log", cosigners, 1,
+                                                           0, NULL, NULL),
+                 STRATALOG_STATUS_VERIFICATION_FAILED);
     CHECK_STATUS(stratalog_verify_witnessed_checkpoint(witnessed, vector_vkey, cosigners, 1, 1, NULL, NULL),
                  STRATALOG_STATUS_VERIFICATION_FAILED);
     stratalog_string_free(witnessed);

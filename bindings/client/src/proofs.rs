@@ -290,16 +290,34 @@ impl Store {
     }
 }
 
-/// Checks a receipt for `event` against the verifier key; returns the
-/// event's offset.
-pub fn verify_receipt(receipt: &str, vkey: &str, event: &[u8]) -> Result<u64> {
+/// The origin a verifier expects, as a C string or NULL (any).
+fn c_origin(origin: Option<&str>) -> Result<Option<CString>> {
+    origin.map(|o| c_text("origin", o)).transpose()
+}
+
+fn origin_ptr(origin: &Option<CString>) -> *const c_char {
+    origin.as_ref().map_or(ptr::null(), |o| o.as_ptr())
+}
+
+/// Checks a receipt for `event` against the verifier key, and that its
+/// checkpoint is of log `origin` when one is given; returns the event's
+/// offset.
+pub fn verify_receipt(
+    receipt: &str,
+    vkey: &str,
+    origin: Option<&str>,
+    event: &[u8],
+) -> Result<u64> {
     let (receipt, vkey) = (c_text("receipt", receipt)?, c_text("vkey", vkey)?);
+    let origin = c_origin(origin)?;
     let mut offset = 0u64;
-    // SAFETY: NUL-terminated texts; `event` readable; `offset` writable.
+    // SAFETY: NUL-terminated texts (or NULL); `event` readable; `offset`
+    // writable.
     check(unsafe {
-        stratalog::stratalog_verify_receipt(
+        stratalog::stratalog_verify_receipt_for(
             receipt.as_ptr(),
             vkey.as_ptr(),
+            origin_ptr(&origin),
             event.as_ptr(),
             event.len(),
             &mut offset,
@@ -308,13 +326,21 @@ pub fn verify_receipt(receipt: &str, vkey: &str, event: &[u8]) -> Result<u64> {
     Ok(offset)
 }
 
-/// Checks a signed checkpoint; returns its size and root.
-pub fn verify_checkpoint(note: &str, vkey: &str) -> Result<(u64, [u8; 32])> {
+/// Checks a signed checkpoint, and that it is of log `origin` when one
+/// is given; returns its size and root.
+pub fn verify_checkpoint(note: &str, vkey: &str, origin: Option<&str>) -> Result<(u64, [u8; 32])> {
     let (note, vkey) = (c_text("checkpoint", note)?, c_text("vkey", vkey)?);
+    let origin = c_origin(origin)?;
     let (mut size, mut root) = (0u64, [0u8; 32]);
-    // SAFETY: NUL-terminated texts; outputs writable.
+    // SAFETY: NUL-terminated texts (or NULL); outputs writable.
     check(unsafe {
-        stratalog::stratalog_verify_checkpoint(note.as_ptr(), vkey.as_ptr(), &mut size, &mut root)
+        stratalog::stratalog_verify_checkpoint_for(
+            note.as_ptr(),
+            vkey.as_ptr(),
+            origin_ptr(&origin),
+            &mut size,
+            &mut root,
+        )
     })?;
     Ok((size, root))
 }
@@ -363,14 +389,17 @@ pub fn verify_consistency(
 }
 
 /// Checks a checkpoint signed by `vkey` and cosigned by at least
-/// `min_cosignatures` of the witnesses; returns its size and root.
+/// `min_cosignatures` of the witnesses, and that it is of log `origin`
+/// when one is given; returns its size and root.
 pub fn verify_witnessed_checkpoint(
     note: &str,
     vkey: &str,
+    origin: Option<&str>,
     witness_vkeys: &[&str],
     min_cosignatures: usize,
 ) -> Result<(u64, [u8; 32])> {
     let (note, vkey) = (c_text("checkpoint", note)?, c_text("vkey", vkey)?);
+    let origin = c_origin(origin)?;
     let keys = witness_vkeys
         .iter()
         .map(|k| c_text("witness vkey", k))
@@ -379,9 +408,10 @@ pub fn verify_witnessed_checkpoint(
     let (mut size, mut root) = (0u64, [0u8; 32]);
     // SAFETY: NUL-terminated texts alive for the call; outputs writable.
     check(unsafe {
-        stratalog::stratalog_verify_witnessed_checkpoint(
+        stratalog::stratalog_verify_witnessed_checkpoint_for(
             note.as_ptr(),
             vkey.as_ptr(),
+            origin_ptr(&origin),
             pointers.as_ptr(),
             pointers.len(),
             min_cosignatures,

@@ -166,24 +166,34 @@ function keyArg(name, key) {
   return nativeKeyOf(key)
 }
 
+/** `options.origin`, the log a verifier expects (undefined: any). */
+function originOption(options, allowed = ['origin']) {
+  const o = optionsObject('options', options, allowed)
+  return [o, o.origin === undefined || o.origin === null ? undefined : text('options.origin', o.origin)]
+}
+
 /**
  * Checks, with no store, that `receipt` (from `store.receipt()`) proves
  * `event` is in the log whose checkpoint `vkey` signed: the chain hash, the
- * leaf's inclusion and the signature. Returns the event's offset; throws an
+ * leaf's inclusion and the signature, and, given `options.origin`, that
+ * the checkpoint is of that log. Returns the event's offset; throws an
  * Error with code STRATALOG_VERIFICATION_FAILED (or STRATALOG_INVALID_ARGUMENT
  * for a `vkey` that is not a verifier key) otherwise.
  */
-function verifyReceipt(receipt, vkey, event) {
-  const offset = native.verifyReceipt(text('receipt', receipt), text('vkey', vkey), byteView('event', event))
+function verifyReceipt(receipt, vkey, event, options) {
+  const [, origin] = originOption(options)
+  const offset = native.verifyReceipt(text('receipt', receipt), text('vkey', vkey), byteView('event', event), origin)
   return safeNumber('offset', offset)
 }
 
 /**
- * Checks, with no store, a signed checkpoint note against `vkey`; returns
- * its `{ size, root }`. Throws STRATALOG_VERIFICATION_FAILED otherwise.
+ * Checks, with no store, a signed checkpoint note against `vkey` and,
+ * given `options.origin`, that it is of that log; returns its
+ * `{ size, root }`. Throws STRATALOG_VERIFICATION_FAILED otherwise.
  */
-function verifyCheckpoint(note, vkey) {
-  const checked = native.verifyCheckpoint(text('note', note), text('vkey', vkey))
+function verifyCheckpoint(note, vkey, options) {
+  const [, origin] = originOption(options)
+  const checked = native.verifyCheckpoint(text('note', note), text('vkey', vkey), origin)
   return { size: safeNumber('size', checked.size), root: checked.root }
 }
 
@@ -225,7 +235,8 @@ function textArray(name, value) {
  * cosigned (C2SP tlog-cosignature) by at least `options.min` (default 1) of
  * the witnesses whose cosigner verifier keys are `witnessVkeys`; returns its
  * `{ size, root }`. Cosignatures by other keys are ignored; one that names a
- * listed key and does not verify fails the note. Throws
+ * listed key and does not verify fails the note. Given `options.origin`, the
+ * note must be of that log. Throws
  * STRATALOG_VERIFICATION_FAILED otherwise (STRATALOG_INVALID_ARGUMENT for a
  * key that is not a cosigner key).
  */
@@ -233,7 +244,7 @@ function verifyWitnessedCheckpoint(note, vkey, witnessVkeys, options) {
   const n = text('note', note)
   const k = text('vkey', vkey)
   const keys = textArray('witnessVkeys', witnessVkeys)
-  const o = optionsObject('options', options, ['min'])
+  const [o, origin] = originOption(options, ['min', 'origin'])
   let min = 1
   if (o.min !== undefined && o.min !== null) {
     if (typeof o.min !== 'number') {
@@ -244,7 +255,7 @@ function verifyWitnessedCheckpoint(note, vkey, witnessVkeys, options) {
     }
     min = o.min
   }
-  const checked = native.verifyWitnessedCheckpoint(n, k, keys, min)
+  const checked = native.verifyWitnessedCheckpoint(n, k, keys, min, origin)
   return { size: safeNumber('size', checked.size), root: checked.root }
 }
 

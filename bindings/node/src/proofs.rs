@@ -296,23 +296,25 @@ fn proof_hashes(proof: &[u8]) -> Result<Vec<[u8; 32]>, Failure> {
         .collect())
 }
 
-/// Checks a receipt for `event` against the verifier key `vkey`; returns
-/// the event's offset.
+/// Checks a receipt for `event` against the verifier key `vkey` (and its
+/// log, given `origin`); returns the event's offset.
 #[napi]
 pub fn verify_receipt(
     env: Env,
     receipt: String,
     vkey: String,
     event: Buffer,
+    origin: Option<String>,
 ) -> napi::Result<Output> {
     let checked = (|| {
         Ok((
             checked_text("receipt", receipt)?,
             checked_text("vkey", vkey)?,
+            origin.map(|o| checked_text("origin", o)).transpose()?,
         ))
     })();
-    let (receipt, vkey) = checked.map_err(|f: Failure| f.into_js(&env))?;
-    client::verify_receipt(&receipt, &vkey, &event)
+    let (receipt, vkey, origin) = checked.map_err(|f: Failure| f.into_js(&env))?;
+    client::verify_receipt(&receipt, &vkey, origin.as_deref(), &event)
         .map(Output::Offset)
         .map_err(|e| Failure::from(e).into_js(&env))
 }
@@ -333,12 +335,24 @@ impl std::fmt::Debug for CheckedCheckpoint {
     }
 }
 
-/// Checks a signed checkpoint note against the verifier key `vkey`.
+/// Checks a signed checkpoint note against the verifier key `vkey` (and
+/// its log, given `origin`).
 #[napi]
-pub fn verify_checkpoint(env: Env, note: String, vkey: String) -> napi::Result<CheckedCheckpoint> {
-    let checked = (|| Ok((checked_text("note", note)?, checked_text("vkey", vkey)?)))();
-    let (note, vkey) = checked.map_err(|f: Failure| f.into_js(&env))?;
-    client::verify_checkpoint(&note, &vkey)
+pub fn verify_checkpoint(
+    env: Env,
+    note: String,
+    vkey: String,
+    origin: Option<String>,
+) -> napi::Result<CheckedCheckpoint> {
+    let checked = (|| {
+        Ok((
+            checked_text("note", note)?,
+            checked_text("vkey", vkey)?,
+            origin.map(|o| checked_text("origin", o)).transpose()?,
+        ))
+    })();
+    let (note, vkey, origin) = checked.map_err(|f: Failure| f.into_js(&env))?;
+    client::verify_checkpoint(&note, &vkey, origin.as_deref())
         .map(|(size, root)| CheckedCheckpoint {
             size: BigInt::from(size),
             root: Buffer::from(root.to_vec()),
@@ -347,7 +361,8 @@ pub fn verify_checkpoint(env: Env, note: String, vkey: String) -> napi::Result<C
 }
 
 /// Checks a signed checkpoint note against the log's verifier key `vkey`
-/// and at least `min` cosignatures of the witnesses `witness_vkeys`.
+/// and at least `min` cosignatures of the witnesses `witness_vkeys` (and
+/// its log, given `origin`).
 #[napi]
 pub fn verify_witnessed_checkpoint(
     env: Env,
@@ -355,6 +370,7 @@ pub fn verify_witnessed_checkpoint(
     vkey: String,
     witness_vkeys: Vec<String>,
     min: u32,
+    origin: Option<String>,
 ) -> napi::Result<CheckedCheckpoint> {
     let checked = (|| {
         Ok((
@@ -364,11 +380,12 @@ pub fn verify_witnessed_checkpoint(
                 .into_iter()
                 .map(|k| checked_text("witness vkey", k))
                 .collect::<Result<Vec<_>, _>>()?,
+            origin.map(|o| checked_text("origin", o)).transpose()?,
         ))
     })();
-    let (note, vkey, witness_vkeys) = checked.map_err(|f: Failure| f.into_js(&env))?;
+    let (note, vkey, witness_vkeys, origin) = checked.map_err(|f: Failure| f.into_js(&env))?;
     let keys: Vec<&str> = witness_vkeys.iter().map(String::as_str).collect();
-    client::verify_witnessed_checkpoint(&note, &vkey, &keys, min as usize)
+    client::verify_witnessed_checkpoint(&note, &vkey, origin.as_deref(), &keys, min as usize)
         .map(|(size, root)| CheckedCheckpoint {
             size: BigInt::from(size),
             root: Buffer::from(root.to_vec()),

@@ -260,6 +260,16 @@ test('verifyCheckpoint refuses an edited note, another key, a bad vkey', async (
   assert.throws(() => verifyCheckpoint(lines.join('\n'), key.vkey), VERIFICATION_FAILED)
   assert.throws(() => verifyCheckpoint('', key.vkey), VERIFICATION_FAILED)
   assert.throws(() => verifyCheckpoint(note, 'not a vkey'), failsWith('STRATALOG_INVALID_ARGUMENT', 2))
+  // One key signs every stream: the origin says which log a note is of.
+  const size4 = { size: 4, root: await store.treeRoot(7) }
+  assert.deepEqual(verifyCheckpoint(note, key.vkey, { origin: 'example.com/a/7' }), size4)
+  assert.deepEqual(verifyCheckpoint(note, key.vkey, { origin: null }), size4)
+  assert.throws(
+    () => verifyCheckpoint(note, key.vkey, { origin: 'example.com/a/8' }),
+    (err) => err.code === 'STRATALOG_VERIFICATION_FAILED' && /"example\.com\/a\/8"/.test(err.message),
+  )
+  assert.throws(() => verifyCheckpoint(note, key.vkey, { origin: 8 }), { code: 'ERR_INVALID_ARG_TYPE' })
+  assert.throws(() => verifyCheckpoint(note, key.vkey, { orgin: 'x' }), TypeError)
   store.close()
 })
 
@@ -272,6 +282,8 @@ test('receipts verify with the event, the receipt and the verifier key alone', a
     const receipt = await store.receipt(7, n, key)
     assert.equal(typeof receipt, 'string')
     assert.equal(verifyReceipt(receipt, key.vkey, EVENTS[n]), n)
+    assert.equal(verifyReceipt(receipt, key.vkey, EVENTS[n], { origin: 'example.com/audit/7' }), n)
+    assert.throws(() => verifyReceipt(receipt, key.vkey, EVENTS[n], { origin: 'example.com/audit/8' }), VERIFICATION_FAILED)
     assert.equal(verifyReceipt(receipt, key.vkey, new Uint8Array(EVENTS[n])), n)
     // c2sp.org/tlog-proof@v1: the chain hash before the event, the index,
     // the proof lines, a blank line, the signed checkpoint.

@@ -71,7 +71,10 @@ impl NativeSigningKey {
 
 fn hash_arg(what: &str, value: &[u8]) -> PyResult<[u8; 32]> {
     <[u8; 32]>::try_from(value).map_err(|_| {
-        PyValueError::new_err(format!("{what} is 32 bytes, not {} bytes", value.len()))
+        PyValueError::new_err(format!(
+            "{what} must be 32 bytes, not {} bytes",
+            value.len()
+        ))
     })
 }
 
@@ -105,44 +108,54 @@ pub(crate) fn proof_list<'py>(py: Python<'py>, proof: &[[u8; 32]]) -> PyResult<B
     PyList::new(py, proof.iter().map(|h| PyBytes::new(py, h)))
 }
 
-/// Checks a receipt for `event`; returns the event's offset.
+/// Checks a receipt for `event` (and its log, given `origin`); returns the
+/// event's offset.
 #[pyfunction]
+#[pyo3(signature = (receipt, vkey, event, origin=None))]
 pub(crate) fn verify_receipt(
     py: Python<'_>,
     receipt: &str,
     vkey: &str,
     event: &Bound<'_, PyAny>,
+    origin: Option<&str>,
 ) -> PyResult<u64> {
     let event = crate::convert::event_bytes(event, None)?;
     let bytes = event.as_bytes();
-    detach(py, || client::verify_receipt(receipt, vkey, bytes)).map_err(|e| e.into_pyerr(py))
+    detach(py, || client::verify_receipt(receipt, vkey, origin, bytes))
+        .map_err(|e| e.into_pyerr(py))
 }
 
-/// Checks a signed checkpoint; returns (size, root).
+/// Checks a signed checkpoint (and its log, given `origin`); returns
+/// (size, root).
 #[pyfunction]
+#[pyo3(signature = (note, vkey, origin=None))]
 pub(crate) fn verify_checkpoint<'py>(
     py: Python<'py>,
     note: &str,
     vkey: &str,
+    origin: Option<&str>,
 ) -> PyResult<(u64, Bound<'py, PyBytes>)> {
-    let (size, root) =
-        detach(py, || client::verify_checkpoint(note, vkey)).map_err(|e| e.into_pyerr(py))?;
+    let (size, root) = detach(py, || client::verify_checkpoint(note, vkey, origin))
+        .map_err(|e| e.into_pyerr(py))?;
     Ok((size, PyBytes::new(py, &root)))
 }
 
 /// Checks a checkpoint signed by `vkey` and cosigned by at least
-/// `min_cosignatures` of the witnesses `witness_vkeys`; returns (size, root).
+/// `min_cosignatures` of the witnesses `witness_vkeys` (and its log, given
+/// `origin`); returns (size, root).
 #[pyfunction]
+#[pyo3(signature = (note, vkey, witness_vkeys, min_cosignatures, origin=None))]
 pub(crate) fn verify_witnessed_checkpoint<'py>(
     py: Python<'py>,
     note: &str,
     vkey: &str,
     witness_vkeys: Vec<String>,
     min_cosignatures: usize,
+    origin: Option<&str>,
 ) -> PyResult<(u64, Bound<'py, PyBytes>)> {
     let keys: Vec<&str> = witness_vkeys.iter().map(String::as_str).collect();
     let (size, root) = detach(py, || {
-        client::verify_witnessed_checkpoint(note, vkey, &keys, min_cosignatures)
+        client::verify_witnessed_checkpoint(note, vkey, origin, &keys, min_cosignatures)
     })
     .map_err(|e| e.into_pyerr(py))?;
     Ok((size, PyBytes::new(py, &root)))

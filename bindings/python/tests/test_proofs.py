@@ -291,6 +291,12 @@ def test_checkpoint_structure_and_default_origin(vectors: stratalog.Store, key: 
     smaller = vectors.checkpoint(7, key, size=2, origin="audit.example/seven")
     assert smaller.startswith("audit.example/seven\n2\n" + b64(vectors.tree_root(7, 2)) + "\n\n— ")
     assert stratalog.verify_checkpoint(smaller, key.vkey) == (2, vectors.tree_root(7, 2))
+    # One key signs every stream: the origin says which log a note is of.
+    assert stratalog.verify_checkpoint(smaller, key.vkey, origin="audit.example/seven") == (2, vectors.tree_root(7, 2))
+    with pytest.raises(stratalog.VerificationError, match='"audit.example/seven", not the expected "audit.example/7"'):
+        stratalog.verify_checkpoint(smaller, key.vkey, origin="audit.example/7")
+    with pytest.raises(TypeError):
+        stratalog.verify_checkpoint(smaller, key.vkey, origin=7)  # type: ignore[arg-type]
 
 
 def test_checkpoint_forgeries_fail(vectors: stratalog.Store, key: stratalog.SigningKey) -> None:
@@ -375,10 +381,13 @@ def test_receipts_verify_with_the_event_bytes(vectors: stratalog.Store, key: str
         assert lines[3 : 3 + len(proof)] == [b64(h) for h in proof]
         assert lines[3 + len(proof)] == ""
         assert "\n".join(lines[4 + len(proof) :]) == vectors.checkpoint(7, key)
-        stratalog.verify_receipt(receipt, key.vkey, event)
-        stratalog.verify_receipt(receipt, key.vkey, bytearray(event))
-        assert stratalog.verify_receipt(receipt, key.vkey, event) is None
-        assert stratalog._proofs.receipt_offset(receipt, key.vkey, event) == n
+        assert stratalog.verify_receipt(receipt, key.vkey, event) == n
+        assert stratalog.verify_receipt(receipt, key.vkey, bytearray(event)) == n
+        # The log it is of, checked when the verifier names it.
+        origin = vectors.checkpoint(7, key).split("\n", 1)[0]
+        assert stratalog.verify_receipt(receipt, key.vkey, event, origin=origin) == n
+        with pytest.raises(stratalog.VerificationError, match="not the expected"):
+            stratalog.verify_receipt(receipt, key.vkey, event, origin=origin + "x")
         with pytest.raises(stratalog.VerificationError):
             stratalog.verify_receipt(receipt, key.vkey, event + b"!")
     with pytest.raises(TypeError):

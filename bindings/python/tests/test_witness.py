@@ -106,6 +106,10 @@ def test_rounds_of_cosigned_checkpoints_verify_k_of_n(
         assert cosigners(note) == [LOG, "w1.example/witness", "w2.example/witness"], note
         assert stratalog.verify_witnessed_checkpoint(note, key.vkey, vkeys, 2) == (size, root)
         assert stratalog.verify_witnessed_checkpoint(note, key.vkey, vkeys) == (size, root)
+        origin = note.split("\n", 1)[0]
+        assert stratalog.verify_witnessed_checkpoint(note, key.vkey, vkeys, origin=origin) == (size, root)
+        with pytest.raises(stratalog.VerificationError, match="not the expected"):
+            stratalog.verify_witnessed_checkpoint(note, key.vkey, vkeys, origin=origin + "/other")
         assert stratalog.verify_checkpoint(note, key.vkey) == (size, root)
         # Independently of stratalog: each cosignature checks out with
         # cryptography, and so does the log's own signature.

@@ -37,6 +37,20 @@ fn failed(reason: impl Into<String>) -> Error {
 }
 
 impl Checkpoint {
+    /// Refuses a checkpoint of another log than `origin` (any, for
+    /// `None`): a note checks out only against the key and the origin a
+    /// verifier expects (C2SP tlog-checkpoint), and one key may sign many
+    /// origins (a store's streams).
+    pub fn expect_origin(&self, origin: Option<&str>) -> Result<()> {
+        match origin {
+            Some(expected) if expected != self.origin => Err(Error::Verification(format!(
+                "the checkpoint is of origin {:?}, not the expected {expected:?}",
+                self.origin
+            ))),
+            _ => Ok(()),
+        }
+    }
+
     /// The note text: origin, size and root, one per line.
     pub fn text(&self) -> String {
         format!(

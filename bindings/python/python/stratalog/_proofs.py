@@ -145,35 +145,41 @@ class SigningKey:
         return hash(self._vkey)
 
 
-def verify_receipt(receipt: str, vkey: str, event: BytesLike) -> None:
+def _origin(origin: str | None) -> str | None:
+    return None if origin is None else _text("origin", origin)
+
+
+def verify_receipt(receipt: str, vkey: str, event: BytesLike, *, origin: str | None = None) -> int:
     """Checks, with no store, that ``receipt`` (from :meth:`Store.receipt`,
     a C2SP tlog-proof) proves that ``event`` (its bytes) is in the log whose
     checkpoint the verifier key ``vkey`` signed: the event's chain hash from
     the receipt's ``extra`` line, its leaf's inclusion proof against the
     checkpoint's root and size, and the checkpoint's signature.
 
-    Returns None; raises :class:`VerificationError` (the message says what
-    does not check out) or :class:`InvalidArgumentError` when ``vkey`` is
-    not a verifier key."""
-    _native.verify_receipt(_text("receipt", receipt), _text("vkey", vkey).strip(), event)
+    Returns the event's offset; raises :class:`VerificationError` (the
+    message says what does not check out) or :class:`InvalidArgumentError`
+    when ``vkey`` is not a verifier key.
+
+    ``origin``, when given, is the log the verifier expects: the
+    checkpoint's first line (e.g. ``"example.com/log/1"``); a checkpoint of
+    another log raises :class:`VerificationError`. One key may sign many
+    logs (a store's streams), so a verifier that knows which it expects
+    should say so."""
+    return _native.verify_receipt(
+        _text("receipt", receipt), _text("vkey", vkey).strip(), event, _origin(origin)
+    )
 
 
-def receipt_offset(receipt: str, vkey: str, event: BytesLike) -> int:
-    """:func:`verify_receipt`, returning the event's offset once it checks
-    out."""
-    return _native.verify_receipt(_text("receipt", receipt), _text("vkey", vkey).strip(), event)
-
-
-def verify_checkpoint(note: str, vkey: str) -> tuple[int, bytes]:
+def verify_checkpoint(note: str, vkey: str, *, origin: str | None = None) -> tuple[int, bytes]:
     """Checks a signed checkpoint note against the verifier key ``vkey``;
     returns its tree size and 32-byte root. Raises
     :class:`VerificationError` or :class:`InvalidArgumentError` (a bad
-    vkey)."""
-    return _native.verify_checkpoint(_text("note", note), _text("vkey", vkey).strip())
+    vkey). ``origin``: as for :func:`verify_receipt`."""
+    return _native.verify_checkpoint(_text("note", note), _text("vkey", vkey).strip(), _origin(origin))
 
 
 def verify_witnessed_checkpoint(
-    note: str, vkey: str, witness_vkeys: Sequence[str], min_cosignatures: int = 1
+    note: str, vkey: str, witness_vkeys: Sequence[str], min_cosignatures: int = 1, *, origin: str | None = None
 ) -> tuple[int, bytes]:
     """Checks a checkpoint note signed by the log's verifier key ``vkey``
     and cosigned (C2SP tlog-cosignature) by at least ``min_cosignatures``
@@ -184,7 +190,8 @@ def verify_witnessed_checkpoint(
 
     Raises :class:`VerificationError` (the log's signature does not check
     out, or too few cosignatures) or :class:`InvalidArgumentError` (a key
-    that is not a verifier key, a witness key that is not type 0x04)."""
+    that is not a verifier key, a witness key that is not type 0x04).
+    ``origin``: as for :func:`verify_receipt`."""
     if isinstance(witness_vkeys, (str, bytes)):
         raise TypeError("witness_vkeys is a sequence of verifier key strings, not one str")
     keys = [_text(f"witness_vkeys[{i}]", k).strip() for i, k in enumerate(witness_vkeys)]
@@ -192,7 +199,9 @@ def verify_witnessed_checkpoint(
         raise TypeError(f"min_cosignatures must be an int, not {type(min_cosignatures).__name__}")
     if min_cosignatures < 0:
         raise ValueError(f"min_cosignatures must be >= 0, not {min_cosignatures}")
-    return _native.verify_witnessed_checkpoint(_text("note", note), _text("vkey", vkey).strip(), keys, min_cosignatures)
+    return _native.verify_witnessed_checkpoint(
+        _text("note", note), _text("vkey", vkey).strip(), keys, min_cosignatures, _origin(origin)
+    )
 
 
 def verify_inclusion(
