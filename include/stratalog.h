@@ -795,6 +795,26 @@ enum stratalog_status stratalog_chain_head(const struct stratalog_store *store,
                                            struct stratalog_head *out);
 
 /**
+ * The head the events `stream` still holds continue: its first offset F
+ * and the chain hash of event F - 1, which the prune anchor keeps; the
+ * empty head (0 and 32 zero bytes) for a stream never pruned or that does
+ * not exist. The first segment must start from it (its header is read
+ * once, then kept), as a read from there checks. The retained events
+ * check out from it alone, as a whole stream does from the empty head:
+ * an export of a pruned stream carries it.
+ *
+ * Errors: NULL_ARGUMENT, CLOSED, CORRUPTION (the stream is damaged),
+ * CHAIN_MISMATCH (the first segment does not start from the anchor's
+ * hash), IO.
+ *
+ * # Safety
+ * `store` is NULL or a live handle; `out` is NULL or writable.
+ */
+enum stratalog_status stratalog_first_head(const struct stratalog_store *store,
+                                           uint64_t stream,
+                                           struct stratalog_head *out);
+
+/**
  * Writes the text form of a head, "<next_offset>:<64 lowercase hex digits>"
  * and a NUL, into `buf` of `buf_len` bytes. STRATALOG_HEAD_TEXT_SIZE bytes
  * are always enough.

@@ -487,6 +487,12 @@ export declare class Store {
   follow(stream: U64, options?: FollowOptions): AsyncGenerator<IteratedEvent, void, undefined>
   /** The chain head of `stream` (synchronous, from memory). */
   chainHead(stream: U64): ChainHead
+  /**
+   * The head the events `stream` still holds continue: its first offset F and the chain hash of event F - 1, which
+   * the prune anchor keeps (the empty head unless it was pruned). Synchronous: at most one read of the first
+   * segment's header, which must start from it (STRATALOG_CHAIN_MISMATCH otherwise).
+   */
+  firstHead(stream: U64): ChainHead
   /** Verifies every checksum, offset and chain link of `stream`. */
   verify(stream: U64): Promise<VerifyReport>
   /** `verify()`, and proves `stream` still holds the history `head` summarizes. */

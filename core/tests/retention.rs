@@ -336,12 +336,23 @@ fn forged_anchors_are_caught() {
     let dir = tempfile::tempdir().unwrap();
     let (first, end, kept) = {
         let store = Store::open(dir.path(), options()).unwrap();
+        assert_eq!(store.first_head(S).unwrap(), ChainHead::EMPTY);
         let end = fill(&store, 2000, 50);
         let kept = head_at(&store, 1500);
         store.tree_root(S, None).unwrap();
+        let heads: Vec<ChainHead> = (1..=1000).map(|n| head_at(&store, n)).collect();
         let first = store.prune(S, 1000).unwrap();
+        assert_eq!(store.first_head(S).unwrap(), heads[first as usize - 1]);
         store.close().unwrap();
         (first, end, kept)
+    };
+    // The first head, after a reopen too, read-only or not.
+    let expected = {
+        let store = Store::open_read_only(dir.path()).unwrap();
+        let head = store.first_head(S).unwrap();
+        assert_eq!(head.next_offset, first);
+        assert_eq!(store.first_offset(S).unwrap(), first);
+        head
     };
     let pristine = fs::read(anchor_path(dir.path())).unwrap();
 
@@ -356,10 +367,16 @@ fn forged_anchors_are_caught() {
     ));
     store.close().unwrap();
 
-    // Another hash before the first offset, CRC fixed: the chain breaks.
+    // Another hash before the first offset, CRC fixed: the chain breaks,
+    // and the first head is never handed out.
     fs::write(anchor_path(dir.path()), &pristine).unwrap();
     rewrite_anchor(dir.path(), |b| b[40] ^= 1);
     let store = Store::open(dir.path(), options()).unwrap();
+    assert!(matches!(
+        store.first_head(S).unwrap_err(),
+        Error::ChainMismatch { offset, .. } if offset == first
+    ));
+    assert_eq!(store.first_offset(S).unwrap(), first);
     assert!(matches!(
         store.verify(S).unwrap_err(),
         Error::ChainMismatch { .. }
@@ -397,6 +414,7 @@ fn forged_anchors_are_caught() {
     let store = Store::open(dir.path(), options()).unwrap();
     store.verify_against(S, &kept).unwrap();
     store.tree_root(S, None).unwrap();
+    assert_eq!(store.first_head(S).unwrap(), expected);
 }
 
 #[test]

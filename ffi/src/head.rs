@@ -65,12 +65,49 @@ pub unsafe extern "C" fn stratalog_chain_head(
     stream: u64,
     out: *mut stratalog_head,
 ) -> stratalog_status {
+    // SAFETY: per the contract.
+    unsafe { head_into(store, out, |store| store.chain_head(stream)) }
+}
+
+/// The head the events `stream` still holds continue: its first offset F
+/// and the chain hash of event F - 1, which the prune anchor keeps; the
+/// empty head (0 and 32 zero bytes) for a stream never pruned or that does
+/// not exist. The first segment must start from it (its header is read
+/// once, then kept), as a read from there checks. The retained events
+/// check out from it alone, as a whole stream does from the empty head:
+/// an export of a pruned stream carries it.
+///
+/// Errors: NULL_ARGUMENT, CLOSED, CORRUPTION (the stream is damaged),
+/// CHAIN_MISMATCH (the first segment does not start from the anchor's
+/// hash), IO.
+///
+/// # Safety
+/// `store` is NULL or a live handle; `out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn stratalog_first_head(
+    store: *const stratalog_store,
+    stream: u64,
+    out: *mut stratalog_head,
+) -> stratalog_status {
+    // SAFETY: per the contract.
+    unsafe { head_into(store, out, |store| store.first_head(stream)) }
+}
+
+/// Writes the head `get` gives of a live `store` to `out`.
+///
+/// # Safety
+/// As stratalog_chain_head().
+unsafe fn head_into(
+    store: *const stratalog_store,
+    out: *mut stratalog_head,
+    get: impl FnOnce(&stratalog_core::Store) -> stratalog_core::Result<ChainHead>,
+) -> stratalog_status {
     guard(|| {
         // SAFETY: per the contract.
         let store = unsafe { handle::store(store)? };
         // SAFETY: per the contract.
         let out = unsafe { args::out(out, "out")? };
-        out.write(store.chain_head(stream)?.into());
+        out.write(get(store)?.into());
         Ok(())
     })
 }

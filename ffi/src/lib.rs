@@ -57,8 +57,8 @@ pub use group::{
     stratalog_append_batches, stratalog_batch, stratalog_batch_error, stratalog_batch_outcome,
 };
 pub use head::{
-    stratalog_chain_head, stratalog_head, stratalog_head_parse, stratalog_head_to_hex,
-    STRATALOG_HEAD_TEXT_SIZE,
+    stratalog_chain_head, stratalog_first_head, stratalog_head, stratalog_head_parse,
+    stratalog_head_to_hex, STRATALOG_HEAD_TEXT_SIZE,
 };
 pub use iter::{
     stratalog_iter, stratalog_iter_extend, stratalog_iter_free, stratalog_iter_new,

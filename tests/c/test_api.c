@@ -2153,6 +2153,15 @@ static void test_prune_and_backup(void)
     uint64_t first = 12345;
     CHECK_OK(stratalog_first_offset(s, 4, &first));
     CHECK(first == 0);
+    stratalog_head first_head;
+    CHECK_OK(stratalog_first_head(s, 4, &first_head));
+    static const uint8_t zero_hash[32];
+    CHECK(first_head.next_offset == 0 && memcmp(first_head.hash, zero_hash, 32) == 0);
+    /* h(n) of 1000..1499, from the leaf data (u64_le(n) || h(n)). */
+    static uint8_t leaves[500][STRATALOG_LEAF_DATA_SIZE];
+    for (int n = 0; n < 500; n++) {
+        CHECK_OK(stratalog_leaf_data(s, 4, 1000 + (uint64_t)n, &leaves[n]));
+    }
     CHECK_OK(stratalog_prune(s, 4, 1500, &first));
     CHECK(first > 1000 && first <= 1500);
     uint64_t again = 0;
@@ -2160,6 +2169,11 @@ static void test_prune_and_backup(void)
     CHECK(again == first);
     CHECK_OK(stratalog_first_offset(s, 99, &again));
     CHECK(again == 0); /* no such stream */
+    /* The head the retained events continue: h(first - 1). */
+    CHECK_OK(stratalog_first_head(s, 4, &first_head));
+    CHECK(first_head.next_offset == first);
+    CHECK(memcmp(first_head.hash, leaves[first - 1 - 1000] + 8, 32) == 0);
+    CHECK_STATUS(stratalog_first_head(s, 4, NULL), STRATALOG_STATUS_NULL_ARGUMENT);
 
     stratalog_events *evs = NULL;
     CHECK_STATUS(stratalog_read_from(s, 4, 3, 1 << 20, &evs), STRATALOG_STATUS_PRUNED);

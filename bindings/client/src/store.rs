@@ -450,6 +450,15 @@ impl Store {
         Ok(first)
     }
 
+    /// The head `stream`'s retained events continue: its first offset and
+    /// the chain hash before it (the empty head unless it was pruned).
+    pub fn first_head(&self, stream: u64) -> Result<stratalog_head> {
+        let mut head = EMPTY_HEAD;
+        // SAFETY: live handle; `head` writable.
+        check(unsafe { stratalog::stratalog_first_head(self.raw(), stream, &mut head) })?;
+        Ok(head)
+    }
+
     /// Backs the store up into directory `dest` (online; incremental into
     /// an earlier backup). Works on a read-only store too.
     pub fn backup(&self, dest: &str) -> Result<()> {

@@ -441,6 +441,16 @@ class Store {
     return fromNativeHead(this.#native.chainHead(u64('stream', stream)))
   }
 
+  /**
+   * The head the events `stream` still holds continue: its first offset F
+   * and the chain hash of event F - 1, which the prune anchor keeps (the
+   * empty head unless it was pruned). Synchronous: at most one read of the
+   * first segment's header, which must start from it.
+   */
+  firstHead(stream) {
+    return fromNativeHead(this.#native.firstHead(u64('stream', stream)))
+  }
+
   /** Verifies every checksum, offset and chain link of `stream`. */
   async verify(stream) {
     return toReport(await settle(this.#native.verify(u64('stream', stream))))

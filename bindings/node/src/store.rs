@@ -441,6 +441,15 @@ impl NativeStore {
         result.map_err(|f| f.into_js(&env))
     }
 
+    /// The head `stream`'s retained events continue (synchronous: at most
+    /// one header read).
+    #[napi]
+    pub fn first_head(&self, env: Env, stream: BigInt) -> napi::Result<Output> {
+        let result = to_u64("stream", &stream)
+            .and_then(|stream| Ok(Output::Head(self.store.first_head(stream)?)));
+        result.map_err(|f| f.into_js(&env))
+    }
+
     /// Verifies the whole stream, on the pool.
     #[napi]
     pub fn verify(&self, env: Env, stream: BigInt) -> napi::Result<AsyncTask<Job>> {

@@ -367,6 +367,12 @@ impl NativeStore {
         self.run(py, |s| s.first_offset(stream))
     }
 
+    /// The head `stream`'s retained events continue, as (next_offset, hash).
+    fn first_head<'py>(&self, py: Python<'py>, stream: u64) -> PyResult<HeadTuple<'py>> {
+        let head = self.run(py, |s| s.first_head(stream))?;
+        Ok(head_tuple(py, head))
+    }
+
     /// Backs the store up into directory `dest`; returns the head of every
     /// stream in the backup as [(stream, (next_offset, hash))].
     fn backup<'py>(&self, py: Python<'py>, dest: &str) -> PyResult<Vec<(u64, HeadTuple<'py>)>> {

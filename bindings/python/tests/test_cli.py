@@ -199,6 +199,35 @@ def test_dump(clean: Path) -> None:
     assert past.returncode == 2 and "OffsetOutOfRangeError" in past.stderr
 
 
+def test_dump_of_a_pruned_stream_starts_at_its_first_offset(clean: Path) -> None:
+    """Without --from, dump starts where the stream starts now; --from below
+    it is a PRUNED error (exit 2) that names the first offset."""
+    with stratalog.open(clean) as store:
+        first = store.prune(9, 150)
+        assert 0 < first < 150
+    out = run_cli("dump", str(clean), "--stream", "9")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == [f"{n}\taudit {n}" + "." * 50 for n in range(first, 200)]
+    assert run_cli("dump", str(clean), "--stream", "9", "--from", str(first)).stdout == out.stdout
+    lines = run_cli("--json", "dump", str(clean), "--stream", "9", "--limit", "2").stdout.splitlines()
+    assert [json.loads(line)["offset"] for line in lines] == [first, first + 1]
+    for start in (0, first - 1):
+        below = run_cli("dump", str(clean), "--stream", "9", "--from", str(start))
+        assert (below.returncode, below.stdout) == (2, "")
+        assert f"PrunedError: offset {start} of stream 9 was pruned: the first retained offset is {first}" in (
+            below.stderr
+        )
+        doc = json.loads(run_cli("--json", "dump", str(clean), "--stream", "9", "--from", str(start)).stdout)
+        assert (doc["ok"], doc["code"], doc["offset"], doc["first_offset"]) == (
+            False,
+            "STRATALOG_STATUS_PRUNED",
+            start,
+            first,
+        )
+    # An unpruned stream still dumps from 0.
+    assert run_cli("dump", str(clean), "--stream", "7").stdout.splitlines()[0] == "0\talpha"
+
+
 def test_dump_of_damaged_stream_exits_1(clean: Path) -> None:
     flip_byte(segments(clean, 9)[1], SEGMENT_HEADER + 70)
     out = run_cli("dump", str(clean), "--stream", "9")

@@ -11,6 +11,8 @@ import os
 import random
 import subprocess
 import sys
+import zlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -111,11 +113,17 @@ def test_export_of_the_test_vectors_is_exact(vectors: Path) -> None:
         doc = json.loads(line)
         assert list(doc) == ["stream", "offset", "data", "hash"]
         assert f"{doc['offset'] + 1}:{doc['hash']}" == head
-    # Ranges of it are the same lines, with the head after the last one.
-    assert export(vectors, 7, "--from", "1", "--to", "3") == "".join(
-        line + "\n" for line in lines[1:3]
-    ) + '{"stream":7,"head":"%s"}\n' % VECTOR_HEADS[2]
-    assert export(vectors, 7, "--from", "4") == lines[-1] + "\n"
+    # Ranges of it are the same lines, after the base line of a range from
+    # N > 0 (the head before N) and with the head after the last one.
+    assert export(vectors, 7, "--from", "1", "--to", "3") == (
+        '{"stream":7,"base":"%s"}\n' % VECTOR_HEADS[0]
+        + "".join(line + "\n" for line in lines[1:3])
+        + '{"stream":7,"head":"%s"}\n' % VECTOR_HEADS[2]
+    )
+    assert export(vectors, 7, "--from", "4") == '{"stream":7,"base":"%s"}\n' % VECTOR_HEADS[3] + lines[-1] + "\n"
+    assert export(vectors, 7, "--from", "0", "--to", "1") == (
+        lines[0] + "\n" + '{"stream":7,"head":"%s"}\n' % VECTOR_HEADS[0]
+    )
     assert export(vectors, 7, "--to", "0") == '{"stream":7,"head":"%s"}\n' % ZERO_HEAD
     # A stream with no events: the empty head alone.
     assert export(vectors, 8) == '{"stream":8,"head":"%s"}\n' % ZERO_HEAD
@@ -218,6 +226,8 @@ def test_export_ranges_start_from_the_stores_chain(tmp_path: Path) -> None:
         extra = [*(("--from", str(start)) if start is not None else ()), *(("--to", str(end)) if end is not None else ())]
         lines = [json.loads(line) for line in export(path, 4, *extra).splitlines()]
         first, last = start or 0, 200 if end is None else end
+        if first:  # the base line: the head before the first offset, from the store
+            assert lines.pop(0) == {"stream": 4, "base": f"{first}:{leaves[first - 1].hex()}"}
         *rows, tail = lines
         assert [r["offset"] for r in rows] == list(range(first, last))
         assert all(r["stream"] == 4 for r in rows)
@@ -256,6 +266,244 @@ def test_export_works_beside_a_running_writer(tmp_path: Path, vectors: Path) -> 
         assert locked.returncode == 2 and json.loads(locked.stdout)["code"] == "STRATALOG_STATUS_LOCKED"
         assert "cannot open" in locked.stderr
         assert writer.chain_head(70).next_offset == 0
+
+
+# -- pruned streams, and exports that start past offset 0 ------------------------
+
+
+def verify_export(text: str) -> tuple[int, int]:
+    """Checks an export on its own, with nothing but the standard library,
+    as its recipient would: from the base line's head (the empty head
+    without one), every event's hash chains on from the one before, and the
+    head line is where the chain ends. Returns the offsets [first, end)."""
+    docs = [json.loads(line) for line in text.splitlines()]
+    stream = docs[0]["stream"]
+    offset, chain = 0, bytes(32)
+    if "base" in docs[0]:
+        assert list(docs[0]) == ["stream", "base"]
+        at, digest = docs.pop(0)["base"].split(":")
+        offset, chain = int(at), bytes.fromhex(digest)
+    first = offset
+    *rows, tail = docs
+    for row in rows:
+        assert row["stream"] == stream and row["offset"] == offset
+        chain = chain_hash(chain, offset, base64.b64decode(row["data"], validate=True))
+        assert row["hash"] == chain.hex()
+        offset += 1
+    assert tail == {"stream": stream, "head": f"{offset}:{chain.hex()}"}
+    return first, offset
+
+
+@dataclass
+class Pruned:
+    path: Path
+    first: int  # the first offset stream 7 holds after the prune
+    events: list[bytes]  # every event ever appended to it
+    hashes: list[bytes]  # h(n) of each, taken before the prune
+    head: stratalog.ChainHead
+
+
+@pytest.fixture
+def pruned(tmp_path: Path) -> Pruned:
+    """Stream 7 of 400 events in small segments, pruned to past 200 (as a
+    user's test did: 20 batches of 20 events of 50 bytes)."""
+    path = tmp_path / "pruned"
+    events = [bytes([i]) * 50 for i in range(20) for _ in range(20)]
+    with stratalog.open(path, segment_size=4096) as store:
+        for i in range(0, len(events), 20):
+            store.append_batch(7, events[i : i + 20])
+        store.append(8, b"another stream")
+        hashes = [store.leaf_data(7, n)[8:] for n in range(len(events))]
+        first = store.prune(7, 200)
+        assert 0 < first <= 200 and store.first_offset(7) == first
+        assert store.first_head(7) == stratalog.ChainHead(first, hashes[first - 1])
+        assert store.first_head(8) == stratalog.ChainHead.empty()
+        head = store.chain_head(7)
+    return Pruned(path, first, events, hashes, head)
+
+
+def test_export_of_a_pruned_stream_starts_at_its_first_offset_and_verifies(pruned: Pruned) -> None:
+    first = pruned.first
+    base = f"{first}:{pruned.hashes[first - 1].hex()}"
+    exported = export(pruned.path, 7)
+    # The default --from is the first offset, and the export starts with the
+    # hash before it, which only the prune anchor still holds.
+    assert export(pruned.path, 7, "--from", str(first)) == exported
+    lines = exported.splitlines()
+    assert json.loads(lines[0]) == {"stream": 7, "base": base}
+    assert json.loads(lines[-1]) == {"stream": 7, "head": str(pruned.head)}
+    assert verify_export(exported) == (first, 400)
+    rows = [json.loads(line) for line in lines[1:-1]]
+    assert [base64.b64decode(r["data"]) for r in rows] == pruned.events[first:]
+    assert [r["hash"] for r in rows] == [h.hex() for h in pruned.hashes[first:]]
+    # Ranges past the first offset, and the empty range at it.
+    part = export(pruned.path, 7, "--from", str(first + 1), "--to", str(first + 10))
+    assert json.loads(part.splitlines()[0]) == {"stream": 7, "base": f"{first + 1}:{pruned.hashes[first].hex()}"}
+    assert verify_export(part) == (first + 1, first + 10)
+    assert export(pruned.path, 7, "--to", str(first)) == '{"stream":7,"base":"%s"}\n{"stream":7,"head":"%s"}\n' % (
+        base,
+        base,
+    )
+    # The installed script, on its own start-up, does the same.
+    out = run_installed_cli("export", str(pruned.path), "--stream", "7")
+    assert (out.returncode, out.stderr) == (0, "")
+    assert out.stdout == exported
+    # The other stream, never pruned, still exports from 0 with no base line.
+    assert json.loads(export(pruned.path, 8).splitlines()[0])["offset"] == 0
+
+
+def test_export_below_the_first_offset_is_a_pruned_error(pruned: Pruned) -> None:
+    first = pruned.first
+    for extra in (
+        ("--from", "0"),
+        ("--from", str(first - 1)),
+        ("--to", str(first - 1)),
+        ("--from", "0", "--to", str(first)),
+    ):
+        name, offset = extra[0], int(extra[1])
+        out = run_cli("export", str(pruned.path), "--stream", "7", *extra)
+        assert (out.returncode, out.stdout) == (2, ""), extra
+        assert out.stderr == (
+            f"stratalog: {pruned.path}: PrunedError: offset {offset} of stream 7 was pruned: "
+            f"the first retained offset is {first} ({name})\n"
+        )
+        doc = json.loads(run_cli("--json", "export", str(pruned.path), "--stream", "7", *extra).stdout)
+        assert (doc["ok"], doc["code"], doc["stream"], doc["offset"], doc["first_offset"]) == (
+            False,
+            "STRATALOG_STATUS_PRUNED",
+            7,
+            offset,
+            first,
+        )
+
+
+def test_export_of_a_pruned_stream_checks_its_prune_anchor(pruned: Pruned) -> None:
+    """The hash before the first offset comes from the prune anchor, which
+    must check out and lead to the store's own chain: a forged or damaged
+    one fails the export (exit 1) before it prints a line."""
+    anchor = pruned.path / "streams" / f"{7:020}" / "ANCHOR"
+    good = anchor.read_bytes()
+    # A forged hash with its CRC recomputed: the anchor parses, but the
+    # chain does not follow from it.
+    forged = bytearray(good)
+    forged[40] ^= 1
+    forged[-4:] = zlib.crc32(bytes(forged[:-4])).to_bytes(4, "little")
+    anchor.write_bytes(bytes(forged))
+    out = run_cli("export", str(pruned.path), "--stream", "7")
+    assert (out.returncode, out.stdout) == (1, "")  # not even the base line
+    assert "ChainMismatchError" in out.stderr and "prune anchor" in out.stderr
+    out = run_cli("--json", "export", str(pruned.path), "--stream", "7")
+    assert out.returncode == 1 and json.loads(out.stdout)["code"] == "STRATALOG_STATUS_CHAIN_MISMATCH"
+    # A damaged one (CRC) is corruption.
+    damaged = bytearray(good)
+    damaged[40] ^= 1
+    anchor.write_bytes(bytes(damaged))
+    out = run_cli("--json", "export", str(pruned.path), "--stream", "7")
+    assert out.returncode == 1 and json.loads(out.stdout)["code"] == "STRATALOG_STATUS_CORRUPTION", out.stdout
+    # The anchor as the prune wrote it exports again.
+    anchor.write_bytes(good)
+    assert verify_export(export(pruned.path, 7)) == (pruned.first, 400)
+
+
+def test_import_of_an_export_from_past_zero_into_an_empty_stream_is_refused(
+    tmp_path: Path, pruned: Pruned, target: Path
+) -> None:
+    """Appending cannot start a stream past offset 0: refused, nothing
+    appended, no store created, and the message says to back up instead."""
+    file = tmp_path / "pruned.jsonl"
+    file.write_text(export(pruned.path, 7))
+    new = tmp_path / "new"
+    out = run_cli("import", str(new), str(file))
+    assert (out.returncode, out.stdout) == (1, "")
+    assert out.stderr.startswith(
+        f"stratalog: import: refused, nothing appended: {file} starts at offset {pruned.first} "
+        f"(an export of a pruned stream, or one from --from {pruned.first}), and {new} does not exist: "
+        "appending cannot start a stream past offset 0"
+    ), out.stderr
+    assert "`stratalog backup STORE DEST`" in out.stderr
+    assert not new.exists()
+    for argv in (("import", str(target), str(file)), ("--json", "import", str(target), str(file))):
+        out = run_cli(*argv)
+        assert out.returncode == 1, out.stderr
+        assert f"and stream 7 of {target} is empty: appending cannot start a stream past offset 0" in out.stderr
+        _assert_untouched(target)
+    doc = json.loads(out.stdout)
+    assert (doc["ok"], doc["code"], doc["expected"], doc["actual"]) == (
+        False,
+        "STRATALOG_STATUS_OFFSET_MISMATCH",
+        pruned.first,
+        0,
+    )
+    # A file from before the base line (offsets from N > 0, no base line) is
+    # refused as a bad file, with a word on what it lacks.
+    bare = tmp_path / "bare.jsonl"
+    bare.write_text("".join(line + "\n" for line in export(pruned.path, 7).splitlines()[1:]))
+    out = run_cli("import", str(target), str(bare))
+    assert out.returncode == 1
+    assert f"line 1: offset {pruned.first} where 0 was due" in out.stderr
+    assert "begins with its base line" in out.stderr
+    _assert_untouched(target)
+
+
+def test_import_continues_a_stream_that_ends_at_the_exports_base(tmp_path: Path, pruned: Pruned) -> None:
+    """What to do instead: back the pruned store up, then bring the backup
+    up to date with an export from where it ends."""
+    backup = tmp_path / "backup"
+    out = run_cli("backup", str(pruned.path), str(backup))
+    assert out.returncode == 0, out.stderr
+    more = [b"more %d" % i for i in range(30)]
+    with stratalog.open(pruned.path) as store:
+        store.append_batch(7, more)
+        head = store.chain_head(7)
+    file = tmp_path / "more.jsonl"
+    file.write_text(export(pruned.path, 7, "--from", str(pruned.head.next_offset)))
+    assert verify_export(file.read_text()) == (400, 430)
+    out = run_cli("import", str(backup), str(file))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == f"imported 30 events from {file} into stream 7 of {backup}: head {head}\n"
+    with stratalog.open_read_only(backup) as store:
+        assert store.first_offset(7) == pruned.first and store.chain_head(7) == head
+        assert store.read_from(7, 400) == more
+        store.verify_against(7, pruned.head)
+        store.verify_against(7, head)
+    assert export(backup, 7) == export(pruned.path, 7)
+    # Twice is refused: the stream no longer ends where the file starts.
+    again = run_cli("--json", "import", str(backup), str(file))
+    assert again.returncode == 1
+    assert f"stream 7 of {backup} ends at offset 430, not at 400, where {file} starts" in again.stderr
+    doc = json.loads(again.stdout)
+    assert (doc["code"], doc["expected"], doc["actual"]) == ("STRATALOG_STATUS_OFFSET_MISMATCH", 400, 430)
+    with stratalog.open_read_only(backup) as store:
+        assert store.chain_head(7) == head
+
+
+def test_import_of_an_export_from_past_zero_refuses_another_history(tmp_path: Path, vectors: Path) -> None:
+    """A stream that ends at the base's offset, with another hash, holds
+    another history: refused, nothing appended."""
+    file = tmp_path / "rest.jsonl"
+    file.write_text(export(vectors, 7, "--from", "2"))
+    other = tmp_path / "other"
+    with stratalog.open(other) as store:
+        store.append_batch(7, [b"ALPHA", b"BETA"])
+        before = store.chain_head(7)
+    out = run_cli("--json", "import", str(other), str(file))
+    assert out.returncode == 1
+    doc = json.loads(out.stdout)
+    assert doc["code"] == "STRATALOG_STATUS_CHAIN_MISMATCH"
+    assert f"{other} holds another history: it ends at {before}, and {file} continues {VECTOR_HEADS[1]}" in (
+        doc["message"]
+    )
+    with stratalog.open_read_only(other) as store:
+        assert store.chain_head(7) == before
+    # The same range onto the first two vectors goes on to the very same head.
+    copy = tmp_path / "copy"
+    first = tmp_path / "first.jsonl"
+    first.write_text(export(vectors, 7, "--to", "2"))
+    assert run_cli("import", str(copy), str(first)).returncode == 0
+    out = run_cli("import", str(copy), str(file))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == f"imported 2 events from {file} into stream 7 of {copy}: head {VECTOR_HEADS[-1]}\n"
+    assert export(copy, 7) == VECTOR_EXPORT
 
 
 # -- import refusals -------------------------------------------------------------
@@ -348,6 +596,34 @@ REFUSALS: dict[str, tuple[Callable[[list[str]], list[str]], str]] = {
     "non-canonical base64": (_edit(0, data="YWxwaGF="), "(not in canonical form)"),
     "data not a string": (_edit(0, data=None), "line 1: data of offset 0 is not standard base64"),
     "not UTF-8": (lambda lines: ['{"stream":7,"offset":0,"data":"\udcff"}', *lines[1:]], "line 1: not UTF-8 text"),
+    "a base line not first": (
+        lambda lines: [lines[0], '{"stream":7,"base":"%s"}' % VECTOR_HEADS[0], *lines[1:]],
+        "line 2: a base line after line 1: it must be the first",
+    ),
+    "a base that is not a head": (
+        lambda lines: ['{"stream":7,"base":"1-9453"}', *lines[1:]],
+        "line 1: base '1-9453' is not a chain head",
+    ),
+    "a base with a hash at 0": (
+        lambda lines: ['{"stream":7,"base":"0:%s"}' % OTHER_HASH, *lines],
+        f"line 1: base '0:{OTHER_HASH}' is not a chain head",
+    ),
+    "a base of another hash": (
+        lambda lines: ['{"stream":7,"base":"1:%s"}' % OTHER_HASH, *lines[1:]],
+        f"line 2: hash '{VECTOR_HEADS[1][2:]}' of offset 1 is not its chain hash",
+    ),
+    "a base at another offset": (
+        lambda lines: ['{"stream":7,"base":"%s"}' % VECTOR_HEADS[1], *lines[1:]],
+        "line 2: offset 1 where 2 was due: offsets start at 2",
+    ),
+    "a base of another stream": (
+        lambda lines: ['{"stream":8,"base":"%s"}' % VECTOR_HEADS[0], *lines[1:]],
+        "line 2: stream 7, after lines of stream 8",
+    ),
+    "a base line with an event's keys": (
+        lambda lines: ['{"stream":7,"base":"%s","offset":1}' % VECTOR_HEADS[0], *lines[1:]],
+        "not keys ['base', 'offset', 'stream']",
+    ),
 }
 
 

@@ -5,6 +5,7 @@ tampered object caught."""
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import sys
 from pathlib import Path
@@ -67,3 +68,35 @@ def test_file_and_memory_tiers_take_no_options(tmp_path: Path) -> None:
     for url in (f"file://{tmp_path / 'tier'}", "memory:///x"):
         with pytest.raises(stratalog.InvalidArgumentError, match="takes no options"):
             stratalog.open(tmp_path / "a", tier=url, tier_options={"region": "us-east-1"})
+
+
+def test_cli_export_and_dump_of_a_pruned_stream_in_a_bucket(tmp_path: Path) -> None:
+    """Read from the bucket, a pruned stream dumps and exports from its
+    first offset on, exactly as from the writer's directory: the hash
+    before the first offset, which the export's base line carries, comes
+    from the first head (the prune anchor's) in either case."""
+    url = f"file://{tmp_path / 'tier'}"
+    with stratalog.open(tmp_path / "a", segment_size=SEGMENT, tier=url) as store:
+        for i in range(0, 300, 10):
+            store.append_batch(5, events(300)[i : i + 10])
+        first = store.prune(5, 150)
+        assert first > 0
+        base = store.first_head(5)
+        # h(first - 1), computed here from the events the prune removed.
+        chain = bytes(32)
+        for offset, event in enumerate(events(300)[:first]):
+            chain = hashlib.sha256(chain + offset.to_bytes(8, "little") + event).digest()
+        assert (base.next_offset, base.hash) == (first, chain)
+        store.sync_tier()
+    with stratalog.open_read_only(url) as remote:
+        assert remote.first_head(5) == base
+    dumped = cli("dump", url, "--stream", "5", "--limit", "1")
+    assert dumped.returncode == 0, dumped.stderr
+    assert dumped.stdout == f"{first}\t{events(300)[first].decode()}\n"
+    exported = cli("export", url, "--stream", "5")
+    assert exported.returncode == 0, exported.stderr
+    assert exported.stdout.splitlines()[0] == f'{{"stream":5,"base":"{base}"}}'
+    assert exported.stdout == cli("export", str(tmp_path / "a"), "--stream", "5").stdout
+    later = cli("export", url, "--stream", "5", "--from", str(first + 1))
+    assert later.returncode == 0, later.stderr
+    assert later.stdout == cli("export", str(tmp_path / "a"), "--stream", "5", "--from", str(first + 1)).stdout

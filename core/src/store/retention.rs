@@ -4,6 +4,7 @@
 
 use super::Store;
 use crate::error::{Error, Result};
+use crate::hash::ChainHead;
 use crate::merkle;
 use crate::prune_anchor::PruneAnchor;
 use crate::tree::files::CHUNK;
@@ -166,6 +167,20 @@ impl Store {
         match self.stream(stream)? {
             Some(s) => s.first_offset(),
             None => Ok(0),
+        }
+    }
+
+    /// The head the events `stream` still holds continue: its first offset
+    /// F and the chain hash of event F - 1, which the prune anchor keeps
+    /// (the empty head unless it was pruned), once the first retained
+    /// segment is seen to start from it (`ChainMismatch` otherwise). The
+    /// retained events check out from it alone, as a stream's whole
+    /// history does from the empty head: an export from F carries it.
+    pub fn first_head(&self, stream: u64) -> Result<ChainHead> {
+        let _op = self.begin()?;
+        match self.stream(stream)? {
+            Some(s) => s.first_head(),
+            None => Ok(ChainHead::EMPTY),
         }
     }
 }

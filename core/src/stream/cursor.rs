@@ -343,20 +343,16 @@ impl Cursor {
                 });
             }
             if header.base_hash != expect.hash {
+                if index == 0 {
+                    return Err(anchor_not_linked(self.stream, &segment, expect.next_offset));
+                }
                 return Err(Error::ChainMismatch {
                     stream: self.stream,
                     offset: expect.next_offset,
-                    reason: if index == 0 {
-                        format!(
-                            "{} does not start from the chain hash its prune anchor records",
-                            segment.display_path().display()
-                        )
-                    } else {
-                        format!(
-                            "{} does not link to the previous segment's last hash",
-                            segment.display_path().display()
-                        )
-                    },
+                    reason: format!(
+                        "{} does not link to the previous segment's last hash",
+                        segment.display_path().display()
+                    ),
                 });
             }
         }
@@ -721,5 +717,18 @@ impl Iterator for EventIter {
                 Some(Err(e))
             }
         }
+    }
+}
+
+/// A pruned stream's first segment that does not start from the chain
+/// hash its prune anchor records.
+pub(crate) fn anchor_not_linked(stream: u64, segment: &Segment, offset: u64) -> Error {
+    Error::ChainMismatch {
+        stream,
+        offset,
+        reason: format!(
+            "{} does not start from the chain hash its prune anchor records",
+            segment.display_path().display()
+        ),
     }
 }

@@ -390,6 +390,16 @@ class Store:
         Reads and iterators below it raise :class:`PrunedError`."""
         return self._native.first_offset(check_u64("stream", stream))
 
+    def first_head(self, stream: int) -> ChainHead:
+        """The head the events ``stream`` still holds continue: its
+        :meth:`first_offset` F and the chain hash of event F - 1, which the
+        prune anchor keeps (the empty head unless the stream was pruned).
+        The retained events check out from it alone, as a whole stream does
+        from the empty head. Raises :class:`ChainMismatchError` if the first
+        retained segment does not start from it (a forged anchor)."""
+        next_offset, digest = self._native.first_head(check_u64("stream", stream))
+        return ChainHead._trusted(next_offset, digest)
+
     def prune(self, stream: int, before: int) -> int:
         """Removes the events of ``stream`` below ``before``, a whole sealed
         segment at a time, and returns the stream's first offset afterwards.

@@ -8,7 +8,7 @@
     stratalog stats  PATH                               streams, sizes
     stratalog tail   PATH --stream N [--from OFFSET | --since WHEN] [--follow]
     stratalog export STORE --stream S [--from N] [--to M]  events as JSON lines, with hashes
-    stratalog import STORE FILE                         append an export to an empty stream
+    stratalog import STORE FILE                         append an export to an empty stream, or the one it continues
     stratalog prune  STORE --stream S (--before N | --keep-last N | --keep-bytes N | --keep-newer WHEN)
     stratalog backup STORE DEST                         online (incremental) backup; prints its heads
 
@@ -44,15 +44,25 @@ at least ``--min`` K of those witnesses cosigned it (default 1 with witness
 keys, else 0).
 
 Export and import: ``export`` prints one JSON object per event of the
-offsets [N, M) (default: every event), ``{"stream":S,"offset":n,
+offsets [N, M) (default: every event the stream holds, from its first
+offset, which a prune moves past 0), ``{"stream":S,"offset":n,
 "data":"<base64>","hash":"<hex h(n)>"}`` with the chain hash h(n), then
-the line ``{"stream":S,"head":"<M>:<hex h(M-1)>"}``; it checks the hashes
-it computes against the store's. ``import`` (FILE ``-``: stdin) appends
-such a file to a stream that must be empty, creating the store if needed.
-It first reads the whole file and checks every line, offset and hash and
-the final head, and refuses (exit 1) with nothing appended if anything is
-off or the stream is not empty; then it appends in batches, syncs, and
-checks that the stream's head is the file's.
+the line ``{"stream":S,"head":"<M>:<hex h(M-1)>"}``. An export from N > 0
+(``--from N``, or a pruned stream) begins with the base line
+``{"stream":S,"base":"<N>:<hex h(N-1)>"}``, the head its events continue
+(for a pruned stream's first offset, the hash its prune anchor keeps), so
+its lines verify on their own. It checks the hashes it computes against
+the store's; ``--from`` or ``--to`` below a pruned stream's first offset
+is a ``PRUNED`` error naming it (exit 2). ``dump`` also starts at the first
+offset by default. ``import`` (FILE ``-``: stdin) appends such a file to a
+stream that must be empty, creating the store if needed; an export with a
+base line N:H goes only into a stream that ends at exactly N:H, which it
+continues (appending cannot start a stream past 0: ``backup`` copies a
+pruned stream). It first reads the whole file and checks every line,
+offset and hash and the final head, and refuses (exit 1) with nothing
+appended if anything is off or the stream does not end where the file
+starts; then it appends in batches, syncs, and checks that the stream's
+head is the file's.
 
 Retention and backups: ``prune`` removes a stream's oldest events, whole
 sealed segments at a time (never the active one), below offset N
@@ -85,9 +95,9 @@ chain, a stream that no longer holds the history of the ``--against``
 head, a receipt or checkpoint that does not check out, an export whose
 hashes are not the store's), or a checkpoint was refused (by the store, or
 a witness did not cosign it), or an import was refused (a file that does
-not check out, a stream that is not empty); 2
+not check out, a stream that does not end where the file starts); 2
 bad command line, or the store, a key or an input file could not be opened
-or read.
+or read (a read below a pruned stream's first offset included: ``PRUNED``).
 
 With ``--json`` every outcome, failures included, is one JSON object on
 stdout (``dump`` prints one per event, then one for a failure): failures
@@ -124,12 +134,14 @@ from . import __version__, _native
 from ._errors import (
     ChainMismatchError,
     CheckpointRefusedError,
+    CorruptionError,
     Error,
     EventTooLargeError,
     InvalidArgumentError,
     IOError as StoreIOError,
     OffsetMismatchError,
     OffsetOutOfRangeError,
+    PrunedError,
     VerificationError,
     WitnessError,
 )
@@ -257,7 +269,13 @@ def _parser(json_out: IO[str] | None = None) -> argparse.ArgumentParser:
     )
     p.add_argument("path", metavar="PATH", help="store directory")
     p.add_argument("--stream", type=_u64, metavar="N", required=True, help="the stream")
-    p.add_argument("--from", dest="start", type=_u64, default=0, metavar="OFFSET", help="first offset (default 0)")
+    p.add_argument(
+        "--from",
+        dest="start",
+        type=_u64,
+        metavar="OFFSET",
+        help="first offset (default: the stream's first offset, 0 unless it was pruned)",
+    )
     p.add_argument("--limit", type=_u64, metavar="K", help="at most K events")
 
     p = sub.add_parser(
@@ -294,12 +312,20 @@ def _parser(json_out: IO[str] | None = None) -> argparse.ArgumentParser:
         help="print the events of a stream as JSON lines, with their chain hashes",
         description="Print one JSON object per event of the offsets [N, M) of a stream, "
         '{"stream":S,"offset":n,"data":"<base64>","hash":"<hex h(n)>"}, then the head line '
-        '{"stream":S,"head":"<M>:<hex h(M-1)>"}; the hashes are computed and checked against the store\'s. '
+        '{"stream":S,"head":"<M>:<hex h(M-1)>"}; an export that starts past offset 0 begins with the base line '
+        '{"stream":S,"base":"<N>:<hex h(N-1)>"}, the head its events continue. The hashes are computed and checked '
+        "against the store's. A pruned stream exports from its first offset; below it is a PRUNED error. "
         "`stratalog import` reads it back.",
     )
     p.add_argument("path", metavar="STORE", help="store directory")
     p.add_argument("--stream", type=_u64, metavar="S", required=True, help="the stream")
-    p.add_argument("--from", dest="start", type=_u64, default=0, metavar="N", help="first offset (default 0)")
+    p.add_argument(
+        "--from",
+        dest="start",
+        type=_u64,
+        metavar="N",
+        help="first offset (default: the stream's first offset, 0 unless it was pruned)",
+    )
     p.add_argument("--to", dest="end", type=_u64, metavar="M", help="end offset, not included (default: every event)")
 
     p = sub.add_parser(
@@ -344,12 +370,15 @@ def _parser(json_out: IO[str] | None = None) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "import",
         parents=[common],
-        help="append an export to an empty stream",
+        help="append an export to an empty stream (or to the stream it continues)",
         description="Append the events of FILE (the output of `stratalog export`) to their stream in STORE "
-        "(opened for writing, created if needed), which must be empty. The whole file is checked first "
-        "(one stream, offsets from 0, every hash, the final head): if anything is off, nothing is appended "
-        "(exit 1). Then the events are appended in batches and synced, and the stream's head is checked "
-        "against the file's.",
+        "(opened for writing, created if needed), which must be empty, or, for an export that starts past "
+        "offset 0 (its base line N:<hash>), must end at exactly that head. A stream cannot be started past "
+        "offset 0 by appending, so an export of a pruned stream (or one from --from N) does not go into an "
+        "empty stream: copy a pruned stream with `stratalog backup`. The whole file is checked first "
+        "(one stream, offsets from the base on, every hash, the final head): if anything is off, or the stream "
+        "does not end where the file starts, nothing is appended (exit 1). Then the events are appended in "
+        "batches and synced, and the stream's head is checked against the file's.",
     )
     p.add_argument("path", metavar="STORE", help="store directory")
     p.add_argument("file", metavar="FILE", help="the export file ('-': stdin)")
@@ -707,7 +736,10 @@ def _print_event(out: IO[str], as_json: bool, offset: int, event: bytes) -> None
 
 
 def _cmd_dump(store: Store, args: argparse.Namespace, out: IO[str]) -> int:
-    events = store.iter(args.stream, args.start)
+    # By default from the first offset the stream holds (a pruned stream's
+    # is past 0); an explicit --from below it is the iterator's PRUNED error.
+    start = store.first_offset(args.stream) if args.start is None else args.start
+    events = store.iter(args.stream, start)
     with events:
         limited = events if args.limit is None else itertools.islice(events, args.limit)
         for offset, event in limited:
@@ -726,7 +758,7 @@ def _cmd_tail(store: Store, args: argparse.Namespace, out: IO[str]) -> int:
     elif args.start is not None:
         start = args.start
     else:
-        start = max(end - TAIL_LAST, 0)
+        start = max(end - TAIL_LAST, store.first_offset(args.stream))
     if args.follow:
         try:
             for offset, event in store.follow(args.stream, start):
@@ -780,7 +812,7 @@ IMPORT_BATCH_BYTES = 4 << 20
 _ZERO_HASH = bytes(32)
 _EVENT_KEYS = frozenset(("stream", "offset", "data", "hash"))
 _HEAD_KEYS = frozenset(("stream", "head"))
-
+_BASE_KEYS = frozenset(("stream", "base"))
 
 def _chain_hash(previous: bytes, offset: int, event: bytes) -> bytes:
     """h(offset) = SHA-256(h(offset - 1) || u64_le(offset) || event)."""
@@ -794,25 +826,38 @@ def _json_line(value: dict[str, Any]) -> str:
     return json.dumps(value, separators=(",", ":")) + "\n"
 
 
-def _hash_before(store: Store, stream: int, offset: int) -> bytes:
-    """h(offset - 1) as the store has it: the zero hash before offset 0, else
-    from the leaf data ``u64_le(offset - 1) || h(offset - 1)``."""
-    if offset == 0:
-        return _ZERO_HASH
-    leaf = store.leaf_data(stream, offset - 1)
-    if len(leaf) != 40 or int.from_bytes(leaf[:8], "little") != offset - 1:
+def _leaf_hash(store: Store, stream: int, offset: int) -> bytes:
+    """h(offset) as the store has it, from the leaf data
+    ``u64_le(offset) || h(offset)``."""
+    leaf = store.leaf_data(stream, offset)
+    if len(leaf) != 40 or int.from_bytes(leaf[:8], "little") != offset:
         raise ChainMismatchError(
-            f"chain mismatch in stream {stream}: the leaf data of offset {offset - 1} is not "
-            f"u64_le({offset - 1}) || hash: {leaf.hex()}",
+            f"chain mismatch in stream {stream}: the leaf data of offset {offset} is not "
+            f"u64_le({offset}) || hash: {leaf.hex()}",
             stream=stream,
-            offset=offset - 1,
+            offset=offset,
         )
     return leaf[8:]
 
 
+def _hash_before(store: Store, stream: int, offset: int, first: ChainHead) -> bytes:
+    """h(offset - 1) as the store has it: the zero hash before offset 0; the
+    hash before the first offset of a pruned stream from ``first``
+    (:meth:`Store.first_head`, which the prune anchor keeps); else from the
+    leaf data of ``offset - 1``."""
+    if offset == 0:
+        return _ZERO_HASH
+    if offset == first.next_offset:
+        return first.hash
+    return _leaf_hash(store, stream, offset - 1)
+
+
 def _cmd_export(store: Store, args: argparse.Namespace, out: IO[str]) -> int:
-    stream, start = args.stream, args.start
+    stream = args.stream
     head = store.chain_head(stream)
+    base = store.first_head(stream)
+    first = base.next_offset
+    start = first if args.start is None else args.start
     end = head.next_offset if args.end is None else args.end
     for name, offset in (("--to", end), ("--from", start)):
         if offset > head.next_offset:
@@ -822,9 +867,20 @@ def _cmd_export(store: Store, args: argparse.Namespace, out: IO[str]) -> int:
                 offset=offset,
                 next_offset=head.next_offset,
             )
+    for name, offset in (("--from", start), ("--to", end)):
+        if offset < first:
+            raise PrunedError(
+                f"offset {offset} of stream {stream} was pruned: the first retained offset is {first} ({name})",
+                stream=stream,
+                offset=offset,
+                first_offset=first,
+            )
     if start > end:
         raise InvalidArgumentError(f"invalid argument: --from {start} is after --to {end}")
-    chain = _hash_before(store, stream, start)
+    chain = _hash_before(store, stream, start, base)
+    if start > 0:
+        # The head the events continue, so that the lines verify on their own.
+        out.write(_json_line({"stream": stream, "base": f"{start}:{chain.hex()}"}))
     expected = start
     if start < end:
         with store.iter(stream, start) as events:
@@ -845,7 +901,7 @@ def _cmd_export(store: Store, args: argparse.Namespace, out: IO[str]) -> int:
             offset=expected,
         )
     # The chain computed here must end where the store's does.
-    stored = head.hash if end == head.next_offset else _hash_before(store, stream, end)
+    stored = head.hash if end == head.next_offset else _hash_before(store, stream, end, base)
     if chain != stored:
         raise ChainMismatchError(
             f"chain mismatch in stream {stream}: the hash computed for offset {end - 1}, {chain.hex()}, "
@@ -859,9 +915,12 @@ def _cmd_export(store: Store, args: argparse.Namespace, out: IO[str]) -> int:
 
 @dataclass
 class _ExportFile:
-    """What a pass over an export file found (complete once ``head`` is set)."""
+    """What a pass over an export file found (complete once ``head`` is set):
+    ``base`` is the head its events continue, from its base line (the empty
+    head for an export from offset 0, which has none)."""
 
     stream: int | None = None
+    base: ChainHead = ChainHead.empty()
     events: int = 0
     largest: int = 0
     head: ChainHead | None = None
@@ -882,15 +941,27 @@ def _is_u64(value: object) -> bool:
 
 def _read_export(source: IO[bytes], name: str, found: _ExportFile) -> Iterator[tuple[int, bytes]]:
     """Yields the ``(offset, event)`` of the export file ``source``, checking
-    each line as it goes (one line in memory at a time): one stream, offsets
-    0, 1, 2, ..., every hash the chain hash, and last the head line, whose
-    head must be the one the events make. Raises VerificationError, naming
-    the line, at the first thing that is off; fills in ``found``."""
+    each line as it goes (one line in memory at a time): one stream, an
+    optional base line first (``N:h(N-1)``, for an export from offset N >
+    0), offsets N, N+1, ... (0, 1, ... without one), every hash the chain
+    hash, and last the head line, whose head must be the one the events
+    make. Raises VerificationError, naming the line, at the first thing
+    that is off; fills in ``found``."""
     chain = _ZERO_HASH
     number = 0
 
     def refused(why: str, offset: int | None = None) -> VerificationError:
         return VerificationError(f"{name}: line {number}: {why}", stream=found.stream, offset=offset)
+
+    def head_in(doc: dict[str, Any], key: str) -> ChainHead:
+        text = doc[key]
+        try:
+            head = ChainHead.parse(text) if isinstance(text, str) else None
+        except Error:
+            head = None
+        if head is None:
+            raise refused(f"{key} {text!r} is not a chain head '<next_offset>:<64 hex digits>'")
+        return head
 
     for number, raw in enumerate(source, 1):
         if found.head is not None:
@@ -903,10 +974,11 @@ def _read_export(source: IO[bytes], name: str, found: _ExportFile) -> Iterator[t
             raise refused(f"not JSON: {e.msg} at column {e.pos + 1}") from None
         except (ValueError, RecursionError) as e:
             raise refused(f"not JSON: {e}") from None
-        if not isinstance(doc, dict) or set(doc) not in (_EVENT_KEYS, _HEAD_KEYS):
+        if not isinstance(doc, dict) or set(doc) not in (_EVENT_KEYS, _HEAD_KEYS, _BASE_KEYS):
             found_keys = f"keys {sorted(doc)}" if isinstance(doc, dict) else f"a JSON {type(doc).__name__}"
             raise refused(
-                'expected an event {"stream","offset","data","hash"} or the head line {"stream","head"}, '
+                'expected an event {"stream","offset","data","hash"}, the head line {"stream","head"} '
+                'or a first base line {"stream","base"}, '
                 f"not {found_keys}"
             )
         stream = doc["stream"]
@@ -916,22 +988,31 @@ def _read_export(source: IO[bytes], name: str, found: _ExportFile) -> Iterator[t
             found.stream = stream
         elif stream != found.stream:
             raise refused(f"stream {stream}, after lines of stream {found.stream}: an export holds one stream")
+        if "base" in doc:
+            if number != 1:
+                raise refused("a base line after line 1: it must be the first")
+            found.base = head_in(doc, "base")
+            chain = found.base.hash
+            continue
         if "head" in doc:
-            text = doc["head"]
-            try:
-                claimed = ChainHead.parse(text) if isinstance(text, str) else None
-            except Error:
-                claimed = None
-            if claimed is None:
-                raise refused(f"head {text!r} is not a chain head '<next_offset>:<64 hex digits>'")
-            computed = ChainHead(found.events, chain)
+            claimed = head_in(doc, "head")
+            computed = ChainHead(found.base.next_offset + found.events, chain)
             if claimed != computed:
                 raise refused(f"head {claimed} is not the head of the events before it, {computed}")
             found.head = computed
             continue
         offset, data, digest = doc["offset"], doc["data"], doc["hash"]
-        if not _is_u64(offset) or offset != found.events:
-            raise refused(f"offset {offset!r} where {found.events} was due: offsets start at 0 and go up by one")
+        due = found.base.next_offset + found.events
+        if not _is_u64(offset) or offset != due:
+            why = f"offset {offset!r} where {due} was due: offsets start at {found.base.next_offset} and go up by one"
+            if number == 1 and _is_u64(offset) and offset > 0:
+                why += (
+                    f"; an export from offset {offset} begins with its base line "
+                    f'{{"stream":{stream},"base":"{offset}:<hex h({offset - 1})>"}}, which `stratalog export` writes'
+                )
+            raise refused(why)
+        if offset == U64_MAX:
+            raise refused(f"offset {offset}: the last offset a stream can hold is {U64_MAX - 1}", offset)
         try:
             if not isinstance(data, str):
                 raise ValueError("not a string")
@@ -969,17 +1050,18 @@ def _import_source(file: str, stack: contextlib.ExitStack) -> IO[bytes]:
 
 
 def _append_export(
-    store: Store, stream: int, source: IO[bytes], name: str, progress: list[int]
+    store: Store, stream: int, start: int, source: IO[bytes], name: str, progress: list[int]
 ) -> ChainHead:
     """Appends the events of ``source`` (checked again as they are read) to
-    ``stream`` in batches, each one only at the offset it is due; counts
-    what is appended in ``progress[0]``. Returns the head."""
+    ``stream``, from offset ``start`` on, in batches, each one only at the
+    offset it is due; counts what is appended in ``progress[0]``. Returns
+    the head."""
     batch: list[bytes] = []
     size = 0
 
     def flush() -> None:
         nonlocal batch, size
-        store.append_batch(stream, batch, expected_offset=progress[0])
+        store.append_batch(stream, batch, expected_offset=start + progress[0])
         progress[0] += len(batch)
         batch, size = [], 0
 
@@ -1020,7 +1102,23 @@ def _cmd_import(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         except VerificationError as e:
             return failed(e, f"{refused}: {e.message}", EXIT_FAILED)
         assert found.stream is not None and found.head is not None
-        stream, events = found.stream, found.events
+        stream, events, base = found.stream, found.events, found.base
+
+        def starts_past_zero(target: str) -> OffsetMismatchError:
+            first = base.next_offset
+            return OffsetMismatchError(
+                f"{name} starts at offset {first} (an export of a pruned stream, or one from --from {first}), "
+                f"and {target}: appending cannot start a stream past offset 0, so import takes an export from "
+                f"offset {first} only into a stream that ends at its base, {base}. To copy a pruned stream, back "
+                "its store up instead: `stratalog backup STORE DEST` makes a store that keeps the prune anchor "
+                "and verifies against the same heads",
+                expected=first,
+                actual=0,
+            )
+
+        if base.next_offset > 0 and not os.path.exists(path):
+            missing = starts_past_zero(f"{path} does not exist")
+            return failed(missing, f"{refused}: {missing.message}", EXIT_FAILED)
 
         library_log = logging.getLogger("stratalog")
         was_disabled, library_log.disabled = library_log.disabled, True
@@ -1038,12 +1136,28 @@ def _cmd_import(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
             )
         try:
             before = store.chain_head(stream)
-            if before.next_offset != 0:
+            if base.next_offset == 0 and before.next_offset != 0:
                 raise OffsetMismatchError(
                     f"stream {stream} of {path} is not empty (next offset {before.next_offset}): "
-                    "import appends only to an empty stream",
+                    "import appends an export from offset 0 only to an empty stream",
                     expected=0,
                     actual=before.next_offset,
+                )
+            if base.next_offset > 0 and before.next_offset == 0:
+                raise starts_past_zero(f"stream {stream} of {path} is empty")
+            if before.next_offset != base.next_offset:
+                raise OffsetMismatchError(
+                    f"stream {stream} of {path} ends at offset {before.next_offset}, not at {base.next_offset}, "
+                    f"where {name} starts: import continues a stream only from the head the export starts at",
+                    expected=base.next_offset,
+                    actual=before.next_offset,
+                )
+            if before != base:
+                raise ChainMismatchError(
+                    f"chain mismatch in stream {stream}: {path} holds another history: it ends at {before}, "
+                    f"and {name} continues {base}",
+                    stream=stream,
+                    offset=base.next_offset - 1,
                 )
             limit = store.options.max_event_size
             if found.largest > limit:
@@ -1060,7 +1174,7 @@ def _cmd_import(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         progress = [0]
         try:
             source.seek(0)
-            head = _append_export(store, stream, source, name, progress)
+            head = _append_export(store, stream, base.next_offset, source, name, progress)
             if head != found.head:
                 raise ChainMismatchError(
                     f"chain mismatch in stream {stream}: it ends at {head}, not at the file's head {found.head}",
