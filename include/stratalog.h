@@ -414,7 +414,10 @@ typedef struct stratalog_options {
    * Most segment files the store keeps open at once, whatever its number
    * of streams (at least 8). The least recently used are closed and
    * reopened on their next use, so a store of 100,000 streams runs under
-   * the usual limit of 1,024 descriptors per process. Default 256.
+   * the usual limit of 1,024 descriptors per process. Default 256. A
+   * process that runs out of descriptors anyway (a lower `ulimit -n`, an
+   * application holding many) makes the store close some of its own and
+   * lower this bound instead of failing with EMFILE.
    */
   uint64_t max_open_files;
   /**

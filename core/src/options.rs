@@ -80,6 +80,9 @@ pub struct Options {
     /// closed and reopened on their next use, so a store of 100,000
     /// streams runs under the usual limit of 1,024 descriptors per process.
     /// The default, 256, leaves the rest of that limit to the application.
+    /// When the process runs out of descriptors anyway (a lower
+    /// `ulimit -n`, or an application that holds many), the store closes
+    /// some of its own and lowers its bound instead of failing.
     pub max_open_files: u64,
     /// Whether each batch records its append time: a time record (Unix
     /// milliseconds) before its first event, which `seek_time` and the

@@ -70,7 +70,10 @@ pub struct stratalog_options {
     /// Most segment files the store keeps open at once, whatever its number
     /// of streams (at least 8). The least recently used are closed and
     /// reopened on their next use, so a store of 100,000 streams runs under
-    /// the usual limit of 1,024 descriptors per process. Default 256.
+    /// the usual limit of 1,024 descriptors per process. Default 256. A
+    /// process that runs out of descriptors anyway (a lower `ulimit -n`, an
+    /// application holding many) makes the store close some of its own and
+    /// lower this bound instead of failing with EMFILE.
     pub max_open_files: u64,
     /// Whether each batch records its append time (Unix milliseconds) in a
     /// time record before its first event, for stratalog_seek_time() and

@@ -48,6 +48,44 @@ def test_five_thousand_streams_under_a_limit_of_1024_descriptors(tmp_path: Path)
     assert out.stdout.strip() == "ok"
 
 
+# A limit below the pool's (256 by default), with descriptors the
+# application holds on top: the pool gives way instead of failing EMFILE.
+CRAMPED = textwrap.dedent(
+    """
+    import os, resource, sys, stratalog
+    path, writable = sys.argv[1], sys.argv[2] == "write"
+    resource.setrlimit(resource.RLIMIT_NOFILE, (160, 160))
+    mine = [os.open("/dev/null", os.O_RDONLY) for _ in range(40)]
+    store = stratalog.open(path) if writable else stratalog.open_read_only(path)
+    with store as s:
+        assert s.options.max_open_files == 256
+        for st in range(1000):
+            assert s.read_from(st, 0) == [b"x" * 10], st
+        if writable:
+            for st in range(1000):
+                s.append(st, b"y", fsync=(st % 100 == 0))
+            assert s.read_from(999, 0) == [b"x" * 10, b"y"]
+        assert s.verify(500).events == (2 if writable else 1)
+        # The application's own opens still have room.
+        mine += [os.open("/dev/null", os.O_RDONLY) for _ in range(8)]
+    print("ok")
+    """
+)
+
+
+@pytest.mark.parametrize("mode", ["read", "write"])
+def test_a_process_limit_below_the_pool_gives_way_instead_of_failing(tmp_path: Path, mode: str) -> None:
+    path = tmp_path / "s"
+    with stratalog.open(path) as s:
+        for st in range(1000):
+            s.append(st, b"x" * 10)
+    out = subprocess.run(
+        [sys.executable, "-c", CRAMPED, str(path), mode], capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"
+
+
 def test_max_open_files_is_checked(tmp_path: Path) -> None:
     with pytest.raises(stratalog.InvalidArgumentError, match="max_open_files"):
         stratalog.open(tmp_path / "s", max_open_files=7)

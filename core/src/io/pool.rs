@@ -23,12 +23,17 @@
 //! - The files a store renames over (`write_atomic`) are never pooled
 //!   files that stay open: a segment is replaced only by a new `Segment`,
 //!   which opens the new file.
+//! - The process's own limit wins: an open that fails for want of
+//!   descriptors (`EMFILE`, `ENFILE`: the application holds many, or
+//!   `ulimit -n` is below the pool's limit) lowers the limit to seven
+//!   eighths of what the pool holds, closes down to it, and opens again;
+//!   it fails only when the pool has nothing idle left to close.
 
 use std::fmt;
 use std::io;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 
 use parking_lot::Mutex;
@@ -41,7 +46,8 @@ pub const MIN_OPEN_FILES: u64 = 8;
 
 /// The shared budget of one store.
 pub struct FilePool {
-    limit: usize,
+    /// Lowered, never raised, when the process runs out of descriptors.
+    limit: AtomicUsize,
     /// Orders uses: a file's `last_used` is the clock when it was last used.
     clock: AtomicU64,
     /// Files holding a descriptor (some may have been dropped since).
@@ -51,7 +57,7 @@ pub struct FilePool {
 impl fmt::Debug for FilePool {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("FilePool")
-            .field("limit", &self.limit)
+            .field("limit", &self.limit.load(Ordering::Relaxed))
             .field("open", &self.open_count())
             .finish()
     }
@@ -61,7 +67,7 @@ impl FilePool {
     pub fn new(limit: u64) -> Arc<Self> {
         let limit = usize::try_from(limit.max(MIN_OPEN_FILES)).unwrap_or(usize::MAX);
         Arc::new(FilePool {
-            limit,
+            limit: AtomicUsize::new(limit),
             clock: AtomicU64::new(0),
             open: Mutex::new(Vec::new()),
         })
@@ -99,15 +105,41 @@ impl FilePool {
     /// closes an eighth of the limit at a time, so the sort it takes is
     /// paid once per that many opens.
     fn opened(&self, slot: &Arc<Slot>) {
+        let limit = self.limit.load(Ordering::Relaxed);
+        let mut open = self.open.lock();
+        open.push(Arc::downgrade(slot));
+        if open.len() <= limit {
+            return;
+        }
+        drop(open);
+        self.close_down_to(limit - limit / 8, Some(slot));
+    }
+
+    /// After an open failed for want of descriptors: lowers the limit below
+    /// what the pool holds now and closes down to it. Returns whether it
+    /// closed anything (so that opening again may succeed).
+    fn shed(&self) -> bool {
+        // Counted from the list, without locking a slot: the caller may
+        // hold the one it is opening.
+        let held = self
+            .open
+            .lock()
+            .iter()
+            .filter(|w| w.strong_count() > 0)
+            .count();
+        let lowered = (held - held / 8).max(MIN_OPEN_FILES as usize);
+        self.limit.fetch_min(lowered, Ordering::Relaxed);
+        self.close_down_to(lowered - lowered / 8, None) > 0
+    }
+
+    /// Closes the least recently used idle descriptors (clean ones first),
+    /// never `keep`'s, until at most `target` are open; returns how many it
+    /// closed.
+    fn close_down_to(&self, target: usize, keep: Option<&Arc<Slot>>) -> usize {
         let mut closed = Vec::new();
         {
             let mut open = self.open.lock();
-            open.push(Arc::downgrade(slot));
-            if open.len() <= self.limit {
-                return;
-            }
             let mut live: Vec<Arc<Slot>> = open.drain(..).filter_map(|w| w.upgrade()).collect();
-            let target = self.limit - self.limit / 8;
             if live.len() > target {
                 // Other threads touch these files while the sort runs, so
                 // each key is read once: a key that changed between two
@@ -116,7 +148,7 @@ impl FilePool {
                 live.sort_by_cached_key(|s| (s.is_dirty(), s.last_used.load(Ordering::Relaxed)));
                 let mut excess = live.len() - target;
                 live.retain(|candidate| {
-                    if excess == 0 || Arc::ptr_eq(candidate, slot) {
+                    if excess == 0 || keep.is_some_and(|k| Arc::ptr_eq(candidate, k)) {
                         return true;
                     }
                     match candidate.take_idle() {
@@ -132,8 +164,27 @@ impl FilePool {
             open.extend(live.iter().map(Arc::downgrade));
         }
         // The descriptors close here, outside the pool's lock.
+        let count = closed.len();
         drop(closed);
+        count
     }
+
+    /// `open()`, again after shedding descriptors each time it fails for
+    /// want of them, as long as shedding frees some.
+    fn open_with_room<T>(&self, mut open: impl FnMut() -> io::Result<T>) -> io::Result<T> {
+        loop {
+            match open() {
+                Err(e) if out_of_descriptors(&e) && self.shed() => continue,
+                result => return result,
+            }
+        }
+    }
+}
+
+/// Whether an open failed for want of descriptors: the process's limit
+/// (`EMFILE`) or the system's (`ENFILE`).
+fn out_of_descriptors(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE))
 }
 
 /// A [`StorageDir`] whose files share one [`FilePool`].
@@ -151,17 +202,19 @@ impl PooledDir {
 
 impl StorageDir for PooledDir {
     fn create_dir(&self, rel: &Path) -> io::Result<()> {
-        self.inner.create_dir(rel)
+        self.pool.open_with_room(|| self.inner.create_dir(rel))
     }
 
     fn list(&self, rel: &Path) -> io::Result<Vec<String>> {
-        self.inner.list(rel)
+        self.pool.open_with_room(|| self.inner.list(rel))
     }
 
     /// Opens the file now, so a missing file fails here as it would
     /// unpooled; later uses reopen it if the pool closed it meanwhile.
     fn open(&self, rel: &Path, writable: bool) -> io::Result<Arc<dyn ByteFile>> {
-        let file = self.inner.open(rel, writable)?;
+        let file = self
+            .pool
+            .open_with_room(|| self.inner.open(rel, writable))?;
         let slot = Arc::new(Slot {
             dir: self.inner.clone(),
             rel: rel.to_path_buf(),
@@ -176,16 +229,21 @@ impl StorageDir for PooledDir {
         Ok(Arc::new(PooledFile(slot)))
     }
 
+    // What opens a descriptor of its own, even for a moment, makes room
+    // as `open` does; a write_atomic or write_cache tried again writes the
+    // same whole file.
     fn write_atomic(&self, rel: &Path, contents: &[u8]) -> io::Result<()> {
-        self.inner.write_atomic(rel, contents)
+        self.pool
+            .open_with_room(|| self.inner.write_atomic(rel, contents))
     }
 
     fn write_cache(&self, rel: &Path, contents: &[u8]) -> io::Result<()> {
-        self.inner.write_cache(rel, contents)
+        self.pool
+            .open_with_room(|| self.inner.write_cache(rel, contents))
     }
 
     fn sync_all_files(&self) -> io::Result<bool> {
-        self.inner.sync_all_files()
+        self.pool.open_with_room(|| self.inner.sync_all_files())
     }
 
     fn watch_dir(&self, rel: &Path, wake: super::watch::Wake) -> io::Result<bool> {
@@ -193,7 +251,7 @@ impl StorageDir for PooledDir {
     }
 
     fn lock_file(&self, rel: &Path) -> io::Result<Option<std::fs::File>> {
-        self.inner.lock_file(rel)
+        self.pool.open_with_room(|| self.inner.lock_file(rel))
     }
 
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
@@ -205,11 +263,11 @@ impl StorageDir for PooledDir {
     }
 
     fn sync_dir(&self, rel: &Path) -> io::Result<()> {
-        self.inner.sync_dir(rel)
+        self.pool.open_with_room(|| self.inner.sync_dir(rel))
     }
 
     fn read(&self, rel: &Path) -> io::Result<Vec<u8>> {
-        self.inner.read(rel)
+        self.pool.open_with_room(|| self.inner.read(rel))
     }
 
     fn known_segment_header(&self, rel: &Path) -> Option<KnownHeader> {
@@ -299,7 +357,10 @@ impl PooledFile {
         if let Some(file) = &*guard {
             return Ok(file.clone());
         }
-        let file = Arc::new(Descriptor(slot.dir.open(&slot.rel, slot.writable)?));
+        let file = slot
+            .pool
+            .open_with_room(|| slot.dir.open(&slot.rel, slot.writable))?;
+        let file = Arc::new(Descriptor(file));
         *guard = Some(file.clone());
         drop(guard);
         slot.pool.opened(slot);
