@@ -41,6 +41,12 @@ def test_typed_round_trip(tmp_path: Path) -> None:
         assert streams == [1]
         text: str = str(head)
         assert ChainHead.parse(text) == head
+        # One text form per head, up to the hex digits' case: no sign or
+        # leading zero on the offset (docs/FORMAT.md).
+        assert ChainHead.parse(f" {head.next_offset}:{head.hex().upper()}\n") == head
+        for offset in (f"+{head.next_offset}", f"0{head.next_offset}"):
+            with pytest.raises(stratalog.InvalidArgumentError):
+                ChainHead.parse(f"{offset}:{head.hex()}")
         hex_digest: str = head.hex()
         assert len(hex_digest) == 64
         path: str | None = store.path

@@ -77,6 +77,14 @@ impl FromStr for ChainHead {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let bad = || Error::invalid(format!("not a chain head (expected OFFSET:HEX64): {s:?}"));
         let (offset, hex) = s.trim().split_once(':').ok_or_else(bad)?;
+        // Decimal as Display writes it: digits only (no sign), no leading
+        // zero, so one head has one text form up to the hex digits' case.
+        let canonical = !offset.is_empty()
+            && offset.bytes().all(|b| b.is_ascii_digit())
+            && (offset == "0" || !offset.starts_with('0'));
+        if !canonical {
+            return Err(bad());
+        }
         let next_offset = offset.parse::<u64>().map_err(|_| bad())?;
         let hash = from_hex(hex).ok_or_else(bad)?;
         if next_offset == 0 && hash != GENESIS_HASH {
@@ -157,6 +165,18 @@ mod tests {
         assert_eq!(text.parse::<ChainHead>().unwrap(), head);
         assert!("1:zz".parse::<ChainHead>().is_err());
         assert!("x:00".parse::<ChainHead>().is_err());
+        let hex = head.hash_hex();
+        for offset in ["+1", "01", "", "1 ", "-1", "18446744073709551616"] {
+            let text = format!("{offset}:{hex}");
+            assert!(text.parse::<ChainHead>().is_err(), "{text}");
+        }
+        // Surrounding whitespace and upper-case hex are accepted.
+        assert_eq!(
+            format!(" 1:{}\n", hex.to_uppercase())
+                .parse::<ChainHead>()
+                .unwrap(),
+            head
+        );
         assert!(format!("0:{}", "11".repeat(32))
             .parse::<ChainHead>()
             .is_err());
