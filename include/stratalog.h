@@ -198,6 +198,12 @@ typedef uint32_t stratalog_compression;
 #endif // __cplusplus
 
 /**
+ * The manifest of a backup (its `BACKUP` file). Opaque; free it with
+ * stratalog_backup_manifest_free().
+ */
+typedef struct stratalog_backup_manifest stratalog_backup_manifest;
+
+/**
  * An owned batch of events returned by stratalog_read_from(). Opaque; free it
  * with stratalog_events_free(). It does not borrow the store: it stays valid
  * after the store is closed. Reading it from several threads at once is safe.
@@ -281,6 +287,21 @@ typedef struct stratalog_head {
    */
   uint8_t hash[32];
 } stratalog_head;
+
+/**
+ * One stream of a backup, as its manifest lists it.
+ */
+typedef struct stratalog_backed_up_stream {
+  uint64_t stream;
+  /**
+   * The first offset it held (0 unless pruned).
+   */
+  uint64_t first_offset;
+  /**
+   * Its head when the backup was taken: what the backup holds.
+   */
+  struct stratalog_head head;
+} stratalog_backed_up_stream;
 
 /**
  * One batch of stratalog_append_batches(): `count` events at `events`
@@ -636,6 +657,55 @@ enum stratalog_status stratalog_append_batch(struct stratalog_store *store,
                                              const uint64_t *expected_offset,
                                              stratalog_fsync fsync,
                                              struct stratalog_head *out_head);
+
+/**
+ * The manifest of the backup that `store` (opened on the backup's
+ * directory, usually read-only) is. On success `*out` receives a new
+ * manifest owned by the caller (free with stratalog_backup_manifest_free()),
+ * or NULL when the directory holds no manifest: it is not a backup.
+ *
+ * Verify a backup against it: each stream it lists against its head
+ * (stratalog_verify_against()). A stream it does not list is not part of
+ * the backup (a backup cut short may have copied it), and the manifest of
+ * a first backup cut short lists no stream at all.
+ *
+ * Errors: NULL_ARGUMENT, CLOSED, CORRUPTION (the manifest fails its
+ * checks), IO.
+ *
+ * # Safety
+ * `store` is NULL or a live handle; `out` is NULL or writable.
+ */
+enum stratalog_status stratalog_backup_manifest_read(const struct stratalog_store *store,
+                                                     struct stratalog_backup_manifest **out);
+
+/**
+ * Number of streams the manifest lists (0 for NULL).
+ *
+ * # Safety
+ * `manifest` is NULL or a live manifest.
+ */
+size_t stratalog_backup_manifest_len(const struct stratalog_backup_manifest *manifest);
+
+/**
+ * Stream `i` of the manifest (in increasing order of stream id) into
+ * `*out`.
+ *
+ * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (i >= stratalog_backup_manifest_len()).
+ *
+ * # Safety
+ * `manifest` is NULL or a live manifest; `out` is NULL or writable.
+ */
+enum stratalog_status stratalog_backup_manifest_get(const struct stratalog_backup_manifest *manifest,
+                                                    size_t i,
+                                                    struct stratalog_backed_up_stream *out);
+
+/**
+ * Frees a manifest. NULL is a no-op.
+ *
+ * # Safety
+ * `manifest` is NULL or a live manifest, not used afterwards.
+ */
+void stratalog_backup_manifest_free(struct stratalog_backup_manifest *manifest);
 
 /**
  * Writes to `*offset` where consumer `name` of `stream` committed it had

@@ -294,6 +294,15 @@ export interface WitnessedCheckpointOptions extends OriginOptions {
   min?: number | null
 }
 
+/** One stream of a backup, as its manifest lists it (`store.backupManifest()`). */
+export interface BackedUpStream {
+  stream: U64Result
+  /** The first offset it held (0 unless pruned). */
+  firstOffset: number
+  /** Its head when the backup was taken: what the backup holds. */
+  head: ChainHead
+}
+
 /** What `verifyCheckpoint()` read from a checkpoint whose signature checks out. */
 export interface CheckedCheckpoint {
   /** The tree size the checkpoint commits to. */
@@ -552,6 +561,13 @@ export declare class Store {
    * them. Rejects with STRATALOG_INVALID_ARGUMENT if `dest` holds anything but a backup (left untouched).
    */
   backup(dest: string | URL): Promise<Map<U64Result, ChainHead>>
+  /**
+   * The manifest of the backup this store is (opened on a backup's directory): each stream's first offset and head
+   * when the backup was taken, ascending; `null` for a store that is not a backup. Verify a backup against it
+   * (`verifyAgainst()` each head): a stream it does not list is not part of the backup, and the manifest of a first
+   * backup cut short lists none. Rejects with STRATALOG_CORRUPTION for a manifest that fails its checks.
+   */
+  backupManifest(): Promise<BackedUpStream[] | null>
   /** Ids of the streams that hold events, ascending. */
   streams(): Promise<U64Result[]>
   /**

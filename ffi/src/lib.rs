@@ -22,6 +22,7 @@
 
 mod append;
 mod args;
+mod backup_manifest;
 mod consumer_cursor;
 mod error;
 mod events;
@@ -46,6 +47,10 @@ mod wait;
 pub use append::{
     stratalog_append_batch, stratalog_fsync, STRATALOG_FSYNC_DEFAULT, STRATALOG_FSYNC_NO,
     STRATALOG_FSYNC_YES,
+};
+pub use backup_manifest::{
+    stratalog_backed_up_stream, stratalog_backup_manifest, stratalog_backup_manifest_free,
+    stratalog_backup_manifest_get, stratalog_backup_manifest_len, stratalog_backup_manifest_read,
 };
 pub use consumer_cursor::{stratalog_cursor_commit, stratalog_cursor_get};
 pub use error::{stratalog_error_detail, stratalog_status};

@@ -2216,6 +2216,23 @@ static void test_prune_and_backup(void)
     CHECK_OK(stratalog_verify_against(b, 4, &head, NULL));
     CHECK_OK(stratalog_first_offset(b, 4, &again));
     CHECK(again == first);
+    /* What the backup's manifest lists: stream 4, its first offset, its head. */
+    stratalog_backup_manifest *manifest = NULL;
+    CHECK_OK(stratalog_backup_manifest_read(b, &manifest));
+    CHECK(manifest != NULL && stratalog_backup_manifest_len(manifest) == 1);
+    stratalog_backed_up_stream listed;
+    CHECK_OK(stratalog_backup_manifest_get(manifest, 0, &listed));
+    CHECK(listed.stream == 4 && listed.first_offset == first);
+    CHECK(listed.head.next_offset == head.next_offset && memcmp(listed.head.hash, head.hash, 32) == 0);
+    CHECK_STATUS(stratalog_backup_manifest_get(manifest, 1, &listed), STRATALOG_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(stratalog_backup_manifest_get(NULL, 0, &listed), STRATALOG_STATUS_NULL_ARGUMENT);
+    stratalog_backup_manifest_free(manifest);
+    stratalog_backup_manifest_free(NULL);
+    CHECK(stratalog_backup_manifest_len(NULL) == 0);
+    /* The store itself is no backup. */
+    manifest = (stratalog_backup_manifest *)&listed;
+    CHECK_OK(stratalog_backup_manifest_read(s, &manifest));
+    CHECK(manifest == NULL);
     CHECK_STATUS(stratalog_prune(b, 4, 1999, &again), STRATALOG_STATUS_READ_ONLY);
     stratalog_close(b);
     /* Incremental, after more appends. */

@@ -28,9 +28,10 @@ pub use proofs::{
 pub use store::{Fsync, GroupBatch, Store, TornTail};
 pub use stratalog::STRATALOG_HEAD_TEXT_SIZE as HEAD_TEXT_SIZE;
 pub use stratalog::{
-    stratalog_compression as Compression, stratalog_error_detail as ErrorDetail,
-    stratalog_head as Head, stratalog_options as Options, stratalog_status as Status,
-    stratalog_stream_stats as StreamStats, stratalog_verify_report as VerifyReport,
+    stratalog_backed_up_stream as BackedUpStream, stratalog_compression as Compression,
+    stratalog_error_detail as ErrorDetail, stratalog_head as Head, stratalog_options as Options,
+    stratalog_status as Status, stratalog_stream_stats as StreamStats,
+    stratalog_verify_report as VerifyReport,
 };
 pub use text::{compression_name, head_text, parse_compression, parse_head, status_name, version};
 pub use tier::{Tier, TierStats};

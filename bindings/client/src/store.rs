@@ -6,9 +6,10 @@ use std::ptr::{self, NonNull};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use stratalog::{
-    stratalog_batch, stratalog_batch_outcome, stratalog_fsync, stratalog_head, stratalog_options,
-    stratalog_slice, stratalog_status, stratalog_store, stratalog_stream_stats,
-    stratalog_verify_report, STRATALOG_FSYNC_DEFAULT, STRATALOG_FSYNC_NO, STRATALOG_FSYNC_YES,
+    stratalog_backed_up_stream, stratalog_batch, stratalog_batch_outcome, stratalog_fsync,
+    stratalog_head, stratalog_options, stratalog_slice, stratalog_status, stratalog_store,
+    stratalog_stream_stats, stratalog_verify_report, STRATALOG_FSYNC_DEFAULT, STRATALOG_FSYNC_NO,
+    STRATALOG_FSYNC_YES,
 };
 
 use crate::error::{check, empty_detail, Error, Result};
@@ -341,6 +342,39 @@ impl Store {
             };
             stratalog::stratalog_stream_list_free(list);
             Ok(ids)
+        }
+    }
+
+    /// The manifest of the backup this store is, stream by stream; `None`
+    /// for a store that is not a backup.
+    pub fn backup_manifest(&self) -> Result<Option<Vec<stratalog_backed_up_stream>>> {
+        let mut manifest = ptr::null_mut();
+        // SAFETY: live handle; `manifest` writable.
+        check(unsafe { stratalog::stratalog_backup_manifest_read(self.raw(), &mut manifest) })?;
+        if manifest.is_null() {
+            return Ok(None);
+        }
+        // SAFETY: a new manifest we own, read by index, then freed once.
+        unsafe {
+            let len = stratalog::stratalog_backup_manifest_len(manifest);
+            let mut streams = Vec::with_capacity(len);
+            let mut result = Ok(());
+            for i in 0..len {
+                let mut entry = stratalog_backed_up_stream {
+                    stream: 0,
+                    first_offset: 0,
+                    head: EMPTY_HEAD,
+                };
+                result = check(stratalog::stratalog_backup_manifest_get(
+                    manifest, i, &mut entry,
+                ));
+                if result.is_err() {
+                    break;
+                }
+                streams.push(entry);
+            }
+            stratalog::stratalog_backup_manifest_free(manifest);
+            result.map(|()| Some(streams))
         }
     }
 

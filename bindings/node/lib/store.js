@@ -629,6 +629,24 @@ class Store {
     return new Map(pairs.map(([stream, head]) => [stream, fromNativeHead(head)]))
   }
 
+  /**
+   * The manifest of the backup this store is (opened on a backup's
+   * directory, usually read-only): `{ stream, firstOffset, head }` for each
+   * stream, ascending, as the backup was taken; `null` for a store that is
+   * not a backup. Verify a backup against it (`verifyAgainst()` each
+   * head): a stream it does not list is not part of the backup, and the
+   * manifest of a first backup cut short lists none.
+   */
+  async backupManifest() {
+    const streams = await settle(this.#native.backupManifest())
+    if (streams === null) return null
+    return streams.map((s) => ({
+      stream: s.stream,
+      firstOffset: safeNumber('firstOffset', s.firstOffset),
+      head: fromNativeHead(s.head),
+    }))
+  }
+
   /** The ids of the streams that hold at least one event, ascending. */
   async streams() {
     return settle(this.#native.streams())

@@ -9,7 +9,7 @@ use napi::bindgen_prelude::{
     AsyncTask, Buffer, JsValue, Null, Object, ToNapiValue, TypeName, Uint32Array, ValueType,
 };
 use napi::{sys, Env, JsError, Task};
-use stratalog_client::{Head, StreamStats, VerifyReport};
+use stratalog_client::{BackedUpStream, Head, StreamStats, VerifyReport};
 
 use crate::error::Failure;
 use crate::number::U64;
@@ -42,6 +42,9 @@ pub enum Output {
     Text(String),
     /// The head of each stream of a backup: `[stream, head text]` pairs.
     Heads(Vec<(u64, Head)>),
+    /// A backup's manifest: `null`, or `{ stream, firstOffset, head }` per
+    /// stream.
+    Manifest(Option<Vec<BackedUpStream>>),
     /// The outcomes of an ordered group of appends: per batch, its head or
     /// its error (as a value, not thrown).
     Group(Vec<Result<Head, Failure>>),
@@ -103,6 +106,18 @@ impl ToNapiValue for Output {
                         pair.set(0, U64(stream))?;
                         pair.set(1, head_string(&head))?;
                         array.set(i as u32, pair)?;
+                    }
+                    Ok(array.raw())
+                }
+                Output::Manifest(None) => Null::to_napi_value(raw, Null),
+                Output::Manifest(Some(streams)) => {
+                    let mut array = env.create_array(streams.len() as u32)?;
+                    for (i, entry) in streams.into_iter().enumerate() {
+                        let mut object = Object::new(&env)?;
+                        object.set("stream", U64(entry.stream))?;
+                        object.set("firstOffset", U64(entry.first_offset))?;
+                        object.set("head", head_string(&entry.head))?;
+                        array.set(i as u32, object)?;
                     }
                     Ok(array.raw())
                 }

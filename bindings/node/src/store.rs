@@ -441,6 +441,13 @@ impl NativeStore {
         result.map_err(|f| f.into_js(&env))
     }
 
+    /// The manifest of the backup this store is (`null`: not a backup), on
+    /// the pool.
+    #[napi]
+    pub fn backup_manifest(&self) -> AsyncTask<Job> {
+        self.job(|store| Ok(Output::Manifest(store.backup_manifest()?)))
+    }
+
     /// The head `stream`'s retained events continue (synchronous: at most
     /// one header read).
     #[napi]

@@ -235,6 +235,17 @@ test('backup while appends run on the pool, then an incremental one', async (t) 
   }
   assert.equal(await backup.firstOffset(STREAM), await store.firstOffset(STREAM))
   await assert.rejects(backup.readFrom(STREAM, 0), (err) => err.code === 'STRATALOG_PRUNED')
+  // What its manifest lists, which a verifier checks it against.
+  const listed = await backup.backupManifest()
+  assert.deepEqual(
+    listed.map((s) => [s.stream, s.firstOffset, s.head.text]),
+    [
+      [STREAM, await store.firstOffset(STREAM), heads.get(STREAM).text],
+      [6, 0, heads.get(6).text],
+    ],
+  )
+  for (const s of listed) assert.ok(s.head instanceof ChainHead)
+  assert.equal(await store.backupManifest(), null) // the store is no backup
   backup.close()
 
   // Incremental: more appends, a new stream, another prune, the same destination (as a file: URL).

@@ -367,6 +367,21 @@ impl NativeStore {
         self.run(py, |s| s.first_offset(stream))
     }
 
+    /// The manifest of the backup this store is, as [(stream, first_offset,
+    /// (next_offset, hash))], or None for a store that is not a backup.
+    fn backup_manifest<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> PyResult<Option<Vec<(u64, u64, HeadTuple<'py>)>>> {
+        let manifest = self.run(py, |s| s.backup_manifest())?;
+        Ok(manifest.map(|streams| {
+            streams
+                .into_iter()
+                .map(|e| (e.stream, e.first_offset, head_tuple(py, e.head)))
+                .collect()
+        }))
+    }
+
     /// The head `stream`'s retained events continue, as (next_offset, hash).
     fn first_head<'py>(&self, py: Python<'py>, stream: u64) -> PyResult<HeadTuple<'py>> {
         let head = self.run(py, |s| s.first_head(stream))?;

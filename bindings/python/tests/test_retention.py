@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+import zlib
 from pathlib import Path
 
 import pytest
@@ -369,6 +370,59 @@ def test_cli_backup(filled: Path, tmp_path: Path) -> None:
 
     missing = run_cli("backup", str(tmp_path / "missing"), str(tmp_path / "b2"))
     assert missing.returncode == 2 and "cannot open" in missing.stderr
+
+
+def _rewrite_manifest(backup: Path, streams: list[stratalog.BackedUpStream]) -> None:
+    """A BACKUP manifest listing ``streams`` (docs/FORMAT.md, *Backup
+    manifest*), as a backup cut short leaves it."""
+    body = "stratalog backup 1\n" + "".join(f"stream {s.stream} {s.first_offset} {s.head}\n" for s in streams)
+    (backup / "BACKUP").write_text(body + f"crc32 {zlib.crc32(body.encode()):08x}\n")
+
+
+def test_a_backup_verifies_against_its_manifest(filled: Path, tmp_path: Path) -> None:
+    dest = tmp_path / "backup"
+    with stratalog.open(filled) as writer:
+        writer.append(6, b"another stream")
+        heads = writer.backup(dest)
+        assert writer.backup_manifest() is None  # a store, not a backup
+        first = writer.first_offset(STREAM)
+    with stratalog.open_read_only(dest) as backup:
+        manifest = backup.backup_manifest()
+    assert manifest == [
+        stratalog.BackedUpStream(STREAM, first, heads[STREAM]),
+        stratalog.BackedUpStream(6, 0, heads[6]),
+    ]
+    assert heads[6].next_offset >= 1
+    out = run_cli("verify", str(dest))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.endswith("verified 2 streams against the backup's manifest: intact\n"), out.stdout
+    assert f"head {heads[6]}; the head the backup's manifest lists\n" in out.stdout
+
+    # An incremental backup cut short: the old manifest, which lists one
+    # stream, over the files of two. Only what it lists is the backup.
+    _rewrite_manifest(dest, manifest[:1])
+    out = run_cli("verify", str(dest))
+    assert out.returncode == 0, out.stderr
+    assert "stream 6: not part of the backup, which its manifest does not list (not verified)\n" in out.stdout
+    assert out.stdout.endswith("verified 1 stream against the backup's manifest: intact\n")
+    named = run_cli("verify", str(dest), "--stream", "6")
+    assert named.returncode == 1 and "stream 6 is not part of this backup" in named.stdout, named.stdout
+
+    # A first backup cut short: a manifest that lists nothing, over files.
+    _rewrite_manifest(dest, [])
+    out = run_cli("verify", str(dest))
+    assert out.returncode == 1, out.stdout
+    assert out.stdout.endswith(
+        "verification FAILED: this backup's manifest lists no stream: a first backup cut short, which holds "
+        "nothing yet (it copied the files of 2 streams); take the backup again\n"
+    ), out.stdout
+    doc = json.loads(run_cli("--json", "verify", str(dest)).stdout)
+    assert doc["ok"] is False and doc["backup"]["manifest"] == [] and doc["backup"]["unlisted"] == [STREAM, 6]
+
+    # A damaged manifest is corruption, not "no backup".
+    (dest / "BACKUP").write_text("stratalog backup 1\ncrc32 00000000\n")
+    with stratalog.open_read_only(dest) as backup, pytest.raises(stratalog.CorruptionError, match="backup manifest"):
+        backup.backup_manifest()
 
 
 def test_help_lists_prune_and_backup() -> None:

@@ -93,6 +93,18 @@ impl Store {
         self.backup_to(Arc::new(DiskDir::new(dest)))
     }
 
+    /// The manifest of the backup this store is (its `BACKUP` file: each
+    /// stream's first offset and head when the backup was taken), or
+    /// `None` for a store that is not a backup. A verifier checks the
+    /// streams against it: a stream it does not list is not part of the
+    /// backup (a backup cut short may have copied it), and a first backup
+    /// cut short lists none. `Corruption` for a manifest that fails its
+    /// checks.
+    pub fn backup_manifest(&self) -> Result<Option<BackupManifest>> {
+        let _op = self.begin()?;
+        backup_manifest::read(self.dir.as_ref())
+    }
+
     /// [`Store::backup`] into any [`StorageDir`].
     pub fn backup_to(&self, dest: Arc<dyn StorageDir>) -> Result<BackupManifest> {
         let _op = self.begin()?;

@@ -66,11 +66,11 @@ from ._proofs import (
     verify_receipt,
     verify_witnessed_checkpoint,
 )
-from ._types import ChainHead, Compression, StoreOptions, StreamStats, TierStats, TornTail, VerifyReport
+from ._types import BackedUpStream, ChainHead, Compression, StoreOptions, StreamStats, TierStats, TornTail, VerifyReport
 
 # Public classes present themselves as stratalog.X (in reprs and tracebacks).
 for _cls in (
-    Store, SigningKey, ChainHead, VerifyReport, StoreOptions, StreamStats, TierStats, TornTail, Compression, Status, Error, InvalidArgumentError,
+    Store, SigningKey, ChainHead, BackedUpStream, VerifyReport, StoreOptions, StreamStats, TierStats, TornTail, Compression, Status, Error, InvalidArgumentError,
     NullArgumentError, IOError, VerificationError, CorruptionError, ChainMismatchError,
     OffsetMismatchError, OffsetOutOfRangeError, PrunedError, EventTooLargeError, LockedError, ReadOnlyError,
     ClosedError, PoisonedError, ForkedError, TimeoutError, PanicError, CheckpointRefusedError, WitnessError,
@@ -96,6 +96,7 @@ __all__ = [
     "verify_consistency",
     "LEAF_DATA_SIZE",
     "ChainHead",
+    "BackedUpStream",
     "VerifyReport",
     "StoreOptions",
     "StreamStats",

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Iterable, Iterator, Mapping, Sequence, Union
 
 from . import _native
 from ._errors import ClosedError, InvalidArgumentError, TimeoutError
-from ._types import ChainHead, Compression, CompressionLike, StoreOptions, StreamStats, TierStats, TornTail, VerifyReport, check_u64
+from ._types import BackedUpStream, ChainHead, Compression, CompressionLike, StoreOptions, StreamStats, TierStats, TornTail, VerifyReport, check_u64
 
 if TYPE_CHECKING:
     from ._proofs import SigningKey
@@ -489,6 +489,25 @@ class Store:
         :class:`IOError`."""
         heads = self._native.backup(_path(dest))
         return {stream: ChainHead._trusted(next_offset, digest) for stream, (next_offset, digest) in heads}
+
+    def backup_manifest(self) -> list[BackedUpStream] | None:
+        """The manifest of the backup this store is (opened on a backup's
+        directory, usually with :func:`open_read_only`): each stream's
+        first offset and head when the backup was taken, in increasing
+        order of stream, or None for a store that is not a backup.
+
+        Verify a backup against it: each stream it lists against its head
+        (:meth:`verify_against`). A stream it does not list is not part of
+        the backup (a backup cut short may have copied it), and the manifest
+        of a first backup cut short lists none: it holds nothing yet. Raises
+        :class:`CorruptionError` for a manifest that fails its checks."""
+        streams = self._native.backup_manifest()
+        if streams is None:
+            return None
+        return [
+            BackedUpStream(stream, first_offset, ChainHead._trusted(next_offset, digest))
+            for stream, first_offset, (next_offset, digest) in streams
+        ]
 
     # -- verification --------------------------------------------------------
 

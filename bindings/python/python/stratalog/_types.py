@@ -164,6 +164,18 @@ class TornTail:
 
 
 @dataclass(frozen=True, slots=True)
+class BackedUpStream:
+    """One stream of a backup, as its manifest lists it
+    (:meth:`Store.backup_manifest`): the ``first_offset`` it held (0 unless
+    pruned) and its ``head`` when the backup was taken, which the backup
+    holds and verifies against."""
+
+    stream: int
+    first_offset: int
+    head: ChainHead
+
+
+@dataclass(frozen=True, slots=True)
 class StreamStats:
     """What a stream holds (:meth:`Store.stats`), counted without reading
     its records: ``segments`` (segment files), ``bytes`` (their size: the

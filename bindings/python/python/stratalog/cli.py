@@ -605,7 +605,7 @@ def _cmd_head(store: Store, args: argparse.Namespace, out: IO[str]) -> int:
 def _verify_all(
     store: Store,
     streams: Sequence[int],
-    against: ChainHead | None,
+    against: Callable[[int], ChainHead | None],
     on_done: Callable[[int, _Outcome], None],
     on_start: Callable[[int], None],
 ) -> list[_Outcome]:
@@ -614,8 +614,9 @@ def _verify_all(
         on_start(stream)
         outcome = _Outcome(stream)
         try:
-            if against is not None:
-                outcome.report = store.verify_against(stream, against)
+            head = against(stream)
+            if head is not None:
+                outcome.report = store.verify_against(stream, head)
             else:
                 outcome.report = store.verify(stream)
         except Error as err:
@@ -626,12 +627,38 @@ def _verify_all(
 
 
 def _cmd_verify(store: Store, args: argparse.Namespace, out: IO[str], err: IO[str], path: str) -> int:
-    streams = [args.stream] if args.stream is not None else store.streams()
+    # A backup is verified against its manifest: the streams it lists, each
+    # against the head it lists. What it does not list is not part of it.
+    manifest = store.backup_manifest() if args.against is None else None
+    listed = None if manifest is None else {s.stream: s.head for s in manifest}
+    unlisted: list[int] = []
+    if args.stream is not None:
+        streams = [args.stream]
+    elif listed is not None:
+        streams = sorted(listed)
+        unlisted = sorted(set(store.streams()) - set(listed))
+    else:
+        streams = store.streams()
+
+    def against(stream: int) -> ChainHead | None:
+        if listed is None:
+            return args.against
+        if stream not in listed:
+            raise VerificationError(
+                f"stream {stream} is not part of this backup: its manifest does not list it"
+                " (a backup cut short may have copied it)",
+                stream=stream,
+            )
+        return listed[stream]
+
+    # The manifest of a first backup cut short lists nothing: the backup
+    # holds nothing yet, whatever files it copied.
+    cut_short = listed is not None and not listed and args.stream is None and bool(unlisted)
     show = args.progress if args.progress is not None else err.isatty()
     sizes = {s: store.stats(s).bytes for s in streams} if show else {}
 
     if not show:
-        outcomes = _verify_all(store, streams, args.against, lambda i, o: None, lambda s: None)
+        outcomes = _verify_all(store, streams, against, lambda i, o: None, lambda s: None)
     else:
         bar = _Progress(err, sum(sizes.values()), len(streams))
         state: dict[str, Any] = {"done": 0, "bytes": 0, "current": None}
@@ -649,7 +676,7 @@ def _cmd_verify(store: Store, args: argparse.Namespace, out: IO[str], err: IO[st
 
         result: list[list[_Outcome]] = []
         worker = threading.Thread(
-            target=lambda: result.append(_verify_all(store, streams, args.against, done, started)),
+            target=lambda: result.append(_verify_all(store, streams, against, done, started)),
             name="stratalog-verify",
             daemon=True,
         )
@@ -671,6 +698,10 @@ def _cmd_verify(store: Store, args: argparse.Namespace, out: IO[str], err: IO[st
         outcomes = result[0]
 
     failed = [o for o in outcomes if o.error is not None]
+    incomplete = (
+        f"this backup's manifest lists no stream: a first backup cut short, which holds nothing yet "
+        f"(it copied the files of {_plural(len(unlisted), 'stream')}); take the backup again"
+    )
     if args.json:
         entries = []
         for o in outcomes:
@@ -680,9 +711,21 @@ def _cmd_verify(store: Store, args: argparse.Namespace, out: IO[str], err: IO[st
             if o.error is not None:
                 entry.update(_error_dict(o.error))
             entries.append(entry)
-        doc: dict[str, Any] = {"ok": not failed, "path": path, "streams": entries, "torn_tails": _torn_dicts(store)}
+        doc: dict[str, Any] = {
+            "ok": not failed and not cut_short,
+            "path": path,
+            "streams": entries,
+            "torn_tails": _torn_dicts(store),
+        }
         if args.against is not None:
             doc["against"] = str(args.against)
+        if listed is not None:
+            doc["backup"] = {
+                "manifest": [{"stream": s.stream, "first_offset": s.first_offset, "head": str(s.head)} for s in manifest or []],
+                "unlisted": unlisted,
+            }
+            if cut_short:
+                doc["backup"]["error"] = incomplete
         _emit_json(out, doc)
     else:
         for o in outcomes:
@@ -692,16 +735,28 @@ def _cmd_verify(store: Store, args: argparse.Namespace, out: IO[str], err: IO[st
                     f"{_plural(r.events, 'event')}, {r.bytes} bytes, "
                     f"{_plural(r.segments, 'segment')}, {_plural(r.checkpoints, 'checkpoint')}"
                 )
-                also = f"; holds the history of {args.against}" if args.against is not None else ""
+                if args.against is not None:
+                    also = f"; holds the history of {args.against}"
+                elif listed is not None:
+                    also = "; the head the backup's manifest lists"
+                else:
+                    also = ""
                 out.write(f"stream {o.stream}: ok ({detail}), head {r.head}{also}\n")
             elif o.error is not None:
                 where = getattr(o.error, "offset", None)
                 at = f" at offset {where}" if where is not None else ""
                 out.write(f"stream {o.stream}: FAILED{at}: {type(o.error).__name__}: {o.error.message}\n")
-        if failed:
-            out.write(f"verification FAILED: {len(failed)} of {_plural(len(outcomes), 'stream')}\n")
+        for stream in unlisted:
+            out.write(f"stream {stream}: not part of the backup, which its manifest does not list (not verified)\n")
+        of_backup = " against the backup's manifest" if listed is not None else ""
+        if cut_short:
+            out.write(f"verification FAILED: {incomplete}\n")
+        elif failed:
+            out.write(f"verification FAILED: {len(failed)} of {_plural(len(outcomes), 'stream')}{of_backup}\n")
         else:
-            out.write(f"verified {_plural(len(outcomes), 'stream')}: intact\n")
+            out.write(f"verified {_plural(len(outcomes), 'stream')}{of_backup}: intact\n")
+    if cut_short:
+        return EXIT_FAILED
     if not failed:
         return EXIT_OK
     if all(isinstance(o.error, VerificationError) for o in failed):
