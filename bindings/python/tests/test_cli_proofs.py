@@ -95,6 +95,11 @@ def test_prove_and_verify_receipt(signed: tuple[Path, Path, str], tmp_path: Path
         assert (ok.returncode, ok.stderr) == (0, ""), ok.stderr
     doc = json.loads(run_cli("--json", "verify-receipt", str(receipt), "--vkey", vkey, "--event", str(event)).stdout)
     assert doc["ok"] and doc["offset"] == 1 and doc["size"] == 3
+    # The log it is of, when the verifier names it.
+    mine = run_cli("verify-receipt", str(receipt), "--vkey", vkey, "--event", str(event), "--origin", "example.com/cli/7")
+    assert mine.returncode == 0, mine.stderr
+    theirs = run_cli("verify-receipt", str(receipt), "--vkey", vkey, "--event", str(event), "--origin", "example.com/cli/8")
+    assert theirs.returncode == 1 and 'not the expected "example.com/cli/8"' in theirs.stderr, theirs.stderr
     # An edited event, an edited receipt, another key: exit 1, the reason on stderr.
     event.write_bytes(b"betA")
     bad = run_cli("verify-receipt", str(receipt), "--vkey", vkey, "--event", str(event))
@@ -133,6 +138,9 @@ def test_verify_checkpoint(signed: tuple[Path, Path, str], tmp_path: Path) -> No
         assert (ok.returncode, ok.stderr, ok.stdout) == (0, "", "checkpoint ok: example.com/cli/7 at size 4\n")
     with stratalog.open_read_only(path) as ro:
         root = ro.tree_root(7)
+    assert run_cli("verify-checkpoint", str(note), "--vkey", vkey, "--origin", "example.com/cli/7").returncode == 0
+    other_log = run_cli("verify-checkpoint", str(note), "--vkey", vkey, "--origin", "example.com/cli/9")
+    assert other_log.returncode == 1 and '"example.com/cli/7", not the expected "example.com/cli/9"' in other_log.stderr
     doc = json.loads(run_cli("--json", "verify-checkpoint", str(note), "--vkey", vkey).stdout)
     assert doc == {"ok": True, "command": "verify-checkpoint", "path": str(note), "origin": "example.com/cli/7",
                    "size": 4, "root": root.hex(), "vkey": vkey, "cosigned_by": [], "min": 0}

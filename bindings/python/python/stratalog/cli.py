@@ -451,6 +451,12 @@ def _parser(json_out: IO[str] | None = None) -> argparse.ArgumentParser:
         "--vkey", required=True, metavar="VKEY", help="the verifier key string, or a file holding it"
     )
     p.add_argument("--event", required=True, metavar="FILE", help="the event's bytes ('-': stdin)")
+    p.add_argument(
+        "--origin",
+        metavar="O",
+        help="the log the checkpoint must be of (its first line, e.g. example.com/log/7; default: any): "
+        "one key signs every stream of a store, so say which stream's log you expect",
+    )
 
     p = sub.add_parser(
         "verify-checkpoint",
@@ -475,6 +481,12 @@ def _parser(json_out: IO[str] | None = None) -> argparse.ArgumentParser:
         type=_u64,
         metavar="K",
         help="cosignatures required of the --witness-vkey keys (default: 1 with witness keys, else 0)",
+    )
+    p.add_argument(
+        "--origin",
+        metavar="O",
+        help="the log the checkpoint must be of (its first line, e.g. example.com/log/7; default: any): "
+        "one key signs every stream of a store, so say which stream's log you expect",
     )
 
     p = sub.add_parser(
@@ -1475,7 +1487,7 @@ def _cmd_verify_receipt(args: argparse.Namespace, out: IO[str], err: IO[str]) ->
     try:
         if receipt is None:
             raise VerificationError("verification failed: the receipt is not UTF-8 text")
-        offset = _native.verify_receipt(receipt, vkey, event)
+        offset = _native.verify_receipt(receipt, vkey, event, args.origin)
         size, root = _native.verify_checkpoint(receipt.split("\n\n", 1)[1], vkey)
     except (VerificationError, InvalidArgumentError) as e:
         _failure(out, err, as_json, args.receipt, "verify-receipt", e,
@@ -1510,7 +1522,7 @@ def _cmd_verify_checkpoint(args: argparse.Namespace, out: IO[str], err: IO[str])
             note = raw.decode("utf-8")
         except UnicodeDecodeError:
             raise VerificationError("verification failed: the checkpoint is not UTF-8 text") from None
-        size, root = verify_witnessed_checkpoint(note, vkey, witnesses, required)
+        size, root = verify_witnessed_checkpoint(note, vkey, witnesses, required, origin=args.origin)
         # Which of the witnesses cosigned: each alone, 1 of 1.
         cosigned: list[str] = []
         for w in witnesses:
