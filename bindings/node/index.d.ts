@@ -278,7 +278,6 @@ export interface CheckpointOptions extends TreeOptions {
  */
 export type WitnessSpec = string | { vkey: string; url: string | URL }
 
-/** Options of `verifyWitnessedCheckpoint()`. */
 /** The log a verifier expects a checkpoint to be of. */
 export interface OriginOptions {
   /**
@@ -289,6 +288,7 @@ export interface OriginOptions {
   origin?: string | null
 }
 
+/** Options of `verifyWitnessedCheckpoint()`. */
 export interface WitnessedCheckpointOptions extends OriginOptions {
   /** How many of the witnesses given must have cosigned. Default (or null): 1. */
   min?: number | null
@@ -498,10 +498,10 @@ export declare class Store {
   chainHead(stream: U64): ChainHead
   /**
    * The head the events `stream` still holds continue: its first offset F and the chain hash of event F - 1, which
-   * the prune anchor keeps (the empty head unless it was pruned). Synchronous: at most one read of the first
-   * segment's header, which must start from it (STRATALOG_CHAIN_MISMATCH otherwise).
+   * the prune anchor keeps (the empty head unless it was pruned), once the first segment is seen to start from it
+   * (STRATALOG_CHAIN_MISMATCH otherwise).
    */
-  firstHead(stream: U64): ChainHead
+  firstHead(stream: U64): Promise<ChainHead>
   /** Verifies every checksum, offset and chain link of `stream`. */
   verify(stream: U64): Promise<VerifyReport>
   /** `verify()`, and proves `stream` still holds the history `head` summarizes. */

@@ -295,6 +295,11 @@ fn missing_segments_without_an_anchor_are_corruption() {
         Error::Corruption { .. }
     ));
     assert_eq!(store.first_offset(S).unwrap(), 0);
+    // The first head is not handed out either: a read from it would fail.
+    match store.first_head(S).unwrap_err() {
+        Error::Corruption { reason, .. } => assert!(reason.contains("no prune anchor"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
     store.close().unwrap();
 
     // Pruned, then the anchor lost: the same.
@@ -313,6 +318,10 @@ fn missing_segments_without_an_anchor_are_corruption() {
     let store = Store::open(dir.path(), options()).unwrap();
     assert!(matches!(
         store.verify(S).unwrap_err(),
+        Error::Corruption { .. }
+    ));
+    assert!(matches!(
+        store.first_head(S).unwrap_err(),
         Error::Corruption { .. }
     ));
 }

@@ -229,6 +229,9 @@ pub(crate) unsafe fn refuse_tier(opts: *const stratalog_options) -> Result<(), F
     unsafe { read_tier_fields(opts, false) }.map(|_| ())
 }
 
+const IN_MEMORY_NO_TIER: &str =
+    "an in-memory store cannot have a tier (nor tier settings): open a directory with tier_url";
+
 /// [`read_tier`], which only checks the fields unless `connect`.
 ///
 /// # Safety
@@ -258,16 +261,16 @@ unsafe fn read_tier_fields(
         {
             // Silently ignored, they would leave a user believing the
             // store is tiered.
-            return Err(Fail::invalid(
-                "tier options, a local cache size, a takeover and a lease need a tier",
-            ));
+            return Err(Fail::invalid(if connect {
+                "tier options, a local cache size, a takeover and a lease need a tier"
+            } else {
+                IN_MEMORY_NO_TIER
+            }));
         }
         return Ok(None);
     }
     if !connect {
-        return Err(Fail::invalid(
-            "an in-memory store cannot have a tier: open a directory with tier_url",
-        ));
+        return Err(Fail::invalid(IN_MEMORY_NO_TIER));
     }
     // SAFETY: per the contract.
     let url = unsafe { args::text(url, "options.tier_url")? };

@@ -29,8 +29,13 @@ impl Error {
         }
     }
 
+    /// An argument refused before the call, worded as the library words
+    /// its own ("invalid argument: ...").
     pub fn invalid(message: impl Into<String>) -> Self {
-        Error::new(stratalog_status::InvalidArgument, message)
+        Error::new(
+            stratalog_status::InvalidArgument,
+            format!("invalid argument: {}", message.into()),
+        )
     }
 
     /// The name of the status, e.g. "STRATALOG_STATUS_OFFSET_MISMATCH":

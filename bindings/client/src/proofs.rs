@@ -8,10 +8,7 @@ use stratalog::{stratalog_proof, stratalog_signing_key, STRATALOG_SIZE_CURRENT};
 
 use crate::error::{check, Error, Result};
 use crate::store::Store;
-
-fn c_text(what: &str, text: &str) -> Result<CString> {
-    CString::new(text).map_err(|_| Error::invalid(format!("{what} contains a NUL character")))
-}
+use crate::text::c_text;
 
 fn size_arg(size: Option<u64>) -> u64 {
     size.unwrap_or(STRATALOG_SIZE_CURRENT)

@@ -14,6 +14,7 @@ use stratalog::{
 
 use crate::error::{check, empty_detail, Error, Result};
 use crate::events::{Events, Iter};
+use crate::text::c_text;
 use crate::EMPTY_HEAD;
 
 /// Whether an append must be durable when it returns.
@@ -99,11 +100,11 @@ fn slices(events: &[&[u8]]) -> Vec<stratalog_slice> {
 }
 
 fn c_name(name: &str) -> Result<CString> {
-    CString::new(name).map_err(|_| Error::invalid("a cursor name contains a NUL character"))
+    c_text("a cursor name", name)
 }
 
 fn c_path(path: &str) -> Result<CString> {
-    CString::new(path).map_err(|_| Error::invalid("path contains a NUL character"))
+    c_text("path", path)
 }
 
 impl Store {

@@ -41,7 +41,8 @@ pub fn compression_name(compression: stratalog_compression) -> &'static str {
         .unwrap_or("unknown")
 }
 
-fn c_text(what: &str, text: &str) -> Result<CString> {
+/// `text` as a C string; `what` names it when it holds a NUL.
+pub(crate) fn c_text(what: &str, text: &str) -> Result<CString> {
     CString::new(text).map_err(|_| Error::invalid(format!("{what} contains a NUL character")))
 }
 

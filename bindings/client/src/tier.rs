@@ -6,8 +6,9 @@ use std::ptr;
 
 use stratalog::{stratalog_options, stratalog_tier_stats};
 
-use crate::error::{check, Error, Result};
+use crate::error::{check, Result};
 use crate::store::Store;
+use crate::text::c_text;
 
 /// Where and how a store tiers its sealed segments.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -46,10 +47,6 @@ struct CTierOptions {
     _pointers: Vec<*const c_char>,
 }
 
-fn c_string(what: &str, text: &str) -> Result<CString> {
-    CString::new(text).map_err(|_| Error::invalid(format!("{what} contains a NUL character")))
-}
-
 /// Points `options`' tier fields at C copies of `url` (if any) and
 /// `pairs`, which the returned value keeps alive.
 fn fill(
@@ -57,11 +54,11 @@ fn fill(
     url: Option<&str>,
     pairs: &[(String, String)],
 ) -> Result<CTierOptions> {
-    let url = url.map(|u| c_string("the tier URL", u)).transpose()?;
+    let url = url.map(|u| c_text("the tier URL", u)).transpose()?;
     let mut strings = Vec::with_capacity(pairs.len() * 2);
     for (key, value) in pairs {
-        strings.push(c_string("a tier option key", key)?);
-        strings.push(c_string("a tier option value", value)?);
+        strings.push(c_text("a tier option key", key)?);
+        strings.push(c_text("a tier option value", value)?);
     }
     let pointers: Vec<*const c_char> = strings.iter().map(|s| s.as_ptr()).collect();
     options.tier_url = url.as_ref().map_or(ptr::null(), |u| u.as_ptr());

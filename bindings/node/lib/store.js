@@ -444,11 +444,11 @@ class Store {
   /**
    * The head the events `stream` still holds continue: its first offset F
    * and the chain hash of event F - 1, which the prune anchor keeps (the
-   * empty head unless it was pruned). Synchronous: at most one read of the
-   * first segment's header, which must start from it.
+   * empty head unless it was pruned), once the first segment is seen to
+   * start from it (STRATALOG_CHAIN_MISMATCH otherwise).
    */
-  firstHead(stream) {
-    return fromNativeHead(this.#native.firstHead(u64('stream', stream)))
+  async firstHead(stream) {
+    return fromNativeHead(await settle(this.#native.firstHead(u64('stream', stream))))
   }
 
   /** Verifies every checksum, offset and chain link of `stream`. */
@@ -471,9 +471,10 @@ class Store {
    * once if it already is, otherwise as soon as an append takes it there.
    * `timeout` (milliseconds; default forever) bounds the wait: it then
    * rejects with STRATALOG_TIMEOUT; closing the store rejects it with
-   * STRATALOG_CLOSED. The wait runs on a thread of the addon's own, never
-   * the event loop or the libuv pool: any number of waits in flight leave
-   * appends and reads free, and `process.exit()` does not wait for them. A read-only store follows
+   * STRATALOG_CLOSED. The wait runs on a thread of the addon's own (one
+   * per wait in flight, kept a while for the next), never the event loop
+   * or the libuv pool: waits in flight leave appends and reads free, and
+   * `process.exit()` does not wait for them. A read-only store follows
    * the writer in another process: the wait takes in what it committed
    * since (whole batches only), and later reads see it.
    */

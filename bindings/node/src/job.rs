@@ -9,7 +9,10 @@ use napi::bindgen_prelude::{
     AsyncTask, Buffer, JsValue, Null, Object, ToNapiValue, TypeName, Uint32Array, ValueType,
 };
 use napi::{sys, Env, JsError, Task};
-use stratalog_client::{BackedUpStream, Head, StreamStats, VerifyReport};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{Arc, Mutex};
+
+use stratalog_client::{BackedUpStream, Error, Head, Status, StreamStats, VerifyReport};
 
 use crate::error::Failure;
 use crate::number::U64;
@@ -185,16 +188,37 @@ impl Job {
 /// Runs `work` on a waiter thread (waiters.rs), not the libuv pool, for
 /// work that may block as long as it likes; returns a Promise of its
 /// result, settled on the JS thread as a Job's is.
+///
+/// The Promise always settles: a thread that cannot be started rejects it
+/// at once, and a panic in `work` rejects it with STRATALOG_PANIC (an
+/// unsettled one would keep the event loop alive for ever).
 pub(crate) fn spawn_waiting<'env>(
     env: &'env Env,
     work: impl FnOnce() -> Result<Output, Failure> + Send + 'static,
 ) -> napi::Result<Object<'env>> {
     let (deferred, promise) = env.create_deferred()?;
-    waiters::run(move || {
-        let result = work();
-        deferred.resolve(move |env: Env| result.map_err(|failure| failure.into_js(&env)));
-    })
-    .map_err(|e| napi::Error::from_reason(format!("cannot start a thread to wait on: {e}")))?;
+    // Whoever takes it settles it: the waiter thread, or this call if the
+    // thread never starts.
+    let unsettled = Arc::new(Mutex::new(Some(deferred)));
+    let settles = Arc::clone(&unsettled);
+    let started = waiters::run(move || {
+        let result = catch_unwind(AssertUnwindSafe(work)).unwrap_or_else(|_| {
+            Err(Failure::Library(Error::new(
+                Status::Panic,
+                "the wait panicked (this is a bug)",
+            )))
+        });
+        if let Some(deferred) = settles.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            deferred.resolve(move |env: Env| result.map_err(|failure| failure.into_js(&env)));
+        }
+    });
+    if let Err(e) = started {
+        if let Some(deferred) = unsettled.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            deferred.reject(napi::Error::from_reason(format!(
+                "cannot start a thread to wait on: {e}"
+            )));
+        }
+    }
     Ok(promise)
 }
 

@@ -448,13 +448,12 @@ impl NativeStore {
         self.job(|store| Ok(Output::Manifest(store.backup_manifest()?)))
     }
 
-    /// The head `stream`'s retained events continue (synchronous: at most
-    /// one header read).
+    /// The head `stream`'s retained events continue, on the pool (it may
+    /// recover the stream and read its first segment's header).
     #[napi]
-    pub fn first_head(&self, env: Env, stream: BigInt) -> napi::Result<Output> {
-        let result = to_u64("stream", &stream)
-            .and_then(|stream| Ok(Output::Head(self.store.first_head(stream)?)));
-        result.map_err(|f| f.into_js(&env))
+    pub fn first_head(&self, env: Env, stream: BigInt) -> napi::Result<AsyncTask<Job>> {
+        let stream = to_u64("stream", &stream).map_err(|f| f.into_js(&env))?;
+        Ok(self.job(move |store| Ok(Output::Head(store.first_head(stream)?))))
     }
 
     /// Verifies the whole stream, on the pool.

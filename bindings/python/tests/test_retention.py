@@ -399,22 +399,27 @@ def test_a_backup_verifies_against_its_manifest(filled: Path, tmp_path: Path) ->
     assert f"head {heads[6]}; the head the backup's manifest lists\n" in out.stdout
 
     # An incremental backup cut short: the old manifest, which lists one
-    # stream, over the files of two. Only what it lists is the backup.
+    # stream, over the files of two. Only what it lists is the backup; the
+    # other is verified on its own and said to be outside it.
     _rewrite_manifest(dest, manifest[:1])
     out = run_cli("verify", str(dest))
     assert out.returncode == 0, out.stderr
-    assert "stream 6: not part of the backup, which its manifest does not list (not verified)\n" in out.stdout
-    assert out.stdout.endswith("verified 1 stream against the backup's manifest: intact\n")
-    named = run_cli("verify", str(dest), "--stream", "6")
-    assert named.returncode == 1 and "stream 6 is not part of this backup" in named.stdout, named.stdout
+    assert f"head {heads[6]}; not in the backup's manifest, so not part of the backup\n" in out.stdout, out.stdout
+    assert f"head {heads[STREAM]}; the head the backup's manifest lists\n" in out.stdout
+    assert out.stdout.endswith("verified 2 streams against the backup's manifest: intact\n")
+    # A stream the manifest lists that is gone fails.
+    _rewrite_manifest(dest, [*manifest, stratalog.BackedUpStream(9, 0, heads[6])])
+    gone = run_cli("verify", str(dest))
+    assert gone.returncode == 1 and "stream 9: FAILED" in gone.stdout, gone.stdout
 
     # A first backup cut short: a manifest that lists nothing, over files.
     _rewrite_manifest(dest, [])
     out = run_cli("verify", str(dest))
     assert out.returncode == 1, out.stdout
     assert out.stdout.endswith(
-        "verification FAILED: this backup's manifest lists no stream: a first backup cut short, which holds "
-        "nothing yet (it copied the files of 2 streams); take the backup again\n"
+        "verification FAILED: this backup's manifest lists no stream, though the directory holds 2 streams: "
+        "a first backup cut short holds nothing yet (take the backup again), and what is appended to a "
+        "backup's directory is no backup\n"
     ), out.stdout
     doc = json.loads(run_cli("--json", "verify", str(dest)).stdout)
     assert doc["ok"] is False and doc["backup"]["manifest"] == [] and doc["backup"]["unlisted"] == [STREAM, 6]

@@ -178,9 +178,17 @@ def test_extend_iter_goes_on_from_the_end_and_refuses_a_closed_iterator() -> Non
 EXIT_WHILE_WAITING = """
 import atexit, sys, threading, time
 late = []
-# Registered before stratalog's own hook, so it runs after it: the exiting
-# thread may still use a store there.
-atexit.register(lambda: print("late hook", late[0].append(1, b"at exit"), flush=True))
+
+def late_hook():
+    # Registered before stratalog's own hook, so it runs after it: the
+    # exiting thread, and a thread it starts and joins, may still use a
+    # store there.
+    worker = threading.Thread(target=lambda: late.append(late[0].append(1, b"from a thread at exit")))
+    worker.start()
+    worker.join()
+    print("late hook", late[0].append(1, b"at exit"), flush=True)
+
+atexit.register(late_hook)
 import stratalog
 mode, path = sys.argv[1], sys.argv[2]
 writer = stratalog.open(path)
@@ -221,5 +229,7 @@ def test_the_interpreter_exits_cleanly_with_daemon_threads_in_library_calls(tmp_
             timeout=60,
         )
         assert run.returncode == 0, (attempt, run.returncode, run.stderr)
+        with stratalog.open_read_only(path) as store:
+            assert store.read_from(1, 50000) == [b"from a thread at exit", b"at exit"]
         lines = run.stdout.splitlines()
-        assert lines[0] == "exiting" and lines[1].startswith("late hook 50001:"), run.stdout
+        assert lines[0] == "exiting" and lines[1].startswith("late hook 50002:"), run.stdout

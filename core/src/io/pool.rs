@@ -23,11 +23,12 @@
 //! - The files a store renames over (`write_atomic`) are never pooled
 //!   files that stay open: a segment is replaced only by a new `Segment`,
 //!   which opens the new file.
-//! - The process's own limit wins: an open that fails for want of
-//!   descriptors (`EMFILE`, `ENFILE`: the application holds many, or
-//!   `ulimit -n` is below the pool's limit) lowers the limit to seven
-//!   eighths of what the pool holds, closes down to it, and opens again;
-//!   it fails only when the pool has nothing idle left to close.
+//! - The process's own limit wins: an open that fails with `EMFILE` (the
+//!   application holds many descriptors, or `ulimit -n` is below the
+//!   pool's limit) lowers the limit to seven eighths of what the pool
+//!   holds, closes down below it, and opens again; `ENFILE` (the system's
+//!   table) closes the same way without lowering the limit. Either fails
+//!   only when the pool has nothing idle left to close.
 
 use std::fmt;
 use std::io;
@@ -79,7 +80,10 @@ impl FilePool {
             .lock()
             .iter()
             .filter_map(Weak::upgrade)
-            .filter(|slot| slot.file.lock().is_some())
+            // A slot locked now is being used or opened: counted as
+            // holding one, and never waited for (its holder may be
+            // shedding, which takes the list's lock).
+            .filter(|slot| slot.file.try_lock().is_none_or(|file| file.is_some()))
             .count()
     }
 
@@ -115,10 +119,13 @@ impl FilePool {
         self.close_down_to(limit - limit / 8, Some(slot));
     }
 
-    /// After an open failed for want of descriptors: lowers the limit below
-    /// what the pool holds now and closes down to it. Returns whether it
-    /// closed anything (so that opening again may succeed).
-    fn shed(&self) -> bool {
+    /// After an open failed for want of descriptors: closes down below what
+    /// the pool holds now and, when the process's own limit was reached
+    /// (`lower`), lowers the pool's to stay there. The system's table
+    /// (`ENFILE`) fills and empties with other processes, so it lowers
+    /// nothing. Returns whether it closed anything (so that opening again
+    /// may succeed).
+    fn shed(&self, lower: bool) -> bool {
         // Counted from the list, without locking a slot: the caller may
         // hold the one it is opening.
         let held = self
@@ -128,7 +135,9 @@ impl FilePool {
             .filter(|w| w.strong_count() > 0)
             .count();
         let lowered = (held - held / 8).max(MIN_OPEN_FILES as usize);
-        self.limit.fetch_min(lowered, Ordering::Relaxed);
+        if lower {
+            self.limit.fetch_min(lowered, Ordering::Relaxed);
+        }
         self.close_down_to(lowered - lowered / 8, None) > 0
     }
 
@@ -174,7 +183,7 @@ impl FilePool {
     fn open_with_room<T>(&self, mut open: impl FnMut() -> io::Result<T>) -> io::Result<T> {
         loop {
             match open() {
-                Err(e) if out_of_descriptors(&e) && self.shed() => continue,
+                Err(e) if out_of_descriptors(&e) && self.shed(is_emfile(&e)) => continue,
                 result => return result,
             }
         }
@@ -185,6 +194,10 @@ impl FilePool {
 /// (`EMFILE`) or the system's (`ENFILE`).
 fn out_of_descriptors(e: &io::Error) -> bool {
     matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE))
+}
+
+fn is_emfile(e: &io::Error) -> bool {
+    e.raw_os_error() == Some(libc::EMFILE)
 }
 
 /// A [`StorageDir`] whose files share one [`FilePool`].
@@ -202,7 +215,18 @@ impl PooledDir {
 
 impl StorageDir for PooledDir {
     fn create_dir(&self, rel: &Path) -> io::Result<()> {
-        self.pool.open_with_room(|| self.inner.create_dir(rel))
+        match self.inner.create_dir(rel) {
+            // Out of descriptors at a directory fsync: the directories may
+            // be made already, which a plain second try takes as done, so
+            // the second try fsyncs every parent again after making room.
+            Err(e) if out_of_descriptors(&e) => self.pool.open_with_room(|| {
+                self.inner.create_dir(rel)?;
+                rel.ancestors()
+                    .skip(1)
+                    .try_for_each(|parent| self.inner.sync_dir(parent))
+            }),
+            done => done,
+        }
     }
 
     fn list(&self, rel: &Path) -> io::Result<Vec<String>> {

@@ -35,7 +35,7 @@ use crate::prune_anchor;
 use crate::record::Kind;
 use crate::segment::ChainWalk;
 use crate::segment::IndexEntry;
-use crate::segment::{read_ahead, Segment, VerifiedRun};
+use crate::segment::{read_ahead, Segment, SegmentHeader, VerifiedRun};
 use crate::segment::{Next, RawRecord, RecordReader};
 
 /// The events a cursor reads ahead of itself at first, and at most: groups
@@ -304,31 +304,8 @@ impl Cursor {
         }
         let header = segment.header()?;
         if let Some(expect) = expect {
-            if index == 0 && header.base_offset != expect.next_offset {
-                // Nothing but a prune may take the first segments away, and
-                // a prune leaves an anchor naming where the stream starts.
-                // A tiered store's directory read alone lacks the segments
-                // it evicted: said, so it does not read as plain damage.
-                let tiered = layout::is_tiered_dir(segment.dir());
-                return Err(Error::Corruption {
-                    stream: self.stream,
-                    offset: expect.next_offset,
-                    file: segment.display_path(),
-                    reason: format!(
-                        "the stream's first segment starts at offset {}, but {}: the segments before it are missing{}",
-                        header.base_offset,
-                        if expect.next_offset == 0 {
-                            "no prune anchor accounts for the events before it".to_string()
-                        } else {
-                            format!("its prune anchor says it starts at {}", expect.next_offset)
-                        },
-                        if tiered {
-                            " (this is the directory of a tiered store: if it was read without its tier, the segments it evicted are only in the bucket; open it with its tier, or verify from the bucket)"
-                        } else {
-                            ""
-                        }
-                    ),
-                });
+            if index == 0 {
+                check_first_segment(self.stream, &segment, &header, expect)?;
             }
             if header.base_offset != expect.next_offset {
                 return Err(Error::ChainMismatch {
@@ -343,9 +320,6 @@ impl Cursor {
                 });
             }
             if header.base_hash != expect.hash {
-                if index == 0 {
-                    return Err(anchor_not_linked(self.stream, &segment, expect.next_offset));
-                }
                 return Err(Error::ChainMismatch {
                     stream: self.stream,
                     offset: expect.next_offset,
@@ -720,15 +694,57 @@ impl Iterator for EventIter {
     }
 }
 
-/// A pruned stream's first segment that does not start from the chain
-/// hash its prune anchor records.
-pub(crate) fn anchor_not_linked(stream: u64, segment: &Segment, offset: u64) -> Error {
-    Error::ChainMismatch {
-        stream,
-        offset,
-        reason: format!(
-            "{} does not start from the chain hash its prune anchor records",
-            segment.display_path().display()
-        ),
+/// Checks that a stream's first segment (its header `header`) starts where
+/// the stream does, `first` (the empty head, or a prune anchor's): at its
+/// offset, and from its chain hash.
+pub(crate) fn check_first_segment(
+    stream: u64,
+    segment: &Segment,
+    header: &SegmentHeader,
+    first: ChainHead,
+) -> Result<()> {
+    if header.base_offset != first.next_offset {
+        // Nothing but a prune may take the first segments away, and a
+        // prune leaves an anchor naming where the stream starts. A tiered
+        // store's directory read alone lacks the segments it evicted:
+        // said, so it does not read as plain damage.
+        let tiered = layout::is_tiered_dir(segment.dir());
+        return Err(Error::Corruption {
+            stream,
+            offset: first.next_offset,
+            file: segment.display_path(),
+            reason: format!(
+                "the stream's first segment starts at offset {}, but {}: the segments before it are missing{}",
+                header.base_offset,
+                if first.next_offset == 0 {
+                    "no prune anchor accounts for the events before it".to_string()
+                } else {
+                    format!("its prune anchor says it starts at {}", first.next_offset)
+                },
+                if tiered {
+                    " (this is the directory of a tiered store: if it was read without its tier, the segments it evicted are only in the bucket; open it with its tier, or verify from the bucket)"
+                } else {
+                    ""
+                }
+            ),
+        });
     }
+    if header.base_hash != first.hash {
+        return Err(Error::ChainMismatch {
+            stream,
+            offset: first.next_offset,
+            reason: if first.next_offset == 0 {
+                format!(
+                    "{} does not start from the empty chain (its base hash is not zero)",
+                    segment.display_path().display()
+                )
+            } else {
+                format!(
+                    "{} does not start from the chain hash its prune anchor records",
+                    segment.display_path().display()
+                )
+            },
+        });
+    }
+    Ok(())
 }

@@ -205,26 +205,17 @@ impl Stream {
 
     /// The head the retained events continue: the first offset and the
     /// chain hash before it (the prune anchor's), once the first segment's
-    /// header is seen to start from it (one read, then kept), as a read
-    /// from there would check: an anchor nothing links to is never handed
-    /// out.
+    /// header (read once, then kept) is seen to start from it, as a read
+    /// from there checks: an anchor nothing links to is never handed out.
     pub fn first_head(&self) -> Result<ChainHead> {
         if let Some(err) = self.damage_error() {
             return Err(err);
         }
         let snapshot = self.snapshot();
-        let first = snapshot.first;
         if let Some(segment) = snapshot.segments.first() {
-            let from_anchor = first.next_offset > 0 && segment.base_offset == first.next_offset;
-            if from_anchor && segment.header()?.base_hash != first.hash {
-                return Err(cursor::anchor_not_linked(
-                    self.id,
-                    segment,
-                    first.next_offset,
-                ));
-            }
+            cursor::check_first_segment(self.id, segment, &segment.header()?, snapshot.first)?;
         }
-        Ok(first)
+        Ok(snapshot.first)
     }
 
     /// The chain head, from memory.

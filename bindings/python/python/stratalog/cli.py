@@ -639,32 +639,25 @@ def _verify_all(
 
 
 def _cmd_verify(store: Store, args: argparse.Namespace, out: IO[str], err: IO[str], path: str) -> int:
-    # A backup is verified against its manifest: the streams it lists, each
-    # against the head it lists. What it does not list is not part of it.
+    # A backup is verified against its manifest: each stream it lists
+    # against the head it lists (a listed stream gone is a failure). A
+    # stream it does not list (copied by a backup cut short, or appended to
+    # the directory since) is verified on its own and said to be outside it.
     manifest = store.backup_manifest() if args.against is None else None
     listed = None if manifest is None else {s.stream: s.head for s in manifest}
-    unlisted: list[int] = []
     if args.stream is not None:
         streams = [args.stream]
     elif listed is not None:
-        streams = sorted(listed)
-        unlisted = sorted(set(store.streams()) - set(listed))
+        streams = sorted(set(listed) | set(store.streams()))
     else:
         streams = store.streams()
+    unlisted = [] if listed is None else [s for s in streams if s not in listed]
 
     def against(stream: int) -> ChainHead | None:
-        if listed is None:
-            return args.against
-        if stream not in listed:
-            raise VerificationError(
-                f"stream {stream} is not part of this backup: its manifest does not list it"
-                " (a backup cut short may have copied it)",
-                stream=stream,
-            )
-        return listed[stream]
+        return args.against if listed is None else listed.get(stream)
 
-    # The manifest of a first backup cut short lists nothing: the backup
-    # holds nothing yet, whatever files it copied.
+    # A manifest that lists nothing over stream files: a first backup cut
+    # short, which holds nothing yet.
     cut_short = listed is not None and not listed and args.stream is None and bool(unlisted)
     show = args.progress if args.progress is not None else err.isatty()
     sizes = {s: store.stats(s).bytes for s in streams} if show else {}
@@ -711,8 +704,9 @@ def _cmd_verify(store: Store, args: argparse.Namespace, out: IO[str], err: IO[st
 
     failed = [o for o in outcomes if o.error is not None]
     incomplete = (
-        f"this backup's manifest lists no stream: a first backup cut short, which holds nothing yet "
-        f"(it copied the files of {_plural(len(unlisted), 'stream')}); take the backup again"
+        f"this backup's manifest lists no stream, though the directory holds {_plural(len(unlisted), 'stream')}: "
+        "a first backup cut short holds nothing yet (take the backup again), and what is appended to a "
+        "backup's directory is no backup"
     )
     if args.json:
         entries = []
@@ -749,8 +743,10 @@ def _cmd_verify(store: Store, args: argparse.Namespace, out: IO[str], err: IO[st
                 )
                 if args.against is not None:
                     also = f"; holds the history of {args.against}"
-                elif listed is not None:
+                elif listed is not None and o.stream in listed:
                     also = "; the head the backup's manifest lists"
+                elif listed is not None:
+                    also = "; not in the backup's manifest, so not part of the backup"
                 else:
                     also = ""
                 out.write(f"stream {o.stream}: ok ({detail}), head {r.head}{also}\n")
@@ -758,8 +754,6 @@ def _cmd_verify(store: Store, args: argparse.Namespace, out: IO[str], err: IO[st
                 where = getattr(o.error, "offset", None)
                 at = f" at offset {where}" if where is not None else ""
                 out.write(f"stream {o.stream}: FAILED{at}: {type(o.error).__name__}: {o.error.message}\n")
-        for stream in unlisted:
-            out.write(f"stream {stream}: not part of the backup, which its manifest does not list (not verified)\n")
         of_backup = " against the backup's manifest" if listed is not None else ""
         if cut_short:
             out.write(f"verification FAILED: {incomplete}\n")
