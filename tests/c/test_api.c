@@ -2226,6 +2226,11 @@ static void test_prune_and_backup(void)
     CHECK(listed.head.next_offset == head.next_offset && memcmp(listed.head.hash, head.hash, 32) == 0);
     CHECK_STATUS(stratalog_backup_manifest_get(manifest, 1, &listed), STRATALOG_STATUS_INVALID_ARGUMENT);
     CHECK_STATUS(stratalog_backup_manifest_get(NULL, 0, &listed), STRATALOG_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(stratalog_backup_manifest_get(manifest, 0, NULL), STRATALOG_STATUS_NULL_ARGUMENT);
+    stratalog_backup_manifest *untouched = manifest;
+    CHECK_STATUS(stratalog_backup_manifest_read(NULL, &untouched), STRATALOG_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(stratalog_backup_manifest_read(b, NULL), STRATALOG_STATUS_NULL_ARGUMENT);
+    CHECK(untouched == manifest);
     stratalog_backup_manifest_free(manifest);
     stratalog_backup_manifest_free(NULL);
     CHECK(stratalog_backup_manifest_len(NULL) == 0);

@@ -358,24 +358,21 @@ impl Store {
         // SAFETY: a new manifest we own, read by index, then freed once.
         unsafe {
             let len = stratalog::stratalog_backup_manifest_len(manifest);
-            let mut streams = Vec::with_capacity(len);
-            let mut result = Ok(());
-            for i in 0..len {
-                let mut entry = stratalog_backed_up_stream {
-                    stream: 0,
-                    first_offset: 0,
-                    head: EMPTY_HEAD,
-                };
-                result = check(stratalog::stratalog_backup_manifest_get(
-                    manifest, i, &mut entry,
-                ));
-                if result.is_err() {
-                    break;
-                }
-                streams.push(entry);
-            }
+            let streams = (0..len)
+                .map(|i| {
+                    let mut entry = stratalog_backed_up_stream {
+                        stream: 0,
+                        first_offset: 0,
+                        head: EMPTY_HEAD,
+                    };
+                    check(stratalog::stratalog_backup_manifest_get(
+                        manifest, i, &mut entry,
+                    ))
+                    .map(|()| entry)
+                })
+                .collect::<Result<Vec<_>>>();
             stratalog::stratalog_backup_manifest_free(manifest);
-            result.map(|()| Some(streams))
+            streams.map(Some)
         }
     }
 

@@ -186,7 +186,7 @@ impl NativeStore {
             Ok((
                 to_u64("stream", &stream)?,
                 size_of(size.as_ref())?,
-                origin.map(|o| checked_text("origin", o)).transpose()?,
+                origin_arg(origin)?,
             ))
         })();
         let (stream, size, origin) = args.map_err(|f: Failure| f.into_js(&env))?;
@@ -218,7 +218,7 @@ impl NativeStore {
                     .map(|w| checked_text("witness", w))
                     .collect::<Result<Vec<_>, _>>()?,
                 size_of(size.as_ref())?,
-                origin.map(|o| checked_text("origin", o)).transpose()?,
+                origin_arg(origin)?,
             ))
         })();
         let (stream, witnesses, size, origin) = args.map_err(|f: Failure| f.into_js(&env))?;
@@ -310,7 +310,7 @@ pub fn verify_receipt(
         Ok((
             checked_text("receipt", receipt)?,
             checked_text("vkey", vkey)?,
-            origin.map(|o| checked_text("origin", o)).transpose()?,
+            origin_arg(origin)?,
         ))
     })();
     let (receipt, vkey, origin) = checked.map_err(|f: Failure| f.into_js(&env))?;
@@ -335,6 +335,24 @@ impl std::fmt::Debug for CheckedCheckpoint {
     }
 }
 
+/// The origin a verifier expects, if any.
+fn origin_arg(origin: Option<String>) -> Result<Option<String>, Failure> {
+    origin.map(|o| checked_text("origin", o)).transpose()
+}
+
+/// A checkpoint's check, as `verifyCheckpoint()` returns it.
+fn checked_checkpoint(
+    env: &Env,
+    checked: client::Result<(u64, [u8; 32])>,
+) -> napi::Result<CheckedCheckpoint> {
+    checked
+        .map(|(size, root)| CheckedCheckpoint {
+            size: BigInt::from(size),
+            root: Buffer::from(root.to_vec()),
+        })
+        .map_err(|e| Failure::from(e).into_js(env))
+}
+
 /// Checks a signed checkpoint note against the verifier key `vkey` (and
 /// its log, given `origin`).
 #[napi]
@@ -348,16 +366,14 @@ pub fn verify_checkpoint(
         Ok((
             checked_text("note", note)?,
             checked_text("vkey", vkey)?,
-            origin.map(|o| checked_text("origin", o)).transpose()?,
+            origin_arg(origin)?,
         ))
     })();
     let (note, vkey, origin) = checked.map_err(|f: Failure| f.into_js(&env))?;
-    client::verify_checkpoint(&note, &vkey, origin.as_deref())
-        .map(|(size, root)| CheckedCheckpoint {
-            size: BigInt::from(size),
-            root: Buffer::from(root.to_vec()),
-        })
-        .map_err(|e| Failure::from(e).into_js(&env))
+    checked_checkpoint(
+        &env,
+        client::verify_checkpoint(&note, &vkey, origin.as_deref()),
+    )
 }
 
 /// Checks a signed checkpoint note against the log's verifier key `vkey`
@@ -380,17 +396,15 @@ pub fn verify_witnessed_checkpoint(
                 .into_iter()
                 .map(|k| checked_text("witness vkey", k))
                 .collect::<Result<Vec<_>, _>>()?,
-            origin.map(|o| checked_text("origin", o)).transpose()?,
+            origin_arg(origin)?,
         ))
     })();
     let (note, vkey, witness_vkeys, origin) = checked.map_err(|f: Failure| f.into_js(&env))?;
     let keys: Vec<&str> = witness_vkeys.iter().map(String::as_str).collect();
-    client::verify_witnessed_checkpoint(&note, &vkey, origin.as_deref(), &keys, min as usize)
-        .map(|(size, root)| CheckedCheckpoint {
-            size: BigInt::from(size),
-            root: Buffer::from(root.to_vec()),
-        })
-        .map_err(|e| Failure::from(e).into_js(&env))
+    checked_checkpoint(
+        &env,
+        client::verify_witnessed_checkpoint(&note, &vkey, origin.as_deref(), &keys, min as usize),
+    )
 }
 
 /// Checks an inclusion proof (`proof`: 32-byte hashes back to back).

@@ -15,9 +15,9 @@
 //! - it lets every thread already on its way back ([`RETURNING`]) take the
 //!   GIL and leave this module's frames before it returns.
 //!
-//! Invariant: a thread counts itself in `RETURNING` before it reads
+//! Invariant: a daemon thread counts itself in `RETURNING` before it reads
 //! `EXITING`, and the hook raises `EXITING` before it reads `RETURNING`,
-//! so each such daemon thread is either parked or waited for.
+//! so each such thread is either parked or waited for.
 //!
 //! A program that runs the `atexit` hooks itself and goes on
 //! (`atexit._run_exitfuncs()`) parks its daemon threads' next library
@@ -65,11 +65,15 @@ where
     F: Send + FnOnce() -> T,
     T: Send,
 {
-    let daemon = is_daemon(py);
+    // Only a daemon thread can be ended by finalization: the others call
+    // the library as usual, at no cost beyond this one lookup.
+    if !is_daemon(py) {
+        return py.detach(f);
+    }
     let out = py.detach(|| {
         let out = f();
         RETURNING.fetch_add(1, Ordering::SeqCst);
-        if daemon && EXITING.load(Ordering::SeqCst) {
+        if EXITING.load(Ordering::SeqCst) {
             RETURNING.fetch_sub(1, Ordering::SeqCst);
             loop {
                 std::thread::park();
